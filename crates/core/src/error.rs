@@ -1,0 +1,144 @@
+//! banso's domain errors.
+//!
+//! Policy: every error a person can meet has a stable code (`ISS-0003`, `VER-0002`, …) that a support desk
+//! can quote and that never changes meaning; the message is plain language and carries no secrets, keys,
+//! tokens or stack traces. The [`Kind`] says which family of response fits (bad input, not found, …); the
+//! server turns it into HTTP status and exit codes in exactly one place. Internal causes (database,
+//! storage) are logged by the edge and shown only as their code.
+
+use std::fmt;
+
+/// Stable error codes. Never renumber; add new ones at the end of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// No page was given.
+    Iss0001NoPages,
+    /// A page is not JPEG, PNG or PDF.
+    Iss0002UnsupportedPage,
+    /// A page file is damaged or truncated.
+    Iss0003CorruptPage,
+    /// A page or the whole upload is too large.
+    Iss0004TooLarge,
+    /// Holder or document fields missing or invalid.
+    Iss0005InvalidField,
+    /// Too many copies asked for one original.
+    Iss0006TooManyCopies,
+    /// Text that the copy's font cannot show.
+    Iss0007Unprintable,
+    /// A verification code of the wrong length or with a foreign symbol.
+    Ver0001MalformedCode,
+    /// The check symbol does not match: a typo.
+    Ver0002CheckMismatch,
+    /// No copy has this code.
+    Ver0003NotFound,
+    /// The file given for verification is not a readable PDF.
+    Ver0004NotPdf,
+    /// The capability key does not open this copy.
+    Ver0005BadKey,
+    /// The copy is not valid any more (revoke/cancel twice).
+    Rev0001NotValid,
+    /// A revocation needs a reason (and a cancellation a decision number).
+    Rev0002MissingReason,
+    /// No credentials were sent.
+    Auth0001Missing,
+    /// The credentials are unknown or revoked.
+    Auth0002Invalid,
+    /// The role may not do this.
+    Auth0003Forbidden,
+    /// The request is malformed (not the expected JSON or form).
+    Req0001Malformed,
+    /// Storage (database or objects) failed.
+    Sys0001Storage,
+    /// Signing failed.
+    Sys0002Signing,
+    /// Anything else unexpected.
+    Sys0003Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Iss0001NoPages => "ISS-0001",
+            Code::Iss0002UnsupportedPage => "ISS-0002",
+            Code::Iss0003CorruptPage => "ISS-0003",
+            Code::Iss0004TooLarge => "ISS-0004",
+            Code::Iss0005InvalidField => "ISS-0005",
+            Code::Iss0006TooManyCopies => "ISS-0006",
+            Code::Iss0007Unprintable => "ISS-0007",
+            Code::Ver0001MalformedCode => "VER-0001",
+            Code::Ver0002CheckMismatch => "VER-0002",
+            Code::Ver0003NotFound => "VER-0003",
+            Code::Ver0004NotPdf => "VER-0004",
+            Code::Ver0005BadKey => "VER-0005",
+            Code::Rev0001NotValid => "REV-0001",
+            Code::Rev0002MissingReason => "REV-0002",
+            Code::Auth0001Missing => "AUTH-0001",
+            Code::Auth0002Invalid => "AUTH-0002",
+            Code::Auth0003Forbidden => "AUTH-0003",
+            Code::Req0001Malformed => "REQ-0001",
+            Code::Sys0001Storage => "SYS-0001",
+            Code::Sys0002Signing => "SYS-0002",
+            Code::Sys0003Internal => "SYS-0003",
+        }
+    }
+
+    /// The family of response this code belongs to.
+    pub fn kind(self) -> Kind {
+        match self {
+            Code::Ver0003NotFound => Kind::NotFound,
+            Code::Iss0004TooLarge => Kind::TooLarge,
+            Code::Rev0001NotValid => Kind::Conflict,
+            Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
+            Code::Auth0003Forbidden | Code::Ver0005BadKey => Kind::Forbidden,
+            Code::Sys0001Storage | Code::Sys0002Signing | Code::Sys0003Internal => Kind::Internal,
+            _ => Kind::BadInput,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Families of errors, for the edges to map to HTTP statuses and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    BadInput,
+    TooLarge,
+    NotFound,
+    Conflict,
+    Unauthorized,
+    Forbidden,
+    Internal,
+}
+
+/// A domain error: a stable code and a plain message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.code.kind()
+    }
+}
+
+impl From<crate::code::CodeError> for Error {
+    fn from(e: crate::code::CodeError) -> Self {
+        match e {
+            crate::code::CodeError::CheckMismatch => Error::new(Code::Ver0002CheckMismatch, e.to_string()),
+            _ => Error::new(Code::Ver0001MalformedCode, e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

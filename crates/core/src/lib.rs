@@ -1,0 +1,12 @@
+//! banso's domain core: certified copies, verification codes, numbering and fees, statuses, the use cases
+//! (issue, look up, open, revoke, verify) and the ports they need. No I/O happens here: storage, rendering,
+//! signing, time and randomness come in through the traits in [`ports`].
+
+pub mod code;
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod rules;
+pub mod service;
+
+pub use error::{Code, Error, Kind, Result};

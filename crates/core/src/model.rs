@@ -1,0 +1,146 @@
+//! The registry's records.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Where a copy stands. Only `Valid` copies verify as valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyStatus {
+    Valid,
+    /// Withdrawn by the issuing body, with a reason.
+    Revoked,
+    /// Cancelled by decision of the People's Committee chair (Decree 23 Art. 11), with the decision number.
+    CancelledByDecision,
+    /// Replaced by a later copy.
+    Superseded,
+}
+
+impl CopyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyStatus::Valid => "valid",
+            CopyStatus::Revoked => "revoked",
+            CopyStatus::CancelledByDecision => "cancelled_by_decision",
+            CopyStatus::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "valid" => CopyStatus::Valid,
+            "revoked" => CopyStatus::Revoked,
+            "cancelled_by_decision" => CopyStatus::CancelledByDecision,
+            "superseded" => CopyStatus::Superseded,
+            _ => return None,
+        })
+    }
+
+    /// Vietnamese label for people.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            CopyStatus::Valid => "Có hiệu lực",
+            CopyStatus::Revoked => "Đã thu hồi",
+            CopyStatus::CancelledByDecision => "Đã hủy theo quyết định",
+            CopyStatus::Superseded => "Đã được thay thế",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            CopyStatus::Valid => "Valid",
+            CopyStatus::Revoked => "Revoked",
+            CopyStatus::CancelledByDecision => "Cancelled by decision",
+            CopyStatus::Superseded => "Superseded",
+        }
+    }
+}
+
+/// One issued copy as the registry keeps it.
+///
+/// Holds personal data (`holder_id`, `holder_name`): never shown by public endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRecord {
+    /// Canonical verification code (20 symbols, no separators); the primary key.
+    pub code: String,
+    /// Groups the copies made from one original in one request.
+    pub request_id: String,
+    /// Position among the copies of the request, from 1.
+    pub copy_index: u32,
+    /// Client-supplied idempotency key of the request, if any.
+    pub request_key: Option<String>,
+    pub sequence: u32,
+    pub book: u32,
+    pub year: i32,
+    pub suffix: String,
+    pub holder_id: String,
+    pub holder_name: String,
+    pub document_type: String,
+    /// Pages of the original.
+    pub original_pages: u32,
+    /// Pages of the PDF (original pages and the certification page).
+    pub pdf_pages: u32,
+    /// Lower-case hex SHA-256 of the signed PDF.
+    pub sha256: String,
+    pub fee_vnd: u64,
+    pub issuing_body: String,
+    pub signer: String,
+    pub status: CopyStatus,
+    pub status_reason: Option<String>,
+    pub decision_number: Option<String>,
+    /// Object-store key of the signed PDF.
+    pub pdf_key: String,
+    /// Object-store keys of the original page files.
+    pub original_keys: Vec<String>,
+    pub issued_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl CopyRecord {
+    pub fn number(&self) -> crate::rules::CertificationNumber {
+        crate::rules::CertificationNumber {
+            sequence: self.sequence,
+            book: self.book,
+            year: self.year,
+            suffix: self.suffix.clone(),
+        }
+    }
+}
+
+/// API roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Judicial or one-stop officer: issues, revokes, cancels.
+    Officer,
+    /// A kiosk device: submits issuance requests only.
+    Kiosk,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Kiosk => "kiosk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "kiosk" => Some(Role::Kiosk),
+            _ => None,
+        }
+    }
+}
+
+/// An API token as stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+    pub revoked: bool,
+}

@@ -1,0 +1,193 @@
+//! What the use cases need from the outside world. Implementations live in other crates
+//! (store: database and objects; server: composition with render + signing, clock, randomness).
+
+use crate::error::Result;
+use crate::model::{CopyRecord, CopyStatus, TokenRecord};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// Storage failures, mapped at the boundary so driver types never reach the domain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        use crate::error::{Code, Error};
+        match e {
+            StoreError::NotFound => Error::new(Code::Ver0003NotFound, "no copy has this code"),
+            StoreError::Conflict(m) => Error::new(Code::Sys0001Storage, format!("storage conflict: {m}")),
+            StoreError::Other(m) => Error::new(Code::Sys0001Storage, format!("storage failed: {m}")),
+        }
+    }
+}
+
+/// The registry of copies and API tokens.
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// Starts an issuance for `year`/`suffix`: reserves the next certification sequence number and holds it
+    /// (with a lock) until the reservation is committed with its records or dropped. Dropping rolls back,
+    /// so a failed issuance leaves no number used and no row written.
+    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError>;
+    async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError>;
+    async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError>;
+    /// Copies issued under an idempotency key, in copy order.
+    async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError>;
+    /// Moves a `Valid` copy to `status`; `Conflict` if it is not valid any more, `NotFound` if unknown.
+    async fn change_status(
+        &self,
+        code: &str,
+        status: CopyStatus,
+        reason: &str,
+        decision_number: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<CopyRecord, StoreError>;
+    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Number of copies (for metrics and health).
+    async fn count_copies(&self) -> Result<u64, StoreError>;
+}
+
+/// A held certification number; see [`Registry::reserve_number`].
+#[async_trait]
+pub trait NumberReservation: Send {
+    fn sequence(&self) -> u32;
+    /// Writes the records and makes the number used, atomically. `Conflict` when a record with the same
+    /// request key exists (a concurrent duplicate of an idempotent request).
+    async fn commit(self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError>;
+}
+
+/// Object storage for page files and signed PDFs.
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The text of the certification page, already in its legal wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificationText {
+    pub statement: String,
+    pub number_line: String,
+    pub date_line: String,
+    pub place: String,
+    pub issuing_body: String,
+    pub signer_name: String,
+    pub signer_title: String,
+    pub document_type: String,
+    pub holder_name: String,
+    pub original_pages: u32,
+    pub fee_line: String,
+    pub english_lines: Vec<String>,
+}
+
+/// What to compose into one signed copy.
+#[derive(Debug, Clone)]
+pub struct ComposeRequest {
+    pub files: std::sync::Arc<Vec<Vec<u8>>>,
+    pub code_display: String,
+    pub qr_url: String,
+    pub title: String,
+    pub certification: CertificationText,
+    pub issued_at: OffsetDateTime,
+}
+
+/// A signed copy.
+#[derive(Debug, Clone)]
+pub struct ComposedCopy {
+    pub pdf: Vec<u8>,
+    pub sha256: [u8; 32],
+    pub pdf_pages: u32,
+}
+
+/// Renders and signs copies (banso-render + banso-signing behind it). Errors carry domain codes.
+#[async_trait]
+pub trait Composer: Send + Sync {
+    /// Validates one page file; returns how many pages it holds.
+    fn inspect(&self, file: &[u8]) -> Result<u32>;
+    async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy>;
+    /// Name of the signing certificate's subject, for the registry.
+    fn signer_name(&self) -> String;
+}
+
+/// One signature's checks, from the PDF verifier.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckOutcome {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub detail: String,
+}
+
+impl CheckOutcome {
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Self { ok: true, reason: None, detail: detail.into() }
+    }
+
+    pub fn fail(reason: &str, detail: impl Into<String>) -> Self {
+        Self { ok: false, reason: Some(reason.to_string()), detail: detail.into() }
+    }
+}
+
+/// The cryptographic part of a file verification.
+#[derive(Debug, Clone)]
+pub struct PdfFindings {
+    pub sha256: [u8; 32],
+    pub signatures: Vec<SignatureFindings>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignatureFindings {
+    pub signer: Option<String>,
+    pub signing_time: Option<String>,
+    pub integrity: CheckOutcome,
+    pub chain: CheckOutcome,
+    pub coverage: CheckOutcome,
+    pub modifications: CheckOutcome,
+}
+
+/// Checks signatures in a PDF against the configured trust store.
+pub trait PdfVerifier: Send + Sync {
+    /// `Err` only when the bytes are not a PDF at all.
+    fn verify(&self, pdf: &[u8], now: OffsetDateTime) -> Result<PdfFindings>;
+}
+
+/// Time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Cryptographic randomness, injected so tests control it.
+pub trait Entropy: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// Adapts an [`Entropy`] to `rand::RngCore` for the code generator.
+pub struct EntropyRng<'a>(pub &'a dyn Entropy);
+
+impl rand::RngCore for EntropyRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> std::result::Result<(), rand::Error> {
+        self.0.fill(dest);
+        Ok(())
+    }
+}

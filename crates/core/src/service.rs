@@ -1,0 +1,489 @@
+//! The use cases: issue, look up, open, revoke/cancel, verify. Every edge (CLI, HTTP API, pages, jobs)
+//! calls these; none re-implements a rule.
+
+use crate::code::{random_secret, VerificationCode};
+use crate::error::{Code, Error, Result};
+use crate::model::{CopyRecord, CopyStatus};
+use crate::ports::{
+    Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, Entropy, EntropyRng, PdfVerifier,
+    Registry, SignatureFindings, StoreError,
+};
+use crate::rules::{format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The legal statement of Decree 23/2015 Art. 20.
+pub const STATEMENT: &str = "Chứng thực bản sao đúng với bản chính.";
+/// The watermark every page carries.
+pub const WATERMARK: &str = "TTPVHCC";
+
+/// Settings of the issuing body and the service.
+#[derive(Clone)]
+pub struct Settings {
+    pub issuing_body: String,
+    pub place: String,
+    pub signer_name: String,
+    pub signer_title: String,
+    pub numbering: NumberingPolicy,
+    pub fees: FeeSchedule,
+    /// Base URL of the public verification portal used in QR codes, without a trailing slash.
+    pub public_base_url: String,
+    pub max_copies: u32,
+    /// Secret from which capability keys are derived (HMAC-SHA256 of the code). Never logged.
+    pub capability_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("issuing_body", &self.issuing_body)
+            .field("place", &self.place)
+            .field("numbering", &self.numbering)
+            .field("fees", &self.fees)
+            .field("public_base_url", &self.public_base_url)
+            .field("capability_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to certify copies of one original.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub holder_id: String,
+    pub holder_name: String,
+    pub document_type: String,
+    pub copies: u32,
+    /// Page files (JPEG, PNG, PDF) in order.
+    pub files: Vec<Vec<u8>>,
+    /// Idempotency key: the same key returns the copies issued the first time.
+    pub request_key: Option<String>,
+}
+
+/// One issued copy with the capability key its QR carries (the key is derived, never stored).
+#[derive(Debug, Clone)]
+pub struct IssuedCopy {
+    pub record: CopyRecord,
+    pub capability_key: String,
+    pub qr_url: String,
+}
+
+/// The result of an issuance.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    pub copies: Vec<IssuedCopy>,
+    pub number: CertificationNumber,
+    pub fee_total_vnd: u64,
+    /// True when an idempotent request was replayed and nothing new was issued.
+    pub replayed: bool,
+}
+
+/// What anyone may see of a copy from its code alone: no personal data.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PublicCopy {
+    pub code: String,
+    pub status: CopyStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_number: Option<String>,
+    pub document_type: String,
+    pub issuing_body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    pub pages: u32,
+    pub sha256: String,
+}
+
+impl PublicCopy {
+    pub fn from_record(r: &CopyRecord) -> Self {
+        Self {
+            code: VerificationCode::parse(&r.code).map(|c| c.display_grouped()).unwrap_or_else(|_| r.code.clone()),
+            status: r.status,
+            status_reason: r.status_reason.clone(),
+            decision_number: r.decision_number.clone(),
+            document_type: r.document_type.clone(),
+            issuing_body: r.issuing_body.clone(),
+            issued_at: r.issued_at,
+            pages: r.pdf_pages,
+            sha256: r.sha256.clone(),
+        }
+    }
+}
+
+/// The report of a file verification: each check separate, with its own reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// True when every check passed.
+    pub valid: bool,
+    pub sha256: String,
+    pub signatures: Vec<SignatureFindings>,
+    /// At least one signature, and all of them pass.
+    pub signature: CheckOutcome,
+    /// The file is a copy the registry issued (same SHA-256).
+    pub registry: CheckOutcome,
+    /// The registered copy is valid (not revoked, cancelled or superseded).
+    pub status: CheckOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<PublicCopy>,
+}
+
+/// Everything the use cases need.
+#[derive(Clone)]
+pub struct Service {
+    pub registry: Arc<dyn Registry>,
+    pub blobs: Arc<dyn Blobs>,
+    pub composer: Arc<dyn Composer>,
+    pub verifier: Arc<dyn PdfVerifier>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub settings: Arc<Settings>,
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(message);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn check_field(name: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} is required")));
+    }
+    if value.chars().count() > max {
+        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} is longer than {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} contains control characters")));
+    }
+    Ok(())
+}
+
+impl Service {
+    /// The capability key of a copy: 128 bits of HMAC-SHA256(secret, code), base32.
+    pub fn capability_key(&self, code: &VerificationCode) -> String {
+        let mac = hmac_sha256(&self.settings.capability_secret, code.as_str().as_bytes());
+        let mut out = String::new();
+        let mut acc: u32 = 0;
+        let mut bits = 0;
+        for b in &mac[..16] {
+            acc = (acc << 8) | *b as u32;
+            bits += 8;
+            while bits >= 5 {
+                bits -= 5;
+                out.push(b"abcdefghjkmnpqrstvwxyz0123456789"[((acc >> bits) & 31) as usize] as char);
+            }
+        }
+        if bits > 0 {
+            out.push(b"abcdefghjkmnpqrstvwxyz0123456789"[((acc << (5 - bits)) & 31) as usize] as char);
+        }
+        out
+    }
+
+    fn key_opens(&self, code: &VerificationCode, key: &str) -> bool {
+        constant_time_eq(self.capability_key(code).as_bytes(), key.trim().as_bytes())
+    }
+
+    /// The QR URL of a copy: the public verification page with the capability key.
+    pub fn qr_url(&self, code: &VerificationCode) -> String {
+        format!("{}/v/{}?k={}", self.settings.public_base_url, code.as_str(), self.capability_key(code))
+    }
+
+    fn issued(&self, records: Vec<CopyRecord>, replayed: bool) -> Result<Issuance> {
+        let first = records.first().ok_or_else(|| Error::new(Code::Sys0003Internal, "no copies"))?;
+        let number = first.number();
+        let fee_total_vnd = records.iter().map(|r| r.fee_vnd).sum();
+        let copies = records
+            .into_iter()
+            .map(|record| {
+                let code = VerificationCode::parse(&record.code)?;
+                Ok(IssuedCopy { capability_key: self.capability_key(&code), qr_url: self.qr_url(&code), record })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Issuance { copies, number, fee_total_vnd, replayed })
+    }
+
+    /// Certifies `request.copies` copies of one original. All or nothing: on any failure no registry row,
+    /// no certification number and no stored object remains.
+    pub async fn issue(&self, request: IssueRequest) -> Result<Issuance> {
+        check_field("holder ID", &request.holder_id, 64)?;
+        check_field("holder name", &request.holder_name, 200)?;
+        check_field("document type", &request.document_type, 200)?;
+        if request.copies == 0 || request.copies > self.settings.max_copies {
+            return Err(Error::new(
+                Code::Iss0006TooManyCopies,
+                format!("between 1 and {} copies can be certified at once", self.settings.max_copies),
+            ));
+        }
+        if request.files.is_empty() {
+            return Err(Error::new(Code::Iss0001NoPages, "no page was given"));
+        }
+        if let Some(key) = &request.request_key {
+            check_field("request key", key, 200)?;
+            let existing = self.registry.copies_by_request_key(key).await?;
+            if !existing.is_empty() {
+                return self.issued(existing, true);
+            }
+        }
+        let mut original_pages = 0u32;
+        for (i, file) in request.files.iter().enumerate() {
+            original_pages += self.composer.inspect(file).map_err(|e| Error::new(e.code, format!("page file {}: {}", i + 1, e.message)))?;
+        }
+        if original_pages == 0 {
+            return Err(Error::new(Code::Iss0001NoPages, "the files hold no page"));
+        }
+
+        let now = self.clock.now();
+        let settings = &self.settings;
+        let reservation = self.registry.reserve_number(legal_year(now), &settings.numbering.suffix).await?;
+        let number = CertificationNumber::new(reservation.sequence(), legal_year(now), &settings.numbering);
+        let fee = settings.fees.per_copy(original_pages);
+
+        let mut written: Vec<String> = Vec::new();
+        let outcome = self.issue_held(&request, &number, original_pages, fee, now, &mut written).await;
+        let records = match outcome {
+            Ok(records) => records,
+            Err(e) => {
+                drop(reservation);
+                self.remove_all(&written).await;
+                return Err(e);
+            }
+        };
+        match reservation.commit(&records).await {
+            Ok(()) => self.issued(records, false),
+            Err(e) => {
+                self.remove_all(&written).await;
+                if let (StoreError::Conflict(_), Some(key)) = (&e, &request.request_key) {
+                    let existing = self.registry.copies_by_request_key(key).await?;
+                    if !existing.is_empty() {
+                        return self.issued(existing, true);
+                    }
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn issue_held(
+        &self,
+        request: &IssueRequest,
+        number: &CertificationNumber,
+        original_pages: u32,
+        fee: u64,
+        now: OffsetDateTime,
+        written: &mut Vec<String>,
+    ) -> Result<Vec<CopyRecord>> {
+        let settings = &self.settings;
+        let request_id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 15);
+        let mut original_keys = Vec::with_capacity(request.files.len());
+        for (i, file) in request.files.iter().enumerate() {
+            let key = format!("originals/{request_id}/{:03}", i + 1);
+            self.blobs.put(&key, file.clone()).await?;
+            written.push(key.clone());
+            original_keys.push(key);
+        }
+        let files = Arc::new(request.files.clone());
+        let certification = CertificationText {
+            statement: STATEMENT.to_string(),
+            number_line: number.label(),
+            date_line: vietnamese_date(now),
+            place: settings.place.clone(),
+            issuing_body: settings.issuing_body.clone(),
+            signer_name: settings.signer_name.clone(),
+            signer_title: settings.signer_title.clone(),
+            document_type: request.document_type.trim().to_string(),
+            holder_name: request.holder_name.trim().to_string(),
+            original_pages,
+            fee_line: format!("Lệ phí: {}", format_vnd(fee)),
+            english_lines: vec![
+                "Certified to be a true copy of the original.".to_string(),
+                format!(
+                    "Certification no. {} in book {:02}/{}-{}, issued {} by {}.",
+                    number.sequence,
+                    number.book,
+                    number.year,
+                    number.suffix,
+                    now.to_offset(crate::rules::VIETNAM).date(),
+                    settings.issuing_body
+                ),
+            ],
+        };
+        let mut records = Vec::with_capacity(request.copies as usize);
+        for copy_index in 1..=request.copies {
+            let code = VerificationCode::generate(&mut EntropyRng(self.entropy.as_ref()));
+            let composed = self
+                .composer
+                .compose(ComposeRequest {
+                    files: files.clone(),
+                    code_display: code.display_grouped(),
+                    qr_url: self.qr_url(&code),
+                    title: format!("Bản sao chứng thực điện tử {}", code.display_grouped()),
+                    certification: certification.clone(),
+                    issued_at: now,
+                })
+                .await?;
+            let pdf_key = format!("copies/{}.pdf", code.as_str());
+            self.blobs.put(&pdf_key, composed.pdf).await?;
+            written.push(pdf_key.clone());
+            records.push(CopyRecord {
+                code: code.as_str().to_string(),
+                request_id: request_id.clone(),
+                copy_index,
+                request_key: request.request_key.clone(),
+                sequence: number.sequence,
+                book: number.book,
+                year: number.year,
+                suffix: number.suffix.clone(),
+                holder_id: request.holder_id.trim().to_string(),
+                holder_name: request.holder_name.trim().to_string(),
+                document_type: request.document_type.trim().to_string(),
+                original_pages,
+                pdf_pages: composed.pdf_pages,
+                sha256: hex::encode(composed.sha256),
+                fee_vnd: fee,
+                issuing_body: settings.issuing_body.clone(),
+                signer: self.composer.signer_name(),
+                status: CopyStatus::Valid,
+                status_reason: None,
+                decision_number: None,
+                pdf_key,
+                original_keys: original_keys.clone(),
+                issued_at: now,
+                updated_at: now,
+            });
+        }
+        Ok(records)
+    }
+
+    async fn remove_all(&self, keys: &[String]) {
+        for key in keys {
+            // Best effort: a failure here leaves an object no row points to; it is reported, not hidden.
+            if let Err(e) = self.blobs.delete(key).await {
+                tracing_like_warn(key, &e);
+            }
+        }
+    }
+
+    /// Looks a copy up by a typed or scanned code.
+    pub async fn record(&self, typed_code: &str) -> Result<CopyRecord> {
+        let code = VerificationCode::parse(typed_code)?;
+        self.registry
+            .copy(code.as_str())
+            .await?
+            .ok_or_else(|| Error::new(Code::Ver0003NotFound, "no copy has this code"))
+    }
+
+    /// Minimal public metadata of a copy.
+    pub async fn public_copy(&self, typed_code: &str) -> Result<PublicCopy> {
+        Ok(PublicCopy::from_record(&self.record(typed_code).await?))
+    }
+
+    /// Whether `key` opens the copy `typed_code` (constant-time comparison).
+    pub fn capability_opens(&self, typed_code: &str, key: &str) -> Result<bool> {
+        Ok(self.key_opens(&VerificationCode::parse(typed_code)?, key))
+    }
+
+    /// The signed PDF, for the holder of the capability key.
+    pub async fn open_pdf(&self, typed_code: &str, key: &str) -> Result<(CopyRecord, Vec<u8>)> {
+        let code = VerificationCode::parse(typed_code)?;
+        if !self.key_opens(&code, key) {
+            return Err(Error::new(Code::Ver0005BadKey, "this key does not open the copy"));
+        }
+        let record = self.record(code.as_str()).await?;
+        let pdf = self.blobs.get(&record.pdf_key).await?;
+        Ok((record, pdf))
+    }
+
+    /// Revokes a copy, or cancels it by decision when a decision number is given.
+    pub async fn revoke(&self, typed_code: &str, reason: &str, decision_number: Option<&str>) -> Result<CopyRecord> {
+        let code = VerificationCode::parse(typed_code)?;
+        if reason.trim().is_empty() {
+            return Err(Error::new(Code::Rev0002MissingReason, "a reason is required"));
+        }
+        if let Some(d) = decision_number {
+            if d.trim().is_empty() {
+                return Err(Error::new(Code::Rev0002MissingReason, "the decision number is empty"));
+            }
+        }
+        let status = if decision_number.is_some() { CopyStatus::CancelledByDecision } else { CopyStatus::Revoked };
+        match self
+            .registry
+            .change_status(code.as_str(), status, reason.trim(), decision_number.map(str::trim), self.clock.now())
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(StoreError::NotFound) => Err(Error::new(Code::Ver0003NotFound, "no copy has this code")),
+            Err(StoreError::Conflict(m)) => Err(Error::new(Code::Rev0001NotValid, m)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Verifies a file: its signatures, that the registry issued it, and that it is still valid.
+    pub async fn verify_file(&self, pdf: &[u8]) -> Result<FileReport> {
+        let findings = self.verifier.verify(pdf, self.clock.now())?;
+        let sha256 = hex::encode(findings.sha256);
+        let signature = if findings.signatures.is_empty() {
+            CheckOutcome::fail("no_signature", "the file carries no signature")
+        } else if let Some(bad) = findings
+            .signatures
+            .iter()
+            .find(|s| !(s.integrity.ok && s.chain.ok && s.coverage.ok && s.modifications.ok))
+        {
+            let failing = [&bad.integrity, &bad.chain, &bad.coverage, &bad.modifications]
+                .into_iter()
+                .find(|c| !c.ok)
+                .cloned()
+                .unwrap_or_else(|| CheckOutcome::fail("invalid", "a signature is invalid"));
+            failing
+        } else {
+            CheckOutcome::pass(format!("{} signature(s) valid", findings.signatures.len()))
+        };
+        let record = self.registry.copy_by_sha256(&sha256).await?;
+        let (registry, status) = match &record {
+            None => (
+                CheckOutcome::fail("not_in_registry", "no copy with this file's SHA-256 was issued"),
+                CheckOutcome::fail("unknown", "the file is not a registered copy"),
+            ),
+            Some(r) => (
+                CheckOutcome::pass(format!("registered as {}", PublicCopy::from_record(r).code)),
+                if r.status == CopyStatus::Valid {
+                    CheckOutcome::pass("the copy is valid")
+                } else {
+                    CheckOutcome::fail(
+                        r.status.as_str(),
+                        format!("the copy is {}: {}", r.status.label_en(), r.status_reason.clone().unwrap_or_default()),
+                    )
+                },
+            ),
+        };
+        let valid = signature.ok && registry.ok && status.ok;
+        Ok(FileReport {
+            valid,
+            sha256,
+            signatures: findings.signatures,
+            signature,
+            registry,
+            status,
+            copy: record.as_ref().map(PublicCopy::from_record),
+        })
+    }
+}
+
+fn tracing_like_warn(key: &str, e: &StoreError) {
+    eprintln!("warning: could not remove object {key} after a failed issuance: {e}");
+}

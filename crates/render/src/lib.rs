@@ -1,0 +1,137 @@
+//! Composition of a certified electronic copy as a PDF (aiming at PDF/A-2b).
+//!
+//! INTERFACE CONTRACT (the server and the signing crate rely on it; keep names and meanings):
+//! - [`inspect`] validates one input file (JPEG, PNG or PDF) without composing anything and says how many
+//!   pages it holds. Bad input is an [`InputError`] naming what is wrong; it never panics.
+//! - [`render`] composes the whole copy in memory and leaves a signature placeholder: the returned
+//!   [`PreparedPdf`] has `/ByteRange` already filled with its final values and `/Contents` as a run of `0`
+//!   hex digits of `placeholder_size * 2` characters between `<` and `>`; `contents_hex` is the byte range
+//!   of those hex digits (without the angle brackets). Signing only writes hex into that range.
+//! - JPEG input is embedded as it is (DCTDecode), never decoded and re-encoded.
+
+use std::ops::Range;
+
+/// What kind of file a page source is, found from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+/// Why an input file cannot be used. Each variant maps to a stable error code in the server.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    /// Not a JPEG, PNG or PDF (by content, not by name).
+    #[error("not a supported page format (JPEG, PNG or PDF)")]
+    Unsupported,
+    /// Looks like a supported format but is damaged or truncated.
+    #[error("corrupt {kind:?} file: {detail}")]
+    Corrupt { kind: InputKind, detail: String },
+    /// A PDF with no pages, or an image with zero width or height.
+    #[error("the file holds no page")]
+    Empty,
+    /// Larger than the renderer accepts (pixels or page size).
+    #[error("page too large: {detail}")]
+    TooLarge { detail: String },
+}
+
+/// Facts about one input file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputInfo {
+    pub kind: InputKind,
+    /// Number of pages the file contributes (1 for images).
+    pub pages: usize,
+}
+
+/// Validates one input file. Cheap: JPEG/PNG headers and chunk structure (PNG CRCs), PDF page tree.
+pub fn inspect(_bytes: &[u8]) -> Result<InputInfo, InputError> {
+    unimplemented!("helper: render crate")
+}
+
+/// The text of the final certification page and the footers, already formatted by the caller.
+#[derive(Debug, Clone)]
+pub struct Certification {
+    /// e.g. "Chứng thực bản sao đúng với bản chính."
+    pub statement: String,
+    /// e.g. "Số chứng thực: 15/2026, Quyển số: 01/2026-SCT/BS"
+    pub number_line: String,
+    /// e.g. "Ngày 21 tháng 11 năm 2026"
+    pub date_line: String,
+    /// Issuing body, e.g. "UBND phường Việt Hưng, thành phố Hà Nội"
+    pub issuing_body: String,
+    /// Place used in the date line header, e.g. "Hà Nội"
+    pub place: String,
+    pub signer_name: String,
+    pub signer_title: String,
+    /// Document type as shown to people, e.g. "Giấy khai sinh"
+    pub document_type: String,
+    pub holder_name: String,
+    /// Pages of the original (not counting the certification page).
+    pub original_pages: usize,
+    /// e.g. "Lệ phí: 4.000 đồng"
+    pub fee_line: String,
+    /// Extra lines in English under the Vietnamese ones (smaller), may be empty.
+    pub english_lines: Vec<String>,
+}
+
+/// Everything needed to compose one copy.
+#[derive(Debug, Clone)]
+pub struct CopyDocument<'a> {
+    /// Input files in order; each contributes `inspect(..).pages` pages.
+    pub inputs: &'a [&'a [u8]],
+    /// Resolution assumed for images that do not state one (JFIF density / PNG pHYs), in dots per inch.
+    pub default_dpi: f32,
+    /// Verification code as displayed, grouped, e.g. "7Q2K-9M4X-ABCD-EFGH-JKMN".
+    pub code_display: String,
+    /// The URL encoded in the QR code on every page.
+    pub qr_url: String,
+    /// The watermark drawn on every page, "TTPVHCC".
+    pub watermark: String,
+    pub certification: Certification,
+    /// Document metadata (Info + XMP): title, and the moment of issue.
+    pub title: String,
+    pub issued_at: time::OffsetDateTime,
+    /// Signature dictionary values.
+    pub signature: SignatureSlot,
+}
+
+/// The signature dictionary to leave in the file.
+#[derive(Debug, Clone)]
+pub struct SignatureSlot {
+    /// Bytes reserved for the DER CMS value (hex doubles it in the file).
+    pub placeholder_size: usize,
+    /// /Name, /Reason, /Location, /M (signing time).
+    pub name: String,
+    pub reason: String,
+    pub location: String,
+    pub signing_time: time::OffsetDateTime,
+}
+
+/// A composed PDF waiting for its signature value.
+#[derive(Debug, Clone)]
+pub struct PreparedPdf {
+    pub bytes: Vec<u8>,
+    /// The four `/ByteRange` numbers as written in the file.
+    pub byte_range: [usize; 4],
+    /// Offsets of the hex digits inside `/Contents <...>`.
+    pub contents_hex: Range<usize>,
+    /// Total pages including the certification page.
+    pub page_count: usize,
+}
+
+/// Errors of composition.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("input {index}: {source}")]
+    Input { index: usize, source: InputError },
+    #[error("no pages to render")]
+    NoPages,
+    #[error("text cannot be shown with the embedded font: {0:?}")]
+    Glyph(char),
+}
+
+/// Composes the copy. See the module contract.
+pub fn render(_doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError> {
+    unimplemented!("helper: render crate")
+}

@@ -1,0 +1,176 @@
+//! Signing and verification of certified copies (PAdES over CMS), and the development PKI.
+//!
+//! Security boundary: this crate denies `unwrap`, `expect`, `panic` and slice indexing outside tests.
+//!
+//! INTERFACE CONTRACT (the server relies on these names and meanings):
+//! - [`Signer`] is the seam every key sits behind (software key now, PKCS#11 later). It signs a
+//!   message (the DER of the CMS signed attributes) and gives its certificate chain.
+//! - [`pades::sign_prepared`] fills the `/Contents` placeholder of a prepared PDF (from banso-render) with a
+//!   detached CMS (PAdES baseline B-B: content-type, message-digest, signing-certificate-v2; no
+//!   signing-time attribute) over the `/ByteRange`.
+//! - [`verify::verify_pdf`] finds every signature in any PDF and reports, separately: integrity (digest and
+//!   signature value), chain trust (to the given trust anchors only), coverage (the signed revision is
+//!   complete: ByteRange starts at 0 and its only gap is the /Contents string), and modifications after
+//!   signing (bytes after the end of the signed revision).
+//! - [`pki::DevPki::generate`] makes root CA → issuing CA → organisation seal certificate (ECDSA P-256).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod asn1;
+pub mod cert;
+pub mod pades;
+pub mod pem;
+pub mod pki;
+pub mod verify;
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    #[error("key: {0}")]
+    Key(String),
+    #[error("certificate: {0}")]
+    Certificate(String),
+    #[error("the signature does not fit the reserved space ({needed} > {available} bytes)")]
+    PlaceholderTooSmall { needed: usize, available: usize },
+    #[error("the prepared PDF is malformed: {0}")]
+    Prepared(String),
+    #[error("encoding: {0}")]
+    Encoding(String),
+}
+
+/// The signature algorithm a [`Signer`] produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    EcdsaP256Sha256,
+    RsaPkcs1Sha256,
+}
+
+/// A key that signs, with its certificate chain (signer first, then issuers; the root may be omitted).
+///
+/// Security invariant: the private key never leaves the implementation; callers only get signatures.
+pub trait Signer: Send + Sync {
+    fn algorithm(&self) -> SignatureAlgorithm;
+    /// DER certificates, signer's first.
+    fn chain(&self) -> &[Vec<u8>];
+    /// Signs `message` (hashing it as the algorithm says). ECDSA signatures are DER-encoded.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError>;
+}
+
+/// A software key held in memory (the development default): ECDSA P-256, or RSA (PKCS#1 v1.5, SHA-256).
+pub struct SoftwareSigner {
+    key: SoftwareKey,
+    algorithm: SignatureAlgorithm,
+    chain: Vec<Vec<u8>>,
+}
+
+enum SoftwareKey {
+    P256(p256::ecdsa::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
+
+impl std::fmt::Debug for SoftwareSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftwareSigner")
+            .field("algorithm", &self.algorithm)
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SoftwareSigner {
+    /// From a PKCS#8 PEM private key and PEM certificates (signer first).
+    ///
+    /// Accepts P-256 keys (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`) and RSA keys (PKCS#8 or
+    /// `RSA PRIVATE KEY`). Fails unless the key is the one certified by the first certificate.
+    pub fn from_pem(key_pem: &str, chain_pem: &str) -> Result<Self, SigningError> {
+        let blocks = pem::decode_all(key_pem).map_err(SigningError::Key)?;
+        let block = blocks
+            .iter()
+            .find(|b| b.label.ends_with("PRIVATE KEY"))
+            .ok_or_else(|| SigningError::Key("no PRIVATE KEY block in the key PEM".into()))?;
+        let key = Self::decode_key(&block.label, &block.der)?;
+        let chain = pem::decode_certificates(chain_pem).map_err(SigningError::Certificate)?;
+        Self::from_parts(key, chain)
+    }
+
+    /// From a DER PKCS#8 private key and DER certificates (signer first).
+    pub fn from_pkcs8_der(key_der: &[u8], chain: Vec<Vec<u8>>) -> Result<Self, SigningError> {
+        let key = Self::decode_key("PRIVATE KEY", key_der)?;
+        Self::from_parts(key, chain)
+    }
+
+    fn decode_key(label: &str, der: &[u8]) -> Result<SoftwareKey, SigningError> {
+        use pkcs8::DecodePrivateKey as _;
+        match label {
+            "PRIVATE KEY" => {
+                if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+                    return Ok(SoftwareKey::P256(k));
+                }
+                rsa::RsaPrivateKey::from_pkcs8_der(der)
+                    .map(|k| SoftwareKey::Rsa(Box::new(k)))
+                    .map_err(|e| SigningError::Key(format!("unsupported or invalid PKCS#8 key: {e}")))
+            }
+            "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(der)
+                .map(|k| SoftwareKey::P256(k.into()))
+                .map_err(|e| SigningError::Key(format!("invalid SEC1 P-256 key: {e}"))),
+            "RSA PRIVATE KEY" => {
+                use rsa::pkcs1::DecodeRsaPrivateKey as _;
+                rsa::RsaPrivateKey::from_pkcs1_der(der)
+                    .map(|k| SoftwareKey::Rsa(Box::new(k)))
+                    .map_err(|e| SigningError::Key(format!("invalid PKCS#1 RSA key: {e}")))
+            }
+            other => Err(SigningError::Key(format!("unsupported key block {other}"))),
+        }
+    }
+
+    fn from_parts(key: SoftwareKey, chain: Vec<Vec<u8>>) -> Result<Self, SigningError> {
+        let first = chain.first().ok_or_else(|| SigningError::Certificate("the chain is empty".into()))?;
+        for (i, der) in chain.iter().enumerate() {
+            if cert::CertView::parse(der).is_none() {
+                return Err(SigningError::Certificate(format!("certificate {i} of the chain does not parse")));
+            }
+        }
+        let view = cert::CertView::parse(first)
+            .ok_or_else(|| SigningError::Certificate("the signer certificate does not parse".into()))?;
+        let cert_key = view.public_key();
+        let (matches, algorithm) = match (&key, &cert_key) {
+            (SoftwareKey::P256(k), Some(cert::PublicKey::P256(c))) => {
+                (k.verifying_key() == c, SignatureAlgorithm::EcdsaP256Sha256)
+            }
+            (SoftwareKey::Rsa(k), Some(cert::PublicKey::Rsa(c))) => {
+                (&k.to_public_key() == c, SignatureAlgorithm::RsaPkcs1Sha256)
+            }
+            _ => (false, SignatureAlgorithm::EcdsaP256Sha256),
+        };
+        if !matches {
+            return Err(SigningError::Key("the private key does not match the signer certificate".into()));
+        }
+        Ok(Self { key, algorithm, chain })
+    }
+}
+
+impl Signer for SoftwareSigner {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+        match &self.key {
+            SoftwareKey::P256(k) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature =
+                    k.try_sign(message).map_err(|e| SigningError::Key(format!("ECDSA signing failed: {e}")))?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            SoftwareKey::Rsa(k) => {
+                use sha2::Digest as _;
+                let digest = sha2::Sha256::digest(message);
+                k.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+                    .map_err(|e| SigningError::Key(format!("RSA signing failed: {e}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything banso needs to build, run and test on a fresh Debian 12 machine.
+# Idempotent: safe to run again; it only installs what is missing.
+set -euo pipefail
+
+APT_PACKAGES=(
+  # build
+  build-essential pkg-config
+  # the font embedded in issued copies (Vietnamese glyphs)
+  fonts-dejavu-core
+  # independent validators used by the tests
+  poppler-utils qpdf zbar-tools libnss3-tools
+  # real components the tests start
+  postgresql
+  # benchmarks
+  wrk
+)
+PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]")
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+py_missing=0
+python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors" 2>/dev/null || py_missing=1
+if [ "$py_missing" = 1 ]; then
+  echo "setup: installing Python validators (${PIP_PACKAGES[*]})" >&2
+  python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo is missing; this machine kind ships a Rust toolchain" >&2
+  exit 2
+fi
