@@ -21,6 +21,8 @@ fn main() {
         );
     };
     println!("cargo:rerun-if-changed={}", found.display());
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo")).join("DejaVuSans.ttf");
-    std::fs::copy(found, &out).unwrap_or_else(|e| panic!("cannot copy {} into OUT_DIR: {e}", found.display()));
+    let out =
+        PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo")).join("DejaVuSans.ttf");
+    std::fs::copy(found, &out)
+        .unwrap_or_else(|e| panic!("cannot copy {} into OUT_DIR: {e}", found.display()));
 }

@@ -8,8 +8,30 @@
 //!   hex digits of `placeholder_size * 2` characters between `<` and `>`; `contents_hex` is the byte range
 //!   of those hex digits (without the angle brackets). Signing only writes hex into that range.
 //! - JPEG input is embedded as it is (DCTDecode), never decoded and re-encoded.
+//!
+//! Additions beyond the original contract: [`detect`] (kind from the first bytes), [`charset`] (the
+//! characters the embedded font can show; anything else is [`RenderError::Glyph`]; Vietnamese typed with
+//! combining marks is composed first) and [`RenderError::QrCode`] (the URL does not fit in a QR code).
+//!
+//! How a copy is built (see `compose.rs`): one page per input page at its original size (pixels / dpi, the
+//! JFIF/EXIF density or PNG pHYs, else `default_dpi`; PDF pages at their MediaBox, /Rotate honoured),
+//! each overlaid with the diagonal watermark (opacity 0.15, marked with /ActualText so it extracts as one
+//! word) and a bottom-right footer (QR code of about 19 mm, code, page i/n); then an A4 certification
+//! page. Text uses DejaVu Sans, subset once per process and embedded as a CIDFontType2 with ToUnicode.
+//! PDF/A-2b ingredients: XMP (pdfaid 2/B) matching the Info dictionary, an sRGB output intent built in
+//! code (`icc.rs`), /ID, no encryption. Known gaps: CMYK JPEGs use /DeviceCMYK, which PDF/A does not allow
+//! with an RGB output intent; imported PDF pages keep their own fonts and colour spaces as they are.
 
 use std::ops::Range;
+
+mod compose;
+mod font;
+mod icc;
+mod image;
+mod pdfin;
+mod writer;
+
+pub use font::charset;
 
 /// What kind of file a page source is, found from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +67,27 @@ pub struct InputInfo {
 }
 
 /// Validates one input file. Cheap: JPEG/PNG headers and chunk structure (PNG CRCs), PDF page tree.
-pub fn inspect(_bytes: &[u8]) -> Result<InputInfo, InputError> {
-    unimplemented!("helper: render crate")
+pub fn inspect(bytes: &[u8]) -> Result<InputInfo, InputError> {
+    let kind = detect(bytes).ok_or(InputError::Unsupported)?;
+    let pages = match kind {
+        InputKind::Jpeg => image::parse_jpeg(bytes).map(|_| 1)?,
+        InputKind::Png => image::parse_png(bytes).map(|_| 1)?,
+        InputKind::Pdf => pdfin::inspect_pdf(bytes)?,
+    };
+    Ok(InputInfo { kind, pages })
+}
+
+/// The kind of a file from its first bytes (JPEG `FF D8 FF`, the PNG signature, `%PDF-`), if supported.
+pub fn detect(bytes: &[u8]) -> Option<InputKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(InputKind::Jpeg)
+    } else if bytes.starts_with(&image::PNG_SIGNATURE) {
+        Some(InputKind::Png)
+    } else if bytes.starts_with(b"%PDF-") {
+        Some(InputKind::Pdf)
+    } else {
+        None
+    }
 }
 
 /// The text of the final certification page and the footers, already formatted by the caller.
@@ -129,9 +170,12 @@ pub enum RenderError {
     NoPages,
     #[error("text cannot be shown with the embedded font: {0:?}")]
     Glyph(char),
+    /// The verification URL cannot be encoded as a QR code (e.g. far too long).
+    #[error("QR code: {0}")]
+    QrCode(String),
 }
 
 /// Composes the copy. See the module contract.
-pub fn render(_doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError> {
-    unimplemented!("helper: render crate")
+pub fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError> {
+    compose::render(doc)
 }

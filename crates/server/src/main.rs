@@ -1,1 +1,357 @@
-fn main() {}
+//! `banso`: the service and its command line.
+//!
+//! Exit codes: 0 ok / valid, 1 invalid / refused, 2 usage or operational error.
+
+mod app;
+mod bench;
+mod config;
+mod http;
+mod output;
+
+use anyhow::{Context, Result};
+use app::App;
+use banso_core::error::{Error, Kind};
+use banso_core::model::{Role, TokenRecord};
+use banso_core::service::IssueRequest;
+use clap::{Args, Parser, Subcommand};
+use config::{Config, Overrides};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "banso", version, about = "Certified electronic copies for public-service kiosks")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Configuration file (TOML). Default: BANSO_CONFIG, else DATA_DIR/banso.toml if present.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data folder (SQLite, objects, development PKI). Env: BANSO_DATA_DIR. Default: ./banso-data
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (API, verification portal, health, metrics).
+    Serve {
+        /// Address to listen on. Env: BANSO_LISTEN. Default: 127.0.0.1:8080
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Certify copies of an original from its page files (PNG, JPEG or PDF).
+    Issue {
+        #[arg(long)]
+        holder_id: String,
+        #[arg(long)]
+        holder_name: String,
+        #[arg(long)]
+        doc_type: String,
+        #[arg(long, default_value_t = 1)]
+        copies: u32,
+        /// Where to write the PDF (further copies get -2, -3 … before the extension). Default: CODE.pdf
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Idempotency key: issuing again with the same key returns the first result.
+        #[arg(long)]
+        request_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(required = false)]
+        pages: Vec<PathBuf>,
+    },
+    /// Verify a copy: a PDF file, or a verification code.
+    Verify {
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a copy, or cancel it by decision with --decision.
+    Revoke {
+        code: String,
+        #[arg(long)]
+        reason: String,
+        /// Number of the People's Committee chair's decision: the status becomes cancelled_by_decision.
+        #[arg(long)]
+        decision: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The development PKI.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once and stored only as its SHA-256.
+    Create {
+        #[arg(long, value_parser = ["officer", "kiosk"])]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Print the root certificate (PEM) to trust in validators.
+    ExportRoot,
+}
+
+/// An error with the exit code it deserves.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+    json: bool,
+    domain: Option<Error>,
+}
+
+impl Failure {
+    fn domain(e: Error, json: bool) -> Self {
+        let code = if e.kind() == Kind::Internal { 2 } else { 1 };
+        Self { code, error: anyhow::anyhow!("{e}"), json, domain: Some(e) }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self { code: 2, error, json: false, domain: None }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BANSO_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            match (&f.domain, f.json) {
+                (Some(e), true) => println!("{}", output::error_json(e)),
+                (Some(e), false) => eprintln!("error {}: {}", e.code.as_str(), e.message),
+                (None, _) => eprintln!("error: {:#}", f.error),
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn overrides(common: &Common, listen: Option<String>) -> Overrides {
+    Overrides { config_file: common.config.clone(), data_dir: common.data_dir.clone(), listen }
+}
+
+async fn open(common: &Common) -> Result<App> {
+    App::open(Config::load(&overrides(common, None))?).await
+}
+
+fn out_path(base: &Option<PathBuf>, code: &str, index: usize) -> PathBuf {
+    match base {
+        None => PathBuf::from(format!("{code}.pdf")),
+        Some(p) if index == 0 => p.clone(),
+        Some(p) => {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            p.with_file_name(format!("{stem}-{}{ext}", index + 1))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    let common = cli.common;
+    match cli.command {
+        Command::Serve { listen } => {
+            let config = Config::load(&overrides(&common, listen))?;
+            serve(config).await?;
+            Ok(0)
+        }
+        Command::Issue { holder_id, holder_name, doc_type, copies, out, request_key, json, pages } => {
+            let app = open(&common).await?;
+            let mut files = Vec::with_capacity(pages.len());
+            for p in &pages {
+                let meta = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
+                if meta.len() as usize > app.config.max_upload_bytes {
+                    return Err(Failure::domain(
+                        Error::new(
+                            banso_core::Code::Iss0004TooLarge,
+                            format!("{} is larger than the limit of {} bytes", p.display(), app.config.max_upload_bytes),
+                        ),
+                        json,
+                    ));
+                }
+                files.push(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?);
+            }
+            let issuance = app
+                .service
+                .issue(IssueRequest { holder_id, holder_name, document_type: doc_type, copies, files, request_key })
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            let mut written = Vec::new();
+            for (i, copy) in issuance.copies.iter().enumerate() {
+                let path = out_path(&out, &copy.record.code, i);
+                let pdf = app.service.blobs.get(&copy.record.pdf_key).await.map_err(|e| Failure::domain(e.into(), json))?;
+                std::fs::write(&path, pdf).with_context(|| format!("writing {}", path.display()))?;
+                written.push(path.display().to_string());
+            }
+            let base = app.config.public_base_url();
+            if json {
+                println!("{}", output::issuance_json(&issuance, &written, &base));
+            } else {
+                for (copy, path) in issuance.copies.iter().zip(&written) {
+                    println!(
+                        "{}  {}  {}  {}",
+                        copy.record.number().label(),
+                        banso_core::code::VerificationCode::parse(&copy.record.code).map(|c| c.display_grouped()).unwrap_or_default(),
+                        path,
+                        copy.qr_url
+                    );
+                }
+                println!("Lệ phí / fee: {}", banso_core::rules::format_vnd(issuance.fee_total_vnd));
+            }
+            Ok(0)
+        }
+        Command::Verify { target, json } => {
+            let app = open(&common).await?;
+            let path = PathBuf::from(&target);
+            if path.is_file() {
+                let pdf = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let report = app.service.verify_file(&pdf).await.map_err(|e| Failure::domain(e, json))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
+                } else {
+                    let line = |name: &str, c: &banso_core::ports::CheckOutcome| {
+                        println!("{name:<12} {}  {}", if c.ok { "OK  " } else { "FAIL" }, c.detail);
+                    };
+                    line("signature", &report.signature);
+                    for s in &report.signatures {
+                        line("  integrity", &s.integrity);
+                        line("  chain", &s.chain);
+                        line("  coverage", &s.coverage);
+                        line("  changes", &s.modifications);
+                    }
+                    line("registry", &report.registry);
+                    line("status", &report.status);
+                    println!("{}", if report.valid { "VALID" } else { "INVALID" });
+                }
+                Ok(if report.valid { 0 } else { 1 })
+            } else {
+                let copy = app.service.public_copy(&target).await.map_err(|e| Failure::domain(e, json))?;
+                let valid = copy.status == banso_core::model::CopyStatus::Valid;
+                if json {
+                    println!("{}", serde_json::json!({ "valid": valid, "copy": copy }));
+                } else {
+                    println!("{} {} — {} / {}", copy.code, copy.document_type, copy.status.label_vi(), copy.status.label_en());
+                    println!("{}", if valid { "VALID" } else { "INVALID" });
+                }
+                Ok(if valid { 0 } else { 1 })
+            }
+        }
+        Command::Revoke { code, reason, decision, json } => {
+            let app = open(&common).await?;
+            let record = app.service.revoke(&code, &reason, decision.as_deref()).await.map_err(|e| Failure::domain(e, json))?;
+            let copy = banso_core::service::PublicCopy::from_record(&record);
+            if json {
+                println!("{}", serde_json::to_string(&copy).context("JSON")?);
+            } else {
+                println!("{} — {} / {}", copy.code, copy.status.label_vi(), copy.status.label_en());
+            }
+            Ok(0)
+        }
+        Command::Token { command: TokenCommand::Create { role, name, json } } => {
+            let app = open(&common).await?;
+            let role = Role::parse(&role).context("role")?;
+            let mut rng = app::OsEntropy;
+            let secret = banso_core::code::random_secret(&mut banso_core::ports::EntropyRng(&mut rng), 20);
+            let token = format!("bnso_{secret}");
+            let id = banso_core::code::random_secret(&mut banso_core::ports::EntropyRng(&mut rng), 10);
+            app.service
+                .registry
+                .insert_token(&TokenRecord {
+                    id: id.clone(),
+                    name: name.clone(),
+                    role,
+                    token_hash: hex::encode(Sha256::digest(token.as_bytes())),
+                    created_at: time::OffsetDateTime::now_utc(),
+                    revoked: false,
+                })
+                .await
+                .map_err(|e| Failure::domain(e.into(), json))?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id, "role": role.as_str(), "name": name, "token": token }));
+            } else {
+                println!("{token}");
+            }
+            Ok(0)
+        }
+        Command::Pki { command: PkiCommand::ExportRoot } => {
+            let config = Config::load(&overrides(&common, None))?;
+            std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
+            let pki = app::ensure_pki(&config.pki_dir(), &config)?;
+            print!("{}", pki.root_cert);
+            Ok(0)
+        }
+        Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
+    }
+}
+
+async fn serve(mut config: Config) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    // With port 0 the real port is known only now; links and QR codes must carry it.
+    config.public_base_url.get_or_insert_with(|| format!("http://{local}"));
+    let app = App::open(config).await?;
+    let base = app.config.public_base_url();
+    let state = http::AppState {
+        service: app.service.clone(),
+        metrics: Default::default(),
+        max_upload_bytes: app.config.max_upload_bytes,
+        base_url: base.trim_end_matches('/').to_string(),
+    };
+    println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
+    println!("  verification portal  {base}/");
+    println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");
+    println!("  health / metrics     {base}/healthz   {base}/metrics");
+    println!("  kiosk, back office   not part of this release yet");
+    println!("  data folder          {}", app.config.data_dir.display());
+    println!("  database             {}", config::redact_url(&app.config.database_url()));
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -53,6 +53,7 @@ pub mod oid {
     pub const SHA512_WITH_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
     pub const EXT_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
     pub const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+    pub const EXT_AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
     pub const EXT_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
     pub const AT_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
     pub const AT_SERIAL_NUMBER: &[u8] = &[0x55, 0x04, 0x05];
@@ -261,7 +262,10 @@ mod tests {
             (oid::SHA512, &[2, 16, 840, 1, 101, 3, 4, 2, 3]),
             (oid::ATTR_CONTENT_TYPE, &[1, 2, 840, 113549, 1, 9, 3]),
             (oid::ATTR_MESSAGE_DIGEST, &[1, 2, 840, 113549, 1, 9, 4]),
-            (oid::ATTR_SIGNING_CERTIFICATE_V2, &[1, 2, 840, 113549, 1, 9, 16, 2, 47]),
+            (
+                oid::ATTR_SIGNING_CERTIFICATE_V2,
+                &[1, 2, 840, 113549, 1, 9, 16, 2, 47],
+            ),
             (oid::ECDSA_WITH_SHA256, &[1, 2, 840, 10045, 4, 3, 2]),
             (oid::ECDSA_WITH_SHA384, &[1, 2, 840, 10045, 4, 3, 3]),
             (oid::ECDSA_WITH_SHA512, &[1, 2, 840, 10045, 4, 3, 4]),
@@ -274,6 +278,7 @@ mod tests {
             (oid::SHA512_WITH_RSA, &[1, 2, 840, 113549, 1, 1, 13]),
             (oid::EXT_SUBJECT_KEY_ID, &[2, 5, 29, 14]),
             (oid::EXT_KEY_USAGE, &[2, 5, 29, 15]),
+            (oid::EXT_AUTHORITY_KEY_ID, &[2, 5, 29, 35]),
             (oid::EXT_BASIC_CONSTRAINTS, &[2, 5, 29, 19]),
             (oid::AT_COMMON_NAME, &[2, 5, 4, 3]),
             (oid::AT_ORGANIZATION, &[2, 5, 4, 10]),

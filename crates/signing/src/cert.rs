@@ -1,6 +1,5 @@
 //! A borrowed view of an X.509 certificate (raw encodings kept), public keys, and signature checks.
 use crate::asn1::{self, oid, Reader, Tlv};
-use sha2::Digest as _;
 
 /// Hash algorithms understood here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +40,25 @@ impl HashAlg {
     }
 }
 
-/// A public key that can verify signatures.
-#[derive(Debug, Clone)]
-pub enum PublicKey {
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    Rsa(rsa::RsaPublicKey),
+/// The type of a public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    P256,
+    P384,
+    Rsa,
 }
 
-impl PublicKey {
+/// A public key that can verify signatures: its type and its subjectPublicKey bits (a SEC1 point for EC
+/// keys, a PKCS#1 `RSAPublicKey` for RSA). Nothing is validated until a signature is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicKey<'a> {
+    pub key_type: KeyType,
+    pub bits: &'a [u8],
+}
+
+impl<'a> PublicKey<'a> {
     /// From a DER `SubjectPublicKeyInfo`.
-    pub fn from_spki(spki: &[u8]) -> Option<Self> {
+    pub fn from_spki(spki: &'a [u8]) -> Option<Self> {
         let (outer, _) = asn1::read_tlv(spki)?;
         let mut r = Reader::new(outer.value);
         let alg = r.expect(asn1::TAG_SEQUENCE)?;
@@ -62,49 +69,101 @@ impl PublicKey {
         }
         let mut a = Reader::new(alg.value);
         let alg_oid = a.expect(asn1::TAG_OID)?.value;
-        match alg_oid {
-            oid::EC_PUBLIC_KEY => {
-                let curve = a.expect(asn1::TAG_OID)?.value;
-                match curve {
-                    oid::CURVE_P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(key).ok().map(Self::P256),
-                    oid::CURVE_P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(key).ok().map(Self::P384),
-                    _ => None,
-                }
-            }
-            oid::RSA_ENCRYPTION => {
-                use rsa::pkcs1::DecodeRsaPublicKey as _;
-                rsa::RsaPublicKey::from_pkcs1_der(key).ok().map(Self::Rsa)
-            }
-            _ => None,
+        let key_type = match alg_oid {
+            oid::EC_PUBLIC_KEY => match a.expect(asn1::TAG_OID)?.value {
+                oid::CURVE_P256 => KeyType::P256,
+                oid::CURVE_P384 => KeyType::P384,
+                _ => return None,
+            },
+            oid::RSA_ENCRYPTION => KeyType::Rsa,
+            _ => return None,
+        };
+        Some(Self { key_type, bits: key })
+    }
+
+    /// The key as a RustCrypto P-256 verifying key.
+    pub fn p256(&self) -> Option<p256::ecdsa::VerifyingKey> {
+        (self.key_type == KeyType::P256)
+            .then(|| p256::ecdsa::VerifyingKey::from_sec1_bytes(self.bits).ok())?
+    }
+
+    /// The key as an RSA public key.
+    pub fn rsa(&self) -> Option<rsa::RsaPublicKey> {
+        use rsa::pkcs1::DecodeRsaPublicKey as _;
+        (self.key_type == KeyType::Rsa).then(|| rsa::RsaPublicKey::from_pkcs1_der(self.bits).ok())?
+    }
+
+    fn fits(&self, sig_alg: &[u8]) -> bool {
+        match self.key_type {
+            KeyType::P256 | KeyType::P384 => matches!(
+                sig_alg,
+                oid::ECDSA_WITH_SHA256 | oid::ECDSA_WITH_SHA384 | oid::ECDSA_WITH_SHA512 | oid::EC_PUBLIC_KEY
+            ),
+            KeyType::Rsa => matches!(
+                sig_alg,
+                oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA | oid::RSA_ENCRYPTION
+            ),
         }
+    }
+
+    /// Verifies `signature` over `message` hashed with `hash`; `sig_alg` is the signature algorithm OID
+    /// and must fit the key type. Uses ring's fast code, falling back to RustCrypto for the
+    /// combinations ring does not offer (e.g. RSA keys under 2048 bits).
+    pub fn verify(&self, sig_alg: &[u8], hash: HashAlg, message: &[u8], signature: &[u8]) -> bool {
+        use ring::signature as rs;
+        if !self.fits(sig_alg) {
+            return false;
+        }
+        let ring_alg: Option<&'static dyn rs::VerificationAlgorithm> = match (self.key_type, hash) {
+            (KeyType::P256, HashAlg::Sha256) => Some(&rs::ECDSA_P256_SHA256_ASN1),
+            (KeyType::P256, HashAlg::Sha384) => Some(&rs::ECDSA_P256_SHA384_ASN1),
+            (KeyType::P384, HashAlg::Sha256) => Some(&rs::ECDSA_P384_SHA256_ASN1),
+            (KeyType::P384, HashAlg::Sha384) => Some(&rs::ECDSA_P384_SHA384_ASN1),
+            (KeyType::Rsa, HashAlg::Sha256) => Some(&rs::RSA_PKCS1_2048_8192_SHA256),
+            (KeyType::Rsa, HashAlg::Sha384) => Some(&rs::RSA_PKCS1_2048_8192_SHA384),
+            (KeyType::Rsa, HashAlg::Sha512) => Some(&rs::RSA_PKCS1_2048_8192_SHA512),
+            _ => None,
+        };
+        if let Some(alg) = ring_alg {
+            if rs::UnparsedPublicKey::new(alg, self.bits)
+                .verify(message, signature)
+                .is_ok()
+            {
+                return true;
+            }
+            // For uncompressed EC points ring's answer is final; compressed points and small RSA keys
+            // are left to RustCrypto.
+            if self.key_type != KeyType::Rsa && self.bits.first() == Some(&0x04) {
+                return false;
+            }
+        }
+        self.verify_prehashed(sig_alg, hash, &hash.digest(message), signature)
     }
 
     /// Verifies `signature` over a message whose hash (with `hash`) is `digest`.
     /// `sig_alg` is the signature algorithm OID; it must fit the key type.
     pub fn verify_prehashed(&self, sig_alg: &[u8], hash: HashAlg, digest: &[u8], signature: &[u8]) -> bool {
         use ecdsa::signature::hazmat::PrehashVerifier as _;
-        let ecdsa_alg = matches!(
-            sig_alg,
-            oid::ECDSA_WITH_SHA256 | oid::ECDSA_WITH_SHA384 | oid::ECDSA_WITH_SHA512 | oid::EC_PUBLIC_KEY
-        );
-        let rsa_alg = matches!(
-            sig_alg,
-            oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA | oid::RSA_ENCRYPTION
-        );
-        match self {
-            Self::P256(k) if ecdsa_alg => p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
-            Self::P384(k) if ecdsa_alg => p384::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok()),
-            Self::Rsa(k) if rsa_alg => {
+        if !self.fits(sig_alg) {
+            return false;
+        }
+        match self.key_type {
+            KeyType::P256 => self.p256().is_some_and(|k| {
+                p256::ecdsa::Signature::from_der(signature)
+                    .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }),
+            KeyType::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(self.bits).is_ok_and(|k| {
+                p384::ecdsa::Signature::from_der(signature)
+                    .is_ok_and(|s| k.verify_prehash(digest, &s).is_ok())
+            }),
+            KeyType::Rsa => self.rsa().is_some_and(|k| {
                 let scheme = match hash {
                     HashAlg::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
                     HashAlg::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
                     HashAlg::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
                 };
                 k.verify(scheme, digest, signature).is_ok()
-            }
-            _ => false,
+            }),
         }
     }
 }
@@ -147,6 +206,8 @@ pub struct CertView<'a> {
     /// keyUsage bits (bit 0 = digitalSignature as the most significant bit of the first octet) if present.
     pub key_usage: Option<u16>,
     pub subject_key_id: Option<&'a [u8]>,
+    /// authorityKeyIdentifier keyIdentifier.
+    pub authority_key_id: Option<&'a [u8]>,
 }
 
 /// keyUsage keyCertSign in the representation of [`CertView::key_usage`].
@@ -201,6 +262,7 @@ impl<'a> CertView<'a> {
             path_len: None,
             key_usage: None,
             subject_key_id: None,
+            authority_key_id: None,
         };
         if let Some(exts) = extensions {
             let seq = Reader::new(exts.value).expect(asn1::TAG_SEQUENCE)?;
@@ -230,7 +292,14 @@ impl<'a> CertView<'a> {
                         view.key_usage = Some(u16::from_be_bytes([hi, lo]));
                     }
                     oid::EXT_SUBJECT_KEY_ID => {
-                        view.subject_key_id = Reader::new(value).expect(asn1::TAG_OCTET_STRING).map(|t| t.value);
+                        view.subject_key_id =
+                            Reader::new(value).expect(asn1::TAG_OCTET_STRING).map(|t| t.value);
+                    }
+                    oid::EXT_AUTHORITY_KEY_ID => {
+                        let aki = Reader::new(value).expect(asn1::TAG_SEQUENCE)?;
+                        view.authority_key_id = Reader::new(aki.value)
+                            .optional(asn1::ctx_prim(0))
+                            .map(|t| t.value);
                     }
                     _ => {}
                 }
@@ -239,7 +308,7 @@ impl<'a> CertView<'a> {
         Some(view)
     }
 
-    pub fn public_key(&self) -> Option<PublicKey> {
+    pub fn public_key(&self) -> Option<PublicKey<'a>> {
         PublicKey::from_spki(self.spki)
     }
 
@@ -252,14 +321,21 @@ impl<'a> CertView<'a> {
     }
 
     /// Whether `issuer_key` signed this certificate.
-    pub fn signed_by(&self, issuer_key: &PublicKey) -> bool {
+    pub fn signed_by(&self, issuer_key: &PublicKey<'_>) -> bool {
         match hash_of_signature_alg(self.sig_alg) {
-            Some(hash) => {
-                let digest = hash.digest(self.tbs);
-                issuer_key.verify_prehashed(self.sig_alg, hash, &digest, self.signature)
-            }
+            Some(hash) => issuer_key.verify(self.sig_alg, hash, self.tbs, self.signature),
             None => false,
         }
+    }
+
+    /// Whether `issuer` could be this certificate's issuer by name and, when both carry key identifiers,
+    /// by key identifier.
+    pub fn names_issuer(&self, issuer: &CertView<'_>) -> bool {
+        self.issuer == issuer.subject
+            && match (self.authority_key_id, issuer.subject_key_id) {
+                (Some(aki), Some(ski)) => aki == ski,
+                _ => true,
+            }
     }
 
     pub fn is_self_issued(&self) -> bool {
@@ -308,14 +384,19 @@ pub fn parse_time(t: Tlv<'_>) -> Option<i64> {
         return None;
     }
     let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
     let tod = time::Time::from_hms(
         u8::try_from(hour).ok()?,
         u8::try_from(minute).ok()?,
         u8::try_from(second).ok()?,
     )
     .ok()?;
-    Some(time::PrimitiveDateTime::new(date, tod).assume_utc().unix_timestamp())
+    Some(
+        time::PrimitiveDateTime::new(date, tod)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 /// Decodes a directory string value to text (UTF-8, Printable/IA5/T61 as Latin-1, BMP, Universal).
@@ -326,7 +407,8 @@ fn directory_string(t: Tlv<'_>) -> Option<String> {
             Some(t.value.iter().map(|&b| char::from(b)).collect())
         }
         asn1::TAG_BMP_STRING => {
-            let units: Vec<u16> = t.value
+            let units: Vec<u16> = t
+                .value
                 .chunks_exact(2)
                 .filter_map(|c| <[u8; 2]>::try_from(c).ok())
                 .map(u16::from_be_bytes)
@@ -384,7 +466,10 @@ fn name_attributes(name: &[u8]) -> Vec<(&[u8], Tlv<'_>)> {
 
 /// The first value of attribute `id` in a DER Name.
 pub fn name_attribute(name: &[u8], id: &[u8]) -> Option<String> {
-    name_attributes(name).into_iter().find(|(t, _)| *t == id).and_then(|(_, v)| directory_string(v))
+    name_attributes(name)
+        .into_iter()
+        .find(|(t, _)| *t == id)
+        .and_then(|(_, v)| directory_string(v))
 }
 
 /// A DER Name in RFC 4514 style (most specific first), e.g. `CN=Seal, O=Org, C=VN`.
@@ -393,7 +478,9 @@ pub fn name_to_string(name: &[u8]) -> String {
         .into_iter()
         .rev()
         .map(|(id, value)| {
-            let label = attribute_label(id).map(str::to_string).unwrap_or_else(|| format!("OID.{}", hex::encode(id)));
+            let label = attribute_label(id)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("OID.{}", hex::encode(id)));
             let text = directory_string(value).unwrap_or_else(|| format!("#{}", hex::encode(value.raw)));
             format!("{label}={text}")
         })
@@ -421,11 +508,18 @@ mod tests {
     #[test]
     fn names() {
         let atv = |id: &[u8], tag: u8, v: &[u8]| {
-            asn1::set_of(asn1::TAG_SET, vec![asn1::sequence(&[&asn1::oid_tlv(id), &asn1::tlv(tag, v)])])
+            asn1::set_of(
+                asn1::TAG_SET,
+                vec![asn1::sequence(&[&asn1::oid_tlv(id), &asn1::tlv(tag, v)])],
+            )
         };
         let name = asn1::sequence(&[
             &atv(oid::AT_COUNTRY, asn1::TAG_PRINTABLE_STRING, b"VN"),
-            &atv(oid::AT_ORGANIZATION, asn1::TAG_UTF8_STRING, "Sở Tư pháp".as_bytes()),
+            &atv(
+                oid::AT_ORGANIZATION,
+                asn1::TAG_UTF8_STRING,
+                "Sở Tư pháp".as_bytes(),
+            ),
             &atv(oid::AT_COMMON_NAME, asn1::TAG_UTF8_STRING, "Dấu".as_bytes()),
         ]);
         assert_eq!(name_to_string(&name), "CN=Dấu, O=Sở Tư pháp, C=VN");

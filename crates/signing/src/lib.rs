@@ -13,7 +13,21 @@
 //!   complete: ByteRange starts at 0 and its only gap is the /Contents string), and modifications after
 //!   signing (bytes after the end of the signed revision).
 //! - [`pki::DevPki::generate`] makes root CA → issuing CA → organisation seal certificate (ECDSA P-256).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+//!
+//! Additions: [`SoftwareSigner::from_pkcs8_der`]; [`pki::DevPki::seal_signer`], `seal_chain_pem`,
+//! `trust_store`, `root_cert_der`, `seal_cert_der`; [`verify::TrustStore::from_pem`] / `add_pem`;
+//! [`verify::SignatureReport::is_valid`]; [`verify::reason`] (the stable reason strings);
+//! [`pades::build_cms`]; [`pem`] (PEM decode/encode); [`cert`] (certificate view: subject, common name,
+//! validity, keys); [`asn1`] (the small DER reader/writer used for CMS).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod asn1;
 pub mod cert;
@@ -63,7 +77,8 @@ pub struct SoftwareSigner {
 }
 
 enum SoftwareKey {
-    P256(p256::ecdsa::SigningKey),
+    /// The RustCrypto key identifies the public key; ring's signs (several times faster).
+    P256(p256::ecdsa::SigningKey, Box<ring::signature::EcdsaKeyPair>),
     Rsa(Box<rsa::RsaPrivateKey>),
 }
 
@@ -103,15 +118,15 @@ impl SoftwareSigner {
         match label {
             "PRIVATE KEY" => {
                 if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
-                    return Ok(SoftwareKey::P256(k));
+                    return Self::p256_key(k);
                 }
                 rsa::RsaPrivateKey::from_pkcs8_der(der)
                     .map(|k| SoftwareKey::Rsa(Box::new(k)))
                     .map_err(|e| SigningError::Key(format!("unsupported or invalid PKCS#8 key: {e}")))
             }
             "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(der)
-                .map(|k| SoftwareKey::P256(k.into()))
-                .map_err(|e| SigningError::Key(format!("invalid SEC1 P-256 key: {e}"))),
+                .map_err(|e| SigningError::Key(format!("invalid SEC1 P-256 key: {e}")))
+                .and_then(|k| Self::p256_key(k.into())),
             "RSA PRIVATE KEY" => {
                 use rsa::pkcs1::DecodeRsaPrivateKey as _;
                 rsa::RsaPrivateKey::from_pkcs1_der(der)
@@ -122,29 +137,55 @@ impl SoftwareSigner {
         }
     }
 
+    fn p256_key(key: p256::ecdsa::SigningKey) -> Result<SoftwareKey, SigningError> {
+        use pkcs8::EncodePrivateKey as _;
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| SigningError::Key(format!("P-256 key: {e}")))?;
+        let ring_key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            pkcs8.as_bytes(),
+            &ring::rand::SystemRandom::new(),
+        )
+        .map_err(|e| SigningError::Key(format!("P-256 key: {e}")))?;
+        Ok(SoftwareKey::P256(key, Box::new(ring_key)))
+    }
+
     fn from_parts(key: SoftwareKey, chain: Vec<Vec<u8>>) -> Result<Self, SigningError> {
-        let first = chain.first().ok_or_else(|| SigningError::Certificate("the chain is empty".into()))?;
+        let first = chain
+            .first()
+            .ok_or_else(|| SigningError::Certificate("the chain is empty".into()))?;
         for (i, der) in chain.iter().enumerate() {
             if cert::CertView::parse(der).is_none() {
-                return Err(SigningError::Certificate(format!("certificate {i} of the chain does not parse")));
+                return Err(SigningError::Certificate(format!(
+                    "certificate {i} of the chain does not parse"
+                )));
             }
         }
         let view = cert::CertView::parse(first)
             .ok_or_else(|| SigningError::Certificate("the signer certificate does not parse".into()))?;
         let cert_key = view.public_key();
-        let (matches, algorithm) = match (&key, &cert_key) {
-            (SoftwareKey::P256(k), Some(cert::PublicKey::P256(c))) => {
-                (k.verifying_key() == c, SignatureAlgorithm::EcdsaP256Sha256)
-            }
-            (SoftwareKey::Rsa(k), Some(cert::PublicKey::Rsa(c))) => {
-                (&k.to_public_key() == c, SignatureAlgorithm::RsaPkcs1Sha256)
-            }
+        let (matches, algorithm) = match (&key, cert_key) {
+            (SoftwareKey::P256(k, _), Some(c)) => (
+                c.p256().is_some_and(|c| &c == k.verifying_key()),
+                SignatureAlgorithm::EcdsaP256Sha256,
+            ),
+            (SoftwareKey::Rsa(k), Some(c)) => (
+                c.rsa().is_some_and(|c| c == k.to_public_key()),
+                SignatureAlgorithm::RsaPkcs1Sha256,
+            ),
             _ => (false, SignatureAlgorithm::EcdsaP256Sha256),
         };
         if !matches {
-            return Err(SigningError::Key("the private key does not match the signer certificate".into()));
+            return Err(SigningError::Key(
+                "the private key does not match the signer certificate".into(),
+            ));
         }
-        Ok(Self { key, algorithm, chain })
+        Ok(Self {
+            key,
+            algorithm,
+            chain,
+        })
     }
 }
 
@@ -159,12 +200,10 @@ impl Signer for SoftwareSigner {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SigningError> {
         match &self.key {
-            SoftwareKey::P256(k) => {
-                use p256::ecdsa::signature::Signer as _;
-                let sig: p256::ecdsa::Signature =
-                    k.try_sign(message).map_err(|e| SigningError::Key(format!("ECDSA signing failed: {e}")))?;
-                Ok(sig.to_der().as_bytes().to_vec())
-            }
+            SoftwareKey::P256(_, k) => k
+                .sign(&ring::rand::SystemRandom::new(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(|e| SigningError::Key(format!("ECDSA signing failed: {e}"))),
             SoftwareKey::Rsa(k) => {
                 use sha2::Digest as _;
                 let digest = sha2::Sha256::digest(message);

@@ -59,8 +59,8 @@ pub fn sign_prepared(
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for (pair, byte) in hex_area.chunks_exact_mut(2).zip(cms.iter()) {
         if let [hi, lo] = pair {
-            *hi = HEX[usize::from(byte >> 4)];
-            *lo = HEX[usize::from(byte & 0x0f)];
+            *hi = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0');
+            *lo = HEX.get(usize::from(byte & 0x0f)).copied().unwrap_or(b'0');
         }
     }
 
@@ -74,7 +74,9 @@ pub fn sign_prepared(
 /// SHA-256 is `content_digest`, signed by `signer`.
 pub fn build_cms(content_digest: &[u8; 32], signer: &dyn Signer) -> Result<Vec<u8>, SigningError> {
     let chain = signer.chain();
-    let signer_der = chain.first().ok_or_else(|| SigningError::Certificate("the signer has no certificate".into()))?;
+    let signer_der = chain
+        .first()
+        .ok_or_else(|| SigningError::Certificate("the signer has no certificate".into()))?;
     let cert = CertView::parse(signer_der)
         .ok_or_else(|| SigningError::Certificate("the signer certificate does not parse".into()))?;
 
@@ -103,7 +105,10 @@ pub fn build_cms(content_digest: &[u8; 32], signer: &dyn Signer) -> Result<Vec<u
         &asn1::set_of(asn1::ctx_cons(0), chain.to_vec()),
         &asn1::set_of(asn1::TAG_SET, vec![signer_info]),
     ]);
-    Ok(asn1::sequence(&[&asn1::oid_tlv(oid::SIGNED_DATA), &asn1::tlv(asn1::ctx_cons(0), &signed_data)]))
+    Ok(asn1::sequence(&[
+        &asn1::oid_tlv(oid::SIGNED_DATA),
+        &asn1::tlv(asn1::ctx_cons(0), &signed_data),
+    ]))
 }
 
 /// The content of the signed attributes SET (sorted): content-type, message-digest,
@@ -113,7 +118,10 @@ fn signed_attributes(content_digest: &[u8; 32], cert: &CertView<'_>) -> Vec<u8> 
         asn1::sequence(&[&asn1::oid_tlv(id), &asn1::set_of(asn1::TAG_SET, vec![value])])
     };
     let content_type = attribute(oid::ATTR_CONTENT_TYPE, asn1::oid_tlv(oid::DATA));
-    let message_digest = attribute(oid::ATTR_MESSAGE_DIGEST, asn1::tlv(asn1::TAG_OCTET_STRING, content_digest));
+    let message_digest = attribute(
+        oid::ATTR_MESSAGE_DIGEST,
+        asn1::tlv(asn1::TAG_OCTET_STRING, content_digest),
+    );
     let cert_hash = sha2::Sha256::digest(cert.raw);
     // IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }; GeneralName directoryName is [4] EXPLICIT.
     let issuer_serial = asn1::sequence(&[
@@ -124,7 +132,7 @@ fn signed_attributes(content_digest: &[u8; 32], cert: &CertView<'_>) -> Vec<u8> 
     let ess_cert_id = asn1::sequence(&[&asn1::tlv(asn1::TAG_OCTET_STRING, &cert_hash), &issuer_serial]);
     let signing_certificate = asn1::sequence(&[&asn1::sequence(&[&ess_cert_id])]);
     let signing_certificate = attribute(oid::ATTR_SIGNING_CERTIFICATE_V2, signing_certificate);
-    let mut attrs = vec![content_type, message_digest, signing_certificate];
+    let mut attrs = [content_type, message_digest, signing_certificate];
     attrs.sort();
     attrs.concat()
 }

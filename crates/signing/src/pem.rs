@@ -15,7 +15,10 @@ pub fn decode_all(text: &str) -> Result<Vec<PemBlock>, String> {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let line = line.trim();
-        let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
             continue;
         };
         let end = format!("-----END {label}-----");
@@ -39,14 +42,21 @@ pub fn decode_all(text: &str) -> Result<Vec<PemBlock>, String> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64.as_bytes())
             .map_err(|e| format!("PEM block {label}: {e}"))?;
-        blocks.push(PemBlock { label: label.to_string(), der });
+        blocks.push(PemBlock {
+            label: label.to_string(),
+            der,
+        });
     }
     Ok(blocks)
 }
 
 /// The DER of every `CERTIFICATE` block in `text`.
 pub fn decode_certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    Ok(decode_all(text)?.into_iter().filter(|b| b.label == "CERTIFICATE").map(|b| b.der).collect())
+    Ok(decode_all(text)?
+        .into_iter()
+        .filter(|b| b.label == "CERTIFICATE")
+        .map(|b| b.der)
+        .collect())
 }
 
 /// Encodes `der` as one PEM block with 64-character lines.

@@ -59,15 +59,21 @@ impl DevPki {
         issuing.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         issuing.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         issuing.use_authority_key_identifier_extension = true;
-        let issuing_cert =
-            issuing.signed_by(&issuing_key, &root_cert, &root_key).map_err(err("issuing certificate"))?;
+        let issuing_cert = issuing
+            .signed_by(&issuing_key, &root_cert, &root_key)
+            .map_err(err("issuing certificate"))?;
 
         let seal_key = KeyPair::generate().map_err(err("seal key"))?;
         let mut seal = base(&names.seal_cn, 3)?;
         seal.is_ca = IsCa::ExplicitNoCa;
-        seal.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+        seal.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ];
         seal.use_authority_key_identifier_extension = true;
-        let seal_cert = seal.signed_by(&seal_key, &issuing_cert, &issuing_key).map_err(err("seal certificate"))?;
+        let seal_cert = seal
+            .signed_by(&seal_key, &issuing_cert, &issuing_key)
+            .map_err(err("seal certificate"))?;
 
         Ok(Self {
             root_cert_pem: root_cert.pem(),
@@ -81,7 +87,10 @@ impl DevPki {
 
     /// The seal certificate chain as PEM: seal, issuing CA, root.
     pub fn seal_chain_pem(&self) -> String {
-        format!("{}{}{}", self.seal_cert_pem, self.issuing_cert_pem, self.root_cert_pem)
+        format!(
+            "{}{}{}",
+            self.seal_cert_pem, self.issuing_cert_pem, self.root_cert_pem
+        )
     }
 
     /// A software signer with the seal key and its full chain.
@@ -122,7 +131,10 @@ fn distinguished_name(names: &PkiNames, cn: &str) -> Result<rcgen::Distinguished
         dn.push(DnType::CountryName, DnValue::PrintableString(country));
     }
     if !names.organization.is_empty() {
-        dn.push(DnType::OrganizationName, DnValue::Utf8String(names.organization.clone()));
+        dn.push(
+            DnType::OrganizationName,
+            DnValue::Utf8String(names.organization.clone()),
+        );
     }
     dn.push(DnType::CommonName, DnValue::Utf8String(cn.to_string()));
     Ok(dn)
@@ -174,7 +186,10 @@ mod tests {
         assert_eq!(issuing.issuer, root.subject);
         assert_eq!(seal.key_usage, Some(0x8000 | 0x4000));
         assert_eq!(root.key_usage, Some(crate::cert::KU_KEY_CERT_SIGN | 0x0200));
-        assert_eq!(seal.subject_common_name().as_deref(), Some("Trung tâm Phục vụ hành chính công"));
+        assert_eq!(
+            seal.subject_common_name().as_deref(),
+            Some("Trung tâm Phục vụ hành chính công")
+        );
         assert_eq!(
             seal.subject_string(),
             "CN=Trung tâm Phục vụ hành chính công, O=Sở Tư pháp Thành phố Hà Nội, C=VN"

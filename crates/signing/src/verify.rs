@@ -1,4 +1,36 @@
 //! Verification of signed PDFs, trusting only the anchors given.
+//!
+//! Signature dictionaries are found by scanning the bytes for `/ByteRange` arrays, so any PDF works
+//! (ours, pyHanko's, Acrobat's), in either key order. Nothing here panics on hostile input.
+use crate::asn1::{self, oid, Reader, Tlv};
+use crate::cert::{hash_of_signature_alg, CertView, HashAlg, KU_KEY_CERT_SIGN};
+use crate::SigningError;
+use sha2::Digest as _;
+use std::ops::Range;
+
+/// Stable machine reasons used in [`Check::reason`].
+pub mod reason {
+    /// The /Contents value is not a CMS SignedData this verifier can read.
+    pub const MALFORMED_SIGNATURE: &str = "malformed_signature";
+    /// A digest or signature algorithm that is not supported (e.g. SHA-1).
+    pub const UNSUPPORTED_ALGORITHM: &str = "unsupported_algorithm";
+    /// The signed message digest differs from the digest of the ByteRange.
+    pub const DIGEST_MISMATCH: &str = "digest_mismatch";
+    /// The signature value does not verify with the signer certificate's key.
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// The signing-certificate-v2 attribute names another certificate.
+    pub const SIGNING_CERTIFICATE_MISMATCH: &str = "signing_certificate_mismatch";
+    /// No path from the signer to a trust anchor.
+    pub const UNTRUSTED_CHAIN: &str = "untrusted_chain";
+    /// A certificate of the path is expired or not yet valid at the verification time.
+    pub const EXPIRED_CERTIFICATE: &str = "expired_certificate";
+    /// A certificate's signature does not verify with its issuer's key.
+    pub const BAD_CERTIFICATE_SIGNATURE: &str = "bad_certificate_signature";
+    /// The ByteRange does not cover the whole signed revision except the /Contents string.
+    pub const INCOMPLETE_BYTE_RANGE: &str = "incomplete_byte_range";
+    /// Bytes were added after the end of the signed revision.
+    pub const MODIFIED_AFTER_SIGNING: &str = "modified_after_signing";
+}
 
 /// One check's outcome with a stable machine reason when it fails.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,6 +40,24 @@ pub struct Check {
     pub reason: Option<String>,
     /// Plain English detail for people.
     pub detail: String,
+}
+
+impl Check {
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            reason: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn fail(reason: &str, detail: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            reason: Some(reason.to_string()),
+            detail: detail.into(),
+        }
+    }
 }
 
 /// The report of one signature.
@@ -23,6 +73,13 @@ pub struct SignatureReport {
     pub modifications: Check,
 }
 
+impl SignatureReport {
+    /// All four checks passed.
+    pub fn is_valid(&self) -> bool {
+        self.integrity.ok && self.chain.ok && self.coverage.ok && self.modifications.ok
+    }
+}
+
 /// The report of a whole file.
 #[derive(Debug, Clone)]
 pub struct PdfReport {
@@ -36,7 +93,892 @@ pub struct TrustStore {
     pub roots: Vec<Vec<u8>>,
 }
 
+impl TrustStore {
+    /// Every certificate in a PEM text (one or more blocks). Fails on an unreadable certificate.
+    pub fn from_pem(pem_text: &str) -> Result<Self, SigningError> {
+        let roots = crate::pem::decode_certificates(pem_text).map_err(SigningError::Certificate)?;
+        if roots.is_empty() {
+            return Err(SigningError::Certificate(
+                "no CERTIFICATE block in the trust PEM".into(),
+            ));
+        }
+        for (i, der) in roots.iter().enumerate() {
+            if CertView::parse(der).is_none() {
+                return Err(SigningError::Certificate(format!(
+                    "trust anchor {i} does not parse"
+                )));
+            }
+        }
+        Ok(Self { roots })
+    }
+
+    /// Adds the certificates of a PEM text.
+    pub fn add_pem(&mut self, pem_text: &str) -> Result<(), SigningError> {
+        let more = Self::from_pem(pem_text)?;
+        self.roots.extend(more.roots);
+        Ok(())
+    }
+}
+
+/// Signature dictionaries examined at most per file (hostile files may repeat `/ByteRange`).
+const MAX_SIGNATURES: usize = 64;
+/// How far around a `/ByteRange` the enclosing object is looked for.
+const OBJECT_WINDOW: usize = 1 << 20;
+
 /// Verifies every signature in `pdf` at time `now`.
-pub fn verify_pdf(_pdf: &[u8], _trust: &TrustStore, _now: time::OffsetDateTime) -> PdfReport {
-    unimplemented!("helper: signing crate")
+pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> PdfReport {
+    let roots: Vec<CertView<'_>> = trust.roots.iter().filter_map(|r| CertView::parse(r)).collect();
+    let now = now.unix_timestamp();
+    let mut whole: Option<[u8; 32]> = None;
+    let mut signatures = Vec::new();
+    for dict in find_signature_dicts(pdf) {
+        let (report, file_hash) = verify_one(pdf, &dict, &roots, now, whole.is_none());
+        if whole.is_none() {
+            whole = file_hash;
+        }
+        signatures.push(report);
+    }
+    let sha256 = whole.unwrap_or_else(|| sha2::Sha256::digest(pdf).into());
+    PdfReport { sha256, signatures }
+}
+
+/// A signature dictionary found in the bytes.
+#[derive(Debug, Clone)]
+struct SigDict {
+    byte_range: [u64; 4],
+    /// The /Contents hex string, brackets included.
+    contents: Range<usize>,
+    /// Whether the ByteRange gap is exactly the /Contents string.
+    gap_is_contents: bool,
+    /// Best-effort bounds of the enclosing object.
+    object: Range<usize>,
+    /// `(number, generation)` of the enclosing indirect object.
+    object_id: Option<(u64, u64)>,
+}
+
+fn is_pdf_whitespace(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0')
+}
+
+fn is_pdf_delimiter(b: u8) -> bool {
+    is_pdf_whitespace(b)
+        || matches!(
+            b,
+            b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+        )
+}
+
+fn skip_ws(pdf: &[u8], mut pos: usize) -> usize {
+    while pdf.get(pos).is_some_and(|&b| is_pdf_whitespace(b)) {
+        pos += 1;
+    }
+    pos
+}
+
+/// A non-negative integer at `pos` (at most 18 digits); returns it and the position after it.
+fn parse_uint(pdf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let mut end = pos;
+    let mut value: u64 = 0;
+    while let Some(&b) = pdf.get(end) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        if end - pos >= 18 {
+            return None;
+        }
+        value = value * 10 + u64::from(b - b'0');
+        end += 1;
+    }
+    if end == pos {
+        return None;
+    }
+    Some((value, end))
+}
+
+/// `[ a b c d ]` starting at `pos` (after optional whitespace).
+fn parse_byte_range(pdf: &[u8], pos: usize) -> Option<[u64; 4]> {
+    let mut p = skip_ws(pdf, pos);
+    if pdf.get(p) != Some(&b'[') {
+        return None;
+    }
+    p += 1;
+    let mut out = [0u64; 4];
+    for slot in &mut out {
+        p = skip_ws(pdf, p);
+        let (v, next) = parse_uint(pdf, p)?;
+        *slot = v;
+        p = next;
+    }
+    p = skip_ws(pdf, p);
+    (pdf.get(p) == Some(&b']')).then_some(out)
+}
+
+/// Whether `range` is one hex string `<…>` (hex digits and whitespace inside).
+fn is_hex_string(pdf: &[u8], range: Range<usize>) -> bool {
+    let Some(bytes) = pdf.get(range) else {
+        return false;
+    };
+    match bytes {
+        [b'<', inner @ .., b'>'] => inner
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || is_pdf_whitespace(b)),
+        _ => false,
+    }
+}
+
+/// The hex string starting at `start` (which holds `<`): its range including the brackets.
+fn hex_string_at(pdf: &[u8], start: usize) -> Option<Range<usize>> {
+    if pdf.get(start) != Some(&b'<') || pdf.get(start + 1) == Some(&b'<') {
+        return None;
+    }
+    let rest = pdf.get(start + 1..)?;
+    let close = memchr::memchr(b'>', rest)?;
+    let end = start + 1 + close + 1;
+    is_hex_string(pdf, start..end).then_some(start..end)
+}
+
+fn decode_hex_string(pdf: &[u8], range: Range<usize>) -> Option<Vec<u8>> {
+    let bytes = pdf.get(range)?;
+    let inner = bytes.get(1..bytes.len().checked_sub(1)?)?;
+    let mut out = Vec::with_capacity(inner.len() / 2);
+    let mut high: Option<u8> = None;
+    for &b in inner {
+        let nibble = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ if is_pdf_whitespace(b) => continue,
+            _ => return None,
+        };
+        match high.take() {
+            Some(h) => out.push((h << 4) | nibble),
+            None => high = Some(nibble),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    Some(out)
+}
+
+/// Whether the bytes before `pos` (skipping whitespace) end with the key `/Contents`.
+fn preceded_by_contents_key(pdf: &[u8], pos: usize) -> bool {
+    let mut p = pos;
+    while p > 0 && pdf.get(p - 1).is_some_and(|&b| is_pdf_whitespace(b)) {
+        p -= 1;
+    }
+    p.checked_sub(9).and_then(|s| pdf.get(s..p)) == Some(b"/Contents".as_slice())
+}
+
+fn find_signature_dicts(pdf: &[u8]) -> Vec<SigDict> {
+    let mut out = Vec::new();
+    for pos in memchr::memmem::find_iter(pdf, b"/ByteRange") {
+        if out.len() >= MAX_SIGNATURES {
+            break;
+        }
+        let key_end = pos + b"/ByteRange".len();
+        if pdf.get(key_end).is_some_and(|&b| !is_pdf_delimiter(b)) {
+            continue;
+        }
+        let Some(byte_range) = parse_byte_range(pdf, key_end) else {
+            continue;
+        };
+        let (object, object_id) = enclosing_object(pdf, pos);
+
+        // Preferred: the ByteRange gap is the /Contents string.
+        let gap = usize::try_from(byte_range[0].saturating_add(byte_range[1]))
+            .ok()
+            .zip(usize::try_from(byte_range[2]).ok());
+        let from_gap = gap.and_then(|(a, b)| {
+            (a < b && is_hex_string(pdf, a..b) && preceded_by_contents_key(pdf, a)).then_some(a..b)
+        });
+        let (contents, gap_is_contents) = match from_gap {
+            Some(range) => (range, true),
+            None => match find_contents_in(pdf, object.clone()) {
+                Some(range) => (range, false),
+                None => continue,
+            },
+        };
+        out.push(SigDict {
+            byte_range,
+            contents,
+            gap_is_contents,
+            object,
+            object_id,
+        });
+    }
+    out
+}
+
+/// Bounds of the indirect object around `pos`: from after the last `obj` keyword before it to the next
+/// `endobj` (each looked for within [`OBJECT_WINDOW`]).
+fn enclosing_object(pdf: &[u8], pos: usize) -> (Range<usize>, Option<(u64, u64)>) {
+    let window_start = pos.saturating_sub(OBJECT_WINDOW);
+    let before = pdf.get(window_start..pos).unwrap_or_default();
+    let mut start = window_start;
+    let mut object_id = None;
+    if let Some(at) = memchr::memmem::rfind(before, b"obj") {
+        let obj_kw = window_start + at;
+        start = obj_kw + 3;
+        let is_end = obj_kw >= 3 && pdf.get(obj_kw - 3..obj_kw) == Some(b"end".as_slice());
+        if !is_end {
+            object_id = object_number_before(pdf, obj_kw);
+        }
+    }
+    let window_end = pos.saturating_add(OBJECT_WINDOW).min(pdf.len());
+    let after = pdf.get(pos..window_end).unwrap_or_default();
+    let end = memchr::memmem::find(after, b"endobj").map_or(window_end, |at| pos + at);
+    (start..end, object_id)
+}
+
+/// Parses `N G` backwards from the `obj` keyword at `obj_kw`.
+fn object_number_before(pdf: &[u8], obj_kw: usize) -> Option<(u64, u64)> {
+    let mut p = obj_kw;
+    let read_number_backwards = |p: &mut usize| -> Option<u64> {
+        while *p > 0 && pdf.get(*p - 1).is_some_and(|&b| is_pdf_whitespace(b)) {
+            *p -= 1;
+        }
+        let end = *p;
+        while *p > 0 && pdf.get(*p - 1).is_some_and(|b| b.is_ascii_digit()) {
+            *p -= 1;
+        }
+        parse_uint(pdf, *p).filter(|&(_, e)| e == end).map(|(v, _)| v)
+    };
+    let generation = read_number_backwards(&mut p)?;
+    let number = read_number_backwards(&mut p)?;
+    Some((number, generation))
+}
+
+/// The first `/Contents <hex>` value inside `object`.
+fn find_contents_in(pdf: &[u8], object: Range<usize>) -> Option<Range<usize>> {
+    let start = object.start;
+    let region = pdf.get(object)?;
+    for at in memchr::memmem::find_iter(region, b"/Contents") {
+        let value = skip_ws(pdf, start + at + b"/Contents".len());
+        if let Some(range) = hex_string_at(pdf, value) {
+            return Some(range);
+        }
+    }
+    None
+}
+
+/// Finds `/KEY` (followed by a delimiter) in `region` and returns the position of its value.
+fn find_key(pdf: &[u8], region: Range<usize>, key: &[u8]) -> Option<usize> {
+    let start = region.start;
+    let bytes = pdf.get(region)?;
+    for at in memchr::memmem::find_iter(bytes, key) {
+        let after = start + at + key.len();
+        if pdf.get(after).is_some_and(|&b| is_pdf_delimiter(b)) {
+            return Some(skip_ws(pdf, after));
+        }
+    }
+    None
+}
+
+/// A PDF string (literal or hex) at `pos`, as raw bytes.
+fn pdf_string_at(pdf: &[u8], pos: usize) -> Option<Vec<u8>> {
+    match pdf.get(pos)? {
+        b'(' => literal_string_at(pdf, pos),
+        b'<' => hex_string_at(pdf, pos).and_then(|r| decode_hex_string(pdf, r)),
+        _ => None,
+    }
+}
+
+fn literal_string_at(pdf: &[u8], pos: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut p = pos + 1;
+    loop {
+        let b = *pdf.get(p)?;
+        p += 1;
+        match b {
+            b'(' => {
+                depth += 1;
+                out.push(b);
+            }
+            b')' => {
+                if depth == 0 {
+                    return Some(out);
+                }
+                depth -= 1;
+                out.push(b);
+            }
+            b'\\' => {
+                let e = *pdf.get(p)?;
+                p += 1;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'0'..=b'7' => {
+                        let mut v = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match pdf.get(p) {
+                                Some(&d @ b'0'..=b'7') => {
+                                    v = v * 8 + u32::from(d - b'0');
+                                    p += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push((v & 0xff) as u8);
+                    }
+                    b'\r' => {
+                        if pdf.get(p) == Some(&b'\n') {
+                            p += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    other => out.push(other),
+                }
+            }
+            other => out.push(other),
+        }
+        if out.len() > 1 << 16 {
+            return None;
+        }
+    }
+}
+
+/// PDF text string bytes to text: UTF-16BE with BOM, UTF-8 with BOM or valid UTF-8, else Latin-1.
+fn pdf_text(bytes: &[u8]) -> String {
+    if let Some(utf16) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        let units: Vec<u16> = utf16
+            .chunks_exact(2)
+            .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+            .map(u16::from_be_bytes)
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// The /T of the field whose /V references the signature dictionary's object.
+fn field_name(pdf: &[u8], dict: &SigDict) -> Option<String> {
+    // A merged field/signature dictionary is unusual; look in the dictionary itself first.
+    let (number, generation) = dict.object_id?;
+    let pattern = format!("/V {number} {generation} R");
+    for at in memchr::memmem::find_iter(pdf, pattern.as_bytes()).take(16) {
+        let after = at + pattern.len();
+        if pdf.get(after).is_some_and(|&b| !is_pdf_delimiter(b)) {
+            continue;
+        }
+        let (object, _) = enclosing_object(pdf, at);
+        if let Some(value) = find_key(pdf, object, b"/T") {
+            if let Some(bytes) = pdf_string_at(pdf, value) {
+                return Some(pdf_text(&bytes));
+            }
+        }
+    }
+    None
+}
+
+/// What a parsed CMS SignedData tells.
+struct Cms<'a> {
+    certificates: Vec<&'a [u8]>,
+    sid: Sid<'a>,
+    digest_alg: &'a [u8],
+    signed_attrs: Option<Tlv<'a>>,
+    sig_alg: &'a [u8],
+    signature: &'a [u8],
+    has_econtent: bool,
+}
+
+enum Sid<'a> {
+    IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
+    KeyId(&'a [u8]),
+}
+
+fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
+    let (content_info, _) = asn1::read_tlv(der)?;
+    if content_info.tag != asn1::TAG_SEQUENCE {
+        return None;
+    }
+    let mut ci = Reader::new(content_info.value);
+    if ci.expect(asn1::TAG_OID)?.value != oid::SIGNED_DATA {
+        return None;
+    }
+    let explicit = ci.expect(asn1::ctx_cons(0))?;
+    let signed_data = Reader::new(explicit.value).expect(asn1::TAG_SEQUENCE)?;
+    let mut sd = Reader::new(signed_data.value);
+    sd.expect(asn1::TAG_INTEGER)?;
+    sd.expect(asn1::TAG_SET)?;
+    let encap = sd.expect(asn1::TAG_SEQUENCE)?;
+    let mut e = Reader::new(encap.value);
+    e.expect(asn1::TAG_OID)?;
+    let has_econtent = e.optional(asn1::ctx_cons(0)).is_some();
+    let mut certificates = Vec::new();
+    if let Some(certs) = sd.optional(asn1::ctx_cons(0)) {
+        let mut c = Reader::new(certs.value);
+        while let Some(cert) = c.any() {
+            if cert.tag == asn1::TAG_SEQUENCE {
+                certificates.push(cert.raw);
+            }
+        }
+    }
+    let _crls = sd.optional(asn1::ctx_cons(1));
+    let signer_infos = sd.expect(asn1::TAG_SET)?;
+    let signer_info = Reader::new(signer_infos.value).expect(asn1::TAG_SEQUENCE)?;
+    let mut si = Reader::new(signer_info.value);
+    si.expect(asn1::TAG_INTEGER)?;
+    let sid_tlv = si.any()?;
+    let sid = match sid_tlv.tag {
+        asn1::TAG_SEQUENCE => {
+            let mut r = Reader::new(sid_tlv.value);
+            let issuer = r.expect(asn1::TAG_SEQUENCE)?.raw;
+            let serial = r.expect(asn1::TAG_INTEGER)?.value;
+            Sid::IssuerSerial { issuer, serial }
+        }
+        t if t == asn1::ctx_prim(0) => Sid::KeyId(sid_tlv.value),
+        _ => return None,
+    };
+    let digest_alg_tlv = si.expect(asn1::TAG_SEQUENCE)?;
+    let digest_alg = Reader::new(digest_alg_tlv.value).expect(asn1::TAG_OID)?.value;
+    let signed_attrs = si.optional(asn1::ctx_cons(0));
+    let sig_alg_tlv = si.expect(asn1::TAG_SEQUENCE)?;
+    let sig_alg = Reader::new(sig_alg_tlv.value).expect(asn1::TAG_OID)?.value;
+    let signature = si.expect(asn1::TAG_OCTET_STRING)?.value;
+    Some(Cms {
+        certificates,
+        sid,
+        digest_alg,
+        signed_attrs,
+        sig_alg,
+        signature,
+        has_econtent,
+    })
+}
+
+/// The first value of attribute `id` among the signed attributes.
+fn attribute<'a>(attrs: Tlv<'a>, id: &[u8]) -> Option<Tlv<'a>> {
+    let mut r = Reader::new(attrs.value);
+    while let Some(attr) = r.any() {
+        let mut a = Reader::new(attr.value);
+        if a.expect(asn1::TAG_OID).is_some_and(|t| t.value == id) {
+            let values = a.expect(asn1::TAG_SET)?;
+            return Reader::new(values.value).any();
+        }
+    }
+    None
+}
+
+/// Checks a SigningCertificateV2 value against the signer certificate. `Err` holds the detail.
+fn check_signing_certificate_v2(value: Tlv<'_>, signer: &CertView<'_>) -> Result<(), String> {
+    let malformed = || "the signing-certificate-v2 attribute is malformed".to_string();
+    let certs = Reader::new(value.value)
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(malformed)?;
+    let first = Reader::new(certs.value)
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(malformed)?;
+    let mut r = Reader::new(first.value);
+    let hash = match r.optional(asn1::TAG_SEQUENCE) {
+        Some(alg) => {
+            let id = Reader::new(alg.value)
+                .expect(asn1::TAG_OID)
+                .ok_or_else(malformed)?
+                .value;
+            HashAlg::from_oid(id).ok_or_else(|| "unsupported hash in signing-certificate-v2".to_string())?
+        }
+        None => HashAlg::Sha256,
+    };
+    let cert_hash = r.expect(asn1::TAG_OCTET_STRING).ok_or_else(malformed)?.value;
+    if hash.digest(signer.raw) != cert_hash {
+        return Err("the signing-certificate-v2 hash names another certificate".into());
+    }
+    if let Some(issuer_serial) = r.optional(asn1::TAG_SEQUENCE) {
+        let mut is = Reader::new(issuer_serial.value);
+        let names = is.expect(asn1::TAG_SEQUENCE).ok_or_else(malformed)?;
+        let serial = is.expect(asn1::TAG_INTEGER).ok_or_else(malformed)?.value;
+        if serial != signer.serial {
+            return Err("the signing-certificate-v2 serial number names another certificate".into());
+        }
+        let mut n = Reader::new(names.value);
+        while let Some(general_name) = n.any() {
+            if general_name.tag == asn1::ctx_cons(4) && general_name.value != signer.issuer {
+                return Err("the signing-certificate-v2 issuer names another certificate".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn find_signer<'a>(cms: &Cms<'a>, certs: &[CertView<'a>]) -> Option<CertView<'a>> {
+    let found = match cms.sid {
+        Sid::IssuerSerial { issuer, serial } => certs
+            .iter()
+            .find(|c| c.issuer == issuer && c.serial == serial)
+            .or_else(|| certs.iter().find(|c| c.serial == serial)),
+        Sid::KeyId(id) => certs.iter().find(|c| c.subject_key_id == Some(id)),
+    };
+    found.cloned()
+}
+
+/// Verifies one signature dictionary. With `share_file_hash`, also returns the SHA-256 of the whole file,
+/// computed sharing the hashing of the first range.
+fn verify_one(
+    pdf: &[u8],
+    dict: &SigDict,
+    roots: &[CertView<'_>],
+    now: i64,
+    share_file_hash: bool,
+) -> (SignatureReport, Option<[u8; 32]>) {
+    let len = pdf.len() as u64;
+    let [b0, b1, b2, b3] = dict.byte_range;
+    let claimed_signing_time = find_key(pdf, dict.object.clone(), b"/M")
+        .and_then(|p| pdf_string_at(pdf, p))
+        .map(|b| pdf_text(&b));
+    let field_name = field_name(pdf, dict);
+
+    // Coverage.
+    let end = b2.saturating_add(b3);
+    let coverage = if b0 != 0 {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("the ByteRange starts at {b0}, not at 0"),
+        )
+    } else if end > len || b1 > b2 {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            "the ByteRange lies outside the file",
+        )
+    } else if !dict.gap_is_contents {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("bytes {b1}..{b2} left out of the signature are not just the /Contents string"),
+        )
+    } else {
+        Check::pass("the signed range is the whole revision except the signature value")
+    };
+
+    // Modifications.
+    let modifications = if end == len {
+        Check::pass("no bytes were added after signing")
+    } else if end < len {
+        Check::fail(
+            reason::MODIFIED_AFTER_SIGNING,
+            format!("{} bytes were added after the signed revision", len - end),
+        )
+    } else {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("the file is {} bytes shorter than the signed revision", end - len),
+        )
+    };
+
+    let contents = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
+    let Some(cms) = parse_cms(&contents) else {
+        let fail = Check::fail(
+            reason::MALFORMED_SIGNATURE,
+            "the /Contents value is not a readable CMS SignedData",
+        );
+        let chain = Check::fail(reason::UNTRUSTED_CHAIN, "no signer certificate could be read");
+        let report = SignatureReport {
+            field_name,
+            signer_subject: None,
+            claimed_signing_time,
+            integrity: fail,
+            chain,
+            coverage,
+            modifications,
+        };
+        return (report, None);
+    };
+    let certs: Vec<CertView<'_>> = cms
+        .certificates
+        .iter()
+        .filter_map(|c| CertView::parse(c))
+        .collect();
+    let signer = find_signer(&cms, &certs);
+    let signer_subject = signer.as_ref().map(CertView::subject_string);
+
+    // Digest of the signed ranges.
+    let ranges = usize::try_from(b1)
+        .ok()
+        .zip(usize::try_from(b2).ok())
+        .zip(usize::try_from(end).ok())
+        .and_then(|((a, b), e)| Some((pdf.get(..a)?, pdf.get(b..e)?, pdf.get(a..)?)));
+    let digest_alg = HashAlg::from_oid(cms.digest_alg);
+    let mut file_hash = None;
+    let content_digest = match (ranges, digest_alg) {
+        (Some((first, second, from_gap)), Some(HashAlg::Sha256)) if b0 == 0 => {
+            let mut h = sha2::Sha256::new();
+            h.update(first);
+            if share_file_hash {
+                let mut whole = h.clone();
+                whole.update(from_gap);
+                file_hash = Some(whole.finalize().into());
+            }
+            h.update(second);
+            Some(h.finalize().to_vec())
+        }
+        (Some((first, second, _)), Some(alg)) if b0 == 0 => Some(alg.digest_parts(&[first, second])),
+        _ => None,
+    };
+
+    let integrity = check_integrity(&cms, signer.as_ref(), digest_alg, content_digest.as_deref());
+    let chain = match &signer {
+        Some(s) => check_chain(s, &certs, roots, now),
+        None => Check::fail(
+            reason::UNTRUSTED_CHAIN,
+            "the signer certificate is not in the signature",
+        ),
+    };
+    let report = SignatureReport {
+        field_name,
+        signer_subject,
+        claimed_signing_time,
+        integrity,
+        chain,
+        coverage,
+        modifications,
+    };
+    (report, file_hash)
+}
+
+fn check_integrity(
+    cms: &Cms<'_>,
+    signer: Option<&CertView<'_>>,
+    digest_alg: Option<HashAlg>,
+    content_digest: Option<&[u8]>,
+) -> Check {
+    let Some(digest_alg) = digest_alg else {
+        return Check::fail(
+            reason::UNSUPPORTED_ALGORITHM,
+            "the digest algorithm is not supported",
+        );
+    };
+    if cms.has_econtent {
+        return Check::fail(
+            reason::UNSUPPORTED_ALGORITHM,
+            "the signature encapsulates its content (not detached)",
+        );
+    }
+    let Some(content_digest) = content_digest else {
+        return Check::fail(
+            reason::DIGEST_MISMATCH,
+            "the ByteRange cannot be read from this file",
+        );
+    };
+    let Some(signer) = signer else {
+        return Check::fail(
+            reason::BAD_SIGNATURE,
+            "the signer certificate is not in the signature",
+        );
+    };
+    let Some(key) = signer.public_key() else {
+        return Check::fail(
+            reason::UNSUPPORTED_ALGORITHM,
+            "the signer's public key type is not supported",
+        );
+    };
+    let sig_hash = hash_of_signature_alg(cms.sig_alg).unwrap_or(digest_alg);
+    match cms.signed_attrs {
+        Some(attrs) => {
+            let Some(md) = attribute(attrs, oid::ATTR_MESSAGE_DIGEST) else {
+                return Check::fail(
+                    reason::MALFORMED_SIGNATURE,
+                    "the message-digest attribute is missing",
+                );
+            };
+            if md.tag != asn1::TAG_OCTET_STRING || md.value != content_digest {
+                return Check::fail(
+                    reason::DIGEST_MISMATCH,
+                    "the signed digest differs from the digest of the signed bytes: the file was changed",
+                );
+            }
+            // The signature covers the attributes encoded as a SET, not with their [0] tag.
+            let mut to_verify = attrs.raw.to_vec();
+            if let Some(first) = to_verify.first_mut() {
+                *first = asn1::TAG_SET;
+            }
+            if !key.verify(cms.sig_alg, sig_hash, &to_verify, cms.signature) {
+                return Check::fail(
+                    reason::BAD_SIGNATURE,
+                    "the signature value does not verify with the signer's key",
+                );
+            }
+            if let Some(v2) = attribute(attrs, oid::ATTR_SIGNING_CERTIFICATE_V2) {
+                if let Err(detail) = check_signing_certificate_v2(v2, signer) {
+                    return Check::fail(reason::SIGNING_CERTIFICATE_MISMATCH, detail);
+                }
+            }
+        }
+        None => {
+            if sig_hash != digest_alg
+                || !key.verify_prehashed(cms.sig_alg, sig_hash, content_digest, cms.signature)
+            {
+                return Check::fail(
+                    reason::BAD_SIGNATURE,
+                    "the signature value does not verify with the signer's key",
+                );
+            }
+        }
+    }
+    Check::pass("the signed bytes are unchanged and the signature value verifies")
+}
+
+/// Whether `cert` names `issuer` by key identifier (strong evidence that `issuer` is the real issuer, so a
+/// signature that fails to verify means a damaged or forged certificate rather than a stranger CA).
+fn same_key_id(cert: &CertView<'_>, issuer: &CertView<'_>) -> bool {
+    matches!((cert.authority_key_id, issuer.subject_key_id), (Some(a), Some(s)) if a == s)
+}
+
+/// Builds a path from `signer` through `pool` to one of `roots` and checks it at `now`.
+fn check_chain(signer: &CertView<'_>, pool: &[CertView<'_>], roots: &[CertView<'_>], now: i64) -> Check {
+    const MAX_DEPTH: usize = 8;
+    let mut path: Vec<CertView<'_>> = vec![signer.clone()];
+    let mut bad_signature_seen = false;
+    let mut anchored = false;
+    for _ in 0..MAX_DEPTH {
+        let Some(current) = path.last().cloned() else {
+            break;
+        };
+        if roots.iter().any(|r| r.raw == current.raw) {
+            anchored = true;
+            break;
+        }
+        // A self-signed certificate that is not an anchor ends the path.
+        if current.is_self_issued() && current.public_key().is_some_and(|k| current.signed_by(&k)) {
+            break;
+        }
+        let mut next = None;
+        for root in roots.iter().filter(|r| current.names_issuer(r)) {
+            if root.public_key().is_some_and(|k| current.signed_by(&k)) {
+                next = Some((root.clone(), true));
+                break;
+            }
+            bad_signature_seen |= same_key_id(&current, root);
+        }
+        if next.is_none() {
+            for candidate in pool.iter().filter(|c| current.names_issuer(c)) {
+                if path.iter().any(|p| p.raw == candidate.raw) {
+                    continue;
+                }
+                if candidate.public_key().is_some_and(|k| current.signed_by(&k)) {
+                    next = Some((candidate.clone(), false));
+                    break;
+                }
+                bad_signature_seen |= same_key_id(&current, candidate);
+            }
+        }
+        match next {
+            Some((cert, is_root)) => {
+                path.push(cert);
+                if is_root {
+                    anchored = true;
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    if !anchored {
+        return if bad_signature_seen {
+            Check::fail(
+                reason::BAD_CERTIFICATE_SIGNATURE,
+                "a certificate's signature does not verify with its issuer's key",
+            )
+        } else {
+            Check::fail(
+                reason::UNTRUSTED_CHAIN,
+                "the signer's certificate does not lead to a trusted root",
+            )
+        };
+    }
+    for cert in &path {
+        if !cert.valid_at(now) {
+            let when = if now < cert.not_before {
+                "is not yet valid"
+            } else {
+                "has expired"
+            };
+            return Check::fail(
+                reason::EXPIRED_CERTIFICATE,
+                format!("the certificate {} {when}", cert.subject_string()),
+            );
+        }
+    }
+    for (depth, issuer) in path.iter().enumerate().skip(1) {
+        let ku_ok = issuer.key_usage.is_none_or(|ku| ku & KU_KEY_CERT_SIGN != 0);
+        if !issuer.is_ca || !ku_ok {
+            return Check::fail(
+                reason::UNTRUSTED_CHAIN,
+                format!(
+                    "the issuer {} is not a certification authority",
+                    issuer.subject_string()
+                ),
+            );
+        }
+        // CA certificates between this issuer and the signer.
+        let below = depth.saturating_sub(1) as u64;
+        if issuer.path_len.is_some_and(|limit| below > limit) {
+            return Check::fail(
+                reason::UNTRUSTED_CHAIN,
+                format!("the path is longer than {} allows", issuer.subject_string()),
+            );
+        }
+    }
+    let root = path.last().map(CertView::subject_string).unwrap_or_default();
+    Check::pass(format!(
+        "the signer's certificate chains to the trusted root {root}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_range_parsing() {
+        assert_eq!(parse_byte_range(b" [0 10 20 30]", 0), Some([0, 10, 20, 30]));
+        assert_eq!(
+            parse_byte_range(b"[ 0\n10  20 30          ]", 0),
+            Some([0, 10, 20, 30])
+        );
+        assert_eq!(parse_byte_range(b"[0 10 20]", 0), None);
+        assert_eq!(parse_byte_range(b"[0 10 20 -1]", 0), None);
+        assert_eq!(parse_byte_range(b"[0 1 2 99999999999999999999999]", 0), None);
+        assert_eq!(parse_byte_range(b"[0 1 2 3", 0), None);
+    }
+
+    #[test]
+    fn strings() {
+        let pdf = b"(Sig\\(1\\) \\101\\n) <FEFF00540031> <0 1 a>";
+        assert_eq!(pdf_string_at(pdf, 0).unwrap(), b"Sig(1) A\n");
+        let at = pdf.iter().position(|&b| b == b'<').unwrap();
+        assert_eq!(pdf_text(&pdf_string_at(pdf, at).unwrap()), "T1");
+        let at2 = pdf.iter().rposition(|&b| b == b'<').unwrap();
+        assert_eq!(decode_hex_string(pdf, at2..pdf.len()).unwrap(), vec![0x01, 0xa0]);
+        assert!(pdf_string_at(b"(unterminated", 0).is_none());
+    }
+
+    #[test]
+    fn object_numbers() {
+        let pdf = b"12 0 obj\n<< /Type /Sig /ByteRange [0 1 2 3] >>\nendobj";
+        let pos = 20;
+        let (range, id) = enclosing_object(pdf, pos);
+        assert_eq!(id, Some((12, 0)));
+        assert_eq!(&pdf[range.end..range.end + 6], b"endobj");
+    }
+
+    #[test]
+    fn no_signatures_and_garbage() {
+        let trust = TrustStore::default();
+        let now = time::OffsetDateTime::now_utc();
+        assert!(verify_pdf(b"", &trust, now).signatures.is_empty());
+        assert!(verify_pdf(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF", &trust, now)
+            .signatures
+            .is_empty());
+        let bogus = b"1 0 obj << /ByteRange [0 5 9 2] /Contents <3000> >> endobj";
+        let report = verify_pdf(bogus, &trust, now);
+        assert_eq!(report.signatures.len(), 1);
+        assert!(!report.signatures[0].integrity.ok);
+    }
 }

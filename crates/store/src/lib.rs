@@ -1,1 +1,25 @@
-//! Storage.
+//! Storage behind banso-core's ports: the registry in SQLite (embedded default) or PostgreSQL (at scale),
+//! and objects on the local file system or in an S3-compatible store. Driver errors are mapped to
+//! [`banso_core::ports::StoreError`] here so no driver type reaches the domain.
+
+mod blobs;
+mod postgres;
+mod schema;
+mod sqlite;
+
+pub use blobs::{local_blobs, s3_blobs, ObjectBlobs, S3Settings};
+pub use postgres::PgRegistry;
+pub use sqlite::SqliteRegistry;
+
+use banso_core::ports::{Registry, StoreError};
+use std::sync::Arc;
+
+/// Opens the registry named by a database URL: `sqlite:PATH` (or a bare path) or `postgres://…`.
+pub async fn open_registry(url: &str) -> Result<Arc<dyn Registry>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgRegistry::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Ok(Arc::new(SqliteRegistry::open(std::path::Path::new(path))?))
+    }
+}

@@ -1,0 +1,263 @@
+//! Benchmarks that print their figures (never timed assertions): issuance end to end, and signing and
+//! verification side by side with pyHanko on the same PDF in the same run.
+
+use crate::app::{render_copy, sign_prepared, App};
+use crate::config::Config;
+use anyhow::{bail, Context, Result};
+use banso_core::ports::{CertificationText, ComposeRequest};
+use banso_core::service::IssueRequest;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Issue N copies of a 2-page 300-dpi document (JPEG and PNG scans) and print copies/s, p50, p95.
+    Issue {
+        #[arg(long, default_value_t = 100)]
+        n: usize,
+    },
+    /// Sign and verify the same copy N times with banso and with pyHanko; print times and ratios.
+    Sign {
+        #[arg(long, default_value_t = 50)]
+        n: usize,
+        /// The pyHanko side of the comparison.
+        #[arg(long, default_value = "scripts/pyhanko_bench.py")]
+        pyhanko_script: PathBuf,
+    },
+    /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
+    SamplePage {
+        #[arg(long, value_parser = ["jpeg", "png"], default_value = "jpeg")]
+        format: String,
+        #[arg(long, default_value_t = 300)]
+        dpi: u16,
+        /// Draw this number large on the page so pages differ.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// A synthetic scan: off-white paper with grain, dark lines of "text" and a red seal, at `dpi` on A4.
+pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
+    let w = (8.27 * dpi as f64) as usize;
+    let h = (11.69 * dpi as f64) as usize;
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rnd = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut px = vec![0u8; w * h * 3];
+    for p in px.chunks_exact_mut(3) {
+        let g = 236 + (rnd() % 12) as u8;
+        p.copy_from_slice(&[g, g, g.saturating_sub(4)]);
+    }
+    let margin = w / 10;
+    let line_h = dpi as usize / 12;
+    let mut y = h / 8;
+    while y + line_h < h - h / 6 {
+        let mut x = margin;
+        while x < w - margin {
+            let word = (dpi as usize / 10) + (rnd() as usize % (dpi as usize / 3));
+            let end = (x + word).min(w - margin);
+            for yy in y..y + line_h * 2 / 3 {
+                for xx in x..end {
+                    if rnd() % 5 != 0 {
+                        let i = (yy * w + xx) * 3;
+                        px[i..i + 3].copy_from_slice(&[30, 30, 40]);
+                    }
+                }
+            }
+            x = end + dpi as usize / 20;
+        }
+        y += line_h * 2;
+    }
+    let (cx, cy, r) = (w * 3 / 4, h * 5 / 6, dpi as usize / 2);
+    for yy in cy - r..cy + r {
+        for xx in cx - r..cx + r {
+            let d2 = (xx as i64 - cx as i64).pow(2) + (yy as i64 - cy as i64).pow(2);
+            if d2 < (r * r) as i64 && d2 > ((r - r / 8) * (r - r / 8)) as i64 {
+                let i = (yy * w + xx) * 3;
+                px[i..i + 3].copy_from_slice(&[200, 30, 30]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match format {
+        "jpeg" => {
+            let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
+            enc.set_density(jpeg_encoder::Density::Inch { x: dpi, y: dpi });
+            enc.encode(&px, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).context("JPEG")?;
+        }
+        "png" => {
+            let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_compression(png::Compression::Fast);
+            let ppm = (dpi as f64 / 0.0254).round() as u32;
+            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+            let mut writer = enc.write_header().context("PNG")?;
+            writer.write_image_data(&px).context("PNG")?;
+            writer.finish().context("PNG")?;
+        }
+        other => bail!("unknown format {other}"),
+    }
+    Ok(out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn summary(label: &str, mut ms: Vec<f64>) -> (f64, f64, f64) {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let total: f64 = ms.iter().sum();
+    let per_s = if total > 0.0 { ms.len() as f64 * 1000.0 / total } else { 0.0 };
+    let (p50, p95) = (percentile(&ms, 0.5), percentile(&ms, 0.95));
+    println!("{label:<34} {:>5} runs  {per_s:>8.1}/s  p50 {p50:>8.2} ms  p95 {p95:>8.2} ms", ms.len());
+    (per_s, p50, p95)
+}
+
+async fn temp_app(dir: &Path) -> Result<App> {
+    let config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+    App::open(config).await
+}
+
+pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8> {
+    match command {
+        BenchCommand::SamplePage { format, dpi, seed, out } => {
+            std::fs::write(&out, sample_page(&format, dpi, seed)?).with_context(|| format!("writing {}", out.display()))?;
+            Ok(0)
+        }
+        BenchCommand::Issue { n } => {
+            let tmp = tempfile::TempDir::new()?;
+            let dir = data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+            let app = temp_app(&dir).await?;
+            println!("banso bench issue: render + sign + store + register, 2-page A4 300-dpi scans, data in {}", dir.display());
+            for format in ["jpeg", "png"] {
+                let pages = vec![sample_page(format, 300, 1)?, sample_page(format, 300, 2)?];
+                let size: usize = pages.iter().map(Vec::len).sum();
+                // Warm up (font subset, caches, first database write).
+                for _ in 0..3 {
+                    issue_once(&app, &pages).await?;
+                }
+                let mut ms = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let t = Instant::now();
+                    issue_once(&app, &pages).await?;
+                    ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                summary(&format!("issue {format} ({:.1} MB input)", size as f64 / 1e6), ms);
+            }
+            Ok(0)
+        }
+        BenchCommand::Sign { n, pyhanko_script } => bench_sign(n, &pyhanko_script, data_dir).await,
+    }
+}
+
+async fn issue_once(app: &App, pages: &[Vec<u8>]) -> Result<()> {
+    app.service
+        .issue(IssueRequest {
+            holder_id: "001099012345".into(),
+            holder_name: "Nguyễn Văn An".into(),
+            document_type: "Giấy khai sinh".into(),
+            copies: 1,
+            files: pages.to_vec(),
+            request_key: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Result<u8> {
+    let tmp = tempfile::TempDir::new()?;
+    let dir = data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
+    let config = Config { data_dir: dir.clone(), ..Config::default() };
+    std::fs::create_dir_all(&dir)?;
+    let pki = crate::app::ensure_pki(&config.pki_dir(), &config)?;
+    let signer = banso_signing::SoftwareSigner::from_pem(&pki.seal_key, &pki.seal_chain)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let request = ComposeRequest {
+        files: Arc::new(vec![sample_page("jpeg", 300, 1)?, sample_page("jpeg", 300, 2)?]),
+        code_display: "7Q2K-9M4X-ABCD-EFGH-JKMN".into(),
+        qr_url: "http://127.0.0.1:8080/v/7Q2K9M4XABCDEFGHJKMN?k=abcdefghjkmnpqrstvwxyz012".into(),
+        title: "benchmark".into(),
+        certification: CertificationText {
+            statement: banso_core::service::STATEMENT.into(),
+            number_line: "Số: 01, Quyển số: 01/2026-SCT/BS".into(),
+            date_line: banso_core::rules::vietnamese_date(now),
+            place: "Hà Nội".into(),
+            issuing_body: "Ủy ban nhân dân phường Việt Hưng".into(),
+            signer_name: "Nguyễn Thị Thủy".into(),
+            signer_title: "Phó Chủ tịch".into(),
+            document_type: "Giấy khai sinh".into(),
+            holder_name: "Nguyễn Văn An".into(),
+            original_pages: 2,
+            fee_line: "Lệ phí: 4.000 đồng".into(),
+            english_lines: vec![],
+        },
+        issued_at: now,
+    };
+    let prepared = render_copy(&request, 300.0).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut signed = prepared.clone();
+    sign_prepared(&mut signed, &signer).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let work = tmp.path();
+    std::fs::write(work.join("prepared.pdf"), &prepared.bytes)?;
+    std::fs::write(work.join("signed.pdf"), &signed.bytes)?;
+    println!(
+        "banso bench sign: the same {:.2} MB copy, {n} runs each, banso in-process vs pyHanko in-process",
+        signed.bytes.len() as f64 / 1e6
+    );
+
+    let mut sign_ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut p = prepared.clone();
+        let t = Instant::now();
+        sign_prepared(&mut p, &signer).map_err(|e| anyhow::anyhow!("{e}"))?;
+        sign_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let trust = banso_signing::verify::TrustStore { roots: crate::app::pem_certificates(&pki.root_cert) };
+    let mut verify_ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let report = banso_signing::verify::verify_pdf(&signed.bytes, &trust, now);
+        verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        if report.signatures.len() != 1 || !report.signatures[0].integrity.ok || !report.signatures[0].chain.ok {
+            bail!("banso's own verification failed during the benchmark");
+        }
+    }
+    let (_, banso_sign, _) = summary("banso sign (PAdES B-B)", sign_ms);
+    let (_, banso_verify, _) = summary("banso verify", verify_ms);
+
+    std::fs::write(work.join("root.pem"), &pki.root_cert)?;
+    std::fs::write(work.join("key.pem"), &pki.seal_key)?;
+    std::fs::write(work.join("chain.pem"), &pki.seal_chain)?;
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--prepared", "prepared.pdf", "--signed", "signed.pdf", "--key", "key.pem", "--chain", "chain.pem"])
+        .args(["--root", "root.pem", "--n", &n.to_string()])
+        .current_dir(work)
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!("the pyHanko benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).context("pyHanko benchmark output")?;
+    let py_sign = figures["sign_p50_ms"].as_f64().unwrap_or(f64::NAN);
+    let py_verify = figures["verify_p50_ms"].as_f64().unwrap_or(f64::NAN);
+    println!("{:<34} {:>5} runs  p50 {py_sign:>8.2} ms", "pyHanko sign (same input)", figures["n"]);
+    println!("{:<34} {:>5} runs  p50 {py_verify:>8.2} ms", "pyHanko validate (same signed file)", figures["n"]);
+    println!("ratio sign   pyHanko/banso  {:>8.1}x", py_sign / banso_sign);
+    println!("ratio verify pyHanko/banso  {:>8.1}x", py_verify / banso_verify);
+    Ok(0)
+}

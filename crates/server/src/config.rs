@@ -1,0 +1,296 @@
+//! Configuration: one typed struct from an optional TOML file, overlaid by `BANSO_*` environment variables,
+//! overlaid by command-line flags. Every field has an embedded default so `banso serve` runs with none.
+//!
+//! File: `--config FILE`, else `BANSO_CONFIG`, else `DATA_DIR/banso.toml` when it exists.
+//! Secrets come from files or the environment and are redacted from `Debug`.
+
+use anyhow::{bail, Context, Result};
+use banso_core::rules::{FeeSchedule, NumberingPolicy};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder for the SQLite database, local objects, the development PKI and secrets.
+    pub data_dir: PathBuf,
+    /// Address the HTTP service listens on.
+    pub listen: String,
+    /// Public base URL used in QR codes and links (default: `http://` + listen).
+    pub public_base_url: Option<String>,
+    /// `sqlite:PATH` or `postgres://…` (default: SQLite in the data folder). Env: `BANSO_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// Largest accepted request body (an issuance upload or a file to verify), in bytes.
+    pub max_upload_bytes: usize,
+    /// Resolution assumed for scans that do not state theirs.
+    pub default_dpi: f32,
+    /// Most copies of one original per request.
+    pub max_copies: u32,
+    pub issuer: IssuerConfig,
+    pub numbering: NumberingPolicy,
+    pub fees: FeeSchedule,
+    pub pki: PkiConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerConfig {
+    /// The certifying body printed on the certification page.
+    pub body: String,
+    /// Place in the date line.
+    pub place: String,
+    pub signer_name: String,
+    pub signer_title: String,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        Self {
+            body: "Ủy ban nhân dân phường Việt Hưng, thành phố Hà Nội".into(),
+            place: "Hà Nội".into(),
+            signer_name: "Trung tâm Phục vụ hành chính công".into(),
+            signer_title: "TM. Ủy ban nhân dân".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PkiConfig {
+    pub country: String,
+    pub organization: String,
+    pub root_cn: String,
+    pub issuing_cn: String,
+    pub seal_cn: String,
+    /// Extra trusted root certificates (PEM files) for verification, besides the development root.
+    pub extra_trust_anchors: Vec<PathBuf>,
+}
+
+impl Default for PkiConfig {
+    fn default() -> Self {
+        Self {
+            country: "VN".into(),
+            organization: "TTPVHCC Hà Nội (development)".into(),
+            root_cn: "banso Development Root CA".into(),
+            issuing_cn: "banso Development Issuing CA".into(),
+            seal_cn: "Con dấu điện tử TTPVHCC (development)".into(),
+            extra_trust_anchors: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `local` (default, under the data folder) or `s3`.
+    pub kind: Option<String>,
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    /// File holding the secret access key (or env `BANSO_S3_SECRET_ACCESS_KEY`).
+    pub secret_access_key_file: Option<PathBuf>,
+    #[serde(skip)]
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("kind", &self.kind)
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./banso-data"),
+            listen: "127.0.0.1:8080".into(),
+            public_base_url: None,
+            database_url: None,
+            max_upload_bytes: 50 * 1024 * 1024,
+            default_dpi: 300.0,
+            max_copies: 10,
+            issuer: IssuerConfig::default(),
+            numbering: NumberingPolicy::default(),
+            fees: FeeSchedule::default(),
+            pki: PkiConfig::default(),
+            storage: StorageConfig::default(),
+        }
+    }
+}
+
+/// Redacts the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:<redacted>{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("public_base_url", &self.public_base_url)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("issuer", &self.issuer)
+            .field("numbering", &self.numbering)
+            .field("fees", &self.fees)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Loads the configuration: defaults ← file ← environment ← flags.
+    pub fn load(o: &Overrides) -> Result<Self> {
+        let data_dir_hint = o.data_dir.clone().or_else(|| env("BANSO_DATA_DIR").map(PathBuf::from));
+        let file = o.config_file.clone().or_else(|| env("BANSO_CONFIG").map(PathBuf::from)).or_else(|| {
+            let p = data_dir_hint.clone().unwrap_or_else(|| PathBuf::from("./banso-data")).join("banso.toml");
+            p.exists().then_some(p)
+        });
+        let mut config = match &file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<Config>(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = data_dir_hint {
+            config.data_dir = v;
+        }
+        if let Some(v) = env("BANSO_LISTEN") {
+            config.listen = v;
+        }
+        if let Some(v) = env("BANSO_PUBLIC_BASE_URL") {
+            config.public_base_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_DATABASE_URL") {
+            config.database_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_MAX_UPLOAD_BYTES") {
+            config.max_upload_bytes = v.parse().context("BANSO_MAX_UPLOAD_BYTES must be a number of bytes")?;
+        }
+        let s = &mut config.storage;
+        if let Some(v) = env("BANSO_STORAGE") {
+            s.kind = Some(v);
+        }
+        if let Some(v) = env("BANSO_S3_ENDPOINT") {
+            s.endpoint = Some(v);
+            s.kind.get_or_insert_with(|| "s3".into());
+        }
+        if let Some(v) = env("BANSO_S3_BUCKET") {
+            s.bucket = Some(v);
+        }
+        if let Some(v) = env("BANSO_S3_REGION") {
+            s.region = Some(v);
+        }
+        if let Some(v) = env("BANSO_S3_ACCESS_KEY_ID") {
+            s.access_key_id = Some(v);
+        }
+        s.secret_access_key = match (&s.secret_access_key_file, env("BANSO_S3_SECRET_ACCESS_KEY")) {
+            (_, Some(v)) => Some(v),
+            (Some(path), None) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        if let Some(v) = &o.listen {
+            config.listen = v.clone();
+        }
+        if config.max_upload_bytes == 0 {
+            bail!("max_upload_bytes must be positive");
+        }
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("banso.db").display()))
+    }
+
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn pki_dir(&self) -> PathBuf {
+        self.data_dir.join("pki")
+    }
+
+    pub fn objects_dir(&self) -> PathBuf {
+        self.data_dir.join("objects")
+    }
+}
+
+/// Writes a secret file readable by its owner only (0600), atomically.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://banso:s3cret@db:5432/banso"), "postgres://banso:<redacted>@db:5432/banso");
+        assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
+        let c = Config { database_url: Some("postgres://u:pw@h/d".into()), ..Config::default() };
+        assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(toml::from_str::<Config>("listen = \"127.0.0.1:1\"\nlisen = 1\n").is_err());
+        let c: Config = toml::from_str("[numbering]\nsuffix = \"SCTĐT/BS\"\nbook_capacity = 200\n").unwrap();
+        assert_eq!(c.numbering.suffix, "SCTĐT/BS");
+    }
+}

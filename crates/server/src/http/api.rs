@@ -1,0 +1,272 @@
+//! JSON API handlers.
+
+use super::{bad_request, ApiError, AppState};
+use crate::output::issuance_json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use banso_core::error::{Code, Error};
+use banso_core::model::Role;
+use banso_core::service::IssueRequest;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.service.registry.count_copies().await {
+        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: registry unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "code": "SYS-0001" })))
+                .into_response()
+        }
+    }
+}
+
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(Error::new(Code::Req0001Malformed, "no such endpoint"))
+}
+
+/// An authenticated API caller. Tokens are compared by their SHA-256; the token itself is never logged.
+pub struct Caller {
+    pub role: Role,
+    pub token_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError(Error::new(Code::Auth0001Missing, "an API token is required (Authorization: Bearer …)")))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError(Error::new(Code::Auth0001Missing, "use Authorization: Bearer <token>")))?;
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        match state.service.registry.token_by_hash(&hash).await.map_err(|e| ApiError(e.into()))? {
+            Some(t) if !t.revoked => Ok(Caller { role: t.role, token_id: t.id }),
+            _ => Err(ApiError(Error::new(Code::Auth0002Invalid, "the API token is unknown or revoked"))),
+        }
+    }
+}
+
+impl Caller {
+    fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError(Error::new(Code::Auth0003Forbidden, format!("the {} role may not do this", self.role.as_str()))))
+        }
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError(Error::new(Code::Iss0004TooLarge, format!("the upload is larger than the limit of {limit} bytes")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueJson {
+    holder_id: String,
+    holder_name: String,
+    document_type: String,
+    #[serde(default = "one")]
+    copies: u32,
+    /// Page files, base64.
+    pages: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"))
+}
+
+async fn read_multipart(mut form: Multipart, limit: usize) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
+            Err(e) => return Err(bad_request(format!("the form could not be read: {}", e.body_text()))),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let is_file = field.file_name().is_some() || name == "page" || name == "pages" || name == "file";
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
+            Err(e) => return Err(bad_request(format!("the form could not be read: {}", e.body_text()))),
+        };
+        if is_file {
+            files.push(data.to_vec());
+        } else {
+            fields.push((name, String::from_utf8_lossy(&data).into_owned()));
+        }
+    }
+    Ok((fields, files))
+}
+
+async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(state.max_upload_bytes)
+        } else {
+            bad_request(e.body_text())
+        }
+    })
+}
+
+/// `POST /api/v1/copies`: multipart (fields holder_id, holder_name, document_type, copies; files `page`)
+/// or JSON with base64 pages. `Idempotency-Key` makes a retry return the first result.
+pub async fn issue(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer, Role::Kiosk])?;
+    let request_key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("{}:{}", caller.token_id, k.trim()));
+    let request = if is_multipart(&req) {
+        let form = Multipart::from_request(req, &state).await.map_err(|e| bad_request(e.body_text()))?;
+        let (fields, files) = read_multipart(form, state.max_upload_bytes).await?;
+        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        let copies = match get("copies").trim() {
+            "" => 1,
+            c => c.parse().map_err(|_| ApiError(Error::new(Code::Iss0005InvalidField, "copies must be a number")))?,
+        };
+        IssueRequest {
+            holder_id: get("holder_id"),
+            holder_name: get("holder_name"),
+            document_type: get("document_type"),
+            copies,
+            files,
+            request_key,
+        }
+    } else {
+        use base64::Engine;
+        let body = read_bytes(req, &state).await?;
+        let parsed: IssueJson =
+            serde_json::from_slice(&body).map_err(|e| bad_request(format!("the JSON body is not an issuance request: {e}")))?;
+        let files = parsed
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(p.trim())
+                    .map_err(|_| bad_request(format!("page {} is not base64", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        IssueRequest {
+            holder_id: parsed.holder_id,
+            holder_name: parsed.holder_name,
+            document_type: parsed.document_type,
+            copies: parsed.copies,
+            files,
+            request_key,
+        }
+    };
+    let started = std::time::Instant::now();
+    let issuance = state.service.issue(request).await?;
+    state.metrics.observe_issuance(started.elapsed(), issuance.copies.len() as u64, issuance.replayed);
+    let pdfs: Vec<String> = issuance
+        .copies
+        .iter()
+        .map(|c| format!("{}/api/v1/copies/{}/pdf?k={}", state.base_url, c.record.code, c.capability_key))
+        .collect();
+    let status = if issuance.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(issuance_json(&issuance, &pdfs, &state.base_url))).into_response())
+}
+
+/// `GET /api/v1/copies/{code}`: minimal public metadata.
+pub async fn copy_status(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let copy = state.service.public_copy(&code).await?;
+    Ok(Json(copy).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    k: Option<String>,
+}
+
+/// `GET /api/v1/copies/{code}/pdf?k=KEY` (and `/v/{code}/pdf`): the signed PDF for the key holder.
+pub async fn copy_pdf(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Result<Response, ApiError> {
+    let key = q.k.ok_or_else(|| ApiError(Error::new(Code::Ver0005BadKey, "the capability key (k) is required")))?;
+    let (record, pdf) = state.service.open_pdf(&code, &key).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"banso-{}.pdf\"", record.code)),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeJson {
+    reason: String,
+    decision_number: Option<String>,
+}
+
+/// `POST /api/v1/copies/{code}/revoke`: officers only. With `decision_number` it is a cancellation by
+/// decision of the People's Committee chair.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer])?;
+    let body: RevokeJson =
+        serde_json::from_slice(&body).map_err(|e| bad_request(format!("expected {{\"reason\": …}}: {e}")))?;
+    let record = state.service.revoke(&code, &body.reason, body.decision_number.as_deref()).await?;
+    tracing::info!(token = %caller.token_id, status = record.status.as_str(), "copy status changed");
+    Ok(Json(banso_core::service::PublicCopy::from_record(&record)).into_response())
+}
+
+/// `POST /api/v1/verify`: the PDF as the body, or multipart with a `file` part.
+pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let pdf = if is_multipart(&req) {
+        let form = Multipart::from_request(req, &state).await.map_err(|e| bad_request(e.body_text()))?;
+        let (_, mut files) = read_multipart(form, state.max_upload_bytes).await?;
+        if files.is_empty() {
+            return Err(bad_request("the form has no file part"));
+        }
+        files.swap_remove(0)
+    } else {
+        read_bytes(req, &state).await?.to_vec()
+    };
+    if pdf.is_empty() {
+        return Err(ApiError(Error::new(Code::Ver0004NotPdf, "the body is empty; send the PDF")));
+    }
+    let report = state.service.verify_file(&pdf).await?;
+    state.metrics.observe_verification(report.valid);
+    Ok(Json(report).into_response())
+}
+

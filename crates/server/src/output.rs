@@ -1,0 +1,45 @@
+//! The JSON shapes shared by the CLI and the HTTP API, so both say the same thing the same way.
+
+use banso_core::code::VerificationCode;
+use banso_core::service::{Issuance, IssuedCopy};
+use serde_json::{json, Value};
+
+/// One copy of an issuance. `pdf` is a file path (CLI) or a download URL (API).
+pub fn copy_json(copy: &IssuedCopy, pdf: &str, base_url: &str) -> Value {
+    let r = &copy.record;
+    let code = VerificationCode::parse(&r.code).map(|c| c.display_grouped()).unwrap_or_else(|_| r.code.clone());
+    json!({
+        "code": code,
+        "number": r.number().label(),
+        "sequence": r.sequence,
+        "book": r.book,
+        "year": r.year,
+        "status": r.status.as_str(),
+        "sha256": r.sha256,
+        "pdf": pdf,
+        "pages": r.pdf_pages,
+        "original_pages": r.original_pages,
+        "fee_vnd": r.fee_vnd,
+        "copy_index": r.copy_index,
+        "verify_url": format!("{base_url}/v/{}", r.code),
+        "qr_url": copy.qr_url,
+    })
+}
+
+/// The whole issuance: the first copy's fields at the top, every copy under `copies`, the total fee.
+pub fn issuance_json(issuance: &Issuance, pdfs: &[String], base_url: &str) -> Value {
+    let copies: Vec<Value> =
+        issuance.copies.iter().zip(pdfs).map(|(c, pdf)| copy_json(c, pdf, base_url)).collect();
+    let mut top = copies.first().cloned().unwrap_or_else(|| json!({}));
+    if let Some(obj) = top.as_object_mut() {
+        obj.insert("fee_vnd".into(), json!(issuance.fee_total_vnd));
+        obj.insert("replayed".into(), json!(issuance.replayed));
+        obj.insert("copies".into(), Value::Array(copies));
+    }
+    top
+}
+
+/// `{"error": {"code", "message"}}`.
+pub fn error_json(e: &banso_core::Error) -> Value {
+    json!({ "error": { "code": e.code.as_str(), "message": e.message } })
+}

@@ -1,0 +1,259 @@
+//! The registry in PostgreSQL, for deployments that carry a city's or a country's volume.
+//!
+//! The number reservation is a transaction on a pooled connection: the `book_sequences` row stays locked
+//! until commit, so concurrent issuances in one book queue behind each other and numbering stays gap-free.
+//! A reservation dropped without commit discards its connection, which makes the server roll back.
+
+use crate::schema::{create_statements, COPY_COLUMNS, NEXT_SEQUENCE};
+use async_trait::async_trait;
+use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
+use banso_core::ports::{NumberReservation, Registry, StoreError};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use time::OffsetDateTime;
+use tokio_postgres::{NoTls, Row};
+
+pub struct PgRegistry {
+    pool: Pool,
+}
+
+fn err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+            return StoreError::Conflict(db.message().to_string());
+        }
+    }
+    StoreError::Other(format!("postgres: {e}"))
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Other(format!("postgres pool: {e}"))
+}
+
+fn copy_from_row(row: &Row) -> Result<CopyRecord, StoreError> {
+    let g = |e: tokio_postgres::Error| StoreError::Other(format!("postgres row: {e}"));
+    let status: String = row.try_get(17).map_err(g)?;
+    let keys: String = row.try_get(21).map_err(g)?;
+    Ok(CopyRecord {
+        code: row.try_get(0).map_err(g)?,
+        request_id: row.try_get(1).map_err(g)?,
+        copy_index: row.try_get::<_, i32>(2).map_err(g)? as u32,
+        request_key: row.try_get(3).map_err(g)?,
+        sequence: row.try_get::<_, i32>(4).map_err(g)? as u32,
+        book: row.try_get::<_, i32>(5).map_err(g)? as u32,
+        year: row.try_get(6).map_err(g)?,
+        suffix: row.try_get(7).map_err(g)?,
+        holder_id: row.try_get(8).map_err(g)?,
+        holder_name: row.try_get(9).map_err(g)?,
+        document_type: row.try_get(10).map_err(g)?,
+        original_pages: row.try_get::<_, i32>(11).map_err(g)? as u32,
+        pdf_pages: row.try_get::<_, i32>(12).map_err(g)? as u32,
+        sha256: row.try_get(13).map_err(g)?,
+        fee_vnd: row.try_get::<_, i64>(14).map_err(g)? as u64,
+        issuing_body: row.try_get(15).map_err(g)?,
+        signer: row.try_get(16).map_err(g)?,
+        status: CopyStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown status {status}")))?,
+        status_reason: row.try_get(18).map_err(g)?,
+        decision_number: row.try_get(19).map_err(g)?,
+        pdf_key: row.try_get(20).map_err(g)?,
+        original_keys: serde_json::from_str(&keys).unwrap_or_default(),
+        issued_at: row.try_get(22).map_err(g)?,
+        updated_at: row.try_get(23).map_err(g)?,
+    })
+}
+
+impl PgRegistry {
+    /// Connects and creates the schema if needed.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Other(format!("database URL: {e}")))?;
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Other(e.to_string()))?;
+        let client = pool.get().await.map_err(pool_err)?;
+        for stmt in create_statements("TIMESTAMPTZ") {
+            client.batch_execute(&stmt).await.map_err(err)?;
+        }
+        drop(client);
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
+    async fn query_copies(&self, sql: &str, param: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(sql).await.map_err(err)?;
+        client.query(&stmt, &[&param]).await.map_err(err)?.iter().map(copy_from_row).collect()
+    }
+}
+
+struct PgReservation {
+    client: Option<Object>,
+    sequence: u32,
+}
+
+impl Drop for PgReservation {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Closing the connection rolls the open transaction back on the server.
+            drop(Object::take(client));
+        }
+    }
+}
+
+#[async_trait]
+impl NumberReservation for PgReservation {
+    fn sequence(&self) -> u32 {
+        self.sequence
+    }
+
+    async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
+        let client = self.client.take().ok_or_else(|| StoreError::Other("reservation already used".into()))?;
+        let insert = format!(
+            "INSERT INTO copies ({COPY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        );
+        let result: Result<(), tokio_postgres::Error> = async {
+            let stmt = client.prepare_cached(&insert).await?;
+            for r in copies {
+                let keys = serde_json::to_string(&r.original_keys).unwrap_or_else(|_| "[]".into());
+                client
+                    .execute(
+                        &stmt,
+                        &[
+                            &r.code,
+                            &r.request_id,
+                            &(r.copy_index as i32),
+                            &r.request_key,
+                            &(r.sequence as i32),
+                            &(r.book as i32),
+                            &r.year,
+                            &r.suffix,
+                            &r.holder_id,
+                            &r.holder_name,
+                            &r.document_type,
+                            &(r.original_pages as i32),
+                            &(r.pdf_pages as i32),
+                            &r.sha256,
+                            &(r.fee_vnd as i64),
+                            &r.issuing_body,
+                            &r.signer,
+                            &r.status.as_str(),
+                            &r.status_reason,
+                            &r.decision_number,
+                            &r.pdf_key,
+                            &keys,
+                            &r.issued_at,
+                            &r.updated_at,
+                        ],
+                    )
+                    .await?;
+            }
+            client.batch_execute("COMMIT").await
+        }
+        .await;
+        if let Err(e) = result {
+            drop(Object::take(client));
+            return Err(err(e));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Registry for PgRegistry {
+    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("BEGIN").await.map_err(err)?;
+        let mut reservation = PgReservation { client: Some(client), sequence: 0 };
+        let client = reservation.client.as_ref().ok_or_else(|| StoreError::Other("no connection".into()))?;
+        let row = client.query_one(NEXT_SEQUENCE, &[&year, &suffix]).await.map_err(err)?;
+        reservation.sequence = row.try_get::<_, i32>(0).map_err(err)? as u32;
+        Ok(Box::new(reservation))
+    }
+
+    async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {
+        Ok(self
+            .query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"), code)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError> {
+        Ok(self
+            .query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"), sha256)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        self.query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE request_key = $1 ORDER BY copy_index"), key)
+            .await
+    }
+
+    async fn change_status(
+        &self,
+        code: &str,
+        status: CopyStatus,
+        reason: &str,
+        decision_number: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<CopyRecord, StoreError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, updated_at = $4 \
+                 WHERE code = $5 AND status = 'valid'",
+                &[&status.as_str(), &reason, &decision_number, &at, &code],
+            )
+            .await
+            .map_err(err)?;
+        drop(client);
+        let record = self.copy(code).await?.ok_or(StoreError::NotFound)?;
+        if changed == 0 {
+            return Err(StoreError::Conflict(format!("the copy is already {}", record.status.label_en().to_lowercase())));
+        }
+        Ok(record)
+    }
+
+    async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&t.id, &t.name, &t.role.as_str(), &t.token_hash, &t.created_at, &t.revoked],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT id, name, role, token_hash, created_at, revoked FROM api_tokens WHERE token_hash = $1")
+            .await
+            .map_err(err)?;
+        let Some(row) = client.query_opt(&stmt, &[&hash]).await.map_err(err)? else {
+            return Ok(None);
+        };
+        let role: String = row.try_get(2).map_err(err)?;
+        Ok(Some(TokenRecord {
+            id: row.try_get(0).map_err(err)?,
+            name: row.try_get(1).map_err(err)?,
+            role: Role::parse(&role).unwrap_or(Role::Kiosk),
+            token_hash: row.try_get(3).map_err(err)?,
+            created_at: row.try_get(4).map_err(err)?,
+            revoked: row.try_get(5).map_err(err)?,
+        }))
+    }
+
+    async fn count_copies(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client.query_one("SELECT COUNT(*) FROM copies", &[]).await.map_err(err)?;
+        Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
+    }
+}

@@ -1,0 +1,60 @@
+//! The registry schema, shared by both databases where the SQL is the same.
+
+/// Column list of `copies`, in the order both backends read rows.
+pub const COPY_COLUMNS: &str = "code, request_id, copy_index, request_key, sequence, book, year, suffix, \
+    holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
+    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at";
+
+/// Next number of a book: the row is created at 1 or incremented, and stays locked until the transaction ends.
+pub const NEXT_SEQUENCE: &str = "INSERT INTO book_sequences (year, suffix, last) VALUES ($1, $2, 1) \
+    ON CONFLICT (year, suffix) DO UPDATE SET last = book_sequences.last + 1 RETURNING last";
+
+/// `CREATE` statements; `TIMESTAMP` is replaced per backend.
+pub fn create_statements(timestamp: &str) -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS book_sequences (year INTEGER NOT NULL, suffix TEXT NOT NULL, \
+         last INTEGER NOT NULL, PRIMARY KEY (year, suffix))"
+            .to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS copies (
+            code TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            copy_index INTEGER NOT NULL,
+            request_key TEXT,
+            sequence INTEGER NOT NULL,
+            book INTEGER NOT NULL,
+            year INTEGER NOT NULL,
+            suffix TEXT NOT NULL,
+            holder_id TEXT NOT NULL,
+            holder_name TEXT NOT NULL,
+            document_type TEXT NOT NULL,
+            original_pages INTEGER NOT NULL,
+            pdf_pages INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            fee_vnd BIGINT NOT NULL,
+            issuing_body TEXT NOT NULL,
+            signer TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            decision_number TEXT,
+            pdf_key TEXT NOT NULL,
+            original_keys TEXT NOT NULL,
+            issued_at {timestamp} NOT NULL,
+            updated_at {timestamp} NOT NULL,
+            UNIQUE (year, suffix, sequence, copy_index),
+            UNIQUE (request_key, copy_index)
+        )"
+        ),
+        "CREATE INDEX IF NOT EXISTS copies_sha256 ON copies (sha256)".to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS api_tokens (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at {timestamp} NOT NULL,
+            revoked BOOLEAN NOT NULL DEFAULT FALSE
+        )"
+        ),
+    ]
+}

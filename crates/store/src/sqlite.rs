@@ -1,0 +1,280 @@
+//! The registry in SQLite: one file, WAL mode, one writer connection and a few readers.
+//!
+//! Reads are primary-key look-ups of microseconds and run inline; the writer connection is held by an
+//! issuance from number reservation to commit (BEGIN IMMEDIATE), which serialises issuances the way a
+//! paper book does and keeps numbering gap-free. Other processes (the CLI beside a running server) wait
+//! on SQLite's busy timeout.
+
+use crate::schema::{create_statements, COPY_COLUMNS, NEXT_SEQUENCE};
+use async_trait::async_trait;
+use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
+use banso_core::ports::{NumberReservation, Registry, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+const READERS: usize = 4;
+
+pub struct SqliteRegistry {
+    writer: Arc<AsyncMutex<Connection>>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, m) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(m.unwrap_or_else(|| "constraint violated".into()))
+        }
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        other => StoreError::Other(format!("sqlite: {other}")),
+    }
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_ts(s: &str) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        .map_err(err)?;
+    Ok(conn)
+}
+
+impl SqliteRegistry {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
+            }
+        }
+        let writer = open_connection(path)?;
+        for stmt in create_statements("TEXT") {
+            writer.execute_batch(&stmt).map_err(err)?;
+        }
+        let readers = (0..READERS).map(|_| open_connection(path).map(Mutex::new)).collect::<Result<_, _>>()?;
+        Ok(Self { writer: Arc::new(AsyncMutex::new(writer)), readers })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let guard = self
+            .readers
+            .iter()
+            .find_map(|m| m.try_lock().ok())
+            .unwrap_or_else(|| self.readers[0].lock().unwrap_or_else(|p| p.into_inner()));
+        f(&guard).map_err(err)
+    }
+}
+
+pub(crate) fn copy_from_row(row: &Row<'_>) -> rusqlite::Result<CopyRecord> {
+    let status: String = row.get(17)?;
+    let keys: String = row.get(21)?;
+    Ok(CopyRecord {
+        code: row.get(0)?,
+        request_id: row.get(1)?,
+        copy_index: row.get(2)?,
+        request_key: row.get(3)?,
+        sequence: row.get(4)?,
+        book: row.get(5)?,
+        year: row.get(6)?,
+        suffix: row.get(7)?,
+        holder_id: row.get(8)?,
+        holder_name: row.get(9)?,
+        document_type: row.get(10)?,
+        original_pages: row.get(11)?,
+        pdf_pages: row.get(12)?,
+        sha256: row.get(13)?,
+        fee_vnd: row.get::<_, i64>(14)? as u64,
+        issuing_body: row.get(15)?,
+        signer: row.get(16)?,
+        status: CopyStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, format!("status {status}").into())
+        })?,
+        status_reason: row.get(18)?,
+        decision_number: row.get(19)?,
+        pdf_key: row.get(20)?,
+        original_keys: serde_json::from_str(&keys).unwrap_or_default(),
+        issued_at: parse_ts(&row.get::<_, String>(22)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(23)?)?,
+    })
+}
+
+fn insert_copy(conn: &Connection, r: &CopyRecord) -> rusqlite::Result<usize> {
+    conn.execute(
+        &format!(
+            "INSERT INTO copies ({COPY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        ),
+        params![
+            r.code,
+            r.request_id,
+            r.copy_index,
+            r.request_key,
+            r.sequence,
+            r.book,
+            r.year,
+            r.suffix,
+            r.holder_id,
+            r.holder_name,
+            r.document_type,
+            r.original_pages,
+            r.pdf_pages,
+            r.sha256,
+            r.fee_vnd as i64,
+            r.issuing_body,
+            r.signer,
+            r.status.as_str(),
+            r.status_reason,
+            r.decision_number,
+            r.pdf_key,
+            serde_json::to_string(&r.original_keys).unwrap_or_else(|_| "[]".into()),
+            ts(r.issued_at),
+            ts(r.updated_at),
+        ],
+    )
+}
+
+struct SqliteReservation {
+    conn: Option<OwnedMutexGuard<Connection>>,
+    sequence: u32,
+}
+
+impl Drop for SqliteReservation {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[async_trait]
+impl NumberReservation for SqliteReservation {
+    fn sequence(&self) -> u32 {
+        self.sequence
+    }
+
+    async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
+        let conn = self.conn.take().ok_or_else(|| StoreError::Other("reservation already used".into()))?;
+        let result = (|| {
+            for r in copies {
+                insert_copy(&conn, r)?;
+            }
+            conn.execute_batch("COMMIT")
+        })();
+        if let Err(e) = result {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(err(e));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Registry for SqliteRegistry {
+    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError> {
+        let conn = self.writer.clone().lock_owned().await;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let mut reservation = SqliteReservation { conn: Some(conn), sequence: 0 };
+        let conn = reservation.conn.as_ref().ok_or_else(|| StoreError::Other("no connection".into()))?;
+        let last: i64 = conn.query_row(NEXT_SEQUENCE, params![year, suffix], |r| r.get(0)).map_err(err)?;
+        reservation.sequence = last as u32;
+        Ok(Box::new(reservation))
+    }
+
+    async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"))?
+                .query_row(params![code], copy_from_row)
+                .optional()
+        })
+    }
+
+    async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"))?
+                .query_row(params![sha256], copy_from_row)
+                .optional()
+        })
+    }
+
+    async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COPY_COLUMNS} FROM copies WHERE request_key = $1 ORDER BY copy_index"
+            ))?
+            .query_map(params![key], copy_from_row)?
+            .collect()
+        })
+    }
+
+    async fn change_status(
+        &self,
+        code: &str,
+        status: CopyStatus,
+        reason: &str,
+        decision_number: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<CopyRecord, StoreError> {
+        let conn = self.writer.lock().await;
+        let changed = conn
+            .execute(
+                "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, updated_at = $4 \
+                 WHERE code = $5 AND status = 'valid'",
+                params![status.as_str(), reason, decision_number, ts(at), code],
+            )
+            .map_err(err)?;
+        let record = conn
+            .query_row(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"), params![code], copy_from_row)
+            .optional()
+            .map_err(err)?
+            .ok_or(StoreError::NotFound)?;
+        if changed == 0 {
+            return Err(StoreError::Conflict(format!("the copy is already {}", record.status.label_en().to_lowercase())));
+        }
+        Ok(record)
+    }
+
+    async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute(
+            "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)",
+            params![t.id, t.name, t.role.as_str(), t.token_hash, ts(t.created_at), t.revoked],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, role, token_hash, created_at, revoked FROM api_tokens WHERE token_hash = $1",
+            )?
+            .query_row(params![hash], |row| {
+                let role: String = row.get(2)?;
+                Ok(TokenRecord {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Kiosk),
+                    token_hash: row.get(3)?,
+                    created_at: parse_ts(&row.get::<_, String>(4)?)?,
+                    revoked: row.get(5)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    async fn count_copies(&self) -> Result<u64, StoreError> {
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM copies", [], |r| r.get::<_, i64>(0)).map(|n| n as u64))
+    }
+}
