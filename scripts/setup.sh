@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   # build
-  build-essential pkg-config
+  build-essential pkg-config curl
   # the font embedded in issued copies (Vietnamese glyphs)
   fonts-dejavu-core
   # independent validators used by the tests

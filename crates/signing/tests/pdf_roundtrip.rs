@@ -51,9 +51,8 @@ fn tool(name: &str) -> bool {
         .arg(format!("command -v {name}"))
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("SKIPPED: {name} is not installed");
-    }
+    // An independent validator that is missing is a failure, never a skip: scripts/setup.sh installs it.
+    assert!(found, "{name} is not installed; run scripts/setup.sh");
     found
 }
 

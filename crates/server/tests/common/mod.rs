@@ -1,0 +1,317 @@
+//! Test kit for the `banso` binary: runs the real binary (CLI and `serve` on port 0) against real
+//! components, and checks outputs with the independent validators (pyHanko, pdfsig, qpdf, pdftotext,
+//! zbarimg). A missing validator or component fails the test; nothing is skipped.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_banso");
+
+/// Where and how a test's banso keeps its data.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub data_dir: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl Backend {
+    /// SQLite and local files in a fresh folder.
+    pub fn local(root: &Path) -> Self {
+        Self { data_dir: root.join("data"), env: Vec::new() }
+    }
+
+    /// A fresh database on the PostgreSQL server and a fresh bucket on the S3-compatible server started by
+    /// scripts/test.sh (`BANSO_TEST_PG_URL` is the server URL without a database, e.g.
+    /// `postgres://postgres@127.0.0.1:5433`; `BANSO_TEST_S3_ENDPOINT` is moto's URL).
+    pub fn postgres_s3(root: &Path) -> Self {
+        let pg = std::env::var("BANSO_TEST_PG_URL")
+            .expect("BANSO_TEST_PG_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL");
+        let s3 = std::env::var("BANSO_TEST_S3_ENDPOINT")
+            .expect("BANSO_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto");
+        let name = format!("banso_{}", unique());
+        let psql = Command::new("psql")
+            .arg(format!("{pg}/postgres"))
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql");
+        assert!(psql.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&psql.stderr));
+        let db_url = format!("{pg}/{name}");
+        let bucket = name.replace('_', "-");
+        let created = Command::new("python3")
+            .args([
+                "-c",
+                "import boto3,sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+                 aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket=sys.argv[2])",
+                &s3,
+                &bucket,
+            ])
+            .output()
+            .expect("python3");
+        assert!(created.status.success(), "create bucket: {}", String::from_utf8_lossy(&created.stderr));
+        Self {
+            data_dir: root.join("data"),
+            env: vec![
+                ("BANSO_DATABASE_URL".into(), db_url),
+                ("BANSO_STORAGE".into(), "s3".into()),
+                ("BANSO_S3_ENDPOINT".into(), s3),
+                ("BANSO_S3_BUCKET".into(), bucket),
+                ("BANSO_S3_REGION".into(), "us-east-1".into()),
+                ("BANSO_S3_ACCESS_KEY_ID".into(), "testing".into()),
+                ("BANSO_S3_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ],
+        }
+    }
+
+    pub fn with_env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir").arg(&self.data_dir);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.env_remove("BANSO_CONFIG").env("BANSO_LOG", "info");
+        c
+    }
+
+    /// Runs a CLI command to completion.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("running banso")
+    }
+
+    /// Runs a CLI command that prints JSON; returns (exit code, JSON).
+    pub fn cli_json(&self, args: &[&str]) -> (i32, Value) {
+        let out = self.cli(args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+
+    pub fn token(&self, role: &str) -> String {
+        let out = self.cli(&["token", "create", "--role", role, "--name", "test"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    pub fn root_pem(&self) -> String {
+        let out = self.cli(&["pki", "export-root"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Starts `banso serve` on a free port and waits until it listens.
+    pub fn serve(&self) -> Server {
+        let mut child = self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting banso serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = String::new();
+        let base = loop {
+            let line = lines.next().expect("banso serve exited before listening").unwrap();
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().to_string();
+            }
+        };
+        for line in lines.by_ref().take(6) {
+            banner.push_str(&line.unwrap());
+            banner.push('\n');
+        }
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Server { child, base, banner, log, http: reqwest::blocking::Client::new() }
+    }
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub banner: String,
+    log: Arc<Mutex<String>>,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.http.get(self.url(path)).send().expect("GET")
+    }
+
+    /// Everything the server wrote to its log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Issues through the API with multipart pages.
+    pub fn issue(&self, token: &str, fields: &[(&str, &str)], pages: &[Vec<u8>]) -> (u16, Value) {
+        let mut form = reqwest::blocking::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (i, p) in pages.iter().enumerate() {
+            form = form.part("page", reqwest::blocking::multipart::Part::bytes(p.clone()).file_name(format!("page{i}")));
+        }
+        let r = self.http.post(self.url("/api/v1/copies")).bearer_auth(token).multipart(form).send().expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().expect("JSON body"))
+    }
+
+    pub fn verify_pdf(&self, pdf: &[u8]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/api/v1/verify"))
+            .header("content-type", "application/pdf")
+            .body(pdf.to_vec())
+            .send()
+            .expect("POST verify");
+        let status = r.status().as_u16();
+        (status, r.json().expect("JSON body"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    )
+}
+
+/// A synthetic scan made by `banso bench sample-page`.
+pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Vec<u8> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().join("page");
+    let status = Command::new(BIN)
+        .args(["bench", "sample-page", "--format", format, "--dpi", &dpi.to_string(), "--seed", &seed.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/setup.sh installs it)"));
+    out
+}
+
+/// pyHanko's verdict: (exit ok, printed status line).
+pub fn pyhanko_validate(dir: &Path, root_pem: &str, pdf: &[u8]) -> (bool, String) {
+    let root = dir.join("pyhanko-root.pem");
+    let file = dir.join(format!("pyhanko-{}.pdf", unique()));
+    std::fs::write(&root, root_pem).unwrap();
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pyhanko").args(["sign", "validate", "--trust-replace", "--trust"]).arg(&root).arg(&file));
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// poppler's pdfsig report with the root in a fresh NSS database (pdfsig exits 0 even on failure).
+pub fn pdfsig(dir: &Path, root_pem: &str, pdf: &[u8]) -> String {
+    let nss = dir.join(format!("nss-{}", unique()));
+    std::fs::create_dir_all(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let root = nss.join("root.pem");
+    std::fs::write(&root, root_pem).unwrap();
+    assert!(run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])).status.success());
+    assert!(run(Command::new("certutil").args(["-A", "-d", &db, "-n", "banso-root", "-t", "CT,C,C", "-i"]).arg(&root))
+        .status
+        .success());
+    let file = nss.join("copy.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(&file));
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+pub fn qpdf_check(dir: &Path, pdf: &[u8]) -> (bool, String) {
+    let file = dir.join(format!("qpdf-{}.pdf", unique()));
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("qpdf").arg("--check").arg(&file));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn pdftotext(dir: &Path, pdf: &[u8]) -> String {
+    let file = dir.join(format!("text-{}.pdf", unique()));
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&file).arg("-"));
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Renders `page` (1-based) at 150 dpi and reads its QR codes with zbarimg.
+pub fn qr_codes(dir: &Path, pdf: &[u8], page: usize) -> Vec<String> {
+    let id = unique();
+    let file = dir.join(format!("qr-{id}.pdf"));
+    std::fs::write(&file, pdf).unwrap();
+    let prefix = dir.join(format!("qr-{id}"));
+    let p = page.to_string();
+    let out = run(Command::new("pdftoppm").args(["-r", "150", "-png", "-singlefile", "-f", &p, "-l", &p]).arg(&file).arg(&prefix));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = prefix.with_extension("png");
+    let out = run(Command::new("zbarimg").args(["--raw", "-q"]).arg(&png));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+}
+
+pub fn page_count(dir: &Path, pdf: &[u8]) -> usize {
+    let file = dir.join(format!("info-{}.pdf", unique()));
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pdfinfo").arg(&file));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap()))
+        .unwrap()
+}
+
+/// Files under a folder, recursively (to prove that nothing was left behind).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up this machine, builds banso and runs the service with its embedded defaults
+# (SQLite + local files under ./banso-data, a development PKI, http://127.0.0.1:8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
+cargo build --release --locked -p banso-server
+exec "$CARGO_TARGET_DIR/release/banso" serve "$@"
