@@ -16,6 +16,8 @@ const CHECK_EXTRA: &[u8; 5] = b"*~$=U";
 pub const DATA_LEN: usize = 19;
 /// Symbols including the check symbol.
 pub const CODE_LEN: usize = DATA_LEN + 1;
+// The law of the product: at least 80 random bits.
+const _: () = assert!(DATA_LEN * 5 >= 80);
 
 /// A well-formed verification code (the check symbol matched).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,7 +75,10 @@ impl VerificationCode {
 
     /// Parses what a person typed: case, spaces and dashes are ignored; O reads as 0, I and L as 1.
     pub fn parse(input: &str) -> Result<Self, CodeError> {
-        let symbols: Vec<char> = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let symbols: Vec<char> = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if symbols.len() != CODE_LEN {
             return Err(CodeError::Length(symbols.len()));
         }
@@ -161,9 +166,11 @@ mod tests {
             assert_eq!(code.as_str().len(), CODE_LEN);
             assert!(code.as_str().chars().all(|c| ALPHABET.contains(&(c as u8))));
             assert_eq!(VerificationCode::parse(&code.display_grouped()).unwrap(), code);
-            assert_eq!(VerificationCode::parse(&code.as_str().to_lowercase()).unwrap(), code);
+            assert_eq!(
+                VerificationCode::parse(&code.as_str().to_lowercase()).unwrap(),
+                code
+            );
         }
-        assert!(DATA_LEN * 5 >= 80);
     }
 
     #[test]
@@ -184,7 +191,9 @@ mod tests {
                 break c;
             }
         };
-        let typed = code.as_str()[..DATA_LEN].replacen('0', "o", 1).replacen('1', "l", 1)
+        let typed = code.as_str()[..DATA_LEN]
+            .replacen('0', "o", 1)
+            .replacen('1', "l", 1)
             + &code.as_str()[DATA_LEN..];
         assert_eq!(VerificationCode::parse(&format!(" {typed} ")).unwrap(), code);
         let typed_i = code.as_str().replacen('1', "I", 1);
@@ -205,7 +214,11 @@ mod tests {
                 let mut t = s.clone();
                 t[i] = a;
                 let typed: String = t.iter().collect();
-                assert_eq!(VerificationCode::parse(&typed), Err(CodeError::CheckMismatch), "{typed}");
+                assert_eq!(
+                    VerificationCode::parse(&typed),
+                    Err(CodeError::CheckMismatch),
+                    "{typed}"
+                );
             }
         }
         for i in 0..DATA_LEN - 1 {
@@ -222,10 +235,19 @@ mod tests {
     #[test]
     fn malformed_input_says_what_is_wrong() {
         assert_eq!(VerificationCode::parse("ABC"), Err(CodeError::Length(3)));
-        assert_eq!(VerificationCode::parse("ABCU-EFGH-JKMN-PQRS-TVWX"), Err(CodeError::Symbol('U')));
+        assert_eq!(
+            VerificationCode::parse("ABCU-EFGH-JKMN-PQRS-TVWX"),
+            Err(CodeError::Symbol('U'))
+        );
         // U is a legal check symbol (value 36), so in the last place it is checked, not refused.
-        assert!(matches!(VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVWU"), Err(CodeError::CheckMismatch) | Ok(_)));
-        assert!(matches!(VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVW!"), Err(CodeError::Symbol('!'))));
+        assert!(matches!(
+            VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVWU"),
+            Err(CodeError::CheckMismatch) | Ok(_)
+        ));
+        assert!(matches!(
+            VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVW!"),
+            Err(CodeError::Symbol('!'))
+        ));
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub trait Registry: Send + Sync {
     /// Starts an issuance for `year`/`suffix`: reserves the next certification sequence number and holds it
     /// (with a lock) until the reservation is committed with its records or dropped. Dropping rolls back,
     /// so a failed issuance leaves no number used and no row written.
-    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError>;
+    async fn reserve_number(&self, year: i32, suffix: &str)
+        -> Result<Box<dyn NumberReservation>, StoreError>;
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError>;
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError>;
     /// Copies issued under an idempotency key, in copy order.
@@ -128,11 +129,19 @@ pub struct CheckOutcome {
 
 impl CheckOutcome {
     pub fn pass(detail: impl Into<String>) -> Self {
-        Self { ok: true, reason: None, detail: detail.into() }
+        Self {
+            ok: true,
+            reason: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn fail(reason: &str, detail: impl Into<String>) -> Self {
-        Self { ok: false, reason: Some(reason.to_string()), detail: detail.into() }
+        Self {
+            ok: false,
+            reason: Some(reason.to_string()),
+            detail: detail.into(),
+        }
     }
 }
 

@@ -17,7 +17,12 @@ pub fn legal_year(at: OffsetDateTime) -> i32 {
 /// "Ngày 21 tháng 11 năm 2026" for the certification page.
 pub fn vietnamese_date(at: OffsetDateTime) -> String {
     let d = at.to_offset(VIETNAM);
-    format!("Ngày {:02} tháng {:02} năm {}", d.day(), u8::from(d.month()), d.year())
+    format!(
+        "Ngày {:02} tháng {:02} năm {}",
+        d.day(),
+        u8::from(d.month()),
+        d.year()
+    )
 }
 
 /// How certification numbers are formed.
@@ -32,7 +37,10 @@ pub struct NumberingPolicy {
 
 impl Default for NumberingPolicy {
     fn default() -> Self {
-        Self { suffix: "SCT/BS".into(), book_capacity: 1000 }
+        Self {
+            suffix: "SCT/BS".into(),
+            book_capacity: 1000,
+        }
     }
 }
 
@@ -49,12 +57,20 @@ impl CertificationNumber {
     /// The number for the `sequence`-th certification of `year` (sequence starts at 1).
     pub fn new(sequence: u32, year: i32, policy: &NumberingPolicy) -> Self {
         let capacity = policy.book_capacity.max(1);
-        Self { sequence, book: (sequence.saturating_sub(1)) / capacity + 1, year, suffix: policy.suffix.clone() }
+        Self {
+            sequence,
+            book: (sequence.saturating_sub(1)) / capacity + 1,
+            year,
+            suffix: policy.suffix.clone(),
+        }
     }
 
     /// "Số: 15, Quyển số: 01/2026-SCT/BS".
     pub fn label(&self) -> String {
-        format!("Số: {:02}, Quyển số: {:02}/{}-{}", self.sequence, self.book, self.year, self.suffix)
+        format!(
+            "Số: {:02}, Quyển số: {:02}/{}-{}",
+            self.sequence, self.book, self.year, self.suffix
+        )
     }
 }
 
@@ -73,7 +89,12 @@ pub struct FeeSchedule {
 
 impl Default for FeeSchedule {
     fn default() -> Self {
-        Self { first_pages: 2, first_pages_vnd: 2_000, later_pages_vnd: 1_000, max_per_copy_vnd: 200_000 }
+        Self {
+            first_pages: 2,
+            first_pages_vnd: 2_000,
+            later_pages_vnd: 1_000,
+            max_per_copy_vnd: 200_000,
+        }
     }
 }
 
@@ -91,7 +112,7 @@ pub fn format_vnd(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -117,18 +138,27 @@ mod tests {
 
     #[test]
     fn numbering_runs_across_books_and_formats_art_13() {
-        let p = NumberingPolicy { suffix: "SCT/BS".into(), book_capacity: 500 };
+        let p = NumberingPolicy {
+            suffix: "SCT/BS".into(),
+            book_capacity: 500,
+        };
         assert_eq!(CertificationNumber::new(1, 2026, &p).book, 1);
         assert_eq!(CertificationNumber::new(500, 2026, &p).book, 1);
         assert_eq!(CertificationNumber::new(501, 2026, &p).book, 2);
-        assert_eq!(CertificationNumber::new(7, 2026, &p).label(), "Số: 07, Quyển số: 01/2026-SCT/BS");
+        assert_eq!(
+            CertificationNumber::new(7, 2026, &p).label(),
+            "Số: 07, Quyển số: 01/2026-SCT/BS"
+        );
     }
 
     #[test]
     fn the_legal_year_is_local() {
         assert_eq!(legal_year(datetime!(2026-12-31 17:30 UTC)), 2027);
         assert_eq!(legal_year(datetime!(2026-12-31 16:59 UTC)), 2026);
-        assert_eq!(vietnamese_date(datetime!(2026-11-21 01:00 UTC)), "Ngày 21 tháng 11 năm 2026");
+        assert_eq!(
+            vietnamese_date(datetime!(2026-11-21 01:00 UTC)),
+            "Ngày 21 tháng 11 năm 2026"
+        );
     }
 
     #[test]

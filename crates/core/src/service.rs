@@ -5,10 +5,12 @@ use crate::code::{random_secret, VerificationCode};
 use crate::error::{Code, Error, Result};
 use crate::model::{CopyRecord, CopyStatus};
 use crate::ports::{
-    Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, Entropy, EntropyRng, PdfVerifier,
-    Registry, SignatureFindings, StoreError,
+    Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, Entropy, EntropyRng,
+    PdfVerifier, Registry, SignatureFindings, StoreError,
 };
-use crate::rules::{format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy};
+use crate::rules::{
+    format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -99,7 +101,9 @@ pub struct PublicCopy {
 impl PublicCopy {
     pub fn from_record(r: &CopyRecord) -> Self {
         Self {
-            code: VerificationCode::parse(&r.code).map(|c| c.display_grouped()).unwrap_or_else(|_| r.code.clone()),
+            code: VerificationCode::parse(&r.code)
+                .map(|c| c.display_grouped())
+                .unwrap_or_else(|_| r.code.clone()),
             status: r.status,
             status_reason: r.status_reason.clone(),
             decision_number: r.decision_number.clone(),
@@ -163,13 +167,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn check_field(name: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} is required")));
+        return Err(Error::new(
+            Code::Iss0005InvalidField,
+            format!("{name} is required"),
+        ));
     }
     if value.chars().count() > max {
-        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} is longer than {max} characters")));
+        return Err(Error::new(
+            Code::Iss0005InvalidField,
+            format!("{name} is longer than {max} characters"),
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(Error::new(Code::Iss0005InvalidField, format!("{name} contains control characters")));
+        return Err(Error::new(
+            Code::Iss0005InvalidField,
+            format!("{name} contains control characters"),
+        ));
     }
     Ok(())
 }
@@ -201,21 +214,37 @@ impl Service {
 
     /// The QR URL of a copy: the public verification page with the capability key.
     pub fn qr_url(&self, code: &VerificationCode) -> String {
-        format!("{}/v/{}?k={}", self.settings.public_base_url, code.as_str(), self.capability_key(code))
+        format!(
+            "{}/v/{}?k={}",
+            self.settings.public_base_url,
+            code.as_str(),
+            self.capability_key(code)
+        )
     }
 
     fn issued(&self, records: Vec<CopyRecord>, replayed: bool) -> Result<Issuance> {
-        let first = records.first().ok_or_else(|| Error::new(Code::Sys0003Internal, "no copies"))?;
+        let first = records
+            .first()
+            .ok_or_else(|| Error::new(Code::Sys0003Internal, "no copies"))?;
         let number = first.number();
         let fee_total_vnd = records.iter().map(|r| r.fee_vnd).sum();
         let copies = records
             .into_iter()
             .map(|record| {
                 let code = VerificationCode::parse(&record.code)?;
-                Ok(IssuedCopy { capability_key: self.capability_key(&code), qr_url: self.qr_url(&code), record })
+                Ok(IssuedCopy {
+                    capability_key: self.capability_key(&code),
+                    qr_url: self.qr_url(&code),
+                    record,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Issuance { copies, number, fee_total_vnd, replayed })
+        Ok(Issuance {
+            copies,
+            number,
+            fee_total_vnd,
+            replayed,
+        })
     }
 
     /// Certifies `request.copies` copies of one original. All or nothing: on any failure no registry row,
@@ -227,7 +256,10 @@ impl Service {
         if request.copies == 0 || request.copies > self.settings.max_copies {
             return Err(Error::new(
                 Code::Iss0006TooManyCopies,
-                format!("between 1 and {} copies can be certified at once", self.settings.max_copies),
+                format!(
+                    "between 1 and {} copies can be certified at once",
+                    self.settings.max_copies
+                ),
             ));
         }
         if request.files.is_empty() {
@@ -242,7 +274,10 @@ impl Service {
         }
         let mut original_pages = 0u32;
         for (i, file) in request.files.iter().enumerate() {
-            original_pages += self.composer.inspect(file).map_err(|e| Error::new(e.code, format!("page file {}: {}", i + 1, e.message)))?;
+            original_pages += self
+                .composer
+                .inspect(file)
+                .map_err(|e| Error::new(e.code, format!("page file {}: {}", i + 1, e.message)))?;
         }
         if original_pages == 0 {
             return Err(Error::new(Code::Iss0001NoPages, "the files hold no page"));
@@ -250,12 +285,17 @@ impl Service {
 
         let now = self.clock.now();
         let settings = &self.settings;
-        let reservation = self.registry.reserve_number(legal_year(now), &settings.numbering.suffix).await?;
+        let reservation = self
+            .registry
+            .reserve_number(legal_year(now), &settings.numbering.suffix)
+            .await?;
         let number = CertificationNumber::new(reservation.sequence(), legal_year(now), &settings.numbering);
         let fee = settings.fees.per_copy(original_pages);
 
         let mut written: Vec<String> = Vec::new();
-        let outcome = self.issue_held(&request, &number, original_pages, fee, now, &mut written).await;
+        let outcome = self
+            .issue_held(&request, &number, original_pages, fee, now, &mut written)
+            .await;
         let records = match outcome {
             Ok(records) => records,
             Err(e) => {
@@ -379,6 +419,26 @@ impl Service {
         }
     }
 
+    /// Creates an API token for `role`. The token is returned once; only its SHA-256 is stored.
+    pub async fn create_token(
+        &self,
+        role: crate::model::Role,
+        name: &str,
+    ) -> Result<(crate::model::TokenRecord, String)> {
+        let mut rng = EntropyRng(self.entropy.as_ref());
+        let token = format!("bnso_{}", random_secret(&mut rng, 20));
+        let record = crate::model::TokenRecord {
+            id: random_secret(&mut rng, 10),
+            name: name.to_string(),
+            role,
+            token_hash: hex::encode(Sha256::digest(token.as_bytes())),
+            created_at: self.clock.now(),
+            revoked: false,
+        };
+        self.registry.insert_token(&record).await?;
+        Ok((record, token))
+    }
+
     /// Looks a copy up by a typed or scanned code.
     pub async fn record(&self, typed_code: &str) -> Result<CopyRecord> {
         let code = VerificationCode::parse(typed_code)?;
@@ -410,20 +470,38 @@ impl Service {
     }
 
     /// Revokes a copy, or cancels it by decision when a decision number is given.
-    pub async fn revoke(&self, typed_code: &str, reason: &str, decision_number: Option<&str>) -> Result<CopyRecord> {
+    pub async fn revoke(
+        &self,
+        typed_code: &str,
+        reason: &str,
+        decision_number: Option<&str>,
+    ) -> Result<CopyRecord> {
         let code = VerificationCode::parse(typed_code)?;
         if reason.trim().is_empty() {
             return Err(Error::new(Code::Rev0002MissingReason, "a reason is required"));
         }
         if let Some(d) = decision_number {
             if d.trim().is_empty() {
-                return Err(Error::new(Code::Rev0002MissingReason, "the decision number is empty"));
+                return Err(Error::new(
+                    Code::Rev0002MissingReason,
+                    "the decision number is empty",
+                ));
             }
         }
-        let status = if decision_number.is_some() { CopyStatus::CancelledByDecision } else { CopyStatus::Revoked };
+        let status = if decision_number.is_some() {
+            CopyStatus::CancelledByDecision
+        } else {
+            CopyStatus::Revoked
+        };
         match self
             .registry
-            .change_status(code.as_str(), status, reason.trim(), decision_number.map(str::trim), self.clock.now())
+            .change_status(
+                code.as_str(),
+                status,
+                reason.trim(),
+                decision_number.map(str::trim),
+                self.clock.now(),
+            )
             .await
         {
             Ok(r) => Ok(r),
@@ -444,12 +522,11 @@ impl Service {
             .iter()
             .find(|s| !(s.integrity.ok && s.chain.ok && s.coverage.ok && s.modifications.ok))
         {
-            let failing = [&bad.integrity, &bad.chain, &bad.coverage, &bad.modifications]
+            [&bad.integrity, &bad.chain, &bad.coverage, &bad.modifications]
                 .into_iter()
                 .find(|c| !c.ok)
                 .cloned()
-                .unwrap_or_else(|| CheckOutcome::fail("invalid", "a signature is invalid"));
-            failing
+                .unwrap_or_else(|| CheckOutcome::fail("invalid", "a signature is invalid"))
         } else {
             CheckOutcome::pass(format!("{} signature(s) valid", findings.signatures.len()))
         };
@@ -466,7 +543,11 @@ impl Service {
                 } else {
                     CheckOutcome::fail(
                         r.status.as_str(),
-                        format!("the copy is {}: {}", r.status.label_en(), r.status_reason.clone().unwrap_or_default()),
+                        format!(
+                            "the copy is {}: {}",
+                            r.status.label_en(),
+                            r.status_reason.clone().unwrap_or_default()
+                        ),
                     )
                 },
             ),

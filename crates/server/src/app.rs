@@ -5,7 +5,8 @@ use anyhow::{anyhow, Context, Result};
 use async_trait::async_trait;
 use banso_core::error::{Code, Error};
 use banso_core::ports::{
-    CheckOutcome, Clock, ComposeRequest, ComposedCopy, Composer, Entropy, PdfFindings, PdfVerifier, SignatureFindings,
+    CheckOutcome, Clock, ComposeRequest, ComposedCopy, Composer, Entropy, PdfFindings, PdfVerifier,
+    SignatureFindings,
 };
 use banso_core::service::{Service, Settings, WATERMARK};
 use banso_render::{InputError, RenderError};
@@ -46,7 +47,9 @@ pub struct PkiFiles {
 /// renamed into place, so two processes starting together end up with one consistent PKI.
 pub fn ensure_pki(dir: &Path, config: &Config) -> Result<PkiFiles> {
     if !dir.join("seal.pem").exists() {
-        let parent = dir.parent().ok_or_else(|| anyhow!("the PKI folder has no parent"))?;
+        let parent = dir
+            .parent()
+            .ok_or_else(|| anyhow!("the PKI folder has no parent"))?;
         std::fs::create_dir_all(parent)?;
         let staging = parent.join(format!(".pki-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
@@ -78,7 +81,8 @@ pub fn ensure_pki(dir: &Path, config: &Config) -> Result<PkiFiles> {
         }
     }
     let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name)).with_context(|| format!("reading {}", dir.join(name).display()))
+        std::fs::read_to_string(dir.join(name))
+            .with_context(|| format!("reading {}", dir.join(name).display()))
     };
     Ok(PkiFiles {
         root_cert: read("root.pem")?,
@@ -125,7 +129,10 @@ fn input_error(e: &InputError) -> Error {
 }
 
 /// Signs a prepared PDF in place and returns its SHA-256 (shared by issuance and the benchmark).
-pub fn sign_prepared(prepared: &mut banso_render::PreparedPdf, signer: &dyn Signer) -> Result<[u8; 32], Error> {
+pub fn sign_prepared(
+    prepared: &mut banso_render::PreparedPdf,
+    signer: &dyn Signer,
+) -> Result<[u8; 32], Error> {
     banso_signing::pades::sign_prepared(
         &mut prepared.bytes,
         prepared.byte_range,
@@ -175,15 +182,23 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
             Error::new(inner.code, format!("page file {}: {}", index + 1, inner.message))
         }
         RenderError::NoPages => Error::new(Code::Iss0001NoPages, "no page to render"),
-        RenderError::QrCode(m) => Error::new(Code::Iss0005InvalidField, format!("the QR code cannot hold the URL: {m}")),
-        RenderError::Glyph(c) => Error::new(Code::Iss0007Unprintable, format!("the character {c:?} cannot be printed")),
+        RenderError::QrCode(m) => Error::new(
+            Code::Iss0005InvalidField,
+            format!("the QR code cannot hold the URL: {m}"),
+        ),
+        RenderError::Glyph(c) => Error::new(
+            Code::Iss0007Unprintable,
+            format!("the character {c:?} cannot be printed"),
+        ),
     })
 }
 
 #[async_trait]
 impl Composer for PdfComposer {
     fn inspect(&self, file: &[u8]) -> Result<u32, Error> {
-        banso_render::inspect(file).map(|i| i.pages as u32).map_err(|e| input_error(&e))
+        banso_render::inspect(file)
+            .map(|i| i.pages as u32)
+            .map_err(|e| input_error(&e))
     }
 
     async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy, Error> {
@@ -192,7 +207,11 @@ impl Composer for PdfComposer {
         tokio::task::spawn_blocking(move || {
             let mut prepared = render_copy(&request, dpi)?;
             let sha256 = sign_prepared(&mut prepared, signer.as_ref())?;
-            Ok(ComposedCopy { pdf: prepared.bytes, sha256, pdf_pages: prepared.page_count as u32 })
+            Ok(ComposedCopy {
+                pdf: prepared.bytes,
+                sha256,
+                pdf_pages: prepared.page_count as u32,
+            })
         })
         .await
         .map_err(|e| Error::new(Code::Sys0003Internal, format!("composition task: {e}")))?
@@ -209,7 +228,11 @@ pub struct Verifier {
 }
 
 fn outcome(c: &Check) -> CheckOutcome {
-    CheckOutcome { ok: c.ok, reason: c.reason.clone(), detail: c.detail.clone() }
+    CheckOutcome {
+        ok: c.ok,
+        reason: c.reason.clone(),
+        detail: c.detail.clone(),
+    }
 }
 
 impl PdfVerifier for Verifier {
@@ -275,19 +298,29 @@ impl App {
             .map_err(|e| anyhow!("loading the seal key: {e}"))?;
         let mut roots = pem_certificates(&pki.root_cert);
         for extra in &config.pki.extra_trust_anchors {
-            let text = std::fs::read_to_string(extra).with_context(|| format!("reading {}", extra.display()))?;
+            let text =
+                std::fs::read_to_string(extra).with_context(|| format!("reading {}", extra.display()))?;
             roots.extend(pem_certificates(&text));
         }
         let registry = banso_store::open_registry(&config.database_url())
             .await
-            .map_err(|e| anyhow!("opening the registry {}: {e}", crate::config::redact_url(&config.database_url())))?;
-        let blobs: Arc<dyn banso_core::ports::Blobs> = match config.storage.kind.as_deref().unwrap_or("local") {
+            .map_err(|e| {
+                anyhow!(
+                    "opening the registry {}: {e}",
+                    crate::config::redact_url(&config.database_url())
+                )
+            })?;
+        let blobs: Arc<dyn banso_core::ports::Blobs> = match config.storage.kind.as_deref().unwrap_or("local")
+        {
             "local" => Arc::new(banso_store::local_blobs(&config.objects_dir()).map_err(|e| anyhow!("{e}"))?),
             "s3" => {
                 let s = &config.storage;
                 Arc::new(
                     banso_store::s3_blobs(&banso_store::S3Settings {
-                        endpoint: s.endpoint.clone().ok_or_else(|| anyhow!("storage.endpoint is required for s3"))?,
+                        endpoint: s
+                            .endpoint
+                            .clone()
+                            .ok_or_else(|| anyhow!("storage.endpoint is required for s3"))?,
                         bucket: s.bucket.clone().unwrap_or_else(|| "banso".into()),
                         region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
                         access_key_id: s.access_key_id.clone().unwrap_or_default(),
@@ -314,8 +347,14 @@ impl App {
         let service = Service {
             registry,
             blobs,
-            composer: Arc::new(PdfComposer { signer: Arc::new(signer), default_dpi: config.default_dpi, signer_name }),
-            verifier: Arc::new(Verifier { trust: TrustStore { roots } }),
+            composer: Arc::new(PdfComposer {
+                signer: Arc::new(signer),
+                default_dpi: config.default_dpi,
+                signer_name,
+            }),
+            verifier: Arc::new(Verifier {
+                trust: TrustStore { roots },
+            }),
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             settings: Arc::new(settings),

@@ -91,7 +91,8 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
         "jpeg" => {
             let mut enc = jpeg_encoder::Encoder::new(&mut out, 85);
             enc.set_density(jpeg_encoder::Density::Inch { x: dpi, y: dpi });
-            enc.encode(&px, w as u16, h as u16, jpeg_encoder::ColorType::Rgb).context("JPEG")?;
+            enc.encode(&px, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+                .context("JPEG")?;
         }
         "png" => {
             let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
@@ -99,7 +100,11 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
             enc.set_depth(png::BitDepth::Eight);
             enc.set_compression(png::Compression::Fast);
             let ppm = (dpi as f64 / 0.0254).round() as u32;
-            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+            enc.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: ppm,
+                yppu: ppm,
+                unit: png::Unit::Meter,
+            }));
             let mut writer = enc.write_header().context("PNG")?;
             writer.write_image_data(&px).context("PNG")?;
             writer.finish().context("PNG")?;
@@ -120,28 +125,47 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn summary(label: &str, mut ms: Vec<f64>) -> (f64, f64, f64) {
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let total: f64 = ms.iter().sum();
-    let per_s = if total > 0.0 { ms.len() as f64 * 1000.0 / total } else { 0.0 };
+    let per_s = if total > 0.0 {
+        ms.len() as f64 * 1000.0 / total
+    } else {
+        0.0
+    };
     let (p50, p95) = (percentile(&ms, 0.5), percentile(&ms, 0.95));
-    println!("{label:<34} {:>5} runs  {per_s:>8.1}/s  p50 {p50:>8.2} ms  p95 {p95:>8.2} ms", ms.len());
+    println!(
+        "{label:<34} {:>5} runs  {per_s:>8.1}/s  p50 {p50:>8.2} ms  p95 {p95:>8.2} ms",
+        ms.len()
+    );
     (per_s, p50, p95)
 }
 
 async fn temp_app(dir: &Path) -> Result<App> {
-    let config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+    let config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     App::open(config).await
 }
 
 pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8> {
     match command {
-        BenchCommand::SamplePage { format, dpi, seed, out } => {
-            std::fs::write(&out, sample_page(&format, dpi, seed)?).with_context(|| format!("writing {}", out.display()))?;
+        BenchCommand::SamplePage {
+            format,
+            dpi,
+            seed,
+            out,
+        } => {
+            std::fs::write(&out, sample_page(&format, dpi, seed)?)
+                .with_context(|| format!("writing {}", out.display()))?;
             Ok(0)
         }
         BenchCommand::Issue { n } => {
             let tmp = tempfile::TempDir::new()?;
             let dir = data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
             let app = temp_app(&dir).await?;
-            println!("banso bench issue: render + sign + store + register, 2-page A4 300-dpi scans, data in {}", dir.display());
+            println!(
+                "banso bench issue: render + sign + store + register, 2-page A4 300-dpi scans, data in {}",
+                dir.display()
+            );
             for format in ["jpeg", "png"] {
                 let pages = vec![sample_page(format, 300, 1)?, sample_page(format, 300, 2)?];
                 let size: usize = pages.iter().map(Vec::len).sum();
@@ -181,7 +205,10 @@ async fn issue_once(app: &App, pages: &[Vec<u8>]) -> Result<()> {
 async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Result<u8> {
     let tmp = tempfile::TempDir::new()?;
     let dir = data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
-    let config = Config { data_dir: dir.clone(), ..Config::default() };
+    let config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
     std::fs::create_dir_all(&dir)?;
     let pki = crate::app::ensure_pki(&config.pki_dir(), &config)?;
     let signer = banso_signing::SoftwareSigner::from_pem(&pki.seal_key, &pki.seal_chain)
@@ -226,13 +253,18 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
         sign_prepared(&mut p, &signer).map_err(|e| anyhow::anyhow!("{e}"))?;
         sign_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let trust = banso_signing::verify::TrustStore { roots: crate::app::pem_certificates(&pki.root_cert) };
+    let trust = banso_signing::verify::TrustStore {
+        roots: crate::app::pem_certificates(&pki.root_cert),
+    };
     let mut verify_ms = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
         let report = banso_signing::verify::verify_pdf(&signed.bytes, &trust, now);
         verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        if report.signatures.len() != 1 || !report.signatures[0].integrity.ok || !report.signatures[0].chain.ok {
+        if report.signatures.len() != 1
+            || !report.signatures[0].integrity.ok
+            || !report.signatures[0].chain.ok
+        {
             bail!("banso's own verification failed during the benchmark");
         }
     }
@@ -244,19 +276,38 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     std::fs::write(work.join("chain.pem"), &pki.seal_chain)?;
     let out = std::process::Command::new("python3")
         .arg(script)
-        .args(["--prepared", "prepared.pdf", "--signed", "signed.pdf", "--key", "key.pem", "--chain", "chain.pem"])
+        .args([
+            "--prepared",
+            "prepared.pdf",
+            "--signed",
+            "signed.pdf",
+            "--key",
+            "key.pem",
+            "--chain",
+            "chain.pem",
+        ])
         .args(["--root", "root.pem", "--n", &n.to_string()])
         .current_dir(work)
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !out.status.success() {
-        bail!("the pyHanko benchmark failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "the pyHanko benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).context("pyHanko benchmark output")?;
+    let figures: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("pyHanko benchmark output")?;
     let py_sign = figures["sign_p50_ms"].as_f64().unwrap_or(f64::NAN);
     let py_verify = figures["verify_p50_ms"].as_f64().unwrap_or(f64::NAN);
-    println!("{:<34} {:>5} runs  p50 {py_sign:>8.2} ms", "pyHanko sign (same input)", figures["n"]);
-    println!("{:<34} {:>5} runs  p50 {py_verify:>8.2} ms", "pyHanko validate (same signed file)", figures["n"]);
+    println!(
+        "{:<34} {:>5} runs  p50 {py_sign:>8.2} ms",
+        "pyHanko sign (same input)", figures["n"]
+    );
+    println!(
+        "{:<34} {:>5} runs  p50 {py_verify:>8.2} ms",
+        "pyHanko validate (same signed file)", figures["n"]
+    );
     println!("ratio sign   pyHanko/banso  {:>8.1}x", py_sign / banso_sign);
     println!("ratio verify pyHanko/banso  {:>8.1}x", py_verify / banso_verify);
     Ok(0)

@@ -102,7 +102,10 @@ impl std::fmt::Debug for StorageConfig {
             .field("endpoint", &self.endpoint)
             .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -171,11 +174,21 @@ fn env(name: &str) -> Option<String> {
 impl Config {
     /// Loads the configuration: defaults ← file ← environment ← flags.
     pub fn load(o: &Overrides) -> Result<Self> {
-        let data_dir_hint = o.data_dir.clone().or_else(|| env("BANSO_DATA_DIR").map(PathBuf::from));
-        let file = o.config_file.clone().or_else(|| env("BANSO_CONFIG").map(PathBuf::from)).or_else(|| {
-            let p = data_dir_hint.clone().unwrap_or_else(|| PathBuf::from("./banso-data")).join("banso.toml");
-            p.exists().then_some(p)
-        });
+        let data_dir_hint = o
+            .data_dir
+            .clone()
+            .or_else(|| env("BANSO_DATA_DIR").map(PathBuf::from));
+        let file = o
+            .config_file
+            .clone()
+            .or_else(|| env("BANSO_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = data_dir_hint
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("./banso-data"))
+                    .join("banso.toml");
+                p.exists().then_some(p)
+            });
         let mut config = match &file {
             Some(path) => {
                 let text =
@@ -197,7 +210,9 @@ impl Config {
             config.database_url = Some(v);
         }
         if let Some(v) = env("BANSO_MAX_UPLOAD_BYTES") {
-            config.max_upload_bytes = v.parse().context("BANSO_MAX_UPLOAD_BYTES must be a number of bytes")?;
+            config.max_upload_bytes = v
+                .parse()
+                .context("BANSO_MAX_UPLOAD_BYTES must be a number of bytes")?;
         }
         let s = &mut config.storage;
         if let Some(v) = env("BANSO_STORAGE") {
@@ -268,7 +283,9 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut f = options.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut f = options
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(contents)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -281,9 +298,15 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://banso:s3cret@db:5432/banso"), "postgres://banso:<redacted>@db:5432/banso");
+        assert_eq!(
+            redact_url("postgres://banso:s3cret@db:5432/banso"),
+            "postgres://banso:<redacted>@db:5432/banso"
+        );
         assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
-        let c = Config { database_url: Some("postgres://u:pw@h/d".into()), ..Config::default() };
+        let c = Config {
+            database_url: Some("postgres://u:pw@h/d".into()),
+            ..Config::default()
+        };
         assert!(!format!("{c:?}").contains("pw@"));
     }
 

@@ -11,16 +11,19 @@ mod output;
 use anyhow::{Context, Result};
 use app::App;
 use banso_core::error::{Error, Kind};
-use banso_core::model::{Role, TokenRecord};
+use banso_core::model::Role;
 use banso_core::service::IssueRequest;
 use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "banso", version, about = "Certified electronic copies for public-service kiosks")]
+#[command(
+    name = "banso",
+    version,
+    about = "Certified electronic copies for public-service kiosks"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -131,13 +134,23 @@ struct Failure {
 impl Failure {
     fn domain(e: Error, json: bool) -> Self {
         let code = if e.kind() == Kind::Internal { 2 } else { 1 };
-        Self { code, error: anyhow::anyhow!("{e}"), json, domain: Some(e) }
+        Self {
+            code,
+            error: anyhow::anyhow!("{e}"),
+            json,
+            domain: Some(e),
+        }
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
-        Self { code: 2, error, json: false, domain: None }
+        Self {
+            code: 2,
+            error,
+            json: false,
+            domain: None,
+        }
     }
 }
 
@@ -170,7 +183,11 @@ fn main() -> ExitCode {
 }
 
 fn overrides(common: &Common, listen: Option<String>) -> Overrides {
-    Overrides { config_file: common.config.clone(), data_dir: common.data_dir.clone(), listen }
+    Overrides {
+        config_file: common.config.clone(),
+        data_dir: common.data_dir.clone(),
+        listen,
+    }
 }
 
 async fn open(common: &Common) -> Result<App> {
@@ -182,8 +199,14 @@ fn out_path(base: &Option<PathBuf>, code: &str, index: usize) -> PathBuf {
         None => PathBuf::from(format!("{code}.pdf")),
         Some(p) if index == 0 => p.clone(),
         Some(p) => {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = p
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
             p.with_file_name(format!("{stem}-{}{ext}", index + 1))
         }
     }
@@ -197,7 +220,16 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             serve(config).await?;
             Ok(0)
         }
-        Command::Issue { holder_id, holder_name, doc_type, copies, out, request_key, json, pages } => {
+        Command::Issue {
+            holder_id,
+            holder_name,
+            doc_type,
+            copies,
+            out,
+            request_key,
+            json,
+            pages,
+        } => {
             let app = open(&common).await?;
             let mut files = Vec::with_capacity(pages.len());
             for p in &pages {
@@ -206,7 +238,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     return Err(Failure::domain(
                         Error::new(
                             banso_core::Code::Iss0004TooLarge,
-                            format!("{} is larger than the limit of {} bytes", p.display(), app.config.max_upload_bytes),
+                            format!(
+                                "{} is larger than the limit of {} bytes",
+                                p.display(),
+                                app.config.max_upload_bytes
+                            ),
                         ),
                         json,
                     ));
@@ -215,13 +251,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             let issuance = app
                 .service
-                .issue(IssueRequest { holder_id, holder_name, document_type: doc_type, copies, files, request_key })
+                .issue(IssueRequest {
+                    holder_id,
+                    holder_name,
+                    document_type: doc_type,
+                    copies,
+                    files,
+                    request_key,
+                })
                 .await
                 .map_err(|e| Failure::domain(e, json))?;
             let mut written = Vec::new();
             for (i, copy) in issuance.copies.iter().enumerate() {
                 let path = out_path(&out, &copy.record.code, i);
-                let pdf = app.service.blobs.get(&copy.record.pdf_key).await.map_err(|e| Failure::domain(e.into(), json))?;
+                let pdf = app
+                    .service
+                    .blobs
+                    .get(&copy.record.pdf_key)
+                    .await
+                    .map_err(|e| Failure::domain(e.into(), json))?;
                 std::fs::write(&path, pdf).with_context(|| format!("writing {}", path.display()))?;
                 written.push(path.display().to_string());
             }
@@ -233,12 +281,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     println!(
                         "{}  {}  {}  {}",
                         copy.record.number().label(),
-                        banso_core::code::VerificationCode::parse(&copy.record.code).map(|c| c.display_grouped()).unwrap_or_default(),
+                        banso_core::code::VerificationCode::parse(&copy.record.code)
+                            .map(|c| c.display_grouped())
+                            .unwrap_or_default(),
                         path,
                         copy.qr_url
                     );
                 }
-                println!("Lệ phí / fee: {}", banso_core::rules::format_vnd(issuance.fee_total_vnd));
+                println!(
+                    "Lệ phí / fee: {}",
+                    banso_core::rules::format_vnd(issuance.fee_total_vnd)
+                );
             }
             Ok(0)
         }
@@ -247,7 +300,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let path = PathBuf::from(&target);
             if path.is_file() {
                 let pdf = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let report = app.service.verify_file(&pdf).await.map_err(|e| Failure::domain(e, json))?;
+                let report = app
+                    .service
+                    .verify_file(&pdf)
+                    .await
+                    .map_err(|e| Failure::domain(e, json))?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
                 } else {
@@ -267,55 +324,76 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 Ok(if report.valid { 0 } else { 1 })
             } else {
-                let copy = app.service.public_copy(&target).await.map_err(|e| Failure::domain(e, json))?;
+                let copy = app
+                    .service
+                    .public_copy(&target)
+                    .await
+                    .map_err(|e| Failure::domain(e, json))?;
                 let valid = copy.status == banso_core::model::CopyStatus::Valid;
                 if json {
                     println!("{}", serde_json::json!({ "valid": valid, "copy": copy }));
                 } else {
-                    println!("{} {} — {} / {}", copy.code, copy.document_type, copy.status.label_vi(), copy.status.label_en());
+                    println!(
+                        "{} {} — {} / {}",
+                        copy.code,
+                        copy.document_type,
+                        copy.status.label_vi(),
+                        copy.status.label_en()
+                    );
                     println!("{}", if valid { "VALID" } else { "INVALID" });
                 }
                 Ok(if valid { 0 } else { 1 })
             }
         }
-        Command::Revoke { code, reason, decision, json } => {
+        Command::Revoke {
+            code,
+            reason,
+            decision,
+            json,
+        } => {
             let app = open(&common).await?;
-            let record = app.service.revoke(&code, &reason, decision.as_deref()).await.map_err(|e| Failure::domain(e, json))?;
+            let record = app
+                .service
+                .revoke(&code, &reason, decision.as_deref())
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
             let copy = banso_core::service::PublicCopy::from_record(&record);
             if json {
                 println!("{}", serde_json::to_string(&copy).context("JSON")?);
             } else {
-                println!("{} — {} / {}", copy.code, copy.status.label_vi(), copy.status.label_en());
+                println!(
+                    "{} — {} / {}",
+                    copy.code,
+                    copy.status.label_vi(),
+                    copy.status.label_en()
+                );
             }
             Ok(0)
         }
-        Command::Token { command: TokenCommand::Create { role, name, json } } => {
+        Command::Token {
+            command: TokenCommand::Create { role, name, json },
+        } => {
             let app = open(&common).await?;
             let role = Role::parse(&role).context("role")?;
-            let mut rng = app::OsEntropy;
-            let secret = banso_core::code::random_secret(&mut banso_core::ports::EntropyRng(&mut rng), 20);
-            let token = format!("bnso_{secret}");
-            let id = banso_core::code::random_secret(&mut banso_core::ports::EntropyRng(&mut rng), 10);
-            app.service
-                .registry
-                .insert_token(&TokenRecord {
-                    id: id.clone(),
-                    name: name.clone(),
-                    role,
-                    token_hash: hex::encode(Sha256::digest(token.as_bytes())),
-                    created_at: time::OffsetDateTime::now_utc(),
-                    revoked: false,
-                })
+            let (record, token) = app
+                .service
+                .create_token(role, &name)
                 .await
-                .map_err(|e| Failure::domain(e.into(), json))?;
+                .map_err(|e| Failure::domain(e, json))?;
+            let id = record.id;
             if json {
-                println!("{}", serde_json::json!({ "id": id, "role": role.as_str(), "name": name, "token": token }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": id, "role": role.as_str(), "name": name, "token": token })
+                );
             } else {
                 println!("{token}");
             }
             Ok(0)
         }
-        Command::Pki { command: PkiCommand::ExportRoot } => {
+        Command::Pki {
+            command: PkiCommand::ExportRoot,
+        } => {
             let config = Config::load(&overrides(&common, None))?;
             std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
             let pki = app::ensure_pki(&config.pki_dir(), &config)?;
@@ -332,7 +410,9 @@ async fn serve(mut config: Config) -> Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
     // With port 0 the real port is known only now; links and QR codes must carry it.
-    config.public_base_url.get_or_insert_with(|| format!("http://{local}"));
+    config
+        .public_base_url
+        .get_or_insert_with(|| format!("http://{local}"));
     let app = App::open(config).await?;
     let base = app.config.public_base_url();
     let state = http::AppState {
@@ -347,7 +427,10 @@ async fn serve(mut config: Config) -> Result<()> {
     println!("  health / metrics     {base}/healthz   {base}/metrics");
     println!("  kiosk, back office   not part of this release yet");
     println!("  data folder          {}", app.config.data_dir.display());
-    println!("  database             {}", config::redact_url(&app.config.database_url()));
+    println!(
+        "  database             {}",
+        config::redact_url(&app.config.database_url())
+    );
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 /// One copy of an issuance. `pdf` is a file path (CLI) or a download URL (API).
 pub fn copy_json(copy: &IssuedCopy, pdf: &str, base_url: &str) -> Value {
     let r = &copy.record;
-    let code = VerificationCode::parse(&r.code).map(|c| c.display_grouped()).unwrap_or_else(|_| r.code.clone());
+    let code = VerificationCode::parse(&r.code)
+        .map(|c| c.display_grouped())
+        .unwrap_or_else(|_| r.code.clone());
     json!({
         "code": code,
         "number": r.number().label(),
@@ -28,8 +30,12 @@ pub fn copy_json(copy: &IssuedCopy, pdf: &str, base_url: &str) -> Value {
 
 /// The whole issuance: the first copy's fields at the top, every copy under `copies`, the total fee.
 pub fn issuance_json(issuance: &Issuance, pdfs: &[String], base_url: &str) -> Value {
-    let copies: Vec<Value> =
-        issuance.copies.iter().zip(pdfs).map(|(c, pdf)| copy_json(c, pdf, base_url)).collect();
+    let copies: Vec<Value> = issuance
+        .copies
+        .iter()
+        .zip(pdfs)
+        .map(|(c, pdf)| copy_json(c, pdf, base_url))
+        .collect();
     let mut top = copies.first().cloned().unwrap_or_else(|| json!({}));
     if let Some(obj) = top.as_object_mut() {
         obj.insert("fee_vnd".into(), json!(issuance.fee_total_vnd));

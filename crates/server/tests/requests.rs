@@ -7,11 +7,16 @@ use common::*;
 use serde_json::Value;
 
 fn error_code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {v}"))
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {v}"))
 }
 
-const FIELDS: [(&str, &str); 3] =
-    [("holder_id", "001099012345"), ("holder_name", "Phạm Văn Đức"), ("document_type", "Giấy khai sinh")];
+const FIELDS: [(&str, &str); 3] = [
+    ("holder_id", "001099012345"),
+    ("holder_name", "Phạm Văn Đức"),
+    ("document_type", "Giấy khai sinh"),
+];
 
 #[test]
 fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
@@ -24,10 +29,25 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
 
     let cases: Vec<(&str, Vec<Vec<u8>>, u16, &str)> = vec![
         ("oversized", vec![vec![0x42; 500_000]], 413, "ISS-0004"),
-        ("not an image", vec![b"just some text, not a scan".to_vec()], 422, "ISS-0002"),
-        ("corrupt JPEG", vec![jpeg[..jpeg.len() / 2].to_vec()], 422, "ISS-0003"),
+        (
+            "not an image",
+            vec![b"just some text, not a scan".to_vec()],
+            422,
+            "ISS-0002",
+        ),
+        (
+            "corrupt JPEG",
+            vec![jpeg[..jpeg.len() / 2].to_vec()],
+            422,
+            "ISS-0003",
+        ),
         ("zero pages", vec![], 422, "ISS-0001"),
-        ("good then corrupt", vec![jpeg.clone(), b"\x89PNG\r\n\x1a\nbroken".to_vec()], 422, "ISS-0003"),
+        (
+            "good then corrupt",
+            vec![jpeg.clone(), b"\x89PNG\r\n\x1a\nbroken".to_vec()],
+            422,
+            "ISS-0003",
+        ),
     ];
     for (name, pages, status, code) in cases {
         let (got, body) = server.issue(&token, &FIELDS, &pages);
@@ -35,23 +55,36 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
     // Missing fields, and JSON that is not an issuance.
-    let (got, body) = server.issue(&token, &FIELDS[..2], &[jpeg.clone()]);
+    let (got, body) = server.issue(&token, &FIELDS[..2], std::slice::from_ref(&jpeg));
     assert_eq!((got, error_code(&body)), (422, "ISS-0005"), "{body}");
-    let r = server.http.post(server.url("/api/v1/copies")).bearer_auth(&token).body("{\"holder\":").send().unwrap();
+    let r = server
+        .http
+        .post(server.url("/api/v1/copies"))
+        .bearer_auth(&token)
+        .body("{\"holder\":")
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 422);
     assert_eq!(error_code(&r.json().unwrap()), "REQ-0001");
 
     // A failure after the originals were stored (a name the copy's font cannot print) removes them again.
     let (got, body) = server.issue(
         &token,
-        &[("holder_id", "001099012345"), ("holder_name", "王小明"), ("document_type", "Hộ chiếu")],
-        &[jpeg.clone()],
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "王小明"),
+            ("document_type", "Hộ chiếu"),
+        ],
+        std::slice::from_ref(&jpeg),
     );
     assert_eq!((got, error_code(&body)), (422, "ISS-0007"), "{body}");
-    assert!(files_under(&backend.data_dir.join("objects")).is_empty(), "orphan objects left behind");
+    assert!(
+        files_under(&backend.data_dir.join("objects")).is_empty(),
+        "orphan objects left behind"
+    );
 
     // Nothing was registered and no number was used: the next copy is number 01.
-    let (got, body) = server.issue(&token, &FIELDS, &[jpeg.clone()]);
+    let (got, body) = server.issue(&token, &FIELDS, std::slice::from_ref(&jpeg));
     assert_eq!(got, 201, "{body}");
     assert!(body["number"].as_str().unwrap().starts_with("Số: 01,"), "{body}");
     let stored = files_under(&backend.data_dir.join("objects"));
@@ -61,12 +94,38 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     let txt = tmp.path().join("note.txt");
     std::fs::write(&txt, "not a scan").unwrap();
     let (rc, err) = backend.cli_json(&[
-        "issue", "--holder-id", "1", "--holder-name", "A", "--doc-type", "B", "--json", txt.to_str().unwrap(),
+        "issue",
+        "--holder-id",
+        "1",
+        "--holder-name",
+        "A",
+        "--doc-type",
+        "B",
+        "--json",
+        txt.to_str().unwrap(),
     ]);
     assert_eq!((rc, error_code(&err)), (1, "ISS-0002"));
-    let (rc, err) = backend.cli_json(&["issue", "--holder-id", "1", "--holder-name", "A", "--doc-type", "B", "--json"]);
+    let (rc, err) = backend.cli_json(&[
+        "issue",
+        "--holder-id",
+        "1",
+        "--holder-name",
+        "A",
+        "--doc-type",
+        "B",
+        "--json",
+    ]);
     assert_eq!((rc, error_code(&err)), (1, "ISS-0001"));
-    let out = backend.cli(&["issue", "--holder-id", "1", "--holder-name", "A", "--doc-type", "B", "/nonexistent.jpg"]);
+    let out = backend.cli(&[
+        "issue",
+        "--holder-id",
+        "1",
+        "--holder-name",
+        "A",
+        "--doc-type",
+        "B",
+        "/nonexistent.jpg",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let out = backend.cli(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
@@ -82,7 +141,11 @@ fn codes_typos_are_told_apart_from_unknown_copies() {
     let code = issued["code"].as_str().unwrap().to_string();
 
     // Typed in lower case with spaces, O for 0 and L for 1: still found.
-    let sloppy = code.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
+    let sloppy = code
+        .to_lowercase()
+        .replace('-', " ")
+        .replace('0', "o")
+        .replace('1', "l");
     let r = server.get(&format!("/api/v1/copies/{}", sloppy.replace(' ', "%20")));
     assert_eq!(r.status().as_u16(), 200);
     // One symbol changed: check symbol mismatch, not "not found".
@@ -93,20 +156,30 @@ fn codes_typos_are_told_apart_from_unknown_copies() {
     assert_eq!(r.status().as_u16(), 422);
     let body: Value = r.json().unwrap();
     assert_eq!(error_code(&body), "VER-0002");
-    assert!(body["error"]["message"].as_str().unwrap().contains("check symbol mismatch"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("check symbol mismatch"));
     // A well-formed code that was never issued.
     let unknown = "0000-0000-0000-0000-0000";
     let r = server.get(&format!("/api/v1/copies/{unknown}"));
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(error_code(&r.json().unwrap()), "VER-0003");
     let r = server.get("/api/v1/copies/ABC");
-    assert_eq!((r.status().as_u16(), error_code(&r.json().unwrap()).to_string()), (422, "VER-0001".into()));
+    assert_eq!(
+        (r.status().as_u16(), error_code(&r.json().unwrap()).to_string()),
+        (422, "VER-0001".into())
+    );
     // The public page says it in Vietnamese and English.
     let page = server.get(&format!("/v/{typo}"));
     assert_eq!(page.status().as_u16(), 422);
     let html = page.text().unwrap();
     assert!(html.contains("gõ nhầm") && html.contains("mistyped"), "{html}");
-    let lookup = server.http.get(server.url(&format!("/v?code={}", code.to_lowercase()))).send().unwrap();
+    let lookup = server
+        .http
+        .get(server.url(&format!("/v?code={}", code.to_lowercase())))
+        .send()
+        .unwrap();
     assert!(lookup.text().unwrap().contains("Bản sao có hiệu lực"));
     // CLI: exit 1 and the same words.
     let out = backend.cli(&["verify", &typo]);
@@ -123,10 +196,15 @@ fn authentication_roles_and_idempotency() {
     let officer = backend.token("officer");
     let page = sample_page("jpeg", 100, 1);
 
-    let anonymous = server.http.post(server.url("/api/v1/copies")).body("{}").send().unwrap();
+    let anonymous = server
+        .http
+        .post(server.url("/api/v1/copies"))
+        .body("{}")
+        .send()
+        .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
     assert_eq!(error_code(&anonymous.json().unwrap()), "AUTH-0001");
-    let (status, body) = server.issue("bnso_not-a-real-token", &FIELDS, &[page.clone()]);
+    let (status, body) = server.issue("bnso_not-a-real-token", &FIELDS, std::slice::from_ref(&page));
     assert_eq!((status, error_code(&body)), (401, "AUTH-0002"));
 
     // The same Idempotency-Key returns the first result; nothing is issued twice.
@@ -135,7 +213,10 @@ fn authentication_roles_and_idempotency() {
             .text("holder_id", "001099012345")
             .text("holder_name", "Võ Thị Sáu")
             .text("document_type", "Giấy khai sinh")
-            .part("page", reqwest::blocking::multipart::Part::bytes(page.clone()).file_name("p.jpg"));
+            .part(
+                "page",
+                reqwest::blocking::multipart::Part::bytes(page.clone()).file_name("p.jpg"),
+            );
         let r = server
             .http
             .post(server.url("/api/v1/copies"))
@@ -152,9 +233,15 @@ fn authentication_roles_and_idempotency() {
     assert_eq!((s1, s2, s3), (201, 200, 201));
     assert_eq!(first["code"], again["code"]);
     assert_eq!(again["replayed"], true);
-    assert_eq!(first["pdf"], again["pdf"], "the replay carries the same capability key");
+    assert_eq!(
+        first["pdf"], again["pdf"],
+        "the replay carries the same capability key"
+    );
     assert_ne!(first["code"], other["code"]);
-    assert!(other["number"].as_str().unwrap().starts_with("Số: 02,"), "{other}");
+    assert!(
+        other["number"].as_str().unwrap().starts_with("Số: 02,"),
+        "{other}"
+    );
 
     // Kiosks may not revoke; officers may.
     let code = first["code"].as_str().unwrap();
@@ -183,10 +270,16 @@ fn authentication_roles_and_idempotency() {
     // Tokens and capability keys never reach the log.
     let log = server.log();
     let key = first["pdf"].as_str().unwrap().split("k=").nth(1).unwrap();
-    assert!(!log.contains(&kiosk) && !log.contains(&officer) && !log.contains(key), "secret in the log: {log}");
+    assert!(
+        !log.contains(&kiosk) && !log.contains(&officer) && !log.contains(key),
+        "secret in the log: {log}"
+    );
     // The database keeps only token hashes.
     let db = std::fs::read(backend.data_dir.join("banso.db")).unwrap();
-    assert!(!db.windows(kiosk.len()).any(|w| w == kiosk.as_bytes()), "a token is stored in clear");
+    assert!(
+        !db.windows(kiosk.len()).any(|w| w == kiosk.as_bytes()),
+        "a token is stored in clear"
+    );
 }
 
 #[test]
@@ -195,7 +288,11 @@ fn operator_endpoints_and_private_files() {
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
     for needle in ["verification portal", "/api/v1/", "/healthz", "/metrics"] {
-        assert!(server.banner.contains(needle), "banner lacks {needle}: {}", server.banner);
+        assert!(
+            server.banner.contains(needle),
+            "banner lacks {needle}: {}",
+            server.banner
+        );
     }
     let health: Value = server.get("/healthz").json().unwrap();
     assert_eq!(health["status"], "ok");
@@ -205,10 +302,19 @@ fn operator_endpoints_and_private_files() {
     let metrics = server.get("/metrics").text().unwrap();
     assert!(metrics.contains("banso_copies_issued_total 1"), "{metrics}");
     assert!(metrics.contains("banso_issue_duration_seconds_count 1"));
-    assert!(metrics.contains("route=\"/api/v1/copies\",status=\"201\""), "{metrics}");
+    assert!(
+        metrics.contains("route=\"/api/v1/copies\",status=\"201\""),
+        "{metrics}"
+    );
     let openapi: Value = server.get("/api/openapi.json").json().unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in ["/api/v1/copies", "/api/v1/copies/{code}", "/api/v1/copies/{code}/revoke", "/api/v1/verify", "/v/{code}"] {
+    for path in [
+        "/api/v1/copies",
+        "/api/v1/copies/{code}",
+        "/api/v1/copies/{code}/revoke",
+        "/api/v1/verify",
+        "/v/{code}",
+    ] {
         assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     let missing = server.get("/api/v1/nothing-here");

@@ -35,9 +35,14 @@ fn story(backend: Backend) {
     assert_eq!(issued["fee_vnd"], 8_000, "2 pages × 2,000 VND × 2 copies");
     let copies = issued["copies"].as_array().unwrap();
     assert_eq!(copies.len(), 2);
-    assert_eq!(copies[0]["number"], copies[1]["number"], "one number per original, even for several copies");
+    assert_eq!(
+        copies[0]["number"], copies[1]["number"],
+        "one number per original, even for several copies"
+    );
     assert_ne!(copies[0]["code"], copies[1]["code"]);
-    let year = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap()).year();
+    let year = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+        .year();
     assert_eq!(copies[0]["number"], format!("Số: 01, Quyển số: 01/{year}-SCT/BS"));
 
     // The citizen opens the copy from its QR link.
@@ -51,7 +56,10 @@ fn story(backend: Backend) {
     let (ok, out) = pyhanko_validate(dir, &root, &pdf);
     assert!(ok && out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko: {out}");
     let report = pdfsig(dir, &root, &pdf);
-    assert!(report.contains("Signature is Valid") && !report.contains("Digest Mismatch"), "pdfsig: {report}");
+    assert!(
+        report.contains("Signature is Valid") && !report.contains("Digest Mismatch"),
+        "pdfsig: {report}"
+    );
     assert!(report.contains("Total document signed"), "pdfsig: {report}");
     let (ok, out) = qpdf_check(dir, &pdf);
     assert!(ok, "qpdf: {out}");
@@ -60,13 +68,26 @@ fn story(backend: Backend) {
     assert!(text.contains("Chứng thực bản sao đúng với bản chính."), "{text}");
     assert!(text.contains(&format!("Quyển số: 01/{year}-SCT/BS")), "{text}");
     assert!(text.contains("Nguyễn Thị Hồng Nhung"), "{text}");
-    assert_eq!(text.matches("TTPVHCC").count(), 3, "the watermark on every page: {text}");
+    assert_eq!(
+        text.matches("TTPVHCC").count(),
+        3,
+        "the watermark on every page: {text}"
+    );
     let code = issued["code"].as_str().unwrap();
-    assert_eq!(text.matches(code).count() >= 3, true, "the code in every footer: {text}");
+    assert!(
+        text.matches(code).count() >= 3,
+        "the code in every footer: {text}"
+    );
     let qr_url = issued["qr_url"].as_str().unwrap();
-    assert!(qr_url.starts_with(&server.base), "QR URLs point at this server: {qr_url}");
+    assert!(
+        qr_url.starts_with(&server.base),
+        "QR URLs point at this server: {qr_url}"
+    );
     for page in 1..=3 {
-        assert!(qr_codes(dir, &pdf, page).contains(&qr_url.to_string()), "QR on page {page}");
+        assert!(
+            qr_codes(dir, &pdf, page).contains(&qr_url.to_string()),
+            "QR on page {page}"
+        );
     }
 
     // The public page and the JSON status show minimal metadata and no personal data.
@@ -77,14 +98,25 @@ fn story(backend: Backend) {
     assert_eq!(status["pages"], 3);
     assert_eq!(status["sha256"], sha);
     let body = status.to_string();
-    assert!(!body.contains("Nhung") && !body.contains("001099012345"), "personal data leaked: {body}");
+    assert!(
+        !body.contains("Nhung") && !body.contains("001099012345"),
+        "personal data leaked: {body}"
+    );
     let page = server.get(&format!("/v/{compact}")).text().unwrap();
-    assert!(page.contains("Bản sao có hiệu lực") && page.contains("This copy is valid"), "{page}");
+    assert!(
+        page.contains("Bản sao có hiệu lực") && page.contains("This copy is valid"),
+        "{page}"
+    );
     assert!(!page.contains("/pdf?k="), "no document without the key");
     assert!(!page.contains("Nhung"));
     let qr_page = server.http.get(qr_url).send().unwrap().text().unwrap();
-    assert!(qr_page.contains("/pdf?k="), "the QR's key offers the PDF: {qr_page}");
-    let wrong_key = server.get(&format!("/api/v1/copies/{compact}/pdf?k=aaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert!(
+        qr_page.contains("/pdf?k="),
+        "the QR's key offers the PDF: {qr_page}"
+    );
+    let wrong_key = server.get(&format!(
+        "/api/v1/copies/{compact}/pdf?k=aaaaaaaaaaaaaaaaaaaaaaaaaa"
+    ));
     assert_eq!(wrong_key.status().as_u16(), 403);
 
     // A bank verifies the file.
@@ -108,7 +140,14 @@ fn story(backend: Backend) {
 
     // An officer revokes the second copy; verification then fails on status only.
     let second = copies[1]["code"].as_str().unwrap();
-    let second_pdf = server.http.get(copies[1]["pdf"].as_str().unwrap()).send().unwrap().bytes().unwrap().to_vec();
+    let second_pdf = server
+        .http
+        .get(copies[1]["pdf"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
     let r = server
         .http
         .post(server.url(&format!("/api/v1/copies/{second}/revoke")))
@@ -137,19 +176,42 @@ fn story(backend: Backend) {
     std::fs::write(&p1, sample_page("jpeg", 100, 3)).unwrap();
     let out_pdf = dir.join("cli.pdf");
     let (rc, third) = backend.cli_json(&[
-        "issue", "--holder-id", "001099012345", "--holder-name", "Trần Văn Bình", "--doc-type", "Bằng tốt nghiệp",
-        "--out", out_pdf.to_str().unwrap(), "--json", p1.to_str().unwrap(),
+        "issue",
+        "--holder-id",
+        "001099012345",
+        "--holder-name",
+        "Trần Văn Bình",
+        "--doc-type",
+        "Bằng tốt nghiệp",
+        "--out",
+        out_pdf.to_str().unwrap(),
+        "--json",
+        p1.to_str().unwrap(),
     ]);
     assert_eq!(rc, 0, "{third}");
-    assert_eq!(third["number"], format!("Số: 02, Quyển số: 01/{year}-SCT/BS"), "numbers run on");
+    assert_eq!(
+        third["number"],
+        format!("Số: 02, Quyển số: 01/{year}-SCT/BS"),
+        "numbers run on"
+    );
     assert_eq!(third["fee_vnd"], 2_000);
     assert_eq!(third["pdf"], out_pdf.to_str().unwrap());
     let third_code = third["code"].as_str().unwrap();
-    let (rc, cancelled) =
-        backend.cli_json(&["revoke", third_code, "--reason", "Quyết định hủy", "--decision", "123/QĐ-UBND", "--json"]);
+    let (rc, cancelled) = backend.cli_json(&[
+        "revoke",
+        third_code,
+        "--reason",
+        "Quyết định hủy",
+        "--decision",
+        "123/QĐ-UBND",
+        "--json",
+    ]);
     assert_eq!(rc, 0, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled_by_decision");
-    let status: Value = server.get(&format!("/api/v1/copies/{third_code}")).json().unwrap();
+    let status: Value = server
+        .get(&format!("/api/v1/copies/{third_code}"))
+        .json()
+        .unwrap();
     assert_eq!(status["status"], "cancelled_by_decision");
     assert_eq!(status["decision_number"], "123/QĐ-UBND");
     let (rc, _) = backend.cli_json(&["verify", out_pdf.to_str().unwrap(), "--json"]);
@@ -161,8 +223,16 @@ fn story(backend: Backend) {
 
     // The story really ran on the backend it names.
     let remote = backend.env.iter().any(|(k, v)| k == "BANSO_STORAGE" && v == "s3");
-    assert_eq!(backend.data_dir.join("objects").exists(), !remote, "objects stored where configured");
-    assert_eq!(backend.data_dir.join("banso.db").exists(), !remote, "registry kept where configured");
+    assert_eq!(
+        backend.data_dir.join("objects").exists(),
+        !remote,
+        "objects stored where configured"
+    );
+    assert_eq!(
+        backend.data_dir.join("banso.db").exists(),
+        !remote,
+        "registry kept where configured"
+    );
 }
 
 #[test]

@@ -9,11 +9,22 @@ use serde_json::Value;
 fn issue_pdf(backend: &Backend, server: &Server, token: &str, seed: u64) -> (String, Vec<u8>) {
     let (status, issued) = server.issue(
         token,
-        &[("holder_id", "079203001234"), ("holder_name", "Lê Thị Mai"), ("document_type", "Học bạ")],
+        &[
+            ("holder_id", "079203001234"),
+            ("holder_name", "Lê Thị Mai"),
+            ("document_type", "Học bạ"),
+        ],
         &[sample_page("jpeg", 100, seed)],
     );
     assert_eq!(status, 201, "{issued} {}", backend.data_dir.display());
-    let pdf = server.http.get(issued["pdf"].as_str().unwrap()).send().unwrap().bytes().unwrap().to_vec();
+    let pdf = server
+        .http
+        .get(issued["pdf"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
     (issued["code"].as_str().unwrap().to_string(), pdf)
 }
 
@@ -42,15 +53,26 @@ fn five_ways_to_fail_each_with_its_own_reason() {
     assert_eq!(sig(&r)["chain"]["ok"], true);
     assert_eq!(r["signature"]["reason"], "digest_mismatch");
     let (ok, out) = pyhanko_validate(dir, &root, &changed);
-    assert!(!ok || !out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko must reject it too: {out}");
+    assert!(
+        !ok || !out.contains("INTACT:TRUSTED,UNTOUCHED"),
+        "pyHanko must reject it too: {out}"
+    );
 
     // 2. Anything appended after signing.
     let mut appended = good.clone();
     appended.extend_from_slice(b"\n1 0 obj\n<< /Injected true >>\nendobj\n%%EOF\n");
     let (_, r) = server.verify_pdf(&appended);
     assert_eq!(r["valid"], false);
-    assert_eq!(sig(&r)["integrity"]["ok"], true, "the signed bytes themselves are intact");
-    assert_eq!(sig(&r)["modifications"]["reason"], "modified_after_signing", "{r}");
+    assert_eq!(
+        sig(&r)["integrity"]["ok"],
+        true,
+        "the signed bytes themselves are intact"
+    );
+    assert_eq!(
+        sig(&r)["modifications"]["reason"],
+        "modified_after_signing",
+        "{r}"
+    );
     assert_eq!(r["signature"]["reason"], "modified_after_signing");
 
     // 3. Signed by a key outside the trust store (another installation's own development PKI).
@@ -63,7 +85,10 @@ fn five_ways_to_fail_each_with_its_own_reason() {
     assert_eq!(sig(&r)["integrity"]["ok"], true);
     assert_eq!(sig(&r)["chain"]["reason"], "untrusted_chain", "{r}");
     let (ok, out) = pyhanko_validate(dir, &root, &foreign);
-    assert!(!ok && !out.contains(":TRUSTED"), "pyHanko with our root must not trust it: {out}");
+    assert!(
+        !ok && !out.contains(":TRUSTED"),
+        "pyHanko with our root must not trust it: {out}"
+    );
 
     // 4. A revoked copy.
     let (code, revoked_pdf) = issue_pdf(&a, &server, &token, 3);
@@ -97,11 +122,22 @@ fn five_ways_to_fail_each_with_its_own_reason() {
     // And the good file is still valid; the CLI gives exit 1 for each failure.
     let (_, r) = server.verify_pdf(&good);
     assert_eq!(r["valid"], true, "{r}");
-    for (name, bytes) in [("changed", &changed), ("appended", &appended), ("foreign", &foreign), ("revoked", &revoked_pdf), ("unregistered", &unregistered)] {
+    for (name, bytes) in [
+        ("changed", &changed),
+        ("appended", &appended),
+        ("foreign", &foreign),
+        ("revoked", &revoked_pdf),
+        ("unregistered", &unregistered),
+    ] {
         let f = dir.join(format!("{name}.pdf"));
         std::fs::write(&f, bytes).unwrap();
         let out = a.cli(&["verify", f.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     let not_pdf = dir.join("not.pdf");
     std::fs::write(&not_pdf, b"hello").unwrap();

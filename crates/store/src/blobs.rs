@@ -44,7 +44,9 @@ fn err(e: object_store::Error) -> StoreError {
 pub fn local_blobs(dir: &std::path::Path) -> Result<ObjectBlobs, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
     let store = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(err)?;
-    Ok(ObjectBlobs { store: Arc::new(store) })
+    Ok(ObjectBlobs {
+        store: Arc::new(store),
+    })
 }
 
 /// Objects in an S3-compatible bucket.
@@ -59,13 +61,18 @@ pub fn s3_blobs(s: &S3Settings) -> Result<ObjectBlobs, StoreError> {
         .with_virtual_hosted_style_request(false)
         .build()
         .map_err(err)?;
-    Ok(ObjectBlobs { store: Arc::new(store) })
+    Ok(ObjectBlobs {
+        store: Arc::new(store),
+    })
 }
 
 #[async_trait]
 impl Blobs for ObjectBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.store.put(&ObjectPath::from(key), PutPayload::from(bytes)).await.map_err(err)?;
+        self.store
+            .put(&ObjectPath::from(key), PutPayload::from(bytes))
+            .await
+            .map_err(err)?;
         Ok(())
     }
 

@@ -19,7 +19,10 @@ pub async fn open_registry(url: &str) -> Result<Arc<dyn Registry>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgRegistry::connect(url).await?))
     } else {
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         Ok(Arc::new(SqliteRegistry::open(std::path::Path::new(path))?))
     }
 }

@@ -51,7 +51,8 @@ fn copy_from_row(row: &Row) -> Result<CopyRecord, StoreError> {
         fee_vnd: row.try_get::<_, i64>(14).map_err(g)? as u64,
         issuing_body: row.try_get(15).map_err(g)?,
         signer: row.try_get(16).map_err(g)?,
-        status: CopyStatus::parse(&status).ok_or_else(|| StoreError::Other(format!("unknown status {status}")))?,
+        status: CopyStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown status {status}")))?,
         status_reason: row.try_get(18).map_err(g)?,
         decision_number: row.try_get(19).map_err(g)?,
         pdf_key: row.try_get(20).map_err(g)?,
@@ -64,11 +65,20 @@ fn copy_from_row(row: &Row) -> Result<CopyRecord, StoreError> {
 impl PgRegistry {
     /// Connects and creates the schema if needed.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Other(format!("database URL: {e}")))?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Other(e.to_string()))?;
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Other(format!("database URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
         let client = pool.get().await.map_err(pool_err)?;
         for stmt in create_statements("TIMESTAMPTZ") {
             client.batch_execute(&stmt).await.map_err(err)?;
@@ -84,7 +94,13 @@ impl PgRegistry {
     async fn query_copies(&self, sql: &str, param: &str) -> Result<Vec<CopyRecord>, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(sql).await.map_err(err)?;
-        client.query(&stmt, &[&param]).await.map_err(err)?.iter().map(copy_from_row).collect()
+        client
+            .query(&stmt, &[&param])
+            .await
+            .map_err(err)?
+            .iter()
+            .map(copy_from_row)
+            .collect()
     }
 }
 
@@ -109,7 +125,10 @@ impl NumberReservation for PgReservation {
     }
 
     async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
-        let client = self.client.take().ok_or_else(|| StoreError::Other("reservation already used".into()))?;
+        let client = self
+            .client
+            .take()
+            .ok_or_else(|| StoreError::Other("reservation already used".into()))?;
         let insert = format!(
             "INSERT INTO copies ({COPY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
              $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
@@ -163,19 +182,35 @@ impl NumberReservation for PgReservation {
 
 #[async_trait]
 impl Registry for PgRegistry {
-    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError> {
+    async fn reserve_number(
+        &self,
+        year: i32,
+        suffix: &str,
+    ) -> Result<Box<dyn NumberReservation>, StoreError> {
         let client = self.client().await?;
         client.batch_execute("BEGIN").await.map_err(err)?;
-        let mut reservation = PgReservation { client: Some(client), sequence: 0 };
-        let client = reservation.client.as_ref().ok_or_else(|| StoreError::Other("no connection".into()))?;
-        let row = client.query_one(NEXT_SEQUENCE, &[&year, &suffix]).await.map_err(err)?;
+        let mut reservation = PgReservation {
+            client: Some(client),
+            sequence: 0,
+        };
+        let client = reservation
+            .client
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("no connection".into()))?;
+        let row = client
+            .query_one(NEXT_SEQUENCE, &[&year, &suffix])
+            .await
+            .map_err(err)?;
         reservation.sequence = row.try_get::<_, i32>(0).map_err(err)? as u32;
         Ok(Box::new(reservation))
     }
 
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {
         Ok(self
-            .query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"), code)
+            .query_copies(
+                &format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"),
+                code,
+            )
             .await?
             .into_iter()
             .next())
@@ -183,15 +218,21 @@ impl Registry for PgRegistry {
 
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError> {
         Ok(self
-            .query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"), sha256)
+            .query_copies(
+                &format!("SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"),
+                sha256,
+            )
             .await?
             .into_iter()
             .next())
     }
 
     async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError> {
-        self.query_copies(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE request_key = $1 ORDER BY copy_index"), key)
-            .await
+        self.query_copies(
+            &format!("SELECT {COPY_COLUMNS} FROM copies WHERE request_key = $1 ORDER BY copy_index"),
+            key,
+        )
+        .await
     }
 
     async fn change_status(
@@ -214,7 +255,10 @@ impl Registry for PgRegistry {
         drop(client);
         let record = self.copy(code).await?.ok_or(StoreError::NotFound)?;
         if changed == 0 {
-            return Err(StoreError::Conflict(format!("the copy is already {}", record.status.label_en().to_lowercase())));
+            return Err(StoreError::Conflict(format!(
+                "the copy is already {}",
+                record.status.label_en().to_lowercase()
+            )));
         }
         Ok(record)
     }
@@ -253,7 +297,10 @@ impl Registry for PgRegistry {
 
     async fn count_copies(&self) -> Result<u64, StoreError> {
         let client = self.client().await?;
-        let row = client.query_one("SELECT COUNT(*) FROM copies", &[]).await.map_err(err)?;
+        let row = client
+            .query_one("SELECT COUNT(*) FROM copies", &[])
+            .await
+            .map_err(err)?;
         Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
     }
 }

@@ -44,7 +44,8 @@ fn parse_ts(s: &str) -> rusqlite::Result<OffsetDateTime> {
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(err)?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
         .map_err(err)?;
     Ok(conn)
@@ -55,15 +56,21 @@ impl SqliteRegistry {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
             }
         }
         let writer = open_connection(path)?;
         for stmt in create_statements("TEXT") {
             writer.execute_batch(&stmt).map_err(err)?;
         }
-        let readers = (0..READERS).map(|_| open_connection(path).map(Mutex::new)).collect::<Result<_, _>>()?;
-        Ok(Self { writer: Arc::new(AsyncMutex::new(writer)), readers })
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            writer: Arc::new(AsyncMutex::new(writer)),
+            readers,
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -98,7 +105,11 @@ pub(crate) fn copy_from_row(row: &Row<'_>) -> rusqlite::Result<CopyRecord> {
         issuing_body: row.get(15)?,
         signer: row.get(16)?,
         status: CopyStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, format!("status {status}").into())
+            rusqlite::Error::FromSqlConversionFailure(
+                17,
+                rusqlite::types::Type::Text,
+                format!("status {status}").into(),
+            )
         })?,
         status_reason: row.get(18)?,
         decision_number: row.get(19)?,
@@ -164,7 +175,10 @@ impl NumberReservation for SqliteReservation {
     }
 
     async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
-        let conn = self.conn.take().ok_or_else(|| StoreError::Other("reservation already used".into()))?;
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| StoreError::Other("reservation already used".into()))?;
         let result = (|| {
             for r in copies {
                 insert_copy(&conn, r)?;
@@ -181,12 +195,24 @@ impl NumberReservation for SqliteReservation {
 
 #[async_trait]
 impl Registry for SqliteRegistry {
-    async fn reserve_number(&self, year: i32, suffix: &str) -> Result<Box<dyn NumberReservation>, StoreError> {
+    async fn reserve_number(
+        &self,
+        year: i32,
+        suffix: &str,
+    ) -> Result<Box<dyn NumberReservation>, StoreError> {
         let conn = self.writer.clone().lock_owned().await;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        let mut reservation = SqliteReservation { conn: Some(conn), sequence: 0 };
-        let conn = reservation.conn.as_ref().ok_or_else(|| StoreError::Other("no connection".into()))?;
-        let last: i64 = conn.query_row(NEXT_SEQUENCE, params![year, suffix], |r| r.get(0)).map_err(err)?;
+        let mut reservation = SqliteReservation {
+            conn: Some(conn),
+            sequence: 0,
+        };
+        let conn = reservation
+            .conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("no connection".into()))?;
+        let last: i64 = conn
+            .query_row(NEXT_SEQUENCE, params![year, suffix], |r| r.get(0))
+            .map_err(err)?;
         reservation.sequence = last as u32;
         Ok(Box::new(reservation))
     }
@@ -201,9 +227,11 @@ impl Registry for SqliteRegistry {
 
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"))?
-                .query_row(params![sha256], copy_from_row)
-                .optional()
+            c.prepare_cached(&format!(
+                "SELECT {COPY_COLUMNS} FROM copies WHERE sha256 = $1 LIMIT 1"
+            ))?
+            .query_row(params![sha256], copy_from_row)
+            .optional()
         })
     }
 
@@ -234,12 +262,19 @@ impl Registry for SqliteRegistry {
             )
             .map_err(err)?;
         let record = conn
-            .query_row(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"), params![code], copy_from_row)
+            .query_row(
+                &format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"),
+                params![code],
+                copy_from_row,
+            )
             .optional()
             .map_err(err)?
             .ok_or(StoreError::NotFound)?;
         if changed == 0 {
-            return Err(StoreError::Conflict(format!("the copy is already {}", record.status.label_en().to_lowercase())));
+            return Err(StoreError::Conflict(format!(
+                "the copy is already {}",
+                record.status.label_en().to_lowercase()
+            )));
         }
         Ok(record)
     }
@@ -275,6 +310,34 @@ impl Registry for SqliteRegistry {
     }
 
     async fn count_copies(&self) -> Result<u64, StoreError> {
-        self.read(|c| c.query_row("SELECT COUNT(*) FROM copies", [], |r| r.get::<_, i64>(0)).map(|n| n as u64))
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM copies", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn numbers_restart_each_year_and_roll_back_with_a_dropped_reservation() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let reg = SqliteRegistry::open(&dir.path().join("t.db")).unwrap();
+        let a = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+        assert_eq!(a.sequence(), 1);
+        a.commit(&[]).await.unwrap();
+        let dropped = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+        assert_eq!(dropped.sequence(), 2);
+        drop(dropped);
+        let b = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+        assert_eq!(b.sequence(), 2, "a failed issuance leaves no gap");
+        b.commit(&[]).await.unwrap();
+        let c = reg.reserve_number(2027, "SCT/BS").await.unwrap();
+        assert_eq!(c.sequence(), 1, "numbering starts at 01 each year");
+        c.commit(&[]).await.unwrap();
+        let d = reg.reserve_number(2026, "SCTĐT/BS").await.unwrap();
+        assert_eq!(d.sequence(), 1, "a separate book symbol has its own numbering");
     }
 }

@@ -21,7 +21,10 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(_) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: registry unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "code": "SYS-0001" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "code": "SYS-0001" })),
+            )
                 .into_response()
         }
     }
@@ -49,16 +52,38 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError(Error::new(Code::Auth0001Missing, "an API token is required (Authorization: Bearer …)")))?;
+            .ok_or_else(|| {
+                ApiError(Error::new(
+                    Code::Auth0001Missing,
+                    "an API token is required (Authorization: Bearer …)",
+                ))
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError(Error::new(Code::Auth0001Missing, "use Authorization: Bearer <token>")))?;
+            .ok_or_else(|| {
+                ApiError(Error::new(
+                    Code::Auth0001Missing,
+                    "use Authorization: Bearer <token>",
+                ))
+            })?;
         let hash = hex::encode(Sha256::digest(token.as_bytes()));
-        match state.service.registry.token_by_hash(&hash).await.map_err(|e| ApiError(e.into()))? {
-            Some(t) if !t.revoked => Ok(Caller { role: t.role, token_id: t.id }),
-            _ => Err(ApiError(Error::new(Code::Auth0002Invalid, "the API token is unknown or revoked"))),
+        match state
+            .service
+            .registry
+            .token_by_hash(&hash)
+            .await
+            .map_err(|e| ApiError(e.into()))?
+        {
+            Some(t) if !t.revoked => Ok(Caller {
+                role: t.role,
+                token_id: t.id,
+            }),
+            _ => Err(ApiError(Error::new(
+                Code::Auth0002Invalid,
+                "the API token is unknown or revoked",
+            ))),
         }
     }
 }
@@ -68,13 +93,19 @@ impl Caller {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError(Error::new(Code::Auth0003Forbidden, format!("the {} role may not do this", self.role.as_str()))))
+            Err(ApiError(Error::new(
+                Code::Auth0003Forbidden,
+                format!("the {} role may not do this", self.role.as_str()),
+            )))
         }
     }
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError(Error::new(Code::Iss0004TooLarge, format!("the upload is larger than the limit of {limit} bytes")))
+    ApiError(Error::new(
+        Code::Iss0004TooLarge,
+        format!("the upload is larger than the limit of {limit} bytes"),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -100,7 +131,10 @@ fn is_multipart(req: &Request) -> bool {
         .is_some_and(|v| v.starts_with("multipart/form-data"))
 }
 
-async fn read_multipart(mut form: Multipart, limit: usize) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
+async fn read_multipart(
+    mut form: Multipart,
+    limit: usize,
+) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
     let mut fields = Vec::new();
     let mut files = Vec::new();
     loop {
@@ -108,14 +142,24 @@ async fn read_multipart(mut form: Multipart, limit: usize) -> Result<(Vec<(Strin
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
-            Err(e) => return Err(bad_request(format!("the form could not be read: {}", e.body_text()))),
+            Err(e) => {
+                return Err(bad_request(format!(
+                    "the form could not be read: {}",
+                    e.body_text()
+                )))
+            }
         };
         let name = field.name().unwrap_or_default().to_string();
         let is_file = field.file_name().is_some() || name == "page" || name == "pages" || name == "file";
         let data = match field.bytes().await {
             Ok(d) => d,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
-            Err(e) => return Err(bad_request(format!("the form could not be read: {}", e.body_text()))),
+            Err(e) => {
+                return Err(bad_request(format!(
+                    "the form could not be read: {}",
+                    e.body_text()
+                )))
+            }
         };
         if is_file {
             files.push(data.to_vec());
@@ -138,7 +182,11 @@ async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
 
 /// `POST /api/v1/copies`: multipart (fields holder_id, holder_name, document_type, copies; files `page`)
 /// or JSON with base64 pages. `Idempotency-Key` makes a retry return the first result.
-pub async fn issue(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
+pub async fn issue(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Officer, Role::Kiosk])?;
     let request_key = req
         .headers()
@@ -146,12 +194,22 @@ pub async fn issue(State(state): State<AppState>, caller: Caller, req: Request) 
         .and_then(|v| v.to_str().ok())
         .map(|k| format!("{}:{}", caller.token_id, k.trim()));
     let request = if is_multipart(&req) {
-        let form = Multipart::from_request(req, &state).await.map_err(|e| bad_request(e.body_text()))?;
+        let form = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| bad_request(e.body_text()))?;
         let (fields, files) = read_multipart(form, state.max_upload_bytes).await?;
-        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        let get = |n: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         let copies = match get("copies").trim() {
             "" => 1,
-            c => c.parse().map_err(|_| ApiError(Error::new(Code::Iss0005InvalidField, "copies must be a number")))?,
+            c => c
+                .parse()
+                .map_err(|_| ApiError(Error::new(Code::Iss0005InvalidField, "copies must be a number")))?,
         };
         IssueRequest {
             holder_id: get("holder_id"),
@@ -164,8 +222,8 @@ pub async fn issue(State(state): State<AppState>, caller: Caller, req: Request) 
     } else {
         use base64::Engine;
         let body = read_bytes(req, &state).await?;
-        let parsed: IssueJson =
-            serde_json::from_slice(&body).map_err(|e| bad_request(format!("the JSON body is not an issuance request: {e}")))?;
+        let parsed: IssueJson = serde_json::from_slice(&body)
+            .map_err(|e| bad_request(format!("the JSON body is not an issuance request: {e}")))?;
         let files = parsed
             .pages
             .iter()
@@ -187,18 +245,32 @@ pub async fn issue(State(state): State<AppState>, caller: Caller, req: Request) 
     };
     let started = std::time::Instant::now();
     let issuance = state.service.issue(request).await?;
-    state.metrics.observe_issuance(started.elapsed(), issuance.copies.len() as u64, issuance.replayed);
+    state
+        .metrics
+        .observe_issuance(started.elapsed(), issuance.copies.len() as u64, issuance.replayed);
     let pdfs: Vec<String> = issuance
         .copies
         .iter()
-        .map(|c| format!("{}/api/v1/copies/{}/pdf?k={}", state.base_url, c.record.code, c.capability_key))
+        .map(|c| {
+            format!(
+                "{}/api/v1/copies/{}/pdf?k={}",
+                state.base_url, c.record.code, c.capability_key
+            )
+        })
         .collect();
-    let status = if issuance.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if issuance.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(issuance_json(&issuance, &pdfs, &state.base_url))).into_response())
 }
 
 /// `GET /api/v1/copies/{code}`: minimal public metadata.
-pub async fn copy_status(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
+pub async fn copy_status(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
     let copy = state.service.public_copy(&code).await?;
     Ok(Json(copy).into_response())
 }
@@ -214,12 +286,20 @@ pub async fn copy_pdf(
     Path(code): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Result<Response, ApiError> {
-    let key = q.k.ok_or_else(|| ApiError(Error::new(Code::Ver0005BadKey, "the capability key (k) is required")))?;
+    let key = q.k.ok_or_else(|| {
+        ApiError(Error::new(
+            Code::Ver0005BadKey,
+            "the capability key (k) is required",
+        ))
+    })?;
     let (record, pdf) = state.service.open_pdf(&code, &key).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"banso-{}.pdf\"", record.code)),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"banso-{}.pdf\"", record.code),
+            ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
         pdf,
@@ -245,7 +325,10 @@ pub async fn revoke(
     caller.require(&[Role::Officer])?;
     let body: RevokeJson =
         serde_json::from_slice(&body).map_err(|e| bad_request(format!("expected {{\"reason\": …}}: {e}")))?;
-    let record = state.service.revoke(&code, &body.reason, body.decision_number.as_deref()).await?;
+    let record = state
+        .service
+        .revoke(&code, &body.reason, body.decision_number.as_deref())
+        .await?;
     tracing::info!(token = %caller.token_id, status = record.status.as_str(), "copy status changed");
     Ok(Json(banso_core::service::PublicCopy::from_record(&record)).into_response())
 }
@@ -253,7 +336,9 @@ pub async fn revoke(
 /// `POST /api/v1/verify`: the PDF as the body, or multipart with a `file` part.
 pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let pdf = if is_multipart(&req) {
-        let form = Multipart::from_request(req, &state).await.map_err(|e| bad_request(e.body_text()))?;
+        let form = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| bad_request(e.body_text()))?;
         let (_, mut files) = read_multipart(form, state.max_upload_bytes).await?;
         if files.is_empty() {
             return Err(bad_request("the form has no file part"));
@@ -263,10 +348,12 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         read_bytes(req, &state).await?.to_vec()
     };
     if pdf.is_empty() {
-        return Err(ApiError(Error::new(Code::Ver0004NotPdf, "the body is empty; send the PDF")));
+        return Err(ApiError(Error::new(
+            Code::Ver0004NotPdf,
+            "the body is empty; send the PDF",
+        )));
     }
     let report = state.service.verify_file(&pdf).await?;
     state.metrics.observe_verification(report.valid);
     Ok(Json(report).into_response())
 }
-

@@ -32,7 +32,8 @@ impl Metrics {
         }
         self.issued_copies.fetch_add(copies, Ordering::Relaxed);
         self.issue_count.fetch_add(1, Ordering::Relaxed);
-        self.issue_sum_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.issue_sum_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         let secs = took.as_secs_f64();
         for (i, b) in BUCKETS.iter().enumerate() {
             if secs <= *b {
@@ -42,12 +43,18 @@ impl Metrics {
     }
 
     pub fn observe_verification(&self, valid: bool) {
-        if valid { &self.verifications_valid } else { &self.verifications_invalid }.fetch_add(1, Ordering::Relaxed);
+        if valid {
+            &self.verifications_valid
+        } else {
+            &self.verifications_invalid
+        }
+        .fetch_add(1, Ordering::Relaxed);
     }
 
     fn observe_request(&self, method: &str, route: &str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((method.to_string(), route.to_string(), status)).or_insert(0) += 1;
+        *map.entry((method.to_string(), route.to_string(), status))
+            .or_insert(0) += 1;
     }
 
     pub fn render(&self) -> String {
@@ -61,27 +68,55 @@ impl Metrics {
             );
         }
         out.push_str("# HELP banso_copies_issued_total Certified copies issued.\n# TYPE banso_copies_issued_total counter\n");
-        let _ = writeln!(out, "banso_copies_issued_total {}", self.issued_copies.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "banso_copies_issued_total {}",
+            self.issued_copies.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP banso_issuances_replayed_total Idempotent issuance requests answered from the registry.\n# TYPE banso_issuances_replayed_total counter\n");
-        let _ = writeln!(out, "banso_issuances_replayed_total {}", self.replayed_issuances.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "banso_issuances_replayed_total {}",
+            self.replayed_issuances.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP banso_issue_duration_seconds Time to issue one request (render, sign, store, register).\n# TYPE banso_issue_duration_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "banso_issue_duration_seconds_bucket{{le=\"{b}\"}} {}", self.issue_buckets[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "banso_issue_duration_seconds_bucket{{le=\"{b}\"}} {}",
+                self.issue_buckets[i].load(Ordering::Relaxed)
+            );
         }
         let count = self.issue_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "banso_issue_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "banso_issue_duration_seconds_sum {}", self.issue_sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "banso_issue_duration_seconds_sum {}",
+            self.issue_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "banso_issue_duration_seconds_count {count}");
         out.push_str("# HELP banso_file_verifications_total File verifications by result.\n# TYPE banso_file_verifications_total counter\n");
-        let _ = writeln!(out, "banso_file_verifications_total{{result=\"valid\"}} {}", self.verifications_valid.load(Ordering::Relaxed));
-        let _ = writeln!(out, "banso_file_verifications_total{{result=\"invalid\"}} {}", self.verifications_invalid.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "banso_file_verifications_total{{result=\"valid\"}} {}",
+            self.verifications_valid.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "banso_file_verifications_total{{result=\"invalid\"}} {}",
+            self.verifications_invalid.load(Ordering::Relaxed)
+        );
         out
     }
 }
 
 /// Middleware counting requests by matched route (never by raw path, so codes and keys stay out).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let response = next.run(req).await;
     metrics.observe_request(&method, &route, response.status().as_u16());
@@ -89,5 +124,9 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
 }
 
 pub async fn render(State(state): State<super::AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }

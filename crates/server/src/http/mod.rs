@@ -57,7 +57,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (status, axum::Json(error_json(&e))).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -71,8 +73,11 @@ pub fn bad_request(message: impl Into<String>) -> ApiError {
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 fn too_large(limit: usize) -> Response {
-    ApiError(Error::new(Code::Iss0004TooLarge, format!("the upload is larger than the limit of {limit} bytes")))
-        .into_response()
+    ApiError(Error::new(
+        Code::Iss0004TooLarge,
+        format!("the upload is larger than the limit of {limit} bytes"),
+    ))
+    .into_response()
 }
 
 /// Reads a request body whole (up to the upload limit) before any handler or extractor runs.
@@ -102,7 +107,13 @@ async fn buffer_body(
         return too_large(limit);
     }
     match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
         Err(_) => too_large(limit),
     }
 }

@@ -90,10 +90,9 @@ fn error_page(e: &Error) -> Response {
             "Mã xác thực không hợp lệ: mã gồm 20 ký tự, chia thành 5 nhóm 4 ký tự.",
             "This is not a verification code: a code has 20 symbols in 5 groups of four.",
         ),
-        banso_core::Code::Ver0003NotFound => (
-            "Không tìm thấy bản sao nào có mã này.",
-            "No copy has this code.",
-        ),
+        banso_core::Code::Ver0003NotFound => {
+            ("Không tìm thấy bản sao nào có mã này.", "No copy has this code.")
+        }
         _ => ("Không thể tra cứu lúc này.", "The copy cannot be looked up now."),
     };
     page(
@@ -117,8 +116,16 @@ fn describe(copy: &PublicCopy) -> String {
     let (class, vi, en) = match copy.status {
         CopyStatus::Valid => ("ok", "Bản sao có hiệu lực.", "This copy is valid."),
         CopyStatus::Revoked => ("bad", "Bản sao đã bị thu hồi.", "This copy has been revoked."),
-        CopyStatus::CancelledByDecision => ("bad", "Bản sao đã bị hủy theo quyết định.", "This copy was cancelled by decision."),
-        CopyStatus::Superseded => ("bad", "Bản sao đã được thay thế.", "This copy has been superseded."),
+        CopyStatus::CancelledByDecision => (
+            "bad",
+            "Bản sao đã bị hủy theo quyết định.",
+            "This copy was cancelled by decision.",
+        ),
+        CopyStatus::Superseded => (
+            "bad",
+            "Bản sao đã được thay thế.",
+            "This copy has been superseded.",
+        ),
     };
     let mut reason = String::new();
     if let Some(r) = &copy.status_reason {
@@ -148,7 +155,11 @@ fn describe(copy: &PublicCopy) -> String {
 }
 
 /// `GET /v/{code}[?k=KEY]`: the copy's public status; with the key from the QR, a link to the document.
-pub async fn copy_page(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<KeyQuery>) -> Response {
+pub async fn copy_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Response {
     let copy = match state.service.public_copy(&code).await {
         Ok(c) => c,
         Err(e) => return error_page(&e),

@@ -21,24 +21,39 @@ pub struct Backend {
 impl Backend {
     /// SQLite and local files in a fresh folder.
     pub fn local(root: &Path) -> Self {
-        Self { data_dir: root.join("data"), env: Vec::new() }
+        Self {
+            data_dir: root.join("data"),
+            env: Vec::new(),
+        }
     }
 
     /// A fresh database on the PostgreSQL server and a fresh bucket on the S3-compatible server started by
     /// scripts/test.sh (`BANSO_TEST_PG_URL` is the server URL without a database, e.g.
     /// `postgres://postgres@127.0.0.1:5433`; `BANSO_TEST_S3_ENDPOINT` is moto's URL).
     pub fn postgres_s3(root: &Path) -> Self {
-        let pg = std::env::var("BANSO_TEST_PG_URL")
-            .expect("BANSO_TEST_PG_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL");
-        let s3 = std::env::var("BANSO_TEST_S3_ENDPOINT")
-            .expect("BANSO_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto");
+        let pg = std::env::var("BANSO_TEST_PG_URL").expect(
+            "BANSO_TEST_PG_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL",
+        );
+        let s3 = std::env::var("BANSO_TEST_S3_ENDPOINT").expect(
+            "BANSO_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto",
+        );
         let name = format!("banso_{}", unique());
         let psql = Command::new("psql")
             .arg(format!("{pg}/postgres"))
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")])
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
             .output()
             .expect("psql");
-        assert!(psql.status.success(), "CREATE DATABASE: {}", String::from_utf8_lossy(&psql.stderr));
+        assert!(
+            psql.status.success(),
+            "CREATE DATABASE: {}",
+            String::from_utf8_lossy(&psql.stderr)
+        );
         let db_url = format!("{pg}/{name}");
         let bucket = name.replace('_', "-");
         let created = Command::new("python3")
@@ -51,7 +66,11 @@ impl Backend {
             ])
             .output()
             .expect("python3");
-        assert!(created.status.success(), "create bucket: {}", String::from_utf8_lossy(&created.stderr));
+        assert!(
+            created.status.success(),
+            "create bucket: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
         Self {
             data_dir: root.join("data"),
             env: vec![
@@ -91,7 +110,10 @@ impl Backend {
         let out = self.cli(args);
         let text = String::from_utf8_lossy(&out.stdout);
         let json = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+            panic!(
+                "not JSON ({e}): {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
         });
         (out.status.code().unwrap_or(-1), json)
     }
@@ -121,7 +143,10 @@ impl Backend {
         let mut lines = BufReader::new(stdout).lines();
         let mut banner = String::new();
         let base = loop {
-            let line = lines.next().expect("banso serve exited before listening").unwrap();
+            let line = lines
+                .next()
+                .expect("banso serve exited before listening")
+                .unwrap();
             banner.push_str(&line);
             banner.push('\n');
             if let Some(rest) = line.split("listening on ").nth(1) {
@@ -144,7 +169,13 @@ impl Backend {
                 sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Server { child, base, banner, log, http: reqwest::blocking::Client::new() }
+        Server {
+            child,
+            base,
+            banner,
+            log,
+            http: reqwest::blocking::Client::new(),
+        }
     }
 }
 
@@ -177,9 +208,18 @@ impl Server {
             form = form.text(k.to_string(), v.to_string());
         }
         for (i, p) in pages.iter().enumerate() {
-            form = form.part("page", reqwest::blocking::multipart::Part::bytes(p.clone()).file_name(format!("page{i}")));
+            form = form.part(
+                "page",
+                reqwest::blocking::multipart::Part::bytes(p.clone()).file_name(format!("page{i}")),
+            );
         }
-        let r = self.http.post(self.url("/api/v1/copies")).bearer_auth(token).multipart(form).send().expect("POST");
+        let r = self
+            .http
+            .post(self.url("/api/v1/copies"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .expect("POST");
         let status = r.status().as_u16();
         (status, r.json().expect("JSON body"))
     }
@@ -211,7 +251,10 @@ pub fn unique() -> String {
         "{}_{}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
     )
 }
 
@@ -220,7 +263,16 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Vec<u8> {
     let dir = tempfile::TempDir::new().unwrap();
     let out = dir.path().join("page");
     let status = Command::new(BIN)
-        .args(["bench", "sample-page", "--format", format, "--dpi", &dpi.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "bench",
+            "sample-page",
+            "--format",
+            format,
+            "--dpi",
+            &dpi.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .arg("--out")
         .arg(&out)
         .status()
@@ -230,7 +282,9 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Vec<u8> {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/setup.sh installs it)"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (scripts/setup.sh installs it)"));
     out
 }
 
@@ -240,8 +294,18 @@ pub fn pyhanko_validate(dir: &Path, root_pem: &str, pdf: &[u8]) -> (bool, String
     let file = dir.join(format!("pyhanko-{}.pdf", unique()));
     std::fs::write(&root, root_pem).unwrap();
     std::fs::write(&file, pdf).unwrap();
-    let out = run(Command::new("pyhanko").args(["sign", "validate", "--trust-replace", "--trust"]).arg(&root).arg(&file));
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "validate", "--trust-replace", "--trust"])
+        .arg(&root)
+        .arg(&file));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// poppler's pdfsig report with the root in a fresh NSS database (pdfsig exits 0 even on failure).
@@ -251,27 +315,43 @@ pub fn pdfsig(dir: &Path, root_pem: &str, pdf: &[u8]) -> String {
     let db = format!("sql:{}", nss.display());
     let root = nss.join("root.pem");
     std::fs::write(&root, root_pem).unwrap();
-    assert!(run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])).status.success());
-    assert!(run(Command::new("certutil").args(["-A", "-d", &db, "-n", "banso-root", "-t", "CT,C,C", "-i"]).arg(&root))
-        .status
-        .success());
+    assert!(
+        run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]))
+            .status
+            .success()
+    );
+    assert!(run(Command::new("certutil")
+        .args(["-A", "-d", &db, "-n", "banso-root", "-t", "CT,C,C", "-i"])
+        .arg(&root))
+    .status
+    .success());
     let file = nss.join("copy.pdf");
     std::fs::write(&file, pdf).unwrap();
     let out = run(Command::new("pdfsig").args(["-nssdir", &db]).arg(&file));
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn qpdf_check(dir: &Path, pdf: &[u8]) -> (bool, String) {
     let file = dir.join(format!("qpdf-{}.pdf", unique()));
     std::fs::write(&file, pdf).unwrap();
     let out = run(Command::new("qpdf").arg("--check").arg(&file));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 pub fn pdftotext(dir: &Path, pdf: &[u8]) -> String {
     let file = dir.join(format!("text-{}.pdf", unique()));
     std::fs::write(&file, pdf).unwrap();
-    let out = run(Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&file).arg("-"));
+    let out = run(Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-"));
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
 }
@@ -283,11 +363,18 @@ pub fn qr_codes(dir: &Path, pdf: &[u8], page: usize) -> Vec<String> {
     std::fs::write(&file, pdf).unwrap();
     let prefix = dir.join(format!("qr-{id}"));
     let p = page.to_string();
-    let out = run(Command::new("pdftoppm").args(["-r", "150", "-png", "-singlefile", "-f", &p, "-l", &p]).arg(&file).arg(&prefix));
+    let out = run(Command::new("pdftoppm")
+        .args(["-r", "150", "-png", "-singlefile", "-f", &p, "-l", &p])
+        .arg(&file)
+        .arg(&prefix));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let png = prefix.with_extension("png");
     let out = run(Command::new("zbarimg").args(["--raw", "-q"]).arg(&png));
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 pub fn page_count(dir: &Path, pdf: &[u8]) -> usize {
