@@ -53,7 +53,7 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
     };
     let mut px = vec![0u8; w * h * 3];
     for p in px.chunks_exact_mut(3) {
-        let g = 236 + (rnd() % 12) as u8;
+        let g = 240 + (rnd() % 4) as u8;
         p.copy_from_slice(&[g, g, g.saturating_sub(4)]);
     }
     let margin = w / 10;
@@ -274,8 +274,9 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     std::fs::write(work.join("root.pem"), &pki.root_cert)?;
     std::fs::write(work.join("key.pem"), &pki.seal_key)?;
     std::fs::write(work.join("chain.pem"), &pki.seal_chain)?;
+    let script = std::fs::canonicalize(script).with_context(|| format!("{} (run from the repository)", script.display()))?;
     let out = std::process::Command::new("python3")
-        .arg(script)
+        .arg(&script)
         .args([
             "--prepared",
             "prepared.pdf",

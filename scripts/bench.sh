@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# banso's benchmarks, printing figures (never asserting times):
+#   1. issuance end to end (render, sign, store, register) for 2-page 300-dpi JPEG and PNG scans;
+#   2. PAdES signing and file verification, banso vs pyHanko on the same PDF in the same run;
+#   3. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
+# Usage: scripts/bench.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-100}"
+bash scripts/setup.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
+cargo build --release --locked -p banso-server >&2
+B="$CARGO_TARGET_DIR/release/banso"
+
+echo "== 1. issuance"
+"$B" bench issue --n "$N"
+echo
+echo "== 2. signing and verification vs pyHanko"
+"$B" bench sign --n "$((N / 2 > 10 ? N / 2 : 10))"
+echo
+echo "== 3. status look-up under load, and memory"
+WORK=$(mktemp -d)
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BANSO_LOG=warn "$B" --data-dir "$WORK/data" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1
+echo "idle resident memory of banso serve: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$SERVER/status)"
+"$B" bench sample-page --format jpeg --out "$WORK/p.jpg"
+CODE=$("$B" --data-dir "$WORK/data" issue --holder-id 001099012345 --holder-name "Nguyễn Văn An" \
+  --doc-type "Giấy khai sinh" --out "$WORK/c.pdf" --json "$WORK/p.jpg" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+URL="http://127.0.0.1:$PORT/api/v1/copies/$CODE"
+curl -fsS "$URL" >/dev/null
+wrk -t1 -c32 -d10s --latency "$URL" | sed -n '/Latency Distribution/,$p'
+echo "resident memory after the load: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$SERVER/status)"
