@@ -221,6 +221,30 @@ fn story(backend: Backend) {
     let (rc, _) = backend.cli_json(&["verify", third_code, "--json"]);
     assert_eq!(rc, 1);
 
+    // A PDF original (here: the two-page PDF issued above) is certified page by page.
+    let from_pdf = dir.join("from-pdf.pdf");
+    let (rc, fourth) = backend.cli_json(&[
+        "issue",
+        "--holder-id",
+        "001099012345",
+        "--holder-name",
+        "Trần Văn Bình",
+        "--doc-type",
+        "Học bạ",
+        "--out",
+        from_pdf.to_str().unwrap(),
+        "--json",
+        out_pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{fourth}");
+    assert_eq!(fourth["original_pages"], 2);
+    assert_eq!(fourth["fee_vnd"], 4_000);
+    let fourth_pdf = std::fs::read(&from_pdf).unwrap();
+    assert_eq!(page_count(dir, &fourth_pdf), 3);
+    assert!(pdftotext(dir, &fourth_pdf).contains(third_code), "the imported pages keep their text");
+    let (ok, out) = pyhanko_validate(dir, &root, &fourth_pdf);
+    assert!(ok && out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko: {out}");
+
     // The story really ran on the backend it names.
     let remote = backend.env.iter().any(|(k, v)| k == "BANSO_STORAGE" && v == "s3");
     assert_eq!(
