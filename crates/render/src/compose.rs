@@ -103,6 +103,7 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
 
     let mut page_ids = Vec::with_capacity(total);
     let mut page_no = 0;
+    let mut placed = Vec::new();
     for (index, src) in sources.iter().enumerate() {
         let e = input_err(index);
         match src {
@@ -129,71 +130,46 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
                     ),
                     data,
                 );
-                page_no += 1;
-                let draw = format!("q {} 0 0 {} 0 0 cm /Im0 Do Q\n", num(pw), num(ph));
-                page_ids.push(write_page(
-                    &mut w,
-                    &shared,
-                    f,
-                    doc,
-                    pw,
-                    ph,
-                    Some(im),
-                    &draw,
-                    page_no,
-                    total,
-                    pages_id,
-                )?);
+                placed.push((im, pw, ph, [pw, 0.0, 0.0, ph, 0.0, 0.0]));
             }
             Source::Png(data, p) => {
                 let (dx, dy) = p.dpi.unwrap_or((default_dpi, default_dpi));
                 let (pw, ph) = (p.width as f32 * 72.0 / dx, p.height as f32 * 72.0 / dy);
                 check_inches(pw / 72.0, ph / 72.0).map_err(&e)?;
                 let im = write_png(&mut w, data, p).map_err(&e)?;
-                page_no += 1;
-                let draw = format!("q {} 0 0 {} 0 0 cm /Im0 Do Q\n", num(pw), num(ph));
-                page_ids.push(write_page(
-                    &mut w,
-                    &shared,
-                    f,
-                    doc,
-                    pw,
-                    ph,
-                    Some(im),
-                    &draw,
-                    page_no,
-                    total,
-                    pages_id,
-                )?);
+                placed.push((im, pw, ph, [pw, 0.0, 0.0, ph, 0.0, 0.0]));
             }
             Source::Pdf(input) => {
                 for page in input.import(&mut w).map_err(&e)? {
-                    page_no += 1;
-                    let m = page.matrix;
-                    let draw = format!(
-                        "q {} {} {} {} {} {} cm /Im0 Do Q\n",
-                        num(m[0]),
-                        num(m[1]),
-                        num(m[2]),
-                        num(m[3]),
-                        num(m[4]),
-                        num(m[5])
-                    );
-                    page_ids.push(write_page(
-                        &mut w,
-                        &shared,
-                        f,
-                        doc,
-                        page.width,
-                        page.height,
-                        Some(page.form),
-                        &draw,
-                        page_no,
-                        total,
-                        pages_id,
-                    )?);
+                    placed.push((page.form, page.width, page.height, page.matrix));
                 }
             }
+        }
+        // Every source page becomes one copy page: its XObject drawn through its matrix, with the overlays.
+        for (xobject, pw, ph, m) in placed.drain(..) {
+            page_no += 1;
+            let draw = format!(
+                "q {} {} {} {} {} {} cm /Im0 Do Q\n",
+                num(m[0]),
+                num(m[1]),
+                num(m[2]),
+                num(m[3]),
+                num(m[4]),
+                num(m[5])
+            );
+            page_ids.push(write_page(
+                &mut w,
+                &shared,
+                f,
+                doc,
+                pw,
+                ph,
+                Some(xobject),
+                &draw,
+                page_no,
+                total,
+                pages_id,
+            )?);
         }
     }
     drop(sources);

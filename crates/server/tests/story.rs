@@ -241,7 +241,10 @@ fn story(backend: Backend) {
     assert_eq!(fourth["fee_vnd"], 4_000);
     let fourth_pdf = std::fs::read(&from_pdf).unwrap();
     assert_eq!(page_count(dir, &fourth_pdf), 3);
-    assert!(pdftotext(dir, &fourth_pdf).contains(third_code), "the imported pages keep their text");
+    assert!(
+        pdftotext(dir, &fourth_pdf).contains(third_code),
+        "the imported pages keep their text"
+    );
     let (ok, out) = pyhanko_validate(dir, &root, &fourth_pdf);
     assert!(ok && out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko: {out}");
 

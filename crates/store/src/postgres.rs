@@ -4,7 +4,7 @@
 //! until commit, so concurrent issuances in one book queue behind each other and numbering stays gap-free.
 //! A reservation dropped without commit discards its connection, which makes the server roll back.
 
-use crate::schema::{create_statements, COPY_COLUMNS, NEXT_SEQUENCE};
+use crate::schema::{create_statements, not_valid, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY, NEXT_SEQUENCE};
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
 use banso_core::ports::{NumberReservation, Registry, StoreError};
@@ -129,12 +129,9 @@ impl NumberReservation for PgReservation {
             .client
             .take()
             .ok_or_else(|| StoreError::Other("reservation already used".into()))?;
-        let insert = format!(
-            "INSERT INTO copies ({COPY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        );
+
         let result: Result<(), tokio_postgres::Error> = async {
-            let stmt = client.prepare_cached(&insert).await?;
+            let stmt = client.prepare_cached(INSERT_COPY).await?;
             for r in copies {
                 let keys = serde_json::to_string(&r.original_keys).unwrap_or_else(|_| "[]".into());
                 client
@@ -246,8 +243,7 @@ impl Registry for PgRegistry {
         let client = self.client().await?;
         let changed = client
             .execute(
-                "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, updated_at = $4 \
-                 WHERE code = $5 AND status = 'valid'",
+                CHANGE_STATUS,
                 &[&status.as_str(), &reason, &decision_number, &at, &code],
             )
             .await
@@ -255,10 +251,7 @@ impl Registry for PgRegistry {
         drop(client);
         let record = self.copy(code).await?.ok_or(StoreError::NotFound)?;
         if changed == 0 {
-            return Err(StoreError::Conflict(format!(
-                "the copy is already {}",
-                record.status.label_en().to_lowercase()
-            )));
+            return Err(not_valid(&record));
         }
         Ok(record)
     }

@@ -5,6 +5,24 @@ pub const COPY_COLUMNS: &str = "code, request_id, copy_index, request_key, seque
     holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
     status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at";
 
+/// Inserts one `copies` row; parameters in [`COPY_COLUMNS`] order.
+pub const INSERT_COPY: &str = "INSERT INTO copies (code, request_id, copy_index, request_key, sequence, book, year, \
+    suffix, holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
+    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at) VALUES ($1, $2, $3, $4, \
+    $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)";
+
+/// Moves a valid copy to another status (the `WHERE` makes a second change a conflict, not an overwrite).
+pub const CHANGE_STATUS: &str = "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, \
+    updated_at = $4 WHERE code = $5 AND status = 'valid'";
+
+/// The conflict reported when a copy is not valid any more.
+pub fn not_valid(record: &banso_core::model::CopyRecord) -> banso_core::ports::StoreError {
+    banso_core::ports::StoreError::Conflict(format!(
+        "the copy is already {}",
+        record.status.label_en().to_lowercase()
+    ))
+}
+
 /// Next number of a book: the row is created at 1 or incremented, and stays locked until the transaction ends.
 pub const NEXT_SEQUENCE: &str = "INSERT INTO book_sequences (year, suffix, last) VALUES ($1, $2, 1) \
     ON CONFLICT (year, suffix) DO UPDATE SET last = book_sequences.last + 1 RETURNING last";

@@ -5,7 +5,7 @@
 //! paper book does and keeps numbering gap-free. Other processes (the CLI beside a running server) wait
 //! on SQLite's busy timeout.
 
-use crate::schema::{create_statements, COPY_COLUMNS, NEXT_SEQUENCE};
+use crate::schema::{create_statements, not_valid, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY, NEXT_SEQUENCE};
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
 use banso_core::ports::{NumberReservation, Registry, StoreError};
@@ -122,10 +122,7 @@ pub(crate) fn copy_from_row(row: &Row<'_>) -> rusqlite::Result<CopyRecord> {
 
 fn insert_copy(conn: &Connection, r: &CopyRecord) -> rusqlite::Result<usize> {
     conn.execute(
-        &format!(
-            "INSERT INTO copies ({COPY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        ),
+        INSERT_COPY,
         params![
             r.code,
             r.request_id,
@@ -256,8 +253,7 @@ impl Registry for SqliteRegistry {
         let conn = self.writer.lock().await;
         let changed = conn
             .execute(
-                "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, updated_at = $4 \
-                 WHERE code = $5 AND status = 'valid'",
+                CHANGE_STATUS,
                 params![status.as_str(), reason, decision_number, ts(at), code],
             )
             .map_err(err)?;
@@ -271,10 +267,7 @@ impl Registry for SqliteRegistry {
             .map_err(err)?
             .ok_or(StoreError::NotFound)?;
         if changed == 0 {
-            return Err(StoreError::Conflict(format!(
-                "the copy is already {}",
-                record.status.label_en().to_lowercase()
-            )));
+            return Err(not_valid(&record));
         }
         Ok(record)
     }
