@@ -11,7 +11,7 @@ APT_PACKAGES=(
   # independent validators used by the tests
   poppler-utils qpdf zbar-tools libnss3-tools
   # real components the tests start
-  postgresql
+  postgresql softhsm2 opensc openssl
   # benchmarks
   wrk
 )

@@ -4,9 +4,11 @@
 
 pub mod code;
 pub mod error;
+pub mod merkle;
 pub mod model;
 pub mod ports;
 pub mod rules;
 pub mod service;
+pub mod transparency;
 
 pub use error::{Code, Error, Kind, Result};

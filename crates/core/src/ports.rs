@@ -28,6 +28,35 @@ impl From<StoreError> for crate::error::Error {
     }
 }
 
+/// A record to append to the transparency log (see [`crate::transparency`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    pub code: String,
+    /// "issued", or the new status.
+    pub event: String,
+    /// The canonical text; the leaf is its SHA-256.
+    pub record: String,
+}
+
+/// A stored log leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub index: u64,
+    pub code: String,
+    pub event: String,
+    pub record: String,
+    /// SHA-256(0x00 ‖ SHA-256(record)) as stored.
+    pub leaf_hash: crate::merkle::Hash,
+}
+
+/// What the log audit needs of each registry row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub code: String,
+    pub sha256: String,
+    pub status: CopyStatus,
+}
+
 /// The registry of copies and API tokens.
 #[async_trait]
 pub trait Registry: Send + Sync {
@@ -40,7 +69,8 @@ pub trait Registry: Send + Sync {
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError>;
     /// Copies issued under an idempotency key, in copy order.
     async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError>;
-    /// Moves a `Valid` copy to `status`; `Conflict` if it is not valid any more, `NotFound` if unknown.
+    /// Moves a `Valid` copy to `status` and appends `log` to the transparency log, atomically; `Conflict` if
+    /// the copy is not valid any more, `NotFound` if unknown.
     async fn change_status(
         &self,
         code: &str,
@@ -48,7 +78,12 @@ pub trait Registry: Send + Sync {
         reason: &str,
         decision_number: Option<&str>,
         at: OffsetDateTime,
+        log: &LogRecord,
     ) -> Result<CopyRecord, StoreError>;
+    /// Up to `limit` log leaves from index `from`, in order.
+    async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError>;
+    /// Every copy's code, SHA-256 and status, for the log audit.
+    async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError>;
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Number of copies (for metrics and health).
@@ -59,9 +94,9 @@ pub trait Registry: Send + Sync {
 #[async_trait]
 pub trait NumberReservation: Send {
     fn sequence(&self) -> u32;
-    /// Writes the records and makes the number used, atomically. `Conflict` when a record with the same
-    /// request key exists (a concurrent duplicate of an idempotent request).
-    async fn commit(self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError>;
+    /// Writes the records and their log leaves and makes the number used, atomically. `Conflict` when a
+    /// record with the same request key exists (a concurrent duplicate of an idempotent request).
+    async fn commit(self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError>;
 }
 
 /// Object storage for page files and signed PDFs.

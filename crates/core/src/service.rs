@@ -131,6 +131,9 @@ pub struct FileReport {
     pub status: CheckOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy: Option<PublicCopy>,
+    /// The inclusion proof of the copy's issuance in the transparency log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::transparency::InclusionProof>,
 }
 
 /// Everything the use cases need.
@@ -143,6 +146,8 @@ pub struct Service {
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
     pub settings: Arc<Settings>,
+    /// The transparency log's tree, kept in step with the database.
+    pub log: Arc<crate::transparency::TransparencyLog>,
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -304,7 +309,8 @@ impl Service {
                 return Err(e);
             }
         };
-        match reservation.commit(&records).await {
+        let log: Vec<_> = records.iter().map(crate::transparency::issued_record).collect();
+        match reservation.commit(&records, &log).await {
             Ok(()) => self.issued(records, false),
             Err(e) => {
                 self.remove_all(&written).await;
@@ -448,6 +454,12 @@ impl Service {
             .ok_or_else(|| Error::new(Code::Ver0003NotFound, "no copy has this code"))
     }
 
+    /// The inclusion proof of a copy's issuance in the transparency log.
+    pub async fn inclusion(&self, typed_code: &str) -> Result<crate::transparency::InclusionProof> {
+        let code = VerificationCode::parse(typed_code)?;
+        self.log.inclusion(self.registry.as_ref(), code.as_str()).await
+    }
+
     /// Minimal public metadata of a copy.
     pub async fn public_copy(&self, typed_code: &str) -> Result<PublicCopy> {
         Ok(PublicCopy::from_record(&self.record(typed_code).await?))
@@ -493,15 +505,12 @@ impl Service {
         } else {
             CopyStatus::Revoked
         };
+        let now = self.clock.now();
+        let decision = decision_number.map(str::trim);
+        let log = crate::transparency::status_record(code.as_str(), status, reason.trim(), decision, now);
         match self
             .registry
-            .change_status(
-                code.as_str(),
-                status,
-                reason.trim(),
-                decision_number.map(str::trim),
-                self.clock.now(),
-            )
+            .change_status(code.as_str(), status, reason.trim(), decision, now, &log)
             .await
         {
             Ok(r) => Ok(r),
@@ -552,6 +561,10 @@ impl Service {
                 },
             ),
         };
+        let log = match &record {
+            Some(r) => Some(self.log.inclusion(self.registry.as_ref(), &r.code).await?),
+            None => None,
+        };
         let valid = signature.ok && registry.ok && status.ok;
         Ok(FileReport {
             valid,
@@ -561,6 +574,7 @@ impl Service {
             registry,
             status,
             copy: record.as_ref().map(PublicCopy::from_record),
+            log,
         })
     }
 }

@@ -287,6 +287,7 @@ pub fn pem_certificates(pem: &str) -> Vec<Vec<u8>> {
 pub struct App {
     pub config: Config,
     pub service: Service,
+    pub log_key: Arc<crate::translog::LogKey>,
 }
 
 impl App {
@@ -358,7 +359,20 @@ impl App {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             settings: Arc::new(settings),
+            log: Arc::new(banso_core::transparency::TransparencyLog::new()),
         };
-        Ok(Self { config, service })
+        let origin = format!(
+            "{}/log",
+            config
+                .public_base_url()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+        );
+        let log_key = Arc::new(crate::translog::LogKey::open(&config.data_dir, origin)?);
+        Ok(Self {
+            config,
+            service,
+            log_key,
+        })
     }
 }

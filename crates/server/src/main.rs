@@ -7,6 +7,7 @@ mod bench;
 mod config;
 mod http;
 mod output;
+mod translog;
 
 use anyhow::{Context, Result};
 use app::App;
@@ -97,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// The transparency log: signed checkpoints and audits.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -112,6 +118,20 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Print a signed checkpoint (JSON) of the log's current head; keep it to audit later.
+    Checkpoint,
+    /// Check that the log only grew since a checkpoint and that every registry row is in it.
+    Audit {
+        /// A checkpoint printed earlier by `banso log checkpoint` or the API.
+        #[arg(long)]
+        from: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -331,7 +351,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     .map_err(|e| Failure::domain(e, json))?;
                 let valid = copy.status == banso_core::model::CopyStatus::Valid;
                 if json {
-                    println!("{}", serde_json::json!({ "valid": valid, "copy": copy }));
+                    let log = app
+                        .service
+                        .inclusion(&target)
+                        .await
+                        .map_err(|e| Failure::domain(e, json))?;
+                    println!(
+                        "{}",
+                        serde_json::json!({ "valid": valid, "copy": copy, "log": log })
+                    );
                 } else {
                     println!(
                         "{} {} — {} / {}",
@@ -400,6 +428,44 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             print!("{}", pki.root_cert);
             Ok(0)
         }
+        Command::Log {
+            command: LogCommand::Checkpoint,
+        } => {
+            let app = open(&common).await?;
+            let cp = app.log_key.checkpoint(&app.service).await?;
+            println!("{}", serde_json::to_string_pretty(&cp).context("JSON")?);
+            Ok(0)
+        }
+        Command::Log {
+            command: LogCommand::Audit { from, json },
+        } => {
+            let app = open(&common).await?;
+            let trusted = match &from {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let cp: translog::Checkpoint = serde_json::from_str(&text).context("not a checkpoint")?;
+                    Some(app.log_key.verify(&cp)?)
+                }
+                None => None,
+            };
+            let report = banso_core::transparency::audit(app.service.registry.as_ref(), trusted)
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
+            } else {
+                println!(
+                    "log size {}, root {}, {} copies checked",
+                    report.tree_size, report.root_hash, report.copies_checked
+                );
+                for p in &report.problems {
+                    println!("PROBLEM: {p}");
+                }
+                println!("{}", if report.ok { "AUDIT OK" } else { "AUDIT FAILED" });
+            }
+            Ok(if report.ok { 0 } else { 1 })
+        }
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
     }
 }
@@ -418,6 +484,7 @@ async fn serve(mut config: Config) -> Result<()> {
     let state = http::AppState {
         service: app.service.clone(),
         metrics: Default::default(),
+        log_key: app.log_key.clone(),
         max_upload_bytes: app.config.max_upload_bytes,
         base_url: base.trim_end_matches('/').to_string(),
     };

@@ -4,10 +4,13 @@
 //! until commit, so concurrent issuances in one book queue behind each other and numbering stays gap-free.
 //! A reservation dropped without commit discards its connection, which makes the server roll back.
 
-use crate::schema::{create_statements, not_valid, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY, NEXT_SEQUENCE};
+use crate::schema::{
+    create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
+    INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
+};
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
-use banso_core::ports::{NumberReservation, Registry, StoreError};
+use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
 use tokio_postgres::{NoTls, Row};
@@ -104,6 +107,23 @@ impl PgRegistry {
     }
 }
 
+/// Appends a leaf inside the caller's transaction; the head row stays locked until it ends, so indexes
+/// are handed out in commit order without gaps.
+async fn append_leaf<C: tokio_postgres::GenericClient>(
+    client: &C,
+    l: &LogRecord,
+) -> Result<(), tokio_postgres::Error> {
+    let row = client.query_one(NEXT_LOG_INDEX, &[]).await?;
+    let index: i64 = row.try_get(0)?;
+    client
+        .execute(
+            INSERT_LEAF,
+            &[&index, &l.code, &l.event, &l.record, &leaf_hash_hex(&l.record)],
+        )
+        .await?;
+    Ok(())
+}
+
 struct PgReservation {
     client: Option<Object>,
     sequence: u32,
@@ -124,7 +144,7 @@ impl NumberReservation for PgReservation {
         self.sequence
     }
 
-    async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
+    async fn commit(mut self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
         let client = self
             .client
             .take()
@@ -165,6 +185,10 @@ impl NumberReservation for PgReservation {
                         ],
                     )
                     .await?;
+            }
+            let plain: &tokio_postgres::Client = &client;
+            for l in log {
+                append_leaf(plain, l).await?;
             }
             client.batch_execute("COMMIT").await
         }
@@ -239,21 +263,79 @@ impl Registry for PgRegistry {
         reason: &str,
         decision_number: Option<&str>,
         at: OffsetDateTime,
+        log: &LogRecord,
     ) -> Result<CopyRecord, StoreError> {
         let client = self.client().await?;
-        let changed = client
-            .execute(
-                CHANGE_STATUS,
-                &[&status.as_str(), &reason, &decision_number, &at, &code],
-            )
-            .await
-            .map_err(err)?;
+        let plain: &tokio_postgres::Client = &client;
+        let result: Result<u64, tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            let changed = plain
+                .execute(
+                    CHANGE_STATUS,
+                    &[&status.as_str(), &reason, &decision_number, &at, &code],
+                )
+                .await?;
+            if changed == 1 {
+                append_leaf(plain, log).await?;
+            }
+            plain.batch_execute("COMMIT").await?;
+            Ok(changed)
+        }
+        .await;
+        let changed = match result {
+            Ok(c) => c,
+            Err(e) => {
+                // Closing the connection rolls the transaction back.
+                drop(Object::take(client));
+                return Err(err(e));
+            }
+        };
         drop(client);
         let record = self.copy(code).await?.ok_or(StoreError::NotFound)?;
         if changed == 0 {
             return Err(not_valid(&record));
         }
         Ok(record)
+    }
+
+    async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(SELECT_LEAVES).await.map_err(err)?;
+        let rows = client
+            .query(&stmt, &[&(from as i64), &(limit as i64)])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let hash: String = r.try_get(4).map_err(err)?;
+                Ok(LogEntry {
+                    index: r.try_get::<_, i64>(0).map_err(err)? as u64,
+                    code: r.try_get(1).map_err(err)?,
+                    event: r.try_get(2).map_err(err)?,
+                    record: r.try_get(3).map_err(err)?,
+                    leaf_hash: parse_hash(&hash)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client.query(SELECT_AUDIT_ROWS, &[]).await.map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let code: String = r.try_get(0).map_err(err)?;
+                let status: String = r.try_get(2).map_err(err)?;
+                let status = CopyStatus::parse(&status).ok_or_else(|| {
+                    StoreError::Other(format!("copy {code} has an unknown status {status}"))
+                })?;
+                Ok(AuditRow {
+                    sha256: r.try_get(1).map_err(err)?,
+                    code,
+                    status,
+                })
+            })
+            .collect()
     }
 
     async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {

@@ -15,6 +15,39 @@ pub const INSERT_COPY: &str = "INSERT INTO copies (code, request_id, copy_index,
 pub const CHANGE_STATUS: &str = "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, \
     updated_at = $4 WHERE code = $5 AND status = 'valid'";
 
+/// Takes the next log index (and, in PostgreSQL, the lock that orders appends until commit).
+pub const NEXT_LOG_INDEX: &str = "UPDATE log_head SET size = size + 1 WHERE id = 1 RETURNING size - 1";
+
+pub const INSERT_LEAF: &str =
+    "INSERT INTO log_leaves (idx, code, event, record, leaf_hash) VALUES ($1, $2, $3, $4, $5)";
+
+pub const SELECT_LEAVES: &str =
+    "SELECT idx, code, event, record, leaf_hash FROM log_leaves WHERE idx >= $1 ORDER BY idx LIMIT $2";
+
+pub const SELECT_AUDIT_ROWS: &str = "SELECT code, sha256, status FROM copies";
+
+/// The leaf hash of a record, hex, as stored.
+pub fn leaf_hash_hex(record: &str) -> String {
+    hex_encode(&banso_core::transparency::leaf_of(record).1)
+}
+
+pub fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a stored hex leaf hash.
+pub fn parse_hash(hex: &str) -> Result<banso_core::merkle::Hash, banso_core::ports::StoreError> {
+    let bad = || banso_core::ports::StoreError::Other(format!("stored leaf hash is not 32 hex bytes: {hex}"));
+    if hex.len() != 64 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
 /// The conflict reported when a copy is not valid any more.
 pub fn not_valid(record: &banso_core::model::CopyRecord) -> banso_core::ports::StoreError {
     banso_core::ports::StoreError::Conflict(format!(
@@ -64,6 +97,13 @@ pub fn create_statements(timestamp: &str) -> Vec<String> {
         )"
         ),
         "CREATE INDEX IF NOT EXISTS copies_sha256 ON copies (sha256)".to_string(),
+        // The transparency log: one row per leaf, and a head row whose lock orders appends.
+        "CREATE TABLE IF NOT EXISTS log_leaves (idx BIGINT PRIMARY KEY, code TEXT NOT NULL, event TEXT NOT NULL, \
+         record TEXT NOT NULL, leaf_hash TEXT NOT NULL)"
+            .to_string(),
+        "CREATE INDEX IF NOT EXISTS log_leaves_code ON log_leaves (code)".to_string(),
+        "CREATE TABLE IF NOT EXISTS log_head (id INTEGER PRIMARY KEY, size BIGINT NOT NULL)".to_string(),
+        "INSERT INTO log_head (id, size) VALUES (1, 0) ON CONFLICT (id) DO NOTHING".to_string(),
         format!(
             "CREATE TABLE IF NOT EXISTS api_tokens (
             id TEXT PRIMARY KEY,

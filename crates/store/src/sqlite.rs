@@ -5,10 +5,13 @@
 //! paper book does and keeps numbering gap-free. Other processes (the CLI beside a running server) wait
 //! on SQLite's busy timeout.
 
-use crate::schema::{create_statements, not_valid, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY, NEXT_SEQUENCE};
+use crate::schema::{
+    create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
+    INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
+};
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
-use banso_core::ports::{NumberReservation, Registry, StoreError};
+use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -152,6 +155,19 @@ fn insert_copy(conn: &Connection, r: &CopyRecord) -> rusqlite::Result<usize> {
     )
 }
 
+/// Appends a leaf inside the caller's write transaction.
+fn append_leaf(conn: &Connection, l: &LogRecord) -> rusqlite::Result<()> {
+    let index: i64 = conn.prepare_cached(NEXT_LOG_INDEX)?.query_row([], |r| r.get(0))?;
+    conn.prepare_cached(INSERT_LEAF)?.execute(params![
+        index,
+        l.code,
+        l.event,
+        l.record,
+        leaf_hash_hex(&l.record)
+    ])?;
+    Ok(())
+}
+
 struct SqliteReservation {
     conn: Option<OwnedMutexGuard<Connection>>,
     sequence: u32,
@@ -171,7 +187,7 @@ impl NumberReservation for SqliteReservation {
         self.sequence
     }
 
-    async fn commit(mut self: Box<Self>, copies: &[CopyRecord]) -> Result<(), StoreError> {
+    async fn commit(mut self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
         let conn = self
             .conn
             .take()
@@ -179,6 +195,9 @@ impl NumberReservation for SqliteReservation {
         let result = (|| {
             for r in copies {
                 insert_copy(&conn, r)?;
+            }
+            for l in log {
+                append_leaf(&conn, l)?;
             }
             conn.execute_batch("COMMIT")
         })();
@@ -249,27 +268,77 @@ impl Registry for SqliteRegistry {
         reason: &str,
         decision_number: Option<&str>,
         at: OffsetDateTime,
+        log: &LogRecord,
     ) -> Result<CopyRecord, StoreError> {
         let conn = self.writer.lock().await;
-        let changed = conn
-            .execute(
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let result = (|| {
+            let changed = conn.execute(
                 CHANGE_STATUS,
                 params![status.as_str(), reason, decision_number, ts(at), code],
-            )
-            .map_err(err)?;
-        let record = conn
-            .query_row(
-                &format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"),
-                params![code],
-                copy_from_row,
-            )
-            .optional()
-            .map_err(err)?
-            .ok_or(StoreError::NotFound)?;
+            )?;
+            if changed == 1 {
+                append_leaf(&conn, log)?;
+            }
+            let record = conn
+                .query_row(
+                    &format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"),
+                    params![code],
+                    copy_from_row,
+                )
+                .optional()?;
+            Ok::<_, rusqlite::Error>((changed, record))
+        })();
+        let (changed, record) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
+            }
+        };
+        conn.execute_batch("COMMIT").map_err(err)?;
+        let record = record.ok_or(StoreError::NotFound)?;
         if changed == 0 {
             return Err(not_valid(&record));
         }
         Ok(record)
+    }
+
+    async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String)> = self.read(|c| {
+            c.prepare_cached(SELECT_LEAVES)?
+                .query_map(params![from as i64, limit as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(index, code, event, record, hash)| {
+                Ok(LogEntry {
+                    index: index as u64,
+                    code,
+                    event,
+                    record,
+                    leaf_hash: parse_hash(&hash)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
+        let rows: Vec<(String, String, String)> = self.read(|c| {
+            c.prepare_cached(SELECT_AUDIT_ROWS)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(code, sha256, status)| {
+                let status = CopyStatus::parse(&status).ok_or_else(|| {
+                    StoreError::Other(format!("copy {code} has an unknown status {status}"))
+                })?;
+                Ok(AuditRow { code, sha256, status })
+            })
+            .collect()
     }
 
     async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
@@ -320,16 +389,16 @@ mod tests {
         let reg = SqliteRegistry::open(&dir.path().join("t.db")).unwrap();
         let a = reg.reserve_number(2026, "SCT/BS").await.unwrap();
         assert_eq!(a.sequence(), 1);
-        a.commit(&[]).await.unwrap();
+        a.commit(&[], &[]).await.unwrap();
         let dropped = reg.reserve_number(2026, "SCT/BS").await.unwrap();
         assert_eq!(dropped.sequence(), 2);
         drop(dropped);
         let b = reg.reserve_number(2026, "SCT/BS").await.unwrap();
         assert_eq!(b.sequence(), 2, "a failed issuance leaves no gap");
-        b.commit(&[]).await.unwrap();
+        b.commit(&[], &[]).await.unwrap();
         let c = reg.reserve_number(2027, "SCT/BS").await.unwrap();
         assert_eq!(c.sequence(), 1, "numbering starts at 01 each year");
-        c.commit(&[]).await.unwrap();
+        c.commit(&[], &[]).await.unwrap();
         let d = reg.reserve_number(2026, "SCTĐT/BS").await.unwrap();
         assert_eq!(d.sequence(), 1, "a separate book symbol has its own numbering");
     }

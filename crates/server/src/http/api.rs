@@ -357,3 +357,51 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
     state.metrics.observe_verification(report.valid);
     Ok(Json(report).into_response())
 }
+
+/// `GET /api/v1/log/checkpoint`: the signed head of the transparency log.
+pub async fn log_checkpoint(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let cp = state
+        .log_key
+        .checkpoint(&state.service)
+        .await
+        .map_err(|e| ApiError(Error::new(Code::Sys0001Storage, format!("checkpoint: {e:#}"))))?;
+    Ok(Json(cp).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    code: Option<String>,
+}
+
+/// `GET /api/v1/log/proof/inclusion?code=…`: RFC 9162 inclusion proof of a copy's issuance record.
+pub async fn log_inclusion(
+    State(state): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Response, ApiError> {
+    let code = q
+        .code
+        .ok_or_else(|| bad_request("the code parameter is required"))?;
+    Ok(Json(state.service.inclusion(&code).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    first: Option<u64>,
+    second: Option<u64>,
+}
+
+/// `GET /api/v1/log/proof/consistency?first=N&second=M`: RFC 9162 consistency proof.
+pub async fn log_consistency(
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Response, ApiError> {
+    let (Some(first), Some(second)) = (q.first, q.second) else {
+        return Err(bad_request("first and second are required"));
+    };
+    let proof = state
+        .service
+        .log
+        .consistency(state.service.registry.as_ref(), first, second)
+        .await?;
+    Ok(Json(proof).into_response())
+}

@@ -23,6 +23,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub max_upload_bytes: usize,
     pub base_url: String,
+    pub log_key: Arc<crate::translog::LogKey>,
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail
@@ -131,6 +132,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/copies/{code}/pdf", get(api::copy_pdf))
         .route("/api/v1/copies/{code}/revoke", post(api::revoke))
         .route("/api/v1/verify", post(api::verify))
+        .route("/api/v1/log/checkpoint", get(api::log_checkpoint))
+        .route("/api/v1/log/proof/inclusion", get(api::log_inclusion))
+        .route("/api/v1/log/proof/consistency", get(api::log_consistency))
         .route("/v", get(pages::lookup))
         .route("/v/{code}", get(pages::copy_page))
         .route("/v/{code}/pdf", get(api::copy_pdf))

@@ -168,6 +168,16 @@ pub async fn copy_page(
         "<h1>Bản sao chứng thực điện tử</h1><p class=\"en\">Certified electronic copy</p>{}",
         describe(&copy)
     );
+    if let Ok(proof) = state.service.inclusion(&code).await {
+        body.push_str(&format!(
+            "<p class=\"en\">Nhật ký minh bạch / Transparency log: mục số {} trong {} mục, gốc <code style=\"word-break:break-all\">{}</code> \
+             — <a href=\"/api/v1/log/proof/inclusion?code={}\">bằng chứng / proof</a></p>",
+            proof.leaf_index,
+            proof.tree_size,
+            esc(&proof.root_hash),
+            esc(&copy.code.replace('-', ""))
+        ));
+    }
     if let Some(key) = q.k.as_deref() {
         match state.service.capability_opens(&code, key) {
             Ok(true) => body.push_str(&format!(
