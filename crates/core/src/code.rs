@@ -239,15 +239,33 @@ mod tests {
             VerificationCode::parse("ABCU-EFGH-JKMN-PQRS-TVWX"),
             Err(CodeError::Symbol('U'))
         );
-        // U is a legal check symbol (value 36), so in the last place it is checked, not refused.
-        assert!(matches!(
-            VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVWU"),
-            Err(CodeError::CheckMismatch) | Ok(_)
-        ));
         assert!(matches!(
             VerificationCode::parse("ABCD-EFGH-JKMN-PQRS-TVW!"),
             Err(CodeError::Symbol('!'))
         ));
+    }
+
+    #[test]
+    fn the_extra_check_symbols_are_checked_too() {
+        // Find data whose check value is 36 ('U') and data whose check value is not.
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut with_u = None;
+        let mut without_u = None;
+        while with_u.is_none() || without_u.is_none() {
+            let data: Vec<u32> = (0..DATA_LEN).map(|_| rng.next_u32() & 31).collect();
+            let text: String = data.iter().map(|&v| ALPHABET[v as usize] as char).collect();
+            if check_value(&data) == 36 {
+                with_u.get_or_insert(text);
+            } else {
+                without_u.get_or_insert(text);
+            }
+        }
+        let with_u = with_u.unwrap() + "U";
+        assert_eq!(VerificationCode::parse(&with_u).unwrap().as_str(), with_u);
+        assert_eq!(
+            VerificationCode::parse(&(without_u.unwrap() + "U")),
+            Err(CodeError::CheckMismatch)
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum Code {
     Auth0003Forbidden,
     /// The request is malformed (not the expected JSON or form).
     Req0001Malformed,
+    /// No endpoint at this address.
+    Req0002NoSuchEndpoint,
     /// Storage (database or objects) failed.
     Sys0001Storage,
     /// Signing failed.
@@ -76,6 +78,7 @@ impl Code {
             Code::Auth0002Invalid => "AUTH-0002",
             Code::Auth0003Forbidden => "AUTH-0003",
             Code::Req0001Malformed => "REQ-0001",
+            Code::Req0002NoSuchEndpoint => "REQ-0002",
             Code::Sys0001Storage => "SYS-0001",
             Code::Sys0002Signing => "SYS-0002",
             Code::Sys0003Internal => "SYS-0003",
@@ -85,7 +88,7 @@ impl Code {
     /// The family of response this code belongs to.
     pub fn kind(self) -> Kind {
         match self {
-            Code::Ver0003NotFound => Kind::NotFound,
+            Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid => Kind::Conflict,
             Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,

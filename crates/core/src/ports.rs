@@ -197,10 +197,12 @@ pub struct SignatureFindings {
     pub modifications: CheckOutcome,
 }
 
-/// Checks signatures in a PDF against the configured trust store.
+/// Checks signatures in a PDF against the configured trust store (CPU work: implementations run it off the
+/// async threads).
+#[async_trait]
 pub trait PdfVerifier: Send + Sync {
     /// `Err` only when the bytes are not a PDF at all.
-    fn verify(&self, pdf: &[u8], now: OffsetDateTime) -> Result<PdfFindings>;
+    async fn verify(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<PdfFindings>;
 }
 
 /// Time, injected so tests control it.

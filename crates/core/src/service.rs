@@ -313,6 +313,13 @@ impl Service {
         match reservation.commit(&records, &log).await {
             Ok(()) => self.issued(records, false),
             Err(e) => {
+                // A commit whose answer was lost may still have happened: never delete the objects of
+                // copies that are registered.
+                if let Some(first) = records.first() {
+                    if let Ok(Some(_)) = self.registry.copy(&first.code).await {
+                        return self.issued(records, false);
+                    }
+                }
                 self.remove_all(&written).await;
                 if let (StoreError::Conflict(_), Some(key)) = (&e, &request.request_key) {
                     let existing = self.registry.copies_by_request_key(key).await?;
@@ -521,8 +528,8 @@ impl Service {
     }
 
     /// Verifies a file: its signatures, that the registry issued it, and that it is still valid.
-    pub async fn verify_file(&self, pdf: &[u8]) -> Result<FileReport> {
-        let findings = self.verifier.verify(pdf, self.clock.now())?;
+    pub async fn verify_file(&self, pdf: Vec<u8>) -> Result<FileReport> {
+        let findings = self.verifier.verify(pdf, self.clock.now()).await?;
         let sha256 = hex::encode(findings.sha256);
         let signature = if findings.signatures.is_empty() {
             CheckOutcome::fail("no_signature", "the file carries no signature")

@@ -222,9 +222,11 @@ impl Composer for PdfComposer {
     }
 }
 
-/// Verifies PDFs against the configured trust anchors with banso-signing.
+/// Verifies PDFs against the configured trust anchors with banso-signing, on the blocking pool and at most
+/// `limit` at a time, so anonymous verification cannot starve the service.
 pub struct Verifier {
-    pub trust: TrustStore,
+    pub trust: Arc<TrustStore>,
+    pub limit: Arc<tokio::sync::Semaphore>,
 }
 
 fn outcome(c: &Check) -> CheckOutcome {
@@ -235,13 +237,23 @@ fn outcome(c: &Check) -> CheckOutcome {
     }
 }
 
+#[async_trait]
 impl PdfVerifier for Verifier {
-    fn verify(&self, pdf: &[u8], now: OffsetDateTime) -> Result<PdfFindings, Error> {
+    async fn verify(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<PdfFindings, Error> {
         let head = &pdf[..pdf.len().min(1024)];
         if !head.windows(5).any(|w| w == b"%PDF-") {
             return Err(Error::new(Code::Ver0004NotPdf, "the file is not a PDF"));
         }
-        let report = verify_pdf(pdf, &self.trust, now);
+        let _permit = self
+            .limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::new(Code::Sys0003Internal, "verification is shutting down"))?;
+        let trust = self.trust.clone();
+        let report = tokio::task::spawn_blocking(move || verify_pdf(&pdf, &trust, now))
+            .await
+            .map_err(|e| Error::new(Code::Sys0003Internal, format!("verification task: {e}")))?;
         Ok(PdfFindings {
             sha256: report.sha256,
             signatures: report
@@ -343,7 +355,19 @@ impl App {
             fees: config.fees.clone(),
             public_base_url: config.public_base_url(),
             max_copies: config.max_copies,
-            capability_secret: capability_secret(&config.data_dir)?,
+            capability_secret: match &config.capability_secret_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let secret =
+                        hex::decode(text.trim()).context("the capability secret file must hold hex")?;
+                    if secret.len() < 16 {
+                        return Err(anyhow!("the capability secret must be at least 16 bytes"));
+                    }
+                    secret
+                }
+                None => capability_secret(&config.data_dir)?,
+            },
         };
         let service = Service {
             registry,
@@ -354,7 +378,8 @@ impl App {
                 signer_name,
             }),
             verifier: Arc::new(Verifier {
-                trust: TrustStore { roots },
+                trust: Arc::new(TrustStore { roots }),
+                limit: Arc::new(tokio::sync::Semaphore::new(2)),
             }),
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),

@@ -26,6 +26,9 @@ pub struct Config {
     pub default_dpi: f32,
     /// Most copies of one original per request.
     pub max_copies: u32,
+    /// File with the hex secret capability keys are derived from; every server of one deployment must share
+    /// it. Env: `BANSO_CAPABILITY_SECRET_FILE`. Default: created once in `DATA_DIR/secrets/`.
+    pub capability_secret_file: Option<PathBuf>,
     pub issuer: IssuerConfig,
     pub numbering: NumberingPolicy,
     pub fees: FeeSchedule,
@@ -120,6 +123,7 @@ impl Default for Config {
             max_upload_bytes: 50 * 1024 * 1024,
             default_dpi: 300.0,
             max_copies: 10,
+            capability_secret_file: None,
             issuer: IssuerConfig::default(),
             numbering: NumberingPolicy::default(),
             fees: FeeSchedule::default(),
@@ -208,6 +212,9 @@ impl Config {
         }
         if let Some(v) = env("BANSO_DATABASE_URL") {
             config.database_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_CAPABILITY_SECRET_FILE") {
+            config.capability_secret_file = Some(PathBuf::from(v));
         }
         if let Some(v) = env("BANSO_MAX_UPLOAD_BYTES") {
             config.max_upload_bytes = v

@@ -322,7 +322,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 let pdf = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 let report = app
                     .service
-                    .verify_file(&pdf)
+                    .verify_file(pdf)
                     .await
                     .map_err(|e| Failure::domain(e, json))?;
                 if json {
@@ -499,9 +499,29 @@ async fn serve(mut config: Config) -> Result<()> {
         config::redact_url(&app.config.database_url())
     );
     axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

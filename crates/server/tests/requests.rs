@@ -190,7 +190,8 @@ fn codes_typos_are_told_apart_from_unknown_copies() {
 #[test]
 fn authentication_roles_and_idempotency() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let backend = Backend::local(tmp.path());
+    // Debug logging, so the check that no secret reaches the log means something.
+    let backend = Backend::local(tmp.path()).with_env("BANSO_LOG", "debug");
     let server = backend.serve();
     let kiosk = backend.token("kiosk");
     let officer = backend.token("officer");
@@ -318,8 +319,19 @@ fn operator_endpoints_and_private_files() {
         assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     let missing = server.get("/api/v1/nothing-here");
-    assert_eq!(missing.status().as_u16(), 422);
-    assert_eq!(error_code(&missing.json().unwrap()), "REQ-0001");
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(error_code(&missing.json().unwrap()), "REQ-0002");
+    // Malformed addresses and query strings get a stable code too, never plain text.
+    let r = server.get("/api/v1/copies/%FF%FE");
+    assert_eq!(
+        (r.status().as_u16(), error_code(&r.json().unwrap()).to_string()),
+        (422, "REQ-0001".into())
+    );
+    let r = server.get("/api/v1/copies/0000-0000-0000-0000-0000/pdf?k=a&k=b");
+    assert_eq!(
+        (r.status().as_u16(), error_code(&r.json().unwrap()).to_string()),
+        (422, "REQ-0001".into())
+    );
 
     #[cfg(unix)]
     {
@@ -333,4 +345,34 @@ fn operator_endpoints_and_private_files() {
             assert_eq!(mode, 0o600, "{} is {mode:o}", s.display());
         }
     }
+}
+
+#[test]
+fn concurrent_issuances_get_distinct_gapless_numbers() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let backend = Backend::local(tmp.path());
+    let server = backend.serve();
+    let token = backend.token("kiosk");
+    let page = sample_page("jpeg", 100, 1);
+    let mut numbers: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (status, body) = server.issue(&token, &FIELDS, std::slice::from_ref(&page));
+                    assert_eq!(status, 201, "{body}");
+                    body["sequence"].as_u64().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        vec![1, 2, 3, 4, 5, 6],
+        "numbers must be distinct and without gaps"
+    );
+    let (rc, report) = backend.cli_json(&["log", "audit", "--json"]);
+    assert_eq!(rc, 0, "{report}");
+    assert_eq!(report["tree_size"], 6);
 }

@@ -17,6 +17,9 @@ use tokio_postgres::{NoTls, Row};
 
 pub struct PgRegistry {
     pool: Pool,
+    /// Issuances hold a pooled connection from reservation to commit; at most half the pool may, so status
+    /// look-ups and token checks always find a connection.
+    reservations: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn err(e: tokio_postgres::Error) -> StoreError {
@@ -87,7 +90,10 @@ impl PgRegistry {
             client.batch_execute(&stmt).await.map_err(err)?;
         }
         drop(client);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            reservations: std::sync::Arc::new(tokio::sync::Semaphore::new(8)),
+        })
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -127,6 +133,7 @@ async fn append_leaf<C: tokio_postgres::GenericClient>(
 struct PgReservation {
     client: Option<Object>,
     sequence: u32,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Drop for PgReservation {
@@ -208,11 +215,18 @@ impl Registry for PgRegistry {
         year: i32,
         suffix: &str,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
+        let permit = self
+            .reservations
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Other("the registry is shutting down".into()))?;
         let client = self.client().await?;
         client.batch_execute("BEGIN").await.map_err(err)?;
         let mut reservation = PgReservation {
             client: Some(client),
             sequence: 0,
+            _permit: permit,
         };
         let client = reservation
             .client

@@ -3,6 +3,7 @@
 use super::{bad_request, ApiError, AppState};
 use crate::output::issuance_json;
 use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +36,15 @@ pub async fn openapi() -> Response {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError(Error::new(Code::Req0001Malformed, "no such endpoint"))
+    ApiError(Error::new(Code::Req0002NoSuchEndpoint, "no such endpoint"))
+}
+
+pub fn path_error(e: PathRejection) -> ApiError {
+    bad_request(format!("the address is malformed: {}", e.body_text()))
+}
+
+pub fn query_error(e: QueryRejection) -> ApiError {
+    bad_request(format!("the query string is malformed: {}", e.body_text()))
 }
 
 /// An authenticated API caller. Tokens are compared by their SHA-256; the token itself is never logged.
@@ -59,8 +68,9 @@ impl FromRequestParts<AppState> for Caller {
                 ))
             })?;
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError(Error::new(
@@ -164,7 +174,13 @@ async fn read_multipart(
         if is_file {
             files.push(data.to_vec());
         } else {
-            fields.push((name, String::from_utf8_lossy(&data).into_owned()));
+            let text = String::from_utf8(data.to_vec()).map_err(|_| {
+                ApiError(Error::new(
+                    Code::Iss0005InvalidField,
+                    format!("the field {name} is not valid UTF-8 text"),
+                ))
+            })?;
+            fields.push((name, text));
         }
     }
     Ok((fields, files))
@@ -244,7 +260,12 @@ pub async fn issue(
         }
     };
     let started = std::time::Instant::now();
-    let issuance = state.service.issue(request).await?;
+    // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a
+    // clean-up, never half-done with objects left behind.
+    let service = state.service.clone();
+    let issuance = tokio::spawn(async move { service.issue(request).await })
+        .await
+        .map_err(|e| ApiError(Error::new(Code::Sys0003Internal, format!("issuance task: {e}"))))??;
     state
         .metrics
         .observe_issuance(started.elapsed(), issuance.copies.len() as u64, issuance.replayed);
@@ -269,8 +290,9 @@ pub async fn issue(
 /// `GET /api/v1/copies/{code}`: minimal public metadata.
 pub async fn copy_status(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(code) = code.map_err(path_error)?;
     let copy = state.service.public_copy(&code).await?;
     Ok(Json(copy).into_response())
 }
@@ -283,9 +305,11 @@ pub struct KeyQuery {
 /// `GET /api/v1/copies/{code}/pdf?k=KEY` (and `/v/{code}/pdf`): the signed PDF for the key holder.
 pub async fn copy_pdf(
     State(state): State<AppState>,
-    Path(code): Path<String>,
-    Query(q): Query<KeyQuery>,
+    code: Result<Path<String>, PathRejection>,
+    q: Result<Query<KeyQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Path(code) = code.map_err(path_error)?;
+    let Query(q) = q.map_err(query_error)?;
     let key = q.k.ok_or_else(|| {
         ApiError(Error::new(
             Code::Ver0005BadKey,
@@ -319,9 +343,10 @@ pub struct RevokeJson {
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let Path(code) = code.map_err(path_error)?;
     caller.require(&[Role::Officer])?;
     let body: RevokeJson =
         serde_json::from_slice(&body).map_err(|e| bad_request(format!("expected {{\"reason\": …}}: {e}")))?;
@@ -353,7 +378,7 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
             "the body is empty; send the PDF",
         )));
     }
-    let report = state.service.verify_file(&pdf).await?;
+    let report = state.service.verify_file(pdf).await?;
     state.metrics.observe_verification(report.valid);
     Ok(Json(report).into_response())
 }
@@ -393,8 +418,9 @@ pub struct ConsistencyQuery {
 /// `GET /api/v1/log/proof/consistency?first=N&second=M`: RFC 9162 consistency proof.
 pub async fn log_consistency(
     State(state): State<AppState>,
-    Query(q): Query<ConsistencyQuery>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(query_error)?;
     let (Some(first), Some(second)) = (q.first, q.second) else {
         return Err(bad_request("first and second are required"));
     };

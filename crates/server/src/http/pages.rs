@@ -157,9 +157,15 @@ fn describe(copy: &PublicCopy) -> String {
 /// `GET /v/{code}[?k=KEY]`: the copy's public status; with the key from the QR, a link to the document.
 pub async fn copy_page(
     State(state): State<AppState>,
-    Path(code): Path<String>,
-    Query(q): Query<KeyQuery>,
+    code: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    q: Result<Query<KeyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    let (Ok(Path(code)), Ok(Query(q))) = (code, q) else {
+        return error_page(&Error::new(
+            banso_core::Code::Ver0001MalformedCode,
+            "malformed address",
+        ));
+    };
     let copy = match state.service.public_copy(&code).await {
         Ok(c) => c,
         Err(e) => return error_page(&e),
@@ -195,5 +201,11 @@ pub async fn copy_page(
             "<p class=\"en\">Quét mã QR trên bản sao để xem toàn văn. / Scan the QR code on the copy to open the document.</p>",
         );
     }
-    page(StatusCode::OK, &format!("Bản sao {}", copy.code), &body)
+    let mut response = page(StatusCode::OK, &format!("Bản sao {}", copy.code), &body);
+    // The page may carry a capability link: keep it out of shared caches.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    response
 }

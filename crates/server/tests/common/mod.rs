@@ -93,10 +93,10 @@ impl Backend {
     fn command(&self) -> Command {
         let mut c = Command::new(BIN);
         c.arg("--data-dir").arg(&self.data_dir);
+        c.env_remove("BANSO_CONFIG").env("BANSO_LOG", "info");
         for (k, v) in &self.env {
             c.env(k, v);
         }
-        c.env_remove("BANSO_CONFIG").env("BANSO_LOG", "info");
         c
     }
 
