@@ -133,6 +133,8 @@ pub struct ComposeRequest {
     pub title: String,
     pub certification: CertificationText,
     pub issued_at: OffsetDateTime,
+    /// The officer who approved and signs beside the organisation seal, if any.
+    pub officer: Option<String>,
 }
 
 /// A signed copy.
@@ -149,8 +151,8 @@ pub trait Composer: Send + Sync {
     /// Validates one page file; returns how many pages it holds.
     fn inspect(&self, file: &[u8]) -> Result<u32>;
     async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy>;
-    /// Name of the signing certificate's subject, for the registry.
-    fn signer_name(&self) -> String;
+    /// Who signs (the seal, and the officer if any), for the registry; `Err` for an unknown officer.
+    fn signer_names(&self, officer: Option<&str>) -> Result<String>;
 }
 
 /// One signature's checks, from the PDF verifier.

@@ -61,6 +61,8 @@ pub struct IssueRequest {
     pub files: Vec<Vec<u8>>,
     /// Idempotency key: the same key returns the copies issued the first time.
     pub request_key: Option<String>,
+    /// The officer who approved the request and co-signs the copies (with the organisation seal).
+    pub officer: Option<String>,
 }
 
 /// One issued copy with the capability key its QR carries (the key is derived, never stored).
@@ -376,6 +378,7 @@ impl Service {
                 ),
             ],
         };
+        let signer = self.composer.signer_names(request.officer.as_deref())?;
         let mut records = Vec::with_capacity(request.copies as usize);
         for copy_index in 1..=request.copies {
             let code = VerificationCode::generate(&mut EntropyRng(self.entropy.as_ref()));
@@ -388,6 +391,7 @@ impl Service {
                     title: format!("Bản sao chứng thực điện tử {}", code.display_grouped()),
                     certification: certification.clone(),
                     issued_at: now,
+                    officer: request.officer.clone(),
                 })
                 .await?;
             let pdf_key = format!("copies/{}.pdf", code.as_str());
@@ -410,7 +414,7 @@ impl Service {
                 sha256: hex::encode(composed.sha256),
                 fee_vnd: fee,
                 issuing_body: settings.issuing_body.clone(),
-                signer: self.composer.signer_name(),
+                signer: signer.clone(),
                 status: CopyStatus::Valid,
                 status_reason: None,
                 decision_number: None,

@@ -10,9 +10,8 @@ use banso_core::ports::{
 };
 use banso_core::service::{Service, Settings, WATERMARK};
 use banso_render::{InputError, RenderError};
-use banso_signing::pki::{DevPki, PkiNames};
 use banso_signing::verify::{verify_pdf, Check, TrustStore};
-use banso_signing::{Signer, SoftwareSigner};
+use banso_signing::Signer;
 use rand::RngCore;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,61 +35,6 @@ impl Entropy for OsEntropy {
     }
 }
 
-/// The PEM files of the development PKI inside the data folder.
-pub struct PkiFiles {
-    pub root_cert: String,
-    pub seal_key: String,
-    pub seal_chain: String,
-}
-
-/// Loads the PKI from `dir`, generating it first when absent. Generation writes into a fresh folder that is
-/// renamed into place, so two processes starting together end up with one consistent PKI.
-pub fn ensure_pki(dir: &Path, config: &Config) -> Result<PkiFiles> {
-    if !dir.join("seal.pem").exists() {
-        let parent = dir
-            .parent()
-            .ok_or_else(|| anyhow!("the PKI folder has no parent"))?;
-        std::fs::create_dir_all(parent)?;
-        let staging = parent.join(format!(".pki-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging)?;
-        let p = &config.pki;
-        let pki = DevPki::generate(
-            &PkiNames {
-                country: p.country.clone(),
-                organization: p.organization.clone(),
-                root_cn: p.root_cn.clone(),
-                issuing_cn: p.issuing_cn.clone(),
-                seal_cn: p.seal_cn.clone(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .map_err(|e| anyhow!("generating the development PKI: {e}"))?;
-        std::fs::write(staging.join("root.pem"), &pki.root_cert_pem)?;
-        std::fs::write(staging.join("issuing.pem"), &pki.issuing_cert_pem)?;
-        std::fs::write(staging.join("seal.pem"), &pki.seal_cert_pem)?;
-        write_private(&staging.join("root.key"), pki.root_key_pem.as_bytes())?;
-        write_private(&staging.join("issuing.key"), pki.issuing_key_pem.as_bytes())?;
-        write_private(&staging.join("seal.key"), pki.seal_key_pem.as_bytes())?;
-        if std::fs::rename(&staging, dir).is_err() {
-            // Someone else won the race (or the folder exists without a seal): keep theirs.
-            let _ = std::fs::remove_dir_all(&staging);
-            if !dir.join("seal.pem").exists() {
-                return Err(anyhow!("{} exists but holds no seal certificate", dir.display()));
-            }
-        }
-    }
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .with_context(|| format!("reading {}", dir.join(name).display()))
-    };
-    Ok(PkiFiles {
-        root_cert: read("root.pem")?,
-        seal_key: read("seal.key")?,
-        seal_chain: format!("{}{}", read("seal.pem")?, read("issuing.pem")?),
-    })
-}
-
 /// The secret capability keys are derived from, created on first use (0600).
 pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
     let dir = data_dir.join("secrets");
@@ -111,9 +55,11 @@ pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
     hex::decode(text.trim()).context("the capability secret is not hex")
 }
 
-/// Composes copies with banso-render and signs them with a [`Signer`].
+/// Composes copies with banso-render and signs them with a [`Signer`] (PAdES B-T: with a signature
+/// timestamp from the configured TSA).
 pub struct PdfComposer {
-    pub signer: Arc<dyn Signer>,
+    pub trust: Arc<crate::trust::TrustServices>,
+    pub level: crate::longterm::Level,
     pub default_dpi: f32,
     pub signer_name: String,
 }
@@ -128,18 +74,84 @@ fn input_error(e: &InputError) -> Error {
     Error::new(code, e.to_string())
 }
 
-/// Signs a prepared PDF in place and returns its SHA-256 (shared by issuance and the benchmark).
+/// Signs a prepared PDF in place (B-B, or B-T with a timestamp source) and returns its SHA-256; shared by
+/// issuance and the benchmark.
 pub fn sign_prepared(
     prepared: &mut banso_render::PreparedPdf,
     signer: &dyn Signer,
+    timestamps: Option<&dyn banso_signing::tsa::TimestampSource>,
 ) -> Result<[u8; 32], Error> {
-    banso_signing::pades::sign_prepared(
+    banso_signing::pades::sign_prepared_with(
         &mut prepared.bytes,
         prepared.byte_range,
         prepared.contents_hex.clone(),
         signer,
+        timestamps,
     )
     .map_err(|e| Error::new(Code::Sys0002Signing, e.to_string()))
+}
+
+fn signing_error(e: banso_signing::SigningError) -> Error {
+    Error::new(Code::Sys0002Signing, e.to_string())
+}
+
+/// Renders and signs one copy: with an officer, the officer signs the copy and the organisation seal
+/// countersigns it in a second revision; both carry signature timestamps (B-T). Then the copy is extended to
+/// the configured level (B-LT: DSS with validation data; B-LTA: plus a document timestamp).
+pub fn compose_signed(
+    request: &ComposeRequest,
+    trust: &crate::trust::TrustServices,
+    level: crate::longterm::Level,
+    dpi: f32,
+) -> Result<ComposedCopy, Error> {
+    use crate::longterm::Level;
+    let timestamps = (level >= Level::BT).then_some(trust.timestamps.as_ref());
+    let mut prepared = render_copy(request, dpi)?;
+    let officer = match &request.officer {
+        Some(name) => Some(trust.officers.get(name).cloned().ok_or_else(|| {
+            Error::new(
+                Code::Iss0005InvalidField,
+                format!("the officer {name:?} has no signing certificate"),
+            )
+        })?),
+        None => None,
+    };
+    let first: &dyn Signer = officer.as_deref().unwrap_or(trust.seal.as_ref());
+    sign_prepared(&mut prepared, first, timestamps)?;
+    let mut pdf = prepared.bytes;
+    if officer.is_some() {
+        let c = &request.certification;
+        let meta = banso_signing::incremental::SignatureMeta {
+            name: Some(c.issuing_body.clone()),
+            reason: Some("Đóng dấu của cơ quan chứng thực / Seal of the certifying body".into()),
+            location: Some(c.place.clone()),
+            signing_time: Some(request.issued_at),
+        };
+        let mut seal = banso_signing::incremental::prepare_signature(
+            &pdf,
+            "Seal",
+            banso_signing::pades::DEFAULT_PLACEHOLDER,
+            &meta,
+        )
+        .map_err(signing_error)?;
+        banso_signing::pades::sign_prepared_with(
+            &mut seal.bytes,
+            seal.byte_range,
+            seal.contents_hex.clone(),
+            trust.seal.as_ref(),
+            timestamps,
+        )
+        .map_err(signing_error)?;
+        pdf = seal.bytes;
+    }
+    let pdf = crate::longterm::extend(&pdf, level, trust, trust.timestamps.as_ref(), request.issued_at)
+        .map_err(signing_error)?;
+    let sha256 = <sha2::Sha256 as sha2::Digest>::digest(&pdf).into();
+    Ok(ComposedCopy {
+        pdf,
+        sha256,
+        pdf_pages: prepared.page_count as u32,
+    })
 }
 
 /// Renders one copy (no signature yet).
@@ -202,24 +214,27 @@ impl Composer for PdfComposer {
     }
 
     async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy, Error> {
-        let signer = self.signer.clone();
+        let trust = self.trust.clone();
+        let level = self.level;
         let dpi = self.default_dpi;
-        tokio::task::spawn_blocking(move || {
-            let mut prepared = render_copy(&request, dpi)?;
-            let sha256 = sign_prepared(&mut prepared, signer.as_ref())?;
-            Ok(ComposedCopy {
-                pdf: prepared.bytes,
-                sha256,
-                pdf_pages: prepared.page_count as u32,
-            })
-        })
-        .await
-        .map_err(|e| Error::new(Code::Sys0003Internal, format!("composition task: {e}")))?
+        tokio::task::spawn_blocking(move || compose_signed(&request, &trust, level, dpi))
+            .await
+            .map_err(|e| Error::new(Code::Sys0003Internal, format!("composition task: {e}")))?
     }
 
-    fn signer_name(&self) -> String {
-        self.signer_name.clone()
+    fn signer_names(&self, officer: Option<&str>) -> Result<String, Error> {
+        match officer {
+            None => Ok(self.signer_name.clone()),
+            Some(name) if self.trust.officers.contains_key(name) => {
+                Ok(format!("{name}; {}", self.signer_name))
+            }
+            Some(name) => Err(Error::new(
+                Code::Iss0005InvalidField,
+                format!("the officer {name:?} has no signing certificate in this installation's PKI"),
+            )),
+        }
     }
+
 }
 
 /// Verifies PDFs against the configured trust anchors with banso-signing, on the blocking pool and at most
@@ -300,16 +315,19 @@ pub struct App {
     pub config: Config,
     pub service: Service,
     pub log_key: Arc<crate::translog::LogKey>,
+    pub trust: Arc<crate::trust::TrustServices>,
 }
 
 impl App {
     pub async fn open(config: Config) -> Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-        let pki = ensure_pki(&config.pki_dir(), &config)?;
-        let signer = SoftwareSigner::from_pem(&pki.seal_key, &pki.seal_chain)
-            .map_err(|e| anyhow!("loading the seal key: {e}"))?;
-        let mut roots = pem_certificates(&pki.root_cert);
+        let trust = Arc::new(crate::trust::TrustServices::open(
+            &config.pki_dir(),
+            &config,
+            &config.public_base_url(),
+        )?);
+        let mut roots = vec![trust.root_der.clone()];
         for extra in &config.pki.extra_trust_anchors {
             let text =
                 std::fs::read_to_string(extra).with_context(|| format!("reading {}", extra.display()))?;
@@ -373,7 +391,9 @@ impl App {
             registry,
             blobs,
             composer: Arc::new(PdfComposer {
-                signer: Arc::new(signer),
+                trust: trust.clone(),
+                level: crate::longterm::Level::parse(&config.signature_level)
+                    .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
                 default_dpi: config.default_dpi,
                 signer_name,
             }),
@@ -398,6 +418,7 @@ impl App {
             config,
             service,
             log_key,
+            trust,
         })
     }
 }

@@ -196,6 +196,7 @@ async fn issue_once(app: &App, pages: &[Vec<u8>]) -> Result<()> {
             copies: 1,
             files: pages.to_vec(),
             request_key: None,
+            officer: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -210,9 +211,9 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
         ..Config::default()
     };
     std::fs::create_dir_all(&dir)?;
-    let pki = crate::app::ensure_pki(&config.pki_dir(), &config)?;
-    let signer = banso_signing::SoftwareSigner::from_pem(&pki.seal_key, &pki.seal_chain)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let trust = crate::trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+    let signer = trust.seal.clone();
+    let read = |name: &str| std::fs::read_to_string(config.pki_dir().join(name));
     let now = time::OffsetDateTime::now_utc();
     let request = ComposeRequest {
         files: Arc::new(vec![sample_page("jpeg", 300, 1)?, sample_page("jpeg", 300, 2)?]),
@@ -234,10 +235,11 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
             english_lines: vec![],
         },
         issued_at: now,
+        officer: None,
     };
     let prepared = render_copy(&request, 300.0).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut signed = prepared.clone();
-    sign_prepared(&mut signed, &signer).map_err(|e| anyhow::anyhow!("{e}"))?;
+    sign_prepared(&mut signed, signer.as_ref(), None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let work = tmp.path();
     std::fs::write(work.join("prepared.pdf"), &prepared.bytes)?;
     std::fs::write(work.join("signed.pdf"), &signed.bytes)?;
@@ -250,16 +252,24 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     for _ in 0..n {
         let mut p = prepared.clone();
         let t = Instant::now();
-        sign_prepared(&mut p, &signer).map_err(|e| anyhow::anyhow!("{e}"))?;
+        sign_prepared(&mut p, signer.as_ref(), None).map_err(|e| anyhow::anyhow!("{e}"))?;
         sign_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let trust = banso_signing::verify::TrustStore {
-        roots: crate::app::pem_certificates(&pki.root_cert),
+    let mut bt_ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut p = prepared.clone();
+        let t = Instant::now();
+        sign_prepared(&mut p, signer.as_ref(), Some(trust.timestamps.as_ref()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        bt_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let trust_store = banso_signing::verify::TrustStore {
+        roots: vec![trust.root_der.clone()],
     };
     let mut verify_ms = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        let report = banso_signing::verify::verify_pdf(&signed.bytes, &trust, now);
+        let report = banso_signing::verify::verify_pdf(&signed.bytes, &trust_store, now);
         verify_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         if report.signatures.len() != 1
             || !report.signatures[0].integrity.ok
@@ -276,11 +286,12 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     }
     summary("SHA-256 of the file (the floor)", hash_ms);
     let (_, banso_sign, _) = summary("banso sign (PAdES B-B)", sign_ms);
+    summary("banso sign (PAdES B-T, built-in TSA)", bt_ms);
     let (_, banso_verify, _) = summary("banso verify", verify_ms);
 
-    std::fs::write(work.join("root.pem"), &pki.root_cert)?;
-    std::fs::write(work.join("key.pem"), &pki.seal_key)?;
-    std::fs::write(work.join("chain.pem"), &pki.seal_chain)?;
+    std::fs::write(work.join("root.pem"), trust.root_pem())?;
+    std::fs::write(work.join("key.pem"), read("seal.key")?)?;
+    std::fs::write(work.join("chain.pem"), read("seal.pem")? + &read("issuing.pem")?)?;
     let script = std::fs::canonicalize(script)
         .with_context(|| format!("{} (run from the repository)", script.display()))?;
     let out = std::process::Command::new("python3")

@@ -29,6 +29,10 @@ pub struct Config {
     /// File with the hex secret capability keys are derived from; every server of one deployment must share
     /// it. Env: `BANSO_CAPABILITY_SECRET_FILE`. Default: created once in `DATA_DIR/secrets/`.
     pub capability_secret_file: Option<PathBuf>,
+    /// PAdES level of issued copies: B-B, B-T (default), B-LT or B-LTA. Env: `BANSO_SIGNATURE_LEVEL`.
+    pub signature_level: String,
+    /// An external RFC 3161 timestamp authority (default: the built-in one). Env: `BANSO_TSA_URL`.
+    pub tsa_url: Option<String>,
     pub issuer: IssuerConfig,
     pub numbering: NumberingPolicy,
     pub fees: FeeSchedule,
@@ -124,6 +128,8 @@ impl Default for Config {
             default_dpi: 300.0,
             max_copies: 10,
             capability_secret_file: None,
+            tsa_url: None,
+            signature_level: "B-T".into(),
             issuer: IssuerConfig::default(),
             numbering: NumberingPolicy::default(),
             fees: FeeSchedule::default(),
@@ -212,6 +218,12 @@ impl Config {
         }
         if let Some(v) = env("BANSO_DATABASE_URL") {
             config.database_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_SIGNATURE_LEVEL") {
+            config.signature_level = v;
+        }
+        if let Some(v) = env("BANSO_TSA_URL") {
+            config.tsa_url = Some(v);
         }
         if let Some(v) = env("BANSO_CAPABILITY_SECRET_FILE") {
             config.capability_secret_file = Some(PathBuf::from(v));

@@ -6,8 +6,10 @@ mod app;
 mod bench;
 mod config;
 mod http;
+mod longterm;
 mod output;
 mod translog;
+mod trust;
 
 use anyhow::{Context, Result};
 use app::App;
@@ -66,6 +68,9 @@ enum Command {
         /// Idempotency key: issuing again with the same key returns the first result.
         #[arg(long)]
         request_key: Option<String>,
+        /// The approving officer, who signs beside the organisation seal (needs an officer certificate).
+        #[arg(long)]
+        officer: Option<String>,
         #[arg(long)]
         json: bool,
         #[arg(required = false)]
@@ -141,6 +146,22 @@ enum LogCommand {
 enum PkiCommand {
     /// Print the root certificate (PEM) to trust in validators.
     ExportRoot,
+    /// Create the hierarchy: root CA, issuing CA, organisation seal, officers, TSA and OCSP responder.
+    Init {
+        /// An officer who signs copies they approve (repeatable).
+        #[arg(long)]
+        officer: Vec<String>,
+        /// The URL the certificates' CRL and OCSP pointers use (default: the public base URL).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Revoke one of this CA's certificates (by hex serial): its CRL and OCSP answers say so from now on.
+    RevokeCert {
+        serial: String,
+        /// RFC 5280 reason code (1 key compromise, 4 superseded, 5 cessation of operation …).
+        #[arg(long, default_value_t = 0)]
+        reason: u8,
+    },
 }
 
 /// An error with the exit code it deserves.
@@ -247,6 +268,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             copies,
             out,
             request_key,
+            officer,
             json,
             pages,
         } => {
@@ -278,6 +300,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     copies,
                     files,
                     request_key,
+                    officer,
                 })
                 .await
                 .map_err(|e| Failure::domain(e, json))?;
@@ -420,12 +443,37 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Pki {
+            command: PkiCommand::Init { officer, base_url },
+        } => {
+            let config = Config::load(&overrides(&common, None))?;
+            let base = base_url.unwrap_or_else(|| config.public_base_url());
+            trust::init(&config.pki_dir(), &config, &officer, &base)?;
+            println!(
+                "PKI created in {} (pointers at {base})",
+                config.pki_dir().display()
+            );
+            Ok(0)
+        }
+        Command::Pki {
+            command: PkiCommand::RevokeCert { serial, reason },
+        } => {
+            let config = Config::load(&overrides(&common, None))?;
+            trust::TrustServices::revoke_certificate(
+                &config.pki_dir(),
+                &serial,
+                reason,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            println!("revoked {serial}");
+            Ok(0)
+        }
+        Command::Pki {
             command: PkiCommand::ExportRoot,
         } => {
             let config = Config::load(&overrides(&common, None))?;
             std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
-            let pki = app::ensure_pki(&config.pki_dir(), &config)?;
-            print!("{}", pki.root_cert);
+            let trust = trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+            print!("{}", trust.root_pem());
             Ok(0)
         }
         Command::Log {
@@ -485,6 +533,7 @@ async fn serve(mut config: Config) -> Result<()> {
         service: app.service.clone(),
         metrics: Default::default(),
         log_key: app.log_key.clone(),
+        trust: app.trust.clone(),
         max_upload_bytes: app.config.max_upload_bytes,
         base_url: base.trim_end_matches('/').to_string(),
     };

@@ -338,8 +338,9 @@ fn operator_endpoints_and_private_files() {
         use std::os::unix::fs::PermissionsExt;
         let mut secrets = files_under(&backend.data_dir.join("pki"));
         secrets.retain(|p| p.extension().is_some_and(|e| e == "key"));
-        secrets.push(backend.data_dir.join("secrets/capability.key"));
-        assert_eq!(secrets.len(), 4);
+        secrets.extend(files_under(&backend.data_dir.join("secrets")));
+        // root, issuing CA, seal, TSA and OCSP responder keys; the capability secret and the log key.
+        assert_eq!(secrets.len(), 7, "{secrets:?}");
         for s in secrets {
             let mode = std::fs::metadata(&s).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{} is {mode:o}", s.display());

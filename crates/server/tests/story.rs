@@ -54,7 +54,7 @@ fn story(backend: Backend) {
 
     // Independent validators.
     let (ok, out) = pyhanko_validate(dir, &root, &pdf);
-    assert!(ok && out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko: {out}");
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
     let report = pdfsig(dir, &root, &pdf);
     assert!(
         report.contains("Signature is Valid") && !report.contains("Digest Mismatch"),
@@ -262,7 +262,7 @@ fn story(backend: Backend) {
         "the imported pages keep their text"
     );
     let (ok, out) = pyhanko_validate(dir, &root, &fourth_pdf);
-    assert!(ok && out.contains("INTACT:TRUSTED,UNTOUCHED"), "pyHanko: {out}");
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
 
     // The story really ran on the backend it names.
     let remote = backend.env.iter().any(|(k, v)| k == "BANSO_STORAGE" && v == "s3");

@@ -19,6 +19,12 @@
 //! [`verify::SignatureReport::is_valid`]; [`verify::reason`] (the stable reason strings);
 //! [`pades::build_cms`]; [`pem`] (PEM decode/encode); [`cert`] (certificate view: subject, common name,
 //! validity, keys); [`asn1`] (the small DER reader/writer used for CMS).
+//!
+//! Trust services: [`pki::Hierarchy`] (root → issuing CA → seal, officers, TSA, OCSP responder, with CRL
+//! and AIA pointers) and [`pki::issue_end_entity`] (certify a foreign public key, e.g. an HSM key);
+//! [`certgen`] (certificate building behind the [`Signer`] seam); [`crl`] (build/parse/verify CRLs);
+//! [`ocsp`] (parse requests, build/parse/verify responses); [`tsa`] (RFC 3161 authority, client,
+//! token reader, and the [`tsa::TimestampSource`] seam); [`pades::sign_prepared_with`] (PAdES B-T).
 #![cfg_attr(
     not(test),
     deny(
@@ -31,9 +37,16 @@
 
 pub mod asn1;
 pub mod cert;
+pub mod incremental;
+pub mod crl;
+pub mod ocsp;
+pub mod certgen;
+pub mod diff;
 pub mod pades;
 pub mod pem;
+pub mod ltv;
 pub mod pki;
+pub mod tsa;
 pub mod verify;
 
 /// Errors of this crate.

@@ -1,12 +1,15 @@
 //! PAdES signing of a prepared PDF.
 use crate::asn1::{self, oid};
 use crate::cert::CertView;
+use crate::tsa::TimestampSource;
 use crate::{SignatureAlgorithm, Signer, SigningError};
 use sha2::Digest as _;
 use std::ops::Range;
 
-/// Bytes to reserve for the CMS value of a B-B signature with a chain of three certificates.
-pub const DEFAULT_PLACEHOLDER: usize = 8192;
+/// Bytes to reserve for the CMS value: a B-T signature (chain of three certificates plus a timestamp
+/// token carrying the TSA's chain of three) takes about 5–6 KB with P-256 keys; the rest is headroom
+/// for longer chains, RSA keys and larger TSA tokens.
+pub const DEFAULT_PLACEHOLDER: usize = 16384;
 
 /// Computes SHA-256 over the ByteRange of `pdf`, builds the CMS SignedData (detached, PAdES B-B) with
 /// `signer`, and writes it hex-encoded into `contents_hex`, padding with `0`. Returns the SHA-256 of
@@ -19,6 +22,18 @@ pub fn sign_prepared(
     byte_range: [usize; 4],
     contents_hex: Range<usize>,
     signer: &dyn Signer,
+) -> Result<[u8; 32], SigningError> {
+    sign_prepared_with(pdf, byte_range, contents_hex, signer, None)
+}
+
+/// As [`sign_prepared`]; with a timestamp source the signature is PAdES B-T: a timestamp token over
+/// SHA-256 of the signature value is added as the unsigned attribute id-aa-signatureTimeStampToken.
+pub fn sign_prepared_with(
+    pdf: &mut [u8],
+    byte_range: [usize; 4],
+    contents_hex: Range<usize>,
+    signer: &dyn Signer,
+    timestamps: Option<&dyn TimestampSource>,
 ) -> Result<[u8; 32], SigningError> {
     let len = pdf.len();
     let bad = |what: &str| SigningError::Prepared(what.to_string());
@@ -47,7 +62,7 @@ pub fn sign_prepared(
     hasher.update(&*tail);
     let digest: [u8; 32] = hasher.finalize().into();
 
-    let cms = build_cms(&digest, signer)?;
+    let cms = build_cms_with(&digest, signer, timestamps)?;
     let needed = cms.len();
     if needed > available {
         return Err(SigningError::PlaceholderTooSmall { needed, available });
@@ -73,6 +88,16 @@ pub fn sign_prepared(
 /// Builds a DER `ContentInfo` holding a detached CMS `SignedData` (PAdES B-B) for content whose
 /// SHA-256 is `content_digest`, signed by `signer`.
 pub fn build_cms(content_digest: &[u8; 32], signer: &dyn Signer) -> Result<Vec<u8>, SigningError> {
+    build_cms_with(content_digest, signer, None)
+}
+
+/// As [`build_cms`]; with a timestamp source, the SignerInfo gets the unsigned attribute
+/// id-aa-signatureTimeStampToken holding a token over SHA-256 of the signature value (PAdES B-T).
+pub fn build_cms_with(
+    content_digest: &[u8; 32],
+    signer: &dyn Signer,
+    timestamps: Option<&dyn TimestampSource>,
+) -> Result<Vec<u8>, SigningError> {
     let chain = signer.chain();
     let signer_der = chain
         .first()
@@ -90,6 +115,18 @@ pub fn build_cms(content_digest: &[u8; 32], signer: &dyn Signer) -> Result<Vec<u
         SignatureAlgorithm::RsaPkcs1Sha256 => asn1::algorithm_null(oid::SHA256_WITH_RSA),
     };
     let sid = asn1::sequence(&[cert.issuer, cert.serial_tlv]);
+    let unsigned_attrs = match timestamps {
+        Some(source) => {
+            let imprint: [u8; 32] = sha2::Sha256::digest(&signature).into();
+            let token = source.timestamp(&imprint)?;
+            let attribute = asn1::sequence(&[
+                &asn1::oid_tlv(crate::certgen::oids::ATTR_SIGNATURE_TIME_STAMP),
+                &asn1::set_of(asn1::TAG_SET, vec![token]),
+            ]);
+            asn1::tlv(asn1::ctx_cons(1), &attribute)
+        }
+        None => Vec::new(),
+    };
     let signer_info = asn1::sequence(&[
         &asn1::uint(1),
         &sid,
@@ -97,6 +134,7 @@ pub fn build_cms(content_digest: &[u8; 32], signer: &dyn Signer) -> Result<Vec<u
         &asn1::tlv(asn1::ctx_cons(0), &signed_attrs),
         &signature_algorithm,
         &asn1::tlv(asn1::TAG_OCTET_STRING, &signature),
+        &unsigned_attrs,
     ]);
     let signed_data = asn1::sequence(&[
         &asn1::uint(1),

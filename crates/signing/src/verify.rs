@@ -30,6 +30,14 @@ pub mod reason {
     pub const INCOMPLETE_BYTE_RANGE: &str = "incomplete_byte_range";
     /// Bytes were added after the end of the signed revision.
     pub const MODIFIED_AFTER_SIGNING: &str = "modified_after_signing";
+    /// No CRL or OCSP response covers a certificate of the chain.
+    pub const NO_REVOCATION_DATA: &str = "no_revocation_data";
+    /// A certificate of the chain is revoked.
+    pub const REVOKED: &str = "revoked";
+    /// The timestamp token does not verify, or does not cover this signature.
+    pub const BAD_TIMESTAMP: &str = "bad_timestamp";
+    /// The timestamp's TSA certificate does not lead to a trusted root or is not a TSA certificate.
+    pub const UNTRUSTED_TIMESTAMP: &str = "untrusted_timestamp";
 }
 
 /// One check's outcome with a stable machine reason when it fails.
@@ -71,6 +79,87 @@ pub struct SignatureReport {
     pub chain: Check,
     pub coverage: Check,
     pub modifications: Check,
+    /// A signature or a document timestamp.
+    pub kind: SignatureKind,
+    /// The signature timestamp (for a document timestamp: the token itself), `None` when there is none.
+    pub timestamp: Option<Check>,
+    /// The timestamp's genTime when the token could be read.
+    pub timestamp_time: Option<time::OffsetDateTime>,
+    /// Revocation status of the signer's and the TSA's chains from embedded data (DSS, CMS).
+    pub revocation: Check,
+    /// ETSI EN 319 102-1 style conclusion.
+    pub indication: Indication,
+    /// Why it is not TOTAL-PASSED (see [`sub_indication`]).
+    pub sub_indication: Option<String>,
+    /// The time at which the certificate chain was validated: the best proof of existence (a valid
+    /// signature or document timestamp) or the verification time.
+    pub validation_time: time::OffsetDateTime,
+    /// PAdES baseline level reached (signatures only).
+    pub level: Option<Level>,
+    /// Where the revision this signature covers ends (`ByteRange[2] + ByteRange[3]`): the length of the
+    /// file as it was when signed.
+    pub signed_end: u64,
+}
+
+/// What a signature dictionary holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureKind {
+    Signature,
+    DocumentTimestamp,
+}
+
+/// ETSI EN 319 102-1 main indication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Indication {
+    TotalPassed,
+    Indeterminate,
+    TotalFailed,
+}
+
+impl Indication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TotalPassed => "TOTAL-PASSED",
+            Self::Indeterminate => "INDETERMINATE",
+            Self::TotalFailed => "TOTAL-FAILED",
+        }
+    }
+}
+
+/// PAdES baseline levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    BB,
+    BT,
+    BLT,
+    BLTA,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BB => "B-B",
+            Self::BT => "B-T",
+            Self::BLT => "B-LT",
+            Self::BLTA => "B-LTA",
+        }
+    }
+}
+
+/// ETSI EN 319 102-1 sub-indications used in [`SignatureReport::sub_indication`].
+pub mod sub_indication {
+    pub const HASH_FAILURE: &str = "HASH_FAILURE";
+    pub const SIG_CRYPTO_FAILURE: &str = "SIG_CRYPTO_FAILURE";
+    pub const FORMAT_FAILURE: &str = "FORMAT_FAILURE";
+    pub const REVOKED: &str = "REVOKED";
+    pub const NO_CERTIFICATE_CHAIN_FOUND: &str = "NO_CERTIFICATE_CHAIN_FOUND";
+    pub const CERTIFICATE_CHAIN_GENERAL_FAILURE: &str = "CERTIFICATE_CHAIN_GENERAL_FAILURE";
+    pub const NO_SIGNING_CERTIFICATE_FOUND: &str = "NO_SIGNING_CERTIFICATE_FOUND";
+    pub const CRYPTO_CONSTRAINTS_FAILURE: &str = "CRYPTO_CONSTRAINTS_FAILURE";
+    pub const OUT_OF_BOUNDS_NO_POE: &str = "OUT_OF_BOUNDS_NO_POE";
+    /// Revocation data is missing (an online check later could complete the validation).
+    pub const TRY_LATER: &str = "TRY_LATER";
+    pub const SIGNED_DATA_NOT_FOUND: &str = "SIGNED_DATA_NOT_FOUND";
 }
 
 impl SignatureReport {
@@ -85,6 +174,9 @@ impl SignatureReport {
 pub struct PdfReport {
     pub sha256: [u8; 32],
     pub signatures: Vec<SignatureReport>,
+    /// The worst indication over all signatures and document timestamps (INDETERMINATE without any).
+    pub indication: Indication,
+    pub sub_indication: Option<String>,
 }
 
 /// Trust anchors: DER root certificates. Only these are trusted; never the OS store.
@@ -125,21 +217,423 @@ const MAX_SIGNATURES: usize = 64;
 /// How far around a `/ByteRange` the enclosing object is looked for.
 const OBJECT_WINDOW: usize = 1 << 20;
 
-/// Verifies every signature in `pdf` at time `now`.
+/// Verifies every signature and document timestamp in `pdf` at time `now`.
 pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> PdfReport {
     let roots: Vec<CertView<'_>> = trust.roots.iter().filter_map(|r| CertView::parse(r)).collect();
-    let now = now.unix_timestamp();
+    let now_unix = now.unix_timestamp();
+    let doc = crate::incremental::PdfDoc::parse(pdf).ok();
+    let dss = doc.as_ref().map(crate::ltv::read_dss_doc).unwrap_or_default();
+    let dicts = find_signature_dicts(pdf);
+
+    // Document timestamps first, latest first: each is validated at the time of the next valid one.
+    let mut order: Vec<usize> = (0..dicts.len()).collect();
+    order.sort_by_key(|&i| dicts.get(i).map_or(0, |d| d.byte_range[2].saturating_add(d.byte_range[3])));
+    let mut doc_ts: Vec<DocTs> = Vec::new();
+    let mut reports: Vec<Option<SignatureReport>> = vec![None; dicts.len()];
     let mut whole: Option<[u8; 32]> = None;
-    let mut signatures = Vec::new();
-    for dict in find_signature_dicts(pdf) {
-        let (report, file_hash) = verify_one(pdf, &dict, &roots, now, whole.is_none());
+    let ctx = Ctx {
+        pdf,
+        doc: doc.as_ref(),
+        roots: &roots,
+        now: now_unix,
+        dss: &dss,
+    };
+    for &i in order.iter().rev() {
+        let Some(dict) = dicts.get(i) else { continue };
+        if dict_kind(pdf, dict) != SignatureKind::DocumentTimestamp {
+            continue;
+        }
+        let (report, poe) = verify_doc_timestamp(&ctx, dict, &doc_ts);
+        if let Some(t) = poe {
+            doc_ts.push(DocTs { end: dict_end(dict), time: t });
+        }
+        if let Some(slot) = reports.get_mut(i) {
+            *slot = Some(report);
+        }
+    }
+    for (i, dict) in dicts.iter().enumerate() {
+        if dict_kind(pdf, dict) != SignatureKind::Signature {
+            continue;
+        }
+        let (report, file_hash) = verify_one(&ctx, dict, &doc_ts, whole.is_none());
         if whole.is_none() {
             whole = file_hash;
         }
-        signatures.push(report);
+        if let Some(slot) = reports.get_mut(i) {
+            *slot = Some(report);
+        }
     }
+    let signatures: Vec<SignatureReport> = reports.into_iter().flatten().collect();
     let sha256 = whole.unwrap_or_else(|| sha2::Sha256::digest(pdf).into());
-    PdfReport { sha256, signatures }
+    let worst = signatures.iter().max_by_key(|s| s.indication);
+    let (indication, sub_indication) = match worst {
+        Some(w) => (w.indication, w.sub_indication.clone()),
+        None => (
+            Indication::Indeterminate,
+            Some(sub_indication::SIGNED_DATA_NOT_FOUND.to_string()),
+        ),
+    };
+    PdfReport {
+        sha256,
+        signatures,
+        indication,
+        sub_indication,
+    }
+}
+
+/// A valid document timestamp: the end of the revision it covers and its genTime.
+#[derive(Debug, Clone, Copy)]
+struct DocTs {
+    end: u64,
+    time: i64,
+}
+
+/// What every signature's verification shares.
+struct Ctx<'p, 'r> {
+    pdf: &'p [u8],
+    doc: Option<&'p crate::incremental::PdfDoc<'p>>,
+    roots: &'r [CertView<'r>],
+    now: i64,
+    dss: &'p crate::ltv::DssData,
+}
+
+fn dict_end(dict: &SigDict) -> u64 {
+    dict.byte_range[2].saturating_add(dict.byte_range[3])
+}
+
+fn dict_kind(pdf: &[u8], dict: &SigDict) -> SignatureKind {
+    let doc_ts = find_key(pdf, dict.object.clone(), b"/Type")
+        .and_then(|p| pdf.get(p..p + 13))
+        .is_some_and(|v| v == b"/DocTimeStamp")
+        || find_key(pdf, dict.object.clone(), b"/SubFilter")
+            .and_then(|p| pdf.get(p..p + 14))
+            .is_some_and(|v| v == b"/ETSI.RFC3161");
+    if doc_ts {
+        SignatureKind::DocumentTimestamp
+    } else {
+        SignatureKind::Signature
+    }
+}
+
+fn unix_to_time(t: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+fn fmt_time(t: i64) -> String {
+    unix_to_time(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Coverage of the ByteRange and modifications after the signed revision.
+fn coverage_and_modifications(ctx: &Ctx<'_, '_>, dict: &SigDict) -> (Check, Check) {
+    let len = ctx.pdf.len() as u64;
+    let [b0, b1, b2, b3] = dict.byte_range;
+    let end = b2.saturating_add(b3);
+    let coverage = if b0 != 0 {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("the ByteRange starts at {b0}, not at 0"),
+        )
+    } else if end > len || b1 > b2 {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            "the ByteRange lies outside the file",
+        )
+    } else if !dict.gap_is_contents {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("bytes {b1}..{b2} left out of the signature are not just the /Contents string"),
+        )
+    } else {
+        Check::pass("the signed range is the whole revision except the signature value")
+    };
+    let modifications = if end == len {
+        Check::pass("no bytes were added after signing")
+    } else if end > len {
+        Check::fail(
+            reason::INCOMPLETE_BYTE_RANGE,
+            format!("the file is {} bytes shorter than the signed revision", end - len),
+        )
+    } else {
+        match (ctx.doc, usize::try_from(end)) {
+            (Some(doc), Ok(end)) => match crate::diff::check_after(doc, end) {
+                Ok(changes) => Check::pass(format!(
+                    "{} later revision(s) only add signatures, document timestamps or validation data",
+                    changes.later_revisions
+                )),
+                Err(detail) => Check::fail(reason::MODIFIED_AFTER_SIGNING, detail),
+            },
+            _ => Check::fail(
+                reason::MODIFIED_AFTER_SIGNING,
+                format!("{} bytes were added after the signed revision", len - end),
+            ),
+        }
+    };
+    (coverage, modifications)
+}
+
+/// A verified timestamp token.
+struct TokenCheck {
+    check: Check,
+    gen_time: Option<i64>,
+    /// The TSA path (TSA certificate first) when trusted.
+    path: Vec<Vec<u8>>,
+    tsa_subject: Option<String>,
+}
+
+/// Verifies an RFC 3161 token over `imprint_of` (the bytes whose digest the token must hold, given as
+/// parts), its TSA certificate (critical EKU timeStamping) and its chain at `chain_time`.
+fn check_token(
+    ctx: &Ctx<'_, '_>,
+    token: &[u8],
+    imprint_parts: &[&[u8]],
+    extra_certs: &[Vec<u8>],
+    chain_time: i64,
+) -> TokenCheck {
+    let mut extra: Vec<Vec<u8>> = extra_certs.to_vec();
+    extra.extend(ctx.dss.certs.iter().cloned());
+    let fail = |reason: &str, detail: String, gen_time: Option<i64>| TokenCheck {
+        check: Check::fail(reason, detail),
+        gen_time,
+        path: Vec::new(),
+        tsa_subject: None,
+    };
+    let info = match crate::tsa::verify_token(token, &extra) {
+        Ok(info) => info,
+        Err(e) => return fail(reason::BAD_TIMESTAMP, format!("the timestamp token does not verify: {e}"), None),
+    };
+    let gen_time = Some(info.gen_time);
+    let Some(hash) = info.hash else {
+        return fail(reason::BAD_TIMESTAMP, "the timestamp imprint uses an unsupported hash".into(), gen_time);
+    };
+    if hash.digest_parts(imprint_parts) != info.imprint {
+        return fail(
+            reason::BAD_TIMESTAMP,
+            "the timestamp imprint does not match the timestamped data".into(),
+            gen_time,
+        );
+    }
+    let Some(tsa_der) = info.tsa_cert.clone() else {
+        return fail(reason::UNTRUSTED_TIMESTAMP, "the TSA certificate is missing".into(), gen_time);
+    };
+    let eku_ok = crate::certgen::extended_key_usages(&tsa_der).is_some_and(|(critical, ekus)| {
+        critical && ekus.iter().any(|e| e == crate::certgen::oids::KP_TIME_STAMPING)
+    });
+    if !eku_ok {
+        return fail(
+            reason::UNTRUSTED_TIMESTAMP,
+            "the TSA certificate lacks a critical extKeyUsage id-kp-timeStamping".into(),
+            gen_time,
+        );
+    }
+    let Some(tsa) = CertView::parse(&tsa_der) else {
+        return fail(reason::UNTRUSTED_TIMESTAMP, "the TSA certificate does not parse".into(), gen_time);
+    };
+    let mut pool_ders: Vec<Vec<u8>> = info.certs.clone();
+    pool_ders.extend(extra);
+    let pool: Vec<CertView<'_>> = pool_ders.iter().filter_map(|c| CertView::parse(c)).collect();
+    let (chain, path) = check_chain_path(&tsa, &pool, ctx.roots, chain_time);
+    if !chain.ok {
+        return fail(
+            reason::UNTRUSTED_TIMESTAMP,
+            format!("the TSA certificate is not trusted: {}", chain.detail),
+            gen_time,
+        );
+    }
+    TokenCheck {
+        check: Check::pass(format!(
+            "timestamp of {} by {}",
+            fmt_time(info.gen_time),
+            tsa.subject_string()
+        )),
+        gen_time,
+        path,
+        tsa_subject: Some(tsa.subject_string()),
+    }
+}
+
+/// Revocation of every certificate of `path` (leaf first, anchor last, not checked) from the embedded
+/// CRLs and OCSP responses. `poe` is the proved time of signing: a revocation after it does not count.
+fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], poe: i64) -> Check {
+    let crls: Vec<crate::crl::CrlInfo> = ctx
+        .dss
+        .crls
+        .iter()
+        .map(Vec::as_slice)
+        .chain(extra_crls.iter().copied())
+        .filter_map(|c| crate::crl::parse_crl(c).ok())
+        .collect();
+    let ocsps: Vec<crate::ocsp::OcspResponseInfo> = ctx
+        .dss
+        .ocsps
+        .iter()
+        .filter_map(|o| crate::ocsp::parse_response(o).ok())
+        .collect();
+    let mut covered = 0usize;
+    for pair in path.windows(2) {
+        let [cert_der, issuer_der] = pair else { continue };
+        let Some(cert) = CertView::parse(cert_der) else { continue };
+        let subject = cert.subject_string();
+        let mut good = false;
+        for crl in crls.iter().filter(|c| c.verify_signature(issuer_der) && c.this_update <= ctx.now) {
+            match crl.entry(cert.serial) {
+                Some(entry) if entry.revoked_at <= poe => {
+                    return Check::fail(
+                        reason::REVOKED,
+                        format!("{subject} was revoked on {} (CRL)", fmt_time(entry.revoked_at)),
+                    );
+                }
+                Some(_) => good = true,
+                None => good = true,
+            }
+        }
+        for resp in &ocsps {
+            let Some(single) = resp.status_of(cert.serial, issuer_der) else { continue };
+            if resp.verify(issuer_der).is_err() || single.this_update > ctx.now {
+                continue;
+            }
+            match single.status {
+                crate::ocsp::ParsedStatus::Good => good = true,
+                crate::ocsp::ParsedStatus::Revoked { at, .. } if at <= poe => {
+                    return Check::fail(
+                        reason::REVOKED,
+                        format!("{subject} was revoked on {} (OCSP)", fmt_time(at)),
+                    );
+                }
+                crate::ocsp::ParsedStatus::Revoked { .. } => good = true,
+                crate::ocsp::ParsedStatus::Unknown => {}
+            }
+        }
+        if !good {
+            return Check::fail(
+                reason::NO_REVOCATION_DATA,
+                format!("no CRL or OCSP response covers {subject}"),
+            );
+        }
+        covered += 1;
+    }
+    Check::pass(format!("{covered} certificate(s) checked against embedded CRLs and OCSP responses: not revoked"))
+}
+
+/// The indication from the checks (in ETSI order: format, hash, crypto, chain, revocation).
+fn conclude(
+    integrity: &Check,
+    chain: &Check,
+    coverage: &Check,
+    modifications: &Check,
+    revocation: Option<&Check>,
+) -> (Indication, Option<String>) {
+    use sub_indication as si;
+    let r = |c: &Check| c.reason.clone().unwrap_or_default();
+    let out = |i: Indication, s: &str| (i, Some(s.to_string()));
+    if !coverage.ok || !modifications.ok {
+        return out(Indication::TotalFailed, si::FORMAT_FAILURE);
+    }
+    if !integrity.ok {
+        return match r(integrity).as_str() {
+            reason::DIGEST_MISMATCH => out(Indication::TotalFailed, si::HASH_FAILURE),
+            reason::BAD_SIGNATURE => out(Indication::TotalFailed, si::SIG_CRYPTO_FAILURE),
+            reason::UNSUPPORTED_ALGORITHM => out(Indication::Indeterminate, si::CRYPTO_CONSTRAINTS_FAILURE),
+            reason::SIGNING_CERTIFICATE_MISMATCH => out(Indication::Indeterminate, si::NO_SIGNING_CERTIFICATE_FOUND),
+            _ => out(Indication::TotalFailed, si::FORMAT_FAILURE),
+        };
+    }
+    if let Some(rev) = revocation {
+        if rev.reason.as_deref() == Some(reason::REVOKED) {
+            return out(Indication::TotalFailed, si::REVOKED);
+        }
+    }
+    if !chain.ok {
+        return match r(chain).as_str() {
+            reason::EXPIRED_CERTIFICATE => out(Indication::Indeterminate, si::OUT_OF_BOUNDS_NO_POE),
+            reason::BAD_CERTIFICATE_SIGNATURE => {
+                out(Indication::Indeterminate, si::CERTIFICATE_CHAIN_GENERAL_FAILURE)
+            }
+            _ => out(Indication::Indeterminate, si::NO_CERTIFICATE_CHAIN_FOUND),
+        };
+    }
+    if let Some(rev) = revocation {
+        if !rev.ok {
+            return out(Indication::Indeterminate, si::TRY_LATER);
+        }
+    }
+    (Indication::TotalPassed, None)
+}
+
+/// Verifies a document timestamp; returns its report and its genTime when it is valid.
+fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (SignatureReport, Option<i64>) {
+    let pdf = ctx.pdf;
+    let field_name = field_name(pdf, dict);
+    let (coverage, modifications) = coverage_and_modifications(ctx, dict);
+    let [_, b1, b2, b3] = dict.byte_range;
+    let end = b2.saturating_add(b3);
+    // Validated at the time of the next valid document timestamp, if any, else now.
+    let chain_time = later.iter().filter(|d| d.end > end).map(|d| d.time).min();
+    let is_latest = chain_time.is_none();
+    let chain_time = chain_time.unwrap_or(ctx.now);
+    let token = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
+    let token = asn1::read_tlv(&token).map(|(t, _)| t.raw.to_vec()).unwrap_or_default();
+    let parts = usize::try_from(b1)
+        .ok()
+        .zip(usize::try_from(b2).ok())
+        .zip(usize::try_from(end).ok())
+        .and_then(|((a, b), e)| Some([pdf.get(..a)?, pdf.get(b..e)?]));
+    let tc = match parts {
+        Some(parts) => check_token(ctx, &token, &parts, &[], chain_time),
+        None => TokenCheck {
+            check: Check::fail(reason::DIGEST_MISMATCH, "the ByteRange cannot be read from this file"),
+            gen_time: None,
+            path: Vec::new(),
+            tsa_subject: None,
+        },
+    };
+    let integrity = match tc.check.reason.as_deref() {
+        Some(reason::BAD_TIMESTAMP) if tc.check.detail.contains("imprint does not match") => {
+            Check::fail(reason::DIGEST_MISMATCH, tc.check.detail.clone())
+        }
+        Some(reason::BAD_TIMESTAMP) => Check::fail(reason::BAD_SIGNATURE, tc.check.detail.clone()),
+        _ => Check::pass("the timestamp token covers the signed bytes and its signature verifies"),
+    };
+    let chain = match tc.check.reason.as_deref() {
+        Some(reason::UNTRUSTED_TIMESTAMP) => Check::fail(reason::UNTRUSTED_CHAIN, tc.check.detail.clone()),
+        Some(_) => Check::fail(reason::UNTRUSTED_CHAIN, "the TSA certificate could not be checked"),
+        None => Check::pass("the TSA certificate chains to a trusted root"),
+    };
+    let revocation = if tc.path.is_empty() {
+        Check::fail(reason::NO_REVOCATION_DATA, "no TSA chain to check")
+    } else {
+        check_revocation(ctx, &tc.path, &[], tc.gen_time.unwrap_or(ctx.now))
+    };
+    // The newest document timestamp cannot carry its own revocation data yet (it comes with the next
+    // renewal); a missing one does not lower its indication.
+    let rev_for_indication = if is_latest && revocation.reason.as_deref() == Some(reason::NO_REVOCATION_DATA) {
+        None
+    } else {
+        Some(&revocation)
+    };
+    let (indication, sub) = conclude(&integrity, &chain, &coverage, &modifications, rev_for_indication);
+    let valid = indication == Indication::TotalPassed
+        || (integrity.ok && chain.ok && coverage.ok && indication != Indication::TotalFailed);
+    let report = SignatureReport {
+        signed_end: dict.byte_range[2].saturating_add(dict.byte_range[3]),
+        field_name,
+        signer_subject: tc.tsa_subject.clone(),
+        claimed_signing_time: None,
+        integrity,
+        chain,
+        coverage,
+        modifications,
+        kind: SignatureKind::DocumentTimestamp,
+        timestamp: Some(tc.check.clone()),
+        timestamp_time: tc.gen_time.map(unix_to_time),
+        revocation,
+        indication,
+        sub_indication: sub,
+        validation_time: unix_to_time(chain_time),
+        level: None,
+    };
+    (report, if valid { tc.gen_time } else { None })
 }
 
 /// A signature dictionary found in the bytes.
@@ -488,11 +982,19 @@ struct Cms<'a> {
     sig_alg: &'a [u8],
     signature: &'a [u8],
     has_econtent: bool,
+    unsigned_attrs: Option<Tlv<'a>>,
+    /// CRLs carried in the SignedData `crls` field.
+    crls: Vec<&'a [u8]>,
 }
 
 enum Sid<'a> {
     IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
     KeyId(&'a [u8]),
+}
+
+/// The certificates a CMS SignedData carries (e.g. a signature's /Contents, padding allowed).
+pub fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
+    parse_cms(der).map(|cms| cms.certificates.iter().map(|c| c.to_vec()).collect()).unwrap_or_default()
 }
 
 fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
@@ -522,7 +1024,15 @@ fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
             }
         }
     }
-    let _crls = sd.optional(asn1::ctx_cons(1));
+    let mut crls = Vec::new();
+    if let Some(list) = sd.optional(asn1::ctx_cons(1)) {
+        let mut c = Reader::new(list.value);
+        while let Some(crl) = c.any() {
+            if crl.tag == asn1::TAG_SEQUENCE {
+                crls.push(crl.raw);
+            }
+        }
+    }
     let signer_infos = sd.expect(asn1::TAG_SET)?;
     let signer_info = Reader::new(signer_infos.value).expect(asn1::TAG_SEQUENCE)?;
     let mut si = Reader::new(signer_info.value);
@@ -544,7 +1054,10 @@ fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
     let sig_alg_tlv = si.expect(asn1::TAG_SEQUENCE)?;
     let sig_alg = Reader::new(sig_alg_tlv.value).expect(asn1::TAG_OID)?.value;
     let signature = si.expect(asn1::TAG_OCTET_STRING)?.value;
+    let unsigned_attrs = si.optional(asn1::ctx_cons(1));
     Some(Cms {
+        unsigned_attrs,
+        crls,
         certificates,
         sid,
         digest_alg,
@@ -623,54 +1136,19 @@ fn find_signer<'a>(cms: &Cms<'a>, certs: &[CertView<'a>]) -> Option<CertView<'a>
 /// Verifies one signature dictionary. With `share_file_hash`, also returns the SHA-256 of the whole file,
 /// computed sharing the hashing of the first range.
 fn verify_one(
-    pdf: &[u8],
+    ctx: &Ctx<'_, '_>,
     dict: &SigDict,
-    roots: &[CertView<'_>],
-    now: i64,
+    doc_ts: &[DocTs],
     share_file_hash: bool,
 ) -> (SignatureReport, Option<[u8; 32]>) {
-    let len = pdf.len() as u64;
+    let pdf = ctx.pdf;
     let [b0, b1, b2, b3] = dict.byte_range;
     let claimed_signing_time = find_key(pdf, dict.object.clone(), b"/M")
         .and_then(|p| pdf_string_at(pdf, p))
         .map(|b| pdf_text(&b));
     let field_name = field_name(pdf, dict);
-
-    // Coverage.
     let end = b2.saturating_add(b3);
-    let coverage = if b0 != 0 {
-        Check::fail(
-            reason::INCOMPLETE_BYTE_RANGE,
-            format!("the ByteRange starts at {b0}, not at 0"),
-        )
-    } else if end > len || b1 > b2 {
-        Check::fail(
-            reason::INCOMPLETE_BYTE_RANGE,
-            "the ByteRange lies outside the file",
-        )
-    } else if !dict.gap_is_contents {
-        Check::fail(
-            reason::INCOMPLETE_BYTE_RANGE,
-            format!("bytes {b1}..{b2} left out of the signature are not just the /Contents string"),
-        )
-    } else {
-        Check::pass("the signed range is the whole revision except the signature value")
-    };
-
-    // Modifications.
-    let modifications = if end == len {
-        Check::pass("no bytes were added after signing")
-    } else if end < len {
-        Check::fail(
-            reason::MODIFIED_AFTER_SIGNING,
-            format!("{} bytes were added after the signed revision", len - end),
-        )
-    } else {
-        Check::fail(
-            reason::INCOMPLETE_BYTE_RANGE,
-            format!("the file is {} bytes shorter than the signed revision", end - len),
-        )
-    };
+    let (coverage, modifications) = coverage_and_modifications(ctx, dict);
 
     let contents = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
     let Some(cms) = parse_cms(&contents) else {
@@ -679,7 +1157,9 @@ fn verify_one(
             "the /Contents value is not a readable CMS SignedData",
         );
         let chain = Check::fail(reason::UNTRUSTED_CHAIN, "no signer certificate could be read");
+        let (indication, sub_indication) = conclude(&fail, &chain, &coverage, &modifications, None);
         let report = SignatureReport {
+            signed_end: dict.byte_range[2].saturating_add(dict.byte_range[3]),
             field_name,
             signer_subject: None,
             claimed_signing_time,
@@ -687,6 +1167,14 @@ fn verify_one(
             chain,
             coverage,
             modifications,
+            kind: SignatureKind::Signature,
+            timestamp: None,
+            timestamp_time: None,
+            revocation: Check::fail(reason::NO_REVOCATION_DATA, "no signer certificate"),
+            indication,
+            sub_indication,
+            validation_time: unix_to_time(ctx.now),
+            level: None,
         };
         return (report, None);
     };
@@ -723,14 +1211,81 @@ fn verify_one(
     };
 
     let integrity = check_integrity(&cms, signer.as_ref(), digest_alg, content_digest.as_deref());
-    let chain = match &signer {
-        Some(s) => check_chain(s, &certs, roots, now),
-        None => Check::fail(
-            reason::UNTRUSTED_CHAIN,
-            "the signer certificate is not in the signature",
+
+    // Proofs of existence: document timestamps over a later revision, then the signature timestamp.
+    let doc_ts_poe = doc_ts.iter().filter(|d| d.end > end).map(|d| d.time).min();
+    let cms_certs: Vec<Vec<u8>> = cms.certificates.iter().map(|c| c.to_vec()).collect();
+    let token = cms
+        .unsigned_attrs
+        .and_then(|attrs| attribute(attrs, crate::certgen::oids::ATTR_SIGNATURE_TIME_STAMP))
+        .map(|t| t.raw.to_vec());
+    let ts = token.map(|t| check_token(ctx, &t, &[cms.signature], &cms_certs, doc_ts_poe.unwrap_or(ctx.now)));
+    let sig_ts_poe = ts.as_ref().filter(|t| t.check.ok).and_then(|t| t.gen_time);
+    let poe = match (sig_ts_poe, doc_ts_poe) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let validation_time = poe.unwrap_or(ctx.now);
+
+    let (chain, path) = match &signer {
+        Some(s) => {
+            let mut pool = certs.clone();
+            let dss_certs: Vec<CertView<'_>> = ctx.dss.certs.iter().filter_map(|c| CertView::parse(c)).collect();
+            pool.extend(dss_certs);
+            check_chain_path(s, &pool, ctx.roots, validation_time)
+        }
+        None => (
+            Check::fail(
+                reason::UNTRUSTED_CHAIN,
+                "the signer certificate is not in the signature",
+            ),
+            Vec::new(),
         ),
     };
+
+    let revocation = if path.is_empty() {
+        Check::fail(reason::NO_REVOCATION_DATA, "no trusted signer chain to check")
+    } else {
+        let signer_rev = check_revocation(ctx, &path, &cms.crls, validation_time);
+        match ts.as_ref().filter(|t| t.check.ok) {
+            Some(t) if signer_rev.ok => {
+                let tsa_rev = check_revocation(ctx, &t.path, &cms.crls, t.gen_time.unwrap_or(ctx.now));
+                if tsa_rev.ok {
+                    Check::pass(format!("signer: {}; TSA: {}", signer_rev.detail, tsa_rev.detail))
+                } else {
+                    Check {
+                        ok: false,
+                        reason: tsa_rev.reason,
+                        detail: format!("TSA: {}", tsa_rev.detail),
+                    }
+                }
+            }
+            _ => signer_rev,
+        }
+    };
+    let (indication, sub_indication) = conclude(&integrity, &chain, &coverage, &modifications, Some(&revocation));
+
+    let level = integrity.ok.then(|| {
+        let bt = sig_ts_poe.is_some();
+        let has_dss_revocation = !ctx.dss.crls.is_empty() || !ctx.dss.ocsps.is_empty();
+        let blt = bt && revocation.ok && has_dss_revocation;
+        let blta = blt
+            && doc_ts.iter().any(|d| {
+                d.end > end && ctx.doc.is_some_and(|doc| dss_in_revision(doc, d.end))
+            });
+        if blta {
+            Level::BLTA
+        } else if blt {
+            Level::BLT
+        } else if bt {
+            Level::BT
+        } else {
+            Level::BB
+        }
+    });
+
     let report = SignatureReport {
+        signed_end: dict.byte_range[2].saturating_add(dict.byte_range[3]),
         field_name,
         signer_subject,
         claimed_signing_time,
@@ -738,8 +1293,33 @@ fn verify_one(
         chain,
         coverage,
         modifications,
+        kind: SignatureKind::Signature,
+        timestamp: ts.as_ref().map(|t| t.check.clone()),
+        timestamp_time: ts.as_ref().and_then(|t| t.gen_time).map(unix_to_time),
+        revocation,
+        indication,
+        sub_indication,
+        validation_time: unix_to_time(validation_time),
+        level,
     };
     (report, file_hash)
+}
+
+/// Whether the catalog of the revision ending at `end` has a /DSS.
+fn dss_in_revision(doc: &crate::incremental::PdfDoc<'_>, end: u64) -> bool {
+    let Ok(end) = usize::try_from(end) else {
+        return false;
+    };
+    let k = crate::diff::revisions_before(doc, end);
+    let table = doc.table_upto(k);
+    let root = doc
+        .sections
+        .get(k.saturating_sub(1))
+        .and_then(|s| s.trailer.get("Root"))
+        .and_then(crate::incremental::Obj::as_ref_id);
+    root.and_then(|r| doc.load_with(&table, r.0))
+        .and_then(|c| c.as_dict().map(|d| d.get("DSS").is_some()))
+        .unwrap_or(false)
 }
 
 fn check_integrity(
@@ -830,8 +1410,37 @@ fn same_key_id(cert: &CertView<'_>, issuer: &CertView<'_>) -> bool {
     matches!((cert.authority_key_id, issuer.subject_key_id), (Some(a), Some(s)) if a == s)
 }
 
-/// Builds a path from `signer` through `pool` to one of `roots` and checks it at `now`.
-fn check_chain(signer: &CertView<'_>, pool: &[CertView<'_>], roots: &[CertView<'_>], now: i64) -> Check {
+/// Builds a path from `signer` through `pool` to one of `roots` and checks it at `now`; also returns the
+/// path (signer first, anchor last) when it is trusted.
+fn check_chain_path(
+    signer: &CertView<'_>,
+    pool: &[CertView<'_>],
+    roots: &[CertView<'_>],
+    now: i64,
+) -> (Check, Vec<Vec<u8>>) {
+    let check = check_chain_inner(signer, pool, roots, now);
+    let path = match &check {
+        (c, p) if c.ok => p.iter().map(|x| x.raw.to_vec()).collect(),
+        _ => Vec::new(),
+    };
+    (check.0, path)
+}
+
+fn check_chain_inner<'a>(
+    signer: &CertView<'a>,
+    pool: &[CertView<'a>],
+    roots: &[CertView<'a>],
+    now: i64,
+) -> (Check, Vec<CertView<'a>>) {
+    check_chain_steps(signer, pool, roots, now)
+}
+
+fn check_chain_steps<'a>(
+    signer: &CertView<'a>,
+    pool: &[CertView<'a>],
+    roots: &[CertView<'a>],
+    now: i64,
+) -> (Check, Vec<CertView<'a>>) {
     const MAX_DEPTH: usize = 8;
     let mut path: Vec<CertView<'_>> = vec![signer.clone()];
     let mut bad_signature_seen = false;
@@ -880,7 +1489,7 @@ fn check_chain(signer: &CertView<'_>, pool: &[CertView<'_>], roots: &[CertView<'
         }
     }
     if !anchored {
-        return if bad_signature_seen {
+        let c = if bad_signature_seen {
             Check::fail(
                 reason::BAD_CERTIFICATE_SIGNATURE,
                 "a certificate's signature does not verify with its issuer's key",
@@ -891,6 +1500,7 @@ fn check_chain(signer: &CertView<'_>, pool: &[CertView<'_>], roots: &[CertView<'
                 "the signer's certificate does not lead to a trusted root",
             )
         };
+        return (c, path);
     }
     for cert in &path {
         if !cert.valid_at(now) {
@@ -899,36 +1509,40 @@ fn check_chain(signer: &CertView<'_>, pool: &[CertView<'_>], roots: &[CertView<'
             } else {
                 "has expired"
             };
-            return Check::fail(
+            let c = Check::fail(
                 reason::EXPIRED_CERTIFICATE,
                 format!("the certificate {} {when}", cert.subject_string()),
             );
+            return (c, path.clone());
         }
     }
     for (depth, issuer) in path.iter().enumerate().skip(1) {
         let ku_ok = issuer.key_usage.is_none_or(|ku| ku & KU_KEY_CERT_SIGN != 0);
         if !issuer.is_ca || !ku_ok {
-            return Check::fail(
+            let c = Check::fail(
                 reason::UNTRUSTED_CHAIN,
                 format!(
                     "the issuer {} is not a certification authority",
                     issuer.subject_string()
                 ),
             );
+            return (c, path.clone());
         }
         // CA certificates between this issuer and the signer.
         let below = depth.saturating_sub(1) as u64;
         if issuer.path_len.is_some_and(|limit| below > limit) {
-            return Check::fail(
+            let c = Check::fail(
                 reason::UNTRUSTED_CHAIN,
                 format!("the path is longer than {} allows", issuer.subject_string()),
             );
+            return (c, path.clone());
         }
     }
     let root = path.last().map(CertView::subject_string).unwrap_or_default();
-    Check::pass(format!(
+    let c = Check::pass(format!(
         "the signer's certificate chains to the trusted root {root}"
-    ))
+    ));
+    (c, path)
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub fn query_error(e: QueryRejection) -> ApiError {
 pub struct Caller {
     pub role: Role,
     pub token_id: String,
+    pub name: String,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -89,6 +90,7 @@ impl FromRequestParts<AppState> for Caller {
             Some(t) if !t.revoked => Ok(Caller {
                 role: t.role,
                 token_id: t.id,
+                name: t.name,
             }),
             _ => Err(ApiError(Error::new(
                 Code::Auth0002Invalid,
@@ -209,6 +211,9 @@ pub async fn issue(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(|k| format!("{}:{}", caller.token_id, k.trim()));
+    // An officer whose token is bound to an officer certificate signs the copy beside the seal.
+    let officer = (caller.role == Role::Officer && state.trust.officers.contains_key(&caller.name))
+        .then(|| caller.name.clone());
     let request = if is_multipart(&req) {
         let form = Multipart::from_request(req, &state)
             .await
@@ -234,6 +239,7 @@ pub async fn issue(
             copies,
             files,
             request_key,
+            officer: officer.clone(),
         }
     } else {
         use base64::Engine;
@@ -257,6 +263,7 @@ pub async fn issue(
             copies: parsed.copies,
             files,
             request_key,
+            officer: officer.clone(),
         }
     };
     let started = std::time::Instant::now();

@@ -5,6 +5,7 @@
 mod api;
 mod metrics;
 mod pages;
+mod pki;
 
 use crate::output::error_json;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -24,6 +25,7 @@ pub struct AppState {
     pub max_upload_bytes: usize,
     pub base_url: String,
     pub log_key: Arc<crate::translog::LogKey>,
+    pub trust: Arc<crate::trust::TrustServices>,
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail
@@ -135,6 +137,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/log/checkpoint", get(api::log_checkpoint))
         .route("/api/v1/log/proof/inclusion", get(api::log_inclusion))
         .route("/api/v1/log/proof/consistency", get(api::log_consistency))
+        .route("/api/v1/tsa", post(pki::timestamp))
+        .route("/pki/tsa", post(pki::timestamp))
+        .route("/pki/ocsp", post(pki::ocsp_post))
+        .route("/pki/ocsp/{request}", get(pki::ocsp_get))
+        .route("/pki/crl/{file}", get(pki::crl))
+        .route("/pki/ca/{file}", get(pki::ca))
         .route("/v", get(pages::lookup))
         .route("/v/{code}", get(pages::copy_page))
         .route("/v/{code}/pdf", get(api::copy_pdf))

@@ -308,6 +308,16 @@ pub fn pyhanko_validate(dir: &Path, root_pem: &str, pdf: &[u8]) -> (bool, String
     )
 }
 
+/// pyHanko's status line for a valid, trusted, untouched PAdES B-T signature: the signature and its
+/// signature timestamp both intact and trusted.
+pub fn pyhanko_accepts_bt(out: &str) -> bool {
+    out.lines().any(|l| {
+        l.contains(":INTACT:TRUSTED,")
+            && l.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            && l.trim_end().ends_with(",UNTOUCHED")
+    })
+}
+
 /// poppler's pdfsig report with the root in a fresh NSS database (pdfsig exits 0 even on failure).
 pub fn pdfsig(dir: &Path, root_pem: &str, pdf: &[u8]) -> String {
     let nss = dir.join(format!("nss-{}", unique()));

@@ -1,0 +1,404 @@
+//! The trust services of one installation: its PKI on disk (root → issuing CA → seal, officers, TSA, OCSP
+//! responder), the built-in RFC 3161 timestamp authority, CRLs and OCSP answers for its own certificates,
+//! and timestamps from an external TSA over HTTP when one is configured.
+//!
+//! Layout of `DATA_DIR/pki/`: `root.pem`, `issuing.pem`, `seal.pem`, `tsa.pem`, `ocsp.pem`, their `.key`
+//! files (PKCS#8 PEM, 0600; absent for keys that live in an HSM), `officers/<slug>.pem|.key`, `base_url`
+//! (the URL the certificates' CRL and OCSP pointers use) and `revoked.json` (certificates this CA revoked).
+
+use crate::config::{write_private, Config};
+use anyhow::{anyhow, bail, Context, Result};
+use banso_signing::cert::CertView;
+use banso_signing::crl::{build_crl, RevocationReason, RevokedEntry};
+use banso_signing::ocsp::{self, CertStatus};
+use banso_signing::pem;
+use banso_signing::pki::{slug, Hierarchy, PkiNames};
+use banso_signing::tsa::{TimestampAuthority, TimestampSource, DEV_POLICY};
+use banso_signing::{Signer, SigningError, SoftwareSigner};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// A certificate this installation's CA revoked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokedCert {
+    /// Hex serial.
+    pub serial: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub revoked_at: OffsetDateTime,
+    pub reason: u8,
+}
+
+/// Everything the installation signs with and vouches for.
+pub struct TrustServices {
+    pub root_der: Vec<u8>,
+    pub issuing_der: Vec<u8>,
+    root_signer: Arc<SoftwareSigner>,
+    issuing_signer: Arc<SoftwareSigner>,
+    ocsp_signer: Arc<SoftwareSigner>,
+    /// The organisation seal (a software key, or a key in an HSM).
+    pub seal: Arc<dyn Signer>,
+    pub officers: BTreeMap<String, Arc<dyn Signer>>,
+    pub tsa: Arc<TimestampAuthority>,
+    /// Where copies get their timestamps: the built-in TSA or an external one.
+    pub timestamps: Arc<dyn TimestampSource>,
+    pub revoked: Vec<RevokedCert>,
+    pub base_url: String,
+}
+
+fn names(config: &Config) -> PkiNames {
+    let p = &config.pki;
+    PkiNames {
+        country: p.country.clone(),
+        organization: p.organization.clone(),
+        root_cn: p.root_cn.clone(),
+        issuing_cn: p.issuing_cn.clone(),
+        seal_cn: p.seal_cn.clone(),
+    }
+}
+
+fn write_pair(dir: &Path, name: &str, issued: &banso_signing::pki::Issued) -> Result<()> {
+    std::fs::write(dir.join(format!("{name}.pem")), issued.cert_pem())?;
+    write_private(&dir.join(format!("{name}.key")), issued.key_pem().as_bytes())
+}
+
+/// Generates a new hierarchy into `dir` (which must not hold one yet). Generation happens in a fresh folder
+/// renamed into place, so two processes starting together end with one consistent PKI.
+pub fn init(dir: &Path, config: &Config, officers: &[String], base_url: &str) -> Result<()> {
+    if dir.join("seal.pem").exists() {
+        bail!("{} already holds a PKI", dir.display());
+    }
+    let parent = dir
+        .parent()
+        .ok_or_else(|| anyhow!("the PKI folder has no parent"))?;
+    std::fs::create_dir_all(parent)?;
+    let staging = parent.join(format!(".pki-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(staging.join("officers"))?;
+    let officer_names: Vec<&str> = officers.iter().map(String::as_str).collect();
+    let h = Hierarchy::generate(
+        &names(config),
+        &officer_names,
+        base_url,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| anyhow!("generating the PKI: {e}"))?;
+    for (name, issued) in [
+        ("root", &h.root),
+        ("issuing", &h.issuing),
+        ("seal", &h.seal),
+        ("tsa", &h.tsa),
+        ("ocsp", &h.ocsp),
+    ] {
+        write_pair(&staging, name, issued)?;
+    }
+    for (name, issued) in &h.officers {
+        write_pair(&staging.join("officers"), &slug(name), issued)?;
+        std::fs::write(
+            staging.join("officers").join(format!("{}.name", slug(name))),
+            name,
+        )?;
+    }
+    std::fs::write(staging.join("base_url"), &h.base_url)?;
+    std::fs::write(staging.join("revoked.json"), "[]")?;
+    if std::fs::rename(&staging, dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !dir.join("seal.pem").exists() {
+            bail!("{} exists but holds no PKI", dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn read(dir: &Path, name: &str) -> Result<String> {
+    std::fs::read_to_string(dir.join(name)).with_context(|| format!("reading {}", dir.join(name).display()))
+}
+
+fn cert_der(dir: &Path, name: &str) -> Result<Vec<u8>> {
+    let text = read(dir, name)?;
+    pem::decode_all(&text)
+        .map_err(|e| anyhow!("{name}: {e}"))?
+        .into_iter()
+        .next()
+        .map(|b| b.der)
+        .ok_or_else(|| anyhow!("{name} holds no certificate"))
+}
+
+fn software(dir: &Path, name: &str, chain: Vec<Vec<u8>>) -> Result<Arc<SoftwareSigner>> {
+    let key = read(dir, &format!("{name}.key"))?;
+    let mut chain_pem = String::new();
+    for der in &chain {
+        chain_pem.push_str(&pem::encode("CERTIFICATE", der));
+    }
+    Ok(Arc::new(
+        SoftwareSigner::from_pem(&key, &chain_pem).map_err(|e| anyhow!("{name}: {e}"))?,
+    ))
+}
+
+/// An external RFC 3161 TSA reached over HTTP (`application/timestamp-query`).
+pub struct RemoteTsa {
+    pub url: String,
+    client: reqwest::blocking::Client,
+}
+
+impl RemoteTsa {
+    pub fn new(url: &str) -> Result<Self> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .context("TSA client")?;
+        Ok(Self {
+            url: url.to_string(),
+            client,
+        })
+    }
+}
+
+impl TimestampSource for RemoteTsa {
+    fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, SigningError> {
+        let nonce = banso_signing::tsa::random_nonce();
+        let request = banso_signing::tsa::build_request(digest, Some(nonce));
+        let response = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/timestamp-query")
+            .body(request)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.bytes())
+            .map_err(|e| SigningError::Encoding(format!("TSA {}: {e}", self.url)))?;
+        banso_signing::tsa::parse_response(&response, digest, Some(nonce))
+    }
+}
+
+/// The in-process TSA as a [`TimestampSource`] using the system clock.
+struct LocalTsa(Arc<TimestampAuthority>);
+
+impl TimestampSource for LocalTsa {
+    fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, SigningError> {
+        self.0.stamp(
+            banso_signing::cert::HashAlg::Sha256,
+            digest,
+            None,
+            true,
+            OffsetDateTime::now_utc(),
+        )
+    }
+}
+
+impl TrustServices {
+    /// Loads the PKI from `dir`, generating it first (with `base_url` in its pointers) when absent.
+    pub fn open(dir: &Path, config: &Config, base_url: &str) -> Result<Self> {
+        if !dir.join("seal.pem").exists() {
+            init(dir, config, &[], base_url)?;
+        }
+        let root_der = cert_der(dir, "root.pem")?;
+        let issuing_der = cert_der(dir, "issuing.pem")?;
+        let chain =
+            |name: &str| -> Result<Vec<Vec<u8>>> { Ok(vec![cert_der(dir, name)?, issuing_der.clone()]) };
+        let root_signer = software(dir, "root", vec![root_der.clone()])?;
+        let issuing_signer = software(dir, "issuing", vec![issuing_der.clone(), root_der.clone()])?;
+        let ocsp_signer = software(dir, "ocsp", chain("ocsp.pem")?)?;
+        let seal: Arc<dyn Signer> = software(dir, "seal", chain("seal.pem")?)?;
+        let tsa_signer: Arc<dyn Signer> = software(dir, "tsa", chain("tsa.pem")?)?;
+        let tsa = Arc::new(TimestampAuthority::new(tsa_signer, DEV_POLICY).map_err(|e| anyhow!("TSA: {e}"))?);
+        let timestamps: Arc<dyn TimestampSource> = match &config.tsa_url {
+            Some(url) => Arc::new(RemoteTsa::new(url)?),
+            None => Arc::new(LocalTsa(tsa.clone())),
+        };
+        let mut officers: BTreeMap<String, Arc<dyn Signer>> = BTreeMap::new();
+        let officer_dir = dir.join("officers");
+        if let Ok(entries) = std::fs::read_dir(&officer_dir) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.extension().is_some_and(|x| x == "name") {
+                    let stem = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let name = std::fs::read_to_string(&path)?.trim().to_string();
+                    let signer = software(
+                        &officer_dir,
+                        &stem,
+                        vec![
+                            cert_der(&officer_dir, &format!("{stem}.pem"))?,
+                            issuing_der.clone(),
+                        ],
+                    )?;
+                    officers.insert(name, signer);
+                }
+            }
+        }
+        let revoked: Vec<RevokedCert> = match std::fs::read_to_string(dir.join("revoked.json")) {
+            Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
+            Err(_) => Vec::new(),
+        };
+        let base_url = read(dir, "base_url")
+            .unwrap_or_else(|_| base_url.to_string())
+            .trim()
+            .to_string();
+        Ok(Self {
+            root_der,
+            issuing_der,
+            root_signer,
+            issuing_signer,
+            ocsp_signer,
+            seal,
+            officers,
+            tsa,
+            timestamps,
+            revoked,
+            base_url,
+        })
+    }
+
+    pub fn root_pem(&self) -> String {
+        pem::encode("CERTIFICATE", &self.root_der)
+    }
+
+    fn slug_of(der: &[u8]) -> String {
+        CertView::parse(der)
+            .and_then(|c| c.subject_common_name())
+            .map(|cn| slug(&cn))
+            .unwrap_or_default()
+    }
+
+    /// The CA certificate named by a slug (`/pki/ca/{slug}.cer`).
+    pub fn ca_cert(&self, name: &str) -> Option<Vec<u8>> {
+        [&self.root_der, &self.issuing_der]
+            .into_iter()
+            .find(|d| Self::slug_of(d) == name)
+            .cloned()
+    }
+
+    fn status_of(&self, serial: &[u8]) -> CertStatus {
+        let hex = hex::encode(serial);
+        match self
+            .revoked
+            .iter()
+            .find(|r| r.serial.trim_start_matches('0') == hex.trim_start_matches('0'))
+        {
+            Some(r) => CertStatus::Revoked {
+                at: r.revoked_at,
+                reason: RevocationReason::from_code(r.reason),
+            },
+            None => CertStatus::Good,
+        }
+    }
+
+    /// The current CRL of one of the CAs (`/pki/crl/{slug}.crl`), valid for a day.
+    pub fn crl(&self, name: &str, now: OffsetDateTime) -> Option<Result<Vec<u8>, SigningError>> {
+        let (ca, signer): (&[u8], &dyn Signer) = if Self::slug_of(&self.root_der) == name {
+            (&self.root_der, self.root_signer.as_ref())
+        } else if Self::slug_of(&self.issuing_der) == name {
+            (&self.issuing_der, self.issuing_signer.as_ref())
+        } else {
+            return None;
+        };
+        // The revocation list holds certificates of the issuing CA; the root's CRL lists none.
+        let listed: &[RevokedCert] = if ca == self.issuing_der.as_slice() {
+            &self.revoked
+        } else {
+            &[]
+        };
+        let entries: Vec<RevokedEntry> = listed
+            .iter()
+            .filter_map(|r| {
+                Some(RevokedEntry {
+                    serial: hex::decode(&r.serial).ok()?,
+                    revoked_at: r.revoked_at,
+                    reason: RevocationReason::from_code(r.reason),
+                })
+            })
+            .collect();
+        let number = now.unix_timestamp().max(1) as u64;
+        Some(build_crl(
+            signer,
+            now - time::Duration::minutes(5),
+            now + time::Duration::days(1),
+            number,
+            &entries,
+        ))
+    }
+
+    /// Answers an OCSP request for certificates of either CA: the delegated responder answers for the
+    /// issuing CA's certificates, the root itself for the issuing CA.
+    pub fn ocsp(&self, request: &[u8], now: OffsetDateTime) -> Vec<u8> {
+        let by_root = ocsp::parse_request(request)
+            .map(|r| r.cert_ids.iter().all(|id| id.has_issuer(&self.root_der)))
+            .unwrap_or(false);
+        let responder: &dyn Signer = if by_root {
+            self.root_signer.as_ref()
+        } else {
+            self.ocsp_signer.as_ref()
+        };
+        let issuing = self.issuing_der.clone();
+        let root = self.root_der.clone();
+        ocsp::respond(responder, request, now, time::Duration::days(1), &|id| {
+            if id.has_issuer(&issuing) || id.has_issuer(&root) {
+                self.status_of(&id.serial)
+            } else {
+                CertStatus::Unknown
+            }
+        })
+    }
+
+    /// Revocation data for a certificate chain (leaf first, root last or absent): an OCSP response for each
+    /// certificate below the root, from the responder that answers for it — what a DSS embeds.
+    pub fn revocation_material(
+        &self,
+        chain: &[Vec<u8>],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Vec<u8>>, SigningError> {
+        let mut out = Vec::new();
+        for cert in chain {
+            if cert == &self.root_der {
+                continue;
+            }
+            let serial = CertView::parse(cert)
+                .map(|c| c.serial.to_vec())
+                .unwrap_or_default();
+            let status = self.status_of(&serial);
+            let (issuer, responder): (&[u8], &dyn Signer) = if cert == &self.issuing_der {
+                (&self.root_der, self.root_signer.as_ref())
+            } else {
+                (&self.issuing_der, self.ocsp_signer.as_ref())
+            };
+            out.push(ocsp::response_for(
+                responder,
+                cert,
+                issuer,
+                status,
+                now,
+                time::Duration::days(7),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// The OCSP responder's chain (its own certificate needs no revocation check: ocsp-nocheck).
+    pub fn ocsp_chain(&self) -> &[Vec<u8>] {
+        self.ocsp_signer.chain()
+    }
+
+    /// Records the revocation of one of this CA's certificates (CRL and OCSP answer it from now on).
+    pub fn revoke_certificate(dir: &Path, serial_hex: &str, reason: u8, now: OffsetDateTime) -> Result<()> {
+        let path = dir.join("revoked.json");
+        let mut list: Vec<RevokedCert> = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
+            Err(_) => Vec::new(),
+        };
+        let serial = serial_hex.to_lowercase().replace(':', "");
+        if !list.iter().any(|r| r.serial == serial) {
+            list.push(RevokedCert {
+                serial,
+                revoked_at: now,
+                reason,
+            });
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&list)?)?;
+        Ok(())
+    }
+}
