@@ -186,17 +186,34 @@ impl CheckOutcome {
 #[derive(Debug, Clone)]
 pub struct PdfFindings {
     pub sha256: [u8; 32],
+    /// SHA-256 of the file as it was at each signed revision (earlier versions of the same copy: a copy
+    /// extended with validation data and archive timestamps still matches the registry by these).
+    pub revision_hashes: Vec<[u8; 32]>,
     pub signatures: Vec<SignatureFindings>,
+    /// ETSI EN 319 102-1 style overall indication: TOTAL-PASSED, INDETERMINATE or TOTAL-FAILED.
+    pub indication: String,
+    pub sub_indication: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SignatureFindings {
+    /// "signature" or "document_timestamp".
+    pub kind: String,
     pub signer: Option<String>,
     pub signing_time: Option<String>,
     pub integrity: CheckOutcome,
     pub chain: CheckOutcome,
     pub coverage: CheckOutcome,
     pub modifications: CheckOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<CheckOutcome>,
+    pub revocation: CheckOutcome,
+    pub indication: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_indication: Option<String>,
+    /// The PAdES baseline level reached (signatures only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
 }
 
 /// Checks signatures in a PDF against the configured trust store (CPU work: implementations run it off the

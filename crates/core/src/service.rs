@@ -124,6 +124,10 @@ pub struct FileReport {
     /// True when every check passed.
     pub valid: bool,
     pub sha256: String,
+    /// Overall ETSI-style indication of the signatures (TOTAL-PASSED / INDETERMINATE / TOTAL-FAILED).
+    pub indication: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_indication: Option<String>,
     pub signatures: Vec<SignatureFindings>,
     /// At least one signature, and all of them pass.
     pub signature: CheckOutcome,
@@ -550,7 +554,13 @@ impl Service {
         } else {
             CheckOutcome::pass(format!("{} signature(s) valid", findings.signatures.len()))
         };
-        let record = self.registry.copy_by_sha256(&sha256).await?;
+        let mut record = self.registry.copy_by_sha256(&sha256).await?;
+        for earlier in &findings.revision_hashes {
+            if record.is_some() {
+                break;
+            }
+            record = self.registry.copy_by_sha256(&hex::encode(earlier)).await?;
+        }
         let (registry, status) = match &record {
             None => (
                 CheckOutcome::fail("not_in_registry", "no copy with this file's SHA-256 was issued"),
@@ -580,6 +590,8 @@ impl Service {
         Ok(FileReport {
             valid,
             sha256,
+            indication: findings.indication,
+            sub_indication: findings.sub_indication,
             signatures: findings.signatures,
             signature,
             registry,

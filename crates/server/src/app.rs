@@ -234,7 +234,6 @@ impl Composer for PdfComposer {
             )),
         }
     }
-
 }
 
 /// Verifies PDFs against the configured trust anchors with banso-signing, on the blocking pool and at most
@@ -266,21 +265,50 @@ impl PdfVerifier for Verifier {
             .await
             .map_err(|_| Error::new(Code::Sys0003Internal, "verification is shutting down"))?;
         let trust = self.trust.clone();
-        let report = tokio::task::spawn_blocking(move || verify_pdf(&pdf, &trust, now))
-            .await
-            .map_err(|e| Error::new(Code::Sys0003Internal, format!("verification task: {e}")))?;
+        let (report, revision_hashes) = tokio::task::spawn_blocking(move || {
+            let report = verify_pdf(&pdf, &trust, now);
+            let mut ends: Vec<u64> = report.signatures.iter().map(|s| s.signed_end).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            let hashes: Vec<[u8; 32]> = ends
+                .into_iter()
+                .filter_map(|end| usize::try_from(end).ok())
+                .filter(|&end| end < pdf.len())
+                .filter_map(|end| {
+                    pdf.get(..end)
+                        .map(|b| <sha2::Sha256 as sha2::Digest>::digest(b).into())
+                })
+                .collect();
+            (report, hashes)
+        })
+        .await
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("verification task: {e}")))?;
         Ok(PdfFindings {
             sha256: report.sha256,
+            revision_hashes,
+            indication: report.indication.as_str().to_string(),
+            sub_indication: report.sub_indication.clone(),
             signatures: report
                 .signatures
                 .iter()
                 .map(|s| SignatureFindings {
+                    kind: match s.kind {
+                        banso_signing::verify::SignatureKind::Signature => "signature".into(),
+                        banso_signing::verify::SignatureKind::DocumentTimestamp => {
+                            "document_timestamp".into()
+                        }
+                    },
                     signer: s.signer_subject.clone(),
                     signing_time: s.claimed_signing_time.clone(),
                     integrity: outcome(&s.integrity),
                     chain: outcome(&s.chain),
                     coverage: outcome(&s.coverage),
                     modifications: outcome(&s.modifications),
+                    timestamp: s.timestamp.as_ref().map(outcome),
+                    revocation: outcome(&s.revocation),
+                    indication: s.indication.as_str().to_string(),
+                    sub_indication: s.sub_indication.clone(),
+                    level: s.level.map(|l| l.as_str().to_string()),
                 })
                 .collect(),
         })
@@ -392,7 +420,7 @@ impl App {
             blobs,
             composer: Arc::new(PdfComposer {
                 trust: trust.clone(),
-                level: crate::longterm::Level::parse(&config.signature_level)
+                level: crate::longterm::parse_level(&config.signature_level)
                     .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
                 default_dpi: config.default_dpi,
                 signer_name,

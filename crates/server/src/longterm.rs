@@ -9,25 +9,14 @@ use banso_signing::tsa::TimestampSource;
 use banso_signing::{incremental, ltv, SigningError};
 use time::OffsetDateTime;
 
-/// The PAdES baseline level copies are issued at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    BB,
-    BT,
-    BLT,
-    BLTA,
-}
+/// The PAdES baseline levels (the verifier's, so what is configured and what is reported are one type).
+pub use banso_signing::verify::Level;
 
-impl Level {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().replace('_', "-").as_str() {
-            "B-B" => Some(Level::BB),
-            "B-T" => Some(Level::BT),
-            "B-LT" => Some(Level::BLT),
-            "B-LTA" => Some(Level::BLTA),
-            _ => None,
-        }
-    }
+/// Reads a configured level: `B-B`, `B-T`, `B-LT` or `B-LTA`.
+pub fn parse_level(s: &str) -> Option<Level> {
+    [Level::BB, Level::BT, Level::BLT, Level::BLTA]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()))
 }
 
 /// Bytes reserved for a document timestamp token.
@@ -101,4 +90,82 @@ pub fn extend(
         return Ok(with_dss);
     }
     incremental::add_document_timestamp(&with_dss, DOC_TIMESTAMP_PLACEHOLDER, timestamps)
+}
+
+/// When the newest archive (document) timestamp of a copy stops being renewable: the expiry of the
+/// certificate of the TSA that made it. `None` when the copy has no document timestamp.
+pub fn archive_timestamp_expiry(pdf: &[u8]) -> Option<i64> {
+    let doc = incremental::PdfDoc::parse(pdf).ok()?;
+    incremental::signature_values(&doc)
+        .iter()
+        .filter(|v| matches!(v.get("SubFilter"), Some(incremental::Obj::Name(n)) if n.as_slice() == b"ETSI.RFC3161"))
+        .filter_map(|v| match v.get("Contents") {
+            Some(incremental::Obj::Str(padded)) => {
+                // /Contents is zero-padded: read the token's own DER length.
+                let rest = banso_signing::asn1::read_tlv(padded).map(|(_, rest)| rest.len())?;
+                banso_signing::tsa::verify_token(padded.get(..padded.len() - rest)?, &[]).ok()
+            }
+            _ => None,
+        })
+        .filter_map(|info| info.tsa_cert.as_deref().and_then(CertView::parse).map(|c| (info.gen_time, c.not_after)))
+        .max_by_key(|(gen_time, _)| *gen_time)
+        .map(|(_, not_after)| not_after)
+}
+
+/// What `banso maintain lta` did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct MaintainReport {
+    pub examined: u64,
+    /// Copies without an archive timestamp, extended to B-LTA.
+    pub extended: u64,
+    /// Copies whose archive timestamp was renewed (its TSA certificate expires within the window).
+    pub renewed: u64,
+    pub up_to_date: u64,
+    pub failed: Vec<String>,
+}
+
+/// Extends every valid copy to B-LTA and renews archive timestamps that expire within `window`. The stored
+/// PDF is replaced by its extended version; the registry keeps the SHA-256 of the issued version, which
+/// verification still finds through the earlier revision.
+pub async fn maintain(
+    service: &banso_core::service::Service,
+    trust: &TrustServices,
+    window: time::Duration,
+    force: bool,
+) -> anyhow::Result<MaintainReport> {
+    let mut report = MaintainReport::default();
+    let now = service.clock.now();
+    for row in service.registry.audit_rows().await? {
+        if row.status != banso_core::model::CopyStatus::Valid {
+            continue;
+        }
+        report.examined += 1;
+        let outcome: anyhow::Result<Option<bool>> = async {
+            let record = service
+                .registry
+                .copy(&row.code)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("row vanished"))?;
+            let pdf = service.blobs.get(&record.pdf_key).await?;
+            let expiry = archive_timestamp_expiry(&pdf);
+            let due = match expiry {
+                None => true,
+                Some(not_after) => force || not_after - now.unix_timestamp() < window.whole_seconds(),
+            };
+            if !due {
+                return Ok(None);
+            }
+            let extended = extend(&pdf, Level::BLTA, trust, trust.timestamps.as_ref(), now)?;
+            service.blobs.put(&record.pdf_key, extended).await?;
+            Ok(Some(expiry.is_none()))
+        }
+        .await;
+        match outcome {
+            Ok(None) => report.up_to_date += 1,
+            Ok(Some(true)) => report.extended += 1,
+            Ok(Some(false)) => report.renewed += 1,
+            Err(e) => report.failed.push(format!("{}: {e:#}", row.code)),
+        }
+    }
+    Ok(report)
 }

@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// Upkeep jobs.
+    Maintain {
+        #[command(subcommand)]
+        command: MaintainCommand,
+    },
     /// The transparency log: signed checkpoints and audits.
     Log {
         #[command(subcommand)]
@@ -123,6 +128,21 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MaintainCommand {
+    /// Extend valid copies to PAdES B-LTA and renew archive timestamps before their TSA certificate expires.
+    Lta {
+        /// Renew when the TSA certificate of the newest archive timestamp expires within this many days.
+        #[arg(long, default_value_t = 365)]
+        renew_within_days: i64,
+        /// Renew every copy now.
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         json: bool,
     },
@@ -154,6 +174,18 @@ enum PkiCommand {
         /// The URL the certificates' CRL and OCSP pointers use (default: the public base URL).
         #[arg(long)]
         base_url: Option<String>,
+        /// Keep the organisation seal's key in a PKCS#11 token (e.g. /usr/lib/softhsm/libsofthsm2.so).
+        #[arg(long, requires_all = ["token", "pin_file"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the token.
+        #[arg(long)]
+        token: Option<String>,
+        /// File holding the token's user PIN.
+        #[arg(long)]
+        pin_file: Option<PathBuf>,
+        /// Label of the seal key to create in the token.
+        #[arg(long, default_value = "banso-seal")]
+        seal_key_label: String,
     },
     /// Revoke one of this CA's certificates (by hex serial): its CRL and OCSP answers say so from now on.
     RevokeCert {
@@ -443,11 +475,32 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Pki {
-            command: PkiCommand::Init { officer, base_url },
+            command:
+                PkiCommand::Init {
+                    officer,
+                    base_url,
+                    pkcs11_module,
+                    token,
+                    pin_file,
+                    seal_key_label,
+                },
         } => {
             let config = Config::load(&overrides(&common, None))?;
             let base = base_url.unwrap_or_else(|| config.public_base_url());
             trust::init(&config.pki_dir(), &config, &officer, &base)?;
+            if let (Some(module), Some(token), Some(pin_file)) = (pkcs11_module, token, pin_file) {
+                let hsm = trust::HsmSeal {
+                    module,
+                    token,
+                    pin_file,
+                    key_label: seal_key_label,
+                };
+                trust::init_hsm_seal(&config.pki_dir(), &config, &hsm)?;
+                println!(
+                    "the organisation seal key lives in token {:?} as {:?}",
+                    hsm.token, hsm.key_label
+                );
+            }
             println!(
                 "PKI created in {} (pointers at {base})",
                 config.pki_dir().display()
@@ -514,6 +567,39 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(if report.ok { 0 } else { 1 })
         }
+        Command::Maintain {
+            command:
+                MaintainCommand::Lta {
+                    renew_within_days,
+                    force,
+                    json,
+                },
+        } => {
+            let app = open(&common).await?;
+            let report = longterm::maintain(
+                &app.service,
+                &app.trust,
+                time::Duration::days(renew_within_days),
+                force,
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
+            } else {
+                println!(
+                    "examined {}, extended to B-LTA {}, renewed {}, up to date {}, failed {}",
+                    report.examined,
+                    report.extended,
+                    report.renewed,
+                    report.up_to_date,
+                    report.failed.len()
+                );
+                for f in &report.failed {
+                    println!("FAILED: {f}");
+                }
+            }
+            Ok(if report.failed.is_empty() { 0 } else { 1 })
+        }
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
     }
 }
@@ -542,6 +628,10 @@ async fn serve(mut config: Config) -> Result<()> {
     println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");
     println!("  health / metrics     {base}/healthz   {base}/metrics");
     println!("  kiosk, back office   not part of this release yet");
+    println!(
+        "  PKI services         {}/pki/ (TSA, OCSP, CRLs)",
+        app.trust.base_url
+    );
     println!("  data folder          {}", app.config.data_dir.display());
     println!(
         "  database             {}",

@@ -21,6 +21,44 @@ use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+/// The organisation seal's key inside a PKCS#11 token (`pki/seal.pkcs11.json`): where to find it. The PIN
+/// stays in its own file; this records only the file's path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HsmSeal {
+    pub module: std::path::PathBuf,
+    pub token: String,
+    pub pin_file: std::path::PathBuf,
+    pub key_label: String,
+}
+
+/// Creates the seal key inside the token (it never leaves it), has the issuing CA certify it, and switches
+/// the installation's seal to it: `seal.pem` is replaced and the software `seal.key` removed.
+pub fn init_hsm_seal(dir: &Path, config: &Config, hsm: &HsmSeal) -> Result<()> {
+    let pin = banso_hsm::Pin::from_file(&hsm.pin_file).map_err(|e| anyhow!("{e}"))?;
+    let token = banso_hsm::Token::open(&hsm.module, &hsm.token, &pin).map_err(|e| anyhow!("{e}"))?;
+    let spki = token
+        .generate_ec_p256(&hsm.key_label)
+        .map_err(|e| anyhow!("{e}"))?;
+    let root_der = cert_der(dir, "root.pem")?;
+    let issuing_der = cert_der(dir, "issuing.pem")?;
+    let issuing = software(dir, "issuing", vec![issuing_der, root_der])?;
+    let base_url = read(dir, "base_url")?.trim().to_string();
+    let p = &config.pki;
+    let cert = banso_signing::pki::issue_end_entity(
+        issuing.as_ref(),
+        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn),
+        &spki,
+        banso_signing::certgen::CertProfile::Signing,
+        OffsetDateTime::now_utc(),
+        Hierarchy::pointers_for(&base_url, &p.issuing_cn),
+    )
+    .map_err(|e| anyhow!("certifying the token key: {e}"))?;
+    std::fs::write(dir.join("seal.pem"), pem::encode("CERTIFICATE", &cert))?;
+    std::fs::write(dir.join("seal.pkcs11.json"), serde_json::to_string_pretty(hsm)?)?;
+    let _ = std::fs::remove_file(dir.join("seal.key"));
+    Ok(())
+}
+
 /// A certificate this installation's CA revoked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevokedCert {
@@ -45,6 +83,7 @@ pub struct TrustServices {
     /// Where copies get their timestamps: the built-in TSA or an external one.
     pub timestamps: Arc<dyn TimestampSource>,
     pub revoked: Vec<RevokedCert>,
+    /// The URL the certificates' CRL and OCSP pointers use.
     pub base_url: String,
 }
 
@@ -140,19 +179,27 @@ fn software(dir: &Path, name: &str, chain: Vec<Vec<u8>>) -> Result<Arc<SoftwareS
 /// An external RFC 3161 TSA reached over HTTP (`application/timestamp-query`).
 pub struct RemoteTsa {
     pub url: String,
-    client: reqwest::blocking::Client,
+    /// Made on first use, on a blocking thread (a blocking client must not be built inside the runtime).
+    client: std::sync::OnceLock<reqwest::blocking::Client>,
 }
 
 impl RemoteTsa {
     pub fn new(url: &str) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .context("TSA client")?;
         Ok(Self {
             url: url.to_string(),
-            client,
+            client: std::sync::OnceLock::new(),
         })
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, SigningError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let c = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| SigningError::Encoding(format!("TSA client: {e}")))?;
+        Ok(self.client.get_or_init(|| c))
     }
 }
 
@@ -161,7 +208,7 @@ impl TimestampSource for RemoteTsa {
         let nonce = banso_signing::tsa::random_nonce();
         let request = banso_signing::tsa::build_request(digest, Some(nonce));
         let response = self
-            .client
+            .client()?
             .post(&self.url)
             .header("content-type", "application/timestamp-query")
             .body(request)
@@ -201,7 +248,23 @@ impl TrustServices {
         let root_signer = software(dir, "root", vec![root_der.clone()])?;
         let issuing_signer = software(dir, "issuing", vec![issuing_der.clone(), root_der.clone()])?;
         let ocsp_signer = software(dir, "ocsp", chain("ocsp.pem")?)?;
-        let seal: Arc<dyn Signer> = software(dir, "seal", chain("seal.pem")?)?;
+        let seal: Arc<dyn Signer> = match std::fs::read_to_string(dir.join("seal.pkcs11.json")) {
+            Ok(text) => {
+                let hsm: HsmSeal = serde_json::from_str(&text).context("seal.pkcs11.json")?;
+                let pin = banso_hsm::Pin::from_file(&hsm.pin_file).map_err(|e| anyhow!("{e}"))?;
+                Arc::new(
+                    banso_hsm::Pkcs11Signer::new(
+                        &hsm.module,
+                        &hsm.token,
+                        pin,
+                        &hsm.key_label,
+                        chain("seal.pem")?,
+                    )
+                    .map_err(|e| anyhow!("the seal key in the HSM: {e}"))?,
+                )
+            }
+            Err(_) => software(dir, "seal", chain("seal.pem")?)?,
+        };
         let tsa_signer: Arc<dyn Signer> = software(dir, "tsa", chain("tsa.pem")?)?;
         let tsa = Arc::new(TimestampAuthority::new(tsa_signer, DEV_POLICY).map_err(|e| anyhow!("TSA: {e}"))?);
         let timestamps: Arc<dyn TimestampSource> = match &config.tsa_url {

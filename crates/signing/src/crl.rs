@@ -161,9 +161,15 @@ fn malformed(what: &str) -> SigningError {
 pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
     let (outer, _) = asn1::read_tlv(der).ok_or_else(|| malformed("not DER"))?;
     let mut r = Reader::new(outer.value);
-    let tbs = r.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no TBSCertList"))?;
-    let alg = r.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no algorithm"))?;
-    let sig = r.expect(asn1::TAG_BIT_STRING).ok_or_else(|| malformed("no signature"))?;
+    let tbs = r
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no TBSCertList"))?;
+    let alg = r
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no algorithm"))?;
+    let sig = r
+        .expect(asn1::TAG_BIT_STRING)
+        .ok_or_else(|| malformed("no signature"))?;
     let sig_alg = Reader::new(alg.value)
         .expect(asn1::TAG_OID)
         .ok_or_else(|| malformed("bad algorithm"))?
@@ -172,25 +178,34 @@ pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
 
     let mut t = Reader::new(tbs.value);
     let _version = t.optional(asn1::TAG_INTEGER);
-    t.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no inner algorithm"))?;
-    let issuer = t.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no issuer"))?;
+    t.expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no inner algorithm"))?;
+    let issuer = t
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no issuer"))?;
     let this_update = t
         .any()
         .and_then(crate::cert::parse_time)
         .ok_or_else(|| malformed("bad thisUpdate"))?;
     let next_update = match t.peek_tag() {
-        Some(asn1::TAG_UTC_TIME | asn1::TAG_GENERALIZED_TIME) => {
-            Some(t.any().and_then(crate::cert::parse_time).ok_or_else(|| malformed("bad nextUpdate"))?)
-        }
+        Some(asn1::TAG_UTC_TIME | asn1::TAG_GENERALIZED_TIME) => Some(
+            t.any()
+                .and_then(crate::cert::parse_time)
+                .ok_or_else(|| malformed("bad nextUpdate"))?,
+        ),
         _ => None,
     };
     let mut revoked = Vec::new();
     if let Some(list) = t.optional(asn1::TAG_SEQUENCE) {
         let mut l = Reader::new(list.value);
         while !l.is_empty() {
-            let entry = l.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("bad entry"))?;
+            let entry = l
+                .expect(asn1::TAG_SEQUENCE)
+                .ok_or_else(|| malformed("bad entry"))?;
             let mut e = Reader::new(entry.value);
-            let serial = e.expect(asn1::TAG_INTEGER).ok_or_else(|| malformed("bad serial"))?;
+            let serial = e
+                .expect(asn1::TAG_INTEGER)
+                .ok_or_else(|| malformed("bad serial"))?;
             let at = e
                 .any()
                 .and_then(crate::cert::parse_time)

@@ -48,13 +48,10 @@ pub fn check_after(doc: &PdfDoc<'_>, signed_end: usize) -> Result<Changes, Strin
     }
     let later = doc.sections.len() - k;
     if later == 0 {
-        let extra = doc.bytes.get(signed_end..).map_or(0, |r| {
-            if r.iter().all(|&b| is_ws(b)) {
-                0
-            } else {
-                r.len()
-            }
-        });
+        let extra =
+            doc.bytes
+                .get(signed_end..)
+                .map_or(0, |r| if r.iter().all(|&b| is_ws(b)) { 0 } else { r.len() });
         if extra > 0 {
             return Err(format!("{extra} bytes were added after the signed revision"));
         }
@@ -76,7 +73,10 @@ pub fn check_after(doc: &PdfDoc<'_>, signed_end: usize) -> Result<Changes, Strin
         old: &old_table,
         new: &new_table,
     };
-    let old_catalog = ctx.old_obj(root.0).and_then(|o| o.as_dict().cloned()).unwrap_or_default();
+    let old_catalog = ctx
+        .old_obj(root.0)
+        .and_then(|o| o.as_dict().cloned())
+        .unwrap_or_default();
     let old_acro = old_catalog.get("AcroForm").and_then(Obj::as_ref_id).map(|r| r.0);
     let old_dss = old_catalog.get("DSS").and_then(Obj::as_ref_id).map(|r| r.0);
 
@@ -148,7 +148,16 @@ fn is_dss_like(o: &Obj) -> bool {
             && d.keys().all(|k| {
                 matches!(
                     k,
-                    b"Type" | b"Certs" | b"CRLs" | b"OCSPs" | b"VRI" | b"Cert" | b"CRL" | b"OCSP" | b"TU" | b"TS"
+                    b"Type"
+                        | b"Certs"
+                        | b"CRLs"
+                        | b"OCSPs"
+                        | b"VRI"
+                        | b"Cert"
+                        | b"CRL"
+                        | b"OCSP"
+                        | b"TU"
+                        | b"TS"
                 )
             }))
 }
@@ -210,7 +219,11 @@ impl Ctx<'_, '_> {
     fn grown_with_sig_fields(&self, old: &[Obj], new: &[Obj]) -> bool {
         new.len() >= old.len()
             && new.get(..old.len()) == Some(old)
-            && new.get(old.len()..).unwrap_or_default().iter().all(|o| self.is_sig_field(o))
+            && new
+                .get(old.len()..)
+                .unwrap_or_default()
+                .iter()
+                .all(|o| self.is_sig_field(o))
     }
 
     fn catalog_ok(&self, old: &Obj, new: &Obj) -> bool {
@@ -261,9 +274,10 @@ impl Ctx<'_, '_> {
             (Obj::Array(o), Obj::Array(n)) => {
                 n.len() >= o.len()
                     && n.get(..o.len()) == Some(o.as_slice())
-                    && n.get(o.len()..).unwrap_or_default().iter().all(|x| {
-                        self.is_sig_field(x) || matches!(self.resolve_new(x), Some(Obj::Stream(..)))
-                    })
+                    && n.get(o.len()..)
+                        .unwrap_or_default()
+                        .iter()
+                        .all(|x| self.is_sig_field(x) || matches!(self.resolve_new(x), Some(Obj::Stream(..))))
             }
             (Obj::Dict(o), Obj::Dict(n)) => {
                 let changed = Self::changed_keys(o, n);

@@ -97,7 +97,11 @@ fn is_ws(b: u8) -> bool {
 }
 
 fn is_delim(b: u8) -> bool {
-    is_ws(b) || matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+    is_ws(b)
+        || matches!(
+            b,
+            b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+        )
 }
 
 /// A cursor over PDF bytes that parses objects.
@@ -475,9 +479,17 @@ fn unpredict(params: &Dict, data: Vec<u8>) -> Option<Vec<u8>> {
         let mut cur = row.to_vec();
         cur.resize(row_len, 0);
         for i in 0..row_len {
-            let a = if i >= bpp { cur.get(i - bpp).copied().unwrap_or(0) } else { 0 };
+            let a = if i >= bpp {
+                cur.get(i - bpp).copied().unwrap_or(0)
+            } else {
+                0
+            };
             let b = prev.get(i).copied().unwrap_or(0);
-            let c = if i >= bpp { prev.get(i - bpp).copied().unwrap_or(0) } else { 0 };
+            let c = if i >= bpp {
+                prev.get(i - bpp).copied().unwrap_or(0)
+            } else {
+                0
+            };
             let x = cur.get(i).copied().unwrap_or(0);
             let v = match kind {
                 0 => x,
@@ -486,7 +498,11 @@ fn unpredict(params: &Dict, data: Vec<u8>) -> Option<Vec<u8>> {
                 3 => x.wrapping_add(((u16::from(a) + u16::from(b)) / 2) as u8),
                 4 => {
                     let p = i16::from(a) + i16::from(b) - i16::from(c);
-                    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
                     let pred = if pa <= pb && pa <= pc {
                         a
                     } else if pb <= pc {
@@ -637,14 +653,21 @@ impl<'a> PdfDoc<'a> {
                 }
             };
             // Hybrid file: the stream supplements the table.
-            if let Some(stm) = trailer.get("XRefStm").and_then(Obj::as_int).and_then(|v| usize::try_from(v).ok()) {
+            if let Some(stm) = trailer
+                .get("XRefStm")
+                .and_then(Obj::as_int)
+                .and_then(|v| usize::try_from(v).ok())
+            {
                 if let Some((more, _)) = parse_xref_stream(bytes, stm) {
                     for (k, v) in more {
                         entries.entry(k).or_insert(v);
                     }
                 }
             }
-            next = trailer.get("Prev").and_then(Obj::as_int).and_then(|v| usize::try_from(v).ok());
+            next = trailer
+                .get("Prev")
+                .and_then(Obj::as_int)
+                .and_then(|v| usize::try_from(v).ok());
             sections.push(Section {
                 offset,
                 end: revision_end(bytes, offset),
@@ -782,8 +805,12 @@ impl<'a> PdfDoc<'a> {
             if !seen.insert(id.0) || depth > MAX_DEPTH || seen.len() > 1_000_000 {
                 return Err(bad("the page tree loops"));
             }
-            let node = self.load(id.0).ok_or_else(|| bad("a page tree node cannot be read"))?;
-            let dict = node.as_dict().ok_or_else(|| bad("a page tree node is not a dictionary"))?;
+            let node = self
+                .load(id.0)
+                .ok_or_else(|| bad("a page tree node cannot be read"))?;
+            let dict = node
+                .as_dict()
+                .ok_or_else(|| bad("a page tree node is not a dictionary"))?;
             match dict.get("Kids").and_then(|k| self.resolve(k)) {
                 Some(Obj::Array(kids)) if !dict.name_is("Type", "Page") => {
                     for kid in kids.iter().rev() {
@@ -919,7 +946,10 @@ impl<'d, 'a> Update<'d, 'a> {
         let mut i = 0;
         while let Some(&start) = nums.get(i) {
             let mut j = i;
-            while nums.get(j + 1).is_some_and(|&n| Some(n) == nums.get(j).map(|m| m + 1)) {
+            while nums
+                .get(j + 1)
+                .is_some_and(|&n| Some(n) == nums.get(j).map(|m| m + 1))
+            {
                 j += 1;
             }
             out.extend_from_slice(format!("{start} {}\n", j - i + 1).as_bytes());
@@ -937,12 +967,20 @@ impl<'d, 'a> Update<'d, 'a> {
                 trailer.set(key, v.clone());
             }
         }
-        let first_id = match doc.trailer.get("ID").and_then(Obj::as_array).and_then(|a| a.first()) {
+        let first_id = match doc
+            .trailer
+            .get("ID")
+            .and_then(Obj::as_array)
+            .and_then(|a| a.first())
+        {
             Some(Obj::Str(s)) => s.clone(),
             _ => random_id(),
         };
         trailer.set("ID", Obj::Array(vec![Obj::Str(first_id), Obj::Str(random_id())]));
-        trailer.set("Prev", Obj::Int(i64::try_from(doc.last_xref_offset()).unwrap_or(0)));
+        trailer.set(
+            "Prev",
+            Obj::Int(i64::try_from(doc.last_xref_offset()).unwrap_or(0)),
+        );
         out.extend_from_slice(b"trailer\n");
         let mut t = Vec::new();
         write_dict(&mut t, &trailer);
@@ -1150,7 +1188,10 @@ fn prepare_with(
                 return Err(bad("a field name must be non-empty and contain no '.'"));
             }
             if existing.contains(&n) {
-                return Err(bad(format!("the field {} already exists", String::from_utf8_lossy(&n))));
+                return Err(bad(format!(
+                    "the field {} already exists",
+                    String::from_utf8_lossy(&n)
+                )));
             }
             n
         }
@@ -1161,7 +1202,10 @@ fn prepare_with(
     };
 
     // The last page and its annotations.
-    let page = *doc.pages()?.last().ok_or_else(|| bad("the document has no page"))?;
+    let page = *doc
+        .pages()?
+        .last()
+        .ok_or_else(|| bad("the document has no page"))?;
     let mut page_dict = match doc.load(page.0) {
         Some(Obj::Dict(d)) => d,
         _ => return Err(bad("the last page cannot be read")),
@@ -1227,7 +1271,10 @@ fn prepare_with(
     up.put_raw(sig_num, body.into_bytes());
     let (mut bytes, offsets) = up.finish()?;
 
-    let sig_at = offsets.get(&sig_num).copied().ok_or_else(|| bad("internal: no signature object"))?;
+    let sig_at = offsets
+        .get(&sig_num)
+        .copied()
+        .ok_or_else(|| bad("internal: no signature object"))?;
     let find = |bytes: &[u8], needle: &[u8]| {
         bytes
             .get(sig_at..)
@@ -1359,13 +1406,22 @@ mod tests {
 
     #[test]
     fn parses_objects() {
-        let mut lx = Lexer::new(b"<< /A 1 0 R /B [1 2.5 (x\\)y) <414> /N] /C << /D true >> /E null >>", 0);
+        let mut lx = Lexer::new(
+            b"<< /A 1 0 R /B [1 2.5 (x\\)y) <414> /N] /C << /D true >> /E null >>",
+            0,
+        );
         let o = lx.object(0).unwrap();
         let d = o.as_dict().unwrap();
         assert_eq!(d.get("A"), Some(&Obj::Ref(1, 0)));
         assert_eq!(
             d.get("B").unwrap().as_array().unwrap(),
-            &[Obj::Int(1), Obj::Real("2.5".into()), Obj::Str(b"x)y".to_vec()), Obj::Str(vec![0x41, 0x40]), Obj::name("N")]
+            &[
+                Obj::Int(1),
+                Obj::Real("2.5".into()),
+                Obj::Str(b"x)y".to_vec()),
+                Obj::Str(vec![0x41, 0x40]),
+                Obj::name("N")
+            ]
         );
         assert!(d.get("E").is_none());
         let mut out = Vec::new();

@@ -37,14 +37,14 @@
 
 pub mod asn1;
 pub mod cert;
-pub mod incremental;
-pub mod crl;
-pub mod ocsp;
 pub mod certgen;
+pub mod crl;
 pub mod diff;
+pub mod incremental;
+pub mod ltv;
+pub mod ocsp;
 pub mod pades;
 pub mod pem;
-pub mod ltv;
 pub mod pki;
 pub mod tsa;
 pub mod verify;

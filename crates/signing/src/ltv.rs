@@ -67,7 +67,10 @@ pub fn read_dss_doc(doc: &PdfDoc<'_>) -> DssData {
             .collect()
     };
     let vri_keys = match dss.get("VRI").and_then(|v| doc.resolve(v)) {
-        Some(Obj::Dict(v)) => v.keys().map(|k| String::from_utf8_lossy(k).into_owned()).collect(),
+        Some(Obj::Dict(v)) => v
+            .keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect(),
         _ => Vec::new(),
     };
     DssData {

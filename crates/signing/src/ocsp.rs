@@ -135,7 +135,9 @@ pub fn parse_request(der: &[u8]) -> Result<OcspRequest, SigningError> {
     let mut t = Reader::new(tbs.value);
     let _version = t.optional(asn1::ctx_cons(0));
     let _requestor = t.optional(asn1::ctx_cons(1));
-    let list = t.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no requestList"))?;
+    let list = t
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| bad("no requestList"))?;
     let mut cert_ids = Vec::new();
     let mut l = Reader::new(list.value);
     while !l.is_empty() {
@@ -342,7 +344,10 @@ pub fn response_for(
 pub enum ParsedStatus {
     Good,
     /// Unix seconds and the reason code if given.
-    Revoked { at: i64, reason: Option<u8> },
+    Revoked {
+        at: i64,
+        reason: Option<u8>,
+    },
     Unknown,
 }
 
@@ -384,7 +389,9 @@ pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
     if status.value != [0] {
         return Err(bad(&format!("unsuccessful response status {:?}", status.value)));
     }
-    let bytes = r.expect(asn1::ctx_cons(0)).ok_or_else(|| bad("no responseBytes"))?;
+    let bytes = r
+        .expect(asn1::ctx_cons(0))
+        .ok_or_else(|| bad("no responseBytes"))?;
     let rb = Reader::new(bytes.value)
         .expect(asn1::TAG_SEQUENCE)
         .ok_or_else(|| bad("bad responseBytes"))?;
@@ -392,19 +399,25 @@ pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
     if rb.expect(asn1::TAG_OID).map(|o| o.value) != Some(oids::OCSP_BASIC) {
         return Err(bad("not a basic response"));
     }
-    let basic = rb.expect(asn1::TAG_OCTET_STRING).ok_or_else(|| bad("no response"))?;
+    let basic = rb
+        .expect(asn1::TAG_OCTET_STRING)
+        .ok_or_else(|| bad("no response"))?;
     let basic = Reader::new(basic.value)
         .expect(asn1::TAG_SEQUENCE)
         .ok_or_else(|| bad("bad BasicOCSPResponse"))?;
     let mut b = Reader::new(basic.value);
-    let tbs = b.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no tbsResponseData"))?;
+    let tbs = b
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| bad("no tbsResponseData"))?;
     let alg = b.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no algorithm"))?;
     let sig_alg = Reader::new(alg.value)
         .expect(asn1::TAG_OID)
         .ok_or_else(|| bad("bad algorithm"))?
         .value
         .to_vec();
-    let sig = b.expect(asn1::TAG_BIT_STRING).ok_or_else(|| bad("no signature"))?;
+    let sig = b
+        .expect(asn1::TAG_BIT_STRING)
+        .ok_or_else(|| bad("no signature"))?;
     let signature = sig.value.get(1..).ok_or_else(|| bad("empty signature"))?.to_vec();
     let mut certs = Vec::new();
     if let Some(list) = b.optional(asn1::ctx_cons(0)) {
@@ -413,7 +426,12 @@ pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
             .ok_or_else(|| bad("bad certs"))?;
         let mut c = Reader::new(seq.value);
         while !c.is_empty() {
-            certs.push(c.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("bad cert"))?.raw.to_vec());
+            certs.push(
+                c.expect(asn1::TAG_SEQUENCE)
+                    .ok_or_else(|| bad("bad cert"))?
+                    .raw
+                    .to_vec(),
+            );
         }
     }
 
@@ -439,7 +457,9 @@ pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
     let mut responses = Vec::new();
     let mut l = Reader::new(list.value);
     while !l.is_empty() {
-        let single = l.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("bad SingleResponse"))?;
+        let single = l
+            .expect(asn1::TAG_SEQUENCE)
+            .ok_or_else(|| bad("bad SingleResponse"))?;
         let mut s = Reader::new(single.value);
         let id = s.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no CertID"))?;
         let cert_id = CertId::parse(id.value).ok_or_else(|| bad("bad CertID"))?;
@@ -460,9 +480,9 @@ pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
         };
         let this_update = parse_generalized(s.any()).ok_or_else(|| bad("bad thisUpdate"))?;
         let next_update = match s.optional(asn1::ctx_cons(0)) {
-            Some(n) => Some(
-                parse_generalized(Reader::new(n.value).any()).ok_or_else(|| bad("bad nextUpdate"))?,
-            ),
+            Some(n) => {
+                Some(parse_generalized(Reader::new(n.value).any()).ok_or_else(|| bad("bad nextUpdate"))?)
+            }
             None => None,
         };
         responses.push(SingleResponseInfo {
@@ -526,10 +546,12 @@ impl OcspResponseInfo {
             .find(|c| self.names_responder(c))
             .ok_or_else(|| bad("the responder certificate is not in the response"))?;
         if responder != issuer_der {
-            let cert = CertView::parse(responder)
-                .ok_or_else(|| bad("the responder certificate does not parse"))?;
+            let cert =
+                CertView::parse(responder).ok_or_else(|| bad("the responder certificate does not parse"))?;
             if cert.issuer != issuer.subject || !cert.signed_by(&issuer_key) {
-                return Err(bad("the responder certificate is not issued by the certificate's issuer"));
+                return Err(bad(
+                    "the responder certificate is not issued by the certificate's issuer",
+                ));
             }
             let delegated = certgen::extended_key_usages(responder)
                 .is_some_and(|(_, ekus)| ekus.iter().any(|e| e == oids::KP_OCSP_SIGNING));
@@ -610,7 +632,10 @@ mod tests {
             time::Duration::hours(12),
         )
         .unwrap();
-        assert!(parse_response(&forged).unwrap().verify(&h.issuing.cert_der).is_err());
+        assert!(parse_response(&forged)
+            .unwrap()
+            .verify(&h.issuing.cert_der)
+            .is_err());
         // The issuing CA may answer itself.
         let direct = response_for(
             &h.issuing_signer().unwrap(),
@@ -621,9 +646,14 @@ mod tests {
             time::Duration::hours(12),
         )
         .unwrap();
-        assert!(parse_response(&direct).unwrap().verify(&h.issuing.cert_der).is_ok());
+        assert!(parse_response(&direct)
+            .unwrap()
+            .verify(&h.issuing.cert_der)
+            .is_ok());
         assert_eq!(
-            respond(&responder, b"junk", now, time::Duration::hours(1), &|_| CertStatus::Good),
+            respond(&responder, b"junk", now, time::Duration::hours(1), &|_| {
+                CertStatus::Good
+            }),
             error_response(ResponseStatus::MalformedRequest)
         );
     }

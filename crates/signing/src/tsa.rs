@@ -102,18 +102,26 @@ pub fn parse_request(der: &[u8]) -> Result<TimestampRequest, (FailureInfo, Strin
         return Err(malformed("the request is not one SEQUENCE"));
     }
     let mut r = Reader::new(outer.value);
-    let version = r.expect(asn1::TAG_INTEGER).ok_or_else(|| malformed("no version"))?;
+    let version = r
+        .expect(asn1::TAG_INTEGER)
+        .ok_or_else(|| malformed("no version"))?;
     if version.value != [1] {
         return Err((FailureInfo::BadRequest, "unsupported version".into()));
     }
-    let mi = r.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no messageImprint"))?;
+    let mi = r
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no messageImprint"))?;
     let mut m = Reader::new(mi.value);
-    let alg = m.expect(asn1::TAG_SEQUENCE).ok_or_else(|| malformed("no hashAlgorithm"))?;
+    let alg = m
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| malformed("no hashAlgorithm"))?;
     let alg_oid = Reader::new(alg.value)
         .expect(asn1::TAG_OID)
         .ok_or_else(|| malformed("bad hashAlgorithm"))?
         .value;
-    let imprint = m.expect(asn1::TAG_OCTET_STRING).ok_or_else(|| malformed("no hashedMessage"))?;
+    let imprint = m
+        .expect(asn1::TAG_OCTET_STRING)
+        .ok_or_else(|| malformed("no hashedMessage"))?;
     let hash = imprint_hash(alg_oid).ok_or_else(|| {
         (
             FailureInfo::BadAlg,
@@ -129,7 +137,10 @@ pub fn parse_request(der: &[u8]) -> Result<TimestampRequest, (FailureInfo, Strin
         .optional(asn1::TAG_BOOLEAN)
         .is_some_and(|b| b.value.first().is_some_and(|&x| x != 0));
     if r.optional(asn1::ctx_cons(0)).is_some() {
-        return Err((FailureInfo::UnacceptedExtension, "extensions are not supported".into()));
+        return Err((
+            FailureInfo::UnacceptedExtension,
+            "extensions are not supported".into(),
+        ));
     }
     if !r.is_empty() {
         return Err(malformed("trailing data in the request"));
@@ -229,7 +240,10 @@ impl TimestampAuthority {
             Err((fail, text)) => return rejection(fail, &text),
         };
         if request.policy.as_ref().is_some_and(|p| *p != self.policy) {
-            return rejection(FailureInfo::UnacceptedPolicy, "the requested policy is not offered");
+            return rejection(
+                FailureInfo::UnacceptedPolicy,
+                "the requested policy is not offered",
+            );
         }
         match self.stamp(
             request.hash,
@@ -269,7 +283,11 @@ impl TimestampAuthority {
         let accuracy = self
             .accuracy
             .map(|a| {
-                let seconds = if a.seconds > 0 { asn1::uint(u64::from(a.seconds)) } else { Vec::new() };
+                let seconds = if a.seconds > 0 {
+                    asn1::uint(u64::from(a.seconds))
+                } else {
+                    Vec::new()
+                };
                 let millis = if a.millis > 0 {
                     // [0] IMPLICIT INTEGER: re-tag the INTEGER encoding.
                     let mut m = asn1::uint(u64::from(a.millis.min(999)));
@@ -380,7 +398,9 @@ pub fn parse_response(
 ) -> Result<Vec<u8>, SigningError> {
     let (outer, _) = asn1::read_tlv(der).ok_or_else(|| bad("the response is not DER"))?;
     let mut r = Reader::new(outer.value);
-    let status = r.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no PKIStatusInfo"))?;
+    let status = r
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| bad("no PKIStatusInfo"))?;
     let mut st = Reader::new(status.value);
     let code = st
         .expect(asn1::TAG_INTEGER)
@@ -394,7 +414,9 @@ pub fn parse_response(
             .unwrap_or_default();
         return Err(bad(&format!("the TSA refused (status {code}): {text}")));
     }
-    let token = r.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no token in a granted response"))?;
+    let token = r
+        .expect(asn1::TAG_SEQUENCE)
+        .ok_or_else(|| bad("no token in a granted response"))?;
     let info = verify_token(token.raw, &[])?;
     if info.hash != Some(HashAlg::Sha256) || info.imprint != expected_digest {
         return Err(bad("the token covers another message imprint"));
@@ -495,9 +517,13 @@ fn parse_token(token: &[u8]) -> Option<ParsedToken<'_>> {
     let mut si = Reader::new(si.value);
     si.expect(asn1::TAG_INTEGER)?;
     let sid = si.any()?;
-    let digest_alg = Reader::new(si.expect(asn1::TAG_SEQUENCE)?.value).expect(asn1::TAG_OID)?.value;
+    let digest_alg = Reader::new(si.expect(asn1::TAG_SEQUENCE)?.value)
+        .expect(asn1::TAG_OID)?
+        .value;
     let signed_attrs = si.optional(asn1::ctx_cons(0));
-    let sig_alg = Reader::new(si.expect(asn1::TAG_SEQUENCE)?.value).expect(asn1::TAG_OID)?.value;
+    let sig_alg = Reader::new(si.expect(asn1::TAG_SEQUENCE)?.value)
+        .expect(asn1::TAG_OID)?
+        .value;
     let signature = si.expect(asn1::TAG_OCTET_STRING)?.value;
 
     let (tst, _) = asn1::read_tlv(econtent.value)?;
@@ -506,14 +532,24 @@ fn parse_token(token: &[u8]) -> Option<ParsedToken<'_>> {
     let policy = certgen::oid_to_dotted(t.expect(asn1::TAG_OID)?.value);
     let mi = t.expect(asn1::TAG_SEQUENCE)?;
     let mut m = Reader::new(mi.value);
-    let hash = imprint_hash(Reader::new(m.expect(asn1::TAG_SEQUENCE)?.value).expect(asn1::TAG_OID)?.value);
+    let hash = imprint_hash(
+        Reader::new(m.expect(asn1::TAG_SEQUENCE)?.value)
+            .expect(asn1::TAG_OID)?
+            .value,
+    );
     let imprint = m.expect(asn1::TAG_OCTET_STRING)?.value.to_vec();
     let serial = t.expect(asn1::TAG_INTEGER)?.value.to_vec();
     let gen_time = parse_gen_time(t.any()?)?;
     let accuracy_millis = t.optional(asn1::TAG_SEQUENCE).map(|acc| {
         let mut a = Reader::new(acc.value);
-        let seconds = a.optional(asn1::TAG_INTEGER).and_then(|i| asn1::small_uint(i.value)).unwrap_or(0);
-        let millis = a.optional(asn1::ctx_prim(0)).and_then(|i| asn1::small_uint(i.value)).unwrap_or(0);
+        let seconds = a
+            .optional(asn1::TAG_INTEGER)
+            .and_then(|i| asn1::small_uint(i.value))
+            .unwrap_or(0);
+        let millis = a
+            .optional(asn1::ctx_prim(0))
+            .and_then(|i| asn1::small_uint(i.value))
+            .unwrap_or(0);
         seconds.saturating_mul(1000).saturating_add(millis)
     });
     let _ordering = t.optional(asn1::TAG_BOOLEAN);
@@ -553,7 +589,9 @@ pub fn read_token(token_der: &[u8]) -> Result<TstInfo, SigningError> {
 pub fn verify_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<TstInfo, SigningError> {
     let p = parse_token(token_der).ok_or_else(|| bad("the token does not parse"))?;
     let mut info = p.info;
-    let attrs = p.signed_attrs.ok_or_else(|| bad("the token has no signed attributes"))?;
+    let attrs = p
+        .signed_attrs
+        .ok_or_else(|| bad("the token has no signed attributes"))?;
     let digest_alg = HashAlg::from_oid(p.digest_alg).ok_or_else(|| bad("unsupported digest algorithm"))?;
     let signer = info
         .certs
@@ -582,7 +620,9 @@ pub fn verify_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<TstInfo
         let mut r = Reader::new(attr.value);
         let id = r.expect(asn1::TAG_OID).ok_or_else(|| bad("bad attribute"))?.value;
         let values = r.expect(asn1::TAG_SET).ok_or_else(|| bad("bad attribute"))?;
-        let first = Reader::new(values.value).any().ok_or_else(|| bad("empty attribute"))?;
+        let first = Reader::new(values.value)
+            .any()
+            .ok_or_else(|| bad("empty attribute"))?;
         match id {
             oid::ATTR_CONTENT_TYPE => content_type_ok = first.value == oids::CT_TST_INFO,
             oid::ATTR_MESSAGE_DIGEST => {
@@ -610,9 +650,13 @@ pub fn verify_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<TstInfo
         return Err(bad("the signed attributes do not match the TSTInfo"));
     }
     if !ess_ok {
-        return Err(bad("the ESS signing certificate does not name the TSA certificate"));
+        return Err(bad(
+            "the ESS signing certificate does not name the TSA certificate",
+        ));
     }
-    let key = cert.public_key().ok_or_else(|| bad("the TSA key does not parse"))?;
+    let key = cert
+        .public_key()
+        .ok_or_else(|| bad("the TSA key does not parse"))?;
     let hash = crate::cert::hash_of_signature_alg(p.sig_alg).unwrap_or(digest_alg);
     let mut signed = attrs.raw.to_vec();
     if let Some(tag) = signed.first_mut() {
@@ -690,7 +734,10 @@ mod tests {
             let _text = r.optional(asn1::TAG_SEQUENCE);
             (code, r.expect(asn1::TAG_BIT_STRING).map(|b| b.value.to_vec()))
         };
-        assert_eq!(status(&tsa.respond(b"\x30\x03\x02\x01", now)), (2, Some(vec![2, 0x04])));
+        assert_eq!(
+            status(&tsa.respond(b"\x30\x03\x02\x01", now)),
+            (2, Some(vec![2, 0x04]))
+        );
         // MD5 imprint.
         let md5 = asn1::sequence(&[
             &asn1::uint(1),
@@ -703,7 +750,10 @@ mod tests {
         // Wrong imprint length.
         let short = asn1::sequence(&[
             &asn1::uint(1),
-            &asn1::sequence(&[&asn1::algorithm(oid::SHA256), &asn1::tlv(asn1::TAG_OCTET_STRING, &[0u8; 20])]),
+            &asn1::sequence(&[
+                &asn1::algorithm(oid::SHA256),
+                &asn1::tlv(asn1::TAG_OCTET_STRING, &[0u8; 20]),
+            ]),
         ]);
         assert_eq!(status(&tsa.respond(&short, now)).0, 2);
         assert_eq!(fail_info_bits(16), vec![3, 4, 7, 0, 0, 0x80]);

@@ -227,7 +227,11 @@ pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> 
 
     // Document timestamps first, latest first: each is validated at the time of the next valid one.
     let mut order: Vec<usize> = (0..dicts.len()).collect();
-    order.sort_by_key(|&i| dicts.get(i).map_or(0, |d| d.byte_range[2].saturating_add(d.byte_range[3])));
+    order.sort_by_key(|&i| {
+        dicts
+            .get(i)
+            .map_or(0, |d| d.byte_range[2].saturating_add(d.byte_range[3]))
+    });
     let mut doc_ts: Vec<DocTs> = Vec::new();
     let mut reports: Vec<Option<SignatureReport>> = vec![None; dicts.len()];
     let mut whole: Option<[u8; 32]> = None;
@@ -245,7 +249,10 @@ pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> 
         }
         let (report, poe) = verify_doc_timestamp(&ctx, dict, &doc_ts);
         if let Some(t) = poe {
-            doc_ts.push(DocTs { end: dict_end(dict), time: t });
+            doc_ts.push(DocTs {
+                end: dict_end(dict),
+                time: t,
+            });
         }
         if let Some(slot) = reports.get_mut(i) {
             *slot = Some(report);
@@ -401,11 +408,21 @@ fn check_token(
     };
     let info = match crate::tsa::verify_token(token, &extra) {
         Ok(info) => info,
-        Err(e) => return fail(reason::BAD_TIMESTAMP, format!("the timestamp token does not verify: {e}"), None),
+        Err(e) => {
+            return fail(
+                reason::BAD_TIMESTAMP,
+                format!("the timestamp token does not verify: {e}"),
+                None,
+            )
+        }
     };
     let gen_time = Some(info.gen_time);
     let Some(hash) = info.hash else {
-        return fail(reason::BAD_TIMESTAMP, "the timestamp imprint uses an unsupported hash".into(), gen_time);
+        return fail(
+            reason::BAD_TIMESTAMP,
+            "the timestamp imprint uses an unsupported hash".into(),
+            gen_time,
+        );
     };
     if hash.digest_parts(imprint_parts) != info.imprint {
         return fail(
@@ -415,7 +432,11 @@ fn check_token(
         );
     }
     let Some(tsa_der) = info.tsa_cert.clone() else {
-        return fail(reason::UNTRUSTED_TIMESTAMP, "the TSA certificate is missing".into(), gen_time);
+        return fail(
+            reason::UNTRUSTED_TIMESTAMP,
+            "the TSA certificate is missing".into(),
+            gen_time,
+        );
     };
     let eku_ok = crate::certgen::extended_key_usages(&tsa_der).is_some_and(|(critical, ekus)| {
         critical && ekus.iter().any(|e| e == crate::certgen::oids::KP_TIME_STAMPING)
@@ -428,7 +449,11 @@ fn check_token(
         );
     }
     let Some(tsa) = CertView::parse(&tsa_der) else {
-        return fail(reason::UNTRUSTED_TIMESTAMP, "the TSA certificate does not parse".into(), gen_time);
+        return fail(
+            reason::UNTRUSTED_TIMESTAMP,
+            "the TSA certificate does not parse".into(),
+            gen_time,
+        );
     };
     let mut pool_ders: Vec<Vec<u8>> = info.certs.clone();
     pool_ders.extend(extra);
@@ -473,10 +498,15 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
     let mut covered = 0usize;
     for pair in path.windows(2) {
         let [cert_der, issuer_der] = pair else { continue };
-        let Some(cert) = CertView::parse(cert_der) else { continue };
+        let Some(cert) = CertView::parse(cert_der) else {
+            continue;
+        };
         let subject = cert.subject_string();
         let mut good = false;
-        for crl in crls.iter().filter(|c| c.verify_signature(issuer_der) && c.this_update <= ctx.now) {
+        for crl in crls
+            .iter()
+            .filter(|c| c.verify_signature(issuer_der) && c.this_update <= ctx.now)
+        {
             match crl.entry(cert.serial) {
                 Some(entry) if entry.revoked_at <= poe => {
                     return Check::fail(
@@ -489,7 +519,9 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
             }
         }
         for resp in &ocsps {
-            let Some(single) = resp.status_of(cert.serial, issuer_der) else { continue };
+            let Some(single) = resp.status_of(cert.serial, issuer_der) else {
+                continue;
+            };
             if resp.verify(issuer_der).is_err() || single.this_update > ctx.now {
                 continue;
             }
@@ -513,7 +545,9 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
         }
         covered += 1;
     }
-    Check::pass(format!("{covered} certificate(s) checked against embedded CRLs and OCSP responses: not revoked"))
+    Check::pass(format!(
+        "{covered} certificate(s) checked against embedded CRLs and OCSP responses: not revoked"
+    ))
 }
 
 /// The indication from the checks (in ETSI order: format, hash, crypto, chain, revocation).
@@ -535,7 +569,9 @@ fn conclude(
             reason::DIGEST_MISMATCH => out(Indication::TotalFailed, si::HASH_FAILURE),
             reason::BAD_SIGNATURE => out(Indication::TotalFailed, si::SIG_CRYPTO_FAILURE),
             reason::UNSUPPORTED_ALGORITHM => out(Indication::Indeterminate, si::CRYPTO_CONSTRAINTS_FAILURE),
-            reason::SIGNING_CERTIFICATE_MISMATCH => out(Indication::Indeterminate, si::NO_SIGNING_CERTIFICATE_FOUND),
+            reason::SIGNING_CERTIFICATE_MISMATCH => {
+                out(Indication::Indeterminate, si::NO_SIGNING_CERTIFICATE_FOUND)
+            }
             _ => out(Indication::TotalFailed, si::FORMAT_FAILURE),
         };
     }
@@ -562,7 +598,11 @@ fn conclude(
 }
 
 /// Verifies a document timestamp; returns its report and its genTime when it is valid.
-fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (SignatureReport, Option<i64>) {
+fn verify_doc_timestamp(
+    ctx: &Ctx<'_, '_>,
+    dict: &SigDict,
+    later: &[DocTs],
+) -> (SignatureReport, Option<i64>) {
     let pdf = ctx.pdf;
     let field_name = field_name(pdf, dict);
     let (coverage, modifications) = coverage_and_modifications(ctx, dict);
@@ -573,7 +613,9 @@ fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (
     let is_latest = chain_time.is_none();
     let chain_time = chain_time.unwrap_or(ctx.now);
     let token = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-    let token = asn1::read_tlv(&token).map(|(t, _)| t.raw.to_vec()).unwrap_or_default();
+    let token = asn1::read_tlv(&token)
+        .map(|(t, _)| t.raw.to_vec())
+        .unwrap_or_default();
     let parts = usize::try_from(b1)
         .ok()
         .zip(usize::try_from(b2).ok())
@@ -582,7 +624,10 @@ fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (
     let tc = match parts {
         Some(parts) => check_token(ctx, &token, &parts, &[], chain_time),
         None => TokenCheck {
-            check: Check::fail(reason::DIGEST_MISMATCH, "the ByteRange cannot be read from this file"),
+            check: Check::fail(
+                reason::DIGEST_MISMATCH,
+                "the ByteRange cannot be read from this file",
+            ),
             gen_time: None,
             path: Vec::new(),
             tsa_subject: None,
@@ -597,7 +642,10 @@ fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (
     };
     let chain = match tc.check.reason.as_deref() {
         Some(reason::UNTRUSTED_TIMESTAMP) => Check::fail(reason::UNTRUSTED_CHAIN, tc.check.detail.clone()),
-        Some(_) => Check::fail(reason::UNTRUSTED_CHAIN, "the TSA certificate could not be checked"),
+        Some(_) => Check::fail(
+            reason::UNTRUSTED_CHAIN,
+            "the TSA certificate could not be checked",
+        ),
         None => Check::pass("the TSA certificate chains to a trusted root"),
     };
     let revocation = if tc.path.is_empty() {
@@ -607,7 +655,8 @@ fn verify_doc_timestamp(ctx: &Ctx<'_, '_>, dict: &SigDict, later: &[DocTs]) -> (
     };
     // The newest document timestamp cannot carry its own revocation data yet (it comes with the next
     // renewal); a missing one does not lower its indication.
-    let rev_for_indication = if is_latest && revocation.reason.as_deref() == Some(reason::NO_REVOCATION_DATA) {
+    let rev_for_indication = if is_latest && revocation.reason.as_deref() == Some(reason::NO_REVOCATION_DATA)
+    {
         None
     } else {
         Some(&revocation)
@@ -994,7 +1043,9 @@ enum Sid<'a> {
 
 /// The certificates a CMS SignedData carries (e.g. a signature's /Contents, padding allowed).
 pub fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
-    parse_cms(der).map(|cms| cms.certificates.iter().map(|c| c.to_vec()).collect()).unwrap_or_default()
+    parse_cms(der)
+        .map(|cms| cms.certificates.iter().map(|c| c.to_vec()).collect())
+        .unwrap_or_default()
 }
 
 fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
@@ -1219,7 +1270,15 @@ fn verify_one(
         .unsigned_attrs
         .and_then(|attrs| attribute(attrs, crate::certgen::oids::ATTR_SIGNATURE_TIME_STAMP))
         .map(|t| t.raw.to_vec());
-    let ts = token.map(|t| check_token(ctx, &t, &[cms.signature], &cms_certs, doc_ts_poe.unwrap_or(ctx.now)));
+    let ts = token.map(|t| {
+        check_token(
+            ctx,
+            &t,
+            &[cms.signature],
+            &cms_certs,
+            doc_ts_poe.unwrap_or(ctx.now),
+        )
+    });
     let sig_ts_poe = ts.as_ref().filter(|t| t.check.ok).and_then(|t| t.gen_time);
     let poe = match (sig_ts_poe, doc_ts_poe) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -1230,7 +1289,8 @@ fn verify_one(
     let (chain, path) = match &signer {
         Some(s) => {
             let mut pool = certs.clone();
-            let dss_certs: Vec<CertView<'_>> = ctx.dss.certs.iter().filter_map(|c| CertView::parse(c)).collect();
+            let dss_certs: Vec<CertView<'_>> =
+                ctx.dss.certs.iter().filter_map(|c| CertView::parse(c)).collect();
             pool.extend(dss_certs);
             check_chain_path(s, &pool, ctx.roots, validation_time)
         }
@@ -1263,16 +1323,17 @@ fn verify_one(
             _ => signer_rev,
         }
     };
-    let (indication, sub_indication) = conclude(&integrity, &chain, &coverage, &modifications, Some(&revocation));
+    let (indication, sub_indication) =
+        conclude(&integrity, &chain, &coverage, &modifications, Some(&revocation));
 
     let level = integrity.ok.then(|| {
         let bt = sig_ts_poe.is_some();
         let has_dss_revocation = !ctx.dss.crls.is_empty() || !ctx.dss.ocsps.is_empty();
         let blt = bt && revocation.ok && has_dss_revocation;
         let blta = blt
-            && doc_ts.iter().any(|d| {
-                d.end > end && ctx.doc.is_some_and(|doc| dss_in_revision(doc, d.end))
-            });
+            && doc_ts
+                .iter()
+                .any(|d| d.end > end && ctx.doc.is_some_and(|doc| dss_in_revision(doc, d.end)));
         if blta {
             Level::BLTA
         } else if blt {

@@ -2,15 +2,15 @@
 //! and with independent tools: pyHanko (`sign validate`, `sign adesverify`) and qpdf.
 mod common;
 
-use banso_signing::incremental::{self, SignatureMeta};
-use banso_signing::pades::sign_prepared;
-use banso_signing::pki::{Hierarchy, PkiNames};
-use banso_signing::verify::{verify_pdf, PdfReport};
 use banso_signing::crl::{build_crl, RevokedEntry};
+use banso_signing::incremental::{self, SignatureMeta};
 use banso_signing::ltv::add_dss;
 use banso_signing::ocsp::{response_for, CertStatus};
+use banso_signing::pades::sign_prepared;
 use banso_signing::pki::slug;
+use banso_signing::pki::{Hierarchy, PkiNames};
 use banso_signing::tsa::{TimestampAuthority, TimestampSource, DEV_POLICY};
+use banso_signing::verify::{verify_pdf, PdfReport};
 use banso_signing::verify::{Indication, Level, SignatureKind};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -47,7 +47,11 @@ impl Drop for Pki {
 
 impl Pki {
     fn new(revoked_seal: bool) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let base = format!("http://127.0.0.1:{port}");
         let h = Hierarchy::generate(&names(), &["Nguyễn Văn An"], &base, now()).unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -68,7 +72,11 @@ impl Pki {
         };
         let issuing_crl = build_crl(&h.issuing_signer().unwrap(), t, next, 1, &revoked).unwrap();
         std::fs::write(crl_dir.join(format!("{}.crl", slug(&names().root_cn))), &root_crl).unwrap();
-        std::fs::write(crl_dir.join(format!("{}.crl", slug(&names().issuing_cn))), &issuing_crl).unwrap();
+        std::fs::write(
+            crl_dir.join(format!("{}.crl", slug(&names().issuing_cn))),
+            &issuing_crl,
+        )
+        .unwrap();
         let mut pki = Pki {
             h,
             dir,
@@ -76,7 +84,14 @@ impl Pki {
             crls: vec![root_crl, issuing_crl],
         };
         let child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(pki.dir.path().join("www"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -136,7 +151,9 @@ impl Pki {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (missing tool is a failure)"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (missing tool is a failure)"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -265,7 +282,13 @@ fn adesverify(dir: &Path, pki: &Pki, pdf: &[u8], name: &str) -> (bool, String) {
     let f = dir.join(name);
     std::fs::write(&f, pdf).unwrap();
     run(Command::new("pyhanko")
-        .args(["sign", "adesverify", "--executive-summary", "--trust-replace", "--trust"])
+        .args([
+            "sign",
+            "adesverify",
+            "--executive-summary",
+            "--trust-replace",
+            "--trust",
+        ])
         .arg(&root)
         .arg(&f))
 }
@@ -313,7 +336,11 @@ fn b_lta_with_dss_and_document_timestamps() {
     qpdf_check(dir.path(), &lta, "lta.pdf");
     let r = report(&pki.h, &lta);
     assert_eq!(r.signatures.len(), 3, "{r:#?}");
-    let sigs: Vec<_> = r.signatures.iter().filter(|s| s.kind == SignatureKind::Signature).collect();
+    let sigs: Vec<_> = r
+        .signatures
+        .iter()
+        .filter(|s| s.kind == SignatureKind::Signature)
+        .collect();
     assert_eq!(sigs.len(), 2);
     for s in &sigs {
         assert!(s.is_valid(), "{s:#?}");
@@ -321,7 +348,11 @@ fn b_lta_with_dss_and_document_timestamps() {
         assert_eq!(s.level, Some(Level::BLTA), "{s:#?}");
         assert_eq!(s.indication, Indication::TotalPassed, "{s:#?}");
     }
-    let ts: Vec<_> = r.signatures.iter().filter(|s| s.kind == SignatureKind::DocumentTimestamp).collect();
+    let ts: Vec<_> = r
+        .signatures
+        .iter()
+        .filter(|s| s.kind == SignatureKind::DocumentTimestamp)
+        .collect();
     assert_eq!(ts.len(), 1);
     assert!(ts[0].is_valid() && ts[0].timestamp_time.is_some(), "{:#?}", ts[0]);
     assert_eq!(r.indication, Indication::TotalPassed, "{r:#?}");
@@ -329,7 +360,12 @@ fn b_lta_with_dss_and_document_timestamps() {
     let (ok, text) = pyhanko_validate(dir.path(), &pki.h, &lta, "lta.pdf");
     assert!(ok, "pyhanko validate:\n{text}");
     // pyHanko lists the signatures (with their timestamp tokens), not the document timestamps.
-    assert_eq!(text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 2, "pyhanko:\n{text}");
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        2,
+        "pyhanko:\n{text}"
+    );
     assert!(text.contains("EXTENDED_WITH_LTA_UPDATES"), "pyhanko:\n{text}");
 
     // Second round: archive timestamp renewal.
@@ -340,7 +376,12 @@ fn b_lta_with_dss_and_document_timestamps() {
     assert_eq!(r.indication, Indication::TotalPassed, "{r:#?}");
     let (ok, text) = pyhanko_validate(dir.path(), &pki.h, &renewed, "renewed.pdf");
     assert!(ok, "pyhanko validate (renewed):\n{text}");
-    assert_eq!(text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 2, "pyhanko:\n{text}");
+    assert_eq!(
+        text.matches("INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            .count(),
+        2,
+        "pyhanko:\n{text}"
+    );
     // The seal's worst change is the officer's signature field (form filling); the officer's are LTA updates.
     assert!(text.contains("EXTENDED_WITH_LTA_UPDATES"), "pyhanko:\n{text}");
 
@@ -354,7 +395,10 @@ fn b_lta_with_dss_and_document_timestamps() {
     // required for end-entity and intermediate certificates, local (embedded) data only.
     let script = dir.path().join("lta.py");
     std::fs::write(&script, LTA_SCRIPT).unwrap();
-    let (ok, text) = run(Command::new("python3").arg(&script).arg(dir.path().join("root.pem")).arg(dir.path().join("lta.pdf")));
+    let (ok, text) = run(Command::new("python3")
+        .arg(&script)
+        .arg(dir.path().join("root.pem"))
+        .arg(dir.path().join("lta.pdf")));
     println!("pyhanko ades_lta_validation:\n{text}");
     assert!(ok, "{text}");
     assert_eq!(text.matches("AdESPassed.OK").count(), 2, "{text}");
@@ -379,18 +423,29 @@ fn content_changed_after_signing_is_detected() {
     qpdf_check(dir.path(), &forged, "forged.pdf");
     let r = report(h, &forged);
     let s = &r.signatures[0];
-    assert_eq!(s.modifications.reason.as_deref(), Some("modified_after_signing"), "{s:#?}");
+    assert_eq!(
+        s.modifications.reason.as_deref(),
+        Some("modified_after_signing"),
+        "{s:#?}"
+    );
     assert_eq!(s.indication, Indication::TotalFailed);
     let (ok, text) = pyhanko_validate(dir.path(), h, &forged, "forged.pdf");
     assert!(!text.contains("UNTOUCHED"), "pyhanko:\n{text}");
-    assert!(!ok || !text.contains("ACCEPTABLE_MODIFICATIONS"), "pyhanko:\n{text}");
+    assert!(
+        !ok || !text.contains("ACCEPTABLE_MODIFICATIONS"),
+        "pyhanko:\n{text}"
+    );
 
     // Plain appended bytes, no revision.
     let mut appended = add_officer(h, &one);
     appended.extend_from_slice(b"garbage that is not a revision\n");
     let r = report(h, &appended);
     for s in &r.signatures {
-        assert_eq!(s.modifications.reason.as_deref(), Some("modified_after_signing"), "{s:#?}");
+        assert_eq!(
+            s.modifications.reason.as_deref(),
+            Some("modified_after_signing"),
+            "{s:#?}"
+        );
     }
 }
 
@@ -401,7 +456,10 @@ fn revoked_signer_is_total_failed_and_missing_data_indeterminate() {
     let one = first_signed(h);
     let r = report(h, &one);
     assert_eq!(r.signatures[0].indication, Indication::Indeterminate, "{r:#?}");
-    assert_eq!(r.signatures[0].revocation.reason.as_deref(), Some("no_revocation_data"));
+    assert_eq!(
+        r.signatures[0].revocation.reason.as_deref(),
+        Some("no_revocation_data")
+    );
     let (certs, crls, _) = pki.validation_data();
     let with_dss = add_dss(&one, &certs, &crls, &[]).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -428,7 +486,10 @@ fn expired_signer_with_earlier_timestamp_passes() {
     // Without a timestamp, the same time gives OUT_OF_BOUNDS_NO_POE.
     let one = first_signed(&pki.h);
     let r = verify_pdf(&one, &pki.h.trust_store().unwrap(), later);
-    assert_eq!(r.signatures[0].sub_indication.as_deref(), Some("OUT_OF_BOUNDS_NO_POE"));
+    assert_eq!(
+        r.signatures[0].sub_indication.as_deref(),
+        Some("OUT_OF_BOUNDS_NO_POE")
+    );
 }
 
 #[test]
@@ -454,10 +515,17 @@ fn reads_cross_reference_streams_and_object_streams() {
     let signed = incremental::add_signature(&objstm, "Officer", 16384, &officer_meta(), &officer).unwrap();
     qpdf_check(dir.path(), &signed, "objstm-signed.pdf");
     let r = report(&pki.h, &signed);
-    let s = r.signatures.iter().find(|s| s.field_name.as_deref() == Some("Officer")).unwrap();
+    let s = r
+        .signatures
+        .iter()
+        .find(|s| s.field_name.as_deref() == Some("Officer"))
+        .unwrap();
     assert!(s.is_valid(), "{s:#?}");
     let (ok, text) = pyhanko_validate(dir.path(), &pki.h, &signed, "objstm-signed.pdf");
-    assert!(text.contains("Officer") && text.contains("INTACT:TRUSTED"), "{ok} {text}");
+    assert!(
+        text.contains("Officer") && text.contains("INTACT:TRUSTED"),
+        "{ok} {text}"
+    );
 }
 
 const LTA_SCRIPT: &str = r#"

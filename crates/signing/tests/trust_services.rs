@@ -187,7 +187,16 @@ fn crl_passes_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let chain = write(dir.path(), "chain.pem", h.ca_chain_pem());
     let crl_path = write(dir.path(), "issuing.crl", &crl);
-    let (ok, out) = openssl(&["crl", "-inform", "DER", "-in", s(&crl_path), "-CAfile", s(&chain), "-noout"]);
+    let (ok, out) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        s(&crl_path),
+        "-CAfile",
+        s(&chain),
+        "-noout",
+    ]);
     assert!(ok && out.contains("verify OK"), "{out}");
     let (ok, text) = openssl(&["crl", "-inform", "DER", "-in", s(&crl_path), "-noout", "-text"]);
     assert!(ok, "{text}");
@@ -198,9 +207,25 @@ fn crl_passes_openssl() {
     assert!(text.contains("X509v3 Authority Key Identifier"), "{text}");
     // A CRL made by a different key is refused by openssl and by the parser.
     let other = Hierarchy::generate(&names(), &[], "http://x", now()).unwrap();
-    let forged = build_crl(&other.issuing_signer().unwrap(), t, t + time::Duration::days(2), 7, &[]).unwrap();
+    let forged = build_crl(
+        &other.issuing_signer().unwrap(),
+        t,
+        t + time::Duration::days(2),
+        7,
+        &[],
+    )
+    .unwrap();
     let forged_path = write(dir.path(), "forged.crl", &forged);
-    let (ok, out) = openssl(&["crl", "-inform", "DER", "-in", s(&forged_path), "-CAfile", s(&chain), "-noout"]);
+    let (ok, out) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        s(&forged_path),
+        "-CAfile",
+        s(&chain),
+        "-noout",
+    ]);
     assert!(!ok || !out.contains("verify OK"), "{out}");
     assert!(!parse_crl(&forged).unwrap().verify_signature(&h.issuing.cert_der));
     let info = parse_crl(&crl).unwrap();
@@ -209,7 +234,16 @@ fn crl_passes_openssl() {
     // The root's CRL over the issuing CA (empty) verifies too.
     let root_crl = build_crl(&h.root_signer().unwrap(), t, t + time::Duration::days(30), 1, &[]).unwrap();
     let root_crl_path = write(dir.path(), "root.crl", &root_crl);
-    let (ok, out) = openssl(&["crl", "-inform", "DER", "-in", s(&root_crl_path), "-CAfile", s(&chain), "-noout"]);
+    let (ok, out) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        s(&root_crl_path),
+        "-CAfile",
+        s(&chain),
+        "-noout",
+    ]);
     assert!(ok && out.contains("verify OK"), "{out}");
 }
 
@@ -229,64 +263,155 @@ fn ocsp_interoperates_with_openssl() {
     let req = dir.path().join("req.der");
     // A request made by openssl (SHA-1 CertIDs, with a nonce), for two certificates.
     let (ok, out) = openssl(&[
-        "ocsp", "-issuer", s(&issuing), "-cert", s(&seal), "-cert", s(&officer), "-reqout", s(&req),
+        "ocsp",
+        "-issuer",
+        s(&issuing),
+        "-cert",
+        s(&seal),
+        "-cert",
+        s(&officer),
+        "-reqout",
+        s(&req),
     ]);
     assert!(ok, "{out}");
     let request = ocsp::parse_request(&std::fs::read(&req).unwrap()).unwrap();
     assert_eq!(request.cert_ids.len(), 2);
     assert!(request.nonce.is_some());
-    assert!(request.cert_ids.iter().all(|id| id.has_issuer(&h.issuing.cert_der)));
+    assert!(request
+        .cert_ids
+        .iter()
+        .all(|id| id.has_issuer(&h.issuing.cert_der)));
     let revoked_at = now() - time::Duration::hours(3);
     let responder = h.signer(&h.ocsp).unwrap();
-    let response = ocsp::respond(&responder, &std::fs::read(&req).unwrap(), now(), time::Duration::hours(24), &|id| {
-        if id.serial == officer_serial {
-            CertStatus::Revoked { at: revoked_at, reason: Some(RevocationReason::KeyCompromise) }
-        } else {
-            CertStatus::Good
-        }
-    });
+    let response = ocsp::respond(
+        &responder,
+        &std::fs::read(&req).unwrap(),
+        now(),
+        time::Duration::hours(24),
+        &|id| {
+            if id.serial == officer_serial {
+                CertStatus::Revoked {
+                    at: revoked_at,
+                    reason: Some(RevocationReason::KeyCompromise),
+                }
+            } else {
+                CertStatus::Good
+            }
+        },
+    );
     let resp = write(dir.path(), "resp.der", &response);
     // openssl checks the signature, the responder's delegation, the nonce and the statuses.
     let (ok, out) = openssl(&[
-        "ocsp", "-reqin", s(&req), "-respin", s(&resp), "-issuer", s(&issuing), "-CAfile", s(&chain),
+        "ocsp",
+        "-reqin",
+        s(&req),
+        "-respin",
+        s(&resp),
+        "-issuer",
+        s(&issuing),
+        "-CAfile",
+        s(&chain),
         "-resp_text",
     ]);
     assert!(ok && out.contains("Response verify OK"), "{out}");
     assert!(out.contains("Cert Status: good"), "{out}");
     assert!(out.contains("Cert Status: revoked"), "{out}");
-    assert!(out.contains("Key Compromise") || out.contains("keyCompromise"), "{out}");
+    assert!(
+        out.contains("Key Compromise") || out.contains("keyCompromise"),
+        "{out}"
+    );
     assert!(out.contains("OCSP Nonce"), "{out}");
     // Per-certificate status with openssl's own lookup.
     let (ok, out) = openssl(&[
-        "ocsp", "-respin", s(&resp), "-issuer", s(&issuing), "-CAfile", s(&chain), "-cert", s(&officer),
+        "ocsp",
+        "-respin",
+        s(&resp),
+        "-issuer",
+        s(&issuing),
+        "-CAfile",
+        s(&chain),
+        "-cert",
+        s(&officer),
         "-no_nonce",
     ]);
     assert!(ok && out.contains(": revoked"), "{out}");
     // A response made directly for the DSS, read back by openssl and by the parser.
-    let direct = ocsp::response_for(&responder, &h.seal.cert_der, &h.issuing.cert_der, CertStatus::Good, now(), time::Duration::hours(24)).unwrap();
+    let direct = ocsp::response_for(
+        &responder,
+        &h.seal.cert_der,
+        &h.issuing.cert_der,
+        CertStatus::Good,
+        now(),
+        time::Duration::hours(24),
+    )
+    .unwrap();
     let direct_path = write(dir.path(), "direct.der", &direct);
     let (ok, out) = openssl(&[
-        "ocsp", "-respin", s(&direct_path), "-issuer", s(&issuing), "-CAfile", s(&chain), "-cert", s(&seal),
-        "-no_nonce", "-resp_text",
+        "ocsp",
+        "-respin",
+        s(&direct_path),
+        "-issuer",
+        s(&issuing),
+        "-CAfile",
+        s(&chain),
+        "-cert",
+        s(&seal),
+        "-no_nonce",
+        "-resp_text",
     ]);
-    assert!(ok && out.contains("Response verify OK") && out.contains(": good"), "{out}");
+    assert!(
+        ok && out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
     let info = ocsp::parse_response(&response).unwrap();
     assert_eq!(info.verify(&h.issuing.cert_der).unwrap(), h.ocsp.cert_der);
     assert_eq!(info.nonce, request.nonce);
     assert_eq!(
-        info.status_of(&officer_serial, &h.issuing.cert_der).unwrap().status,
-        ParsedStatus::Revoked { at: revoked_at.unix_timestamp(), reason: Some(1) }
+        info.status_of(&officer_serial, &h.issuing.cert_der)
+            .unwrap()
+            .status,
+        ParsedStatus::Revoked {
+            at: revoked_at.unix_timestamp(),
+            reason: Some(1)
+        }
     );
     // A SHA-256 CertID request from openssl is answered too.
     let req256 = dir.path().join("req256.der");
-    let (ok, out) = openssl(&["ocsp", "-sha256", "-issuer", s(&issuing), "-cert", s(&seal), "-reqout", s(&req256)]);
+    let (ok, out) = openssl(&[
+        "ocsp",
+        "-sha256",
+        "-issuer",
+        s(&issuing),
+        "-cert",
+        s(&seal),
+        "-reqout",
+        s(&req256),
+    ]);
     assert!(ok, "{out}");
-    let response = ocsp::respond(&responder, &std::fs::read(&req256).unwrap(), now(), time::Duration::hours(24), &|_| CertStatus::Unknown);
+    let response = ocsp::respond(
+        &responder,
+        &std::fs::read(&req256).unwrap(),
+        now(),
+        time::Duration::hours(24),
+        &|_| CertStatus::Unknown,
+    );
     let resp256 = write(dir.path(), "resp256.der", &response);
     let (ok, out) = openssl(&[
-        "ocsp", "-reqin", s(&req256), "-respin", s(&resp256), "-issuer", s(&issuing), "-CAfile", s(&chain), "-resp_text",
+        "ocsp",
+        "-reqin",
+        s(&req256),
+        "-respin",
+        s(&resp256),
+        "-issuer",
+        s(&issuing),
+        "-CAfile",
+        s(&chain),
+        "-resp_text",
     ]);
-    assert!(ok && out.contains("Response verify OK") && out.contains("Cert Status: unknown"), "{out}");
+    assert!(
+        ok && out.contains("Response verify OK") && out.contains("Cert Status: unknown"),
+        "{out}"
+    );
 }
 
 fn tsa_of(h: &Hierarchy) -> banso_signing::tsa::TimestampAuthority {
@@ -299,37 +424,95 @@ fn our_tsa_is_accepted_by_openssl_ts_verify() {
     let h = hierarchy();
     let tsa = tsa_of(&h);
     let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "data.bin", b"the signature value of a certified copy".repeat(10));
+    let data = write(
+        dir.path(),
+        "data.bin",
+        b"the signature value of a certified copy".repeat(10),
+    );
     let chain = write(dir.path(), "chain.pem", h.ca_chain_pem());
     // A request made by openssl, with a nonce and certReq.
     let req = dir.path().join("req.tsq");
-    let (ok, out) = openssl(&["ts", "-query", "-data", s(&data), "-sha256", "-cert", "-out", s(&req)]);
+    let (ok, out) = openssl(&[
+        "ts",
+        "-query",
+        "-data",
+        s(&data),
+        "-sha256",
+        "-cert",
+        "-out",
+        s(&req),
+    ]);
     assert!(ok, "{out}");
     let resp = tsa.respond(&std::fs::read(&req).unwrap(), now());
     let resp_path = write(dir.path(), "resp.tsr", &resp);
-    let (ok, out) = openssl(&["ts", "-verify", "-in", s(&resp_path), "-data", s(&data), "-CAfile", s(&chain)]);
+    let (ok, out) = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        s(&resp_path),
+        "-data",
+        s(&data),
+        "-CAfile",
+        s(&chain),
+    ]);
     assert!(ok && out.contains("Verification: OK"), "{out}");
-    let (ok, out) = openssl(&["ts", "-verify", "-in", s(&resp_path), "-queryfile", s(&req), "-CAfile", s(&chain)]);
+    let (ok, out) = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        s(&resp_path),
+        "-queryfile",
+        s(&req),
+        "-CAfile",
+        s(&chain),
+    ]);
     assert!(ok && out.contains("Verification: OK"), "{out}");
     let (ok, text) = openssl(&["ts", "-reply", "-in", s(&resp_path), "-text"]);
-    assert!(ok && text.contains("Status: Granted") && text.contains("Policy OID: 2.999.84.1.1"), "{text}");
+    assert!(
+        ok && text.contains("Status: Granted") && text.contains("Policy OID: 2.999.84.1.1"),
+        "{text}"
+    );
     // Other data does not verify.
     let other = write(dir.path(), "other.bin", b"something else");
-    let (ok, out) = openssl(&["ts", "-verify", "-in", s(&resp_path), "-data", s(&other), "-CAfile", s(&chain)]);
+    let (ok, out) = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        s(&resp_path),
+        "-data",
+        s(&other),
+        "-CAfile",
+        s(&chain),
+    ]);
     assert!(!ok || !out.contains("Verification: OK"), "{out}");
     // A SHA-1 request is rejected with badAlg, and openssl reads the rejection.
     let req1 = dir.path().join("req1.tsq");
     let (ok, out) = openssl(&["ts", "-query", "-data", s(&data), "-sha1", "-out", s(&req1)]);
     assert!(ok, "{out}");
-    let rejected = write(dir.path(), "rej.tsr", tsa.respond(&std::fs::read(&req1).unwrap(), now()));
+    let rejected = write(
+        dir.path(),
+        "rej.tsr",
+        tsa.respond(&std::fs::read(&req1).unwrap(), now()),
+    );
     let (ok, text) = openssl(&["ts", "-reply", "-in", s(&rejected), "-text"]);
-    assert!(ok && text.contains("Status: Rejected") && text.contains("unrecognized or unsupported algorithm identifier"), "{text}");
+    assert!(
+        ok && text.contains("Status: Rejected")
+            && text.contains("unrecognized or unsupported algorithm identifier"),
+        "{text}"
+    );
     // The token alone (no response wrapper) verifies too.
-    let token = banso_signing::tsa::parse_response(&resp, &{
-        use sha2::Digest as _;
-        sha2::Sha256::digest(std::fs::read(&data).unwrap()).into()
-    }, None);
-    assert!(token.is_err(), "openssl's request carried a nonce, so expecting none must fail");
+    let token = banso_signing::tsa::parse_response(
+        &resp,
+        &{
+            use sha2::Digest as _;
+            sha2::Sha256::digest(std::fs::read(&data).unwrap()).into()
+        },
+        None,
+    );
+    assert!(
+        token.is_err(),
+        "openssl's request carried a nonce, so expecting none must fail"
+    );
 }
 
 #[test]
@@ -358,13 +541,24 @@ ess_cert_id_chain = no\ness_cert_id_alg = sha256\n",
         sha2::Sha256::digest(b"signature value").into()
     };
     let nonce = banso_signing::tsa::random_nonce();
-    let req = write(d, "req.tsq", banso_signing::tsa::build_request(&digest, Some(nonce)));
+    let req = write(
+        d,
+        "req.tsq",
+        banso_signing::tsa::build_request(&digest, Some(nonce)),
+    );
     // openssl understands our request.
     let (ok, text) = openssl(&["ts", "-query", "-in", s(&req), "-text"]);
     assert!(ok && text.contains("Certificate required: yes"), "{text}");
     let resp = d.join("resp.tsr");
     let (ok, out) = openssl(&[
-        "ts", "-reply", "-config", s(&config), "-queryfile", s(&req), "-out", s(&resp),
+        "ts",
+        "-reply",
+        "-config",
+        s(&config),
+        "-queryfile",
+        s(&req),
+        "-out",
+        s(&resp),
     ]);
     assert!(ok, "{out}");
     let resp_der = std::fs::read(&resp).unwrap();
@@ -378,7 +572,16 @@ ess_cert_id_chain = no\ness_cert_id_alg = sha256\n",
     assert!(banso_signing::tsa::parse_response(&resp_der, &[0u8; 32], Some(nonce)).is_err());
     assert!(banso_signing::tsa::parse_response(&resp_der, &digest, Some(nonce ^ 1)).is_err());
     // openssl agrees the token is valid for this request.
-    let (ok, out) = openssl(&["ts", "-verify", "-in", s(&resp), "-queryfile", s(&req), "-CAfile", s(&chain)]);
+    let (ok, out) = openssl(&[
+        "ts",
+        "-verify",
+        "-in",
+        s(&resp),
+        "-queryfile",
+        s(&req),
+        "-CAfile",
+        s(&chain),
+    ]);
     assert!(ok && out.contains("Verification: OK"), "{out}");
 }
 
@@ -402,8 +605,22 @@ fn serve_revocation(listener: std::net::TcpListener, h: Hierarchy) {
     use banso_signing::ocsp::{self, CertStatus};
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     let t = now();
-    let issuing_crl = banso_signing::crl::build_crl(&h.issuing_signer().unwrap(), t - time::Duration::minutes(5), t + time::Duration::days(1), 1, &[]).unwrap();
-    let root_crl = banso_signing::crl::build_crl(&h.root_signer().unwrap(), t - time::Duration::minutes(5), t + time::Duration::days(30), 1, &[]).unwrap();
+    let issuing_crl = banso_signing::crl::build_crl(
+        &h.issuing_signer().unwrap(),
+        t - time::Duration::minutes(5),
+        t + time::Duration::days(1),
+        1,
+        &[],
+    )
+    .unwrap();
+    let root_crl = banso_signing::crl::build_crl(
+        &h.root_signer().unwrap(),
+        t - time::Duration::minutes(5),
+        t + time::Duration::days(30),
+        1,
+        &[],
+    )
+    .unwrap();
     let issuing_slug = banso_signing::pki::slug(&h.names.issuing_cn);
     let root_slug = banso_signing::pki::slug(&h.names.root_cn);
     let responder = h.signer(&h.ocsp).unwrap();
@@ -434,11 +651,19 @@ fn serve_revocation(listener: std::net::TcpListener, h: Hierarchy) {
             let path = parts.next().unwrap_or("");
             let (status, kind, payload): (&str, &str, Vec<u8>) = if method == "POST" && path == "/pki/ocsp" {
                 let now = now();
-                let answer = if ocsp::parse_request(&body).is_ok_and(|r| r.cert_ids.iter().all(|id| id.has_issuer(&h.root.cert_der))) {
-                    ocsp::respond(&root_signer, &body, now, time::Duration::hours(12), &|_| CertStatus::Good)
+                let answer = if ocsp::parse_request(&body)
+                    .is_ok_and(|r| r.cert_ids.iter().all(|id| id.has_issuer(&h.root.cert_der)))
+                {
+                    ocsp::respond(&root_signer, &body, now, time::Duration::hours(12), &|_| {
+                        CertStatus::Good
+                    })
                 } else {
                     ocsp::respond(&responder, &body, now, time::Duration::hours(12), &|id| {
-                        if id.has_issuer(&h.issuing.cert_der) { CertStatus::Good } else { CertStatus::Unknown }
+                        if id.has_issuer(&h.issuing.cert_der) {
+                            CertStatus::Good
+                        } else {
+                            CertStatus::Unknown
+                        }
                     })
                 };
                 ("200 OK", "application/ocsp-response", answer)
@@ -486,8 +711,15 @@ fn pades_bt_validates_in_pyhanko() {
     // How much of the placeholder a B-T signature uses.
     let hex = &prepared.pdf[prepared.contents_hex.clone()];
     let used = hex.len() - hex.iter().rev().take_while(|&&b| b == b'0').count();
-    eprintln!("B-T CMS: about {} of {} bytes", used.div_ceil(2), DEFAULT_PLACEHOLDER);
-    assert!(used / 2 < DEFAULT_PLACEHOLDER / 2, "the B-T CMS uses more than half the placeholder");
+    eprintln!(
+        "B-T CMS: about {} of {} bytes",
+        used.div_ceil(2),
+        DEFAULT_PLACEHOLDER
+    );
+    assert!(
+        used / 2 < DEFAULT_PLACEHOLDER / 2,
+        "the B-T CMS uses more than half the placeholder"
+    );
 
     let report = verify_pdf(&prepared.pdf, &h.trust_store().unwrap(), now());
     assert_eq!(report.signatures.len(), 1, "{report:#?}");
@@ -504,7 +736,10 @@ fn pades_bt_validates_in_pyhanko() {
     let (ok, out) = pyhanko(dir.path(), &h.root.cert_pem(), &prepared.pdf, true);
     assert!(ok, "{out}");
     assert!(out.contains("Signature timestamp token:"), "{out}");
-    assert!(out.contains("The timestamp token is cryptographically sound."), "{out}");
+    assert!(
+        out.contains("The timestamp token is cryptographically sound."),
+        "{out}"
+    );
     assert!(out.contains("The TSA certificate is trusted."), "{out}");
     assert!(out.contains("The signature is judged VALID."), "{out}");
 }
@@ -518,13 +753,21 @@ fn timings() {
     let n = 200;
     let start = std::time::Instant::now();
     for _ in 0..n {
-        tsa.stamp(banso_signing::cert::HashAlg::Sha256, &digest, None, true, now()).unwrap();
+        tsa.stamp(banso_signing::cert::HashAlg::Sha256, &digest, None, true, now())
+            .unwrap();
     }
     let per_second = f64::from(n) / start.elapsed().as_secs_f64();
     let seal = h.signer(&h.seal).unwrap();
     let mut prepared = common::prepared_pdf_with(3 * 1024 * 1024, false, DEFAULT_PLACEHOLDER);
     let start = std::time::Instant::now();
-    sign_prepared_with(&mut prepared.pdf, prepared.byte_range, prepared.contents_hex.clone(), &seal, Some(&tsa)).unwrap();
+    sign_prepared_with(
+        &mut prepared.pdf,
+        prepared.byte_range,
+        prepared.contents_hex.clone(),
+        &seal,
+        Some(&tsa),
+    )
+    .unwrap();
     let bt = start.elapsed();
     eprintln!("TIMINGS: {per_second:.0} TSA stamps/s in-process; B-T signing of a 3 MB PDF: {bt:?}");
 }

@@ -132,9 +132,14 @@ impl Backend {
 
     /// Starts `banso serve` on a free port and waits until it listens.
     pub fn serve(&self) -> Server {
+        self.serve_at("127.0.0.1:0")
+    }
+
+    /// Starts `banso serve` on `listen` and waits until it listens.
+    pub fn serve_at(&self, listen: &str) -> Server {
         let mut child = self
             .command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -411,4 +416,39 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A port that was free a moment ago (for components whose URL must be known before they start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// pyHanko's AdES validation (`sign adesverify`) of every signature, trusting `root_pem` only.
+pub fn pyhanko_adesverify(dir: &Path, root_pem: &str, pdf: &[u8]) -> (bool, String) {
+    let root = dir.join("ades-root.pem");
+    let file = dir.join(format!("ades-{}.pdf", unique()));
+    std::fs::write(&root, root_pem).unwrap();
+    std::fs::write(&file, pdf).unwrap();
+    let out = run(Command::new("pyhanko")
+        .args([
+            "sign",
+            "adesverify",
+            "--executive-summary",
+            "--trust-replace",
+            "--trust",
+        ])
+        .arg(&root)
+        .arg(&file));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }

@@ -1,0 +1,279 @@
+//! Trust that lasts: an officer and the organisation seal sign a copy, both with signature timestamps; the
+//! copy carries validation data and an archive timestamp (B-LTA) that pyHanko accepts, also as AdES; the
+//! archive timestamp is renewed; an external TSA (OpenSSL) and a seal key inside an HSM (SoftHSM2) work.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const OFFICER: &str = "Nguyễn Thị Thủy";
+
+fn fetch(server: &Server, issued: &Value) -> Vec<u8> {
+    server
+        .http
+        .get(issued["pdf"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec()
+}
+
+fn signature_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.contains(":INTACT:") || l.contains(":VALID") || l.contains(":INVALID"))
+        .collect()
+}
+
+#[test]
+fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let backend = Backend::local(dir).with_env("BANSO_SIGNATURE_LEVEL", "B-LTA");
+    let out = backend.cli(&["pki", "init", "--officer", OFFICER, "--base-url", &base]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = backend.serve_at(&format!("127.0.0.1:{port}"));
+    let root = backend.root_pem();
+    let token = backend.cli(&["token", "create", "--role", "officer", "--name", OFFICER]);
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let (status, issued) = server.issue(
+        &token,
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "Hoàng Văn Nam"),
+            ("document_type", "Bằng đại học"),
+        ],
+        &[sample_page("jpeg", 100, 1)],
+    );
+    assert_eq!(status, 201, "{issued}");
+    let pdf = fetch(&server, &issued);
+
+    // pyHanko: two signatures (officer, seal), each intact, trusted and timestamped.
+    let (ok, out) = pyhanko_validate(dir, &root, &pdf);
+    let lines = signature_lines(&out);
+    assert!(ok, "pyHanko: {out}");
+    assert_eq!(lines.len(), 2, "officer and seal: {out}");
+    for l in &lines {
+        assert!(
+            l.contains(":INTACT:TRUSTED,") && l.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+            "{out}"
+        );
+    }
+    // pyHanko's AdES validation with the embedded revocation data.
+    let (ok, out) = pyhanko_adesverify(dir, &root, &pdf);
+    assert!(ok, "adesverify: {out}");
+    assert_eq!(
+        out.lines().filter(|l| l.trim_end().ends_with(":VALID")).count(),
+        2,
+        "{out}"
+    );
+
+    // banso's own report: TOTAL-PASSED at B-LTA, the officer's signature first, then the seal's.
+    let (_, report) = server.verify_pdf(&pdf);
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
+    let sigs = report["signatures"].as_array().unwrap();
+    let signatures: Vec<&Value> = sigs.iter().filter(|s| s["kind"] == "signature").collect();
+    assert_eq!(signatures.len(), 2);
+    assert!(
+        signatures[0]["signer"].as_str().unwrap().contains(OFFICER),
+        "{report}"
+    );
+    for s in &signatures {
+        assert_eq!(s["level"], "B-LTA", "{report}");
+        assert_eq!(s["timestamp"]["ok"], true);
+        assert_eq!(s["revocation"]["ok"], true);
+    }
+    assert!(sigs.iter().any(|s| s["kind"] == "document_timestamp"));
+
+    // Renewal of the archive timestamp: the stored copy grows, stays valid, still matches the registry.
+    let (rc, renewed) = backend.cli_json(&["maintain", "lta", "--force", "--json"]);
+    assert_eq!(rc, 0, "{renewed}");
+    assert_eq!(renewed["renewed"], 1, "{renewed}");
+    let later = fetch(&server, &issued);
+    assert!(
+        later.len() > pdf.len() && later.starts_with(&pdf),
+        "an incremental update of the issued file"
+    );
+    let (_, report) = server.verify_pdf(&later);
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["registry"]["ok"], true);
+    let doc_timestamps = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "document_timestamp")
+        .count();
+    assert_eq!(doc_timestamps, 2);
+    let (ok, out) = pyhanko_validate(dir, &root, &later);
+    assert!(
+        ok && out.contains("EXTENDED_WITH_LTA_UPDATES"),
+        "pyHanko after renewal: {out}"
+    );
+    let (ok, out) = pyhanko_adesverify(dir, &root, &later);
+    assert!(ok, "adesverify after renewal: {out}");
+    // The original file a citizen downloaded earlier still verifies too.
+    let (_, report) = server.verify_pdf(&pdf);
+    assert_eq!(report["valid"], true);
+
+    // The built-in TSA answers RFC 3161 requests made by OpenSSL.
+    let data = dir.join("data.txt");
+    std::fs::write(&data, b"banso").unwrap();
+    let tsq = dir.join("q.tsq");
+    let q = Command::new("openssl")
+        .args(["ts", "-query", "-sha256", "-cert", "-data"])
+        .arg(&data)
+        .arg("-out")
+        .arg(&tsq)
+        .output()
+        .unwrap();
+    assert!(q.status.success());
+    let reply = server
+        .http
+        .post(server.url("/api/v1/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(&tsq).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(reply.headers()["content-type"], "application/timestamp-reply");
+    let tsr = dir.join("r.tsr");
+    std::fs::write(&tsr, reply.bytes().unwrap()).unwrap();
+    let chain = dir.join("chain.pem");
+    std::fs::write(
+        &chain,
+        root.clone() + &std::fs::read_to_string(backend.data_dir.join("pki/issuing.pem")).unwrap(),
+    )
+    .unwrap();
+    let v = Command::new("openssl")
+        .args(["ts", "-verify", "-in"])
+        .arg(&tsr)
+        .arg("-data")
+        .arg(&data)
+        .arg("-CAfile")
+        .arg(&chain)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&v.stdout).contains("Verification: OK"),
+        "{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let (rc, audit) = backend.cli_json(&["log", "audit", "--json"]);
+    assert_eq!(rc, 0, "{audit}");
+}
+
+#[test]
+fn an_external_tsa_and_a_seal_key_in_an_hsm() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    // A SoftHSM2 token in a throwaway folder.
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "banso",
+            "--so-pin",
+            "1234",
+            "--pin",
+            "5678",
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let pin = dir.join("pin");
+    std::fs::write(&pin, "5678\n").unwrap();
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let backend = Backend::local(dir).with_env("SOFTHSM2_CONF", conf.to_str().unwrap());
+    let out = backend.cli(&[
+        "pki",
+        "init",
+        "--base-url",
+        &base,
+        "--pkcs11-module",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "--token",
+        "banso",
+        "--pin-file",
+        pin.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !backend.data_dir.join("pki/seal.key").exists(),
+        "the seal key must not exist outside the token"
+    );
+    let root = backend.root_pem();
+
+    // OpenSSL's TSA on loopback, with this installation's TSA certificate.
+    let tsa_port = free_port();
+    let log = dir.join("tsa.log");
+    let pki = backend.data_dir.join("pki");
+    let tsa_chain = dir.join("tsa-chain.pem");
+    std::fs::write(
+        &tsa_chain,
+        std::fs::read_to_string(pki.join("issuing.pem")).unwrap() + &root,
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
+    let mut tsa = Command::new("python3")
+        .arg(script)
+        .arg(tsa_port.to_string())
+        .arg(pki.join("tsa.pem"))
+        .arg(pki.join("tsa.key"))
+        .arg(&tsa_chain)
+        .arg(&log)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", tsa_port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
+    let server = backend.serve_at(&format!("127.0.0.1:{port}"));
+    let token = backend.token("kiosk");
+    let (status, issued) = server.issue(
+        &token,
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "Lý Thị Hoa"),
+            ("document_type", "Giấy khai sinh"),
+        ],
+        &[sample_page("png", 100, 2)],
+    );
+    let _ = tsa.kill();
+    assert_eq!(status, 201, "{issued}\n{}", server.log());
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("stamped"),
+        "OpenSSL made the timestamp"
+    );
+    let pdf = fetch(&server, &issued);
+    let (ok, out) = pyhanko_validate(dir, &root, &pdf);
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
+    let (_, report) = server.verify_pdf(&pdf);
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["signatures"][0]["timestamp"]["ok"], true, "{report}");
+}
