@@ -84,7 +84,8 @@ pub fn extend(
         return Ok(pdf.to_vec());
     }
     let mut chains = embedded_chains(pdf);
-    chains.push(trust.tsa.chain().to_vec());
+    chains.push(trust.tsa_chain());
+    chains.retain(|c| !c.is_empty());
     let with_dss = add_validation_data(pdf, trust, &chains, now)?;
     if level < Level::BLTA {
         return Ok(with_dss);

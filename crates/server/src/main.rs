@@ -187,6 +187,26 @@ enum PkiCommand {
         #[arg(long, default_value = "banso-seal")]
         seal_key_label: String,
     },
+    /// Import an externally issued chain (root, issuing CA, seal certificate and its key).
+    Import {
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        issuing: PathBuf,
+        #[arg(long)]
+        seal_cert: PathBuf,
+        /// The seal's private key (PEM). Or give a key already in a token with --pkcs11-module.
+        #[arg(long)]
+        seal_key: Option<PathBuf>,
+        #[arg(long, requires_all = ["token", "pin_file"])]
+        pkcs11_module: Option<PathBuf>,
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long)]
+        pin_file: Option<PathBuf>,
+        #[arg(long, default_value = "banso-seal")]
+        seal_key_label: String,
+    },
     /// Revoke one of this CA's certificates (by hex serial): its CRL and OCSP answers say so from now on.
     RevokeCert {
         serial: String,
@@ -518,6 +538,40 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 time::OffsetDateTime::now_utc(),
             )?;
             println!("revoked {serial}");
+            Ok(0)
+        }
+        Command::Pki {
+            command:
+                PkiCommand::Import {
+                    root,
+                    issuing,
+                    seal_cert,
+                    seal_key,
+                    pkcs11_module,
+                    token,
+                    pin_file,
+                    seal_key_label,
+                },
+        } => {
+            let config = Config::load(&overrides(&common, None))?;
+            let hsm = match (pkcs11_module, token, pin_file) {
+                (Some(module), Some(token), Some(pin_file)) => Some(trust::HsmSeal {
+                    module,
+                    token,
+                    pin_file,
+                    key_label: seal_key_label,
+                }),
+                _ => None,
+            };
+            trust::import(
+                &config.pki_dir(),
+                &root,
+                &issuing,
+                &seal_cert,
+                seal_key.as_deref(),
+                hsm.as_ref(),
+            )?;
+            println!("imported the chain into {}", config.pki_dir().display());
             Ok(0)
         }
         Command::Pki {

@@ -59,6 +59,63 @@ pub fn init_hsm_seal(dir: &Path, config: &Config, hsm: &HsmSeal) -> Result<()> {
     Ok(())
 }
 
+/// Imports an externally issued chain (production: a Vietnamese CA): the root to trust, the issuing CA and
+/// the organisation seal's certificate with its key (a PEM file, or a key already in a PKCS#11 token). No CA
+/// keys are held, so CRLs, OCSP and timestamps come from the real CA and TSA (`tsa_url`).
+pub fn import(
+    dir: &Path,
+    root: &Path,
+    issuing: &Path,
+    seal_cert: &Path,
+    seal_key: Option<&Path>,
+    hsm: Option<&HsmSeal>,
+) -> Result<()> {
+    if dir.join("seal.pem").exists() {
+        bail!("{} already holds a PKI", dir.display());
+    }
+    let certs = |p: &Path| -> Result<Vec<Vec<u8>>> {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let ders = pem::decode_certificates(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        if ders.is_empty() {
+            bail!("{} holds no certificate", p.display());
+        }
+        Ok(ders)
+    };
+    let (root, issuing, seal) = (certs(root)?, certs(issuing)?, certs(seal_cert)?);
+    let seal_view =
+        CertView::parse(&seal[0]).ok_or_else(|| anyhow!("the seal certificate does not parse"))?;
+    let issuing_view =
+        CertView::parse(&issuing[0]).ok_or_else(|| anyhow!("the issuing certificate does not parse"))?;
+    let root_view =
+        CertView::parse(&root[0]).ok_or_else(|| anyhow!("the root certificate does not parse"))?;
+    let issuing_key = issuing_view
+        .public_key()
+        .ok_or_else(|| anyhow!("the issuing CA's key is not supported"))?;
+    let root_key = root_view
+        .public_key()
+        .ok_or_else(|| anyhow!("the root's key is not supported"))?;
+    if !seal_view.signed_by(&issuing_key) || !issuing_view.signed_by(&root_key) {
+        bail!("the chain does not link: the seal must be issued by the issuing CA, and that by the root");
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("root.pem"), pem::encode("CERTIFICATE", &root[0]))?;
+    std::fs::write(dir.join("issuing.pem"), pem::encode("CERTIFICATE", &issuing[0]))?;
+    std::fs::write(dir.join("seal.pem"), pem::encode("CERTIFICATE", &seal[0]))?;
+    match (seal_key, hsm) {
+        (Some(key), None) => {
+            let pem_text =
+                std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+            let chain = pem::encode("CERTIFICATE", &seal[0]) + &pem::encode("CERTIFICATE", &issuing[0]);
+            SoftwareSigner::from_pem(&pem_text, &chain).map_err(|e| anyhow!("the seal key: {e}"))?;
+            write_private(&dir.join("seal.key"), pem_text.as_bytes())?;
+        }
+        (None, Some(h)) => std::fs::write(dir.join("seal.pkcs11.json"), serde_json::to_string_pretty(h)?)?,
+        _ => bail!("give the seal key either as --seal-key or in a PKCS#11 token"),
+    }
+    std::fs::write(dir.join("revoked.json"), "[]")?;
+    Ok(())
+}
+
 /// A certificate this installation's CA revoked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevokedCert {
@@ -69,17 +126,24 @@ pub struct RevokedCert {
     pub reason: u8,
 }
 
+/// The services of a CA this installation operates itself (its own PKI). An imported, externally issued
+/// chain comes without them: the real CA publishes CRLs and OCSP, and an external TSA stamps.
+pub struct OwnCa {
+    root_signer: Arc<SoftwareSigner>,
+    issuing_signer: Arc<SoftwareSigner>,
+    ocsp_signer: Arc<SoftwareSigner>,
+    pub tsa: Arc<TimestampAuthority>,
+}
+
 /// Everything the installation signs with and vouches for.
 pub struct TrustServices {
     pub root_der: Vec<u8>,
     pub issuing_der: Vec<u8>,
-    root_signer: Arc<SoftwareSigner>,
-    issuing_signer: Arc<SoftwareSigner>,
-    ocsp_signer: Arc<SoftwareSigner>,
+    /// `None` for an imported chain.
+    pub own: Option<OwnCa>,
     /// The organisation seal (a software key, or a key in an HSM).
     pub seal: Arc<dyn Signer>,
     pub officers: BTreeMap<String, Arc<dyn Signer>>,
-    pub tsa: Arc<TimestampAuthority>,
     /// Where copies get their timestamps: the built-in TSA or an external one.
     pub timestamps: Arc<dyn TimestampSource>,
     pub revoked: Vec<RevokedCert>,
@@ -220,6 +284,17 @@ impl TimestampSource for RemoteTsa {
     }
 }
 
+/// An imported chain without a configured TSA: B-T and above cannot be made.
+struct NoTsa;
+
+impl TimestampSource for NoTsa {
+    fn timestamp(&self, _digest: &[u8; 32]) -> Result<Vec<u8>, SigningError> {
+        Err(SigningError::Encoding(
+            "no timestamp authority: an imported PKI needs tsa_url (or signature_level = \"B-B\")".into(),
+        ))
+    }
+}
+
 /// The in-process TSA as a [`TimestampSource`] using the system clock.
 struct LocalTsa(Arc<TimestampAuthority>);
 
@@ -245,9 +320,19 @@ impl TrustServices {
         let issuing_der = cert_der(dir, "issuing.pem")?;
         let chain =
             |name: &str| -> Result<Vec<Vec<u8>>> { Ok(vec![cert_der(dir, name)?, issuing_der.clone()]) };
-        let root_signer = software(dir, "root", vec![root_der.clone()])?;
-        let issuing_signer = software(dir, "issuing", vec![issuing_der.clone(), root_der.clone()])?;
-        let ocsp_signer = software(dir, "ocsp", chain("ocsp.pem")?)?;
+        let own = if dir.join("issuing.key").exists() {
+            let tsa_signer: Arc<dyn Signer> = software(dir, "tsa", chain("tsa.pem")?)?;
+            Some(OwnCa {
+                root_signer: software(dir, "root", vec![root_der.clone()])?,
+                issuing_signer: software(dir, "issuing", vec![issuing_der.clone(), root_der.clone()])?,
+                ocsp_signer: software(dir, "ocsp", chain("ocsp.pem")?)?,
+                tsa: Arc::new(
+                    TimestampAuthority::new(tsa_signer, DEV_POLICY).map_err(|e| anyhow!("TSA: {e}"))?,
+                ),
+            })
+        } else {
+            None
+        };
         let seal: Arc<dyn Signer> = match std::fs::read_to_string(dir.join("seal.pkcs11.json")) {
             Ok(text) => {
                 let hsm: HsmSeal = serde_json::from_str(&text).context("seal.pkcs11.json")?;
@@ -265,11 +350,10 @@ impl TrustServices {
             }
             Err(_) => software(dir, "seal", chain("seal.pem")?)?,
         };
-        let tsa_signer: Arc<dyn Signer> = software(dir, "tsa", chain("tsa.pem")?)?;
-        let tsa = Arc::new(TimestampAuthority::new(tsa_signer, DEV_POLICY).map_err(|e| anyhow!("TSA: {e}"))?);
-        let timestamps: Arc<dyn TimestampSource> = match &config.tsa_url {
-            Some(url) => Arc::new(RemoteTsa::new(url)?),
-            None => Arc::new(LocalTsa(tsa.clone())),
+        let timestamps: Arc<dyn TimestampSource> = match (&config.tsa_url, &own) {
+            (Some(url), _) => Arc::new(RemoteTsa::new(url)?),
+            (None, Some(own)) => Arc::new(LocalTsa(own.tsa.clone())),
+            (None, None) => Arc::new(NoTsa),
         };
         let mut officers: BTreeMap<String, Arc<dyn Signer>> = BTreeMap::new();
         let officer_dir = dir.join("officers");
@@ -305,12 +389,9 @@ impl TrustServices {
         Ok(Self {
             root_der,
             issuing_der,
-            root_signer,
-            issuing_signer,
-            ocsp_signer,
+            own,
             seal,
             officers,
-            tsa,
             timestamps,
             revoked,
             base_url,
@@ -353,10 +434,11 @@ impl TrustServices {
 
     /// The current CRL of one of the CAs (`/pki/crl/{slug}.crl`), valid for a day.
     pub fn crl(&self, name: &str, now: OffsetDateTime) -> Option<Result<Vec<u8>, SigningError>> {
+        let own = self.own.as_ref()?;
         let (ca, signer): (&[u8], &dyn Signer) = if Self::slug_of(&self.root_der) == name {
-            (&self.root_der, self.root_signer.as_ref())
+            (&self.root_der, own.root_signer.as_ref())
         } else if Self::slug_of(&self.issuing_der) == name {
-            (&self.issuing_der, self.issuing_signer.as_ref())
+            (&self.issuing_der, own.issuing_signer.as_ref())
         } else {
             return None;
         };
@@ -389,13 +471,16 @@ impl TrustServices {
     /// Answers an OCSP request for certificates of either CA: the delegated responder answers for the
     /// issuing CA's certificates, the root itself for the issuing CA.
     pub fn ocsp(&self, request: &[u8], now: OffsetDateTime) -> Vec<u8> {
+        let Some(own) = &self.own else {
+            return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
+        };
         let by_root = ocsp::parse_request(request)
             .map(|r| r.cert_ids.iter().all(|id| id.has_issuer(&self.root_der)))
             .unwrap_or(false);
         let responder: &dyn Signer = if by_root {
-            self.root_signer.as_ref()
+            own.root_signer.as_ref()
         } else {
-            self.ocsp_signer.as_ref()
+            own.ocsp_signer.as_ref()
         };
         let issuing = self.issuing_der.clone();
         let root = self.root_der.clone();
@@ -415,6 +500,11 @@ impl TrustServices {
         chain: &[Vec<u8>],
         now: OffsetDateTime,
     ) -> Result<Vec<Vec<u8>>, SigningError> {
+        let own = self.own.as_ref().ok_or_else(|| {
+            SigningError::Certificate(
+                "validation data for an imported PKI comes from its own CA; B-LT needs this installation's PKI".into(),
+            )
+        })?;
         let mut out = Vec::new();
         for cert in chain {
             if cert == &self.root_der {
@@ -425,9 +515,9 @@ impl TrustServices {
                 .unwrap_or_default();
             let status = self.status_of(&serial);
             let (issuer, responder): (&[u8], &dyn Signer) = if cert == &self.issuing_der {
-                (&self.root_der, self.root_signer.as_ref())
+                (&self.root_der, own.root_signer.as_ref())
             } else {
-                (&self.issuing_der, self.ocsp_signer.as_ref())
+                (&self.issuing_der, own.ocsp_signer.as_ref())
             };
             out.push(ocsp::response_for(
                 responder,
@@ -443,7 +533,15 @@ impl TrustServices {
 
     /// The OCSP responder's chain (its own certificate needs no revocation check: ocsp-nocheck).
     pub fn ocsp_chain(&self) -> &[Vec<u8>] {
-        self.ocsp_signer.chain()
+        self.own.as_ref().map_or(&[], |o| o.ocsp_signer.chain())
+    }
+
+    /// The built-in TSA's chain, when this installation runs one.
+    pub fn tsa_chain(&self) -> Vec<Vec<u8>> {
+        self.own
+            .as_ref()
+            .map(|o| o.tsa.chain().to_vec())
+            .unwrap_or_default()
     }
 
     /// Records the revocation of one of this CA's certificates (CRL and OCSP answer it from now on).

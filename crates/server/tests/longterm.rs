@@ -277,3 +277,209 @@ fn an_external_tsa_and_a_seal_key_in_an_hsm() {
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["signatures"][0]["timestamp"]["ok"], true, "{report}");
 }
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An externally issued chain made by OpenSSL: root → issuing CA → seal and TSA certificates.
+fn external_chain(dir: &Path) {
+    for k in ["root", "issuing", "seal", "tsa"] {
+        openssl(
+            dir,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &format!("{k}.key"),
+            ],
+        );
+    }
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "root.key",
+            "-subj",
+            "/C=VN/O=External CA/CN=External Root",
+            "-days",
+            "3650",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            "root.pem",
+        ],
+    );
+    let issue = |name: &str, issuer: &str, subject: &str, ext: &str| {
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-key",
+                &format!("{name}.key"),
+                "-subj",
+                subject,
+                "-out",
+                &format!("{name}.csr"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                &format!("{issuer}.pem"),
+                "-CAkey",
+                &format!("{issuer}.key"),
+                "-CAcreateserial",
+                "-days",
+                "1000",
+                "-extfile",
+                &format!("{name}.ext"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+    };
+    issue(
+        "issuing",
+        "root",
+        "/C=VN/O=External CA/CN=External Issuing CA",
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    issue(
+        "seal",
+        "issuing",
+        "/C=VN/O=UBND phuong Viet Hung/CN=Con dau dien tu",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+    issue(
+        "tsa",
+        "issuing",
+        "/C=VN/O=External CA/CN=External TSA",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
+}
+
+#[test]
+fn an_imported_external_chain_signs_with_an_external_tsa() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let ext = dir.join("external");
+    std::fs::create_dir_all(&ext).unwrap();
+    external_chain(&ext);
+    let backend = Backend::local(dir);
+    let p = |n: &str| ext.join(n).to_str().unwrap().to_string();
+    let out = backend.cli(&[
+        "pki",
+        "import",
+        "--root",
+        &p("root.pem"),
+        "--issuing",
+        &p("issuing.pem"),
+        "--seal-cert",
+        &p("seal.pem"),
+        "--seal-key",
+        &p("seal.key"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A chain that does not link is refused.
+    let other = Backend::local(&dir.join("other"));
+    let out = other.cli(&[
+        "pki",
+        "import",
+        "--root",
+        &p("issuing.pem"),
+        "--issuing",
+        &p("root.pem"),
+        "--seal-cert",
+        &p("seal.pem"),
+        "--seal-key",
+        &p("seal.key"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let tsa_port = free_port();
+    let log = dir.join("tsa.log");
+    std::fs::write(
+        dir.join("tsa-chain.pem"),
+        std::fs::read_to_string(ext.join("issuing.pem")).unwrap(),
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
+    let mut tsa = Command::new("python3")
+        .arg(script)
+        .arg(tsa_port.to_string())
+        .arg(ext.join("tsa.pem"))
+        .arg(ext.join("tsa.key"))
+        .arg(dir.join("tsa-chain.pem"))
+        .arg(&log)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", tsa_port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
+    let server = backend.serve();
+    let token = backend.token("kiosk");
+    let (status, issued) = server.issue(
+        &token,
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "Phan Thị Mai"),
+            ("document_type", "Giấy khai sinh"),
+        ],
+        &[sample_page("jpeg", 100, 4)],
+    );
+    let _ = tsa.kill();
+    assert_eq!(status, 201, "{issued}\n{}", server.log());
+    let pdf = fetch(&server, &issued);
+    let root = std::fs::read_to_string(ext.join("root.pem")).unwrap();
+    assert_eq!(
+        backend.root_pem().trim(),
+        root.trim(),
+        "the imported root is the trust anchor"
+    );
+    let (ok, out) = pyhanko_validate(dir, &root, &pdf);
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
+    let (_, report) = server.verify_pdf(&pdf);
+    assert_eq!(report["valid"], true, "{report}");
+    // This installation runs no CA services for an imported chain.
+    assert_eq!(
+        server
+            .http
+            .post(server.url("/api/v1/tsa"))
+            .body(vec![0u8])
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+}

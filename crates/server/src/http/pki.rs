@@ -26,7 +26,9 @@ fn not_found(what: &str) -> ApiError {
 
 /// `POST /api/v1/tsa` (`application/timestamp-query`): the built-in timestamp authority.
 pub async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
-    let tsa = state.trust.tsa.clone();
+    let Some(tsa) = state.trust.own.as_ref().map(|o| o.tsa.clone()) else {
+        return not_found("timestamp authority (this installation uses an imported PKI)").into_response();
+    };
     let now = state.service.clock.now();
     let reply = tokio::task::spawn_blocking(move || tsa.respond(&body, now))
         .await
