@@ -2,7 +2,9 @@
 # banso's benchmarks, printing figures (never asserting times):
 #   1. issuance end to end (render, sign, store, register) for 2-page 300-dpi JPEG and PNG scans;
 #   2. PAdES signing and file verification, banso vs pyHanko on the same PDF in the same run;
-#   3. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
+#   3. signing by PAdES level (B-B, B-T, B-LT, B-LTA) with a software key and with a SoftHSM2 key;
+#   4. transparency log: appends, proofs on a 1,000,000-leaf tree, the audit;
+#   5. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
 # Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,19 @@ echo
 echo "== 2. signing and verification vs pyHanko"
 "$B" bench sign --n "$((N / 2 > 10 ? N / 2 : 10))"
 echo
-echo "== 3. status look-up under load, and memory"
+echo "== 3. signing levels, software key and SoftHSM"
+HSM=$(mktemp -d)
+printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$HSM" > "$HSM/softhsm2.conf"
+export SOFTHSM2_CONF="$HSM/softhsm2.conf"
+softhsm2-util --init-token --free --label banso-bench --so-pin 1234 --pin 5678 >/dev/null
+echo 5678 > "$HSM/pin"
+"$B" bench trust --n "$N" --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token banso-bench --pin-file "$HSM/pin"
+rm -rf "$HSM"
+echo
+echo "== 4. transparency log (1,000,000 leaves)"
+"$B" bench log --leaves 1000000
+echo
+echo "== 5. status look-up under load, and memory"
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -80,6 +80,9 @@ pub trait Registry: Send + Sync {
         at: OffsetDateTime,
         log: &LogRecord,
     ) -> Result<CopyRecord, StoreError>;
+    /// Appends records to the transparency log in one transaction (events without a registry change of
+    /// their own, and bulk loads).
+    async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError>;
     /// Up to `limit` log leaves from index `from`, in order.
     async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError>;
     /// Every copy's code, SHA-256 and status, for the log audit.

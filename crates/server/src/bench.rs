@@ -26,6 +26,24 @@ pub enum BenchCommand {
         #[arg(long, default_value = "scripts/pyhanko_bench.py")]
         pyhanko_script: PathBuf,
     },
+    /// Signing throughput by PAdES level, software key and (optionally) a key in a PKCS#11 token.
+    Trust {
+        #[arg(long, default_value_t = 100)]
+        n: usize,
+        #[arg(long, requires_all = ["token", "pin_file"])]
+        pkcs11_module: Option<PathBuf>,
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long)]
+        pin_file: Option<PathBuf>,
+    },
+    /// Transparency-log appends, proofs on a large tree, and the audit.
+    Log {
+        #[arg(long, default_value_t = 1_000_000)]
+        leaves: u64,
+        #[arg(long, default_value_t = 5_000)]
+        appends: usize,
+    },
     /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
     SamplePage {
         #[arg(long, value_parser = ["jpeg", "png"], default_value = "jpeg")]
@@ -184,6 +202,24 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             Ok(0)
         }
         BenchCommand::Sign { n, pyhanko_script } => bench_sign(n, &pyhanko_script, data_dir).await,
+        BenchCommand::Trust {
+            n,
+            pkcs11_module,
+            token,
+            pin_file,
+        } => {
+            let hsm = match (pkcs11_module, token, pin_file) {
+                (Some(module), Some(token), Some(pin_file)) => Some(crate::trust::HsmSeal {
+                    module,
+                    token,
+                    pin_file,
+                    key_label: String::new(),
+                }),
+                _ => None,
+            };
+            bench_trust(n, hsm).await
+        }
+        BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
     }
 }
 
@@ -215,28 +251,7 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     let signer = trust.seal.clone();
     let read = |name: &str| std::fs::read_to_string(config.pki_dir().join(name));
     let now = time::OffsetDateTime::now_utc();
-    let request = ComposeRequest {
-        files: Arc::new(vec![sample_page("jpeg", 300, 1)?, sample_page("jpeg", 300, 2)?]),
-        code_display: "7Q2K-9M4X-ABCD-EFGH-JKMN".into(),
-        qr_url: "http://127.0.0.1:8080/v/7Q2K9M4XABCDEFGHJKMN?k=abcdefghjkmnpqrstvwxyz012".into(),
-        title: "benchmark".into(),
-        certification: CertificationText {
-            statement: banso_core::service::STATEMENT.into(),
-            number_line: "Số: 01, Quyển số: 01/2026-SCT/BS".into(),
-            date_line: banso_core::rules::vietnamese_date(now),
-            place: "Hà Nội".into(),
-            issuing_body: "Ủy ban nhân dân phường Việt Hưng".into(),
-            signer_name: "Nguyễn Thị Thủy".into(),
-            signer_title: "Phó Chủ tịch".into(),
-            document_type: "Giấy khai sinh".into(),
-            holder_name: "Nguyễn Văn An".into(),
-            original_pages: 2,
-            fee_line: "Lệ phí: 4.000 đồng".into(),
-            english_lines: vec![],
-        },
-        issued_at: now,
-        officer: None,
-    };
+    let request = sample_request(now)?;
     let prepared = render_copy(&request, 300.0).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut signed = prepared.clone();
     sign_prepared(&mut signed, signer.as_ref(), None).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -330,5 +345,196 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     );
     println!("ratio sign   pyHanko/banso  {:>8.1}x", py_sign / banso_sign);
     println!("ratio verify pyHanko/banso  {:>8.1}x", py_verify / banso_verify);
+    Ok(0)
+}
+
+/// Signing throughput by level (B-B, B-T, B-LT, B-LTA) with the software seal key and, when a token is
+/// given, with a key inside a PKCS#11 token (SoftHSM in the benchmark script).
+pub async fn bench_trust(n: usize, hsm: Option<crate::trust::HsmSeal>) -> Result<u8> {
+    use crate::longterm::{extend, Level};
+    let tmp = tempfile::TempDir::new()?;
+    let config = Config {
+        data_dir: tmp.path().join("data"),
+        ..Config::default()
+    };
+    std::fs::create_dir_all(&config.data_dir)?;
+    let trust = crate::trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+    let now = time::OffsetDateTime::now_utc();
+    let prepared = render_copy(&sample_request(now)?, 300.0).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "banso bench trust: signing the same {:.2} MB copy {n} times per row (one thread; SHA-256 of the file is included)",
+        prepared.bytes.len() as f64 / 1e6
+    );
+    let mut signers: Vec<(&str, Arc<dyn banso_signing::Signer>)> =
+        vec![("software P-256", trust.seal.clone())];
+    if let Some(h) = &hsm {
+        let pin = banso_hsm::Pin::from_file(&h.pin_file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let token = banso_hsm::Token::open(&h.module, &h.token, &pin).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let label = format!("bench-{}", std::process::id());
+        let spki = token
+            .generate_ec_p256(&label)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let cert = crate::trust::certify_for_bench(&config, &trust, &spki)?;
+        let key = token
+            .find_key(&banso_hsm::KeyRef::Label(label.clone()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let signer = banso_hsm::Pkcs11Signer::from_key(key, vec![cert, trust.issuing_der.clone()])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        signers.push(("SoftHSM P-256", Arc::new(signer)));
+    }
+    for (name, signer) in &signers {
+        for level in [Level::BB, Level::BT, Level::BLT, Level::BLTA] {
+            let mut ms = Vec::with_capacity(n);
+            for _ in 0..n {
+                let mut p = prepared.clone();
+                let t = Instant::now();
+                let ts = (level >= Level::BT).then_some(trust.timestamps.as_ref());
+                sign_prepared(&mut p, signer.as_ref(), ts).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let out = extend(&p.bytes, level, &trust, trust.timestamps.as_ref(), now)?;
+                std::hint::black_box(out);
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            summary(&format!("{name} {}", level.as_str()), ms);
+        }
+    }
+    Ok(0)
+}
+
+fn sample_request(now: time::OffsetDateTime) -> Result<ComposeRequest> {
+    Ok(ComposeRequest {
+        files: Arc::new(vec![sample_page("jpeg", 300, 1)?, sample_page("jpeg", 300, 2)?]),
+        code_display: "7Q2K-9M4X-ABCD-EFGH-JKMN".into(),
+        qr_url: "http://127.0.0.1:8080/v/7Q2K9M4XABCDEFGHJKMN?k=abcdefghjkmnpqrstvwxyz012".into(),
+        title: "benchmark".into(),
+        certification: CertificationText {
+            statement: banso_core::service::STATEMENT.into(),
+            number_line: "Số: 01, Quyển số: 01/2026-SCT/BS".into(),
+            date_line: banso_core::rules::vietnamese_date(now),
+            place: "Hà Nội".into(),
+            issuing_body: "Ủy ban nhân dân phường Việt Hưng".into(),
+            signer_name: "Nguyễn Thị Thủy".into(),
+            signer_title: "Phó Chủ tịch".into(),
+            document_type: "Giấy khai sinh".into(),
+            holder_name: "Nguyễn Văn An".into(),
+            original_pages: 2,
+            fee_line: "Lệ phí: 4.000 đồng".into(),
+            english_lines: vec![],
+        },
+        issued_at: now,
+        officer: None,
+    })
+}
+
+/// Transparency-log throughput: appends (one transaction each), a bulk load to `leaves`, inclusion and
+/// consistency proofs on that tree, and a full audit.
+pub async fn bench_log(leaves: u64, appends: usize) -> Result<u8> {
+    use banso_core::ports::LogRecord;
+    let tmp = tempfile::TempDir::new()?;
+    let registry = banso_store::open_registry(&format!("sqlite:{}", tmp.path().join("log.db").display()))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let record = |i: u64| LogRecord {
+        code: format!("BENCH{i:015}"),
+        event: "bench".into(),
+        record: format!("banso-log/v1\nevent: bench\ncode: BENCH{i:015}\nat: 2026-11-21T00:00:00Z\n"),
+    };
+    println!("banso bench log: SQLite in {}", tmp.path().display());
+    let t = Instant::now();
+    for i in 0..appends as u64 {
+        registry
+            .append_log(&[record(i)])
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{:<34} {appends:>8} appends  {:>10.0}/s  (one transaction each)",
+        "log append",
+        appends as f64 / secs
+    );
+    let t = Instant::now();
+    let mut next = appends as u64;
+    while next < leaves {
+        let batch: Vec<LogRecord> = (next..(next + 10_000).min(leaves)).map(record).collect();
+        next += batch.len() as u64;
+        registry
+            .append_log(&batch)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    println!(
+        "{:<34} {leaves:>8} leaves  {:>10.1} s",
+        "bulk load (batches of 10,000)",
+        t.elapsed().as_secs_f64()
+    );
+    let log = banso_core::transparency::TransparencyLog::new();
+    let t = Instant::now();
+    log.sync(registry.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{:<34} {leaves:>8} leaves  {:>10.1} s",
+        "load the tree into memory",
+        t.elapsed().as_secs_f64()
+    );
+    let mut tree = banso_core::merkle::MerkleTree::new();
+    let mut from = 0;
+    loop {
+        let batch = registry
+            .log_entries(from, 100_000)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in &batch {
+            tree.push(e.leaf_hash);
+        }
+        from += batch.len() as u64;
+    }
+    let proofs = 100_000u64;
+    let t = Instant::now();
+    for i in 0..proofs {
+        std::hint::black_box(tree.inclusion_proof((i * 7919) % leaves, leaves));
+    }
+    println!(
+        "{:<34} {proofs:>8} proofs  {:>10.0}/s",
+        "inclusion proofs (in memory)",
+        proofs as f64 / t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    for i in 1..=proofs {
+        std::hint::black_box(tree.consistency_proof((i * 7919) % leaves + 1, leaves));
+    }
+    println!(
+        "{:<34} {proofs:>8} proofs  {:>10.0}/s",
+        "consistency proofs (in memory)",
+        proofs as f64 / t.elapsed().as_secs_f64()
+    );
+    let served = 20_000u64;
+    let t = Instant::now();
+    for i in 1..=served {
+        std::hint::black_box(
+            log.consistency(registry.as_ref(), (i * 7919) % leaves + 1, leaves)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    println!(
+        "{:<34} {served:>8} proofs  {:>10.0}/s",
+        "consistency proofs (service, + sync)",
+        served as f64 / t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let report = banso_core::transparency::audit(registry.as_ref(), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{:<34} {:>8} leaves  {:>10.1} s  ({})",
+        "audit (re-hash every record)",
+        report.tree_size,
+        t.elapsed().as_secs_f64(),
+        if report.ok { "OK" } else { "PROBLEMS" }
+    );
     Ok(0)
 }

@@ -59,6 +59,24 @@ pub fn init_hsm_seal(dir: &Path, config: &Config, hsm: &HsmSeal) -> Result<()> {
     Ok(())
 }
 
+/// Certifies a public key (e.g. a token key) as a seal with this installation's issuing CA (benchmarks).
+pub fn certify_for_bench(config: &Config, trust: &TrustServices, spki: &[u8]) -> Result<Vec<u8>> {
+    let own = trust
+        .own
+        .as_ref()
+        .ok_or_else(|| anyhow!("needs this installation's own PKI"))?;
+    let p = &config.pki;
+    banso_signing::pki::issue_end_entity(
+        own.issuing_signer.as_ref(),
+        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn),
+        spki,
+        banso_signing::certgen::CertProfile::Signing,
+        OffsetDateTime::now_utc(),
+        Hierarchy::pointers_for(&trust.base_url, &p.issuing_cn),
+    )
+    .map_err(|e| anyhow!("{e}"))
+}
+
 /// Imports an externally issued chain (production: a Vietnamese CA): the root to trust, the issuing CA and
 /// the organisation seal's certificate with its key (a PEM file, or a key already in a PKCS#11 token). No CA
 /// keys are held, so CRLs, OCSP and timestamps come from the real CA and TSA (`tsa_url`).

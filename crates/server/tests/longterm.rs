@@ -11,6 +11,36 @@ use std::process::{Command, Stdio};
 
 const OFFICER: &str = "Nguyễn Thị Thủy";
 
+/// OpenSSL's `ts -reply` behind scripts/openssl_tsa.py on loopback; stopped when dropped.
+struct OpensslTsa(std::process::Child);
+
+impl OpensslTsa {
+    fn start(port: u16, cert: &Path, key: &Path, chain: &Path, log: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .args([cert, key, chain, log])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for OpensslTsa {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn fetch(server: &Server, issued: &Value) -> Vec<u8> {
     server
         .http
@@ -233,23 +263,13 @@ fn an_external_tsa_and_a_seal_key_in_an_hsm() {
         std::fs::read_to_string(pki.join("issuing.pem")).unwrap() + &root,
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
-    let mut tsa = Command::new("python3")
-        .arg(script)
-        .arg(tsa_port.to_string())
-        .arg(pki.join("tsa.pem"))
-        .arg(pki.join("tsa.key"))
-        .arg(&tsa_chain)
-        .arg(&log)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", tsa_port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let tsa = OpensslTsa::start(
+        tsa_port,
+        &pki.join("tsa.pem"),
+        &pki.join("tsa.key"),
+        &tsa_chain,
+        &log,
+    );
     let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
     let server = backend.serve_at(&format!("127.0.0.1:{port}"));
     let token = backend.token("kiosk");
@@ -262,7 +282,7 @@ fn an_external_tsa_and_a_seal_key_in_an_hsm() {
         ],
         &[sample_page("png", 100, 2)],
     );
-    let _ = tsa.kill();
+    drop(tsa);
     assert_eq!(status, 201, "{issued}\n{}", server.log());
     assert!(
         std::fs::read_to_string(&log)
@@ -428,23 +448,13 @@ fn an_imported_external_chain_signs_with_an_external_tsa() {
         std::fs::read_to_string(ext.join("issuing.pem")).unwrap(),
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
-    let mut tsa = Command::new("python3")
-        .arg(script)
-        .arg(tsa_port.to_string())
-        .arg(ext.join("tsa.pem"))
-        .arg(ext.join("tsa.key"))
-        .arg(dir.join("tsa-chain.pem"))
-        .arg(&log)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", tsa_port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let tsa = OpensslTsa::start(
+        tsa_port,
+        &ext.join("tsa.pem"),
+        &ext.join("tsa.key"),
+        &dir.join("tsa-chain.pem"),
+        &log,
+    );
     let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
     let server = backend.serve();
     let token = backend.token("kiosk");
@@ -457,7 +467,7 @@ fn an_imported_external_chain_signs_with_an_external_tsa() {
         ],
         &[sample_page("jpeg", 100, 4)],
     );
-    let _ = tsa.kill();
+    drop(tsa);
     assert_eq!(status, 201, "{issued}\n{}", server.log());
     let pdf = fetch(&server, &issued);
     let root = std::fs::read_to_string(ext.join("root.pem")).unwrap();

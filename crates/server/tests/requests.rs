@@ -315,6 +315,12 @@ fn operator_endpoints_and_private_files() {
         "/api/v1/copies/{code}/revoke",
         "/api/v1/verify",
         "/v/{code}",
+        "/api/v1/log/checkpoint",
+        "/api/v1/log/proof/inclusion",
+        "/api/v1/log/proof/consistency",
+        "/api/v1/tsa",
+        "/pki/ocsp",
+        "/pki/crl/{file}",
     ] {
         assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }

@@ -32,6 +32,9 @@ fn now() -> time::OffsetDateTime {
 
 /// A hierarchy whose CRL distribution points are served over HTTP on loopback (pyHanko fetches them
 /// for `sign validate`); `revoked_seal` lists the seal certificate in the issuing CA's CRL.
+/// Certificates, CRLs and OCSP responses, DER.
+type ValidationData = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
 struct Pki {
     h: Hierarchy,
     dir: tempfile::TempDir,
@@ -121,7 +124,7 @@ impl Pki {
 
     /// Chain certificates, CRLs and OCSP responses (signed by the delegated responder) for the seal, the
     /// officer and the TSA.
-    fn validation_data(&self) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    fn validation_data(&self) -> ValidationData {
         let h = &self.h;
         let certs = vec![
             h.root.cert_der.clone(),

@@ -312,6 +312,24 @@ impl Registry for PgRegistry {
         Ok(record)
     }
 
+    async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let plain: &tokio_postgres::Client = &client;
+        let result: Result<(), tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            for l in records {
+                append_leaf(plain, l).await?;
+            }
+            plain.batch_execute("COMMIT").await
+        }
+        .await;
+        if let Err(e) = result {
+            drop(Object::take(client));
+            return Err(err(e));
+        }
+        Ok(())
+    }
+
     async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(SELECT_LEAVES).await.map_err(err)?;

@@ -304,6 +304,19 @@ impl Registry for SqliteRegistry {
         Ok(record)
     }
 
+    async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let result = records.iter().try_for_each(|l| append_leaf(&conn, l));
+        match result.and_then(|()| conn.execute_batch("COMMIT")) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(err(e))
+            }
+        }
+    }
+
     async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
         let rows: Vec<(i64, String, String, String, String)> = self.read(|c| {
             c.prepare_cached(SELECT_LEAVES)?
