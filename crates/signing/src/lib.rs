@@ -46,6 +46,7 @@ pub mod ocsp;
 pub mod pades;
 pub mod pem;
 pub mod pki;
+pub mod testkit;
 pub mod tsa;
 pub mod verify;
 
