@@ -92,7 +92,32 @@ impl Obj {
     }
 }
 
-fn is_ws(b: u8) -> bool {
+/// The bytes of a PDF hex string's digits (between `<` and `>`): white space ignored, an odd final digit
+/// padded with 0, anything else refused.
+pub(crate) fn decode_hex_digits(digits: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(digits.len() / 2);
+    let mut high: Option<u8> = None;
+    for &b in digits {
+        let nibble = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ if is_ws(b) => continue,
+            _ => return None,
+        };
+        match high.take() {
+            Some(h) => out.push((h << 4) | nibble),
+            None => high = Some(nibble),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    Some(out)
+}
+
+/// PDF white space (ISO 32000-1 §7.2.2).
+pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0')
 }
 
@@ -305,28 +330,11 @@ impl<'a> Lexer<'a> {
 
     fn hex(&mut self) -> Option<Vec<u8>> {
         self.pos += 1;
-        let mut out = Vec::new();
-        let mut high: Option<u8> = None;
-        loop {
-            let b = self.peek()?;
-            self.pos += 1;
-            let nibble = match b {
-                b'>' => break,
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ if is_ws(b) => continue,
-                _ => return None,
-            };
-            match high.take() {
-                Some(h) => out.push((h << 4) | nibble),
-                None => high = Some(nibble),
-            }
-        }
-        if let Some(h) = high {
-            out.push(h << 4);
-        }
-        Some(out)
+        let rest = self.buf.get(self.pos..)?;
+        let close = rest.iter().position(|&b| b == b'>')?;
+        let out = decode_hex_digits(rest.get(..close)?);
+        self.pos += close + 1;
+        out
     }
 }
 

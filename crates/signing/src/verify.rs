@@ -700,7 +700,7 @@ struct SigDict {
 }
 
 fn is_pdf_whitespace(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0')
+    crate::incremental::is_ws(b)
 }
 
 fn is_pdf_delimiter(b: u8) -> bool {
@@ -782,26 +782,7 @@ fn hex_string_at(pdf: &[u8], start: usize) -> Option<Range<usize>> {
 
 fn decode_hex_string(pdf: &[u8], range: Range<usize>) -> Option<Vec<u8>> {
     let bytes = pdf.get(range)?;
-    let inner = bytes.get(1..bytes.len().checked_sub(1)?)?;
-    let mut out = Vec::with_capacity(inner.len() / 2);
-    let mut high: Option<u8> = None;
-    for &b in inner {
-        let nibble = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ if is_pdf_whitespace(b) => continue,
-            _ => return None,
-        };
-        match high.take() {
-            Some(h) => out.push((h << 4) | nibble),
-            None => high = Some(nibble),
-        }
-    }
-    if let Some(h) = high {
-        out.push(h << 4);
-    }
-    Some(out)
+    crate::incremental::decode_hex_digits(bytes.get(1..bytes.len().checked_sub(1)?)?)
 }
 
 /// Whether the bytes before `pos` (skipping whitespace) end with the key `/Contents`.
