@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// Identity documents: MRZ and citizen-ID number checks.
+    Id {
+        #[command(subcommand)]
+        command: IdCommand,
+    },
     /// Upkeep jobs.
     Maintain {
         #[command(subcommand)]
@@ -128,6 +133,29 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdCommand {
+    /// Parse a machine-readable zone (TD1: 3 lines of 30; TD3: 2 of 44; lines separated by newlines) and check
+    /// every check digit. Exit 0 when all pass, 1 when one fails or the text is not an MRZ.
+    Mrz {
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a 12-digit citizen ID number against a birth date and sex (province, century/sex, year).
+    Cccd {
+        number: String,
+        /// Birth date, YYYY-MM-DD.
+        #[arg(long)]
+        dob: String,
+        /// M or F.
+        #[arg(long)]
+        sex: String,
         #[arg(long)]
         json: bool,
     },
@@ -618,6 +646,65 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     println!("PROBLEM: {p}");
                 }
                 println!("{}", if report.ok { "AUDIT OK" } else { "AUDIT FAILED" });
+            }
+            Ok(if report.ok { 0 } else { 1 })
+        }
+        Command::Id {
+            command: IdCommand::Mrz { text, json },
+        } => match banso_identity::mrz::Mrz::parse(&text) {
+            Ok(mrz) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&mrz).context("JSON")?);
+                } else {
+                    println!(
+                        "{:?} {} {} — {}",
+                        mrz.format,
+                        mrz.document_code,
+                        mrz.document_number,
+                        mrz.full_name()
+                    );
+                    for c in &mrz.checks {
+                        println!(
+                            "{:<16} {}  expected {} found {}",
+                            c.name,
+                            if c.ok { "OK  " } else { "FAIL" },
+                            c.expected,
+                            c.found
+                        );
+                    }
+                }
+                Ok(if mrz.all_checks_ok() { 0 } else { 1 })
+            }
+            Err(e) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "error": { "code": "ID-0001", "message": e.to_string() } })
+                    );
+                } else {
+                    eprintln!("error ID-0001: {e}");
+                }
+                Ok(1)
+            }
+        },
+        Command::Id {
+            command:
+                IdCommand::Cccd {
+                    number,
+                    dob,
+                    sex,
+                    json,
+                },
+        } => {
+            let dob = banso_identity::cccd::parse_iso_date(&dob)
+                .ok_or_else(|| anyhow::anyhow!("--dob must be a date written YYYY-MM-DD"))?;
+            let sex: banso_identity::cccd::Sex =
+                sex.parse().map_err(|_| anyhow::anyhow!("--sex must be M or F"))?;
+            let report = banso_identity::cccd::check_number(&number, dob, sex);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
+            } else {
+                print!("{report}");
             }
             Ok(if report.ok { 0 } else { 1 })
         }
