@@ -12,6 +12,8 @@ APT_PACKAGES=(
   poppler-utils qpdf zbar-tools libnss3-tools
   # real components the tests start
   postgresql softhsm2 opensc openssl
+  # chip reader (pcscd with the vpcd virtual reader) and the browser that plays the citizen's phone
+  pcscd libpcsclite-dev vsmartcard-vpcd chromium
   # benchmarks
   wrk
 )
