@@ -16,3 +16,7 @@
 pub mod cccd;
 pub mod emrtd;
 pub mod mrz;
+pub mod oidc;
+#[cfg(feature = "pcsc")]
+pub mod pcsc_transport;
+pub mod vpcd;

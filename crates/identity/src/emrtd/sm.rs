@@ -445,6 +445,94 @@ impl SecureChannel {
     }
 }
 
+impl SecureChannel {
+    /// Card side: verifies and decrypts a protected command (the mirror of
+    /// [`SecureChannel::protect`]). Increments the SSC, checks DO'8E' over the padded header
+    /// and DO'87'/DO'85'/DO'97', and returns the plain command with the original CLA
+    /// (secure messaging bits cleared) and Le.
+    pub fn unprotect_command(&mut self, cmd: &Apdu) -> Result<Apdu, SmError> {
+        if cmd.cla & 0x0C != 0x0C {
+            return Err(SmError::MalformedCommand(
+                "CLA does not announce secure messaging",
+            ));
+        }
+        let mut rest: &[u8] = &cmd.data;
+        let mut mac_input = pad(&[cmd.cla, cmd.ins, cmd.p1, cmd.p2], self.block());
+        let mut cryptogram: Option<(u8, Vec<u8>)> = None;
+        let mut le: Option<u32> = None;
+        let mut cc: Option<Vec<u8>> = None;
+        while !rest.is_empty() {
+            let (tag, value, raw_tlv, tail) =
+                split_tlv(rest).map_err(|_| SmError::MalformedCommand("bad data object"))?;
+            if cc.is_some() {
+                return Err(SmError::MalformedCommand("data object after DO'8E'"));
+            }
+            match tag {
+                0x87 | 0x85 if cryptogram.is_none() && le.is_none() => {
+                    mac_input.extend_from_slice(raw_tlv);
+                    cryptogram = Some((tag, value.to_vec()));
+                }
+                0x97 if le.is_none() => {
+                    mac_input.extend_from_slice(raw_tlv);
+                    le = Some(match value {
+                        [0] => 256,
+                        [b] => u32::from(*b),
+                        [0, 0] => 65536,
+                        [hi, lo] => u32::from(u16::from_be_bytes([*hi, *lo])),
+                        _ => return Err(SmError::MalformedCommand("bad DO'97'")),
+                    });
+                }
+                0x8E => cc = Some(value.to_vec()),
+                _ => return Err(SmError::MalformedCommand("unexpected data object")),
+            }
+            rest = tail;
+        }
+        self.increment_ssc();
+        let cc = cc.ok_or(SmError::MissingMac)?;
+        let expect = self.compute_mac(&mac_input)?;
+        if !ct_eq(&expect, &cc) {
+            return Err(SmError::Mac);
+        }
+        let data = match cryptogram {
+            None => Vec::new(),
+            Some((0x87, v)) => {
+                let (indicator, c) = v.split_first().ok_or(SmError::MalformedCommand("empty DO'87'"))?;
+                if *indicator != 0x01 {
+                    return Err(SmError::MalformedCommand("padding indicator is not 01"));
+                }
+                unpad(&self.decrypt(c)?)?.to_vec()
+            }
+            Some((_, c)) => unpad(&self.decrypt(&c)?)?.to_vec(),
+        };
+        Ok(Apdu {
+            cla: cmd.cla & !0x0C,
+            ins: cmd.ins,
+            p1: cmd.p1,
+            p2: cmd.p2,
+            data,
+            le,
+        })
+    }
+
+    /// Card side: protects a response (the mirror of [`SecureChannel::unprotect`]):
+    /// increments the SSC, encrypts `data` into DO'87' when non-empty, adds DO'99' with
+    /// `sw` and DO'8E', and appends the plain status word. Returns the raw response bytes.
+    pub fn protect_response(&mut self, data: &[u8], sw: u16) -> Result<Vec<u8>, SmError> {
+        self.increment_ssc();
+        let mut body = Vec::new();
+        if !data.is_empty() {
+            let mut v = vec![0x01];
+            v.extend(self.encrypt(&pad(data, self.block()))?);
+            push_tlv(&mut body, 0x87, &v);
+        }
+        push_tlv(&mut body, 0x99, &sw.to_be_bytes());
+        let cc = self.compute_mac(&body)?;
+        push_tlv(&mut body, 0x8E, &cc);
+        body.extend_from_slice(&sw.to_be_bytes());
+        Ok(body)
+    }
+}
+
 /// (tag, value, whole TLV, remainder).
 type SplitTlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
 
