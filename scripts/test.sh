@@ -7,6 +7,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
 # shellcheck source=components.sh
 source scripts/components.sh
 cargo test --workspace --locked "$@"
-# The chip-reader tests link libpcsclite (feature `pcsc`); they run the virtual card through a real pcscd + vpcd
-# inside private network/mount namespaces (scripts/pcscd-vpcd.sh).
-cargo test -p banso-identity --features pcsc --locked --test vpcd_pcscd "$@"
+# (The chip-reader tests run the virtual card through a real pcscd + vpcd inside private network and mount
+# namespaces, scripts/pcscd-vpcd.sh; the server enables banso-identity's `pcsc` feature, so they are part of
+# the workspace run.)

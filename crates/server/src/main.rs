@@ -6,6 +6,7 @@ mod app;
 mod bench;
 mod config;
 mod http;
+mod idcmd;
 mod longterm;
 mod output;
 mod translog;
@@ -140,6 +141,37 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum IdCommand {
+    /// Read a chip ID card through PC/SC (BAC or PACE), then passive, chip and active authentication.
+    /// Exit 0 verified, 1 access denied or rejected, 2 no reader or other error.
+    Read {
+        /// Part of the reader's name (default: the first reader with a card).
+        #[arg(long, default_value = "")]
+        reader: String,
+        /// The MRZ printed on the card (or its MRZ information: number, birth date, expiry with check digits).
+        #[arg(long)]
+        mrz: String,
+        /// CSCA trust list: PEM/DER certificate files or folders (repeatable).
+        #[arg(long, required = true)]
+        csca: Vec<PathBuf>,
+        /// Access control: bac, pace, or auto (PACE when the card offers it).
+        #[arg(long, default_value = "auto", value_parser = ["bac", "pace", "auto"])]
+        access: String,
+        #[arg(long)]
+        json: bool,
+        /// Write the face image from DG2 here.
+        #[arg(long)]
+        photo: Option<PathBuf>,
+    },
+    /// Serve the project's virtual test card to vpcd (demos and tests), writing its CSCA and MRZ to --out.
+    TestCard {
+        #[arg(long, default_value_t = 35963)]
+        vpcd_port: u16,
+        #[arg(long)]
+        out: PathBuf,
+        /// A negative card: tampered, unknown-csca or clone.
+        #[arg(long)]
+        negative: Option<String>,
+    },
     /// Parse a machine-readable zone (TD1: 3 lines of 30; TD3: 2 of 44; lines separated by newlines) and check
     /// every check digit. Exit 0 when all pass, 1 when one fails or the text is not an MRZ.
     Mrz {
@@ -649,6 +681,32 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(if report.ok { 0 } else { 1 })
         }
+        Command::Id {
+            command:
+                IdCommand::Read {
+                    reader,
+                    mrz,
+                    csca,
+                    access,
+                    json,
+                    photo,
+                },
+        } => {
+            let access = match access.as_str() {
+                "bac" => banso_identity::emrtd::reader::BacOrPace::Bac,
+                "pace" => banso_identity::emrtd::reader::BacOrPace::Pace,
+                _ => banso_identity::emrtd::reader::BacOrPace::PreferPace,
+            };
+            Ok(idcmd::read(&reader, &mrz, &csca, access, json, photo.as_deref())?)
+        }
+        Command::Id {
+            command:
+                IdCommand::TestCard {
+                    vpcd_port,
+                    out,
+                    negative,
+                },
+        } => Ok(idcmd::test_card(vpcd_port, &out, negative.as_deref())?),
         Command::Id {
             command: IdCommand::Mrz { text, json },
         } => match banso_identity::mrz::Mrz::parse(&text) {
