@@ -4,7 +4,8 @@
 #   2. PAdES signing and file verification, banso vs pyHanko on the same PDF in the same run;
 #   3. signing by PAdES level (B-B, B-T, B-LT, B-LTA) with a software key and with a SoftHSM2 key;
 #   4. transparency log: appends, proofs on a 1,000,000-leaf tree, the audit;
-#   5. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
+#   5. reading and verifying the virtual chip card through the real pcscd + vpcd (BAC and PACE);
+#   6. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
 # Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,10 @@ echo
 echo "== 4. transparency log (1,000,000 leaves)"
 "$B" bench log --leaves 1000000
 echo
-echo "== 5. status look-up under load, and memory"
+echo "== 5. chip card read + verification through pcscd and vpcd"
+bash scripts/pcscd-vpcd.sh run "$B" bench card --n 20
+echo
+echo "== 6. status look-up under load, and memory"
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -44,6 +44,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5_000)]
         appends: usize,
     },
+    /// Chip card read + verification through pcscd/vpcd (run inside scripts/pcscd-vpcd.sh run).
+    Card {
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        #[arg(long, default_value_t = 35963)]
+        vpcd_port: u16,
+    },
     /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
     SamplePage {
         #[arg(long, value_parser = ["jpeg", "png"], default_value = "jpeg")]
@@ -220,6 +227,7 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             bench_trust(n, hsm).await
         }
         BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
+        BenchCommand::Card { n, vpcd_port } => bench_card(n, vpcd_port),
     }
 }
 
@@ -536,5 +544,40 @@ pub async fn bench_log(leaves: u64, appends: usize) -> Result<u8> {
         t.elapsed().as_secs_f64(),
         if report.ok { "OK" } else { "PROBLEMS" }
     );
+    Ok(0)
+}
+
+/// Chip card read (BAC or PACE, all data groups, chip and active authentication) and verification, through
+/// the real pcscd and vpcd: run it inside `scripts/pcscd-vpcd.sh run`.
+pub fn bench_card(n: usize, port: u16) -> Result<u8> {
+    use banso_identity::emrtd::reader::{read_chip, verify, BacOrPace};
+    use banso_identity::emrtd::testkit::TestCardParams;
+    use banso_identity::emrtd::vcard::VirtualCard;
+    let (card, pki) =
+        VirtualCard::issue_test_card(TestCardParams::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _server = banso_identity::vpcd::serve(
+        banso_identity::vpcd::CardIcc::new(card).with_reset(VirtualCard::reset),
+        ("127.0.0.1", port),
+    )?;
+    let mut reader = banso_identity::pcsc_transport::PcscCard::wait("", std::time::Duration::from_secs(10))
+        .map_err(|e| anyhow::anyhow!("card reader: {e}"))?;
+    println!(
+        "banso bench card: virtual CCCD through pcscd + vpcd, DG2 {} bytes, {n} reads per row",
+        pki.face_jpeg.len()
+    );
+    for (name, access) in [("BAC", BacOrPace::Bac), ("PACE", BacOrPace::Pace)] {
+        let mut ms = Vec::with_capacity(n);
+        for i in 0..n {
+            let nonce = (i as u64).to_be_bytes();
+            let t = Instant::now();
+            let chip =
+                read_chip(&mut reader, &pki.mrz_text, access, nonce).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = verify(chip, std::slice::from_ref(&pki.csca_der), nonce)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::hint::black_box(id);
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        summary(&format!("read + verify ({name}, CA + AA)"), ms);
+    }
     Ok(0)
 }
