@@ -107,7 +107,11 @@ pub struct DetectConfig {
 
 impl Default for DetectConfig {
     fn default() -> Self {
-        Self { score_threshold: 0.9, nms_threshold: 0.3, top_k: 5000 }
+        Self {
+            score_threshold: 0.9,
+            nms_threshold: 0.3,
+            top_k: 5000,
+        }
     }
 }
 
@@ -116,7 +120,9 @@ pub fn default_models_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("BANSO_MODELS_DIR") {
         return PathBuf::from(d);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".cache").join("banso-models")
 }
 
@@ -130,7 +136,10 @@ pub fn ort_library_path(models_dir: &Path) -> Result<PathBuf> {
     let text = std::fs::read_to_string(&marker).map_err(|e| {
         FaceError::Models(
             models_dir.to_path_buf(),
-            format!("{}: {e} (run scripts/install-face-models.sh or set ORT_DYLIB_PATH)", marker.display()),
+            format!(
+                "{}: {e} (run scripts/install-face-models.sh or set ORT_DYLIB_PATH)",
+                marker.display()
+            ),
         )
     })?;
     Ok(PathBuf::from(text.trim()))
@@ -219,13 +228,22 @@ impl FaceModels {
         let tensor = Tensor::from_array(([1usize, 3, DETECT_SIZE as usize, DETECT_SIZE as usize], input))
             .map_err(rt)?;
 
-        let mut session = self.detector.lock().map_err(|_| FaceError::Runtime("detector poisoned".into()))?;
+        let mut session = self
+            .detector
+            .lock()
+            .map_err(|_| FaceError::Runtime("detector poisoned".into()))?;
         let outputs = session.run(ort::inputs!["input" => tensor]).map_err(rt)?;
         let get = |name: &str, per: usize, cells: usize| -> Result<Vec<f32>> {
-            let value = outputs.get(name).ok_or_else(|| FaceError::Output(format!("no output {name}")))?;
+            let value = outputs
+                .get(name)
+                .ok_or_else(|| FaceError::Output(format!("no output {name}")))?;
             let (_, data) = value.try_extract_tensor::<f32>().map_err(rt)?;
             if data.len() != per * cells {
-                return Err(FaceError::Output(format!("{name}: {} values, expected {}", data.len(), per * cells)));
+                return Err(FaceError::Output(format!(
+                    "{name}: {} values, expected {}",
+                    data.len(),
+                    per * cells
+                )));
             }
             Ok(data.to_vec())
         };
@@ -247,7 +265,12 @@ impl FaceModels {
         // Back to source pixels; drop faces centred in the padding.
         let inv = 1.0 / scale;
         for f in &mut faces {
-            f.bbox = BBox { x: f.bbox.x * inv, y: f.bbox.y * inv, w: f.bbox.w * inv, h: f.bbox.h * inv };
+            f.bbox = BBox {
+                x: f.bbox.x * inv,
+                y: f.bbox.y * inv,
+                w: f.bbox.w * inv,
+                h: f.bbox.h * inv,
+            };
             for l in &mut f.landmarks {
                 l[0] *= inv;
                 l[1] *= inv;
@@ -261,7 +284,10 @@ impl FaceModels {
     /// [`cosine_similarity`]).
     pub fn embed(&self, aligned: &RgbImage) -> Result<[f32; EMBEDDING_LEN]> {
         if aligned.dimensions() != (ALIGNED_SIZE, ALIGNED_SIZE) {
-            return Err(FaceError::Output(format!("aligned face must be 112×112, got {:?}", aligned.dimensions())));
+            return Err(FaceError::Output(format!(
+                "aligned face must be 112×112, got {:?}",
+                aligned.dimensions()
+            )));
         }
         let n = (ALIGNED_SIZE * ALIGNED_SIZE) as usize;
         let mut input = vec![0f32; 3 * n];
@@ -275,13 +301,21 @@ impl FaceModels {
         }
         let tensor = Tensor::from_array(([1usize, 3, ALIGNED_SIZE as usize, ALIGNED_SIZE as usize], input))
             .map_err(rt)?;
-        let mut session = self.recognizer.lock().map_err(|_| FaceError::Runtime("recognizer poisoned".into()))?;
+        let mut session = self
+            .recognizer
+            .lock()
+            .map_err(|_| FaceError::Runtime("recognizer poisoned".into()))?;
         let outputs = session.run(ort::inputs!["data" => tensor]).map_err(rt)?;
-        let value = outputs.get("fc1").ok_or_else(|| FaceError::Output("no output fc1".into()))?;
+        let value = outputs
+            .get("fc1")
+            .ok_or_else(|| FaceError::Output("no output fc1".into()))?;
         let (_, data) = value.try_extract_tensor::<f32>().map_err(rt)?;
         let mut out = [0f32; EMBEDDING_LEN];
         if data.len() != EMBEDDING_LEN {
-            return Err(FaceError::Output(format!("fc1: {} values, expected 128", data.len())));
+            return Err(FaceError::Output(format!(
+                "fc1: {} values, expected 128",
+                data.len()
+            )));
         }
         out.copy_from_slice(data);
         Ok(out)
@@ -331,7 +365,16 @@ fn decode(heads: &[Head], input_size: usize, cfg: &DetectConfig) -> Vec<Face> {
             for (j, l) in landmarks.iter_mut().enumerate() {
                 *l = [(k[2 * j] + c) * s, (k[2 * j + 1] + r) * s];
             }
-            cands.push(Face { bbox: BBox { x: cx - w / 2.0, y: cy - hh / 2.0, w, h: hh }, landmarks, score });
+            cands.push(Face {
+                bbox: BBox {
+                    x: cx - w / 2.0,
+                    y: cy - hh / 2.0,
+                    w,
+                    h: hh,
+                },
+                landmarks,
+                score,
+            });
         }
     }
     nms(cands, cfg.nms_threshold, cfg.top_k)
@@ -360,7 +403,9 @@ pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Affine {
     assert_eq!(src.len(), dst.len());
     let n = src.len().max(1) as f64;
     let mean = |pts: &[[f32; 2]]| {
-        let (sx, sy) = pts.iter().fold((0f64, 0f64), |(x, y), p| (x + p[0] as f64, y + p[1] as f64));
+        let (sx, sy) = pts
+            .iter()
+            .fold((0f64, 0f64), |(x, y), p| (x + p[0] as f64, y + p[1] as f64));
         (sx / n, sy / n)
     };
     let (msx, msy) = mean(src);
@@ -373,7 +418,11 @@ pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Affine {
         cross += px * qy - py * qx;
         norm += px * px + py * py;
     }
-    let (a, b) = if norm > 1e-12 { (dot / norm, cross / norm) } else { (1.0, 0.0) };
+    let (a, b) = if norm > 1e-12 {
+        (dot / norm, cross / norm)
+    } else {
+        (1.0, 0.0)
+    };
     let tx = mdx - (a * msx - b * msy);
     let ty = mdy - (b * msx + a * msy);
     [[a as f32, -b as f32, tx as f32], [b as f32, a as f32, ty as f32]]
@@ -458,7 +507,10 @@ mod tests {
         let (s, th) = (1.7f32, 20f32.to_radians());
         let (a, b) = (s * th.cos(), s * th.sin());
         let src = ARCFACE_TEMPLATE;
-        let dst: Vec<[f32; 2]> = src.iter().map(|p| [a * p[0] - b * p[1] + 5.0, b * p[0] + a * p[1] - 3.0]).collect();
+        let dst: Vec<[f32; 2]> = src
+            .iter()
+            .map(|p| [a * p[0] - b * p[1] + 5.0, b * p[0] + a * p[1] - 3.0])
+            .collect();
         let m = similarity_transform(&src, &dst);
         let want = [[a, -b, 5.0], [b, a, -3.0]];
         for r in 0..2 {
@@ -468,8 +520,14 @@ mod tests {
         }
         let inv = invert_affine(&m);
         let p = [10.0f32, 20.0];
-        let q = [m[0][0] * p[0] + m[0][1] * p[1] + m[0][2], m[1][0] * p[0] + m[1][1] * p[1] + m[1][2]];
-        let back = [inv[0][0] * q[0] + inv[0][1] * q[1] + inv[0][2], inv[1][0] * q[0] + inv[1][1] * q[1] + inv[1][2]];
+        let q = [
+            m[0][0] * p[0] + m[0][1] * p[1] + m[0][2],
+            m[1][0] * p[0] + m[1][1] * p[1] + m[1][2],
+        ];
+        let back = [
+            inv[0][0] * q[0] + inv[0][1] * q[1] + inv[0][2],
+            inv[1][0] * q[0] + inv[1][1] * q[1] + inv[1][2],
+        ];
         assert!((back[0] - p[0]).abs() < 1e-3 && (back[1] - p[1]).abs() < 1e-3);
     }
 
@@ -486,7 +544,16 @@ mod tests {
 
     #[test]
     fn nms_keeps_best_of_overlapping_boxes() {
-        let f = |x: f32, score: f32| Face { bbox: BBox { x, y: 0.0, w: 10.0, h: 10.0 }, landmarks: [[0.0; 2]; 5], score };
+        let f = |x: f32, score: f32| Face {
+            bbox: BBox {
+                x,
+                y: 0.0,
+                w: 10.0,
+                h: 10.0,
+            },
+            landmarks: [[0.0; 2]; 5],
+            score,
+        };
         let kept = nms(vec![f(0.0, 0.8), f(1.0, 0.95), f(50.0, 0.9)], 0.3, 10);
         assert_eq!(kept.iter().map(|k| k.score).collect::<Vec<_>>(), vec![0.95, 0.9]);
     }
@@ -500,7 +567,13 @@ mod tests {
             .iter()
             .map(|&s| {
                 let cells = (size / s) * (size / s);
-                Head { stride: s, cls: vec![0.0; cells], obj: vec![0.0; cells], bbox: vec![0.0; cells * 4], kps: vec![0.0; cells * 10] }
+                Head {
+                    stride: s,
+                    cls: vec![0.0; cells],
+                    obj: vec![0.0; cells],
+                    bbox: vec![0.0; cells * 4],
+                    kps: vec![0.0; cells * 10],
+                }
             })
             .collect();
         let idx = 2 * (size / 8) + 3;
@@ -511,7 +584,15 @@ mod tests {
         assert_eq!(faces.len(), 1);
         let f = &faces[0];
         assert!((f.score - 0.99).abs() < 1e-6);
-        assert_eq!(f.bbox, BBox { x: 20.0, y: 12.0, w: 8.0, h: 8.0 });
+        assert_eq!(
+            f.bbox,
+            BBox {
+                x: 20.0,
+                y: 12.0,
+                w: 8.0,
+                h: 8.0
+            }
+        );
         assert_eq!(f.landmarks[0], [28.0, 16.0]);
     }
 

@@ -23,7 +23,10 @@ fn models() -> Option<&'static FaceModels> {
                     "models not installed in {}",
                     dir.display()
                 );
-                eprintln!("skipping: no models in {} (run scripts/install-face-models.sh)", dir.display());
+                eprintln!(
+                    "skipping: no models in {} (run scripts/install-face-models.sh)",
+                    dir.display()
+                );
                 return None;
             }
             Some(FaceModels::load(&dir).expect("load models"))
@@ -36,7 +39,10 @@ fn blank_image_has_no_face() {
     let Some(m) = models() else { return };
     for color in [[0u8, 0, 0], [255, 255, 255], [128, 128, 128]] {
         let img = RgbImage::from_pixel(640, 480, image::Rgb(color));
-        assert!(m.detect(&img).unwrap().is_empty(), "face found in blank {color:?}");
+        assert!(
+            m.detect(&img).unwrap().is_empty(),
+            "face found in blank {color:?}"
+        );
     }
 }
 
@@ -54,7 +60,10 @@ fn finds_one_face_with_plausible_landmarks() {
     assert!(l[0][0] < l[1][0] && l[3][0] < l[4][0]);
     assert!(l[0][1] < l[2][1] && l[1][1] < l[2][1] && l[2][1] < l[3][1] && l[2][1] < l[4][1]);
     for p in l {
-        let inside = p[0] >= f.bbox.x && p[0] <= f.bbox.x + f.bbox.w && p[1] >= f.bbox.y && p[1] <= f.bbox.y + f.bbox.h;
+        let inside = p[0] >= f.bbox.x
+            && p[0] <= f.bbox.x + f.bbox.w
+            && p[1] >= f.bbox.y
+            && p[1] <= f.bbox.y + f.bbox.h;
         assert!(inside, "landmark {p:?} outside {:?}", f.bbox);
     }
 }
@@ -76,7 +85,9 @@ fn same_image_matches_itself_and_a_shifted_copy() {
     let small = image::imageops::resize(&crop, 300, 300, image::imageops::FilterType::Triangle);
     let (_, e3) = m.embed_best_face(&small).unwrap().expect("a face in the crop");
     let moved = cosine_similarity(&e1, &e3);
-    let grey = m.embed(&RgbImage::from_pixel(112, 112, image::Rgb([128, 128, 128]))).unwrap();
+    let grey = m
+        .embed(&RgbImage::from_pixel(112, 112, image::Rgb([128, 128, 128])))
+        .unwrap();
     let other = cosine_similarity(&e1, &grey);
     eprintln!("similarity: self {same:.4}, cropped+scaled {moved:.4}, grey square {other:.4}");
     assert!(moved > 0.8, "{moved}");
