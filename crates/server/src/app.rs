@@ -117,7 +117,9 @@ pub fn compose_signed(
         None => None,
     };
     let first: &dyn Signer = officer.as_deref().unwrap_or(trust.seal.as_ref());
-    sign_prepared(&mut prepared, first, timestamps)?;
+    // Signing hashes the whole file and returns that hash; it is reused unless a later step changes the file.
+    let mut sha256 = Some(sign_prepared(&mut prepared, first, timestamps)?);
+    let pdf_pages = prepared.page_count as u32;
     let mut pdf = prepared.bytes;
     if officer.is_some() {
         let c = &request.certification;
@@ -134,23 +136,28 @@ pub fn compose_signed(
             &meta,
         )
         .map_err(signing_error)?;
-        banso_signing::pades::sign_prepared_with(
-            &mut seal.bytes,
-            seal.byte_range,
-            seal.contents_hex.clone(),
-            trust.seal.as_ref(),
-            timestamps,
-        )
-        .map_err(signing_error)?;
+        sha256 = Some(
+            banso_signing::pades::sign_prepared_with(
+                &mut seal.bytes,
+                seal.byte_range,
+                seal.contents_hex.clone(),
+                trust.seal.as_ref(),
+                timestamps,
+            )
+            .map_err(signing_error)?,
+        );
         pdf = seal.bytes;
     }
-    let pdf = crate::longterm::extend(&pdf, level, trust, trust.timestamps.as_ref(), request.issued_at)
-        .map_err(signing_error)?;
-    let sha256 = <sha2::Sha256 as sha2::Digest>::digest(&pdf).into();
+    if level >= Level::BLT {
+        pdf = crate::longterm::extend(&pdf, level, trust, trust.timestamps.as_ref(), request.issued_at)
+            .map_err(signing_error)?;
+        sha256 = None;
+    }
+    let sha256 = sha256.unwrap_or_else(|| <sha2::Sha256 as sha2::Digest>::digest(&pdf).into());
     Ok(ComposedCopy {
         pdf,
         sha256,
-        pdf_pages: prepared.page_count as u32,
+        pdf_pages,
     })
 }
 
