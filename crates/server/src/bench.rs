@@ -30,12 +30,9 @@ pub enum BenchCommand {
     Trust {
         #[arg(long, default_value_t = 100)]
         n: usize,
-        #[arg(long, requires_all = ["token", "pin_file"])]
-        pkcs11_module: Option<PathBuf>,
-        #[arg(long)]
-        token: Option<String>,
-        #[arg(long)]
-        pin_file: Option<PathBuf>,
+        /// A token to benchmark a key in (a fresh key is generated, labelled after --seal-key-label).
+        #[command(flatten)]
+        pkcs11: crate::trust::Pkcs11Args,
     },
     /// Transparency-log appends, proofs on a large tree, and the audit.
     Log {
@@ -209,23 +206,7 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             Ok(0)
         }
         BenchCommand::Sign { n, pyhanko_script } => bench_sign(n, &pyhanko_script, data_dir).await,
-        BenchCommand::Trust {
-            n,
-            pkcs11_module,
-            token,
-            pin_file,
-        } => {
-            let hsm = match (pkcs11_module, token, pin_file) {
-                (Some(module), Some(token), Some(pin_file)) => Some(crate::trust::HsmSeal {
-                    module,
-                    token,
-                    pin_file,
-                    key_label: String::new(),
-                }),
-                _ => None,
-            };
-            bench_trust(n, hsm).await
-        }
+        BenchCommand::Trust { n, pkcs11 } => bench_trust(n, pkcs11.seal()).await,
         BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
         BenchCommand::Card { n, vpcd_port } => bench_card(n, vpcd_port),
     }
@@ -378,7 +359,7 @@ pub async fn bench_trust(n: usize, hsm: Option<crate::trust::HsmSeal>) -> Result
     if let Some(h) = &hsm {
         let pin = banso_hsm::Pin::from_file(&h.pin_file).map_err(|e| anyhow::anyhow!("{e}"))?;
         let token = banso_hsm::Token::open(&h.module, &h.token, &pin).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let label = format!("bench-{}", std::process::id());
+        let label = format!("{}-bench-{}", h.key_label, std::process::id());
         let spki = token
             .generate_ec_p256(&label)
             .map_err(|e| anyhow::anyhow!("{e}"))?;

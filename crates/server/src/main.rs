@@ -234,18 +234,9 @@ enum PkiCommand {
         /// The URL the certificates' CRL and OCSP pointers use (default: the public base URL).
         #[arg(long)]
         base_url: Option<String>,
-        /// Keep the organisation seal's key in a PKCS#11 token (e.g. /usr/lib/softhsm/libsofthsm2.so).
-        #[arg(long, requires_all = ["token", "pin_file"])]
-        pkcs11_module: Option<PathBuf>,
-        /// Label of the token.
-        #[arg(long)]
-        token: Option<String>,
-        /// File holding the token's user PIN.
-        #[arg(long)]
-        pin_file: Option<PathBuf>,
-        /// Label of the seal key to create in the token.
-        #[arg(long, default_value = "banso-seal")]
-        seal_key_label: String,
+        /// Keep the organisation seal's key in a PKCS#11 token: it is created there and never leaves it.
+        #[command(flatten)]
+        pkcs11: trust::Pkcs11Args,
     },
     /// Import an externally issued chain (root, issuing CA, seal certificate and its key).
     Import {
@@ -258,14 +249,8 @@ enum PkiCommand {
         /// The seal's private key (PEM). Or give a key already in a token with --pkcs11-module.
         #[arg(long)]
         seal_key: Option<PathBuf>,
-        #[arg(long, requires_all = ["token", "pin_file"])]
-        pkcs11_module: Option<PathBuf>,
-        #[arg(long)]
-        token: Option<String>,
-        #[arg(long)]
-        pin_file: Option<PathBuf>,
-        #[arg(long, default_value = "banso-seal")]
-        seal_key_label: String,
+        #[command(flatten)]
+        pkcs11: trust::Pkcs11Args,
     },
     /// Revoke one of this CA's certificates (by hex serial): its CRL and OCSP answers say so from now on.
     RevokeCert {
@@ -559,22 +544,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 PkiCommand::Init {
                     officer,
                     base_url,
-                    pkcs11_module,
-                    token,
-                    pin_file,
-                    seal_key_label,
+                    pkcs11,
                 },
         } => {
             let config = Config::load(&overrides(&common, None))?;
             let base = base_url.unwrap_or_else(|| config.public_base_url());
             trust::init(&config.pki_dir(), &config, &officer, &base)?;
-            if let (Some(module), Some(token), Some(pin_file)) = (pkcs11_module, token, pin_file) {
-                let hsm = trust::HsmSeal {
-                    module,
-                    token,
-                    pin_file,
-                    key_label: seal_key_label,
-                };
+            if let Some(hsm) = pkcs11.seal() {
                 trust::init_hsm_seal(&config.pki_dir(), &config, &hsm)?;
                 println!(
                     "the organisation seal key lives in token {:?} as {:?}",
@@ -607,22 +583,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     issuing,
                     seal_cert,
                     seal_key,
-                    pkcs11_module,
-                    token,
-                    pin_file,
-                    seal_key_label,
+                    pkcs11,
                 },
         } => {
             let config = Config::load(&overrides(&common, None))?;
-            let hsm = match (pkcs11_module, token, pin_file) {
-                (Some(module), Some(token), Some(pin_file)) => Some(trust::HsmSeal {
-                    module,
-                    token,
-                    pin_file,
-                    key_label: seal_key_label,
-                }),
-                _ => None,
-            };
+            let hsm = pkcs11.seal();
             trust::import(
                 &config.pki_dir(),
                 &root,
