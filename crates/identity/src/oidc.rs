@@ -512,20 +512,13 @@ impl OidcClient {
         if let Some(n) = nonce {
             form.push(("nonce", n));
         }
-        let resp = self
-            .http
-            .post(&self.metadata.device_authorization_endpoint)
-            .form(&form)
-            .send()
-            .map_err(net)?;
-        let status = resp.status();
-        let body: Value = resp
-            .json()
-            .map_err(|e| OidcError::InvalidResponse(format!("device authorization: {e}")))?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| OidcError::InvalidResponse("device authorization: not an object".to_owned()))?;
-        if !status.is_success() {
+        let (ok, obj) = self.post_form(
+            &self.metadata.device_authorization_endpoint,
+            &form,
+            "device authorization",
+        )?;
+        let obj = &obj;
+        if !ok {
             return Err(provider_error(obj));
         }
         let need = |k: &str| {
@@ -587,26 +580,34 @@ impl OidcClient {
         }
     }
 
+    /// POSTs a form and reads the JSON object answered: (HTTP success, the object). `what` names the
+    /// exchange in errors.
+    fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        what: &str,
+    ) -> Result<(bool, serde_json::Map<String, Value>), OidcError> {
+        let resp = self.http.post(url).form(form).send().map_err(net)?;
+        let ok = resp.status().is_success();
+        let body: Value = resp
+            .json()
+            .map_err(|e| OidcError::InvalidResponse(format!("{what}: {e}")))?;
+        match body {
+            Value::Object(obj) => Ok((ok, obj)),
+            _ => Err(OidcError::InvalidResponse(format!("{what}: not an object"))),
+        }
+    }
+
     fn token_request(&self, auth: &DeviceAuthorization) -> Result<TokenAnswer, OidcError> {
         let form = [
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", auth.device_code.as_str()),
             ("client_id", auth.client_id.as_str()),
         ];
-        let resp = self
-            .http
-            .post(&self.metadata.token_endpoint)
-            .form(&form)
-            .send()
-            .map_err(net)?;
-        let status = resp.status();
-        let body: Value = resp
-            .json()
-            .map_err(|e| OidcError::InvalidResponse(format!("token response: {e}")))?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| OidcError::InvalidResponse("token response: not an object".to_owned()))?;
-        if !status.is_success() {
+        let (ok, obj) = self.post_form(&self.metadata.token_endpoint, &form, "token response")?;
+        let obj = &obj;
+        if !ok {
             return match str_field(obj, "error").as_deref() {
                 Some("authorization_pending") => Ok(TokenAnswer::Pending),
                 Some("slow_down") => Ok(TokenAnswer::SlowDown),
