@@ -516,20 +516,10 @@ mod tests {
     use crate::cert::CertView;
     use crate::Signer as _;
 
-    fn names() -> PkiNames {
-        PkiNames {
-            country: "VN".into(),
-            organization: "Sở Tư pháp Thành phố Hà Nội".into(),
-            root_cn: "Banso Dev Root CA".into(),
-            issuing_cn: "Banso Dev Issuing CA".into(),
-            seal_cn: "Trung tâm Phục vụ hành chính công".into(),
-        }
-    }
-
     #[test]
     fn hierarchy_is_well_formed() {
         let now = time::OffsetDateTime::now_utc();
-        let pki = DevPki::generate(&names(), now).unwrap();
+        let pki = DevPki::generate(&crate::testkit::test_names(), now).unwrap();
         let root_der = pki.root_cert_der().unwrap();
         let issuing_der = first_certificate(&pki.issuing_cert_pem).unwrap();
         let seal_der = pki.seal_cert_der().unwrap();

@@ -124,3 +124,14 @@ pub fn prepared_pdf_with(filler: usize, contents_first: bool, placeholder: usize
         contents_hex: open + 1..close,
     }
 }
+
+/// The names of the development PKI the tests generate.
+pub fn test_names() -> crate::pki::PkiNames {
+    crate::pki::PkiNames {
+        country: "VN".into(),
+        organization: "Sở Tư pháp Thành phố Hà Nội".into(),
+        root_cn: "Banso Dev Root CA".into(),
+        issuing_cn: "Banso Dev Issuing CA".into(),
+        seal_cn: "Trung tâm Phục vụ hành chính công".into(),
+    }
+}

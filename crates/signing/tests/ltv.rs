@@ -8,23 +8,13 @@ use banso_signing::ltv::add_dss;
 use banso_signing::ocsp::{response_for, CertStatus};
 use banso_signing::pades::sign_prepared;
 use banso_signing::pki::slug;
-use banso_signing::pki::{Hierarchy, PkiNames};
+use banso_signing::pki::Hierarchy;
 use banso_signing::tsa::{TimestampAuthority, TimestampSource, DEV_POLICY};
 use banso_signing::verify::{verify_pdf, PdfReport};
 use banso_signing::verify::{Indication, Level, SignatureKind};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-
-fn names() -> PkiNames {
-    PkiNames {
-        country: "VN".into(),
-        organization: "Sở Tư pháp Thành phố Hà Nội".into(),
-        root_cn: "Banso Dev Root CA".into(),
-        issuing_cn: "Banso Dev Issuing CA".into(),
-        seal_cn: "Trung tâm Phục vụ hành chính công".into(),
-    }
-}
 
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
@@ -56,7 +46,13 @@ impl Pki {
             .unwrap()
             .port();
         let base = format!("http://127.0.0.1:{port}");
-        let h = Hierarchy::generate(&names(), &["Nguyễn Văn An"], &base, now()).unwrap();
+        let h = Hierarchy::generate(
+            &banso_signing::testkit::test_names(),
+            &["Nguyễn Văn An"],
+            &base,
+            now(),
+        )
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let crl_dir = dir.path().join("www/pki/crl");
         std::fs::create_dir_all(&crl_dir).unwrap();
@@ -74,9 +70,19 @@ impl Pki {
             Vec::new()
         };
         let issuing_crl = build_crl(&h.issuing_signer().unwrap(), t, next, 1, &revoked).unwrap();
-        std::fs::write(crl_dir.join(format!("{}.crl", slug(&names().root_cn))), &root_crl).unwrap();
         std::fs::write(
-            crl_dir.join(format!("{}.crl", slug(&names().issuing_cn))),
+            crl_dir.join(format!(
+                "{}.crl",
+                slug(&banso_signing::testkit::test_names().root_cn)
+            )),
+            &root_crl,
+        )
+        .unwrap();
+        std::fs::write(
+            crl_dir.join(format!(
+                "{}.crl",
+                slug(&banso_signing::testkit::test_names().issuing_cn)
+            )),
             &issuing_crl,
         )
         .unwrap();

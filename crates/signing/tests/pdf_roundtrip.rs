@@ -3,21 +3,11 @@
 mod common;
 
 use banso_signing::pades::sign_prepared;
-use banso_signing::pki::{DevPki, PkiNames};
+use banso_signing::pki::DevPki;
 use banso_signing::verify::{verify_pdf, SignatureReport, TrustStore};
 use banso_signing::Signer as _;
 use std::path::Path;
 use std::process::Command;
-
-fn names() -> PkiNames {
-    PkiNames {
-        country: "VN".into(),
-        organization: "Sở Tư pháp Thành phố Hà Nội".into(),
-        root_cn: "Banso Dev Root CA".into(),
-        issuing_cn: "Banso Dev Issuing CA".into(),
-        seal_cn: "Trung tâm Phục vụ hành chính công".into(),
-    }
-}
 
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
@@ -108,7 +98,7 @@ fn pdfsig(dir: &Path, root_pem: &str, pdf: &[u8]) -> String {
 
 #[test]
 fn signed_pdf_verifies_with_all_checks() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     for contents_first in [false, true] {
         let (pdf, hash) = signed_pdf(&pki, contents_first);
@@ -132,7 +122,7 @@ fn signed_pdf_verifies_with_all_checks() {
 
 #[test]
 fn independent_validators_accept_the_signature() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let (pdf, _) = signed_pdf(&pki, false);
     let dir = tempfile::tempdir().unwrap();
     if tool("pyhanko") {
@@ -149,7 +139,7 @@ fn independent_validators_accept_the_signature() {
 
 #[test]
 fn a_changed_byte_is_a_digest_mismatch() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let (mut pdf, _) = signed_pdf(&pki, false);
     let at = pdf.windows(5).position(|w| w == b"Hello").unwrap();
@@ -175,7 +165,7 @@ fn a_changed_byte_is_a_digest_mismatch() {
 
 #[test]
 fn appended_bytes_are_modifications_after_signing() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let (mut pdf, _) = signed_pdf(&pki, false);
     pdf.extend_from_slice(b"% appended\n");
@@ -193,8 +183,8 @@ fn appended_bytes_are_modifications_after_signing() {
 
 #[test]
 fn another_pki_is_untrusted() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
-    let stranger = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
+    let stranger = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let (pdf, _) = signed_pdf(&stranger, false);
     let report = verify_pdf(&pdf, &pki.trust_store().unwrap(), now());
     let sig = only(&report);
@@ -211,7 +201,7 @@ fn another_pki_is_untrusted() {
 
 #[test]
 fn expired_certificates_are_reported() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let (pdf, _) = signed_pdf(&pki, false);
     let later = now() + time::Duration::days(4 * 365);
     let report = verify_pdf(&pdf, &pki.trust_store().unwrap(), later);
@@ -223,7 +213,7 @@ fn expired_certificates_are_reported() {
 
 #[test]
 fn a_tampered_certificate_is_a_bad_certificate_signature() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let (mut pdf, _) = signed_pdf(&pki, false);
     // Change one letter of the seal certificate's common name inside the embedded CMS.
@@ -246,7 +236,7 @@ fn a_tampered_certificate_is_a_bad_certificate_signature() {
 
 #[test]
 fn replaced_signature_value_is_bad_signature() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let mut prepared = common::prepared_pdf(100, false);
     // Sign once to learn the layout, then flip a byte inside the ECDSA signature's hex.
@@ -284,7 +274,7 @@ fn replaced_signature_value_is_bad_signature() {
 
 #[test]
 fn hostile_input_never_panics() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let (pdf, _) = signed_pdf(&pki, false);
     for cut in (0..pdf.len()).step_by(97).chain([pdf.len() - 1, pdf.len() - 20]) {
@@ -325,7 +315,7 @@ fn hostile_input_never_panics() {
 
 #[test]
 fn placeholder_and_byte_range_are_checked() {
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let signer = pki.seal_signer().unwrap();
     let mut p = common::prepared_pdf(10, false);
     let mut wrong = p.byte_range;
@@ -361,7 +351,7 @@ fn a_signature_added_by_pyhanko_is_found_and_verified() {
     if !tool("pyhanko") {
         return;
     }
-    let pki = DevPki::generate(&names(), now()).unwrap();
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
     let trust = pki.trust_store().unwrap();
     let (pdf, _) = signed_pdf(&pki, false);
     let dir = tempfile::tempdir().unwrap();
