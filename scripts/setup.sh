@@ -14,6 +14,8 @@ APT_PACKAGES=(
   postgresql softhsm2 opensc openssl
   # chip reader (pcscd with the vpcd virtual reader) and the browser that plays the citizen's phone
   pcscd libpcsclite-dev vsmartcard-vpcd chromium
+  # OpenJPEG's encoder: JPEG 2000 DG2 portraits for the face tests (an independent encoder)
+  libopenjp2-tools
   # benchmarks
   wrk
 )

@@ -52,6 +52,8 @@ pub enum FaceError {
     Image(#[from] image::ImageError),
     #[error("unexpected model output: {0}")]
     Output(String),
+    #[error("JPEG 2000: {0}")]
+    Jpeg2000(String),
     #[error("no face found in {0}")]
     NoFace(String),
 }
@@ -568,9 +570,16 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Decodes a JPEG or PNG (e.g. a camera frame or a DG2 JPEG) to RGB. JPEG 2000 DG2 images are
-/// not handled yet.
+/// Decodes a camera frame or a DG2 face image to RGB: JPEG, PNG, or JPEG 2000 (a JP2 file or a
+/// bare codestream, as ICAO 9303 allows in DG2).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
+    const JP2: &[u8] = &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+    const J2K: &[u8] = &[0xFF, 0x4F, 0xFF, 0x51];
+    if bytes.starts_with(JP2) || bytes.starts_with(J2K) {
+        let jp2 = hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default())
+            .map_err(|e| FaceError::Jpeg2000(format!("{e:?}")))?;
+        return Ok(image::DynamicImage::from_decoder(jp2)?.to_rgb8());
+    }
     Ok(image::load_from_memory(bytes)?.to_rgb8())
 }
 

@@ -112,3 +112,48 @@ fn a_turned_photo_does_not_pass_the_head_turn_challenge() {
     // The same person throughout, and the frames did move: only the 3-D cue gives it away.
     assert!(yaws.iter().all(|y| y.abs() < LivenessPolicy::default().turn_min));
 }
+
+#[test]
+fn jpeg2000_portraits_decode_and_match_their_jpeg_original() {
+    // DG2 may hold JPEG 2000: encode the fixture with OpenJPEG's own encoder (an independent tool), as a
+    // JP2 file and as a bare, lossy codestream of DG2 size, and match both against the JPEG.
+    let m = models();
+    let img = decode_image(ASTRONAUT).unwrap();
+    let tmp = tempfile::TempDir::new().unwrap();
+    let ppm = tmp.path().join("portrait.ppm");
+    let small = image::imageops::resize(&img, 240, 240, image::imageops::FilterType::Triangle);
+    let mut bytes = b"P6\n240 240\n255\n".to_vec();
+    bytes.extend_from_slice(small.as_raw());
+    std::fs::write(&ppm, bytes).unwrap();
+    let (_, reference) = m.embed_largest_face(&img).unwrap().expect("a face");
+    for (name, extra) in [("portrait.jp2", &[][..]), ("portrait.j2k", &["-r", "20"][..])] {
+        let out = tmp.path().join(name);
+        let status = std::process::Command::new("opj_compress")
+            .arg("-i")
+            .arg(&ppm)
+            .arg("-o")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("opj_compress (apt libopenjp2-tools)");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        let decoded = decode_image(&bytes).unwrap();
+        assert_eq!(decoded.dimensions(), (240, 240));
+        let (_, e) = m
+            .embed_largest_face(&decoded)
+            .unwrap()
+            .expect("a face in the JPEG 2000 portrait");
+        let s = cosine_similarity(&reference, &e);
+        eprintln!("{name}: {} bytes, similarity to the JPEG {s:.3}", bytes.len());
+        assert!(s > 0.8, "{name}: {s}");
+    }
+    // Garbage after a JP2 signature is an error, not a panic.
+    let mut broken = vec![0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+    broken.extend_from_slice(&[0u8; 64]);
+    assert!(decode_image(&broken).is_err());
+}

@@ -48,6 +48,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 35963)]
         vpcd_port: u16,
     },
+    /// Face match per pair (detect + align + embed both images, cosine) on one thread, next to OpenCV's
+    /// YuNet/SFace pipeline on the same files: a 640×480 camera frame against a DG2-style portrait.
+    Face {
+        #[arg(long, default_value_t = 30)]
+        n: usize,
+        /// The live capture (default: a 640×480 frame made from the test fixture).
+        #[arg(long)]
+        live: Option<PathBuf>,
+        /// The chip portrait (default: a 240×320 JPEG made from the test fixture).
+        #[arg(long)]
+        portrait: Option<PathBuf>,
+        #[arg(long, default_value = "scripts/face_opencv.py")]
+        opencv_script: PathBuf,
+    },
     /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
     SamplePage {
         #[arg(long, value_parser = ["jpeg", "png"], default_value = "jpeg")]
@@ -209,6 +223,12 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
         BenchCommand::Trust { n, pkcs11 } => bench_trust(n, pkcs11.seal()).await,
         BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
         BenchCommand::Card { n, vpcd_port } => bench_card(n, vpcd_port),
+        BenchCommand::Face {
+            n,
+            live,
+            portrait,
+            opencv_script,
+        } => bench_face(n, live, portrait, &opencv_script),
     }
 }
 
@@ -560,5 +580,93 @@ pub fn bench_card(n: usize, port: u16) -> Result<u8> {
         }
         summary(&format!("read + verify ({name}, CA + AA)"), ms);
     }
+    Ok(0)
+}
+
+/// The fixture the face benchmark derives its default inputs from (scikit-image's astronaut, public domain).
+const FACE_FIXTURE: &[u8] = include_bytes!("../../face/tests/fixtures/astronaut.jpg");
+
+fn bench_face(
+    n: usize,
+    live: Option<PathBuf>,
+    portrait: Option<PathBuf>,
+    opencv_script: &Path,
+) -> Result<u8> {
+    let tmp = tempfile::TempDir::new()?;
+    let source = banso_face::decode_image(FACE_FIXTURE)?;
+    let live = match live {
+        Some(p) => p,
+        None => {
+            // A 640×480 camera frame: the portrait placed on a darker background, slightly smaller.
+            let mut frame = image::RgbImage::from_pixel(640, 480, image::Rgb([60, 64, 70]));
+            let face = image::imageops::resize(&source, 400, 400, image::imageops::FilterType::Triangle);
+            image::imageops::overlay(&mut frame, &face, 120, 40);
+            let p = tmp.path().join("live.jpg");
+            frame.save(&p)?;
+            p
+        }
+    };
+    let portrait = match portrait {
+        Some(p) => p,
+        None => {
+            // A DG2-style portrait: 240×320, heavily compressed.
+            let crop = image::imageops::crop_imm(&source, 96, 0, 320, 427).to_image();
+            let small = image::imageops::resize(&crop, 240, 320, image::imageops::FilterType::Triangle);
+            let p = tmp.path().join("portrait.jpg");
+            let mut out = std::fs::File::create(&p)?;
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 35).encode_image(&small)?;
+            p
+        }
+    };
+    let models = banso_face::FaceModels::load_default()?;
+    let (a, b) = (std::fs::read(&live)?, std::fs::read(&portrait)?);
+    let pair = || -> Result<f32> {
+        let (ia, ib) = (banso_face::decode_image(&a)?, banso_face::decode_image(&b)?);
+        Ok(models.compare(&ia, &ib, ["live", "portrait"])?.score)
+    };
+    let score = pair()?; // warm-up
+    let mut ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        pair()?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "banso bench face: {} ({}×{}) vs {} ({}×{}), one thread, decode included; similarity {score:.3}",
+        live.display(),
+        image::image_dimensions(&live)?.0,
+        image::image_dimensions(&live)?.1,
+        portrait.display(),
+        image::image_dimensions(&portrait)?.0,
+        image::image_dimensions(&portrait)?.1
+    );
+    let (_, p50, _) = summary("banso face match per pair", ms);
+    let out = std::process::Command::new("python3")
+        .arg(opencv_script)
+        .arg("bench")
+        .arg(&live)
+        .arg(&portrait)
+        .arg(n.to_string())
+        .output()
+        .with_context(|| format!("running {}", opencv_script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{}: {}",
+            opencv_script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let opencv: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("OpenCV timing")?;
+    println!(
+        "{:<34} mean {opencv:>8.2} ms per pair",
+        "OpenCV 5 FaceDetectorYN+SF"
+    );
+    println!(
+        "ratio (OpenCV mean / banso p50): {:.2}×   target: ≤ 150 ms per pair on one core",
+        opencv / p50
+    );
     Ok(0)
 }
