@@ -1,0 +1,425 @@
+//! OCR with Tesseract through the `tesseract` crate.
+//!
+//! One Tesseract engine per worker thread (an engine is not shareable), pages in parallel across
+//! [`std::thread::available_parallelism`] workers, each engine limited to one OpenMP thread. The engine reads
+//! a greyscale page and returns its text and its words, each with a box in page pixels and a confidence, so a
+//! later check can point at the exact word it relied on.
+//!
+//! `OMP_THREAD_LIMIT=1` must be in the environment when the process starts: libgomp reads it once, when it is
+//! loaded with libtesseract, before `main`. Setting it later from Rust changes nothing, so the engine refuses to
+//! start without it ([`ensure_omp_thread_limit`]); binaries can call [`reexec_with_omp_thread_limit`] first.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use image::GrayImage;
+use serde::{Deserialize, Serialize};
+use tesseract::Tesseract;
+
+use crate::error::IntakeError;
+use crate::geometry::BBox;
+
+/// How to run Tesseract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrConfig {
+    /// Tesseract language(s), e.g. `vie` or `vie+eng`.
+    pub language: String,
+    /// Directory holding `*.traineddata`; `None` uses Tesseract's built-in path.
+    pub datapath: Option<PathBuf>,
+    /// Refuse to start unless the process started with `OMP_THREAD_LIMIT=1`.
+    pub require_omp_thread_limit: bool,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        OcrConfig {
+            language: "vie".into(),
+            datapath: None,
+            require_omp_thread_limit: true,
+        }
+    }
+}
+
+/// One recognised word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrWord {
+    pub text: String,
+    /// Tesseract's word confidence, 0–100.
+    pub confidence: f32,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    /// Tesseract's block, paragraph and line numbers (1-based within the page).
+    pub block: u32,
+    pub paragraph: u32,
+    pub line: u32,
+}
+
+/// One text line: its words joined by spaces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrLine {
+    pub text: String,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    /// Mean confidence of its words.
+    pub confidence: f32,
+    /// Index of the line's first word in [`OcrPage::words`] and how many words it has.
+    pub first_word: usize,
+    pub word_count: usize,
+}
+
+/// Everything Tesseract read on one page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrPage {
+    /// Index of the page in the request (0-based).
+    pub page: usize,
+    pub width: u32,
+    pub height: u32,
+    /// Resolution the page was read at.
+    pub dpi: u32,
+    /// The full text in Tesseract's reading order.
+    pub text: String,
+    /// Mean word confidence (Tesseract's `MeanTextConf`), 0–100.
+    pub mean_confidence: f32,
+    pub words: Vec<OcrWord>,
+    pub lines: Vec<OcrLine>,
+}
+
+/// Checks that `OMP_THREAD_LIMIT=1` was in the environment this process *started* with (Linux: the initial
+/// environment in `/proc/self/environ`, which is what libgomp saw).
+pub fn ensure_omp_thread_limit() -> Result<(), IntakeError> {
+    let found = initial_env("OMP_THREAD_LIMIT");
+    if found.as_deref() == Some("1") {
+        Ok(())
+    } else {
+        Err(IntakeError::OmpThreadLimit { found })
+    }
+}
+
+fn initial_env(name: &str) -> Option<String> {
+    match std::fs::read("/proc/self/environ") {
+        Ok(bytes) => bytes.split(|b| *b == 0).find_map(|kv| {
+            let kv = std::str::from_utf8(kv).ok()?;
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.to_string())
+        }),
+        // Without procfs fall back to the current environment.
+        Err(_) => std::env::var(name).ok(),
+    }
+}
+
+/// For binaries: when the process did not start with `OMP_THREAD_LIMIT=1`, replaces it with itself, same
+/// arguments, with the variable set. Returns `Ok(())` when nothing needed doing; on success it does not return.
+pub fn reexec_with_omp_thread_limit() -> Result<(), IntakeError> {
+    use std::os::unix::process::CommandExt;
+    if ensure_omp_thread_limit().is_ok() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| IntakeError::io("/proc/self/exe", e))?;
+    let err = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    Err(IntakeError::io(exe, err))
+}
+
+/// One Tesseract engine, reused page after page on one thread.
+pub struct OcrWorker {
+    config: OcrConfig,
+    engine: Option<Tesseract>,
+}
+
+impl std::fmt::Debug for OcrWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrWorker")
+            .field("config", &self.config)
+            .field("ready", &self.engine.is_some())
+            .finish()
+    }
+}
+
+impl OcrWorker {
+    /// Starts an engine with the configured language.
+    pub fn new(config: &OcrConfig) -> Result<Self, IntakeError> {
+        if config.require_omp_thread_limit {
+            ensure_omp_thread_limit()?;
+        }
+        let engine = Self::start(config)?;
+        Ok(OcrWorker {
+            config: config.clone(),
+            engine: Some(engine),
+        })
+    }
+
+    fn start(config: &OcrConfig) -> Result<Tesseract, IntakeError> {
+        let datapath = config.datapath.as_ref().map(|p| p.to_string_lossy().into_owned());
+        Tesseract::new(datapath.as_deref(), Some(&config.language)).map_err(|e| IntakeError::OcrInit {
+            language: config.language.clone(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Reads one greyscale page. `page` is only used to number the result and errors.
+    pub fn recognize(&mut self, img: &GrayImage, dpi: u32, page: usize) -> Result<OcrPage, IntakeError> {
+        let (w, h) = img.dimensions();
+        if w == 0 || h == 0 {
+            return Err(IntakeError::InvalidImage("zero-sized page".into()));
+        }
+        let ocr_err = |detail: String| IntakeError::Ocr { page, detail };
+        // The crate's builder methods consume the engine; if one fails the engine is gone and is restarted on
+        // the next page.
+        let engine = match self.engine.take() {
+            Some(e) => e,
+            None => Self::start(&self.config)?,
+        };
+        let engine = engine
+            .set_frame(img.as_raw(), w as i32, h as i32, 1, w as i32)
+            .map_err(|e| ocr_err(e.to_string()))?
+            .set_source_resolution(dpi as i32);
+        let mut engine = engine.recognize().map_err(|e| ocr_err(e.to_string()))?;
+        let text = engine.get_text().map_err(|e| ocr_err(e.to_string()))?;
+        let tsv = engine.get_tsv_text(0).map_err(|e| ocr_err(e.to_string()))?;
+        let mean_confidence = engine.mean_text_conf() as f32;
+        self.engine = Some(engine);
+        let words = parse_tsv_words(&tsv);
+        let lines = group_lines(&words);
+        Ok(OcrPage {
+            page,
+            width: w,
+            height: h,
+            dpi,
+            text,
+            mean_confidence,
+            words,
+            lines,
+        })
+    }
+}
+
+/// Words (level 5 rows) of Tesseract's TSV output:
+/// `level page block par line word left top width height conf text`.
+pub fn parse_tsv_words(tsv: &str) -> Vec<OcrWord> {
+    tsv.lines()
+        .filter_map(|row| {
+            let cols: Vec<&str> = row.splitn(12, '\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let num = |i: usize| cols[i].trim().parse::<i64>().ok();
+            let text = cols[11].trim().to_string();
+            let confidence = cols[10].trim().parse::<f32>().ok()?;
+            if text.is_empty() || confidence < 0.0 {
+                return None;
+            }
+            let clamp = |v: i64| v.clamp(0, u32::MAX as i64) as u32;
+            Some(OcrWord {
+                text,
+                confidence,
+                bbox: BBox::new(clamp(num(6)?), clamp(num(7)?), clamp(num(8)?), clamp(num(9)?)),
+                block: clamp(num(2)?),
+                paragraph: clamp(num(3)?),
+                line: clamp(num(4)?),
+            })
+        })
+        .collect()
+}
+
+fn group_lines(words: &[OcrWord]) -> Vec<OcrLine> {
+    let mut lines: Vec<OcrLine> = Vec::new();
+    let mut key = None;
+    for (i, w) in words.iter().enumerate() {
+        let k = (w.block, w.paragraph, w.line);
+        match lines.last_mut() {
+            Some(line) if key == Some(k) => {
+                line.text.push(' ');
+                line.text.push_str(&w.text);
+                line.bbox = line.bbox.union(&w.bbox);
+                line.confidence += w.confidence;
+                line.word_count += 1;
+            }
+            _ => lines.push(OcrLine {
+                text: w.text.clone(),
+                bbox: w.bbox,
+                confidence: w.confidence,
+                first_word: i,
+                word_count: 1,
+            }),
+        }
+        key = Some(k);
+    }
+    for l in &mut lines {
+        l.confidence /= l.word_count as f32;
+    }
+    lines
+}
+
+struct Job {
+    index: usize,
+    image: Arc<GrayImage>,
+    dpi: u32,
+    reply: mpsc::Sender<(usize, Result<OcrPage, IntakeError>)>,
+}
+
+/// A fixed set of worker threads, each holding its own Tesseract engine for its whole life; pages submitted
+/// together are read in parallel.
+pub struct OcrPool {
+    jobs: Option<mpsc::Sender<Job>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for OcrPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrPool").field("threads", &self.handles.len()).finish()
+    }
+}
+
+impl OcrPool {
+    /// Starts `threads` workers (`None`: one per available core). Fails if any engine cannot start.
+    pub fn new(config: &OcrConfig, threads: Option<usize>) -> Result<Self, IntakeError> {
+        let n = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        if config.require_omp_thread_limit {
+            ensure_omp_thread_limit()?;
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), IntakeError>>();
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let ready = ready_tx.clone();
+            let config = config.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("ocr-{i}"))
+                .spawn(move || {
+                    let mut worker = match OcrWorker::new(&config) {
+                        Ok(w) => {
+                            let _ = ready.send(Ok(()));
+                            w
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        let result = worker.recognize(&job.image, job.dpi, job.index);
+                        let _ = job.reply.send((job.index, result));
+                    }
+                })
+                .map_err(|e| IntakeError::Ocr {
+                    page: 0,
+                    detail: format!("cannot start worker thread: {e}"),
+                })?;
+            handles.push(handle);
+        }
+        drop(ready_tx);
+        let mut pool = OcrPool {
+            jobs: Some(tx),
+            handles,
+        };
+        for _ in 0..n {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    pool.shutdown();
+                    return Err(e);
+                }
+                Err(_) => {
+                    pool.shutdown();
+                    return Err(IntakeError::PoolClosed);
+                }
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Reads the pages in parallel; results come back in input order. `progress(done, total)` is called as each
+    /// page finishes (in completion order).
+    pub fn recognize(
+        &self,
+        pages: Vec<Arc<GrayImage>>,
+        dpi: u32,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<OcrPage>, IntakeError> {
+        let jobs = self.jobs.as_ref().ok_or(IntakeError::PoolClosed)?;
+        let total = pages.len();
+        let (reply_tx, reply_rx) = mpsc::channel();
+        for (index, image) in pages.into_iter().enumerate() {
+            jobs.send(Job {
+                index,
+                image,
+                dpi,
+                reply: reply_tx.clone(),
+            })
+            .map_err(|_| IntakeError::PoolClosed)?;
+        }
+        drop(reply_tx);
+        let mut results: Vec<Option<OcrPage>> = vec![None; total];
+        let mut first_error = None;
+        for done in 1..=total {
+            let (index, result) = reply_rx.recv().map_err(|_| IntakeError::PoolClosed)?;
+            match result {
+                Ok(page) => results[index] = Some(page),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+            progress(done, total);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or(IntakeError::PoolClosed))
+            .collect()
+    }
+
+    fn shutdown(&mut self) {
+        self.jobs = None;
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for OcrPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_words_and_lines() {
+        let tsv = "1\t1\t0\t0\t0\t0\t0\t0\t100\t50\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t95.5\tHọ\n\
+                   5\t1\t1\t1\t1\t2\t45\t20\t30\t12\t90\tvà\n\
+                   5\t1\t1\t1\t2\t1\t10\t40\t50\t12\t80\ttên\n";
+        let words = parse_tsv_words(tsv);
+        assert_eq!(words.len(), 3);
+        assert_eq!(words[0].text, "Họ");
+        assert_eq!(words[0].bbox, BBox::new(10, 20, 30, 12));
+        let lines = group_lines(&words);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].text, "Họ và");
+        assert_eq!(lines[0].bbox, BBox::new(10, 20, 65, 12));
+        assert!((lines[0].confidence - 92.75).abs() < 1e-3);
+    }
+}
