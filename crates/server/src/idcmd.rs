@@ -143,8 +143,14 @@ pub fn read(
 }
 
 /// Serves the virtual test card to vpcd until killed; writes its CSCA and MRZ into `out`.
-pub fn test_card(port: u16, out: &Path, negative: Option<&str>) -> Result<u8> {
+pub fn test_card(port: u16, out: &Path, negative: Option<&str>, face: Option<&Path>) -> Result<u8> {
     let mut params = TestCardParams::default();
+    if let Some(face) = face {
+        let bytes = std::fs::read(face).with_context(|| format!("reading {}", face.display()))?;
+        let img = banso_face::decode_image(&bytes).with_context(|| format!("decoding {}", face.display()))?;
+        let (w, h) = (u16::try_from(img.width())?, u16::try_from(img.height())?);
+        params.face_image = Some((bytes, w, h));
+    }
     match negative {
         None => {}
         Some("tampered") => params.change_after_signing = Some(13),

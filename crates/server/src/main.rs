@@ -172,6 +172,9 @@ enum IdCommand {
         /// A negative card: tampered, unknown-csca or clone.
         #[arg(long)]
         negative: Option<String>,
+        /// Put this portrait (JPEG or JPEG 2000) into DG2 instead of the synthetic one.
+        #[arg(long)]
+        face: Option<PathBuf>,
     },
     /// Parse a machine-readable zone (TD1: 3 lines of 30; TD3: 2 of 44; lines separated by newlines) and check
     /// every check digit. Exit 0 when all pass, 1 when one fails or the text is not an MRZ.
@@ -709,8 +712,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     vpcd_port,
                     out,
                     negative,
+                    face,
                 },
-        } => Ok(idcmd::test_card(vpcd_port, &out, negative.as_deref())?),
+        } => Ok(idcmd::test_card(
+            vpcd_port,
+            &out,
+            negative.as_deref(),
+            face.as_deref(),
+        )?),
         Command::Id {
             command: IdCommand::FaceDetect { files, json },
         } => Ok(facecmd::detect(&files, json)?),

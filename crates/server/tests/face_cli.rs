@@ -320,3 +320,62 @@ fn liveness_refuses_photos_replays_and_swapped_faces() {
     assert_eq!(rc, 2);
     assert!(e["error"]["code"].as_str().unwrap().starts_with("FACE-"));
 }
+
+/// The whole identity path: a card whose DG2 holds a JPEG 2000 portrait is read through the real pcscd + vpcd
+/// (scripts/pcscd-vpcd.sh) and verified, `--photo` writes the DG2 image, and the live capture is matched against it.
+#[test]
+fn the_chip_portrait_read_over_pcsc_is_matched_against_the_live_capture() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().display().to_string();
+    // The chip portrait: another photo of the person than the live capture, 240×~300, JPEG 2000 (OpenJPEG's
+    // encoder), about the size of a real DG2.
+    let portrait = image::open(face("fr_obama2_0.jpg")).unwrap().to_rgb8();
+    let h = (portrait.height() * 240 / portrait.width()).min(320);
+    let small = image::imageops::resize(&portrait, 240, h, image::imageops::FilterType::Triangle);
+    let ppm = tmp.path().join("portrait.ppm");
+    let mut bytes = format!("P6\n240 {h}\n255\n").into_bytes();
+    bytes.extend_from_slice(small.as_raw());
+    std::fs::write(&ppm, bytes).unwrap();
+    let jp2 = tmp.path().join("portrait.jp2");
+    let out = Command::new("opj_compress")
+        .args(["-r", "20", "-i"])
+        .arg(&ppm)
+        .arg("-o")
+        .arg(&jp2)
+        .output()
+        .expect("opj_compress");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let script = repo_root().join("scripts/pcscd-vpcd.sh");
+    let inner = format!(
+        "{BIN} id test-card --out {dir} --face {dir}/portrait.jp2 >/dev/null 2>&1 & \
+         for i in $(seq 1 50); do [ -f {dir}/mrz.txt ] && break; sleep 0.1; done; \
+         {BIN} id read --mrz \"$(cat {dir}/mrz.txt)\" --csca {dir}/csca.pem --json --photo {dir}/dg2.jp2; rc=$?; \
+         kill %1; exit $rc"
+    );
+    let out = Command::new("bash")
+        .arg(script)
+        .args(["run", "bash", "-c", &inner])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"assurance\": \"high\""), "{stdout}");
+    let dg2 = tmp.path().join("dg2.jp2");
+    assert_eq!(
+        std::fs::read(&dg2).unwrap(),
+        std::fs::read(&jp2).unwrap(),
+        "DG2 holds the JPEG 2000 portrait"
+    );
+
+    let dg2 = dg2.display().to_string();
+    let (rc, m) = cli(&["id", "face-match", "--json", &face("fr_obama_0_live.jpg"), &dg2]);
+    assert_eq!(rc, 0, "{m}");
+    let (rc, m) = cli(&["id", "face-match", "--json", &face("fr_biden_0_live.jpg"), &dg2]);
+    assert_eq!(rc, 1, "{m}");
+}

@@ -56,6 +56,9 @@ pub struct TestCardParams {
     pub active_authentication: bool,
     /// Width and height of the synthetic face JPEG.
     pub face_size: (u16, u16),
+    /// A real portrait for DG2 instead of the synthetic one: (JPEG or JPEG 2000 bytes, width,
+    /// height).
+    pub face_image: Option<(Vec<u8>, u16, u16)>,
     /// Negative card: change this data group after the SOD was signed.
     pub change_after_signing: Option<u8>,
     /// Negative card: the Document Signer is issued by a CSCA that is not in
@@ -104,6 +107,7 @@ impl Default for TestCardParams {
             chip_authentication: true,
             active_authentication: true,
             face_size: (240, 320),
+            face_image: None,
             change_after_signing: None,
             unknown_csca: false,
             clone_without_aa_key: false,
@@ -291,8 +295,13 @@ impl VirtualCard {
             &[0x61],
             &tlv(&[0x5F, 0x1F], mrz_text.replace('\n', "").as_bytes()),
         );
-        let (w, h) = params.face_size;
-        let face_jpeg = synthetic_face_jpeg(w, h)?;
+        let (face_jpeg, w, h) = match params.face_image.clone() {
+            Some(face) => face,
+            None => {
+                let (w, h) = params.face_size;
+                (synthetic_face_jpeg(w, h)?, w, h)
+            }
+        };
         let dg2 = build_dg2(&face_jpeg, w, h);
         let dg13 = params.dg13.encode();
 
