@@ -36,6 +36,9 @@ echo
 echo "== 5. chip card read + verification through pcscd and vpcd"
 bash scripts/pcscd-vpcd.sh run "$B" bench card --n 20
 echo
+echo "== 5b. face match per pair, next to OpenCV's YuNet/SFace on the same files"
+"$B" bench face --n "$N"
+echo
 echo "== 6. status look-up under load, and memory"
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT

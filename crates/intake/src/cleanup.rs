@@ -473,7 +473,7 @@ pub fn detect_orientation(
     let mut means = [0f32; 4];
     for (i, rot) in [0u16, 90, 180, 270].into_iter().enumerate() {
         let upright = apply_orientation(&window, rot);
-        let page = worker.recognize(&upright, small_dpi, 0)?;
+        let page = worker.recognize_gray(&upright, small_dpi, 0)?;
         scores[i] = page
             .words
             .iter()
