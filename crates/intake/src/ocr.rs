@@ -191,10 +191,15 @@ impl OcrWorker {
 
     fn start(config: &OcrConfig) -> Result<Tesseract, IntakeError> {
         let datapath = config.datapath.as_ref().map(|p| p.to_string_lossy().into_owned());
-        Tesseract::new(datapath.as_deref(), Some(&config.language)).map_err(|e| IntakeError::OcrInit {
-            language: config.language.clone(),
-            detail: e.to_string(),
-        })
+        let mut engine =
+            Tesseract::new(datapath.as_deref(), Some(&config.language)).map_err(|e| IntakeError::OcrInit {
+                language: config.language.clone(),
+                detail: e.to_string(),
+            })?;
+        // The API defaults to one uniform block of text (PSM 6); the CLI, and any real page, needs automatic
+        // page segmentation (PSM 3), which also leaves seals and signatures out as non-text.
+        engine.set_page_seg_mode(tesseract::PageSegMode::PsmAuto);
+        Ok(engine)
     }
 
     /// Reads one greyscale page. `page` is only used to number the result and errors.
