@@ -453,6 +453,9 @@ const ORIENTATION_WINDOW: u32 = 800;
 /// Detects 0/90/180/270 orientation by reading a square window of the page, at half resolution, in all four
 /// turns with Tesseract and keeping the turn under which the most characters are read confidently.
 ///
+/// The window is read as a single block (PSM 6): with automatic layout analysis (PSM 3) Tesseract finds
+/// vertical text lines and reads them upright itself, so a page turned 90° scored as well as the upright one.
+///
 /// Tesseract's own orientation detector (OSD) is not reachable through the safe API of the `tesseract` crate,
 /// and this crate does not use `unsafe`; reading the four turns costs four small OCR passes instead.
 pub fn detect_orientation(
@@ -473,7 +476,7 @@ pub fn detect_orientation(
     let mut means = [0f32; 4];
     for (i, rot) in [0u16, 90, 180, 270].into_iter().enumerate() {
         let upright = apply_orientation(&window, rot);
-        let page = worker.recognize_gray(&upright, small_dpi, 0)?;
+        let page = worker.recognize_gray_single_block(&upright, small_dpi)?;
         scores[i] = page
             .words
             .iter()

@@ -256,7 +256,15 @@ fn tiff_dpi<R: std::io::Read + std::io::Seek>(
     decoder: &mut tiff::decoder::Decoder<R>,
     tag: tiff::tags::Tag,
 ) -> Option<f32> {
-    let res = decoder.find_tag(tag).ok().flatten()?.into_f32().ok()?;
+    use tiff::decoder::ifd::Value;
+    let res = match decoder.find_tag(tag).ok().flatten()? {
+        Value::Rational(n, d) if d > 0 => n as f32 / d as f32,
+        Value::Float(f) => f,
+        Value::Double(f) => f as f32,
+        Value::Unsigned(u) => u as f32,
+        Value::Short(u) => u as f32,
+        _ => return None,
+    };
     let unit = decoder
         .find_tag_unsigned::<u16>(tiff::tags::Tag::ResolutionUnit)
         .ok()

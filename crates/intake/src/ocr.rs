@@ -207,6 +207,19 @@ impl OcrWorker {
         self.read_frame(img.as_raw(), 1, img.dimensions(), dpi, page)
     }
 
+    /// Reads a greyscale image as one uniform block of text (Tesseract's PSM 6), without the automatic layout
+    /// analysis that would itself turn vertical lines of text upright. Used to compare orientations.
+    pub fn recognize_gray_single_block(&mut self, img: &GrayImage, dpi: u32) -> Result<OcrPage, IntakeError> {
+        if let Some(e) = self.engine.as_mut() {
+            e.set_page_seg_mode(tesseract::PageSegMode::PsmSingleBlock);
+        }
+        let result = self.recognize_gray(img, dpi, 0);
+        if let Some(e) = self.engine.as_mut() {
+            e.set_page_seg_mode(tesseract::PageSegMode::PsmAuto);
+        }
+        result
+    }
+
     /// Reads one page (colour or greyscale). `page` is only used to number the result and errors.
     pub fn recognize(&mut self, img: &PageImage, dpi: u32, page: usize) -> Result<OcrPage, IntakeError> {
         let (data, bpp) = img.frame();
