@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use banso_intake::corpus::{corpus_specs, GroundTruth, Generator, VariantKind};
+use banso_intake::corpus::{corpus_specs, Generator, GroundTruth, VariantKind};
 use banso_intake::metrics::{cer_count, CerCount};
 use banso_intake::ocr::{reexec_with_omp_thread_limit, OcrConfig, OcrPool, PageImage};
 
@@ -72,21 +72,34 @@ fn main() -> Result<(), AnyError> {
     let n = pages.len() as f64;
     let (crate_rate, cli_rate) = (n / crate_secs, n / cli_secs);
     println!("workers: {threads} (one Tesseract engine / one CLI process each, OMP_THREAD_LIMIT=1)");
-    println!("crate OCR:     {crate_rate:.3} pages/s ({:.3} pages/s per worker; engine start {init:.2} s, not counted)", crate_rate / threads as f64);
-    println!("tesseract CLI: {cli_rate:.3} pages/s ({:.3} pages/s per worker)", cli_rate / threads as f64);
+    println!(
+        "crate OCR:     {crate_rate:.3} pages/s ({:.3} pages/s per worker; engine start {init:.2} s, not counted)",
+        crate_rate / threads as f64
+    );
+    println!(
+        "tesseract CLI: {cli_rate:.3} pages/s ({:.3} pages/s per worker)",
+        cli_rate / threads as f64
+    );
     println!("ratio crate/CLI: {:.3} (target ≥ 0.95)", crate_rate / cli_rate);
 
     let mut by_kind: BTreeMap<(&str, &str), (CerCount, CerCount)> = BTreeMap::new();
     let mut by_type: BTreeMap<(String, &str), CerCount> = BTreeMap::new();
     for (i, (_, truth)) in pages.iter().enumerate() {
-        let kind = if i % (2 * per_type as usize) < per_type as usize { "clean" } else { "degraded" };
+        let kind = if i % (2 * per_type as usize) < per_type as usize {
+            "clean"
+        } else {
+            "degraded"
+        };
         let reference = truth.text();
         let a = cer_count(&reference, &ocr[i].text);
         let b = cer_count(&reference, &cli[i]);
         let e = by_kind.entry((kind, "")).or_default();
         e.0.add(a);
         e.1.add(b);
-        by_type.entry((truth.doc_type.name().to_string(), kind)).or_default().add(a);
+        by_type
+            .entry((truth.doc_type.name().to_string(), kind))
+            .or_default()
+            .add(a);
     }
     for ((kind, _), (a, b)) in &by_kind {
         let target = if *kind == "clean" { 1.5 } else { 3.0 };

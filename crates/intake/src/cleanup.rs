@@ -171,11 +171,7 @@ pub fn estimate_skew(img: &GrayImage) -> SkewEstimate {
             ink_points: points.len(),
         };
     }
-    let half = points
-        .iter()
-        .map(|(x, y)| (x * x + y * y).sqrt())
-        .fold(0f32, f32::max)
-        + 2.0;
+    let half = points.iter().map(|(x, y)| (x * x + y * y).sqrt()).fold(0f32, f32::max) + 2.0;
     let mut bins = Vec::new();
     let mut scores = Vec::new();
     let mut best = (0f32, f64::MIN);
@@ -448,7 +444,7 @@ where
 }
 
 /// Side of the square window read for orientation, in pixels at 150 dpi.
-const ORIENTATION_WINDOW: u32 = 800;
+const ORIENTATION_WINDOW: u32 = 480;
 
 /// Detects 0/90/180/270 orientation by reading a square window of the page, at half resolution, in all four
 /// turns with Tesseract and keeping the turn under which the most characters are read confidently.
@@ -458,14 +454,12 @@ const ORIENTATION_WINDOW: u32 = 800;
 ///
 /// Tesseract's own orientation detector (OSD) is not reachable through the safe API of the `tesseract` crate,
 /// and this crate does not use `unsafe`; reading the four turns costs four small OCR passes instead.
-pub fn detect_orientation(
-    worker: &mut OcrWorker,
-    img: &GrayImage,
-    dpi: u32,
-) -> Result<OrientationReport, IntakeError> {
+pub fn detect_orientation(worker: &mut OcrWorker, img: &GrayImage, dpi: u32) -> Result<OrientationReport, IntakeError> {
     let (w, h) = img.dimensions();
     if w < 16 || h < 16 {
-        return Err(IntakeError::InvalidImage(format!("page too small for orientation ({w}×{h})")));
+        return Err(IntakeError::InvalidImage(format!(
+            "page too small for orientation ({w}×{h})"
+        )));
     }
     let half = image::imageops::resize(img, w / 2, h / 2, image::imageops::FilterType::Triangle);
     let small_dpi = (dpi / 2).max(1);

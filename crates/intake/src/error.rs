@@ -27,10 +27,7 @@ pub enum IntakeError {
     Decode { path: PathBuf, detail: String },
     /// An external program the intake needs (pdftoppm, scanimage, tesseract) is not installed.
     #[error("{program} is not installed or not on PATH ({hint})")]
-    ProgramMissing {
-        program: &'static str,
-        hint: &'static str,
-    },
+    ProgramMissing { program: &'static str, hint: &'static str },
     /// An external program ran but failed.
     #[error("{program} failed ({status}): {stderr}")]
     ProgramFailed {

@@ -157,7 +157,7 @@ fn png_dpi(bytes: &[u8]) -> Option<f32> {
             let data = bytes.get(pos + 8..pos + 8 + 9)?;
             let ppm = u32::from_be_bytes(data.get(0..4)?.try_into().ok()?);
             let unit = *data.get(8)?;
-            return (unit == 1 && ppm > 0).then(|| ppm as f32 * 0.0254);
+            return (unit == 1 && ppm > 0).then_some(ppm as f32 * 0.0254);
         }
         if kind == b"IDAT" || kind == b"IEND" {
             return None;
@@ -327,8 +327,8 @@ pub fn render_pdf(path: &Path, dpi: u32, progress: &mut dyn FnMut(&Progress)) ->
     let mut pages = Vec::with_capacity(total);
     for (i, (_, file)) in files.iter().enumerate() {
         let bytes = std::fs::read(file).map_err(|e| IntakeError::io(file, e))?;
-        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
-            .map_err(|e| decode_error(path, e))?;
+        let img =
+            image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).map_err(|e| decode_error(path, e))?;
         let page = Page {
             source: PageSource::Pdf {
                 path: path.to_path_buf(),

@@ -226,7 +226,14 @@ impl OcrWorker {
         self.read_frame(data, bpp, img.dimensions(), dpi, page)
     }
 
-    fn read_frame(&mut self, data: &[u8], bpp: i32, (w, h): (u32, u32), dpi: u32, page: usize) -> Result<OcrPage, IntakeError> {
+    fn read_frame(
+        &mut self,
+        data: &[u8],
+        bpp: i32,
+        (w, h): (u32, u32),
+        dpi: u32,
+        page: usize,
+    ) -> Result<OcrPage, IntakeError> {
         if w == 0 || h == 0 {
             return Err(IntakeError::InvalidImage("zero-sized page".into()));
         }
@@ -446,10 +453,7 @@ impl OcrPool {
         if let Some(e) = first_error {
             return Err(e);
         }
-        results
-            .into_iter()
-            .map(|r| r.ok_or(IntakeError::PoolClosed))
-            .collect()
+        results.into_iter().map(|r| r.ok_or(IntakeError::PoolClosed)).collect()
     }
 
     fn shutdown(&mut self) {

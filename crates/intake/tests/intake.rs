@@ -3,7 +3,9 @@
 
 use std::io::Write;
 
-use banso_intake::cleanup::{self, apply_orientation, detect_blank, detect_orientation, estimate_skew, find_page, rotate, to_gray};
+use banso_intake::cleanup::{
+    self, apply_orientation, detect_blank, detect_orientation, estimate_skew, find_page, rotate, to_gray,
+};
 use banso_intake::corpus::mrz::{validate_td1, validate_td3};
 use banso_intake::corpus::people::{check_id_number, Sex};
 use banso_intake::corpus::{corpus_specs, DocType, GeneratedPage, Generator, PageSpec, Variant, VariantKind};
@@ -20,7 +22,10 @@ fn page(doc_type: DocType, kind: VariantKind, seed: u64) -> GeneratedPage {
         index: 0,
         seed,
     };
-    Generator::new().expect("fonts-dejavu-core").generate(&spec).expect("generate")
+    Generator::new()
+        .expect("fonts-dejavu-core")
+        .generate(&spec)
+        .expect("generate")
 }
 
 fn worker() -> OcrWorker {
@@ -38,21 +43,33 @@ const CLEAN_CER_PAGE_BOUND: f64 = 0.020;
 fn ocr_of_clean_pages_returns_the_rendered_text_with_word_boxes() {
     let mut w = worker();
     let mut pooled = banso_intake::metrics::CerCount::default();
-    for t in [DocType::BirthCertificate, DocType::CccdFront, DocType::LandUseRightCertificate] {
+    for t in [
+        DocType::BirthCertificate,
+        DocType::CccdFront,
+        DocType::LandUseRightCertificate,
+    ] {
         let p = page(t, VariantKind::Clean, 11);
         let result = w.recognize(&PageImage::Rgb(p.image.clone()), 300, 0).expect("ocr");
         let count = banso_intake::metrics::cer_count(&p.truth.text(), &result.text);
         pooled.add(count);
         let rate = count.rate();
         println!("{:?}: CER {:.3} %", t, rate * 100.0);
-        assert!(rate <= CLEAN_CER_PAGE_BOUND, "{t:?}: CER {rate} over {CLEAN_CER_PAGE_BOUND}\n{}", result.text);
+        assert!(
+            rate <= CLEAN_CER_PAGE_BOUND,
+            "{t:?}: CER {rate} over {CLEAN_CER_PAGE_BOUND}\n{}",
+            result.text
+        );
         assert!(!result.words.is_empty());
         for word in &result.words {
             assert!(word.bbox.inside(p.image.width(), p.image.height()), "{word:?}");
             assert!(word.bbox.w > 0 && word.bbox.h > 0);
             assert!((0.0..=100.0).contains(&word.confidence), "{word:?}");
         }
-        assert!(result.mean_confidence > 80.0, "mean confidence {}", result.mean_confidence);
+        assert!(
+            result.mean_confidence > 80.0,
+            "mean confidence {}",
+            result.mean_confidence
+        );
         // The holder's name is found where it was drawn.
         let name_box = p.truth.field_boxes["holder_name"];
         let name = p.truth.fields.holder_name.clone().unwrap_or_default();
@@ -64,7 +81,10 @@ fn ocr_of_clean_pages_returns_the_rendered_text_with_word_boxes() {
             .unwrap_or_else(|| panic!("{first} not read inside {name_box:?}"));
         assert!(hit.confidence > 70.0, "{hit:?}");
         // Lines group the words.
-        assert!(result.lines.iter().any(|l| l.text.contains(&name)), "{name} not on one line");
+        assert!(
+            result.lines.iter().any(|l| l.text.contains(&name)),
+            "{name} not on one line"
+        );
     }
     assert!(pooled.rate() <= CLEAN_CER_POOLED_BOUND, "pooled CER {}", pooled.rate());
 }
@@ -77,7 +97,10 @@ fn pool_reads_pages_in_parallel_in_input_order() {
     let mut calls = 0;
     let pages = pool
         .recognize(
-            vec![std::sync::Arc::new(PageImage::Rgb(a.image)), std::sync::Arc::new(PageImage::Rgb(b.image))],
+            vec![
+                std::sync::Arc::new(PageImage::Rgb(a.image)),
+                std::sync::Arc::new(PageImage::Rgb(b.image)),
+            ],
             300,
             &mut |_, _| calls += 1,
         )
@@ -115,7 +138,10 @@ fn deskew_recovers_a_known_rotation_within_half_a_degree() {
     for angle in [4.0f32, -2.5, 7.3, -9.0] {
         let turned = rotate(&gray, angle, Luma([255]));
         let est = estimate_skew(&turned);
-        assert!((est.angle_deg - angle).abs() <= 0.5, "turned {angle}°, measured {est:?}");
+        assert!(
+            (est.angle_deg - angle).abs() <= 0.5,
+            "turned {angle}°, measured {est:?}"
+        );
         assert!(est.gain_over_zero > 1.0);
     }
     let (straight, est) = cleanup::deskew(&rotate(&p.image, 3.0, Rgb([255, 255, 255])), 0.2);
@@ -209,7 +235,13 @@ fn sane_test_device_feeder_batch_yields_every_page() {
     assert_eq!(seen, vec![1, 2, 3]);
     for (i, p) in pages.iter().enumerate() {
         assert_eq!(p.dpi, Some(75.0));
-        assert_eq!(p.source, PageSource::Scanner { device: "test".into(), page: i });
+        assert_eq!(
+            p.source,
+            PageSource::Scanner {
+                device: "test".into(),
+                page: i
+            }
+        );
         // The test device's default area is 80 × 100 mm.
         assert!((p.image.width() as i64 - 236).abs() <= 2, "{}", p.image.width());
     }
@@ -259,7 +291,13 @@ fn pdf_with_jpeg(jpeg: &[u8], w: u32, h: u32) -> Vec<u8> {
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
     out
 }
 
@@ -270,7 +308,11 @@ fn pdf_input_gives_the_page_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("original.pdf");
     std::fs::write(&path, pdf_with_jpeg(&jpeg, p.image.width(), p.image.height())).expect("write");
-    let qpdf = std::process::Command::new("qpdf").arg("--check").arg(&path).output().expect("qpdf");
+    let qpdf = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .expect("qpdf");
     assert!(qpdf.status.success(), "{}", String::from_utf8_lossy(&qpdf.stdout));
     let mut progress = 0;
     let pages = input::load_file(&path, &mut |_| progress += 1).expect("pdf");
@@ -278,7 +320,9 @@ fn pdf_input_gives_the_page_back() {
     let back = &pages[0];
     assert_eq!(back.dpi, Some(300.0));
     assert!((back.image.width() as i64 - 2480).abs() <= 1 && (back.image.height() as i64 - 3508).abs() <= 1);
-    let result = worker().recognize(&PageImage::Rgb(back.image.clone()), 300, 0).expect("ocr");
+    let result = worker()
+        .recognize(&PageImage::Rgb(back.image.clone()), 300, 0)
+        .expect("ocr");
     assert!(cer(&p.truth.text(), &result.text) < 0.02, "{}", result.text);
 }
 
@@ -294,8 +338,12 @@ fn image_files_load_with_resolution_and_multi_page_tiff() {
 
     let jpg = dir.path().join("a.jpg");
     let mut f = std::fs::File::create(&jpg).expect("create");
-    f.write_all(&banso_intake::corpus::encode_jpeg(&a.image, 80).expect("jpeg")).expect("write");
-    assert_eq!(input::load_file(&jpg, &mut |_| {}).expect("jpeg")[0].image.dimensions(), (2480, 3508));
+    f.write_all(&banso_intake::corpus::encode_jpeg(&a.image, 80).expect("jpeg"))
+        .expect("write");
+    assert_eq!(
+        input::load_file(&jpg, &mut |_| {}).expect("jpeg")[0].image.dimensions(),
+        (2480, 3508)
+    );
 
     // Two-page TIFF written with the tiff crate, with a 200-dpi resolution tag.
     let tif = dir.path().join("two.tif");
@@ -318,7 +366,13 @@ fn image_files_load_with_resolution_and_multi_page_tiff() {
     assert_eq!(pages[0].image.get_pixel(5, 5), &Rgb([40, 40, 40]));
     assert_eq!(pages[1].image.get_pixel(5, 5), &Rgb([200, 200, 200]));
     assert_eq!(pages[1].dpi, Some(200.0));
-    assert_eq!(pages[1].source, PageSource::Image { path: tif.clone(), page: 1 });
+    assert_eq!(
+        pages[1].source,
+        PageSource::Image {
+            path: tif.clone(),
+            page: 1
+        }
+    );
 }
 
 #[test]
@@ -326,15 +380,27 @@ fn bad_files_are_typed_errors() {
     let dir = tempfile::tempdir().expect("tmp");
     let empty = dir.path().join("empty.png");
     std::fs::write(&empty, b"").expect("write");
-    assert!(matches!(input::load_file(&empty, &mut |_| {}), Err(IntakeError::EmptyFile { .. })));
+    assert!(matches!(
+        input::load_file(&empty, &mut |_| {}),
+        Err(IntakeError::EmptyFile { .. })
+    ));
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, b"hello").expect("write");
-    assert!(matches!(input::load_file(&text, &mut |_| {}), Err(IntakeError::UnsupportedFormat { .. })));
+    assert!(matches!(
+        input::load_file(&text, &mut |_| {}),
+        Err(IntakeError::UnsupportedFormat { .. })
+    ));
     let broken = dir.path().join("broken.png");
     std::fs::write(&broken, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRxx").expect("write");
-    assert!(matches!(input::load_file(&broken, &mut |_| {}), Err(IntakeError::Decode { .. })));
+    assert!(matches!(
+        input::load_file(&broken, &mut |_| {}),
+        Err(IntakeError::Decode { .. })
+    ));
     let missing = dir.path().join("missing.png");
-    assert!(matches!(input::load_file(&missing, &mut |_| {}), Err(IntakeError::Io { .. })));
+    assert!(matches!(
+        input::load_file(&missing, &mut |_| {}),
+        Err(IntakeError::Io { .. })
+    ));
 }
 
 #[test]
@@ -361,7 +427,13 @@ fn corpus_is_deterministic_and_its_identity_data_is_valid() {
             assert!(l.bbox.inside(t.width, t.height), "{}: {:?}", t.id, l);
         }
         if let Some(id) = &t.fields.id_number {
-            let year: u16 = t.fields.birth_date.as_deref().and_then(|d| d.get(d.len() - 4..)).and_then(|y| y.parse().ok()).expect("birth year");
+            let year: u16 = t
+                .fields
+                .birth_date
+                .as_deref()
+                .and_then(|d| d.get(d.len() - 4..))
+                .and_then(|y| y.parse().ok())
+                .expect("birth year");
             let sex = match t.fields.sex.as_deref() {
                 Some("Nữ") => Sex::Female,
                 _ if id.as_bytes()[3] % 2 == 1 => Sex::Female,
@@ -376,7 +448,9 @@ fn corpus_is_deterministic_and_its_identity_data_is_valid() {
                 let id = t.fields.id_number.as_ref().expect("id");
                 assert!(mrz[0].contains(id.as_str()));
             }
-            DocType::PassportDataPage => validate_td3(t.mrz.as_ref().expect("TD3")).unwrap_or_else(|e| panic!("{}: {e}", t.id)),
+            DocType::PassportDataPage => {
+                validate_td3(t.mrz.as_ref().expect("TD3")).unwrap_or_else(|e| panic!("{}: {e}", t.id))
+            }
             _ => assert!(t.mrz.is_none()),
         }
         assert_eq!(t.seal.is_some(), t.doc_type.seal_required(), "{}", t.id);
@@ -392,10 +466,19 @@ fn corpus_is_deterministic_and_its_identity_data_is_valid() {
 #[test]
 fn variants_carry_their_evidence() {
     let g = Generator::new().expect("fonts");
-    for spec in corpus_specs(5, 3, &[VariantKind::Tampered, VariantKind::Art22, VariantKind::Degraded]) {
+    for spec in corpus_specs(
+        5,
+        3,
+        &[VariantKind::Tampered, VariantKind::Art22, VariantKind::Degraded],
+    ) {
         let p = g.generate(&spec).expect("generate");
         match &p.truth.variant {
-            Variant::Tampered { region, original, visible, .. } => {
+            Variant::Tampered {
+                region,
+                original,
+                visible,
+                ..
+            } => {
                 assert!(region.inside(p.truth.width, p.truth.height));
                 assert!(region.area() > 0);
                 assert_ne!(original, visible, "{}", p.truth.id);
@@ -408,10 +491,12 @@ fn variants_carry_their_evidence() {
                         let r = region.expect("stamp box");
                         assert!(p.truth.lines.iter().any(|l| &l.text == text));
                         // The stamp is red.
-                        let red = (r.x..r.right()).flat_map(|x| (r.y..r.bottom()).map(move |y| (x, y))).filter(|&(x, y)| {
-                            let px = p.image.get_pixel(x, y).0;
-                            px[0] > 150 && px[1] < 90 && px[2] < 90
-                        });
+                        let red = (r.x..r.right())
+                            .flat_map(|x| (r.y..r.bottom()).map(move |y| (x, y)))
+                            .filter(|&(x, y)| {
+                                let px = p.image.get_pixel(x, y).0;
+                                px[0] > 150 && px[1] < 90 && px[2] < 90
+                            });
                         assert!(red.count() > 500, "{}", p.truth.id);
                     }
                     MissingSeal => {
@@ -420,7 +505,11 @@ fn variants_carry_their_evidence() {
                     ForeignNotLegalised => assert_eq!(p.truth.language, "en"),
                 }
             }
-            Variant::Degraded { rotation_deg, jpeg_quality, .. } => {
+            Variant::Degraded {
+                rotation_deg,
+                jpeg_quality,
+                ..
+            } => {
                 assert!(rotation_deg.abs() <= 3.0);
                 assert!((40..=70).contains(jpeg_quality));
                 assert!(p.truth.image_file.ends_with(".jpg"));

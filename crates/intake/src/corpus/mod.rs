@@ -151,7 +151,12 @@ pub enum VariantKind {
 }
 
 impl VariantKind {
-    pub const ALL: [VariantKind; 4] = [VariantKind::Clean, VariantKind::Degraded, VariantKind::Tampered, VariantKind::Art22];
+    pub const ALL: [VariantKind; 4] = [
+        VariantKind::Clean,
+        VariantKind::Degraded,
+        VariantKind::Tampered,
+        VariantKind::Art22,
+    ];
     pub fn name(&self) -> &'static str {
         match self {
             VariantKind::Clean => "clean",
@@ -246,7 +251,11 @@ pub struct GroundTruth {
 impl GroundTruth {
     /// The reference text for CER: lines in order, one per line.
     pub fn text(&self) -> String {
-        self.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
+        self.lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -414,7 +423,16 @@ impl<'a> Sheet<'a> {
     fn field_face(&mut self, label: &str, value: &str, field: Option<&str>, value_face: Face) {
         let line = format!("{label} {value}");
         let size = self.fit(Face::Sans, self.body, &line, self.right - self.left);
-        let d = draw_text(&mut self.img, self.fonts, Face::Sans, size, self.left, self.y, label, INK);
+        let d = draw_text(
+            &mut self.img,
+            self.fonts,
+            Face::Sans,
+            size,
+            self.left,
+            self.y,
+            label,
+            INK,
+        );
         let x = self.left + self.fonts.width(Face::Sans, size, &format!("{label} "));
         let v = draw_text(&mut self.img, self.fonts, value_face, size, x, self.y, value, INK);
         self.lines.push(TruthLine {
@@ -457,7 +475,14 @@ impl<'a> Sheet<'a> {
     }
 
     /// Place and date, title(s), signature space with signature and seal, signer's name: the right-hand block.
-    fn signature_block(&mut self, place_date: &str, titles: &[&str], signer: &str, seal_text: Option<&str>, rng: &mut impl Rng) {
+    fn signature_block(
+        &mut self,
+        place_date: &str,
+        titles: &[&str],
+        signer: &str,
+        seal_text: Option<&str>,
+        rng: &mut impl Rng,
+    ) {
         let cx = self.right - 560.0;
         self.gap(20.0);
         let size = self.body;
@@ -470,10 +495,25 @@ impl<'a> Sheet<'a> {
         }
         let space = 390.0;
         let top = self.y;
-        signature(&mut self.img, cx - 180.0, top + 110.0, 360.0, 150.0, rng.gen_range(0.0..6.0));
+        signature(
+            &mut self.img,
+            cx - 180.0,
+            top + 110.0,
+            360.0,
+            150.0,
+            rng.gen_range(0.0..6.0),
+        );
         if let Some(text) = seal_text {
             let r = 172.0;
-            let b = seal(&mut self.img, self.fonts, cx - 150.0, top + space / 2.0, r, text, SEAL_RED);
+            let b = seal(
+                &mut self.img,
+                self.fonts,
+                cx - 150.0,
+                top + space / 2.0,
+                r,
+                text,
+                SEAL_RED,
+            );
             self.seal = Some(b);
         }
         self.y = top + space;
@@ -616,7 +656,13 @@ impl Generator {
         s.y += 4.0;
         let title_size = 40.0;
         let w = self.fonts.width(Face::SansBold, title_size, "CĂN CƯỚC CÔNG DÂN");
-        s.put(840.0 - w / 2.0, "CĂN CƯỚC CÔNG DÂN", Face::SansBold, title_size, [190, 30, 40]);
+        s.put(
+            840.0 - w / 2.0,
+            "CĂN CƯỚC CÔNG DÂN",
+            Face::SansBold,
+            title_size,
+            [190, 30, 40],
+        );
         s.advance(title_size);
         let photo = BBox::new(330, 560, 250, 320);
         render::fill_rect(&mut s.img, photo, [212, 212, 214]);
@@ -650,16 +696,31 @@ impl Generator {
         let mut s = self.card_sheet([232, 240, 244]);
         let body = "CỤC CẢNH SÁT QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI";
         s.field("Đặc điểm nhân dạng / Personal identification:", "", None);
-        let marks = ["Nốt ruồi C:1cm trên trước đầu lông mày phải", "Sẹo chấm C:2cm dưới sau mép trái"];
+        let marks = [
+            "Nốt ruồi C:1cm trên trước đầu lông mày phải",
+            "Sẹo chấm C:2cm dưới sau mép trái",
+        ];
         s.text(pick(rng, &marks));
-        s.field("Ngày, tháng, năm / Date, month, year:", &issue.dmy(), Some("issue_date"));
+        s.field(
+            "Ngày, tháng, năm / Date, month, year:",
+            &issue.dmy(),
+            Some("issue_date"),
+        );
         s.text("CỤC TRƯỞNG");
         let d = s.put(s.left, body, Face::SansBold, 25.0, INK);
         s.mark("issuing_body", body, d, Face::SansBold, 25.0);
         s.advance(30.0);
         let signer = Person::random(rng, Some(Sex::Male), 1965, 1980).full_name();
         if with_seal {
-            let b = seal(&mut s.img, &self.fonts, 560.0, s.y + 70.0, 78.0, "BỘ CÔNG AN * CỤC CẢNH SÁT QLHC VỀ TTXH", SEAL_RED);
+            let b = seal(
+                &mut s.img,
+                &self.fonts,
+                560.0,
+                s.y + 70.0,
+                78.0,
+                "BỘ CÔNG AN * CỤC CẢNH SÁT QLHC VỀ TTXH",
+                SEAL_RED,
+            );
             s.seal = Some(b);
         }
         signature(&mut s.img, 560.0, s.y + 20.0, 220.0, 90.0, rng.gen_range(0.0..6.0));
@@ -696,7 +757,11 @@ impl Generator {
 
     fn ward_header(&self, s: &mut Sheet<'_>, ward: &str, province: &str) {
         s.national_heading();
-        s.center(&format!("ỦY BAN NHÂN DÂN PHƯỜNG {}", ward.to_uppercase()), Face::SansBold, 46.0);
+        s.center(
+            &format!("ỦY BAN NHÂN DÂN PHƯỜNG {}", ward.to_uppercase()),
+            Face::SansBold,
+            46.0,
+        );
         s.center(&format!("THÀNH PHỐ {}", province.to_uppercase()), Face::Sans, 42.0);
         s.gap(20.0);
     }
@@ -751,7 +816,11 @@ impl Generator {
     fn marriage_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
         let h = Person::random(rng, Some(Sex::Male), 1970, 2002);
         let w = Person::random(rng, Some(Sex::Female), 1972, 2003);
-        let reg = Date::random(rng, h.birth.year.max(w.birth.year) + 20, 2024.max(h.birth.year.max(w.birth.year) + 20));
+        let reg = Date::random(
+            rng,
+            h.birth.year.max(w.birth.year) + 20,
+            2024.max(h.birth.year.max(w.birth.year) + 20),
+        );
         let ward = pick(rng, &people::WARDS);
         let prov = pick(rng, &PROVINCE_BODIES);
         let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
@@ -799,31 +868,55 @@ impl Generator {
         let issue = Date::random(rng, grad, grad);
         let prov = pick(rng, &PROVINCE_BODIES);
         let mut s = Sheet::new(&self.fonts, [253, 250, 238]);
-        render::stroke_rect(&mut s.img, BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240), 10, [214, 184, 120], false);
+        render::stroke_rect(
+            &mut s.img,
+            BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240),
+            10,
+            [214, 184, 120],
+            false,
+        );
         s.national_heading();
         s.gap(40.0);
         s.center("BẰNG TỐT NGHIỆP TRUNG HỌC PHỔ THÔNG", Face::SerifBold, 64.0);
         s.gap(30.0);
         let body = format!("Sở Giáo dục và Đào tạo {prov}");
-        s.center(&format!("GIÁM ĐỐC SỞ GIÁO DỤC VÀ ĐÀO TẠO {}", prov.to_uppercase()), Face::SansBold, 44.0);
+        s.center(
+            &format!("GIÁM ĐỐC SỞ GIÁO DỤC VÀ ĐÀO TẠO {}", prov.to_uppercase()),
+            Face::SansBold,
+            44.0,
+        );
         s.center("cấp bằng tốt nghiệp trung học phổ thông cho", Face::Sans, 44.0);
         s.gap(30.0);
         s.field("Họ và tên:", &p.full_name(), Some("holder_name"));
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Nơi sinh:", p.province, None);
-        s.field("Học sinh trường:", &format!("THPT {}", pick(rng, &people::STREETS)), None);
+        s.field(
+            "Học sinh trường:",
+            &format!("THPT {}", pick(rng, &people::STREETS)),
+            None,
+        );
         s.field("Năm tốt nghiệp:", &grad.to_string(), None);
         s.field("Xếp loại tốt nghiệp:", pick(rng, &["Trung bình", "Khá", "Giỏi"]), None);
         s.gap(20.0);
         let serial = format!("B {:07}", rng.gen_range(0..10_000_000));
         s.field("Số hiệu:", &serial, Some("document_number"));
-        s.field("Số vào sổ cấp bằng:", &format!("{}/{}", rng.gen_range(100..99999), grad), None);
+        s.field(
+            "Số vào sổ cấp bằng:",
+            &format!("{}/{}", rng.gen_range(100..99999), grad),
+            None,
+        );
         s.field("Cơ quan cấp:", &body, Some("issuing_body"));
         s.field("Ngày cấp:", &issue.dmy(), Some("issue_date"));
         let signer = Person::random(rng, None, 1962, 1980).full_name();
         let seal_text = format!("SỞ GIÁO DỤC VÀ ĐÀO TẠO * {} *", prov.to_uppercase());
-        s.signature_block(&format!("{prov}, {}", issue.words()), &["GIÁM ĐỐC"], &signer, with_seal.then_some(seal_text.as_str()), rng);
+        s.signature_block(
+            &format!("{prov}, {}", issue.words()),
+            &["GIÁM ĐỐC"],
+            &signer,
+            with_seal.then_some(seal_text.as_str()),
+            rng,
+        );
         s
     }
 
@@ -839,9 +932,22 @@ impl Generator {
             ("Trường Đại học Bách khoa - Đại học Đà Nẵng", "Đà Nẵng"),
         ];
         let (school, city) = schools[rng.gen_range(0..schools.len())];
-        let majors = ["Công nghệ thông tin", "Kế toán", "Luật", "Ngôn ngữ Anh", "Kỹ thuật xây dựng", "Quản trị kinh doanh"];
+        let majors = [
+            "Công nghệ thông tin",
+            "Kế toán",
+            "Luật",
+            "Ngôn ngữ Anh",
+            "Kỹ thuật xây dựng",
+            "Quản trị kinh doanh",
+        ];
         let mut s = Sheet::new(&self.fonts, [252, 251, 244]);
-        render::stroke_rect(&mut s.img, BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240), 10, [150, 180, 214], false);
+        render::stroke_rect(
+            &mut s.img,
+            BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240),
+            10,
+            [150, 180, 214],
+            false,
+        );
         s.national_heading();
         s.gap(30.0);
         s.center(&format!("HIỆU TRƯỞNG {}", school.to_uppercase()), Face::SansBold, 44.0);
@@ -852,17 +958,31 @@ impl Generator {
         s.field("Cho:", &p.full_name(), Some("holder_name"));
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
-        s.field("Xếp loại tốt nghiệp:", pick(rng, &["Khá", "Giỏi", "Xuất sắc", "Trung bình"]), None);
+        s.field(
+            "Xếp loại tốt nghiệp:",
+            pick(rng, &["Khá", "Giỏi", "Xuất sắc", "Trung bình"]),
+            None,
+        );
         s.field("Hình thức đào tạo:", "Chính quy", None);
         s.gap(20.0);
         let serial = format!("{:06}", rng.gen_range(0..1_000_000));
         s.field("Số hiệu:", &serial, Some("document_number"));
-        s.field("Số vào sổ gốc cấp văn bằng:", &format!("{}/ĐH{}", rng.gen_range(100..9999), grad), None);
+        s.field(
+            "Số vào sổ gốc cấp văn bằng:",
+            &format!("{}/ĐH{}", rng.gen_range(100..9999), grad),
+            None,
+        );
         s.field("Cơ quan cấp:", school, Some("issuing_body"));
         s.field("Ngày cấp:", &issue.dmy(), Some("issue_date"));
         let signer = Person::random(rng, None, 1960, 1978).full_name();
         let seal_text = format!("BỘ GIÁO DỤC VÀ ĐÀO TẠO * {} *", school.to_uppercase());
-        s.signature_block(&format!("{city}, {}", issue.words()), &["HIỆU TRƯỞNG"], &signer, with_seal.then_some(seal_text.as_str()), rng);
+        s.signature_block(
+            &format!("{city}, {}", issue.words()),
+            &["HIỆU TRƯỞNG"],
+            &signer,
+            with_seal.then_some(seal_text.as_str()),
+            rng,
+        );
         s
     }
 
@@ -884,7 +1004,16 @@ impl Generator {
         s.field("Lớp 12, năm học:", &format!("{}-{}", year, year + 1), None);
         s.gap(10.0);
         s.bold("Môn học | Học kỳ I | Học kỳ II | Cả năm");
-        let subjects = ["Toán", "Ngữ văn", "Tiếng Anh", "Vật lý", "Hóa học", "Sinh học", "Lịch sử", "Địa lý"];
+        let subjects = [
+            "Toán",
+            "Ngữ văn",
+            "Tiếng Anh",
+            "Vật lý",
+            "Hóa học",
+            "Sinh học",
+            "Lịch sử",
+            "Địa lý",
+        ];
         for subj in subjects {
             let a: f32 = rng.gen_range(50..100) as f32 / 10.0;
             let b: f32 = rng.gen_range(50..100) as f32 / 10.0;
@@ -898,7 +1027,13 @@ impl Generator {
         s.field("Ngày xác nhận:", &issue.dmy(), Some("issue_date"));
         let signer = Person::random(rng, None, 1965, 1985).full_name();
         let seal_text = format!("SỞ GD&ĐT * {} *", school.to_uppercase());
-        s.signature_block(&format!("Ngày xác nhận: {}", issue.words()), &["HIỆU TRƯỞNG"], &signer, with_seal.then_some(seal_text.as_str()), rng);
+        s.signature_block(
+            &format!("Ngày xác nhận: {}", issue.words()),
+            &["HIỆU TRƯỞNG"],
+            &signer,
+            with_seal.then_some(seal_text.as_str()),
+            rng,
+        );
         s
     }
 
@@ -920,22 +1055,47 @@ impl Generator {
         s.field("Địa chỉ thường trú:", &p.address, None);
         s.gap(10.0);
         s.bold("II. Thửa đất, nhà ở và tài sản khác gắn liền với đất");
-        s.text(&format!("a) Thửa đất số: {}, tờ bản đồ số: {}", rng.gen_range(1..999), rng.gen_range(1..99)));
-        s.text(&format!("b) Địa chỉ: {}", Person::random(rng, None, 1960, 1990).address));
-        s.text(&format!("c) Diện tích: {},{} m²", rng.gen_range(40..400), rng.gen_range(0..10)));
+        s.text(&format!(
+            "a) Thửa đất số: {}, tờ bản đồ số: {}",
+            rng.gen_range(1..999),
+            rng.gen_range(1..99)
+        ));
+        s.text(&format!(
+            "b) Địa chỉ: {}",
+            Person::random(rng, None, 1960, 1990).address
+        ));
+        s.text(&format!(
+            "c) Diện tích: {},{} m²",
+            rng.gen_range(40..400),
+            rng.gen_range(0..10)
+        ));
         s.text("d) Hình thức sử dụng: Sử dụng riêng");
         s.text("đ) Mục đích sử dụng: Đất ở tại đô thị");
         s.text("e) Thời hạn sử dụng: Lâu dài");
         s.gap(10.0);
-        let serial = format!("C{} {:06}", pick(rng, &["S", "X", "Y", "Đ"]), rng.gen_range(0..1_000_000));
+        let serial = format!(
+            "C{} {:06}",
+            pick(rng, &["S", "X", "Y", "Đ"]),
+            rng.gen_range(0..1_000_000)
+        );
         s.field("Số phát hành:", &serial, Some("document_number"));
-        s.field("Số vào sổ cấp GCN:", &format!("CS {:05}", rng.gen_range(0..100_000)), None);
+        s.field(
+            "Số vào sổ cấp GCN:",
+            &format!("CS {:05}", rng.gen_range(0..100_000)),
+            None,
+        );
         let body = format!("Sở Tài nguyên và Môi trường {prov}");
         s.field("Cơ quan cấp:", &body, Some("issuing_body"));
         s.field("Ngày cấp:", &issue.dmy(), Some("issue_date"));
         let signer = Person::random(rng, None, 1960, 1980).full_name();
         let seal_text = format!("SỞ TÀI NGUYÊN VÀ MÔI TRƯỜNG * {} *", prov.to_uppercase());
-        s.signature_block(&format!("{prov}, {}", issue.words()), &["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"], &signer, with_seal.then_some(seal_text.as_str()), rng);
+        s.signature_block(
+            &format!("{prov}, {}", issue.words()),
+            &["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"],
+            &signer,
+            with_seal.then_some(seal_text.as_str()),
+            rng,
+        );
         s
     }
 
@@ -946,8 +1106,16 @@ impl Generator {
         let mut s = self.card_sheet([246, 238, 218]);
         s.center_at(840.0, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", Face::SansBold, 29.0);
         s.center_at(840.0, "Độc lập - Tự do - Hạnh phúc", Face::SansBold, 28.0);
-        let w = self.fonts.width(Face::SansBold, 36.0, "GIẤY PHÉP LÁI XE / DRIVER'S LICENSE");
-        s.put(840.0 - w / 2.0, "GIẤY PHÉP LÁI XE / DRIVER'S LICENSE", Face::SansBold, 36.0, [190, 30, 40]);
+        let w = self
+            .fonts
+            .width(Face::SansBold, 36.0, "GIẤY PHÉP LÁI XE / DRIVER'S LICENSE");
+        s.put(
+            840.0 - w / 2.0,
+            "GIẤY PHÉP LÁI XE / DRIVER'S LICENSE",
+            Face::SansBold,
+            36.0,
+            [190, 30, 40],
+        );
         s.advance(36.0);
         render::fill_rect(&mut s.img, BBox::new(330, 520, 230, 290), [212, 212, 214]);
         s.left = 590.0;
@@ -989,7 +1157,11 @@ impl Generator {
         render::fill_rect(&mut s.img, BBox::new(340, 530, 300, 390), [214, 214, 216]);
         s.left = 680.0;
         let number = format!("{}{:07}", pick(rng, &["C", "E", "K"]), rng.gen_range(0..10_000_000));
-        s.field("Loại / Type: P   Mã số / Code: VNM   Số hộ chiếu / Passport No.:", &number, Some("document_number"));
+        s.field(
+            "Loại / Type: P   Mã số / Code: VNM   Số hộ chiếu / Passport No.:",
+            &number,
+            Some("document_number"),
+        );
         s.field("Họ và tên / Full name:", &p.full_name_upper(), Some("holder_name"));
         s.field("Quốc tịch / Nationality:", "VIỆT NAM / VIETNAMESE", None);
         s.field("Ngày sinh / Date of birth:", &p.birth.dmy(), Some("birth_date"));
@@ -1046,7 +1218,11 @@ impl Generator {
         let father = Person::random(rng, Some(Sex::Male), p.birth.year - 38, p.birth.year - 22);
         s.field("Họ, chữ đệm, tên người mẹ:", &mother.full_name_upper(), None);
         s.field("Họ, chữ đệm, tên người cha:", &father.full_name_upper(), None);
-        s.field("Nơi đăng ký khai sinh:", &format!("Ủy ban nhân dân phường {ward}"), None);
+        s.field(
+            "Nơi đăng ký khai sinh:",
+            &format!("Ủy ban nhân dân phường {ward}"),
+            None,
+        );
         s.field("Ngày, tháng, năm đăng ký:", &reg.dmy(), None);
         let body = format!("Ủy ban nhân dân phường {ward}");
         s.field("Cơ quan cấp trích lục:", &body, Some("issuing_body"));
@@ -1067,14 +1243,39 @@ impl Generator {
         let p = Person::random(rng, None, 2000, 2020);
         let reg = Date::random(rng, p.birth.year, p.birth.year).max(p.birth);
         let months = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
             "December",
         ];
-        let long = |d: &Date| format!("{} {} {}", d.day, months[(d.month as usize).saturating_sub(1) % 12], d.year);
-        let places = [("Sydney, New South Wales", "NEW SOUTH WALES"), ("Auckland", "NEW ZEALAND"), ("Toronto, Ontario", "ONTARIO")];
+        let long = |d: &Date| {
+            format!(
+                "{} {} {}",
+                d.day,
+                months[(d.month as usize).saturating_sub(1) % 12],
+                d.year
+            )
+        };
+        let places = [
+            ("Sydney, New South Wales", "NEW SOUTH WALES"),
+            ("Auckland", "NEW ZEALAND"),
+            ("Toronto, Ontario", "ONTARIO"),
+        ];
         let (place, state) = places[rng.gen_range(0..places.len())];
         let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
-        s.center(&format!("{state} REGISTRY OF BIRTHS, DEATHS AND MARRIAGES"), Face::SerifBold, 48.0);
+        s.center(
+            &format!("{state} REGISTRY OF BIRTHS, DEATHS AND MARRIAGES"),
+            Face::SerifBold,
+            48.0,
+        );
         s.gap(30.0);
         s.center("BIRTH CERTIFICATE", Face::SerifBold, 72.0);
         s.gap(30.0);
@@ -1085,20 +1286,37 @@ impl Generator {
         s.field("Date of birth:", &long(&p.birth), Some("birth_date"));
         s.field("Sex:", if p.sex == Sex::Male { "Male" } else { "Female" }, Some("sex"));
         s.field("Place of birth:", place, None);
-        s.field("Mother:", &people::mrz_free_name(&Person::random(rng, Some(Sex::Female), 1970, 1995)), None);
-        s.field("Father:", &people::mrz_free_name(&Person::random(rng, Some(Sex::Male), 1968, 1993)), None);
+        s.field(
+            "Mother:",
+            &people::mrz_free_name(&Person::random(rng, Some(Sex::Female), 1970, 1995)),
+            None,
+        );
+        s.field(
+            "Father:",
+            &people::mrz_free_name(&Person::random(rng, Some(Sex::Male), 1968, 1993)),
+            None,
+        );
         s.field("Date of registration:", &long(&reg), Some("issue_date"));
         let body = format!("Registry of Births, Deaths and Marriages, {state}");
         s.field("Issued by:", &body, Some("issuing_body"));
         let seal_text = format!("REGISTRAR * {state} *");
-        s.signature_block(&format!("Issued on {}", long(&reg)), &["REGISTRAR"], "J. SMITH", Some(seal_text.as_str()), rng);
+        s.signature_block(
+            &format!("Issued on {}", long(&reg)),
+            &["REGISTRAR"],
+            "J. SMITH",
+            Some(seal_text.as_str()),
+            rng,
+        );
         s
     }
 }
 
 fn cccd_expiry(p: &Person, issue: &Date) -> Date {
     let age_at_issue = issue.year.saturating_sub(p.birth.year);
-    let years = [25u16, 40, 60].into_iter().find(|a| *a > age_at_issue + 2).unwrap_or(60);
+    let years = [25u16, 40, 60]
+        .into_iter()
+        .find(|a| *a > age_at_issue + 2)
+        .unwrap_or(60);
     p.birth.plus_years(years)
 }
 
@@ -1113,7 +1331,9 @@ fn art22_case(spec: &PageSpec, rng: &mut ChaCha8Rng) -> Art22Case {
             text: "KHÔNG ĐƯỢC SAO CHỤP".into(),
         },
         2 if spec.doc_type.seal_required() => Art22Case::MissingSeal,
-        2 => Art22Case::SecrecyStamp { text: "TỐI MẬT".into() },
+        2 => Art22Case::SecrecyStamp {
+            text: "TỐI MẬT".into()
+        },
         _ => Art22Case::ForeignNotLegalised,
     }
 }
@@ -1127,9 +1347,20 @@ fn stamp(s: &mut Sheet<'_>, text: &str, rng: &mut ChaCha8Rng) -> BBox {
     let pad = 24.0;
     let color = [200, 30, 40];
     let d = draw_text(&mut s.img, s.fonts, Face::SansBold, size, x, y + pad, text, color);
-    let b = BBox::new((x - pad) as u32, y as u32, (w + 2.0 * pad) as u32, (size * 1.2 + 2.0 * pad) as u32);
+    let b = BBox::new(
+        (x - pad) as u32,
+        y as u32,
+        (w + 2.0 * pad) as u32,
+        (size * 1.2 + 2.0 * pad) as u32,
+    );
     render::stroke_rect(&mut s.img, b, 7, color, true);
-    s.lines.insert(0, TruthLine { text: text.into(), bbox: d.ink });
+    s.lines.insert(
+        0,
+        TruthLine {
+            text: text.into(),
+            bbox: d.ink,
+        },
+    );
     // Field marks point at lines by index: the new first line shifts them.
     for m in s.marks.values_mut() {
         m.line += 1;
@@ -1138,7 +1369,11 @@ fn stamp(s: &mut Sheet<'_>, text: &str, rng: &mut ChaCha8Rng) -> BBox {
 }
 
 fn tamper(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> Variant {
-    let kind = [TamperKind::AlteredDigit, TamperKind::PastedRegion, TamperKind::ErasedArea][index as usize % 3];
+    let kind = [
+        TamperKind::AlteredDigit,
+        TamperKind::PastedRegion,
+        TamperKind::ErasedArea,
+    ][index as usize % 3];
     let digit_fields = ["id_number", "birth_date", "issue_date", "document_number"];
     let target = match kind {
         TamperKind::ErasedArea => ["issue_date", "document_number", "birth_date"]
@@ -1147,7 +1382,11 @@ fn tamper(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> Variant {
             .copied(),
         _ => digit_fields
             .iter()
-            .find(|f| s.marks.get(**f).is_some_and(|m| m.value.chars().filter(|c| c.is_ascii_digit()).count() >= 2))
+            .find(|f| {
+                s.marks
+                    .get(**f)
+                    .is_some_and(|m| m.value.chars().filter(|c| c.is_ascii_digit()).count() >= 2)
+            })
             .copied(),
     }
     .unwrap_or("holder_name");
@@ -1176,25 +1415,57 @@ fn tamper(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> Variant {
             let new = (old + rng.gen_range(1..10)) % 10;
             let new_c = char::from_digit(new, 10).unwrap_or('0');
             // White out the glyph body only (keep neighbours), then draw the new digit in another face.
-            let region = BBox::new(cell.x + 1, cell.y + (cell.h / 8), cell.w.saturating_sub(2), cell.h - cell.h / 4);
+            let region = BBox::new(
+                cell.x + 1,
+                cell.y + (cell.h / 8),
+                cell.w.saturating_sub(2),
+                cell.h - cell.h / 4,
+            );
             render::fill_rect(&mut s.img, region, s.paper);
-            let face = if matches!(mark.face, Face::Serif | Face::SerifBold) { Face::Sans } else { Face::Serif };
+            let face = if matches!(mark.face, Face::Serif | Face::SerifBold) {
+                Face::Sans
+            } else {
+                Face::Serif
+            };
             let size = mark.size * rng.gen_range(0.92..1.08);
-            draw_text(&mut s.img, s.fonts, face, size, cell.x as f32, cell.y as f32 + (mark.size - size) * 0.8, &new_c.to_string(), INK);
-            let visible: String = mark.value.chars().enumerate().map(|(j, ch)| if j == i { new_c } else { ch }).collect();
+            draw_text(
+                &mut s.img,
+                s.fonts,
+                face,
+                size,
+                cell.x as f32,
+                cell.y as f32 + (mark.size - size) * 0.8,
+                &new_c.to_string(),
+                INK,
+            );
+            let visible: String = mark
+                .value
+                .chars()
+                .enumerate()
+                .map(|(j, ch)| if j == i { new_c } else { ch })
+                .collect();
             (region, visible)
         }
         TamperKind::PastedRegion if digits.len() >= 2 => {
             // Copy the cell of a different digit of the same value over the target digit.
             let i = digits[rng.gen_range(0..digits.len())];
             let (c, dst) = mark.cells[i];
-            let src_i = digits.iter().copied().find(|j| mark.cells[*j].0 != c).unwrap_or(digits[0]);
+            let src_i = digits
+                .iter()
+                .copied()
+                .find(|j| mark.cells[*j].0 != c)
+                .unwrap_or(digits[0]);
             let (src_c, src) = mark.cells[src_i];
             let w = dst.w.min(src.w);
             let h = dst.h.min(src.h);
             let patch = image::imageops::crop_imm(&s.img, src.x, src.y, w, h).to_image();
             image::imageops::replace(&mut s.img, &patch, dst.x as i64, dst.y as i64);
-            let visible: String = mark.value.chars().enumerate().map(|(j, ch)| if j == i { src_c } else { ch }).collect();
+            let visible: String = mark
+                .value
+                .chars()
+                .enumerate()
+                .map(|(j, ch)| if j == i { src_c } else { ch })
+                .collect();
             (BBox::new(dst.x, dst.y, w, h), visible)
         }
         _ => {
@@ -1237,7 +1508,9 @@ pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
         return img.clone();
     }
     let r = (sigma * 3.0).ceil() as i64;
-    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
     let sum: f32 = k.iter().sum();
     let k: Vec<f32> = k.iter().map(|v| v / sum).collect();
     let (w, h) = (img.width() as i64, img.height() as i64);
@@ -1249,7 +1522,11 @@ pub fn gaussian_blur(img: &RgbImage, sigma: f32) -> RgbImage {
                     let mut acc = 0f32;
                     for (ki, kv) in k.iter().enumerate() {
                         let o = ki as i64 - r;
-                        let (sx, sy) = if horizontal { ((x + o).clamp(0, w - 1), y) } else { (x, (y + o).clamp(0, h - 1)) };
+                        let (sx, sy) = if horizontal {
+                            ((x + o).clamp(0, w - 1), y)
+                        } else {
+                            (x, (y + o).clamp(0, h - 1))
+                        };
                         acc += src[((sy * w + sx) * 3 + ch) as usize] as f32 * kv;
                     }
                     out[((y * w + x) * 3 + ch) as usize] = acc.round().clamp(0.0, 255.0) as u8;
@@ -1314,7 +1591,12 @@ pub fn rotate_box(b: BBox, deg: f32, w: u32, h: u32) -> BBox {
     let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min).max(0.0);
     let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max).min(w as f32);
     let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max).min(h as f32);
-    BBox::new(x0 as u32, y0 as u32, (x1 - x0).max(1.0) as u32, (y1 - y0).max(1.0) as u32)
+    BBox::new(
+        x0 as u32,
+        y0 as u32,
+        (x1 - x0).max(1.0) as u32,
+        (y1 - y0).max(1.0) as u32,
+    )
 }
 
 /// PNG with fast compression (generation speed matters more than file size here).

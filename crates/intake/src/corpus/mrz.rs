@@ -87,7 +87,12 @@ pub fn td1(d: &MrzData) -> [String; 3] {
 
 /// Two 44-character TD3 lines.
 pub fn td3(d: &MrzData) -> [String; 2] {
-    let l1 = format!("{}{}{}", pad(&d.document_code, 2), pad(&d.issuing_state, 3), name_field(d, 39));
+    let l1 = format!(
+        "{}{}{}",
+        pad(&d.document_code, 2),
+        pad(&d.issuing_state, 3),
+        name_field(d, 39)
+    );
     let num = pad(&d.document_number, 9);
     let opt = pad(&d.optional, 14);
     let l2a = format!(
@@ -115,7 +120,10 @@ pub fn validate_td1(lines: &[String]) -> Result<(), String> {
     if lines.len() != 3 || lines.iter().any(|l| l.len() != 30) {
         return Err("TD1 needs three lines of 30 characters".into());
     }
-    if lines.iter().any(|l| !l.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')) {
+    if lines.iter().any(|l| {
+        !l.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+    }) {
         return Err("TD1 holds only A–Z, 0–9 and <".into());
     }
     let (l1, l2) = (&lines[0], &lines[1]);
@@ -141,12 +149,20 @@ pub fn validate_td3(lines: &[String]) -> Result<(), String> {
     if lines.len() != 2 || lines.iter().any(|l| l.len() != 44) {
         return Err("TD3 needs two lines of 44 characters".into());
     }
-    if lines.iter().any(|l| !l.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')) {
+    if lines.iter().any(|l| {
+        !l.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+    }) {
         return Err("TD3 holds only A–Z, 0–9 and <".into());
     }
     let l2 = &lines[1];
     let at = |i: usize| l2.chars().nth(i);
-    let checks = [(0, 9, 9, "passport number"), (13, 19, 19, "birth date"), (21, 27, 27, "expiry"), (28, 42, 42, "personal number")];
+    let checks = [
+        (0, 9, 9, "passport number"),
+        (13, 19, 19, "birth date"),
+        (21, 27, 27, "expiry"),
+        (28, 42, 42, "personal number"),
+    ];
     for (a, b, c, what) in checks {
         if !verify(&l2[a..b], at(c)) {
             return Err(format!("{what} check digit"));

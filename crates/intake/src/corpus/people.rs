@@ -73,25 +73,48 @@ pub const PROVINCES: [(&str, &str); 63] = [
 ];
 
 const SURNAMES: [&str; 16] = [
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý",
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
+    "Lý",
 ];
 const MIDDLE_MALE: [&str; 8] = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Gia", "Xuân"];
 const MIDDLE_FEMALE: [&str; 8] = ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Kim", "Bảo", "Diệu"];
 const GIVEN_MALE: [&str; 20] = [
-    "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân", "Sơn", "Thắng",
-    "Trung", "Tuấn", "Việt", "Vinh", "Đông",
+    "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân", "Sơn",
+    "Thắng", "Trung", "Tuấn", "Việt", "Vinh", "Đông",
 ];
 const GIVEN_FEMALE: [&str; 20] = [
     "Anh", "Châu", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương", "Quỳnh",
     "Thảo", "Trang", "Vy", "Yến", "Huyền", "Ánh",
 ];
 pub const WARDS: [&str; 14] = [
-    "Bình Phú", "Hoàn Kiếm", "Ba Đình", "Cửa Nam", "Tân Định", "Bến Thành", "Hải Châu", "Thạch Thang", "Ninh Kiều",
-    "Long Biên", "Cầu Giấy", "Đống Đa", "Tây Hồ", "Hội An",
+    "Bình Phú",
+    "Hoàn Kiếm",
+    "Ba Đình",
+    "Cửa Nam",
+    "Tân Định",
+    "Bến Thành",
+    "Hải Châu",
+    "Thạch Thang",
+    "Ninh Kiều",
+    "Long Biên",
+    "Cầu Giấy",
+    "Đống Đa",
+    "Tây Hồ",
+    "Hội An",
 ];
 pub const STREETS: [&str; 12] = [
-    "Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng", "Lý Thường Kiệt", "Phan Chu Trinh", "Điện Biên Phủ",
-    "Quang Trung", "Hùng Vương", "Lê Duẩn", "Nguyễn Trãi", "Bạch Đằng",
+    "Lê Lợi",
+    "Trần Hưng Đạo",
+    "Nguyễn Huệ",
+    "Hai Bà Trưng",
+    "Lý Thường Kiệt",
+    "Phan Chu Trinh",
+    "Điện Biên Phủ",
+    "Quang Trung",
+    "Hùng Vương",
+    "Lê Duẩn",
+    "Nguyễn Trãi",
+    "Bạch Đằng",
 ];
 pub const ETHNICITIES: [&str; 4] = ["Kinh", "Kinh", "Kinh", "Tày"];
 
@@ -210,7 +233,11 @@ impl Person {
 pub fn id_number(rng: &mut impl Rng, province_code: &str, sex: Sex, birth_year: u16) -> String {
     let century = u16::from(birth_year >= 2000) + 2 * u16::from(birth_year >= 2100);
     let digit = century * 2 + u16::from(sex == Sex::Female);
-    format!("{province_code}{digit}{:02}{:06}", birth_year % 100, rng.gen_range(0..1_000_000u32))
+    format!(
+        "{province_code}{digit}{:02}{:06}",
+        birth_year % 100,
+        rng.gen_range(0..1_000_000u32)
+    )
 }
 
 /// Checks the structure of a 12-digit ID number against a birth year and sex. Returns what is wrong.
@@ -229,7 +256,11 @@ pub fn check_id_number(id: &str, sex: Sex, birth_year: u16) -> Result<(), String
     }
     let yy: u16 = id[4..6].parse().map_err(|_| "year")?;
     if century_start + yy != birth_year {
-        return Err(format!("birth year {} does not match {}", century_start + yy, birth_year));
+        return Err(format!(
+            "birth year {} does not match {}",
+            century_start + yy,
+            birth_year
+        ));
     }
     Ok(())
 }

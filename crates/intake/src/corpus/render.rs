@@ -108,18 +108,19 @@ pub fn blend(img: &mut RgbImage, x: i64, y: i64, color: [u8; 3], c: f32, multipl
     }
     let c = c.min(1.0);
     let px = img.get_pixel_mut(x as u32, y as u32);
-    for ch in 0..3 {
-        let under = px.0[ch] as f32;
+    for (v, &col) in px.0.iter_mut().zip(color.iter()) {
+        let under = *v as f32;
         let over = if multiply {
-            under * color[ch] as f32 / 255.0
+            under * col as f32 / 255.0
         } else {
-            color[ch] as f32
+            col as f32
         };
-        px.0[ch] = (under + (over - under) * c).round() as u8;
+        *v = (under + (over - under) * c).round() as u8;
     }
 }
 
 /// Draws `text` with its line top at `top` and left edge at `x`; returns the ink box and character cells.
+#[allow(clippy::too_many_arguments)]
 pub fn draw_text(
     img: &mut RgbImage,
     fonts: &Fonts,
@@ -146,13 +147,25 @@ pub fn draw_text(
         let adv = scaled.h_advance(id);
         cells.push((
             ch,
-            BBox::new(pen.max(0.0) as u32, top.max(0.0) as u32, adv.ceil() as u32, line_h.ceil() as u32),
+            BBox::new(
+                pen.max(0.0) as u32,
+                top.max(0.0) as u32,
+                adv.ceil() as u32,
+                line_h.ceil() as u32,
+            ),
         ));
         let glyph = id.with_scale_and_position(PxScale::from(size), point(pen, baseline));
         if let Some(outlined) = font.outline_glyph(glyph) {
             let b = outlined.px_bounds();
             outlined.draw(|gx, gy, c| {
-                blend(img, b.min.x as i64 + gx as i64, b.min.y as i64 + gy as i64, color, c, false);
+                blend(
+                    img,
+                    b.min.x as i64 + gx as i64,
+                    b.min.y as i64 + gy as i64,
+                    color,
+                    c,
+                    false,
+                );
             });
             let gb = BBox::new(
                 b.min.x.max(0.0) as u32,
@@ -250,15 +263,31 @@ fn point_in_polygon(x: f32, y: f32, pts: &[(f32, f32)]) -> bool {
 }
 
 /// Draws one character centred at (cx, cy), turned by `angle` radians (clockwise on screen).
-fn glyph_rotated(img: &mut RgbImage, fonts: &Fonts, face: Face, size: f32, ch: char, cx: f32, cy: f32, angle: f32, color: [u8; 3]) {
+#[allow(clippy::too_many_arguments)]
+fn glyph_rotated(
+    img: &mut RgbImage,
+    fonts: &Fonts,
+    face: Face,
+    size: f32,
+    ch: char,
+    cx: f32,
+    cy: f32,
+    angle: f32,
+    color: [u8; 3],
+) {
     let font = fonts.face(face);
     let scaled = font.as_scaled(PxScale::from(size));
     let id = scaled.glyph_id(ch);
     let adv = scaled.h_advance(id);
     let glyph = id.with_scale_and_position(PxScale::from(size), point(0.0, scaled.ascent()));
-    let Some(outlined) = font.outline_glyph(glyph) else { return };
+    let Some(outlined) = font.outline_glyph(glyph) else {
+        return;
+    };
     let b = outlined.px_bounds();
-    let (gw, gh) = ((b.max.x - b.min.x).ceil() as usize + 1, (b.max.y - b.min.y).ceil() as usize + 1);
+    let (gw, gh) = (
+        (b.max.x - b.min.x).ceil() as usize + 1,
+        (b.max.y - b.min.y).ceil() as usize + 1,
+    );
     let mut cov = vec![0f32; gw * gh];
     outlined.draw(|x, y, c| {
         if let Some(v) = cov.get_mut(y as usize * gw + x as usize) {
@@ -305,10 +334,25 @@ pub fn seal(img: &mut RgbImage, fonts: &Fonts, cx: f32, cy: f32, r: f32, text: &
     for (i, ch) in chars.iter().enumerate() {
         let a = start + span * (i as f32 + 0.5) / n;
         let (x, y) = (cx + band * a.cos(), cy + band * a.sin());
-        glyph_rotated(img, fonts, Face::SansBold, size, *ch, x, y, a + std::f32::consts::FRAC_PI_2, color);
+        glyph_rotated(
+            img,
+            fonts,
+            Face::SansBold,
+            size,
+            *ch,
+            x,
+            y,
+            a + std::f32::consts::FRAC_PI_2,
+            color,
+        );
     }
     let rr = r + r * 0.03;
-    BBox::new((cx - rr).max(0.0) as u32, (cy - rr).max(0.0) as u32, (2.0 * rr) as u32, (2.0 * rr) as u32)
+    BBox::new(
+        (cx - rr).max(0.0) as u32,
+        (cy - rr).max(0.0) as u32,
+        (2.0 * rr) as u32,
+        (2.0 * rr) as u32,
+    )
 }
 
 /// A handwritten-looking signature stroke in blue ink.
@@ -317,7 +361,8 @@ pub fn signature(img: &mut RgbImage, x: f32, y: f32, w: f32, h: f32, phase: f32)
     for i in 0..steps {
         let t = i as f32 / steps as f32;
         let px = x + w * t;
-        let py = y + h / 2.0
+        let py = y
+            + h / 2.0
             + (t * 13.0 + phase).sin() * h * 0.35 * (1.0 - t * 0.5)
             + (t * 4.0 + phase * 0.7).cos() * h * 0.12;
         disc(img, px, py, 2.2, [30, 50, 150], false);
