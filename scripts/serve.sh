@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
+# shellcheck source=../scripts/target-dir.sh
+source scripts/target-dir.sh
 cargo build --release --locked -p banso-server
 exec "$CARGO_TARGET_DIR/release/banso" serve "$@"

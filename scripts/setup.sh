@@ -50,6 +50,14 @@ if [ ! -s "$models_dir/yunet.onnx" ] || [ ! -s "$models_dir/sface.onnx" ] || [ !
   bash "$(dirname "$0")/install-face-models.sh"
 fi
 
+# The OIDC test provider (npm oidc-provider) and the headless "phone" (playwright-core, driving Debian's
+# chromium), at the versions in their package-lock.json; installed here once so parallel tests never race.
+oidc_dir="$(dirname "$0")/../crates/identity/tests/oidc"
+if [ ! -d "$oidc_dir/node_modules/oidc-provider" ] || [ ! -d "$oidc_dir/node_modules/playwright-core" ]; then
+  echo "setup: installing the OIDC test provider's npm packages" >&2
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --silent)
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is missing; this machine kind ships a Rust toolchain" >&2
   exit 2

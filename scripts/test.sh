@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
+# shellcheck source=../scripts/target-dir.sh
+source scripts/target-dir.sh
 # shellcheck source=components.sh
 source scripts/components.sh
 cargo test --workspace --locked "$@"

@@ -183,6 +183,22 @@ enum IdCommand {
         #[arg(long)]
         json: bool,
     },
+    /// National-ID login by QR (OpenID Connect device authorization grant): show the QR, wait for the citizen to
+    /// approve on the phone, validate the ID token. Exit 0 signed in, 1 denied/expired/invalid token, 2 error.
+    Login {
+        /// The provider's issuer URL (discovery at /.well-known/openid-configuration).
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, default_value = "openid profile")]
+        scope: String,
+        /// Also write the QR as a PNG here (for a kiosk screen).
+        #[arg(long)]
+        qr_png: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the faces found in images: box, score, landmarks and the yaw cue used by the liveness check.
     FaceDetect {
         #[arg(required = true)]
@@ -720,6 +736,20 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             negative.as_deref(),
             face.as_deref(),
         )?),
+        Command::Id {
+            command:
+                IdCommand::Login {
+                    issuer,
+                    client_id,
+                    scope,
+                    qr_png,
+                    json,
+                },
+        } => {
+            // The OIDC client is blocking (reqwest::blocking owns a runtime of its own): off the async runtime.
+            let run = move || idcmd::login(&issuer, &client_id, &scope, qr_png.as_deref(), json);
+            Ok(tokio::task::spawn_blocking(run).await.context("login task")??)
+        }
         Command::Id {
             command: IdCommand::FaceDetect { files, json },
         } => Ok(facecmd::detect(&files, json)?),
