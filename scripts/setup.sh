@@ -16,6 +16,9 @@ APT_PACKAGES=(
   pcscd libpcsclite-dev vsmartcard-vpcd chromium
   # OpenJPEG's encoder: JPEG 2000 DG2 portraits for the face tests (an independent encoder)
   libopenjp2-tools
+  # document intake: Tesseract with the Vietnamese model (the crate links libtesseract through bindgen),
+  # SANE's scanimage (the `test` device stands in for a scanner)
+  tesseract-ocr tesseract-ocr-vie libtesseract-dev libleptonica-dev libclang-dev sane-utils libsane1
   # benchmarks
   wrk
 )

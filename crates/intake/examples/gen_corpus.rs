@@ -32,8 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unexpected argument {a}").into()),
         }
     }
-    let out =
-        out.ok_or("usage: gen_corpus OUT_DIR [--seed N] [--per-type K] [--kinds clean,degraded,tampered,art22]")?;
+    let out = out.ok_or(
+        "usage: gen_corpus OUT_DIR [--seed N] [--per-type K] [--kinds clean,degraded,tampered,art22]",
+    )?;
     std::fs::create_dir_all(&out)?;
     let generator = Generator::new()?;
     let specs = corpus_specs(seed, per_type, &kinds);

@@ -143,7 +143,8 @@ fn parallel_map<T: Sync, R: Send>(
     f: impl Fn(&T) -> Result<R, AnyError> + Sync,
 ) -> Result<Vec<R>, AnyError> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R, AnyError>>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<R, AnyError>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             s.spawn(|| loop {

@@ -171,7 +171,11 @@ pub fn estimate_skew(img: &GrayImage) -> SkewEstimate {
             ink_points: points.len(),
         };
     }
-    let half = points.iter().map(|(x, y)| (x * x + y * y).sqrt()).fold(0f32, f32::max) + 2.0;
+    let half = points
+        .iter()
+        .map(|(x, y)| (x * x + y * y).sqrt())
+        .fold(0f32, f32::max)
+        + 2.0;
     let mut bins = Vec::new();
     let mut scores = Vec::new();
     let mut best = (0f32, f64::MIN);
@@ -339,7 +343,11 @@ pub fn estimate_dpi_a4(width: u32, height: u32) -> Option<f32> {
 
 /// Scales a page to `target_dpi` from its stated resolution, or one estimated from A4 proportions. Differences
 /// under 2 % are left alone.
-pub fn normalise_resolution(img: &RgbImage, dpi: Option<f32>, target_dpi: u32) -> (RgbImage, ResolutionReport) {
+pub fn normalise_resolution(
+    img: &RgbImage,
+    dpi: Option<f32>,
+    target_dpi: u32,
+) -> (RgbImage, ResolutionReport) {
     let (source_dpi, dpi_source) = match dpi.filter(|d| *d >= 30.0) {
         Some(d) => (d, DpiSource::Metadata),
         None => match estimate_dpi_a4(img.width(), img.height()) {
@@ -454,7 +462,11 @@ const ORIENTATION_WINDOW: u32 = 480;
 ///
 /// Tesseract's own orientation detector (OSD) is not reachable through the safe API of the `tesseract` crate,
 /// and this crate does not use `unsafe`; reading the four turns costs four small OCR passes instead.
-pub fn detect_orientation(worker: &mut OcrWorker, img: &GrayImage, dpi: u32) -> Result<OrientationReport, IntakeError> {
+pub fn detect_orientation(
+    worker: &mut OcrWorker,
+    img: &GrayImage,
+    dpi: u32,
+) -> Result<OrientationReport, IntakeError> {
     let (w, h) = img.dimensions();
     if w < 16 || h < 16 {
         return Err(IntakeError::InvalidImage(format!(
@@ -513,7 +525,9 @@ fn densest_window(img: &GrayImage, side: u32) -> (u32, u32) {
         }
     }
     let sum = |x: usize, y: usize, s: usize| {
-        integral[(y + s) * iw + x + s] + integral[y * iw + x] - integral[y * iw + x + s] - integral[(y + s) * iw + x]
+        integral[(y + s) * iw + x + s] + integral[y * iw + x]
+            - integral[y * iw + x + s]
+            - integral[(y + s) * iw + x]
     };
     let step = (side / 8).max(1) as usize;
     let s = side as usize;

@@ -27,7 +27,10 @@ pub enum IntakeError {
     Decode { path: PathBuf, detail: String },
     /// An external program the intake needs (pdftoppm, scanimage, tesseract) is not installed.
     #[error("{program} is not installed or not on PATH ({hint})")]
-    ProgramMissing { program: &'static str, hint: &'static str },
+    ProgramMissing {
+        program: &'static str,
+        hint: &'static str,
+    },
     /// An external program ran but failed.
     #[error("{program} failed ({status}): {stderr}")]
     ProgramFailed {
@@ -42,7 +45,9 @@ pub enum IntakeError {
     #[error("scanner {device} returned no page")]
     NoPages { device: String },
     /// Tesseract could not start with the requested language(s).
-    #[error("Tesseract cannot start with language {language}: {detail} (is tesseract-ocr-{language} installed?)")]
+    #[error(
+        "Tesseract cannot start with language {language}: {detail} (is tesseract-ocr-{language} installed?)"
+    )]
     OcrInit { language: String, detail: String },
     /// Tesseract failed on a page.
     #[error("OCR failed on page {page}: {detail}")]

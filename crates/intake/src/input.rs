@@ -183,7 +183,11 @@ fn jpeg_dpi(bytes: &[u8]) -> Option<f32> {
     }
 }
 
-fn decode_tiff(path: &Path, bytes: &[u8], progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Page>, IntakeError> {
+fn decode_tiff(
+    path: &Path,
+    bytes: &[u8],
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Page>, IntakeError> {
     use tiff::decoder::{Decoder, DecodingResult};
     use tiff::tags::Tag;
     use tiff::ColorType;
@@ -290,7 +294,11 @@ fn spawn_error(program: &'static str, hint: &'static str, e: std::io::Error) -> 
 }
 
 /// Renders every page of a PDF at `dpi` with poppler's `pdftoppm -png` into a temporary directory.
-pub fn render_pdf(path: &Path, dpi: u32, progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Page>, IntakeError> {
+pub fn render_pdf(
+    path: &Path,
+    dpi: u32,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Page>, IntakeError> {
     let dir = tempfile::tempdir().map_err(|e| IntakeError::io(std::env::temp_dir(), e))?;
     let prefix = dir.path().join("page");
     let output = Command::new("pdftoppm")
@@ -327,8 +335,8 @@ pub fn render_pdf(path: &Path, dpi: u32, progress: &mut dyn FnMut(&Progress)) ->
     let mut pages = Vec::with_capacity(total);
     for (i, (_, file)) in files.iter().enumerate() {
         let bytes = std::fs::read(file).map_err(|e| IntakeError::io(file, e))?;
-        let img =
-            image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).map_err(|e| decode_error(path, e))?;
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
+            .map_err(|e| decode_error(path, e))?;
         let page = Page {
             source: PageSource::Pdf {
                 path: path.to_path_buf(),

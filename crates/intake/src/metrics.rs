@@ -159,7 +159,10 @@ mod tests {
         let mut got = truth.clone();
         got.insert("dob".into(), "01/02/1991".into());
         let s = field_score(&truth, &got);
-        assert_eq!((s.true_positives, s.false_positives, s.false_negatives), (1, 1, 1));
+        assert_eq!(
+            (s.true_positives, s.false_positives, s.false_negatives),
+            (1, 1, 1)
+        );
         assert!((s.f1() - 0.5).abs() < 1e-9);
         assert_eq!(field_score(&truth, &truth).f1(), 1.0);
     }

@@ -191,11 +191,12 @@ impl OcrWorker {
 
     fn start(config: &OcrConfig) -> Result<Tesseract, IntakeError> {
         let datapath = config.datapath.as_ref().map(|p| p.to_string_lossy().into_owned());
-        let mut engine =
-            Tesseract::new(datapath.as_deref(), Some(&config.language)).map_err(|e| IntakeError::OcrInit {
+        let mut engine = Tesseract::new(datapath.as_deref(), Some(&config.language)).map_err(|e| {
+            IntakeError::OcrInit {
                 language: config.language.clone(),
                 detail: e.to_string(),
-            })?;
+            }
+        })?;
         // The API defaults to one uniform block of text (PSM 6); the CLI, and any real page, needs automatic
         // page segmentation (PSM 3), which also leaves seals and signatures out as non-text.
         engine.set_page_seg_mode(tesseract::PageSegMode::PsmAuto);
@@ -341,7 +342,9 @@ pub struct OcrPool {
 
 impl std::fmt::Debug for OcrPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OcrPool").field("threads", &self.handles.len()).finish()
+        f.debug_struct("OcrPool")
+            .field("threads", &self.handles.len())
+            .finish()
     }
 }
 
@@ -453,7 +456,10 @@ impl OcrPool {
         if let Some(e) = first_error {
             return Err(e);
         }
-        results.into_iter().map(|r| r.ok_or(IntakeError::PoolClosed)).collect()
+        results
+            .into_iter()
+            .map(|r| r.ok_or(IntakeError::PoolClosed))
+            .collect()
     }
 
     fn shutdown(&mut self) {

@@ -29,7 +29,8 @@ fn page(doc_type: DocType, kind: VariantKind, seed: u64) -> GeneratedPage {
 }
 
 fn worker() -> OcrWorker {
-    OcrWorker::new(&OcrConfig::default()).expect("Tesseract with vie must be installed and OMP_THREAD_LIMIT=1 set")
+    OcrWorker::new(&OcrConfig::default())
+        .expect("Tesseract with vie must be installed and OMP_THREAD_LIMIT=1 set")
 }
 
 /// Measured on these three clean pages (seed 11, Tesseract 5.3.0, vie): 1.51 %, 0.00 % and 0.19 % CER, pooled
@@ -49,7 +50,9 @@ fn ocr_of_clean_pages_returns_the_rendered_text_with_word_boxes() {
         DocType::LandUseRightCertificate,
     ] {
         let p = page(t, VariantKind::Clean, 11);
-        let result = w.recognize(&PageImage::Rgb(p.image.clone()), 300, 0).expect("ocr");
+        let result = w
+            .recognize(&PageImage::Rgb(p.image.clone()), 300, 0)
+            .expect("ocr");
         let count = banso_intake::metrics::cer_count(&p.truth.text(), &result.text);
         pooled.add(count);
         let rate = count.rate();
@@ -86,7 +89,11 @@ fn ocr_of_clean_pages_returns_the_rendered_text_with_word_boxes() {
             "{name} not on one line"
         );
     }
-    assert!(pooled.rate() <= CLEAN_CER_POOLED_BOUND, "pooled CER {}", pooled.rate());
+    assert!(
+        pooled.rate() <= CLEAN_CER_POOLED_BOUND,
+        "pooled CER {}",
+        pooled.rate()
+    );
 }
 
 #[test]
@@ -341,7 +348,9 @@ fn image_files_load_with_resolution_and_multi_page_tiff() {
     f.write_all(&banso_intake::corpus::encode_jpeg(&a.image, 80).expect("jpeg"))
         .expect("write");
     assert_eq!(
-        input::load_file(&jpg, &mut |_| {}).expect("jpeg")[0].image.dimensions(),
+        input::load_file(&jpg, &mut |_| {}).expect("jpeg")[0]
+            .image
+            .dimensions(),
         (2480, 3508)
     );
 

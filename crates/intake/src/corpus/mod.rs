@@ -311,7 +311,8 @@ pub fn corpus_specs(seed: u64, per_type: u32, kinds: &[VariantKind]) -> Vec<Page
         for kind in kinds {
             let ki = VariantKind::ALL.iter().position(|k| k == kind).unwrap_or(0);
             for index in 0..per_type {
-                let s = splitmix(seed ^ splitmix(((ti as u64) << 40) | ((ki as u64) << 32) | u64::from(index)));
+                let s =
+                    splitmix(seed ^ splitmix(((ti as u64) << 40) | ((ki as u64) << 32) | u64::from(index)));
                 out.push(PageSpec {
                     doc_type: *t,
                     kind: *kind,
@@ -532,7 +533,14 @@ impl std::fmt::Debug for Generator {
     }
 }
 
-const PROVINCE_BODIES: [&str; 6] = ["Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "Quảng Nam", "Cần Thơ", "Hải Phòng"];
+const PROVINCE_BODIES: [&str; 6] = [
+    "Hà Nội",
+    "Hồ Chí Minh",
+    "Đà Nẵng",
+    "Quảng Nam",
+    "Cần Thơ",
+    "Hải Phòng",
+];
 
 fn pick<'x>(rng: &mut impl Rng, list: &[&'x str]) -> &'x str {
     list[rng.gen_range(0..list.len())]
@@ -612,7 +620,11 @@ impl Generator {
             seal: sheet.seal,
             variant,
         };
-        Ok(GeneratedPage { image, encoded, truth })
+        Ok(GeneratedPage {
+            image,
+            encoded,
+            truth,
+        })
     }
 
     fn layout(&self, t: DocType, rng: &mut ChaCha8Rng, with_seal: bool) -> (Sheet<'_>, Option<Vec<String>>) {
@@ -723,13 +735,32 @@ impl Generator {
             );
             s.seal = Some(b);
         }
-        signature(&mut s.img, 560.0, s.y + 20.0, 220.0, 90.0, rng.gen_range(0.0..6.0));
+        signature(
+            &mut s.img,
+            560.0,
+            s.y + 20.0,
+            220.0,
+            90.0,
+            rng.gen_range(0.0..6.0),
+        );
         s.y += 150.0;
         s.put(480.0, &signer, Face::SansBold, 30.0, INK);
         s.advance(30.0);
         // Fingerprint boxes (light).
-        render::stroke_rect(&mut s.img, BBox::new(1030, 330, 120, 150), 2, [190, 190, 190], false);
-        render::stroke_rect(&mut s.img, BBox::new(1165, 330, 120, 150), 2, [190, 190, 190], false);
+        render::stroke_rect(
+            &mut s.img,
+            BBox::new(1030, 330, 120, 150),
+            2,
+            [190, 190, 190],
+            false,
+        );
+        render::stroke_rect(
+            &mut s.img,
+            BBox::new(1165, 330, 120, 150),
+            2,
+            [190, 190, 190],
+            false,
+        );
         let data = mrz::MrzData {
             document_code: "ID".into(),
             issuing_state: "VNM".into(),
@@ -762,7 +793,11 @@ impl Generator {
             Face::SansBold,
             46.0,
         );
-        s.center(&format!("THÀNH PHỐ {}", province.to_uppercase()), Face::Sans, 42.0);
+        s.center(
+            &format!("THÀNH PHỐ {}", province.to_uppercase()),
+            Face::Sans,
+            42.0,
+        );
         s.gap(20.0);
     }
 
@@ -897,7 +932,11 @@ impl Generator {
             None,
         );
         s.field("Năm tốt nghiệp:", &grad.to_string(), None);
-        s.field("Xếp loại tốt nghiệp:", pick(rng, &["Trung bình", "Khá", "Giỏi"]), None);
+        s.field(
+            "Xếp loại tốt nghiệp:",
+            pick(rng, &["Trung bình", "Khá", "Giỏi"]),
+            None,
+        );
         s.gap(20.0);
         let serial = format!("B {:07}", rng.gen_range(0..10_000_000));
         s.field("Số hiệu:", &serial, Some("document_number"));
@@ -950,7 +989,11 @@ impl Generator {
         );
         s.national_heading();
         s.gap(30.0);
-        s.center(&format!("HIỆU TRƯỞNG {}", school.to_uppercase()), Face::SansBold, 44.0);
+        s.center(
+            &format!("HIỆU TRƯỞNG {}", school.to_uppercase()),
+            Face::SansBold,
+            44.0,
+        );
         s.center("cấp", Face::Sans, 44.0);
         s.center("BẰNG TỐT NGHIỆP ĐẠI HỌC", Face::SerifBold, 66.0);
         s.center(&format!("Ngành: {}", pick(rng, &majors)), Face::Sans, 46.0);
@@ -995,7 +1038,11 @@ impl Generator {
         s.national_heading();
         s.center("HỌC BẠ TRUNG HỌC PHỔ THÔNG", Face::SansBold, 62.0);
         s.gap(10.0);
-        s.field("Số:", &format!("{}/HB", rng.gen_range(1..999)), Some("document_number"));
+        s.field(
+            "Số:",
+            &format!("{}/HB", rng.gen_range(1..999)),
+            Some("document_number"),
+        );
         s.field("Họ và tên:", &p.full_name(), Some("holder_name"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
@@ -1134,7 +1181,15 @@ impl Generator {
         s.advance(30.0);
         if with_seal {
             let text = format!("SỞ GTVT * {} *", prov.to_uppercase());
-            s.seal = Some(seal(&mut s.img, &self.fonts, 1170.0, 840.0, 70.0, &text, SEAL_RED));
+            s.seal = Some(seal(
+                &mut s.img,
+                &self.fonts,
+                1170.0,
+                840.0,
+                70.0,
+                &text,
+                SEAL_RED,
+            ));
         }
         s
     }
@@ -1156,13 +1211,21 @@ impl Generator {
         s.center("HỘ CHIẾU / PASSPORT", Face::SansBold, 40.0);
         render::fill_rect(&mut s.img, BBox::new(340, 530, 300, 390), [214, 214, 216]);
         s.left = 680.0;
-        let number = format!("{}{:07}", pick(rng, &["C", "E", "K"]), rng.gen_range(0..10_000_000));
+        let number = format!(
+            "{}{:07}",
+            pick(rng, &["C", "E", "K"]),
+            rng.gen_range(0..10_000_000)
+        );
         s.field(
             "Loại / Type: P   Mã số / Code: VNM   Số hộ chiếu / Passport No.:",
             &number,
             Some("document_number"),
         );
-        s.field("Họ và tên / Full name:", &p.full_name_upper(), Some("holder_name"));
+        s.field(
+            "Họ và tên / Full name:",
+            &p.full_name_upper(),
+            Some("holder_name"),
+        );
         s.field("Quốc tịch / Nationality:", "VIỆT NAM / VIETNAMESE", None);
         s.field("Ngày sinh / Date of birth:", &p.birth.dmy(), Some("birth_date"));
         s.field("Nơi sinh / Place of birth:", &p.province.to_uppercase(), None);
@@ -1284,7 +1347,11 @@ impl Generator {
         let name = people::mrz_free_name(&p);
         s.field("Full name:", &name, Some("holder_name"));
         s.field("Date of birth:", &long(&p.birth), Some("birth_date"));
-        s.field("Sex:", if p.sex == Sex::Male { "Male" } else { "Female" }, Some("sex"));
+        s.field(
+            "Sex:",
+            if p.sex == Sex::Male { "Male" } else { "Female" },
+            Some("sex"),
+        );
         s.field("Place of birth:", place, None);
         s.field(
             "Mother:",
@@ -1332,7 +1399,7 @@ fn art22_case(spec: &PageSpec, rng: &mut ChaCha8Rng) -> Art22Case {
         },
         2 if spec.doc_type.seal_required() => Art22Case::MissingSeal,
         2 => Art22Case::SecrecyStamp {
-            text: "TỐI MẬT".into()
+            text: "TỐI MẬT".into(),
         },
         _ => Art22Case::ForeignNotLegalised,
     }
@@ -1579,7 +1646,12 @@ fn degrade(s: &mut Sheet<'_>, rng: &mut ChaCha8Rng) -> (Variant, u8) {
 pub fn rotate_box(b: BBox, deg: f32, w: u32, h: u32) -> BBox {
     let (s, c) = deg.to_radians().sin_cos();
     let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
-    let corners = [(b.x, b.y), (b.right(), b.y), (b.x, b.bottom()), (b.right(), b.bottom())];
+    let corners = [
+        (b.x, b.y),
+        (b.right(), b.y),
+        (b.x, b.bottom()),
+        (b.right(), b.bottom()),
+    ];
     let pts: Vec<(f32, f32)> = corners
         .iter()
         .map(|&(x, y)| {
@@ -1605,7 +1677,12 @@ pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>, IntakeError> {
     use image::ImageEncoder;
     let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
-        .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
         .map_err(|e| IntakeError::Encode(e.to_string()))?;
     Ok(out)
 }

@@ -73,18 +73,18 @@ pub const PROVINCES: [(&str, &str); 63] = [
 ];
 
 const SURNAMES: [&str; 16] = [
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
-    "Lý",
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
+    "Dương", "Lý",
 ];
 const MIDDLE_MALE: [&str; 8] = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Gia", "Xuân"];
 const MIDDLE_FEMALE: [&str; 8] = ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Kim", "Bảo", "Diệu"];
 const GIVEN_MALE: [&str; 20] = [
-    "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân", "Sơn",
-    "Thắng", "Trung", "Tuấn", "Việt", "Vinh", "Đông",
+    "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân",
+    "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Vinh", "Đông",
 ];
 const GIVEN_FEMALE: [&str; 20] = [
-    "Anh", "Châu", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương", "Quỳnh",
-    "Thảo", "Trang", "Vy", "Yến", "Huyền", "Ánh",
+    "Anh", "Châu", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương",
+    "Quỳnh", "Thảo", "Trang", "Vy", "Yến", "Huyền", "Ánh",
 ];
 pub const WARDS: [&str; 14] = [
     "Bình Phú",
