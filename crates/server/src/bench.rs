@@ -62,6 +62,18 @@ pub enum BenchCommand {
         #[arg(long, default_value = "scripts/face_opencv.py")]
         opencv_script: PathBuf,
     },
+    /// Write the synthetic labelled corpus of Vietnamese documents (page images + ground-truth JSON) into OUT.
+    Corpus {
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Pages per document type and variant kind.
+        #[arg(long, default_value_t = 1)]
+        per_type: u32,
+        /// Variant kinds: clean, degraded, tampered, art22 (comma-separated).
+        #[arg(long, default_value = "clean,degraded,tampered,art22")]
+        kinds: String,
+    },
     /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
     SamplePage {
         #[arg(long, value_parser = ["jpeg", "png"], default_value = "jpeg")]
@@ -223,6 +235,12 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
         BenchCommand::Trust { n, pkcs11 } => bench_trust(n, pkcs11.seal()).await,
         BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
         BenchCommand::Card { n, vpcd_port } => bench_card(n, vpcd_port),
+        BenchCommand::Corpus {
+            out,
+            seed,
+            per_type,
+            kinds,
+        } => write_corpus(&out, seed, per_type, &kinds),
         BenchCommand::Face {
             n,
             live,
@@ -668,5 +686,26 @@ fn bench_face(
         "ratio (OpenCV mean / banso p50): {:.2}×   target: ≤ 150 ms per pair on one core",
         opencv / p50
     );
+    Ok(0)
+}
+
+fn write_corpus(out: &Path, seed: u64, per_type: u32, kinds: &str) -> Result<u8> {
+    use banso_intake::corpus::{corpus_specs, Generator, VariantKind};
+    let kinds = kinds
+        .split(',')
+        .map(|k| {
+            VariantKind::ALL
+                .into_iter()
+                .find(|v| v.name() == k.trim())
+                .with_context(|| format!("unknown variant kind {k:?} (clean, degraded, tampered, art22)"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let generator = Generator::new()?;
+    let specs = corpus_specs(seed, per_type, &kinds);
+    for spec in &specs {
+        generator.generate(spec)?.write(out)?;
+    }
+    println!("{} pages → {}", specs.len(), out.display());
     Ok(0)
 }

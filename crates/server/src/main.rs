@@ -8,6 +8,7 @@ mod config;
 mod facecmd;
 mod http;
 mod idcmd;
+mod intakecmd;
 mod longterm;
 mod output;
 mod translog;
@@ -119,6 +120,20 @@ enum Command {
     Log {
         #[command(subcommand)]
         command: LogCommand,
+    },
+    /// Read pages with Tesseract (Vietnamese): image files (PNG, JPEG, TIFF), PDF pages, or a SANE scanner.
+    Ocr {
+        files: Vec<PathBuf>,
+        /// Scan from this SANE device instead (e.g. `test`), through its document feeder.
+        #[arg(long)]
+        scanner: Option<String>,
+        /// Pages to scan (default: until the feeder is empty).
+        #[arg(long)]
+        pages: Option<usize>,
+        #[arg(long, default_value = "vie")]
+        lang: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks that print their figures.
     Bench {
@@ -351,6 +366,12 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    // libgomp (loaded with libtesseract) reads OMP_THREAD_LIMIT once, at process start: without it, start again
+    // with it (OCR runs one thread per page, pages in parallel).
+    if let Err(e) = banso_intake::ocr::reexec_with_omp_thread_limit() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -870,6 +891,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(if report.failed.is_empty() { 0 } else { 1 })
         }
+        Command::Ocr {
+            files,
+            scanner,
+            pages,
+            lang,
+            json,
+        } => Ok(intakecmd::ocr(&files, scanner.as_deref(), pages, &lang, json)?),
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
     }
 }
