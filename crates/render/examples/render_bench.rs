@@ -72,6 +72,7 @@ fn main() {
             location: "Hà Nội".into(),
             signing_time: at,
         },
+        text_layers: &[],
     };
     let t0 = Instant::now();
     let first = render(&doc).expect("render");

@@ -8,7 +8,7 @@ use crate::font::{font, Font};
 use crate::image::{check_inches, parse_jpeg, parse_png, JpegInfo, PngInfo};
 use crate::pdfin::PdfInput;
 use crate::writer::{deflate, num, text_string, Writer};
-use crate::{detect, CopyDocument, InputError, InputKind, PreparedPdf, RenderError};
+use crate::{detect, CopyDocument, InputError, InputKind, PageText, PreparedPdf, RenderError};
 
 const A4: (f32, f32) = (595.276, 841.89);
 const MM: f32 = 72.0 / 25.4;
@@ -145,10 +145,11 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
                 }
             }
         }
+        let is_image = !matches!(src, Source::Pdf(_));
         // Every source page becomes one copy page: its XObject drawn through its matrix, with the overlays.
         for (xobject, pw, ph, m) in placed.drain(..) {
             page_no += 1;
-            let draw = format!(
+            let mut draw = format!(
                 "q {} {} {} {} {} {} cm /Im0 Do Q\n",
                 num(m[0]),
                 num(m[1]),
@@ -157,6 +158,9 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
                 num(m[4]),
                 num(m[5])
             );
+            if let (true, Some(Some(layer))) = (is_image, doc.text_layers.get(page_no - 1)) {
+                text_layer(&mut draw, f, layer, pw, ph);
+            }
             page_ids.push(write_page(
                 &mut w,
                 &shared,
@@ -507,6 +511,49 @@ fn write_page_with(
         .as_bytes(),
     );
     Ok(page)
+}
+
+/// The OCR words as invisible text (rendering mode 3) over the page image: each word at its box, its font size
+/// from the box height and its horizontal scaling stretched to the box width, so that selecting text on the page
+/// selects the right region. Characters the embedded font lacks are left out of the layer.
+fn text_layer(c: &mut String, f: &Font, layer: &PageText, pw: f32, ph: f32) {
+    if layer.width == 0 || layer.height == 0 {
+        return;
+    }
+    let (sx, sy) = (pw / layer.width as f32, ph / layer.height as f32);
+    c.push_str("BT 3 Tr\n");
+    for word in &layer.words {
+        let text: String = word
+            .text
+            .chars()
+            .filter(|ch| f.check(&ch.to_string()).is_ok())
+            .collect();
+        let text = text.trim();
+        if text.is_empty() || word.w == 0 || word.h == 0 {
+            continue;
+        }
+        let size = (word.h as f32 * sy).max(1.0);
+        let advance = f.width(text) / 1000.0 * size;
+        if advance <= 0.0 {
+            continue;
+        }
+        let scale = (100.0 * word.w as f32 * sx / advance).clamp(1.0, 1000.0);
+        // Baseline a fifth of the box above its bottom (room for descenders).
+        let x = word.x as f32 * sx;
+        let y = ph - (word.y + word.h) as f32 * sy + 0.2 * size;
+        let mut glyphs = String::with_capacity(4 * text.len() + 2);
+        if f.encode(text, &mut glyphs).is_ok() {
+            let _ = writeln!(
+                c,
+                "/F1 {} Tf {} Tz 1 0 0 1 {} {} Tm {glyphs} Tj",
+                num(size),
+                num(scale),
+                num(x),
+                num(y)
+            );
+        }
+    }
+    c.push_str("ET\n");
 }
 
 /// Large diagonal semi-transparent text across the page.

@@ -116,6 +116,26 @@ pub struct Certification {
     pub english_lines: Vec<String>,
 }
 
+/// Text recognised on one original page (OCR), drawn invisibly over it so that the copy is searchable and its
+/// text can be copied (`pdftotext` returns it), while the page looks exactly like the scan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageText {
+    /// Size of the image the word boxes refer to, in pixels (the whole page).
+    pub width: u32,
+    pub height: u32,
+    pub words: Vec<PageWord>,
+}
+
+/// One recognised word and its box (pixels, origin top-left).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageWord {
+    pub text: String,
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
 /// Everything needed to compose one copy.
 #[derive(Debug, Clone)]
 pub struct CopyDocument<'a> {
@@ -135,6 +155,9 @@ pub struct CopyDocument<'a> {
     pub issued_at: time::OffsetDateTime,
     /// Signature dictionary values.
     pub signature: SignatureSlot,
+    /// OCR text per original page (in page order; missing or `None`: no text layer on that page). Drawn on image
+    /// pages only: an imported PDF page keeps its own text.
+    pub text_layers: &'a [Option<PageText>],
 }
 
 /// The signature dictionary to leave in the file.

@@ -550,3 +550,72 @@ fn placeholder_is_signable_by_an_independent_tool() {
     assert!(report.contains("ETSI.CAdES.detached"), "{report}");
     qpdf_check(&path);
 }
+
+#[test]
+fn ocr_text_layer_is_invisible_searchable_and_in_place() {
+    // A 100-dpi page of 850×1100 pixels (8.5×11 in = 612×792 pt), with three words and one the font lacks.
+    let png = png_rgb(850, 1100, Some(100.0));
+    let word = |text: &str, x, y, w, h| banso_render::PageWord {
+        text: text.into(),
+        x,
+        y,
+        w,
+        h,
+    };
+    let layer = banso_render::PageText {
+        width: 850,
+        height: 1100,
+        words: vec![
+            word("GIẤY", 100, 200, 120, 40),
+            word("KHAI", 240, 200, 120, 40),
+            word("SINH", 380, 200, 120, 40),
+            word("漢字", 100, 300, 80, 40),
+            word("Nguyễn", 100, 400, 150, 30),
+        ],
+    };
+    let inputs: Vec<&[u8]> = vec![&png];
+    let layers = [Some(layer)];
+    let mut d = doc(&inputs);
+    d.text_layers = &layers;
+    let out = render(&d).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), "copy.pdf", &out.bytes);
+    qpdf_check(&path);
+
+    let (ok, page1, err) = tool(
+        "pdftotext",
+        &["-enc", "UTF-8", "-f", "1", "-l", "1", path.to_str().unwrap(), "-"],
+    );
+    assert!(ok, "{err}");
+    assert!(page1.contains("GIẤY KHAI SINH"), "{page1}");
+    assert!(page1.contains("Nguyễn"), "{page1}");
+    assert!(!page1.contains('漢'), "characters the font lacks are left out");
+
+    // Where pdftotext finds "KHAI": x 240..360 px → 172.8..259.2 pt; top 200 px → 144 pt.
+    let (ok, bbox, err) = tool(
+        "pdftotext",
+        &["-bbox", "-f", "1", "-l", "1", path.to_str().unwrap(), "-"],
+    );
+    assert!(ok, "{err}");
+    let line = bbox
+        .lines()
+        .find(|l| l.ends_with(">KHAI</word>"))
+        .unwrap_or_else(|| panic!("{bbox}"));
+    let attr = |name: &str| -> f32 {
+        let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    assert!(
+        (attr("xMin") - 172.8).abs() < 3.0 && (attr("xMax") - 259.2).abs() < 3.0,
+        "{line}"
+    );
+    assert!(attr("yMin") > 130.0 && attr("yMax") < 180.0, "{line}");
+
+    // Invisible: rendering mode 3 in the page's content stream (checked through qpdf's uncompressed view).
+    let (ok, qdf, err) = tool(
+        "qpdf",
+        &["--qdf", "--object-streams=disable", path.to_str().unwrap(), "-"],
+    );
+    assert!(ok, "{err}");
+    assert!(qdf.contains("BT 3 Tr"), "no invisible text block");
+}

@@ -194,6 +194,7 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
             location: c.place.clone(),
             signing_time: request.issued_at,
         },
+        text_layers: &[],
     };
     banso_render::render(&doc).map_err(|e| match e {
         RenderError::Input { index, source } => {

@@ -118,6 +118,7 @@ pub fn doc<'a>(inputs: &'a [&'a [u8]]) -> CopyDocument<'a> {
             location: "Hà Nội, Việt Nam".into(),
             signing_time: at,
         },
+        text_layers: &[],
     }
 }
 
