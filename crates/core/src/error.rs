@@ -25,6 +25,10 @@ pub enum Code {
     Iss0006TooManyCopies,
     /// Text that the copy's font cannot show.
     Iss0007Unprintable,
+    /// The intake checks refused the original on a ground of Decree 23 Art. 22; nothing was issued.
+    Iss0008Refused,
+    /// The intake checks flagged the original for an officer's review; nothing was issued yet.
+    Iss0009NeedsReview,
     /// A verification code of the wrong length or with a foreign symbol.
     Ver0001MalformedCode,
     /// The check symbol does not match: a typo.
@@ -67,6 +71,8 @@ impl Code {
             Code::Iss0005InvalidField => "ISS-0005",
             Code::Iss0006TooManyCopies => "ISS-0006",
             Code::Iss0007Unprintable => "ISS-0007",
+            Code::Iss0008Refused => "ISS-0008",
+            Code::Iss0009NeedsReview => "ISS-0009",
             Code::Ver0001MalformedCode => "VER-0001",
             Code::Ver0002CheckMismatch => "VER-0002",
             Code::Ver0003NotFound => "VER-0003",
@@ -91,6 +97,8 @@ impl Code {
             Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid => Kind::Conflict,
+            Code::Iss0008Refused => Kind::Refused,
+            Code::Iss0009NeedsReview => Kind::Held,
             Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
             Code::Auth0003Forbidden | Code::Ver0005BadKey => Kind::Forbidden,
             Code::Sys0001Storage | Code::Sys0002Signing | Code::Sys0003Internal => Kind::Internal,
@@ -109,6 +117,10 @@ impl fmt::Display for Code {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     BadInput,
+    /// A legal refusal (not a malformed request): HTTP 422, exit 1.
+    Refused,
+    /// Accepted and kept for an officer: HTTP 202, exit 3.
+    Held,
     TooLarge,
     NotFound,
     Conflict,

@@ -144,3 +144,48 @@ pub struct TokenRecord {
     pub created_at: OffsetDateTime,
     pub revoked: bool,
 }
+
+/// What the intake checks (banso-intake, run by the server before issuing) decided about the originals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeDecision {
+    AutoIssue,
+    OfficerReview,
+    Refuse,
+}
+
+impl IntakeDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntakeDecision::AutoIssue => "auto_issue",
+            IntakeDecision::OfficerReview => "officer_review",
+            IntakeDecision::Refuse => "refuse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto_issue" => Some(IntakeDecision::AutoIssue),
+            "officer_review" => Some(IntakeDecision::OfficerReview),
+            "refuse" => Some(IntakeDecision::Refuse),
+            _ => None,
+        }
+    }
+}
+
+/// An intake decision as kept for officers and auditors, with how the request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeRow {
+    pub id: String,
+    pub recorded_at: OffsetDateTime,
+    pub request_key: Option<String>,
+    pub holder_id: String,
+    pub decision: IntakeDecision,
+    /// The Art. 22 ground of a refusal, or why an officer must look; empty for a clean auto-issue.
+    pub reason: String,
+    /// The whole report (document type, fields, every check with its evidence), JSON.
+    pub report: String,
+    /// `pending`, `issued`, `refused`, `held` or `failed`.
+    pub outcome: String,
+    /// Codes of the copies issued (empty unless issued).
+    pub codes: Vec<String>,
+}

@@ -2,7 +2,7 @@
 //! (store: database and objects; server: composition with render + signing, clock, randomness).
 
 use crate::error::Result;
-use crate::model::{CopyRecord, CopyStatus, TokenRecord};
+use crate::model::{CopyRecord, CopyStatus, IntakeRow, TokenRecord};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -91,6 +91,11 @@ pub trait Registry: Send + Sync {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Number of copies (for metrics and health).
     async fn count_copies(&self) -> Result<u64, StoreError>;
+    /// Keeps an intake decision (with its report) for officers and auditors.
+    async fn insert_intake(&self, row: &IntakeRow) -> Result<(), StoreError>;
+    /// Records how the request of an intake decision ended.
+    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError>;
+    async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError>;
 }
 
 /// A held certification number; see [`Registry::reserve_number`].
@@ -127,6 +132,23 @@ pub struct CertificationText {
     pub english_lines: Vec<String>,
 }
 
+/// Recognised text of one original page, for the copy's invisible text layer (boxes in the page image's pixels).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageText {
+    pub width: u32,
+    pub height: u32,
+    pub words: Vec<PageWord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageWord {
+    pub text: String,
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
 /// What to compose into one signed copy.
 #[derive(Debug, Clone)]
 pub struct ComposeRequest {
@@ -138,6 +160,8 @@ pub struct ComposeRequest {
     pub issued_at: OffsetDateTime,
     /// The officer who approved and signs beside the organisation seal, if any.
     pub officer: Option<String>,
+    /// OCR text per original page (empty: no text layer).
+    pub text_layers: std::sync::Arc<Vec<Option<PageText>>>,
 }
 
 /// A signed copy.

@@ -3,7 +3,7 @@
 
 use crate::code::{random_secret, VerificationCode};
 use crate::error::{Code, Error, Result};
-use crate::model::{CopyRecord, CopyStatus};
+use crate::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow};
 use crate::ports::{
     Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, Entropy, EntropyRng,
     PdfVerifier, Registry, SignatureFindings, StoreError,
@@ -63,6 +63,21 @@ pub struct IssueRequest {
     pub request_key: Option<String>,
     /// The officer who approved the request and co-signs the copies (with the organisation seal).
     pub officer: Option<String>,
+    /// The intake checks' verdict on the originals (banso-intake, run by the edge). A refusal issues nothing; a
+    /// review flag issues only when an officer approves the request (`officer`); either way the decision and its
+    /// report are kept.
+    pub intake: Option<IntakeOutcome>,
+}
+
+/// The intake checks' verdict, and the recognised text for the copies' text layer.
+#[derive(Debug, Clone)]
+pub struct IntakeOutcome {
+    pub decision: IntakeDecision,
+    /// The Art. 22 ground of a refusal or why an officer must look.
+    pub reason: String,
+    /// The whole report (document type, fields, checks with evidence), JSON.
+    pub report_json: String,
+    pub text_layers: Vec<Option<crate::ports::PageText>>,
 }
 
 /// One issued copy with the capability key its QR carries (the key is derived, never stored).
@@ -81,6 +96,8 @@ pub struct Issuance {
     pub fee_total_vnd: u64,
     /// True when an idempotent request was replayed and nothing new was issued.
     pub replayed: bool,
+    /// The kept intake decision, when the request carried one.
+    pub intake_id: Option<String>,
 }
 
 /// What anyone may see of a copy from its code alone: no personal data.
@@ -255,6 +272,7 @@ impl Service {
             number,
             fee_total_vnd,
             replayed,
+            intake_id: None,
         })
     }
 
@@ -293,7 +311,67 @@ impl Service {
         if original_pages == 0 {
             return Err(Error::new(Code::Iss0001NoPages, "the files hold no page"));
         }
+        let intake_id = self.keep_intake(&request).await?;
+        let result = self.issue_checked(&request, original_pages).await;
+        if let Some(id) = &intake_id {
+            let (outcome, codes) = match &result {
+                Ok(i) => ("issued", i.copies.iter().map(|c| c.record.code.clone()).collect()),
+                Err(_) => ("failed", Vec::new()),
+            };
+            if let Err(e) = self.registry.finish_intake(id, outcome, &codes).await {
+                eprintln!("warning: intake record {id}: could not record the outcome {outcome}: {e}");
+            }
+        }
+        result.map(|mut i| {
+            i.intake_id = intake_id;
+            i
+        })
+    }
 
+    /// Keeps the intake decision; refuses or holds the request when the decision says so.
+    async fn keep_intake(&self, request: &IssueRequest) -> Result<Option<String>> {
+        let Some(intake) = &request.intake else {
+            return Ok(None);
+        };
+        let id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 15);
+        let reason = intake.reason.trim();
+        let (outcome, stop) = match intake.decision {
+            IntakeDecision::Refuse => (
+                "refused",
+                Some(Error::new(
+                    Code::Iss0008Refused,
+                    format!("the original cannot be certified (Decree 23, Art. 22): {reason} (intake record {id})"),
+                )),
+            ),
+            IntakeDecision::OfficerReview if request.officer.is_none() => (
+                "held",
+                Some(Error::new(
+                    Code::Iss0009NeedsReview,
+                    format!("an officer must review this original first: {reason} (intake record {id})"),
+                )),
+            ),
+            _ => ("pending", None),
+        };
+        self.registry
+            .insert_intake(&IntakeRow {
+                id: id.clone(),
+                recorded_at: self.clock.now(),
+                request_key: request.request_key.clone(),
+                holder_id: request.holder_id.trim().to_string(),
+                decision: intake.decision,
+                reason: reason.to_string(),
+                report: intake.report_json.clone(),
+                outcome: outcome.to_string(),
+                codes: Vec::new(),
+            })
+            .await?;
+        match stop {
+            Some(e) => Err(e),
+            None => Ok(Some(id)),
+        }
+    }
+
+    async fn issue_checked(&self, request: &IssueRequest, original_pages: u32) -> Result<Issuance> {
         let now = self.clock.now();
         let settings = &self.settings;
         let reservation = self
@@ -305,7 +383,7 @@ impl Service {
 
         let mut written: Vec<String> = Vec::new();
         let outcome = self
-            .issue_held(&request, &number, original_pages, fee, now, &mut written)
+            .issue_held(request, &number, original_pages, fee, now, &mut written)
             .await;
         let records = match outcome {
             Ok(records) => records,
@@ -383,6 +461,13 @@ impl Service {
             ],
         };
         let signer = self.composer.signer_names(request.officer.as_deref())?;
+        let text_layers = Arc::new(
+            request
+                .intake
+                .as_ref()
+                .map(|i| i.text_layers.clone())
+                .unwrap_or_default(),
+        );
         let mut records = Vec::with_capacity(request.copies as usize);
         for copy_index in 1..=request.copies {
             let code = VerificationCode::generate(&mut EntropyRng(self.entropy.as_ref()));
@@ -396,6 +481,7 @@ impl Service {
                     certification: certification.clone(),
                     issued_at: now,
                     officer: request.officer.clone(),
+                    text_layers: text_layers.clone(),
                 })
                 .await?;
             let pdf_key = format!("copies/{}.pdf", code.as_str());

@@ -164,6 +164,27 @@ pub fn compose_signed(
 /// Renders one copy (no signature yet).
 pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_render::PreparedPdf, Error> {
     let inputs: Vec<&[u8]> = request.files.iter().map(Vec::as_slice).collect();
+    let text_layers: Vec<Option<banso_render::PageText>> = request
+        .text_layers
+        .iter()
+        .map(|layer| {
+            layer.as_ref().map(|t| banso_render::PageText {
+                width: t.width,
+                height: t.height,
+                words: t
+                    .words
+                    .iter()
+                    .map(|w| banso_render::PageWord {
+                        text: w.text.clone(),
+                        x: w.x,
+                        y: w.y,
+                        w: w.w,
+                        h: w.h,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
     let c = &request.certification;
     let doc = banso_render::CopyDocument {
         inputs: &inputs,
@@ -194,7 +215,7 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
             location: c.place.clone(),
             signing_time: request.issued_at,
         },
-        text_layers: &[],
+        text_layers: &text_layers,
     };
     banso_render::render(&doc).map_err(|e| match e {
         RenderError::Input { index, source } => {

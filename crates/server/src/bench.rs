@@ -260,6 +260,7 @@ async fn issue_once(app: &App, pages: &[Vec<u8>]) -> Result<()> {
             files: pages.to_vec(),
             request_key: None,
             officer: None,
+            intake: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -449,6 +450,7 @@ fn sample_request(now: time::OffsetDateTime) -> Result<ComposeRequest> {
         },
         issued_at: now,
         officer: None,
+        text_layers: Arc::default(),
     })
 }
 

@@ -344,7 +344,11 @@ struct Failure {
 
 impl Failure {
     fn domain(e: Error, json: bool) -> Self {
-        let code = if e.kind() == Kind::Internal { 2 } else { 1 };
+        let code = match e.kind() {
+            Kind::Internal => 2,
+            Kind::Held => 3,
+            _ => 1,
+        };
         Self {
             code,
             error: anyhow::anyhow!("{e}"),
@@ -477,6 +481,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     files,
                     request_key,
                     officer,
+                    intake: None,
                 })
                 .await
                 .map_err(|e| Failure::domain(e, json))?;

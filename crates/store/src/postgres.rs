@@ -4,12 +4,13 @@
 //! until commit, so concurrent issuances in one book queue behind each other and numbering stays gap-free.
 //! A reservation dropped without commit discards its connection, which makes the server roll back.
 
+use crate::schema;
 use crate::schema::{
     create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
     INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
 };
 use async_trait::async_trait;
-use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
+use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
@@ -409,5 +410,60 @@ impl Registry for PgRegistry {
             .await
             .map_err(err)?;
         Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
+    }
+
+    async fn insert_intake(&self, r: &IntakeRow) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                schema::INSERT_INTAKE,
+                &[
+                    &r.id,
+                    &r.recorded_at,
+                    &r.request_key,
+                    &r.holder_id,
+                    &r.decision.as_str(),
+                    &r.reason,
+                    &r.report,
+                    &r.outcome,
+                    &r.codes.join(" "),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(schema::FINISH_INTAKE, &[&outcome, &codes.join(" "), &id])
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(schema::SELECT_INTAKE, &[&id])
+            .await
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        let decision: String = row.try_get(4).map_err(err)?;
+        let codes: String = row.try_get(8).map_err(err)?;
+        Ok(Some(IntakeRow {
+            id: row.try_get(0).map_err(err)?,
+            recorded_at: row.try_get(1).map_err(err)?,
+            request_key: row.try_get(2).map_err(err)?,
+            holder_id: row.try_get(3).map_err(err)?,
+            decision: schema::parse_decision(&decision)?,
+            reason: row.try_get(5).map_err(err)?,
+            report: row.try_get(6).map_err(err)?,
+            outcome: row.try_get(7).map_err(err)?,
+            codes: schema::split_codes(&codes),
+        }))
     }
 }

@@ -114,5 +114,39 @@ pub fn create_statements(timestamp: &str) -> Vec<String> {
             revoked BOOLEAN NOT NULL DEFAULT FALSE
         )"
         ),
+        // Intake decisions with their reports and how each request ended (codes: space-separated).
+        format!(
+            "CREATE TABLE IF NOT EXISTS intake_records (
+            id TEXT PRIMARY KEY,
+            recorded_at {timestamp} NOT NULL,
+            request_key TEXT,
+            holder_id TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            report TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            codes TEXT NOT NULL
+        )"
+        ),
     ]
+}
+
+pub const INSERT_INTAKE: &str =
+    "INSERT INTO intake_records (id, recorded_at, request_key, holder_id, decision, \
+    reason, report, outcome, codes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub const FINISH_INTAKE: &str = "UPDATE intake_records SET outcome = $1, codes = $2 WHERE id = $3";
+
+pub const SELECT_INTAKE: &str =
+    "SELECT id, recorded_at, request_key, holder_id, decision, reason, report, outcome, \
+    codes FROM intake_records WHERE id = $1";
+
+/// A stored decision name back to the type.
+pub fn parse_decision(s: &str) -> Result<banso_core::model::IntakeDecision, banso_core::ports::StoreError> {
+    banso_core::model::IntakeDecision::parse(s)
+        .ok_or_else(|| banso_core::ports::StoreError::Other(format!("unknown intake decision {s}")))
+}
+
+pub fn split_codes(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
 }

@@ -5,12 +5,13 @@
 //! paper book does and keeps numbering gap-free. Other processes (the CLI beside a running server) wait
 //! on SQLite's busy timeout.
 
+use crate::schema;
 use crate::schema::{
     create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
     INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
 };
 use async_trait::async_trait;
-use banso_core::model::{CopyRecord, CopyStatus, Role, TokenRecord};
+use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
@@ -389,6 +390,68 @@ impl Registry for SqliteRegistry {
             c.query_row("SELECT COUNT(*) FROM copies", [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
         })
+    }
+
+    async fn insert_intake(&self, r: &IntakeRow) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute(
+            schema::INSERT_INTAKE,
+            params![
+                r.id,
+                ts(r.recorded_at),
+                r.request_key,
+                r.holder_id,
+                r.decision.as_str(),
+                r.reason,
+                r.report,
+                r.outcome,
+                r.codes.join(" ")
+            ],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute(schema::FINISH_INTAKE, params![outcome, codes.join(" "), id])
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
+        let row = self.read(|c| {
+            c.prepare_cached(schema::SELECT_INTAKE)?
+                .query_row(params![id], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        parse_ts(&row.get::<_, String>(1)?)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                        row.get::<_, String>(8)?,
+                    ))
+                })
+                .optional()
+        })?;
+        let Some((id, recorded_at, request_key, holder_id, decision, reason, report, outcome, codes)) = row
+        else {
+            return Ok(None);
+        };
+        Ok(Some(IntakeRow {
+            id,
+            recorded_at,
+            request_key,
+            holder_id,
+            decision: schema::parse_decision(&decision)?,
+            reason,
+            report,
+            outcome,
+            codes: schema::split_codes(&codes),
+        }))
     }
 }
 

@@ -240,6 +240,7 @@ pub async fn issue(
             files,
             request_key,
             officer: officer.clone(),
+            intake: None,
         }
     } else {
         use base64::Engine;
@@ -264,6 +265,7 @@ pub async fn issue(
             files,
             request_key,
             officer: officer.clone(),
+            intake: None,
         }
     };
     let started = std::time::Instant::now();

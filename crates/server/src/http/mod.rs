@@ -40,7 +40,8 @@ impl From<Error> for ApiError {
 
 pub fn status_of(kind: Kind) -> StatusCode {
     match kind {
-        Kind::BadInput => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::BadInput | Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::Held => StatusCode::ACCEPTED,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::NotFound => StatusCode::NOT_FOUND,
         Kind::Conflict => StatusCode::CONFLICT,
