@@ -13,13 +13,18 @@
 //! Tesseract must run with one OpenMP thread per page (`OMP_THREAD_LIMIT=1` in the process environment
 //! *at start*, see [`ocr::ensure_omp_thread_limit`]).
 
+pub mod checks;
 pub mod cleanup;
 pub mod corpus;
+pub mod decision;
 pub mod error;
+pub mod eval;
 pub mod geometry;
 pub mod input;
 pub mod metrics;
 pub mod ocr;
+pub mod recognise;
+pub mod text;
 
 pub use error::IntakeError;
 pub use geometry::BBox;

@@ -30,6 +30,10 @@ pub struct OcrConfig {
     pub datapath: Option<PathBuf>,
     /// Refuse to start unless the process started with `OMP_THREAD_LIMIT=1`.
     pub require_omp_thread_limit: bool,
+    /// Language of a second pass over a machine-readable zone when the first pass finds one (characters
+    /// restricted to `A–Z 0–9 <`); `None` skips it. The `vie` model reads MRZ lines poorly (`I` as `T`, `0` as
+    /// `6`); `eng` with the MRZ alphabet reads the generated zones without error (see the crate README).
+    pub mrz_language: Option<String>,
 }
 
 impl Default for OcrConfig {
@@ -38,6 +42,7 @@ impl Default for OcrConfig {
             language: "vie".into(),
             datapath: None,
             require_omp_thread_limit: true,
+            mrz_language: Some("eng".into()),
         }
     }
 }
@@ -84,6 +89,10 @@ pub struct OcrPage {
     pub mean_confidence: f32,
     pub words: Vec<OcrWord>,
     pub lines: Vec<OcrLine>,
+    /// The machine-readable zone read a second time with the MRZ alphabet (see [`OcrConfig::mrz_language`]),
+    /// one entry per line, when the first pass found MRZ-like lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrz_lines: Option<Vec<String>>,
 }
 
 /// Checks that `OMP_THREAD_LIMIT=1` was in the environment this process *started* with (Linux: the initial
@@ -165,6 +174,9 @@ impl From<RgbImage> for PageImage {
 pub struct OcrWorker {
     config: OcrConfig,
     engine: Option<Tesseract>,
+    mrz_engine: Option<Tesseract>,
+    /// The MRZ engine could not start (language missing): do not retry on every page.
+    mrz_unavailable: bool,
 }
 
 impl std::fmt::Debug for OcrWorker {
@@ -186,6 +198,8 @@ impl OcrWorker {
         Ok(OcrWorker {
             config: config.clone(),
             engine: Some(engine),
+            mrz_engine: None,
+            mrz_unavailable: false,
         })
     }
 
@@ -221,10 +235,71 @@ impl OcrWorker {
         result
     }
 
-    /// Reads one page (colour or greyscale). `page` is only used to number the result and errors.
+    /// Reads one page (colour or greyscale). `page` is only used to number the result and errors. When the
+    /// page shows a machine-readable zone, it is read a second time with the MRZ alphabet
+    /// ([`OcrPage::mrz_lines`]).
     pub fn recognize(&mut self, img: &PageImage, dpi: u32, page: usize) -> Result<OcrPage, IntakeError> {
         let (data, bpp) = img.frame();
-        self.read_frame(data, bpp, img.dimensions(), dpi, page)
+        let mut result = self.read_frame(data, bpp, img.dimensions(), dpi, page)?;
+        if let Some(region) = crate::recognise::mrz_region(&result) {
+            result.mrz_lines = self.read_mrz_zone(img, region, dpi);
+        }
+        Ok(result)
+    }
+
+    fn start_mrz(&self) -> Option<Tesseract> {
+        let language = self.config.mrz_language.as_deref()?;
+        let datapath = self
+            .config
+            .datapath
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        let engine = Tesseract::new(datapath.as_deref(), Some(language)).ok()?;
+        let mut engine = engine
+            .set_variable("tessedit_char_whitelist", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
+            .ok()?;
+        engine.set_page_seg_mode(tesseract::PageSegMode::PsmSingleBlock);
+        Some(engine)
+    }
+
+    /// Reads `region` of the page as one block with the MRZ alphabet; `None` when that engine is unavailable
+    /// or fails (the first pass's lines are then all there is).
+    fn read_mrz_zone(&mut self, img: &PageImage, region: BBox, dpi: u32) -> Option<Vec<String>> {
+        if self.mrz_unavailable {
+            return None;
+        }
+        let engine = match self.mrz_engine.take() {
+            Some(e) => e,
+            None => match self.start_mrz() {
+                Some(e) => e,
+                None => {
+                    self.mrz_unavailable = true;
+                    return None;
+                }
+            },
+        };
+        let (w, h) = img.dimensions();
+        let r = region.intersect(&BBox::new(0, 0, w, h))?;
+        let (data, bpp) = img.frame();
+        let bpp_u = bpp as usize;
+        let mut crop = Vec::with_capacity(r.w as usize * r.h as usize * bpp_u);
+        for y in r.y..r.bottom() {
+            let start = (y as usize * w as usize + r.x as usize) * bpp_u;
+            crop.extend_from_slice(data.get(start..start + r.w as usize * bpp_u)?);
+        }
+        let engine = engine
+            .set_frame(&crop, r.w as i32, r.h as i32, bpp, r.w as i32 * bpp)
+            .ok()?
+            .set_source_resolution(dpi as i32);
+        let mut engine = engine.recognize().ok()?;
+        let text = engine.get_text().ok();
+        self.mrz_engine = Some(engine);
+        let lines: Vec<String> = text?
+            .lines()
+            .map(|l| l.split_whitespace().collect::<String>())
+            .filter(|l| !l.is_empty())
+            .collect();
+        (!lines.is_empty()).then_some(lines)
     }
 
     fn read_frame(
@@ -265,6 +340,7 @@ impl OcrWorker {
             mean_confidence,
             words,
             lines,
+            mrz_lines: None,
         })
     }
 }

@@ -1,0 +1,717 @@
+//! Forensics: signs that a page was altered after it was issued.
+//!
+//! - [`ela`]: error-level analysis of a JPEG page. The page is re-encoded at the quality it was most likely
+//!   saved at (the quality at which a central crop is closest to a fixed point of compression); blocks whose
+//!   error stands far above the page's typical error were not compressed with the rest (pasted or retouched
+//!   after the last save).
+//! - [`copy_move`]: pixel-identical 12 × 12 windows inside the text at two places of the page. Printed text
+//!   never repeats to the pixel (glyphs land at different sub-pixel offsets, scans add noise), except where the
+//!   same word is printed twice at the same offset, which the check discounts.
+//! - [`glyph_consistency`]: every digit glyph compared with the other renderings of the same digit on the page
+//!   (shape on a normalised 10 × 14 grid), and with its own word (height, baseline, top line): a digit redrawn
+//!   in another face or size, or the remains of a whited-out digit, stand out.
+//! - [`erased_values`]: a label the type's layout prints with a value after it, found with nothing after it.
+//! - [`noise_consistency`]: paper noise per tile; on a scanned page a digitally whited-out area is too clean.
+
+use serde_json::json;
+
+use super::{Check, Ground, Outcome};
+use crate::decision::IntakePolicy;
+use crate::geometry::BBox;
+use crate::ocr::OcrPage;
+use crate::recognise::Recognition;
+use crate::text::exact_form;
+
+fn words_area(ocr: &OcrPage) -> Option<BBox> {
+    ocr.words
+        .iter()
+        .filter(|w| w.confidence > 30.0)
+        .map(|w| w.bbox)
+        .reduce(|a, b| a.union(&b))
+}
+
+fn jpeg_roundtrip(img: &image::RgbImage, quality: u8) -> Option<image::RgbImage> {
+    let bytes = crate::corpus::encode_jpeg(img, quality).ok()?;
+    image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg)
+        .ok()
+        .map(|i| i.to_rgb8())
+}
+
+fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let s: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    s as f64 / a.as_raw().len().max(1) as f64
+}
+
+/// Error-level analysis (JPEG pages only).
+pub fn ela(img: &image::RgbImage, ocr: &OcrPage, jpeg: bool, p: &IntakePolicy) -> Check {
+    const NAME: &str = "forensics.error_level";
+    if !jpeg {
+        return Check::not_applicable(NAME, "error-level analysis needs a JPEG page");
+    }
+    let Some(area) = words_area(ocr) else {
+        return Check::not_applicable(NAME, "no text area");
+    };
+    // Keep the 16-pixel MCU grid of the original.
+    let x0 = area.x / 16 * 16;
+    let y0 = area.y / 16 * 16;
+    let x1 = (area.right().div_ceil(16) * 16).min(img.width() / 16 * 16);
+    let y1 = (area.bottom().div_ceil(16) * 16).min(img.height() / 16 * 16);
+    if x1 <= x0 + 64 || y1 <= y0 + 64 {
+        return Check::not_applicable(NAME, "text area too small");
+    }
+    let region = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+    // Quality estimate on a central crop.
+    let (cw, ch) = (
+        (region.width() / 16 * 16).min(384),
+        (region.height() / 16 * 16).min(384),
+    );
+    let (cx, cy) = ((region.width() - cw) / 32 * 16, (region.height() - ch) / 32 * 16);
+    let crop = image::imageops::crop_imm(&region, cx, cy, cw, ch).to_image();
+    let mut best = (f64::MAX, 90u8);
+    for q in (30..=95).step_by(5) {
+        if let Some(r) = jpeg_roundtrip(&crop, q as u8) {
+            let e = mean_abs_diff(&crop, &r);
+            if e < best.0 {
+                best = (e, q as u8);
+            }
+        }
+    }
+    let quality = best.1;
+    let Some(again) = jpeg_roundtrip(&region, quality) else {
+        return Check::not_applicable(NAME, "re-encoding failed");
+    };
+    // Error and content per 16 × 16 block.
+    let (bw, bh) = ((region.width() / 16) as usize, (region.height() / 16) as usize);
+    let mut err = vec![0f64; bw * bh];
+    let mut content = vec![false; bw * bh];
+    for by in 0..bh {
+        for bx in 0..bw {
+            let (mut e, mut lo, mut hi) = (0u64, 255u8, 0u8);
+            for y in 0..16 {
+                for x in 0..16 {
+                    let (px, py) = ((bx * 16 + x) as u32, (by * 16 + y) as u32);
+                    let a = region.get_pixel(px, py).0;
+                    let b = again.get_pixel(px, py).0;
+                    for c in 0..3 {
+                        e += u64::from(a[c].abs_diff(b[c]));
+                    }
+                    let l = a[1];
+                    lo = lo.min(l);
+                    hi = hi.max(l);
+                }
+            }
+            err[by * bw + bx] = e as f64 / 768.0;
+            content[by * bw + bx] = hi.saturating_sub(lo) > 60;
+        }
+    }
+    let mut with_content: Vec<f64> = err
+        .iter()
+        .zip(&content)
+        .filter(|(_, c)| **c)
+        .map(|(e, _)| *e)
+        .collect();
+    if with_content.len() < 20 {
+        return Check::not_applicable(NAME, "too few text blocks");
+    }
+    with_content.sort_by(f64::total_cmp);
+    let median = with_content[with_content.len() / 2];
+    let p90 = with_content[with_content.len() * 9 / 10];
+    let threshold = (median * p.ela_factor).max(median + p.ela_min_excess);
+    let flagged: Vec<usize> = (0..err.len())
+        .filter(|i| content[*i] && err[*i] > threshold)
+        .collect();
+    // Group flagged blocks that touch.
+    let regions = group_blocks(&flagged, bw, 16, x0, y0, p.ela_min_blocks);
+    let ev = json!({
+        "estimated_quality": quality, "fixed_point_error": best.0, "median_block_error": median,
+        "p90_block_error": p90, "threshold": threshold, "flagged_blocks": flagged.len(),
+        "regions": regions.len(), "min_blocks": p.ela_min_blocks,
+    });
+    if regions.is_empty() {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            format!("error level uniform at quality {quality}"),
+            ev,
+        )
+    } else {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!("{} region(s) with an error level well above the page's (saved differently: pasted or retouched)", regions.len()),
+            ev,
+        )
+        .with_regions(regions)
+        .with_ground(Ground::Altered)
+    }
+}
+
+/// Connected groups (8-neighbour) of flagged blocks with at least `min` blocks, as page boxes.
+fn group_blocks(flagged: &[usize], bw: usize, size: u32, ox: u32, oy: u32, min: usize) -> Vec<BBox> {
+    let set: std::collections::HashSet<usize> = flagged.iter().copied().collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for &s in flagged {
+        if !seen.insert(s) {
+            continue;
+        }
+        let mut stack = vec![s];
+        let mut members = Vec::new();
+        while let Some(i) = stack.pop() {
+            members.push(i);
+            let (x, y) = ((i % bw) as i64, (i / bw) as i64);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= bw as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * bw + nx as usize;
+                    if set.contains(&j) && seen.insert(j) {
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        if members.len() >= min {
+            let b = members
+                .iter()
+                .map(|i| {
+                    BBox::new(
+                        ox + (i % bw) as u32 * size,
+                        oy + (i / bw) as u32 * size,
+                        size,
+                        size,
+                    )
+                })
+                .reduce(|a, b| a.union(&b));
+            out.extend(b);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const WIN: usize = 12;
+
+/// Copy-move: identical windows inside the text at two places.
+pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check {
+    use std::collections::HashMap;
+    const NAME: &str = "forensics.copy_move";
+    const PX: u64 = 0x9E37_79B9_7F4A_7C15;
+    const PY: u64 = 0xC2B2_AE3D_27D4_EB4F;
+    let (w, h) = g.dimensions();
+    let raw = g.as_raw();
+    // hash -> first occurrence (x, y, word)
+    let mut first: HashMap<u64, (u32, u32, usize)> = HashMap::new();
+    // (word a, word b, dx, dy) -> (count, box a, box b)
+    let mut groups: HashMap<(usize, usize, i64, i64), (usize, BBox, BBox)> = HashMap::new();
+    let pow_x = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PX));
+    let pow_y = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PY));
+    for (wi, word) in ocr.words.iter().enumerate() {
+        let b = word.bbox;
+        let (x0, y0) = (b.x.saturating_sub(2), b.y.saturating_sub(2));
+        let (x1, y1) = ((b.right() + 2).min(w), (b.bottom() + 2).min(h));
+        let (bw, bh) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        if bw < WIN + 1 || bh < WIN + 1 || bw * bh > 400_000 {
+            continue;
+        }
+        // Row hashes of every WIN-wide run.
+        let rw = bw - WIN + 1;
+        let mut rows = vec![0u64; bh * rw];
+        for y in 0..bh {
+            let line = &raw[((y0 as usize + y) * w as usize + x0 as usize)..][..bw];
+            let mut hsh = 0u64;
+            for (x, v) in line.iter().enumerate() {
+                hsh = hsh.wrapping_mul(PX).wrapping_add(u64::from(*v) + 1);
+                if x >= WIN {
+                    hsh = hsh.wrapping_sub((u64::from(line[x - WIN]) + 1).wrapping_mul(pow_x));
+                }
+                if x + 1 >= WIN {
+                    rows[y * rw + x + 1 - WIN] = hsh;
+                }
+            }
+        }
+        let rh = bh - WIN + 1;
+        let mut win = vec![0u64; rh * rw];
+        for x in 0..rw {
+            let mut hsh = 0u64;
+            for y in 0..bh {
+                hsh = hsh.wrapping_mul(PY).wrapping_add(rows[y * rw + x]);
+                if y >= WIN {
+                    hsh = hsh.wrapping_sub(rows[(y - WIN) * rw + x].wrapping_mul(pow_y));
+                }
+                if y + 1 >= WIN {
+                    win[(y + 1 - WIN) * rw + x] = hsh;
+                }
+            }
+        }
+        for y in 0..rh {
+            for x in 0..rw {
+                let hv = win[y * rw + x];
+                // Skip windows that repeat when moved one pixel (rules, flat strokes, blank paper).
+                if (x + 1 < rw && win[y * rw + x + 1] == hv) || (y + 1 < rh && win[(y + 1) * rw + x] == hv) {
+                    continue;
+                }
+                let (px, py) = (x0 + x as u32, y0 + y as u32);
+                // Ink and contrast.
+                let (mut lo, mut hi) = (255u8, 0u8);
+                for yy in 0..WIN as u32 {
+                    let row = &raw[((py + yy) as usize * w as usize + px as usize)..][..WIN];
+                    for v in row {
+                        lo = lo.min(*v);
+                        hi = hi.max(*v);
+                    }
+                }
+                if lo > 110 || hi < 170 {
+                    continue;
+                }
+                match first.get(&hv) {
+                    None => {
+                        first.insert(hv, (px, py, wi));
+                    }
+                    Some(&(ax, ay, aw)) => {
+                        let (dx, dy) = (i64::from(px) - i64::from(ax), i64::from(py) - i64::from(ay));
+                        if dx.abs() + dy.abs() < WIN as i64 {
+                            continue;
+                        }
+                        let wa = BBox::new(ax, ay, WIN as u32, WIN as u32);
+                        let wb = BBox::new(px, py, WIN as u32, WIN as u32);
+                        let e = groups.entry((aw, wi, dx, dy)).or_insert((0, wa, wb));
+                        e.0 += 1;
+                        e.1 = e.1.union(&wa);
+                        e.2 = e.2.union(&wb);
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut discounted = 0usize;
+    for ((a, b, dx, dy), (n, ba, bb)) in &groups {
+        if *n < p.copy_move_min_windows {
+            continue;
+        }
+        // The same word printed twice (a repeated label) may render identically.
+        if a != b && exact_form(&ocr.words[*a].text) == exact_form(&ocr.words[*b].text) {
+            discounted += 1;
+            continue;
+        }
+        found.push(json!({
+            "source": ba, "copy": bb, "shift": [dx, dy], "windows": n,
+            "source_word": ocr.words[*a].text, "copy_word": ocr.words[*b].text,
+        }));
+    }
+    let regions: Vec<BBox> = groups
+        .iter()
+        .filter(|((a, b, _, _), (n, _, _))| {
+            *n >= p.copy_move_min_windows
+                && (a == b || exact_form(&ocr.words[*a].text) != exact_form(&ocr.words[*b].text))
+        })
+        .flat_map(|(_, (_, ba, bb))| [*ba, *bb])
+        .collect();
+    let ev = json!({"matches": found, "repeated_words_discounted": discounted, "window": WIN, "min_windows": p.copy_move_min_windows});
+    if found.is_empty() {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            "no region of the text is a pixel copy of another",
+            ev,
+        )
+    } else {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "{} region(s) of the text are pixel copies of another place on the page",
+                found.len()
+            ),
+            ev,
+        )
+        .with_regions(regions)
+        .with_ground(Ground::Altered)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const GW: usize = 10;
+const GH: usize = 14;
+
+#[derive(Debug, Clone)]
+struct Glyph {
+    ch: char,
+    word: usize,
+    bbox: BBox,
+    shape: [f32; GW * GH],
+}
+
+/// Connected components (8-neighbour) of a binary crop: boxes (crop coordinates) and pixel counts.
+fn components(ink: &[bool], w: usize, h: usize) -> Vec<(BBox, usize)> {
+    let mut seen = vec![false; ink.len()];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for s in 0..ink.len() {
+        if !ink[s] || seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        stack.push(s);
+        let (mut x0, mut y0, mut x1, mut y1, mut n) = (usize::MAX, usize::MAX, 0, 0, 0);
+        while let Some(i) = stack.pop() {
+            n += 1;
+            let (x, y) = (i % w, i / w);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if ink[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push((
+            BBox::new(x0 as u32, y0 as u32, (x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32),
+            n,
+        ));
+    }
+    out
+}
+
+fn median(v: &mut [f32]) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Robust line through points (Theil–Sen slope, median intercept); returns residuals.
+fn residuals(pts: &[(f32, f32)]) -> Vec<f32> {
+    let mut slopes = Vec::new();
+    for i in 0..pts.len() {
+        for j in i + 1..pts.len() {
+            let dx = pts[j].0 - pts[i].0;
+            if dx.abs() > 1.0 {
+                slopes.push((pts[j].1 - pts[i].1) / dx);
+            }
+        }
+    }
+    let s = median(&mut slopes);
+    let mut icpt: Vec<f32> = pts.iter().map(|(x, y)| y - s * x).collect();
+    let c = median(&mut icpt);
+    pts.iter().map(|(x, y)| y - (s * x + c)).collect()
+}
+
+/// Digit glyphs compared with their peers and their word.
+pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition, p: &IntakePolicy) -> Check {
+    const NAME: &str = "forensics.glyph_consistency";
+    let (pw, ph) = g.dimensions();
+    let mrz = rec.mrz.as_ref().map(|m| m.bbox);
+    let mut glyphs: Vec<Glyph> = Vec::new();
+    let mut findings: Vec<(BBox, serde_json::Value)> = Vec::new();
+    for (wi, word) in ocr.words.iter().enumerate() {
+        let chars: Vec<char> = word.text.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits = chars.iter().filter(|c| c.is_ascii_digit()).count();
+        if digits < 2 || digits * 10 < chars.len() * 6 || word.bbox.h < 12 {
+            continue;
+        }
+        if mrz.is_some_and(|m| m.intersect(&word.bbox).is_some()) {
+            continue;
+        }
+        let b = word.bbox;
+        let (x0, y0) = (b.x.saturating_sub(2), b.y.saturating_sub(2));
+        let (x1, y1) = ((b.right() + 2).min(pw), (b.bottom() + 2).min(ph));
+        let (cw, chh) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let mut vals: Vec<u8> = Vec::with_capacity(cw * chh);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                vals.push(g.get_pixel(x, y)[0]);
+            }
+        }
+        let mut sorted = vals.clone();
+        sorted.sort_unstable();
+        let ink_level = sorted[sorted.len() / 50];
+        let paper = sorted[sorted.len() * 95 / 100];
+        if paper.saturating_sub(ink_level) < 60 {
+            continue;
+        }
+        let thr = (u16::from(ink_level) + u16::from(paper)) / 2;
+        let ink: Vec<bool> = vals.iter().map(|v| u16::from(*v) < thr).collect();
+        let comps = components(&ink, cw, chh);
+        let tallest = comps.iter().map(|c| c.0.h).max().unwrap_or(0);
+        let mut big: Vec<(BBox, usize)> = comps
+            .iter()
+            .copied()
+            .filter(|c| c.0.h * 2 >= tallest && c.1 >= 12)
+            .collect();
+        big.sort_by_key(|c| c.0.x);
+        // Remains of an erased glyph: a small piece of ink above or below a digit (digit words carry no marks).
+        for (cb, n) in comps.iter().filter(|c| c.0.h * 2 < tallest) {
+            let under_or_over = big.iter().any(|(bb, _)| {
+                let overlap = cb.right().min(bb.right()) as i64 - cb.x.max(bb.x) as i64;
+                overlap * 3 >= cb.w as i64 * 2
+            });
+            if under_or_over && *n >= 6 && cb.w >= 4 {
+                let pb = BBox::new(x0 + cb.x, y0 + cb.y, cb.w, cb.h);
+                findings.push((
+                    pb,
+                    json!({"kind": "fragment", "word": word.text, "box": pb, "pixels": n}),
+                ));
+            }
+        }
+        if big.len() != chars.len() {
+            continue;
+        }
+        let mut hs: Vec<f32> = Vec::new();
+        let mut word_glyphs = Vec::new();
+        for ((cb, _), ch) in big.iter().zip(&chars) {
+            if !ch.is_ascii_digit() {
+                continue;
+            }
+            let mut shape = [0f32; GW * GH];
+            for gy in 0..GH {
+                for gx in 0..GW {
+                    let (sx0, sx1) = (
+                        cb.x as usize + gx * cb.w as usize / GW,
+                        cb.x as usize + ((gx + 1) * cb.w as usize / GW).max(gx * cb.w as usize / GW + 1),
+                    );
+                    let (sy0, sy1) = (
+                        cb.y as usize + gy * cb.h as usize / GH,
+                        cb.y as usize + ((gy + 1) * cb.h as usize / GH).max(gy * cb.h as usize / GH + 1),
+                    );
+                    let (mut s, mut n) = (0u32, 0u32);
+                    for yy in sy0..sy1.min(chh) {
+                        for xx in sx0..sx1.min(cw) {
+                            n += 1;
+                            s += u32::from(ink[yy * cw + xx]);
+                        }
+                    }
+                    shape[gy * GW + gx] = if n == 0 { 0.0 } else { s as f32 / n as f32 };
+                }
+            }
+            let pb = BBox::new(x0 + cb.x, y0 + cb.y, cb.w, cb.h);
+            hs.push(cb.h as f32);
+            word_glyphs.push(Glyph {
+                ch: *ch,
+                word: wi,
+                bbox: pb,
+                shape,
+            });
+        }
+        // Size and alignment inside the word.
+        if word_glyphs.len() >= 3 {
+            let hm = median(&mut hs.clone());
+            let bottoms: Vec<(f32, f32)> = word_glyphs
+                .iter()
+                .map(|gl| (gl.bbox.x as f32 + gl.bbox.w as f32 / 2.0, gl.bbox.bottom() as f32))
+                .collect();
+            let tops: Vec<(f32, f32)> = word_glyphs
+                .iter()
+                .map(|gl| (gl.bbox.x as f32 + gl.bbox.w as f32 / 2.0, gl.bbox.y as f32))
+                .collect();
+            let rb = residuals(&bottoms);
+            let rt = residuals(&tops);
+            let tol = (hm * p.glyph_size_tolerance).max(p.glyph_min_pixels);
+            for (i, gl) in word_glyphs.iter().enumerate() {
+                let dh = gl.bbox.h as f32 - hm;
+                if dh.abs() > tol || rb[i].abs() > tol || rt[i].abs() > tol {
+                    findings.push((
+                        gl.bbox,
+                        json!({"kind": "size_or_alignment", "word": word.text, "char": gl.ch.to_string(),
+                               "height": gl.bbox.h, "word_median_height": hm, "baseline_offset": rb[i],
+                               "top_offset": rt[i], "tolerance_px": tol}),
+                    ));
+                }
+            }
+        }
+        glyphs.extend(word_glyphs);
+    }
+    // Shape against the same digit elsewhere.
+    let dist = |a: &Glyph, b: &Glyph| -> f32 {
+        a.shape
+            .iter()
+            .zip(&b.shape)
+            .map(|(x, y)| (x - y).abs())
+            .sum::<f32>()
+            / (GW * GH) as f32
+    };
+    let similar = |a: &Glyph, b: &Glyph| {
+        let r = a.bbox.h as f32 / b.bbox.h.max(1) as f32;
+        (0.8..=1.25).contains(&r)
+    };
+    let mut same_min: Vec<Option<f32>> = Vec::with_capacity(glyphs.len());
+    let mut any_min: Vec<f32> = Vec::with_capacity(glyphs.len());
+    for (i, a) in glyphs.iter().enumerate() {
+        let (mut s, mut any) = (None::<f32>, f32::MAX);
+        for (j, b) in glyphs.iter().enumerate() {
+            if i == j || !similar(a, b) || (a.word == b.word && a.bbox == b.bbox) {
+                continue;
+            }
+            let d = dist(a, b);
+            if a.ch == b.ch {
+                s = Some(s.map_or(d, |v: f32| v.min(d)));
+            } else {
+                any = any.min(d);
+            }
+        }
+        same_min.push(s);
+        any_min.push(any.min(s.unwrap_or(f32::MAX)));
+    }
+    let mut typical: Vec<f32> = same_min.iter().flatten().copied().collect();
+    let typical = median(&mut typical);
+    let threshold = (typical * p.glyph_shape_factor).max(p.glyph_shape_min);
+    for (i, gl) in glyphs.iter().enumerate() {
+        if let Some(s) = same_min[i] {
+            // Far from its own digit, and not simply another digit misread by OCR.
+            if s > threshold && any_min[i] > threshold * 0.8 {
+                findings.push((
+                    gl.bbox,
+                    json!({"kind": "shape", "word": ocr.words[gl.word].text, "char": gl.ch.to_string(),
+                           "distance_to_same_digit": s, "page_typical": typical, "threshold": threshold}),
+                ));
+            }
+        }
+    }
+    let ev = json!({
+        "digit_glyphs": glyphs.len(), "typical_same_digit_distance": typical, "shape_threshold": threshold,
+        "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
+    });
+    if glyphs.is_empty() {
+        return Check::new(NAME, Outcome::NotApplicable, "no digit glyphs to compare", ev);
+    }
+    if findings.is_empty() {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            format!(
+                "{} digit glyphs consistent in face, size and alignment",
+                glyphs.len()
+            ),
+            ev,
+        )
+    } else {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "{} glyph(s) differ in face, size or alignment from their word or the same digit elsewhere",
+                findings.len()
+            ),
+            ev,
+        )
+        .with_regions(findings.into_iter().map(|f| f.0).collect())
+        .with_ground(Ground::Altered)
+    }
+}
+
+/// Labels of the type's layout found with no value after them.
+pub fn erased_values(rec: &Recognition) -> Check {
+    const NAME: &str = "forensics.erased_value";
+    if rec.classification.doc_class == crate::recognise::DocClass::Unknown {
+        return Check::not_applicable(NAME, "unknown document type: no layout to compare with");
+    }
+    let ev = json!({"empty_labels": rec.empty_labels});
+    if rec.empty_labels.is_empty() {
+        Check::new(NAME, Outcome::Pass, "every label of the layout has its value", ev)
+    } else {
+        let names: Vec<&str> = rec.empty_labels.iter().map(|e| e.label.as_str()).collect();
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "nothing after {}: the value may have been erased",
+                names.join(", ")
+            ),
+            ev,
+        )
+        .with_regions(rec.empty_labels.iter().map(|e| e.value_region).collect())
+        .with_ground(Ground::Altered)
+    }
+}
+
+/// Paper noise per 64 × 64 tile of the text area: tiles far cleaner than the page's typical noise (a
+/// digitally whited-out patch on a scanned page). Not applicable to noise-free (born-digital) pages.
+pub fn noise_consistency(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check {
+    const NAME: &str = "forensics.noise";
+    let Some(area) = words_area(ocr) else {
+        return Check::not_applicable(NAME, "no text area");
+    };
+    const T: u32 = 64;
+    let (w, h) = g.dimensions();
+    let mut tiles: Vec<(BBox, f32)> = Vec::new();
+    let mut y = area.y;
+    while y + T <= area.bottom().min(h - 1) {
+        let mut x = area.x;
+        while x + T <= area.right().min(w - 1) {
+            // Mean absolute horizontal difference among paper pixels (both neighbours light).
+            let (mut s, mut n) = (0u64, 0u64);
+            for yy in (y..y + T).step_by(2) {
+                for xx in x..x + T - 1 {
+                    let (a, b) = (g.get_pixel(xx, yy)[0], g.get_pixel(xx + 1, yy)[0]);
+                    if a > 170 && b > 170 {
+                        s += u64::from(a.abs_diff(b));
+                        n += 1;
+                    }
+                }
+            }
+            if n > (T * T / 4) as u64 {
+                tiles.push((BBox::new(x, y, T, T), s as f32 / n as f32));
+            }
+            x += T;
+        }
+        y += T;
+    }
+    let mut levels: Vec<f32> = tiles.iter().map(|t| t.1).collect();
+    let typical = median(&mut levels);
+    let ev_base = json!({"tiles": tiles.len(), "typical_noise": typical, "min_noise": p.noise_min_level});
+    if typical < p.noise_min_level {
+        return Check::new(
+            NAME,
+            Outcome::NotApplicable,
+            "the page has no measurable paper noise (born digital or very clean scan)",
+            ev_base,
+        );
+    }
+    let flagged: Vec<BBox> = tiles
+        .iter()
+        .filter(|t| t.1 < typical * p.noise_clean_factor)
+        .map(|t| t.0)
+        .collect();
+    let ev = json!({"tiles": tiles.len(), "typical_noise": typical, "clean_factor": p.noise_clean_factor, "flagged": flagged.len()});
+    if flagged.len() >= p.noise_min_tiles {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "{} tile(s) are much cleaner than the rest of the paper (retouched)",
+                flagged.len()
+            ),
+            ev,
+        )
+        .with_regions(flagged)
+        .with_ground(Ground::Altered)
+    } else {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            format!("paper noise uniform (typical {typical:.1})"),
+            ev,
+        )
+    }
+}

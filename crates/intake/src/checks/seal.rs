@@ -1,0 +1,141 @@
+//! Red seal detection: red-dominant ink forming a roughly circular ring.
+//!
+//! The page is reduced to a mask of 4 × 4 cells holding red ink ([`super::is_red`]); connected groups of cells
+//! whose box is roughly square and of a seal's size are tested as rings: along 72 rays from the box centre,
+//! how many meet red ink near the box radius. A rectangular "MẬT" stamp, red title letters or a red emblem do
+//! not pass both tests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::IntakePolicy;
+use crate::geometry::BBox;
+
+/// A ring of red ink.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Seal {
+    /// Centre and radius in page pixels.
+    pub cx: u32,
+    pub cy: u32,
+    pub radius: u32,
+    /// Share of the 72 rays that meet red ink at 0.8–1.1 × the radius.
+    pub ring_coverage: f32,
+}
+
+impl Seal {
+    pub fn bbox(&self) -> BBox {
+        BBox::new(
+            self.cx.saturating_sub(self.radius),
+            self.cy.saturating_sub(self.radius),
+            2 * self.radius,
+            2 * self.radius,
+        )
+    }
+}
+
+const CELL: u32 = 4;
+const RAYS: usize = 72;
+
+/// Finds seal rings on a page of `dpi` resolution.
+pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
+    let (w, h) = img.dimensions();
+    let (mw, mh) = ((w / CELL) as usize, (h / CELL) as usize);
+    if mw < 4 || mh < 4 {
+        return Vec::new();
+    }
+    let mut mask = vec![false; mw * mh];
+    let raw = img.as_raw();
+    for my in 0..mh {
+        for mx in 0..mw {
+            'cell: for dy in 0..CELL {
+                let y = my as u32 * CELL + dy;
+                let row = (y * w) as usize * 3;
+                for dx in 0..CELL {
+                    let x = (mx as u32 * CELL + dx) as usize;
+                    let i = row + x * 3;
+                    if super::is_red([raw[i], raw[i + 1], raw[i + 2]]) {
+                        mask[my * mw + mx] = true;
+                        break 'cell;
+                    }
+                }
+            }
+        }
+    }
+    let px_per_mm = dpi / 25.4;
+    let min_r = p.seal_min_radius_mm * px_per_mm / CELL as f32;
+    let max_r = p.seal_max_radius_mm * px_per_mm / CELL as f32;
+    let mut seen = vec![false; mw * mh];
+    let mut seals = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        // Flood fill (8-connected), tracking the box.
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % mw, i / mw);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+            for (dx, dy) in [
+                (-1i64, -1i64),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
+                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                if nx < 0 || ny < 0 || nx >= mw as i64 || ny >= mh as i64 {
+                    continue;
+                }
+                let j = ny as usize * mw + nx as usize;
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+        let r = (bw + bh) / 4.0;
+        let aspect = bw / bh;
+        if r < min_r || r > max_r || !(0.8..=1.25).contains(&aspect) {
+            continue;
+        }
+        let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0);
+        let mut hits = 0;
+        for k in 0..RAYS {
+            let a = std::f32::consts::TAU * k as f32 / RAYS as f32;
+            let (s, c) = a.sin_cos();
+            let mut t = 0.8 * r;
+            while t <= 1.1 * r {
+                let (x, y) = ((cx + c * t).round() as i64, (cy + s * t).round() as i64);
+                if x >= 0
+                    && y >= 0
+                    && (x as usize) < mw
+                    && (y as usize) < mh
+                    && mask[y as usize * mw + x as usize]
+                {
+                    hits += 1;
+                    break;
+                }
+                t += 0.5;
+            }
+        }
+        let coverage = hits as f32 / RAYS as f32;
+        if coverage >= p.seal_min_ring_coverage {
+            seals.push(Seal {
+                cx: (cx * CELL as f32 + CELL as f32 / 2.0) as u32,
+                cy: (cy * CELL as f32 + CELL as f32 / 2.0) as u32,
+                radius: (r * CELL as f32) as u32,
+                ring_coverage: coverage,
+            });
+        }
+    }
+    seals
+}

@@ -1,0 +1,549 @@
+//! The intake benchmark on a generated corpus: CER, field F1, classification accuracy, tamper recall and false
+//! alarms, Art. 22 detection per ground, and pages/s of the whole intake next to the Tesseract CLI.
+//!
+//! [`evaluate`] generates the pages (clean, degraded, tampered, Art. 22; `per_type` of each per type), writes
+//! them to a temporary directory, then times the whole intake as a server runs it: decode the file, OCR
+//! (one engine per worker), recognition and every check. The Tesseract CLI reads the same files with the same
+//! number of parallel workers in the same run. Nothing here asserts a target: the report states them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{Ground, Outcome};
+use crate::corpus::{corpus_specs, Art22Case, Generator, GroundTruth, TamperKind, Variant, VariantKind};
+use crate::decision::{assess_page, Action, IntakePolicy, PageInput, PageReport};
+use crate::error::IntakeError;
+use crate::metrics::{cer_count, field_score, CerCount, FieldScore};
+use crate::ocr::{OcrConfig, OcrPage, OcrPool, PageImage};
+use crate::recognise::{DocClass, FieldSource};
+use crate::text::fold;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub seed: u64,
+    /// Pages per type and per variant kind.
+    pub per_type: u32,
+    pub kinds: Vec<VariantKind>,
+    /// Parallel workers (OCR engines, CLI processes, check threads).
+    pub threads: usize,
+    /// Also run the Tesseract CLI on the same pages.
+    pub compare_cli: bool,
+    pub policy: IntakePolicy,
+    /// Keep pages, truth and OCR JSON here (and reuse OCR found here: then OCR time is not measured).
+    pub keep_dir: Option<PathBuf>,
+    pub reuse_ocr: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            seed: 2025,
+            per_type: 2,
+            kinds: VariantKind::ALL.to_vec(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            compare_cli: true,
+            policy: IntakePolicy::default(),
+            keep_dir: None,
+            reuse_ocr: false,
+        }
+    }
+}
+
+/// A rate with its counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    pub hits: usize,
+    pub total: usize,
+}
+
+impl Rate {
+    pub fn rate(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.hits as f64 / self.total as f64
+        }
+    }
+    fn add(&mut self, hit: bool) {
+        self.total += 1;
+        self.hits += usize::from(hit);
+    }
+}
+
+/// The benchmark's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub pages: usize,
+    pub threads: usize,
+    pub cer_clean: CerCount,
+    pub cer_degraded: CerCount,
+    pub cli_cer_clean: Option<CerCount>,
+    pub cli_cer_degraded: Option<CerCount>,
+    /// Fields on clean and degraded pages, values compared after NFC and whitespace collapsing.
+    pub fields_clean: FieldScore,
+    pub fields_degraded: FieldScore,
+    /// Per field name (clean + degraded).
+    pub fields_by_name: BTreeMap<String, FieldScore>,
+    /// The same, with names read from an MRZ compared without diacritics (an MRZ cannot carry them).
+    pub fields_mrz_names_folded: FieldScore,
+    /// Type correct, over every page generated.
+    pub classification: Rate,
+    pub classification_by_kind: BTreeMap<String, Rate>,
+    /// Tampered pages flagged by any forensic check.
+    pub tamper_recall: Rate,
+    pub tamper_recall_by_kind: BTreeMap<String, Rate>,
+    /// Tampered pages flagged by a forensic check whose region overlaps the altered region.
+    pub tamper_localised: Rate,
+    /// Clean and degraded pages flagged by any forensic check.
+    pub false_alarms: Rate,
+    pub false_alarms_by_check: BTreeMap<String, usize>,
+    /// Art. 22 pages refused with the right ground, per ground.
+    pub art22_by_ground: BTreeMap<String, Rate>,
+    /// Clean and degraded pages refused (any ground): wrongful refusals.
+    pub wrongful_refusals: Rate,
+    /// Decisions per variant kind.
+    pub decisions: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Whole intake (decode + OCR + checks), wall clock, all workers.
+    pub intake_secs: f64,
+    pub intake_pages_per_sec: f64,
+    /// Seconds per page on one core (wall × workers / pages).
+    pub intake_secs_per_page_per_core: f64,
+    /// Recognition + checks alone, mean per page (ms).
+    pub assess_ms_mean: f64,
+    pub ocr_reused: bool,
+    pub cli_pages_per_sec: Option<f64>,
+    /// What went wrong, page by page (misclassified, missed, false alarms, wrong fields).
+    pub notes: Vec<String>,
+}
+
+fn tamper_name(k: TamperKind) -> &'static str {
+    match k {
+        TamperKind::AlteredDigit => "altered_digit",
+        TamperKind::PastedRegion => "pasted_region",
+        TamperKind::ErasedArea => "erased_area",
+    }
+}
+
+fn art22_ground(c: &Art22Case) -> (Ground, &'static str) {
+    match c {
+        Art22Case::SecrecyStamp { .. } => (Ground::SecrecyMark, "secrecy_mark"),
+        Art22Case::NoCopyMark { .. } => (Ground::NoCopyMark, "no_copy_mark"),
+        Art22Case::MissingSeal => (Ground::NoSeal, "no_seal"),
+        Art22Case::ForeignNotLegalised => (Ground::ForeignNotLegalised, "foreign_not_legalised"),
+    }
+}
+
+/// Maps `f` over `items` on `threads` threads, keeping the order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(usize, &T) -> Result<R, IntakeError> + Sync,
+) -> Result<Vec<R>, IntakeError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<R, IntakeError>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(i, item);
+                if let Ok(mut g) = results.lock() {
+                    g[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .map_err(|_| IntakeError::PoolClosed)?
+        .into_iter()
+        .map(|r| r.ok_or(IntakeError::PoolClosed)?)
+        .collect()
+}
+
+fn cli_ocr(path: &Path) -> Result<String, IntakeError> {
+    let out = std::process::Command::new("tesseract")
+        .arg(path)
+        .arg("-")
+        .arg("-l")
+        .arg("vie")
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .map_err(|_| IntakeError::ProgramMissing {
+            program: "tesseract",
+            hint: "apt install tesseract-ocr tesseract-ocr-vie",
+        })?;
+    if !out.status.success() {
+        return Err(IntakeError::ProgramFailed {
+            program: "tesseract",
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs the benchmark. `progress` gets one line per stage.
+pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<EvalReport, IntakeError> {
+    let tmp = tempfile::tempdir().map_err(|e| IntakeError::io("temporary directory", e))?;
+    let dir = opts.keep_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir).map_err(|e| IntakeError::io(&dir, e))?;
+    let generator = Generator::new()?;
+    let specs = corpus_specs(opts.seed, opts.per_type, &opts.kinds);
+    let t = Instant::now();
+    let generated: Vec<(PathBuf, GroundTruth, VariantKind)> =
+        parallel_map(&specs, opts.threads, |_, spec| {
+            let page = generator.generate(spec)?;
+            let path = page.write(&dir)?;
+            Ok((path, page.truth, spec.kind))
+        })?;
+    progress(&format!(
+        "generated {} pages in {:.1} s into {}",
+        generated.len(),
+        t.elapsed().as_secs_f64(),
+        dir.display()
+    ));
+    let threads = opts.threads.max(1);
+
+    // The whole intake, timed: decode, OCR, assess.
+    let cache = |p: &Path| p.with_extension("ocr.json");
+    let cached: Option<Vec<OcrPage>> = if opts.reuse_ocr {
+        generated
+            .iter()
+            .map(|(p, _, _)| {
+                std::fs::read(cache(p))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<OcrPage>(&b).ok())
+            })
+            .collect()
+    } else {
+        None
+    };
+    let ocr_reused = cached.is_some();
+    let t = Instant::now();
+    let images: Vec<(Arc<image::RgbImage>, bool)> = parallel_map(&generated, threads, |_, (path, _, _)| {
+        let bytes = std::fs::read(path).map_err(|e| IntakeError::io(path, e))?;
+        let jpeg = bytes.starts_with(&[0xFF, 0xD8]);
+        let img = image::load_from_memory(&bytes)
+            .map_err(|e| IntakeError::Decode {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?
+            .to_rgb8();
+        Ok((Arc::new(img), jpeg))
+    })?;
+    let ocr: Vec<OcrPage> = match cached {
+        Some(c) => c,
+        None => {
+            let pool = OcrPool::new(&OcrConfig::default(), Some(threads))?;
+            let frames: Vec<Arc<PageImage>> = images
+                .iter()
+                .map(|(i, _)| Arc::new(PageImage::Rgb((**i).clone())))
+                .collect();
+            pool.recognize(frames, crate::corpus::DPI, &mut |_, _| {})?
+        }
+    };
+    let policy = &opts.policy;
+    let reports: Vec<PageReport> = parallel_map(&images, threads, |i, (img, jpeg)| {
+        let input = PageInput {
+            image: img,
+            dpi: Some(crate::corpus::DPI as f32),
+            jpeg: *jpeg,
+        };
+        Ok(assess_page(i, &input, &ocr[i], None, policy, &[]))
+    })?;
+    let intake_secs = t.elapsed().as_secs_f64();
+    if opts.keep_dir.is_some() && !ocr_reused {
+        for ((p, _, _), o) in generated.iter().zip(&ocr) {
+            let body = serde_json::to_vec(o).map_err(|e| IntakeError::Encode(e.to_string()))?;
+            std::fs::write(cache(p), body).map_err(|e| IntakeError::io(cache(p), e))?;
+        }
+    }
+    progress(&format!(
+        "intake of {} pages in {intake_secs:.1} s",
+        generated.len()
+    ));
+
+    let mut r = EvalReport {
+        pages: generated.len(),
+        threads,
+        intake_secs,
+        intake_pages_per_sec: generated.len() as f64 / intake_secs,
+        intake_secs_per_page_per_core: intake_secs * threads as f64 / generated.len().max(1) as f64,
+        assess_ms_mean: reports.iter().map(|p| p.assess_ms).sum::<f64>() / reports.len().max(1) as f64,
+        ocr_reused,
+        ..EvalReport::default()
+    };
+
+    if opts.compare_cli {
+        let t = Instant::now();
+        let cli: Vec<String> = parallel_map(&generated, threads, |_, (p, _, _)| cli_ocr(p))?;
+        let secs = t.elapsed().as_secs_f64();
+        r.cli_pages_per_sec = Some(generated.len() as f64 / secs);
+        let (mut c, mut d) = (CerCount::default(), CerCount::default());
+        for ((_, truth, kind), text) in generated.iter().zip(&cli) {
+            match kind {
+                VariantKind::Clean => c.add(cer_count(&truth.text(), text)),
+                VariantKind::Degraded => d.add(cer_count(&truth.text(), text)),
+                _ => {}
+            }
+        }
+        r.cli_cer_clean = Some(c);
+        r.cli_cer_degraded = Some(d);
+        progress(&format!("tesseract CLI on the same pages in {secs:.1} s"));
+    }
+
+    for (((_, truth, kind), o), rep) in generated.iter().zip(&ocr).zip(&reports) {
+        let kname = kind.name().to_string();
+        let expected = DocClass::from_doc_type(truth.doc_type);
+        let class_ok = rep.doc_type == expected;
+        r.classification.add(class_ok);
+        r.classification_by_kind
+            .entry(kname.clone())
+            .or_default()
+            .add(class_ok);
+        if !class_ok {
+            r.notes
+                .push(format!("{}: classified as {}", truth.id, rep.doc_type.name()));
+        }
+        let action = match rep.decision.action {
+            Action::AutoIssue => "auto_issue",
+            Action::OfficerReview => "officer_review",
+            Action::Refuse => "refuse",
+        };
+        *r.decisions
+            .entry(kname.clone())
+            .or_default()
+            .entry(action.into())
+            .or_default() += 1;
+        let forensic_fails: Vec<&crate::checks::Check> = rep
+            .checks
+            .iter()
+            .filter(|c| c.name.starts_with("forensics.") && c.outcome == Outcome::Fail)
+            .collect();
+        match (&truth.variant, kind) {
+            (_, VariantKind::Clean | VariantKind::Degraded) => {
+                let t = cer_count(&truth.text(), &o.text);
+                if *kind == VariantKind::Clean {
+                    r.cer_clean.add(t);
+                } else {
+                    r.cer_degraded.add(t);
+                }
+                let truth_map = truth.fields.to_map();
+                let got = rep
+                    .fields
+                    .iter()
+                    .map(|(k, f)| (k.clone(), f.value.clone()))
+                    .collect::<BTreeMap<_, _>>();
+                let s = field_score(&truth_map, &got);
+                if *kind == VariantKind::Clean {
+                    r.fields_clean.add(s);
+                } else {
+                    r.fields_degraded.add(s);
+                }
+                for name in truth_map.keys().chain(got.keys()) {
+                    let one_t: BTreeMap<String, String> = truth_map
+                        .get(name)
+                        .map(|v| (name.clone(), v.clone()))
+                        .into_iter()
+                        .collect();
+                    let one_g: BTreeMap<String, String> = got
+                        .get(name)
+                        .map(|v| (name.clone(), v.clone()))
+                        .into_iter()
+                        .collect();
+                    let fs = field_score(&one_t, &one_g);
+                    if fs.false_negatives + fs.false_positives > 0 {
+                        r.notes.push(format!(
+                            "{}: field {name}: truth {:?}, read {:?}",
+                            truth.id,
+                            truth_map.get(name),
+                            got.get(name)
+                        ));
+                    }
+                }
+                // Names from an MRZ compared without diacritics.
+                let mut folded_t = truth_map.clone();
+                let mut folded_g = got.clone();
+                if rep
+                    .fields
+                    .get("holder_name")
+                    .is_some_and(|f| matches!(f.source, FieldSource::Mrz))
+                {
+                    if let Some(v) = folded_t.get_mut("holder_name") {
+                        *v = fold(v);
+                    }
+                    if let Some(v) = folded_g.get_mut("holder_name") {
+                        *v = fold(v);
+                    }
+                }
+                r.fields_mrz_names_folded.add(field_score(&folded_t, &folded_g));
+                for name in truth_map.keys() {
+                    let one_t: BTreeMap<String, String> = truth_map
+                        .get(name)
+                        .map(|v| (name.clone(), v.clone()))
+                        .into_iter()
+                        .collect();
+                    let one_g: BTreeMap<String, String> = got
+                        .get(name)
+                        .map(|v| (name.clone(), v.clone()))
+                        .into_iter()
+                        .collect();
+                    r.fields_by_name
+                        .entry(name.clone())
+                        .or_default()
+                        .add(field_score(&one_t, &one_g));
+                }
+                r.false_alarms.add(!forensic_fails.is_empty());
+                for c in &forensic_fails {
+                    *r.false_alarms_by_check.entry(c.name.clone()).or_default() += 1;
+                    r.notes
+                        .push(format!("{}: false alarm {}: {}", truth.id, c.name, c.message));
+                }
+                let refused = rep.decision.action == Action::Refuse;
+                r.wrongful_refusals.add(refused);
+                if refused {
+                    r.notes
+                        .push(format!("{}: wrongly refused: {}", truth.id, rep.decision.summary));
+                }
+            }
+            (Variant::Tampered { tamper, region, .. }, _) => {
+                let flagged = !forensic_fails.is_empty();
+                r.tamper_recall.add(flagged);
+                r.tamper_recall_by_kind
+                    .entry(tamper_name(*tamper).into())
+                    .or_default()
+                    .add(flagged);
+                let localised = forensic_fails
+                    .iter()
+                    .any(|c| c.regions.iter().any(|b| b.intersect(region).is_some()));
+                r.tamper_localised.add(localised);
+                if !flagged {
+                    r.notes
+                        .push(format!("{}: {} not flagged", truth.id, tamper_name(*tamper)));
+                } else if !localised {
+                    r.notes.push(format!(
+                        "{}: {} flagged elsewhere",
+                        truth.id,
+                        tamper_name(*tamper)
+                    ));
+                }
+            }
+            (Variant::Art22 { case, .. }, _) => {
+                let (ground, name) = art22_ground(case);
+                let hit = rep.decision.action == Action::Refuse
+                    && rep.decision.grounds.iter().any(|g| g.ground == ground);
+                r.art22_by_ground.entry(name.into()).or_default().add(hit);
+                if !hit {
+                    r.notes.push(format!(
+                        "{}: {name} not refused ({})",
+                        truth.id, rep.decision.summary
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(r)
+}
+
+impl EvalReport {
+    /// The figures as lines of text, with the targets.
+    pub fn lines(&self) -> Vec<String> {
+        let pct = |c: &CerCount| c.rate() * 100.0;
+        let mut out = vec![format!(
+            "pages: {} on {} worker(s){}",
+            self.pages,
+            self.threads,
+            if self.ocr_reused {
+                " (OCR reused from disk: intake time excludes OCR)"
+            } else {
+                ""
+            }
+        )];
+        out.push(format!(
+            "whole intake: {:.2} pages/s; {:.2} s per page per core (target ≤ 1.5 s); checks alone {:.0} ms/page",
+            self.intake_pages_per_sec, self.intake_secs_per_page_per_core, self.assess_ms_mean
+        ));
+        if let Some(c) = self.cli_pages_per_sec {
+            out.push(format!("tesseract CLI (OCR only): {c:.2} pages/s"));
+        }
+        let cli = |c: &Option<CerCount>| {
+            c.as_ref()
+                .map_or(String::new(), |c| format!("  CLI {:.2} %", c.rate() * 100.0))
+        };
+        out.push(format!(
+            "CER clean     {:.2} %{} (target ≤ 1.5 %)",
+            pct(&self.cer_clean),
+            cli(&self.cli_cer_clean)
+        ));
+        out.push(format!(
+            "CER degraded  {:.2} %{} (target ≤ 3 %)",
+            pct(&self.cer_degraded),
+            cli(&self.cli_cer_degraded)
+        ));
+        out.push(format!(
+            "field F1: clean {:.3}, degraded {:.3} (target ≥ 0.95); MRZ names folded {:.3}",
+            self.fields_clean.f1(),
+            self.fields_degraded.f1(),
+            self.fields_mrz_names_folded.f1()
+        ));
+        for (k, s) in &self.fields_by_name {
+            out.push(format!(
+                "  {k:16} F1 {:.3} (P {:.3} R {:.3})",
+                s.f1(),
+                s.precision(),
+                s.recall()
+            ));
+        }
+        out.push(format!(
+            "classification: {:.3} ({}/{}) (target ≥ 0.95)",
+            self.classification.rate(),
+            self.classification.hits,
+            self.classification.total
+        ));
+        for (k, c) in &self.classification_by_kind {
+            out.push(format!("  {k:9} {:.3} ({}/{})", c.rate(), c.hits, c.total));
+        }
+        out.push(format!(
+            "tamper recall: {:.3} ({}/{}) (target ≥ 0.9); localised {:.3}",
+            self.tamper_recall.rate(),
+            self.tamper_recall.hits,
+            self.tamper_recall.total,
+            self.tamper_localised.rate()
+        ));
+        for (k, c) in &self.tamper_recall_by_kind {
+            out.push(format!("  {k:14} {:.3} ({}/{})", c.rate(), c.hits, c.total));
+        }
+        out.push(format!(
+            "false alarms (clean + degraded flagged by forensics): {:.3} ({}/{}) (target ≤ 0.1) {:?}",
+            self.false_alarms.rate(),
+            self.false_alarms.hits,
+            self.false_alarms.total,
+            self.false_alarms_by_check
+        ));
+        for (k, c) in &self.art22_by_ground {
+            out.push(format!(
+                "Art. 22 {k:22} refused with the ground {:.3} ({}/{})",
+                c.rate(),
+                c.hits,
+                c.total
+            ));
+        }
+        out.push(format!(
+            "wrongful refusals (clean + degraded): {}/{}",
+            self.wrongful_refusals.hits, self.wrongful_refusals.total
+        ));
+        for (k, d) in &self.decisions {
+            out.push(format!("decisions {k:9} {d:?}"));
+        }
+        out
+    }
+}
