@@ -162,6 +162,8 @@ impl Backend {
             banner.push_str(&line.unwrap());
             banner.push('\n');
         }
+        // Keep reading: a closed pipe would make the server's next line to stdout fail (and the server stop).
+        std::thread::spawn(move || for _ in lines {});
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().unwrap();
         let sink = log.clone();
