@@ -63,9 +63,11 @@ pub struct IssueRequest {
     pub request_key: Option<String>,
     /// The officer who approved the request and co-signs the copies (with the organisation seal).
     pub officer: Option<String>,
+    /// The staff member who sent the request (an officer's own request is the review of a flagged original).
+    pub reviewed_by: Option<String>,
     /// The intake checks' verdict on the originals (banso-intake, run by the edge). A refusal issues nothing; a
-    /// review flag issues only when an officer approves the request (`officer`); either way the decision and its
-    /// report are kept.
+    /// review flag issues only when an officer sends or approves the request (`reviewed_by`); either way the
+    /// decision and its report are kept.
     pub intake: Option<IntakeOutcome>,
 }
 
@@ -301,16 +303,7 @@ impl Service {
                 return self.issued(existing, true);
             }
         }
-        let mut original_pages = 0u32;
-        for (i, file) in request.files.iter().enumerate() {
-            original_pages += self
-                .composer
-                .inspect(file)
-                .map_err(|e| Error::new(e.code, format!("page file {}: {}", i + 1, e.message)))?;
-        }
-        if original_pages == 0 {
-            return Err(Error::new(Code::Iss0001NoPages, "the files hold no page"));
-        }
+        let original_pages = self.check_files(&request.files)?;
         let intake_id = self.keep_intake(&request).await?;
         let result = self.issue_checked(&request, original_pages).await;
         if let Some(id) = &intake_id {
@@ -328,6 +321,32 @@ impl Service {
         })
     }
 
+    /// A kept intake decision with its report and how its request ended (for officers and auditors).
+    pub async fn intake_record(&self, id: &str) -> Result<IntakeRow> {
+        self.registry
+            .intake(id.trim())
+            .await?
+            .ok_or_else(|| Error::new(Code::Req0002NoSuchEndpoint, "no intake record has this id"))
+    }
+
+    /// Checks that every page file is a readable JPEG, PNG or PDF (cheaply, by its structure); the page count.
+    pub fn check_files(&self, files: &[Vec<u8>]) -> Result<u32> {
+        if files.is_empty() {
+            return Err(Error::new(Code::Iss0001NoPages, "no page was given"));
+        }
+        let mut original_pages = 0u32;
+        for (i, file) in files.iter().enumerate() {
+            original_pages += self
+                .composer
+                .inspect(file)
+                .map_err(|e| Error::new(e.code, format!("page file {}: {}", i + 1, e.message)))?;
+        }
+        if original_pages == 0 {
+            return Err(Error::new(Code::Iss0001NoPages, "the files hold no page"));
+        }
+        Ok(original_pages)
+    }
+
     /// Keeps the intake decision; refuses or holds the request when the decision says so.
     async fn keep_intake(&self, request: &IssueRequest) -> Result<Option<String>> {
         let Some(intake) = &request.intake else {
@@ -343,7 +362,7 @@ impl Service {
                     format!("the original cannot be certified (Decree 23, Art. 22): {reason} (intake record {id})"),
                 )),
             ),
-            IntakeDecision::OfficerReview if request.officer.is_none() => (
+            IntakeDecision::OfficerReview if request.reviewed_by.is_none() && request.officer.is_none() => (
                 "held",
                 Some(Error::new(
                     Code::Iss0009NeedsReview,

@@ -260,6 +260,7 @@ async fn issue_once(app: &App, pages: &[Vec<u8>]) -> Result<()> {
             files: pages.to_vec(),
             request_key: None,
             officer: None,
+            reviewed_by: None,
             intake: None,
         })
         .await

@@ -38,6 +38,29 @@ pub struct Config {
     pub fees: FeeSchedule,
     pub pki: PkiConfig,
     pub storage: StorageConfig,
+    pub intake: IntakeConfig,
+}
+
+/// The intake checks run before issuing (OCR, recognition, Art. 22 grounds, forensics, decision).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    /// Run the intake before issuing (default true). Env: `BANSO_INTAKE=on|off`.
+    pub enabled: bool,
+    /// Tesseract language(s).
+    pub language: String,
+    /// Thresholds of the checks and the decision (`[intake.policy]`; see banso-intake's `IntakePolicy`).
+    pub policy: banso_intake::decision::IntakePolicy,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            language: "vie".into(),
+            policy: banso_intake::decision::IntakePolicy::default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -135,6 +158,7 @@ impl Default for Config {
             fees: FeeSchedule::default(),
             pki: PkiConfig::default(),
             storage: StorageConfig::default(),
+            intake: IntakeConfig::default(),
         }
     }
 }
@@ -221,6 +245,13 @@ impl Config {
         }
         if let Some(v) = env("BANSO_SIGNATURE_LEVEL") {
             config.signature_level = v;
+        }
+        if let Some(v) = env("BANSO_INTAKE") {
+            config.intake.enabled = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => bail!("BANSO_INTAKE must be on or off"),
+            };
         }
         if let Some(v) = env("BANSO_TSA_URL") {
             config.tsa_url = Some(v);

@@ -89,3 +89,166 @@ pub fn ocr(
     }
     Ok(0)
 }
+
+/// Loads, reads and assesses pages; the recognised text and the report.
+pub struct Assessed {
+    pub ocr: Vec<OcrPage>,
+    pub report: banso_intake::decision::IntakeReport,
+}
+
+/// Runs the whole intake over loaded pages. `jpeg[i]`: page i came from a JPEG file (error-level analysis).
+pub fn assess_pages(
+    pages: &[Page],
+    jpeg: &[bool],
+    holder: Option<&banso_intake::checks::Holder>,
+    language: &str,
+    policy: &banso_intake::decision::IntakePolicy,
+) -> Result<Assessed> {
+    let ocr = recognize(pages, language)?;
+    let inputs: Vec<banso_intake::decision::PageInput<'_>> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| banso_intake::decision::PageInput {
+            image: &p.image,
+            dpi: p.dpi,
+            jpeg: jpeg.get(i).copied().unwrap_or(false),
+        })
+        .collect();
+    let report = banso_intake::decision::assess(&inputs, &ocr, holder, policy, &[])?;
+    Ok(Assessed { ocr, report })
+}
+
+/// Whether each page of the loaded files came from a JPEG file (by content).
+fn jpeg_flags(files: &[PathBuf], pages: &[Page]) -> Vec<bool> {
+    pages
+        .iter()
+        .map(|p| match &p.source {
+            input::PageSource::Image { path, .. } => {
+                files.iter().any(|f| f == path) && {
+                    std::fs::read(path)
+                        .map(|b| b.starts_with(&[0xFF, 0xD8, 0xFF]))
+                        .unwrap_or(false)
+                }
+            }
+            _ => false,
+        })
+        .collect()
+}
+
+/// `banso intake`: document type, fields, checks and decision. Exit 0 auto-issue, 1 refuse, 3 officer review.
+pub fn intake(
+    files: &[PathBuf],
+    holder: Option<banso_intake::checks::Holder>,
+    config: &crate::config::IntakeConfig,
+    json: bool,
+) -> Result<u8> {
+    if files.is_empty() {
+        return Err(anyhow!("give the page files to assess"));
+    }
+    let pages = load_pages(files, None, None)?;
+    let jpeg = jpeg_flags(files, &pages);
+    let assessed = assess_pages(&pages, &jpeg, holder.as_ref(), &config.language, &config.policy)?;
+    let report = &assessed.report;
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        for p in &report.pages {
+            println!("== trang / page {}: {:?}", p.page + 1, p.doc_type);
+            for (name, f) in &p.fields {
+                println!("  {name:<16} {}", f.value);
+            }
+            for c in &p.checks {
+                println!(
+                    "  {:<28} {:<14} {}",
+                    c.name,
+                    format!("{:?}", c.outcome),
+                    c.message
+                );
+            }
+        }
+        println!("QUYẾT ĐỊNH / DECISION: {}", report.decision.summary);
+    }
+    Ok(report.exit_code() as u8)
+}
+
+/// The intake at issuance: page files as uploaded → the outcome the core keeps and enforces, with the OCR words
+/// as the copies' text layer.
+pub fn for_issuance(
+    files: &[Vec<u8>],
+    holder: &banso_intake::checks::Holder,
+    config: &crate::config::IntakeConfig,
+) -> Result<banso_core::service::IntakeOutcome> {
+    let dir = tempfile::TempDir::new()?;
+    let mut paths = Vec::with_capacity(files.len());
+    for (i, bytes) in files.iter().enumerate() {
+        let p = dir.path().join(format!("page-{i:03}"));
+        std::fs::write(&p, bytes)?;
+        paths.push(p);
+    }
+    let pages = input::load_files(&paths, &mut |_| {})?;
+    let jpeg = jpeg_flags(&paths, &pages);
+    let assessed = assess_pages(&pages, &jpeg, Some(holder), &config.language, &config.policy)?;
+    let decision = match assessed.report.decision.action {
+        banso_intake::decision::Action::AutoIssue => banso_core::model::IntakeDecision::AutoIssue,
+        banso_intake::decision::Action::OfficerReview => banso_core::model::IntakeDecision::OfficerReview,
+        banso_intake::decision::Action::Refuse => banso_core::model::IntakeDecision::Refuse,
+    };
+    let text_layers = assessed
+        .ocr
+        .iter()
+        .map(|o| {
+            Some(banso_core::ports::PageText {
+                width: o.width,
+                height: o.height,
+                words: o
+                    .words
+                    .iter()
+                    .map(|w| banso_core::ports::PageWord {
+                        text: w.text.clone(),
+                        x: w.bbox.x,
+                        y: w.bbox.y,
+                        w: w.bbox.w,
+                        h: w.bbox.h,
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    Ok(banso_core::service::IntakeOutcome {
+        decision,
+        reason: assessed.report.decision.summary.clone(),
+        report_json: serde_json::to_string(&assessed.report)?,
+        text_layers,
+    })
+}
+
+/// Runs the intake (when enabled) on an issuance request before the core sees it: the page files are checked
+/// first (bad files get their own `ISS-000x`), then read, recognised and checked off the async threads.
+pub async fn attach_to(
+    service: &banso_core::service::Service,
+    config: Option<Arc<crate::config::IntakeConfig>>,
+    request: &mut banso_core::service::IssueRequest,
+) -> std::result::Result<(), banso_core::Error> {
+    use banso_core::{Code, Error};
+    let Some(config) = config else {
+        return Ok(());
+    };
+    service.check_files(&request.files)?;
+    let files = request.files.clone();
+    let holder = banso_intake::checks::Holder {
+        name: Some(request.holder_name.trim().to_string()).filter(|n| !n.is_empty()),
+        birth_date: None,
+        id_number: Some(request.holder_id.trim().to_string()).filter(|n| !n.is_empty()),
+    };
+    let outcome = tokio::task::spawn_blocking(move || for_issuance(&files, &holder, &config))
+        .await
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("intake task: {e}")))?
+        .map_err(|e| {
+            Error::new(
+                Code::Sys0003Internal,
+                format!("the intake could not read the pages: {e:#}"),
+            )
+        })?;
+    request.intake = Some(outcome);
+    Ok(())
+}

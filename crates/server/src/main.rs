@@ -135,6 +135,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The intake checks on page files: document type, fields, every check with its evidence, and the decision.
+    /// Exit 0 auto-issue, 1 refuse (with the Decree 23 Art. 22 ground), 3 officer review, 2 error.
+    Intake {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The verified identity to check the document against.
+        #[arg(long)]
+        holder_name: Option<String>,
+        /// Birth date, YYYY-MM-DD or DD/MM/YYYY.
+        #[arg(long)]
+        holder_dob: Option<String>,
+        #[arg(long)]
+        holder_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -471,20 +487,27 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 files.push(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?);
             }
-            let issuance = app
-                .service
-                .issue(IssueRequest {
-                    holder_id,
-                    holder_name,
-                    document_type: doc_type,
-                    copies,
-                    files,
-                    request_key,
-                    officer,
-                    intake: None,
-                })
-                .await
-                .map_err(|e| Failure::domain(e, json))?;
+            let mut request = IssueRequest {
+                holder_id,
+                holder_name,
+                document_type: doc_type,
+                copies,
+                files,
+                request_key,
+                reviewed_by: officer.clone(),
+                officer,
+                intake: None,
+            };
+            let intake = app
+                .config
+                .intake
+                .enabled
+                .then(|| std::sync::Arc::new(app.config.intake.clone()));
+            let issuance = match intakecmd::attach_to(&app.service, intake, &mut request).await {
+                Ok(()) => app.service.issue(request).await,
+                Err(e) => Err(e),
+            }
+            .map_err(|e| Failure::domain(e, json))?;
             let mut written = Vec::new();
             for (i, copy) in issuance.copies.iter().enumerate() {
                 let path = out_path(&out, &copy.record.code, i);
@@ -903,6 +926,23 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             lang,
             json,
         } => Ok(intakecmd::ocr(&files, scanner.as_deref(), pages, &lang, json)?),
+        Command::Intake {
+            files,
+            holder_name,
+            holder_dob,
+            holder_id,
+            json,
+        } => {
+            let config = Config::load(&overrides(&common, None))?;
+            let holder = (holder_name.is_some() || holder_dob.is_some() || holder_id.is_some()).then(|| {
+                banso_intake::checks::Holder {
+                    name: holder_name,
+                    birth_date: holder_dob,
+                    id_number: holder_id,
+                }
+            });
+            Ok(intakecmd::intake(&files, holder, &config.intake, json)?)
+        }
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
     }
 }
@@ -925,6 +965,11 @@ async fn serve(mut config: Config) -> Result<()> {
         trust: app.trust.clone(),
         max_upload_bytes: app.config.max_upload_bytes,
         base_url: base.trim_end_matches('/').to_string(),
+        intake: app
+            .config
+            .intake
+            .enabled
+            .then(|| std::sync::Arc::new(app.config.intake.clone())),
     };
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");

@@ -40,6 +40,7 @@ pub fn issuance_json(issuance: &Issuance, pdfs: &[String], base_url: &str) -> Va
     if let Some(obj) = top.as_object_mut() {
         obj.insert("fee_vnd".into(), json!(issuance.fee_total_vnd));
         obj.insert("replayed".into(), json!(issuance.replayed));
+        obj.insert("intake_id".into(), json!(issuance.intake_id));
         obj.insert("copies".into(), Value::Array(copies));
     }
     top

@@ -240,6 +240,7 @@ pub async fn issue(
             files,
             request_key,
             officer: officer.clone(),
+            reviewed_by: None,
             intake: None,
         }
     } else {
@@ -265,9 +266,15 @@ pub async fn issue(
             files,
             request_key,
             officer: officer.clone(),
+            reviewed_by: None,
             intake: None,
         }
     };
+    let mut request = request;
+    if caller.role == Role::Officer {
+        request.reviewed_by = Some(caller.name.clone());
+    }
+    crate::intakecmd::attach_to(&state.service, state.intake.clone(), &mut request).await?;
     let started = std::time::Instant::now();
     // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a
     // clean-up, never half-done with objects left behind.
@@ -365,6 +372,30 @@ pub async fn revoke(
         .await?;
     tracing::info!(token = %caller.token_id, status = record.status.as_str(), "copy status changed");
     Ok(Json(banso_core::service::PublicCopy::from_record(&record)).into_response())
+}
+
+/// `GET /api/v1/intake/{id}`: officers only. An intake decision, its report (document type, fields, every check
+/// with its evidence) and how the request ended.
+pub async fn intake_record(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    caller.require(&[Role::Officer])?;
+    let r = state.service.intake_record(&id).await?;
+    let report: serde_json::Value = serde_json::from_str(&r.report).unwrap_or(serde_json::Value::Null);
+    Ok(Json(serde_json::json!({
+        "id": r.id,
+        "recorded_at": r.recorded_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "holder_id": r.holder_id,
+        "decision": r.decision.as_str(),
+        "reason": r.reason,
+        "outcome": r.outcome,
+        "codes": r.codes,
+        "report": report,
+    }))
+    .into_response())
 }
 
 /// `POST /api/v1/verify`: the PDF as the body, or multipart with a `file` part.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub base_url: String,
     pub log_key: Arc<crate::translog::LogKey>,
     pub trust: Arc<crate::trust::TrustServices>,
+    /// The intake run before issuing (`None`: disabled by configuration).
+    pub intake: Option<Arc<crate::config::IntakeConfig>>,
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail
@@ -135,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/copies/{code}/pdf", get(api::copy_pdf))
         .route("/api/v1/copies/{code}/revoke", post(api::revoke))
         .route("/api/v1/verify", post(api::verify))
+        .route("/api/v1/intake/{id}", get(api::intake_record))
         .route("/api/v1/log/checkpoint", get(api::log_checkpoint))
         .route("/api/v1/log/proof/inclusion", get(api::log_inclusion))
         .route("/api/v1/log/proof/consistency", get(api::log_consistency))

@@ -94,6 +94,9 @@ impl Backend {
         let mut c = Command::new(BIN);
         c.arg("--data-dir").arg(&self.data_dir);
         c.env_remove("BANSO_CONFIG").env("BANSO_LOG", "info");
+        // Most tests issue synthetic scans without real text (signing, storage, verification); the intake has its
+        // own tests (tests/intake_issue.rs), which turn it on with `with_env("BANSO_INTAKE", "on")`.
+        c.env("BANSO_INTAKE", "off");
         for (k, v) in &self.env {
             c.env(k, v);
         }
