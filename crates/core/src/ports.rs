@@ -96,6 +96,8 @@ pub trait Registry: Send + Sync {
     /// Records how the request of an intake decision ended.
     async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError>;
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError>;
+    /// The reports of intakes whose request was issued, newest first, at most `limit` (for the duplicate check).
+    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError>;
 }
 
 /// A held certification number; see [`Registry::reserve_number`].

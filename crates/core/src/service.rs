@@ -329,6 +329,11 @@ impl Service {
             .ok_or_else(|| Error::new(Code::Req0002NoSuchEndpoint, "no intake record has this id"))
     }
 
+    /// Reports of the intakes that ended in issued copies (newest first), with their copies' codes.
+    pub async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>> {
+        Ok(self.registry.issued_intake_reports(limit).await?)
+    }
+
     /// Checks that every page file is a readable JPEG, PNG or PDF (cheaply, by its structure); the page count.
     pub fn check_files(&self, files: &[Vec<u8>]) -> Result<u32> {
         if files.is_empty() {

@@ -103,6 +103,7 @@ pub fn assess_pages(
     holder: Option<&banso_intake::checks::Holder>,
     language: &str,
     policy: &banso_intake::decision::IntakePolicy,
+    previous: &[banso_intake::checks::hash::PreviousPage],
 ) -> Result<Assessed> {
     let ocr = recognize(pages, language)?;
     let inputs: Vec<banso_intake::decision::PageInput<'_>> = pages
@@ -114,7 +115,7 @@ pub fn assess_pages(
             jpeg: jpeg.get(i).copied().unwrap_or(false),
         })
         .collect();
-    let report = banso_intake::decision::assess(&inputs, &ocr, holder, policy, &[])?;
+    let report = banso_intake::decision::assess(&inputs, &ocr, holder, policy, previous)?;
     Ok(Assessed { ocr, report })
 }
 
@@ -147,7 +148,14 @@ pub fn intake(
     }
     let pages = load_pages(files, None, None)?;
     let jpeg = jpeg_flags(files, &pages);
-    let assessed = assess_pages(&pages, &jpeg, holder.as_ref(), &config.language, &config.policy)?;
+    let assessed = assess_pages(
+        &pages,
+        &jpeg,
+        holder.as_ref(),
+        &config.language,
+        &config.policy,
+        &[],
+    )?;
     let report = &assessed.report;
     if json {
         println!("{}", serde_json::to_string_pretty(report)?);
@@ -177,6 +185,7 @@ pub fn for_issuance(
     files: &[Vec<u8>],
     holder: &banso_intake::checks::Holder,
     config: &crate::config::IntakeConfig,
+    previous: &[banso_intake::checks::hash::PreviousPage],
 ) -> Result<banso_core::service::IntakeOutcome> {
     let dir = tempfile::TempDir::new()?;
     let mut paths = Vec::with_capacity(files.len());
@@ -187,7 +196,14 @@ pub fn for_issuance(
     }
     let pages = input::load_files(&paths, &mut |_| {})?;
     let jpeg = jpeg_flags(&paths, &pages);
-    let assessed = assess_pages(&pages, &jpeg, Some(holder), &config.language, &config.policy)?;
+    let assessed = assess_pages(
+        &pages,
+        &jpeg,
+        Some(holder),
+        &config.language,
+        &config.policy,
+        previous,
+    )?;
     let decision = match assessed.report.decision.action {
         banso_intake::decision::Action::AutoIssue => banso_core::model::IntakeDecision::AutoIssue,
         banso_intake::decision::Action::OfficerReview => banso_core::model::IntakeDecision::OfficerReview,
@@ -234,13 +250,14 @@ pub async fn attach_to(
         return Ok(());
     };
     service.check_files(&request.files)?;
+    let previous = previous_pages(service).await?;
     let files = request.files.clone();
     let holder = banso_intake::checks::Holder {
         name: Some(request.holder_name.trim().to_string()).filter(|n| !n.is_empty()),
         birth_date: None,
         id_number: Some(request.holder_id.trim().to_string()).filter(|n| !n.is_empty()),
     };
-    let outcome = tokio::task::spawn_blocking(move || for_issuance(&files, &holder, &config))
+    let outcome = tokio::task::spawn_blocking(move || for_issuance(&files, &holder, &config, &previous))
         .await
         .map_err(|e| Error::new(Code::Sys0003Internal, format!("intake task: {e}")))?
         .map_err(|e| {
@@ -251,4 +268,26 @@ pub async fn attach_to(
         })?;
     request.intake = Some(outcome);
     Ok(())
+}
+
+/// How many earlier issued requests the duplicate check compares with.
+const DUPLICATE_WINDOW: u32 = 10_000;
+
+/// Fingerprints of the pages certified before (from the kept intake reports), for the duplicate check.
+async fn previous_pages(
+    service: &banso_core::service::Service,
+) -> std::result::Result<Vec<banso_intake::checks::hash::PreviousPage>, banso_core::Error> {
+    let mut out = Vec::new();
+    for (codes, report) in service.issued_intake_reports(DUPLICATE_WINDOW).await? {
+        let Ok(report) = serde_json::from_str::<banso_intake::decision::IntakeReport>(&report) else {
+            continue;
+        };
+        for p in report.pages {
+            out.push(banso_intake::checks::hash::PreviousPage {
+                reference: format!("{} page {}", codes.join(","), p.page + 1),
+                fingerprint: p.fingerprint,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -443,6 +443,20 @@ impl Registry for PgRegistry {
         Ok(())
     }
 
+    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::ISSUED_INTAKE_REPORTS, &[&i64::from(limit)])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let codes: String = r.try_get(0).map_err(err)?;
+                Ok((schema::split_codes(&codes), r.try_get(1).map_err(err)?))
+            })
+            .collect()
+    }
+
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
         let client = self.client().await?;
         let Some(row) = client

@@ -135,6 +135,9 @@ pub const INSERT_INTAKE: &str =
     "INSERT INTO intake_records (id, recorded_at, request_key, holder_id, decision, \
     reason, report, outcome, codes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+pub const ISSUED_INTAKE_REPORTS: &str = "SELECT codes, report FROM intake_records WHERE outcome = 'issued' \
+    ORDER BY recorded_at DESC LIMIT $1";
+
 pub const FINISH_INTAKE: &str = "UPDATE intake_records SET outcome = $1, codes = $2 WHERE id = $3";
 
 pub const SELECT_INTAKE: &str =

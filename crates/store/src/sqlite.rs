@@ -419,6 +419,19 @@ impl Registry for SqliteRegistry {
         Ok(())
     }
 
+    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(schema::ISSUED_INTAKE_REPORTS)?
+                .query_map(params![limit], |row| {
+                    Ok((
+                        schema::split_codes(&row.get::<_, String>(0)?),
+                        row.get::<_, String>(1)?,
+                    ))
+                })?
+                .collect()
+        })
+    }
+
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
         let row = self.read(|c| {
             c.prepare_cached(schema::SELECT_INTAKE)?
