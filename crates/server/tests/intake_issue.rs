@@ -100,6 +100,19 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
         "{record}"
     );
 
+    // The same original again (a citizen back for another copy): allowed, and the duplicate is on record.
+    let (status, again) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));
+    assert_eq!(status, 201, "{again}");
+    let record = intake_record_by_id(&server, &officer, again["intake_id"].as_str().unwrap());
+    let checks = record["report"]["pages"][0]["checks"].as_array().unwrap();
+    let dup = checks
+        .iter()
+        .find(|c| c["name"] == "duplicate.perceptual_hash")
+        .unwrap();
+    assert_eq!(dup["outcome"], "warn", "{dup}");
+    let first_code = issued["code"].as_str().unwrap().replace('-', "");
+    assert!(dup["message"].as_str().unwrap().contains(&first_code), "{dup}");
+
     // A page stamped "MẬT" (secret): refused under Art. 22 with its ground, nothing issued, decision kept.
     let (image, truth) = page(&dir, "birth_certificate-art22-000");
     assert_eq!(truth["variant"]["ground"], "secrecy_stamp");
