@@ -116,11 +116,11 @@ impl Default for IntakePolicy {
             ela_factor: 3.0,
             ela_min_excess: 2.0,
             ela_min_blocks: 2,
-            copy_move_min_windows: 30,
+            copy_move_min_windows: 60,
             glyph_size_tolerance: 0.06,
             glyph_min_pixels: 2.5,
             glyph_shape_factor: 3.0,
-            glyph_shape_min: 0.12,
+            glyph_shape_min: 0.145,
             noise_min_level: 1.0,
             noise_clean_factor: 0.25,
             noise_min_tiles: 2,
@@ -380,10 +380,11 @@ pub fn assess_page(
     ));
     checks.push(checks::seal_present(page.image, &rec, dpi, p));
     checks.push(forensics::ela(page.image, ocr, page.jpeg, p));
-    checks.push(forensics::copy_move(&g, ocr, p));
+    let (noise_tiles, noise_level) = forensics::paper_noise(&g, ocr);
+    checks.push(forensics::copy_move(&g, ocr, noise_level >= p.noise_min_level, p));
     checks.push(forensics::glyph_consistency(&g, ocr, &rec, p));
     checks.push(forensics::erased_values(&rec));
-    checks.push(forensics::noise_consistency(&g, ocr, p));
+    checks.push(forensics::noise_consistency(&noise_tiles, noise_level, p));
     checks.push(hash::duplicates(&fingerprint, previous, p.duplicate_max_hamming));
     let decision = decide(index, &checks, &rec.classification, p);
     PageReport {

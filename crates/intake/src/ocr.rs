@@ -93,6 +93,20 @@ pub struct OcrPage {
     /// one entry per line, when the first pass found MRZ-like lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mrz_lines: Option<Vec<String>>,
+    /// Red rectangular stamps read a second time on their own (the page pass often leaves a boxed stamp out
+    /// as a picture): the red ink alone, as one line of text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stamps: Vec<OcrStamp>,
+}
+
+/// The text of a red rectangular stamp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrStamp {
+    pub text: String,
+    pub confidence: f32,
+    /// The stamp's frame.
+    #[serde(rename = "box")]
+    pub bbox: BBox,
 }
 
 /// Checks that `OMP_THREAD_LIMIT=1` was in the environment this process *started* with (Linux: the initial
@@ -244,7 +258,46 @@ impl OcrWorker {
         if let Some(region) = crate::recognise::mrz_region(&result) {
             result.mrz_lines = self.read_mrz_zone(img, region, dpi);
         }
+        if let PageImage::Rgb(rgb) = img {
+            for frame in crate::checks::seal::find_stamps(rgb) {
+                if let Some(stamp) = self.read_stamp(rgb, frame, dpi) {
+                    result.stamps.push(stamp);
+                }
+            }
+        }
         Ok(result)
+    }
+
+    /// Reads the inside of a red stamp frame as one line: the red ink turned black, everything else white.
+    fn read_stamp(&mut self, img: &RgbImage, frame: BBox, dpi: u32) -> Option<OcrStamp> {
+        let inset = (frame.h / 8).max(20);
+        let r = BBox::new(
+            frame.x + inset,
+            frame.y + inset,
+            frame.w.checked_sub(2 * inset)?,
+            frame.h.checked_sub(2 * inset)?,
+        )
+        .intersect(&BBox::new(0, 0, img.width(), img.height()))?;
+        let mut gray = GrayImage::new(r.w, r.h);
+        for (x, y, px) in gray.enumerate_pixels_mut() {
+            let p = img.get_pixel(r.x + x, r.y + y).0;
+            let redness = i32::from(p[0]) - i32::from(p[1].max(p[2]));
+            px.0[0] = (255 - (redness * 2).clamp(0, 255)) as u8;
+        }
+        if let Some(e) = self.engine.as_mut() {
+            e.set_page_seg_mode(tesseract::PageSegMode::PsmSingleLine);
+        }
+        let page = self.recognize_gray(&gray, dpi, 0);
+        if let Some(e) = self.engine.as_mut() {
+            e.set_page_seg_mode(tesseract::PageSegMode::PsmAuto);
+        }
+        let page = page.ok()?;
+        let text = page.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!text.is_empty()).then_some(OcrStamp {
+            text,
+            confidence: page.mean_confidence,
+            bbox: frame,
+        })
     }
 
     fn start_mrz(&self) -> Option<Tesseract> {
@@ -341,6 +394,7 @@ impl OcrWorker {
             words,
             lines,
             mrz_lines: None,
+            stamps: Vec::new(),
         })
     }
 }

@@ -201,7 +201,9 @@ fn group_blocks(flagged: &[usize], bw: usize, size: u32, ox: u32, oy: u32, min: 
 const WIN: usize = 12;
 
 /// Copy-move: identical windows inside the text at two places.
-pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check {
+/// `noisy`: the page carries scanner noise ([`paper_noise`]). On a noise-free (born-digital) page the same
+/// letter can render pixel-identically in two words by chance, so only copies inside one word count there.
+pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePolicy) -> Check {
     use std::collections::HashMap;
     const NAME: &str = "forensics.copy_move";
     const PX: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -215,6 +217,10 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check
     let pow_x = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PX));
     let pow_y = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PY));
     for (wi, word) in ocr.words.iter().enumerate() {
+        // MRZ filler runs repeat by design.
+        if word.text.chars().filter(|c| *c == '<').count() * 4 > word.text.chars().count() {
+            continue;
+        }
         let b = word.bbox;
         let (x0, y0) = (b.x.saturating_sub(2), b.y.saturating_sub(2));
         let (x1, y1) = ((b.right() + 2).min(w), (b.bottom() + 2).min(h));
@@ -298,8 +304,9 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check
         if *n < p.copy_move_min_windows {
             continue;
         }
-        // The same word printed twice (a repeated label) may render identically.
-        if a != b && exact_form(&ocr.words[*a].text) == exact_form(&ocr.words[*b].text) {
+        // The same word printed twice (a repeated label) may render identically; on a noise-free page, so may
+        // a letter shared by two words.
+        if a != b && (!noisy || exact_form(&ocr.words[*a].text) == exact_form(&ocr.words[*b].text)) {
             discounted += 1;
             continue;
         }
@@ -316,7 +323,8 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check
         })
         .flat_map(|(_, (_, ba, bb))| [*ba, *bb])
         .collect();
-    let ev = json!({"matches": found, "repeated_words_discounted": discounted, "window": WIN, "min_windows": p.copy_move_min_windows});
+    let ev = json!({"matches": found, "discounted": discounted, "window": WIN,
+                    "min_windows": p.copy_move_min_windows, "noisy_page": noisy});
     if found.is_empty() {
         Check::new(
             NAME,
@@ -341,15 +349,85 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check
 
 // ---------------------------------------------------------------------------------------------------------
 
-const GW: usize = 10;
-const GH: usize = 14;
-
 #[derive(Debug, Clone)]
 struct Glyph {
     ch: char,
     word: usize,
     bbox: BBox,
-    shape: [f32; GW * GH],
+    /// Ink (0 paper – 1 ink) at native resolution, `bbox.w × bbox.h`, padded by one pixel of paper.
+    ink: Vec<f32>,
+}
+
+/// A 3 × 3 binomial blur: two renderings of one glyph half a pixel apart become nearly equal, while a
+/// different face (serifs, stroke contrast) or size still differs.
+fn smooth(v: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let k = [1.0f32, 2.0, 1.0];
+    let mut tmp = vec![0f32; v.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let mut s = 0.0;
+            for (i, kv) in k.iter().enumerate() {
+                let xx = (x + i).checked_sub(1).filter(|xx| *xx < w);
+                s += kv * xx.map_or(0.0, |xx| v[y * w + xx]);
+            }
+            tmp[y * w + x] = s / 4.0;
+        }
+    }
+    let mut out = vec![0f32; v.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let mut s = 0.0;
+            for (i, kv) in k.iter().enumerate() {
+                let yy = (y + i).checked_sub(1).filter(|yy| *yy < h);
+                s += kv * yy.map_or(0.0, |yy| tmp[yy * w + x]);
+            }
+            out[y * w + x] = s / 4.0;
+        }
+    }
+    out
+}
+
+/// Mean ink difference of two glyphs, aligned at the best of the integer shifts within ±1 px (sub-pixel
+/// placement moves a rendering by up to a pixel); over the pixels where either has ink. `None` when their
+/// sizes differ by more than 1 px (another size: not comparable; resampling to compare across sizes was
+/// measured and separated legitimate from altered digits less well).
+fn glyph_distance(a: &Glyph, b: &Glyph) -> Option<f32> {
+    let (aw, ah, bw, bh) = (
+        a.bbox.w as i64 + 2,
+        a.bbox.h as i64 + 2,
+        b.bbox.w as i64 + 2,
+        b.bbox.h as i64 + 2,
+    );
+    if (aw - bw).abs() > 1 || (ah - bh).abs() > 1 {
+        return None;
+    }
+    let at = |g: &Glyph, w: i64, h: i64, x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            g.ink[(y * w + x) as usize]
+        }
+    };
+    let mut best = f32::MAX;
+    for dy in -1..=1 {
+        for dx in -1..=1 {
+            let (mut diff, mut n) = (0f32, 0u32);
+            for y in -1..ah.max(bh) + 1 {
+                for x in -1..aw.max(bw) + 1 {
+                    let va = at(a, aw, ah, x, y);
+                    let vb = at(b, bw, bh, x + dx, y + dy);
+                    if va > 0.1 || vb > 0.1 {
+                        diff += (va - vb).abs();
+                        n += 1;
+                    }
+                }
+            }
+            if n > 0 {
+                best = best.min(diff / n as f32);
+            }
+        }
+    }
+    (best < f32::MAX).then_some(best)
 }
 
 /// Connected components (8-neighbour) of a binary crop: boxes (crop coordinates) and pixel counts.
@@ -428,7 +506,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     for (wi, word) in ocr.words.iter().enumerate() {
         let chars: Vec<char> = word.text.chars().filter(|c| !c.is_whitespace()).collect();
         let digits = chars.iter().filter(|c| c.is_ascii_digit()).count();
-        if digits < 2 || digits * 10 < chars.len() * 6 || word.bbox.h < 12 {
+        if digits < 2 || digits * 10 < chars.len() * 6 || word.bbox.h < 12 || word.text.contains('<') {
             continue;
         }
         if mrz.is_some_and(|m| m.intersect(&word.bbox).is_some()) {
@@ -452,6 +530,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             continue;
         }
         let thr = (u16::from(ink_level) + u16::from(paper)) / 2;
+        let span = f32::from(paper - ink_level);
         let ink: Vec<bool> = vals.iter().map(|v| u16::from(*v) < thr).collect();
         let comps = components(&ink, cw, chh);
         let tallest = comps.iter().map(|c| c.0.h).max().unwrap_or(0);
@@ -467,7 +546,9 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
                 let overlap = cb.right().min(bb.right()) as i64 - cb.x.max(bb.x) as i64;
                 overlap * 3 >= cb.w as i64 * 2
             });
-            if under_or_over && *n >= 6 && cb.w >= 4 {
+            let mut widths: Vec<f32> = big.iter().map(|c| c.0.w as f32).collect();
+            let glyph_w = median(&mut widths);
+            if under_or_over && *n >= 6 && cb.w as f32 * 3.0 >= glyph_w {
                 let pb = BBox::new(x0 + cb.x, y0 + cb.y, cb.w, cb.h);
                 findings.push((
                     pb,
@@ -484,25 +565,12 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             if !ch.is_ascii_digit() {
                 continue;
             }
-            let mut shape = [0f32; GW * GH];
-            for gy in 0..GH {
-                for gx in 0..GW {
-                    let (sx0, sx1) = (
-                        cb.x as usize + gx * cb.w as usize / GW,
-                        cb.x as usize + ((gx + 1) * cb.w as usize / GW).max(gx * cb.w as usize / GW + 1),
-                    );
-                    let (sy0, sy1) = (
-                        cb.y as usize + gy * cb.h as usize / GH,
-                        cb.y as usize + ((gy + 1) * cb.h as usize / GH).max(gy * cb.h as usize / GH + 1),
-                    );
-                    let (mut s, mut n) = (0u32, 0u32);
-                    for yy in sy0..sy1.min(chh) {
-                        for xx in sx0..sx1.min(cw) {
-                            n += 1;
-                            s += u32::from(ink[yy * cw + xx]);
-                        }
-                    }
-                    shape[gy * GW + gx] = if n == 0 { 0.0 } else { s as f32 / n as f32 };
+            let (gw, gh) = (cb.w as usize + 2, cb.h as usize + 2);
+            let mut ink_map = vec![0f32; gw * gh];
+            for yy in 0..cb.h as usize {
+                for xx in 0..cb.w as usize {
+                    let v = vals[(cb.y as usize + yy) * cw + cb.x as usize + xx];
+                    ink_map[(yy + 1) * gw + xx + 1] = (f32::from(paper.saturating_sub(v)) / span).min(1.0);
                 }
             }
             let pb = BBox::new(x0 + cb.x, y0 + cb.y, cb.w, cb.h);
@@ -511,7 +579,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
                 ch: *ch,
                 word: wi,
                 bbox: pb,
-                shape,
+                ink: smooth(&ink_map, gw, gh),
             });
         }
         // Size and alignment inside the word.
@@ -542,28 +610,39 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         }
         glyphs.extend(word_glyphs);
     }
-    // Shape against the same digit elsewhere.
-    let dist = |a: &Glyph, b: &Glyph| -> f32 {
-        a.shape
-            .iter()
-            .zip(&b.shape)
-            .map(|(x, y)| (x - y).abs())
-            .sum::<f32>()
-            / (GW * GH) as f32
-    };
-    let similar = |a: &Glyph, b: &Glyph| {
-        let r = a.bbox.h as f32 / b.bbox.h.max(1) as f32;
-        (0.8..=1.25).contains(&r)
-    };
+    // Shape against the same digit elsewhere, at the same size.
     let mut same_min: Vec<Option<f32>> = Vec::with_capacity(glyphs.len());
     let mut any_min: Vec<f32> = Vec::with_capacity(glyphs.len());
+    // Width against the same digit at the same height (±1 px) in the same word: one rendering of one font
+    // gives one width (±1 px for sub-pixel placement).
+    for (i, a) in glyphs.iter().enumerate() {
+        let peers: Vec<i64> = glyphs
+            .iter()
+            .enumerate()
+            .filter(|(j, b)| {
+                *j != i && b.ch == a.ch && b.word == a.word && (b.bbox.h as i64 - a.bbox.h as i64).abs() <= 1
+            })
+            .map(|(_, b)| (b.bbox.w as i64 - a.bbox.w as i64).abs())
+            .collect();
+        if let Some(dw) = peers.iter().min() {
+            if *dw as f32 > p.glyph_min_pixels {
+                findings.push((
+                    a.bbox,
+                    json!({"kind": "width", "word": ocr.words[a.word].text, "char": a.ch.to_string(),
+                           "width": a.bbox.w, "width_difference_to_same_digit": dw, "tolerance_px": p.glyph_min_pixels}),
+                ));
+            }
+        }
+    }
     for (i, a) in glyphs.iter().enumerate() {
         let (mut s, mut any) = (None::<f32>, f32::MAX);
         for (j, b) in glyphs.iter().enumerate() {
-            if i == j || !similar(a, b) || (a.word == b.word && a.bbox == b.bbox) {
+            if i == j {
                 continue;
             }
-            let d = dist(a, b);
+            let Some(d) = glyph_distance(a, b) else {
+                continue;
+            };
             if a.ch == b.ch {
                 s = Some(s.map_or(d, |v: f32| v.min(d)));
             } else {
@@ -588,8 +667,20 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             }
         }
     }
+    let mut largest: Vec<(f32, usize)> = same_min
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (d, i)))
+        .collect();
+    largest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let largest: Vec<serde_json::Value> = largest
+        .iter()
+        .take(3)
+        .map(|(d, i)| json!({"distance": d, "char": glyphs[*i].ch.to_string(), "box": glyphs[*i].bbox}))
+        .collect();
     let ev = json!({
         "digit_glyphs": glyphs.len(), "typical_same_digit_distance": typical, "shape_threshold": threshold,
+        "largest_distances": largest,
         "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
     });
     if glyphs.is_empty() {
@@ -645,21 +736,20 @@ pub fn erased_values(rec: &Recognition) -> Check {
     }
 }
 
-/// Paper noise per 64 × 64 tile of the text area: tiles far cleaner than the page's typical noise (a
-/// digitally whited-out patch on a scanned page). Not applicable to noise-free (born-digital) pages.
-pub fn noise_consistency(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) -> Check {
-    const NAME: &str = "forensics.noise";
-    let Some(area) = words_area(ocr) else {
-        return Check::not_applicable(NAME, "no text area");
-    };
+/// Paper noise per 64 × 64 tile of the text area: the mean absolute difference of horizontally adjacent paper
+/// pixels. Returns the tiles and the page's typical level (the lower quartile, so that tiles crossing a card's
+/// edge or a tinted band do not raise it).
+pub fn paper_noise(g: &image::GrayImage, ocr: &OcrPage) -> (Vec<(BBox, f32)>, f32) {
     const T: u32 = 64;
+    let Some(area) = words_area(ocr) else {
+        return (Vec::new(), 0.0);
+    };
     let (w, h) = g.dimensions();
     let mut tiles: Vec<(BBox, f32)> = Vec::new();
     let mut y = area.y;
     while y + T <= area.bottom().min(h - 1) {
         let mut x = area.x;
         while x + T <= area.right().min(w - 1) {
-            // Mean absolute horizontal difference among paper pixels (both neighbours light).
             let (mut s, mut n) = (0u64, 0u64);
             for yy in (y..y + T).step_by(2) {
                 for xx in x..x + T - 1 {
@@ -670,7 +760,7 @@ pub fn noise_consistency(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) 
                     }
                 }
             }
-            if n > (T * T / 4) as u64 {
+            if n > u64::from(T * T / 4) {
                 tiles.push((BBox::new(x, y, T, T), s as f32 / n as f32));
             }
             x += T;
@@ -678,14 +768,21 @@ pub fn noise_consistency(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) 
         y += T;
     }
     let mut levels: Vec<f32> = tiles.iter().map(|t| t.1).collect();
-    let typical = median(&mut levels);
-    let ev_base = json!({"tiles": tiles.len(), "typical_noise": typical, "min_noise": p.noise_min_level});
+    levels.sort_by(f32::total_cmp);
+    let typical = levels.get(levels.len() / 4).copied().unwrap_or(0.0);
+    (tiles, typical)
+}
+
+/// Tiles far cleaner than the page's typical paper noise (a digitally whited-out patch on a scanned page). Not
+/// applicable to noise-free (born-digital) pages.
+pub fn noise_consistency(tiles: &[(BBox, f32)], typical: f32, p: &IntakePolicy) -> Check {
+    const NAME: &str = "forensics.noise";
     if typical < p.noise_min_level {
         return Check::new(
             NAME,
             Outcome::NotApplicable,
             "the page has no measurable paper noise (born digital or very clean scan)",
-            ev_base,
+            json!({"tiles": tiles.len(), "typical_noise": typical, "min_noise": p.noise_min_level}),
         );
     }
     let flagged: Vec<BBox> = tiles
@@ -693,7 +790,8 @@ pub fn noise_consistency(g: &image::GrayImage, ocr: &OcrPage, p: &IntakePolicy) 
         .filter(|t| t.1 < typical * p.noise_clean_factor)
         .map(|t| t.0)
         .collect();
-    let ev = json!({"tiles": tiles.len(), "typical_noise": typical, "clean_factor": p.noise_clean_factor, "flagged": flagged.len()});
+    let ev = json!({"tiles": tiles.len(), "typical_noise": typical, "clean_factor": p.noise_clean_factor,
+                    "flagged": flagged.len(), "min_tiles": p.noise_min_tiles});
     if flagged.len() >= p.noise_min_tiles {
         Check::new(
             NAME,

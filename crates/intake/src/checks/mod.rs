@@ -890,43 +890,55 @@ const SECRECY: [&str; 3] = ["MẬT", "TỐI MẬT", "TUYỆT MẬT"];
 /// diacritics), or one that folds to it and is printed in red stamp ink.
 pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
     const NAME: &str = "art22.secrecy_mark";
-    for l in &ocr.lines {
-        let t: String = l
-            .text
+    // Page lines, then the stamps read on their own (red by construction).
+    let stamps = ocr.stamps.iter().map(|s| (s.text.as_str(), s.bbox, Some(1.0f32)));
+    let lines = ocr.lines.iter().map(|l| (l.text.as_str(), l.bbox, None));
+    for (text, bbox, known_red) in stamps.chain(lines) {
+        let t: String = text
             .chars()
             .filter(|c| c.is_alphabetic() || c.is_whitespace())
             .collect();
         let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
         let exact = SECRECY.iter().find(|s| t == **s);
         let folded = SECRECY.iter().find(|s| fold(&t) == fold(s));
-        let (red, _) = red_share(img, l.bbox);
-        if exact.is_some() || (folded.is_some() && red > 0.5) {
+        if exact.is_none() && folded.is_none() {
+            continue;
+        }
+        let red = known_red.unwrap_or_else(|| red_share(img, bbox).0);
+        if exact.is_some() || red > 0.5 {
             let mark = exact.or(folded).copied().unwrap_or("MẬT");
             return Check::new(
                 NAME,
                 Outcome::Fail,
                 format!("the page is stamped \"{mark}\" (state secret)"),
-                json!({"text": l.text, "red_share": red, "exact": exact.is_some()}),
+                json!({"text": text, "red_share": red, "exact": exact.is_some(), "stamp": known_red.is_some()}),
             )
-            .with_regions(vec![l.bbox])
+            .with_regions(vec![bbox])
             .with_ground(Ground::SecrecyMark);
         }
     }
-    Check::new(NAME, Outcome::Pass, "no secrecy stamp", json!({}))
+    Check::new(
+        NAME,
+        Outcome::Pass,
+        "no secrecy stamp",
+        json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
+    )
 }
 
 /// Art. 22(3): "không được sao chụp".
 pub fn no_copy_mark(ocr: &OcrPage) -> Check {
     const NAME: &str = "art22.no_copy_mark";
-    for l in &ocr.lines {
-        if let Some(h) = text::contains_approx(&fold(&l.text), "khong duoc sao chup") {
+    let stamps = ocr.stamps.iter().map(|s| (s.text.as_str(), s.bbox));
+    let lines = ocr.lines.iter().map(|l| (l.text.as_str(), l.bbox));
+    for (text, bbox) in stamps.chain(lines) {
+        if let Some(h) = text::contains_approx(&fold(text), "khong duoc sao chup") {
             return Check::new(
                 NAME,
                 Outcome::Fail,
                 "the page is marked \"không được sao chụp\" (do not copy)",
-                json!({"text": l.text, "edits": h.edits}),
+                json!({"text": text, "edits": h.edits}),
             )
-            .with_regions(vec![l.bbox])
+            .with_regions(vec![bbox])
             .with_ground(Ground::NoCopyMark);
         }
     }

@@ -3,7 +3,8 @@
 //! The page is reduced to a mask of 4 × 4 cells holding red ink ([`super::is_red`]); connected groups of cells
 //! whose box is roughly square and of a seal's size are tested as rings: along 72 rays from the box centre,
 //! how many meet red ink near the box radius. A rectangular "MẬT" stamp, red title letters or a red emblem do
-//! not pass both tests.
+//! not pass both tests. [`find_stamps`] finds the rectangular red frames of rubber stamps (the OCR worker
+//! reads their text a second time, [`crate::ocr::OcrPage::stamps`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -35,12 +36,20 @@ impl Seal {
 const CELL: u32 = 4;
 const RAYS: usize = 72;
 
-/// Finds seal rings on a page of `dpi` resolution.
-pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
+/// The page as 4 × 4 cells holding red ink, with the boxes (in cells) of its 8-connected groups.
+struct RedMask {
+    mask: Vec<bool>,
+    w: usize,
+    h: usize,
+    groups: Vec<(usize, usize, usize, usize)>,
+}
+
+/// `close`: cells by which red ink is grown before grouping (bridges a line of other ink crossing a stamp).
+fn red_mask(img: &image::RgbImage, close: usize) -> Option<RedMask> {
     let (w, h) = img.dimensions();
     let (mw, mh) = ((w / CELL) as usize, (h / CELL) as usize);
     if mw < 4 || mh < 4 {
-        return Vec::new();
+        return None;
     }
     let mut mask = vec![false; mw * mh];
     let raw = img.as_raw();
@@ -60,17 +69,27 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
             }
         }
     }
-    let px_per_mm = dpi / 25.4;
-    let min_r = p.seal_min_radius_mm * px_per_mm / CELL as f32;
-    let max_r = p.seal_max_radius_mm * px_per_mm / CELL as f32;
+    if close > 0 {
+        let src = mask.clone();
+        for y in 0..mh {
+            for x in 0..mw {
+                if src[y * mw + x] {
+                    for yy in y.saturating_sub(close)..(y + close + 1).min(mh) {
+                        for xx in x.saturating_sub(close)..(x + close + 1).min(mw) {
+                            mask[yy * mw + xx] = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut seen = vec![false; mw * mh];
-    let mut seals = Vec::new();
+    let mut groups = Vec::new();
     let mut stack = Vec::new();
     for start in 0..mask.len() {
         if !mask[start] || seen[start] {
             continue;
         }
-        // Flood fill (8-connected), tracking the box.
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
         seen[start] = true;
         stack.push(start);
@@ -101,6 +120,27 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
                 }
             }
         }
+        groups.push((x0, y0, x1, y1));
+    }
+    Some(RedMask {
+        mask,
+        w: mw,
+        h: mh,
+        groups,
+    })
+}
+
+/// Finds seal rings on a page of `dpi` resolution.
+pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
+    let Some(m) = red_mask(img, 0) else {
+        return Vec::new();
+    };
+    let (mask, mw, mh) = (&m.mask, m.w, m.h);
+    let px_per_mm = dpi / 25.4;
+    let min_r = p.seal_min_radius_mm * px_per_mm / CELL as f32;
+    let max_r = p.seal_max_radius_mm * px_per_mm / CELL as f32;
+    let mut seals = Vec::new();
+    for &(x0, y0, x1, y1) in &m.groups {
         let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
         let r = (bw + bh) / 4.0;
         let aspect = bw / bh;
@@ -138,4 +178,40 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
         }
     }
     seals
+}
+
+/// Rectangular red stamps (a frame of red ink around text, like "MẬT" or "KHÔNG ĐƯỢC SAO CHỤP"): groups at
+/// least 32 px each way (after growing red ink by 8 px, which bridges a line of other ink crossing the stamp) whose box edges are red along ≥ 85 % of their length. Returns their boxes in pixels.
+pub fn find_stamps(img: &image::RgbImage) -> Vec<BBox> {
+    let Some(m) = red_mask(img, 2) else {
+        return Vec::new();
+    };
+    let at = |x: usize, y: usize| m.mask[y * m.w + x];
+    let mut out = Vec::new();
+    for &(x0, y0, x1, y1) in &m.groups {
+        if x1 - x0 < 8 || y1 - y0 < 8 {
+            continue;
+        }
+        // Each perimeter position counts if the outer two cells there hold red.
+        let (mut hit, mut n) = (0usize, 0usize);
+        for x in x0..=x1 {
+            n += 2;
+            hit += usize::from(at(x, y0) || at(x, y0 + 1));
+            hit += usize::from(at(x, y1) || at(x, y1 - 1));
+        }
+        for y in y0..=y1 {
+            n += 2;
+            hit += usize::from(at(x0, y) || at(x0 + 1, y));
+            hit += usize::from(at(x1, y) || at(x1 - 1, y));
+        }
+        if hit * 100 >= n * 85 {
+            out.push(BBox::new(
+                x0 as u32 * CELL,
+                y0 as u32 * CELL,
+                (x1 - x0 + 1) as u32 * CELL,
+                (y1 - y0 + 1) as u32 * CELL,
+            ));
+        }
+    }
+    out
 }

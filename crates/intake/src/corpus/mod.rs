@@ -243,6 +243,9 @@ pub struct GroundTruth {
     pub seal_required: bool,
     /// Where the seal is drawn, if it is.
     pub seal: Option<BBox>,
+    /// The card-face QR's content and box (CCCD front), as issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr: Option<(String, BBox)>,
     pub variant: Variant,
     /// File name of the page image beside the JSON.
     pub image_file: String,
@@ -349,6 +352,8 @@ struct Sheet<'a> {
     y: f32,
     body: f32,
     seal: Option<BBox>,
+    /// The card-face QR: its content and box.
+    qr: Option<(String, BBox)>,
 }
 
 const INK: [u8; 3] = [20, 20, 24];
@@ -367,6 +372,7 @@ impl<'a> Sheet<'a> {
             y: 280.0,
             body: 46.0,
             seal: None,
+            qr: None,
         }
     }
 
@@ -618,6 +624,7 @@ impl Generator {
             mrz,
             seal_required: spec.doc_type.seal_required(),
             seal: sheet.seal,
+            qr: sheet.qr,
             variant,
         };
         Ok(GeneratedPage {
@@ -663,13 +670,33 @@ impl Generator {
         // Emblem (light, decorative) and photo.
         render::disc(&mut s.img, 395.0, 400.0, 55.0, [236, 150, 140], false);
         render::star(&mut s.img, 395.0, 400.0, 30.0, [250, 225, 120], false);
-        s.center_at(840.0, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", Face::SansBold, 30.0);
-        s.center_at(840.0, "Độc lập - Tự do - Hạnh phúc", Face::SansBold, 29.0);
+        // The QR in the top-right corner (PRODUCT.md §4): idNumber|oldIdNumber|fullName|ddmmyyyy|sex|address|
+        // ddmmyyyy (issue). The heading moves left to make room for it.
+        let old_id = if rng.gen_bool(0.5) {
+            format!("{:09}", rng.gen_range(0..1_000_000_000u32))
+        } else {
+            String::new()
+        };
+        let ddmmyyyy = |d: &Date| format!("{:02}{:02}{:04}", d.day, d.month, d.year);
+        let payload = format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            p.id_number,
+            old_id,
+            p.full_name(),
+            ddmmyyyy(&p.birth),
+            p.sex.vi(),
+            p.address,
+            ddmmyyyy(&issue)
+        );
+        s.qr = render::qr(&mut s.img, &payload, 1290, 318, 3).map(|b| (payload.clone(), b));
+        let cx = 790.0;
+        s.center_at(cx, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", Face::SansBold, 30.0);
+        s.center_at(cx, "Độc lập - Tự do - Hạnh phúc", Face::SansBold, 29.0);
         s.y += 4.0;
         let title_size = 40.0;
         let w = self.fonts.width(Face::SansBold, title_size, "CĂN CƯỚC CÔNG DÂN");
         s.put(
-            840.0 - w / 2.0,
+            cx - w / 2.0,
             "CĂN CƯỚC CÔNG DÂN",
             Face::SansBold,
             title_size,

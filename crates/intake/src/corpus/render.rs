@@ -368,3 +368,35 @@ pub fn signature(img: &mut RgbImage, x: f32, y: f32, w: f32, h: f32, phase: f32)
         disc(img, px, py, 2.2, [30, 50, 150], false);
     }
 }
+
+/// Draws a QR code (error correction L, black modules of `module` px, no quiet zone beyond the page's own
+/// margin) with its top-right corner at (`right`, `top`); returns its box, or `None` if the payload does not fit
+/// in a QR code.
+pub fn qr(img: &mut RgbImage, payload: &str, right: u32, top: u32, module: u32) -> Option<BBox> {
+    let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let n = code.width() as u32;
+    let size = n * module;
+    let left = right.checked_sub(size)?;
+    // A white quiet zone of two modules.
+    fill_rect(
+        img,
+        BBox::new(
+            left.saturating_sub(2 * module),
+            top.saturating_sub(2 * module),
+            size + 4 * module,
+            size + 4 * module,
+        ),
+        [255, 255, 255],
+    );
+    for (i, c) in code.to_colors().iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (x, y) = (i as u32 % n, i as u32 / n);
+            fill_rect(
+                img,
+                BBox::new(left + x * module, top + y * module, module, module),
+                [0, 0, 0],
+            );
+        }
+    }
+    Some(BBox::new(left, top, size, size))
+}
