@@ -100,17 +100,18 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
         "{record}"
     );
 
-    // The same original again (a citizen back for another copy): allowed, and the duplicate is on record.
+    // The same original again: an officer looks first (202), and the record names the copy issued before.
     let (status, again) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));
-    assert_eq!(status, 201, "{again}");
-    let record = intake_record_by_id(&server, &officer, again["intake_id"].as_str().unwrap());
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["error"]["code"], "ISS-0009");
+    let first_code = issued["code"].as_str().unwrap().replace('-', "");
+    let record = intake_record(&server, &officer, again["error"]["message"].as_str().unwrap());
     let checks = record["report"]["pages"][0]["checks"].as_array().unwrap();
     let dup = checks
         .iter()
         .find(|c| c["name"] == "duplicate.perceptual_hash")
         .unwrap();
     assert_eq!(dup["outcome"], "warn", "{dup}");
-    let first_code = issued["code"].as_str().unwrap().replace('-', "");
     assert!(dup["message"].as_str().unwrap().contains(&first_code), "{dup}");
 
     // A page stamped "MẬT" (secret): refused under Art. 22 with its ground, nothing issued, decision kept.
