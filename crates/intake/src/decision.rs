@@ -124,7 +124,7 @@ impl Default for IntakePolicy {
             noise_min_level: 1.0,
             noise_clean_factor: 0.25,
             noise_min_tiles: 2,
-            duplicate_max_hamming: 24,
+            duplicate_max_hamming: 6,
             refuse_on: vec![
                 Ground::SecrecyMark,
                 Ground::NoCopyMark,

@@ -291,7 +291,13 @@ const CUES: &[(DocClass, &str, f32)] = &[
     (DocClass::BirthCertificate, "giay khai sinh", 3.0),
     (DocClass::BirthCertificate, "nguoi di khai sinh", 1.0),
     (DocClass::BirthCertificate, "birth certificate", 3.0),
-    (DocClass::BirthCertificate, "registry of births", 1.0),
+    (
+        DocClass::BirthCertificate,
+        "registry of births deaths and marriages",
+        1.5,
+    ),
+    (DocClass::BirthCertificate, "date of registration", 1.0),
+    (DocClass::BirthCertificate, "registration number", 0.5),
     (DocClass::MarriageCertificate, "giay chung nhan ket hon", 3.0),
     (DocClass::MarriageCertificate, "thong tin nguoi chong", 1.0),
     (DocClass::MarriageCertificate, "thong tin nguoi vo", 1.0),
@@ -1081,7 +1087,7 @@ pub fn read_mrz(ocr: &OcrPage) -> Option<MrzReading> {
         let boxes = vec![first.as_ref().map_or(region, |m| m.bbox); second.len()];
         if let Some(m) = zone_in(second, &boxes) {
             // Prefer the second read unless the first one validates and the second does not.
-            if !(first.as_ref().is_some_and(|f| f.valid()) && !m.valid()) {
+            if !first.as_ref().is_some_and(|f| f.valid()) || m.valid() {
                 return Some(m);
             }
         }
@@ -1089,11 +1095,16 @@ pub fn read_mrz(ocr: &OcrPage) -> Option<MrzReading> {
     first
 }
 
+/// Letter-only positions: the TD1 document code and state, the TD1 name line, the TD3 first line.
+const ALPHA_TD1_L1: std::ops::Range<usize> = 0..5;
+const ALPHA_TD1_L3: std::ops::Range<usize> = 0..30;
+const ALPHA_TD3_L1: std::ops::Range<usize> = 0..44;
+
 /// Parses three TD1 lines (positions as in ICAO 9303 Part 5).
 pub fn parse_td1(raw: Vec<String>, bbox: BBox) -> MrzReading {
-    let l1 = repair(&fit_len(&raw[0], 30), &[], &[0..5]);
-    let l2 = repair(&fit_len(&raw[1], 30), &[0..7, 8..15], &[7..8, 15..18]);
-    let l3 = repair(&fit_len(&raw[2], 30), &[], &[0..30]);
+    let l1 = repair(&fit_len(&raw[0], 30), &[], &[ALPHA_TD1_L1]);
+    let l2 = repair(&fit_len(&raw[1], 30), &[0..7, 8..15, 29..30], &[7..8, 15..18]);
+    let l3 = repair(&fit_len(&raw[2], 30), &[], &[ALPHA_TD1_L3]);
     let mut a: Vec<char> = l1.chars().collect();
     let mut b: Vec<char> = l2.chars().collect();
     // The optional data of a Vietnamese card is the 12-digit ID number.
@@ -1149,7 +1160,7 @@ pub fn parse_td1(raw: Vec<String>, bbox: BBox) -> MrzReading {
 
 /// Parses two TD3 lines.
 pub fn parse_td3(raw: Vec<String>, bbox: BBox) -> MrzReading {
-    let l1 = repair(&fit_len(&raw[0], 44), &[], &[0..44]);
+    let l1 = repair(&fit_len(&raw[0], 44), &[], &[ALPHA_TD3_L1]);
     let l2 = repair(
         &fit_len(&raw[1], 44),
         &[9..10, 13..20, 21..28, 42..44],

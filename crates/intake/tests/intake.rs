@@ -3,6 +3,10 @@
 
 use std::io::Write;
 
+/// Recognition, checks and decision (`tests/intake/assess.rs`).
+#[path = "intake/assess.rs"]
+mod assess;
+
 use banso_intake::cleanup::{
     self, apply_orientation, detect_blank, detect_orientation, estimate_skew, find_page, rotate, to_gray,
 };

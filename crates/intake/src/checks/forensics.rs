@@ -200,6 +200,9 @@ fn group_blocks(flagged: &[usize], bw: usize, size: u32, ox: u32, oy: u32, min: 
 
 const WIN: usize = 12;
 
+/// Copy-move matches grouped by (source word, copy word, shift x, shift y).
+type CopyKey = (usize, usize, i64, i64);
+
 /// Copy-move: identical windows inside the text at two places.
 /// `noisy`: the page carries scanner noise ([`paper_noise`]). On a noise-free (born-digital) page the same
 /// letter can render pixel-identically in two words by chance, so only copies inside one word count there.
@@ -213,7 +216,7 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
     // hash -> first occurrence (x, y, word)
     let mut first: HashMap<u64, (u32, u32, usize)> = HashMap::new();
     // (word a, word b, dx, dy) -> (count, box a, box b)
-    let mut groups: HashMap<(usize, usize, i64, i64), (usize, BBox, BBox)> = HashMap::new();
+    let mut groups: HashMap<CopyKey, (usize, BBox, BBox)> = HashMap::new();
     let pow_x = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PX));
     let pow_y = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PY));
     for (wi, word) in ocr.words.iter().enumerate() {

@@ -1,8 +1,9 @@
 //! Duplicates: a perceptual hash of the page with a content key, compared with pages certified before.
 //!
-//! The perceptual hash is a 256-bit difference hash (dHash): the text area (the union of the OCR words, so a
-//! page placed elsewhere on the glass hashes the same) shrunk to 17 × 16 cell means, one bit per horizontal
-//! neighbour pair. Two pages of the same printed form differ only in their filled-in values, which the
+//! The perceptual hash is a 256-bit difference hash (dHash): the page's ink box (so a page placed elsewhere
+//! on the glass hashes the same) shrunk to 17 × 16 cell means, one bit per horizontal
+//! neighbour pair that grows darker to the right by more than 1.5 grey levels (so blank paper gives stable
+//! zeros instead of bits decided by scanner noise). Two pages of the same printed form differ only in their filled-in values, which the
 //! thumbnail hardly sees, so the hash alone would call every birth certificate of one ward a duplicate; the
 //! content key (a hash of the type and the key fields read on the page) tells them apart. A page is a
 //! duplicate when its dHash is within the policy's Hamming distance of an earlier page *and* the content keys
@@ -34,6 +35,8 @@ pub struct PreviousPage {
     pub fingerprint: PageFingerprint,
 }
 
+/// Cell means closer than this (grey levels) count as equal.
+const FLAT: f64 = 1.5;
 const GW: usize = 17;
 const GH: usize = 16;
 
@@ -64,7 +67,8 @@ pub fn dhash(g: &image::GrayImage, region: BBox) -> [u64; 4] {
     let mut k = 0;
     for row in &cells {
         for x in 0..GW - 1 {
-            if row[x] < row[x + 1] {
+            // Near-equal neighbours (blank paper) give 0, not a coin toss decided by scanner noise.
+            if row[x] + FLAT < row[x + 1] {
                 bits[k / 64] |= 1 << (k % 64);
             }
             k += 1;
@@ -82,15 +86,34 @@ fn fnv1a(s: &str) -> u64 {
     h
 }
 
+/// The box of the page's ink: rows and columns with at least three dark pixels (sampled every second pixel),
+/// so that scanner specks do not move it.
+fn ink_box(g: &image::GrayImage) -> Option<BBox> {
+    let (w, h) = g.dimensions();
+    let mut rows = vec![0u32; h as usize];
+    let mut cols = vec![0u32; w as usize];
+    for y in (0..h).step_by(2) {
+        for x in (0..w).step_by(2) {
+            if g.get_pixel(x, y)[0] < 128 {
+                rows[y as usize] += 1;
+                cols[x as usize] += 1;
+            }
+        }
+    }
+    let first = |v: &[u32]| v.iter().position(|c| *c >= 3);
+    let last = |v: &[u32]| v.iter().rposition(|c| *c >= 3);
+    let (y0, y1, x0, x1) = (first(&rows)?, last(&rows)?, first(&cols)?, last(&cols)?);
+    Some(BBox::new(
+        x0 as u32,
+        y0 as u32,
+        (x1 - x0 + 1) as u32,
+        (y1 - y0 + 1) as u32,
+    ))
+}
+
 /// The fingerprint of a recognised page.
-pub fn fingerprint(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition) -> PageFingerprint {
-    let area = ocr
-        .words
-        .iter()
-        .filter(|w| w.confidence > 30.0)
-        .map(|w| w.bbox)
-        .reduce(|a, b| a.union(&b))
-        .unwrap_or(BBox::new(0, 0, g.width(), g.height()));
+pub fn fingerprint(g: &image::GrayImage, _ocr: &OcrPage, rec: &Recognition) -> PageFingerprint {
+    let area = ink_box(g).unwrap_or(BBox::new(0, 0, g.width(), g.height()));
     let bits = dhash(g, area);
     let dhash = bits.iter().map(|b| format!("{b:016x}")).collect::<String>();
     let keys: Vec<String> = ["id_number", "document_number", "holder_name", "birth_date"]
@@ -112,7 +135,7 @@ pub fn fingerprint(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition) -> Pa
 
 /// Hamming distance between two hex dHashes (`None` if either is malformed).
 pub fn hamming(a: &str, b: &str) -> Option<u32> {
-    if a.len() != b.len() || a.len() % 16 != 0 {
+    if a.len() != b.len() || !a.len().is_multiple_of(16) {
         return None;
     }
     let mut d = 0;
@@ -128,6 +151,7 @@ pub fn hamming(a: &str, b: &str) -> Option<u32> {
 pub fn duplicates(fp: &PageFingerprint, previous: &[PreviousPage], max_hamming: u32) -> Check {
     const NAME: &str = "duplicate.perceptual_hash";
     let mut best: Option<(u32, &PreviousPage)> = None;
+    let mut nearest: Option<(u32, bool, &PreviousPage)> = None;
     for p in previous {
         let Some(d) = hamming(&fp.dhash, &p.fingerprint.dhash) else {
             continue;
@@ -136,10 +160,15 @@ pub fn duplicates(fp: &PageFingerprint, previous: &[PreviousPage], max_hamming: 
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
+        if nearest.is_none_or(|(nd, _, _)| d < nd) {
+            nearest = Some((d, same_content, p));
+        }
         if d <= max_hamming && same_content && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, p));
         }
     }
+    let nearest =
+        nearest.map(|(d, same, p)| json!({"reference": p.reference, "hamming": d, "same_key_fields": same}));
     match best {
         Some((d, p)) => Check::new(
             NAME,
@@ -154,7 +183,7 @@ pub fn duplicates(fp: &PageFingerprint, previous: &[PreviousPage], max_hamming: 
             NAME,
             Outcome::Pass,
             format!("not among {} earlier page(s)", previous.len()),
-            json!({"max_hamming": max_hamming, "fingerprint": fp}),
+            json!({"max_hamming": max_hamming, "fingerprint": fp, "nearest": nearest}),
         ),
     }
 }
