@@ -767,9 +767,10 @@ fn extract(
         }
         let p: Vec<char> = pattern.chars().collect();
         for line in lines {
-            if text::find_approx(&line.folded, &p, text::tolerance(p.len())).is_some() {
+            if let Some(h) = text::find_approx(&line.folded, &p, text::tolerance(p.len())) {
+                // From the word where the pattern starts: OCR debris before it (a seal's edge) is not the value.
                 if let Some(f) = field_from_words(
-                    &line.words,
+                    &line.words[line.owner[h.start]..],
                     Kind::Text,
                     FieldSource::Line {
                         pattern: pattern.to_string(),
