@@ -39,6 +39,9 @@ echo
 echo "== 5b. face match per pair, next to OpenCV's YuNet/SFace on the same files"
 "$B" bench face --n "$N"
 echo
+echo "== 5c. document intake on the generated corpus, next to the Tesseract CLI on the same pages"
+"$B" bench intake --per-type 2
+echo
 echo "== 6. status look-up under load, and memory"
 WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT

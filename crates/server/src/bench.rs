@@ -62,6 +62,21 @@ pub enum BenchCommand {
         #[arg(long, default_value = "scripts/face_opencv.py")]
         opencv_script: PathBuf,
     },
+    /// The intake on the generated corpus: CER (clean, degraded), field F1, classification accuracy, tamper
+    /// recall and false alarms, Art. 22 detection per ground, and pages/s next to the Tesseract CLI on the same
+    /// pages in the same run.
+    Intake {
+        /// Pages per document type and variant kind.
+        #[arg(long, default_value_t = 2)]
+        per_type: u32,
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+        /// Skip the Tesseract CLI comparison.
+        #[arg(long)]
+        no_cli: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the synthetic labelled corpus of Vietnamese documents (page images + ground-truth JSON) into OUT.
     Corpus {
         out: PathBuf,
@@ -235,6 +250,29 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
         BenchCommand::Trust { n, pkcs11 } => bench_trust(n, pkcs11.seal()).await,
         BenchCommand::Log { leaves, appends } => bench_log(leaves, appends).await,
         BenchCommand::Card { n, vpcd_port } => bench_card(n, vpcd_port),
+        BenchCommand::Intake {
+            per_type,
+            seed,
+            no_cli,
+            json,
+        } => {
+            let options = banso_intake::eval::EvalOptions {
+                per_type,
+                seed,
+                compare_cli: !no_cli,
+                ..Default::default()
+            };
+            let report = banso_intake::eval::evaluate(&options, &mut |line| eprintln!("{line}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("banso bench intake (seed {seed}, {per_type} page(s) per type and variant)");
+                for line in report.lines() {
+                    println!("{line}");
+                }
+            }
+            Ok(0)
+        }
         BenchCommand::Corpus {
             out,
             seed,
