@@ -9,6 +9,13 @@
 //! - [`corpus`]: a deterministic generator of synthetic, labelled Vietnamese documents (clean, degraded,
 //!   tampered, Decree 23 Art. 22 cases) with ground truth.
 //! - [`metrics`]: character error rate and field precision/recall/F1.
+//! - [`text`]: diacritic folding and OCR-tolerant search.
+//! - [`recognise`]: document type with its evidence, fields with the words they came from, MRZ.
+//! - [`checks`]: named checks with results and evidence (quality, legibility, identity, CCCD number, MRZ, QR,
+//!   Decree 23 Art. 22 grounds, forensics, duplicates).
+//! - [`decision`]: [`decision::assess`] → [`decision::IntakeReport`]: auto-issue, officer review or refuse
+//!   with the ground, under an [`decision::IntakePolicy`].
+//! - [`eval`]: the intake benchmark on a generated corpus.
 //!
 //! Tesseract must run with one OpenMP thread per page (`OMP_THREAD_LIMIT=1` in the process environment
 //! *at start*, see [`ocr::ensure_omp_thread_limit`]).
