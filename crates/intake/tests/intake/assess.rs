@@ -513,3 +513,48 @@ fn a_page_certified_before_is_found_again_and_a_similar_one_is_not() {
     let (_, r) = run(&other, None, &previous);
     assert_eq!(check(&r, "duplicate.perceptual_hash").outcome, Outcome::Pass);
 }
+
+#[test]
+fn an_illegible_page_is_refused_and_a_soft_one_is_not() {
+    let p = corpus_page("civil_status_extract-clean-001");
+    // Measured: Gaussian σ 7 leaves a mean OCR confidence near 20 (illegible); σ 3.5 still reads at ~89.
+    for (sigma, refused) in [(7.0f32, true), (3.5, false)] {
+        let blurred = banso_intake::corpus::gaussian_blur(&p.image, sigma);
+        let o = ocr(&blurred);
+        let input = PageInput {
+            image: &blurred,
+            dpi: Some(300.0),
+            jpeg: false,
+        };
+        let r = assess_page(0, &input, &o, None, &IntakePolicy::default(), &[]);
+        let legibility = r
+            .checks
+            .iter()
+            .find(|c| c.name == "legibility.ocr_confidence")
+            .expect("check");
+        if refused {
+            assert_eq!(
+                r.decision.action,
+                Action::Refuse,
+                "σ {sigma}: {}",
+                r.decision.summary
+            );
+            assert_eq!(legibility.ground, Some(Ground::Illegible));
+            assert_eq!(
+                r.checks
+                    .iter()
+                    .find(|c| c.name == "quality.blur")
+                    .map(|c| c.outcome),
+                Some(Outcome::Fail)
+            );
+        } else {
+            assert_ne!(
+                r.decision.action,
+                Action::Refuse,
+                "σ {sigma}: {}",
+                r.decision.summary
+            );
+            assert_ne!(legibility.outcome, Outcome::Fail);
+        }
+    }
+}
