@@ -18,7 +18,7 @@ APT_PACKAGES=(
   libopenjp2-tools
   # document intake: Tesseract with the Vietnamese model (the crate links libtesseract through bindgen),
   # SANE's scanimage (the `test` device stands in for a scanner)
-  tesseract-ocr tesseract-ocr-vie libtesseract-dev libleptonica-dev libclang-dev sane-utils libsane1
+  tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng libtesseract-dev libleptonica-dev libclang-dev sane-utils libsane1
   # benchmarks
   wrk
 )

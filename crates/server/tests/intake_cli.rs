@@ -132,3 +132,84 @@ fn ocr_refuses_what_it_cannot_read() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn intake_decides_and_explains_itself_with_exit_codes() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().join("corpus");
+    let out = Command::new(BIN)
+        .args(["bench", "corpus", "--kinds", "clean,art22", "--seed", "3"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("birth_certificate-clean-000.json")).unwrap())
+            .unwrap();
+    let clean = dir.join("birth_certificate-clean-000.png").display().to_string();
+    let f = &truth["fields"];
+    let (name, id) = (
+        f["holder_name"].as_str().unwrap(),
+        f["id_number"].as_str().unwrap(),
+    );
+
+    // Its holder: auto-issue (exit 0), type and fields recognised, every check reported.
+    let (rc, r) = run_json(&[
+        "intake",
+        "--json",
+        "--holder-name",
+        name,
+        "--holder-id",
+        id,
+        &clean,
+    ]);
+    assert_eq!(rc, 0, "{}", r["decision"]);
+    assert_eq!(r["decision"]["action"], "auto_issue");
+    let page = &r["pages"][0];
+    assert_eq!(page["doc_type"], "birth_certificate");
+    assert_eq!(page["fields"]["id_number"]["value"], id);
+    let names: Vec<&str> = page["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "legibility.ocr_confidence",
+        "art22.secrecy_mark",
+        "art22.seal",
+        "forensics.copy_move",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+
+    // Someone else: officer review (exit 3), and the decision names the identity check.
+    let (rc, r) = run_json(&[
+        "intake",
+        "--json",
+        "--holder-name",
+        "Lê Thị Hoa",
+        "--holder-id",
+        "001099012345",
+        &clean,
+    ]);
+    assert_eq!(rc, 3, "{}", r["decision"]);
+    let reasons: Vec<&str> = r["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["check"].as_str().unwrap())
+        .collect();
+    assert!(reasons.iter().any(|c| c.starts_with("identity.")), "{reasons:?}");
+
+    // A page stamped "MẬT" (secret): refused (exit 1) with its Art. 22 ground.
+    let secret = dir.join("birth_certificate-art22-000.png").display().to_string();
+    let (rc, r) = run_json(&["intake", "--json", &secret]);
+    assert_eq!(rc, 1, "{}", r["decision"]);
+    assert_eq!(r["decision"]["action"], "refuse");
+    assert!(
+        !r["decision"]["grounds"].as_array().unwrap().is_empty(),
+        "{}",
+        r["decision"]
+    );
+}
