@@ -81,6 +81,9 @@ pub struct IntakePolicy {
     /// apply: blur rounds thin strokes away (measured: at 687, Gaussian σ 2.5 on a clean page, legitimate
     /// digits differed by 3 px in height; degraded corpus pages measure 6,800–17,800).
     pub glyph_min_sharpness: f64,
+    /// Glyphs: a digit whose shape (resampled to its size) differs from the same digit in its own word by
+    /// more than this.
+    pub glyph_word_shape_min: f32,
     /// Noise: paper noise level below which the check does not apply; a tile cleaner than
     /// `typical × noise_clean_factor` is suspect; this many suspect tiles fail.
     pub noise_min_level: f32,
@@ -128,6 +131,7 @@ impl Default for IntakePolicy {
             glyph_shape_factor: 3.0,
             glyph_shape_min: 0.145,
             glyph_min_sharpness: 2000.0,
+            glyph_word_shape_min: 0.12,
             noise_min_level: 1.0,
             noise_clean_factor: 0.25,
             noise_min_tiles: 2,

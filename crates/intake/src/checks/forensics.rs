@@ -433,6 +433,68 @@ fn glyph_distance(a: &Glyph, b: &Glyph) -> Option<f32> {
     (best < f32::MAX).then_some(best)
 }
 
+/// Like [`glyph_distance`], with `b` resampled (bilinear) to `a`'s size: for two renderings of one digit in one
+/// word, where a digit redrawn a few per cent larger or smaller must still compare. `None` beyond ±12 %.
+fn glyph_distance_resampled(a: &Glyph, b: &Glyph) -> Option<f32> {
+    let (aw, ah, bw, bh) = (
+        a.bbox.w as i64 + 2,
+        a.bbox.h as i64 + 2,
+        b.bbox.w as i64 + 2,
+        b.bbox.h as i64 + 2,
+    );
+    let close = |x: i64, y: i64| (x - y).abs() <= 3.max(x.max(y) * 12 / 100);
+    if !close(aw, bw) || !close(ah, bh) {
+        return None;
+    }
+    let px = |xx: i64, yy: i64| -> f32 {
+        if xx < 0 || yy < 0 || xx >= bw || yy >= bh {
+            0.0
+        } else {
+            b.ink[(yy * bw + xx) as usize]
+        }
+    };
+    let sample = |x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= aw || y >= ah {
+            return 0.0;
+        }
+        let fx = (x as f32 + 0.5) * bw as f32 / aw as f32 - 0.5;
+        let fy = (y as f32 + 0.5) * bh as f32 / ah as f32 - 0.5;
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let (tx, ty) = (fx - x0, fy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        px(x0, y0) * (1.0 - tx) * (1.0 - ty)
+            + px(x0 + 1, y0) * tx * (1.0 - ty)
+            + px(x0, y0 + 1) * (1.0 - tx) * ty
+            + px(x0 + 1, y0 + 1) * tx * ty
+    };
+    let at = |x: i64, y: i64| -> f32 {
+        if x < 0 || y < 0 || x >= aw || y >= ah {
+            0.0
+        } else {
+            a.ink[(y * aw + x) as usize]
+        }
+    };
+    let mut best = f32::MAX;
+    for dy in -1..=1 {
+        for dx in -1..=1 {
+            let (mut diff, mut n) = (0f32, 0u32);
+            for y in -1..ah + 1 {
+                for x in -1..aw + 1 {
+                    let (va, vb) = (at(x, y), sample(x + dx, y + dy));
+                    if va > 0.1 || vb > 0.1 {
+                        diff += (va - vb).abs();
+                        n += 1;
+                    }
+                }
+            }
+            if n > 0 {
+                best = best.min(diff / n as f32);
+            }
+        }
+    }
+    (best < f32::MAX).then_some(best)
+}
+
 /// Connected components (8-neighbour) of a binary crop: boxes (crop coordinates) and pixel counts.
 fn components(ink: &[bool], w: usize, h: usize) -> Vec<(BBox, usize)> {
     let mut seen = vec![false; ink.len()];
@@ -670,6 +732,32 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             }
         }
     }
+    // The same digit inside one word, across small size changes.
+    let mut in_word: Vec<(f32, usize)> = Vec::new();
+    for (i, a) in glyphs.iter().enumerate() {
+        let d = glyphs
+            .iter()
+            .enumerate()
+            .filter(|(j, b)| *j != i && b.word == a.word && b.ch == a.ch)
+            .filter_map(|(_, b)| glyph_distance_resampled(a, b))
+            .fold(None::<f32>, |m, d| Some(m.map_or(d, |m| m.min(d))));
+        if let Some(d) = d {
+            in_word.push((d, i));
+            if d > p.glyph_word_shape_min {
+                findings.push((
+                    a.bbox,
+                    json!({"kind": "shape_in_word", "word": ocr.words[a.word].text, "char": a.ch.to_string(),
+                           "distance_to_same_digit_in_word": d, "threshold": p.glyph_word_shape_min}),
+                ));
+            }
+        }
+    }
+    in_word.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let largest_in_word: Vec<serde_json::Value> = in_word
+        .iter()
+        .take(3)
+        .map(|(d, i)| json!({"distance": d, "char": glyphs[*i].ch.to_string(), "box": glyphs[*i].bbox}))
+        .collect();
     let mut largest: Vec<(f32, usize)> = same_min
         .iter()
         .enumerate()
@@ -683,7 +771,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         .collect();
     let ev = json!({
         "digit_glyphs": glyphs.len(), "typical_same_digit_distance": typical, "shape_threshold": threshold,
-        "largest_distances": largest,
+        "largest_distances": largest, "largest_in_word": largest_in_word,
         "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
     });
     if glyphs.is_empty() {
