@@ -876,7 +876,7 @@ fn mrz_char(c: char) -> Option<char> {
 /// An OCR line as MRZ characters, when it looks like one: ≥ 85 % of its characters in the MRZ set and a `<`.
 fn mrz_candidate(line: &str) -> Option<String> {
     let chars: Vec<char> = line.chars().filter(|c| !c.is_whitespace()).collect();
-    if chars.len() < 26 {
+    if chars.len() < 8 {
         return None;
     }
     let mapped: Vec<Option<char>> = chars
@@ -1059,15 +1059,27 @@ fn zone_in(lines: &[String], boxes: &[BBox]) -> Option<MrzReading> {
             .reduce(|x, y| x.union(&y))
             .unwrap_or_default()
     };
-    // TD3: two consecutive candidates near 44; TD1: three near 30.
+    // TD3: two consecutive lines, the data line near 44 (the name line may have lost trailing filler: OCR
+    // drops runs of `<`); TD1: three, the first two near 30.
     for w in cands.windows(2) {
         let (a, b) = (&w[0].1, &w[1].1);
-        if w[1].0 == w[0].0 + 1 && a.len().abs_diff(44) <= 3 && b.len().abs_diff(44) <= 3 {
+        if w[1].0 == w[0].0 + 1
+            && a.starts_with('P')
+            && a.len() >= 12
+            && a.len() <= 47
+            && b.len().abs_diff(44) <= 3
+        {
             return Some(parse_td3(vec![a.clone(), b.clone()], bbox(w[0].0, w[1].0)));
         }
     }
     for w in cands.windows(3) {
-        if w[1].0 == w[0].0 + 1 && w[2].0 == w[1].0 + 1 && w.iter().all(|(_, l)| l.len().abs_diff(30) <= 3) {
+        if w[1].0 == w[0].0 + 1
+            && w[2].0 == w[1].0 + 1
+            && w[0].1.len().abs_diff(30) <= 3
+            && w[1].1.len().abs_diff(30) <= 3
+            && w[2].1.len() >= 8
+            && w[2].1.len() <= 33
+        {
             return Some(parse_td1(
                 w.iter().map(|(_, l)| l.clone()).collect(),
                 bbox(w[0].0, w[2].0),
