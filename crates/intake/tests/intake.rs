@@ -473,7 +473,7 @@ fn corpus_is_deterministic_and_its_identity_data_is_valid() {
         assert_eq!(&back, t);
     }
     assert_eq!(seen_types.len(), 11);
-    assert_eq!(banso_intake::corpus::people::PROVINCES.len(), 63);
+    assert_eq!(banso_intake::corpus::people::provinces().len(), 63);
 }
 
 #[test]

@@ -934,12 +934,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             json,
         } => {
             let config = Config::load(&overrides(&common, None))?;
-            let holder = (holder_name.is_some() || holder_dob.is_some() || holder_id.is_some()).then(|| {
-                banso_intake::checks::Holder {
-                    name: holder_name,
-                    birth_date: holder_dob,
-                    id_number: holder_id,
-                }
+            let given = holder_name.is_some() || holder_dob.is_some() || holder_id.is_some();
+            let holder = given.then_some(banso_intake::checks::Holder {
+                name: holder_name,
+                birth_date: holder_dob,
+                id_number: holder_id,
             });
             Ok(intakecmd::intake(&files, holder, &config.intake, json)?)
         }

@@ -44,22 +44,10 @@ fn face(name: &str) -> String {
     eval_set().join("faces").join(name).display().to_string()
 }
 
-fn cli(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(BIN).args(args).output().expect("running banso");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
-}
-
 #[test]
 fn face_match_decides_and_says_why_it_cannot() {
     // Two different photos of one person: a match.
-    let (rc, m) = cli(&[
+    let (rc, m) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -70,7 +58,7 @@ fn face_match_decides_and_says_why_it_cannot() {
     assert_eq!(m["decision"], "match");
     assert!(m["score"].as_f64().unwrap() > m["threshold"].as_f64().unwrap());
     // A chip-style portrait against a camera-style capture of another photo of the same person.
-    let (rc, m) = cli(&[
+    let (rc, m) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -79,7 +67,7 @@ fn face_match_decides_and_says_why_it_cannot() {
     ]);
     assert_eq!(rc, 0, "{m}");
     // Two people.
-    let (rc, m) = cli(&[
+    let (rc, m) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -89,7 +77,7 @@ fn face_match_decides_and_says_why_it_cannot() {
     assert_eq!(rc, 1, "{m}");
     assert_eq!(m["decision"], "no_match");
     // The threshold can be overridden (and is reported).
-    let (rc, m) = cli(&[
+    let (rc, m) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -106,7 +94,7 @@ fn face_match_decides_and_says_why_it_cannot() {
     image::RgbImage::from_pixel(320, 240, image::Rgb([200, 200, 200]))
         .save(&blank)
         .unwrap();
-    let (rc, e) = cli(&[
+    let (rc, e) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -121,7 +109,7 @@ fn face_match_decides_and_says_why_it_cannot() {
     );
     let text = tmp.path().join("notes.jpg");
     std::fs::write(&text, "not a picture").unwrap();
-    let (rc, e) = cli(&[
+    let (rc, e) = run_json(&[
         "id",
         "face-match",
         "--json",
@@ -135,7 +123,7 @@ fn face_match_decides_and_says_why_it_cannot() {
 #[test]
 fn face_eval_measures_the_set_and_agrees_with_opencv() {
     let pairs = eval_set().join("pairs.csv");
-    let (rc, r) = cli(&["id", "face-eval", "--json", pairs.to_str().unwrap()]);
+    let (rc, r) = run_json(&["id", "face-eval", "--json", pairs.to_str().unwrap()]);
     assert_eq!(rc, 0, "{r}");
     let kinds: Vec<&Value> = r["by_kind"].as_array().unwrap().iter().collect();
     let kind = |k: &str| {
@@ -266,7 +254,7 @@ fn liveness_refuses_photos_replays_and_swapped_faces() {
     ];
     args.extend(write_frames(&d, &frames));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (rc, r) = cli(&argv);
+    let (rc, r) = run_json(&argv);
     assert_eq!(rc, 1, "{r}");
     assert_eq!(failed_checks(&r), vec!["challenge_followed"], "{r}");
 
@@ -282,7 +270,7 @@ fn liveness_refuses_photos_replays_and_swapped_faces() {
     ];
     args.extend(write_frames(&d, &vec![photo.clone(); 6]));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (rc, r) = cli(&argv);
+    let (rc, r) = run_json(&argv);
     assert_eq!(rc, 1);
     let failed = failed_checks(&r);
     assert!(
@@ -304,12 +292,12 @@ fn liveness_refuses_photos_replays_and_swapped_faces() {
     ];
     args.extend(write_frames(&d, &frames));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (rc, r) = cli(&argv);
+    let (rc, r) = run_json(&argv);
     assert_eq!(rc, 1);
     assert!(failed_checks(&r).contains(&"same_person".to_string()), "{r}");
 
     // A bad challenge is a usage error.
-    let (rc, e) = cli(&[
+    let (rc, e) = run_json(&[
         "id",
         "liveness",
         "--json",
@@ -374,8 +362,8 @@ fn the_chip_portrait_read_over_pcsc_is_matched_against_the_live_capture() {
     );
 
     let dg2 = dg2.display().to_string();
-    let (rc, m) = cli(&["id", "face-match", "--json", &face("fr_obama_0_live.jpg"), &dg2]);
+    let (rc, m) = run_json(&["id", "face-match", "--json", &face("fr_obama_0_live.jpg"), &dg2]);
     assert_eq!(rc, 0, "{m}");
-    let (rc, m) = cli(&["id", "face-match", "--json", &face("fr_biden_0_live.jpg"), &dg2]);
+    let (rc, m) = run_json(&["id", "face-match", "--json", &face("fr_biden_0_live.jpg"), &dg2]);
     assert_eq!(rc, 1, "{m}");
 }

@@ -7,18 +7,6 @@ use common::*;
 use serde_json::Value;
 use std::process::Command;
 
-fn run_json(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(BIN).args(args).output().expect("banso");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
-}
-
 /// Character error rate: edit distance over Unicode scalar values, whitespace runs collapsed to one space.
 fn cer(reference: &str, hypothesis: &str) -> f64 {
     let norm = |s: &str| {

@@ -598,7 +598,7 @@ pub fn identity(
 
 /// The 63 province codes of birth registration before the 2025 merger.
 pub fn province_code_known(code: &str) -> bool {
-    crate::corpus::people::PROVINCES.iter().any(|(c, _)| *c == code)
+    banso_identity::cccd::province_name(code).is_some()
 }
 
 /// Structure of a 12-digit personal identification number, and its century/sex digit against the birth date

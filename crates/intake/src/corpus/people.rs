@@ -5,72 +5,10 @@ use rand::Rng;
 use serde::Serialize;
 
 /// The 63 province codes of birth registration in use before the 2025 merger (first three digits of the
-/// 12-digit personal identification number), with province names.
-pub const PROVINCES: [(&str, &str); 63] = [
-    ("001", "Hà Nội"),
-    ("002", "Hà Giang"),
-    ("004", "Cao Bằng"),
-    ("006", "Bắc Kạn"),
-    ("008", "Tuyên Quang"),
-    ("010", "Lào Cai"),
-    ("011", "Điện Biên"),
-    ("012", "Lai Châu"),
-    ("014", "Sơn La"),
-    ("015", "Yên Bái"),
-    ("017", "Hòa Bình"),
-    ("019", "Thái Nguyên"),
-    ("020", "Lạng Sơn"),
-    ("022", "Quảng Ninh"),
-    ("024", "Bắc Giang"),
-    ("025", "Phú Thọ"),
-    ("026", "Vĩnh Phúc"),
-    ("027", "Bắc Ninh"),
-    ("030", "Hải Dương"),
-    ("031", "Hải Phòng"),
-    ("033", "Hưng Yên"),
-    ("034", "Thái Bình"),
-    ("035", "Hà Nam"),
-    ("036", "Nam Định"),
-    ("037", "Ninh Bình"),
-    ("038", "Thanh Hóa"),
-    ("040", "Nghệ An"),
-    ("042", "Hà Tĩnh"),
-    ("044", "Quảng Bình"),
-    ("045", "Quảng Trị"),
-    ("046", "Thừa Thiên Huế"),
-    ("048", "Đà Nẵng"),
-    ("049", "Quảng Nam"),
-    ("051", "Quảng Ngãi"),
-    ("052", "Bình Định"),
-    ("054", "Phú Yên"),
-    ("056", "Khánh Hòa"),
-    ("058", "Ninh Thuận"),
-    ("060", "Bình Thuận"),
-    ("062", "Kon Tum"),
-    ("064", "Gia Lai"),
-    ("066", "Đắk Lắk"),
-    ("067", "Đắk Nông"),
-    ("068", "Lâm Đồng"),
-    ("070", "Bình Phước"),
-    ("072", "Tây Ninh"),
-    ("074", "Bình Dương"),
-    ("075", "Đồng Nai"),
-    ("077", "Bà Rịa - Vũng Tàu"),
-    ("079", "Hồ Chí Minh"),
-    ("080", "Long An"),
-    ("082", "Tiền Giang"),
-    ("083", "Bến Tre"),
-    ("084", "Trà Vinh"),
-    ("086", "Vĩnh Long"),
-    ("087", "Đồng Tháp"),
-    ("089", "An Giang"),
-    ("091", "Kiên Giang"),
-    ("092", "Cần Thơ"),
-    ("093", "Hậu Giang"),
-    ("094", "Sóc Trăng"),
-    ("095", "Bạc Liêu"),
-    ("096", "Cà Mau"),
-];
+/// 12-digit personal identification number), with province names: banso-identity's table.
+pub fn provinces() -> &'static [(&'static str, &'static str)] {
+    banso_identity::cccd::provinces()
+}
 
 const SURNAMES: [&str; 16] = [
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
@@ -205,14 +143,14 @@ impl Person {
             Sex::Female => (pick(rng, &MIDDLE_FEMALE), pick(rng, &GIVEN_FEMALE)),
         };
         let birth = Date::random(rng, from_year, to_year);
-        let (code, province) = PROVINCES[rng.gen_range(0..PROVINCES.len())];
+        let (code, province) = provinces()[rng.gen_range(0..provinces().len())];
         let id_number = id_number(rng, code, sex, birth.year);
         let address = format!(
             "Số {} {}, phường {}, {}",
             rng.gen_range(1..200),
             pick(rng, &STREETS),
             pick(rng, &WARDS),
-            PROVINCES[rng.gen_range(0..PROVINCES.len())].1
+            provinces()[rng.gen_range(0..provinces().len())].1
         );
         Person {
             surname: pick(rng, &SURNAMES),
@@ -245,7 +183,7 @@ pub fn check_id_number(id: &str, sex: Sex, birth_year: u16) -> Result<(), String
     if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
         return Err("not 12 digits".into());
     }
-    if !PROVINCES.iter().any(|(c, _)| *c == &id[0..3]) {
+    if !provinces().iter().any(|(c, _)| *c == &id[0..3]) {
         return Err(format!("unknown province code {}", &id[0..3]));
     }
     let digit: u16 = id[3..4].parse().map_err(|_| "digit")?;

@@ -254,6 +254,19 @@ impl Drop for Server {
     }
 }
 
+/// Runs `banso` with `args` alone (no data folder) and parses its standard output as JSON: (exit code, JSON).
+pub fn run_json(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(BIN).args(args).output().expect("running banso");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
