@@ -9,13 +9,10 @@ use std::path::PathBuf;
 /// Everything that can go wrong while taking pages in, cleaning them up or reading them.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    /// The file could not be read from disk.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file could not be read from disk. (The OS error is part of the message and deliberately not a
+    /// `source()` as well, so that printing the error chain does not say it twice.)
+    #[error("cannot read {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     /// The file exists but holds no bytes.
     #[error("{path} is empty")]
     EmptyFile { path: PathBuf },
@@ -74,7 +71,7 @@ impl IntakeError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         IntakeError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }
