@@ -224,16 +224,15 @@ impl FaceModels {
         let scale = (DETECT_SIZE as f32 / w.max(h) as f32).min(1.0);
         let sw = ((w as f32 * scale).round() as u32).clamp(1, DETECT_SIZE);
         let sh = ((h as f32 * scale).round() as u32).clamp(1, DETECT_SIZE);
-        let resized = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
-        let n = (DETECT_SIZE * DETECT_SIZE) as usize;
-        let mut input = vec![0f32; 3 * n];
-        for (x, y, p) in resized.enumerate_pixels() {
-            let i = (y * DETECT_SIZE + x) as usize;
-            // YuNet was trained on OpenCV BGR frames, 0..255, no normalisation.
-            input[i] = p[2] as f32;
-            input[n + i] = p[1] as f32;
-            input[2 * n + i] = p[0] as f32;
-        }
+        let resized;
+        let fitted = if (sw, sh) == (w, h) {
+            image
+        } else {
+            resized = image::imageops::resize(image, sw, sh, image::imageops::FilterType::Triangle);
+            &resized
+        };
+        // YuNet was trained on OpenCV BGR frames, 0..255, no normalisation.
+        let input = planar(fitted, DETECT_SIZE, [2, 1, 0]);
         let tensor = Tensor::from_array(([1usize, 3, DETECT_SIZE as usize, DETECT_SIZE as usize], input))
             .map_err(rt)?;
 
@@ -298,16 +297,9 @@ impl FaceModels {
                 aligned.dimensions()
             )));
         }
-        let n = (ALIGNED_SIZE * ALIGNED_SIZE) as usize;
-        let mut input = vec![0f32; 3 * n];
-        for (x, y, p) in aligned.enumerate_pixels() {
-            let i = (y * ALIGNED_SIZE + x) as usize;
-            // RGB order, raw 0..255: the graph itself subtracts 127.5 and multiplies by 1/128
-            // (OpenCV's FaceRecognizerSF swaps its BGR frames to RGB before feeding).
-            input[i] = p[0] as f32;
-            input[n + i] = p[1] as f32;
-            input[2 * n + i] = p[2] as f32;
-        }
+        // RGB order, raw 0..255: the graph itself subtracts 127.5 and multiplies by 1/128
+        // (OpenCV's FaceRecognizerSF swaps its BGR frames to RGB before feeding).
+        let input = planar(aligned, ALIGNED_SIZE, [0, 1, 2]);
         let tensor = Tensor::from_array(([1usize, 3, ALIGNED_SIZE as usize, ALIGNED_SIZE as usize], input))
             .map_err(rt)?;
         let mut session = self
@@ -356,16 +348,20 @@ impl FaceModels {
             face_b,
         })
     }
+}
 
-    /// Detects, keeps the best face, aligns and embeds it. `None` if no face was found.
-    pub fn embed_best_face(&self, image: &RgbImage) -> Result<Option<(Face, [f32; EMBEDDING_LEN])>> {
-        let Some(face) = self.detect(image)?.into_iter().next() else {
-            return Ok(None);
-        };
-        let aligned = align(image, &face.landmarks);
-        let e = self.embed(&aligned)?;
-        Ok(Some((face, e)))
+/// An image as a zero-padded `side`×`side` planar float tensor, 0..255, its channels in the order
+/// `channels` names (indices into RGB).
+fn planar(img: &RgbImage, side: u32, channels: [usize; 3]) -> Vec<f32> {
+    let n = (side * side) as usize;
+    let mut out = vec![0f32; 3 * n];
+    for (x, y, p) in img.enumerate_pixels() {
+        let i = (y * side + x) as usize;
+        for (plane, c) in channels.iter().enumerate() {
+            out[plane * n + i] = f32::from(p[*c]);
+        }
     }
+    out
 }
 
 /// The face with the largest box, if any.
