@@ -185,12 +185,14 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
     let resolution = 1.0 / scores.impostor().len().max(1) as f64;
     let range =
         |v: &[f32]| json!({ "n": v.len(), "min": v.first(), "max": v.last(), "median": v.get(v.len() / 2) });
-    let mut kinds: Vec<_> = by_kind.into_iter().collect();
+    let mut kinds: Vec<(String, Scores)> = by_kind
+        .into_iter()
+        .map(|(k, (g, i))| (k, Scores::new(g, i)))
+        .collect();
     kinds.sort_by(|a, b| a.0.cmp(&b.0));
     let kinds_json: Vec<_> = kinds
         .iter()
-        .map(|(k, (g, i))| {
-            let s = Scores::new(g.clone(), i.clone());
+        .map(|(k, s)| {
             json!({
                 "kind": k,
                 "genuine": range(s.genuine()),
@@ -263,14 +265,13 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
             println!("equal error: {}", show(e));
         }
         println!("default ({current:.3}): {}", show(&at_current));
-        for (k, (g, i)) in &kinds {
-            let s = Scores::new(g.clone(), i.clone());
+        for (k, s) in &kinds {
             let r = s.rates_at(current);
             println!(
                 "  kind {:<10} genuine {:>5} impostor {:>6}  at default: FAR {:.3} % FRR {:.2} %",
                 if k.is_empty() { "-" } else { k },
-                g.len(),
-                i.len(),
+                s.genuine().len(),
+                s.impostor().len(),
                 r.far * 100.0,
                 r.frr * 100.0
             );

@@ -119,21 +119,16 @@ pub fn assess_pages(
     Ok(Assessed { ocr, report })
 }
 
-/// Whether each page of the loaded files came from a JPEG file (by content).
-fn jpeg_flags(files: &[PathBuf], pages: &[Page]) -> Vec<bool> {
+/// Whether each page came from one of `jpeg_files` (the JPEG files among the inputs, told by content).
+fn jpeg_flags(pages: &[Page], jpeg_files: &[&PathBuf]) -> Vec<bool> {
     pages
         .iter()
-        .map(|p| match &p.source {
-            input::PageSource::Image { path, .. } => {
-                files.iter().any(|f| f == path) && {
-                    std::fs::read(path)
-                        .map(|b| b.starts_with(&[0xFF, 0xD8, 0xFF]))
-                        .unwrap_or(false)
-                }
-            }
-            _ => false,
-        })
+        .map(|p| matches!(&p.source, input::PageSource::Image { path, .. } if jpeg_files.contains(&path)))
         .collect()
+}
+
+fn is_jpeg(bytes: &[u8]) -> bool {
+    input::sniff_format(bytes) == Some(input::FileFormat::Jpeg)
 }
 
 /// `banso intake`: document type, fields, checks and decision. Exit 0 auto-issue, 1 refuse, 3 officer review.
@@ -147,7 +142,16 @@ pub fn intake(
         return Err(anyhow!("give the page files to assess"));
     }
     let pages = load_pages(files, None, None)?;
-    let jpeg = jpeg_flags(files, &pages);
+    let jpeg_files: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| {
+            let mut head = [0u8; 16];
+            std::fs::File::open(f)
+                .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+                .is_ok_and(|n| is_jpeg(&head[..n]))
+        })
+        .collect();
+    let jpeg = jpeg_flags(&pages, &jpeg_files);
     let assessed = assess_pages(
         &pages,
         &jpeg,
@@ -195,7 +199,13 @@ pub fn for_issuance(
         paths.push(p);
     }
     let pages = input::load_files(&paths, &mut |_| {})?;
-    let jpeg = jpeg_flags(&paths, &pages);
+    let jpeg_files: Vec<&PathBuf> = paths
+        .iter()
+        .zip(files)
+        .filter(|(_, bytes)| is_jpeg(bytes))
+        .map(|(p, _)| p)
+        .collect();
+    let jpeg = jpeg_flags(&pages, &jpeg_files);
     let assessed = assess_pages(
         &pages,
         &jpeg,
