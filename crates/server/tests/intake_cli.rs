@@ -34,12 +34,7 @@ fn cer(reference: &str, hypothesis: &str) -> f64 {
 fn ocr_reads_generated_documents_with_word_boxes() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path().join("corpus");
-    let out = Command::new(BIN)
-        .args(["bench", "corpus", "--kinds", "clean", "--seed", "7"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    corpus(&dir, "clean", 1, 7);
     let pages = [
         "birth_certificate-clean-000",
         "marriage_certificate-clean-000",
@@ -125,12 +120,7 @@ fn ocr_refuses_what_it_cannot_read() {
 fn intake_decides_and_explains_itself_with_exit_codes() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path().join("corpus");
-    let out = Command::new(BIN)
-        .args(["bench", "corpus", "--kinds", "clean,art22", "--seed", "3"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    corpus(&dir, "clean,art22", 1, 3);
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("birth_certificate-clean-000.json")).unwrap())
             .unwrap();

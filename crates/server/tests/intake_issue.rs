@@ -8,25 +8,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn corpus(dir: &Path) {
-    let out = Command::new(BIN)
-        .args([
-            "bench",
-            "corpus",
-            "--kinds",
-            "clean,art22",
-            "--per-type",
-            "2",
-            "--seed",
-            "3",
-        ])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn page(dir: &Path, id: &str) -> (Vec<u8>, Value) {
     let truth: Value =
@@ -55,7 +36,7 @@ fn intake_record(server: &Server, officer: &str, message: &str) -> Value {
 fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path().join("corpus");
-    corpus(&dir);
+    corpus(&dir, "clean,art22", 2, 3);
     let backend = Backend::local(tmp.path()).with_env("BANSO_INTAKE", "on");
     let server = backend.serve();
     let kiosk = backend.token("kiosk");

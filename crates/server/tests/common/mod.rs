@@ -267,6 +267,17 @@ pub fn run_json(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), json)
 }
 
+/// Writes the generated document corpus (`banso bench corpus`) into `dir`: page images with ground-truth JSON.
+pub fn corpus(dir: &Path, kinds: &str, per_type: u32, seed: u64) {
+    let out = Command::new(BIN)
+        .args(["bench", "corpus", "--kinds", kinds])
+        .args(["--per-type", &per_type.to_string(), "--seed", &seed.to_string()])
+        .arg(dir)
+        .output()
+        .expect("running banso bench corpus");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
