@@ -12,9 +12,12 @@
 //!   in another face or size, or the remains of a whited-out digit, stand out.
 //! - [`erased_values`]: a label the type's layout prints with a value after it, found with nothing after it.
 //! - [`noise_consistency`]: paper noise per tile; on a scanned page a digitally whited-out area is too clean.
+//! - [`background_patch`]: inside a word, paper of another colour than the paper around the word (a digit
+//!   whited out with correction fluid or a white brush on tinted card stock, then redrawn).
 
 use serde_json::json;
 
+use super::typeface::{self, InkMap};
 use super::{Check, Ground, Outcome};
 use crate::decision::IntakePolicy;
 use crate::geometry::BBox;
@@ -732,6 +735,15 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             }
         }
     }
+    // Typeface: each digit against the library's faces; a digit nearest to another face than the one most
+    // of its word's digits are nearest to, by a clear margin, was drawn differently.
+    let faces_compared = match typeface::library() {
+        Some(fonts) => {
+            findings.extend(face_findings(fonts, &glyphs, ocr, p));
+            true
+        }
+        None => false,
+    };
     // The same digit inside one word, across small size changes.
     let mut in_word: Vec<(f32, usize)> = Vec::new();
     for (i, a) in glyphs.iter().enumerate() {
@@ -770,7 +782,8 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         .map(|(d, i)| json!({"distance": d, "char": glyphs[*i].ch.to_string(), "box": glyphs[*i].bbox}))
         .collect();
     let ev = json!({
-        "digit_glyphs": glyphs.len(), "typical_same_digit_distance": typical, "shape_threshold": threshold,
+        "digit_glyphs": glyphs.len(), "faces_compared": faces_compared,
+        "typical_same_digit_distance": typical, "shape_threshold": threshold,
         "largest_distances": largest, "largest_in_word": largest_in_word,
         "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
     });
@@ -800,6 +813,240 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         .with_regions(findings.into_iter().map(|f| f.0).collect())
         .with_ground(Ground::Altered)
     }
+}
+
+/// A 3 × 3 mean of `img` at `(x, y)` (clamped to the image).
+fn mean3(img: &image::RgbImage, x: u32, y: u32) -> [f32; 3] {
+    let (w, h) = img.dimensions();
+    let mut s = [0f32; 3];
+    let mut n = 0f32;
+    for yy in y.saturating_sub(1)..(y + 2).min(h) {
+        for xx in x.saturating_sub(1)..(x + 2).min(w) {
+            let p = img.get_pixel(xx, yy).0;
+            for c in 0..3 {
+                s[c] += f32::from(p[c]);
+            }
+            n += 1.0;
+        }
+    }
+    s.map(|v| v / n)
+}
+
+fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+}
+
+fn median_colour(px: &mut [[f32; 3]]) -> [f32; 3] {
+    let mut out = [0f32; 3];
+    for (c, o) in out.iter_mut().enumerate() {
+        let mut v: Vec<f32> = px.iter().map(|p| p[c]).collect();
+        *o = median(&mut v);
+    }
+    out
+}
+
+/// Paper of another colour inside a word than around it.
+///
+/// For every legible word, the paper colour is taken on each side of a ring around it (3 × 3 means, the
+/// lighter half of the ring's pixels so that neighbouring ink does not count). Where the four sides disagree
+/// the word sits on a boundary (a card's edge, a tinted band) and is skipped. Inside the word, a pixel is
+/// *off-paper* when it is not darker than the paper (ink and its anti-aliased edge are) and differs from it in
+/// some channel by more than `max(background_min_difference, 4 × the ring's spread)`. A connected group of
+/// off-paper pixels of at least `background_min_share` of the word's height squared is a patch: on white
+/// paper a white-out leaves no trace here, on tinted card stock or security paper it does.
+pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) -> Check {
+    const NAME: &str = "forensics.background";
+    let (pw, ph) = img.dimensions();
+    let mut findings: Vec<(BBox, serde_json::Value)> = Vec::new();
+    let (mut words, mut skipped) = (0usize, 0usize);
+    for word in &ocr.words {
+        let b = word.bbox;
+        if word.confidence < 50.0 || b.h < 12 || !word.text.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        // The word with a margin (a whited-out cell reaches past the ink of a word's first or last glyph),
+        // and a ring around that.
+        let (e, r) = ((b.h / 6).max(3), (b.h / 3).max(4));
+        if b.x < e + r + 1 || b.y < e + r + 1 || b.right() + e + r + 1 >= pw || b.bottom() + e + r + 1 >= ph {
+            continue;
+        }
+        let inner = BBox::new(b.x - e, b.y - e, b.w + 2 * e, b.h + 2 * e);
+        let sides = [
+            BBox::new(inner.x - r, inner.y - r, inner.w + 2 * r, r),
+            BBox::new(inner.x - r, inner.bottom(), inner.w + 2 * r, r),
+            BBox::new(inner.x - r, inner.y, r, inner.h),
+            BBox::new(inner.right(), inner.y, r, inner.h),
+        ];
+        let mut all: Vec<[f32; 3]> = Vec::new();
+        let mut side_colours = Vec::new();
+        for sb in &sides {
+            let mut px: Vec<[f32; 3]> = Vec::new();
+            for y in (sb.y..sb.bottom()).step_by(2) {
+                for x in (sb.x..sb.right()).step_by(2) {
+                    px.push(mean3(img, x, y));
+                }
+            }
+            // The lighter half: paper, not a neighbour's ink.
+            px.sort_by(|a, c| luma(*c).total_cmp(&luma(*a)));
+            px.truncate(px.len().div_ceil(2));
+            side_colours.push(median_colour(&mut px.clone()));
+            all.extend(px);
+        }
+        let paper = median_colour(&mut all.clone());
+        let mut spread = 0f32;
+        for c in 0..3 {
+            let mut dev: Vec<f32> = all.iter().map(|v| (v[c] - paper[c]).abs()).collect();
+            spread = spread.max(median(&mut dev));
+        }
+        let tol = p.background_min_difference.max(4.0 * spread);
+        let differs = |a: [f32; 3], c: [f32; 3]| (0..3).any(|i| (a[i] - c[i]).abs() > tol);
+        if side_colours.iter().any(|s| differs(*s, paper)) {
+            skipped += 1;
+            continue;
+        }
+        words += 1;
+        let (w, h) = (inner.w as usize, inner.h as usize);
+        let off: Vec<bool> = (0..w * h)
+            .map(|i| {
+                let v = mean3(img, inner.x + (i % w) as u32, inner.y + (i / w) as u32);
+                luma(v) >= luma(paper) - 4.0 && differs(v, paper)
+            })
+            .collect();
+        let min_pixels = ((b.h * b.h) as f32 * p.background_min_share).max(20.0) as usize;
+        for (cb, n) in components(&off, w, h) {
+            if n >= min_pixels {
+                let pb = BBox::new(inner.x + cb.x, inner.y + cb.y, cb.w, cb.h);
+                let mut inside: Vec<[f32; 3]> = (0..cb.h)
+                    .flat_map(|y| (0..cb.w).map(move |x| (x, y)))
+                    .filter(|(x, y)| off[(cb.y + y) as usize * w + (cb.x + x) as usize])
+                    .map(|(x, y)| img.get_pixel(pb.x + x, pb.y + y).0.map(f32::from))
+                    .collect();
+                let colour = median_colour(&mut inside);
+                findings.push((
+                    pb,
+                    json!({"word": word.text, "box": pb, "pixels": n, "patch_colour": colour.map(f32::round),
+                           "paper_colour": paper.map(f32::round), "tolerance": tol}),
+                ));
+            }
+        }
+    }
+    let ev = json!({"words": words, "words_on_a_boundary": skipped,
+                    "min_difference": p.background_min_difference, "min_share": p.background_min_share,
+                    "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>()});
+    if words == 0 {
+        return Check::new(
+            NAME,
+            Outcome::NotApplicable,
+            "no word on even paper to compare",
+            ev,
+        );
+    }
+    if findings.is_empty() {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            format!("the paper inside {words} words matches the paper around them"),
+            ev,
+        )
+    } else {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!(
+                "{} patch(es) inside the text have another paper colour than around them (whited out)",
+                findings.len()
+            ),
+            ev,
+        )
+        .with_regions(findings.into_iter().map(|f| f.0).collect())
+        .with_ground(Ground::Altered)
+    }
+}
+
+/// Digits whose nearest face differs from their word's (see [`typeface`]).
+fn face_findings(
+    fonts: &crate::corpus::render::Fonts,
+    glyphs: &[Glyph],
+    ocr: &OcrPage,
+    p: &IntakePolicy,
+) -> Vec<(BBox, serde_json::Value)> {
+    let smooth_map = |m: &InkMap| InkMap {
+        w: m.w,
+        h: m.h,
+        ink: smooth(&m.ink, m.w, m.h),
+    };
+    let mut renders = typeface::Renders::default();
+    let dists: Vec<Vec<Option<f32>>> = glyphs
+        .iter()
+        .map(|g| {
+            let map = InkMap {
+                w: g.bbox.w as usize + 2,
+                h: g.bbox.h as usize + 2,
+                ink: g.ink.clone(),
+            };
+            renders.distances(fonts, &map, g.ch, g.bbox.h, smooth_map)
+        })
+        .collect();
+    let families: Vec<[Option<(usize, f32)>; 2]> = dists.iter().map(|d| typeface::by_family(d)).collect();
+    let nearest = |i: usize| -> Option<(usize, usize, f32)> {
+        families[i]
+            .iter()
+            .enumerate()
+            .filter_map(|(fam, v)| v.map(|(face, d)| (fam, face, d)))
+            .min_by(|a, b| a.2.total_cmp(&b.2))
+    };
+    let mut out = Vec::new();
+    let mut words: Vec<usize> = glyphs.iter().map(|g| g.word).collect();
+    words.dedup();
+    for w in words {
+        let members: Vec<usize> = (0..glyphs.len()).filter(|i| glyphs[*i].word == w).collect();
+        if members.len() < 3 {
+            continue;
+        }
+        // The word's family: the one most of its well-matched digits are nearest to.
+        let mut votes = [0usize; typeface::FAMILIES.len()];
+        for i in &members {
+            if let Some((fam, _, d)) = nearest(*i) {
+                if d <= p.glyph_face_max_distance {
+                    votes[fam] += 1;
+                }
+            }
+        }
+        let (word_family, n) = votes
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|v| v.1)
+            .unwrap_or((0, 0));
+        if n < 2 || n * 2 <= members.len() {
+            continue;
+        }
+        for i in members {
+            let (Some((fam, face, d)), Some((word_face, d_word))) = (nearest(i), families[i][word_family])
+            else {
+                continue;
+            };
+            let g = &glyphs[i];
+            // Faces that render this digit alike cannot be told apart.
+            let apart = renders
+                .faces_apart(face, word_face, g.ch, g.bbox.h)
+                .unwrap_or(0.0);
+            if fam != word_family
+                && d <= p.glyph_face_max_distance
+                && d_word >= d * p.glyph_face_margin
+                && apart >= p.glyph_face_min_separation
+            {
+                out.push((
+                    g.bbox,
+                    json!({"kind": "face", "word": ocr.words[g.word].text, "char": g.ch.to_string(),
+                           "nearest_face": typeface::FACES[face], "distance": d,
+                           "word_face": typeface::FACES[word_face], "distance_to_word_face": d_word,
+                           "faces_apart": apart, "margin": p.glyph_face_margin}),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Labels of the type's layout found with no value after them.
@@ -902,5 +1149,107 @@ pub fn noise_consistency(tiles: &[(BBox, f32)], typical: f32, p: &IntakePolicy) 
             format!("paper noise uniform (typical {typical:.1})"),
             ev,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ocr::OcrWord;
+
+    const CARD: [u8; 3] = [226, 238, 246];
+
+    /// A word of eight dark "glyphs" on `paper`, read as one word; its box.
+    fn page(paper: [u8; 3]) -> (image::RgbImage, OcrPage, BBox) {
+        let mut img = image::RgbImage::from_pixel(420, 140, image::Rgb(paper));
+        for i in 0..8 {
+            crate::corpus::render::fill_rect(&mut img, BBox::new(100 + i * 26, 50, 6, 30), [20, 20, 24]);
+            crate::corpus::render::fill_rect(&mut img, BBox::new(106 + i * 26, 50, 10, 5), [20, 20, 24]);
+        }
+        let word = BBox::new(100, 50, 7 * 26 + 16, 30);
+        let ocr = OcrPage {
+            page: 0,
+            width: 420,
+            height: 140,
+            dpi: 300,
+            text: "20250117".into(),
+            mean_confidence: 95.0,
+            words: vec![OcrWord {
+                text: "20250117".into(),
+                confidence: 95.0,
+                bbox: word,
+                block: 1,
+                paragraph: 1,
+                line: 1,
+            }],
+            lines: Vec::new(),
+            mrz_lines: None,
+            stamps: Vec::new(),
+        };
+        (img, ocr, word)
+    }
+
+    /// Whites out the last glyph's cell with `fill` and draws a new glyph in it.
+    fn white_out_last(img: &mut image::RgbImage, fill: [u8; 3]) -> BBox {
+        let cell = BBox::new(100 + 7 * 26 - 1, 47, 20, 36);
+        crate::corpus::render::fill_rect(img, cell, fill);
+        crate::corpus::render::fill_rect(img, BBox::new(100 + 7 * 26 + 4, 50, 5, 30), [20, 20, 24]);
+        cell
+    }
+
+    #[test]
+    fn a_white_patch_on_card_stock_is_found_where_it_is() {
+        let p = IntakePolicy::default();
+        let (mut img, ocr, _) = page(CARD);
+        assert_eq!(background_patch(&img, &ocr, &p).outcome, Outcome::Pass);
+        let patch = white_out_last(&mut img, [255, 255, 255]);
+        let c = background_patch(&img, &ocr, &p);
+        assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
+        assert_eq!(c.ground, Some(Ground::Altered));
+        assert_eq!(c.regions.len(), 1);
+        assert!(
+            c.regions[0].intersect(&patch).is_some(),
+            "{:?} vs {patch:?}",
+            c.regions
+        );
+    }
+
+    #[test]
+    fn a_patch_of_the_paper_colour_and_paper_noise_are_not_patches() {
+        let p = IntakePolicy::default();
+        // White-out on white paper leaves nothing to see here (other checks look at the glyph).
+        let (mut img, ocr, _) = page([255, 255, 255]);
+        white_out_last(&mut img, [255, 255, 255]);
+        assert_eq!(background_patch(&img, &ocr, &p).outcome, Outcome::Pass);
+        // A card patched with its own tint.
+        let (mut img, ocr, _) = page(CARD);
+        white_out_last(&mut img, CARD);
+        assert_eq!(background_patch(&img, &ocr, &p).outcome, Outcome::Pass);
+        // Scanner noise (σ ≈ 12 on every channel alike, as the corpus's degraded pages) is not a patch.
+        let (mut img, ocr, _) = page(CARD);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for px in img.pixels_mut() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = ((state % 41) as f32 - 20.0) * 0.85;
+            for v in px.0.iter_mut() {
+                *v = (f32::from(*v) + n).clamp(0.0, 255.0) as u8;
+            }
+        }
+        let c = background_patch(&img, &ocr, &p);
+        assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+    }
+
+    #[test]
+    fn a_word_across_two_papers_is_not_judged() {
+        let p = IntakePolicy::default();
+        let (mut img, ocr, word) = page(CARD);
+        // White paper from the word's middle to the right edge: the ring's sides disagree.
+        let half = BBox::new(word.x + word.w / 2, 0, 420 - word.x - word.w / 2, 140);
+        crate::corpus::render::fill_rect(&mut img, half, [255, 255, 255]);
+        let c = background_patch(&img, &ocr, &p);
+        assert_eq!(c.outcome, Outcome::NotApplicable, "{c:?}");
+        assert_eq!(c.evidence["words_on_a_boundary"], 1);
     }
 }

@@ -8,6 +8,7 @@
 pub mod forensics;
 pub mod hash;
 pub mod seal;
+pub mod typeface;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;

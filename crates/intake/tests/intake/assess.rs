@@ -354,16 +354,33 @@ fn a_holder_who_differs_from_the_verified_identity_goes_to_an_officer() {
 
 #[test]
 fn tampered_pages_are_flagged_by_the_check_that_should_catch_them() {
-    // (page, check) measured in the benchmark: a pasted digit cell, an erased value, a digit redrawn in
-    // another face (shape) and one redrawn at another size (height).
-    for (id, check_name) in [
-        ("marriage_certificate-tampered-001", "forensics.copy_move"),
-        ("civil_status_extract-tampered-002", "forensics.erased_value"),
-        ("civil_status_extract-tampered-000", "forensics.glyph_consistency"),
+    // (page, check, glyph finding) measured in the benchmark: a pasted digit cell, an erased value, a digit
+    // redrawn in another face (shape; the face library: nearest to the serif among sans digits) and one
+    // redrawn at another size (height); a digit whited out on card stock (a white patch on the tint).
+    for (id, check_name, finding) in [
+        ("marriage_certificate-tampered-001", "forensics.copy_move", None),
+        (
+            "civil_status_extract-tampered-002",
+            "forensics.erased_value",
+            None,
+        ),
+        (
+            "civil_status_extract-tampered-000",
+            "forensics.glyph_consistency",
+            Some("shape"),
+        ),
         (
             "land_use_right_certificate-tampered-000",
             "forensics.glyph_consistency",
+            Some("size_or_alignment"),
         ),
+        (
+            "marriage_certificate-tampered-003",
+            "forensics.glyph_consistency",
+            Some("face"),
+        ),
+        ("cccd_front-tampered-003", "forensics.background", None),
+        ("driving_licence-tampered-000", "forensics.background", None),
     ] {
         let p = corpus_page(id);
         let Variant::Tampered { region, .. } = p.truth.variant.clone() else {
@@ -378,6 +395,19 @@ fn tampered_pages_are_flagged_by_the_check_that_should_catch_them() {
             "{id}: {:?} vs {region:?}",
             c.regions
         );
+        if let Some(kind) = finding {
+            let found = c.evidence["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .zip(&c.regions)
+                .any(|(f, b)| f["kind"] == kind && b.intersect(&region).is_some());
+            assert!(
+                found,
+                "{id}: no {kind} finding on {region:?}: {}",
+                c.evidence["findings"]
+            );
+        }
         // An officer looks; nothing is refused on forensics alone.
         assert_eq!(r.decision.action, Action::OfficerReview, "{id}");
         assert!(r.decision.reasons.iter().any(|x| x.check == check_name));
