@@ -135,22 +135,33 @@ pub fn ela(img: &image::RgbImage, ocr: &OcrPage, jpeg: bool, p: &IntakePolicy) -
         "p90_block_error": p90, "threshold": threshold, "flagged_blocks": flagged.len(),
         "regions": regions.len(), "min_blocks": p.ela_min_blocks,
     });
+    let fail = format!(
+        "{} region(s) with an error level well above the page's (saved differently: pasted or retouched)",
+        regions.len()
+    );
+    verdict(
+        NAME,
+        regions,
+        format!("error level uniform at quality {quality}"),
+        fail,
+        ev,
+    )
+}
+
+/// A forensic check's result: a failure on `regions` (ground: altered) when there are any, else a pass.
+fn verdict(
+    name: &str,
+    regions: Vec<BBox>,
+    pass: impl Into<String>,
+    fail: impl Into<String>,
+    ev: serde_json::Value,
+) -> Check {
     if regions.is_empty() {
-        Check::new(
-            NAME,
-            Outcome::Pass,
-            format!("error level uniform at quality {quality}"),
-            ev,
-        )
+        Check::new(name, Outcome::Pass, pass, ev)
     } else {
-        Check::new(
-            NAME,
-            Outcome::Fail,
-            format!("{} region(s) with an error level well above the page's (saved differently: pasted or retouched)", regions.len()),
-            ev,
-        )
-        .with_regions(regions)
-        .with_ground(Ground::Altered)
+        Check::new(name, Outcome::Fail, fail, ev)
+            .with_regions(regions)
+            .with_ground(Ground::Altered)
     }
 }
 
@@ -305,6 +316,7 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
         }
     }
     let mut found = Vec::new();
+    let mut regions: Vec<BBox> = Vec::new();
     let mut discounted = 0usize;
     for ((a, b, dx, dy), (n, ba, bb)) in &groups {
         if *n < p.copy_move_min_windows {
@@ -320,37 +332,20 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
             "source": ba, "copy": bb, "shift": [dx, dy], "windows": n,
             "source_word": ocr.words[*a].text, "copy_word": ocr.words[*b].text,
         }));
+        regions.extend([*ba, *bb]);
     }
-    let regions: Vec<BBox> = groups
-        .iter()
-        .filter(|((a, b, _, _), (n, _, _))| {
-            *n >= p.copy_move_min_windows
-                && (a == b || exact_form(&ocr.words[*a].text) != exact_form(&ocr.words[*b].text))
-        })
-        .flat_map(|(_, (_, ba, bb))| [*ba, *bb])
-        .collect();
     let ev = json!({"matches": found, "discounted": discounted, "window": WIN,
                     "min_windows": p.copy_move_min_windows, "noisy_page": noisy});
-    if found.is_empty() {
-        Check::new(
-            NAME,
-            Outcome::Pass,
-            "no region of the text is a pixel copy of another",
-            ev,
-        )
-    } else {
-        Check::new(
-            NAME,
-            Outcome::Fail,
-            format!(
-                "{} region(s) of the text are pixel copies of another place on the page",
-                found.len()
-            ),
-            ev,
-        )
-        .with_regions(regions)
-        .with_ground(Ground::Altered)
-    }
+    verdict(
+        NAME,
+        regions,
+        "no region of the text is a pixel copy of another",
+        format!(
+            "{} region(s) of the text are pixel copies of another place on the page",
+            found.len()
+        ),
+        ev,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -360,12 +355,20 @@ struct Glyph {
     ch: char,
     word: usize,
     bbox: BBox,
-    /// Ink (0 paper – 1 ink) at native resolution, `bbox.w × bbox.h`, padded by one pixel of paper.
-    ink: Vec<f32>,
+    /// Ink at native resolution, `bbox.w × bbox.h` padded by one pixel of paper, [`smoothed`].
+    ink: InkMap,
 }
 
 /// A 3 × 3 binomial blur: two renderings of one glyph half a pixel apart become nearly equal, while a
 /// different face (serifs, stroke contrast) or size still differs.
+fn smoothed(m: &InkMap) -> InkMap {
+    InkMap {
+        w: m.w,
+        h: m.h,
+        ink: smooth(&m.ink, m.w, m.h),
+    }
+}
+
 fn smooth(v: &[f32], w: usize, h: usize) -> Vec<f32> {
     let k = [1.0f32, 2.0, 1.0];
     let mut tmp = vec![0f32; v.len()];
@@ -398,30 +401,18 @@ fn smooth(v: &[f32], w: usize, h: usize) -> Vec<f32> {
 /// sizes differ by more than 1 px (another size: not comparable; resampling to compare across sizes was
 /// measured and separated legitimate from altered digits less well).
 fn glyph_distance(a: &Glyph, b: &Glyph) -> Option<f32> {
-    let (aw, ah, bw, bh) = (
-        a.bbox.w as i64 + 2,
-        a.bbox.h as i64 + 2,
-        b.bbox.w as i64 + 2,
-        b.bbox.h as i64 + 2,
-    );
+    let (aw, ah, bw, bh) = (a.ink.w as i64, a.ink.h as i64, b.ink.w as i64, b.ink.h as i64);
     if (aw - bw).abs() > 1 || (ah - bh).abs() > 1 {
         return None;
     }
-    let at = |g: &Glyph, w: i64, h: i64, x: i64, y: i64| -> f32 {
-        if x < 0 || y < 0 || x >= w || y >= h {
-            0.0
-        } else {
-            g.ink[(y * w + x) as usize]
-        }
-    };
     let mut best = f32::MAX;
     for dy in -1..=1 {
         for dx in -1..=1 {
             let (mut diff, mut n) = (0f32, 0u32);
             for y in -1..ah.max(bh) + 1 {
                 for x in -1..aw.max(bw) + 1 {
-                    let va = at(a, aw, ah, x, y);
-                    let vb = at(b, bw, bh, x + dx, y + dy);
+                    let va = a.ink.at(x, y);
+                    let vb = b.ink.at(x + dx, y + dy);
                     if va > 0.1 || vb > 0.1 {
                         diff += (va - vb).abs();
                         n += 1;
@@ -439,23 +430,12 @@ fn glyph_distance(a: &Glyph, b: &Glyph) -> Option<f32> {
 /// Like [`glyph_distance`], with `b` resampled (bilinear) to `a`'s size: for two renderings of one digit in one
 /// word, where a digit redrawn a few per cent larger or smaller must still compare. `None` beyond ±12 %.
 fn glyph_distance_resampled(a: &Glyph, b: &Glyph) -> Option<f32> {
-    let (aw, ah, bw, bh) = (
-        a.bbox.w as i64 + 2,
-        a.bbox.h as i64 + 2,
-        b.bbox.w as i64 + 2,
-        b.bbox.h as i64 + 2,
-    );
+    let (aw, ah, bw, bh) = (a.ink.w as i64, a.ink.h as i64, b.ink.w as i64, b.ink.h as i64);
     let close = |x: i64, y: i64| (x - y).abs() <= 3.max(x.max(y) * 12 / 100);
     if !close(aw, bw) || !close(ah, bh) {
         return None;
     }
-    let px = |xx: i64, yy: i64| -> f32 {
-        if xx < 0 || yy < 0 || xx >= bw || yy >= bh {
-            0.0
-        } else {
-            b.ink[(yy * bw + xx) as usize]
-        }
-    };
+    let px = |xx: i64, yy: i64| b.ink.at(xx, yy);
     let sample = |x: i64, y: i64| -> f32 {
         if x < 0 || y < 0 || x >= aw || y >= ah {
             return 0.0;
@@ -470,13 +450,7 @@ fn glyph_distance_resampled(a: &Glyph, b: &Glyph) -> Option<f32> {
             + px(x0, y0 + 1) * (1.0 - tx) * ty
             + px(x0 + 1, y0 + 1) * tx * ty
     };
-    let at = |x: i64, y: i64| -> f32 {
-        if x < 0 || y < 0 || x >= aw || y >= ah {
-            0.0
-        } else {
-            a.ink[(y * aw + x) as usize]
-        }
-    };
+    let at = |x: i64, y: i64| a.ink.at(x, y);
     let mut best = f32::MAX;
     for dy in -1..=1 {
         for dx in -1..=1 {
@@ -647,7 +621,11 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
                 ch: *ch,
                 word: wi,
                 bbox: pb,
-                ink: smooth(&ink_map, gw, gh),
+                ink: smoothed(&InkMap {
+                    w: gw,
+                    h: gh,
+                    ink: ink_map,
+                }),
             });
         }
         // Size and alignment inside the word.
@@ -790,29 +768,19 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     if glyphs.is_empty() {
         return Check::new(NAME, Outcome::NotApplicable, "no digit glyphs to compare", ev);
     }
-    if findings.is_empty() {
-        Check::new(
-            NAME,
-            Outcome::Pass,
-            format!(
-                "{} digit glyphs consistent in face, size and alignment",
-                glyphs.len()
-            ),
-            ev,
-        )
-    } else {
-        Check::new(
-            NAME,
-            Outcome::Fail,
-            format!(
-                "{} glyph(s) differ in face, size or alignment from their word or the same digit elsewhere",
-                findings.len()
-            ),
-            ev,
-        )
-        .with_regions(findings.into_iter().map(|f| f.0).collect())
-        .with_ground(Ground::Altered)
-    }
+    verdict(
+        NAME,
+        findings.iter().map(|f| f.0).collect(),
+        format!(
+            "{} digit glyphs consistent in face, size and alignment",
+            glyphs.len()
+        ),
+        format!(
+            "{} glyph(s) differ in face, size or alignment from their word or the same digit elsewhere",
+            findings.len()
+        ),
+        ev,
+    )
 }
 
 /// A 3 × 3 mean of `img` at `(x, y)` (clamped to the image).
@@ -836,7 +804,7 @@ fn luma(p: [f32; 3]) -> f32 {
     0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
-fn median_colour(px: &mut [[f32; 3]]) -> [f32; 3] {
+fn median_colour(px: &[[f32; 3]]) -> [f32; 3] {
     let mut out = [0f32; 3];
     for (c, o) in out.iter_mut().enumerate() {
         let mut v: Vec<f32> = px.iter().map(|p| p[c]).collect();
@@ -889,10 +857,10 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
             // The lighter half: paper, not a neighbour's ink.
             px.sort_by(|a, c| luma(*c).total_cmp(&luma(*a)));
             px.truncate(px.len().div_ceil(2));
-            side_colours.push(median_colour(&mut px.clone()));
+            side_colours.push(median_colour(&px));
             all.extend(px);
         }
-        let paper = median_colour(&mut all.clone());
+        let paper = median_colour(&all);
         let mut spread = 0f32;
         for c in 0..3 {
             let mut dev: Vec<f32> = all.iter().map(|v| (v[c] - paper[c]).abs()).collect();
@@ -916,12 +884,12 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
         for (cb, n) in components(&off, w, h) {
             if n >= min_pixels {
                 let pb = BBox::new(inner.x + cb.x, inner.y + cb.y, cb.w, cb.h);
-                let mut inside: Vec<[f32; 3]> = (0..cb.h)
+                let inside: Vec<[f32; 3]> = (0..cb.h)
                     .flat_map(|y| (0..cb.w).map(move |x| (x, y)))
                     .filter(|(x, y)| off[(cb.y + y) as usize * w + (cb.x + x) as usize])
                     .map(|(x, y)| img.get_pixel(pb.x + x, pb.y + y).0.map(f32::from))
                     .collect();
-                let colour = median_colour(&mut inside);
+                let colour = median_colour(&inside);
                 findings.push((
                     pb,
                     json!({"word": word.text, "box": pb, "pixels": n, "patch_colour": colour.map(f32::round),
@@ -941,26 +909,16 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
             ev,
         );
     }
-    if findings.is_empty() {
-        Check::new(
-            NAME,
-            Outcome::Pass,
-            format!("the paper inside {words} words matches the paper around them"),
-            ev,
-        )
-    } else {
-        Check::new(
-            NAME,
-            Outcome::Fail,
-            format!(
-                "{} patch(es) inside the text have another paper colour than around them (whited out)",
-                findings.len()
-            ),
-            ev,
-        )
-        .with_regions(findings.into_iter().map(|f| f.0).collect())
-        .with_ground(Ground::Altered)
-    }
+    verdict(
+        NAME,
+        findings.iter().map(|f| f.0).collect(),
+        format!("the paper inside {words} words matches the paper around them"),
+        format!(
+            "{} patch(es) inside the text have another paper colour than around them (whited out)",
+            findings.len()
+        ),
+        ev,
+    )
 }
 
 /// Digits whose nearest face differs from their word's (see [`typeface`]).
@@ -970,22 +928,10 @@ fn face_findings(
     ocr: &OcrPage,
     p: &IntakePolicy,
 ) -> Vec<(BBox, serde_json::Value)> {
-    let smooth_map = |m: &InkMap| InkMap {
-        w: m.w,
-        h: m.h,
-        ink: smooth(&m.ink, m.w, m.h),
-    };
     let mut renders = typeface::Renders::default();
     let dists: Vec<Vec<Option<f32>>> = glyphs
         .iter()
-        .map(|g| {
-            let map = InkMap {
-                w: g.bbox.w as usize + 2,
-                h: g.bbox.h as usize + 2,
-                ink: g.ink.clone(),
-            };
-            renders.distances(fonts, &map, g.ch, g.bbox.h, smooth_map)
-        })
+        .map(|g| renders.distances(fonts, &g.ink, g.ch, g.bbox.h, smoothed))
         .collect();
     let families: Vec<[Option<(usize, f32)>; 2]> = dists.iter().map(|d| typeface::by_family(d)).collect();
     let nearest = |i: usize| -> Option<(usize, usize, f32)> {
@@ -1056,22 +1002,17 @@ pub fn erased_values(rec: &Recognition) -> Check {
         return Check::not_applicable(NAME, "unknown document type: no layout to compare with");
     }
     let ev = json!({"empty_labels": rec.empty_labels});
-    if rec.empty_labels.is_empty() {
-        Check::new(NAME, Outcome::Pass, "every label of the layout has its value", ev)
-    } else {
-        let names: Vec<&str> = rec.empty_labels.iter().map(|e| e.label.as_str()).collect();
-        Check::new(
-            NAME,
-            Outcome::Fail,
-            format!(
-                "nothing after {}: the value may have been erased",
-                names.join(", ")
-            ),
-            ev,
-        )
-        .with_regions(rec.empty_labels.iter().map(|e| e.value_region).collect())
-        .with_ground(Ground::Altered)
-    }
+    let names: Vec<&str> = rec.empty_labels.iter().map(|e| e.label.as_str()).collect();
+    verdict(
+        NAME,
+        rec.empty_labels.iter().map(|e| e.value_region).collect(),
+        "every label of the layout has its value",
+        format!(
+            "nothing after {}: the value may have been erased",
+            names.join(", ")
+        ),
+        ev,
+    )
 }
 
 /// Paper noise per 64 × 64 tile of the text area: the mean absolute difference of horizontally adjacent paper

@@ -48,7 +48,8 @@ pub struct InkMap {
 }
 
 impl InkMap {
-    fn at(&self, x: i64, y: i64) -> f32 {
+    /// The ink at `(x, y)`; paper outside the map.
+    pub fn at(&self, x: i64, y: i64) -> f32 {
         if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 {
             0.0
         } else {
