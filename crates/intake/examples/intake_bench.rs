@@ -4,13 +4,13 @@
 //! `cargo run --release --example intake_bench -- [--per-type N] [--seed S] [--threads T] [--keep DIR]`
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use banso_intake::corpus::{corpus_specs, Generator, GroundTruth, VariantKind};
+use banso_intake::error::IntakeError;
+use banso_intake::eval::{cli_ocr, parallel_map};
 use banso_intake::metrics::{cer_count, CerCount};
 use banso_intake::ocr::{reexec_with_omp_thread_limit, OcrConfig, OcrPool, PageImage};
 
@@ -57,8 +57,10 @@ fn main() -> Result<(), AnyError> {
     let pool = OcrPool::new(&OcrConfig::default(), Some(threads))?;
     let init = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let grays = parallel_map(&pages, threads, |(path, _)| -> Result<_, AnyError> {
-        let img = image::open(path)?.to_rgb8();
+    let grays = parallel_map(&pages, threads, |_, (path, _)| {
+        let img = image::open(path)
+            .map_err(|e| IntakeError::InvalidImage(format!("{}: {e}", path.display())))?
+            .to_rgb8();
         Ok(Arc::new(PageImage::Rgb(img)))
     })?;
     let ocr = pool.recognize(grays, 300, &mut |_, _| {})?;
@@ -66,7 +68,7 @@ fn main() -> Result<(), AnyError> {
 
     // Tesseract CLI: one process per page, the same number of parallel workers.
     let t = Instant::now();
-    let cli = parallel_map(&pages, threads, |(path, _)| cli_ocr(path))?;
+    let cli = parallel_map(&pages, threads, |_, (path, _)| cli_ocr(path))?;
     let cli_secs = t.elapsed().as_secs_f64();
 
     let n = pages.len() as f64;
@@ -120,47 +122,4 @@ fn main() -> Result<(), AnyError> {
         }
     }
     Ok(())
-}
-
-fn cli_ocr(path: &Path) -> Result<String, AnyError> {
-    let out = Command::new("tesseract")
-        .arg(path)
-        .arg("-")
-        .arg("-l")
-        .arg("vie")
-        .env("OMP_THREAD_LIMIT", "1")
-        .output()?;
-    if !out.status.success() {
-        return Err(format!("tesseract CLI failed: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Maps `f` over `items` on `threads` threads, keeping the order.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> Result<R, AnyError> + Sync,
-) -> Result<Vec<R>, AnyError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R, AnyError>>>> =
-        Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                if let Ok(mut g) = results.lock() {
-                    g[i] = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .map_err(|_| "worker panicked")?
-        .into_iter()
-        .map(|r| r.ok_or_else(|| AnyError::from("missing result"))?)
-        .collect()
 }

@@ -139,8 +139,8 @@ fn art22_ground(c: &Art22Case) -> (Ground, &'static str) {
     }
 }
 
-/// Maps `f` over `items` on `threads` threads, keeping the order.
-fn parallel_map<T: Sync, R: Send>(
+/// Maps `f` (given each item's index) over `items` on `threads` threads, keeping the order.
+pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(usize, &T) -> Result<R, IntakeError> + Sync,
@@ -168,7 +168,8 @@ fn parallel_map<T: Sync, R: Send>(
         .collect()
 }
 
-fn cli_ocr(path: &Path) -> Result<String, IntakeError> {
+/// The Tesseract CLI's text for one page (`vie`, one OpenMP thread): the comparison the benchmarks print.
+pub fn cli_ocr(path: &Path) -> Result<String, IntakeError> {
     let out = std::process::Command::new("tesseract")
         .arg(path)
         .arg("-")
