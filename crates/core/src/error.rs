@@ -29,6 +29,10 @@ pub enum Code {
     Iss0008Refused,
     /// The intake checks flagged the original for an officer's review; nothing was issued yet.
     Iss0009NeedsReview,
+    /// The holder's ID number breaks its rule (a citizen ID number's structure, a passport number's form).
+    Iss0010HolderId,
+    /// An `Idempotency-Key` was reused with a different request.
+    Iss0011IdempotencyConflict,
     /// A verification code of the wrong length or with a foreign symbol.
     Ver0001MalformedCode,
     /// The check symbol does not match: a typo.
@@ -39,6 +43,9 @@ pub enum Code {
     Ver0004NotPdf,
     /// The capability key does not open this copy.
     Ver0005BadKey,
+    /// Verifying the file would cost more than the verifier's bounds allow (signatures, certificates,
+    /// public-key operations).
+    Ver0006TooComplex,
     /// The copy is not valid any more (revoke/cancel twice).
     Rev0001NotValid,
     /// A revocation needs a reason (and a cancellation a decision number).
@@ -53,6 +60,10 @@ pub enum Code {
     Req0001Malformed,
     /// No endpoint at this address.
     Req0002NoSuchEndpoint,
+    /// The service is busy with other clients' uploads or verifications: retry shortly.
+    Req0003Busy,
+    /// The request body did not arrive within the time allowed.
+    Req0004BodyTimeout,
     /// Storage (database or objects) failed.
     Sys0001Storage,
     /// Signing failed.
@@ -73,11 +84,14 @@ impl Code {
             Code::Iss0007Unprintable => "ISS-0007",
             Code::Iss0008Refused => "ISS-0008",
             Code::Iss0009NeedsReview => "ISS-0009",
+            Code::Iss0010HolderId => "ISS-0010",
+            Code::Iss0011IdempotencyConflict => "ISS-0011",
             Code::Ver0001MalformedCode => "VER-0001",
             Code::Ver0002CheckMismatch => "VER-0002",
             Code::Ver0003NotFound => "VER-0003",
             Code::Ver0004NotPdf => "VER-0004",
             Code::Ver0005BadKey => "VER-0005",
+            Code::Ver0006TooComplex => "VER-0006",
             Code::Rev0001NotValid => "REV-0001",
             Code::Rev0002MissingReason => "REV-0002",
             Code::Auth0001Missing => "AUTH-0001",
@@ -85,6 +99,8 @@ impl Code {
             Code::Auth0003Forbidden => "AUTH-0003",
             Code::Req0001Malformed => "REQ-0001",
             Code::Req0002NoSuchEndpoint => "REQ-0002",
+            Code::Req0003Busy => "REQ-0003",
+            Code::Req0004BodyTimeout => "REQ-0004",
             Code::Sys0001Storage => "SYS-0001",
             Code::Sys0002Signing => "SYS-0002",
             Code::Sys0003Internal => "SYS-0003",
@@ -96,7 +112,9 @@ impl Code {
         match self {
             Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
-            Code::Rev0001NotValid => Kind::Conflict,
+            Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict => Kind::Conflict,
+            Code::Req0003Busy => Kind::Busy,
+            Code::Req0004BodyTimeout => Kind::Timeout,
             Code::Iss0008Refused => Kind::Refused,
             Code::Iss0009NeedsReview => Kind::Held,
             Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
@@ -126,6 +144,10 @@ pub enum Kind {
     Conflict,
     Unauthorized,
     Forbidden,
+    /// The service cannot take the request now; the client may retry (HTTP 503).
+    Busy,
+    /// The client was too slow (HTTP 408).
+    Timeout,
     Internal,
 }
 

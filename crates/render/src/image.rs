@@ -5,6 +5,10 @@ use crate::{InputError, InputKind};
 
 /// Images larger than this many pixels on a side are refused.
 pub(crate) const MAX_PIXELS_PER_SIDE: u32 = 20_000;
+/// Images with more pixels than this are refused from their header, before anything is decoded: a small
+/// compressed file can declare gigabytes of pixels (a decompression bomb). 40 megapixels hold an A4 page at
+/// 600 dpi (34.8 MP) or an A3 page at 400 dpi (31 MP); an 8-bit RGB decode of that is 120 MB.
+pub(crate) const MAX_PIXELS: u64 = 40_000_000;
 /// Pages larger than this many inches on a side are refused (also the PDF page-size limit, 14 400 pt).
 pub(crate) const MAX_INCHES_PER_SIDE: f32 = 200.0;
 /// Stated resolutions outside this range are treated as absent (e.g. a density of 1 meaning "aspect only").
@@ -45,6 +49,16 @@ pub(crate) fn check_dimensions(width: u32, height: u32, dpi: Option<(f32, f32)>)
     if width > MAX_PIXELS_PER_SIDE || height > MAX_PIXELS_PER_SIDE {
         return Err(InputError::TooLarge {
             detail: format!("{width}×{height} px, at most {MAX_PIXELS_PER_SIDE} px a side"),
+        });
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(InputError::TooLarge {
+            detail: format!(
+                "{width}×{height} px is {:.0} megapixels, at most {} megapixels",
+                pixels as f64 / 1e6,
+                MAX_PIXELS / 1_000_000
+            ),
         });
     }
     if let Some((dx, dy)) = dpi {

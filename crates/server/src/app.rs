@@ -10,7 +10,7 @@ use banso_core::ports::{
 };
 use banso_core::service::{Service, Settings, WATERMARK};
 use banso_render::{InputError, RenderError};
-use banso_signing::verify::{verify_pdf, Check, TrustStore};
+use banso_signing::verify::{verify_pdf_within, Check, TrustStore};
 use banso_signing::Signer;
 use rand::RngCore;
 use std::path::Path;
@@ -265,11 +265,26 @@ impl Composer for PdfComposer {
     }
 }
 
-/// Verifies PDFs against the configured trust anchors with banso-signing, on the blocking pool and at most
-/// `limit` at a time, so anonymous verification cannot starve the service.
+/// Verifies PDFs against the configured trust anchors with banso-signing, on the blocking pool, at most
+/// `running` at a time and with at most `queue` waiting (one more is told the service is busy), each file
+/// within the verifier's work [`Limits`](banso_signing::verify::Limits) — so anonymous verification can
+/// neither starve the service nor make an honest verification wait behind a long queue of crafted files.
 pub struct Verifier {
     pub trust: Arc<TrustStore>,
-    pub limit: Arc<tokio::sync::Semaphore>,
+    running: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<tokio::sync::Semaphore>,
+    pub limits: banso_signing::verify::Limits,
+}
+
+impl Verifier {
+    pub fn new(trust: TrustStore, running: usize, queue: usize) -> Self {
+        Self {
+            trust: Arc::new(trust),
+            running: Arc::new(tokio::sync::Semaphore::new(running)),
+            waiting: Arc::new(tokio::sync::Semaphore::new(running + queue)),
+            limits: banso_signing::verify::Limits::default(),
+        }
+    }
 }
 
 fn outcome(c: &Check) -> CheckOutcome {
@@ -287,15 +302,25 @@ impl PdfVerifier for Verifier {
         if !head.windows(5).any(|w| w == b"%PDF-") {
             return Err(Error::new(Code::Ver0004NotPdf, "the file is not a PDF"));
         }
+        let _place = self.waiting.clone().try_acquire_owned().map_err(|_| {
+            Error::new(
+                Code::Req0003Busy,
+                "too many files are waiting for verification; try again in a moment",
+            )
+        })?;
         let _permit = self
-            .limit
+            .running
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| Error::new(Code::Sys0003Internal, "verification is shutting down"))?;
         let trust = self.trust.clone();
+        let limits = self.limits;
         let (report, revision_hashes) = tokio::task::spawn_blocking(move || {
-            let report = verify_pdf(&pdf, &trust, now);
+            let report = match verify_pdf_within(&pdf, &trust, now, limits) {
+                Ok(report) => report,
+                Err(e) => return Err(Error::new(Code::Ver0006TooComplex, e.to_string())),
+            };
             let mut ends: Vec<u64> = report.signatures.iter().map(|s| s.signed_end).collect();
             ends.sort_unstable();
             ends.dedup();
@@ -308,10 +333,10 @@ impl PdfVerifier for Verifier {
                         .map(|b| <sha2::Sha256 as sha2::Digest>::digest(b).into())
                 })
                 .collect();
-            (report, hashes)
+            Ok((report, hashes))
         })
         .await
-        .map_err(|e| Error::new(Code::Sys0003Internal, format!("verification task: {e}")))?;
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("verification task: {e}")))??;
         Ok(PdfFindings {
             sha256: report.sha256,
             revision_hashes,
@@ -454,10 +479,11 @@ impl App {
                 default_dpi: config.default_dpi,
                 signer_name,
             }),
-            verifier: Arc::new(Verifier {
-                trust: Arc::new(TrustStore { roots }),
-                limit: Arc::new(tokio::sync::Semaphore::new(2)),
-            }),
+            verifier: Arc::new(Verifier::new(
+                TrustStore { roots },
+                config.limits.verify_concurrency,
+                config.limits.verify_queue,
+            )),
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             settings: Arc::new(settings),

@@ -39,6 +39,48 @@ pub struct Config {
     pub pki: PkiConfig,
     pub storage: StorageConfig,
     pub intake: IntakeConfig,
+    pub limits: LimitsConfig,
+}
+
+/// Bounds on what one client can make the HTTP edge read, hold or compute (docs/design/edge-limits.md says
+/// which threat each answers). Env: `BANSO_` + the field name in capitals, e.g. `BANSO_HEADER_TIMEOUT_SECS`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Seconds a client has to send a request's headers, counted from when the server is ready to read
+    /// them: a new connection that sends nothing, half-sent headers and an idle kept-alive connection are
+    /// all closed after this.
+    pub header_timeout_secs: u64,
+    /// Seconds a request body has to arrive whole (a body trickled slower is cut off with `REQ-0004`).
+    pub body_timeout_secs: u64,
+    /// Open connections at most; one more is closed at once.
+    pub max_connections: usize,
+    /// Largest file accepted for anonymous verification (`POST /api/v1/verify`), in bytes.
+    pub max_verify_bytes: usize,
+    /// Bytes of anonymous request bodies the server holds at once across all clients; beyond it an
+    /// anonymous upload is answered `REQ-0003` (busy, retry later) instead of being read.
+    pub anonymous_body_budget: usize,
+    /// Largest body of the timestamp and OCSP endpoints, in bytes.
+    pub max_small_body_bytes: usize,
+    /// File verifications running at once.
+    pub verify_concurrency: usize,
+    /// File verifications waiting for a turn at most; one more is answered `REQ-0003`.
+    pub verify_queue: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            max_connections: 1024,
+            max_verify_bytes: 32 << 20,
+            anonymous_body_budget: 64 << 20,
+            max_small_body_bytes: 64 << 10,
+            verify_concurrency: 2,
+            verify_queue: 32,
+        }
+    }
 }
 
 /// The intake checks run before issuing (OCR, recognition, Art. 22 grounds, forensics, decision).
@@ -159,6 +201,7 @@ impl Default for Config {
             pki: PkiConfig::default(),
             storage: StorageConfig::default(),
             intake: IntakeConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -189,6 +232,7 @@ impl std::fmt::Debug for Config {
             .field("numbering", &self.numbering)
             .field("fees", &self.fees)
             .field("storage", &self.storage)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +247,17 @@ pub struct Overrides {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Overlays `target` with the number in the environment variable `name`, if set.
+fn env_number<T: std::str::FromStr>(name: &str, target: &mut T) -> Result<()> {
+    if let Some(v) = env(name) {
+        *target = v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not {v:?}"))?;
+    }
+    Ok(())
 }
 
 impl Config {
@@ -265,6 +320,15 @@ impl Config {
                 .context("BANSO_MAX_UPLOAD_BYTES must be a number of bytes")?;
         }
         let s = &mut config.storage;
+        let l = &mut config.limits;
+        env_number("BANSO_HEADER_TIMEOUT_SECS", &mut l.header_timeout_secs)?;
+        env_number("BANSO_BODY_TIMEOUT_SECS", &mut l.body_timeout_secs)?;
+        env_number("BANSO_MAX_CONNECTIONS", &mut l.max_connections)?;
+        env_number("BANSO_MAX_VERIFY_BYTES", &mut l.max_verify_bytes)?;
+        env_number("BANSO_ANONYMOUS_BODY_BUDGET", &mut l.anonymous_body_budget)?;
+        env_number("BANSO_MAX_SMALL_BODY_BYTES", &mut l.max_small_body_bytes)?;
+        env_number("BANSO_VERIFY_CONCURRENCY", &mut l.verify_concurrency)?;
+        env_number("BANSO_VERIFY_QUEUE", &mut l.verify_queue)?;
         if let Some(v) = env("BANSO_STORAGE") {
             s.kind = Some(v);
         }
@@ -293,6 +357,16 @@ impl Config {
         };
         if let Some(v) = &o.listen {
             config.listen = v.clone();
+        }
+        let l = &config.limits;
+        if l.header_timeout_secs == 0
+            || l.body_timeout_secs == 0
+            || l.max_connections == 0
+            || l.max_verify_bytes == 0
+            || l.anonymous_body_budget < l.max_small_body_bytes
+            || l.verify_concurrency == 0
+        {
+            bail!("[limits]: timeouts, connections, verify sizes and concurrency must be positive, and the anonymous body budget at least max_small_body_bytes");
         }
         if config.max_upload_bytes == 0 {
             bail!("max_upload_bytes must be positive");

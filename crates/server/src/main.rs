@@ -361,7 +361,7 @@ struct Failure {
 impl Failure {
     fn domain(e: Error, json: bool) -> Self {
         let code = match e.kind() {
-            Kind::Internal => 2,
+            Kind::Internal | Kind::Busy | Kind::Timeout => 2,
             Kind::Held => 3,
             _ => 1,
         };
@@ -962,7 +962,10 @@ async fn serve(mut config: Config) -> Result<()> {
         metrics: Default::default(),
         log_key: app.log_key.clone(),
         trust: app.trust.clone(),
-        max_upload_bytes: app.config.max_upload_bytes,
+        edge: std::sync::Arc::new(http::edge::Edge::new(
+            app.config.limits.clone(),
+            app.config.max_upload_bytes,
+        )),
         base_url: base.trim_end_matches('/').to_string(),
         intake: app
             .config
@@ -984,9 +987,15 @@ async fn serve(mut config: Config) -> Result<()> {
         "  database             {}",
         config::redact_url(&app.config.database_url())
     );
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let metrics = state.metrics.clone();
+    http::edge::serve(
+        listener,
+        http::router(state),
+        &app.config.limits,
+        metrics,
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -29,7 +29,9 @@ pub mod reason {
     /// The ByteRange does not cover the whole signed revision except the /Contents string.
     pub const INCOMPLETE_BYTE_RANGE: &str = "incomplete_byte_range";
     /// Bytes were added after the end of the signed revision.
-    pub const MODIFIED_AFTER_SIGNING: &str = "modified_after_signing";
+    pub const MODIFIED_AFTER_SIGNING: &str = crate::diff::MODIFIED;
+    /// A later revision adds or changes an annotation or widget that can paint over a page.
+    pub const OVERLAY_AFTER_SIGNING: &str = crate::diff::OVERLAY;
     /// No CRL or OCSP response covers a certificate of the chain.
     pub const NO_REVOCATION_DATA: &str = "no_revocation_data";
     /// A certificate of the chain is revoked.
@@ -212,18 +214,133 @@ impl TrustStore {
     }
 }
 
-/// Signature dictionaries examined at most per file (hostile files may repeat `/ByteRange`).
-const MAX_SIGNATURES: usize = 64;
 /// How far around a `/ByteRange` the enclosing object is looked for.
 const OBJECT_WINDOW: usize = 1 << 20;
 
-/// Verifies every signature and document timestamp in `pdf` at time `now`.
+/// Bounds on the work one file may cost (a crafted file must not buy seconds of CPU): each answers a
+/// threat written down in docs/design/edge-limits.md. A file beyond any of them is refused as a whole with
+/// [`TooComplex`]; none is anywhere near what banso issues (one or two signatures, a document timestamp per
+/// renewal, a handful of certificates).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Signature dictionaries and document timestamps per file.
+    pub max_signatures: usize,
+    /// Certificates in one CMS SignedData (a signature's or a timestamp token's).
+    pub max_cms_certificates: usize,
+    /// Certificates, CRLs and OCSP answers in the DSS, each.
+    pub max_dss_items: usize,
+    /// Public-key operations (certificate, CRL, OCSP and signature verifications) per file.
+    pub max_key_operations: u32,
+    /// Issuer candidates with the right name tried per step of a chain.
+    pub max_issuer_candidates: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_signatures: 16,
+            max_cms_certificates: 32,
+            max_dss_items: 512,
+            max_key_operations: 1_000,
+            max_issuer_candidates: 4,
+        }
+    }
+}
+
+/// A file refused because verifying it would cost more than [`Limits`] allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the file is too complex to verify: {0}")]
+pub struct TooComplex(pub String);
+
+/// The work spent on one file, against its [`Limits`].
+struct Work {
+    limits: Limits,
+    key_operations: std::cell::Cell<u32>,
+    exceeded: std::cell::RefCell<Option<String>>,
+}
+
+impl Work {
+    fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            key_operations: std::cell::Cell::new(0),
+            exceeded: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// Accounts for one public-key operation; false (and the file refused) once the budget is spent.
+    fn spend(&self) -> bool {
+        let n = self.key_operations.get().saturating_add(1);
+        self.key_operations.set(n);
+        if n > self.limits.max_key_operations {
+            self.exceed(format!(
+                "more than {} public-key operations",
+                self.limits.max_key_operations
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn exceed(&self, what: String) {
+        self.exceeded.borrow_mut().get_or_insert(what);
+    }
+}
+
+/// Verifies every signature and document timestamp in `pdf` at time `now` within the default [`Limits`];
+/// a file beyond them gets a report with no signature and the sub-indication FORMAT_FAILURE.
 pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> PdfReport {
+    verify_pdf_within(pdf, trust, now, Limits::default()).unwrap_or_else(|_| PdfReport {
+        sha256: sha2::Sha256::digest(pdf).into(),
+        signatures: Vec::new(),
+        indication: Indication::TotalFailed,
+        sub_indication: Some(sub_indication::FORMAT_FAILURE.to_string()),
+    })
+}
+
+/// Verifies every signature and document timestamp in `pdf` at time `now`, refusing the file as a whole
+/// when it would cost more than `limits`.
+pub fn verify_pdf_within(
+    pdf: &[u8],
+    trust: &TrustStore,
+    now: time::OffsetDateTime,
+    limits: Limits,
+) -> Result<PdfReport, TooComplex> {
+    let work = Work::new(limits);
     let roots: Vec<CertView<'_>> = trust.roots.iter().filter_map(|r| CertView::parse(r)).collect();
     let now_unix = now.unix_timestamp();
+    let dicts = find_signature_dicts(pdf, limits.max_signatures + 1);
+    if dicts.len() > limits.max_signatures {
+        return Err(TooComplex(format!(
+            "more than {} signature dictionaries",
+            limits.max_signatures
+        )));
+    }
+    let mut contents: Vec<&Range<usize>> = dicts.iter().map(|d| &d.contents).collect();
+    contents.sort_by_key(|r| (r.start, r.end));
+    if contents.windows(2).any(|w| w[0] == w[1]) {
+        return Err(TooComplex("two signature dictionaries share one signature value".into()));
+    }
+    for dict in &dicts {
+        let der = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
+        let certs = parse_cms(&der).map_or(0, |c| c.certificates.len());
+        if certs > limits.max_cms_certificates {
+            return Err(TooComplex(format!(
+                "a signature carries {certs} certificates (at most {})",
+                limits.max_cms_certificates
+            )));
+        }
+    }
     let doc = crate::incremental::PdfDoc::parse(pdf).ok();
     let dss = doc.as_ref().map(crate::ltv::read_dss_doc).unwrap_or_default();
-    let dicts = find_signature_dicts(pdf);
+    for (what, n) in [("certificates", dss.certs.len()), ("CRLs", dss.crls.len()), ("OCSP answers", dss.ocsps.len())] {
+        if n > limits.max_dss_items {
+            return Err(TooComplex(format!(
+                "the validation data holds {n} {what} (at most {})",
+                limits.max_dss_items
+            )));
+        }
+    }
 
     // Document timestamps first, latest first: each is validated at the time of the next valid one.
     let mut order: Vec<usize> = (0..dicts.len()).collect();
@@ -241,6 +358,7 @@ pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> 
         roots: &roots,
         now: now_unix,
         dss: &dss,
+        work: &work,
     };
     for &i in order.iter().rev() {
         let Some(dict) = dicts.get(i) else { continue };
@@ -270,6 +388,9 @@ pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> 
             *slot = Some(report);
         }
     }
+    if let Some(what) = work.exceeded.borrow_mut().take() {
+        return Err(TooComplex(what));
+    }
     let signatures: Vec<SignatureReport> = reports.into_iter().flatten().collect();
     let sha256 = whole.unwrap_or_else(|| sha2::Sha256::digest(pdf).into());
     let worst = signatures.iter().max_by_key(|s| s.indication);
@@ -280,12 +401,12 @@ pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> 
             Some(sub_indication::SIGNED_DATA_NOT_FOUND.to_string()),
         ),
     };
-    PdfReport {
+    Ok(PdfReport {
         sha256,
         signatures,
         indication,
         sub_indication,
-    }
+    })
 }
 
 /// A valid document timestamp: the end of the revision it covers and its genTime.
@@ -302,6 +423,7 @@ struct Ctx<'p, 'r> {
     roots: &'r [CertView<'r>],
     now: i64,
     dss: &'p crate::ltv::DssData,
+    work: &'p Work,
 }
 
 fn dict_end(dict: &SigDict) -> u64 {
@@ -369,7 +491,7 @@ fn coverage_and_modifications(ctx: &Ctx<'_, '_>, dict: &SigDict) -> (Check, Chec
                     "{} later revision(s) only add signatures, document timestamps or validation data",
                     changes.later_revisions
                 )),
-                Err(detail) => Check::fail(reason::MODIFIED_AFTER_SIGNING, detail),
+                Err(d) => Check::fail(d.reason, d.detail),
             },
             _ => Check::fail(
                 reason::MODIFIED_AFTER_SIGNING,
@@ -406,7 +528,18 @@ fn check_token(
         path: Vec::new(),
         tsa_subject: None,
     };
+    if !ctx.work.spend() {
+        return fail(reason::BAD_TIMESTAMP, "the work budget is spent".into(), None);
+    }
     let info = match crate::tsa::verify_token(token, &extra) {
+        Ok(info) if info.certs.len() > ctx.work.limits.max_cms_certificates => {
+            ctx.work.exceed(format!(
+                "a timestamp token carries {} certificates (at most {})",
+                info.certs.len(),
+                ctx.work.limits.max_cms_certificates
+            ));
+            return fail(reason::BAD_TIMESTAMP, "too many certificates".into(), None);
+        }
         Ok(info) => info,
         Err(e) => {
             return fail(
@@ -458,7 +591,7 @@ fn check_token(
     let mut pool_ders: Vec<Vec<u8>> = info.certs.clone();
     pool_ders.extend(extra);
     let pool: Vec<CertView<'_>> = pool_ders.iter().filter_map(|c| CertView::parse(c)).collect();
-    let (chain, path) = check_chain_path(&tsa, &pool, ctx.roots, chain_time);
+    let (chain, path) = check_chain_path(ctx.work, &tsa, &pool, ctx.roots, chain_time);
     if !chain.ok {
         return fail(
             reason::UNTRUSTED_TIMESTAMP,
@@ -505,7 +638,7 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
         let mut good = false;
         for crl in crls
             .iter()
-            .filter(|c| c.verify_signature(issuer_der) && c.this_update <= ctx.now)
+            .filter(|c| c.this_update <= ctx.now && ctx.work.spend() && c.verify_signature(issuer_der))
         {
             match crl.entry(cert.serial) {
                 Some(entry) if entry.revoked_at <= poe => {
@@ -522,7 +655,7 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
             let Some(single) = resp.status_of(cert.serial, issuer_der) else {
                 continue;
             };
-            if resp.verify(issuer_der).is_err() || single.this_update > ctx.now {
+            if single.this_update > ctx.now || !ctx.work.spend() || resp.verify(issuer_der).is_err() {
                 continue;
             }
             match single.status {
@@ -794,10 +927,11 @@ fn preceded_by_contents_key(pdf: &[u8], pos: usize) -> bool {
     p.checked_sub(9).and_then(|s| pdf.get(s..p)) == Some(b"/Contents".as_slice())
 }
 
-fn find_signature_dicts(pdf: &[u8]) -> Vec<SigDict> {
+/// Signature dictionaries of `pdf`, at most `max`.
+fn find_signature_dicts(pdf: &[u8], max: usize) -> Vec<SigDict> {
     let mut out = Vec::new();
     for pos in memchr::memmem::find_iter(pdf, b"/ByteRange") {
-        if out.len() >= MAX_SIGNATURES {
+        if out.len() >= max {
             break;
         }
         let key_end = pos + b"/ByteRange".len();
@@ -1273,7 +1407,7 @@ fn verify_one(
             let dss_certs: Vec<CertView<'_>> =
                 ctx.dss.certs.iter().filter_map(|c| CertView::parse(c)).collect();
             pool.extend(dss_certs);
-            check_chain_path(s, &pool, ctx.roots, validation_time)
+            check_chain_path(ctx.work, s, &pool, ctx.roots, validation_time)
         }
         None => (
             Check::fail(
@@ -1455,12 +1589,13 @@ fn same_key_id(cert: &CertView<'_>, issuer: &CertView<'_>) -> bool {
 /// Builds a path from `signer` through `pool` to one of `roots` and checks it at `now`; also returns the
 /// path (signer first, anchor last) when it is trusted.
 fn check_chain_path(
+    work: &Work,
     signer: &CertView<'_>,
     pool: &[CertView<'_>],
     roots: &[CertView<'_>],
     now: i64,
 ) -> (Check, Vec<Vec<u8>>) {
-    let check = check_chain_inner(signer, pool, roots, now);
+    let check = check_chain_steps(work, signer, pool, roots, now);
     let path = match &check {
         (c, p) if c.ok => p.iter().map(|x| x.raw.to_vec()).collect(),
         _ => Vec::new(),
@@ -1468,16 +1603,8 @@ fn check_chain_path(
     (check.0, path)
 }
 
-fn check_chain_inner<'a>(
-    signer: &CertView<'a>,
-    pool: &[CertView<'a>],
-    roots: &[CertView<'a>],
-    now: i64,
-) -> (Check, Vec<CertView<'a>>) {
-    check_chain_steps(signer, pool, roots, now)
-}
-
 fn check_chain_steps<'a>(
+    work: &Work,
     signer: &CertView<'a>,
     pool: &[CertView<'a>],
     roots: &[CertView<'a>],
@@ -1496,23 +1623,27 @@ fn check_chain_steps<'a>(
             break;
         }
         // A self-signed certificate that is not an anchor ends the path.
-        if current.is_self_issued() && current.public_key().is_some_and(|k| current.signed_by(&k)) {
+        let signed_by = |issuer: &CertView<'_>| {
+            work.spend() && issuer.public_key().is_some_and(|k| current.signed_by(&k))
+        };
+        if current.is_self_issued() && signed_by(&current) {
             break;
         }
         let mut next = None;
         for root in roots.iter().filter(|r| current.names_issuer(r)) {
-            if root.public_key().is_some_and(|k| current.signed_by(&k)) {
+            if signed_by(root) {
                 next = Some((root.clone(), true));
                 break;
             }
             bad_signature_seen |= same_key_id(&current, root);
         }
         if next.is_none() {
-            for candidate in pool.iter().filter(|c| current.names_issuer(c)) {
-                if path.iter().any(|p| p.raw == candidate.raw) {
-                    continue;
-                }
-                if candidate.public_key().is_some_and(|k| current.signed_by(&k)) {
+            let candidates = pool
+                .iter()
+                .filter(|c| current.names_issuer(c) && !path.iter().any(|p| p.raw == c.raw))
+                .take(work.limits.max_issuer_candidates);
+            for candidate in candidates {
+                if signed_by(candidate) {
                     next = Some((candidate.clone(), false));
                     break;
                 }

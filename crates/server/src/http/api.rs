@@ -48,6 +48,9 @@ pub fn query_error(e: QueryRejection) -> ApiError {
 }
 
 /// An authenticated API caller. Tokens are compared by their SHA-256; the token itself is never logged.
+/// The edge authenticates routes that take a body before reading it and leaves the caller in the
+/// request's extensions.
+#[derive(Clone)]
 pub struct Caller {
     pub role: Role,
     pub token_id: String,
@@ -58,6 +61,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -113,13 +119,6 @@ impl Caller {
     }
 }
 
-fn too_large(limit: usize) -> ApiError {
-    ApiError(Error::new(
-        Code::Iss0004TooLarge,
-        format!("the upload is larger than the limit of {limit} bytes"),
-    ))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssueJson {
@@ -143,9 +142,9 @@ fn is_multipart(req: &Request) -> bool {
         .is_some_and(|v| v.starts_with("multipart/form-data"))
 }
 
+/// The parts of a form whose body the edge has already read (and capped) whole.
 async fn read_multipart(
     mut form: Multipart,
-    limit: usize,
 ) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
     let mut fields = Vec::new();
     let mut files = Vec::new();
@@ -153,7 +152,6 @@ async fn read_multipart(
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
             Err(e) => {
                 return Err(bad_request(format!(
                     "the form could not be read: {}",
@@ -165,7 +163,6 @@ async fn read_multipart(
         let is_file = field.file_name().is_some() || name == "page" || name == "pages" || name == "file";
         let data = match field.bytes().await {
             Ok(d) => d,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
             Err(e) => {
                 return Err(bad_request(format!(
                     "the form could not be read: {}",
@@ -188,14 +185,11 @@ async fn read_multipart(
     Ok((fields, files))
 }
 
+/// The body the edge has already read (and capped) whole.
 async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(state.max_upload_bytes)
-        } else {
-            bad_request(e.body_text())
-        }
-    })
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|e| bad_request(e.body_text()))
 }
 
 /// `POST /api/v1/copies`: multipart (fields holder_id, holder_name, document_type, copies; files `page`)
@@ -218,7 +212,7 @@ pub async fn issue(
         let form = Multipart::from_request(req, &state)
             .await
             .map_err(|e| bad_request(e.body_text()))?;
-        let (fields, files) = read_multipart(form, state.max_upload_bytes).await?;
+        let (fields, files) = read_multipart(form).await?;
         let get = |n: &str| {
             fields
                 .iter()
@@ -404,7 +398,7 @@ pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Respo
         let form = Multipart::from_request(req, &state)
             .await
             .map_err(|e| bad_request(e.body_text()))?;
-        let (_, mut files) = read_multipart(form, state.max_upload_bytes).await?;
+        let (_, mut files) = read_multipart(form).await?;
         if files.is_empty() {
             return Err(bad_request("the form has no file part"));
         }

@@ -22,6 +22,7 @@ pub struct Metrics {
     issue_sum_micros: AtomicU64,
     verifications_valid: AtomicU64,
     verifications_invalid: AtomicU64,
+    refused_connections: AtomicU64,
 }
 
 impl Metrics {
@@ -51,7 +52,12 @@ impl Metrics {
         .fetch_add(1, Ordering::Relaxed);
     }
 
-    fn observe_request(&self, method: &str, route: &str, status: u16) {
+    /// A connection closed at once because `max_connections` were open.
+    pub fn observe_refused_connection(&self) {
+        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn observe_request(&self, method: &'static str, route: &str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *map.entry((method.to_string(), route.to_string(), status))
             .or_insert(0) += 1;
@@ -67,6 +73,12 @@ impl Metrics {
                 "banso_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
             );
         }
+        out.push_str("# HELP banso_http_connections_refused_total Connections closed at once because the connection limit was reached.\n# TYPE banso_http_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "banso_http_connections_refused_total {}",
+            self.refused_connections.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP banso_copies_issued_total Certified copies issued.\n# TYPE banso_copies_issued_total counter\n");
         let _ = writeln!(
             out,
@@ -110,16 +122,37 @@ impl Metrics {
     }
 }
 
-/// Middleware counting requests by matched route (never by raw path, so codes and keys stay out).
+/// A request method as a label: the standard ones by name, anything a client makes up as `other`, so a
+/// client cannot grow the number of series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    for (m, label) in [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+    ] {
+        if method == m {
+            return label;
+        }
+    }
+    "other"
+}
+
+/// Middleware counting requests by route template (never by raw path, so codes and keys stay out) and a
+/// fixed set of methods: the series are bounded by the routes × 8 methods × the statuses the service sends.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let response = next.run(req).await;
-    metrics.observe_request(&method, &route, response.status().as_u16());
+    metrics.observe_request(method, &route, response.status().as_u16());
     response
 }
 

@@ -3,6 +3,7 @@
 //! in exactly one place ([`ApiError`]).
 
 mod api;
+pub mod edge;
 mod metrics;
 mod pages;
 mod pki;
@@ -22,7 +23,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub service: Service,
     pub metrics: Arc<Metrics>,
-    pub max_upload_bytes: usize,
+    /// The edge's limits and the anonymous body budget.
+    pub edge: Arc<edge::Edge>,
     pub base_url: String,
     pub log_key: Arc<crate::translog::LogKey>,
     pub trust: Arc<crate::trust::TrustServices>,
@@ -49,6 +51,8 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Unauthorized => StatusCode::UNAUTHORIZED,
         Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -73,55 +77,6 @@ impl IntoResponse for ApiError {
 
 pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(Error::new(Code::Req0001Malformed, message))
-}
-
-/// Most bytes of an oversized upload read and dropped so the client sees the 413 instead of a broken pipe.
-const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
-
-fn too_large(limit: usize) -> Response {
-    ApiError(Error::new(
-        Code::Iss0004TooLarge,
-        format!("the upload is larger than the limit of {limit} bytes"),
-    ))
-    .into_response()
-}
-
-/// Reads a request body whole (up to the upload limit) before any handler or extractor runs.
-///
-/// Every upload is held in memory by the use cases anyway, so this costs nothing extra, and it means an
-/// early refusal (bad token, oversized, malformed) never leaves the client writing into a closed
-/// connection: it always reads our answer. An oversized body is drained up to [`DRAIN_LIMIT`] first.
-async fn buffer_body(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
-        return next.run(req).await;
-    }
-    let limit = state.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let (parts, body) = req.into_parts();
-    if let Some(len) = declared.filter(|&len| len > limit) {
-        if len <= DRAIN_LIMIT {
-            let _ = axum::body::to_bytes(body, DRAIN_LIMIT).await;
-        }
-        return too_large(limit);
-    }
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => {
-            next.run(axum::extract::Request::from_parts(
-                parts,
-                axum::body::Body::from(bytes),
-            ))
-            .await
-        }
-        Err(_) => too_large(limit),
-    }
 }
 
 /// The router of the whole service.
@@ -151,8 +106,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v/{code}", get(pages::copy_page))
         .route("/v/{code}/pdf", get(api::copy_pdf))
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), buffer_body))
-        .layer(axum::extract::DefaultBodyLimit::max(state.max_upload_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::guard_body))
+        // The edge has read and capped the body already; the extractors' own cap must not be lower.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)
 }

@@ -1,0 +1,269 @@
+//! The HTTP edge: what an anonymous client can make the server read, hold and wait for, bounded.
+//!
+//! - **Connections**: at most `max_connections` open; one more is closed at once. Every connection must
+//!   send its request headers within `header_timeout_secs` of the server being ready to read them — a
+//!   connection that sends nothing, one that stops half-way through its headers, and a kept-alive
+//!   connection left idle are all closed after that.
+//! - **Bodies**: nothing is read before the route is known and, where the route needs a token, before the
+//!   token is checked. Each route has its own size cap (uploads, files to verify, the kilobyte-sized TSA and
+//!   OCSP requests); a body must arrive whole within `body_timeout_secs`; anonymous bodies together may hold
+//!   at most `anonymous_body_budget` bytes, beyond which an anonymous upload is answered "busy"
+//!   (`REQ-0003`, 503 with `Retry-After`) instead of being read.
+//! - **Answers**: every answer says `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`
+//!   (links and QR codes carry capability keys in their query).
+//!
+//! The limits, their defaults and the threat each answers are in docs/design/edge-limits.md.
+
+use super::{ApiError, AppState};
+use crate::config::LimitsConfig;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use banso_core::error::{Code, Error};
+use http_body_util::BodyExt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The edge's shared state: its limits and the budget of anonymous body bytes.
+pub struct Edge {
+    pub limits: LimitsConfig,
+    /// Upload limit of authenticated issuance requests.
+    pub max_upload_bytes: usize,
+    /// One permit per byte of anonymous request bodies held.
+    anonymous_bytes: Arc<Semaphore>,
+}
+
+impl Edge {
+    pub fn new(limits: LimitsConfig, max_upload_bytes: usize) -> Self {
+        let budget = limits.anonymous_body_budget.min(Semaphore::MAX_PERMITS);
+        Self {
+            limits,
+            max_upload_bytes,
+            anonymous_bytes: Arc::new(Semaphore::new(budget)),
+        }
+    }
+}
+
+/// How a route's body is read.
+enum BodyPolicy {
+    /// Not read by the edge (GET, unknown routes): the handler or the fallback answers without it.
+    Untouched,
+    /// The caller's token is checked first; then up to `limit` bytes.
+    Authenticated { limit: usize },
+    /// Anyone may send up to `limit` bytes, counted against the anonymous budget while held.
+    Anonymous { limit: usize },
+}
+
+fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
+    if method == Method::GET || method == Method::HEAD {
+        return BodyPolicy::Untouched;
+    }
+    match route {
+        Some("/api/v1/copies") => BodyPolicy::Authenticated {
+            limit: edge.max_upload_bytes,
+        },
+        Some("/api/v1/copies/{code}/revoke") => BodyPolicy::Authenticated {
+            limit: edge.limits.max_small_body_bytes,
+        },
+        Some("/api/v1/verify") => BodyPolicy::Anonymous {
+            limit: edge.limits.max_verify_bytes,
+        },
+        Some("/api/v1/tsa" | "/pki/tsa" | "/pki/ocsp") => BodyPolicy::Anonymous {
+            limit: edge.limits.max_small_body_bytes,
+        },
+        _ => BodyPolicy::Untouched,
+    }
+}
+
+/// An answer after which the connection is closed (the client may still be sending a body we will not
+/// read).
+fn closing(e: ApiError) -> Response {
+    let busy = e.0.code == Code::Req0003Busy;
+    let mut r = e.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if busy {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
+    r
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError(Error::new(
+        Code::Iss0004TooLarge,
+        format!("the body is larger than this endpoint's limit of {limit} bytes"),
+    ))
+}
+
+fn busy() -> ApiError {
+    ApiError(Error::new(
+        Code::Req0003Busy,
+        "the service is busy with other uploads; try again in a moment",
+    ))
+}
+
+/// Reads a body of at most `limit` bytes. With a `budget`, every byte held is first taken from it; the
+/// permits are handed back with the bytes and must live as long as they do.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    budget: Option<&Arc<Semaphore>>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), ApiError> {
+    let mut body = body;
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError(Error::new(
+                Code::Req0001Malformed,
+                "the request body could not be read",
+            ))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if buf.len() + data.len() > limit {
+            return Err(too_large(limit));
+        }
+        if let Some(budget) = budget {
+            let more = budget
+                .clone()
+                .try_acquire_many_owned(u32::try_from(data.len()).map_err(|_| too_large(limit))?)
+                .map_err(|_| busy())?;
+            match held.as_mut() {
+                Some(h) => h.merge(more),
+                None => held = Some(more),
+            }
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok((Bytes::from(buf), held))
+}
+
+/// Middleware: authenticates before reading, then reads the body under its route's cap, the anonymous
+/// budget and the body timeout, and hands the handler a body that is already whole.
+pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let edge = state.edge.clone();
+    let (mut parts, body) = req.into_parts();
+    let (limit, budget) = match policy(&edge, &parts.method, route.as_deref()) {
+        BodyPolicy::Untouched => return next.run(Request::from_parts(parts, body)).await,
+        BodyPolicy::Authenticated { limit } => {
+            match super::api::Caller::from_request_parts(&mut parts, &state).await {
+                Ok(caller) => {
+                    parts.extensions.insert(caller);
+                }
+                Err(e) => return closing(e),
+            }
+            (limit, None)
+        }
+        BodyPolicy::Anonymous { limit } => (limit, Some(&edge.anonymous_bytes)),
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return closing(too_large(limit));
+    }
+    // An anonymous body that says how long it is reserves its size up front: a client that announces
+    // 40 MB and stalls holds its share of the budget, not more, and is refused at once when there is none.
+    let reserved = match (budget, declared) {
+        (Some(b), Some(len)) => match b.clone().try_acquire_many_owned(len as u32) {
+            Ok(p) => Some(p),
+            Err(_) => return closing(busy()),
+        },
+        _ => None,
+    };
+    let budget_per_frame = if reserved.is_some() { None } else { budget };
+    let timeout = Duration::from_secs(edge.limits.body_timeout_secs);
+    let read = tokio::time::timeout(timeout, read_body(body, limit, budget_per_frame)).await;
+    let (bytes, held) = match read {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return closing(e),
+        Err(_) => {
+            return closing(ApiError(Error::new(
+                Code::Req0004BodyTimeout,
+                format!("the request body did not arrive within {} s", timeout.as_secs()),
+            )))
+        }
+    };
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    drop((reserved, held));
+    response
+}
+
+/// Middleware: headers every answer carries.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, under the connection limits; then lets the
+/// requests in flight finish (at most 30 s).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: &LimitsConfig,
+    metrics: Arc<super::Metrics>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_timeout_secs))
+        .max_headers(100)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors or similar: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            metrics.observe_refused_connection();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are clients going away or timing out; nothing to answer.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running 30 s after shutdown began were abandoned");
+    }
+    Ok(())
+}
