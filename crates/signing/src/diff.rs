@@ -95,14 +95,18 @@ pub fn check_after(doc: &PdfDoc<'_>, signed_end: usize) -> Result<Changes, Disal
                 .get(signed_end..)
                 .map_or(0, |r| if r.iter().all(|&b| is_ws(b)) { 0 } else { r.len() });
         if extra > 0 {
-            return Err(modified(format!("{extra} bytes were added after the signed revision")));
+            return Err(modified(format!(
+                "{extra} bytes were added after the signed revision"
+            )));
         }
         return Ok(Changes { later_revisions: 0 });
     }
     let old_table = doc.table_upto(k);
     let new_table = doc.table().clone();
     let signed_trailer = doc.sections.get(k - 1).map(|s| &s.trailer);
-    let old_root = signed_trailer.and_then(|t| t.get("Root")).and_then(Obj::as_ref_id);
+    let old_root = signed_trailer
+        .and_then(|t| t.get("Root"))
+        .and_then(Obj::as_ref_id);
     let new_root = doc.trailer.get("Root").and_then(Obj::as_ref_id);
     let (Some(root), true) = (old_root, old_root == new_root) else {
         return Err(modified("a later revision replaced the document catalog"));
@@ -172,15 +176,22 @@ pub fn check_after(doc: &PdfDoc<'_>, signed_end: usize) -> Result<Changes, Disal
                     ctx.acroform_ok(&o, &nw)?;
                 } else if Some(n) == info {
                     if !matches!(nw, Obj::Dict(_)) {
-                        return Err(modified("the document information was replaced by another kind of object"));
+                        return Err(modified(
+                            "the document information was replaced by another kind of object",
+                        ));
                     }
                 } else if Some(n) == xmp {
                     let still_xmp = matches!(&nw, Obj::Stream(d, _) if d.name_is("Type", "Metadata") && d.name_is("Subtype", "XML"));
                     if !still_xmp {
-                        return Err(modified("the XMP metadata was replaced by another kind of object"));
+                        return Err(modified(
+                            "the XMP metadata was replaced by another kind of object",
+                        ));
                     }
                 } else if dss.contains(&n) {
-                    if !matches!((&o, &nw), (Obj::Dict(_), Obj::Dict(_)) | (Obj::Array(_), Obj::Array(_))) {
+                    if !matches!(
+                        (&o, &nw),
+                        (Obj::Dict(_), Obj::Dict(_)) | (Obj::Array(_), Obj::Array(_))
+                    ) {
                         return Err(modified(format!(
                             "validation data (object {n}) was replaced by another kind of object"
                         )));
@@ -336,7 +347,11 @@ impl Ctx<'_, '_> {
         let Some(Obj::Array(r)) = self.resolve_new(rect) else {
             return false;
         };
-        let v: Vec<f64> = r.iter().filter_map(|x| self.resolve_new(x)).filter_map(|x| number(&x)).collect();
+        let v: Vec<f64> = r
+            .iter()
+            .filter_map(|x| self.resolve_new(x))
+            .filter_map(|x| number(&x))
+            .collect();
         match v.as_slice() {
             [x1, y1, x2, y2] => (x2 - x1).abs() == 0.0 || (y2 - y1).abs() == 0.0,
             _ => false,
@@ -347,7 +362,9 @@ impl Ctx<'_, '_> {
     /// the field and every widget below it (`/Kids`) are invisible widgets or carry no rectangle.
     fn invisible_sig_field(&self, o: &Obj) -> Result<(), Disallowed> {
         let Some(Obj::Dict(d)) = self.resolve_new(o) else {
-            return Err(overlay("something other than a signature field was added to a page or the form"));
+            return Err(overlay(
+                "something other than a signature field was added to a page or the form",
+            ));
         };
         let parent_is_sig = d
             .get("Parent")
@@ -362,7 +379,9 @@ impl Ctx<'_, '_> {
             return Err(overlay(format!("{what} was added after signing")));
         }
         if d.get("Subtype").is_some() && !d.name_is("Subtype", "Widget") {
-            return Err(overlay("a signature field that is not a widget was added after signing"));
+            return Err(overlay(
+                "a signature field that is not a widget was added after signing",
+            ));
         }
         if !self.widget_invisible(&d) {
             return Err(overlay(
@@ -381,7 +400,9 @@ impl Ctx<'_, '_> {
                 }
             }
             if kids.len() > 64 {
-                return Err(overlay("a signature field with too many widgets was added after signing"));
+                return Err(overlay(
+                    "a signature field with too many widgets was added after signing",
+                ));
             }
         }
         Ok(())
@@ -391,7 +412,9 @@ impl Ctx<'_, '_> {
     /// signature field.
     fn grown_with_sig_fields(&self, old: &[Obj], new: &[Obj], what: &str) -> Result<(), Disallowed> {
         if new.len() < old.len() || new.get(..old.len()) != Some(old) {
-            return Err(modified(format!("{what} lost or reordered entries after signing")));
+            return Err(modified(format!(
+                "{what} lost or reordered entries after signing"
+            )));
         }
         for added in new.get(old.len()..).unwrap_or_default() {
             self.invisible_sig_field(added)?;
@@ -401,7 +424,13 @@ impl Ctx<'_, '_> {
 
     fn array_of(&self, d: &Dict, key: &str, old: bool) -> Vec<Obj> {
         d.get(key)
-            .and_then(|a| if old { self.resolve_old(a) } else { self.resolve_new(a) })
+            .and_then(|a| {
+                if old {
+                    self.resolve_old(a)
+                } else {
+                    self.resolve_new(a)
+                }
+            })
             .and_then(|a| a.as_array().map(<[Obj]>::to_vec))
             .unwrap_or_default()
     }
@@ -459,7 +488,9 @@ impl Ctx<'_, '_> {
     /// A page may change only by its `/Annots` growing with invisible signature widgets.
     fn page_ok(&self, n: u32, old: &Obj, new: &Obj) -> Result<(), Disallowed> {
         let (Obj::Dict(o), Obj::Dict(nw)) = (old, new) else {
-            return Err(modified(format!("a page (object {n}) was replaced after signing")));
+            return Err(modified(format!(
+                "a page (object {n}) was replaced after signing"
+            )));
         };
         for k in Self::changed_keys(o, nw) {
             if k != b"Annots" {
@@ -487,10 +518,12 @@ impl Ctx<'_, '_> {
                 // Filling an empty signature field: its value and lock, and an appearance only where
                 // the widget stays invisible.
                 let changed = Self::changed_keys(o, nw);
-                if let Some(k) = changed
-                    .iter()
-                    .find(|k| !matches!(k.as_slice(), b"V" | b"AP" | b"AS" | b"F" | b"Lock" | b"SV" | b"Rect"))
-                {
+                if let Some(k) = changed.iter().find(|k| {
+                    !matches!(
+                        k.as_slice(),
+                        b"V" | b"AP" | b"AS" | b"F" | b"Lock" | b"SV" | b"Rect"
+                    )
+                }) {
                     return Err(modified(format!(
                         "a signature field's /{} (object {n}) was changed after signing",
                         String::from_utf8_lossy(k)
@@ -509,7 +542,11 @@ impl Ctx<'_, '_> {
                     .as_dict()
                     .is_some_and(|d| d.name_is("Type", "Annot") || d.get("Rect").is_some());
                 let detail = format!("{what} (object {n}) was changed after signing");
-                Err(if is_annot { overlay(detail) } else { modified(detail) })
+                Err(if is_annot {
+                    overlay(detail)
+                } else {
+                    modified(detail)
+                })
             }
         }
     }

@@ -319,7 +319,9 @@ pub fn verify_pdf_within(
     let mut contents: Vec<&Range<usize>> = dicts.iter().map(|d| &d.contents).collect();
     contents.sort_by_key(|r| (r.start, r.end));
     if contents.windows(2).any(|w| w[0] == w[1]) {
-        return Err(TooComplex("two signature dictionaries share one signature value".into()));
+        return Err(TooComplex(
+            "two signature dictionaries share one signature value".into(),
+        ));
     }
     for dict in &dicts {
         let der = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
@@ -333,7 +335,11 @@ pub fn verify_pdf_within(
     }
     let doc = crate::incremental::PdfDoc::parse(pdf).ok();
     let dss = doc.as_ref().map(crate::ltv::read_dss_doc).unwrap_or_default();
-    for (what, n) in [("certificates", dss.certs.len()), ("CRLs", dss.crls.len()), ("OCSP answers", dss.ocsps.len())] {
+    for (what, n) in [
+        ("certificates", dss.certs.len()),
+        ("CRLs", dss.crls.len()),
+        ("OCSP answers", dss.ocsps.len()),
+    ] {
         if n > limits.max_dss_items {
             return Err(TooComplex(format!(
                 "the validation data holds {n} {what} (at most {})",

@@ -143,9 +143,7 @@ fn is_multipart(req: &Request) -> bool {
 }
 
 /// The parts of a form whose body the edge has already read (and capped) whole.
-async fn read_multipart(
-    mut form: Multipart,
-) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
+async fn read_multipart(mut form: Multipart) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
     let mut fields = Vec::new();
     let mut files = Vec::new();
     loop {
@@ -335,6 +333,14 @@ pub async fn copy_pdf(
                 format!("inline; filename=\"banso-{}.pdf\"", record.code),
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
+            // The URL carries the capability key: it must not leak to another site, and a PDF shown
+            // inline may run nothing, load nothing and be framed by no one.
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; object-src 'self'; plugin-types application/pdf; frame-ancestors 'none'"
+                    .to_string(),
+            ),
         ],
         pdf,
     )

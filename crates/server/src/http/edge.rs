@@ -149,7 +149,10 @@ async fn read_body(
 /// Middleware: authenticates before reading, then reads the body under its route's cap, the anonymous
 /// budget and the body timeout, and hands the handler a body that is already whole.
 pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let edge = state.edge.clone();
     let (mut parts, body) = req.into_parts();
     let (limit, budget) = match policy(&edge, &parts.method, route.as_deref()) {

@@ -106,7 +106,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v/{code}", get(pages::copy_page))
         .route("/v/{code}/pdf", get(api::copy_pdf))
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::guard_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::guard_body,
+        ))
         // The edge has read and capped the body already; the extractors' own cap must not be lower.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
