@@ -56,6 +56,8 @@ pub enum Code {
     Auth0002Invalid,
     /// The role may not do this.
     Auth0003Forbidden,
+    /// No unrevoked API token has this id.
+    Auth0004NoSuchToken,
     /// The request is malformed (not the expected JSON or form).
     Req0001Malformed,
     /// No endpoint at this address.
@@ -97,6 +99,7 @@ impl Code {
             Code::Auth0001Missing => "AUTH-0001",
             Code::Auth0002Invalid => "AUTH-0002",
             Code::Auth0003Forbidden => "AUTH-0003",
+            Code::Auth0004NoSuchToken => "AUTH-0004",
             Code::Req0001Malformed => "REQ-0001",
             Code::Req0002NoSuchEndpoint => "REQ-0002",
             Code::Req0003Busy => "REQ-0003",
@@ -110,7 +113,7 @@ impl Code {
     /// The family of response this code belongs to.
     pub fn kind(self) -> Kind {
         match self {
-            Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint => Kind::NotFound,
+            Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint | Code::Auth0004NoSuchToken => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict => Kind::Conflict,
             Code::Req0003Busy => Kind::Busy,

@@ -94,6 +94,9 @@ pub struct CopyRecord {
     pub original_keys: Vec<String>,
     pub issued_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// SHA-256 (hex) of what the request asked for (holder, type, copies, every page file), kept with its
+    /// idempotency key so that the key reused with another request is a conflict, not a replay.
+    pub request_digest: Option<String>,
 }
 
 impl CopyRecord {
@@ -143,6 +146,11 @@ pub struct TokenRecord {
     pub token_hash: String,
     pub created_at: OffsetDateTime,
     pub revoked: bool,
+    /// After this the token no longer opens anything (none: it does not expire).
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was last accepted (to the minute).
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// What the intake checks (banso-intake, run by the server before issuing) decided about the originals.

@@ -89,6 +89,15 @@ pub trait Registry: Send + Sync {
     async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError>;
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Whether any copy was issued from the request `request_id` (whose originals live under
+    /// `originals/{request_id}/`).
+    async fn request_exists(&self, request_id: &str) -> Result<bool, StoreError>;
+    /// Every token, newest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Marks a token revoked at `at`; false when no unrevoked token has this id.
+    async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Records that a token was accepted at `at`.
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Number of copies (for metrics and health).
     async fn count_copies(&self) -> Result<u64, StoreError>;
     /// Keeps an intake decision (with its report) for officers and auditors.
@@ -109,12 +118,26 @@ pub trait NumberReservation: Send {
     async fn commit(self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError>;
 }
 
+/// An object as listed by [`Blobs::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    pub modified: OffsetDateTime,
+    pub size: u64,
+    /// A write that never finished (a local store's staging file); never named by a registry row.
+    pub partial: bool,
+}
+
 /// Object storage for page files and signed PDFs.
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Every object under `prefix`, including writes that never finished.
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StoreError>;
+    /// Removes a listed object (a partial one too).
+    async fn remove_listed(&self, object: &StoredObject) -> Result<(), StoreError>;
 }
 
 /// The text of the certification page, already in its legal wording.
@@ -251,6 +274,13 @@ pub struct SignatureFindings {
 pub trait PdfVerifier: Send + Sync {
     /// `Err` only when the bytes are not a PDF at all.
     async fn verify(&self, pdf: Vec<u8>, now: OffsetDateTime) -> Result<PdfFindings>;
+}
+
+/// The rule a holder's ID number must follow (a citizen ID number's structure, a passport number's form).
+/// Implemented outside the core by the identity rules, so issuance and `banso id cccd` judge alike.
+pub trait HolderIds: Send + Sync {
+    /// `Err` holds a plain-language reason.
+    fn check(&self, holder_id: &str, now: OffsetDateTime) -> Result<(), String>;
 }
 
 /// Time, injected so tests control it.

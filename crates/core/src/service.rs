@@ -173,6 +173,41 @@ pub struct Service {
     pub settings: Arc<Settings>,
     /// The transparency log's tree, kept in step with the database.
     pub log: Arc<crate::transparency::TransparencyLog>,
+    /// The rule holders' ID numbers follow.
+    pub holder_ids: Arc<dyn crate::ports::HolderIds>,
+}
+
+/// What [`Service::sweep_orphans`] found and did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SweepReport {
+    pub examined: u64,
+    /// Named by a registry row: kept.
+    pub kept: u64,
+    /// Newer than the grace period: left for now (an issuance may still be running).
+    pub too_recent: u64,
+    /// Keys of objects removed.
+    pub removed: Vec<String>,
+    pub removed_bytes: u64,
+    /// Keys of a shape the sweeper does not know: left alone.
+    pub unknown: Vec<String>,
+}
+
+/// The SHA-256 (hex) of what an issuance request asks for: holder, document type, number of copies and
+/// every page file, each part length-prefixed so no two requests share a digest by shifting bytes.
+pub fn request_digest(request: &IssueRequest) -> String {
+    let mut h = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    part(request.holder_id.trim().as_bytes());
+    part(request.holder_name.trim().as_bytes());
+    part(request.document_type.trim().as_bytes());
+    part(&request.copies.to_be_bytes());
+    for file in &request.files {
+        part(&Sha256::digest(file));
+    }
+    hex::encode(h.finalize())
 }
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -252,6 +287,23 @@ impl Service {
         )
     }
 
+    /// The copies issued earlier under the request's idempotency key — when the request is the same one.
+    /// The same key with another request is a conflict: answering it with the first holder's copies and
+    /// capability keys would hand them to whoever guessed or reused the key.
+    fn replay(&self, existing: Vec<CopyRecord>, request: &IssueRequest) -> Result<Issuance> {
+        let digest = request_digest(request);
+        if existing
+            .iter()
+            .any(|r| r.request_digest.as_deref().is_some_and(|d| d != digest))
+        {
+            return Err(Error::new(
+                Code::Iss0011IdempotencyConflict,
+                "this Idempotency-Key was used for a different request; use a new key for a new request",
+            ));
+        }
+        self.issued(existing, true)
+    }
+
     fn issued(&self, records: Vec<CopyRecord>, replayed: bool) -> Result<Issuance> {
         let first = records
             .first()
@@ -282,6 +334,9 @@ impl Service {
     /// no certification number and no stored object remains.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issuance> {
         check_field("holder ID", &request.holder_id, 64)?;
+        self.holder_ids
+            .check(request.holder_id.trim(), self.clock.now())
+            .map_err(|why| Error::new(Code::Iss0010HolderId, why))?;
         check_field("holder name", &request.holder_name, 200)?;
         check_field("document type", &request.document_type, 200)?;
         if request.copies == 0 || request.copies > self.settings.max_copies {
@@ -300,7 +355,7 @@ impl Service {
             check_field("request key", key, 200)?;
             let existing = self.registry.copies_by_request_key(key).await?;
             if !existing.is_empty() {
-                return self.issued(existing, true);
+                return self.replay(existing, &request);
             }
         }
         let original_pages = self.check_files(&request.files)?;
@@ -432,7 +487,7 @@ impl Service {
                 if let (StoreError::Conflict(_), Some(key)) = (&e, &request.request_key) {
                     let existing = self.registry.copies_by_request_key(key).await?;
                     if !existing.is_empty() {
-                        return self.issued(existing, true);
+                        return self.replay(existing, request);
                     }
                 }
                 Err(e.into())
@@ -459,6 +514,7 @@ impl Service {
             original_keys.push(key);
         }
         let files = Arc::new(request.files.clone());
+        let digest = request.request_key.as_ref().map(|_| request_digest(request));
         let certification = CertificationText {
             statement: STATEMENT.to_string(),
             number_line: number.label(),
@@ -536,6 +592,7 @@ impl Service {
                 original_keys: original_keys.clone(),
                 issued_at: now,
                 updated_at: now,
+                request_digest: digest.clone(),
             });
         }
         Ok(records)
@@ -550,11 +607,13 @@ impl Service {
         }
     }
 
-    /// Creates an API token for `role`. The token is returned once; only its SHA-256 is stored.
+    /// Creates an API token for `role`, valid until `expires_at` when given. The token is returned once;
+    /// only its SHA-256 is stored.
     pub async fn create_token(
         &self,
         role: crate::model::Role,
         name: &str,
+        expires_at: Option<OffsetDateTime>,
     ) -> Result<(crate::model::TokenRecord, String)> {
         let mut rng = EntropyRng(self.entropy.as_ref());
         let token = format!("bnso_{}", random_secret(&mut rng, 20));
@@ -565,9 +624,105 @@ impl Service {
             token_hash: hex::encode(Sha256::digest(token.as_bytes())),
             created_at: self.clock.now(),
             revoked: false,
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
         };
         self.registry.insert_token(&record).await?;
         Ok((record, token))
+    }
+
+    /// The caller a presented API token stands for: known, not revoked, not expired. The time of use is
+    /// recorded (at most once a minute per token, so checking tokens does not turn every request into a
+    /// write).
+    pub async fn authenticate(&self, token: &str) -> Result<crate::model::TokenRecord> {
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        let now = self.clock.now();
+        let record = self
+            .registry
+            .token_by_hash(&hash)
+            .await?
+            .filter(|t| !t.revoked && t.expires_at.is_none_or(|e| now < e))
+            .ok_or_else(|| {
+                Error::new(
+                    Code::Auth0002Invalid,
+                    "the API token is unknown, revoked or expired",
+                )
+            })?;
+        if record
+            .last_used_at
+            .is_none_or(|t| now - t >= time::Duration::minutes(1))
+        {
+            self.registry.touch_token(&record.id, now).await?;
+        }
+        Ok(record)
+    }
+
+    /// Removes stored objects no registry row names (what an issuance cut short by a crash leaves: scans of
+    /// originals, half-written copies) once they are older than `grace`, so an issuance still running is
+    /// never touched; an object a row names is never removed, and keys of unknown shape are left alone and
+    /// counted. Registry rows are read after the objects are listed, so an issuance that commits meanwhile
+    /// keeps its objects.
+    pub async fn sweep_orphans(&self, grace: time::Duration) -> Result<SweepReport> {
+        let cutoff = self.clock.now() - grace;
+        let mut report = SweepReport::default();
+        for prefix in ["originals/", "copies/"] {
+            for object in self.blobs.list(prefix).await? {
+                report.examined += 1;
+                if object.modified > cutoff {
+                    report.too_recent += 1;
+                    continue;
+                }
+                let named = if object.partial {
+                    Some(false)
+                } else if let Some(rest) = object.key.strip_prefix("originals/") {
+                    match rest.split_once('/') {
+                        Some((request_id, _)) => Some(self.registry.request_exists(request_id).await?),
+                        None => None,
+                    }
+                } else if let Some(code) = object
+                    .key
+                    .strip_prefix("copies/")
+                    .and_then(|k| k.strip_suffix(".pdf"))
+                {
+                    Some(
+                        self.registry
+                            .copy(code)
+                            .await?
+                            .is_some_and(|r| r.pdf_key == object.key),
+                    )
+                } else {
+                    None
+                };
+                match named {
+                    Some(true) => report.kept += 1,
+                    Some(false) => {
+                        self.blobs.remove_listed(&object).await?;
+                        report.removed_bytes += object.size;
+                        report.removed.push(object.key);
+                    }
+                    None => report.unknown.push(object.key),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Every API token (never the token itself: it is not stored).
+    pub async fn tokens(&self) -> Result<Vec<crate::model::TokenRecord>> {
+        Ok(self.registry.list_tokens().await?)
+    }
+
+    /// Revokes the token `id` from now on.
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        if self.registry.revoke_token(id.trim(), self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::Auth0004NoSuchToken,
+                "no unrevoked token has this id",
+            ))
+        }
     }
 
     /// Looks a copy up by a typed or scanned code.

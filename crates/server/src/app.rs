@@ -35,6 +35,59 @@ impl Entropy for OsEntropy {
     }
 }
 
+/// Holders' ID numbers by banso-identity's rules (the same as `banso id cccd`): a 12-digit citizen ID
+/// number whose province code is known, whose century-and-sex digit is defined and whose birth year is not
+/// in the future; or, for a holder who is not a citizen, `PASSPORT:<ICAO country>:<number>` (3 letters;
+/// 6–9 capital letters and digits).
+pub struct IdentityRules;
+
+impl banso_core::ports::HolderIds for IdentityRules {
+    fn check(&self, holder_id: &str, now: OffsetDateTime) -> std::result::Result<(), String> {
+        let id = holder_id.trim();
+        if let Some(rest) = id
+            .get(..9)
+            .filter(|p| p.eq_ignore_ascii_case("passport:"))
+            .and_then(|_| id.get(9..))
+        {
+            let (country, number) = rest.split_once(':').unwrap_or(("", rest));
+            let country_ok = country.len() == 3 && country.bytes().all(|b| b.is_ascii_uppercase());
+            let number_ok = (6..=9).contains(&number.len())
+                && number
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            return if country_ok && number_ok {
+                Ok(())
+            } else {
+                Err("a passport reference is PASSPORT:<3-letter country>:<6–9 capital letters and digits>, e.g. PASSPORT:FRA:12AB34567".into())
+            };
+        }
+        if id.len() == 9 && id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                "a 9-digit identity card number is no longer accepted: give the 12-digit citizen ID number"
+                    .into(),
+            );
+        }
+        let Some(decoded) = banso_identity::cccd::decode_number(id) else {
+            return Err(format!(
+                "{id:?} is not a citizen ID number (12 digits) nor a passport reference (PASSPORT:<country>:<number>)"
+            ));
+        };
+        if decoded.province_name.is_none() {
+            return Err(format!(
+                "the citizen ID number starts with {}, which is not a province code",
+                decoded.province_code
+            ));
+        }
+        if decoded.birth_year > now.year() {
+            return Err(format!(
+                "the citizen ID number says the holder was born in {}, which is in the future",
+                decoded.birth_year
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The secret capability keys are derived from, created on first use (0600).
 pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
     let dir = data_dir.join("secrets");
@@ -400,10 +453,39 @@ pub struct App {
     pub trust: Arc<crate::trust::TrustServices>,
 }
 
+/// Makes the data folder private to the service user: created 0700, and tightened to 0700 (with a warning on
+/// standard error) when it is open to the group or others. Everything in it holds personal data (scans of
+/// originals, copies, the registry) or secrets; the process umask (0077, set at start) keeps what is written
+/// inside it 0600/0700.
+pub fn secure_data_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+    }
+    let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(|| {
+            format!(
+                "the data folder {} is open to other users ({mode:03o}) and could not be made private",
+                dir.display()
+            )
+        })?;
+        eprintln!(
+            "warning: the data folder {} was open to other users ({mode:03o}); it is now 700",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 impl App {
     pub async fn open(config: Config) -> Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        secure_data_dir(&config.data_dir)?;
         let trust = Arc::new(crate::trust::TrustServices::open(
             &config.pki_dir(),
             &config,
@@ -488,6 +570,7 @@ impl App {
             entropy: Arc::new(OsEntropy),
             settings: Arc::new(settings),
             log: Arc::new(banso_core::transparency::TransparencyLog::new()),
+            holder_ids: Arc::new(IdentityRules),
         };
         let origin = format!(
             "{}/log",

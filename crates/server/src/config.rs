@@ -40,6 +40,12 @@ pub struct Config {
     pub storage: StorageConfig,
     pub intake: IntakeConfig,
     pub limits: LimitsConfig,
+    /// Stored objects no registry row names are removed once older than this (an issuance cut short by a
+    /// crash leaves them; one still running is never this old). Env: `BANSO_ORPHAN_GRACE_MINUTES`.
+    pub orphan_grace_minutes: u64,
+    /// How often `banso serve` looks for such objects (0: never; `banso maintain sweep` by hand).
+    /// Env: `BANSO_SWEEP_EVERY_MINUTES`.
+    pub sweep_every_minutes: u64,
 }
 
 /// Bounds on what one client can make the HTTP edge read, hold or compute (docs/design/edge-limits.md says
@@ -202,6 +208,8 @@ impl Default for Config {
             storage: StorageConfig::default(),
             intake: IntakeConfig::default(),
             limits: LimitsConfig::default(),
+            orphan_grace_minutes: 60,
+            sweep_every_minutes: 60,
         }
     }
 }
@@ -320,6 +328,8 @@ impl Config {
                 .context("BANSO_MAX_UPLOAD_BYTES must be a number of bytes")?;
         }
         let s = &mut config.storage;
+        env_number("BANSO_ORPHAN_GRACE_MINUTES", &mut config.orphan_grace_minutes)?;
+        env_number("BANSO_SWEEP_EVERY_MINUTES", &mut config.sweep_every_minutes)?;
         let l = &mut config.limits;
         env_number("BANSO_HEADER_TIMEOUT_SECS", &mut l.header_timeout_secs)?;
         env_number("BANSO_BODY_TIMEOUT_SECS", &mut l.body_timeout_secs)?;

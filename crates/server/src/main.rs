@@ -166,6 +166,20 @@ enum TokenCommand {
         role: String,
         #[arg(long, default_value = "")]
         name: String,
+        /// The token stops working this many days from now (default: it does not expire).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tokens: id, role, name, created, expires, last used, revoked (never the token itself).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id; it stops working at once. Exit 1 when no unrevoked token has this id.
+    Revoke {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -295,6 +309,15 @@ enum MaintainCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove stored objects no registry row names (left by an issuance a crash cut short) that are older
+    /// than the grace period; report what was removed. `banso serve` also does this periodically.
+    Sweep {
+        /// Leave objects younger than this many minutes (an issuance may still be writing them).
+        #[arg(long)]
+        grace_minutes: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -386,6 +409,8 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    // Files and folders banso creates are the service user's alone (scans, copies, keys, the registry).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     // libgomp (loaded with libtesseract) reads OMP_THREAD_LIMIT once, at process start: without it, start again
     // with it (OCR runs one thread per page, pages in parallel).
     if let Err(e) = banso_intake::ocr::reexec_with_omp_thread_limit() {
@@ -626,23 +651,69 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Token {
-            command: TokenCommand::Create { role, name, json },
+            command:
+                TokenCommand::Create {
+                    role,
+                    name,
+                    expires_in_days,
+                    json,
+                },
         } => {
             let app = open(&common).await?;
             let role = Role::parse(&role).context("role")?;
+            let expires_at =
+                expires_in_days.map(|d| time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(d)));
             let (record, token) = app
                 .service
-                .create_token(role, &name)
+                .create_token(role, &name, expires_at)
                 .await
                 .map_err(|e| Failure::domain(e, json))?;
-            let id = record.id;
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "id": id, "role": role.as_str(), "name": name, "token": token })
-                );
+                let mut out = output::token_json(&record);
+                out["token"] = serde_json::Value::String(token);
+                println!("{out}");
             } else {
                 println!("{token}");
+            }
+            Ok(0)
+        }
+        Command::Token {
+            command: TokenCommand::List { json },
+        } => {
+            let app = open(&common).await?;
+            let tokens = app.service.tokens().await.map_err(|e| Failure::domain(e, json))?;
+            if json {
+                let list: Vec<_> = tokens.iter().map(output::token_json).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in &tokens {
+                    let j = output::token_json(t);
+                    println!(
+                        "{}  {:8} {:20} created {}  expires {}  last used {}{}",
+                        t.id,
+                        t.role.as_str(),
+                        t.name,
+                        j["created_at"].as_str().unwrap_or(""),
+                        j["expires_at"].as_str().unwrap_or("never"),
+                        j["last_used_at"].as_str().unwrap_or("never"),
+                        if t.revoked { "  REVOKED" } else { "" }
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id, json },
+        } => {
+            let app = open(&common).await?;
+            app.service
+                .revoke_token(&id)
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id.trim(), "revoked": true }));
+            } else {
+                println!("token {} revoked", id.trim());
             }
             Ok(0)
         }
@@ -919,6 +990,34 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
             Ok(if report.failed.is_empty() { 0 } else { 1 })
         }
+        Command::Maintain {
+            command: MaintainCommand::Sweep { grace_minutes, json },
+        } => {
+            let app = open(&common).await?;
+            let grace = grace_minutes.unwrap_or(app.config.orphan_grace_minutes);
+            let report = app
+                .service
+                .sweep_orphans(time::Duration::minutes(grace as i64))
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
+            } else {
+                println!(
+                    "examined {}, kept {}, younger than {grace} min {}, removed {} ({} bytes), unknown {}",
+                    report.examined,
+                    report.kept,
+                    report.too_recent,
+                    report.removed.len(),
+                    report.removed_bytes,
+                    report.unknown.len()
+                );
+                for key in &report.removed {
+                    println!("removed {key}");
+                }
+            }
+            Ok(0)
+        }
         Command::Ocr {
             files,
             scanner,
@@ -987,6 +1086,13 @@ async fn serve(mut config: Config) -> Result<()> {
         "  database             {}",
         config::redact_url(&app.config.database_url())
     );
+    if app.config.sweep_every_minutes > 0 {
+        spawn_sweeper(
+            app.service.clone(),
+            app.config.orphan_grace_minutes,
+            app.config.sweep_every_minutes,
+        );
+    }
     let metrics = state.metrics.clone();
     http::edge::serve(
         listener,
@@ -997,6 +1103,29 @@ async fn serve(mut config: Config) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Removes orphaned objects at start and then every `every` minutes, logging what it removed.
+fn spawn_sweeper(service: banso_core::service::Service, grace_minutes: u64, every_minutes: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every_minutes * 60));
+        loop {
+            tick.tick().await;
+            match service
+                .sweep_orphans(time::Duration::minutes(grace_minutes as i64))
+                .await
+            {
+                Ok(r) if !r.removed.is_empty() => tracing::warn!(
+                    removed = r.removed.len(),
+                    bytes = r.removed_bytes,
+                    keys = ?r.removed,
+                    "removed objects no registry row names (left by an interrupted issuance)"
+                ),
+                Ok(r) => tracing::debug!(examined = r.examined, "no orphaned objects"),
+                Err(e) => tracing::error!(error = %e, "orphan sweep failed"),
+            }
+        }
+    });
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.

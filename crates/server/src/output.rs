@@ -50,3 +50,20 @@ pub fn issuance_json(issuance: &Issuance, pdfs: &[String], base_url: &str) -> Va
 pub fn error_json(e: &banso_core::Error) -> Value {
     json!({ "error": { "code": e.code.as_str(), "message": e.message } })
 }
+
+/// An API token as the CLI and the API show it: never the token, nor its hash.
+pub fn token_json(t: &banso_core::model::TokenRecord) -> serde_json::Value {
+    let at = |t: Option<time::OffsetDateTime>| {
+        t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+    };
+    serde_json::json!({
+        "id": t.id,
+        "role": t.role.as_str(),
+        "name": t.name,
+        "created_at": at(Some(t.created_at)),
+        "expires_at": at(t.expires_at),
+        "last_used_at": at(t.last_used_at),
+        "revoked": t.revoked,
+        "revoked_at": at(t.revoked_at),
+    })
+}

@@ -512,7 +512,7 @@ fn a_decompression_bomb_is_refused_from_its_header_with_or_without_the_intake() 
                 ("holder_name", "Lê Thị Mai"),
                 ("document_type", "Học bạ"),
             ],
-            &[bomb.clone()],
+            std::slice::from_ref(&bomb),
         );
         assert_eq!(
             (status, body["error"]["code"].as_str()),

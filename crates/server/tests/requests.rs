@@ -96,7 +96,7 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     let (rc, err) = backend.cli_json(&[
         "issue",
         "--holder-id",
-        "1",
+        "001099012345",
         "--holder-name",
         "A",
         "--doc-type",
@@ -108,7 +108,7 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     let (rc, err) = backend.cli_json(&[
         "issue",
         "--holder-id",
-        "1",
+        "001099012345",
         "--holder-name",
         "A",
         "--doc-type",
@@ -119,7 +119,7 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     let out = backend.cli(&[
         "issue",
         "--holder-id",
-        "1",
+        "001099012345",
         "--holder-name",
         "A",
         "--doc-type",

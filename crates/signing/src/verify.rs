@@ -318,7 +318,7 @@ pub fn verify_pdf_within(
     }
     let mut contents: Vec<&Range<usize>> = dicts.iter().map(|d| &d.contents).collect();
     contents.sort_by_key(|r| (r.start, r.end));
-    if contents.windows(2).any(|w| w[0] == w[1]) {
+    if contents.windows(2).any(|w| w.first() == w.get(1)) {
         return Err(TooComplex(
             "two signature dictionaries share one signature value".into(),
         ));

@@ -1,7 +1,8 @@
 //! Objects (page files, signed PDFs) in a local folder or an S3-compatible bucket, through `object_store`.
 
 use async_trait::async_trait;
-use banso_core::ports::{Blobs, StoreError};
+use banso_core::ports::{Blobs, StoreError, StoredObject};
+use futures::TryStreamExt;
 use object_store::{path::Path as ObjectPath, ObjectStore, PutPayload};
 use std::sync::Arc;
 
@@ -31,6 +32,9 @@ impl std::fmt::Debug for S3Settings {
 /// Any `object_store` backend as banso's [`Blobs`].
 pub struct ObjectBlobs {
     store: Arc<dyn ObjectStore>,
+    /// The folder of a local store: listed directly, so the staging files of writes a crash cut short
+    /// (`NAME#N`, which `object_store` hides) are found too.
+    local_root: Option<std::path::PathBuf>,
 }
 
 fn err(e: object_store::Error) -> StoreError {
@@ -46,6 +50,7 @@ pub fn local_blobs(dir: &std::path::Path) -> Result<ObjectBlobs, StoreError> {
     let store = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(err)?;
     Ok(ObjectBlobs {
         store: Arc::new(store),
+        local_root: Some(dir.to_path_buf()),
     })
 }
 
@@ -63,6 +68,7 @@ pub fn s3_blobs(s: &S3Settings) -> Result<ObjectBlobs, StoreError> {
         .map_err(err)?;
     Ok(ObjectBlobs {
         store: Arc::new(store),
+        local_root: None,
     })
 }
 
@@ -87,4 +93,84 @@ impl Blobs for ObjectBlobs {
             Err(e) => Err(err(e)),
         }
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StoreError> {
+        if let Some(root) = self.local_root.clone() {
+            let prefix = prefix.to_string();
+            return tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                walk(&root, &root.join(prefix.trim_end_matches('/')), &mut out)
+                    .map_err(|e| StoreError::Other(format!("listing {}: {e}", root.display())))?;
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StoreError::Other(format!("listing task: {e}")))?;
+        }
+        let listed: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&ObjectPath::from(prefix.trim_end_matches('/'))))
+            .try_collect()
+            .await
+            .map_err(err)?;
+        Ok(listed
+            .into_iter()
+            .map(|m| StoredObject {
+                key: m.location.to_string(),
+                modified: time::OffsetDateTime::from_unix_timestamp(m.last_modified.timestamp())
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                size: m.size,
+                partial: false,
+            })
+            .collect())
+    }
+
+    async fn remove_listed(&self, object: &StoredObject) -> Result<(), StoreError> {
+        match &self.local_root {
+            Some(root) if object.partial => match std::fs::remove_file(root.join(&object.key)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StoreError::Other(format!("removing {}: {e}", object.key))),
+            },
+            _ => self.delete(&object.key).await,
+        }
+    }
+}
+
+/// Whether a local file name is an `object_store` staging file (`NAME#DIGITS`).
+fn is_staging(name: &str) -> bool {
+    name.rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Every file under `dir` (recursively), with its key relative to `root`.
+fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<StoredObject>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            walk(root, &path, out)?;
+            continue;
+        }
+        let key = path
+            .strip_prefix(root)
+            .map(|p| p.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+            .unwrap_or_default();
+        let modified = meta
+            .modified()
+            .map(time::OffsetDateTime::from)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        out.push(StoredObject {
+            partial: is_staging(&key),
+            key,
+            modified,
+            size: meta.len(),
+        });
+    }
+    Ok(())
 }

@@ -66,6 +66,22 @@ fn copy_from_row(row: &Row) -> Result<CopyRecord, StoreError> {
         original_keys: serde_json::from_str(&keys).unwrap_or_default(),
         issued_at: row.try_get(22).map_err(g)?,
         updated_at: row.try_get(23).map_err(g)?,
+        request_digest: row.try_get(24).map_err(g)?,
+    })
+}
+
+fn token_from_row(row: &Row) -> Result<TokenRecord, StoreError> {
+    let role: String = row.try_get(2).map_err(err)?;
+    Ok(TokenRecord {
+        id: row.try_get(0).map_err(err)?,
+        name: row.try_get(1).map_err(err)?,
+        role: Role::parse(&role).unwrap_or(Role::Kiosk),
+        token_hash: row.try_get(3).map_err(err)?,
+        created_at: row.try_get(4).map_err(err)?,
+        revoked: row.try_get(5).map_err(err)?,
+        expires_at: row.try_get(6).map_err(err)?,
+        last_used_at: row.try_get(7).map_err(err)?,
+        revoked_at: row.try_get(8).map_err(err)?,
     })
 }
 
@@ -89,6 +105,15 @@ impl PgRegistry {
         let client = pool.get().await.map_err(pool_err)?;
         for stmt in create_statements("TIMESTAMPTZ") {
             client.batch_execute(&stmt).await.map_err(err)?;
+        }
+        for (table, column, kind) in schema::ADDED_COLUMNS {
+            let kind = kind.replace("TIMESTAMP", "TIMESTAMPTZ");
+            client
+                .batch_execute(&format!(
+                    "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}"
+                ))
+                .await
+                .map_err(err)?;
         }
         drop(client);
         Ok(Self {
@@ -190,6 +215,7 @@ impl NumberReservation for PgReservation {
                             &keys,
                             &r.issued_at,
                             &r.updated_at,
+                            &r.request_digest,
                         ],
                     )
                     .await?;
@@ -375,8 +401,18 @@ impl Registry for PgRegistry {
         let client = self.client().await?;
         client
             .execute(
-                "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&t.id, &t.name, &t.role.as_str(), &t.token_hash, &t.created_at, &t.revoked],
+                schema::INSERT_TOKEN,
+                &[
+                    &t.id,
+                    &t.name,
+                    &t.role.as_str(),
+                    &t.token_hash,
+                    &t.created_at,
+                    &t.revoked,
+                    &t.expires_at,
+                    &t.last_used_at,
+                    &t.revoked_at,
+                ],
             )
             .await
             .map_err(err)?;
@@ -386,21 +422,60 @@ impl Registry for PgRegistry {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT id, name, role, token_hash, created_at, revoked FROM api_tokens WHERE token_hash = $1")
+            .prepare_cached(&format!(
+                "SELECT {} FROM api_tokens WHERE token_hash = $1",
+                schema::TOKEN_COLUMNS
+            ))
             .await
             .map_err(err)?;
-        let Some(row) = client.query_opt(&stmt, &[&hash]).await.map_err(err)? else {
-            return Ok(None);
-        };
-        let role: String = row.try_get(2).map_err(err)?;
-        Ok(Some(TokenRecord {
-            id: row.try_get(0).map_err(err)?,
-            name: row.try_get(1).map_err(err)?,
-            role: Role::parse(&role).unwrap_or(Role::Kiosk),
-            token_hash: row.try_get(3).map_err(err)?,
-            created_at: row.try_get(4).map_err(err)?,
-            revoked: row.try_get(5).map_err(err)?,
-        }))
+        client
+            .query_opt(&stmt, &[&hash])
+            .await
+            .map_err(err)?
+            .map(|row| token_from_row(&row))
+            .transpose()
+    }
+
+    async fn request_exists(&self, request_id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(schema::REQUEST_EXISTS, &[&request_id])
+            .await
+            .map_err(err)?
+            .is_some())
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM api_tokens ORDER BY created_at DESC, id",
+                    schema::TOKEN_COLUMNS
+                ),
+                &[],
+            )
+            .await
+            .map_err(err)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(schema::REVOKE_TOKEN, &[&at, &id])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(schema::TOUCH_TOKEN, &[&at, &id])
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 
     async fn count_copies(&self) -> Result<u64, StoreError> {

@@ -3,13 +3,37 @@
 /// Column list of `copies`, in the order both backends read rows.
 pub const COPY_COLUMNS: &str = "code, request_id, copy_index, request_key, sequence, book, year, suffix, \
     holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
-    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at";
+    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at, request_digest";
 
 /// Inserts one `copies` row; parameters in [`COPY_COLUMNS`] order.
 pub const INSERT_COPY: &str = "INSERT INTO copies (code, request_id, copy_index, request_key, sequence, book, year, \
     suffix, holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
-    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at) VALUES ($1, $2, $3, $4, \
-    $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)";
+    status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at, request_digest) VALUES ($1, \
+    $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
+
+/// Columns added after the first release, as (table, column, type; `TIMESTAMP` replaced per backend). Each
+/// backend adds the ones a database lacks when it opens it, so a registry made by an earlier version opens
+/// as it is.
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("copies", "request_digest", "TEXT"),
+    ("api_tokens", "expires_at", "TIMESTAMP"),
+    ("api_tokens", "last_used_at", "TIMESTAMP"),
+    ("api_tokens", "revoked_at", "TIMESTAMP"),
+];
+
+/// Columns of `api_tokens`, in the order both backends read rows.
+pub const TOKEN_COLUMNS: &str =
+    "id, name, role, token_hash, created_at, revoked, expires_at, last_used_at, revoked_at";
+
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked, \
+    expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub const REQUEST_EXISTS: &str = "SELECT 1 FROM copies WHERE request_id = $1 LIMIT 1";
+
+pub const REVOKE_TOKEN: &str =
+    "UPDATE api_tokens SET revoked = TRUE, revoked_at = $1 WHERE id = $2 AND revoked = FALSE";
+
+pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
 
 /// Moves a valid copy to another status (the `WHERE` makes a second change a conflict, not an overwrite).
 pub const CHANGE_STATUS: &str = "UPDATE copies SET status = $1, status_reason = $2, decision_number = $3, \
@@ -97,6 +121,7 @@ pub fn create_statements(timestamp: &str) -> Vec<String> {
         )"
         ),
         "CREATE INDEX IF NOT EXISTS copies_sha256 ON copies (sha256)".to_string(),
+        "CREATE INDEX IF NOT EXISTS copies_request_id ON copies (request_id)".to_string(),
         // The transparency log: one row per leaf, and a head row whose lock orders appends.
         "CREATE TABLE IF NOT EXISTS log_leaves (idx BIGINT PRIMARY KEY, code TEXT NOT NULL, event TEXT NOT NULL, \
          record TEXT NOT NULL, leaf_hash TEXT NOT NULL)"

@@ -68,6 +68,20 @@ impl SqliteRegistry {
         for stmt in create_statements("TEXT") {
             writer.execute_batch(&stmt).map_err(err)?;
         }
+        for (table, column, kind) in schema::ADDED_COLUMNS {
+            let present = writer
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+                ))
+                .and_then(|mut s| s.exists(params![column]))
+                .map_err(err)?;
+            if !present {
+                let kind = kind.replace("TIMESTAMP", "TEXT");
+                writer
+                    .execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    .map_err(err)?;
+            }
+        }
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<Result<_, _>>()?;
@@ -121,6 +135,26 @@ pub(crate) fn copy_from_row(row: &Row<'_>) -> rusqlite::Result<CopyRecord> {
         original_keys: serde_json::from_str(&keys).unwrap_or_default(),
         issued_at: parse_ts(&row.get::<_, String>(22)?)?,
         updated_at: parse_ts(&row.get::<_, String>(23)?)?,
+        request_digest: row.get(24)?,
+    })
+}
+
+fn opt_ts(v: Option<String>) -> rusqlite::Result<Option<OffsetDateTime>> {
+    v.map(|t| parse_ts(&t)).transpose()
+}
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let role: String = row.get(2)?;
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Kiosk),
+        token_hash: row.get(3)?,
+        created_at: parse_ts(&row.get::<_, String>(4)?)?,
+        revoked: row.get(5)?,
+        expires_at: opt_ts(row.get(6)?)?,
+        last_used_at: opt_ts(row.get(7)?)?,
+        revoked_at: opt_ts(row.get(8)?)?,
     })
 }
 
@@ -152,6 +186,7 @@ fn insert_copy(conn: &Connection, r: &CopyRecord) -> rusqlite::Result<usize> {
             serde_json::to_string(&r.original_keys).unwrap_or_else(|_| "[]".into()),
             ts(r.issued_at),
             ts(r.updated_at),
+            r.request_digest,
         ],
     )
 }
@@ -358,8 +393,18 @@ impl Registry for SqliteRegistry {
     async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         let conn = self.writer.lock().await;
         conn.execute(
-            "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)",
-            params![t.id, t.name, t.role.as_str(), t.token_hash, ts(t.created_at), t.revoked],
+            schema::INSERT_TOKEN,
+            params![
+                t.id,
+                t.name,
+                t.role.as_str(),
+                t.token_hash,
+                ts(t.created_at),
+                t.revoked,
+                t.expires_at.map(ts),
+                t.last_used_at.map(ts),
+                t.revoked_at.map(ts)
+            ],
         )
         .map_err(err)?;
         Ok(())
@@ -367,22 +412,46 @@ impl Registry for SqliteRegistry {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(
-                "SELECT id, name, role, token_hash, created_at, revoked FROM api_tokens WHERE token_hash = $1",
-            )?
-            .query_row(params![hash], |row| {
-                let role: String = row.get(2)?;
-                Ok(TokenRecord {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    role: Role::parse(&role).unwrap_or(Role::Kiosk),
-                    token_hash: row.get(3)?,
-                    created_at: parse_ts(&row.get::<_, String>(4)?)?,
-                    revoked: row.get(5)?,
-                })
-            })
+            c.prepare_cached(&format!(
+                "SELECT {} FROM api_tokens WHERE token_hash = $1",
+                schema::TOKEN_COLUMNS
+            ))?
+            .query_row(params![hash], token_from_row)
             .optional()
         })
+    }
+
+    async fn request_exists(&self, request_id: &str) -> Result<bool, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(schema::REQUEST_EXISTS)?
+                .exists(params![request_id])
+        })
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {} FROM api_tokens ORDER BY created_at DESC, id",
+                schema::TOKEN_COLUMNS
+            ))?
+            .query_map([], token_from_row)?
+            .collect()
+        })
+    }
+
+    async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let conn = self.writer.lock().await;
+        let n = conn
+            .execute(schema::REVOKE_TOKEN, params![ts(at), id])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute(schema::TOUCH_TOKEN, params![ts(at), id])
+            .map_err(err)?;
+        Ok(())
     }
 
     async fn count_copies(&self) -> Result<u64, StoreError> {

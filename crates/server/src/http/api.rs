@@ -13,7 +13,6 @@ use banso_core::model::Role;
 use banso_core::service::IssueRequest;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
@@ -85,24 +84,12 @@ impl FromRequestParts<AppState> for Caller {
                     "use Authorization: Bearer <token>",
                 ))
             })?;
-        let hash = hex::encode(Sha256::digest(token.as_bytes()));
-        match state
-            .service
-            .registry
-            .token_by_hash(&hash)
-            .await
-            .map_err(|e| ApiError(e.into()))?
-        {
-            Some(t) if !t.revoked => Ok(Caller {
-                role: t.role,
-                token_id: t.id,
-                name: t.name,
-            }),
-            _ => Err(ApiError(Error::new(
-                Code::Auth0002Invalid,
-                "the API token is unknown or revoked",
-            ))),
-        }
+        let t = state.service.authenticate(token).await?;
+        Ok(Caller {
+            role: t.role,
+            token_id: t.id,
+            name: t.name,
+        })
     }
 }
 
@@ -470,4 +457,26 @@ pub async fn log_consistency(
         .consistency(state.service.registry.as_ref(), first, second)
         .await?;
     Ok(Json(proof).into_response())
+}
+
+/// `GET /api/v1/tokens`: officers only. Every API token with its role, name, times and state (never the
+/// token itself).
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(&[Role::Officer])?;
+    let tokens = state.service.tokens().await?;
+    let list: Vec<_> = tokens.iter().map(crate::output::token_json).collect();
+    Ok(Json(serde_json::json!({ "tokens": list })).into_response())
+}
+
+/// `POST /api/v1/tokens/{id}/revoke`: officers only. The token stops working at once.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    caller.require(&[Role::Officer])?;
+    state.service.revoke_token(&id).await?;
+    tracing::info!(by = %caller.token_id, token = %id, "API token revoked");
+    Ok(Json(serde_json::json!({ "id": id, "revoked": true })).into_response())
 }

@@ -80,6 +80,27 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
     }
 }
 
+/// Most bytes of a refused request's body read and thrown away, and for how long, so that a client sending
+/// a small body sees the answer instead of a broken pipe. Nothing is kept; a client that sends more or
+/// slower is cut off.
+const DRAIN_BYTES: usize = 1 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// Reads and discards up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`].
+async fn drain(body: Body) {
+    let mut body = body;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// An answer after which the connection is closed (the client may still be sending a body we will not
 /// read).
 fn closing(e: ApiError) -> Response {
@@ -162,7 +183,10 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
                 Ok(caller) => {
                     parts.extensions.insert(caller);
                 }
-                Err(e) => return closing(e),
+                Err(e) => {
+                    drain(body).await;
+                    return closing(e);
+                }
             }
             (limit, None)
         }
@@ -174,6 +198,7 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
+        drain(body).await;
         return closing(too_large(limit));
     }
     // An anonymous body that says how long it is reserves its size up front: a client that announces

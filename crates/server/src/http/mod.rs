@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/copies/{code}/revoke", post(api::revoke))
         .route("/api/v1/verify", post(api::verify))
         .route("/api/v1/intake/{id}", get(api::intake_record))
+        .route("/api/v1/tokens", get(api::list_tokens))
+        .route("/api/v1/tokens/{id}/revoke", post(api::revoke_token))
         .route("/api/v1/log/checkpoint", get(api::log_checkpoint))
         .route("/api/v1/log/proof/inclusion", get(api::log_inclusion))
         .route("/api/v1/log/proof/consistency", get(api::log_consistency))
