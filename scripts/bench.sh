@@ -5,7 +5,9 @@
 #   3. signing by PAdES level (B-B, B-T, B-LT, B-LTA) with a software key and with a SoftHSM2 key;
 #   4. transparency log: appends, proofs on a 1,000,000-leaf tree, the audit;
 #   5. reading and verifying the virtual chip card through the real pcscd + vpcd (BAC and PACE);
-#   6. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve.
+#   6. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve;
+#   7. the HTTP edge under attack (banso bench edge): memory under stalled uploads, an honest verification
+#      under crafted files, idle connections closed.
 # Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,3 +60,6 @@ URL="http://127.0.0.1:$PORT/api/v1/copies/$CODE"
 curl -fsS "$URL" >/dev/null
 wrk -t1 -c32 -d10s --latency "$URL" | sed -n '/Latency Distribution/,$p'
 echo "resident memory after the load: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$SERVER/status)"
+echo
+echo "== 7. the HTTP edge under attack (loopback, bounded)"
+"$B" bench edge

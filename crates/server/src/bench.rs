@@ -13,6 +13,20 @@ use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// A bounded load test of the HTTP edge on loopback (under 60 s): server memory under 20 stalled
+    /// anonymous uploads, an honest verification's latency under 4 clients sending crafted files, and how
+    /// long 250 idle connections stay open.
+    Edge,
+    /// Write a crafted file (DICTS signature dictionaries sharing one /Contents whose CMS carries DECOYS
+    /// extra certificates named like those of GENUINE's signature) to OUT.
+    CraftedPdf {
+        genuine: PathBuf,
+        out: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        dicts: usize,
+        #[arg(long, default_value_t = 2000)]
+        decoys: usize,
+    },
     /// Issue N copies of a 2-page 300-dpi document (JPEG and PNG scans) and print copies/s, p50, p95.
     Issue {
         #[arg(long, default_value_t = 100)]
@@ -211,6 +225,13 @@ async fn temp_app(dir: &Path) -> Result<App> {
 
 pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8> {
     match command {
+        BenchCommand::Edge => crate::edgebench::run(),
+        BenchCommand::CraftedPdf {
+            genuine,
+            out,
+            dicts,
+            decoys,
+        } => crate::edgebench::write_crafted(&genuine, &out, dicts, decoys),
         BenchCommand::SamplePage {
             format,
             dpi,

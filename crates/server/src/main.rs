@@ -5,6 +5,7 @@
 mod app;
 mod bench;
 mod config;
+mod edgebench;
 mod facecmd;
 mod http;
 mod idcmd;

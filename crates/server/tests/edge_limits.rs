@@ -304,103 +304,26 @@ fn connections_beyond_the_limit_are_closed_at_once() {
 
 // ---- crafted files -------------------------------------------------------------------------------------
 
-/// (tag, header length, content length) of the DER element at the start of `b`.
-fn tlv(b: &[u8]) -> (u8, usize, usize) {
-    let tag = b[0];
-    let first = b[1] as usize;
-    if first < 0x80 {
-        (tag, 2, first)
-    } else {
-        let n = first & 0x7f;
-        let len = b[2..2 + n].iter().fold(0usize, |a, &x| (a << 8) | x as usize);
-        (tag, 2 + n, len)
-    }
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// The children of a constructed DER element's content.
-fn children(mut b: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let (_, h, l) = tlv(b);
-        out.push(&b[..h + l]);
-        b = &b[h + l..];
-    }
-    out
-}
-
-/// The CMS of the first signature of `pdf` with `decoys` more certificates: copies of its own
-/// certificates (the issuing CA's among them) whose signature bytes are altered, so each is "named like
-/// the CA" and fails only when its signature is checked.
-fn cms_with_decoys(pdf: &[u8], decoys: usize) -> Vec<u8> {
-    let at = find(pdf, b"/Contents <").unwrap() + b"/Contents <".len();
-    let end = at + pdf[at..].iter().position(|&b| b == b'>').unwrap();
-    let raw = hex::decode(std::str::from_utf8(&pdf[at..end]).unwrap().trim()).unwrap();
-    let (_, h, l) = tlv(&raw);
-    let content_info = &raw[h..h + l];
-    let ci = children(content_info);
-    let (_, h0, l0) = tlv(ci[1]);
-    let signed_data = &ci[1][h0..h0 + l0];
-    let (_, hs, ls) = tlv(signed_data);
-    let mut sd: Vec<Vec<u8>> = children(&signed_data[hs..hs + ls])
-        .into_iter()
-        .map(<[u8]>::to_vec)
-        .collect();
-    let certs_at = sd.iter().position(|c| c[0] == 0xA0).unwrap();
-    let (_, hc, lc) = tlv(&sd[certs_at]);
-    let originals: Vec<Vec<u8>> = children(&sd[certs_at][hc..hc + lc])
-        .into_iter()
-        .map(<[u8]>::to_vec)
-        .collect();
-    let mut all: Vec<u8> = originals.concat();
-    for i in 0..decoys {
-        let mut d = originals[i % originals.len()].clone();
-        let k = i / originals.len();
-        let pos = d.len() - 1 - (k % 20);
-        d[pos] ^= (k / 20 + 1) as u8;
-        all.extend(d);
-    }
-    sd[certs_at] = der(0xA0, &all);
-    let signed = der(0x30, &sd.concat());
-    der(0x30, &[ci[0].to_vec(), der(0xA0, &signed)].concat())
-}
-
-/// A PDF with `dicts` signature dictionaries (in one object) whose byte ranges all leave out the same
-/// `/Contents` value `cms`.
-fn crafted_pdf(cms: &[u8], dicts: usize) -> Vec<u8> {
-    let hex = hex::encode(cms);
-    let head = "%PDF-1.7\n1 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached ";
-    let range = "/ByteRange [0 AAAAAAAAAA BBBBBBBBBB CCCCCCCCCC] ";
-    let mut pdf = format!(
-        "{head}{}/Contents <{hex}> >>\nendobj\ntrailer\n<< /Size 2 >>\nstartxref\n0\n%%EOF\n",
-        range.repeat(dicts)
-    );
-    let gap_start = pdf.find("/Contents <").unwrap() + "/Contents ".len();
-    let gap_end = gap_start + hex.len() + 2;
-    let rest = pdf.len() - gap_end;
-    pdf = pdf
-        .replace("AAAAAAAAAA", &format!("{gap_start:010}"))
-        .replace("BBBBBBBBBB", &format!("{gap_end:010}"))
-        .replace("CCCCCCCCCC", &format!("{rest:010}"));
-    pdf.into_bytes()
+/// A crafted file made from `genuine` by `banso bench crafted-pdf` (the same generator the edge benchmark
+/// attacks with): `dicts` signature dictionaries sharing one `/Contents` whose CMS carries `decoys` extra
+/// certificates named like the genuine signature's.
+fn crafted(backend: &Backend, genuine: &[u8], dicts: usize, decoys: usize) -> Vec<u8> {
+    let dir = backend.data_dir.parent().unwrap().to_path_buf();
+    let src = dir.join("genuine.pdf");
+    let out = dir.join(format!("crafted-{dicts}-{decoys}.pdf"));
+    std::fs::write(&src, genuine).unwrap();
+    let r = backend.cli(&[
+        "bench",
+        "crafted-pdf",
+        src.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--dicts",
+        &dicts.to_string(),
+        "--decoys",
+        &decoys.to_string(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    std::fs::read(out).unwrap()
 }
 
 #[test]
@@ -429,7 +352,7 @@ fn crafted_files_are_refused_before_they_cost_seconds() {
         .to_vec();
 
     // 2,000 decoy certificates named like the issuing CA in one signature.
-    let decoyed = crafted_pdf(&cms_with_decoys(&genuine, 2000), 1);
+    let decoyed = crafted(&backend, &genuine, 1, 2000);
     let (status, r) = server.verify_pdf(&decoyed);
     assert_eq!(
         (status, r["error"]["code"].as_str()),
@@ -442,7 +365,7 @@ fn crafted_files_are_refused_before_they_cost_seconds() {
     );
 
     // 64 signature dictionaries sharing one /Contents (1.7 MB of CMS with 2,000 decoys when combined).
-    let many = crafted_pdf(&cms_with_decoys(&genuine, 30), 64);
+    let many = crafted(&backend, &genuine, 64, 30);
     let (status, r) = server.verify_pdf(&many);
     assert_eq!(
         (status, r["error"]["code"].as_str()),
@@ -458,7 +381,7 @@ fn crafted_files_are_refused_before_they_cost_seconds() {
     );
 
     // Two sharing one value are refused too, however few.
-    let two = crafted_pdf(&cms_with_decoys(&genuine, 0), 2);
+    let two = crafted(&backend, &genuine, 2, 0);
     let (status, r) = server.verify_pdf(&two);
     assert_eq!(
         (status, r["error"]["code"].as_str()),
@@ -467,7 +390,7 @@ fn crafted_files_are_refused_before_they_cost_seconds() {
     );
 
     // Within every bound (a few decoys), the file is judged, not refused.
-    let (status, r) = server.verify_pdf(&crafted_pdf(&cms_with_decoys(&genuine, 20), 1));
+    let (status, r) = server.verify_pdf(&crafted(&backend, &genuine, 1, 20));
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["valid"], false, "{r}");
     // And the genuine copy still verifies.

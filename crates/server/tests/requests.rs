@@ -321,6 +321,8 @@ fn operator_endpoints_and_private_files() {
         "/api/v1/tsa",
         "/pki/ocsp",
         "/pki/crl/{file}",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}/revoke",
     ] {
         assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }

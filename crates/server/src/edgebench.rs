@@ -1,0 +1,420 @@
+//! `banso bench edge`: a bounded load test of the HTTP edge on loopback (under 60 s). It starts its own
+//! `banso serve` (this binary, a fresh data folder, the intake off) and attacks it as anonymous clients
+//! would, printing what it measured against the edge's bounds:
+//!
+//! 1. resident memory of the server while 20 anonymous clients announce uploads — 10 of 40 MB to the
+//!    issuance endpoint without a token, 10 of 30 MB (under the verification cap, so only the anonymous
+//!    budget holds them) to the verifier — push what the server takes and stall;
+//! 2. the latency of an honest verification (a genuine copy) while 4 clients keep sending crafted files
+//!    (64 signature dictionaries sharing one `/Contents` whose CMS carries 2,000 decoy certificates named
+//!    like the issuing CA), next to the same verification with no attack;
+//! 3. how long 250 idle connections stay open, against the configured header timeout.
+//!
+//! `banso bench crafted-pdf` writes the crafted file alone (the edge tests use it).
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// (tag, header length, content length) of the DER element at the start of `b`.
+fn tlv(b: &[u8]) -> Result<(u8, usize, usize)> {
+    let bad = || anyhow!("the signature's CMS is not DER");
+    let tag = *b.first().ok_or_else(bad)?;
+    let first = *b.get(1).ok_or_else(bad)? as usize;
+    if first < 0x80 {
+        return Ok((tag, 2, first));
+    }
+    let n = first & 0x7f;
+    let len = b
+        .get(2..2 + n)
+        .ok_or_else(bad)?
+        .iter()
+        .fold(0usize, |a, &x| (a << 8) | x as usize);
+    Ok((tag, 2 + n, len))
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The content of the DER element at the start of `b`, and the elements it holds.
+fn children(b: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut rest = b;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (_, h, l) = tlv(rest)?;
+        let (item, tail) = rest
+            .split_at_checked(h + l)
+            .ok_or_else(|| anyhow!("truncated DER"))?;
+        out.push(item.to_vec());
+        rest = tail;
+    }
+    Ok(out)
+}
+
+fn content(b: &[u8]) -> Result<&[u8]> {
+    let (_, h, l) = tlv(b)?;
+    b.get(h..h + l).ok_or_else(|| anyhow!("truncated DER"))
+}
+
+/// The CMS of the first signature of `pdf` with `decoys` more certificates: copies of its own certificates
+/// (the issuing CA's among them) with altered signature bytes, each named like the real one and failing
+/// only once its signature is checked.
+pub fn cms_with_decoys(pdf: &[u8], decoys: usize) -> Result<Vec<u8>> {
+    let key = b"/Contents <";
+    let at = pdf
+        .windows(key.len())
+        .position(|w| w == key)
+        .ok_or_else(|| anyhow!("no signature in the file"))?
+        + key.len();
+    let end = at
+        + pdf[at..]
+            .iter()
+            .position(|&b| b == b'>')
+            .ok_or_else(|| anyhow!("unterminated /Contents"))?;
+    let raw = hex::decode(std::str::from_utf8(&pdf[at..end])?.trim())?;
+    let ci = children(content(&raw)?)?;
+    let [oid, explicit] = ci.as_slice() else {
+        bail!("unexpected ContentInfo");
+    };
+    let mut sd = children(content(content(explicit)?)?)?;
+    let certs_at = sd
+        .iter()
+        .position(|c| c.first() == Some(&0xA0))
+        .ok_or_else(|| anyhow!("the CMS carries no certificates"))?;
+    let originals = children(content(&sd[certs_at])?)?;
+    let mut all: Vec<u8> = originals.concat();
+    for i in 0..decoys {
+        let mut d = originals[i % originals.len()].clone();
+        let k = i / originals.len();
+        let pos = d.len() - 1 - (k % 20);
+        d[pos] ^= (k / 20 % 255 + 1) as u8;
+        all.extend(d);
+    }
+    sd[certs_at] = der(0xA0, &all);
+    let signed = der(0x30, &sd.concat());
+    Ok(der(0x30, &[oid.clone(), der(0xA0, &signed)].concat()))
+}
+
+/// A PDF with `dicts` signature dictionaries (in one object) whose byte ranges all leave out the same
+/// `/Contents` value `cms`.
+pub fn crafted_pdf(cms: &[u8], dicts: usize) -> Vec<u8> {
+    let hex = hex::encode(cms);
+    let head = "%PDF-1.7\n1 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached ";
+    let range = "/ByteRange [0 AAAAAAAAAA BBBBBBBBBB CCCCCCCCCC] ";
+    let pdf = format!(
+        "{head}{}/Contents <{hex}> >>\nendobj\ntrailer\n<< /Size 2 >>\nstartxref\n0\n%%EOF\n",
+        range.repeat(dicts)
+    );
+    let gap_start = pdf.find("/Contents <").unwrap_or(0) + "/Contents ".len();
+    let gap_end = gap_start + hex.len() + 2;
+    let rest = pdf.len() - gap_end;
+    pdf.replace("AAAAAAAAAA", &format!("{gap_start:010}"))
+        .replace("BBBBBBBBBB", &format!("{gap_end:010}"))
+        .replace("CCCCCCCCCC", &format!("{rest:010}"))
+        .into_bytes()
+}
+
+/// A `banso serve` child on a free loopback port.
+struct Served {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn banso(data: &Path) -> Result<Command> {
+    let mut c = Command::new(std::env::current_exe()?);
+    c.arg("--data-dir")
+        .arg(data)
+        .env("BANSO_INTAKE", "off")
+        .env_remove("BANSO_CONFIG");
+    Ok(c)
+}
+
+fn run_ok(c: &mut Command) -> Result<Vec<u8>> {
+    let out = c.output()?;
+    if !out.status.success() {
+        bail!("{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out.stdout)
+}
+
+fn serve(data: &Path, header_timeout: u64) -> Result<Served> {
+    let mut child = banso(data)?
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("BANSO_HEADER_TIMEOUT_SECS", header_timeout.to_string())
+        .env("BANSO_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().ok_or_else(|| anyhow!("banso serve stopped"))??;
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Served { child, addr })
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One POST of `body` with a fresh connection; (status, seconds).
+fn post(addr: &str, path: &str, body: &[u8]) -> Result<(u16, f64)> {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(body)?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)?;
+    let status = String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, started.elapsed().as_secs_f64()))
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+pub fn run() -> Result<u8> {
+    let started = Instant::now();
+    let tmp = tempfile::TempDir::new()?;
+    let data = tmp.path().join("data");
+    let page = tmp.path().join("page.jpg");
+    run_ok(
+        banso(&data)?
+            .args([
+                "bench",
+                "sample-page",
+                "--format",
+                "jpeg",
+                "--dpi",
+                "150",
+                "--out",
+            ])
+            .arg(&page),
+    )?;
+    let genuine_path = tmp.path().join("genuine.pdf");
+    run_ok(
+        banso(&data)?
+            .args([
+                "issue",
+                "--holder-id",
+                "001099012345",
+                "--holder-name",
+                "Nguyễn Văn An",
+            ])
+            .args(["--doc-type", "Giấy khai sinh", "--out"])
+            .arg(&genuine_path)
+            .arg(&page),
+    )?;
+    let genuine = std::fs::read(&genuine_path)?;
+    let crafted = crafted_pdf(&cms_with_decoys(&genuine, 2000)?, 64);
+    let header_timeout = 5;
+    let server = serve(&data, header_timeout)?;
+    let pid = server.child.id();
+    let addr = server.addr.clone();
+    println!(
+        "banso bench edge: banso serve on {addr} (pid {pid}), defaults except header timeout {header_timeout} s, loopback only"
+    );
+
+    // 1. Twenty anonymous clients announce big uploads, push what the server takes, and stall.
+    let idle_rss = rss_mb(pid);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut stalled = Vec::new();
+    for i in 0..20 {
+        let (path, mb) = if i % 2 == 0 {
+            ("/api/v1/copies", 40usize)
+        } else {
+            ("/api/v1/verify", 30usize)
+        };
+        let addr = addr.clone();
+        let stop = stop.clone();
+        stalled.push(std::thread::spawn(move || {
+            let Ok(mut s) = TcpStream::connect(&addr) else { return };
+            let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = write!(
+                s,
+                "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\n\r\n",
+                (mb << 20) - 1
+            );
+            let chunk = vec![b'%'; 1 << 20];
+            for _ in 0..mb - 1 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || s.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }));
+    }
+    let mut peak: f64 = 0.0;
+    let watch = Instant::now();
+    while watch.elapsed() < Duration::from_secs(4) {
+        peak = peak.max(rss_mb(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in stalled {
+        let _ = t.join();
+    }
+    println!(
+        "1. server resident memory while 20 anonymous clients announce uploads (10 × 40 MB without a token to /api/v1/copies, 10 × 30 MB to /api/v1/verify), push what is taken and stall (sampled every 50 ms for 4 s): peak {peak:.0} MB (idle before: {idle_rss:.0} MB; bound 200 MB) — {}",
+        if peak < 200.0 { "within" } else { "EXCEEDED" }
+    );
+
+    // 2. Honest verification alone, then under 4 clients sending crafted files.
+    let honest = |n: usize| -> Result<Vec<f64>> {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (status, secs) = post(&addr, "/api/v1/verify", &genuine)?;
+            if status != 200 {
+                bail!("the honest verification answered {status}");
+            }
+            v.push(secs);
+        }
+        Ok(v)
+    };
+    let alone = sorted(honest(20)?);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let crafted = std::sync::Arc::new(crafted);
+    let attackers: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, stop, crafted) = (addr.clone(), stop.clone(), crafted.clone());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match post(&addr, "/api/v1/verify", &crafted) {
+                        Ok(r) => seen.push(r),
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let under = sorted(honest(20)?);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut crafted_answers = Vec::new();
+    for a in attackers {
+        crafted_answers.extend(a.join().map_err(|_| anyhow!("attacker thread"))?);
+    }
+    let crafted_secs = sorted(crafted_answers.iter().map(|(_, s)| *s).collect());
+    let mut statuses: Vec<u16> = crafted_answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    println!(
+        "2. honest verification of a genuine {} KB copy (connect, upload, verify, answer), 20 sequential requests each:\n   alone: p50 {:.0} ms, max {:.0} ms\n   under 4 clients sending {} KB crafted files (64 signature dictionaries, 2,000 decoy certificates): p50 {:.0} ms, max {:.0} ms (bound 1 s) — {}\n   the crafted files: {} answered, statuses {:?}, p50 {:.0} ms each",
+        genuine.len() / 1024,
+        quantile(&alone, 0.5) * 1e3,
+        quantile(&alone, 1.0) * 1e3,
+        crafted.len() / 1024,
+        quantile(&under, 0.5) * 1e3,
+        quantile(&under, 1.0) * 1e3,
+        if quantile(&under, 1.0) < 1.0 { "within" } else { "EXCEEDED" },
+        crafted_answers.len(),
+        statuses,
+        quantile(&crafted_secs, 0.5) * 1e3,
+    );
+
+    // 3. 250 idle connections: how long each stays open.
+    let opened = Instant::now();
+    let idle: Vec<_> = (0..250)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || -> Option<f64> {
+                let mut s = TcpStream::connect(&addr).ok()?;
+                let t = Instant::now();
+                s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+                let mut b = [0u8; 64];
+                loop {
+                    match s.read(&mut b) {
+                        Ok(0) => return Some(t.elapsed().as_secs_f64()),
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                            return Some(t.elapsed().as_secs_f64())
+                        }
+                        Err(_) => return None,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut closed = Vec::new();
+    let mut still_open = 0;
+    for t in idle {
+        match t.join().ok().flatten() {
+            Some(s) => closed.push(s),
+            None => still_open += 1,
+        }
+    }
+    let closed = sorted(closed);
+    println!(
+        "3. 250 idle connections (connect, send nothing): {} closed by the server after p50 {:.1} s, max {:.1} s; {} still open after 30 s (header timeout {header_timeout} s) — {}",
+        closed.len(),
+        quantile(&closed, 0.5),
+        quantile(&closed, 1.0),
+        still_open,
+        if still_open == 0 && quantile(&closed, 1.0) < header_timeout as f64 + 1.0 { "within" } else { "EXCEEDED" }
+    );
+    let _ = opened;
+    println!("whole run: {:.1} s", started.elapsed().as_secs_f64());
+    drop(server);
+    Ok(0)
+}
+
+/// `banso bench crafted-pdf`: the crafted file of step 2 made from a genuine copy.
+pub fn write_crafted(genuine: &Path, out: &Path, dicts: usize, decoys: usize) -> Result<u8> {
+    let pdf = std::fs::read(genuine).with_context(|| format!("reading {}", genuine.display()))?;
+    std::fs::write(out, crafted_pdf(&cms_with_decoys(&pdf, decoys)?, dicts))
+        .with_context(|| format!("writing {}", out.display()))?;
+    Ok(0)
+}
