@@ -332,24 +332,7 @@ fn crafted_files_are_refused_before_they_cost_seconds() {
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
     let token = backend.token("officer");
-    let (status, issued) = server.issue(
-        &token,
-        &[
-            ("holder_id", "079203001234"),
-            ("holder_name", "Lê Thị Mai"),
-            ("document_type", "Học bạ"),
-        ],
-        &[sample_page("jpeg", 100, 3)],
-    );
-    assert_eq!(status, 201, "{issued}");
-    let genuine = server
-        .http
-        .get(issued["pdf"].as_str().unwrap())
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec();
+    let (_, genuine) = server.issue_and_fetch(&token, &[sample_page("jpeg", 100, 3)]);
 
     // 2,000 decoy certificates named like the issuing CA in one signature.
     let decoyed = crafted(&backend, &genuine, 1, 2000);
@@ -486,16 +469,7 @@ fn answers_say_nosniff_and_the_pdf_leaks_no_referrer() {
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
     let token = backend.token("kiosk");
-    let (status, issued) = server.issue(
-        &token,
-        &[
-            ("holder_id", "079203001234"),
-            ("holder_name", "Lê Thị Mai"),
-            ("document_type", "Học bạ"),
-        ],
-        &[sample_page("jpeg", 100, 5)],
-    );
-    assert_eq!(status, 201, "{issued}");
+    let (issued, _) = server.issue_and_fetch(&token, &[sample_page("jpeg", 100, 5)]);
     for path in ["/healthz", "/no/such/place", "/api/openapi.json", "/"] {
         let r = server.get(path);
         assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");

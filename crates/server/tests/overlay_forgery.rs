@@ -43,24 +43,8 @@ fn overlays_made_by_an_independent_writer_do_not_verify() {
     let server = backend.serve();
     let token = backend.token("officer");
     let root = backend.root_pem();
-    let (status, issued) = server.issue(
-        &token,
-        &[
-            ("holder_id", "079203001234"),
-            ("holder_name", "Lê Thị Mai"),
-            ("document_type", "Học bạ"),
-        ],
-        &[sample_page("jpeg", 100, 7), sample_page("png", 100, 8)],
-    );
-    assert_eq!(status, 201, "{issued}");
-    let genuine = server
-        .http
-        .get(issued["pdf"].as_str().unwrap())
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec();
+    let (_, genuine) =
+        server.issue_and_fetch(&token, &[sample_page("jpeg", 100, 7), sample_page("png", 100, 8)]);
     let genuine_path = dir.join("genuine.pdf");
     std::fs::write(&genuine_path, &genuine).unwrap();
     let (_, r) = server.verify_pdf(&genuine);

@@ -6,25 +6,8 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn issue_pdf(backend: &Backend, server: &Server, token: &str, seed: u64) -> (String, Vec<u8>) {
-    let (status, issued) = server.issue(
-        token,
-        &[
-            ("holder_id", "079203001234"),
-            ("holder_name", "Lê Thị Mai"),
-            ("document_type", "Học bạ"),
-        ],
-        &[sample_page("jpeg", 100, seed)],
-    );
-    assert_eq!(status, 201, "{issued} {}", backend.data_dir.display());
-    let pdf = server
-        .http
-        .get(issued["pdf"].as_str().unwrap())
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec();
+fn issue_pdf(_backend: &Backend, server: &Server, token: &str, seed: u64) -> (String, Vec<u8>) {
+    let (issued, pdf) = server.issue_and_fetch(token, &[sample_page("jpeg", 100, seed)]);
     (issued["code"].as_str().unwrap().to_string(), pdf)
 }
 

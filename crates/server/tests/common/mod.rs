@@ -255,6 +255,29 @@ impl Server {
         (status, r.json().expect("JSON body"))
     }
 
+    /// Issues one copy of `pages` for a fixed holder through the API and downloads its PDF: (answer, PDF).
+    pub fn issue_and_fetch(&self, token: &str, pages: &[Vec<u8>]) -> (Value, Vec<u8>) {
+        let (status, issued) = self.issue(
+            token,
+            &[
+                ("holder_id", "079203001234"),
+                ("holder_name", "Lê Thị Mai"),
+                ("document_type", "Học bạ"),
+            ],
+            pages,
+        );
+        assert_eq!(status, 201, "{issued}");
+        let pdf = self
+            .http
+            .get(issued["pdf"].as_str().unwrap())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec();
+        (issued, pdf)
+    }
+
     pub fn verify_pdf(&self, pdf: &[u8]) -> (u16, Value) {
         let r = self
             .http
