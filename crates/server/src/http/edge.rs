@@ -204,9 +204,9 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
     // An anonymous body that says how long it is reserves its size up front: a client that announces
     // 40 MB and stalls holds its share of the budget, not more, and is refused at once when there is none.
     let reserved = match (budget, declared) {
-        (Some(b), Some(len)) => match b.clone().try_acquire_many_owned(len as u32) {
-            Ok(p) => Some(p),
-            Err(_) => return closing(busy()),
+        (Some(b), Some(len)) => match u32::try_from(len).map(|n| b.clone().try_acquire_many_owned(n)) {
+            Ok(Ok(p)) => Some(p),
+            _ => return closing(busy()),
         },
         _ => None,
     };
