@@ -6,11 +6,16 @@
 //!    names the ground and the article (Art. 9: a refusal is explained in writing).
 //! 2. **Officer review** when any other check fails (including every forensic finding: an alteration is an
 //!    Art. 22(1) ground, but the forensics have false alarms, so an officer looks before anything is
-//!    refused), when the page's type is unknown or uncertain, when a check the policy lists in
-//!    `review_on_warn` warns, or when there are `review_warnings` or more warnings on a page.
+//!    refused), when a check concerning the page **could not run** (`unchecked`: fail closed — what the
+//!    intake could not read or see never counts as a pass), when the page's type is unknown or uncertain,
+//!    when a check the policy lists in `review_on_warn` warns, or when there are `review_warnings` or more
+//!    warnings on a page.
 //! 3. **Auto-issue** otherwise.
 //!
-//! A document's decision is the strictest of its pages'. Every decision lists the checks that drove it.
+//! A document's decision is the strictest of its pages'. Blank pages are never dropped silently: a request
+//! whose every page is blank is refused as illegible (Art. 22(2)) with each page's ink coverage as evidence,
+//! and a blank page among others sends the request to an officer, who checks that nothing is missing. Every
+//! decision lists the checks that drove it, and its summary names every check that could not run and why.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -303,7 +308,8 @@ fn decide(page: usize, checks: &[Check], class: &Classification, p: &IntakePolic
     let mut reasons: Vec<Reason> = checks
         .iter()
         .filter(|c| {
-            c.outcome == Outcome::Fail || (c.outcome == Outcome::Warn && p.review_on_warn.contains(&c.name))
+            matches!(c.outcome, Outcome::Fail | Outcome::Unchecked)
+                || (c.outcome == Outcome::Warn && p.review_on_warn.contains(&c.name))
         })
         .map(reason)
         .collect();
@@ -340,13 +346,31 @@ fn decide(page: usize, checks: &[Check], class: &Classification, p: &IntakePolic
                 "an officer must look: {}",
                 reasons
                     .iter()
-                    .map(|r| r.message.as_str())
+                    .map(|r| if r.outcome == Outcome::Unchecked {
+                        format!("could not check {}: {}", r.check, r.message)
+                    } else {
+                        r.message.clone()
+                    })
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
             reasons,
         }
     }
+}
+
+/// Checks that concern a page but could not run, on every page: (page, check, why). A request with any is
+/// never issued without an officer; the benchmark counts requests auto-issued with one (it must be 0).
+pub fn unchecked(pages: &[PageReport]) -> Vec<(usize, String, String)> {
+    pages
+        .iter()
+        .flat_map(|p| {
+            p.checks
+                .iter()
+                .filter(|c| c.outcome == Outcome::Unchecked)
+                .map(move |c| (p.page, c.name.clone(), c.message.clone()))
+        })
+        .collect()
 }
 
 /// Recognition, checks and decision for one page.
@@ -366,9 +390,13 @@ pub fn assess_page(
     if blank.is_blank {
         let checks = vec![Check::new(
             "quality.blank",
-            Outcome::Pass,
-            "blank page: carries no information, left out of the checks",
-            serde_json::json!({"ink_coverage": blank.ink_coverage}),
+            Outcome::Warn,
+            format!(
+                "page {} is blank ({:.3} % of it inked): no check could run on it",
+                index + 1,
+                blank.ink_coverage * 100.0
+            ),
+            serde_json::json!({"ink_coverage": blank.ink_coverage, "blank_below": blank.blank_below}),
         )];
         return PageReport {
             page: index,
@@ -379,11 +407,12 @@ pub fn assess_page(
             mrz: rec.mrz,
             checks,
             fingerprint,
+            // The request decides (`combine`): all blank is refused, a blank page among others reviewed.
             decision: Decision {
-                action: Action::AutoIssue,
+                action: Action::OfficerReview,
                 grounds: Vec::new(),
                 reasons: Vec::new(),
-                summary: "blank page".into(),
+                summary: format!("page {} is blank", index + 1),
             },
             assess_ms: t.elapsed().as_secs_f64() * 1000.0,
         };
@@ -477,14 +506,82 @@ pub fn assess(
     })
 }
 
-/// The strictest page decision, with every page's reasons for it.
+/// The strictest page decision, with every page's reasons for it; blank pages judged as a whole (see the
+/// module's rule).
 fn combine(pages: &[PageReport]) -> Decision {
+    let blank: Vec<&PageReport> = pages.iter().filter(|p| p.blank).collect();
+    if !pages.is_empty() && blank.len() == pages.len() {
+        let g = Ground::Illegible;
+        return Decision {
+            action: Action::Refuse,
+            grounds: vec![GroundStatement {
+                ground: g,
+                article: g.article().into(),
+                explanation: g.explanation().into(),
+            }],
+            reasons: blank_reasons(&blank),
+            summary: format!(
+                "refused: no page carries legible content ({} page(s), all blank) — {} ({})",
+                pages.len(),
+                g.explanation(),
+                g.article()
+            ),
+        };
+    }
+    let written: Vec<&PageReport> = pages.iter().filter(|p| !p.blank).collect();
+    let mut decision = combine_pages(&written);
+    if !blank.is_empty() && decision.action == Action::AutoIssue {
+        decision.action = Action::OfficerReview;
+        decision.reasons = blank_reasons(&blank);
+        decision.summary = format!(
+            "an officer must look: page(s) {} of {} are blank; an officer checks that no page is missing or unreadable",
+            blank.iter().map(|p| (p.page + 1).to_string()).collect::<Vec<_>>().join(", "),
+            pages.len()
+        );
+    } else if !blank.is_empty() && decision.action == Action::OfficerReview {
+        decision.reasons.extend(blank_reasons(&blank));
+        decision.summary.push_str(&format!(
+            " | blank page(s): {}",
+            blank
+                .iter()
+                .map(|p| (p.page + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    decision
+}
+
+fn blank_reasons(blank: &[&PageReport]) -> Vec<Reason> {
+    blank
+        .iter()
+        .flat_map(|p| {
+            p.checks
+                .iter()
+                .filter(|c| c.name == "quality.blank")
+                .map(|c| Reason {
+                    page: p.page,
+                    check: c.name.clone(),
+                    outcome: c.outcome,
+                    message: c.message.clone(),
+                    ground: c.ground,
+                })
+        })
+        .collect()
+}
+
+/// The strictest page decision, with every page's reasons for it.
+fn combine_pages(pages: &[&PageReport]) -> Decision {
     let action = pages
         .iter()
         .map(|p| p.decision.action)
         .max()
         .unwrap_or(Action::AutoIssue);
-    let deciding: Vec<&PageReport> = pages.iter().filter(|p| p.decision.action == action).collect();
+    let deciding: Vec<&PageReport> = pages
+        .iter()
+        .copied()
+        .filter(|p| p.decision.action == action)
+        .collect();
     let mut grounds: Vec<GroundStatement> =
         deciding.iter().flat_map(|p| p.decision.grounds.clone()).collect();
     grounds.sort_by_key(|g| g.ground);
@@ -503,5 +600,145 @@ fn combine(pages: &[PageReport]) -> Decision {
         grounds,
         reasons,
         summary,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(doc_class: DocClass) -> Classification {
+        Classification {
+            doc_class,
+            confidence: 0.9,
+            scores: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn check(name: &str, outcome: Outcome) -> Check {
+        Check::new(
+            name,
+            outcome,
+            format!("{name} said {outcome:?}"),
+            serde_json::json!({}),
+        )
+    }
+
+    fn page(index: usize, blank: bool, checks: Vec<Check>) -> PageReport {
+        let classification = class(if blank {
+            DocClass::Unknown
+        } else {
+            DocClass::BirthCertificate
+        });
+        let decision = if blank {
+            Decision {
+                action: Action::OfficerReview,
+                grounds: Vec::new(),
+                reasons: Vec::new(),
+                summary: "blank".into(),
+            }
+        } else {
+            decide(index, &checks, &classification, &IntakePolicy::default())
+        };
+        PageReport {
+            page: index,
+            doc_type: classification.doc_class,
+            blank,
+            classification,
+            fields: BTreeMap::new(),
+            mrz: None,
+            checks,
+            fingerprint: PageFingerprint {
+                dhash: String::new(),
+                content: None,
+            },
+            decision,
+            assess_ms: 0.0,
+        }
+    }
+
+    fn passing() -> Vec<Check> {
+        vec![
+            check("quality.legibility", Outcome::Pass),
+            check("art22.secrecy_mark", Outcome::Pass),
+            check("identity.name", Outcome::Pass),
+        ]
+    }
+
+    #[test]
+    fn a_check_that_could_not_run_is_never_a_pass() {
+        let ok = decide(
+            0,
+            &passing(),
+            &class(DocClass::BirthCertificate),
+            &IntakePolicy::default(),
+        );
+        assert_eq!(ok.action, Action::AutoIssue);
+        let mut checks = passing();
+        checks.push(check("identity.birth_date", Outcome::Unchecked));
+        let d = decide(
+            0,
+            &checks,
+            &class(DocClass::BirthCertificate),
+            &IntakePolicy::default(),
+        );
+        assert_eq!(d.action, Action::OfficerReview);
+        assert!(
+            d.summary.contains("could not check identity.birth_date"),
+            "the summary names what could not run: {}",
+            d.summary
+        );
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].outcome, Outcome::Unchecked);
+    }
+
+    #[test]
+    fn a_request_of_blank_pages_is_refused_as_illegible() {
+        let mut blank = page(0, true, Vec::new());
+        blank.checks = vec![check("quality.blank", Outcome::Warn)];
+        let mut second = blank.clone();
+        second.page = 1;
+        let d = combine(&[blank, second]);
+        assert_eq!(d.action, Action::Refuse);
+        assert_eq!(d.grounds.len(), 1);
+        assert_eq!(d.grounds[0].ground, Ground::Illegible);
+        assert_eq!(d.reasons.len(), 2, "each blank page is evidence: {d:?}");
+        assert!(
+            d.summary.contains("no page carries legible content"),
+            "{}",
+            d.summary
+        );
+    }
+
+    #[test]
+    fn a_blank_page_among_others_goes_to_an_officer() {
+        let mut blank = page(1, true, Vec::new());
+        blank.checks = vec![check("quality.blank", Outcome::Warn)];
+        let d = combine(&[page(0, false, passing()), blank.clone()]);
+        assert_eq!(d.action, Action::OfficerReview);
+        assert!(d.summary.contains("page(s) 2 of 2 are blank"), "{}", d.summary);
+        // And beside another reason for review, it is still named.
+        let mut flagged = passing();
+        flagged.push(check("forensics.copy_move", Outcome::Fail));
+        let d = combine(&[page(0, false, flagged), blank]);
+        assert_eq!(d.action, Action::OfficerReview);
+        assert!(d.reasons.iter().any(|r| r.check == "quality.blank"), "{d:?}");
+        assert!(d.summary.contains("blank page(s): 2"), "{}", d.summary);
+    }
+
+    #[test]
+    fn unchecked_lists_every_page_and_check() {
+        let mut checks = passing();
+        checks.push(check("identity.id_number", Outcome::Unchecked));
+        let pages = [page(0, false, passing()), page(1, false, checks)];
+        assert_eq!(
+            unchecked(&pages),
+            vec![(
+                1,
+                "identity.id_number".to_string(),
+                "identity.id_number said Unchecked".to_string()
+            )]
+        );
     }
 }

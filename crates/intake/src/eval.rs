@@ -107,6 +107,10 @@ pub struct EvalReport {
     pub art22_by_ground: BTreeMap<String, Rate>,
     /// Clean and degraded pages refused (any ground): wrongful refusals.
     pub wrongful_refusals: Rate,
+    /// Documents auto-issued although a check that concerns them could not run (`unchecked`): must be 0.
+    pub issued_with_unchecked: Rate,
+    /// Which checks could not run, over all documents.
+    pub unchecked_by_check: BTreeMap<String, usize>,
     /// Decisions per variant kind.
     pub decisions: BTreeMap<String, BTreeMap<String, usize>>,
     /// Whole intake (decode + OCR + checks), wall clock, all workers.
@@ -258,7 +262,14 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             dpi: Some(crate::corpus::DPI as f32),
             jpeg: *jpeg,
         };
-        Ok(assess_page(i, &input, &ocr[i], None, policy, &[]))
+        // The holder's verified identity, as a kiosk has it from the chip: the page's true holder.
+        let holder = generated.get(i).map(|(_, truth, _)| crate::checks::Holder {
+            name: truth.fields.holder_name.clone(),
+            // A full date only: a verified identity has one (a land certificate prints the year alone).
+            birth_date: truth.fields.birth_date.clone().filter(|d| d.contains('/')),
+            id_number: truth.fields.id_number.clone(),
+        });
+        Ok(assess_page(i, &input, &ocr[i], holder.as_ref(), policy, &[]))
     })?;
     let intake_secs = t.elapsed().as_secs_f64();
     if opts.keep_dir.is_some() && !ocr_reused {
@@ -324,6 +335,23 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             .or_default()
             .entry(action.into())
             .or_default() += 1;
+        let not_run = crate::decision::unchecked(std::slice::from_ref(rep));
+        for (_, check, _) in &not_run {
+            *r.unchecked_by_check.entry(check.clone()).or_default() += 1;
+        }
+        let issued_unchecked = rep.decision.action == Action::AutoIssue && !not_run.is_empty();
+        r.issued_with_unchecked.add(issued_unchecked);
+        if issued_unchecked {
+            r.notes.push(format!(
+                "{}: issued although {} could not run",
+                truth.id,
+                not_run
+                    .iter()
+                    .map(|(_, c, _)| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let forensic_fails: Vec<&crate::checks::Check> = rep
             .checks
             .iter()
@@ -542,6 +570,16 @@ impl EvalReport {
             "wrongful refusals (clean + degraded): {}/{}",
             self.wrongful_refusals.hits, self.wrongful_refusals.total
         ));
+        out.push(format!(
+            "issued with a required check not run: {} (of {} documents; target 0)",
+            self.issued_with_unchecked.hits, self.issued_with_unchecked.total
+        ));
+        if !self.unchecked_by_check.is_empty() {
+            out.push(format!(
+                "checks that could not run (documents sent to an officer for it): {:?}",
+                self.unchecked_by_check
+            ));
+        }
         for (k, d) in &self.decisions {
             out.push(format!("decisions {k:9} {d:?}"));
         }

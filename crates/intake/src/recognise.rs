@@ -63,6 +63,19 @@ impl DocClass {
         self.doc_type().map_or("unknown", |t| t.name())
     }
 
+    /// The holder's identity fields every original of this type shows (the identity checks must compare them
+    /// with the verified identity, or say they could not). An ID number only where every edition prints it.
+    pub fn identity_fields(&self) -> &'static [&'static str] {
+        match self {
+            DocClass::CccdFront
+            | DocClass::CccdBack
+            | DocClass::PassportDataPage
+            | DocClass::CivilStatusExtract => &["holder_name", "birth_date", "id_number"],
+            DocClass::Unknown => &[],
+            _ => &["holder_name", "birth_date"],
+        }
+    }
+
     /// Whether an original of this type carries a competent body's seal (`None` for unknown pages).
     pub fn seal_required(&self) -> Option<bool> {
         self.doc_type().map(|t| t.seal_required())

@@ -1,9 +1,12 @@
-//! Checks on one page: each is named, has a result (pass / warn / fail / not applicable), a plain message and
-//! its evidence (numbers, boxes), so a decision can always be explained by the checks that drove it.
+//! Checks on one page: each is named, has a result (pass / warn / fail / not applicable / unchecked), a plain
+//! message and its evidence (numbers, boxes), so a decision can always be explained by the checks that drove it.
 //!
 //! Names are stable (`quality.blur`, `art22.secrecy_mark`, `forensics.copy_move`, …): the server stores them
-//! with the request and officers and auditors read them. A check that cannot run on a page (no MRZ, a white
-//! page where glare is not measurable) says so with `not_applicable` rather than passing silently.
+//! with the request and officers and auditors read them. A check that does not concern a page (no MRZ on a
+//! diploma, a white page where glare is not measurable) says `not_applicable`. A check that concerns the page
+//! but could not run because what it needs could not be read (the birth date a document carries, when the
+//! verified identity has one to compare) says `unchecked`: that is never a pass, and the decision sends the
+//! request to an officer (fail closed).
 
 pub mod forensics;
 pub mod hash;
@@ -25,6 +28,8 @@ pub enum Outcome {
     Pass,
     NotApplicable,
     Warn,
+    /// The check concerns this page but could not run: what it needs could not be read.
+    Unchecked,
     Fail,
 }
 
@@ -532,15 +537,13 @@ pub fn identity(
             };
             out.push(c.with_regions(regions));
         }
-        (Some(_), None) => out.push(Check::new(
-            "identity.name",
-            Outcome::Warn,
-            "no holder name could be read on the document",
-            json!({}),
-        )),
+        (Some(_), None) => out.extend(unread("identity.name", "holder_name", "holder's name", rec)),
         (None, _) => {}
     }
     // Birth date.
+    if let (Some(_), None) = (holder.birth_date.as_deref(), field("birth_date")) {
+        out.extend(unread("identity.birth_date", "birth_date", "birth date", rec));
+    }
     if let (Some(v), Some(f)) = (holder.birth_date.as_deref(), field("birth_date")) {
         let verified = normalise_date(v);
         let doc = f.value.clone();
@@ -565,6 +568,9 @@ pub fn identity(
         );
     }
     // ID number.
+    if let (Some(_), None) = (holder.id_number.as_deref(), field("id_number")) {
+        out.extend(unread("identity.id_number", "id_number", "ID number", rec));
+    }
     if let (Some(v), Some(f)) = (holder.id_number.as_deref(), field("id_number")) {
         let edits = text::distance(&f.value, v.trim());
         let ev = json!({"document": f.value, "verified": v, "edits": edits});
@@ -592,6 +598,23 @@ pub fn identity(
         ));
     }
     out
+}
+
+/// The identity check `name` when the document's `field` could not be read although its type carries it (or
+/// its type is unknown): `unchecked`, never a pass. `None` when the type does not carry the field.
+fn unread(name: &str, field: &str, what: &str, rec: &Recognition) -> Option<Check> {
+    let class = rec.classification.doc_class;
+    let carried = class.doc_type().is_none() || class.identity_fields().contains(&field);
+    carried.then(|| {
+        Check::new(
+            name,
+            Outcome::Unchecked,
+            format!(
+                "the {what} on the document could not be read, so it could not be compared with the verified identity"
+            ),
+            json!({"field": field, "doc_type": class.name()}),
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------

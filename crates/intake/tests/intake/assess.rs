@@ -612,3 +612,103 @@ fn a_tinted_card_on_a_white_page_is_read() {
     assert_eq!(r.pages[0].doc_type, DocClass::DrivingLicence);
     assert_ne!(r.decision.action, Action::Refuse, "{}", r.decision.summary);
 }
+
+#[test]
+fn an_unreadable_identity_field_is_unchecked_and_never_issued() {
+    // The true holder of a clean birth certificate, whose birth date on the paper has been rubbed out (white
+    // over the value): the page still reads, but the birth date cannot be compared — an officer looks.
+    let p = corpus_page("birth_certificate-clean-000");
+    let holder = Holder {
+        name: p.truth.fields.holder_name.clone(),
+        birth_date: p.truth.fields.birth_date.clone(),
+        id_number: p.truth.fields.id_number.clone(),
+    };
+    let (_, whole) = run(&p, Some(&holder), &[]);
+    assert_eq!(
+        whole.decision.action,
+        Action::AutoIssue,
+        "{}",
+        whole.decision.summary
+    );
+    let b = p.truth.field_boxes["birth_date"];
+    let mut rubbed = p.image.clone();
+    for y in b.y.saturating_sub(4)..(b.y + b.h + 4).min(rubbed.height()) {
+        for x in b.x.saturating_sub(4)..(b.x + b.w + 4).min(rubbed.width()) {
+            rubbed.put_pixel(x, y, image::Rgb([255, 255, 255]));
+        }
+    }
+    let o = ocr(&rubbed);
+    let input = PageInput {
+        image: &rubbed,
+        dpi: Some(300.0),
+        jpeg: false,
+    };
+    let r = assess(
+        &[input],
+        std::slice::from_ref(&o),
+        Some(&holder),
+        &IntakePolicy::default(),
+        &[],
+    )
+    .unwrap();
+    let dob = check(&r, "identity.birth_date");
+    assert_eq!(dob.outcome, Outcome::Unchecked, "{dob:?}");
+    assert_eq!(r.decision.action, Action::OfficerReview, "{}", r.decision.summary);
+    assert!(
+        r.decision.summary.contains("could not check identity.birth_date"),
+        "{}",
+        r.decision.summary
+    );
+    // Without a verified birth date there is nothing to compare: not applicable, not unchecked.
+    let no_dob = Holder {
+        birth_date: None,
+        ..holder.clone()
+    };
+    let r = assess(
+        &[input],
+        std::slice::from_ref(&o),
+        Some(&no_dob),
+        &IntakePolicy::default(),
+        &[],
+    )
+    .unwrap();
+    assert!(r.pages[0].checks.iter().all(|c| c.name != "identity.birth_date"));
+}
+
+#[test]
+fn a_request_of_blank_pages_is_refused_and_a_blank_page_among_others_is_shown() {
+    let white = image::RgbImage::from_pixel(2480, 3508, image::Rgb([250, 250, 248]));
+    let o = ocr(&white);
+    let blank = PageInput {
+        image: &white,
+        dpi: Some(300.0),
+        jpeg: false,
+    };
+    let r = assess(
+        &[blank, blank],
+        &[o.clone(), o.clone()],
+        None,
+        &IntakePolicy::default(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(r.decision.action, Action::Refuse, "{}", r.decision.summary);
+    assert_eq!(r.decision.grounds[0].ground, Ground::Illegible);
+    assert_eq!(r.decision.reasons.len(), 2);
+    assert!(r.pages.iter().all(|p| p.blank));
+
+    let p = corpus_page("birth_certificate-clean-000");
+    let text = ocr(&p.image);
+    let written = PageInput {
+        image: &p.image,
+        dpi: Some(300.0),
+        jpeg: false,
+    };
+    let r = assess(&[written, blank], &[text, o], None, &IntakePolicy::default(), &[]).unwrap();
+    assert_eq!(r.decision.action, Action::OfficerReview, "{}", r.decision.summary);
+    assert!(
+        r.decision.summary.contains("2 of 2 are blank"),
+        "{}",
+        r.decision.summary
+    );
+}
