@@ -162,6 +162,11 @@ fn profile_score(points: &[(f32, f32)], angle_deg: f32, bins: &mut Vec<u32>, hal
 /// Estimates the skew of text lines by maximising the variance of the horizontal projection profile over
 /// candidate angles in ±[`MAX_SKEW_DEG`] (coarse 0.25° steps, then 0.02° around the best).
 pub fn estimate_skew(img: &GrayImage) -> SkewEstimate {
+    estimate_skew_within(img, MAX_SKEW_DEG)
+}
+
+/// [`estimate_skew`] over candidate angles in ±`max_deg` (a stamp may be turned by 30°, a page by 10°).
+pub fn estimate_skew_within(img: &GrayImage, max_deg: f32) -> SkewEstimate {
     let (points, _) = ink_points(img);
     if points.len() < 50 {
         return SkewEstimate {
@@ -179,8 +184,8 @@ pub fn estimate_skew(img: &GrayImage) -> SkewEstimate {
     let mut bins = Vec::new();
     let mut scores = Vec::new();
     let mut best = (0f32, f64::MIN);
-    let mut a = -MAX_SKEW_DEG;
-    while a <= MAX_SKEW_DEG + 1e-4 {
+    let mut a = -max_deg;
+    while a <= max_deg + 1e-4 {
         let s = profile_score(&points, a, &mut bins, half);
         scores.push(s);
         if s > best.1 {

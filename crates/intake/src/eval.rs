@@ -105,6 +105,13 @@ pub struct EvalReport {
     pub false_alarms_by_check: BTreeMap<String, usize>,
     /// Art. 22 pages refused with the right ground, per ground.
     pub art22_by_ground: BTreeMap<String, Rate>,
+    /// Marked pages (secrecy / do-not-copy marks placed, turned and scanned as real papers show them) refused
+    /// with the right ground, by placement, by scan mode and by turn.
+    pub marks_by_placement: BTreeMap<String, Rate>,
+    pub marks_by_scan: BTreeMap<String, Rate>,
+    pub marks_by_turn: BTreeMap<String, Rate>,
+    /// Marked pages auto-issued (must be 0).
+    pub marks_auto_issued: Rate,
     /// Clean and degraded pages refused (any ground): wrongful refusals.
     pub wrongful_refusals: Rate,
     /// Documents auto-issued although a check that concerns them could not run (`unchecked`): must be 0.
@@ -465,6 +472,44 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                     ));
                 }
             }
+            (
+                Variant::Marked {
+                    case,
+                    placement,
+                    rotation_deg,
+                    greyscale,
+                    ..
+                },
+                _,
+            ) => {
+                let (ground, name) = art22_ground(case);
+                let hit = rep.decision.action == Action::Refuse
+                    && rep.decision.grounds.iter().any(|g| g.ground == ground);
+                for (map, key) in [
+                    (&mut r.marks_by_placement, placement.name()),
+                    (
+                        &mut r.marks_by_scan,
+                        if *greyscale { "greyscale" } else { "colour" },
+                    ),
+                    (
+                        &mut r.marks_by_turn,
+                        if *rotation_deg == 0.0 { "level" } else { "turned" },
+                    ),
+                ] {
+                    map.entry(key.into()).or_default().add(hit);
+                }
+                r.marks_auto_issued.add(rep.decision.action == Action::AutoIssue);
+                if !hit {
+                    r.notes.push(format!(
+                        "{}: {name} mark ({}, {:.0}°, {}) not refused: {}",
+                        truth.id,
+                        placement.name(),
+                        rotation_deg,
+                        if *greyscale { "greyscale" } else { "colour" },
+                        rep.decision.summary
+                    ));
+                }
+            }
             (Variant::Art22 { case, .. }, _) => {
                 let (ground, name) = art22_ground(case);
                 let hit = rep.decision.action == Action::Refuse
@@ -570,6 +615,27 @@ impl EvalReport {
             "wrongful refusals (clean + degraded): {}/{}",
             self.wrongful_refusals.hits, self.wrongful_refusals.total
         ));
+        for (what, map) in [
+            ("placement", &self.marks_by_placement),
+            ("scan", &self.marks_by_scan),
+            ("turn", &self.marks_by_turn),
+        ] {
+            if !map.is_empty() {
+                out.push(format!(
+                    "secrecy/do-not-copy marks refused with the right ground, by {what}: {}",
+                    map.iter()
+                        .map(|(k, v)| format!("{k} {}/{}", v.hits, v.total))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        if self.marks_auto_issued.total > 0 {
+            out.push(format!(
+                "marked pages auto-issued: {}/{} (target 0)",
+                self.marks_auto_issued.hits, self.marks_auto_issued.total
+            ));
+        }
         out.push(format!(
             "issued with a required check not run: {} (of {} documents; target 0)",
             self.issued_with_unchecked.hits, self.issued_with_unchecked.total

@@ -93,8 +93,9 @@ pub struct OcrPage {
     /// one entry per line, when the first pass found MRZ-like lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mrz_lines: Option<Vec<String>>,
-    /// Red rectangular stamps read a second time on their own (the page pass often leaves a boxed stamp out
-    /// as a picture): the red ink alone, as one line of text.
+    /// Stamps and marks read a second time on their own (the page pass often leaves a boxed stamp out as a
+    /// picture, and cannot read a turned one): red rectangular frames as one line of red ink, then every
+    /// red ink group and every dark group turned against the page, levelled (see `read_marks`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stamps: Vec<OcrStamp>,
 }
@@ -272,10 +273,111 @@ impl OcrWorker {
                 }
             }
         }
+        self.read_marks(img, dpi, &mut result);
         Ok(result)
     }
 
+    /// The marks pass, apart from the page's reading order: every red ink group the size of a stamp (any
+    /// shape, any turn) and every dark group turned against the page (a stamp scanned in greyscale) is cut
+    /// out, levelled by its own lines' angle and read as a block on its own. What it reads joins
+    /// `stamps`, where the Art. 22(3) checks look for secrecy and do-not-copy marks.
+    fn read_marks(&mut self, img: &PageImage, dpi: u32, result: &mut OcrPage) {
+        let read_before: Vec<BBox> = result.stamps.iter().map(|s| s.bbox).collect();
+        let overlaps = |b: &BBox, seen: &[BBox]| seen.iter().any(|s| s.intersect(b).is_some());
+        let mut seen = read_before;
+        if let PageImage::Rgb(rgb) = img {
+            for group in crate::checks::seal::find_red_marks(rgb) {
+                if overlaps(&group, &seen) {
+                    continue;
+                }
+                let crop = redness(rgb, group);
+                let angle = crate::cleanup::estimate_skew_within(&crop, 30.0).angle_deg;
+                if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
+                    result.stamps.push(stamp);
+                }
+                seen.push(group);
+            }
+        }
+        let gray = match img {
+            PageImage::Gray(g) => g.clone(),
+            PageImage::Rgb(rgb) => crate::checks::gray(rgb),
+        };
+        for (group, angle) in crate::checks::seal::find_turned_dark_marks(&gray) {
+            if overlaps(&group, &seen) {
+                continue;
+            }
+            let crop = image::imageops::crop_imm(&gray, group.x, group.y, group.w, group.h).to_image();
+            if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
+                result.stamps.push(stamp);
+            }
+            seen.push(group);
+        }
+    }
+
+    /// Turns `crop` back by `angle` (on a canvas large enough to keep its corners) and reads it twice: the
+    /// inside of its ink box as one line (a stamp's frame makes Tesseract see a picture, not text: measured,
+    /// a levelled framed "MẬT" read as nothing whole and as "MẬT" inset), and the whole as a block (a mark
+    /// without a frame, or a group the inset cuts); both readings are kept, joined by " | ".
+    fn read_levelled(&mut self, crop: &GrayImage, angle: f32, bbox: BBox, dpi: u32) -> Option<OcrStamp> {
+        let side = (crop.width() as f32).hypot(crop.height() as f32).ceil() as u32 + 8;
+        let mut canvas = GrayImage::from_pixel(side, side, image::Luma([255]));
+        image::imageops::overlay(
+            &mut canvas,
+            crop,
+            i64::from((side - crop.width()) / 2),
+            i64::from((side - crop.height()) / 2),
+        );
+        let level = crate::cleanup::rotate(&canvas, -angle, image::Luma([255]));
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        for (x, y, p) in level.enumerate_pixels() {
+            if p.0[0] < 128 {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+        if x0 > x1 || y0 > y1 {
+            return None;
+        }
+        let inset = ((y1 - y0) / 8).max(20);
+        let inside = (x1 > x0 + 2 * inset && y1 > y0 + 2 * inset).then(|| {
+            image::imageops::crop_imm(
+                &level,
+                x0 + inset,
+                y0 + inset,
+                x1 - x0 - 2 * inset,
+                y1 - y0 - 2 * inset,
+            )
+            .to_image()
+        });
+        let mut read = |img: &GrayImage, mode: tesseract::PageSegMode| -> Option<(String, f32)> {
+            if let Some(e) = self.engine.as_mut() {
+                e.set_page_seg_mode(mode);
+            }
+            let page = self.recognize_gray(img, dpi, 0);
+            if let Some(e) = self.engine.as_mut() {
+                e.set_page_seg_mode(tesseract::PageSegMode::PsmAuto);
+            }
+            let page = page.ok()?;
+            let text = page.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            (!text.is_empty()).then_some((text, page.mean_confidence))
+        };
+        let line = inside
+            .as_ref()
+            .and_then(|i| read(i, tesseract::PageSegMode::PsmSingleLine));
+        let block = read(&level, tesseract::PageSegMode::PsmSingleBlock);
+        let (text, confidence) = match (line, block) {
+            (Some((a, ca)), Some((b, cb))) => (format!("{a} | {b}"), ca.max(cb)),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => return None,
+        };
+        Some(OcrStamp {
+            text,
+            confidence,
+            bbox,
+        })
+    }
+
     /// Reads the inside of a red stamp frame as one line: the red ink turned black, everything else white.
+    /// (Its `redness` is the marks pass's.)
     fn read_stamp(&mut self, img: &RgbImage, frame: BBox, dpi: u32) -> Option<OcrStamp> {
         let inset = (frame.h / 8).max(20);
         let r = BBox::new(
@@ -285,12 +387,7 @@ impl OcrWorker {
             frame.h.checked_sub(2 * inset)?,
         )
         .intersect(&BBox::new(0, 0, img.width(), img.height()))?;
-        let mut gray = GrayImage::new(r.w, r.h);
-        for (x, y, px) in gray.enumerate_pixels_mut() {
-            let p = img.get_pixel(r.x + x, r.y + y).0;
-            let redness = i32::from(p[0]) - i32::from(p[1].max(p[2]));
-            px.0[0] = (255 - (redness * 2).clamp(0, 255)) as u8;
-        }
+        let gray = redness(img, r);
         if let Some(e) = self.engine.as_mut() {
             e.set_page_seg_mode(tesseract::PageSegMode::PsmSingleLine);
         }
@@ -611,6 +708,20 @@ impl Drop for OcrPool {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Red ink of `r` as black on white (everything not red is white).
+fn redness(img: &RgbImage, r: BBox) -> GrayImage {
+    let r = r
+        .intersect(&BBox::new(0, 0, img.width(), img.height()))
+        .unwrap_or(BBox::new(0, 0, 0, 0));
+    let mut gray = GrayImage::new(r.w, r.h);
+    for (x, y, px) in gray.enumerate_pixels_mut() {
+        let p = img.get_pixel(r.x + x, r.y + y).0;
+        let redness = i32::from(p[0]) - i32::from(p[1].max(p[2]));
+        px.0[0] = (255 - (redness * 2).clamp(0, 255)) as u8;
+    }
+    gray
 }
 
 #[cfg(test)]

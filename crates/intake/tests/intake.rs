@@ -422,7 +422,7 @@ fn corpus_is_deterministic_and_its_identity_data_is_valid() {
     let specs = corpus_specs(42, 1, &VariantKind::ALL);
     assert_eq!(specs, corpus_specs(42, 1, &VariantKind::ALL));
     assert_ne!(specs, corpus_specs(43, 1, &VariantKind::ALL));
-    assert_eq!(specs.len(), 11 * 4);
+    assert_eq!(specs.len(), 11 * VariantKind::ALL.len());
     // Same seed, same bytes (one page per kind, to keep the test short).
     for spec in specs.iter().filter(|s| s.doc_type == DocType::CccdBack) {
         let a = g.generate(spec).expect("generate");
@@ -482,7 +482,12 @@ fn variants_carry_their_evidence() {
     for spec in corpus_specs(
         5,
         3,
-        &[VariantKind::Tampered, VariantKind::Art22, VariantKind::Degraded],
+        &[
+            VariantKind::Tampered,
+            VariantKind::Art22,
+            VariantKind::Degraded,
+            VariantKind::Marks,
+        ],
     ) {
         let p = g.generate(&spec).expect("generate");
         match &p.truth.variant {
@@ -527,6 +532,28 @@ fn variants_carry_their_evidence() {
                 assert!((40..=70).contains(jpeg_quality));
                 assert!(p.truth.image_file.ends_with(".jpg"));
                 assert_eq!(input::sniff_format(&p.encoded), Some(input::FileFormat::Jpeg));
+            }
+            Variant::Marked {
+                region,
+                rotation_deg,
+                greyscale,
+                ..
+            } => {
+                assert!(region.inside(p.truth.width, p.truth.height) && region.area() > 0);
+                assert!(rotation_deg.abs() <= 25.0);
+                // The mark's ink is there: red on a colour scan, dark grey on a greyscale one.
+                let inked = (region.x..region.right())
+                    .flat_map(|x| (region.y..region.bottom()).map(move |y| (x, y)))
+                    .filter(|&(x, y)| {
+                        let px = p.image.get_pixel(x, y).0;
+                        if *greyscale {
+                            px[0] == px[1] && px[1] == px[2] && px[0] < 140
+                        } else {
+                            px[0] > 150 && px[1] < 90 && px[2] < 90
+                        }
+                    })
+                    .count();
+                assert!(inked > 500, "{}: {inked}", p.truth.id);
             }
             Variant::Clean => panic!("{} should not be clean", p.truth.id),
         }

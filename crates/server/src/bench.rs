@@ -88,6 +88,9 @@ pub enum BenchCommand {
         /// Skip the Tesseract CLI comparison.
         #[arg(long)]
         no_cli: bool,
+        /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
+        #[arg(long, default_value = "clean,degraded,tampered,art22,marks")]
+        kinds: String,
         #[arg(long)]
         json: bool,
     },
@@ -99,7 +102,7 @@ pub enum BenchCommand {
         /// Pages per document type and variant kind.
         #[arg(long, default_value_t = 1)]
         per_type: u32,
-        /// Variant kinds: clean, degraded, tampered, art22 (comma-separated).
+        /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
         #[arg(long, default_value = "clean,degraded,tampered,art22")]
         kinds: String,
     },
@@ -275,12 +278,14 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             per_type,
             seed,
             no_cli,
+            kinds,
             json,
         } => {
             let options = banso_intake::eval::EvalOptions {
                 per_type,
                 seed,
                 compare_cli: !no_cli,
+                kinds: parse_kinds(&kinds)?,
                 ..Default::default()
             };
             let report = banso_intake::eval::evaluate(&options, &mut |line| eprintln!("{line}"))?;
@@ -751,17 +756,25 @@ fn bench_face(
     Ok(0)
 }
 
-fn write_corpus(out: &Path, seed: u64, per_type: u32, kinds: &str) -> Result<u8> {
-    use banso_intake::corpus::{corpus_specs, Generator, VariantKind};
-    let kinds = kinds
+/// Variant kinds by name, comma-separated.
+fn parse_kinds(kinds: &str) -> Result<Vec<banso_intake::corpus::VariantKind>> {
+    use banso_intake::corpus::VariantKind;
+    kinds
         .split(',')
         .map(|k| {
             VariantKind::ALL
                 .into_iter()
                 .find(|v| v.name() == k.trim())
-                .with_context(|| format!("unknown variant kind {k:?} (clean, degraded, tampered, art22)"))
+                .with_context(|| {
+                    format!("unknown variant kind {k:?} (clean, degraded, tampered, art22, marks)")
+                })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+fn write_corpus(out: &Path, seed: u64, per_type: u32, kinds: &str) -> Result<u8> {
+    use banso_intake::corpus::{corpus_specs, Generator};
+    let kinds = parse_kinds(kinds)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let generator = Generator::new()?;
     let specs = corpus_specs(seed, per_type, &kinds);

@@ -910,43 +910,125 @@ pub fn card_qr(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition) -> Check 
 
 const SECRECY: [&str; 3] = ["MẬT", "TỐI MẬT", "TUYỆT MẬT"];
 
-/// Art. 22(3): a secrecy stamp. A line that reads exactly "MẬT", "TỐI MẬT" or "TUYỆT MẬT" (capitals, with
-/// diacritics), or one that folds to it and is printed in red stamp ink.
-pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
-    const NAME: &str = "art22.secrecy_mark";
-    // Page lines, then the stamps read on their own (red by construction).
-    let stamps = ocr.stamps.iter().map(|s| (s.text.as_str(), s.bbox, Some(1.0f32)));
-    let lines = ocr.lines.iter().map(|l| (l.text.as_str(), l.bbox, None));
-    for (text, bbox, known_red) in stamps.chain(lines) {
-        let t: String = text
-            .chars()
-            .filter(|c| c.is_alphabetic() || c.is_whitespace())
-            .collect();
-        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        let exact = SECRECY.iter().find(|s| t == **s);
-        let folded = SECRECY.iter().find(|s| fold(&t) == fold(s));
-        if exact.is_none() && folded.is_none() {
-            continue;
-        }
-        let red = known_red.unwrap_or_else(|| red_share(img, bbox).0);
-        if exact.is_some() || red > 0.5 {
-            let mark = exact.or(folded).copied().unwrap_or("MẬT");
-            return Check::new(
-                NAME,
-                Outcome::Fail,
-                format!("the page is stamped \"{mark}\" (state secret)"),
-                json!({"text": text, "red_share": red, "exact": exact.is_some(), "stamp": known_red.is_some()}),
-            )
-            .with_regions(vec![bbox])
-            .with_ground(Ground::SecrecyMark);
+/// The words of `text` (letters only), as written.
+fn mark_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Where a secrecy phrase stands in `words`: (phrase, exact with its diacritics, index of its first word).
+fn find_secrecy(words: &[String]) -> Option<(&'static str, bool, usize)> {
+    let folded: Vec<String> = words.iter().map(|w| fold(w)).collect();
+    // Longest phrases first, so "TỐI MẬT" is not reported as "MẬT".
+    for phrase in [SECRECY[2], SECRECY[1], SECRECY[0]] {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        for start in 0..words.len().saturating_sub(p.len() - 1) {
+            let window = &words[start..start + p.len()];
+            if window.iter().zip(&p).all(|(w, q)| w == q) {
+                return Some((phrase, true, start));
+            }
+            let fw = &folded[start..start + p.len()];
+            if fw.iter().zip(&p).all(|(w, q)| *w == fold(q)) {
+                return Some((phrase, false, start));
+            }
         }
     }
-    Check::new(
-        NAME,
-        Outcome::Pass,
-        "no secrecy stamp",
-        json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
-    )
+    None
+}
+
+/// Art. 22(3): a secrecy stamp ("MẬT", "TỐI MẬT", "TUYỆT MẬT"), looked for in what the marks pass read on its
+/// own (red ink groups and stamps turned against the page, whatever their place or angle) and in the page's
+/// words. Refused only on certainty: the phrase with its diacritics in a stamp, as a whole page line, or in
+/// letters clearly larger than the page's text (a greyscale stamp level with the title); the phrase without
+/// its diacritics in red ink. Anything nearer doubt — a stamp whose word reads one letter off "MẬT", the
+/// phrase without diacritics in black — fails without a ground, so an officer decides.
+pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
+    const NAME: &str = "art22.secrecy_mark";
+    let refuse = |mark: &str, text: &str, bbox: BBox, how: &str| {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!("the page is stamped \"{mark}\" (state secret)"),
+            json!({"text": text, "found": how}),
+        )
+        .with_regions(vec![bbox])
+        .with_ground(Ground::SecrecyMark)
+    };
+    let doubt = |text: &str, bbox: BBox, how: &str| {
+        Check::new(
+            NAME,
+            Outcome::Fail,
+            format!("the page may be stamped secret (\"{text}\"): an officer decides"),
+            json!({"text": text, "found": how}),
+        )
+        .with_regions(vec![bbox])
+    };
+    let mut doubtful = None;
+    // What the marks pass read on its own.
+    for stamp in &ocr.stamps {
+        let words = mark_words(&stamp.text);
+        let red = red_share(img, stamp.bbox).0 > 0.5;
+        match find_secrecy(&words) {
+            Some((mark, true, _)) => return refuse(mark, &stamp.text, stamp.bbox, "stamp"),
+            Some((mark, false, _)) if red => return refuse(mark, &stamp.text, stamp.bbox, "red stamp"),
+            Some(_) => {
+                doubtful.get_or_insert_with(|| doubt(&stamp.text, stamp.bbox, "stamp without diacritics"));
+            }
+            None if words.len() <= 3
+                && words.iter().any(|w| {
+                    let f = fold(w).to_lowercase();
+                    (3..=4).contains(&f.chars().count())
+                        && f.starts_with('m')
+                        && f.ends_with('t')
+                        && text::distance(&f, "mat") <= 1
+                }) =>
+            {
+                doubtful.get_or_insert_with(|| doubt(&stamp.text, stamp.bbox, "stamp one letter off"));
+            }
+            None => {}
+        }
+    }
+    // The page's lines and words.
+    let mut heights: Vec<u32> = ocr.words.iter().map(|w| w.bbox.h).collect();
+    heights.sort_unstable();
+    let typical = heights.get(heights.len() / 2).copied().unwrap_or(0);
+    for line in &ocr.lines {
+        let words: Vec<&crate::ocr::OcrWord> = ocr
+            .words
+            .iter()
+            .skip(line.first_word)
+            .take(line.word_count)
+            .collect();
+        let texts: Vec<String> = words.iter().flat_map(|w| mark_words(&w.text)).collect();
+        let Some((mark, exact, at)) = find_secrecy(&texts) else {
+            continue;
+        };
+        let whole_line = texts.len() == mark.split(' ').count();
+        let bbox = words.get(at).map_or(line.bbox, |w| w.bbox);
+        let large = bbox.h as f32 >= typical as f32 * 1.5 && typical > 0;
+        let red = red_share(img, bbox).0 > 0.5;
+        if (exact && (whole_line || large)) || red {
+            return refuse(
+                mark,
+                &line.text,
+                bbox,
+                if red { "red words" } else { "page words" },
+            );
+        }
+        if whole_line || large {
+            doubtful.get_or_insert_with(|| doubt(&line.text, bbox, "page words without diacritics"));
+        }
+    }
+    doubtful.unwrap_or_else(|| {
+        Check::new(
+            NAME,
+            Outcome::Pass,
+            "no secrecy stamp",
+            json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
+        )
+    })
 }
 
 /// Art. 22(3): "không được sao chụp".
@@ -1069,5 +1151,108 @@ pub fn seal_present(
             ev,
         )
         .with_regions(regions),
+    }
+}
+
+#[cfg(test)]
+mod secrecy_tests {
+    use super::*;
+    use crate::ocr::{OcrLine, OcrStamp, OcrWord};
+
+    /// A white page whose OCR read `lines` (each a list of (word, height)) and `stamps`.
+    fn page(lines: &[&[(&str, u32)]], stamps: &[&str]) -> (image::RgbImage, OcrPage) {
+        let img = image::RgbImage::from_pixel(2480, 3508, image::Rgb([255, 255, 255]));
+        let mut words = Vec::new();
+        let mut out_lines = Vec::new();
+        for (li, line) in lines.iter().enumerate() {
+            let first = words.len();
+            let y = 200 + li as u32 * 100;
+            for (wi, (text, h)) in line.iter().enumerate() {
+                words.push(OcrWord {
+                    text: text.to_string(),
+                    confidence: 90.0,
+                    bbox: BBox::new(200 + wi as u32 * 300, y, 250, *h),
+                    block: 1,
+                    paragraph: 1,
+                    line: li as u32 + 1,
+                });
+            }
+            out_lines.push(OcrLine {
+                text: line.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" "),
+                bbox: BBox::new(200, y, 2000, 60),
+                confidence: 90.0,
+                first_word: first,
+                word_count: line.len(),
+            });
+        }
+        // Body text of the usual height, so "large" has a meaning.
+        for i in 0..20 {
+            words.push(OcrWord {
+                text: "chữ".into(),
+                confidence: 90.0,
+                bbox: BBox::new(200, 2000 + i * 60, 80, 40),
+                block: 2,
+                paragraph: 1,
+                line: 100 + i,
+            });
+        }
+        let ocr = OcrPage {
+            page: 0,
+            width: 2480,
+            height: 3508,
+            dpi: 300,
+            text: String::new(),
+            mean_confidence: 90.0,
+            words,
+            lines: out_lines,
+            mrz_lines: None,
+            stamps: stamps
+                .iter()
+                .map(|t| OcrStamp {
+                    text: t.to_string(),
+                    confidence: 80.0,
+                    bbox: BBox::new(1600, 60, 300, 150),
+                })
+                .collect(),
+        };
+        (img, ocr)
+    }
+
+    #[test]
+    fn a_stamp_read_on_its_own_is_refused_on_certainty_and_doubt_goes_to_an_officer() {
+        let (img, ocr) = page(&[], &["| TỐI MẬT |"]);
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!(
+            (c.outcome, c.ground),
+            (Outcome::Fail, Some(Ground::SecrecyMark)),
+            "{c:?}"
+        );
+        assert!(c.message.contains("TỐI MẬT"));
+        // One letter off, in black: not certain, so an officer decides (no ground, no refusal).
+        let (img, ocr) = page(&[], &["MÂẬT"]);
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!((c.outcome, c.ground), (Outcome::Fail, None), "{c:?}");
+        // A seal's ring text is not a mark.
+        let (img, ocr) = page(&[], &["ỦY BAN NHÂN DÂN PHƯỜNG MAI DỊCH"]);
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_large_mark_level_with_the_title_is_found_among_the_title_words() {
+        // A greyscale stamp on the title's line: OCR reads one line "GIẤY KHAI SINH MẬT".
+        let (img, ocr) = page(&[&[("GIẤY", 60), ("KHAI", 60), ("SINH", 60), ("MẬT", 100)]], &[]);
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!(
+            (c.outcome, c.ground),
+            (Outcome::Fail, Some(Ground::SecrecyMark)),
+            "{c:?}"
+        );
+        assert_eq!(c.regions[0].x, 200 + 3 * 300, "the region is the mark's word");
+        // "bí mật" in running text of the page's own size is not a stamp.
+        let (img, ocr) = page(
+            &[&[("thông", 40), ("tin", 40), ("BÍ", 40), ("MẬT", 40), ("nhà", 40)]],
+            &[],
+        );
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
     }
 }

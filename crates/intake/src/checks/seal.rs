@@ -180,6 +180,102 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
     seals
 }
 
+/// Red ink groups the size of a stamp or mark, whatever their shape or turn (the marks pass reads each one,
+/// levelled): at least 12 × 6 mm and at most a third of the page in either direction at 300 dpi.
+pub fn find_red_marks(img: &image::RgbImage) -> Vec<BBox> {
+    let Some(m) = red_mask(img, 3) else {
+        return Vec::new();
+    };
+    let (w, h) = img.dimensions();
+    m.groups
+        .iter()
+        .map(|&(x0, y0, x1, y1)| {
+            BBox::new(
+                x0 as u32 * CELL,
+                y0 as u32 * CELL,
+                (x1 - x0 + 1) as u32 * CELL,
+                (y1 - y0 + 1) as u32 * CELL,
+            )
+        })
+        .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
+        .collect()
+}
+
+/// Dark ink groups the size of a stamp that are turned against the page (a stamp scanned in greyscale): the
+/// page's ink grouped at 8 px, groups of 150–1,200 × 100–800 px, whose lines run at 4–30° from the page's.
+/// Body text groups lie level, so they are left alone.
+pub fn find_turned_dark_marks(g: &image::GrayImage) -> Vec<(BBox, f32)> {
+    const C: u32 = 8;
+    let (w, h) = g.dimensions();
+    let (mw, mh) = ((w / C) as usize, (h / C) as usize);
+    if mw < 4 || mh < 4 {
+        return Vec::new();
+    }
+    let mut mask = vec![false; mw * mh];
+    for my in 0..mh {
+        for mx in 0..mw {
+            'cell: for dy in 0..C {
+                for dx in 0..C {
+                    if g.get_pixel(mx as u32 * C + dx, my as u32 * C + dy).0[0] < 110 {
+                        mask[my * mw + mx] = true;
+                        break 'cell;
+                    }
+                }
+            }
+        }
+    }
+    let mut seen = vec![false; mw * mh];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % mw, i / mw);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            for (dx, dy) in [
+                (-1i64, 0i64),
+                (1, 0),
+                (0, -1),
+                (0, 1),
+                (-1, -1),
+                (1, 1),
+                (-1, 1),
+                (1, -1),
+            ] {
+                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                if nx < 0 || ny < 0 || nx >= mw as i64 || ny >= mh as i64 {
+                    continue;
+                }
+                let j = ny as usize * mw + nx as usize;
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        let b = BBox::new(
+            x0 as u32 * C,
+            y0 as u32 * C,
+            (x1 - x0 + 1) as u32 * C,
+            (y1 - y0 + 1) as u32 * C,
+        );
+        if !(150..=1200).contains(&b.w) || !(100..=800).contains(&b.h) {
+            continue;
+        }
+        let crop = image::imageops::crop_imm(g, b.x, b.y, b.w, b.h).to_image();
+        let est = crate::cleanup::estimate_skew_within(&crop, 30.0);
+        if est.angle_deg.abs() >= 4.0 && est.peak_ratio > 1.5 {
+            out.push((b, est.angle_deg));
+        }
+    }
+    out
+}
+
 /// Rectangular red stamps (a frame of red ink around text, like "MẬT" or "KHÔNG ĐƯỢC SAO CHỤP"): groups at
 /// least 32 px each way (after growing red ink by 8 px, which bridges a line of other ink crossing the stamp) whose box edges are red along ≥ 85 % of their length. Returns their boxes in pixels.
 pub fn find_stamps(img: &image::RgbImage) -> Vec<BBox> {

@@ -148,14 +148,18 @@ pub enum VariantKind {
     Degraded,
     Tampered,
     Art22,
+    /// A secrecy or do-not-copy mark placed, turned and scanned the ways real papers show them.
+    Marks,
 }
 
 impl VariantKind {
-    pub const ALL: [VariantKind; 4] = [
+    /// Every kind; a new kind goes at the end, so earlier pages keep their seeds.
+    pub const ALL: [VariantKind; 5] = [
         VariantKind::Clean,
         VariantKind::Degraded,
         VariantKind::Tampered,
         VariantKind::Art22,
+        VariantKind::Marks,
     ];
     pub fn name(&self) -> &'static str {
         match self {
@@ -163,6 +167,29 @@ impl VariantKind {
             VariantKind::Degraded => "degraded",
             VariantKind::Tampered => "tampered",
             VariantKind::Art22 => "art22",
+            VariantKind::Marks => "marks",
+        }
+    }
+}
+
+/// Where a mark stands on the page (the `marks` variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkPlacement {
+    /// In the top band, above the national heading.
+    TopBand,
+    /// On the title's line, beside the title.
+    LevelWithTitle,
+    /// Over the body text.
+    OverText,
+}
+
+impl MarkPlacement {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MarkPlacement::TopBand => "top_band",
+            MarkPlacement::LevelWithTitle => "level_with_title",
+            MarkPlacement::OverText => "over_text",
         }
     }
 }
@@ -219,6 +246,17 @@ pub enum Variant {
         case: Art22Case,
         /// Where the mark is (stamps); `None` when the ground is an absence.
         region: Option<BBox>,
+    },
+    /// A secrecy or do-not-copy mark (Art. 22(3)) placed, turned and scanned as real papers show them.
+    Marked {
+        #[serde(flatten)]
+        case: Art22Case,
+        region: BBox,
+        placement: MarkPlacement,
+        /// Counter-clockwise, degrees.
+        rotation_deg: f32,
+        /// The whole page scanned in greyscale (the mark is no longer red).
+        greyscale: bool,
     },
 }
 
@@ -588,10 +626,18 @@ impl Generator {
                 };
             }
             VariantKind::Tampered => variant = tamper(&mut sheet, spec.index, &mut rng),
+            VariantKind::Marks => variant = mark(&mut sheet, spec.index, &mut rng),
             VariantKind::Degraded => {
                 let (v, q) = degrade(&mut sheet, &mut rng);
                 variant = v;
                 jpeg_quality = Some(q);
+            }
+        }
+        if matches!(variant, Variant::Marked { greyscale: true, .. }) {
+            for p in sheet.img.pixels_mut() {
+                let l = ((u32::from(p.0[0]) * 299 + u32::from(p.0[1]) * 587 + u32::from(p.0[2]) * 114) / 1000)
+                    as u8;
+                p.0 = [l, l, l];
             }
         }
         let id = spec.id();
@@ -1460,6 +1506,119 @@ fn stamp(s: &mut Sheet<'_>, text: &str, rng: &mut ChaCha8Rng) -> BBox {
         m.line += 1;
     }
     b
+}
+
+/// Draws a secrecy or do-not-copy stamp — a framed line of capitals in stamp ink — turned by a random
+/// angle, at a placement that depends on `index` (top band, level with the title, over the text), on a
+/// page scanned in colour or (one page in three) greyscale. The ink is multiplied with the page, as a
+/// stamp over print is.
+fn mark(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> Variant {
+    let texts = ["MẬT", "TỐI MẬT", "KHÔNG ĐƯỢC SAO CHỤP", "TUYỆT MẬT"];
+    let text = texts[index as usize % texts.len()];
+    let placement = [
+        MarkPlacement::TopBand,
+        MarkPlacement::LevelWithTitle,
+        MarkPlacement::OverText,
+    ][rng.gen_range(0..3usize)];
+    let rotation_deg = if rng.gen_bool(0.6) {
+        let a: f32 = rng.gen_range(6.0..25.0);
+        if rng.gen_bool(0.5) {
+            a
+        } else {
+            -a
+        }
+    } else {
+        0.0
+    };
+    let greyscale = rng.gen_range(0..3u32) == 0;
+    let size = if text.chars().count() > 8 { 56.0 } else { 84.0 };
+    let pad = 24.0;
+    let color = [200, 30, 40];
+    let w = s.fonts.width(Face::SansBold, size, text);
+    let (bw, bh) = (w + 2.0 * pad, size * 1.2 + 2.0 * pad);
+    let side = bw.hypot(bh).ceil() as u32 + 16;
+    let mut canvas = RgbImage::from_pixel(side, side, image::Rgb([255, 255, 255]));
+    let (x0, y0) = ((side as f32 - bw) / 2.0, (side as f32 - bh) / 2.0);
+    draw_text(
+        &mut canvas,
+        s.fonts,
+        Face::SansBold,
+        size,
+        x0 + pad,
+        y0 + pad,
+        text,
+        color,
+    );
+    render::stroke_rect(
+        &mut canvas,
+        BBox::new(x0 as u32, y0 as u32, bw as u32, bh as u32),
+        7,
+        color,
+        true,
+    );
+    let turned = crate::cleanup::rotate(&canvas, rotation_deg, image::Rgb([255, 255, 255]));
+    // The title: the tallest line in the upper half of the page.
+    let title = s
+        .lines
+        .iter()
+        .filter(|l| l.bbox.y < PAGE_H / 2)
+        .max_by_key(|l| l.bbox.h)
+        .map(|l| l.bbox);
+    let body: Vec<BBox> = s
+        .lines
+        .iter()
+        .map(|l| l.bbox)
+        .filter(|b| b.y > PAGE_H / 3 && b.y < PAGE_H * 3 / 4)
+        .collect();
+    let half = side as f32 / 2.0;
+    let (cx, cy) = match (placement, title, body.is_empty()) {
+        (MarkPlacement::LevelWithTitle, Some(t), _) => {
+            let right = t.x as f32 + t.w as f32 + 40.0 + bw / 2.0;
+            let cx = if right + bw / 2.0 < PAGE_W as f32 - 60.0 {
+                right
+            } else {
+                (t.x as f32 - 40.0 - bw / 2.0).max(bw / 2.0 + 60.0)
+            };
+            (cx, t.y as f32 + t.h as f32 / 2.0)
+        }
+        (MarkPlacement::OverText, _, false) => {
+            let l = body[rng.gen_range(0..body.len())];
+            (l.x as f32 + l.w as f32 / 2.0, l.y as f32 + l.h as f32 / 2.0)
+        }
+        _ => (
+            rng.gen_range(1500.0..(PAGE_W as f32 - 200.0 - bw / 2.0).max(1501.0)),
+            70.0 + bh / 2.0,
+        ),
+    };
+    let (ox, oy) = ((cx - half).max(0.0) as u32, (cy - half).max(0.0) as u32);
+    let (mut rx0, mut ry0, mut rx1, mut ry1) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in turned.enumerate_pixels() {
+        if p.0 == [255, 255, 255] {
+            continue;
+        }
+        let (px, py) = (ox + x, oy + y);
+        if px >= s.img.width() || py >= s.img.height() {
+            continue;
+        }
+        let q = s.img.get_pixel_mut(px, py);
+        for c in 0..3 {
+            q.0[c] = ((u32::from(q.0[c]) * u32::from(p.0[c])) / 255) as u8;
+        }
+        (rx0, ry0, rx1, ry1) = (rx0.min(px), ry0.min(py), rx1.max(px), ry1.max(py));
+    }
+    let region = BBox::new(rx0, ry0, rx1.saturating_sub(rx0) + 1, ry1.saturating_sub(ry0) + 1);
+    let case = if text.starts_with("KHÔNG") {
+        Art22Case::NoCopyMark { text: text.into() }
+    } else {
+        Art22Case::SecrecyStamp { text: text.into() }
+    };
+    Variant::Marked {
+        case,
+        region,
+        placement,
+        rotation_deg,
+        greyscale,
+    }
 }
 
 fn tamper(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> Variant {
