@@ -338,7 +338,8 @@ impl OcrWorker {
             return None;
         }
         let inset = ((y1 - y0) / 8).max(20);
-        let inside = (x1 > x0 + 2 * inset && y1 > y0 + 2 * inset).then(|| {
+        // Tesseract cannot scale a sliver (it says so on standard error): read only a real inside.
+        let inside = (x1 >= x0 + 2 * inset + 16 && y1 >= y0 + 2 * inset + 16).then(|| {
             image::imageops::crop_imm(
                 &level,
                 x0 + inset,
