@@ -12,6 +12,8 @@ Writes into OUT_DIR:
   freetext.pdf    a FreeText annotation with the same appearance on page 1
   content.pdf     a second content stream appended to page 1's /Contents
   hidden.pdf      an allowed change: an empty signature field whose widget is flagged Hidden
+  zero.pdf        an allowed change: an empty signature field whose widget's rectangle has no area (its
+                  appearance would paint the page, but an appearance is drawn inside the rectangle)
 """
 import sys
 from pathlib import Path
@@ -120,6 +122,7 @@ def main():
     add_widget(src, out / 'freetext.pdf', 0, listed=False, subtype='/FreeText')
     add_content(src, out / 'content.pdf')
     add_widget(src, out / 'hidden.pdf', 0, listed=True, flags=2 | 4, visible=True)
+    add_widget(src, out / 'zero.pdf', 0, listed=True, flags=4, visible=False)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 //! (pyHanko's incremental writer, scripts/forge_overlay.py) append one update to a genuine copy; each one
 //! that changes what a reader shows — rendered with pdftoppm to prove it — must fail verification through
 //! the real server and the CLI, with its own reason, and banso's verdict must be no weaker than pyHanko's.
-//! An update that paints nothing (an empty hidden signature field) still verifies.
+//! An update that paints nothing (an empty signature field, hidden or with a rectangle of no area, whatever
+//! its appearance holds) still verifies, and renders identically.
 
 mod common;
 
@@ -70,6 +71,7 @@ fn overlays_made_by_an_independent_writer_do_not_verify() {
         ("freetext", Some(1), Some("overlay_after_signing")),
         ("content", Some(1), Some("modified_after_signing")),
         ("hidden", None, None),
+        ("zero", None, None),
     ];
     for (name, painted, reason) in cases {
         let file = forged.join(format!("{name}.pdf"));

@@ -44,6 +44,47 @@ struct RedMask {
     groups: Vec<(usize, usize, usize, usize)>,
 }
 
+/// Boxes (in cells, inclusive) of the 8-connected groups of set cells of a `mw` × `mh` mask.
+fn group_cells(mask: &[bool], mw: usize, mh: usize) -> Vec<(usize, usize, usize, usize)> {
+    let mut seen = vec![false; mw * mh];
+    let mut groups = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..mask.len().min(mw * mh) {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % mw, i / mw);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            for (dx, dy) in [
+                (-1i64, -1i64),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
+                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                if nx < 0 || ny < 0 || nx >= mw as i64 || ny >= mh as i64 {
+                    continue;
+                }
+                let j = ny as usize * mw + nx as usize;
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        groups.push((x0, y0, x1, y1));
+    }
+    groups
+}
+
 /// `close`: cells by which red ink is grown before grouping (bridges a line of other ink crossing a stamp).
 fn red_mask(img: &image::RgbImage, close: usize) -> Option<RedMask> {
     let (w, h) = img.dimensions();
@@ -83,45 +124,7 @@ fn red_mask(img: &image::RgbImage, close: usize) -> Option<RedMask> {
             }
         }
     }
-    let mut seen = vec![false; mw * mh];
-    let mut groups = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
-        seen[start] = true;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % mw, i / mw);
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-            for (dx, dy) in [
-                (-1i64, -1i64),
-                (0, -1),
-                (1, -1),
-                (-1, 0),
-                (1, 0),
-                (-1, 1),
-                (0, 1),
-                (1, 1),
-            ] {
-                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                if nx < 0 || ny < 0 || nx >= mw as i64 || ny >= mh as i64 {
-                    continue;
-                }
-                let j = ny as usize * mw + nx as usize;
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            }
-        }
-        groups.push((x0, y0, x1, y1));
-    }
+    let groups = group_cells(&mask, mw, mh);
     Some(RedMask {
         mask,
         w: mw,
@@ -224,40 +227,8 @@ pub fn find_turned_dark_marks(g: &image::GrayImage) -> Vec<(BBox, f32)> {
             }
         }
     }
-    let mut seen = vec![false; mw * mh];
     let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
-        seen[start] = true;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % mw, i / mw);
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            for (dx, dy) in [
-                (-1i64, 0i64),
-                (1, 0),
-                (0, -1),
-                (0, 1),
-                (-1, -1),
-                (1, 1),
-                (-1, 1),
-                (1, -1),
-            ] {
-                let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                if nx < 0 || ny < 0 || nx >= mw as i64 || ny >= mh as i64 {
-                    continue;
-                }
-                let j = ny as usize * mw + nx as usize;
-                if mask[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            }
-        }
+    for (x0, y0, x1, y1) in group_cells(&mask, mw, mh) {
         let b = BBox::new(
             x0 as u32 * C,
             y0 as u32 * C,
