@@ -343,17 +343,65 @@ const CUES: &[(DocClass, &str, f32)] = &[
 /// Weight of a machine-readable zone of the right shape (TD1 for the card back, TD3 for the passport).
 const MRZ_WEIGHT: f32 = 3.0;
 
+/// A title cue's weight: it counts in full only where the words stand as a title does, in capitals. The same
+/// words in running text or a label ("Số Căn cước công dân: …") *mention* the type: the document is about
+/// something else, and the mention counts against the type.
+const TITLE_WEIGHT: f32 = 3.0;
+const MENTION_WEIGHT: f32 = -1.0;
+
+/// Titles of papers banso does not certify automatically (other official papers, and papers drawn up by an
+/// individual): in capitals on a page, they make it `unknown` — an officer looks — whatever it mentions.
+const OTHER_TITLES: &[&str] = &[
+    "giay xac nhan tinh trang hon nhan",
+    "xac nhan tinh trang hon nhan",
+    "don de nghi",
+    "don xin",
+    "giay cam ket",
+    "ban cam ket",
+    "hop dong",
+    "giay uy quyen",
+];
+
+/// Whether at least 80 % of the letters of `words` are capitals.
+fn in_capitals(words: &[&OcrWord]) -> bool {
+    let (mut upper, mut letters) = (0usize, 0usize);
+    for c in words
+        .iter()
+        .flat_map(|w| w.text.chars())
+        .filter(|c| c.is_alphabetic())
+    {
+        letters += 1;
+        upper += usize::from(c.is_uppercase());
+    }
+    letters > 0 && upper * 5 >= letters * 4
+}
+
 fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification {
     let mut cues: Vec<Cue> = Vec::new();
     for (class, pattern, weight) in CUES {
         let p: Vec<char> = pattern.chars().collect();
         let tol = text::tolerance(p.len());
-        let best = lines
+        let found: Vec<_> = lines
             .iter()
             .filter_map(|l| text::find_approx(&l.folded, &p, tol).map(|h| (l, h)))
+            .collect();
+        let capitals = |(l, h): &(&PageLine<'_>, text::Hit)| {
+            in_capitals(&l.words[l.owner[h.start]..=l.owner[h.end - 1]])
+        };
+        // A title cue is the title where it stands in capitals (a diploma also says "cấp bằng tốt nghiệp …"
+        // in its text); only a page where it never does merely mentions the type.
+        let titled = *weight >= TITLE_WEIGHT && found.iter().any(capitals);
+        let best = found
+            .iter()
+            .filter(|f| *weight < TITLE_WEIGHT || !titled || capitals(f))
             .min_by_key(|(_, h)| h.edits);
         if let Some((l, h)) = best {
             let (a, b) = (l.owner[h.start], l.owner[h.end - 1]);
+            let weight = if *weight >= TITLE_WEIGHT && !titled {
+                MENTION_WEIGHT
+            } else {
+                *weight
+            };
             cues.push(Cue {
                 doc_class: *class,
                 pattern: pattern.to_string(),
@@ -368,6 +416,27 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
             });
         }
     }
+    // A title of another kind of paper, in capitals.
+    let other = OTHER_TITLES.iter().find_map(|pattern| {
+        let p: Vec<char> = pattern.chars().collect();
+        let tol = text::tolerance(p.len());
+        lines.iter().find_map(|l| {
+            let h = text::find_approx(&l.folded, &p, tol)?;
+            let (a, b) = (l.owner[h.start], l.owner[h.end - 1]);
+            in_capitals(&l.words[a..=b]).then(|| Cue {
+                doc_class: DocClass::Unknown,
+                pattern: pattern.to_string(),
+                matched: l.words[a..=b]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                edits: h.edits,
+                weight: 0.0,
+                bbox: l.words_box(a, b + 1),
+            })
+        })
+    });
     if let Some(m) = mrz {
         let class = if m.format == "td1" {
             DocClass::CccdBack
@@ -390,12 +459,15 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
     let mut ranked: Vec<(DocClass, f32)> = scores.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked.first().copied().unwrap_or((DocClass::Unknown, 0.0));
-    let second = ranked.get(1).map_or(0.0, |r| r.1);
-    let class = if best_score >= MIN_CLASS_SCORE {
+    let second = ranked.get(1).map_or(0.0, |r| r.1).max(0.0);
+    let class = if best_score >= MIN_CLASS_SCORE && other.is_none() {
         best
     } else {
         DocClass::Unknown
     };
+    if let Some(o) = other {
+        cues.push(o);
+    }
     let confidence = if class == DocClass::Unknown {
         0.0
     } else {

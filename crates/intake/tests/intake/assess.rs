@@ -753,3 +753,82 @@ fn marks_are_found_turned_level_with_the_title_over_text_and_in_greyscale() {
         );
     }
 }
+
+/// A page of `lines` (text, bold, size) drawn with the corpus's fonts and read by the real Tesseract.
+fn drawn_page(lines: &[(&str, bool, f32)]) -> (image::RgbImage, OcrPage) {
+    use banso_intake::corpus::render::{draw_text, Face, Fonts, DEJAVU_DIR};
+    let fonts = Fonts::load(std::path::Path::new(DEJAVU_DIR)).expect("fonts-dejavu-core");
+    let mut img = image::RgbImage::from_pixel(2480, 3508, image::Rgb([255, 255, 255]));
+    let mut y = 200.0;
+    for (text, bold, size) in lines {
+        let face = if *bold { Face::SansBold } else { Face::Sans };
+        draw_text(&mut img, &fonts, face, *size, 200.0, y, text, [20, 20, 20]);
+        y += size * 2.0;
+    }
+    let o = ocr(&img);
+    (img, o)
+}
+
+#[test]
+fn a_paper_that_mentions_an_id_card_is_not_one() {
+    // A marital-status confirmation (a paper banso does not certify automatically) whose fields mention the
+    // citizen ID card: used to be classified as a CCCD front.
+    let body = [
+        ("Họ, chữ đệm, tên: NGUYỄN VĂN AN", false, 40.0),
+        ("Ngày, tháng, năm sinh: 01/05/1999", false, 40.0),
+        ("Số Căn cước công dân: 001099012345", false, 40.0),
+        (
+            "Nơi cư trú: Số 12 phố Huế, phường Hai Bà Trưng, Hà Nội",
+            false,
+            40.0,
+        ),
+        ("Tình trạng hôn nhân: Chưa đăng ký kết hôn với ai.", false, 40.0),
+    ];
+    let mut with_title = vec![
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", true, 44.0),
+        ("Độc lập - Tự do - Hạnh phúc", true, 40.0),
+        ("GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", true, 64.0),
+    ];
+    with_title.extend(body);
+    let (_, o) = drawn_page(&with_title);
+    let rec = recognise(&o);
+    assert_eq!(
+        rec.classification.doc_class,
+        DocClass::Unknown,
+        "{:?}",
+        rec.classification
+    );
+    assert!(
+        rec.classification
+            .evidence
+            .iter()
+            .any(|c| c.pattern == "giay xac nhan tinh trang hon nhan"),
+        "the other paper's title is the evidence: {:?}",
+        rec.classification
+    );
+    let cccd = rec
+        .classification
+        .scores
+        .iter()
+        .find(|(c, _)| *c == DocClass::CccdFront)
+        .map(|(_, s)| *s);
+    assert!(
+        cccd.is_none_or(|s| s < 0.0),
+        "the mention counts against the card: {cccd:?}"
+    );
+    // Without the title, the mention alone still does not make it a card.
+    let (_, o) = drawn_page(&body);
+    let rec = recognise(&o);
+    assert_ne!(
+        rec.classification.doc_class,
+        DocClass::CccdFront,
+        "{:?}",
+        rec.classification
+    );
+    // The card's own title, in capitals, does.
+    let (_, o) = drawn_page(&[
+        ("CĂN CƯỚC CÔNG DÂN", true, 64.0),
+        ("Số / No.: 001099012345", false, 40.0),
+    ]);
+    assert_eq!(recognise(&o).classification.doc_class, DocClass::CccdFront);
+}
