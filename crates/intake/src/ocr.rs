@@ -259,10 +259,11 @@ impl OcrWorker {
     /// a legible driving licence (corpus seed 31337, `driving_licence-degraded-002`) read as no words at
     /// all, by the CLI too.
     pub fn recognize(&mut self, img: &PageImage, dpi: u32, page: usize) -> Result<OcrPage, IntakeError> {
-        let mut result = match img {
-            PageImage::Gray(g) => self.recognize_gray(g, dpi, page)?,
-            PageImage::Rgb(rgb) => self.recognize_gray(&crate::checks::gray(rgb), dpi, page)?,
+        let luma = match img {
+            PageImage::Gray(g) => std::borrow::Cow::Borrowed(g),
+            PageImage::Rgb(rgb) => std::borrow::Cow::Owned(crate::checks::gray(rgb)),
         };
+        let mut result = self.recognize_gray(&luma, dpi, page)?;
         if let Some(region) = crate::recognise::mrz_region(&result) {
             result.mrz_lines = self.read_mrz_zone(img, region, dpi);
         }
@@ -273,7 +274,7 @@ impl OcrWorker {
                 }
             }
         }
-        self.read_marks(img, dpi, &mut result);
+        self.read_marks(img, &luma, dpi, &mut result);
         Ok(result)
     }
 
@@ -281,7 +282,7 @@ impl OcrWorker {
     /// shape, any turn) and every dark group turned against the page (a stamp scanned in greyscale) is cut
     /// out, levelled by its own lines' angle and read as a block on its own. What it reads joins
     /// `stamps`, where the Art. 22(3) checks look for secrecy and do-not-copy marks.
-    fn read_marks(&mut self, img: &PageImage, dpi: u32, result: &mut OcrPage) {
+    fn read_marks(&mut self, img: &PageImage, gray: &GrayImage, dpi: u32, result: &mut OcrPage) {
         let read_before: Vec<BBox> = result.stamps.iter().map(|s| s.bbox).collect();
         let overlaps = |b: &BBox, seen: &[BBox]| seen.iter().any(|s| s.intersect(b).is_some());
         let mut seen = read_before;
@@ -298,15 +299,11 @@ impl OcrWorker {
                 seen.push(group);
             }
         }
-        let gray = match img {
-            PageImage::Gray(g) => g.clone(),
-            PageImage::Rgb(rgb) => crate::checks::gray(rgb),
-        };
-        for (group, angle) in crate::checks::seal::find_turned_dark_marks(&gray) {
+        for (group, angle) in crate::checks::seal::find_turned_dark_marks(gray) {
             if overlaps(&group, &seen) {
                 continue;
             }
-            let crop = image::imageops::crop_imm(&gray, group.x, group.y, group.w, group.h).to_image();
+            let crop = image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image();
             if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
                 result.stamps.push(stamp);
             }

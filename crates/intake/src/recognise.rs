@@ -281,7 +281,31 @@ fn page_line<'a>(ocr: &'a OcrPage, l: &OcrLine) -> PageLine<'a> {
     }
 }
 
-impl PageLine<'_> {
+impl<'a> PageLine<'a> {
+    /// The words a match covers.
+    fn matched_words(&self, h: &text::Hit) -> &[&'a OcrWord] {
+        &self.words[self.owner[h.start]..=self.owner[h.end - 1]]
+    }
+
+    /// The cue `pattern` found at `h` on this line, for `doc_class`, of `weight` (lowered by the edits).
+    fn cue(&self, doc_class: DocClass, pattern: &str, h: &text::Hit, weight: f32) -> Cue {
+        let (a, b) = (self.owner[h.start], self.owner[h.end - 1]);
+        let len = pattern.chars().count().max(1);
+        Cue {
+            doc_class,
+            pattern: pattern.to_string(),
+            matched: self
+                .matched_words(h)
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            edits: h.edits,
+            weight: weight * (1.0 - h.edits as f32 / len as f32),
+            bbox: self.words_box(a, b + 1),
+        }
+    }
+
     fn words_box(&self, from: usize, to: usize) -> Option<BBox> {
         self.words[from.min(self.words.len())..to.min(self.words.len())]
             .iter()
@@ -385,9 +409,7 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
             .iter()
             .filter_map(|l| text::find_approx(&l.folded, &p, tol).map(|h| (l, h)))
             .collect();
-        let capitals = |(l, h): &(&PageLine<'_>, text::Hit)| {
-            in_capitals(&l.words[l.owner[h.start]..=l.owner[h.end - 1]])
-        };
+        let capitals = |(l, h): &(&PageLine<'_>, text::Hit)| in_capitals(l.matched_words(h));
         // A title cue is the title where it stands in capitals (a diploma also says "cấp bằng tốt nghiệp …"
         // in its text); only a page where it never does merely mentions the type.
         let titled = *weight >= TITLE_WEIGHT && found.iter().any(capitals);
@@ -396,24 +418,12 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
             .filter(|f| *weight < TITLE_WEIGHT || !titled || capitals(f))
             .min_by_key(|(_, h)| h.edits);
         if let Some((l, h)) = best {
-            let (a, b) = (l.owner[h.start], l.owner[h.end - 1]);
             let weight = if *weight >= TITLE_WEIGHT && !titled {
                 MENTION_WEIGHT
             } else {
                 *weight
             };
-            cues.push(Cue {
-                doc_class: *class,
-                pattern: pattern.to_string(),
-                matched: l.words[a..=b]
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                edits: h.edits,
-                weight: weight * (1.0 - h.edits as f32 / p.len() as f32),
-                bbox: l.words_box(a, b + 1),
-            });
+            cues.push(l.cue(*class, pattern, h, weight));
         }
     }
     // A title of another kind of paper, in capitals.
@@ -422,19 +432,7 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
         let tol = text::tolerance(p.len());
         lines.iter().find_map(|l| {
             let h = text::find_approx(&l.folded, &p, tol)?;
-            let (a, b) = (l.owner[h.start], l.owner[h.end - 1]);
-            in_capitals(&l.words[a..=b]).then(|| Cue {
-                doc_class: DocClass::Unknown,
-                pattern: pattern.to_string(),
-                matched: l.words[a..=b]
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                edits: h.edits,
-                weight: 0.0,
-                bbox: l.words_box(a, b + 1),
-            })
+            in_capitals(l.matched_words(&h)).then(|| l.cue(DocClass::Unknown, pattern, &h, 0.0))
         })
     });
     if let Some(m) = mrz {

@@ -41,17 +41,6 @@ impl Drop for OpensslTsa {
     }
 }
 
-fn fetch(server: &Server, issued: &Value) -> Vec<u8> {
-    server
-        .http
-        .get(issued["pdf"].as_str().unwrap())
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec()
-}
-
 fn signature_lines(out: &str) -> Vec<&str> {
     out.lines()
         .filter(|l| l.contains(":INTACT:") || l.contains(":VALID") || l.contains(":INVALID"))
@@ -81,7 +70,7 @@ fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
         &[sample_page("jpeg", 100, 1)],
     );
     assert_eq!(status, 201, "{issued}");
-    let pdf = fetch(&server, &issued);
+    let pdf = server.fetch_pdf(&issued);
 
     // pyHanko: two signatures (officer, seal), each intact, trusted and timestamped.
     let (ok, out) = pyhanko_validate(dir, &root, &pdf);
@@ -125,7 +114,7 @@ fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
     let (rc, renewed) = backend.cli_json(&["maintain", "lta", "--force", "--json"]);
     assert_eq!(rc, 0, "{renewed}");
     assert_eq!(renewed["renewed"], 1, "{renewed}");
-    let later = fetch(&server, &issued);
+    let later = server.fetch_pdf(&issued);
     assert!(
         later.len() > pdf.len() && later.starts_with(&pdf),
         "an incremental update of the issued file"
@@ -290,7 +279,7 @@ fn an_external_tsa_and_a_seal_key_in_an_hsm() {
             .contains("stamped"),
         "OpenSSL made the timestamp"
     );
-    let pdf = fetch(&server, &issued);
+    let pdf = server.fetch_pdf(&issued);
     let (ok, out) = pyhanko_validate(dir, &root, &pdf);
     assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
     let (_, report) = server.verify_pdf(&pdf);
@@ -469,7 +458,7 @@ fn an_imported_external_chain_signs_with_an_external_tsa() {
     );
     drop(tsa);
     assert_eq!(status, 201, "{issued}\n{}", server.log());
-    let pdf = fetch(&server, &issued);
+    let pdf = server.fetch_pdf(&issued);
     let root = std::fs::read_to_string(ext.join("root.pem")).unwrap();
     assert_eq!(
         backend.root_pem().trim(),

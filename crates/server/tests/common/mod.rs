@@ -267,15 +267,19 @@ impl Server {
             pages,
         );
         assert_eq!(status, 201, "{issued}");
-        let pdf = self
-            .http
+        let pdf = self.fetch_pdf(&issued);
+        (issued, pdf)
+    }
+
+    /// The PDF of an issuance answer, through its capability link.
+    pub fn fetch_pdf(&self, issued: &Value) -> Vec<u8> {
+        self.http
             .get(issued["pdf"].as_str().unwrap())
             .send()
             .unwrap()
             .bytes()
             .unwrap()
-            .to_vec();
-        (issued, pdf)
+            .to_vec()
     }
 
     pub fn verify_pdf(&self, pdf: &[u8]) -> (u16, Value) {
