@@ -1,21 +1,27 @@
 //! The intake decision: auto-issue, officer review, or refuse with the Decree 23 Art. 22 ground.
 //!
-//! [`assess`] runs recognition and every check on each page and decides. The rule, in order:
-//! 1. **Refuse** when a check fails with an Art. 22 ground the policy refuses on automatically (secrecy or
-//!    do-not-copy mark, foreign document without legalisation, missing seal, illegible page). The refusal
-//!    names the ground and the article (Art. 9: a refusal is explained in writing).
-//! 2. **Officer review** when any other check fails (including every forensic finding: an alteration is an
-//!    Art. 22(1) ground, but the forensics have false alarms, so an officer looks before anything is
-//!    refused), when a check concerning the page **could not run** (`unchecked`: fail closed — what the
-//!    intake could not read or see never counts as a pass), when the page's type is unknown or uncertain,
-//!    when a check the policy lists in `review_on_warn` warns, or when there are `review_warnings` or more
-//!    warnings on a page.
+//! [`assess`] judges documents, not pages. Each page gets its own checks (quality, legibility, card number,
+//! MRZ, QR, secrecy and do-not-copy marks, forensics, duplicates); the pages are then split into documents — a
+//! page with a title opens one, a page without continues the one before, a consular legalisation page belongs
+//! to the paper before it — and each document is classified from all its pages and checked as a whole: the
+//! holder's fields from whichever page shows them, the seal on any page (usually the last), the language and a
+//! legalisation anywhere in it. The rule for each document, in order:
+//! 1. **Refuse** only on certainty: a check fails with `certain` and a ground the policy refuses on
+//!    (`refuse_on`): a secrecy or do-not-copy mark shown by its region, an illegible page, a paper recognised by
+//!    its title as drawn up by a person with no seal or certification anywhere. The refusal names the ground
+//!    and the article (Art. 9: a refusal is explained in writing).
+//! 2. **Officer review** when any other check fails — the seal not found on an official paper, a foreign paper
+//!    without legalisation, a suspected alteration: the officer is shown the *suggested* ground and decides —,
+//!    when a check **could not run** (`unchecked`: fail closed — what the intake could not read or see never
+//!    counts as a pass), when the type is unknown or uncertain, when a check the policy lists in
+//!    `review_on_warn` warns, or when there are `review_warnings` or more warnings.
 //! 3. **Auto-issue** otherwise.
 //!
-//! A document's decision is the strictest of its pages'. Blank pages are never dropped silently: a request
+//! The request's decision is the strictest document's. Blank pages are never dropped silently: a request
 //! whose every page is blank is refused as illegible (Art. 22(2)) with each page's ink coverage as evidence,
 //! and a blank page among others sends the request to an officer, who checks that nothing is missing. Every
 //! decision lists the checks that drove it, and its summary names every check that could not run and why.
+//! The policy, article by article: `docs/design/intake-policy.md`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -224,6 +230,10 @@ pub struct Decision {
     pub action: Action,
     /// The Art. 22 grounds of a refusal (empty otherwise), with their articles.
     pub grounds: Vec<GroundStatement>,
+    /// For an officer: the Art. 22 grounds the failed checks speak to, which the officer confirms or sets
+    /// aside (the intake refuses on its own only with certainty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggested_grounds: Vec<GroundStatement>,
     /// The checks that drove the decision (for auto-issue: none).
     pub reasons: Vec<Reason>,
     /// One sentence.
@@ -242,6 +252,9 @@ pub struct GroundStatement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageReport {
     pub page: usize,
+    /// The document the page belongs to (`None` for a blank page).
+    pub document: Option<usize>,
+    /// The type of that document (a continuation page has no title of its own).
     pub doc_type: DocClass,
     pub blank: bool,
     pub classification: Classification,
@@ -250,15 +263,33 @@ pub struct PageReport {
     pub checks: Vec<Check>,
     /// Keep this to find the page again ([`PreviousPage`]).
     pub fingerprint: PageFingerprint,
+    /// The page's own checks alone; the request is decided by document.
     pub decision: Decision,
     /// Time spent on recognition and checks (OCR not included), milliseconds.
     pub assess_ms: f64,
+}
+
+/// One original of one or more pages, judged as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentReport {
+    pub index: usize,
+    /// Its pages (indices into the request's), in order.
+    pub pages: Vec<usize>,
+    pub doc_type: DocClass,
+    /// From all its pages ([`recognise::classify_document`]).
+    pub classification: Classification,
+    /// Each field from the first of its pages that shows it.
+    pub fields: BTreeMap<String, Field>,
+    /// Over every check on its pages and on the document.
+    pub decision: Decision,
 }
 
 /// The report of one request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntakeReport {
     pub pages: Vec<PageReport>,
+    pub documents: Vec<DocumentReport>,
+    /// The strictest document's decision.
     pub decision: Decision,
 }
 
@@ -268,94 +299,131 @@ impl IntakeReport {
     }
 }
 
-fn decide(page: usize, checks: &[Check], class: &Classification, p: &IntakePolicy) -> Decision {
-    let reason = |c: &Check| Reason {
-        page,
+/// The decision over `items` (each check with the page it is listed under): refuse on a certain failure whose
+/// ground the policy refuses on; an officer for any other failure, a check that could not run, a type that is
+/// unknown or uncertain (`class`, for a document), a listed warning, or too many warnings; issue otherwise.
+fn decide(items: &[(usize, &Check)], class: Option<&Classification>, p: &IntakePolicy) -> Decision {
+    let reason = |(page, c): &(usize, &Check)| Reason {
+        page: c.page.unwrap_or(*page),
         check: c.name.clone(),
         outcome: c.outcome,
         message: c.message.clone(),
         ground: c.ground,
     };
-    let refusals: Vec<&Check> = checks
-        .iter()
-        .filter(|c| c.outcome == Outcome::Fail && c.ground.is_some_and(|g| p.refuse_on.contains(&g)))
-        .collect();
-    if !refusals.is_empty() {
-        let mut grounds: Vec<Ground> = refusals.iter().filter_map(|c| c.ground).collect();
+    let statements = |mut grounds: Vec<Ground>| {
         grounds.sort();
         grounds.dedup();
+        grounds
+            .into_iter()
+            .map(|g| GroundStatement {
+                ground: g,
+                article: g.article().into(),
+                explanation: g.explanation().into(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let refusals: Vec<&(usize, &Check)> = items
+        .iter()
+        .filter(|(_, c)| {
+            c.outcome == Outcome::Fail && c.certain && c.ground.is_some_and(|g| p.refuse_on.contains(&g))
+        })
+        .collect();
+    if !refusals.is_empty() {
+        let grounds = statements(refusals.iter().filter_map(|(_, c)| c.ground).collect());
         return Decision {
             action: Action::Refuse,
             summary: format!(
                 "refused: {}",
                 grounds
                     .iter()
-                    .map(|g| format!("{} ({})", g.explanation(), g.article()))
+                    .map(|g| format!("{} ({})", g.explanation, g.article))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-            grounds: grounds
-                .into_iter()
-                .map(|g| GroundStatement {
-                    ground: g,
-                    article: g.article().into(),
-                    explanation: g.explanation().into(),
-                })
-                .collect(),
+            grounds,
+            suggested_grounds: Vec::new(),
             reasons: refusals.into_iter().map(reason).collect(),
         };
     }
-    let mut reasons: Vec<Reason> = checks
+    let mut reasons: Vec<Reason> = items
         .iter()
-        .filter(|c| {
+        .filter(|(_, c)| {
             matches!(c.outcome, Outcome::Fail | Outcome::Unchecked)
                 || (c.outcome == Outcome::Warn && p.review_on_warn.contains(&c.name))
         })
         .map(reason)
         .collect();
-    if class.doc_class == DocClass::Unknown || class.confidence < p.min_class_confidence {
-        reasons.push(Reason {
-            page,
-            check: "recognition.doc_type".into(),
-            outcome: Outcome::Warn,
-            message: format!(
-                "document type {} with confidence {:.2} (an officer confirms below {:.2})",
-                class.doc_class.name(),
-                class.confidence,
-                p.min_class_confidence
-            ),
-            ground: None,
-        });
+    if let Some(class) = class {
+        if class.doc_class == DocClass::Unknown || class.confidence < p.min_class_confidence {
+            let first = items.iter().map(|(page, _)| *page).min().unwrap_or(0);
+            reasons.push(Reason {
+                page: first,
+                check: "recognition.doc_type".into(),
+                outcome: Outcome::Warn,
+                message: match &class.paper {
+                    Some(paper) => format!(
+                        "the document is \"{}\", a paper the intake does not certify without an officer",
+                        paper.name
+                    ),
+                    None => format!(
+                        "document type {} with confidence {:.2} (an officer confirms below {:.2})",
+                        class.doc_class.name(),
+                        class.confidence,
+                        p.min_class_confidence
+                    ),
+                },
+                ground: None,
+            });
+        }
     }
-    let warns: Vec<&Check> = checks.iter().filter(|c| c.outcome == Outcome::Warn).collect();
+    let warns: Vec<&(usize, &Check)> = items.iter().filter(|(_, c)| c.outcome == Outcome::Warn).collect();
     if reasons.is_empty() && p.review_warnings > 0 && warns.len() >= p.review_warnings {
         reasons.extend(warns.into_iter().map(reason));
     }
     if reasons.is_empty() {
-        Decision {
+        return Decision {
             action: Action::AutoIssue,
             grounds: Vec::new(),
+            suggested_grounds: Vec::new(),
             reasons: Vec::new(),
             summary: "every check passed: issue".into(),
-        }
-    } else {
-        Decision {
-            action: Action::OfficerReview,
-            grounds: Vec::new(),
-            summary: format!(
-                "an officer must look: {}",
-                reasons
-                    .iter()
-                    .map(|r| if r.outcome == Outcome::Unchecked {
-                        format!("could not check {}: {}", r.check, r.message)
-                    } else {
-                        r.message.clone()
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            reasons,
-        }
+        };
+    }
+    let suggested = statements(
+        reasons
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .filter_map(|r| r.ground)
+            .collect(),
+    );
+    let mut summary = format!(
+        "an officer must look: {}",
+        reasons
+            .iter()
+            .map(|r| if r.outcome == Outcome::Unchecked {
+                format!("could not check {}: {}", r.check, r.message)
+            } else {
+                r.message.clone()
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if !suggested.is_empty() {
+        summary.push_str(&format!(
+            " (suggested ground: {})",
+            suggested
+                .iter()
+                .map(|g| g.article.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Decision {
+        action: Action::OfficerReview,
+        grounds: Vec::new(),
+        suggested_grounds: suggested,
+        summary,
+        reasons,
     }
 }
 
@@ -373,7 +441,8 @@ pub fn unchecked(pages: &[PageReport]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-/// Recognition, checks and decision for one page.
+/// One page and the document it belongs to, assessed alone (the page is the whole request): the report's
+/// page, whose `decision` is the document's.
 pub fn assess_page(
     index: usize,
     page: &PageInput<'_>,
@@ -382,6 +451,36 @@ pub fn assess_page(
     policy: &IntakePolicy,
     previous: &[PreviousPage],
 ) -> PageReport {
+    let mut report = assess_all(
+        std::slice::from_ref(page),
+        std::slice::from_ref(ocr),
+        holder,
+        policy,
+        previous,
+    );
+    let mut p = report.pages.remove(0);
+    p.page = index;
+    p.decision = report.decision;
+    for c in &mut p.checks {
+        c.page = c.page.map(|_| index);
+    }
+    p.decision.reasons.iter_mut().for_each(|r| r.page = index);
+    p
+}
+
+/// What one page gives before documents are formed.
+struct Looked {
+    blank: Option<crate::cleanup::BlankReport>,
+    rec: recognise::Recognition,
+    fingerprint: PageFingerprint,
+    checks: Vec<Check>,
+    seals: Vec<crate::checks::seal::Seal>,
+    ms: f64,
+}
+
+/// The page's own checks (quality, legibility, card number, MRZ, QR, marks, forensics, duplicates) and its
+/// seals; the checks on the document (identity, seal, language) come later.
+fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[PreviousPage]) -> Looked {
     let t = Instant::now();
     let g = checks::gray(page.image);
     let blank = crate::cleanup::detect_blank(&g);
@@ -392,29 +491,18 @@ pub fn assess_page(
             "quality.blank",
             Outcome::Warn,
             format!(
-                "page {} is blank ({:.3} % of it inked): no check could run on it",
-                index + 1,
+                "the page is blank ({:.3} % of it inked): no check could run on it",
                 blank.ink_coverage * 100.0
             ),
             serde_json::json!({"ink_coverage": blank.ink_coverage, "blank_below": blank.blank_below}),
         )];
-        return PageReport {
-            page: index,
-            doc_type: DocClass::Unknown,
-            blank: true,
-            classification: rec.classification,
-            fields: rec.fields,
-            mrz: rec.mrz,
-            checks,
+        return Looked {
+            blank: Some(blank),
+            rec,
             fingerprint,
-            // The request decides (`combine`): all blank is refused, a blank page among others reviewed.
-            decision: Decision {
-                action: Action::OfficerReview,
-                grounds: Vec::new(),
-                reasons: Vec::new(),
-                summary: format!("page {} is blank", index + 1),
-            },
-            assess_ms: t.elapsed().as_secs_f64() * 1000.0,
+            checks,
+            seals: Vec::new(),
+            ms: t.elapsed().as_secs_f64() * 1000.0,
         };
     }
     let dpi = page.dpi.unwrap_or(ocr.dpi as f32);
@@ -426,18 +514,12 @@ pub fn assess_page(
         checks::glare(page.image, ocr, p.glare_warn_share),
         checks::legibility(ocr, p),
     ];
-    checks.extend(checks::identity(&rec, ocr, holder, p.name_max_folded_edits));
     checks.push(checks::cccd_number(&rec));
     checks.push(checks::mrz(&rec));
     checks.push(checks::card_qr(&g, ocr, &rec));
     checks.push(checks::secrecy_mark(page.image, ocr));
     checks.push(checks::no_copy_mark(ocr));
-    checks.push(checks::foreign_document(
-        ocr,
-        p.foreign_vi_ratio,
-        p.foreign_min_letters,
-    ));
-    checks.push(checks::seal_present(page.image, &rec, dpi, p));
+    let seals = checks::seal::find_seals(page.image, dpi, p);
     checks.push(forensics::ela(page.image, ocr, page.jpeg, p));
     let (noise_tiles, noise_level) = forensics::paper_noise(&g, ocr);
     checks.push(forensics::copy_move(&g, ocr, noise_level >= p.noise_min_level, p));
@@ -459,19 +541,46 @@ pub fn assess_page(
     checks.push(forensics::noise_consistency(&noise_tiles, noise_level, p));
     checks.push(forensics::background_patch(page.image, ocr, p));
     checks.push(hash::duplicates(&fingerprint, previous, p.duplicate_max_hamming));
-    let decision = decide(index, &checks, &rec.classification, p);
-    PageReport {
-        page: index,
-        doc_type: rec.classification.doc_class,
-        blank: false,
-        classification: rec.classification,
-        fields: rec.fields,
-        mrz: rec.mrz,
-        checks,
+    Looked {
+        blank: None,
+        rec,
         fingerprint,
-        decision,
-        assess_ms: t.elapsed().as_secs_f64() * 1000.0,
+        checks,
+        seals,
+        ms: t.elapsed().as_secs_f64() * 1000.0,
     }
+}
+
+/// Splits the written pages (indices into `looked`) into documents: a page that carries a title (a type's
+/// title in capitals, another paper's title, an MRZ) opens a document, unless it is a page that belongs to the
+/// one before it (a consular legalisation); a page without a title continues the document before it; the first
+/// written page always opens one.
+fn documents_of(looked: &[Looked]) -> Vec<Vec<usize>> {
+    let mut docs: Vec<Vec<usize>> = Vec::new();
+    for (i, l) in looked.iter().enumerate().filter(|(_, l)| l.blank.is_none()) {
+        let c = &l.rec.classification;
+        let attaches = c.paper.as_ref().is_some_and(|p| p.attaches);
+        match docs.last_mut() {
+            Some(doc) if !c.titled || attaches => doc.push(i),
+            _ => docs.push(vec![i]),
+        }
+    }
+    docs
+}
+
+/// A document's fields: each from the first of its pages that shows it, with that page.
+fn document_fields(looked: &[Looked], pages: &[usize]) -> (BTreeMap<String, Field>, BTreeMap<String, usize>) {
+    let mut fields = BTreeMap::new();
+    let mut from = BTreeMap::new();
+    for &i in pages {
+        for (k, f) in &looked[i].rec.fields {
+            if !fields.contains_key(k) {
+                fields.insert(k.clone(), f.clone());
+                from.insert(k.clone(), i);
+            }
+        }
+    }
+    (fields, from)
 }
 
 /// Assesses a request: `pages[i]` was read as `ocr[i]`; `holder` is the verified identity, if any;
@@ -493,22 +602,130 @@ pub fn assess(
     if pages.is_empty() {
         return Err(IntakeError::InvalidImage("no pages to assess".into()));
     }
-    let reports: Vec<PageReport> = pages
-        .iter()
-        .zip(ocr)
-        .enumerate()
-        .map(|(i, (p, o))| assess_page(i, p, o, holder, policy, previous))
-        .collect();
-    let decision = combine(&reports);
-    Ok(IntakeReport {
-        pages: reports,
-        decision,
-    })
+    Ok(assess_all(pages, ocr, holder, policy, previous))
 }
 
-/// The strictest page decision, with every page's reasons for it; blank pages judged as a whole (see the
-/// module's rule).
-fn combine(pages: &[PageReport]) -> Decision {
+fn assess_all(
+    pages: &[PageInput<'_>],
+    ocr: &[OcrPage],
+    holder: Option<&Holder>,
+    policy: &IntakePolicy,
+    previous: &[PreviousPage],
+) -> IntakeReport {
+    let mut looked: Vec<Looked> = pages
+        .iter()
+        .zip(ocr)
+        .map(|(p, o)| look(p, o, policy, previous))
+        .collect();
+    let docs = documents_of(&looked);
+    let mut document_of = vec![None; looked.len()];
+    let mut documents = Vec::new();
+    for (d, doc) in docs.iter().enumerate() {
+        let t = Instant::now();
+        doc.iter().for_each(|&i| document_of[i] = Some(d));
+        let class = recognise::classify_document(
+            &doc.iter()
+                .map(|&i| &looked[i].rec.classification)
+                .collect::<Vec<_>>(),
+        );
+        let (fields, from) = document_fields(&looked, doc);
+        let texts: Vec<&str> = doc.iter().map(|&i| ocr[i].text.as_str()).collect();
+        // Identity on the document's fields, each check listed under the page its field is on.
+        let rec = recognise::Recognition {
+            classification: class.clone(),
+            fields: fields.clone(),
+            mrz: doc.iter().find_map(|&i| looked[i].rec.mrz.clone()),
+            empty_labels: Vec::new(),
+        };
+        let name_page = from.get("holder_name").copied().unwrap_or(doc[0]);
+        let mut doc_checks: Vec<Check> =
+            checks::identity(&rec, &ocr[name_page], holder, policy.name_max_folded_edits)
+                .into_iter()
+                .map(|c| {
+                    let field = match c.name.as_str() {
+                        "identity.name" => "holder_name",
+                        "identity.birth_date" => "birth_date",
+                        "identity.id_number" => "id_number",
+                        _ => "",
+                    };
+                    Check {
+                        page: Some(from.get(field).copied().unwrap_or(doc[0])),
+                        ..c
+                    }
+                })
+                .collect();
+        doc_checks.push(checks::document_seal(
+            &class,
+            doc,
+            &doc.iter().map(|&i| looked[i].seals.clone()).collect::<Vec<_>>(),
+            &texts,
+        ));
+        doc_checks.push(Check {
+            page: Some(doc[0]),
+            ..checks::foreign_document(&texts, policy.foreign_vi_ratio, policy.foreign_min_letters)
+        });
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        for c in doc_checks {
+            let at = c.page.unwrap_or(doc[0]);
+            looked[at].checks.push(c);
+        }
+        looked[doc[0]].ms += ms;
+        let items: Vec<(usize, &Check)> = doc
+            .iter()
+            .flat_map(|&i| looked[i].checks.iter().map(move |c| (i, c)))
+            .collect();
+        let decision = decide(&items, Some(&class), policy);
+        documents.push(DocumentReport {
+            index: d,
+            pages: doc.clone(),
+            doc_type: class.doc_class,
+            classification: class,
+            fields,
+            decision,
+        });
+    }
+    let reports: Vec<PageReport> = looked
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let items: Vec<(usize, &Check)> = l.checks.iter().map(|c| (i, c)).collect();
+            let decision = match &l.blank {
+                Some(_) => Decision {
+                    action: Action::OfficerReview,
+                    grounds: Vec::new(),
+                    suggested_grounds: Vec::new(),
+                    reasons: Vec::new(),
+                    summary: format!("page {} is blank", i + 1),
+                },
+                None => decide(&items, None, policy),
+            };
+            let doc_type = document_of[i].map_or(DocClass::Unknown, |d| documents[d].doc_type);
+            PageReport {
+                page: i,
+                document: document_of[i],
+                doc_type,
+                blank: l.blank.is_some(),
+                classification: l.rec.classification,
+                fields: l.rec.fields,
+                mrz: l.rec.mrz,
+                checks: l.checks,
+                fingerprint: l.fingerprint,
+                decision,
+                assess_ms: l.ms,
+            }
+        })
+        .collect();
+    let decision = combine(&reports, &documents);
+    IntakeReport {
+        pages: reports,
+        documents,
+        decision,
+    }
+}
+
+/// The strictest document decision, with every document's reasons for it; blank pages judged as a whole (see
+/// the module's rule).
+fn combine(pages: &[PageReport], documents: &[DocumentReport]) -> Decision {
     let blank: Vec<&PageReport> = pages.iter().filter(|p| p.blank).collect();
     if !pages.is_empty() && blank.len() == pages.len() {
         let g = Ground::Illegible;
@@ -519,6 +736,7 @@ fn combine(pages: &[PageReport]) -> Decision {
                 article: g.article().into(),
                 explanation: g.explanation().into(),
             }],
+            suggested_grounds: Vec::new(),
             reasons: blank_reasons(&blank),
             summary: format!(
                 "refused: no page carries legible content ({} page(s), all blank) — {} ({})",
@@ -528,8 +746,7 @@ fn combine(pages: &[PageReport]) -> Decision {
             ),
         };
     }
-    let written: Vec<&PageReport> = pages.iter().filter(|p| !p.blank).collect();
-    let mut decision = combine_pages(&written);
+    let mut decision = combine_documents(documents);
     if !blank.is_empty() && decision.action == Action::AutoIssue {
         decision.action = Action::OfficerReview;
         decision.reasons = blank_reasons(&blank);
@@ -563,41 +780,62 @@ fn blank_reasons(blank: &[&PageReport]) -> Vec<Reason> {
                     page: p.page,
                     check: c.name.clone(),
                     outcome: c.outcome,
-                    message: c.message.clone(),
+                    message: format!("page {}: {}", p.page + 1, c.message),
                     ground: c.ground,
                 })
         })
         .collect()
 }
 
-/// The strictest page decision, with every page's reasons for it.
-fn combine_pages(pages: &[&PageReport]) -> Decision {
-    let action = pages
+/// The strictest document decision, with every deciding document's reasons and grounds.
+fn combine_documents(documents: &[DocumentReport]) -> Decision {
+    let action = documents
         .iter()
-        .map(|p| p.decision.action)
+        .map(|d| d.decision.action)
         .max()
         .unwrap_or(Action::AutoIssue);
-    let deciding: Vec<&PageReport> = pages
-        .iter()
-        .copied()
-        .filter(|p| p.decision.action == action)
-        .collect();
+    let deciding: Vec<&DocumentReport> = documents.iter().filter(|d| d.decision.action == action).collect();
     let mut grounds: Vec<GroundStatement> =
-        deciding.iter().flat_map(|p| p.decision.grounds.clone()).collect();
+        deciding.iter().flat_map(|d| d.decision.grounds.clone()).collect();
     grounds.sort_by_key(|g| g.ground);
     grounds.dedup();
-    let reasons: Vec<Reason> = deciding.iter().flat_map(|p| p.decision.reasons.clone()).collect();
-    let summary = match action {
-        Action::AutoIssue => format!("all {} page(s) passed every check: issue", pages.len()),
+    let mut suggested: Vec<GroundStatement> = deciding
+        .iter()
+        .flat_map(|d| d.decision.suggested_grounds.clone())
+        .collect();
+    suggested.sort_by_key(|g| g.ground);
+    suggested.dedup();
+    let reasons: Vec<Reason> = deciding.iter().flat_map(|d| d.decision.reasons.clone()).collect();
+    let pages: usize = documents.iter().map(|d| d.pages.len()).sum();
+    let summary = match (action, documents.len()) {
+        (Action::AutoIssue, 1) => format!(
+            "the {} ({} page(s)) passed every check: issue",
+            documents[0].doc_type.name(),
+            pages
+        ),
+        (Action::AutoIssue, n) => format!("all {n} documents ({pages} page(s)) passed every check: issue"),
+        (_, 1) => deciding[0].decision.summary.clone(),
         _ => deciding
             .iter()
-            .map(|p| format!("page {}: {}", p.page + 1, p.decision.summary))
+            .map(|d| {
+                format!(
+                    "document {} (page(s) {}): {}",
+                    d.index + 1,
+                    d.pages
+                        .iter()
+                        .map(|p| (p + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    d.decision.summary
+                )
+            })
             .collect::<Vec<_>>()
             .join(" | "),
     };
     Decision {
         action,
         grounds,
+        suggested_grounds: suggested,
         reasons,
         summary,
     }
@@ -613,7 +851,31 @@ mod tests {
             confidence: 0.9,
             scores: Vec::new(),
             evidence: Vec::new(),
+            paper: None,
+            titled: true,
         }
+    }
+
+    fn decide_page(index: usize, checks: &[Check], class: &Classification) -> Decision {
+        let items: Vec<(usize, &Check)> = checks.iter().map(|c| (index, c)).collect();
+        decide(&items, Some(class), &IntakePolicy::default())
+    }
+
+    /// Each written page its own document.
+    fn documents(pages: &[PageReport]) -> Vec<DocumentReport> {
+        pages
+            .iter()
+            .filter(|p| !p.blank)
+            .enumerate()
+            .map(|(i, p)| DocumentReport {
+                index: i,
+                pages: vec![p.page],
+                doc_type: p.doc_type,
+                classification: p.classification.clone(),
+                fields: BTreeMap::new(),
+                decision: p.decision.clone(),
+            })
+            .collect()
     }
 
     fn check(name: &str, outcome: Outcome) -> Check {
@@ -635,14 +897,16 @@ mod tests {
             Decision {
                 action: Action::OfficerReview,
                 grounds: Vec::new(),
+                suggested_grounds: Vec::new(),
                 reasons: Vec::new(),
                 summary: "blank".into(),
             }
         } else {
-            decide(index, &checks, &classification, &IntakePolicy::default())
+            decide_page(index, &checks, &classification)
         };
         PageReport {
             page: index,
+            document: (!blank).then_some(index),
             doc_type: classification.doc_class,
             blank,
             classification,
@@ -668,21 +932,11 @@ mod tests {
 
     #[test]
     fn a_check_that_could_not_run_is_never_a_pass() {
-        let ok = decide(
-            0,
-            &passing(),
-            &class(DocClass::BirthCertificate),
-            &IntakePolicy::default(),
-        );
+        let ok = decide_page(0, &passing(), &class(DocClass::BirthCertificate));
         assert_eq!(ok.action, Action::AutoIssue);
         let mut checks = passing();
         checks.push(check("identity.birth_date", Outcome::Unchecked));
-        let d = decide(
-            0,
-            &checks,
-            &class(DocClass::BirthCertificate),
-            &IntakePolicy::default(),
-        );
+        let d = decide_page(0, &checks, &class(DocClass::BirthCertificate));
         assert_eq!(d.action, Action::OfficerReview);
         assert!(
             d.summary.contains("could not check identity.birth_date"),
@@ -699,7 +953,8 @@ mod tests {
         blank.checks = vec![check("quality.blank", Outcome::Warn)];
         let mut second = blank.clone();
         second.page = 1;
-        let d = combine(&[blank, second]);
+        let pages = [blank, second];
+        let d = combine(&pages, &documents(&pages));
         assert_eq!(d.action, Action::Refuse);
         assert_eq!(d.grounds.len(), 1);
         assert_eq!(d.grounds[0].ground, Ground::Illegible);
@@ -715,13 +970,15 @@ mod tests {
     fn a_blank_page_among_others_goes_to_an_officer() {
         let mut blank = page(1, true, Vec::new());
         blank.checks = vec![check("quality.blank", Outcome::Warn)];
-        let d = combine(&[page(0, false, passing()), blank.clone()]);
+        let pages = [page(0, false, passing()), blank.clone()];
+        let d = combine(&pages, &documents(&pages));
         assert_eq!(d.action, Action::OfficerReview);
         assert!(d.summary.contains("page(s) 2 of 2 are blank"), "{}", d.summary);
         // And beside another reason for review, it is still named.
         let mut flagged = passing();
         flagged.push(check("forensics.copy_move", Outcome::Fail));
-        let d = combine(&[page(0, false, flagged), blank]);
+        let pages = [page(0, false, flagged), blank];
+        let d = combine(&pages, &documents(&pages));
         assert_eq!(d.action, Action::OfficerReview);
         assert!(d.reasons.iter().any(|r| r.check == "quality.blank"), "{d:?}");
         assert!(d.summary.contains("blank page(s): 2"), "{}", d.summary);

@@ -38,6 +38,8 @@ pub struct EvalOptions {
     /// Keep pages, truth and OCR JSON here (and reuse OCR found here: then OCR time is not measured).
     pub keep_dir: Option<PathBuf>,
     pub reuse_ocr: bool,
+    /// Documents of several pages and papers the page corpus lacks ([`crate::corpus::documents`]), per kind.
+    pub documents: u32,
 }
 
 impl Default for EvalOptions {
@@ -51,6 +53,7 @@ impl Default for EvalOptions {
             policy: IntakePolicy::default(),
             keep_dir: None,
             reuse_ocr: false,
+            documents: 4,
         }
     }
 }
@@ -103,8 +106,12 @@ pub struct EvalReport {
     /// Clean and degraded pages flagged by any forensic check.
     pub false_alarms: Rate,
     pub false_alarms_by_check: BTreeMap<String, usize>,
-    /// Art. 22 pages refused with the right ground, per ground.
+    /// Art. 22 pages decided right, per ground: refused with the ground where it is unambiguous (secrecy and
+    /// do-not-copy marks), sent to an officer with the ground suggested otherwise (seal not found on an
+    /// official paper, foreign paper without legalisation).
     pub art22_by_ground: BTreeMap<String, Rate>,
+    /// Art. 22 pages auto-issued (must be 0).
+    pub art22_auto_issued: Rate,
     /// Marked pages (secrecy / do-not-copy marks placed, turned and scanned as real papers show them) refused
     /// with the right ground, by placement, by scan mode and by turn.
     pub marks_by_placement: BTreeMap<String, Rate>,
@@ -120,6 +127,14 @@ pub struct EvalReport {
     pub unchecked_by_check: BTreeMap<String, usize>,
     /// Decisions per variant kind.
     pub decisions: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Documents (several pages, persons' papers, legalisation pages, unread official papers): decisions and
+    /// whether each was decided as it should be, per document kind.
+    pub documents: usize,
+    pub document_decisions: BTreeMap<String, BTreeMap<String, usize>>,
+    pub documents_right: BTreeMap<String, Rate>,
+    /// Legitimate documents of known types refused (must be 0), and auto-issued, by scan mode.
+    pub document_wrongful_refusals: Rate,
+    pub documents_auto_issued_by_scan: BTreeMap<String, Rate>,
     /// Whole intake (decode + OCR + checks), wall clock, all workers.
     pub intake_secs: f64,
     pub intake_pages_per_sec: f64,
@@ -148,6 +163,12 @@ fn art22_ground(c: &Art22Case) -> (Ground, &'static str) {
         Art22Case::MissingSeal => (Ground::NoSeal, "no_seal"),
         Art22Case::ForeignNotLegalised => (Ground::ForeignNotLegalised, "foreign_not_legalised"),
     }
+}
+
+/// Whether the policy refuses this case without an officer (a mark shown by its region) or sends it to an
+/// officer with the ground suggested (an official paper's seal not found, a foreign paper).
+fn art22_unambiguous(c: &Art22Case) -> bool {
+    matches!(c, Art22Case::SecrecyStamp { .. } | Art22Case::NoCopyMark { .. })
 }
 
 /// Maps `f` (given each item's index) over `items` on `threads` threads, keeping the order.
@@ -332,11 +353,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             r.notes
                 .push(format!("{}: classified as {}", truth.id, rep.doc_type.name()));
         }
-        let action = match rep.decision.action {
-            Action::AutoIssue => "auto_issue",
-            Action::OfficerReview => "officer_review",
-            Action::Refuse => "refuse",
-        };
+        let action = action_name(rep.decision.action);
         *r.decisions
             .entry(kname.clone())
             .or_default()
@@ -512,20 +529,141 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             }
             (Variant::Art22 { case, .. }, _) => {
                 let (ground, name) = art22_ground(case);
-                let hit = rep.decision.action == Action::Refuse
+                let refused = rep.decision.action == Action::Refuse
                     && rep.decision.grounds.iter().any(|g| g.ground == ground);
+                let suggested = rep.decision.action == Action::OfficerReview
+                    && rep.decision.suggested_grounds.iter().any(|g| g.ground == ground);
+                // Unambiguous grounds (a mark shown by its region) are refused; an official paper's missing
+                // seal and a foreign paper go to an officer with the ground suggested (the policy).
+                let hit = if art22_unambiguous(case) {
+                    refused
+                } else {
+                    suggested
+                };
                 r.art22_by_ground.entry(name.into()).or_default().add(hit);
+                r.art22_auto_issued.add(rep.decision.action == Action::AutoIssue);
                 if !hit {
                     r.notes.push(format!(
-                        "{}: {name} not refused ({})",
-                        truth.id, rep.decision.summary
+                        "{}: {name} not {} ({})",
+                        truth.id,
+                        if art22_unambiguous(case) {
+                            "refused"
+                        } else {
+                            "sent to an officer with the ground"
+                        },
+                        rep.decision.summary
                     ));
                 }
             }
             _ => {}
         }
     }
+    if opts.documents > 0 {
+        evaluate_documents(opts, &generator, threads, &mut r, progress)?;
+    }
     Ok(r)
+}
+
+/// The document corpus through the whole intake, as the server runs it (the verified holder given).
+fn evaluate_documents(
+    opts: &EvalOptions,
+    generator: &Generator,
+    threads: usize,
+    r: &mut EvalReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), IntakeError> {
+    use crate::corpus::documents::{document_specs, Expected};
+    let specs = document_specs(opts.seed, opts.documents);
+    let docs = parallel_map(&specs, threads, |_, spec| generator.generate_document(spec))?;
+    let frames: Vec<Arc<PageImage>> = docs
+        .iter()
+        .flat_map(|d| d.pages.iter().map(|p| Arc::new(PageImage::Rgb(p.image.clone()))))
+        .collect();
+    let t = Instant::now();
+    let pool = OcrPool::new(&OcrConfig::default(), Some(threads))?;
+    let ocr = pool.recognize(frames, crate::corpus::DPI, &mut |_, _| {})?;
+    let mut at = 0;
+    let mut spans = Vec::new();
+    for d in &docs {
+        spans.push(at..at + d.pages.len());
+        at += d.pages.len();
+    }
+    let reports = parallel_map(&docs, threads, |i, d| {
+        let inputs: Vec<PageInput<'_>> = d
+            .pages
+            .iter()
+            .map(|p| PageInput {
+                image: &p.image,
+                dpi: Some(crate::corpus::DPI as f32),
+                jpeg: false,
+            })
+            .collect();
+        let holder = crate::checks::Holder {
+            name: d.truth.fields.holder_name.clone(),
+            birth_date: d.truth.fields.birth_date.clone().filter(|b| b.contains('/')),
+            id_number: d.truth.fields.id_number.clone(),
+        };
+        crate::decision::assess(&inputs, &ocr[spans[i].clone()], Some(&holder), &opts.policy, &[])
+    })?;
+    progress(&format!(
+        "intake of {} documents ({} pages) in {:.1} s",
+        docs.len(),
+        at,
+        t.elapsed().as_secs_f64()
+    ));
+    r.documents = docs.len();
+    for (d, rep) in docs.iter().zip(&reports) {
+        let kind = d.truth.kind.name().to_string();
+        let action = action_name(rep.decision.action);
+        *r.document_decisions
+            .entry(kind.clone())
+            .or_default()
+            .entry(action.into())
+            .or_default() += 1;
+        let right = match d.truth.expected {
+            Expected::Legitimate => rep.decision.action != Action::Refuse,
+            Expected::Refused { ground } => {
+                rep.decision.action == Action::Refuse
+                    && rep.decision.grounds.iter().any(|g| g.ground == ground)
+            }
+            Expected::Officer => rep.decision.action == Action::OfficerReview,
+        };
+        r.documents_right.entry(kind.clone()).or_default().add(right);
+        if !right {
+            r.notes.push(format!(
+                "{}: expected {:?}, decided {action}: {}",
+                d.truth.id, d.truth.expected, rep.decision.summary
+            ));
+        }
+        if d.truth.expected == Expected::Legitimate {
+            let refused = rep.decision.action == Action::Refuse;
+            r.document_wrongful_refusals.add(refused);
+            let scan = if d.truth.greyscale { "greyscale" } else { "colour" };
+            r.documents_auto_issued_by_scan
+                .entry(scan.into())
+                .or_default()
+                .add(rep.decision.action == Action::AutoIssue);
+        }
+        let not_run = crate::decision::unchecked(&rep.pages);
+        for (_, check, _) in &not_run {
+            *r.unchecked_by_check.entry(check.clone()).or_default() += 1;
+        }
+        let issued_unchecked = rep.decision.action == Action::AutoIssue && !not_run.is_empty();
+        r.issued_with_unchecked.add(issued_unchecked);
+        if issued_unchecked {
+            r.notes
+                .push(format!("{}: issued although a check could not run", d.truth.id));
+        }
+    }
+    Ok(())
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::AutoIssue => "auto_issue",
+        Action::OfficerReview => "officer_review",
+        Action::Refuse => "refuse",
+    }
 }
 
 impl EvalReport {
@@ -604,13 +742,22 @@ impl EvalReport {
             self.false_alarms_by_check
         ));
         for (k, c) in &self.art22_by_ground {
+            let how = if matches!(k.as_str(), "secrecy_mark" | "no_copy_mark") {
+                "refused with the ground"
+            } else {
+                "to an officer, ground suggested"
+            };
             out.push(format!(
-                "Art. 22 {k:22} refused with the ground {:.3} ({}/{})",
+                "Art. 22 {k:22} {how} {:.3} ({}/{})",
                 c.rate(),
                 c.hits,
                 c.total
             ));
         }
+        out.push(format!(
+            "Art. 22 pages auto-issued: {}/{} (must be 0)",
+            self.art22_auto_issued.hits, self.art22_auto_issued.total
+        ));
         out.push(format!(
             "wrongful refusals (clean + degraded): {}/{}",
             self.wrongful_refusals.hits, self.wrongful_refusals.total
@@ -648,6 +795,33 @@ impl EvalReport {
         }
         for (k, d) in &self.decisions {
             out.push(format!("decisions {k:9} {d:?}"));
+        }
+        if self.documents > 0 {
+            out.push(format!(
+                "documents ({}; several pages, persons' papers, legalisation pages, unread official papers):",
+                self.documents
+            ));
+            for (k, rate) in &self.documents_right {
+                out.push(format!(
+                    "  {k:21} decided as expected {:.3} ({}/{}) {:?}",
+                    rate.rate(),
+                    rate.hits,
+                    rate.total,
+                    self.document_decisions.get(k).cloned().unwrap_or_default()
+                ));
+            }
+            out.push(format!(
+                "  legitimate documents wrongly refused: {}/{} (target 0)",
+                self.document_wrongful_refusals.hits, self.document_wrongful_refusals.total
+            ));
+            for (k, rate) in &self.documents_auto_issued_by_scan {
+                out.push(format!(
+                    "  legitimate documents auto-issued, {k}: {:.3} ({}/{})",
+                    rate.rate(),
+                    rate.hits,
+                    rate.total
+                ));
+            }
         }
         out
     }

@@ -108,6 +108,9 @@ pub struct OcrStamp {
     /// The stamp's frame.
     #[serde(rename = "box")]
     pub bbox: BBox,
+    /// A group of dark ink turned against the page's lines (a stamp scanned in greyscale), not red ink.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub turned: bool,
 }
 
 /// Checks that `OMP_THREAD_LIMIT=1` was in the environment this process *started* with (Linux: the initial
@@ -305,7 +308,10 @@ impl OcrWorker {
             }
             let crop = image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image();
             if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
-                result.stamps.push(stamp);
+                result.stamps.push(OcrStamp {
+                    turned: true,
+                    ..stamp
+                });
             }
             seen.push(group);
         }
@@ -371,6 +377,7 @@ impl OcrWorker {
             text,
             confidence,
             bbox,
+            turned: false,
         })
     }
 
@@ -399,6 +406,7 @@ impl OcrWorker {
             text,
             confidence: page.mean_confidence,
             bbox: frame,
+            turned: false,
         })
     }
 

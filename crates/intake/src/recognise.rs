@@ -64,22 +64,131 @@ impl DocClass {
     }
 
     /// The holder's identity fields every original of this type shows (the identity checks must compare them
-    /// with the verified identity, or say they could not). An ID number only where every edition prints it.
-    pub fn identity_fields(&self) -> &'static [&'static str] {
-        match self {
-            DocClass::CccdFront
-            | DocClass::CccdBack
-            | DocClass::PassportDataPage
-            | DocClass::CivilStatusExtract => &["holder_name", "birth_date", "id_number"],
-            DocClass::Unknown => &[],
-            _ => &["holder_name", "birth_date"],
-        }
+    /// with the verified identity, or say they could not), from the type list ([`types`]).
+    pub fn identity_fields(&self) -> &'static [String] {
+        types().entry(*self).map_or(&[], |e| e.identity_fields.as_slice())
     }
 
-    /// Whether an original of this type carries a competent body's seal (`None` for unknown pages).
+    /// Whether an original of this type carries a competent body's seal (`None` for unknown pages), from the
+    /// type list ([`types`]).
     pub fn seal_required(&self) -> Option<bool> {
-        self.doc_type().map(|t| t.seal_required())
+        types().entry(*self).map(|e| e.seal_required)
     }
+}
+
+/// Who draws up a paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Issuer {
+    CompetentBody,
+    /// A person: the paper needs a competent body's certification and seal to be certified (Art. 22(6)).
+    Individual,
+}
+
+/// A phrase and its weight (`doc-types.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueEntry {
+    pub pattern: String,
+    pub weight: f32,
+}
+
+/// A type whose fields the intake reads.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeEntry {
+    pub class: DocClass,
+    pub name: String,
+    pub seal_required: bool,
+    pub identity_fields: Vec<String>,
+    pub cues: Vec<CueEntry>,
+}
+
+/// Another paper, recognised by its title alone.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperEntry {
+    pub id: String,
+    pub name: String,
+    pub issuer: Issuer,
+    pub titles: Vec<String>,
+    /// A page of this paper belongs to the document before it (a consular legalisation page).
+    #[serde(default)]
+    pub attaches: bool,
+}
+
+/// The type list: `doc-types.toml`, embedded at build time.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeList {
+    #[serde(rename = "type")]
+    pub types: Vec<TypeEntry>,
+    #[serde(rename = "paper", default)]
+    pub papers: Vec<PaperEntry>,
+}
+
+/// The embedded type list.
+pub const TYPE_LIST: &str = include_str!("../doc-types.toml");
+
+impl TypeList {
+    /// Parses and validates a type list: every class the intake reads fields for appears exactly once, no
+    /// `unknown`; every pattern is folded text; weights are finite; paper ids are unique.
+    pub fn parse(toml_text: &str) -> Result<TypeList, String> {
+        let list: TypeList = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        for t in DocType::ALL {
+            let n = list
+                .types
+                .iter()
+                .filter(|e| e.class == DocClass::from_doc_type(t))
+                .count();
+            if n != 1 {
+                return Err(format!("type {} is listed {n} times (once expected)", t.name()));
+            }
+        }
+        if list.types.iter().any(|e| e.class == DocClass::Unknown) {
+            return Err("`unknown` is not a type".into());
+        }
+        let patterns = list
+            .types
+            .iter()
+            .flat_map(|e| e.cues.iter().map(|c| c.pattern.as_str()))
+            .chain(
+                list.papers
+                    .iter()
+                    .flat_map(|p| p.titles.iter().map(String::as_str)),
+            );
+        for p in patterns {
+            if p.is_empty() || fold(p) != p {
+                return Err(format!(
+                    "pattern {p:?} is not folded text (lower case, no diacritics, single spaces)"
+                ));
+            }
+        }
+        if let Some(c) = list
+            .types
+            .iter()
+            .flat_map(|e| &e.cues)
+            .find(|c| !c.weight.is_finite())
+        {
+            return Err(format!("cue {:?} has no finite weight", c.pattern));
+        }
+        let mut ids: Vec<&str> = list.papers.iter().map(|p| p.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("paper {} is listed twice", w[0]));
+        }
+        Ok(list)
+    }
+
+    pub fn entry(&self, class: DocClass) -> Option<&TypeEntry> {
+        self.types.iter().find(|e| e.class == class)
+    }
+}
+
+/// The type list the intake runs with.
+pub fn types() -> &'static TypeList {
+    static T: std::sync::OnceLock<TypeList> = std::sync::OnceLock::new();
+    T.get_or_init(|| TypeList::parse(TYPE_LIST).expect("the embedded doc-types.toml is valid (tested)"))
 }
 
 /// One cue that matched.
@@ -109,6 +218,25 @@ pub struct Classification {
     pub scores: Vec<(DocClass, f32)>,
     /// The cues of the winning type.
     pub evidence: Vec<Cue>,
+    /// Another paper recognised by its title in capitals (`doc-types.toml` `[[paper]]`); the class is then
+    /// `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperMatch>,
+    /// The page carries a title (a type's title in capitals, another paper's title, or a machine-readable
+    /// zone): it opens a document. A page without one continues the document before it.
+    #[serde(default)]
+    pub titled: bool,
+}
+
+/// Another paper recognised by its title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperMatch {
+    pub id: String,
+    pub name: String,
+    pub issuer: Issuer,
+    pub attaches: bool,
+    /// The title as read, with where it stands.
+    pub cue: Cue,
 }
 
 /// A score below which a page is `unknown`: one title cue (weight 3) found with at most one slip.
@@ -282,6 +410,16 @@ fn page_line<'a>(ocr: &'a OcrPage, l: &OcrLine) -> PageLine<'a> {
 }
 
 impl<'a> PageLine<'a> {
+    /// Whether a match stands as a title does: in capitals, at the head of its line (nothing of two letters or
+    /// more before it: "NGƯỜI KÝ GIẤY KHAI SINH" above a signature names the paper, it is not its title).
+    fn titles(&self, h: &text::Hit) -> bool {
+        let first = self.owner[h.start];
+        let before_words = self.words[..first]
+            .iter()
+            .any(|w| w.text.chars().filter(|c| c.is_alphabetic()).count() >= 2);
+        !before_words && in_capitals(self.matched_words(h))
+    }
+
     /// The words a match covers.
     fn matched_words(&self, h: &text::Hit) -> &[&'a OcrWord] {
         &self.words[self.owner[h.start]..=self.owner[h.end - 1]]
@@ -317,53 +455,6 @@ impl<'a> PageLine<'a> {
 // ---------------------------------------------------------------------------------------------------------
 // Classification
 
-const CUES: &[(DocClass, &str, f32)] = &[
-    (DocClass::CccdFront, "can cuoc cong dan", 3.0),
-    (DocClass::CccdFront, "ho va ten full name", 0.5),
-    (DocClass::CccdFront, "noi thuong tru place of residence", 1.0),
-    (DocClass::CccdFront, "que quan place of origin", 1.0),
-    (DocClass::CccdBack, "dac diem nhan dang", 3.0),
-    (DocClass::CccdBack, "personal identification", 1.0),
-    (DocClass::CccdBack, "cuc canh sat quan ly hanh chinh", 1.0),
-    (DocClass::BirthCertificate, "giay khai sinh", 3.0),
-    (DocClass::BirthCertificate, "nguoi di khai sinh", 1.0),
-    (DocClass::BirthCertificate, "birth certificate", 3.0),
-    (
-        DocClass::BirthCertificate,
-        "registry of births deaths and marriages",
-        1.5,
-    ),
-    (DocClass::BirthCertificate, "date of registration", 1.0),
-    (DocClass::BirthCertificate, "registration number", 0.5),
-    (DocClass::MarriageCertificate, "giay chung nhan ket hon", 3.0),
-    (DocClass::MarriageCertificate, "thong tin nguoi chong", 1.0),
-    (DocClass::MarriageCertificate, "thong tin nguoi vo", 1.0),
-    (
-        DocClass::HighSchoolDiploma,
-        "bang tot nghiep trung hoc pho thong",
-        3.0,
-    ),
-    (DocClass::HighSchoolDiploma, "nam tot nghiep", 0.5),
-    (DocClass::HighSchoolDiploma, "hoc sinh truong", 0.5),
-    (DocClass::UniversityDiploma, "bang tot nghiep dai hoc", 3.0),
-    (DocClass::UniversityDiploma, "hinh thuc dao tao", 1.0),
-    (DocClass::UniversityDiploma, "so vao so goc cap van bang", 0.5),
-    (DocClass::AcademicTranscript, "hoc ba trung hoc pho thong", 3.0),
-    (DocClass::AcademicTranscript, "mon hoc hoc ky i", 1.0),
-    (DocClass::AcademicTranscript, "hoc luc ca nam", 1.0),
-    (DocClass::LandUseRightCertificate, "quyen su dung dat", 3.0),
-    (DocClass::LandUseRightCertificate, "thua dat so", 1.0),
-    (DocClass::LandUseRightCertificate, "to ban do so", 1.0),
-    (DocClass::DrivingLicence, "giay phep lai xe", 3.0),
-    (DocClass::DrivingLicence, "driver s license", 1.0),
-    (DocClass::DrivingLicence, "hang class", 1.0),
-    (DocClass::PassportDataPage, "ho chieu passport", 3.0),
-    (DocClass::PassportDataPage, "so ho chieu passport no", 1.0),
-    (DocClass::CivilStatusExtract, "trich luc khai sinh", 3.0),
-    (DocClass::CivilStatusExtract, "nguoi ky trich luc", 1.0),
-    (DocClass::CivilStatusExtract, "co quan cap trich luc", 1.0),
-];
-
 /// Weight of a machine-readable zone of the right shape (TD1 for the card back, TD3 for the passport).
 const MRZ_WEIGHT: f32 = 3.0;
 
@@ -372,19 +463,6 @@ const MRZ_WEIGHT: f32 = 3.0;
 /// something else, and the mention counts against the type.
 const TITLE_WEIGHT: f32 = 3.0;
 const MENTION_WEIGHT: f32 = -1.0;
-
-/// Titles of papers banso does not certify automatically (other official papers, and papers drawn up by an
-/// individual): in capitals on a page, they make it `unknown` — an officer looks — whatever it mentions.
-const OTHER_TITLES: &[&str] = &[
-    "giay xac nhan tinh trang hon nhan",
-    "xac nhan tinh trang hon nhan",
-    "don de nghi",
-    "don xin",
-    "giay cam ket",
-    "ban cam ket",
-    "hop dong",
-    "giay uy quyen",
-];
 
 /// Whether at least 80 % of the letters of `words` are capitals.
 fn in_capitals(words: &[&OcrWord]) -> bool {
@@ -400,39 +478,53 @@ fn in_capitals(words: &[&OcrWord]) -> bool {
     letters > 0 && upper * 5 >= letters * 4
 }
 
-fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification {
+fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>, list: &TypeList) -> Classification {
     let mut cues: Vec<Cue> = Vec::new();
-    for (class, pattern, weight) in CUES {
-        let p: Vec<char> = pattern.chars().collect();
-        let tol = text::tolerance(p.len());
-        let found: Vec<_> = lines
-            .iter()
-            .filter_map(|l| text::find_approx(&l.folded, &p, tol).map(|h| (l, h)))
-            .collect();
-        let capitals = |(l, h): &(&PageLine<'_>, text::Hit)| in_capitals(l.matched_words(h));
-        // A title cue is the title where it stands in capitals (a diploma also says "cấp bằng tốt nghiệp …"
-        // in its text); only a page where it never does merely mentions the type.
-        let titled = *weight >= TITLE_WEIGHT && found.iter().any(capitals);
-        let best = found
-            .iter()
-            .filter(|f| *weight < TITLE_WEIGHT || !titled || capitals(f))
-            .min_by_key(|(_, h)| h.edits);
-        if let Some((l, h)) = best {
-            let weight = if *weight >= TITLE_WEIGHT && !titled {
-                MENTION_WEIGHT
-            } else {
-                *weight
-            };
-            cues.push(l.cue(*class, pattern, h, weight));
+    let mut titled = false;
+    for entry in &list.types {
+        for cue in &entry.cues {
+            let (class, pattern, weight) = (entry.class, cue.pattern.as_str(), cue.weight);
+            let p: Vec<char> = pattern.chars().collect();
+            let tol = text::tolerance(p.len());
+            let found: Vec<_> = lines
+                .iter()
+                .filter_map(|l| text::find_approx(&l.folded, &p, tol).map(|h| (l, h)))
+                .collect();
+            let capitals = |(l, h): &(&PageLine<'_>, text::Hit)| l.titles(h);
+            // A title cue is the title where it stands as one, in capitals at the head of its line (a diploma
+            // also says "cấp bằng tốt nghiệp …" in its text); a page where it never does merely mentions the
+            // type.
+            let title = weight >= TITLE_WEIGHT && found.iter().any(capitals);
+            titled |= title;
+            let best = found
+                .iter()
+                .filter(|f| weight < TITLE_WEIGHT || !title || capitals(f))
+                .min_by_key(|(_, h)| h.edits);
+            if let Some((l, h)) = best {
+                let weight = if weight >= TITLE_WEIGHT && !title {
+                    MENTION_WEIGHT
+                } else {
+                    weight
+                };
+                cues.push(l.cue(class, pattern, h, weight));
+            }
         }
     }
     // A title of another kind of paper, in capitals.
-    let other = OTHER_TITLES.iter().find_map(|pattern| {
-        let p: Vec<char> = pattern.chars().collect();
-        let tol = text::tolerance(p.len());
-        lines.iter().find_map(|l| {
-            let h = text::find_approx(&l.folded, &p, tol)?;
-            in_capitals(l.matched_words(&h)).then(|| l.cue(DocClass::Unknown, pattern, &h, 0.0))
+    let paper = list.papers.iter().find_map(|entry| {
+        entry.titles.iter().find_map(|pattern| {
+            let p: Vec<char> = pattern.chars().collect();
+            let tol = text::tolerance(p.len());
+            lines.iter().find_map(|l| {
+                let h = text::find_approx(&l.folded, &p, tol)?;
+                l.titles(&h).then(|| PaperMatch {
+                    id: entry.id.clone(),
+                    name: entry.name.clone(),
+                    issuer: entry.issuer,
+                    attaches: entry.attaches,
+                    cue: l.cue(DocClass::Unknown, pattern, &h, 0.0),
+                })
+            })
         })
     });
     if let Some(m) = mrz {
@@ -441,6 +533,7 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
         } else {
             DocClass::PassportDataPage
         };
+        titled = true;
         cues.push(Cue {
             doc_class: class,
             pattern: format!("{} machine-readable zone", m.format.to_uppercase()),
@@ -454,29 +547,67 @@ fn classify(lines: &[PageLine<'_>], mrz: Option<&MrzReading>) -> Classification 
     for c in &cues {
         *scores.entry(c.doc_class).or_default() += c.weight;
     }
+    let titled = titled || paper.is_some();
+    rank(scores, cues, paper, titled)
+}
+
+/// The class from every type's score: the best at [`MIN_CLASS_SCORE`] or more, unless another paper's title
+/// was found (then `unknown`, with that title as the evidence).
+fn rank(
+    scores: BTreeMap<DocClass, f32>,
+    cues: Vec<Cue>,
+    paper: Option<PaperMatch>,
+    titled: bool,
+) -> Classification {
     let mut ranked: Vec<(DocClass, f32)> = scores.into_iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, best_score) = ranked.first().copied().unwrap_or((DocClass::Unknown, 0.0));
     let second = ranked.get(1).map_or(0.0, |r| r.1).max(0.0);
-    let class = if best_score >= MIN_CLASS_SCORE && other.is_none() {
+    let class = if best_score >= MIN_CLASS_SCORE && paper.is_none() {
         best
     } else {
         DocClass::Unknown
     };
-    if let Some(o) = other {
-        cues.push(o);
-    }
     let confidence = if class == DocClass::Unknown {
         0.0
     } else {
         ((best_score - second) / best_score) * (best_score / 5.0).min(1.0)
     };
+    let mut evidence: Vec<Cue> = cues.into_iter().filter(|c| c.doc_class == class).collect();
+    if let Some(p) = &paper {
+        evidence.push(p.cue.clone());
+    }
     Classification {
         doc_class: class,
         confidence,
         scores: ranked,
-        evidence: cues.into_iter().filter(|c| c.doc_class == class).collect(),
+        evidence,
+        paper,
+        titled,
     }
+}
+
+/// A document's class from its pages' (the page that opens it first): every type's scores added over the
+/// pages, so a continuation page's cues count for the document and its mentions against; another paper's
+/// title on the opening page makes the document that paper.
+pub fn classify_document(pages: &[&Classification]) -> Classification {
+    let mut scores: BTreeMap<DocClass, f32> = BTreeMap::new();
+    for (class, score) in pages.iter().flat_map(|c| c.scores.iter()) {
+        *scores.entry(*class).or_default() += *score;
+    }
+    // The opening page's paper title is in its evidence; `rank` adds it again.
+    let cues: Vec<Cue> = pages
+        .iter()
+        .flat_map(|c| {
+            c.evidence
+                .iter()
+                .filter(|e| e.doc_class != DocClass::Unknown)
+                .cloned()
+        })
+        .collect();
+    let paper = pages.first().and_then(|c| c.paper.clone());
+    let titled = pages.first().is_some_and(|c| c.titled);
+    rank(scores, cues, paper, titled)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1306,9 +1437,14 @@ pub const FOREIGN_VI_RATIO: f64 = 0.08;
 
 /// Classifies the page and extracts its fields.
 pub fn recognise(ocr: &OcrPage) -> Recognition {
+    recognise_with(ocr, types())
+}
+
+/// [`recognise`] with another type list (one grown by an operator, or a test's).
+pub fn recognise_with(ocr: &OcrPage, list: &TypeList) -> Recognition {
     let lines = page_lines(ocr);
     let mrz = read_mrz(ocr);
-    let classification = classify(&lines, mrz.as_ref());
+    let classification = classify(&lines, mrz.as_ref(), list);
     let (ratio, letters) = text::vietnamese_ratio(&ocr.text);
     let english = letters >= 80 && ratio < FOREIGN_VI_RATIO;
     let (fields, empty_labels) = extract(classification.doc_class, english, &lines, mrz.as_ref(), ocr.width);
@@ -1323,6 +1459,124 @@ pub fn recognise(ocr: &OcrPage) -> Recognition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_type_list_is_valid_and_agrees_with_the_corpus() {
+        let list = TypeList::parse(TYPE_LIST).expect("doc-types.toml");
+        for t in DocType::ALL {
+            let e = list.entry(DocClass::from_doc_type(t)).expect("listed");
+            assert_eq!(e.seal_required, t.seal_required(), "{}", t.name());
+            assert!(
+                e.cues.iter().any(|c| c.weight >= TITLE_WEIGHT),
+                "{} has a title",
+                t.name()
+            );
+        }
+        assert!(list.papers.iter().any(|p| p.issuer == Issuer::Individual));
+        assert!(list.papers.iter().any(|p| p.attaches));
+        // Bad lists are refused with the reason.
+        let twice = format!("{TYPE_LIST}\n[[type]]\nclass = \"cccd_front\"\nname = \"x\"\nseal_required = false\nidentity_fields = []\ncues = []\n");
+        assert!(TypeList::parse(&twice).unwrap_err().contains("listed 2 times"));
+        let accents = TYPE_LIST.replace("\"don xin\"", "\"đơn xin\"");
+        assert!(TypeList::parse(&accents).unwrap_err().contains("not folded"));
+        assert!(TypeList::parse("[[type]]\nclass = \"nonsense\"").is_err());
+    }
+
+    /// A page whose OCR read `lines`, one word box per word.
+    fn ocr_page(lines: &[&str]) -> OcrPage {
+        let mut words = Vec::new();
+        let mut out = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let first = words.len();
+            for (j, w) in l.split(' ').enumerate() {
+                words.push(OcrWord {
+                    text: w.to_string(),
+                    confidence: 95.0,
+                    bbox: BBox::new(200 + j as u32 * 150, 200 + i as u32 * 80, 140, 50),
+                    block: 1,
+                    paragraph: 1,
+                    line: i as u32 + 1,
+                });
+            }
+            out.push(OcrLine {
+                text: l.to_string(),
+                confidence: 95.0,
+                bbox: BBox::new(200, 200 + i as u32 * 80, 2000, 50),
+                first_word: first,
+                word_count: words.len() - first,
+            });
+        }
+        OcrPage {
+            page: 0,
+            width: 2480,
+            height: 3508,
+            dpi: 300,
+            text: lines.join("\n"),
+            mean_confidence: 95.0,
+            words,
+            lines: out,
+            mrz_lines: None,
+            stamps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_type_list_grows_without_code() {
+        let page = ocr_page(&[
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "GIẤY XÁC NHẬN THÔNG TIN CƯ TRÚ",
+            "Họ và tên: NGUYỄN VĂN A",
+        ]);
+        assert!(recognise(&page).classification.paper.is_none());
+        let grown = format!(
+            "{TYPE_LIST}\n[[paper]]\nid = \"residence_confirmation\"\nname = \"Giấy xác nhận thông tin cư trú\"\nissuer = \"competent_body\"\ntitles = [\"giay xac nhan thong tin cu tru\"]\n"
+        );
+        let list = TypeList::parse(&grown).expect("grown list");
+        let c = recognise_with(&page, &list).classification;
+        assert_eq!(c.doc_class, DocClass::Unknown);
+        let paper = c.paper.expect("recognised from the new line of data");
+        assert_eq!(
+            (paper.id.as_str(), paper.issuer),
+            ("residence_confirmation", Issuer::CompetentBody)
+        );
+        assert!(c.titled);
+    }
+
+    #[test]
+    fn a_title_stands_at_the_head_of_its_line() {
+        // The signer's title above a signature names the paper; it is not its title.
+        let signer = ocr_page(&[
+            "Phường Mai Dịch, ngày 3 tháng 4 năm 2021",
+            "NGƯỜI KÝ GIẤY KHAI SINH",
+            "Trần Văn B",
+        ]);
+        let c = recognise(&signer).classification;
+        assert!(!c.titled, "{c:?}");
+        assert_ne!(c.doc_class, DocClass::BirthCertificate, "{c:?}");
+        let title = ocr_page(&[
+            "GIẤY KHAI SINH",
+            "Họ, chữ đệm, tên: TRẦN VĂN B",
+            "Người đi khai sinh: Trần Văn C",
+        ]);
+        let c = recognise(&title).classification;
+        assert!(c.titled);
+        assert_eq!(c.doc_class, DocClass::BirthCertificate);
+    }
+
+    #[test]
+    fn a_document_is_classified_from_all_its_pages() {
+        let first =
+            recognise(&ocr_page(&["GIẤY KHAI SINH", "Người đi khai sinh: Trần Văn C"])).classification;
+        let second = recognise(&ocr_page(&["Trang 2/2", "NGƯỜI KÝ GIẤY KHAI SINH"])).classification;
+        let doc = classify_document(&[&first, &second]);
+        assert_eq!(doc.doc_class, DocClass::BirthCertificate);
+        assert!(doc.titled);
+        // A continuation page alone is not the type.
+        assert_ne!(
+            classify_document(&[&second]).doc_class,
+            DocClass::BirthCertificate
+        );
+    }
 
     #[test]
     fn mrz_dates_use_the_century_digit() {

@@ -7,6 +7,10 @@ use std::io::Write;
 #[path = "intake/assess.rs"]
 mod assess;
 
+/// Documents of several pages (`tests/intake/documents.rs`).
+#[path = "intake/documents.rs"]
+mod documents;
+
 use banso_intake::cleanup::{
     self, apply_orientation, detect_blank, detect_orientation, estimate_skew, find_page, rotate, to_gray,
 };

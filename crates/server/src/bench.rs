@@ -91,6 +91,10 @@ pub enum BenchCommand {
         /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
         #[arg(long, default_value = "clean,degraded,tampered,art22,marks")]
         kinds: String,
+        /// Documents per document kind (several pages, persons' papers, legalisation pages, unread official
+        /// papers), judged as whole requests; 0 skips them.
+        #[arg(long, default_value_t = 4)]
+        documents: u32,
         #[arg(long)]
         json: bool,
     },
@@ -279,6 +283,7 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             seed,
             no_cli,
             kinds,
+            documents,
             json,
         } => {
             let options = banso_intake::eval::EvalOptions {
@@ -286,6 +291,7 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
                 seed,
                 compare_cli: !no_cli,
                 kinds: parse_kinds(&kinds)?,
+                documents,
                 ..Default::default()
             };
             let report = banso_intake::eval::evaluate(&options, &mut |line| eprintln!("{line}"))?;

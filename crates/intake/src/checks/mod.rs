@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::geometry::BBox;
 use crate::ocr::OcrPage;
-use crate::recognise::{DocClass, Recognition};
+use crate::recognise::{Classification, DocClass, Issuer, Recognition};
 use crate::text::{self, exact_form, fold};
 
 /// The result of one check.
@@ -87,8 +87,15 @@ pub struct Check {
     pub evidence: serde_json::Value,
     /// Page regions the check points at.
     pub regions: Vec<BBox>,
-    /// The Art. 22 ground the check speaks to, when it fails.
+    /// The Art. 22 ground the check speaks to, when it fails: refused without an officer only when `certain`
+    /// (and the policy refuses on it); otherwise the ground an officer is shown as suggested.
     pub ground: Option<Ground>,
+    /// The failure is unambiguous and shown by a region (or, for an absence, by everything looked at).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub certain: bool,
+    /// For a check on the whole document: the page its evidence is on (otherwise the page it is listed under).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
 }
 
 impl Check {
@@ -105,6 +112,8 @@ impl Check {
             evidence,
             regions: Vec::new(),
             ground: None,
+            certain: false,
+            page: None,
         }
     }
 
@@ -117,8 +126,15 @@ impl Check {
         self
     }
 
+    /// The ground the failure speaks to; an officer is shown it as suggested (see [`Check::certain`]).
     pub fn with_ground(mut self, ground: Ground) -> Self {
         self.ground = Some(ground);
+        self
+    }
+
+    /// The failure is certain: the policy may refuse on its ground without an officer.
+    pub fn certain(mut self) -> Self {
+        self.certain = true;
         self
     }
 }
@@ -416,6 +432,7 @@ pub fn legibility(ocr: &OcrPage, p: &crate::decision::IntakePolicy) -> Check {
             ev,
         )
         .with_ground(Ground::Illegible)
+        .certain()
     } else if mean < p.warn_mean_confidence || low_share > p.warn_low_share {
         Check::new(
             NAME,
@@ -604,7 +621,7 @@ pub fn identity(
 /// its type is unknown): `unchecked`, never a pass. `None` when the type does not carry the field.
 fn unread(name: &str, field: &str, what: &str, rec: &Recognition) -> Option<Check> {
     let class = rec.classification.doc_class;
-    let carried = class.doc_type().is_none() || class.identity_fields().contains(&field);
+    let carried = class.doc_type().is_none() || class.identity_fields().iter().any(|f| f == field);
     carried.then(|| {
         Check::new(
             name,
@@ -943,7 +960,7 @@ fn find_secrecy(words: &[String]) -> Option<(&'static str, bool, usize)> {
 /// words. Refused only on certainty: the phrase with its diacritics in a stamp, as a whole page line, or in
 /// letters clearly larger than the page's text (a greyscale stamp level with the title); the phrase without
 /// its diacritics in red ink. Anything nearer doubt — a stamp whose word reads one letter off "MẬT", the
-/// phrase without diacritics in black — fails without a ground, so an officer decides.
+/// phrase without diacritics in black — fails with the ground only suggested, so an officer decides.
 pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
     const NAME: &str = "art22.secrecy_mark";
     let refuse = |mark: &str, text: &str, bbox: BBox, how: &str| {
@@ -955,6 +972,7 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
         )
         .with_regions(vec![bbox])
         .with_ground(Ground::SecrecyMark)
+        .certain()
     };
     let doubt = |text: &str, bbox: BBox, how: &str| {
         Check::new(
@@ -964,6 +982,7 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
             json!({"text": text, "found": how}),
         )
         .with_regions(vec![bbox])
+        .with_ground(Ground::SecrecyMark)
     };
     let mut doubtful = None;
     // What the marks pass read on its own.
@@ -1021,14 +1040,34 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
             doubtful.get_or_insert_with(|| doubt(&line.text, bbox, "page words without diacritics"));
         }
     }
-    doubtful.unwrap_or_else(|| {
-        Check::new(
+    if let Some(d) = doubtful {
+        return d;
+    }
+    // Fail closed: a group of ink turned against the page the size of a stamp, read as neither mark, may be a
+    // mark the reading could not make out (a greyscale stamp over text).
+    let unread: Vec<&crate::ocr::OcrStamp> = ocr
+        .stamps
+        .iter()
+        .filter(|s| s.turned && text::contains_approx(&fold(&s.text), "khong duoc sao chup").is_none())
+        .collect();
+    if !unread.is_empty() {
+        return Check::new(
             NAME,
-            Outcome::Pass,
-            "no secrecy stamp",
-            json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
+            Outcome::Unchecked,
+            format!(
+                "{} stamp-like mark(s) turned against the page could not be read: an officer checks they are not secrecy or do-not-copy marks",
+                unread.len()
+            ),
+            json!({"stamps_read": unread.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
         )
-    })
+        .with_regions(unread.iter().map(|s| s.bbox).collect());
+    }
+    Check::new(
+        NAME,
+        Outcome::Pass,
+        "no secrecy stamp",
+        json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
+    )
 }
 
 /// Art. 22(3): "không được sao chụp".
@@ -1045,7 +1084,8 @@ pub fn no_copy_mark(ocr: &OcrPage) -> Check {
                 json!({"text": text, "edits": h.edits}),
             )
             .with_regions(vec![bbox])
-            .with_ground(Ground::NoCopyMark);
+            .with_ground(Ground::NoCopyMark)
+            .certain();
         }
     }
     Check::new(NAME, Outcome::Pass, "no do-not-copy mark", json!({}))
@@ -1060,11 +1100,13 @@ const LEGALISATION: [&str; 5] = [
 ];
 
 /// Art. 22(5): a document in another language (few Vietnamese diacritics among its letters) with no consular
-/// legalisation stamp.
-pub fn foreign_document(ocr: &OcrPage, max_vi_ratio: f64, min_letters: usize) -> Check {
+/// legalisation anywhere in it (`pages`: each page's text; a legalisation page of its own counts). The ground
+/// is suggested, never certain: an officer judges foreign papers.
+pub fn foreign_document(pages: &[&str], max_vi_ratio: f64, min_letters: usize) -> Check {
     const NAME: &str = "art22.foreign_not_legalised";
-    let (ratio, letters) = text::vietnamese_ratio(&ocr.text);
-    let ev = json!({"vietnamese_letter_ratio": ratio, "letters": letters, "foreign_below": max_vi_ratio});
+    let all = pages.join("\n");
+    let (ratio, letters) = text::vietnamese_ratio(&all);
+    let ev = json!({"vietnamese_letter_ratio": ratio, "letters": letters, "foreign_below": max_vi_ratio, "pages": pages.len()});
     if letters < min_letters {
         return Check::new(
             NAME,
@@ -1073,6 +1115,10 @@ pub fn foreign_document(ocr: &OcrPage, max_vi_ratio: f64, min_letters: usize) ->
             ev,
         );
     }
+    let folded = fold(&all);
+    let legalised = LEGALISATION
+        .iter()
+        .find(|p| text::contains_approx(&folded, p).is_some());
     if ratio >= max_vi_ratio {
         return Check::new(
             NAME,
@@ -1081,11 +1127,7 @@ pub fn foreign_document(ocr: &OcrPage, max_vi_ratio: f64, min_letters: usize) ->
             ev,
         );
     }
-    let folded = fold(&ocr.text);
-    if let Some(found) = LEGALISATION
-        .iter()
-        .find(|p| text::contains_approx(&folded, p).is_some())
-    {
+    if let Some(found) = legalised {
         return Check::new(
             NAME,
             Outcome::Pass,
@@ -1097,60 +1139,133 @@ pub fn foreign_document(ocr: &OcrPage, max_vi_ratio: f64, min_letters: usize) ->
         NAME,
         Outcome::Fail,
         format!(
-            "the document is not in Vietnamese ({:.1} % of letters carry diacritics) and shows no consular legalisation",
-            ratio * 100.0
+            "the document is not in Vietnamese ({:.1} % of letters carry diacritics) and shows no consular legalisation on any of its {} page(s): an officer checks",
+            ratio * 100.0,
+            pages.len()
         ),
         ev,
     )
     .with_ground(Ground::ForeignNotLegalised)
 }
 
-/// Art. 22(6): the seal a document of this type must carry.
-pub fn seal_present(
-    img: &image::RgbImage,
-    rec: &Recognition,
-    dpi: f32,
-    p: &crate::decision::IntakePolicy,
+/// Wording of a competent body's certification on a paper drawn up by a person ("XÁC NHẬN CỦA UBND …", a
+/// notary's or an authentication's words).
+const CERTIFICATION: [&str; 4] = ["xac nhan cua", "chung thuc", "loi chung", "cong chung vien"];
+
+/// Art. 22(6) on a whole document: the seal is looked for on every page (`seals[i]`: the seals found on the
+/// document's page `pages[i]`), never required on each. A type that must carry a seal and shows none on any
+/// page fails with the ground suggested (a seal can be faint, cut or scanned badly: an officer looks). Only a
+/// paper recognised by its title as drawn up by a person, with no seal and no certification wording on any
+/// page, fails with certainty — the title is the region shown.
+pub fn document_seal(
+    class: &Classification,
+    pages: &[usize],
+    seals: &[Vec<seal::Seal>],
+    texts: &[&str],
 ) -> Check {
     const NAME: &str = "art22.seal";
-    let seals = seal::find_seals(img, dpi, p);
-    let ev = json!({"seals": seals});
-    let regions: Vec<BBox> = seals.iter().map(|s| s.bbox()).collect();
-    match rec.classification.doc_class.seal_required() {
-        None => Check::new(
+    let found: Vec<(usize, &seal::Seal)> = pages
+        .iter()
+        .zip(seals)
+        .flat_map(|(p, s)| s.iter().map(move |s| (*p, s)))
+        .collect();
+    let ev = json!({
+        "seals": found.iter().map(|(p, s)| json!({"page": p + 1, "seal": s})).collect::<Vec<_>>(),
+        "pages": pages.iter().map(|p| p + 1).collect::<Vec<_>>(),
+    });
+    let on = |c: Check| match found.first() {
+        Some((page, _)) => Check {
+            page: Some(*page),
+            regions: found
+                .iter()
+                .filter(|(p, _)| p == page)
+                .map(|(_, s)| s.bbox())
+                .collect(),
+            ..c
+        },
+        None => c,
+    };
+    let n = pages.len();
+    let where_found = || {
+        let mut ps: Vec<String> = found.iter().map(|(p, _)| (p + 1).to_string()).collect();
+        ps.dedup();
+        format!("{} seal(s) found, on page(s) {}", found.len(), ps.join(", "))
+    };
+    if let Some(paper) = &class.paper {
+        if !found.is_empty() {
+            return on(Check::new(
+                NAME,
+                Outcome::Pass,
+                format!("{}: {}", paper.name, where_found()),
+                ev,
+            ));
+        }
+        let folded = fold(&texts.join("\n"));
+        let certification = CERTIFICATION
+            .iter()
+            .find(|p| text::contains_approx(&folded, p).is_some());
+        let fail = Check::new(
+            NAME,
+            Outcome::Fail,
+            match (paper.issuer, certification) {
+                (Issuer::Individual, None) => format!(
+                    "\"{}\" is a paper drawn up by a person; no seal and no competent body's certification is on any of its {n} page(s)",
+                    paper.name
+                ),
+                (Issuer::Individual, Some(w)) => format!(
+                    "\"{}\" is a paper drawn up by a person; it speaks of a certification (\"{w}\") but no seal was found on its {n} page(s): an officer checks",
+                    paper.name
+                ),
+                (Issuer::CompetentBody, _) => format!(
+                    "\"{}\" must carry its issuing body's seal; none was found on its {n} page(s): an officer checks",
+                    paper.name
+                ),
+            },
+            json!({"seals": [], "pages": pages.iter().map(|p| p + 1).collect::<Vec<_>>(), "certification_wording": certification}),
+        )
+        .with_ground(Ground::NoSeal)
+        .with_regions(paper.cue.bbox.into_iter().collect());
+        let fail = Check {
+            page: pages.first().copied(),
+            ..fail
+        };
+        // Certain only for a person's paper whose title was read as such (at most one slip).
+        return if paper.issuer == Issuer::Individual && certification.is_none() && paper.cue.edits <= 1 {
+            fail.certain()
+        } else {
+            fail
+        };
+    }
+    match class.doc_class.seal_required() {
+        None => on(Check::new(
             NAME,
             Outcome::NotApplicable,
             "unknown document type: no seal rule",
             ev,
-        )
-        .with_regions(regions),
-        Some(false) if seals.is_empty() => {
+        )),
+        Some(false) if found.is_empty() => {
             Check::new(NAME, Outcome::Pass, "this document type carries no seal", ev)
         }
-        Some(false) => Check::new(
+        Some(false) => on(Check::new(
             NAME,
             Outcome::Pass,
-            format!("{} seal(s) found (none required)", seals.len()),
+            format!("{} (none required)", where_found()),
             ev,
-        )
-        .with_regions(regions),
-        Some(true) if seals.is_empty() => Check::new(
-            NAME,
-            Outcome::Fail,
-            format!(
-                "a {} must carry the issuing body's red seal; none was found",
-                rec.classification.doc_class.name()
-            ),
-            ev,
-        )
-        .with_ground(Ground::NoSeal),
-        Some(true) => Check::new(
-            NAME,
-            Outcome::Pass,
-            format!("red seal found ({} ring(s))", seals.len()),
-            ev,
-        )
-        .with_regions(regions),
+        )),
+        Some(true) if found.is_empty() => Check {
+            page: pages.last().copied(),
+            ..Check::new(
+                NAME,
+                Outcome::Fail,
+                format!(
+                    "a {} carries the issuing body's seal; none was found on any of its {n} page(s): an officer checks",
+                    class.doc_class.name()
+                ),
+                ev,
+            )
+            .with_ground(Ground::NoSeal)
+        },
+        Some(true) => on(Check::new(NAME, Outcome::Pass, where_found(), ev)),
     }
 }
 
@@ -1212,6 +1327,7 @@ mod secrecy_tests {
                     text: t.to_string(),
                     confidence: 80.0,
                     bbox: BBox::new(1600, 60, 300, 150),
+                    turned: false,
                 })
                 .collect(),
         };
@@ -1223,18 +1339,40 @@ mod secrecy_tests {
         let (img, ocr) = page(&[], &["| TỐI MẬT |"]);
         let c = secrecy_mark(&img, &ocr);
         assert_eq!(
-            (c.outcome, c.ground),
-            (Outcome::Fail, Some(Ground::SecrecyMark)),
+            (c.outcome, c.ground, c.certain),
+            (Outcome::Fail, Some(Ground::SecrecyMark), true),
             "{c:?}"
         );
         assert!(c.message.contains("TỐI MẬT"));
-        // One letter off, in black: not certain, so an officer decides (no ground, no refusal).
+        // One letter off, in black: not certain, so an officer decides (the ground only suggested).
         let (img, ocr) = page(&[], &["MÂẬT"]);
         let c = secrecy_mark(&img, &ocr);
-        assert_eq!((c.outcome, c.ground), (Outcome::Fail, None), "{c:?}");
+        assert_eq!(
+            (c.outcome, c.ground, c.certain),
+            (Outcome::Fail, Some(Ground::SecrecyMark), false),
+            "{c:?}"
+        );
         // A seal's ring text is not a mark.
         let (img, ocr) = page(&[], &["ỦY BAN NHÂN DÂN PHƯỜNG MAI DỊCH"]);
         assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_turned_mark_that_cannot_be_read_is_unchecked_never_a_pass() {
+        // A greyscale stamp over text, turned: the marks pass found it but read noise.
+        let (img, mut ocr) = page(&[], &["IV naNf h | cơ syÔ) ca ® xácA"]);
+        ocr.stamps[0].turned = true;
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!(c.outcome, Outcome::Unchecked, "{c:?}");
+        assert_eq!(c.regions, vec![ocr.stamps[0].bbox]);
+        // The same reading from a red group (a seal's ring text, say) is no reason to stop.
+        ocr.stamps[0].turned = false;
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+        // A turned mark read as "TỐI MẬT" is refused as before.
+        let (img, mut ocr) = page(&[], &["TỐI MẬT"]);
+        ocr.stamps[0].turned = true;
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!((c.outcome, c.certain), (Outcome::Fail, true), "{c:?}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Red seal detection: red-dominant ink forming a roughly circular ring.
+//! Seal detection: red-dominant ink forming a roughly circular ring, or on a greyscale scan the same ring in
+//! ink lighter than the text's.
 //!
 //! The page is reduced to a mask of 4 × 4 cells holding red ink ([`super::is_red`]); connected groups of cells
 //! whose box is roughly square and of a seal's size are tested as rings: along 72 rays from the box centre,
@@ -18,8 +19,9 @@ pub struct Seal {
     pub cx: u32,
     pub cy: u32,
     pub radius: u32,
-    /// Share of the 72 rays that meet red ink at 0.8–1.1 × the radius.
+    /// Share of the 72 rays that meet ink at 0.8–1.1 × the radius.
     pub ring_coverage: f32,
+    pub ink: SealInk,
 }
 
 impl Seal {
@@ -133,11 +135,62 @@ fn red_mask(img: &image::RgbImage, close: usize) -> Option<RedMask> {
     })
 }
 
-/// Finds seal rings on a page of `dpi` resolution.
+/// Finds seal rings on a page of `dpi` resolution: rings of red ink, or — where there are none, as on a
+/// greyscale scan — rings of ink lighter than the text's ([`grey_seal_mask`]): a seal's shape, whatever its
+/// colour became.
 pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
-    let Some(m) = red_mask(img, 0) else {
-        return Vec::new();
-    };
+    let red = red_mask(img, 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Red));
+    if !red.is_empty() {
+        return red;
+    }
+    grey_seal_mask(&super::gray(img)).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
+}
+
+/// Cells of a greyscale page mostly covered by mid-grey ink (luma 62–150) and holding no text-black pixel
+/// (< 45): where a red or blue seal lands on a greyscale scan (the corpus's seal red reads 92, its text 20).
+/// Text strokes hold black cores and only thin grey edges, so they stay out.
+fn grey_seal_mask(g: &image::GrayImage) -> Option<RedMask> {
+    let (w, h) = g.dimensions();
+    let (mw, mh) = ((w / CELL) as usize, (h / CELL) as usize);
+    if mw < 4 || mh < 4 {
+        return None;
+    }
+    let mut mask = vec![false; mw * mh];
+    let raw = g.as_raw();
+    for my in 0..mh {
+        for mx in 0..mw {
+            let (mut band, mut black) = (0u32, false);
+            for dy in 0..CELL {
+                let row = ((my as u32 * CELL + dy) * w) as usize;
+                for dx in 0..CELL {
+                    let v = raw[row + mx * CELL as usize + dx as usize];
+                    black |= v < 45;
+                    band += u32::from((62..=150).contains(&v));
+                }
+            }
+            mask[my * mw + mx] = !black && band * 2 >= CELL * CELL;
+        }
+    }
+    let groups = group_cells(&mask, mw, mh);
+    Some(RedMask {
+        mask,
+        w: mw,
+        h: mh,
+        groups,
+    })
+}
+
+/// The ink a seal was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SealInk {
+    Red,
+    /// Grey: its shape on a greyscale scan.
+    Grey,
+}
+
+/// Groups of `m` the size and squareness of a seal whose ring meets ink along most rays.
+fn rings(m: &RedMask, dpi: f32, p: &IntakePolicy, ink: SealInk) -> Vec<Seal> {
     let (mask, mw, mh) = (&m.mask, m.w, m.h);
     let px_per_mm = dpi / 25.4;
     let min_r = p.seal_min_radius_mm * px_per_mm / CELL as f32;
@@ -177,6 +230,7 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
                 cy: (cy * CELL as f32 + CELL as f32 / 2.0) as u32,
                 radius: (r * CELL as f32) as u32,
                 ring_coverage: coverage,
+                ink,
             });
         }
     }

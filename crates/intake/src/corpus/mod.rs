@@ -7,6 +7,7 @@
 //!
 //! Layouts follow the real documents' headings and field labels; the content (names, numbers, dates) is random.
 
+pub mod documents;
 pub mod mrz;
 pub mod people;
 pub mod render;
@@ -392,6 +393,8 @@ struct Sheet<'a> {
     seal: Option<BBox>,
     /// The card-face QR: its content and box.
     qr: Option<(String, BBox)>,
+    /// Where the signature block starts (the place-and-date line), once drawn.
+    sign_top: Option<f32>,
 }
 
 const INK: [u8; 3] = [20, 20, 24];
@@ -411,6 +414,7 @@ impl<'a> Sheet<'a> {
             body: 46.0,
             seal: None,
             qr: None,
+            sign_top: None,
         }
     }
 
@@ -529,6 +533,7 @@ impl<'a> Sheet<'a> {
         rng: &mut impl Rng,
     ) {
         let cx = self.right - 560.0;
+        self.sign_top.get_or_insert(self.y);
         self.gap(20.0);
         let size = self.body;
         let w = self.fonts.width(Face::Sans, size, place_date);
@@ -634,11 +639,7 @@ impl Generator {
             }
         }
         if matches!(variant, Variant::Marked { greyscale: true, .. }) {
-            for p in sheet.img.pixels_mut() {
-                let l = ((u32::from(p.0[0]) * 299 + u32::from(p.0[1]) * 587 + u32::from(p.0[2]) * 114) / 1000)
-                    as u8;
-                p.0 = [l, l, l];
-            }
+            to_greyscale(&mut sheet.img);
         }
         let id = spec.id();
         let (image, encoded, ext) = match jpeg_quality {
@@ -1753,6 +1754,14 @@ fn normal_table() -> Vec<f32> {
             (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
         })
         .collect()
+}
+
+/// A greyscale scan: every pixel to its luma (ITU-R BT.601 weights).
+pub fn to_greyscale(img: &mut RgbImage) {
+    for p in img.pixels_mut() {
+        let l = ((u32::from(p.0[0]) * 299 + u32::from(p.0[1]) * 587 + u32::from(p.0[2]) * 114) / 1000) as u8;
+        p.0 = [l, l, l];
+    }
 }
 
 /// Separable Gaussian blur of an RGB image.
