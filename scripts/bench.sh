@@ -53,8 +53,11 @@ SERVER=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 sleep 1
 echo "idle resident memory of banso serve: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$SERVER/status)"
-"$B" bench sample-page --format jpeg --out "$WORK/p.jpg"
-CODE=$("$B" --data-dir "$WORK/data" issue --holder-id 001099012345 --holder-name "Nguyễn Văn An" \
+# A clean birth certificate from the intake's corpus, issued for its own holder with the intake on.
+HOLDER=$("$B" bench sample-page --certificate --format jpeg --out "$WORK/p.jpg")
+HOLDER_NAME=$(echo "$HOLDER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["holder_name"])')
+HOLDER_ID=$(echo "$HOLDER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id_number"])')
+CODE=$("$B" --data-dir "$WORK/data" issue --holder-id "$HOLDER_ID" --holder-name "$HOLDER_NAME" \
   --doc-type "Giấy khai sinh" --out "$WORK/c.pdf" --json "$WORK/p.jpg" | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 URL="http://127.0.0.1:$PORT/api/v1/copies/$CODE"
 curl -fsS "$URL" >/dev/null

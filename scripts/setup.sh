@@ -8,6 +8,8 @@ APT_PACKAGES=(
   build-essential pkg-config curl
   # the font embedded in issued copies (Vietnamese glyphs)
   fonts-dejavu-core
+  # the intake corpus's held-out typefaces (Vietnamese coverage; thresholds were fitted on DejaVu only)
+  fonts-liberation2 fonts-freefont-ttf fonts-noto-core
   # independent validators used by the tests
   poppler-utils qpdf zbar-tools libnss3-tools
   # real components the tests start

@@ -60,7 +60,7 @@ pub enum IntakeError {
     #[error("invalid image: {0}")]
     InvalidImage(String),
     /// A font needed to render the synthetic corpus is missing.
-    #[error("font {path} cannot be loaded: {detail} (install fonts-dejavu-core)")]
+    #[error("font {path} cannot be loaded: {detail}")]
     Font { path: PathBuf, detail: String },
     /// Encoding an image (PNG/JPEG) failed.
     #[error("cannot encode image: {0}")]

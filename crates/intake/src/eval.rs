@@ -15,7 +15,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{Ground, Outcome};
-use crate::corpus::{corpus_specs, Art22Case, Generator, GroundTruth, TamperKind, Variant, VariantKind};
+use crate::corpus::{
+    split_specs, Art22Case, Generator, GroundTruth, Split, TamperKind, Variant, VariantKind,
+};
 use crate::decision::{assess_page, Action, IntakePolicy, PageInput, PageReport};
 use crate::error::IntakeError;
 use crate::metrics::{cer_count, field_score, CerCount, FieldScore};
@@ -40,6 +42,9 @@ pub struct EvalOptions {
     pub reuse_ocr: bool,
     /// Documents of several pages and papers the page corpus lacks ([`crate::corpus::documents`]), per kind.
     pub documents: u32,
+    /// The generator settings the corpus is drawn from: the thresholds were fitted on `Fitting`; `HeldOut`
+    /// sets pages in typefaces and layouts the fitting never saw.
+    pub split: Split,
 }
 
 impl Default for EvalOptions {
@@ -54,6 +59,7 @@ impl Default for EvalOptions {
             keep_dir: None,
             reuse_ocr: false,
             documents: 4,
+            split: Split::HeldOut,
         }
     }
 }
@@ -82,6 +88,8 @@ impl Rate {
 /// The benchmark's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EvalReport {
+    /// `fitting` or `held_out` ([`Split`]).
+    pub split: String,
     pub pages: usize,
     pub threads: usize,
     pub cer_clean: CerCount,
@@ -121,6 +129,16 @@ pub struct EvalReport {
     pub marks_auto_issued: Rate,
     /// Clean and degraded pages refused (any ground): wrongful refusals.
     pub wrongful_refusals: Rate,
+    /// Clean and degraded pages auto-issued, by scan (clean: colour PNG; degraded: JPEG, turned, blurred,
+    /// noisy), by document type and by typeface.
+    pub auto_issued_by_scan: BTreeMap<String, Rate>,
+    pub auto_issued_by_type: BTreeMap<String, Rate>,
+    pub auto_issued_by_typeface: BTreeMap<String, Rate>,
+    /// Forensic false alarms and tamper recall (flagged, localised) by typeface.
+    pub false_alarms_by_typeface: BTreeMap<String, Rate>,
+    pub tamper_localised_by_typeface: BTreeMap<String, Rate>,
+    /// CER of clean pages by typeface.
+    pub cer_clean_by_typeface: BTreeMap<String, CerCount>,
     /// Documents auto-issued although a check that concerns them could not run (`unchecked`): must be 0.
     pub issued_with_unchecked: Rate,
     /// Which checks could not run, over all documents.
@@ -228,8 +246,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
     let tmp = tempfile::tempdir().map_err(|e| IntakeError::io("temporary directory", e))?;
     let dir = opts.keep_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).map_err(|e| IntakeError::io(&dir, e))?;
-    let generator = Generator::new()?;
-    let specs = corpus_specs(opts.seed, opts.per_type, &opts.kinds);
+    let generator = Generator::for_split(opts.split)?;
+    let specs = split_specs(opts.seed, opts.per_type, &opts.kinds, opts.split);
     let t = Instant::now();
     let generated: Vec<(PathBuf, GroundTruth, VariantKind)> =
         parallel_map(&specs, opts.threads, |_, spec| {
@@ -312,6 +330,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
     ));
 
     let mut r = EvalReport {
+        split: opts.split.name().into(),
         pages: generated.len(),
         threads,
         intake_secs,
@@ -340,8 +359,9 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
         progress(&format!("tesseract CLI on the same pages in {secs:.1} s"));
     }
 
-    for (((_, truth, kind), o), rep) in generated.iter().zip(&ocr).zip(&reports) {
+    for ((((_, truth, kind), o), rep), spec) in generated.iter().zip(&ocr).zip(&reports).zip(&specs) {
         let kname = kind.name().to_string();
+        let face = spec.typeface.name().to_string();
         let expected = DocClass::from_doc_type(truth.doc_type);
         let class_ok = rep.doc_type == expected;
         r.classification.add(class_ok);
@@ -386,9 +406,25 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                 let t = cer_count(&truth.text(), &o.text);
                 if *kind == VariantKind::Clean {
                     r.cer_clean.add(t);
+                    r.cer_clean_by_typeface.entry(face.clone()).or_default().add(t);
                 } else {
                     r.cer_degraded.add(t);
                 }
+                let issued = rep.decision.action == Action::AutoIssue;
+                let scan = if *kind == VariantKind::Clean {
+                    "colour"
+                } else {
+                    "jpeg_degraded"
+                };
+                r.auto_issued_by_scan.entry(scan.into()).or_default().add(issued);
+                r.auto_issued_by_type
+                    .entry(truth.doc_type.name().into())
+                    .or_default()
+                    .add(issued);
+                r.auto_issued_by_typeface
+                    .entry(face.clone())
+                    .or_default()
+                    .add(issued);
                 let truth_map = truth.fields.to_map();
                 let got = rep
                     .fields
@@ -455,6 +491,10 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                         .add(field_score(&one_t, &one_g));
                 }
                 r.false_alarms.add(!forensic_fails.is_empty());
+                r.false_alarms_by_typeface
+                    .entry(face.clone())
+                    .or_default()
+                    .add(!forensic_fails.is_empty());
                 for c in &forensic_fails {
                     *r.false_alarms_by_check.entry(c.name.clone()).or_default() += 1;
                     r.notes
@@ -478,6 +518,10 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                     .iter()
                     .any(|c| c.regions.iter().any(|b| b.intersect(region).is_some()));
                 r.tamper_localised.add(localised);
+                r.tamper_localised_by_typeface
+                    .entry(face.clone())
+                    .or_default()
+                    .add(localised);
                 if !flagged {
                     r.notes
                         .push(format!("{}: {} not flagged", truth.id, tamper_name(*tamper)));
@@ -572,8 +616,8 @@ fn evaluate_documents(
     r: &mut EvalReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), IntakeError> {
-    use crate::corpus::documents::{document_specs, Expected};
-    let specs = document_specs(opts.seed, opts.documents);
+    use crate::corpus::documents::{split_document_specs, Expected};
+    let specs = split_document_specs(opts.seed, opts.documents, opts.split);
     let docs = parallel_map(&specs, threads, |_, spec| generator.generate_document(spec))?;
     let frames: Vec<Arc<PageImage>> = docs
         .iter()
@@ -671,6 +715,15 @@ impl EvalReport {
     pub fn lines(&self) -> Vec<String> {
         let pct = |c: &CerCount| c.rate() * 100.0;
         let mut out = vec![format!(
+            "split: {} ({})",
+            self.split,
+            if self.split == "held_out" {
+                "typefaces Liberation, FreeFont, Noto and layouts the thresholds were never fitted on"
+            } else {
+                "DejaVu, the standard layout: the settings the thresholds were fitted on"
+            }
+        )];
+        out.push(format!(
             "pages: {} on {} worker(s){}",
             self.pages,
             self.threads,
@@ -679,7 +732,7 @@ impl EvalReport {
             } else {
                 ""
             }
-        )];
+        ));
         out.push(format!(
             "whole intake: {:.2} pages/s; {:.2} s per page per core (target ≤ 1.5 s); checks alone {:.0} ms/page",
             self.intake_pages_per_sec, self.intake_secs_per_page_per_core, self.assess_ms_mean
@@ -761,6 +814,38 @@ impl EvalReport {
         out.push(format!(
             "wrongful refusals (clean + degraded): {}/{}",
             self.wrongful_refusals.hits, self.wrongful_refusals.total
+        ));
+        let rate = |r: &Rate| format!("{:.3} ({}/{})", r.rate(), r.hits, r.total);
+        for (what, map) in [
+            ("scan", &self.auto_issued_by_scan),
+            ("typeface", &self.auto_issued_by_typeface),
+            ("type", &self.auto_issued_by_type),
+        ] {
+            out.push(format!(
+                "legitimate pages auto-issued by {what} (target ≥ 0.8): {}",
+                map.iter()
+                    .map(|(k, r)| format!("{k} {}", rate(r)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out.push(format!(
+            "by typeface: false alarms {}; tamper localised {}; CER clean {}",
+            self.false_alarms_by_typeface
+                .iter()
+                .map(|(k, r)| format!("{k} {}", rate(r)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.tamper_localised_by_typeface
+                .iter()
+                .map(|(k, r)| format!("{k} {}", rate(r)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.cer_clean_by_typeface
+                .iter()
+                .map(|(k, c)| format!("{k} {:.2} %", pct(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
         for (what, map) in [
             ("placement", &self.marks_by_placement),

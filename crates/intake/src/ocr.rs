@@ -108,9 +108,31 @@ pub struct OcrStamp {
     /// The stamp's frame.
     #[serde(rename = "box")]
     pub bbox: BBox,
-    /// A group of dark ink turned against the page's lines (a stamp scanned in greyscale), not red ink.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub turned: bool,
+    /// What the marks pass found it as.
+    #[serde(default)]
+    pub source: StampSource,
+}
+
+/// What kind of ink group a stamp was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StampSource {
+    /// A red group of any shape (a seal's ring text reads here too).
+    #[default]
+    RedInk,
+    /// A rectangular red frame: a rubber stamp.
+    RedFrame,
+    /// A rectangular frame of mid-grey ink: a stamp on a greyscale scan.
+    GreyFrame,
+    /// A group of dark ink turned against the page's lines: a stamp on a greyscale scan.
+    Turned,
+}
+
+impl StampSource {
+    /// A stamp's shape, not a seal's: what it says must be read, or an officer looks.
+    pub fn is_stamp(&self) -> bool {
+        !matches!(self, StampSource::RedInk)
+    }
 }
 
 /// Checks that `OMP_THREAD_LIMIT=1` was in the environment this process *started* with (Linux: the initial
@@ -302,17 +324,39 @@ impl OcrWorker {
                 seen.push(group);
             }
         }
+        for frame in crate::checks::seal::find_grey_frames(gray) {
+            if overlaps(&frame, &seen) {
+                continue;
+            }
+            let crop = image::imageops::crop_imm(gray, frame.x, frame.y, frame.w, frame.h).to_image();
+            let stamp = self.read_levelled(&crop, 0.0, frame, dpi).unwrap_or(OcrStamp {
+                text: String::new(),
+                confidence: 0.0,
+                bbox: frame,
+                source: StampSource::GreyFrame,
+            });
+            result.stamps.push(OcrStamp {
+                source: StampSource::GreyFrame,
+                ..stamp
+            });
+            seen.push(frame);
+        }
         for (group, angle) in crate::checks::seal::find_turned_dark_marks(gray) {
             if overlaps(&group, &seen) {
                 continue;
             }
             let crop = image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image();
-            if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
-                result.stamps.push(OcrStamp {
-                    turned: true,
-                    ..stamp
-                });
-            }
+            // A turned group read as nothing is kept: an officer looks at what could not be read.
+            let stamp = self.read_levelled(&crop, angle, group, dpi).unwrap_or(OcrStamp {
+                text: String::new(),
+                confidence: 0.0,
+                bbox: group,
+                source: StampSource::Turned,
+            });
+            result.stamps.push(OcrStamp {
+                source: StampSource::Turned,
+                ..stamp
+            });
             seen.push(group);
         }
     }
@@ -377,7 +421,7 @@ impl OcrWorker {
             text,
             confidence,
             bbox,
-            turned: false,
+            source: StampSource::RedInk,
         })
     }
 
@@ -402,11 +446,12 @@ impl OcrWorker {
         }
         let page = page.ok()?;
         let text = page.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!text.is_empty()).then_some(OcrStamp {
+        // A frame read as nothing is kept: a stamp nobody could read is for an officer to look at.
+        Some(OcrStamp {
             text,
             confidence: page.mean_confidence,
             bbox: frame,
-            turned: false,
+            source: StampSource::RedFrame,
         })
     }
 

@@ -29,6 +29,8 @@ fn page(doc_type: DocType, kind: VariantKind, seed: u64) -> GeneratedPage {
         kind,
         index: 0,
         seed,
+        typeface: banso_intake::corpus::Typeface::DejaVu,
+        style: Default::default(),
     };
     Generator::new()
         .expect("fonts-dejavu-core")

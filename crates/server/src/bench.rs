@@ -95,6 +95,10 @@ pub enum BenchCommand {
         /// papers), judged as whole requests; 0 skips them.
         #[arg(long, default_value_t = 4)]
         documents: u32,
+        /// Generator settings: `held-out` (typefaces and layouts the thresholds were never fitted on; the
+        /// figures of record) or `fitting` (DejaVu, the standard layout).
+        #[arg(long, value_parser = ["held-out", "fitting"], default_value = "held-out")]
+        split: String,
         #[arg(long)]
         json: bool,
     },
@@ -109,6 +113,9 @@ pub enum BenchCommand {
         /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
         #[arg(long, default_value = "clean,degraded,tampered,art22")]
         kinds: String,
+        /// Generator settings: `fitting` (DejaVu, the standard layout) or `held-out`.
+        #[arg(long, value_parser = ["held-out", "fitting"], default_value = "fitting")]
+        split: String,
     },
     /// Write a synthetic scanned A4 page (for tests, demos and benchmarks).
     SamplePage {
@@ -119,9 +126,34 @@ pub enum BenchCommand {
         /// Draw this number large on the page so pages differ.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write a clean birth certificate from the intake's corpus instead (at 300 dpi), one the intake
+        /// issues, and print its holder (`{"holder_name", "birth_date", "id_number"}`) as JSON.
+        #[arg(long)]
+        certificate: bool,
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// A clean birth certificate from the intake corpus (the `seed`th of the fitting split), encoded as `format`,
+/// with its holder's fields.
+pub fn sample_certificate(format: &str, seed: u64) -> Result<(Vec<u8>, serde_json::Value)> {
+    use banso_intake::corpus::{corpus_specs, encode_jpeg, encode_png, DocType, Generator, VariantKind};
+    let spec = corpus_specs(seed, 1, &[VariantKind::Clean])
+        .into_iter()
+        .find(|s| s.doc_type == DocType::BirthCertificate)
+        .context("no birth certificate in the corpus")?;
+    let page = Generator::new()?.generate(&spec)?;
+    let bytes = if format == "png" {
+        encode_png(&page.image)?
+    } else {
+        encode_jpeg(&page.image, 92)?
+    };
+    let f = &page.truth.fields;
+    Ok((
+        bytes,
+        serde_json::json!({"holder_name": f.holder_name, "birth_date": f.birth_date, "id_number": f.id_number}),
+    ))
 }
 
 /// A synthetic scan: off-white paper with grain, dark lines of "text" and a red seal, at `dpi` on A4.
@@ -243,10 +275,17 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             format,
             dpi,
             seed,
+            certificate,
             out,
         } => {
-            std::fs::write(&out, sample_page(&format, dpi, seed)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+            let bytes = if certificate {
+                let (bytes, holder) = sample_certificate(&format, seed)?;
+                println!("{}", serde_json::to_string(&holder)?);
+                bytes
+            } else {
+                sample_page(&format, dpi, seed)?
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
             Ok(0)
         }
         BenchCommand::Issue { n } => {
@@ -284,6 +323,7 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             no_cli,
             kinds,
             documents,
+            split,
             json,
         } => {
             let options = banso_intake::eval::EvalOptions {
@@ -292,13 +332,16 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
                 compare_cli: !no_cli,
                 kinds: parse_kinds(&kinds)?,
                 documents,
+                split: parse_split(&split),
                 ..Default::default()
             };
             let report = banso_intake::eval::evaluate(&options, &mut |line| eprintln!("{line}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("banso bench intake (seed {seed}, {per_type} page(s) per type and variant)");
+                println!(
+                    "banso bench intake (seed {seed}, {per_type} page(s) per type and variant, {split} split, {documents} document(s) per kind)"
+                );
                 for line in report.lines() {
                     println!("{line}");
                 }
@@ -310,7 +353,8 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             seed,
             per_type,
             kinds,
-        } => write_corpus(&out, seed, per_type, &kinds),
+            split,
+        } => write_corpus(&out, seed, per_type, &kinds, parse_split(&split)),
         BenchCommand::Face {
             n,
             live,
@@ -778,12 +822,26 @@ fn parse_kinds(kinds: &str) -> Result<Vec<banso_intake::corpus::VariantKind>> {
         .collect()
 }
 
-fn write_corpus(out: &Path, seed: u64, per_type: u32, kinds: &str) -> Result<u8> {
-    use banso_intake::corpus::{corpus_specs, Generator};
+fn parse_split(s: &str) -> banso_intake::corpus::Split {
+    if s == "fitting" {
+        banso_intake::corpus::Split::Fitting
+    } else {
+        banso_intake::corpus::Split::HeldOut
+    }
+}
+
+fn write_corpus(
+    out: &Path,
+    seed: u64,
+    per_type: u32,
+    kinds: &str,
+    split: banso_intake::corpus::Split,
+) -> Result<u8> {
+    use banso_intake::corpus::{split_specs, Generator};
     let kinds = parse_kinds(kinds)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let generator = Generator::new()?;
-    let specs = corpus_specs(seed, per_type, &kinds);
+    let generator = Generator::for_split(split)?;
+    let specs = split_specs(seed, per_type, &kinds, split);
     for spec in &specs {
         generator.generate(spec)?.write(out)?;
     }

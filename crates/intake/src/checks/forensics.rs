@@ -318,8 +318,23 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
     let mut found = Vec::new();
     let mut regions: Vec<BBox> = Vec::new();
     let mut discounted = 0usize;
+    // Whether this page renders a letter repeated inside a word pixel-identically (a born-digital page set on
+    // a whole-pixel grid): then it does so in many words, and a copy inside one word is no evidence. A pasted
+    // cell shows in one or two words.
+    let mut words_repeating: Vec<usize> = groups
+        .iter()
+        .filter(|((a, b, _, _), (n, _, _))| a == b && *n >= p.copy_move_min_windows)
+        .map(|((a, _, _, _), _)| *a)
+        .collect();
+    words_repeating.sort_unstable();
+    words_repeating.dedup();
+    let grid_rendered = !noisy && words_repeating.len() >= 3;
     for ((a, b, dx, dy), (n, ba, bb)) in &groups {
         if *n < p.copy_move_min_windows {
+            continue;
+        }
+        if a == b && grid_rendered {
+            discounted += 1;
             continue;
         }
         // The same word printed twice (a repeated label) may render identically; on a noise-free page, so may
@@ -334,7 +349,7 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
         }));
         regions.extend([*ba, *bb]);
     }
-    let ev = json!({"matches": found, "discounted": discounted, "window": WIN,
+    let ev = json!({"matches": found, "discounted": discounted, "words_repeating_glyphs": words_repeating.len(), "window": WIN,
                     "min_windows": p.copy_move_min_windows, "noisy_page": noisy});
     verdict(
         NAME,
@@ -715,12 +730,13 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     }
     // Typeface: each digit against the library's faces; a digit nearest to another face than the one most
     // of its word's digits are nearest to, by a clear margin, was drawn differently.
-    let faces_compared = match typeface::library() {
+    let (faces_compared, page_renders) = match typeface::library() {
         Some(fonts) => {
-            findings.extend(face_findings(fonts, &glyphs, ocr, p));
-            true
+            let (found, page_renders) = face_findings(fonts, &glyphs, ocr, p);
+            findings.extend(found);
+            (true, page_renders)
         }
-        None => false,
+        None => (false, 0),
     };
     // The same digit inside one word, across small size changes.
     let mut in_word: Vec<(f32, usize)> = Vec::new();
@@ -761,6 +777,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         .collect();
     let ev = json!({
         "digit_glyphs": glyphs.len(), "faces_compared": faces_compared,
+        "face_findings_the_page_repeats": page_renders,
         "typical_same_digit_distance": typical, "shape_threshold": threshold,
         "largest_distances": largest, "largest_in_word": largest_in_word,
         "findings": findings.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
@@ -921,13 +938,17 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
     )
 }
 
-/// Digits whose nearest face differs from their word's (see [`typeface`]).
+/// Digits whose nearest face differs from their word's (see [`typeface`]), learnt against the page's own
+/// rendering: a digit counts only if no other instance of the same digit elsewhere on the page (in another
+/// word) is nearest to that same face. A page set in a typeface the library does not hold renders, say, every
+/// "1" nearer to DejaVu Serif than to DejaVu Sans; that is the page's typeface, not an alteration. Returns the
+/// findings and how many were set aside so.
 fn face_findings(
     fonts: &crate::corpus::render::Fonts,
     glyphs: &[Glyph],
     ocr: &OcrPage,
     p: &IntakePolicy,
-) -> Vec<(BBox, serde_json::Value)> {
+) -> (Vec<(BBox, serde_json::Value)>, usize) {
     let mut renders = typeface::Renders::default();
     let dists: Vec<Vec<Option<f32>>> = glyphs
         .iter()
@@ -942,6 +963,7 @@ fn face_findings(
             .min_by(|a, b| a.2.total_cmp(&b.2))
     };
     let mut out = Vec::new();
+    let mut repeated = 0usize;
     let mut words: Vec<usize> = glyphs.iter().map(|g| g.word).collect();
     words.dedup();
     for w in words {
@@ -982,6 +1004,16 @@ fn face_findings(
                 && d_word >= d * p.glyph_face_margin
                 && apart >= p.glyph_face_min_separation
             {
+                // The page's own rendering of this digit, elsewhere.
+                let page_does_so = (0..glyphs.len()).any(|j| {
+                    glyphs[j].word != g.word
+                        && glyphs[j].ch == g.ch
+                        && nearest(j).is_some_and(|(f, _, dj)| f == fam && dj <= p.glyph_face_max_distance)
+                });
+                if page_does_so {
+                    repeated += 1;
+                    continue;
+                }
                 out.push((
                     g.bbox,
                     json!({"kind": "face", "word": ocr.words[g.word].text, "char": g.ch.to_string(),
@@ -992,7 +1024,7 @@ fn face_findings(
             }
         }
     }
-    out
+    (out, repeated)
 }
 
 /// Labels of the type's layout found with no value after them.

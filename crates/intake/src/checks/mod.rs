@@ -647,7 +647,16 @@ pub fn province_code_known(code: &str) -> bool {
 pub fn cccd_number(rec: &Recognition) -> Check {
     const NAME: &str = "id_number.structure";
     let Some(f) = rec.fields.get("id_number") else {
-        return Check::not_applicable(NAME, "no ID number on the document");
+        return match rec.classification.doc_class {
+            // The card prints its number on both faces: not reading it is not a pass.
+            DocClass::CccdFront | DocClass::CccdBack => Check::new(
+                NAME,
+                Outcome::Unchecked,
+                "the card's ID number could not be read, so its structure could not be checked",
+                json!({}),
+            ),
+            _ => Check::not_applicable(NAME, "no ID number on the document"),
+        };
     };
     let id = f.value.as_str();
     let regions: Vec<BBox> = f.bbox.into_iter().collect();
@@ -719,8 +728,8 @@ pub fn mrz(rec: &Recognition) -> Check {
         return match rec.classification.doc_class {
             DocClass::CccdBack | DocClass::PassportDataPage => Check::new(
                 NAME,
-                Outcome::Warn,
-                "the document type has a machine-readable zone but none could be read",
+                Outcome::Unchecked,
+                "the document type has a machine-readable zone but none could be read, so its check digits could not be checked",
                 json!({}),
             ),
             _ => Check::not_applicable(NAME, "no machine-readable zone"),
@@ -1043,19 +1052,23 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
     if let Some(d) = doubtful {
         return d;
     }
-    // Fail closed: a group of ink turned against the page the size of a stamp, read as neither mark, may be a
-    // mark the reading could not make out (a greyscale stamp over text).
+    // Fail closed: a stamp (a red or grey frame, or a group of ink turned against the page the size of a stamp)
+    // read as neither mark may be a mark the reading could not make out (a stamp over text).
     let unread: Vec<&crate::ocr::OcrStamp> = ocr
         .stamps
         .iter()
-        .filter(|s| s.turned && text::contains_approx(&fold(&s.text), "khong duoc sao chup").is_none())
+        .filter(|s| {
+            s.source.is_stamp()
+                && !legible(&s.text, s.confidence)
+                && text::contains_approx(&fold(&s.text), "khong duoc sao chup").is_none()
+        })
         .collect();
     if !unread.is_empty() {
         return Check::new(
             NAME,
             Outcome::Unchecked,
             format!(
-                "{} stamp-like mark(s) turned against the page could not be read: an officer checks they are not secrecy or do-not-copy marks",
+                "{} stamp(s) on the page could not be read: an officer checks they are not secrecy or do-not-copy marks",
                 unread.len()
             ),
             json!({"stamps_read": unread.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
@@ -1068,6 +1081,15 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
         "no secrecy stamp",
         json!({"stamps_read": ocr.stamps.iter().map(|s| s.text.as_str()).collect::<Vec<_>>()}),
     )
+}
+
+/// Whether a stamp's reading is text (a stamp that says something else, "ĐÃ THU LỆ PHÍ" say): at least
+/// three letters, letters at least 70 % of what is not space, and OCR confidence 70 or more. Noise read from
+/// a stamp under the page's text is not.
+fn legible(text: &str, confidence: f32) -> bool {
+    let printed: Vec<char> = text.chars().filter(|c| !c.is_whitespace() && *c != '|').collect();
+    let letters = printed.iter().filter(|c| c.is_alphabetic()).count();
+    letters >= 3 && letters * 10 >= printed.len() * 7 && confidence >= 70.0
 }
 
 /// Art. 22(3): "không được sao chụp".
@@ -1327,7 +1349,7 @@ mod secrecy_tests {
                     text: t.to_string(),
                     confidence: 80.0,
                     bbox: BBox::new(1600, 60, 300, 150),
-                    turned: false,
+                    source: crate::ocr::StampSource::RedInk,
                 })
                 .collect(),
         };
@@ -1360,17 +1382,27 @@ mod secrecy_tests {
     #[test]
     fn a_turned_mark_that_cannot_be_read_is_unchecked_never_a_pass() {
         // A greyscale stamp over text, turned: the marks pass found it but read noise.
-        let (img, mut ocr) = page(&[], &["IV naNf h | cơ syÔ) ca ® xácA"]);
-        ocr.stamps[0].turned = true;
-        let c = secrecy_mark(&img, &ocr);
-        assert_eq!(c.outcome, Outcome::Unchecked, "{c:?}");
-        assert_eq!(c.regions, vec![ocr.stamps[0].bbox]);
-        // The same reading from a red group (a seal's ring text, say) is no reason to stop.
-        ocr.stamps[0].turned = false;
+        use crate::ocr::StampSource;
+        let (img, mut ocr) = page(&[], &["IV naNf h | cơ) ® x%c$ 3 <2"]);
+        for source in [StampSource::Turned, StampSource::GreyFrame, StampSource::RedFrame] {
+            ocr.stamps[0].source = source;
+            let c = secrecy_mark(&img, &ocr);
+            assert_eq!(c.outcome, Outcome::Unchecked, "{source:?}: {c:?}");
+            assert_eq!(c.regions, vec![ocr.stamps[0].bbox]);
+        }
+        // The same reading from a red group of any shape (a seal's ring text, say) is no reason to stop.
+        ocr.stamps[0].source = StampSource::RedInk;
         assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+        // A stamp that says something else, legibly, is no mark.
+        let (img, mut ocr) = page(&[], &["ĐÃ THU LỆ PHÍ"]);
+        ocr.stamps[0].source = StampSource::RedFrame;
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+        // Nothing read from a stamp's frame at all: unchecked.
+        ocr.stamps[0].text = String::new();
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Unchecked);
         // A turned mark read as "TỐI MẬT" is refused as before.
         let (img, mut ocr) = page(&[], &["TỐI MẬT"]);
-        ocr.stamps[0].turned = true;
+        ocr.stamps[0].source = StampSource::Turned;
         let c = secrecy_mark(&img, &ocr);
         assert_eq!((c.outcome, c.certain), (Outcome::Fail, true), "{c:?}");
     }

@@ -38,8 +38,8 @@ impl Seal {
 const CELL: u32 = 4;
 const RAYS: usize = 72;
 
-/// The page as 4 × 4 cells holding red ink, with the boxes (in cells) of its 8-connected groups.
-struct RedMask {
+/// The page as 4 × 4 cells holding ink of one kind, with the boxes (in cells) of its 8-connected groups.
+struct CellMask {
     mask: Vec<bool>,
     w: usize,
     h: usize,
@@ -87,51 +87,58 @@ fn group_cells(mask: &[bool], mw: usize, mh: usize) -> Vec<(usize, usize, usize,
     groups
 }
 
-/// `close`: cells by which red ink is grown before grouping (bridges a line of other ink crossing a stamp).
-fn red_mask(img: &image::RgbImage, close: usize) -> Option<RedMask> {
-    let (w, h) = img.dimensions();
+/// Grows set cells of a `mw` × `mh` mask by `by` cells each way.
+fn grow(mask: &mut [bool], mw: usize, mh: usize, by: usize) {
+    if by == 0 {
+        return;
+    }
+    let src = mask.to_vec();
+    for y in 0..mh {
+        for x in 0..mw {
+            if src[y * mw + x] {
+                for yy in y.saturating_sub(by)..(y + by + 1).min(mh) {
+                    for xx in x.saturating_sub(by)..(x + by + 1).min(mw) {
+                        mask[yy * mw + xx] = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A `w` × `h` page as 4 × 4 cells, set where `inked(x, y)` says of the cell whose top-left pixel is (x, y),
+/// grown by `close` cells (bridges a line of other ink crossing a stamp), with its groups.
+fn cell_mask(w: u32, h: u32, close: usize, inked: impl Fn(u32, u32) -> bool) -> Option<CellMask> {
     let (mw, mh) = ((w / CELL) as usize, (h / CELL) as usize);
     if mw < 4 || mh < 4 {
         return None;
     }
     let mut mask = vec![false; mw * mh];
-    let raw = img.as_raw();
     for my in 0..mh {
         for mx in 0..mw {
-            'cell: for dy in 0..CELL {
-                let y = my as u32 * CELL + dy;
-                let row = (y * w) as usize * 3;
-                for dx in 0..CELL {
-                    let x = (mx as u32 * CELL + dx) as usize;
-                    let i = row + x * 3;
-                    if super::is_red([raw[i], raw[i + 1], raw[i + 2]]) {
-                        mask[my * mw + mx] = true;
-                        break 'cell;
-                    }
-                }
-            }
+            mask[my * mw + mx] = inked(mx as u32 * CELL, my as u32 * CELL);
         }
     }
-    if close > 0 {
-        let src = mask.clone();
-        for y in 0..mh {
-            for x in 0..mw {
-                if src[y * mw + x] {
-                    for yy in y.saturating_sub(close)..(y + close + 1).min(mh) {
-                        for xx in x.saturating_sub(close)..(x + close + 1).min(mw) {
-                            mask[yy * mw + xx] = true;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    grow(&mut mask, mw, mh, close);
     let groups = group_cells(&mask, mw, mh);
-    Some(RedMask {
+    Some(CellMask {
         mask,
         w: mw,
         h: mh,
         groups,
+    })
+}
+
+/// Cells holding red ink ([`super::is_red`]).
+fn red_mask(img: &image::RgbImage, close: usize) -> Option<CellMask> {
+    let (w, raw) = (img.width(), img.as_raw());
+    cell_mask(img.width(), img.height(), close, |x0, y0| {
+        (y0..y0 + CELL).any(|y| {
+            (x0..x0 + CELL).any(|x| {
+                let i = (y * w + x) as usize * 3;
+                super::is_red([raw[i], raw[i + 1], raw[i + 2]])
+            })
+        })
     })
 }
 
@@ -143,40 +150,24 @@ pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal
     if !red.is_empty() {
         return red;
     }
-    grey_seal_mask(&super::gray(img)).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
+    grey_seal_mask(&super::gray(img), 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
 }
 
 /// Cells of a greyscale page mostly covered by mid-grey ink (luma 62–150) and holding no text-black pixel
 /// (< 45): where a red or blue seal lands on a greyscale scan (the corpus's seal red reads 92, its text 20).
 /// Text strokes hold black cores and only thin grey edges, so they stay out.
-fn grey_seal_mask(g: &image::GrayImage) -> Option<RedMask> {
-    let (w, h) = g.dimensions();
-    let (mw, mh) = ((w / CELL) as usize, (h / CELL) as usize);
-    if mw < 4 || mh < 4 {
-        return None;
-    }
-    let mut mask = vec![false; mw * mh];
-    let raw = g.as_raw();
-    for my in 0..mh {
-        for mx in 0..mw {
-            let (mut band, mut black) = (0u32, false);
-            for dy in 0..CELL {
-                let row = ((my as u32 * CELL + dy) * w) as usize;
-                for dx in 0..CELL {
-                    let v = raw[row + mx * CELL as usize + dx as usize];
-                    black |= v < 45;
-                    band += u32::from((62..=150).contains(&v));
-                }
+fn grey_seal_mask(g: &image::GrayImage, close: usize) -> Option<CellMask> {
+    let (w, raw) = (g.width(), g.as_raw());
+    cell_mask(g.width(), g.height(), close, |x0, y0| {
+        let (mut band, mut black) = (0u32, false);
+        for y in y0..y0 + CELL {
+            for x in x0..x0 + CELL {
+                let v = raw[(y * w + x) as usize];
+                black |= v < 45;
+                band += u32::from((62..=150).contains(&v));
             }
-            mask[my * mw + mx] = !black && band * 2 >= CELL * CELL;
         }
-    }
-    let groups = group_cells(&mask, mw, mh);
-    Some(RedMask {
-        mask,
-        w: mw,
-        h: mh,
-        groups,
+        !black && band * 2 >= CELL * CELL
     })
 }
 
@@ -190,7 +181,7 @@ pub enum SealInk {
 }
 
 /// Groups of `m` the size and squareness of a seal whose ring meets ink along most rays.
-fn rings(m: &RedMask, dpi: f32, p: &IntakePolicy, ink: SealInk) -> Vec<Seal> {
+fn rings(m: &CellMask, dpi: f32, p: &IntakePolicy, ink: SealInk) -> Vec<Seal> {
     let (mask, mw, mh) = (&m.mask, m.w, m.h);
     let px_per_mm = dpi / 25.4;
     let min_r = p.seal_min_radius_mm * px_per_mm / CELL as f32;
@@ -302,18 +293,34 @@ pub fn find_turned_dark_marks(g: &image::GrayImage) -> Vec<(BBox, f32)> {
 }
 
 /// Rectangular red stamps (a frame of red ink around text, like "MẬT" or "KHÔNG ĐƯỢC SAO CHỤP"): groups at
-/// least 32 px each way (after growing red ink by 8 px, which bridges a line of other ink crossing the stamp) whose box edges are red along ≥ 85 % of their length. Returns their boxes in pixels.
+/// least 32 px each way (after growing red ink by 8 px, which bridges a line of other ink crossing the stamp)
+/// whose box edges are red along ≥ 85 % of their length. Returns their boxes in pixels.
 pub fn find_stamps(img: &image::RgbImage) -> Vec<BBox> {
-    let Some(m) = red_mask(img, 2) else {
-        return Vec::new();
-    };
+    red_mask(img, 2).map_or_else(Vec::new, |m| frames(&m))
+}
+
+/// The same frames drawn in mid-grey ink (a stamp on a greyscale scan; black text crossing it leaves gaps
+/// that the 8 px growth bridges), at least 12 × 6 mm at 300 dpi.
+pub fn find_grey_frames(g: &image::GrayImage) -> Vec<BBox> {
+    let (w, h) = g.dimensions();
+    // A stamp's size (as the red marks'): a blurred word or a tinted title line is a grey box too, but short.
+    grey_seal_mask(g, 2).map_or_else(Vec::new, |m| {
+        frames(&m)
+            .into_iter()
+            .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
+            .collect()
+    })
+}
+
+/// Groups of `m` whose box edges are inked along ≥ 85 % of their length.
+fn frames(m: &CellMask) -> Vec<BBox> {
     let at = |x: usize, y: usize| m.mask[y * m.w + x];
     let mut out = Vec::new();
     for &(x0, y0, x1, y1) in &m.groups {
         if x1 - x0 < 8 || y1 - y0 < 8 {
             continue;
         }
-        // Each perimeter position counts if the outer two cells there hold red.
+        // Each perimeter position counts if the outer two cells there hold ink.
         let (mut hit, mut n) = (0usize, 0usize);
         for x in x0..=x1 {
             n += 2;
@@ -335,4 +342,77 @@ pub fn find_stamps(img: &image::RgbImage) -> Vec<BBox> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An A4 page at 300 dpi.
+    fn page() -> image::RgbImage {
+        image::RgbImage::from_pixel(2480, 3508, image::Rgb([250, 250, 250]))
+    }
+
+    fn rect(img: &mut image::RgbImage, b: BBox, c: [u8; 3]) {
+        for y in b.y..b.bottom() {
+            for x in b.x..b.right() {
+                img.put_pixel(x, y, image::Rgb(c));
+            }
+        }
+    }
+
+    /// A frame of `c` ink, 8 px thick, with black lines of "text" crossing it.
+    fn framed(c: [u8; 3]) -> image::RgbImage {
+        let mut img = page();
+        let f = BBox::new(200, 300, 600, 200);
+        rect(&mut img, BBox::new(f.x, f.y, f.w, 8), c);
+        rect(&mut img, BBox::new(f.x, f.bottom() - 8, f.w, 8), c);
+        rect(&mut img, BBox::new(f.x, f.y, 8, f.h), c);
+        rect(&mut img, BBox::new(f.right() - 8, f.y, 8, f.h), c);
+        for y in [340, 420] {
+            rect(&mut img, BBox::new(100, y, 900, 5), [20, 20, 20]);
+        }
+        img
+    }
+
+    fn ring(img: &mut image::RgbImage, cx: f32, cy: f32, r: f32, c: [u8; 3]) {
+        for y in (cy - r - 8.0) as u32..(cy + r + 8.0) as u32 {
+            for x in (cx - r - 8.0) as u32..(cx + r + 8.0) as u32 {
+                let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+                if (d - r).abs() <= 4.0 {
+                    img.put_pixel(x, y, image::Rgb(c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_grey_frame_crossed_by_text_is_a_stamp_and_black_text_is_not() {
+        let grey = super::super::gray(&framed([90, 90, 90]));
+        let found = find_grey_frames(&grey);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].intersect(&BBox::new(200, 300, 600, 200)).is_some());
+        // The same frame in black ink (the page's text colour) is not a grey stamp.
+        let black = super::super::gray(&framed([20, 20, 20]));
+        assert!(find_grey_frames(&black).is_empty());
+    }
+
+    #[test]
+    fn a_seal_is_found_in_red_and_on_a_greyscale_scan_by_its_shape() {
+        let p = IntakePolicy::default();
+        let mut img = page();
+        ring(&mut img, 600.0, 600.0, 170.0, [212, 40, 48]);
+        let red = find_seals(&img, 300.0, &p);
+        assert_eq!((red.len(), red[0].ink), (1, SealInk::Red), "{red:?}");
+        let mut grey = img.clone();
+        crate::corpus::to_greyscale(&mut grey);
+        let found = find_seals(&grey, 300.0, &p);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].ink, SealInk::Grey);
+        assert!((found[0].radius as f32 - 170.0).abs() < 20.0, "{found:?}");
+        // A black ring (text ink) on a greyscale page is not a seal.
+        let mut black = page();
+        ring(&mut black, 600.0, 600.0, 170.0, [20, 20, 20]);
+        assert!(find_seals(&black, 300.0, &p).is_empty());
+    }
 }

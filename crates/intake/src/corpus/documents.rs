@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::people::{self, Date, Person, Sex};
 use super::render::Face;
 use super::{
-    encode_png, pick, splitmix, to_greyscale, DocType, Fields, GeneratedPage, Generator, GroundTruth, Sheet,
-    TruthLine, Variant, DPI, PAGE_H, PAGE_W, PROVINCE_BODIES,
+    encode_png, pick, splitmix, to_greyscale, DocType, Fields, GeneratedPage, Generator, GroundTruth, Pen,
+    Sheet, Split, Style, TruthLine, Typeface, Variant, DPI, PAGE_H, PAGE_W, PROVINCE_BODIES,
 };
 use crate::checks::Ground;
 use crate::error::IntakeError;
@@ -78,6 +78,8 @@ pub struct DocumentSpec {
     pub kind: DocumentKind,
     pub index: u32,
     pub seed: u64,
+    pub typeface: Typeface,
+    pub style: Style,
 }
 
 impl DocumentSpec {
@@ -86,16 +88,25 @@ impl DocumentSpec {
     }
 }
 
-/// The documents of a document corpus: `per_kind` of every kind, each with its own derived seed (apart from
-/// the page corpus's seeds).
+/// The documents of a document corpus on the fitting split: `per_kind` of every kind, each with its own derived
+/// seed (apart from the page corpus's seeds).
 pub fn document_specs(seed: u64, per_kind: u32) -> Vec<DocumentSpec> {
+    split_document_specs(seed, per_kind, Split::Fitting)
+}
+
+/// [`document_specs`] drawn from `split`'s typefaces and styles.
+pub fn split_document_specs(seed: u64, per_kind: u32, split: Split) -> Vec<DocumentSpec> {
     let mut out = Vec::new();
     for (ki, kind) in DocumentKind::ALL.iter().enumerate() {
         for index in 0..per_kind {
+            let seed = splitmix(seed ^ splitmix(0xD0C0_0000_0000 | ((ki as u64) << 32) | u64::from(index)));
+            let (typeface, style) = split.settings(seed);
             out.push(DocumentSpec {
                 kind: *kind,
                 index,
-                seed: splitmix(seed ^ splitmix(0xD0C0_0000_0000 | ((ki as u64) << 32) | u64::from(index))),
+                seed,
+                typeface,
+                style,
             });
         }
     }
@@ -129,12 +140,13 @@ impl Generator {
     /// Renders one document.
     pub fn generate_document(&self, spec: &DocumentSpec) -> Result<GeneratedDocument, IntakeError> {
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let pen = self.pen(spec.typeface, spec.style)?;
         let id = spec.id();
         let (sheets, doc_type, fields, greyscale, expected) = match spec.kind {
             DocumentKind::TwoPage => {
                 let t = [DocType::BirthCertificate, DocType::MarriageCertificate][spec.index as usize % 2];
                 let greyscale = (spec.index / 2) % 2 == 1;
-                let (sheet, _) = self.layout(t, &mut rng, true);
+                let (sheet, _) = pen.layout(t, &mut rng, true);
                 let fields = sheet.fields.clone();
                 (
                     split_at_signature(sheet),
@@ -146,7 +158,7 @@ impl Generator {
             }
             DocumentKind::Individual | DocumentKind::CertifiedIndividual => {
                 let certified = spec.kind == DocumentKind::CertifiedIndividual;
-                let (sheet, fields) = self.individual_paper(&mut rng, spec.index, certified);
+                let (sheet, fields) = pen.individual_paper(&mut rng, spec.index, certified);
                 let expected = if certified {
                     Expected::Officer
                 } else {
@@ -157,9 +169,9 @@ impl Generator {
                 (vec![page_of(sheet)], None, fields, false, expected)
             }
             DocumentKind::Legalised => {
-                let sheet = self.foreign_birth_certificate(&mut rng);
+                let sheet = pen.foreign_birth_certificate(&mut rng);
                 let fields = sheet.fields.clone();
-                let legal = self.legalisation_page(&mut rng);
+                let legal = pen.legalisation_page(&mut rng);
                 (
                     vec![page_of(sheet), page_of(legal)],
                     Some(DocType::BirthCertificate),
@@ -169,7 +181,7 @@ impl Generator {
                 )
             }
             DocumentKind::OtherOfficial => {
-                let sheet = self.marital_status_confirmation(&mut rng);
+                let sheet = pen.marital_status_confirmation(&mut rng);
                 let fields = sheet.fields.clone();
                 (
                     vec![page_of(sheet)],
@@ -231,10 +243,12 @@ impl Generator {
             },
         })
     }
+}
 
+impl<'f> Pen<'f> {
     /// A paper drawn up by a person, addressed to the ward; `certified`: with the ward's certification and
     /// seal below the person's signature.
-    fn individual_paper(&self, rng: &mut ChaCha8Rng, index: u32, certified: bool) -> (Sheet<'_>, Fields) {
+    fn individual_paper(&self, rng: &mut ChaCha8Rng, index: u32, certified: bool) -> (Sheet<'f>, Fields) {
         let p = Person::random(rng, None, 1950, 2000);
         let ward = pick(rng, &people::WARDS);
         let today = Date::random(rng, 2022, 2026);
@@ -276,7 +290,7 @@ impl Generator {
                 ],
             ),
         };
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         s.national_heading();
         s.gap(20.0);
         s.center(title, Face::SansBold, 64.0);
@@ -332,8 +346,8 @@ impl Generator {
     }
 
     /// A consular legalisation page of its own (Ministry of Foreign Affairs, Consular Department).
-    fn legalisation_page(&self, rng: &mut ChaCha8Rng) -> Sheet<'_> {
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+    fn legalisation_page(&self, rng: &mut ChaCha8Rng) -> Sheet<'f> {
+        let mut s = self.sheet([255, 255, 255]);
         s.center("BỘ NGOẠI GIAO", Face::SansBold, 46.0);
         s.center("CỤC LÃNH SỰ", Face::SansBold, 46.0);
         s.gap(40.0);
@@ -359,12 +373,12 @@ impl Generator {
 
     /// A marital-status confirmation: an official paper the intake recognises by title but reads no fields
     /// from.
-    fn marital_status_confirmation(&self, rng: &mut ChaCha8Rng) -> Sheet<'_> {
+    fn marital_status_confirmation(&self, rng: &mut ChaCha8Rng) -> Sheet<'f> {
         let p = Person::random(rng, None, 1975, 2003);
         let ward = pick(rng, &people::WARDS);
         let prov = pick(rng, &PROVINCE_BODIES);
         let when = Date::random(rng, 2022, 2026);
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         self.ward_header(&mut s, ward, prov);
         s.field("Số:", &format!("{}/UBND-XNHN", rng.gen_range(1..500)), None);
         s.gap(10.0);
@@ -426,6 +440,7 @@ fn split_at_signature(s: Sheet<'_>) -> Vec<PageSheet> {
     super::render::fill_rect(&mut first, BBox::new(0, top, PAGE_W, PAGE_H - top), paper);
     // Page 2: a note without a title, then the moved block.
     let mut second = Sheet::new(s.fonts, paper);
+    (second.left, second.right, second.body) = (s.left, s.right, s.body);
     second.text("Trang 2/2 (tiếp theo trang 1)");
     second.text(
         "Ghi chú: các thông tin trên được ghi theo Sổ đăng ký hộ tịch; mọi sửa chữa đều không có giá trị.",

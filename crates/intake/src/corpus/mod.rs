@@ -25,6 +25,7 @@ use crate::cleanup::rotate;
 use crate::error::IntakeError;
 use crate::geometry::BBox;
 use people::{Date, Person, Sex};
+pub use render::Typeface;
 use render::{draw_text, seal, signature, Face, Fonts, SEAL_RED};
 
 /// A4 at 300 dpi.
@@ -309,6 +310,15 @@ pub struct PageSpec {
     /// Index among pages of this type and kind (also picks the tamper kind / Art. 22 ground in turn).
     pub index: u32,
     pub seed: u64,
+    /// The family the page is set in, and how it is laid out.
+    #[serde(default = "fitting_typeface")]
+    pub typeface: Typeface,
+    #[serde(default)]
+    pub style: Style,
+}
+
+fn fitting_typeface() -> Typeface {
+    Typeface::DejaVu
 }
 
 impl PageSpec {
@@ -346,8 +356,15 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The pages of a corpus: `per_type` pages of every type for every kind, each with its own derived seed.
+/// The pages of a corpus on the fitting split (DejaVu, the standard layout): `per_type` pages of every type
+/// for every kind, each with its own derived seed.
 pub fn corpus_specs(seed: u64, per_type: u32, kinds: &[VariantKind]) -> Vec<PageSpec> {
+    split_specs(seed, per_type, kinds, Split::Fitting)
+}
+
+/// The pages of a corpus drawn from `split`'s settings: the same types, kinds and seeds as
+/// [`corpus_specs`], each page set in a typeface and style of the split picked by its seed.
+pub fn split_specs(seed: u64, per_type: u32, kinds: &[VariantKind], split: Split) -> Vec<PageSpec> {
     let mut out = Vec::new();
     for (ti, t) in DocType::ALL.iter().enumerate() {
         for kind in kinds {
@@ -355,11 +372,14 @@ pub fn corpus_specs(seed: u64, per_type: u32, kinds: &[VariantKind]) -> Vec<Page
             for index in 0..per_type {
                 let s =
                     splitmix(seed ^ splitmix(((ti as u64) << 40) | ((ki as u64) << 32) | u64::from(index)));
+                let (typeface, style) = split.settings(s);
                 out.push(PageSpec {
                     doc_type: *t,
                     kind: *kind,
                     index,
                     seed: s,
+                    typeface,
+                    style,
                 });
             }
         }
@@ -571,14 +591,111 @@ impl<'a> Sheet<'a> {
     }
 }
 
-/// Generates corpus pages.
+/// Generates corpus pages, in every typeface it has loaded.
 pub struct Generator {
-    fonts: Fonts,
+    families: Vec<(Typeface, Fonts)>,
 }
 
 impl std::fmt::Debug for Generator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Generator").finish()
+        f.debug_struct("Generator")
+            .field(
+                "typefaces",
+                &self.families.iter().map(|(t, _)| t.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// How a page is set: margins and body size (a layout the fitting split never saw varies both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// 19.5 mm margins, 46 px (11 pt) body: the fitting split's.
+    #[default]
+    Standard,
+    /// 25 mm margins, 42 px body.
+    Wide,
+    /// 14 mm margins, 50 px body.
+    Large,
+}
+
+impl Style {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Style::Standard => "standard",
+            Style::Wide => "wide",
+            Style::Large => "large",
+        }
+    }
+
+    fn margins_and_body(&self) -> (f32, f32) {
+        match self {
+            Style::Standard => (230.0, 46.0),
+            Style::Wide => (295.0, 42.0),
+            Style::Large => (165.0, 50.0),
+        }
+    }
+}
+
+/// Which generator settings a corpus is drawn from. The intake's thresholds were fitted on `Fitting`
+/// (DejaVu, the standard layout); `HeldOut` uses typefaces and layouts the fitting never saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    Fitting,
+    HeldOut,
+}
+
+impl Split {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Split::Fitting => "fitting",
+            Split::HeldOut => "held_out",
+        }
+    }
+
+    pub fn typefaces(&self) -> &'static [Typeface] {
+        match self {
+            Split::Fitting => &[Typeface::DejaVu],
+            Split::HeldOut => &[Typeface::Liberation, Typeface::FreeFont, Typeface::Noto],
+        }
+    }
+
+    pub fn styles(&self) -> &'static [Style] {
+        match self {
+            Split::Fitting => &[Style::Standard],
+            Split::HeldOut => &[Style::Wide, Style::Large],
+        }
+    }
+
+    /// The typeface and style of the item with this seed.
+    pub fn settings(&self, seed: u64) -> (Typeface, Style) {
+        let t = self.typefaces();
+        let st = self.styles();
+        let h = splitmix(seed ^ 0x7E1D_0F5E);
+        (
+            t[(h % t.len() as u64) as usize],
+            st[((h >> 16) % st.len() as u64) as usize],
+        )
+    }
+}
+
+/// Draws pages with one family in one style.
+struct Pen<'f> {
+    fonts: &'f Fonts,
+    style: Style,
+}
+
+impl<'f> Pen<'f> {
+    /// A page of `paper` colour in the pen's style.
+    fn sheet(&self, paper: [u8; 3]) -> Sheet<'f> {
+        let mut s = Sheet::new(self.fonts, paper);
+        let (margin, body) = self.style.margins_and_body();
+        s.left = margin;
+        s.right = PAGE_W as f32 - margin;
+        s.body = body;
+        s
     }
 }
 
@@ -596,23 +713,61 @@ fn pick<'x>(rng: &mut impl Rng, list: &[&'x str]) -> &'x str {
 }
 
 impl Generator {
-    /// Loads the DejaVu fonts from Debian's `fonts-dejavu-core`.
+    /// Loads the DejaVu fonts from Debian's `fonts-dejavu-core` (the fitting split's family).
     pub fn new() -> Result<Self, IntakeError> {
         Ok(Generator {
-            fonts: Fonts::load(Path::new(render::DEJAVU_DIR))?,
+            families: vec![(Typeface::DejaVu, Fonts::load(Path::new(render::DEJAVU_DIR))?)],
         })
+    }
+
+    /// Loads every family `typefaces` names (a missing one is an error naming its Debian package).
+    pub fn with_typefaces(typefaces: &[Typeface]) -> Result<Self, IntakeError> {
+        let mut families = Vec::new();
+        for t in typefaces {
+            if families.iter().any(|(have, _)| have == t) {
+                continue;
+            }
+            let fonts = Fonts::load_typeface(*t).map_err(|e| match e {
+                IntakeError::Font { path, detail } => IntakeError::Font {
+                    path,
+                    detail: format!("{detail} (install Debian's {})", t.package()),
+                },
+                other => other,
+            })?;
+            families.push((*t, fonts));
+        }
+        Ok(Generator { families })
+    }
+
+    /// Every family a split draws with.
+    pub fn for_split(split: Split) -> Result<Self, IntakeError> {
+        Self::with_typefaces(split.typefaces())
+    }
+
+    fn pen(&self, typeface: Typeface, style: Style) -> Result<Pen<'_>, IntakeError> {
+        let fonts = self
+            .families
+            .iter()
+            .find(|(t, _)| *t == typeface)
+            .map(|(_, f)| f)
+            .ok_or_else(|| IntakeError::Font {
+                path: Path::new(typeface.files()[0]).to_path_buf(),
+                detail: format!("typeface {} was not loaded by this generator", typeface.name()),
+            })?;
+        Ok(Pen { fonts, style })
     }
 
     /// Renders one page.
     pub fn generate(&self, spec: &PageSpec) -> Result<GeneratedPage, IntakeError> {
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let pen = self.pen(spec.typeface, spec.style)?;
         let art22 = (spec.kind == VariantKind::Art22).then(|| art22_case(spec, &mut rng));
         let missing_seal = matches!(art22, Some(Art22Case::MissingSeal));
         let foreign = matches!(art22, Some(Art22Case::ForeignNotLegalised));
         let (mut sheet, mrz) = if foreign {
-            (self.foreign_birth_certificate(&mut rng), None)
+            (pen.foreign_birth_certificate(&mut rng), None)
         } else {
-            self.layout(spec.doc_type, &mut rng, !missing_seal)
+            pen.layout(spec.doc_type, &mut rng, !missing_seal)
         };
         let mut variant = Variant::Clean;
         let mut jpeg_quality = None;
@@ -680,8 +835,10 @@ impl Generator {
             truth,
         })
     }
+}
 
-    fn layout(&self, t: DocType, rng: &mut ChaCha8Rng, with_seal: bool) -> (Sheet<'_>, Option<Vec<String>>) {
+impl<'f> Pen<'f> {
+    fn layout(&self, t: DocType, rng: &mut ChaCha8Rng, with_seal: bool) -> (Sheet<'f>, Option<Vec<String>>) {
         match t {
             DocType::CccdFront => (self.cccd_front(rng), None),
             DocType::CccdBack => self.cccd_back(rng, with_seal),
@@ -698,8 +855,8 @@ impl Generator {
     }
 
     /// A card (85.6 × 54 mm) on an A4 page, 300 dpi: returns the sheet with margins set to the card.
-    fn card_sheet(&self, tint: [u8; 3]) -> Sheet<'_> {
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+    fn card_sheet(&self, tint: [u8; 3]) -> Sheet<'f> {
+        let mut s = self.sheet([255, 255, 255]);
         let card = BBox::new(300, 300, 1011, 638);
         render::fill_rect(&mut s.img, card, tint);
         render::stroke_rect(&mut s.img, card, 3, [170, 170, 175], false);
@@ -710,7 +867,7 @@ impl Generator {
         s
     }
 
-    fn cccd_front(&self, rng: &mut ChaCha8Rng) -> Sheet<'_> {
+    fn cccd_front(&self, rng: &mut ChaCha8Rng) -> Sheet<'f> {
         let p = Person::random(rng, None, 1966, 2006);
         let issue = Date::random(rng, (p.birth.year + 14).max(2021), 2024);
         let mut s = self.card_sheet([226, 238, 246]);
@@ -775,7 +932,7 @@ impl Generator {
         s
     }
 
-    fn cccd_back(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> (Sheet<'_>, Option<Vec<String>>) {
+    fn cccd_back(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> (Sheet<'f>, Option<Vec<String>>) {
         let p = Person::random(rng, None, 1966, 2006);
         let issue = Date::random(rng, (p.birth.year + 14).max(2021), 2024);
         let expiry = cccd_expiry(&p, &issue);
@@ -800,7 +957,7 @@ impl Generator {
         if with_seal {
             let b = seal(
                 &mut s.img,
-                &self.fonts,
+                self.fonts,
                 560.0,
                 s.y + 70.0,
                 78.0,
@@ -875,14 +1032,14 @@ impl Generator {
         s.gap(20.0);
     }
 
-    fn birth_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn birth_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 2000, 2020);
         let mother = Person::random(rng, Some(Sex::Female), p.birth.year - 35, p.birth.year - 20);
         let father = Person::random(rng, Some(Sex::Male), p.birth.year - 38, p.birth.year - 22);
         let reg = Date::random(rng, p.birth.year, p.birth.year).max(p.birth);
         let ward = pick(rng, &people::WARDS);
         let prov = pick(rng, &PROVINCE_BODIES);
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         self.ward_header(&mut s, ward, prov);
         let number = format!("{}", rng.gen_range(1..400));
         s.field("Số:", &number, Some("document_number"));
@@ -922,7 +1079,7 @@ impl Generator {
         s
     }
 
-    fn marriage_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn marriage_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let h = Person::random(rng, Some(Sex::Male), 1970, 2002);
         let w = Person::random(rng, Some(Sex::Female), 1972, 2003);
         let reg = Date::random(
@@ -932,7 +1089,7 @@ impl Generator {
         );
         let ward = pick(rng, &people::WARDS);
         let prov = pick(rng, &PROVINCE_BODIES);
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         self.ward_header(&mut s, ward, prov);
         let number = format!("{}", rng.gen_range(1..300));
         s.field("Số:", &number, Some("document_number"));
@@ -971,12 +1128,12 @@ impl Generator {
         s
     }
 
-    fn high_school_diploma(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn high_school_diploma(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1985, 2006);
         let grad = p.birth.year + 18;
         let issue = Date::random(rng, grad, grad);
         let prov = pick(rng, &PROVINCE_BODIES);
-        let mut s = Sheet::new(&self.fonts, [253, 250, 238]);
+        let mut s = self.sheet([253, 250, 238]);
         render::stroke_rect(
             &mut s.img,
             BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240),
@@ -1033,7 +1190,7 @@ impl Generator {
         s
     }
 
-    fn university_diploma(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn university_diploma(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1975, 2002);
         let grad = p.birth.year + 22;
         let issue = Date::random(rng, grad, grad);
@@ -1053,7 +1210,7 @@ impl Generator {
             "Kỹ thuật xây dựng",
             "Quản trị kinh doanh",
         ];
-        let mut s = Sheet::new(&self.fonts, [252, 251, 244]);
+        let mut s = self.sheet([252, 251, 244]);
         render::stroke_rect(
             &mut s.img,
             BBox::new(120, 120, PAGE_W - 240, PAGE_H - 240),
@@ -1103,12 +1260,12 @@ impl Generator {
         s
     }
 
-    fn transcript(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn transcript(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1990, 2008);
         let year = p.birth.year + 17;
         let issue = Date::random(rng, year + 1, year + 1);
         let school = format!("Trường THPT {}", pick(rng, &people::STREETS));
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         s.national_heading();
         s.center("HỌC BẠ TRUNG HỌC PHỔ THÔNG", Face::SansBold, 62.0);
         s.gap(10.0);
@@ -1158,11 +1315,11 @@ impl Generator {
         s
     }
 
-    fn land_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn land_certificate(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1950, 1995);
         let issue = Date::random(rng, 2010, 2024);
         let prov = pick(rng, &PROVINCE_BODIES);
-        let mut s = Sheet::new(&self.fonts, [252, 240, 240]);
+        let mut s = self.sheet([252, 240, 240]);
         s.national_heading();
         s.center("GIẤY CHỨNG NHẬN", Face::SansBold, 64.0);
         s.center("QUYỀN SỬ DỤNG ĐẤT, QUYỀN SỞ HỮU NHÀ Ở", Face::SansBold, 50.0);
@@ -1220,7 +1377,7 @@ impl Generator {
         s
     }
 
-    fn driving_licence(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn driving_licence(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1960, 2005);
         let issue = Date::random(rng, (p.birth.year + 18).max(2016), 2024.max(p.birth.year + 18));
         let prov = pick(rng, &PROVINCE_BODIES);
@@ -1255,24 +1412,16 @@ impl Generator {
         s.advance(30.0);
         if with_seal {
             let text = format!("SỞ GTVT * {} *", prov.to_uppercase());
-            s.seal = Some(seal(
-                &mut s.img,
-                &self.fonts,
-                1170.0,
-                840.0,
-                70.0,
-                &text,
-                SEAL_RED,
-            ));
+            s.seal = Some(seal(&mut s.img, self.fonts, 1170.0, 840.0, 70.0, &text, SEAL_RED));
         }
         s
     }
 
-    fn passport(&self, rng: &mut ChaCha8Rng) -> (Sheet<'_>, Option<Vec<String>>) {
+    fn passport(&self, rng: &mut ChaCha8Rng) -> (Sheet<'f>, Option<Vec<String>>) {
         let p = Person::random(rng, None, 1950, 2010);
         let issue = Date::random(rng, 2016, 2024);
         let expiry = issue.plus_years(10);
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         let page = BBox::new(300, 300, 1476, 1039);
         render::fill_rect(&mut s.img, page, [238, 242, 232]);
         render::stroke_rect(&mut s.img, page, 3, [170, 170, 170], false);
@@ -1330,13 +1479,13 @@ impl Generator {
         (s, Some(zone.to_vec()))
     }
 
-    fn civil_extract(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'_> {
+    fn civil_extract(&self, rng: &mut ChaCha8Rng, with_seal: bool) -> Sheet<'f> {
         let p = Person::random(rng, None, 1960, 2020);
         let reg = Date::random(rng, p.birth.year, p.birth.year).max(p.birth);
         let issue = Date::random(rng, 2020, 2024);
         let ward = pick(rng, &people::WARDS);
         let prov = pick(rng, &PROVINCE_BODIES);
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         self.ward_header(&mut s, ward, prov);
         let number = format!("{}/TLKS-BS", rng.gen_range(1..999));
         s.field("Số:", &number, Some("document_number"));
@@ -1376,7 +1525,7 @@ impl Generator {
         s
     }
 
-    fn foreign_birth_certificate(&self, rng: &mut ChaCha8Rng) -> Sheet<'_> {
+    fn foreign_birth_certificate(&self, rng: &mut ChaCha8Rng) -> Sheet<'f> {
         let p = Person::random(rng, None, 2000, 2020);
         let reg = Date::random(rng, p.birth.year, p.birth.year).max(p.birth);
         let months = [
@@ -1407,7 +1556,7 @@ impl Generator {
             ("Toronto, Ontario", "ONTARIO"),
         ];
         let (place, state) = places[rng.gen_range(0..places.len())];
-        let mut s = Sheet::new(&self.fonts, [255, 255, 255]);
+        let mut s = self.sheet([255, 255, 255]);
         s.center(
             &format!("{state} REGISTRY OF BIRTHS, DEATHS AND MARRIAGES"),
             Face::SerifBold,

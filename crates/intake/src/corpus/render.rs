@@ -1,6 +1,6 @@
-//! Drawing text, seals and marks onto RGB pages with DejaVu fonts.
+//! Drawing text, seals and marks onto RGB pages with the fonts of one family ([`Typeface`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ab_glyph::{point, Font, FontVec, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
@@ -22,7 +22,84 @@ pub enum Face {
     Mono,
 }
 
-/// Loaded DejaVu faces.
+/// A type family the generator can draw with, each with Vietnamese coverage, from a Debian package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Typeface {
+    /// `fonts-dejavu-core`: the family the thresholds were fitted on.
+    DejaVu,
+    /// `fonts-liberation2` (metric-compatible with Arial / Times New Roman, as Vietnamese offices print).
+    Liberation,
+    /// `fonts-freefont-ttf` (FreeSans / FreeSerif).
+    FreeFont,
+    /// `fonts-noto-core`.
+    Noto,
+}
+
+impl Typeface {
+    pub const ALL: [Typeface; 4] = [
+        Typeface::DejaVu,
+        Typeface::Liberation,
+        Typeface::FreeFont,
+        Typeface::Noto,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Typeface::DejaVu => "dejavu",
+            Typeface::Liberation => "liberation",
+            Typeface::FreeFont => "freefont",
+            Typeface::Noto => "noto",
+        }
+    }
+
+    /// The Debian package that installs it.
+    pub fn package(&self) -> &'static str {
+        match self {
+            Typeface::DejaVu => "fonts-dejavu-core",
+            Typeface::Liberation => "fonts-liberation2",
+            Typeface::FreeFont => "fonts-freefont-ttf",
+            Typeface::Noto => "fonts-noto-core",
+        }
+    }
+
+    /// Sans, sans bold, serif, serif bold, mono: the files, in [`Face`] order.
+    pub(crate) fn files(&self) -> [&'static str; 5] {
+        match self {
+            Typeface::DejaVu => [
+                "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+                "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+            ],
+            Typeface::Liberation => [
+                "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+                "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf",
+                "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
+                "/usr/share/fonts/truetype/liberation2/LiberationSerif-Bold.ttf",
+                "/usr/share/fonts/truetype/liberation2/LiberationMono-Regular.ttf",
+            ],
+            Typeface::FreeFont => [
+                "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+                "/usr/share/fonts/truetype/freefont/FreeSansBold.ttf",
+                "/usr/share/fonts/truetype/freefont/FreeSerif.ttf",
+                "/usr/share/fonts/truetype/freefont/FreeSerifBold.ttf",
+                "/usr/share/fonts/truetype/freefont/FreeMono.ttf",
+            ],
+            Typeface::Noto => [
+                "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+                "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+                "/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf",
+                "/usr/share/fonts/truetype/noto/NotoSerif-Bold.ttf",
+                // fonts-noto-core has no monospace face (that is fonts-noto-mono): the MRZ keeps DejaVu's.
+                "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+            ],
+        }
+    }
+}
+
+/// Loaded faces of one family.
 pub struct Fonts {
     faces: Vec<FontVec>,
 }
@@ -31,6 +108,17 @@ impl std::fmt::Debug for Fonts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fonts").field("faces", &self.faces.len()).finish()
     }
+}
+
+fn load_face(path: &Path) -> Result<FontVec, IntakeError> {
+    let bytes = std::fs::read(path).map_err(|e| IntakeError::Font {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    FontVec::try_from_vec(bytes).map_err(|e| IntakeError::Font {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
 }
 
 impl Fonts {
@@ -43,19 +131,27 @@ impl Fonts {
             "DejaVuSerif-Bold.ttf",
             "DejaVuSansMono.ttf",
         ];
-        let mut faces = Vec::new();
-        for name in names {
-            let path: PathBuf = dir.join(name);
-            let bytes = std::fs::read(&path).map_err(|e| IntakeError::Font {
-                path: path.clone(),
-                detail: e.to_string(),
+        let faces = names
+            .iter()
+            .map(|n| load_face(&dir.join(n)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| match e {
+                IntakeError::Font { path, detail } => IntakeError::Font {
+                    path,
+                    detail: format!("{detail} (install Debian's fonts-dejavu-core)"),
+                },
+                other => other,
             })?;
-            let font = FontVec::try_from_vec(bytes).map_err(|e| IntakeError::Font {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-            faces.push(font);
-        }
+        Ok(Fonts { faces })
+    }
+
+    /// Loads a family from where its Debian package puts it.
+    pub fn load_typeface(t: Typeface) -> Result<Fonts, IntakeError> {
+        let faces = t
+            .files()
+            .iter()
+            .map(|f| load_face(Path::new(f)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Fonts { faces })
     }
 

@@ -858,3 +858,51 @@ fn a_paper_that_mentions_an_id_card_is_not_one() {
     ]);
     assert_eq!(recognise(&o).classification.doc_class, DocClass::CccdFront);
 }
+
+#[test]
+fn a_clean_form_with_repeated_labels_raises_no_copy_move_finding() {
+    // A birth-certificate body: "Dân tộc:", "Quốc tịch:", "Năm sinh:", "Nơi cư trú:" printed for the child,
+    // the mother and the father. Identical labels render identically; they are not a pasted region.
+    let mut lines: Vec<(&str, bool, f32)> = vec![("GIẤY KHAI SINH", true, 64.0)];
+    for _ in 0..3 {
+        lines.extend([
+            ("Dân tộc: Kinh", false, 40.0),
+            ("Quốc tịch: Việt Nam", false, 40.0),
+            ("Năm sinh: 1990", false, 40.0),
+            ("Nơi cư trú: Số 12 phố Huế, Hà Nội", false, 40.0),
+        ]);
+    }
+    let (img, o) = drawn_page(&lines);
+    let g = checks::gray(&img);
+    let policy = IntakePolicy::default();
+    let clean = forensics::copy_move(&g, &o, false, &policy);
+    assert_eq!(clean.outcome, Outcome::Pass, "born-digital: {clean:?}");
+    // Scanned: the same page with sensor noise, judged as a noisy page.
+    let mut noisy = img.clone();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for p in noisy.pixels_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let n = (state % 13) as i16 - 6;
+        for c in p.0.iter_mut() {
+            *c = (*c as i16 + n).clamp(0, 255) as u8;
+        }
+    }
+    let o = ocr(&noisy);
+    let c = forensics::copy_move(&checks::gray(&noisy), &o, true, &policy);
+    assert_eq!(c.outcome, Outcome::Pass, "scanned: {c:?}");
+    // And the whole intake raises no forensic finding on it.
+    let input = PageInput {
+        image: &noisy,
+        dpi: Some(300.0),
+        jpeg: false,
+    };
+    let r = assess_page(0, &input, &o, None, &policy, &[]);
+    let findings: Vec<_> = r
+        .checks
+        .iter()
+        .filter(|c| c.name.starts_with("forensics.") && c.outcome == Outcome::Fail)
+        .collect();
+    assert!(findings.is_empty(), "{findings:?}");
+}

@@ -249,3 +249,42 @@ fn two_originals_in_one_request_are_two_documents_each_decided() {
     assert_eq!(r.decision.action, Action::Refuse);
     assert!(r.decision.summary.contains("refused"), "{}", r.decision.summary);
 }
+
+#[test]
+fn on_typefaces_and_layouts_the_fitting_never_saw_the_document_rules_hold() {
+    use banso_intake::corpus::documents::split_document_specs;
+    use banso_intake::corpus::{Generator, Split};
+    static G: std::sync::OnceLock<Generator> = std::sync::OnceLock::new();
+    let g = G.get_or_init(|| {
+        Generator::for_split(Split::HeldOut).expect("fonts-liberation2, fonts-freefont-ttf, fonts-noto-core")
+    });
+    let specs = split_document_specs(2025, 4, Split::HeldOut);
+    let mut faces = std::collections::BTreeSet::new();
+    for spec in specs
+        .iter()
+        .filter(|s| matches!(s.kind, DocumentKind::TwoPage | DocumentKind::Individual) && s.index < 4)
+    {
+        faces.insert(spec.typeface);
+        assert_ne!(spec.typeface, banso_intake::corpus::Typeface::DejaVu);
+        let doc = g.generate_document(spec).expect("generate");
+        let r = run(&doc, true);
+        let id = format!("{} ({:?}, {:?})", doc.truth.id, spec.typeface, spec.style);
+        match doc.truth.expected {
+            Expected::Refused { ground } => {
+                assert_eq!(r.decision.action, Action::Refuse, "{id}: {}", r.decision.summary);
+                assert!(r.decision.grounds.iter().any(|x| x.ground == ground), "{id}");
+            }
+            _ => {
+                assert_ne!(r.decision.action, Action::Refuse, "{id}: {}", r.decision.summary);
+                assert_eq!(r.documents.len(), 1, "{id}");
+                assert_eq!(
+                    seal_check(&r).outcome,
+                    Outcome::Pass,
+                    "{id}: seal on the last page, greyscale={}",
+                    doc.truth.greyscale
+                );
+            }
+        }
+    }
+    assert!(faces.len() >= 2, "more than one unseen typeface: {faces:?}");
+}
