@@ -906,3 +906,22 @@ fn a_clean_form_with_repeated_labels_raises_no_copy_move_finding() {
         .collect();
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+#[test]
+fn newer_degree_titles_are_university_diplomas() {
+    // Degrees issued since the 2019 Education Law name the degree ("BẰNG CỬ NHÂN", "BẰNG KỸ SƯ") instead of
+    // "BẰNG TỐT NGHIỆP ĐẠI HỌC"; the type list carries both.
+    for title in ["BẰNG CỬ NHÂN", "BẰNG KỸ SƯ"] {
+        let (_, o) = drawn_page(&[
+            ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", true, 44.0),
+            ("Độc lập - Tự do - Hạnh phúc", true, 40.0),
+            (title, true, 72.0),
+            ("Ngành: Công nghệ thông tin", false, 40.0),
+            ("Hình thức đào tạo: Chính quy", false, 40.0),
+            ("Cho: NGUYỄN THỊ LAN", false, 40.0),
+        ]);
+        let c = recognise(&o).classification;
+        assert_eq!(c.doc_class, DocClass::UniversityDiploma, "{title}: {c:?}");
+        assert!(c.titled, "{title}");
+    }
+}
