@@ -939,8 +939,8 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
 }
 
 /// Digits whose nearest face differs from their word's (see [`typeface`]), learnt against the page's own
-/// rendering: a digit counts only if no other instance of the same digit elsewhere on the page (in another
-/// word) is nearest to that same face. A page set in a typeface the library does not hold renders, say, every
+/// rendering: a digit counts only if no other instance of the same digit on the page (in its word or another)
+/// is nearest to that same face. A page set in a typeface the library does not hold renders, say, every
 /// "1" nearer to DejaVu Serif than to DejaVu Sans; that is the page's typeface, not an alteration. Returns the
 /// findings and how many were set aside so.
 fn face_findings(
@@ -1006,7 +1006,7 @@ fn face_findings(
             {
                 // The page's own rendering of this digit, elsewhere.
                 let page_does_so = (0..glyphs.len()).any(|j| {
-                    glyphs[j].word != g.word
+                    j != i
                         && glyphs[j].ch == g.ch
                         && nearest(j).is_some_and(|(f, _, dj)| f == fam && dj <= p.glyph_face_max_distance)
                 });
