@@ -379,6 +379,14 @@ impl Token {
         if label.is_empty() {
             return Err(HsmError::UnsupportedKey("a key label must not be empty".into()));
         }
+        // One key generation at a time in this process: SoftHSM's file object store fails concurrent
+        // creations of token objects at random (CKR_GENERAL_ERROR from C_GenerateKeyPair; SoftHSMv2 issue
+        // 573, seen here under the parallel test suite). Keys are made rarely; signing stays parallel. Holding
+        // the lock across the label check also keeps two threads from creating the same label.
+        static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = GENERATING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.with_session(|session| {
             let existing = session
                 .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
