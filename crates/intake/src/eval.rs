@@ -108,6 +108,12 @@ pub struct EvalReport {
     pub classification_by_kind: BTreeMap<String, Rate>,
     /// Tampered pages flagged by any forensic check.
     pub tamper_recall: Rate,
+    /// Tampered pages against their untampered twins (same spec and seed, no alteration): held for an officer
+    /// (or refused) while the twin is auto-issued; decided more strictly than the twin; with a forensic
+    /// finding the twin lacks.
+    pub tampered_held_while_twin_issued: Rate,
+    pub tampered_stricter_than_twin: Rate,
+    pub tampered_finding_twin_lacks: Rate,
     pub tamper_recall_by_kind: BTreeMap<String, Rate>,
     /// Tampered pages flagged by a forensic check whose region overlaps the altered region.
     pub tamper_localised: Rate,
@@ -602,10 +608,84 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             _ => {}
         }
     }
+    evaluate_twins(opts, &generator, &specs, &reports, threads, &mut r, progress)?;
     if opts.documents > 0 {
         evaluate_documents(opts, &generator, threads, &mut r, progress)?;
     }
     Ok(r)
+}
+
+/// Every tampered page against its untampered twin (the same spec and seed, drawn without the alteration),
+/// both assessed as the server would (true holder): is the tampered page's decision stricter, does it carry a
+/// forensic finding the twin lacks, and is it held for an officer while its twin is issued?
+fn evaluate_twins(
+    opts: &EvalOptions,
+    generator: &Generator,
+    specs: &[crate::corpus::PageSpec],
+    reports: &[PageReport],
+    threads: usize,
+    r: &mut EvalReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), IntakeError> {
+    let tampered: Vec<usize> = (0..specs.len())
+        .filter(|i| specs[*i].kind == VariantKind::Tampered)
+        .collect();
+    if tampered.is_empty() {
+        return Ok(());
+    }
+    let twins = parallel_map(&tampered, threads, |_, i| {
+        generator.generate(&crate::corpus::PageSpec {
+            kind: VariantKind::Clean,
+            ..specs[*i]
+        })
+    })?;
+    let pool = OcrPool::new(&OcrConfig::default(), Some(threads))?;
+    let frames: Vec<Arc<PageImage>> = twins
+        .iter()
+        .map(|t| Arc::new(PageImage::Rgb(t.image.clone())))
+        .collect();
+    let ocr = pool.recognize(frames, crate::corpus::DPI, &mut |_, _| {})?;
+    let twin_reports = parallel_map(&twins, threads, |k, t| {
+        let input = PageInput {
+            image: &t.image,
+            dpi: Some(crate::corpus::DPI as f32),
+            jpeg: false,
+        };
+        let holder = crate::checks::Holder {
+            name: t.truth.fields.holder_name.clone(),
+            birth_date: t.truth.fields.birth_date.clone().filter(|d| d.contains('/')),
+            id_number: t.truth.fields.id_number.clone(),
+        };
+        Ok(assess_page(k, &input, &ocr[k], Some(&holder), &opts.policy, &[]))
+    })?;
+    let findings = |p: &PageReport| -> Vec<String> {
+        p.checks
+            .iter()
+            .filter(|c| c.name.starts_with("forensics.") && c.outcome == Outcome::Fail)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    for (k, &i) in tampered.iter().enumerate() {
+        let (t, twin) = (&reports[i], &twin_reports[k]);
+        let held = t.decision.action != Action::AutoIssue && twin.decision.action == Action::AutoIssue;
+        r.tampered_held_while_twin_issued.add(held);
+        r.tampered_stricter_than_twin
+            .add(t.decision.action > twin.decision.action);
+        let theirs = findings(twin);
+        r.tampered_finding_twin_lacks
+            .add(findings(t).iter().any(|f| !theirs.contains(f)));
+        if !held {
+            r.notes.push(format!(
+                "{}: tampered {:?}, its twin {:?} ({})",
+                specs[i].id(),
+                t.decision.action,
+                twin.decision.action,
+                twin.decision.summary
+            ));
+        }
+    }
+    progress(&format!("{} tampered pages against their twins", tampered.len()));
+    Ok(())
 }
 
 /// The document corpus through the whole intake, as the server runs it (the verified holder given).
@@ -786,6 +866,18 @@ impl EvalReport {
         ));
         for (k, c) in &self.tamper_recall_by_kind {
             out.push(format!("  {k:14} {:.3} ({}/{})", c.rate(), c.hits, c.total));
+        }
+        if self.tampered_held_while_twin_issued.total > 0 {
+            out.push(format!(
+                "tampered pages held for an officer while their untampered twin is issued: {:.3} ({}/{}) (target ≥ 0.9); stricter than the twin {}/{}; with a finding the twin lacks {}/{}",
+                self.tampered_held_while_twin_issued.rate(),
+                self.tampered_held_while_twin_issued.hits,
+                self.tampered_held_while_twin_issued.total,
+                self.tampered_stricter_than_twin.hits,
+                self.tampered_stricter_than_twin.total,
+                self.tampered_finding_twin_lacks.hits,
+                self.tampered_finding_twin_lacks.total
+            ));
         }
         out.push(format!(
             "false alarms (clean + degraded flagged by forensics): {:.3} ({}/{}) (target ≤ 0.1) {:?}",

@@ -565,3 +565,46 @@ fn variants_carry_their_evidence() {
         }
     }
 }
+
+/// The benchmark compares each tampered page with its twin: the same spec and seed drawn without the
+/// alteration. The twin must be the same page but for the altered spot.
+#[test]
+fn a_tampered_pages_twin_differs_only_where_it_was_altered() {
+    let g = Generator::new().expect("fonts-dejavu-core");
+    for spec in corpus_specs(2025, 3, &[VariantKind::Tampered])
+        .into_iter()
+        .filter(|s| s.doc_type == DocType::BirthCertificate)
+    {
+        let tampered = g.generate(&spec).expect("tampered");
+        let twin = g
+            .generate(&PageSpec {
+                kind: VariantKind::Clean,
+                ..spec
+            })
+            .expect("twin");
+        let Variant::Tampered { region, .. } = tampered.truth.variant else {
+            panic!("{} is not tampered", spec.id());
+        };
+        let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+        for (x, y, p) in tampered.image.enumerate_pixels() {
+            if p != twin.image.get_pixel(x, y) {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+        assert!(x0 <= x1, "{}: the alteration changed nothing", spec.id());
+        let changed = BBox::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+        // A pasted cell is copied *from* elsewhere: only its target changes.
+        let grown = BBox::new(
+            region.x.saturating_sub(4),
+            region.y.saturating_sub(4),
+            region.w + 8,
+            region.h + 8,
+        );
+        assert_eq!(
+            changed.intersect(&grown),
+            Some(changed),
+            "{}: changed {changed:?} outside the altered region {region:?}",
+            spec.id()
+        );
+    }
+}
