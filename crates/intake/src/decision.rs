@@ -112,7 +112,7 @@ pub struct IntakePolicy {
     pub background_min_share: f32,
     /// Duplicates: dHash distance (of 256 bits) within which two pages with the same key fields are the same.
     pub duplicate_max_hamming: u32,
-    /// Grounds refused without an officer.
+    /// Grounds refused without an officer when a check finds them with certainty ([`Check::certain`]).
     pub refuse_on: Vec<Ground>,
     /// Checks whose warning sends the request to an officer.
     pub review_on_warn: Vec<String>,
@@ -166,10 +166,11 @@ impl Default for IntakePolicy {
             background_min_difference: 12.0,
             background_min_share: 0.08,
             duplicate_max_hamming: 6,
+            // Art. 22(1) (alteration) and 22(5) (foreign papers) are never found with certainty: an officer
+            // decides them (docs/design/intake-policy.md).
             refuse_on: vec![
                 Ground::SecrecyMark,
                 Ground::NoCopyMark,
-                Ground::ForeignNotLegalised,
                 Ground::NoSeal,
                 Ground::Illegible,
             ],

@@ -143,7 +143,7 @@ fn red_mask(img: &image::RgbImage, close: usize) -> Option<CellMask> {
 }
 
 /// Finds seal rings on a page of `dpi` resolution: rings of red ink, or — where there are none, as on a
-/// greyscale scan — rings of ink lighter than the text's ([`grey_seal_mask`]): a seal's shape, whatever its
+/// greyscale scan — rings of ink lighter than the text's: a seal's shape, whatever its
 /// colour became.
 pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
     let red = red_mask(img, 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Red));
