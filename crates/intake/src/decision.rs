@@ -249,6 +249,16 @@ pub struct GroundStatement {
     pub explanation: String,
 }
 
+impl From<Ground> for GroundStatement {
+    fn from(ground: Ground) -> Self {
+        GroundStatement {
+            ground,
+            article: ground.article().into(),
+            explanation: ground.explanation().into(),
+        }
+    }
+}
+
 /// Everything assessed on one page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageReport {
@@ -314,14 +324,7 @@ fn decide(items: &[(usize, &Check)], class: Option<&Classification>, p: &IntakeP
     let statements = |mut grounds: Vec<Ground>| {
         grounds.sort();
         grounds.dedup();
-        grounds
-            .into_iter()
-            .map(|g| GroundStatement {
-                ground: g,
-                article: g.article().into(),
-                explanation: g.explanation().into(),
-            })
-            .collect::<Vec<_>>()
+        grounds.into_iter().map(GroundStatement::from).collect::<Vec<_>>()
     };
     let refusals: Vec<&(usize, &Check)> = items
         .iter()
@@ -471,7 +474,8 @@ pub fn assess_page(
 
 /// What one page gives before documents are formed.
 struct Looked {
-    blank: Option<crate::cleanup::BlankReport>,
+    /// The page is blank (its `quality.blank` check holds the evidence).
+    blank: bool,
     rec: recognise::Recognition,
     fingerprint: PageFingerprint,
     checks: Vec<Check>,
@@ -498,7 +502,7 @@ fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[
             serde_json::json!({"ink_coverage": blank.ink_coverage, "blank_below": blank.blank_below}),
         )];
         return Looked {
-            blank: Some(blank),
+            blank: true,
             rec,
             fingerprint,
             checks,
@@ -520,7 +524,7 @@ fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[
     checks.push(checks::card_qr(&g, ocr, &rec));
     checks.push(checks::secrecy_mark(page.image, ocr));
     checks.push(checks::no_copy_mark(ocr));
-    let seals = checks::seal::find_seals(page.image, dpi, p);
+    let seals = checks::seal::find_seals(page.image, &g, dpi, p);
     checks.push(forensics::ela(page.image, ocr, page.jpeg, p));
     let (noise_tiles, noise_level) = forensics::paper_noise(&g, ocr);
     checks.push(forensics::copy_move(&g, ocr, noise_level >= p.noise_min_level, p));
@@ -543,7 +547,7 @@ fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[
     checks.push(forensics::background_patch(page.image, ocr, p));
     checks.push(hash::duplicates(&fingerprint, previous, p.duplicate_max_hamming));
     Looked {
-        blank: None,
+        blank: false,
         rec,
         fingerprint,
         checks,
@@ -558,7 +562,7 @@ fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[
 /// written page always opens one.
 fn documents_of(looked: &[Looked]) -> Vec<Vec<usize>> {
     let mut docs: Vec<Vec<usize>> = Vec::new();
-    for (i, l) in looked.iter().enumerate().filter(|(_, l)| l.blank.is_none()) {
+    for (i, l) in looked.iter().enumerate().filter(|(_, l)| !l.blank) {
         let c = &l.rec.classification;
         let attaches = c.paper.as_ref().is_some_and(|p| p.attaches);
         match docs.last_mut() {
@@ -690,22 +694,23 @@ fn assess_all(
         .enumerate()
         .map(|(i, l)| {
             let items: Vec<(usize, &Check)> = l.checks.iter().map(|c| (i, c)).collect();
-            let decision = match &l.blank {
-                Some(_) => Decision {
+            let decision = if l.blank {
+                Decision {
                     action: Action::OfficerReview,
                     grounds: Vec::new(),
                     suggested_grounds: Vec::new(),
                     reasons: Vec::new(),
                     summary: format!("page {} is blank", i + 1),
-                },
-                None => decide(&items, None, policy),
+                }
+            } else {
+                decide(&items, None, policy)
             };
             let doc_type = document_of[i].map_or(DocClass::Unknown, |d| documents[d].doc_type);
             PageReport {
                 page: i,
                 document: document_of[i],
                 doc_type,
-                blank: l.blank.is_some(),
+                blank: l.blank,
                 classification: l.rec.classification,
                 fields: l.rec.fields,
                 mrz: l.rec.mrz,
@@ -732,11 +737,7 @@ fn combine(pages: &[PageReport], documents: &[DocumentReport]) -> Decision {
         let g = Ground::Illegible;
         return Decision {
             action: Action::Refuse,
-            grounds: vec![GroundStatement {
-                ground: g,
-                article: g.article().into(),
-                explanation: g.explanation().into(),
-            }],
+            grounds: vec![GroundStatement::from(g)],
             suggested_grounds: Vec::new(),
             reasons: blank_reasons(&blank),
             summary: format!(

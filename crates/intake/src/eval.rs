@@ -172,6 +172,14 @@ pub struct EvalReport {
     pub notes: Vec<String>,
 }
 
+/// `key value, key value, …` over a figure map.
+fn each<V>(map: &BTreeMap<String, V>, value: impl Fn(&V) -> String) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k} {}", value(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn tamper_name(k: TamperKind) -> &'static str {
     match k {
         TamperKind::AlteredDigit => "altered_digit",
@@ -315,12 +323,9 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
             jpeg: *jpeg,
         };
         // The holder's verified identity, as a kiosk has it from the chip: the page's true holder.
-        let holder = generated.get(i).map(|(_, truth, _)| crate::checks::Holder {
-            name: truth.fields.holder_name.clone(),
-            // A full date only: a verified identity has one (a land certificate prints the year alone).
-            birth_date: truth.fields.birth_date.clone().filter(|d| d.contains('/')),
-            id_number: truth.fields.id_number.clone(),
-        });
+        let holder = generated
+            .get(i)
+            .map(|(_, truth, _)| truth.fields.verified_holder());
         Ok(assess_page(i, &input, &ocr[i], holder.as_ref(), policy, &[]))
     })?;
     let intake_secs = t.elapsed().as_secs_f64();
@@ -651,11 +656,7 @@ fn evaluate_twins(
             dpi: Some(crate::corpus::DPI as f32),
             jpeg: false,
         };
-        let holder = crate::checks::Holder {
-            name: t.truth.fields.holder_name.clone(),
-            birth_date: t.truth.fields.birth_date.clone().filter(|d| d.contains('/')),
-            id_number: t.truth.fields.id_number.clone(),
-        };
+        let holder = t.truth.fields.verified_holder();
         Ok(assess_page(k, &input, &ocr[k], Some(&holder), &opts.policy, &[]))
     })?;
     let findings = |p: &PageReport| -> Vec<String> {
@@ -722,11 +723,7 @@ fn evaluate_documents(
                 jpeg: false,
             })
             .collect();
-        let holder = crate::checks::Holder {
-            name: d.truth.fields.holder_name.clone(),
-            birth_date: d.truth.fields.birth_date.clone().filter(|b| b.contains('/')),
-            id_number: d.truth.fields.id_number.clone(),
-        };
+        let holder = d.truth.fields.verified_holder();
         crate::decision::assess(&inputs, &ocr[spans[i].clone()], Some(&holder), &opts.policy, &[])
     })?;
     progress(&format!(
@@ -915,29 +912,14 @@ impl EvalReport {
         ] {
             out.push(format!(
                 "legitimate pages auto-issued by {what} (target ≥ 0.8): {}",
-                map.iter()
-                    .map(|(k, r)| format!("{k} {}", rate(r)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                each(map, rate)
             ));
         }
         out.push(format!(
             "by typeface: false alarms {}; tamper localised {}; CER clean {}",
-            self.false_alarms_by_typeface
-                .iter()
-                .map(|(k, r)| format!("{k} {}", rate(r)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.tamper_localised_by_typeface
-                .iter()
-                .map(|(k, r)| format!("{k} {}", rate(r)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.cer_clean_by_typeface
-                .iter()
-                .map(|(k, c)| format!("{k} {:.2} %", pct(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            each(&self.false_alarms_by_typeface, rate),
+            each(&self.tamper_localised_by_typeface, rate),
+            each(&self.cer_clean_by_typeface, |c| format!("{:.2} %", pct(c)))
         ));
         for (what, map) in [
             ("placement", &self.marks_by_placement),
@@ -947,10 +929,7 @@ impl EvalReport {
             if !map.is_empty() {
                 out.push(format!(
                     "secrecy/do-not-copy marks refused with the right ground, by {what}: {}",
-                    map.iter()
-                        .map(|(k, v)| format!("{k} {}/{}", v.hits, v.total))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    each(map, |v| format!("{}/{}", v.hits, v.total))
                 ));
             }
         }

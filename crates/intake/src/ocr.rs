@@ -324,39 +324,26 @@ impl OcrWorker {
                 seen.push(group);
             }
         }
-        for frame in crate::checks::seal::find_grey_frames(gray) {
-            if overlaps(&frame, &seen) {
-                continue;
-            }
-            let crop = image::imageops::crop_imm(gray, frame.x, frame.y, frame.w, frame.h).to_image();
-            let stamp = self.read_levelled(&crop, 0.0, frame, dpi).unwrap_or(OcrStamp {
-                text: String::new(),
-                confidence: 0.0,
-                bbox: frame,
-                source: StampSource::GreyFrame,
-            });
-            result.stamps.push(OcrStamp {
-                source: StampSource::GreyFrame,
-                ..stamp
-            });
-            seen.push(frame);
-        }
-        for (group, angle) in crate::checks::seal::find_turned_dark_marks(gray) {
+        // Grey frames (level) and dark groups turned against the page: what they read as nothing is kept too,
+        // since an officer looks at what could not be read.
+        let grey = crate::checks::seal::find_grey_frames(gray)
+            .into_iter()
+            .map(|frame| (frame, 0.0, StampSource::GreyFrame));
+        let turned = crate::checks::seal::find_turned_dark_marks(gray)
+            .into_iter()
+            .map(|(group, angle)| (group, angle, StampSource::Turned));
+        for (group, angle, source) in grey.chain(turned) {
             if overlaps(&group, &seen) {
                 continue;
             }
             let crop = image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image();
-            // A turned group read as nothing is kept: an officer looks at what could not be read.
             let stamp = self.read_levelled(&crop, angle, group, dpi).unwrap_or(OcrStamp {
                 text: String::new(),
                 confidence: 0.0,
                 bbox: group,
-                source: StampSource::Turned,
+                source,
             });
-            result.stamps.push(OcrStamp {
-                source: StampSource::Turned,
-                ..stamp
-            });
+            result.stamps.push(OcrStamp { source, ..stamp });
             seen.push(group);
         }
     }

@@ -145,12 +145,13 @@ fn red_mask(img: &image::RgbImage, close: usize) -> Option<CellMask> {
 /// Finds seal rings on a page of `dpi` resolution: rings of red ink, or — where there are none, as on a
 /// greyscale scan — rings of ink lighter than the text's: a seal's shape, whatever its
 /// colour became.
-pub fn find_seals(img: &image::RgbImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
+/// `gray` is the page's luma ([`super::gray`] of `img`), which the caller already has.
+pub fn find_seals(img: &image::RgbImage, gray: &image::GrayImage, dpi: f32, p: &IntakePolicy) -> Vec<Seal> {
     let red = red_mask(img, 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Red));
     if !red.is_empty() {
         return red;
     }
-    grey_seal_mask(&super::gray(img), 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
+    grey_seal_mask(gray, 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
 }
 
 /// Cells of a greyscale page mostly covered by mid-grey ink (luma 62–150) and holding no text-black pixel
@@ -402,17 +403,17 @@ mod tests {
         let p = IntakePolicy::default();
         let mut img = page();
         ring(&mut img, 600.0, 600.0, 170.0, [212, 40, 48]);
-        let red = find_seals(&img, 300.0, &p);
+        let red = find_seals(&img, &super::super::gray(&img), 300.0, &p);
         assert_eq!((red.len(), red[0].ink), (1, SealInk::Red), "{red:?}");
         let mut grey = img.clone();
         crate::corpus::to_greyscale(&mut grey);
-        let found = find_seals(&grey, 300.0, &p);
+        let found = find_seals(&grey, &super::super::gray(&grey), 300.0, &p);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].ink, SealInk::Grey);
         assert!((found[0].radius as f32 - 170.0).abs() < 20.0, "{found:?}");
         // A black ring (text ink) on a greyscale page is not a seal.
         let mut black = page();
         ring(&mut black, 600.0, 600.0, 170.0, [20, 20, 20]);
-        assert!(find_seals(&black, 300.0, &p).is_empty());
+        assert!(find_seals(&black, &super::super::gray(&black), 300.0, &p).is_empty());
     }
 }

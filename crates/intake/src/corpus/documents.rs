@@ -450,12 +450,8 @@ fn split_at_signature(s: Sheet<'_>) -> Vec<PageSheet> {
     let height = PAGE_H - top;
     let room = PAGE_H - dest;
     let moved = height.min(room);
-    for y in 0..moved {
-        for x in 0..PAGE_W {
-            let p = *s.img.get_pixel(x, top + y);
-            second.img.put_pixel(x, dest + y, p);
-        }
-    }
+    let block = image::imageops::crop_imm(&s.img, 0, top, PAGE_W, moved).to_image();
+    image::imageops::replace(&mut second.img, &block, 0, i64::from(dest));
     let shift = |b: BBox| BBox::new(b.x, b.y - top + dest, b.w, b.h);
     let (mut lines1, mut lines2) = (Vec::new(), Vec::new());
     for l in s.lines {

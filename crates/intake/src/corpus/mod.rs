@@ -102,6 +102,17 @@ pub struct Fields {
 }
 
 impl Fields {
+    /// The identity a kiosk verifies for this paper's holder (from the chip): name, ID number, and the birth
+    /// date when the paper prints a full one (a land certificate prints the year alone; a verified identity
+    /// has the whole date).
+    pub fn verified_holder(&self) -> crate::checks::Holder {
+        crate::checks::Holder {
+            name: self.holder_name.clone(),
+            birth_date: self.birth_date.clone().filter(|d| d.contains('/')),
+            id_number: self.id_number.clone(),
+        }
+    }
+
     /// The fields that are present, by name.
     pub fn to_map(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! Documents, not pages: requests of several pages made by the corpus's document generator
 //! (`corpus::documents`), read by the real Tesseract and judged as documents.
 
-use banso_intake::checks::{Ground, Holder, Outcome};
+use banso_intake::checks::{Ground, Outcome};
 use banso_intake::corpus::documents::{document_specs, DocumentKind, Expected, GeneratedDocument};
 use banso_intake::decision::{assess, Action, IntakePolicy, IntakeReport, PageInput};
 use banso_intake::recognise::{DocClass, Issuer};
@@ -28,11 +28,7 @@ fn run(doc: &GeneratedDocument, with_holder: bool) -> IntakeReport {
             jpeg: false,
         })
         .collect();
-    let holder = Holder {
-        name: doc.truth.fields.holder_name.clone(),
-        birth_date: doc.truth.fields.birth_date.clone().filter(|d| d.contains('/')),
-        id_number: doc.truth.fields.id_number.clone(),
-    };
+    let holder = doc.truth.fields.verified_holder();
     assess(
         &inputs,
         &ocr,
