@@ -101,6 +101,13 @@ pub enum BenchCommand {
         split: String,
         #[arg(long)]
         json: bool,
+        /// Keep the pages, their ground truth and OCR output in DIR (for looking at a failure).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        /// With --keep: read the OCR output kept there by an earlier run instead of running OCR (the figures
+        /// then time the checks alone; for working on checks, never figures of record).
+        #[arg(long, requires = "keep")]
+        reuse_ocr: bool,
     },
     /// Write the synthetic labelled corpus of Vietnamese documents (page images + ground-truth JSON) into OUT.
     Corpus {
@@ -325,6 +332,8 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
             documents,
             split,
             json,
+            keep,
+            reuse_ocr,
         } => {
             let options = banso_intake::eval::EvalOptions {
                 per_type,
@@ -333,6 +342,8 @@ pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8
                 kinds: parse_kinds(&kinds)?,
                 documents,
                 split: parse_split(&split),
+                keep_dir: keep,
+                reuse_ocr,
                 ..Default::default()
             };
             let report = banso_intake::eval::evaluate(&options, &mut |line| eprintln!("{line}"))?;

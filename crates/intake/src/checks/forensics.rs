@@ -15,6 +15,8 @@
 //! - [`background_patch`]: inside a word, paper of another colour than the paper around the word (a digit
 //!   whited out with correction fluid or a white brush on tinted card stock, then redrawn).
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use super::typeface::{self, InkMap};
@@ -220,8 +222,38 @@ type CopyKey = (usize, usize, i64, i64);
 /// Copy-move: identical windows inside the text at two places.
 /// `noisy`: the page carries scanner noise ([`paper_noise`]). On a noise-free (born-digital) page the same
 /// letter can render pixel-identically in two words by chance, so only copies inside one word count there.
-pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePolicy) -> Check {
-    use std::collections::HashMap;
+/// A number as printed on a paper (an ID number, a date, a register number): at least two digits, and digits
+/// are most of it. The values a forger changes, and the words whose glyphs the glyph and copy checks compare.
+fn numeric_word(text: &str) -> bool {
+    let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+    let digits = text.chars().filter(|c| c.is_ascii_digit()).count();
+    digits >= 2 && digits * 10 >= chars * 6
+}
+
+/// A line of a machine-readable zone as OCR reads it: OCR-B capitals, digits and `<` fillers.
+fn mrz_like(text: &str) -> bool {
+    text.chars().count() >= 20
+        && text.contains('<')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+}
+
+/// Regions of the text that are pixel copies of another place on the page.
+///
+/// Skipped: the machine-readable zone (`mrz`, and any word that reads as an MRZ line): it is printed in a
+/// monospaced face whose every character cell repeats, and its check digits guard it. Counted: a copy between
+/// two words on a page with paper noise (on a noise-free page two words sharing a letter may render it
+/// identically; the same word printed twice, a repeated label, always may), and a copy inside one number (a
+/// pasted digit). A copy inside a word of letters is not counted: letters share strokes (the arch of "h"
+/// and "n", the stems of "H" and "U") that a page set on a whole-pixel grid renders identically.
+pub fn copy_move(
+    g: &image::GrayImage,
+    ocr: &OcrPage,
+    mrz: Option<BBox>,
+    noisy: bool,
+    p: &IntakePolicy,
+) -> Check {
     const NAME: &str = "forensics.copy_move";
     const PX: u64 = 0x9E37_79B9_7F4A_7C15;
     const PY: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -234,8 +266,7 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
     let pow_x = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PX));
     let pow_y = (0..WIN).fold(1u64, |a, _| a.wrapping_mul(PY));
     for (wi, word) in ocr.words.iter().enumerate() {
-        // MRZ filler runs repeat by design.
-        if word.text.chars().filter(|c| *c == '<').count() * 4 > word.text.chars().count() {
+        if mrz_like(&word.text) || mrz.is_some_and(|m| m.intersect(&word.bbox).is_some()) {
             continue;
         }
         let b = word.bbox;
@@ -333,7 +364,7 @@ pub fn copy_move(g: &image::GrayImage, ocr: &OcrPage, noisy: bool, p: &IntakePol
         if *n < p.copy_move_min_windows {
             continue;
         }
-        if a == b && grid_rendered {
+        if a == b && (grid_rendered || !numeric_word(&ocr.words[*a].text)) {
             discounted += 1;
             continue;
         }
@@ -562,8 +593,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     let mut findings: Vec<(BBox, serde_json::Value)> = Vec::new();
     for (wi, word) in ocr.words.iter().enumerate() {
         let chars: Vec<char> = word.text.chars().filter(|c| !c.is_whitespace()).collect();
-        let digits = chars.iter().filter(|c| c.is_ascii_digit()).count();
-        if digits < 2 || digits * 10 < chars.len() * 6 || word.bbox.h < 12 || word.text.contains('<') {
+        if !numeric_word(&word.text) || word.bbox.h < 12 || word.text.contains('<') {
             continue;
         }
         if mrz.is_some_and(|m| m.intersect(&word.bbox).is_some()) {
@@ -730,13 +760,27 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     }
     // Typeface: each digit against the library's faces; a digit nearest to another face than the one most
     // of its word's digits are nearest to, by a clear margin, was drawn differently.
-    let (faces_compared, page_renders) = match typeface::library() {
+    // The page's own renderings: for each digit, the other instances of it that it matches in shape.
+    let alike: Vec<Vec<usize>> = glyphs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            glyphs
+                .iter()
+                .enumerate()
+                .filter(|(j, b)| *j != i && b.ch == a.ch)
+                .filter(|(_, b)| glyph_distance(a, b).is_some_and(|d| d <= threshold))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    let (faces_compared, page_renders, page_face_fit) = match typeface::library() {
         Some(fonts) => {
-            let (found, page_renders) = face_findings(fonts, &glyphs, ocr, p);
-            findings.extend(found);
-            (true, page_renders)
+            let faces = face_findings(fonts, &glyphs, &alike, ocr, p);
+            findings.extend(faces.findings);
+            (true, faces.page_renders, Some(faces.page_fit))
         }
-        None => (false, 0),
+        None => (false, 0, None),
     };
     // The same digit inside one word, across small size changes.
     let mut in_word: Vec<(f32, usize)> = Vec::new();
@@ -776,7 +820,7 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
         .map(|(d, i)| json!({"distance": d, "char": glyphs[*i].ch.to_string(), "box": glyphs[*i].bbox}))
         .collect();
     let ev = json!({
-        "digit_glyphs": glyphs.len(), "faces_compared": faces_compared,
+        "digit_glyphs": glyphs.len(), "faces_compared": faces_compared, "page_face_fit": page_face_fit,
         "face_findings_the_page_repeats": page_renders,
         "typical_same_digit_distance": typical, "shape_threshold": threshold,
         "largest_distances": largest, "largest_in_word": largest_in_word,
@@ -940,15 +984,18 @@ pub fn background_patch(img: &image::RgbImage, ocr: &OcrPage, p: &IntakePolicy) 
 
 /// Digits whose nearest face differs from their word's (see [`typeface`]), learnt against the page's own
 /// rendering: a digit counts only if no other instance of the same digit on the page (in its word or another)
-/// is nearest to that same face. A page set in a typeface the library does not hold renders, say, every
-/// "1" nearer to DejaVu Serif than to DejaVu Sans; that is the page's typeface, not an alteration. Returns the
-/// findings and how many were set aside so.
+/// is nearest to that same face, and if it does not match in shape (`alike`) an instance of it in a word of
+/// its word's family. A page set in a typeface the library does not hold renders, say, its "1" nearer to
+/// DejaVu Serif than to DejaVu Sans; that is the page's typeface, not an alteration, and the page prints that
+/// "1" again in its other numbers. Returns the findings, how many were set aside so, and how well the library
+/// fits the page.
 fn face_findings(
     fonts: &crate::corpus::render::Fonts,
     glyphs: &[Glyph],
+    alike: &[Vec<usize>],
     ocr: &OcrPage,
     p: &IntakePolicy,
-) -> (Vec<(BBox, serde_json::Value)>, usize) {
+) -> FaceFindings {
     let mut renders = typeface::Renders::default();
     let dists: Vec<Vec<Option<f32>>> = glyphs
         .iter()
@@ -962,33 +1009,43 @@ fn face_findings(
             .filter_map(|(fam, v)| v.map(|(face, d)| (fam, face, d)))
             .min_by(|a, b| a.2.total_cmp(&b.2))
     };
+    let mut fit: Vec<f32> = (0..glyphs.len())
+        .filter_map(|i| nearest(i).map(|n| n.2))
+        .collect();
+    let page_fit = if fit.is_empty() {
+        f32::MAX
+    } else {
+        median(&mut fit)
+    };
     let mut out = Vec::new();
     let mut repeated = 0usize;
     let mut words: Vec<usize> = glyphs.iter().map(|g| g.word).collect();
     words.dedup();
-    for w in words {
-        let members: Vec<usize> = (0..glyphs.len()).filter(|i| glyphs[*i].word == w).collect();
-        if members.len() < 3 {
-            continue;
-        }
-        // The word's family: the one most of its well-matched digits are nearest to.
-        let mut votes = [0usize; typeface::FAMILIES.len()];
-        for i in &members {
-            if let Some((fam, _, d)) = nearest(*i) {
-                if d <= p.glyph_face_max_distance {
-                    votes[fam] += 1;
+    // Each word's family: the one most of its well-matched digits are nearest to, if they are most of it.
+    let family_of: HashMap<usize, usize> = words
+        .iter()
+        .filter_map(|&w| {
+            let members: Vec<usize> = (0..glyphs.len()).filter(|i| glyphs[*i].word == w).collect();
+            if members.len() < 3 {
+                return None;
+            }
+            let mut votes = [0usize; typeface::FAMILIES.len()];
+            for i in &members {
+                if let Some((fam, _, d)) = nearest(*i) {
+                    if d <= p.glyph_face_max_distance {
+                        votes[fam] += 1;
+                    }
                 }
             }
-        }
-        let (word_family, n) = votes
-            .iter()
-            .copied()
-            .enumerate()
-            .max_by_key(|v| v.1)
-            .unwrap_or((0, 0));
-        if n < 2 || n * 2 <= members.len() {
+            let (family, n) = votes.iter().copied().enumerate().max_by_key(|v| v.1)?;
+            (n >= 2 && n * 2 > members.len()).then_some((w, family))
+        })
+        .collect();
+    for w in words {
+        let Some(&word_family) = family_of.get(&w) else {
             continue;
-        }
+        };
+        let members: Vec<usize> = (0..glyphs.len()).filter(|i| glyphs[*i].word == w).collect();
         for i in members {
             let (Some((fam, face, d)), Some((word_face, d_word))) = (nearest(i), families[i][word_family])
             else {
@@ -1010,7 +1067,11 @@ fn face_findings(
                         && glyphs[j].ch == g.ch
                         && nearest(j).is_some_and(|(f, _, dj)| f == fam && dj <= p.glyph_face_max_distance)
                 });
-                if page_does_so {
+                // The page prints this digit so in another word of this family.
+                let page_prints_it = alike[i].iter().any(|&j| {
+                    glyphs[j].word != g.word && family_of.get(&glyphs[j].word) == Some(&word_family)
+                });
+                if page_does_so || page_prints_it {
                     repeated += 1;
                     continue;
                 }
@@ -1024,7 +1085,21 @@ fn face_findings(
             }
         }
     }
-    (out, repeated)
+    FaceFindings {
+        findings: out,
+        page_renders: repeated,
+        page_fit,
+    }
+}
+
+/// What [`face_findings`] found.
+struct FaceFindings {
+    findings: Vec<(BBox, serde_json::Value)>,
+    /// Findings set aside because the page renders the digit so elsewhere.
+    page_renders: usize,
+    /// The median distance of the page's digits to their nearest library face: how well the library holds
+    /// the page's typeface.
+    page_fit: f32,
 }
 
 /// Labels of the type's layout found with no value after them.

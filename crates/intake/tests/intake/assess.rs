@@ -860,6 +860,87 @@ fn a_paper_that_mentions_an_id_card_is_not_one() {
 }
 
 #[test]
+fn letters_sharing_strokes_and_an_mrz_are_not_copies_but_a_pasted_digit_is() {
+    use banso_intake::corpus::render::{draw_text, Face, Fonts, DEJAVU_DIR};
+    // Measured on the held-out split: "tháng" ("h" and "n" share an arch), "CHIẾU" ("H" and "U" share a
+    // stem) and a passport's MRZ line (a monospaced face: every cell repeats) were taken for pasted regions
+    // on born-digital pages.
+    let fonts = Fonts::load(std::path::Path::new(DEJAVU_DIR)).expect("fonts-dejavu-core");
+    let mut img = image::RgbImage::from_pixel(2480, 1600, image::Rgb([255, 255, 255]));
+    let ink = [20, 20, 20];
+    draw_text(
+        &mut img,
+        &fonts,
+        Face::SansBold,
+        64.0,
+        200.0,
+        150.0,
+        "HỘ CHIẾU",
+        ink,
+    );
+    draw_text(
+        &mut img,
+        &fonts,
+        Face::Sans,
+        40.0,
+        200.0,
+        300.0,
+        "ngày 12 tháng 05 năm 2020",
+        ink,
+    );
+    draw_text(
+        &mut img,
+        &fonts,
+        Face::Mono,
+        40.0,
+        200.0,
+        420.0,
+        "P<VNMNGUYEN<<VAN<AN<<<<<<<<<<<<<<<<<<<<<<<<<",
+        ink,
+    );
+    draw_text(
+        &mut img,
+        &fonts,
+        Face::Mono,
+        40.0,
+        200.0,
+        500.0,
+        "C6527561<2VNM8511076M3009200034085300312<<96",
+        ink,
+    );
+    let number = draw_text(
+        &mut img,
+        &fonts,
+        Face::Sans,
+        44.0,
+        200.0,
+        700.0,
+        "Số: 052083117042",
+        ink,
+    );
+    let g = checks::gray(&img);
+    let policy = IntakePolicy::default();
+    let o = ocr(&img);
+    let c = forensics::copy_move(&g, &o, None, false, &policy);
+    assert_eq!(c.outcome, Outcome::Pass, "{c:?}");
+
+    // A digit cell of the number copied over another digit of it: found, where it was pasted.
+    let digits: Vec<BBox> = number
+        .cells
+        .iter()
+        .filter(|(ch, _)| ch.is_ascii_digit())
+        .map(|(_, b)| *b)
+        .collect();
+    let (src, dst) = (digits[1], digits[7]);
+    let patch = image::imageops::crop_imm(&img, src.x, src.y, src.w.min(dst.w), src.h).to_image();
+    image::imageops::replace(&mut img, &patch, i64::from(dst.x), i64::from(dst.y));
+    let o = ocr(&img);
+    let c = forensics::copy_move(&checks::gray(&img), &o, None, false, &policy);
+    assert_eq!(c.outcome, Outcome::Fail, "{c:?}");
+    assert!(overlaps(&c.regions, &dst), "{:?} vs {dst:?}", c.regions);
+}
+
+#[test]
 fn a_clean_form_with_repeated_labels_raises_no_copy_move_finding() {
     // A birth-certificate body: "Dân tộc:", "Quốc tịch:", "Năm sinh:", "Nơi cư trú:" printed for the child,
     // the mother and the father. Identical labels render identically; they are not a pasted region.
@@ -875,7 +956,7 @@ fn a_clean_form_with_repeated_labels_raises_no_copy_move_finding() {
     let (img, o) = drawn_page(&lines);
     let g = checks::gray(&img);
     let policy = IntakePolicy::default();
-    let clean = forensics::copy_move(&g, &o, false, &policy);
+    let clean = forensics::copy_move(&g, &o, None, false, &policy);
     assert_eq!(clean.outcome, Outcome::Pass, "born-digital: {clean:?}");
     // Scanned: the same page with sensor noise, judged as a noisy page.
     let mut noisy = img.clone();
@@ -890,7 +971,7 @@ fn a_clean_form_with_repeated_labels_raises_no_copy_move_finding() {
         }
     }
     let o = ocr(&noisy);
-    let c = forensics::copy_move(&checks::gray(&noisy), &o, true, &policy);
+    let c = forensics::copy_move(&checks::gray(&noisy), &o, None, true, &policy);
     assert_eq!(c.outcome, Outcome::Pass, "scanned: {c:?}");
     // And the whole intake raises no forensic finding on it.
     let input = PageInput {
