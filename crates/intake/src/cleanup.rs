@@ -135,11 +135,13 @@ fn ink_points(img: &GrayImage) -> (Vec<(f32, f32)>, u32) {
             small.put_pixel(x, y, Luma([(sum / (k * k)) as u8]));
         }
     }
+    // Otsu's dark class is the levels up to and including its threshold (on a two-level image, the
+    // threshold is the dark level itself).
     let t = otsu_threshold(&small);
     let (cx, cy) = (sw as f32 / 2.0, sh as f32 / 2.0);
     let pts = small
         .enumerate_pixels()
-        .filter(|(_, _, p)| p[0] < t)
+        .filter(|(_, _, p)| p[0] <= t)
         .map(|(x, y, _)| (x as f32 - cx, y as f32 - cy))
         .collect();
     (pts, k)

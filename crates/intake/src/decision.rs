@@ -515,12 +515,17 @@ fn look(page: &PageInput<'_>, ocr: &OcrPage, policy: &IntakePolicy, previous: &[
     }
     let dpi = page.dpi.unwrap_or(ocr.dpi as f32);
     let p = policy;
+    let resolution = checks::resolution(dpi, p.resolution_warn_below, p.resolution_fail_below);
+    let blur = checks::blur(&g, ocr, p.blur_warn_below, p.blur_fail_below);
+    // An unreadable page is the original's fault only from a capture at the resolution a copy needs (a
+    // flatbed's focus is fixed, so blur there is the paper's; a coarse capture's is its own).
+    let capture_sound = resolution.outcome == Outcome::Pass;
     let mut checks = vec![
-        checks::resolution(dpi, p.resolution_warn_below, p.resolution_fail_below),
-        checks::blur(&g, ocr, p.blur_warn_below, p.blur_fail_below),
+        resolution,
+        blur,
         checks::cut_edges(&g, ocr, p.cut_edge_ink_share),
         checks::glare(page.image, ocr, p.glare_warn_share),
-        checks::legibility(ocr, p),
+        checks::legibility(ocr, p, capture_sound),
     ];
     checks.push(checks::cccd_number(&rec));
     checks.push(checks::mrz(&rec));

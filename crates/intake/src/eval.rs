@@ -135,6 +135,11 @@ pub struct EvalReport {
     pub marks_auto_issued: Rate,
     /// Clean and degraded pages refused (any ground): wrongful refusals.
     pub wrongful_refusals: Rate,
+    /// Legitimate pages captured at 200 dpi or with a phone: refused (must be 0), flagged by forensics, and
+    /// CER by capture mode (their auto-issue rates are in `auto_issued_by_scan`).
+    pub capture_wrongful_refusals: Rate,
+    pub capture_false_alarms: Rate,
+    pub cer_by_capture: BTreeMap<String, CerCount>,
     /// Clean and degraded pages auto-issued, by scan (clean: colour PNG; degraded: JPEG, turned, blurred,
     /// noisy), by document type and by typeface.
     pub auto_issued_by_scan: BTreeMap<String, Rate>,
@@ -312,19 +317,30 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
     let ocr: Vec<OcrPage> = match cached {
         Some(c) => c,
         None => {
+            // Each page at its own resolution (captures are 200 and 225 dpi), as a scanner reports it.
             let pool = OcrPool::new(&OcrConfig::default(), Some(threads))?;
-            let frames: Vec<Arc<PageImage>> = images
-                .iter()
-                .map(|(i, _)| Arc::new(PageImage::Rgb((**i).clone())))
-                .collect();
-            pool.recognize(frames, crate::corpus::DPI, &mut |_, _| {})?
+            let mut dpis: Vec<u32> = generated.iter().map(|(_, t, _)| t.dpi).collect();
+            dpis.sort_unstable();
+            dpis.dedup();
+            let mut out: Vec<Option<OcrPage>> = vec![None; images.len()];
+            for dpi in dpis {
+                let at: Vec<usize> = (0..images.len()).filter(|i| generated[*i].1.dpi == dpi).collect();
+                let frames: Vec<Arc<PageImage>> = at
+                    .iter()
+                    .map(|i| Arc::new(PageImage::Rgb((*images[*i].0).clone())))
+                    .collect();
+                for (i, o) in at.iter().zip(pool.recognize(frames, dpi, &mut |_, _| {})?) {
+                    out[*i] = Some(o);
+                }
+            }
+            out.into_iter().flatten().collect()
         }
     };
     let policy = &opts.policy;
     let reports: Vec<PageReport> = parallel_map(&images, threads, |i, (img, jpeg)| {
         let input = PageInput {
             image: img,
-            dpi: Some(crate::corpus::DPI as f32),
+            dpi: Some(generated[i].1.dpi as f32),
             jpeg: *jpeg,
         };
         // The holder's verified identity, as a kiosk has it from the chip: the page's true holder.
@@ -456,7 +472,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                 } else {
                     r.fields_degraded.add(s);
                 }
-                for name in truth_map.keys().chain(got.keys()) {
+                let names: std::collections::BTreeSet<&String> = truth_map.keys().chain(got.keys()).collect();
+                for name in names {
                     let one_t: BTreeMap<String, String> = truth_map
                         .get(name)
                         .map(|v| (name.clone(), v.clone()))
@@ -524,6 +541,33 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                 if refused {
                     r.notes
                         .push(format!("{}: wrongly refused: {}", truth.id, rep.decision.summary));
+                }
+            }
+            (Variant::Captured { mode, .. }, _) => {
+                r.cer_by_capture
+                    .entry(mode.name().into())
+                    .or_default()
+                    .add(cer_count(&truth.text(), &o.text));
+                let issued = rep.decision.action == Action::AutoIssue;
+                r.auto_issued_by_scan
+                    .entry(mode.name().into())
+                    .or_default()
+                    .add(issued);
+                r.capture_false_alarms.add(!forensic_fails.is_empty());
+                for c in &forensic_fails {
+                    r.notes
+                        .push(format!("{}: false alarm {}: {}", truth.id, c.name, c.message));
+                }
+                let refused = rep.decision.action == Action::Refuse;
+                r.capture_wrongful_refusals.add(refused);
+                if refused || !issued {
+                    r.notes.push(format!(
+                        "{}: {} capture {}: {}",
+                        truth.id,
+                        mode.name(),
+                        action_name(rep.decision.action),
+                        rep.decision.summary
+                    ));
                 }
             }
             (Variant::Tampered { tamper, region, .. }, _) => {
@@ -927,8 +971,18 @@ impl EvalReport {
             ("type", &self.auto_issued_by_type),
         ] {
             out.push(format!(
-                "legitimate pages auto-issued by {what} (target ≥ 0.8): {}",
+                "legitimate pages auto-issued by {what} (target ≥ 0.8{}): {}",
+                if what == "scan" { "; phone ≥ 0.5" } else { "" },
                 each(map, rate)
+            ));
+        }
+        if self.capture_wrongful_refusals.total > 0 {
+            out.push(format!(
+                "captures (200-dpi scans, phone photographs): wrongly refused {}/{} (target 0); flagged by forensics {}; CER {}",
+                self.capture_wrongful_refusals.hits,
+                self.capture_wrongful_refusals.total,
+                rate(&self.capture_false_alarms),
+                each(&self.cer_by_capture, |c| format!("{:.2} %", pct(c)))
             ));
         }
         out.push(format!(

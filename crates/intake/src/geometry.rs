@@ -26,6 +26,11 @@ impl BBox {
         self.y + self.h
     }
 
+    /// Whether the point `(x, y)` lies in the box.
+    pub fn contains(&self, x: u32, y: u32) -> bool {
+        x >= self.x && x < self.right() && y >= self.y && y < self.bottom()
+    }
+
     pub fn area(&self) -> u64 {
         u64::from(self.w) * u64::from(self.h)
     }

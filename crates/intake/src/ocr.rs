@@ -326,17 +326,29 @@ impl OcrWorker {
         }
         // Grey frames (level) and dark groups turned against the page: what they read as nothing is kept too,
         // since an officer looks at what could not be read.
+        // Turned grey groups are read from their grey ink alone (the text they lie on taken out).
         let grey = crate::checks::seal::find_grey_frames(gray)
             .into_iter()
-            .map(|frame| (frame, 0.0, StampSource::GreyFrame));
+            .map(|frame| (frame, 0.0, StampSource::GreyFrame, false));
+        let grey_turned = crate::checks::seal::find_turned_grey_marks(gray, dpi as f32)
+            .into_iter()
+            .filter(|(group, _)| match img {
+                PageImage::Rgb(rgb) => crate::checks::seal::grey_is_neutral(rgb, *group),
+                _ => true,
+            })
+            .map(|(group, angle)| (group, angle, StampSource::Turned, true));
         let turned = crate::checks::seal::find_turned_dark_marks(gray)
             .into_iter()
-            .map(|(group, angle)| (group, angle, StampSource::Turned));
-        for (group, angle, source) in grey.chain(turned) {
+            .map(|(group, angle)| (group, angle, StampSource::Turned, false));
+        for (group, angle, source, grey_only) in grey.chain(grey_turned).chain(turned) {
             if overlaps(&group, &seen) {
                 continue;
             }
-            let crop = image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image();
+            let crop = if grey_only {
+                crate::checks::seal::grey_ink(gray, group)
+            } else {
+                image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image()
+            };
             let stamp = self.read_levelled(&crop, angle, group, dpi).unwrap_or(OcrStamp {
                 text: String::new(),
                 confidence: 0.0,

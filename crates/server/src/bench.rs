@@ -88,8 +88,8 @@ pub enum BenchCommand {
         /// Skip the Tesseract CLI comparison.
         #[arg(long)]
         no_cli: bool,
-        /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
-        #[arg(long, default_value = "clean,degraded,tampered,art22,marks")]
+        /// Variant kinds: clean, degraded, tampered, art22, marks, capture (comma-separated).
+        #[arg(long, default_value = "clean,degraded,tampered,art22,marks,capture")]
         kinds: String,
         /// Documents per document kind (several pages, persons' papers, legalisation pages, unread official
         /// papers), judged as whole requests; 0 skips them.
@@ -117,7 +117,7 @@ pub enum BenchCommand {
         /// Pages per document type and variant kind.
         #[arg(long, default_value_t = 1)]
         per_type: u32,
-        /// Variant kinds: clean, degraded, tampered, art22, marks (comma-separated).
+        /// Variant kinds: clean, degraded, tampered, art22, marks, capture (comma-separated).
         #[arg(long, default_value = "clean,degraded,tampered,art22")]
         kinds: String,
         /// Generator settings: `fitting` (DejaVu, the standard layout) or `held-out`.
@@ -827,7 +827,7 @@ fn parse_kinds(kinds: &str) -> Result<Vec<banso_intake::corpus::VariantKind>> {
                 .into_iter()
                 .find(|v| v.name() == k.trim())
                 .with_context(|| {
-                    format!("unknown variant kind {k:?} (clean, degraded, tampered, art22, marks)")
+                    format!("unknown variant kind {k:?} (clean, degraded, tampered, art22, marks, capture)")
                 })
         })
         .collect()

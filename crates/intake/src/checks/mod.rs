@@ -408,7 +408,12 @@ pub fn glare(img: &image::RgbImage, ocr: &OcrPage, warn_share: f64) -> Check {
 // Legibility
 
 /// Mean OCR confidence and the share of low-confidence words; fails (Art. 22(2)) when the page cannot be read.
-pub fn legibility(ocr: &OcrPage, p: &crate::decision::IntakePolicy) -> Check {
+///
+/// `capture_sound`: the image is at the resolution a copy needs. Only then is an unreadable page the
+/// original's fault, a certain Art. 22(2) ground; from a coarser capture (a 200-dpi scan, a phone photograph
+/// of a card) it may be the capture's, and an officer looks (or the citizen scans again) with the ground only
+/// suggested.
+pub fn legibility(ocr: &OcrPage, p: &crate::decision::IntakePolicy, capture_sound: bool) -> Check {
     const NAME: &str = "legibility.ocr_confidence";
     let words: Vec<f32> = ocr.words.iter().map(|w| w.confidence).collect();
     let n = words.len();
@@ -425,14 +430,25 @@ pub fn legibility(ocr: &OcrPage, p: &crate::decision::IntakePolicy) -> Check {
         "warn_below": p.warn_mean_confidence, "warn_low_share_above": p.warn_low_share,
     });
     if n < p.min_words || mean < p.illegible_mean_confidence {
-        Check::new(
+        let unread = Check::new(
             NAME,
             Outcome::Fail,
-            format!("the page cannot be read: {n} words, mean OCR confidence {mean:.0}"),
+            if capture_sound {
+                format!("the page cannot be read: {n} words, mean OCR confidence {mean:.0}")
+            } else {
+                format!(
+                    "the capture cannot be read ({n} words, mean OCR confidence {mean:.0}) and is too coarse to \
+                     blame the original: scan it again at 300 dpi, or an officer looks"
+                )
+            },
             ev,
         )
-        .with_ground(Ground::Illegible)
-        .certain()
+        .with_ground(Ground::Illegible);
+        if capture_sound {
+            unread.certain()
+        } else {
+            unread
+        }
     } else if mean < p.warn_mean_confidence || low_share > p.warn_low_share {
         Check::new(
             NAME,
@@ -1004,11 +1020,15 @@ pub fn secrecy_mark(img: &image::RgbImage, ocr: &OcrPage) -> Check {
             Some(_) => {
                 doubtful.get_or_insert_with(|| doubt(&stamp.text, stamp.bbox, "stamp without diacritics"));
             }
+            // One letter off "MẬT": its first letter (after "TUYỆT" or "TỐI", any letter: measured, a red
+            // "TUYỆT MẬT" over a card's QR read "TUYỆT IẬT") or another.
             None if words.len() <= 3
-                && words.iter().any(|w| {
+                && words.iter().enumerate().any(|(i, w)| {
                     let f = fold(w).to_lowercase();
+                    let after_degree =
+                        i > 0 && matches!(fold(&words[i - 1]).to_lowercase().as_str(), "tuyet" | "toi");
                     (3..=4).contains(&f.chars().count())
-                        && f.starts_with('m')
+                        && (f.starts_with('m') || after_degree)
                         && f.ends_with('t')
                         && text::distance(&f, "mat") <= 1
                 }) =>
@@ -1374,9 +1394,34 @@ mod secrecy_tests {
             (Outcome::Fail, Some(Ground::SecrecyMark), false),
             "{c:?}"
         );
-        // A seal's ring text is not a mark.
+        // The degree read whole and the mark's first letter misread: doubt too.
+        let (img, ocr) = page(&[], &["TUYỆT IẬT"]);
+        let c = secrecy_mark(&img, &ocr);
+        assert_eq!((c.outcome, c.certain), (Outcome::Fail, false), "{c:?}");
+        // A seal's ring text is not a mark, nor a stamp saying "ĐẤT" (land) on its own.
         let (img, ocr) = page(&[], &["ỦY BAN NHÂN DÂN PHƯỜNG MAI DỊCH"]);
         assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+        let (img, ocr) = page(&[], &["GIAO ĐẤT"]);
+        assert_eq!(secrecy_mark(&img, &ocr).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn an_unreadable_coarse_capture_is_not_refused_on_certainty() {
+        // Read at a mean confidence of 10: unreadable. From a 300-dpi capture the original is; from a phone
+        // photograph or a 200-dpi scan it may be the capture, so an officer looks with the ground suggested.
+        let (_, mut ocr) = page(&[&[("Số", 40), ("12", 40)]], &[]);
+        for w in &mut ocr.words {
+            w.confidence = 10.0;
+        }
+        let p = crate::decision::IntakePolicy::default();
+        let sound = legibility(&ocr, &p, true);
+        assert_eq!((sound.outcome, sound.certain), (Outcome::Fail, true), "{sound:?}");
+        let coarse = legibility(&ocr, &p, false);
+        assert_eq!(
+            (coarse.outcome, coarse.ground, coarse.certain),
+            (Outcome::Fail, Some(Ground::Illegible), false),
+            "{coarse:?}"
+        );
     }
 
     #[test]

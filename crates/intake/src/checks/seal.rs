@@ -293,6 +293,67 @@ pub fn find_turned_dark_marks(g: &image::GrayImage) -> Vec<(BBox, f32)> {
     out
 }
 
+/// Groups of mid-grey ink the size of a stamp whose lines run at 4–30° from the page's: a stamp scanned in
+/// greyscale, turned, lying over the text or touching a rule. They are grouped on the grey mask, which holds
+/// no cell with text-black in it, so the text a stamp lies on does not join its group (on the page's dark ink
+/// it does, and the group is then a paragraph, level). Seal rings, found by their shape, are left out.
+/// Returns each group's box and the angle of its lines.
+pub fn find_turned_grey_marks(g: &image::GrayImage, dpi: f32) -> Vec<(BBox, f32)> {
+    let Some(m) = grey_seal_mask(g, 2) else {
+        return Vec::new();
+    };
+    let (w, h) = g.dimensions();
+    let seals = rings(&m, dpi, &IntakePolicy::default(), SealInk::Grey);
+    m.groups
+        .iter()
+        .map(|&(x0, y0, x1, y1)| {
+            BBox::new(
+                x0 as u32 * CELL,
+                y0 as u32 * CELL,
+                (x1 - x0 + 1) as u32 * CELL,
+                (y1 - y0 + 1) as u32 * CELL,
+            )
+        })
+        .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
+        .filter(|b| !seals.iter().any(|s| b.contains(s.cx, s.cy)))
+        .filter_map(|b| {
+            let est = crate::cleanup::estimate_skew_within(&grey_ink(g, b), 30.0);
+            (est.angle_deg.abs() >= 4.0 && est.peak_ratio > 1.5).then_some((b, est.angle_deg))
+        })
+        .collect()
+}
+
+/// Whether the mid-grey ink of `b` on a colour page is grey (most of it within 40 levels across channels):
+/// a stamp's ink on a page scanned in greyscale, not a blue signature or a coloured print, which read as
+/// mid-grey in luma too.
+pub fn grey_is_neutral(img: &image::RgbImage, b: BBox) -> bool {
+    let (mut neutral, mut n) = (0u32, 0u32);
+    for y in b.y..b.bottom().min(img.height()) {
+        for x in b.x..b.right().min(img.width()) {
+            let p = img.get_pixel(x, y).0;
+            let luma = (u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000;
+            if (62..=150).contains(&luma) {
+                n += 1;
+                let spread = p.iter().max().unwrap_or(&0) - p.iter().min().unwrap_or(&0);
+                neutral += u32::from(spread <= 40);
+            }
+        }
+    }
+    n > 0 && neutral * 10 >= n * 8
+}
+
+/// The mid-grey ink of `b` (luma 62–150, where a coloured stamp lands on a greyscale scan) as black on white;
+/// text-black and paper become white.
+pub fn grey_ink(g: &image::GrayImage, b: BBox) -> image::GrayImage {
+    let b = b
+        .intersect(&BBox::new(0, 0, g.width(), g.height()))
+        .unwrap_or(BBox::new(0, 0, 0, 0));
+    image::GrayImage::from_fn(b.w, b.h, |x, y| {
+        let v = g.get_pixel(b.x + x, b.y + y).0[0];
+        image::Luma([if (62..=150).contains(&v) { 0 } else { 255 }])
+    })
+}
+
 /// Rectangular red stamps (a frame of red ink around text, like "MẬT" or "KHÔNG ĐƯỢC SAO CHỤP"): groups at
 /// least 32 px each way (after growing red ink by 8 px, which bridges a line of other ink crossing the stamp)
 /// whose box edges are red along ≥ 85 % of their length. Returns their boxes in pixels.
@@ -396,6 +457,48 @@ mod tests {
         // The same frame in black ink (the page's text colour) is not a grey stamp.
         let black = super::super::gray(&framed([20, 20, 20]));
         assert!(find_grey_frames(&black).is_empty());
+    }
+
+    /// A frame `f` turned by `deg` about its centre, 8 px of `c` ink, with "text" inside it.
+    fn turned_frame(img: &mut image::RgbImage, f: BBox, deg: f32, c: [u8; 3]) {
+        let (s, co) = deg.to_radians().sin_cos();
+        let (cx, cy) = (f.x as f32 + f.w as f32 / 2.0, f.y as f32 + f.h as f32 / 2.0);
+        let (hw, hh) = (f.w as f32 / 2.0, f.h as f32 / 2.0);
+        for y in 0..img.height() {
+            for x in 0..img.width() {
+                let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+                let (u, v) = (dx * co + dy * s, -dx * s + dy * co);
+                let edge = (u.abs() <= hw && (hh - v.abs()).abs() <= 4.0)
+                    || (v.abs() <= hh && (hw - u.abs()).abs() <= 4.0);
+                let letters = u.abs() <= hw - 30.0 && v.abs() <= 20.0 && (u as i32).rem_euclid(40) < 14;
+                if edge || letters {
+                    img.put_pixel(x, y, image::Rgb(c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_turned_grey_stamp_over_text_is_found_and_a_blue_signature_is_not_a_stamp() {
+        let mut img = page();
+        // Body text lines and a rule that the stamp crosses and touches.
+        for y in [300, 380, 460] {
+            rect(&mut img, BBox::new(100, y, 1400, 24), [20, 20, 20]);
+        }
+        turned_frame(&mut img, BBox::new(400, 260, 600, 200), 15.0, [80, 80, 80]);
+        let g = super::super::gray(&img);
+        let found = find_turned_grey_marks(&g, 300.0);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!((found[0].1.abs() - 15.0).abs() < 2.0, "{found:?}");
+        assert!(grey_is_neutral(&img, found[0].0));
+        // The same shape in blue ink on a colour page reads mid-grey in luma, but it is not grey ink.
+        let mut blue = page();
+        turned_frame(&mut blue, BBox::new(400, 260, 600, 200), 15.0, [40, 60, 170]);
+        let found = find_turned_grey_marks(&super::super::gray(&blue), 300.0);
+        assert!(
+            found.iter().all(|(b, _)| !grey_is_neutral(&blue, *b)),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -163,16 +163,20 @@ pub enum VariantKind {
     Art22,
     /// A secrecy or do-not-copy mark placed, turned and scanned the ways real papers show them.
     Marks,
+    /// A legitimate page captured otherwise than on a 300-dpi flatbed: scanned at 200 dpi, or photographed
+    /// with a phone (keystone, uneven light, blur, a lower effective resolution, JPEG).
+    Capture,
 }
 
 impl VariantKind {
     /// Every kind; a new kind goes at the end, so earlier pages keep their seeds.
-    pub const ALL: [VariantKind; 5] = [
+    pub const ALL: [VariantKind; 6] = [
         VariantKind::Clean,
         VariantKind::Degraded,
         VariantKind::Tampered,
         VariantKind::Art22,
         VariantKind::Marks,
+        VariantKind::Capture,
     ];
     pub fn name(&self) -> &'static str {
         match self {
@@ -181,6 +185,7 @@ impl VariantKind {
             VariantKind::Tampered => "tampered",
             VariantKind::Art22 => "art22",
             VariantKind::Marks => "marks",
+            VariantKind::Capture => "capture",
         }
     }
 }
@@ -203,6 +208,25 @@ impl MarkPlacement {
             MarkPlacement::TopBand => "top_band",
             MarkPlacement::LevelWithTitle => "level_with_title",
             MarkPlacement::OverText => "over_text",
+        }
+    }
+}
+
+/// How a `capture` page was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMode {
+    /// A flatbed scan at 200 dpi.
+    Scan200,
+    /// A phone photograph of the page.
+    Phone,
+}
+
+impl CaptureMode {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaptureMode::Scan200 => "scan_200dpi",
+            CaptureMode::Phone => "phone",
         }
     }
 }
@@ -259,6 +283,21 @@ pub enum Variant {
         case: Art22Case,
         /// Where the mark is (stamps); `None` when the ground is an absence.
         region: Option<BBox>,
+    },
+    /// Captured at 200 dpi or with a phone: every box is given on the delivered image.
+    Captured {
+        mode: CaptureMode,
+        /// The resolution of the delivered image, pixels per inch of paper.
+        dpi: u32,
+        /// Counter-clockwise, degrees.
+        rotation_deg: f32,
+        /// Keystone: the top edge is this share narrower than the bottom (a phone held below the page).
+        keystone: f32,
+        /// Light falls off to this share of full across the page.
+        shading: f32,
+        blur_sigma: f32,
+        noise_sigma: f32,
+        jpeg_quality: u8,
     },
     /// A secrecy or do-not-copy mark (Art. 22(3)) placed, turned and scanned as real papers show them.
     Marked {
@@ -782,6 +821,7 @@ impl Generator {
         };
         let mut variant = Variant::Clean;
         let mut jpeg_quality = None;
+        let mut dpi = DPI;
         match spec.kind {
             VariantKind::Clean => {}
             VariantKind::Art22 => {
@@ -802,6 +842,12 @@ impl Generator {
                 let (v, q) = degrade(&mut sheet, &mut rng);
                 variant = v;
                 jpeg_quality = Some(q);
+            }
+            VariantKind::Capture => {
+                let (v, q, d) = capture(&mut sheet, spec.index, &mut rng);
+                variant = v;
+                jpeg_quality = Some(q);
+                dpi = d;
             }
         }
         if matches!(variant, Variant::Marked { greyscale: true, .. }) {
@@ -830,7 +876,7 @@ impl Generator {
             seed: spec.seed,
             width: image.width(),
             height: image.height(),
-            dpi: DPI,
+            dpi,
             lines: sheet.lines,
             fields: sheet.fields,
             field_boxes,
@@ -1994,6 +2040,116 @@ fn degrade(s: &mut Sheet<'_>, rng: &mut ChaCha8Rng) -> (Variant, u8) {
             jpeg_quality,
         },
         jpeg_quality,
+    )
+}
+
+/// Captures the page at 200 dpi (even `index`) or with a phone (odd): returns the variant, the JPEG quality
+/// and the delivered image's resolution. Every box moves with the page.
+fn capture(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> (Variant, u8, u32) {
+    let mode = if index % 2 == 0 {
+        CaptureMode::Scan200
+    } else {
+        CaptureMode::Phone
+    };
+    let (rotation_deg, keystone, shading, blur_sigma, noise_sigma, jpeg_quality, dpi) = match mode {
+        CaptureMode::Scan200 => (
+            rng.gen_range(-1.5f32..1.5),
+            0.0f32,
+            1.0f32,
+            rng.gen_range(0.3f32..0.6),
+            rng.gen_range(3.0f32..6.0),
+            rng.gen_range(75u8..=90),
+            200u32,
+        ),
+        CaptureMode::Phone => (
+            rng.gen_range(-4.0f32..4.0),
+            rng.gen_range(0.02f32..0.06),
+            rng.gen_range(0.72f32..0.9),
+            rng.gen_range(0.8f32..1.3),
+            rng.gen_range(5.0f32..9.0),
+            rng.gen_range(70u8..=85),
+            225u32,
+        ),
+    };
+    let paper = Rgb(s.paper);
+    let (w, h) = (PAGE_W as f32, PAGE_H as f32);
+    // Keystone: a row at height y is narrowed about the centre by k × (1 − y/h).
+    let narrow = |y: f32| 1.0 - keystone * (1.0 - y / h);
+    let mut img = if keystone > 0.0 {
+        let src = &s.img;
+        RgbImage::from_fn(PAGE_W, PAGE_H, |x, y| {
+            let f = narrow(y as f32);
+            let sx = w / 2.0 + (x as f32 - w / 2.0) / f;
+            if sx < 0.0 || sx >= w - 1.0 {
+                return paper;
+            }
+            let (x0, t) = (sx.floor() as u32, sx.fract());
+            let (a, b) = (src.get_pixel(x0, y).0, src.get_pixel(x0 + 1, y).0);
+            Rgb(std::array::from_fn(|c| {
+                (f32::from(a[c]) * (1.0 - t) + f32::from(b[c]) * t).round() as u8
+            }))
+        })
+    } else {
+        s.img.clone()
+    };
+    img = rotate(&img, rotation_deg, paper);
+    // Light falling off across the page in a random direction.
+    let dir = rng.gen_range(0.0f32..std::f32::consts::TAU);
+    let (dx, dy) = (dir.cos(), dir.sin());
+    let span = w.abs().hypot(h);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let t = ((x as f32 - w / 2.0) * dx + (y as f32 - h / 2.0) * dy) / span + 0.5;
+        let light = 1.0 - (1.0 - shading) * t.clamp(0.0, 1.0);
+        for ch in px.0.iter_mut() {
+            *ch = (f32::from(*ch) * light).round() as u8;
+        }
+    }
+    img = gaussian_blur(&img, blur_sigma);
+    let table = normal_table();
+    for px in img.pixels_mut() {
+        let n = table[(rng.next_u32() & 4095) as usize] * noise_sigma;
+        for ch in px.0.iter_mut() {
+            *ch = (*ch as f32 + n).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    let scale = dpi as f32 / DPI as f32;
+    let (nw, nh) = ((w * scale).round() as u32, (h * scale).round() as u32);
+    s.img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
+    // Every box: narrowed, turned, scaled.
+    let move_box = |b: BBox| {
+        let xs = |x: u32, y: u32| w / 2.0 + (x as f32 - w / 2.0) * narrow(y as f32);
+        let x0 = xs(b.x, b.y).min(xs(b.x, b.bottom()));
+        let x1 = xs(b.right(), b.y).max(xs(b.right(), b.bottom()));
+        let narrowed = BBox::new(x0 as u32, b.y, (x1 - x0).max(1.0) as u32, b.h);
+        let t = rotate_box(narrowed, rotation_deg, PAGE_W, PAGE_H);
+        BBox::new(
+            (t.x as f32 * scale) as u32,
+            (t.y as f32 * scale) as u32,
+            ((t.w as f32 * scale) as u32).max(1),
+            ((t.h as f32 * scale) as u32).max(1),
+        )
+    };
+    for l in &mut s.lines {
+        l.bbox = move_box(l.bbox);
+    }
+    for m in s.marks.values_mut() {
+        m.ink = move_box(m.ink);
+    }
+    s.seal = s.seal.map(move_box);
+    s.qr = s.qr.take().map(|(q, b)| (q, move_box(b)));
+    (
+        Variant::Captured {
+            mode,
+            dpi,
+            rotation_deg,
+            keystone,
+            shading,
+            blur_sigma,
+            noise_sigma,
+            jpeg_quality,
+        },
+        jpeg_quality,
+        dpi,
     )
 }
 
