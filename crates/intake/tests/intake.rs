@@ -493,6 +493,7 @@ fn variants_carry_their_evidence() {
             VariantKind::Art22,
             VariantKind::Degraded,
             VariantKind::Marks,
+            VariantKind::Capture,
         ],
     ) {
         let p = g.generate(&spec).expect("generate");
@@ -560,6 +561,29 @@ fn variants_carry_their_evidence() {
                     })
                     .count();
                 assert!(inked > 500, "{}: {inked}", p.truth.id);
+            }
+            Variant::Captured {
+                mode,
+                dpi,
+                jpeg_quality,
+                ..
+            } => {
+                use banso_intake::corpus::CaptureMode;
+                // The delivered image is at the capture's resolution, as a JPEG, with every line inside it.
+                let want = match mode {
+                    CaptureMode::Scan200 => 200,
+                    CaptureMode::Phone => 225,
+                };
+                assert_eq!((*dpi, p.truth.dpi), (want, want), "{}", p.truth.id);
+                let expected_w = (2480.0 * want as f32 / 300.0).round() as u32;
+                assert_eq!(p.image.width(), expected_w, "{}", p.truth.id);
+                assert!((70..=90).contains(jpeg_quality));
+                assert_eq!(input::sniff_format(&p.encoded), Some(input::FileFormat::Jpeg));
+                assert!(p
+                    .truth
+                    .lines
+                    .iter()
+                    .all(|l| l.bbox.inside(p.truth.width, p.truth.height)));
             }
             Variant::Clean => panic!("{} should not be clean", p.truth.id),
         }

@@ -2046,7 +2046,7 @@ fn degrade(s: &mut Sheet<'_>, rng: &mut ChaCha8Rng) -> (Variant, u8) {
 /// Captures the page at 200 dpi (even `index`) or with a phone (odd): returns the variant, the JPEG quality
 /// and the delivered image's resolution. Every box moves with the page.
 fn capture(s: &mut Sheet<'_>, index: u32, rng: &mut ChaCha8Rng) -> (Variant, u8, u32) {
-    let mode = if index % 2 == 0 {
+    let mode = if index.is_multiple_of(2) {
         CaptureMode::Scan200
     } else {
         CaptureMode::Phone
