@@ -326,29 +326,28 @@ impl OcrWorker {
         }
         // Grey frames (level) and dark groups turned against the page: what they read as nothing is kept too,
         // since an officer looks at what could not be read.
-        // Turned grey groups are read from their grey ink alone (the text they lie on taken out).
+        // Turned grey groups are read from their grey ink alone (the text they lie on taken out); the others
+        // from the page's luma there.
         let grey = crate::checks::seal::find_grey_frames(gray)
             .into_iter()
-            .map(|frame| (frame, 0.0, StampSource::GreyFrame, false));
+            .map(|frame| (frame, 0.0, StampSource::GreyFrame, None));
         let grey_turned = crate::checks::seal::find_turned_grey_marks(gray, dpi as f32)
             .into_iter()
-            .filter(|(group, _)| match img {
+            .filter(|(group, _, _)| match img {
                 PageImage::Rgb(rgb) => crate::checks::seal::grey_is_neutral(rgb, *group),
                 _ => true,
             })
-            .map(|(group, angle)| (group, angle, StampSource::Turned, true));
+            .map(|(group, angle, ink)| (group, angle, StampSource::Turned, Some(ink)));
         let turned = crate::checks::seal::find_turned_dark_marks(gray)
             .into_iter()
-            .map(|(group, angle)| (group, angle, StampSource::Turned, false));
-        for (group, angle, source, grey_only) in grey.chain(grey_turned).chain(turned) {
+            .map(|(group, angle)| (group, angle, StampSource::Turned, None));
+        for (group, angle, source, ink) in grey.chain(grey_turned).chain(turned) {
             if overlaps(&group, &seen) {
                 continue;
             }
-            let crop = if grey_only {
-                crate::checks::seal::grey_ink(gray, group)
-            } else {
+            let crop = ink.unwrap_or_else(|| {
                 image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image()
-            };
+            });
             let stamp = self.read_levelled(&crop, angle, group, dpi).unwrap_or(OcrStamp {
                 text: String::new(),
                 confidence: 0.0,

@@ -725,8 +725,10 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
             }
         }
     }
+    // Each digit's distances to the other instances of it, kept for the face check below.
+    let mut same_digit: Vec<Vec<(usize, f32)>> = Vec::with_capacity(glyphs.len());
     for (i, a) in glyphs.iter().enumerate() {
-        let (mut s, mut any) = (None::<f32>, f32::MAX);
+        let (mut same, mut any) = (Vec::new(), f32::MAX);
         for (j, b) in glyphs.iter().enumerate() {
             if i == j {
                 continue;
@@ -735,13 +737,15 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
                 continue;
             };
             if a.ch == b.ch {
-                s = Some(s.map_or(d, |v: f32| v.min(d)));
+                same.push((j, d));
             } else {
                 any = any.min(d);
             }
         }
+        let s = same.iter().map(|(_, d)| *d).reduce(f32::min);
         same_min.push(s);
         any_min.push(any.min(s.unwrap_or(f32::MAX)));
+        same_digit.push(same);
     }
     let mut typical: Vec<f32> = same_min.iter().flatten().copied().collect();
     let typical = median(&mut typical);
@@ -761,16 +765,12 @@ pub fn glyph_consistency(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition,
     // Typeface: each digit against the library's faces; a digit nearest to another face than the one most
     // of its word's digits are nearest to, by a clear margin, was drawn differently.
     // The page's own renderings: for each digit, the other instances of it that it matches in shape.
-    let alike: Vec<Vec<usize>> = glyphs
+    let alike: Vec<Vec<usize>> = same_digit
         .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            glyphs
-                .iter()
-                .enumerate()
-                .filter(|(j, b)| *j != i && b.ch == a.ch)
-                .filter(|(_, b)| glyph_distance(a, b).is_some_and(|d| d <= threshold))
-                .map(|(j, _)| j)
+        .map(|same| {
+            same.iter()
+                .filter(|(_, d)| *d <= threshold)
+                .map(|(j, _)| *j)
                 .collect()
         })
         .collect();

@@ -158,9 +158,14 @@ pub fn gray(img: &image::RgbImage) -> image::GrayImage {
     let (w, h) = img.dimensions();
     let mut out = image::GrayImage::new(w, h);
     for (o, p) in out.as_mut().iter_mut().zip(img.as_raw().chunks_exact(3)) {
-        *o = ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8;
+        *o = luma([p[0], p[1], p[2]]);
     }
     out
+}
+
+/// Luma of one pixel (BT.601 weights, integer), as [`gray`] gives it.
+pub fn luma(p: [u8; 3]) -> u8 {
+    ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
 }
 
 /// Share of the dark pixels in `b` whose ink is red (seal and stamp ink), 0–1, and the dark-pixel count.

@@ -154,6 +154,10 @@ pub fn find_seals(img: &image::RgbImage, gray: &image::GrayImage, dpi: f32, p: &
     grey_seal_mask(gray, 0).map_or_else(Vec::new, |m| rings(&m, dpi, p, SealInk::Grey))
 }
 
+/// The luma where a red or blue seal or stamp lands on a greyscale scan (the corpus's seal red reads 92, its
+/// text 20).
+const GREY_INK: std::ops::RangeInclusive<u8> = 62..=150;
+
 /// Cells of a greyscale page mostly covered by mid-grey ink (luma 62–150) and holding no text-black pixel
 /// (< 45): where a red or blue seal lands on a greyscale scan (the corpus's seal red reads 92, its text 20).
 /// Text strokes hold black cores and only thin grey edges, so they stay out.
@@ -165,7 +169,7 @@ fn grey_seal_mask(g: &image::GrayImage, close: usize) -> Option<CellMask> {
             for x in x0..x0 + CELL {
                 let v = raw[(y * w + x) as usize];
                 black |= v < 45;
-                band += u32::from((62..=150).contains(&v));
+                band += u32::from(GREY_INK.contains(&v));
             }
         }
         !black && band * 2 >= CELL * CELL
@@ -229,8 +233,24 @@ fn rings(m: &CellMask, dpi: f32, p: &IntakePolicy, ink: SealInk) -> Vec<Seal> {
     seals
 }
 
+/// The size of a stamp or mark on a `w` × `h` page: at least 12 × 6 mm and at most half the page's width and
+/// a third of its height at 300 dpi.
+fn stamp_sized(b: &BBox, w: u32, h: u32) -> bool {
+    b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3
+}
+
+/// A group of cells (inclusive cell box) in page pixels.
+fn cell_box((x0, y0, x1, y1): (usize, usize, usize, usize)) -> BBox {
+    BBox::new(
+        x0 as u32 * CELL,
+        y0 as u32 * CELL,
+        (x1 - x0 + 1) as u32 * CELL,
+        (y1 - y0 + 1) as u32 * CELL,
+    )
+}
+
 /// Red ink groups the size of a stamp or mark, whatever their shape or turn (the marks pass reads each one,
-/// levelled): at least 12 × 6 mm and at most a third of the page in either direction at 300 dpi.
+/// levelled).
 pub fn find_red_marks(img: &image::RgbImage) -> Vec<BBox> {
     let Some(m) = red_mask(img, 3) else {
         return Vec::new();
@@ -238,15 +258,8 @@ pub fn find_red_marks(img: &image::RgbImage) -> Vec<BBox> {
     let (w, h) = img.dimensions();
     m.groups
         .iter()
-        .map(|&(x0, y0, x1, y1)| {
-            BBox::new(
-                x0 as u32 * CELL,
-                y0 as u32 * CELL,
-                (x1 - x0 + 1) as u32 * CELL,
-                (y1 - y0 + 1) as u32 * CELL,
-            )
-        })
-        .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
+        .map(|g| cell_box(*g))
+        .filter(|b| stamp_sized(b, w, h))
         .collect()
 }
 
@@ -297,8 +310,8 @@ pub fn find_turned_dark_marks(g: &image::GrayImage) -> Vec<(BBox, f32)> {
 /// greyscale, turned, lying over the text or touching a rule. They are grouped on the grey mask, which holds
 /// no cell with text-black in it, so the text a stamp lies on does not join its group (on the page's dark ink
 /// it does, and the group is then a paragraph, level). Seal rings, found by their shape, are left out.
-/// Returns each group's box and the angle of its lines.
-pub fn find_turned_grey_marks(g: &image::GrayImage, dpi: f32) -> Vec<(BBox, f32)> {
+/// Returns each group's box, the angle of its lines and its grey ink ([`grey_ink`], what the marks pass reads).
+pub fn find_turned_grey_marks(g: &image::GrayImage, dpi: f32) -> Vec<(BBox, f32, image::GrayImage)> {
     let Some(m) = grey_seal_mask(g, 2) else {
         return Vec::new();
     };
@@ -306,19 +319,13 @@ pub fn find_turned_grey_marks(g: &image::GrayImage, dpi: f32) -> Vec<(BBox, f32)
     let seals = rings(&m, dpi, &IntakePolicy::default(), SealInk::Grey);
     m.groups
         .iter()
-        .map(|&(x0, y0, x1, y1)| {
-            BBox::new(
-                x0 as u32 * CELL,
-                y0 as u32 * CELL,
-                (x1 - x0 + 1) as u32 * CELL,
-                (y1 - y0 + 1) as u32 * CELL,
-            )
-        })
-        .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
+        .map(|g| cell_box(*g))
+        .filter(|b| stamp_sized(b, w, h))
         .filter(|b| !seals.iter().any(|s| b.contains(s.cx, s.cy)))
         .filter_map(|b| {
-            let est = crate::cleanup::estimate_skew_within(&grey_ink(g, b), 30.0);
-            (est.angle_deg.abs() >= 4.0 && est.peak_ratio > 1.5).then_some((b, est.angle_deg))
+            let ink = grey_ink(g, b);
+            let est = crate::cleanup::estimate_skew_within(&ink, 30.0);
+            (est.angle_deg.abs() >= 4.0 && est.peak_ratio > 1.5).then_some((b, est.angle_deg, ink))
         })
         .collect()
 }
@@ -331,8 +338,7 @@ pub fn grey_is_neutral(img: &image::RgbImage, b: BBox) -> bool {
     for y in b.y..b.bottom().min(img.height()) {
         for x in b.x..b.right().min(img.width()) {
             let p = img.get_pixel(x, y).0;
-            let luma = (u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000;
-            if (62..=150).contains(&luma) {
+            if GREY_INK.contains(&super::luma(p)) {
                 n += 1;
                 let spread = p.iter().max().unwrap_or(&0) - p.iter().min().unwrap_or(&0);
                 neutral += u32::from(spread <= 40);
@@ -350,7 +356,7 @@ pub fn grey_ink(g: &image::GrayImage, b: BBox) -> image::GrayImage {
         .unwrap_or(BBox::new(0, 0, 0, 0));
     image::GrayImage::from_fn(b.w, b.h, |x, y| {
         let v = g.get_pixel(b.x + x, b.y + y).0[0];
-        image::Luma([if (62..=150).contains(&v) { 0 } else { 255 }])
+        image::Luma([if GREY_INK.contains(&v) { 0 } else { 255 }])
     })
 }
 
@@ -367,10 +373,7 @@ pub fn find_grey_frames(g: &image::GrayImage) -> Vec<BBox> {
     let (w, h) = g.dimensions();
     // A stamp's size (as the red marks'): a blurred word or a tinted title line is a grey box too, but short.
     grey_seal_mask(g, 2).map_or_else(Vec::new, |m| {
-        frames(&m)
-            .into_iter()
-            .filter(|b| b.w >= 140 && b.h >= 70 && b.w <= w / 2 && b.h <= h / 3)
-            .collect()
+        frames(&m).into_iter().filter(|b| stamp_sized(b, w, h)).collect()
     })
 }
 
@@ -395,12 +398,7 @@ fn frames(m: &CellMask) -> Vec<BBox> {
             hit += usize::from(at(x1, y) || at(x1 - 1, y));
         }
         if hit * 100 >= n * 85 {
-            out.push(BBox::new(
-                x0 as u32 * CELL,
-                y0 as u32 * CELL,
-                (x1 - x0 + 1) as u32 * CELL,
-                (y1 - y0 + 1) as u32 * CELL,
-            ));
+            out.push(cell_box((x0, y0, x1, y1)));
         }
     }
     out
@@ -487,18 +485,21 @@ mod tests {
         }
         turned_frame(&mut img, BBox::new(400, 260, 600, 200), 15.0, [80, 80, 80]);
         let g = super::super::gray(&img);
-        let found = find_turned_grey_marks(&g, 300.0);
+        let found: Vec<(BBox, f32)> = find_turned_grey_marks(&g, 300.0)
+            .into_iter()
+            .map(|(b, a, _)| (b, a))
+            .collect();
         assert_eq!(found.len(), 1, "{found:?}");
         assert!((found[0].1.abs() - 15.0).abs() < 2.0, "{found:?}");
         assert!(grey_is_neutral(&img, found[0].0));
         // The same shape in blue ink on a colour page reads mid-grey in luma, but it is not grey ink.
         let mut blue = page();
         turned_frame(&mut blue, BBox::new(400, 260, 600, 200), 15.0, [40, 60, 170]);
-        let found = find_turned_grey_marks(&super::super::gray(&blue), 300.0);
-        assert!(
-            found.iter().all(|(b, _)| !grey_is_neutral(&blue, *b)),
-            "{found:?}"
-        );
+        let boxes: Vec<BBox> = find_turned_grey_marks(&super::super::gray(&blue), 300.0)
+            .into_iter()
+            .map(|(b, _, _)| b)
+            .collect();
+        assert!(boxes.iter().all(|b| !grey_is_neutral(&blue, *b)), "{boxes:?}");
     }
 
     #[test]

@@ -868,46 +868,24 @@ fn letters_sharing_strokes_and_an_mrz_are_not_copies_but_a_pasted_digit_is() {
     let fonts = Fonts::load(std::path::Path::new(DEJAVU_DIR)).expect("fonts-dejavu-core");
     let mut img = image::RgbImage::from_pixel(2480, 1600, image::Rgb([255, 255, 255]));
     let ink = [20, 20, 20];
-    draw_text(
-        &mut img,
-        &fonts,
-        Face::SansBold,
-        64.0,
-        200.0,
-        150.0,
-        "HỘ CHIẾU",
-        ink,
-    );
-    draw_text(
-        &mut img,
-        &fonts,
-        Face::Sans,
-        40.0,
-        200.0,
-        300.0,
-        "ngày 12 tháng 05 năm 2020",
-        ink,
-    );
-    draw_text(
-        &mut img,
-        &fonts,
-        Face::Mono,
-        40.0,
-        200.0,
-        420.0,
-        "P<VNMNGUYEN<<VAN<AN<<<<<<<<<<<<<<<<<<<<<<<<<",
-        ink,
-    );
-    draw_text(
-        &mut img,
-        &fonts,
-        Face::Mono,
-        40.0,
-        200.0,
-        500.0,
-        "C6527561<2VNM8511076M3009200034085300312<<96",
-        ink,
-    );
+    for (face, size, y, text) in [
+        (Face::SansBold, 64.0, 150.0, "HỘ CHIẾU"),
+        (Face::Sans, 40.0, 300.0, "ngày 12 tháng 05 năm 2020"),
+        (
+            Face::Mono,
+            40.0,
+            420.0,
+            "P<VNMNGUYEN<<VAN<AN<<<<<<<<<<<<<<<<<<<<<<<<<",
+        ),
+        (
+            Face::Mono,
+            40.0,
+            500.0,
+            "C6527561<2VNM8511076M3009200034085300312<<96",
+        ),
+    ] {
+        draw_text(&mut img, &fonts, face, size, 200.0, y, text, ink);
+    }
     let number = draw_text(
         &mut img,
         &fonts,
