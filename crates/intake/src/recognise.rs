@@ -767,6 +767,25 @@ const CCCD_BACK_RULES: &[LabelRule] = &[rule(
     Kind::Date,
 )];
 
+/// The holder's fields on a paper of a type banso does not read (the name also under [`NAME_LABELS`]).
+const COMMON_RULES: &[LabelRule] = &[
+    rule(
+        "holder_name",
+        &["toi ten la", "ho va ten", "ho chu dem ten"],
+        Kind::Name,
+    ),
+    rule(
+        "birth_date",
+        &["ngay thang nam sinh", "ngay sinh", "sinh ngay"],
+        Kind::Date,
+    ),
+    rule(
+        "id_number",
+        &["so dinh danh ca nhan", "so can cuoc cong dan", "so cccd"],
+        Kind::Digits,
+    ),
+];
+
 /// Whole lines that are a field by their content.
 const LINE_RULES: &[(DocClass, &str, &str)] = &[
     (
@@ -904,6 +923,117 @@ fn field_from_words(words: &[&OcrWord], kind: Kind, source: FieldSource) -> Opti
     })
 }
 
+fn words_text(words: &[&OcrWord]) -> String {
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Labels that name a person on most papers, tried for the holder's name where the type's own label is not
+/// found (a layout the type list does not know). One counts only where it ends its label — a colon follows
+/// it, or an English gloss ending in one ("/ Full name:", "(Full name):") — so "Họ và tên cha:" is somebody
+/// else's. The first from the top is the holder's, as on every type banso knows.
+const NAME_LABELS: &[&str] = &[
+    "toi ten la",
+    "ho chu dem va ten",
+    "ho chu dem ten",
+    "ho va ten",
+    "ho ten",
+    "ong ba",
+    "ong",
+    "ba",
+    "full name",
+];
+const NAME_GLOSSES: &[&str] = &["full name", "name", "ho va ten", "ho ten"];
+/// Titles printed before a name ("Họ và tên: Ông NGUYỄN VĂN A"), not part of it.
+const NAME_TITLES: &[&str] = &["ong", "ba", "ong ba", "anh", "chi", "mr", "mrs", "ms", "miss"];
+
+fn ends_label(w: &OcrWord) -> bool {
+    w.text.ends_with([':', ';'])
+}
+
+/// The first word after a common name label that starts `line`, with its gloss.
+fn name_label_end(line: &PageLine<'_>) -> Option<usize> {
+    for label in NAME_LABELS {
+        let Some((_, after)) = label_at_start(line, label) else {
+            continue;
+        };
+        if ends_label(line.words[after - 1]) {
+            return Some(after);
+        }
+        if let Some(end) = gloss_end(&line.words[after..]) {
+            return Some(after + end);
+        }
+    }
+    None
+}
+
+/// Where an English gloss that opens `words` ("/ Full name:", "(Full name):") ends, after its colon.
+fn gloss_end(words: &[&OcrWord]) -> Option<usize> {
+    let j = (0..words.len().min(3)).find(|&j| ends_label(words[j]))?;
+    NAME_GLOSSES
+        .contains(&fold(&words_text(&words[..=j])).as_str())
+        .then_some(j + 1)
+}
+
+/// The holder's name under a common label, on its line or the line below.
+fn name_by_common_label(lines: &[PageLine<'_>]) -> Option<Field> {
+    lines.iter().enumerate().find_map(|(li, line)| {
+        let after = name_label_end(line)?;
+        let label = words_text(&line.words[..after]);
+        let same = value_words(Kind::Name, &line.words[after..]);
+        if !same.is_empty() {
+            return field_from_words(same, Kind::Name, FieldSource::Label { label });
+        }
+        let next = lines.get(li + 1)?;
+        field_from_words(
+            value_words(Kind::Name, &next.words),
+            Kind::Name,
+            FieldSource::NextLine { label },
+        )
+    })
+}
+
+/// The words of a value after its label. A name sets aside a title before it and stops where the line goes on
+/// to something else: after a comma ("…, sinh năm 1970"), before a second label ("… Giới tính: Nam") or across
+/// a column gap.
+fn value_words<'w>(kind: Kind, words: &'w [&'w OcrWord]) -> &'w [&'w OcrWord] {
+    if kind != Kind::Name {
+        return words;
+    }
+    let mut from = gloss_end(words).unwrap_or(0);
+    while words.len() - from > 2 && NAME_TITLES.contains(&fold(&words[from].text).as_str()) {
+        from += 1;
+    }
+    let mut to = words.len();
+    for k in from..words.len() {
+        if k > from {
+            let (a, b) = (words[k - 1].bbox, words[k].bbox);
+            if b.x > a.right() + 2 * a.h.max(b.h) {
+                to = k;
+                break;
+            }
+        }
+        // A colon that ends the line is OCR's speck, not a second label.
+        if ends_label(words[k]) && k + 1 < words.len() {
+            // The label opens at the capitalised word before its lower-case ones ("Giới tính:").
+            let mut start = k;
+            while start > from && words[start].text.chars().next().is_some_and(char::is_lowercase) {
+                start -= 1;
+            }
+            to = start;
+            break;
+        }
+        if words[k].text.ends_with(',') {
+            to = k + 1;
+            break;
+        }
+    }
+    &words[from..to]
+}
+
 fn extract(
     class: DocClass,
     english: bool,
@@ -913,7 +1043,14 @@ fn extract(
 ) -> (BTreeMap<String, Field>, Vec<EmptyLabel>) {
     let mut fields = BTreeMap::new();
     let mut empty = Vec::new();
-    for r in rules_for(class, english) {
+    // A paper of a type banso does not read still names its holder under common labels: read them, so the
+    // officer sees them compared with the verified identity. Its layout is not known, so a label found
+    // empty there says nothing of an erased value.
+    let (rules, known_layout) = match class {
+        DocClass::Unknown => (COMMON_RULES, false),
+        _ => (rules_for(class, english), true),
+    };
+    for r in rules {
         let mut found = None;
         let mut empty_here = None;
         'lines: for (li, line) in lines.iter().enumerate() {
@@ -921,15 +1058,11 @@ fn extract(
                 let Some((_, after)) = label_at_start(line, label) else {
                     continue;
                 };
-                let label_text = line.words[..after]
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let value_words = &line.words[after..];
-                if !value_words.is_empty() {
+                let label_text = words_text(&line.words[..after]);
+                let value = value_words(r.kind, &line.words[after..]);
+                if !value.is_empty() {
                     if let Some(f) = field_from_words(
-                        value_words,
+                        value,
                         r.kind,
                         FieldSource::Label {
                             label: label_text.clone(),
@@ -944,7 +1077,7 @@ fn extract(
                 if r.place == Place::SameOrNextLine {
                     if let Some(next) = lines.get(li + 1) {
                         if let Some(f) = field_from_words(
-                            &next.words,
+                            value_words(r.kind, &next.words),
                             r.kind,
                             FieldSource::NextLine {
                                 label: label_text.clone(),
@@ -968,11 +1101,15 @@ fn extract(
                 }
             }
         }
+        if found.is_none() && r.kind == Kind::Name {
+            found = name_by_common_label(lines);
+        }
         match found {
             Some(f) => {
                 fields.insert(r.field.to_string(), f);
             }
-            None => empty.extend(empty_here),
+            None if known_layout => empty.extend(empty_here),
+            None => {}
         }
     }
     for (c, field, pattern) in LINE_RULES {
@@ -1561,6 +1698,113 @@ mod tests {
         let c = recognise(&title).classification;
         assert!(c.titled);
         assert_eq!(c.doc_class, DocClass::BirthCertificate);
+    }
+
+    #[test]
+    fn the_holders_name_is_read_from_layouts_the_type_list_does_not_know() {
+        let holder = |lines: &[&str]| {
+            recognise(&ocr_page(lines))
+                .fields
+                .get("holder_name")
+                .map(|f| f.value.clone())
+        };
+        let cases: [(&[&str], &str); 9] = [
+            // A bilingual label the birth certificate's own ("Họ, chữ đệm, tên:") is not.
+            (
+                &[
+                    "GIẤY KHAI SINH",
+                    "Họ và tên (Full name): TRẦN VĂN BÌNH",
+                    "Họ và tên cha: TRẦN VĂN CƯỜNG",
+                ],
+                "TRẦN VĂN BÌNH",
+            ),
+            // The name on the line under its label.
+            (
+                &[
+                    "GIẤY KHAI SINH",
+                    "Họ và tên / Full name:",
+                    "TRẦN VĂN BÌNH",
+                    "Ngày sinh: 01/02/2003",
+                ],
+                "TRẦN VĂN BÌNH",
+            ),
+            // A title as the label.
+            (
+                &["GIẤY CHỨNG NHẬN KẾT HÔN", "Ông/Bà: LÊ VĂN AN", "Dân tộc: Kinh"],
+                "LÊ VĂN AN",
+            ),
+            // The title before the name.
+            (
+                &[
+                    "BẰNG TỐT NGHIỆP ĐẠI HỌC",
+                    "Họ và tên: Bà Nguyễn Thị Hoa",
+                    "Ngày sinh: 01/02/1990",
+                ],
+                "Nguyễn Thị Hoa",
+            ),
+            // The line goes on after a comma…
+            (
+                &[
+                    "GIẤY CHỨNG NHẬN",
+                    "QUYỀN SỬ DỤNG ĐẤT",
+                    "Ông: NGUYỄN VĂN AN, sinh năm 1970",
+                ],
+                "NGUYỄN VĂN AN",
+            ),
+            // …or to a second field.
+            (
+                &[
+                    "BẰNG TỐT NGHIỆP TRUNG HỌC PHỔ THÔNG",
+                    "Họ và tên: Lê Văn An Giới tính: Nam",
+                ],
+                "Lê Văn An",
+            ),
+            // A type's own label with a gloss, the name below.
+            (
+                &[
+                    "BẰNG TỐT NGHIỆP TRUNG HỌC PHỔ THÔNG",
+                    "Họ và tên / Full name:",
+                    "Lê Văn An",
+                ],
+                "Lê Văn An",
+            ),
+            // A speck read as a colon after the name.
+            (
+                &["GIẤY KHAI SINH", "Họ và tên / Full name: TRẦN VĂN BÌNH:"],
+                "TRẦN VĂN BÌNH",
+            ),
+            // The type's own label still comes first.
+            (
+                &[
+                    "GIẤY KHAI SINH",
+                    "Họ, chữ đệm, tên: TRẦN VĂN BÌNH",
+                    "Ông/Bà: LÊ VĂN AN",
+                ],
+                "TRẦN VĂN BÌNH",
+            ),
+        ];
+        for (lines, want) in cases {
+            assert_eq!(holder(lines).as_deref(), Some(want), "{lines:?}");
+        }
+        // A paper of a type banso does not read: its holder's fields under common labels.
+        let letter = recognise(&ocr_page(&[
+            "ĐƠN ĐỀ NGHỊ CẤP LẠI BẰNG",
+            "Kính gửi: Trường Đại học Y",
+            "Tôi tên là: NGUYỄN THỊ LAN",
+            "Ngày sinh: 02/09/1985",
+            "Số định danh cá nhân: 001185012345",
+        ]));
+        assert_eq!(letter.classification.doc_class, DocClass::Unknown);
+        assert_eq!(
+            letter.values(),
+            BTreeMap::from([
+                ("birth_date".to_string(), "02/09/1985".to_string()),
+                ("holder_name".to_string(), "NGUYỄN THỊ LAN".to_string()),
+                ("id_number".to_string(), "001185012345".to_string()),
+            ])
+        );
+        // A label that goes on to name somebody else ("Họ và tên cha:") is not the holder's.
+        assert_eq!(holder(&["GIẤY KHAI SINH", "Họ và tên cha: TRẦN VĂN CƯỜNG"]), None);
     }
 
     #[test]

@@ -140,7 +140,7 @@ impl Generator {
     /// Renders one document.
     pub fn generate_document(&self, spec: &DocumentSpec) -> Result<GeneratedDocument, IntakeError> {
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        let pen = self.pen(spec.typeface, spec.style)?;
+        let pen = self.pen(spec.typeface, spec.style, spec.seed)?;
         let id = spec.id();
         let (sheets, doc_type, fields, greyscale, expected) = match spec.kind {
             DocumentKind::TwoPage => {
@@ -384,7 +384,14 @@ impl<'f> Pen<'f> {
         s.gap(10.0);
         s.center("GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", Face::SansBold, 60.0);
         s.gap(20.0);
-        s.field("Họ, chữ đệm, tên:", &p.full_name_upper(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ, chữ đệm, tên:",
+            &p.full_name_upper(),
+            p.sex,
+            true,
+            Some("holder_name"),
+        );
         s.field("Ngày, tháng, năm sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Số định danh cá nhân:", &p.id_number, Some("id_number"));

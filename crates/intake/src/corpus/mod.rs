@@ -564,6 +564,18 @@ impl<'a> Sheet<'a> {
         self.advance(self.body);
     }
 
+    /// A label alone on its line and the value indented on the line below.
+    fn field_below(&mut self, label: &str, value: &str, field: Option<&str>) {
+        self.text(label);
+        let x = self.left + self.body * 2.0;
+        let size = self.fit(Face::Sans, self.body, value, self.right - x);
+        let v = self.put(x, value, Face::Sans, size, INK);
+        if let Some(f) = field {
+            self.mark(f, value, v, Face::Sans, size);
+        }
+        self.advance(self.body);
+    }
+
     fn mark(&mut self, field: &str, value: &str, d: render::Drawn, face: Face, size: f32) {
         self.fields.set(field, value.to_string());
         self.marks.insert(
@@ -657,7 +669,8 @@ impl std::fmt::Debug for Generator {
     }
 }
 
-/// How a page is set: margins and body size (a layout the fitting split never saw varies both).
+/// How a page is set: margins and body size (a layout the fitting split never saw varies both); the held-out
+/// styles also name the holder in ways the fitting never printed (see `NameLayout`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Style {
@@ -731,10 +744,39 @@ impl Split {
     }
 }
 
+/// How a page names its holder. The fitting split prints each type's own label; the held-out split also prints
+/// what real papers print and the fitting never saw: a bilingual label, a title ("Ông/Bà:"), the title before
+/// the name, the name on the line under its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameLayout {
+    Own,
+    Bilingual,
+    Titled,
+    TitleInValue,
+    Below,
+}
+
+impl NameLayout {
+    fn of(style: Style, seed: u64) -> Self {
+        const HELD_OUT: [NameLayout; 5] = [
+            NameLayout::Own,
+            NameLayout::Bilingual,
+            NameLayout::Titled,
+            NameLayout::TitleInValue,
+            NameLayout::Below,
+        ];
+        match style {
+            Style::Standard => NameLayout::Own,
+            Style::Wide | Style::Large => HELD_OUT[(splitmix(seed ^ 0x4E41_4D45) % 5) as usize],
+        }
+    }
+}
+
 /// Draws pages with one family in one style.
 struct Pen<'f> {
     fonts: &'f Fonts,
     style: Style,
+    names: NameLayout,
 }
 
 impl<'f> Pen<'f> {
@@ -746,6 +788,22 @@ impl<'f> Pen<'f> {
         s.right = PAGE_W as f32 - margin;
         s.body = body;
         s
+    }
+
+    /// A person's name line in the pen's name layout (every person on a page alike, as a real form prints
+    /// them): `own` is the type's own label; a title ("Ông", "Bà") is printed only before an adult's name (a
+    /// birth certificate's child falls back to the bilingual label). `field` records it as the holder's.
+    fn person(&self, s: &mut Sheet<'f>, own: &str, name: &str, sex: Sex, adult: bool, field: Option<&str>) {
+        let title = if sex == Sex::Male { "Ông" } else { "Bà" };
+        match self.names {
+            NameLayout::Own => s.field(own, name, field),
+            NameLayout::Titled if adult => s.field("Ông/Bà:", name, field),
+            NameLayout::TitleInValue if adult => s.field(&format!("Họ và tên: {title}"), name, field),
+            NameLayout::Below => s.field_below("Họ và tên / Full name:", name, field),
+            NameLayout::Bilingual | NameLayout::Titled | NameLayout::TitleInValue => {
+                s.field("Họ và tên (Full name):", name, field)
+            }
+        }
     }
 }
 
@@ -794,7 +852,7 @@ impl Generator {
         Self::with_typefaces(split.typefaces())
     }
 
-    fn pen(&self, typeface: Typeface, style: Style) -> Result<Pen<'_>, IntakeError> {
+    fn pen(&self, typeface: Typeface, style: Style, seed: u64) -> Result<Pen<'_>, IntakeError> {
         let fonts = self
             .families
             .iter()
@@ -804,13 +862,17 @@ impl Generator {
                 path: Path::new(typeface.files()[0]).to_path_buf(),
                 detail: format!("typeface {} was not loaded by this generator", typeface.name()),
             })?;
-        Ok(Pen { fonts, style })
+        Ok(Pen {
+            fonts,
+            style,
+            names: NameLayout::of(style, seed),
+        })
     }
 
     /// Renders one page.
     pub fn generate(&self, spec: &PageSpec) -> Result<GeneratedPage, IntakeError> {
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        let pen = self.pen(spec.typeface, spec.style)?;
+        let pen = self.pen(spec.typeface, spec.style, spec.seed)?;
         let art22 = (spec.kind == VariantKind::Art22).then(|| art22_case(spec, &mut rng));
         let missing_seal = matches!(art22, Some(Art22Case::MissingSeal));
         let foreign = matches!(art22, Some(Art22Case::ForeignNotLegalised));
@@ -1104,7 +1166,14 @@ impl<'f> Pen<'f> {
         s.gap(20.0);
         s.center("GIẤY KHAI SINH", Face::SansBold, 72.0);
         s.gap(20.0);
-        s.field("Họ, chữ đệm, tên:", &p.full_name_upper(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ, chữ đệm, tên:",
+            &p.full_name_upper(),
+            p.sex,
+            false,
+            Some("holder_name"),
+        );
         s.field("Ngày, tháng, năm sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Dân tộc:", pick(rng, &people::ETHNICITIES), None);
@@ -1154,7 +1223,14 @@ impl<'f> Pen<'f> {
         s.center("GIẤY CHỨNG NHẬN KẾT HÔN", Face::SansBold, 68.0);
         s.gap(20.0);
         s.bold("Thông tin người chồng");
-        s.field("Họ, chữ đệm, tên:", &h.full_name_upper(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ, chữ đệm, tên:",
+            &h.full_name_upper(),
+            h.sex,
+            true,
+            Some("holder_name"),
+        );
         s.field("Ngày, tháng, năm sinh:", &h.birth.dmy(), Some("birth_date"));
         s.field("Dân tộc:", "Kinh", None);
         s.field("Quốc tịch:", "Việt Nam", None);
@@ -1162,7 +1238,14 @@ impl<'f> Pen<'f> {
         s.field("Số định danh cá nhân:", &h.id_number, Some("id_number"));
         s.gap(10.0);
         s.bold("Thông tin người vợ");
-        s.field("Họ, chữ đệm, tên:", &w.full_name_upper(), None);
+        self.person(
+            &mut s,
+            "Họ, chữ đệm, tên:",
+            &w.full_name_upper(),
+            w.sex,
+            true,
+            None,
+        );
         s.field("Ngày, tháng, năm sinh:", &w.birth.dmy(), None);
         s.field("Dân tộc:", "Kinh", None);
         s.field("Quốc tịch:", "Việt Nam", None);
@@ -1210,7 +1293,14 @@ impl<'f> Pen<'f> {
         );
         s.center("cấp bằng tốt nghiệp trung học phổ thông cho", Face::Sans, 44.0);
         s.gap(30.0);
-        s.field("Họ và tên:", &p.full_name(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ và tên:",
+            &p.full_name(),
+            p.sex,
+            true,
+            Some("holder_name"),
+        );
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Nơi sinh:", p.province, None);
@@ -1286,7 +1376,7 @@ impl<'f> Pen<'f> {
         s.center("BẰNG TỐT NGHIỆP ĐẠI HỌC", Face::SerifBold, 66.0);
         s.center(&format!("Ngành: {}", pick(rng, &majors)), Face::Sans, 46.0);
         s.gap(30.0);
-        s.field("Cho:", &p.full_name(), Some("holder_name"));
+        self.person(&mut s, "Cho:", &p.full_name(), p.sex, true, Some("holder_name"));
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field(
@@ -1331,7 +1421,14 @@ impl<'f> Pen<'f> {
             &format!("{}/HB", rng.gen_range(1..999)),
             Some("document_number"),
         );
-        s.field("Họ và tên:", &p.full_name(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ và tên:",
+            &p.full_name(),
+            p.sex,
+            true,
+            Some("holder_name"),
+        );
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Ngày sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Nơi sinh:", p.province, None);
@@ -1384,7 +1481,14 @@ impl<'f> Pen<'f> {
         s.gap(20.0);
         s.bold("I. Người sử dụng đất, chủ sở hữu nhà ở và tài sản khác gắn liền với đất");
         let title = if p.sex == Sex::Male { "Ông:" } else { "Bà:" };
-        s.field(title, &p.full_name_upper(), Some("holder_name"));
+        self.person(
+            &mut s,
+            title,
+            &p.full_name_upper(),
+            p.sex,
+            true,
+            Some("holder_name"),
+        );
         s.field("Năm sinh:", &p.birth.year.to_string(), Some("birth_date"));
         s.field("Số định danh cá nhân:", &p.id_number, Some("id_number"));
         s.field("Địa chỉ thường trú:", &p.address, None);
@@ -1550,7 +1654,14 @@ impl<'f> Pen<'f> {
         s.center("TRÍCH LỤC KHAI SINH", Face::SansBold, 68.0);
         s.center("(BẢN SAO)", Face::Sans, 46.0);
         s.gap(10.0);
-        s.field("Họ, chữ đệm, tên:", &p.full_name_upper(), Some("holder_name"));
+        self.person(
+            &mut s,
+            "Họ, chữ đệm, tên:",
+            &p.full_name_upper(),
+            p.sex,
+            false,
+            Some("holder_name"),
+        );
         s.field("Ngày, tháng, năm sinh:", &p.birth.dmy(), Some("birth_date"));
         s.field("Giới tính:", p.sex.vi(), Some("sex"));
         s.field("Dân tộc:", "Kinh", None);
