@@ -12,7 +12,9 @@ use crate::rules::{
     format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy,
 };
 use serde::Serialize;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -210,24 +212,28 @@ pub fn request_digest(request: &IssueRequest) -> String {
     hex::encode(h.finalize())
 }
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
+/// The capability key of the copy `code` under `secret`: the first 128 bits of HMAC-SHA256(secret, code), in
+/// base32 without look-alike letters. Printed in every copy's QR URL: it must never change for a given secret.
+fn capability_key_for(secret: &[u8], code: &str) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstvwxyz0123456789";
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(code.as_bytes());
+    let mac = mac.finalize().into_bytes();
+    let mut out = String::new();
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for b in &mac[..16] {
+        acc = (acc << 8) | *b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
     }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
 }
 
 fn check_field(name: &str, value: &str, max: usize) -> Result<()> {
@@ -255,26 +261,14 @@ fn check_field(name: &str, value: &str, max: usize) -> Result<()> {
 impl Service {
     /// The capability key of a copy: 128 bits of HMAC-SHA256(secret, code), base32.
     pub fn capability_key(&self, code: &VerificationCode) -> String {
-        let mac = hmac_sha256(&self.settings.capability_secret, code.as_str().as_bytes());
-        let mut out = String::new();
-        let mut acc: u32 = 0;
-        let mut bits = 0;
-        for b in &mac[..16] {
-            acc = (acc << 8) | *b as u32;
-            bits += 8;
-            while bits >= 5 {
-                bits -= 5;
-                out.push(b"abcdefghjkmnpqrstvwxyz0123456789"[((acc >> bits) & 31) as usize] as char);
-            }
-        }
-        if bits > 0 {
-            out.push(b"abcdefghjkmnpqrstvwxyz0123456789"[((acc << (5 - bits)) & 31) as usize] as char);
-        }
-        out
+        capability_key_for(&self.settings.capability_secret, code.as_str())
     }
 
     fn key_opens(&self, code: &VerificationCode, key: &str) -> bool {
-        constant_time_eq(self.capability_key(code).as_bytes(), key.trim().as_bytes())
+        self.capability_key(code)
+            .as_bytes()
+            .ct_eq(key.trim().as_bytes())
+            .into()
     }
 
     /// The QR URL of a copy: the public verification page with the capability key.
@@ -869,4 +863,24 @@ impl Service {
 
 fn tracing_like_warn(key: &str, e: &StoreError) {
     eprintln!("warning: could not remove object {key} after a failed issuance: {e}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capability_key_for;
+
+    #[test]
+    fn capability_keys_match_an_independent_hmac() {
+        // Computed with Python's hmac/hashlib (HMAC-SHA256, first 16 bytes, this base32 alphabet): keys already
+        // printed on copies must keep opening them.
+        assert_eq!(
+            capability_key_for(b"banso capability secret", "TTPV-2026-000123"),
+            "r1kabptbqndg8h5g3yrwfj5qg6"
+        );
+        // A secret longer than SHA-256's block is hashed first (RFC 2104).
+        assert_eq!(
+            capability_key_for(&[b'k'; 100], "TTPV-2026-000123"),
+            "2rp8q4hqwtefewq4wa0w0cnqtj"
+        );
+    }
 }

@@ -117,6 +117,9 @@ pub struct EvalReport {
     pub tamper_recall_by_kind: BTreeMap<String, Rate>,
     /// Tampered pages flagged by a forensic check whose region overlaps the altered region.
     pub tamper_localised: Rate,
+    /// Tampered pages on which any failed check (forensic, identity, number structure…) shows the officer a
+    /// region on the altered spot.
+    pub tamper_shown_at_spot: Rate,
     /// Clean and degraded pages flagged by any forensic check.
     pub false_alarms: Rate,
     pub false_alarms_by_check: BTreeMap<String, usize>,
@@ -581,6 +584,9 @@ pub fn evaluate(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Ev
                     .iter()
                     .any(|c| c.regions.iter().any(|b| b.intersect(region).is_some()));
                 r.tamper_localised.add(localised);
+                r.tamper_shown_at_spot.add(rep.checks.iter().any(|c| {
+                    c.outcome == Outcome::Fail && c.regions.iter().any(|b| b.intersect(region).is_some())
+                }));
                 r.tamper_localised_by_typeface
                     .entry(face.clone())
                     .or_default()
@@ -915,11 +921,17 @@ impl EvalReport {
             out.push(format!("  {k:9} {:.3} ({}/{})", c.rate(), c.hits, c.total));
         }
         out.push(format!(
-            "tamper recall: {:.3} ({}/{}) (target ≥ 0.9); localised {:.3}",
+            "tamper recall (a forensic finding): {:.3} ({}/{}) (target ≥ 0.9); localised {:.3}",
             self.tamper_recall.rate(),
             self.tamper_recall.hits,
             self.tamper_recall.total,
             self.tamper_localised.rate()
+        ));
+        out.push(format!(
+            "tampered pages where a failed check (any) shows the altered spot: {:.3} ({}/{}) (target ≥ 0.8)",
+            self.tamper_shown_at_spot.rate(),
+            self.tamper_shown_at_spot.hits,
+            self.tamper_shown_at_spot.total
         ));
         for (k, c) in &self.tamper_recall_by_kind {
             out.push(format!("  {k:14} {:.3} ({}/{})", c.rate(), c.hits, c.total));

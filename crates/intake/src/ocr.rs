@@ -122,6 +122,8 @@ pub enum StampSource {
     RedInk,
     /// A rectangular red frame: a rubber stamp.
     RedFrame,
+    /// Red ink that lay against a seal, the seal's ring taken out: a stamp beside or over the seal.
+    RedBesideSeal,
     /// A rectangular frame of mid-grey ink: a stamp on a greyscale scan.
     GreyFrame,
     /// A group of dark ink turned against the page's lines: a stamp on a greyscale scan.
@@ -312,13 +314,26 @@ impl OcrWorker {
         let overlaps = |b: &BBox, seen: &[BBox]| seen.iter().any(|s| s.intersect(b).is_some());
         let mut seen = read_before;
         if let PageImage::Rgb(rgb) = img {
-            for group in crate::checks::seal::find_red_marks(rgb) {
+            for (group, beside_seal) in crate::checks::seal::find_red_marks(rgb, dpi as f32) {
                 if overlaps(&group, &seen) {
                     continue;
                 }
                 let crop = redness(rgb, group);
                 let angle = crate::cleanup::estimate_skew_within(&crop, 30.0).angle_deg;
-                if let Some(stamp) = self.read_levelled(&crop, angle, group, dpi) {
+                let read = self.read_levelled(&crop, angle, group, dpi);
+                if beside_seal {
+                    // A stamp's shape: kept when it reads as nothing, since an officer looks at what could not
+                    // be read.
+                    result.stamps.push(OcrStamp {
+                        source: StampSource::RedBesideSeal,
+                        ..read.unwrap_or(OcrStamp {
+                            text: String::new(),
+                            confidence: 0.0,
+                            bbox: group,
+                            source: StampSource::RedBesideSeal,
+                        })
+                    });
+                } else if let Some(stamp) = read {
                     result.stamps.push(stamp);
                 }
                 seen.push(group);

@@ -250,9 +250,9 @@ impl std::fmt::Debug for BacResult {
     }
 }
 
-/// Constant-time-ish equality for MAC comparison.
+/// MAC comparison in constant time (`subtle`; slices of different lengths are unequal).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 #[cfg(test)]

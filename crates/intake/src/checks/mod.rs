@@ -1434,7 +1434,12 @@ mod secrecy_tests {
         // A greyscale stamp over text, turned: the marks pass found it but read noise.
         use crate::ocr::StampSource;
         let (img, mut ocr) = page(&[], &["IV naNf h | cơ) ® x%c$ 3 <2"]);
-        for source in [StampSource::Turned, StampSource::GreyFrame, StampSource::RedFrame] {
+        for source in [
+            StampSource::Turned,
+            StampSource::GreyFrame,
+            StampSource::RedFrame,
+            StampSource::RedBesideSeal,
+        ] {
             ocr.stamps[0].source = source;
             let c = secrecy_mark(&img, &ocr);
             assert_eq!(c.outcome, Outcome::Unchecked, "{source:?}: {c:?}");

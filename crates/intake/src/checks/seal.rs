@@ -250,17 +250,59 @@ fn cell_box((x0, y0, x1, y1): (usize, usize, usize, usize)) -> BBox {
 }
 
 /// Red ink groups the size of a stamp or mark, whatever their shape or turn (the marks pass reads each one,
-/// levelled).
-pub fn find_red_marks(img: &image::RgbImage) -> Vec<BBox> {
+/// levelled), each with whether it was taken out of a seal's group. A red stamp that lies on or against a red
+/// seal joins the seal's group, which then reads as neither (measured: a turned "MẬT" touching the seal read
+/// "&~ ` /Â Tỷ ="). Where a group holds a seal ring and reaches well beyond it, the red ink is grouped again
+/// with the seal's disc taken out, and what remains beside the seal is a mark of its own — a stamp's shape,
+/// which must be read or shown to an officer.
+pub fn find_red_marks(img: &image::RgbImage, dpi: f32) -> Vec<(BBox, bool)> {
     let Some(m) = red_mask(img, 3) else {
         return Vec::new();
     };
     let (w, h) = img.dimensions();
-    m.groups
-        .iter()
-        .map(|g| cell_box(*g))
-        .filter(|b| stamp_sized(b, w, h))
-        .collect()
+    let seals = red_mask(img, 0).map_or_else(Vec::new, |m| rings(&m, dpi, &IntakePolicy::default(), SealInk::Red));
+    let mut out = Vec::new();
+    let mut merged = Vec::new();
+    for b in m.groups.iter().map(|g| cell_box(*g)).filter(|b| stamp_sized(b, w, h)) {
+        let beyond = seals.iter().any(|s| {
+            let sb = s.bbox();
+            b.contains(s.cx, s.cy) && (b.w > sb.w * 5 / 4 || b.h > sb.h * 5 / 4)
+        });
+        if beyond {
+            merged.push(b);
+        } else {
+            out.push((b, false));
+        }
+    }
+    if merged.is_empty() {
+        return out;
+    }
+    // The red ink again, each seal's disc (1.1 × its radius) left out.
+    let off_seal = |x: u32, y: u32| {
+        seals.iter().all(|s| {
+            let (dx, dy) = (x as f32 - s.cx as f32, y as f32 - s.cy as f32);
+            dx.hypot(dy) > s.radius as f32 * 1.1
+        })
+    };
+    let raw = img.as_raw();
+    let Some(rest) = cell_mask(w, h, 3, |x0, y0| {
+        (y0..y0 + CELL).any(|y| {
+            (x0..x0 + CELL).any(|x| {
+                let i = (y * w + x) as usize * 3;
+                off_seal(x, y) && super::is_red([raw[i], raw[i + 1], raw[i + 2]])
+            })
+        })
+    }) else {
+        return out;
+    };
+    out.extend(
+        rest.groups
+            .iter()
+            .map(|g| cell_box(*g))
+            .filter(|b| stamp_sized(b, w, h) && merged.iter().any(|m| m.intersect(b).is_some()))
+            .map(|b| (b, true)),
+    );
+    out
 }
 
 /// Dark ink groups the size of a stamp that are turned against the page (a stamp scanned in greyscale): the
@@ -500,6 +542,26 @@ mod tests {
             .map(|(b, _, _)| b)
             .collect();
         assert!(boxes.iter().all(|b| !grey_is_neutral(&blue, *b)), "{boxes:?}");
+    }
+
+    #[test]
+    fn a_red_stamp_against_a_seal_is_taken_apart_from_it() {
+        const RED: [u8; 3] = [212, 40, 48];
+        // A seal alone: one red group, not taken out of a seal's.
+        let mut img = page();
+        ring(&mut img, 900.0, 1200.0, 170.0, RED);
+        let alone = find_red_marks(&img, 300.0);
+        assert_eq!(alone.len(), 1, "{alone:?}");
+        assert!(!alone[0].1);
+        // A turned stamp touching the seal's ring from above: one group on the red ink, two once the seal's disc
+        // is taken out — the stamp found on its own, beside the seal.
+        let stamp = BBox::new(760, 820, 500, 200);
+        turned_frame(&mut img, stamp, 17.0, RED);
+        let found = find_red_marks(&img, 300.0);
+        let beside: Vec<BBox> = found.iter().filter(|(_, b)| *b).map(|(g, _)| *g).collect();
+        assert_eq!(beside.len(), 1, "{found:?}");
+        assert!(beside[0].intersect(&stamp).is_some(), "{found:?}");
+        assert!(!beside[0].contains(900, 1200), "the seal's centre stays out: {found:?}");
     }
 
     #[test]
