@@ -11,11 +11,11 @@ use crate::ports::{
 use crate::rules::{
     format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy,
 };
-use serde::Serialize;
 use hmac::{Hmac, Mac};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 /// The legal statement of Decree 23/2015 Art. 20.

@@ -260,10 +260,17 @@ pub fn find_red_marks(img: &image::RgbImage, dpi: f32) -> Vec<(BBox, bool)> {
         return Vec::new();
     };
     let (w, h) = img.dimensions();
-    let seals = red_mask(img, 0).map_or_else(Vec::new, |m| rings(&m, dpi, &IntakePolicy::default(), SealInk::Red));
+    let seals = red_mask(img, 0).map_or_else(Vec::new, |m| {
+        rings(&m, dpi, &IntakePolicy::default(), SealInk::Red)
+    });
     let mut out = Vec::new();
     let mut merged = Vec::new();
-    for b in m.groups.iter().map(|g| cell_box(*g)).filter(|b| stamp_sized(b, w, h)) {
+    for b in m
+        .groups
+        .iter()
+        .map(|g| cell_box(*g))
+        .filter(|b| stamp_sized(b, w, h))
+    {
         let beyond = seals.iter().any(|s| {
             let sb = s.bbox();
             b.contains(s.cx, s.cy) && (b.w > sb.w * 5 / 4 || b.h > sb.h * 5 / 4)
@@ -561,7 +568,10 @@ mod tests {
         let beside: Vec<BBox> = found.iter().filter(|(_, b)| *b).map(|(g, _)| *g).collect();
         assert_eq!(beside.len(), 1, "{found:?}");
         assert!(beside[0].intersect(&stamp).is_some(), "{found:?}");
-        assert!(!beside[0].contains(900, 1200), "the seal's centre stays out: {found:?}");
+        assert!(
+            !beside[0].contains(900, 1200),
+            "the seal's centre stays out: {found:?}"
+        );
     }
 
     #[test]
