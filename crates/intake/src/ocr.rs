@@ -113,6 +113,18 @@ pub struct OcrStamp {
     pub source: StampSource,
 }
 
+impl OcrStamp {
+    /// A stamp found at `bbox` that read as nothing.
+    fn unread(bbox: BBox, source: StampSource) -> Self {
+        OcrStamp {
+            text: String::new(),
+            confidence: 0.0,
+            bbox,
+            source,
+        }
+    }
+}
+
 /// What kind of ink group a stamp was read from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -324,15 +336,9 @@ impl OcrWorker {
                 if beside_seal {
                     // A stamp's shape: kept when it reads as nothing, since an officer looks at what could not
                     // be read.
-                    result.stamps.push(OcrStamp {
-                        source: StampSource::RedBesideSeal,
-                        ..read.unwrap_or(OcrStamp {
-                            text: String::new(),
-                            confidence: 0.0,
-                            bbox: group,
-                            source: StampSource::RedBesideSeal,
-                        })
-                    });
+                    let source = StampSource::RedBesideSeal;
+                    let stamp = read.unwrap_or_else(|| OcrStamp::unread(group, source));
+                    result.stamps.push(OcrStamp { source, ..stamp });
                 } else if let Some(stamp) = read {
                     result.stamps.push(stamp);
                 }
@@ -363,12 +369,9 @@ impl OcrWorker {
             let crop = ink.unwrap_or_else(|| {
                 image::imageops::crop_imm(gray, group.x, group.y, group.w, group.h).to_image()
             });
-            let stamp = self.read_levelled(&crop, angle, group, dpi).unwrap_or(OcrStamp {
-                text: String::new(),
-                confidence: 0.0,
-                bbox: group,
-                source,
-            });
+            let stamp = self
+                .read_levelled(&crop, angle, group, dpi)
+                .unwrap_or_else(|| OcrStamp::unread(group, source));
             result.stamps.push(OcrStamp { source, ..stamp });
             seen.push(group);
         }
