@@ -31,8 +31,10 @@ pub struct OcrConfig {
     /// Refuse to start unless the process started with `OMP_THREAD_LIMIT=1`.
     pub require_omp_thread_limit: bool,
     /// Language of a second pass over a machine-readable zone when the first pass finds one (characters
-    /// restricted to `A–Z 0–9 <`); `None` skips it. The `vie` model reads MRZ lines poorly (`I` as `T`, `0` as
-    /// `6`); `eng` with the MRZ alphabet reads the generated zones without error (see the crate README).
+    /// restricted to `A–Z 0–9 <`); `None` leaves the pass out, by choice. The `vie` model reads MRZ lines poorly
+    /// (`I` as `T`, `0` as `6`); `eng` with the MRZ alphabet reads the generated zones without error (see the
+    /// crate README). A configured language that is not installed is an error when a worker starts, never a
+    /// pass quietly left out (MRZ checks on `vie` output would send pages to officers with no visible cause).
     pub mrz_language: Option<String>,
 }
 
@@ -229,8 +231,6 @@ pub struct OcrWorker {
     config: OcrConfig,
     engine: Option<Tesseract>,
     mrz_engine: Option<Tesseract>,
-    /// The MRZ engine could not start (language missing): do not retry on every page.
-    mrz_unavailable: bool,
 }
 
 impl std::fmt::Debug for OcrWorker {
@@ -249,11 +249,11 @@ impl OcrWorker {
             ensure_omp_thread_limit()?;
         }
         let engine = Self::start(config)?;
+        let mrz_engine = Self::start_mrz(config)?;
         Ok(OcrWorker {
             config: config.clone(),
             engine: Some(engine),
-            mrz_engine: None,
-            mrz_unavailable: false,
+            mrz_engine,
         })
     }
 
@@ -471,36 +471,32 @@ impl OcrWorker {
         })
     }
 
-    fn start_mrz(&self) -> Option<Tesseract> {
-        let language = self.config.mrz_language.as_deref()?;
-        let datapath = self
-            .config
-            .datapath
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned());
-        let engine = Tesseract::new(datapath.as_deref(), Some(language)).ok()?;
+    /// The MRZ engine of `config`, `None` when none is configured; an error naming the language when it cannot
+    /// start (its model is not installed).
+    fn start_mrz(config: &OcrConfig) -> Result<Option<Tesseract>, IntakeError> {
+        let Some(language) = config.mrz_language.as_deref() else {
+            return Ok(None);
+        };
+        let fail = |e: &dyn std::fmt::Display| IntakeError::OcrInit {
+            language: language.to_string(),
+            detail: format!("the MRZ pass: {e}"),
+        };
+        let datapath = config.datapath.as_ref().map(|p| p.to_string_lossy().into_owned());
+        let engine = Tesseract::new(datapath.as_deref(), Some(language)).map_err(|e| fail(&e))?;
         let mut engine = engine
             .set_variable("tessedit_char_whitelist", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
-            .ok()?;
+            .map_err(|e| fail(&e))?;
         engine.set_page_seg_mode(tesseract::PageSegMode::PsmSingleBlock);
-        Some(engine)
+        Ok(Some(engine))
     }
 
-    /// Reads `region` of the page as one block with the MRZ alphabet; `None` when that engine is unavailable
-    /// or fails (the first pass's lines are then all there is).
+    /// Reads `region` of the page as one block with the MRZ alphabet; `None` when no MRZ language is configured
+    /// or the read fails (the first pass's lines are then all there is).
     fn read_mrz_zone(&mut self, img: &PageImage, region: BBox, dpi: u32) -> Option<Vec<String>> {
-        if self.mrz_unavailable {
-            return None;
-        }
         let engine = match self.mrz_engine.take() {
             Some(e) => e,
-            None => match self.start_mrz() {
-                Some(e) => e,
-                None => {
-                    self.mrz_unavailable = true;
-                    return None;
-                }
-            },
+            // Lost to a failed read on an earlier page: started again (it started when the worker did).
+            None => Self::start_mrz(&self.config).ok()??,
         };
         let (w, h) = img.dimensions();
         let r = region.intersect(&BBox::new(0, 0, w, h))?;

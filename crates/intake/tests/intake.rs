@@ -147,6 +147,28 @@ fn ocr_refuses_an_unknown_language_with_a_typed_error() {
 }
 
 #[test]
+fn a_missing_mrz_model_stops_the_worker_at_start_not_the_pass_in_silence() {
+    // The MRZ pass on `vie` output would read I as T and 0 as 6: MRZ checks would fail with no visible cause.
+    let cfg = OcrConfig {
+        mrz_language: Some("xxx".into()),
+        ..OcrConfig::default()
+    };
+    match OcrWorker::new(&cfg) {
+        Err(IntakeError::OcrInit { language, detail }) => {
+            assert_eq!(language, "xxx");
+            assert!(detail.contains("MRZ"), "{detail}");
+        }
+        other => panic!("expected OcrInit, got {other:?}"),
+    }
+    // Leaving the pass out is a choice the configuration says.
+    let without = OcrConfig {
+        mrz_language: None,
+        ..OcrConfig::default()
+    };
+    assert!(OcrWorker::new(&without).is_ok());
+}
+
+#[test]
 fn deskew_recovers_a_known_rotation_within_half_a_degree() {
     let p = page(DocType::CivilStatusExtract, VariantKind::Clean, 5);
     let gray = to_gray(&p.image);
