@@ -432,12 +432,7 @@ impl<'a> PageLine<'a> {
         Cue {
             doc_class,
             pattern: pattern.to_string(),
-            matched: self
-                .matched_words(h)
-                .iter()
-                .map(|w| w.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
+            matched: words_text(self.matched_words(h)),
             edits: h.edits,
             weight: weight * (1.0 - h.edits as f32 / len as f32),
             bbox: self.words_box(a, b + 1),
@@ -899,11 +894,7 @@ fn normalise(kind: Kind, raw: &str) -> Option<(String, bool)> {
 }
 
 fn field_from_words(words: &[&OcrWord], kind: Kind, source: FieldSource) -> Option<Field> {
-    let raw = words
-        .iter()
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let raw = words_text(words);
     let (value, fixed) = normalise(kind, &raw)?;
     let min_conf = words.iter().map(|w| w.confidence).fold(100.0f32, f32::min) / 100.0;
     Some(Field {
@@ -980,20 +971,33 @@ fn gloss_end(words: &[&OcrWord]) -> Option<usize> {
 
 /// The holder's name under a common label, on its line or the line below.
 fn name_by_common_label(lines: &[PageLine<'_>]) -> Option<Field> {
-    lines.iter().enumerate().find_map(|(li, line)| {
-        let after = name_label_end(line)?;
-        let label = words_text(&line.words[..after]);
-        let same = value_words(Kind::Name, &line.words[after..]);
-        if !same.is_empty() {
-            return field_from_words(same, Kind::Name, FieldSource::Label { label });
-        }
-        let next = lines.get(li + 1)?;
-        field_from_words(
-            value_words(Kind::Name, &next.words),
-            Kind::Name,
-            FieldSource::NextLine { label },
-        )
-    })
+    lines
+        .iter()
+        .enumerate()
+        .find_map(|(li, line)| field_after(lines, li, name_label_end(line)?, Kind::Name, true))
+}
+
+/// The field whose label ends before word `after` of line `li`: the rest of that line, or — when nothing is
+/// left there and `next_line` allows — the line below. `None` when neither reads as a value of `kind`.
+fn field_after(
+    lines: &[PageLine<'_>],
+    li: usize,
+    after: usize,
+    kind: Kind,
+    next_line: bool,
+) -> Option<Field> {
+    let line = &lines[li];
+    let label = words_text(&line.words[..after]);
+    let same = value_words(kind, &line.words[after..]);
+    if !same.is_empty() {
+        return field_from_words(same, kind, FieldSource::Label { label });
+    }
+    let next = lines.get(li + 1).filter(|_| next_line)?;
+    field_from_words(
+        value_words(kind, &next.words),
+        kind,
+        FieldSource::NextLine { label },
+    )
 }
 
 /// The words of a value after its label. A name sets aside a title before it and stops where the line goes on
@@ -1058,35 +1062,13 @@ fn extract(
                 let Some((_, after)) = label_at_start(line, label) else {
                     continue;
                 };
-                let label_text = words_text(&line.words[..after]);
-                let value = value_words(r.kind, &line.words[after..]);
-                if !value.is_empty() {
-                    if let Some(f) = field_from_words(
-                        value,
-                        r.kind,
-                        FieldSource::Label {
-                            label: label_text.clone(),
-                        },
-                    ) {
-                        found = Some(f);
-                        break 'lines;
-                    }
-                    // A value that does not fit (e.g. "Số định danh…" under the bare "Số" rule): not this line.
-                    continue;
+                if let Some(f) = field_after(lines, li, after, r.kind, r.place == Place::SameOrNextLine) {
+                    found = Some(f);
+                    break 'lines;
                 }
-                if r.place == Place::SameOrNextLine {
-                    if let Some(next) = lines.get(li + 1) {
-                        if let Some(f) = field_from_words(
-                            value_words(r.kind, &next.words),
-                            r.kind,
-                            FieldSource::NextLine {
-                                label: label_text.clone(),
-                            },
-                        ) {
-                            found = Some(f);
-                            break 'lines;
-                        }
-                    }
+                // A value that does not fit (e.g. "Số định danh…" under the bare "Số" rule): not this line.
+                if !value_words(r.kind, &line.words[after..]).is_empty() {
+                    continue;
                 }
                 if empty_here.is_none() {
                     let lb = line.words_box(0, after).unwrap_or(line.bbox);
@@ -1094,7 +1076,7 @@ fn extract(
                     let w = (page_w.saturating_sub(x)).min(lb.h * 14);
                     empty_here = Some(EmptyLabel {
                         field: r.field.to_string(),
-                        label: label_text,
+                        label: words_text(&line.words[..after]),
                         label_box: lb,
                         value_region: BBox::new(x, lb.y.saturating_sub(lb.h / 4), w, lb.h + lb.h / 2),
                     });
