@@ -187,6 +187,10 @@ pub struct IntakeRow {
     pub recorded_at: OffsetDateTime,
     pub request_key: Option<String>,
     pub holder_id: String,
+    /// The document type the request named.
+    pub claimed_type: String,
+    /// The type the intake recognised on the pages (its stable name), when it knew it.
+    pub recognised_type: Option<String>,
     pub decision: IntakeDecision,
     /// The Art. 22 ground of a refusal, or why an officer must look; empty for a clean auto-issue.
     pub reason: String,

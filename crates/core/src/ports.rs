@@ -2,7 +2,7 @@
 //! (store: database and objects; server: composition with render + signing, clock, randomness).
 
 use crate::error::Result;
-use crate::model::{CopyRecord, CopyStatus, IntakeRow, TokenRecord};
+use crate::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, TokenRecord};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -102,11 +102,19 @@ pub trait Registry: Send + Sync {
     async fn count_copies(&self) -> Result<u64, StoreError>;
     /// Keeps an intake decision (with its report) for officers and auditors.
     async fn insert_intake(&self, row: &IntakeRow) -> Result<(), StoreError>;
-    /// Records how the request of an intake decision ended.
-    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError>;
+    /// Records how the request of an intake decision ended; with `issued`, the fingerprints of its pages are
+    /// kept beside it (one transaction) for the duplicate check of later requests.
+    async fn finish_intake(
+        &self,
+        id: &str,
+        outcome: &str,
+        codes: &[String],
+        fingerprints: &[PageFingerprint],
+    ) -> Result<(), StoreError>;
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError>;
-    /// The reports of intakes whose request was issued, newest first, at most `limit` (for the duplicate check).
-    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError>;
+    /// The fingerprints of the most recently certified pages, newest first, at most `limit` (read from their own
+    /// indexed table, not from the reports).
+    async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError>;
 }
 
 /// A held certification number; see [`Registry::reserve_number`].
@@ -195,6 +203,65 @@ pub struct ComposedCopy {
     pub pdf: Vec<u8>,
     pub sha256: [u8; 32],
     pub pdf_pages: u32,
+}
+
+/// What the duplicate check keeps of a certified page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFingerprint {
+    /// The page's position in its request, from 0.
+    pub page: u32,
+    /// Perceptual hash, hex.
+    pub dhash: String,
+    /// Hash of the type and key fields read on the page, hex; `None` when none was read.
+    pub content: Option<String>,
+}
+
+/// A page certified before, as the duplicate check is given it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousPage {
+    /// The copies' codes and the page ("CODE1,CODE2 page 2").
+    pub reference: String,
+    pub fingerprint: PageFingerprint,
+}
+
+/// An original as the intake is asked to check it: the page files and what the request claims about them.
+#[derive(Debug, Clone)]
+pub struct OriginalToCheck {
+    pub files: std::sync::Arc<Vec<Vec<u8>>>,
+    pub holder_id: String,
+    pub holder_name: String,
+    /// The document type the request names (free text, e.g. "Giấy khai sinh").
+    pub claimed_type: String,
+}
+
+/// The intake's verdict on an original.
+#[derive(Debug, Clone)]
+pub struct IntakeVerdict {
+    pub decision: IntakeDecision,
+    /// The Art. 22 ground of a refusal, or why an officer must look; empty for a clean auto-issue.
+    pub reason: String,
+    /// The whole report (document type, fields, checks with evidence), JSON.
+    pub report_json: String,
+    /// Recognised words per page, for the copies' text layer.
+    pub text_layers: Vec<Option<PageText>>,
+    /// The document type recognised on the pages (the intake's stable name), when it knows it.
+    pub recognised_type: Option<String>,
+    /// Whether the claimed type names the recognised one; `None` when the intake cannot tell (either unknown).
+    pub claim_matches: Option<bool>,
+    /// One per page, kept once the request is issued.
+    pub fingerprints: Vec<PageFingerprint>,
+}
+
+/// The checks on an original before it is certified (banso-intake behind it: OCR, recognition, the Art. 22
+/// grounds, forensics, duplicates). Every issuance goes through one; an installation that runs no checks wires
+/// [`crate::service::IntakeOff`], which sends every original to an officer.
+#[async_trait]
+pub trait DocumentIntake: Send + Sync {
+    /// How many of the most recently certified pages the duplicate check compares with (0: it does not).
+    fn duplicate_window(&self) -> u32;
+    /// Reads and checks the original. `Err` only when the check itself failed (not for a bad original: that is
+    /// a verdict).
+    async fn check(&self, original: OriginalToCheck, previous: Vec<PreviousPage>) -> Result<IntakeVerdict>;
 }
 
 /// Renders and signs copies (banso-render + banso-signing behind it). Errors carry domain codes.

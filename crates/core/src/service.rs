@@ -5,8 +5,9 @@ use crate::code::{random_secret, VerificationCode};
 use crate::error::{Code, Error, Result};
 use crate::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow};
 use crate::ports::{
-    Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, Entropy, EntropyRng,
-    PdfVerifier, Registry, SignatureFindings, StoreError,
+    Blobs, CertificationText, CheckOutcome, Clock, ComposeRequest, Composer, DocumentIntake, Entropy,
+    EntropyRng, IntakeVerdict, OriginalToCheck, PageFingerprint, PdfVerifier, PreviousPage, Registry,
+    SignatureFindings, StoreError,
 };
 use crate::rules::{
     format_vnd, legal_year, vietnamese_date, CertificationNumber, FeeSchedule, NumberingPolicy,
@@ -66,22 +67,88 @@ pub struct IssueRequest {
     /// The officer who approved the request and co-signs the copies (with the organisation seal).
     pub officer: Option<String>,
     /// The staff member who sent the request (an officer's own request is the review of a flagged original).
+    /// A request without one (a kiosk's) issues only what the intake lets through on its own.
     pub reviewed_by: Option<String>,
-    /// The intake checks' verdict on the originals (banso-intake, run by the edge). A refusal issues nothing; a
-    /// review flag issues only when an officer sends or approves the request (`reviewed_by`); either way the
-    /// decision and its report are kept.
-    pub intake: Option<IntakeOutcome>,
 }
 
-/// The intake checks' verdict, and the recognised text for the copies' text layer.
+/// An original the service's [`DocumentIntake`] checked, with its kept intake record. Copies are made only
+/// from one, and only [`Service`] makes one: its fields are private, so no edge can hand the issuance a verdict
+/// of its own.
+///
+/// Outside the core a checked original can be read but not made up: with every field given its right type,
+/// the literal is refused for the fields' privacy alone (were they public, this would compile and the test fail).
+///
+/// ```compile_fail
+/// use banso_core::model::IntakeDecision;
+/// use std::sync::Arc;
+/// let forged = banso_core::service::CheckedOriginal {
+///     intake_id: String::new(),
+///     decision: IntakeDecision::AutoIssue,
+///     reason: String::new(),
+///     files: Arc::new(vec![b"page".to_vec()]),
+///     pages: 1,
+///     text_layers: Arc::new(vec![None]),
+///     fingerprints: Vec::new(),
+/// };
+/// ```
+///
+/// ```
+/// fn shown(original: &banso_core::service::CheckedOriginal) -> (&str, u32) {
+///     (original.intake_id(), original.pages())
+/// }
+/// ```
 #[derive(Debug, Clone)]
-pub struct IntakeOutcome {
-    pub decision: IntakeDecision,
-    /// The Art. 22 ground of a refusal or why an officer must look.
-    pub reason: String,
-    /// The whole report (document type, fields, checks with evidence), JSON.
-    pub report_json: String,
-    pub text_layers: Vec<Option<crate::ports::PageText>>,
+pub struct CheckedOriginal {
+    intake_id: String,
+    decision: IntakeDecision,
+    reason: String,
+    /// The very bytes the intake read: the copies are made of these.
+    files: Arc<Vec<Vec<u8>>>,
+    pages: u32,
+    text_layers: Arc<Vec<Option<crate::ports::PageText>>>,
+    fingerprints: Vec<PageFingerprint>,
+}
+
+impl CheckedOriginal {
+    /// The kept intake record's id.
+    pub fn intake_id(&self) -> &str {
+        &self.intake_id
+    }
+    pub fn decision(&self) -> IntakeDecision {
+        self.decision
+    }
+    /// Why an officer must look (empty for a clean auto-issue).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+    /// Pages of the original.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+}
+
+/// The intake switched off, as an explicit adapter: it checks nothing, so nothing passes on its word. Every
+/// original goes to an officer; a request an officer sends or approves is certified on the officer's review.
+pub struct IntakeOff;
+
+#[async_trait::async_trait]
+impl DocumentIntake for IntakeOff {
+    fn duplicate_window(&self) -> u32 {
+        0
+    }
+
+    async fn check(&self, original: OriginalToCheck, _previous: Vec<PreviousPage>) -> Result<IntakeVerdict> {
+        Ok(IntakeVerdict {
+            decision: IntakeDecision::OfficerReview,
+            reason: "the intake checks are off in this installation: an officer must look at every original"
+                .to_string(),
+            report_json: r#"{"intake":"off"}"#.to_string(),
+            text_layers: vec![None; original.files.len()],
+            recognised_type: None,
+            claim_matches: None,
+            fingerprints: Vec::new(),
+        })
+    }
 }
 
 /// One issued copy with the capability key its QR carries (the key is derived, never stored).
@@ -177,6 +244,8 @@ pub struct Service {
     pub log: Arc<crate::transparency::TransparencyLog>,
     /// The rule holders' ID numbers follow.
     pub holder_ids: Arc<dyn crate::ports::HolderIds>,
+    /// The checks every original goes through before it is certified ([`IntakeOff`] when none run).
+    pub intake: Arc<dyn DocumentIntake>,
 }
 
 /// What [`Service::sweep_orphans`] found and did.
@@ -325,7 +394,8 @@ impl Service {
     }
 
     /// Certifies `request.copies` copies of one original. All or nothing: on any failure no registry row,
-    /// no certification number and no stored object remains.
+    /// no certification number and no stored object remains. The original goes through the service's intake
+    /// first; its decision is kept, and a refusal or a hold issues nothing.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issuance> {
         check_field("holder ID", &request.holder_id, 64)?;
         self.holder_ids
@@ -352,20 +422,28 @@ impl Service {
                 return self.replay(existing, &request);
             }
         }
-        let original_pages = self.check_files(&request.files)?;
-        let intake_id = self.keep_intake(&request).await?;
-        let result = self.issue_checked(&request, original_pages).await;
-        if let Some(id) = &intake_id {
-            let (outcome, codes) = match &result {
-                Ok(i) => ("issued", i.copies.iter().map(|c| c.record.code.clone()).collect()),
-                Err(_) => ("failed", Vec::new()),
-            };
-            if let Err(e) = self.registry.finish_intake(id, outcome, &codes).await {
-                eprintln!("warning: intake record {id}: could not record the outcome {outcome}: {e}");
-            }
+        let original = self.check_original(&request).await?;
+        let intake_id = original.intake_id.clone();
+        let fingerprints = original.fingerprints.clone();
+        let result = self.issue_checked(&request, original).await;
+        let (outcome, codes) = match &result {
+            Ok(i) => ("issued", i.copies.iter().map(|c| c.record.code.clone()).collect()),
+            Err(_) => ("failed", Vec::new()),
+        };
+        let kept = if outcome == "issued" {
+            fingerprints.as_slice()
+        } else {
+            &[]
+        };
+        if let Err(e) = self
+            .registry
+            .finish_intake(&intake_id, outcome, &codes, kept)
+            .await
+        {
+            tracing::warn!(intake = %intake_id, outcome, error = %e, "could not record how the request ended");
         }
         result.map(|mut i| {
-            i.intake_id = intake_id;
+            i.intake_id = Some(intake_id);
             i
         })
     }
@@ -376,11 +454,6 @@ impl Service {
             .intake(id.trim())
             .await?
             .ok_or_else(|| Error::new(Code::Req0002NoSuchEndpoint, "no intake record has this id"))
-    }
-
-    /// Reports of the intakes that ended in issued copies (newest first), with their copies' codes.
-    pub async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>> {
-        Ok(self.registry.issued_intake_reports(limit).await?)
     }
 
     /// Checks that every page file is a readable JPEG, PNG or PDF (cheaply, by its structure); the page count.
@@ -401,14 +474,57 @@ impl Service {
         Ok(original_pages)
     }
 
-    /// Keeps the intake decision; refuses or holds the request when the decision says so.
-    async fn keep_intake(&self, request: &IssueRequest) -> Result<Option<String>> {
-        let Some(intake) = &request.intake else {
-            return Ok(None);
+    /// Runs the intake over the request's original and keeps its decision; refuses or holds the request when
+    /// the decision says so. The recognised document type is kept beside the claimed one, and a type the
+    /// intake recognised that the request does not name sends the original to an officer.
+    async fn check_original(&self, request: &IssueRequest) -> Result<CheckedOriginal> {
+        let pages = self.check_files(&request.files)?;
+        let window = self.intake.duplicate_window();
+        let previous = if window > 0 {
+            self.registry.previous_pages(window).await?
+        } else {
+            Vec::new()
         };
+        let files = Arc::new(request.files.clone());
+        let verdict = self
+            .intake
+            .check(
+                OriginalToCheck {
+                    files: files.clone(),
+                    holder_id: request.holder_id.trim().to_string(),
+                    holder_name: request.holder_name.trim().to_string(),
+                    claimed_type: request.document_type.trim().to_string(),
+                },
+                previous,
+            )
+            .await?;
+        let IntakeVerdict {
+            mut decision,
+            reason,
+            report_json,
+            text_layers,
+            recognised_type,
+            claim_matches,
+            fingerprints,
+        } = verdict;
+        let mut reason = reason.trim().to_string();
+        if claim_matches == Some(false) {
+            let mismatch = format!(
+                "the pages read as {}, which is not the document type the request names ({})",
+                recognised_type.as_deref().unwrap_or("another type"),
+                request.document_type.trim()
+            );
+            if decision == IntakeDecision::AutoIssue {
+                decision = IntakeDecision::OfficerReview;
+            }
+            reason = if reason.is_empty() {
+                mismatch
+            } else {
+                format!("{reason}; {mismatch}")
+            };
+        }
         let id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 15);
-        let reason = intake.reason.trim();
-        let (outcome, stop) = match intake.decision {
+        let (outcome, stop) = match decision {
             IntakeDecision::Refuse => (
                 "refused",
                 Some(Error::new(
@@ -431,20 +547,31 @@ impl Service {
                 recorded_at: self.clock.now(),
                 request_key: request.request_key.clone(),
                 holder_id: request.holder_id.trim().to_string(),
-                decision: intake.decision,
-                reason: reason.to_string(),
-                report: intake.report_json.clone(),
+                claimed_type: request.document_type.trim().to_string(),
+                recognised_type,
+                decision,
+                reason: reason.clone(),
+                report: report_json,
                 outcome: outcome.to_string(),
                 codes: Vec::new(),
             })
             .await?;
-        match stop {
-            Some(e) => Err(e),
-            None => Ok(Some(id)),
+        if let Some(e) = stop {
+            return Err(e);
         }
+        Ok(CheckedOriginal {
+            intake_id: id,
+            decision,
+            reason,
+            files,
+            pages,
+            text_layers: Arc::new(text_layers),
+            fingerprints,
+        })
     }
 
-    async fn issue_checked(&self, request: &IssueRequest, original_pages: u32) -> Result<Issuance> {
+    async fn issue_checked(&self, request: &IssueRequest, original: CheckedOriginal) -> Result<Issuance> {
+        let original_pages = original.pages;
         let now = self.clock.now();
         let settings = &self.settings;
         let reservation = self
@@ -456,7 +583,7 @@ impl Service {
 
         let mut written: Vec<String> = Vec::new();
         let outcome = self
-            .issue_held(request, &number, original_pages, fee, now, &mut written)
+            .issue_held(request, &original, &number, fee, now, &mut written)
             .await;
         let records = match outcome {
             Ok(records) => records,
@@ -492,22 +619,23 @@ impl Service {
     async fn issue_held(
         &self,
         request: &IssueRequest,
+        original: &CheckedOriginal,
         number: &CertificationNumber,
-        original_pages: u32,
         fee: u64,
         now: OffsetDateTime,
         written: &mut Vec<String>,
     ) -> Result<Vec<CopyRecord>> {
         let settings = &self.settings;
         let request_id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 15);
-        let mut original_keys = Vec::with_capacity(request.files.len());
-        for (i, file) in request.files.iter().enumerate() {
+        let original_pages = original.pages;
+        let mut original_keys = Vec::with_capacity(original.files.len());
+        for (i, file) in original.files.iter().enumerate() {
             let key = format!("originals/{request_id}/{:03}", i + 1);
             self.blobs.put(&key, file.clone()).await?;
             written.push(key.clone());
             original_keys.push(key);
         }
-        let files = Arc::new(request.files.clone());
+        let files = original.files.clone();
         let digest = request.request_key.as_ref().map(|_| request_digest(request));
         let certification = CertificationText {
             statement: STATEMENT.to_string(),
@@ -535,13 +663,7 @@ impl Service {
             ],
         };
         let signer = self.composer.signer_names(request.officer.as_deref())?;
-        let text_layers = Arc::new(
-            request
-                .intake
-                .as_ref()
-                .map(|i| i.text_layers.clone())
-                .unwrap_or_default(),
-        );
+        let text_layers = original.text_layers.clone();
         let mut records = Vec::with_capacity(request.copies as usize);
         for copy_index in 1..=request.copies {
             let code = VerificationCode::generate(&mut EntropyRng(self.entropy.as_ref()));
@@ -596,7 +718,7 @@ impl Service {
         for key in keys {
             // Best effort: a failure here leaves an object no row points to; it is reported, not hidden.
             if let Err(e) = self.blobs.delete(key).await {
-                tracing_like_warn(key, &e);
+                warn_not_removed(key, &e);
             }
         }
     }
@@ -861,8 +983,8 @@ impl Service {
     }
 }
 
-fn tracing_like_warn(key: &str, e: &StoreError) {
-    eprintln!("warning: could not remove object {key} after a failed issuance: {e}");
+fn warn_not_removed(key: &str, e: &StoreError) {
+    tracing::warn!(object = key, error = %e, "could not remove an object after a failed issuance");
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod geometry;
 pub mod input;
 pub mod metrics;
 pub mod ocr;
+pub mod port;
 pub mod recognise;
 pub mod text;
 

@@ -483,6 +483,9 @@ pub fn secure_data_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How many of the most recently certified pages the duplicate check compares with.
+const DUPLICATE_WINDOW: u32 = 10_000;
+
 impl App {
     pub async fn open(config: Config) -> Result<Self> {
         secure_data_dir(&config.data_dir)?;
@@ -571,6 +574,16 @@ impl App {
             settings: Arc::new(settings),
             log: Arc::new(banso_core::transparency::TransparencyLog::new()),
             holder_ids: Arc::new(IdentityRules),
+            // The checks every original goes through; switched off, every original goes to an officer.
+            intake: if config.intake.enabled {
+                Arc::new(banso_intake::port::TesseractIntake {
+                    language: config.intake.language.clone(),
+                    policy: config.intake.policy.clone(),
+                    duplicate_window: DUPLICATE_WINDOW,
+                })
+            } else {
+                Arc::new(banso_core::service::IntakeOff)
+            },
         };
         let origin = format!(
             "{}/log",

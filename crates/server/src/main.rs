@@ -513,27 +513,27 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 files.push(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?);
             }
-            let mut request = IssueRequest {
+            // The operator at the console is staff: an original the intake sends to an officer is certified on
+            // their word (named by --officer, else as the operator).
+            let request = IssueRequest {
                 holder_id,
                 holder_name,
                 document_type: doc_type,
                 copies,
                 files,
                 request_key,
-                reviewed_by: officer.clone(),
+                reviewed_by: Some(
+                    officer
+                        .clone()
+                        .unwrap_or_else(|| "operator (command line)".to_string()),
+                ),
                 officer,
-                intake: None,
             };
-            let intake = app
-                .config
-                .intake
-                .enabled
-                .then(|| std::sync::Arc::new(app.config.intake.clone()));
-            let issuance = match intakecmd::attach_to(&app.service, intake, &mut request).await {
-                Ok(()) => app.service.issue(request).await,
-                Err(e) => Err(e),
-            }
-            .map_err(|e| Failure::domain(e, json))?;
+            let issuance = app
+                .service
+                .issue(request)
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
             let mut written = Vec::new();
             for (i, copy) in issuance.copies.iter().enumerate() {
                 let path = out_path(&out, &copy.record.code, i);
@@ -1067,11 +1067,6 @@ async fn serve(mut config: Config) -> Result<()> {
             app.config.max_upload_bytes,
         )),
         base_url: base.trim_end_matches('/').to_string(),
-        intake: app
-            .config
-            .intake
-            .enabled
-            .then(|| std::sync::Arc::new(app.config.intake.clone())),
     };
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");

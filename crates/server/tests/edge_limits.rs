@@ -409,7 +409,7 @@ fn a_decompression_bomb_is_refused_from_its_header_with_or_without_the_intake() 
     for intake in ["off", "on"] {
         let tmp = tempfile::TempDir::new().unwrap();
         let backend = Backend::local(tmp.path()).with_env("BANSO_INTAKE", intake);
-        let token = backend.token("kiosk");
+        let token = backend.token("officer");
         let server = backend.serve();
         let (status, body) = server.issue(
             &token,
@@ -468,7 +468,7 @@ fn answers_say_nosniff_and_the_pdf_leaks_no_referrer() {
     let tmp = tempfile::TempDir::new().unwrap();
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let (issued, _) = server.issue_and_fetch(&token, &[sample_page("jpeg", 100, 5)]);
     for path in ["/healthz", "/no/such/place", "/api/openapi.json", "/"] {
         let r = server.get(path);

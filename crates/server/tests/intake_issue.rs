@@ -80,6 +80,42 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
         record["report"]["pages"][0]["doc_type"], "birth_certificate",
         "{record}"
     );
+    assert_eq!(
+        (
+            record["claimed_type"].as_str(),
+            record["recognised_type"].as_str()
+        ),
+        (Some("Giấy khai sinh"), Some("birth_certificate")),
+        "the recognised type is kept beside the claimed one"
+    );
+
+    // A clean birth certificate sent as a university diploma: the type the pages read as is not the one the
+    // request names, so an officer looks first.
+    let (other, other_truth) = page(&dir, "birth_certificate-clean-001");
+    let g = &other_truth["fields"];
+    let misnamed = [
+        ("holder_id", g["id_number"].as_str().unwrap()),
+        ("holder_name", g["holder_name"].as_str().unwrap()),
+        ("document_type", "Bằng tốt nghiệp đại học"),
+    ];
+    let (status, e) = server.issue(&kiosk, &misnamed, &[other]);
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (202, Some("ISS-0009")),
+        "{e}"
+    );
+    let record = intake_record(&server, &officer, e["error"]["message"].as_str().unwrap());
+    assert_eq!(
+        (record["decision"].as_str(), record["outcome"].as_str()),
+        (Some("officer_review"), Some("held"))
+    );
+    assert!(
+        record["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not the document type the request names"),
+        "{record}"
+    );
 
     // The same original again: an officer looks first (202), and the record names the copy issued before.
     let (status, again) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));

@@ -261,7 +261,7 @@ fn an_external_tsa_and_a_seal_key_in_an_hsm() {
     );
     let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
     let server = backend.serve_at(&format!("127.0.0.1:{port}"));
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let (status, issued) = server.issue(
         &token,
         &[
@@ -446,7 +446,7 @@ fn an_imported_external_chain_signs_with_an_external_tsa() {
     );
     let backend = backend.with_env("BANSO_TSA_URL", &format!("http://127.0.0.1:{tsa_port}/"));
     let server = backend.serve();
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let (status, issued) = server.issue(
         &token,
         &[

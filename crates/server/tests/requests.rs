@@ -23,7 +23,7 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     let tmp = tempfile::TempDir::new().unwrap();
     let backend = Backend::local(tmp.path()).with_env("BANSO_MAX_UPLOAD_BYTES", "400000");
     let server = backend.serve();
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let jpeg = sample_page("jpeg", 100, 1);
     assert!(jpeg.len() < 400_000);
 
@@ -136,7 +136,7 @@ fn codes_typos_are_told_apart_from_unknown_copies() {
     let tmp = tempfile::TempDir::new().unwrap();
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let (_, issued) = server.issue(&token, &FIELDS, &[sample_page("jpeg", 100, 1)]);
     let code = issued["code"].as_str().unwrap().to_string();
 
@@ -221,7 +221,7 @@ fn authentication_roles_and_idempotency() {
         let r = server
             .http
             .post(server.url("/api/v1/copies"))
-            .bearer_auth(&kiosk)
+            .bearer_auth(&officer)
             .header("Idempotency-Key", key)
             .multipart(form)
             .send()
@@ -297,7 +297,7 @@ fn operator_endpoints_and_private_files() {
     }
     let health: Value = server.get("/healthz").json().unwrap();
     assert_eq!(health["status"], "ok");
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let (status, _) = server.issue(&token, &FIELDS, &[sample_page("png", 100, 1)]);
     assert_eq!(status, 201);
     let metrics = server.get("/metrics").text().unwrap();
@@ -361,7 +361,7 @@ fn concurrent_issuances_get_distinct_gapless_numbers() {
     let tmp = tempfile::TempDir::new().unwrap();
     let backend = Backend::local(tmp.path());
     let server = backend.serve();
-    let token = backend.token("kiosk");
+    let token = backend.token("officer");
     let page = sample_page("jpeg", 100, 1);
     let mut numbers: Vec<u64> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..6)

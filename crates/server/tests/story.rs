@@ -1,4 +1,5 @@
-//! The backend-neutral story: a kiosk issues a certified copy, a citizen opens it from the QR, a bank
+//! The backend-neutral story: a kiosk's request is held for an officer (the intake is off here), an officer
+//! issues a certified copy, a citizen opens it from the QR, a bank
 //! verifies it, an officer revokes another and a chair's decision cancels a third. The same story runs on
 //! SQLite + local files and on PostgreSQL + an S3-compatible store (moto), both real.
 
@@ -15,18 +16,22 @@ fn story(backend: Backend) {
     let officer = backend.token("officer");
     let root = backend.root_pem();
 
-    // Issue two copies of a two-page original (a JPEG and a PNG scan).
+    // Two copies of a two-page original (a JPEG and a PNG scan). With no intake checks, nothing is certified on
+    // a kiosk's word: its request is held for an officer; the officer's request is the review.
     let pages = vec![sample_page("jpeg", 150, 1), sample_page("png", 100, 2)];
-    let (status, issued) = server.issue(
-        &kiosk,
-        &[
-            ("holder_id", "001099012345"),
-            ("holder_name", "Nguyễn Thị Hồng Nhung"),
-            ("document_type", "Giấy khai sinh"),
-            ("copies", "2"),
-        ],
-        &pages,
+    let request = [
+        ("holder_id", "001099012345"),
+        ("holder_name", "Nguyễn Thị Hồng Nhung"),
+        ("document_type", "Giấy khai sinh"),
+        ("copies", "2"),
+    ];
+    let (status, held) = server.issue(&kiosk, &request, &pages);
+    assert_eq!(
+        (status, held["error"]["code"].as_str()),
+        (202, Some("ISS-0009")),
+        "{held}"
     );
+    let (status, issued) = server.issue(&officer, &request, &pages);
     assert_eq!(status, 201, "{issued}");
     for field in ["code", "number", "status", "sha256", "pdf", "fee_vnd"] {
         assert!(issued.get(field).is_some(), "missing {field}: {issued}");

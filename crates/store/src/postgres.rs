@@ -11,7 +11,9 @@ use crate::schema::{
 };
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
+use banso_core::ports::{
+    AuditRow, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry, StoreError,
+};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
 use tokio_postgres::{NoTls, Row};
@@ -103,7 +105,7 @@ impl PgRegistry {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let client = pool.get().await.map_err(pool_err)?;
-        for stmt in create_statements("TIMESTAMPTZ") {
+        for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY") {
             client.batch_execute(&stmt).await.map_err(err)?;
         }
         for (table, column, kind) in schema::ADDED_COLUMNS {
@@ -114,6 +116,11 @@ impl PgRegistry {
                 ))
                 .await
                 .map_err(err)?;
+        }
+        if let Err(e) = migrate(&client).await {
+            // Closing the connection rolls the migration back.
+            drop(Object::take(client));
+            return Err(err(e));
         }
         drop(client);
         Ok(Self {
@@ -137,6 +144,37 @@ impl PgRegistry {
             .map(copy_from_row)
             .collect()
     }
+}
+
+/// Brings a registry written by an earlier version to [`schema::SCHEMA_VERSION`], in one transaction that holds
+/// the version row, so servers starting together migrate once.
+async fn migrate(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute("BEGIN").await?;
+    let version: i32 = client
+        .query_one(&format!("{} FOR UPDATE", schema::SELECT_SCHEMA_VERSION), &[])
+        .await?
+        .try_get(0)?;
+    if i64::from(version) < 2 {
+        for row in client.query(schema::ISSUED_INTAKE_REPORTS, &[]).await? {
+            let id: String = row.try_get(0)?;
+            let codes: String = row.try_get(1)?;
+            let report: String = row.try_get(2)?;
+            for fp in schema::fingerprints_in_report(&report) {
+                client
+                    .execute(
+                        schema::INSERT_FINGERPRINT,
+                        &[&id, &(fp.page as i32), &codes, &fp.dhash, &fp.content],
+                    )
+                    .await?;
+            }
+        }
+    }
+    if i64::from(version) < schema::SCHEMA_VERSION {
+        client
+            .execute(schema::SET_SCHEMA_VERSION, &[&(schema::SCHEMA_VERSION as i32)])
+            .await?;
+    }
+    client.batch_execute("COMMIT").await
 }
 
 /// Appends a leaf inside the caller's transaction; the head row stays locked until it ends, so indexes
@@ -502,6 +540,8 @@ impl Registry for PgRegistry {
                     &r.report,
                     &r.outcome,
                     &r.codes.join(" "),
+                    &r.claimed_type,
+                    &r.recognised_type,
                 ],
             )
             .await
@@ -509,25 +549,55 @@ impl Registry for PgRegistry {
         Ok(())
     }
 
-    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError> {
+    async fn finish_intake(
+        &self,
+        id: &str,
+        outcome: &str,
+        codes: &[String],
+        fingerprints: &[PageFingerprint],
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute(schema::FINISH_INTAKE, &[&outcome, &codes.join(" "), &id])
-            .await
-            .map_err(err)?;
+        let plain: &tokio_postgres::Client = &client;
+        let codes = codes.join(" ");
+        let result: Result<(), tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            plain
+                .execute(schema::FINISH_INTAKE, &[&outcome, &codes, &id])
+                .await?;
+            for fp in fingerprints {
+                plain
+                    .execute(
+                        schema::INSERT_FINGERPRINT,
+                        &[&id, &(fp.page as i32), &codes, &fp.dhash, &fp.content],
+                    )
+                    .await?;
+            }
+            plain.batch_execute("COMMIT").await
+        }
+        .await;
+        if let Err(e) = result {
+            drop(Object::take(client));
+            return Err(err(e));
+        }
         Ok(())
     }
 
-    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError> {
+    async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(schema::ISSUED_INTAKE_REPORTS, &[&i64::from(limit)])
+            .query(schema::PREVIOUS_PAGES, &[&i64::from(limit)])
             .await
             .map_err(err)?;
         rows.iter()
             .map(|r| {
                 let codes: String = r.try_get(0).map_err(err)?;
-                Ok((schema::split_codes(&codes), r.try_get(1).map_err(err)?))
+                let page: i32 = r.try_get(1).map_err(err)?;
+                Ok(schema::previous_page(
+                    &codes,
+                    i64::from(page),
+                    r.try_get(2).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                ))
             })
             .collect()
     }
@@ -548,6 +618,11 @@ impl Registry for PgRegistry {
             recorded_at: row.try_get(1).map_err(err)?,
             request_key: row.try_get(2).map_err(err)?,
             holder_id: row.try_get(3).map_err(err)?,
+            claimed_type: row
+                .try_get::<_, Option<String>>(9)
+                .map_err(err)?
+                .unwrap_or_default(),
+            recognised_type: row.try_get(10).map_err(err)?,
             decision: schema::parse_decision(&decision)?,
             reason: row.try_get(5).map_err(err)?,
             report: row.try_get(6).map_err(err)?,

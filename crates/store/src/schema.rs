@@ -19,6 +19,8 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("api_tokens", "expires_at", "TIMESTAMP"),
     ("api_tokens", "last_used_at", "TIMESTAMP"),
     ("api_tokens", "revoked_at", "TIMESTAMP"),
+    ("intake_records", "claimed_type", "TEXT"),
+    ("intake_records", "recognised_type", "TEXT"),
 ];
 
 /// Columns of `api_tokens`, in the order both backends read rows.
@@ -84,8 +86,8 @@ pub fn not_valid(record: &banso_core::model::CopyRecord) -> banso_core::ports::S
 pub const NEXT_SEQUENCE: &str = "INSERT INTO book_sequences (year, suffix, last) VALUES ($1, $2, 1) \
     ON CONFLICT (year, suffix) DO UPDATE SET last = book_sequences.last + 1 RETURNING last";
 
-/// `CREATE` statements; `TIMESTAMP` is replaced per backend.
-pub fn create_statements(timestamp: &str) -> Vec<String> {
+/// `CREATE` statements; `timestamp` and `serial` (an auto-numbered key column) are given per backend.
+pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
     vec![
         "CREATE TABLE IF NOT EXISTS book_sequences (year INTEGER NOT NULL, suffix TEXT NOT NULL, \
          last INTEGER NOT NULL, PRIMARY KEY (year, suffix))"
@@ -153,21 +155,90 @@ pub fn create_statements(timestamp: &str) -> Vec<String> {
             codes TEXT NOT NULL
         )"
         ),
+        // The fingerprints of certified pages, newest last, for the duplicate check (read by `seq`, never by
+        // parsing reports).
+        format!(
+            "CREATE TABLE IF NOT EXISTS page_fingerprints (
+            seq {serial},
+            intake_id TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            codes TEXT NOT NULL,
+            dhash TEXT NOT NULL,
+            content TEXT,
+            UNIQUE (intake_id, page)
+        )"
+        ),
+        "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
+        "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
     ]
+}
+
+/// The schema version this code writes. 2: page fingerprints in their own table (filled from the kept reports
+/// of issued requests when a version-1 registry is opened).
+pub const SCHEMA_VERSION: i64 = 2;
+
+pub const SELECT_SCHEMA_VERSION: &str = "SELECT version FROM schema_version WHERE id = 1";
+pub const SET_SCHEMA_VERSION: &str = "UPDATE schema_version SET version = $1 WHERE id = 1";
+
+pub const INSERT_FINGERPRINT: &str =
+    "INSERT INTO page_fingerprints (intake_id, page, codes, dhash, content) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT (intake_id, page) DO NOTHING";
+
+pub const PREVIOUS_PAGES: &str =
+    "SELECT codes, page, dhash, content FROM page_fingerprints ORDER BY seq DESC LIMIT $1";
+
+/// Issued requests' reports, oldest first, for the version-2 migration.
+pub const ISSUED_INTAKE_REPORTS: &str =
+    "SELECT id, codes, report FROM intake_records WHERE outcome = 'issued' ORDER BY recorded_at";
+
+/// The page fingerprints a kept intake report holds (`pages[].page`, `pages[].fingerprint`); none for a report
+/// of another shape.
+pub fn fingerprints_in_report(report: &str) -> Vec<banso_core::ports::PageFingerprint> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(report) else {
+        return Vec::new();
+    };
+    let Some(pages) = v.get("pages").and_then(|p| p.as_array()) else {
+        return Vec::new();
+    };
+    pages
+        .iter()
+        .filter_map(|p| {
+            let fp = p.get("fingerprint")?;
+            Some(banso_core::ports::PageFingerprint {
+                page: u32::try_from(p.get("page")?.as_u64()?).ok()?,
+                dhash: fp.get("dhash")?.as_str()?.to_string(),
+                content: fp.get("content").and_then(|c| c.as_str()).map(str::to_string),
+            })
+        })
+        .collect()
+}
+
+/// A stored fingerprint row back to what the duplicate check is given.
+pub fn previous_page(
+    codes: &str,
+    page: i64,
+    dhash: String,
+    content: Option<String>,
+) -> banso_core::ports::PreviousPage {
+    banso_core::ports::PreviousPage {
+        reference: format!("{} page {}", split_codes(codes).join(","), page + 1),
+        fingerprint: banso_core::ports::PageFingerprint {
+            page: u32::try_from(page).unwrap_or(0),
+            dhash,
+            content,
+        },
+    }
 }
 
 pub const INSERT_INTAKE: &str =
     "INSERT INTO intake_records (id, recorded_at, request_key, holder_id, decision, \
-    reason, report, outcome, codes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-pub const ISSUED_INTAKE_REPORTS: &str = "SELECT codes, report FROM intake_records WHERE outcome = 'issued' \
-    ORDER BY recorded_at DESC LIMIT $1";
+    reason, report, outcome, codes, claimed_type, recognised_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 pub const FINISH_INTAKE: &str = "UPDATE intake_records SET outcome = $1, codes = $2 WHERE id = $3";
 
 pub const SELECT_INTAKE: &str =
     "SELECT id, recorded_at, request_key, holder_id, decision, reason, report, outcome, \
-    codes FROM intake_records WHERE id = $1";
+    codes, claimed_type, recognised_type FROM intake_records WHERE id = $1";
 
 /// A stored decision name back to the type.
 pub fn parse_decision(s: &str) -> Result<banso_core::model::IntakeDecision, banso_core::ports::StoreError> {

@@ -12,7 +12,9 @@ use crate::schema::{
 };
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{AuditRow, LogEntry, LogRecord, NumberReservation, Registry, StoreError};
+use banso_core::ports::{
+    AuditRow, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry, StoreError,
+};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -55,6 +57,38 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Brings a registry written by an earlier version to [`schema::SCHEMA_VERSION`], in one transaction.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row(schema::SELECT_SCHEMA_VERSION, [], |r| r.get(0))
+        .map_err(err)?;
+    if version >= schema::SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction().map_err(err)?;
+    if version < 2 {
+        let issued: Vec<(String, String, String)> = tx
+            .prepare(schema::ISSUED_INTAKE_REPORTS)
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .map_err(err)?;
+        for (id, codes, report) in issued {
+            for fp in schema::fingerprints_in_report(&report) {
+                tx.execute(
+                    schema::INSERT_FINGERPRINT,
+                    params![id, fp.page, codes, fp.dhash, fp.content],
+                )
+                .map_err(err)?;
+            }
+        }
+    }
+    tx.execute(schema::SET_SCHEMA_VERSION, params![schema::SCHEMA_VERSION])
+        .map_err(err)?;
+    tx.commit().map_err(err)
+}
+
 impl SqliteRegistry {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -65,7 +99,7 @@ impl SqliteRegistry {
             }
         }
         let writer = open_connection(path)?;
-        for stmt in create_statements("TEXT") {
+        for stmt in create_statements("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT") {
             writer.execute_batch(&stmt).map_err(err)?;
         }
         for (table, column, kind) in schema::ADDED_COLUMNS {
@@ -82,6 +116,7 @@ impl SqliteRegistry {
                     .map_err(err)?;
             }
         }
+        migrate(&writer)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<Result<_, _>>()?;
@@ -474,27 +509,46 @@ impl Registry for SqliteRegistry {
                 r.reason,
                 r.report,
                 r.outcome,
-                r.codes.join(" ")
+                r.codes.join(" "),
+                r.claimed_type,
+                r.recognised_type
             ],
         )
         .map_err(err)?;
         Ok(())
     }
 
-    async fn finish_intake(&self, id: &str, outcome: &str, codes: &[String]) -> Result<(), StoreError> {
+    async fn finish_intake(
+        &self,
+        id: &str,
+        outcome: &str,
+        codes: &[String],
+        fingerprints: &[PageFingerprint],
+    ) -> Result<(), StoreError> {
         let conn = self.writer.lock().await;
-        conn.execute(schema::FINISH_INTAKE, params![outcome, codes.join(" "), id])
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        let codes = codes.join(" ");
+        tx.execute(schema::FINISH_INTAKE, params![outcome, codes, id])
             .map_err(err)?;
-        Ok(())
+        for fp in fingerprints {
+            tx.execute(
+                schema::INSERT_FINGERPRINT,
+                params![id, fp.page, codes, fp.dhash, fp.content],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
     }
 
-    async fn issued_intake_reports(&self, limit: u32) -> Result<Vec<(Vec<String>, String)>, StoreError> {
+    async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(schema::ISSUED_INTAKE_REPORTS)?
+            c.prepare_cached(schema::PREVIOUS_PAGES)?
                 .query_map(params![limit], |row| {
-                    Ok((
-                        schema::split_codes(&row.get::<_, String>(0)?),
-                        row.get::<_, String>(1)?,
+                    Ok(schema::previous_page(
+                        &row.get::<_, String>(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
                     ))
                 })?
                 .collect()
@@ -515,11 +569,26 @@ impl Registry for SqliteRegistry {
                         row.get::<_, String>(6)?,
                         row.get::<_, String>(7)?,
                         row.get::<_, String>(8)?,
+                        (
+                            row.get::<_, Option<String>>(9)?,
+                            row.get::<_, Option<String>>(10)?,
+                        ),
                     ))
                 })
                 .optional()
         })?;
-        let Some((id, recorded_at, request_key, holder_id, decision, reason, report, outcome, codes)) = row
+        let Some((
+            id,
+            recorded_at,
+            request_key,
+            holder_id,
+            decision,
+            reason,
+            report,
+            outcome,
+            codes,
+            (claimed_type, recognised_type),
+        )) = row
         else {
             return Ok(None);
         };
@@ -528,6 +597,8 @@ impl Registry for SqliteRegistry {
             recorded_at,
             request_key,
             holder_id,
+            claimed_type: claimed_type.unwrap_or_default(),
+            recognised_type,
             decision: schema::parse_decision(&decision)?,
             reason,
             report,

@@ -220,7 +220,6 @@ pub async fn issue(
             request_key,
             officer: officer.clone(),
             reviewed_by: None,
-            intake: None,
         }
     } else {
         use base64::Engine;
@@ -246,14 +245,12 @@ pub async fn issue(
             request_key,
             officer: officer.clone(),
             reviewed_by: None,
-            intake: None,
         }
     };
     let mut request = request;
     if caller.role == Role::Officer {
         request.reviewed_by = Some(caller.name.clone());
     }
-    crate::intakecmd::attach_to(&state.service, state.intake.clone(), &mut request).await?;
     let started = std::time::Instant::now();
     // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a
     // clean-up, never half-done with objects left behind.
@@ -376,6 +373,8 @@ pub async fn intake_record(
         "id": r.id,
         "recorded_at": r.recorded_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
         "holder_id": r.holder_id,
+        "claimed_type": r.claimed_type,
+        "recognised_type": r.recognised_type,
         "decision": r.decision.as_str(),
         "reason": r.reason,
         "outcome": r.outcome,

@@ -28,8 +28,6 @@ pub struct AppState {
     pub base_url: String,
     pub log_key: Arc<crate::translog::LogKey>,
     pub trust: Arc<crate::trust::TrustServices>,
-    /// The intake run before issuing (`None`: disabled by configuration).
-    pub intake: Option<Arc<crate::config::IntakeConfig>>,
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail

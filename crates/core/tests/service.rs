@@ -1,0 +1,598 @@
+//! The issuance use case with in-memory ports, an injected clock and entropy: every original goes through the
+//! service's intake; refusals and holds issue nothing; failures leave nothing behind; idempotent requests replay
+//! or conflict. (The real adapters are proven in banso-store's and the server's tests.)
+
+use async_trait::async_trait;
+use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, TokenRecord};
+use banso_core::ports::*;
+use banso_core::rules::{FeeSchedule, NumberingPolicy};
+use banso_core::service::{IntakeOff, IssueRequest, Service, Settings};
+use banso_core::{Code, Error};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+#[derive(Default)]
+struct State {
+    books: BTreeMap<(i32, String), u32>,
+    copies: Vec<CopyRecord>,
+    log: Vec<LogRecord>,
+    intakes: BTreeMap<String, IntakeRow>,
+    fingerprints: Vec<(String, String, PageFingerprint)>,
+}
+
+/// A registry in memory. `lose_commit_answer`: the next commit happens but answers with an error (a lost reply).
+#[derive(Default)]
+struct MemoryRegistry {
+    state: Arc<Mutex<State>>,
+    lose_commit_answer: AtomicBool,
+}
+
+struct MemoryReservation {
+    state: Arc<Mutex<State>>,
+    key: (i32, String),
+    sequence: u32,
+    lose_answer: bool,
+}
+
+#[async_trait]
+impl NumberReservation for MemoryReservation {
+    fn sequence(&self) -> u32 {
+        self.sequence
+    }
+    async fn commit(self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        for c in copies {
+            if c.request_key.is_some() && s.copies.iter().any(|o| o.request_key == c.request_key) {
+                return Err(StoreError::Conflict("request key".into()));
+            }
+        }
+        s.books.insert(self.key.clone(), self.sequence);
+        s.copies.extend_from_slice(copies);
+        s.log.extend_from_slice(log);
+        if self.lose_answer {
+            return Err(StoreError::Other("connection reset".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Registry for MemoryRegistry {
+    async fn reserve_number(
+        &self,
+        year: i32,
+        suffix: &str,
+    ) -> Result<Box<dyn NumberReservation>, StoreError> {
+        let key = (year, suffix.to_string());
+        let sequence = self.state.lock().unwrap().books.get(&key).copied().unwrap_or(0) + 1;
+        Ok(Box::new(MemoryReservation {
+            state: self.state.clone(),
+            key,
+            sequence,
+            lose_answer: self.lose_commit_answer.swap(false, Ordering::SeqCst),
+        }))
+    }
+    async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .copies
+            .iter()
+            .find(|c| c.code == code)
+            .cloned())
+    }
+    async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .copies
+            .iter()
+            .find(|c| c.sha256 == sha256)
+            .cloned())
+    }
+    async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.copies
+            .iter()
+            .filter(|c| c.request_key.as_deref() == Some(key))
+            .cloned()
+            .collect())
+    }
+    async fn change_status(
+        &self,
+        _code: &str,
+        _status: CopyStatus,
+        _reason: &str,
+        _decision_number: Option<&str>,
+        _at: OffsetDateTime,
+        _log: &LogRecord,
+    ) -> Result<CopyRecord, StoreError> {
+        Err(StoreError::Other("not used here".into()))
+    }
+    async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError> {
+        self.state.lock().unwrap().log.extend_from_slice(records);
+        Ok(())
+    }
+    async fn log_entries(&self, _from: u64, _limit: u64) -> Result<Vec<LogEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn insert_token(&self, _token: &TokenRecord) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn token_by_hash(&self, _hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(None)
+    }
+    async fn request_exists(&self, _request_id: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn revoke_token(&self, _id: &str, _at: OffsetDateTime) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn touch_token(&self, _id: &str, _at: OffsetDateTime) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn count_copies(&self) -> Result<u64, StoreError> {
+        Ok(self.state.lock().unwrap().copies.len() as u64)
+    }
+    async fn insert_intake(&self, row: &IntakeRow) -> Result<(), StoreError> {
+        self.state
+            .lock()
+            .unwrap()
+            .intakes
+            .insert(row.id.clone(), row.clone());
+        Ok(())
+    }
+    async fn finish_intake(
+        &self,
+        id: &str,
+        outcome: &str,
+        codes: &[String],
+        fingerprints: &[PageFingerprint],
+    ) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let row = s.intakes.get_mut(id).ok_or(StoreError::NotFound)?;
+        row.outcome = outcome.to_string();
+        row.codes = codes.to_vec();
+        let joined = codes.join(",");
+        for fp in fingerprints {
+            s.fingerprints.push((id.to_string(), joined.clone(), fp.clone()));
+        }
+        Ok(())
+    }
+    async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
+        Ok(self.state.lock().unwrap().intakes.get(id).cloned())
+    }
+    async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.fingerprints
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .map(|(_, codes, fp)| PreviousPage {
+                reference: format!("{codes} page {}", fp.page + 1),
+                fingerprint: fp.clone(),
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+struct MemoryBlobs(Mutex<BTreeMap<String, Vec<u8>>>);
+
+#[async_trait]
+impl Blobs for MemoryBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.0.lock().unwrap().insert(key.to_string(), bytes);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+    async fn list(&self, _prefix: &str) -> Result<Vec<StoredObject>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn remove_listed(&self, object: &StoredObject) -> Result<(), StoreError> {
+        self.delete(&object.key).await
+    }
+}
+
+/// Composes a stand-in PDF naming the copy; `fail_on`: the copy index whose composition fails.
+#[derive(Default)]
+struct FakeComposer {
+    fail_on: Option<u32>,
+    composed: AtomicU64,
+}
+
+#[async_trait]
+impl Composer for FakeComposer {
+    fn inspect(&self, file: &[u8]) -> banso_core::Result<u32> {
+        if file.is_empty() {
+            return Err(Error::new(Code::Iss0002UnsupportedPage, "empty"));
+        }
+        Ok(1)
+    }
+    async fn compose(&self, request: ComposeRequest) -> banso_core::Result<ComposedCopy> {
+        let n = self.composed.fetch_add(1, Ordering::SeqCst) as u32 + 1;
+        if self.fail_on == Some(n) {
+            return Err(Error::new(Code::Sys0003Internal, "the signer is down"));
+        }
+        let pdf = format!("%PDF-1.7 copy {}", request.code_display).into_bytes();
+        let sha256 = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&pdf)).into();
+        Ok(ComposedCopy {
+            pdf,
+            sha256,
+            pdf_pages: request.files.len() as u32 + 1,
+        })
+    }
+    fn signer_names(&self, _officer: Option<&str>) -> banso_core::Result<String> {
+        Ok("seal".into())
+    }
+}
+
+struct NoVerifier;
+
+#[async_trait]
+impl PdfVerifier for NoVerifier {
+    async fn verify(&self, _pdf: Vec<u8>, _now: OffsetDateTime) -> banso_core::Result<PdfFindings> {
+        Err(Error::new(Code::Sys0003Internal, "not used here"))
+    }
+}
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        datetime!(2026-12-02 09:00 UTC)
+    }
+}
+
+/// Deterministic bytes (a counter through SHA-256).
+#[derive(Default)]
+struct CountingEntropy(AtomicU64);
+impl Entropy for CountingEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(32) {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            let h = <sha2::Sha256 as sha2::Digest>::digest(n.to_be_bytes());
+            chunk.copy_from_slice(&h[..chunk.len()]);
+        }
+    }
+}
+
+struct AnyHolderId;
+impl HolderIds for AnyHolderId {
+    fn check(&self, id: &str, _now: OffsetDateTime) -> Result<(), String> {
+        if id.chars().all(|c| c.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err("digits only".into())
+        }
+    }
+}
+
+/// An intake that answers a set verdict and remembers what it was asked, with which earlier pages.
+struct ScriptedIntake {
+    decision: IntakeDecision,
+    recognised: Option<&'static str>,
+    claim_matches: Option<bool>,
+    asked: Mutex<Vec<(OriginalToCheck, Vec<PreviousPage>)>>,
+}
+
+impl ScriptedIntake {
+    fn new(decision: IntakeDecision) -> Self {
+        Self {
+            decision,
+            recognised: Some("birth_certificate"),
+            claim_matches: Some(true),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+    fn calls(&self) -> usize {
+        self.asked.lock().unwrap().len()
+    }
+}
+
+#[async_trait]
+impl DocumentIntake for ScriptedIntake {
+    fn duplicate_window(&self) -> u32 {
+        100
+    }
+    async fn check(
+        &self,
+        original: OriginalToCheck,
+        previous: Vec<PreviousPage>,
+    ) -> banso_core::Result<IntakeVerdict> {
+        let pages = original.files.len();
+        self.asked.lock().unwrap().push((original, previous));
+        Ok(IntakeVerdict {
+            decision: self.decision,
+            reason: match self.decision {
+                IntakeDecision::AutoIssue => String::new(),
+                IntakeDecision::OfficerReview => "a seal could not be read".into(),
+                IntakeDecision::Refuse => "the original bears a secrecy mark (Art. 22(5))".into(),
+            },
+            report_json: "{}".into(),
+            text_layers: vec![None; pages],
+            recognised_type: self.recognised.map(str::to_string),
+            claim_matches: self.claim_matches,
+            fingerprints: (0..pages as u32)
+                .map(|page| PageFingerprint {
+                    page,
+                    dhash: format!("{page:064x}"),
+                    content: None,
+                })
+                .collect(),
+        })
+    }
+}
+
+struct World {
+    service: Service,
+    registry: Arc<MemoryRegistry>,
+    blobs: Arc<MemoryBlobs>,
+}
+
+fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
+    let registry = Arc::new(MemoryRegistry::default());
+    let blobs = Arc::new(MemoryBlobs::default());
+    let service = Service {
+        registry: registry.clone(),
+        blobs: blobs.clone(),
+        composer: Arc::new(composer),
+        verifier: Arc::new(NoVerifier),
+        clock: Arc::new(FixedClock),
+        entropy: Arc::new(CountingEntropy::default()),
+        settings: Arc::new(Settings {
+            issuing_body: "UBND phường Bến Nghé".into(),
+            place: "TP. Hồ Chí Minh".into(),
+            signer_name: "Nguyễn Văn B".into(),
+            signer_title: "Phó Chủ tịch".into(),
+            numbering: NumberingPolicy::default(),
+            fees: FeeSchedule::default(),
+            public_base_url: "https://banso.example".into(),
+            max_copies: 5,
+            capability_secret: vec![7; 32],
+        }),
+        log: Arc::new(banso_core::transparency::TransparencyLog::new()),
+        holder_ids: Arc::new(AnyHolderId),
+        intake,
+    };
+    World {
+        service,
+        registry,
+        blobs,
+    }
+}
+
+fn request(reviewed_by: Option<&str>) -> IssueRequest {
+    IssueRequest {
+        holder_id: "001099012345".into(),
+        holder_name: "Nguyễn Văn An".into(),
+        document_type: "Giấy khai sinh".into(),
+        copies: 2,
+        files: vec![b"page one".to_vec(), b"page two".to_vec()],
+        request_key: None,
+        officer: None,
+        reviewed_by: reviewed_by.map(str::to_string),
+    }
+}
+
+fn intake_of(w: &World, id: &str) -> IntakeRow {
+    w.registry
+        .state
+        .lock()
+        .unwrap()
+        .intakes
+        .get(id)
+        .cloned()
+        .expect("kept intake record")
+}
+
+/// The intake record id named in an error message "(intake record ID)".
+fn record_id(e: &Error) -> String {
+    let m = &e.message;
+    let start = m.find("(intake record ").expect("names its record") + "(intake record ".len();
+    m[start..].trim_end_matches(')').to_string()
+}
+
+#[tokio::test]
+async fn every_issuance_goes_through_the_intake_and_its_pages_are_kept_for_the_duplicate_check() {
+    let intake = Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue));
+    let w = world(intake.clone(), FakeComposer::default());
+    let issued = w
+        .service
+        .issue(request(None))
+        .await
+        .expect("a clean original auto-issues");
+    assert_eq!(intake.calls(), 1);
+    assert_eq!(issued.copies.len(), 2);
+    let record = intake_of(&w, issued.intake_id.as_deref().unwrap());
+    assert_eq!(record.outcome, "issued");
+    assert_eq!(record.claimed_type, "Giấy khai sinh");
+    assert_eq!(record.recognised_type.as_deref(), Some("birth_certificate"));
+    assert_eq!(record.codes.len(), 2);
+    {
+        let asked = intake.asked.lock().unwrap();
+        assert_eq!(
+            asked[0].0.files.as_slice(),
+            &[b"page one".to_vec(), b"page two".to_vec()]
+        );
+        assert_eq!(asked[0].0.holder_name, "Nguyễn Văn An");
+        assert!(asked[0].1.is_empty(), "nothing certified before");
+    }
+
+    w.service.issue(request(None)).await.unwrap();
+    let asked = intake.asked.lock().unwrap();
+    let previous = &asked[1].1;
+    assert_eq!(previous.len(), 2, "the first request's two pages: {previous:?}");
+    assert!(previous.iter().all(|p| p.reference.contains(&record.codes[0])));
+}
+
+#[tokio::test]
+async fn a_refused_original_issues_nothing_uses_no_number_and_its_decision_is_kept() {
+    let w = world(
+        Arc::new(ScriptedIntake::new(IntakeDecision::Refuse)),
+        FakeComposer::default(),
+    );
+    let e = w.service.issue(request(Some("officer a"))).await.unwrap_err();
+    assert_eq!(e.code, Code::Iss0008Refused, "even an officer's request: {e}");
+    let row = intake_of(&w, &record_id(&e));
+    assert_eq!(
+        (row.decision, row.outcome.as_str()),
+        (IntakeDecision::Refuse, "refused")
+    );
+    let s = w.registry.state.lock().unwrap();
+    assert!(s.copies.is_empty() && s.books.is_empty() && s.log.is_empty() && s.fingerprints.is_empty());
+    assert!(w.blobs.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_flagged_original_is_held_for_an_officer_and_issued_on_an_officers_request() {
+    let w = world(
+        Arc::new(ScriptedIntake::new(IntakeDecision::OfficerReview)),
+        FakeComposer::default(),
+    );
+    let e = w.service.issue(request(None)).await.unwrap_err();
+    assert_eq!(e.code, Code::Iss0009NeedsReview);
+    assert_eq!(intake_of(&w, &record_id(&e)).outcome, "held");
+    assert!(w.registry.state.lock().unwrap().copies.is_empty());
+    let issued = w.service.issue(request(Some("officer a"))).await.unwrap();
+    assert_eq!(
+        intake_of(&w, issued.intake_id.as_deref().unwrap()).outcome,
+        "issued"
+    );
+}
+
+#[tokio::test]
+async fn with_the_intake_off_nothing_issues_on_a_kiosks_word_alone() {
+    let w = world(Arc::new(IntakeOff), FakeComposer::default());
+    let e = w.service.issue(request(None)).await.unwrap_err();
+    assert_eq!(e.code, Code::Iss0009NeedsReview, "{e}");
+    assert!(e.message.contains("intake checks are off"), "{e}");
+    let row = intake_of(&w, &record_id(&e));
+    assert_eq!(
+        (row.decision, row.outcome.as_str()),
+        (IntakeDecision::OfficerReview, "held")
+    );
+    assert!(w.registry.state.lock().unwrap().copies.is_empty());
+    w.service
+        .issue(request(Some("officer a")))
+        .await
+        .expect("an officer's request is the review");
+}
+
+#[tokio::test]
+async fn a_recognised_type_the_request_does_not_name_sends_the_original_to_an_officer() {
+    let intake = ScriptedIntake {
+        recognised: Some("university_diploma"),
+        claim_matches: Some(false),
+        ..ScriptedIntake::new(IntakeDecision::AutoIssue)
+    };
+    let w = world(Arc::new(intake), FakeComposer::default());
+    let e = w.service.issue(request(None)).await.unwrap_err();
+    assert_eq!(e.code, Code::Iss0009NeedsReview, "{e}");
+    let row = intake_of(&w, &record_id(&e));
+    assert_eq!(row.decision, IntakeDecision::OfficerReview);
+    assert_eq!(row.recognised_type.as_deref(), Some("university_diploma"));
+    assert_eq!(row.claimed_type, "Giấy khai sinh");
+    assert!(
+        row.reason.contains("university_diploma") && row.reason.contains("Giấy khai sinh"),
+        "{}",
+        row.reason
+    );
+
+    // The intake cannot tell (a type it does not know): no mismatch is made up.
+    let unknown = ScriptedIntake {
+        recognised: None,
+        claim_matches: None,
+        ..ScriptedIntake::new(IntakeDecision::AutoIssue)
+    };
+    let w = world(Arc::new(unknown), FakeComposer::default());
+    w.service.issue(request(None)).await.expect("nothing to compare");
+}
+
+#[tokio::test]
+async fn a_failed_composition_leaves_no_copy_no_number_no_object_and_no_kept_pages() {
+    let w = world(
+        Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
+        FakeComposer {
+            fail_on: Some(2),
+            ..FakeComposer::default()
+        },
+    );
+    let e = w.service.issue(request(None)).await.unwrap_err();
+    assert_eq!(e.code, Code::Sys0003Internal);
+    {
+        let s = w.registry.state.lock().unwrap();
+        assert!(s.copies.is_empty() && s.books.is_empty() && s.fingerprints.is_empty());
+        let row = s.intakes.values().next().unwrap();
+        assert_eq!(row.outcome, "failed");
+    }
+    assert!(
+        w.blobs.0.lock().unwrap().is_empty(),
+        "originals and the first copy removed"
+    );
+    // The number was never used: the next issuance gets 1.
+    let issued = w.service.issue(request(None)).await.unwrap();
+    assert_eq!(issued.number.sequence, 1);
+}
+
+#[tokio::test]
+async fn a_commit_whose_answer_was_lost_is_reported_issued_and_keeps_its_objects() {
+    let w = world(
+        Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
+        FakeComposer::default(),
+    );
+    w.registry.lose_commit_answer.store(true, Ordering::SeqCst);
+    let issued = w.service.issue(request(None)).await.expect("the commit happened");
+    let blobs = w.blobs.0.lock().unwrap();
+    for c in &issued.copies {
+        assert!(
+            blobs.contains_key(&c.record.pdf_key),
+            "the registered copy's PDF is kept"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_idempotent_request_replays_without_a_second_intake_and_a_reused_key_conflicts() {
+    let intake = Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue));
+    let w = world(intake.clone(), FakeComposer::default());
+    let keyed = IssueRequest {
+        request_key: Some("kiosk-7:42".into()),
+        ..request(None)
+    };
+    let first = w.service.issue(keyed.clone()).await.unwrap();
+    let again = w.service.issue(keyed.clone()).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        first.copies.iter().map(|c| &c.record.code).collect::<Vec<_>>(),
+        again.copies.iter().map(|c| &c.record.code).collect::<Vec<_>>()
+    );
+    assert_eq!(intake.calls(), 1, "a replay reads nothing again");
+    let other = IssueRequest {
+        holder_name: "Trần Thị Bình".into(),
+        ..keyed
+    };
+    let e = w.service.issue(other).await.unwrap_err();
+    assert_eq!(e.code, Code::Iss0011IdempotencyConflict);
+}
