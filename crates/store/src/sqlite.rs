@@ -607,28 +607,3 @@ impl Registry for SqliteRegistry {
         }))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn numbers_restart_each_year_and_roll_back_with_a_dropped_reservation() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let reg = SqliteRegistry::open(&dir.path().join("t.db")).unwrap();
-        let a = reg.reserve_number(2026, "SCT/BS").await.unwrap();
-        assert_eq!(a.sequence(), 1);
-        a.commit(&[], &[]).await.unwrap();
-        let dropped = reg.reserve_number(2026, "SCT/BS").await.unwrap();
-        assert_eq!(dropped.sequence(), 2);
-        drop(dropped);
-        let b = reg.reserve_number(2026, "SCT/BS").await.unwrap();
-        assert_eq!(b.sequence(), 2, "a failed issuance leaves no gap");
-        b.commit(&[], &[]).await.unwrap();
-        let c = reg.reserve_number(2027, "SCT/BS").await.unwrap();
-        assert_eq!(c.sequence(), 1, "numbering starts at 01 each year");
-        c.commit(&[], &[]).await.unwrap();
-        let d = reg.reserve_number(2026, "SCTĐT/BS").await.unwrap();
-        assert_eq!(d.sequence(), 1, "a separate book symbol has its own numbering");
-    }
-}

@@ -1,0 +1,399 @@
+//! One contract for every registry backend: the same checks run on SQLite (a file) and on PostgreSQL (a fresh
+//! database on the server scripts/test.sh starts; `BANSO_TEST_PG_URL`). Numbers, copies, statuses, the log and
+//! its audit, tokens, intake records and page fingerprints, and issuers racing for numbers.
+
+use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
+use banso_core::ports::{PageFingerprint, Registry, StoreError};
+use banso_core::transparency::{audit, issued_record, status_record};
+use std::sync::Arc;
+use std::time::Duration;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const AT: OffsetDateTime = datetime!(2026-12-02 09:00 UTC);
+
+fn copy(code: &str, sequence: u32, copy_index: u32, request_key: Option<&str>) -> CopyRecord {
+    CopyRecord {
+        code: code.to_string(),
+        request_id: format!("req-{sequence}"),
+        copy_index,
+        request_key: request_key.map(str::to_string),
+        sequence,
+        book: 1,
+        year: 2026,
+        suffix: "SCT/BS".into(),
+        holder_id: "001099012345".into(),
+        holder_name: "Nguyễn Văn An".into(),
+        document_type: "Giấy khai sinh".into(),
+        original_pages: 1,
+        pdf_pages: 2,
+        sha256: format!("{:064x}", sequence * 100 + copy_index),
+        fee_vnd: 2_000,
+        issuing_body: "UBND phường Bến Nghé".into(),
+        signer: "seal".into(),
+        status: CopyStatus::Valid,
+        status_reason: None,
+        decision_number: None,
+        pdf_key: format!("copies/{code}.pdf"),
+        original_keys: vec![format!("originals/req-{sequence}/001")],
+        issued_at: AT,
+        updated_at: AT,
+        request_digest: request_key.map(|_| "digest".to_string()),
+    }
+}
+
+fn code(n: u32) -> String {
+    format!("C{n:019}")
+}
+
+/// Issues one copy under the next number: reserve, (work), commit with its log leaf.
+async fn issue(reg: &dyn Registry, n: u32, hold: Duration) -> Result<u32, StoreError> {
+    let reservation = reg.reserve_number(2026, "SCT/BS").await?;
+    let sequence = reservation.sequence();
+    tokio::time::sleep(hold).await;
+    let record = copy(&code(n), sequence, 1, None);
+    let log = issued_record(&record);
+    reservation.commit(&[record], &[log]).await?;
+    Ok(sequence)
+}
+
+async fn numbers_run_per_book_and_year_and_a_dropped_reservation_leaves_no_gap(reg: &dyn Registry) {
+    assert_eq!(issue(reg, 1, Duration::ZERO).await.unwrap(), 1);
+    let dropped = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+    assert_eq!(dropped.sequence(), 2);
+    drop(dropped);
+    assert_eq!(
+        issue(reg, 2, Duration::ZERO).await.unwrap(),
+        2,
+        "no gap after a failed issuance"
+    );
+    let other_year = reg.reserve_number(2027, "SCT/BS").await.unwrap();
+    assert_eq!(other_year.sequence(), 1, "numbering starts again each year");
+    other_year.commit(&[], &[]).await.unwrap();
+    let other_book = reg.reserve_number(2026, "SCTĐT/BS").await.unwrap();
+    assert_eq!(
+        other_book.sequence(),
+        1,
+        "a separate book symbol has its own numbering"
+    );
+    other_book.commit(&[], &[]).await.unwrap();
+}
+
+async fn copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg: &dyn Registry) {
+    let a = copy(&code(10), 10, 1, Some("kiosk-7:1"));
+    let b = copy(&code(11), 10, 2, Some("kiosk-7:1"));
+    let r = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+    r.commit(&[a.clone(), b.clone()], &[issued_record(&a), issued_record(&b)])
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.copy(&a.code).await.unwrap().as_ref(),
+        Some(&a),
+        "every column round-trips"
+    );
+    assert_eq!(reg.copy_by_sha256(&b.sha256).await.unwrap().as_ref(), Some(&b));
+    assert_eq!(
+        reg.copies_by_request_key("kiosk-7:1").await.unwrap(),
+        vec![a.clone(), b]
+    );
+    assert!(reg.copy("NOSUCHCODE").await.unwrap().is_none());
+    assert!(reg.request_exists(&a.request_id).await.unwrap());
+    assert!(!reg.request_exists("req-none").await.unwrap());
+
+    // The same key committed again (a concurrent duplicate of an idempotent request) is a conflict, and
+    // nothing of it stays.
+    let r = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+    let again = copy(&code(12), r.sequence(), 1, Some("kiosk-7:1"));
+    let e = r
+        .commit(&[again.clone()], &[issued_record(&again)])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert!(reg.copy(&again.code).await.unwrap().is_none());
+}
+
+async fn a_status_changes_once_and_each_change_is_logged(reg: &dyn Registry) {
+    let c = code(10);
+    let log = status_record(&c, CopyStatus::Revoked, "issued in error", None, AT);
+    let changed = reg
+        .change_status(&c, CopyStatus::Revoked, "issued in error", None, AT, &log)
+        .await
+        .unwrap();
+    assert_eq!(changed.status, CopyStatus::Revoked);
+    assert_eq!(changed.status_reason.as_deref(), Some("issued in error"));
+    let second = status_record(&c, CopyStatus::CancelledByDecision, "x", Some("12/QĐ"), AT);
+    let e = reg
+        .change_status(
+            &c,
+            CopyStatus::CancelledByDecision,
+            "x",
+            Some("12/QĐ"),
+            AT,
+            &second,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    let e = reg
+        .change_status("NOSUCHCODE", CopyStatus::Revoked, "x", None, AT, &log)
+        .await
+        .unwrap_err();
+    assert_eq!(e, StoreError::NotFound);
+    let leaves = reg.log_entries(0, 1_000).await.unwrap();
+    assert_eq!(
+        leaves.iter().filter(|l| l.event == "revoked").count(),
+        1,
+        "only the change that happened"
+    );
+}
+
+async fn the_log_reads_back_in_order_and_its_audit_passes(reg: &dyn Registry) {
+    // A record appended without a registry change of its own (here the revocation restated, as a bulk load
+    // would): the audit still finds the log and the registry agreeing.
+    reg.append_log(&[status_record(
+        &code(10),
+        CopyStatus::Revoked,
+        "issued in error",
+        None,
+        AT,
+    )])
+    .await
+    .unwrap();
+    let leaves = reg.log_entries(0, 1_000).await.unwrap();
+    for (i, l) in leaves.iter().enumerate() {
+        assert_eq!(l.index, i as u64);
+        assert_eq!(l.leaf_hash, banso_core::transparency::leaf_of(&l.record).1);
+    }
+    assert_eq!(reg.log_entries(2, 2).await.unwrap(), leaves[2..4].to_vec());
+    let report = audit(reg, None).await.unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.tree_size, leaves.len() as u64);
+}
+
+async fn tokens_are_kept_by_hash_revoked_once_and_touched(reg: &dyn Registry) {
+    let token = TokenRecord {
+        id: "tok1".into(),
+        name: "kiosk 7".into(),
+        role: Role::Kiosk,
+        token_hash: "h1".into(),
+        created_at: AT,
+        revoked: false,
+        expires_at: Some(datetime!(2027-01-01 00:00 UTC)),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    reg.insert_token(&token).await.unwrap();
+    assert_eq!(reg.token_by_hash("h1").await.unwrap().as_ref(), Some(&token));
+    reg.touch_token("tok1", datetime!(2026-12-02 10:00 UTC))
+        .await
+        .unwrap();
+    assert!(reg.revoke_token("tok1", AT).await.unwrap());
+    assert!(!reg.revoke_token("tok1", AT).await.unwrap(), "revoked once");
+    let listed = reg.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked && listed[0].revoked_at.is_some());
+    assert_eq!(listed[0].last_used_at, Some(datetime!(2026-12-02 10:00 UTC)));
+}
+
+async fn intake_records_and_their_page_fingerprints_round_trip(reg: &dyn Registry) {
+    let fp = |page: u32, d: u8| PageFingerprint {
+        page,
+        dhash: format!("{d:064x}"),
+        content: (page == 0).then(|| "5135a75c554c67a0".to_string()),
+    };
+    for (i, outcome) in ["issued", "held", "issued"].iter().enumerate() {
+        let row = IntakeRow {
+            id: format!("intake{i}"),
+            recorded_at: AT,
+            request_key: None,
+            holder_id: "001099012345".into(),
+            claimed_type: "Giấy khai sinh".into(),
+            recognised_type: (i != 1).then(|| "birth_certificate".to_string()),
+            decision: IntakeDecision::AutoIssue,
+            reason: String::new(),
+            report: "{}".into(),
+            outcome: "pending".into(),
+            codes: Vec::new(),
+        };
+        reg.insert_intake(&row).await.unwrap();
+        let codes = vec![code(100 + i as u32), code(200 + i as u32)];
+        let pages = [fp(0, i as u8), fp(1, i as u8 + 10)];
+        reg.finish_intake(
+            &row.id,
+            outcome,
+            &codes,
+            if *outcome == "issued" { &pages } else { &[] },
+        )
+        .await
+        .unwrap();
+        let kept = reg.intake(&row.id).await.unwrap().unwrap();
+        assert_eq!(kept.outcome, *outcome);
+        assert_eq!(kept.codes, codes);
+        assert_eq!(kept.claimed_type, "Giấy khai sinh");
+        assert_eq!(kept.recognised_type, row.recognised_type);
+    }
+    assert!(reg.intake("nosuch").await.unwrap().is_none());
+    let previous = reg.previous_pages(3).await.unwrap();
+    assert_eq!(previous.len(), 3, "newest first, at most the limit");
+    assert_eq!(previous[0].fingerprint, fp(1, 12));
+    assert_eq!(
+        previous[0].reference,
+        format!("{},{} page 2", code(102), code(202))
+    );
+    assert_eq!(previous[1].fingerprint, fp(0, 2));
+    assert_eq!(
+        previous[2].fingerprint,
+        fp(1, 10),
+        "the held request's pages are not kept"
+    );
+}
+
+/// `issuers` tasks race for numbers; every third gives its number back (a failed issuance). The numbers used
+/// are distinct and without gaps, and the log audit passes afterwards.
+async fn concurrent_issuers_get_distinct_gapless_numbers(reg: Arc<dyn Registry>, issuers: u32) {
+    let tasks: Vec<_> = (0..issuers * 3)
+        .map(|i| {
+            let reg = reg.clone();
+            tokio::spawn(async move {
+                if i % 3 == 2 {
+                    let r = reg.reserve_number(2030, "SCT/BS").await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    drop(r);
+                    return None;
+                }
+                let reservation = reg.reserve_number(2030, "SCT/BS").await.unwrap();
+                let sequence = reservation.sequence();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let mut record = copy(&code(10_000 + i), sequence, 1, None);
+                record.year = 2030;
+                let log = issued_record(&record);
+                reservation.commit(&[record], &[log]).await.unwrap();
+                Some(sequence)
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for t in tasks {
+        if let Some(n) = t.await.unwrap() {
+            numbers.push(n);
+        }
+    }
+    numbers.sort_unstable();
+    let want: Vec<u32> = (1..=issuers * 2).collect();
+    assert_eq!(numbers, want, "distinct and gapless");
+    let report = audit(reg.as_ref(), None).await.unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+}
+
+async fn contract(reg: Arc<dyn Registry>) {
+    numbers_run_per_book_and_year_and_a_dropped_reservation_leaves_no_gap(reg.as_ref()).await;
+    copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
+    a_status_changes_once_and_each_change_is_logged(reg.as_ref()).await;
+    the_log_reads_back_in_order_and_its_audit_passes(reg.as_ref()).await;
+    tokens_are_kept_by_hash_revoked_once_and_touched(reg.as_ref()).await;
+    intake_records_and_their_page_fingerprints_round_trip(reg.as_ref()).await;
+    concurrent_issuers_get_distinct_gapless_numbers(reg.clone(), 8).await;
+    assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_contract_holds_on_sqlite() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("registry.db").display());
+    contract(banso_store::open_registry(&url).await.unwrap()).await;
+}
+
+/// A fresh database on the PostgreSQL server of scripts/test.sh.
+fn fresh_postgres() -> String {
+    let server = std::env::var("BANSO_TEST_PG_URL")
+        .expect("BANSO_TEST_PG_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL");
+    let name = format!(
+        "banso_contract_{}_{}",
+        std::process::id(),
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let out = std::process::Command::new("psql")
+        .arg(format!("{server}/postgres"))
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    format!("{server}/{name}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_contract_holds_on_postgres() {
+    let url = fresh_postgres();
+    contract(banso_store::open_registry(&url).await.unwrap()).await;
+}
+
+/// A registry written before page fingerprints had their own table opens with them filled in from the kept
+/// reports of issued requests (schema version 1 → 2), on both backends.
+async fn an_earlier_registry_is_migrated(url: &str, exec: impl Fn(&str)) {
+    // Version 1: the intake record table as it was, one issued request with its report, and no version 2.
+    drop(banso_store::open_registry(url).await.unwrap());
+    exec("DROP TABLE page_fingerprints");
+    exec("UPDATE schema_version SET version = 1");
+    exec(
+        "INSERT INTO intake_records (id, recorded_at, holder_id, decision, reason, report, outcome, codes) VALUES \
+         ('old1', '2026-01-02T03:04:05Z', '001099012345', 'auto_issue', '', \
+         '{\"pages\":[{\"page\":0,\"fingerprint\":{\"dhash\":\"ab\",\"content\":null}},\
+         {\"page\":1,\"fingerprint\":{\"dhash\":\"cd\",\"content\":\"ef\"}}]}', 'issued', 'CODEA CODEB')",
+    );
+    let reg = banso_store::open_registry(url).await.unwrap();
+    let previous = reg.previous_pages(10).await.unwrap();
+    let got: Vec<_> = previous
+        .iter()
+        .map(|p| {
+            (
+                p.reference.as_str(),
+                p.fingerprint.dhash.as_str(),
+                p.fingerprint.content.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("CODEA,CODEB page 2", "cd", Some("ef")),
+            ("CODEA,CODEB page 1", "ab", None)
+        ]
+    );
+    drop(reg);
+    // Opening again does not fill them in twice.
+    let reg = banso_store::open_registry(url).await.unwrap();
+    assert_eq!(reg.previous_pages(10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_earlier_sqlite_registry_is_migrated() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("registry.db");
+    let url = format!("sqlite:{}", path.display());
+    an_earlier_registry_is_migrated(&url, |sql| {
+        rusqlite::Connection::open(&path)
+            .and_then(|c| c.execute_batch(sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_earlier_postgres_registry_is_migrated() {
+    let url = fresh_postgres();
+    an_earlier_registry_is_migrated(&url, |sql| {
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    })
+    .await;
+}
