@@ -60,11 +60,21 @@ pub struct AuditRow {
 /// The registry of copies and API tokens.
 #[async_trait]
 pub trait Registry: Send + Sync {
-    /// Starts an issuance for `year`/`suffix`: reserves the next certification sequence number and holds it
-    /// (with a lock) until the reservation is committed with its records or dropped. Dropping rolls back,
-    /// so a failed issuance leaves no number used and no row written.
-    async fn reserve_number(&self, year: i32, suffix: &str)
-        -> Result<Box<dyn NumberReservation>, StoreError>;
+    /// Takes the next certification number of `year`/`suffix` and writes its line in the book as pending, at
+    /// once: no lock stays held while the copies are composed, signed and stored. The reservation then either
+    /// commits (the line is used, with its records) or is voided with a reason, as a paper book voids a line;
+    /// numbers are distinct, and every number up to the last is used, voided or still pending.
+    async fn reserve_number(
+        &self,
+        year: i32,
+        suffix: &str,
+        at: OffsetDateTime,
+    ) -> Result<Box<dyn NumberReservation>, StoreError>;
+    /// Voids the pending lines reserved before `before` (issuances that never finished: a crash, a lost
+    /// connection); how many.
+    async fn void_stale_numbers(&self, before: OffsetDateTime, reason: &str) -> Result<u64, StoreError>;
+    /// The lines of the book `year`/`suffix`, in number order.
+    async fn book_lines(&self, year: i32, suffix: &str) -> Result<Vec<BookLine>, StoreError>;
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError>;
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError>;
     /// Copies issued under an idempotency key, in copy order.
@@ -117,13 +127,55 @@ pub trait Registry: Send + Sync {
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError>;
 }
 
-/// A held certification number; see [`Registry::reserve_number`].
+/// A reserved certification number, written in the book as pending; see [`Registry::reserve_number`].
 #[async_trait]
-pub trait NumberReservation: Send {
+pub trait NumberReservation: Send + Sync {
     fn sequence(&self) -> u32;
-    /// Writes the records and their log leaves and makes the number used, atomically. `Conflict` when a
-    /// record with the same request key exists (a concurrent duplicate of an idempotent request).
-    async fn commit(self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError>;
+    /// Writes the records and their log leaves and marks the line used, atomically. `Conflict` when a record
+    /// with the same request key exists (a concurrent duplicate of an idempotent request), or when the line is
+    /// no longer pending (voided as stale meanwhile); nothing is written then.
+    async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError>;
+    /// Voids the line (only while it is pending: a committed line stays used).
+    async fn void(&self, reason: &str) -> Result<(), StoreError>;
+}
+
+/// How a line of the certification book stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookLineStatus {
+    /// Reserved by an issuance still running (or one that never finished, until it is voided as stale).
+    Pending,
+    Used,
+    Voided,
+}
+
+impl BookLineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookLineStatus::Pending => "pending",
+            BookLineStatus::Used => "used",
+            BookLineStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(BookLineStatus::Pending),
+            "used" => Some(BookLineStatus::Used),
+            "voided" => Some(BookLineStatus::Voided),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a certification book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookLine {
+    pub sequence: u32,
+    pub status: BookLineStatus,
+    pub reserved_at: OffsetDateTime,
+    /// Why the line was voided.
+    pub void_reason: Option<String>,
 }
 
 /// An object as listed by [`Blobs::list`].
@@ -269,6 +321,9 @@ pub trait DocumentIntake: Send + Sync {
 pub trait Composer: Send + Sync {
     /// Validates one page file; returns how many pages it holds.
     fn inspect(&self, file: &[u8]) -> Result<u32>;
+    /// Whether a text the certification page prints (a name, a document type) can be printed; `Err`
+    /// (ISS-0007) names the character that cannot.
+    fn printable(&self, text: &str) -> Result<()>;
     async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy>;
     /// Who signs (the seal, and the officer if any), for the registry; `Err` for an unknown officer.
     fn signer_names(&self, officer: Option<&str>) -> Result<String>;

@@ -261,6 +261,8 @@ pub struct SweepReport {
     pub removed_bytes: u64,
     /// Keys of a shape the sweeper does not know: left alone.
     pub unknown: Vec<String>,
+    /// Book lines left pending longer than the grace period by issuances that never finished, now voided.
+    pub voided_numbers: u64,
 }
 
 /// The SHA-256 (hex) of what an issuance request asks for: holder, document type, number of copies and
@@ -403,6 +405,15 @@ impl Service {
             .map_err(|why| Error::new(Code::Iss0010HolderId, why))?;
         check_field("holder name", &request.holder_name, 200)?;
         check_field("document type", &request.document_type, 200)?;
+        // Printed on the certification page: refused now, before any work, object or number.
+        for (name, text) in [
+            ("holder name", &request.holder_name),
+            ("document type", &request.document_type),
+        ] {
+            self.composer
+                .printable(text.trim())
+                .map_err(|e| Error::new(e.code, format!("the {name}: {}", e.message)))?;
+        }
         if request.copies == 0 || request.copies > self.settings.max_copies {
             return Err(Error::new(
                 Code::Iss0006TooManyCopies,
@@ -576,7 +587,7 @@ impl Service {
         let settings = &self.settings;
         let reservation = self
             .registry
-            .reserve_number(legal_year(now), &settings.numbering.suffix)
+            .reserve_number(legal_year(now), &settings.numbering.suffix, now)
             .await?;
         let number = CertificationNumber::new(reservation.sequence(), legal_year(now), &settings.numbering);
         let fee = settings.fees.per_copy(original_pages);
@@ -588,7 +599,12 @@ impl Service {
         let records = match outcome {
             Ok(records) => records,
             Err(e) => {
-                drop(reservation);
+                self.void(
+                    reservation.as_ref(),
+                    &number,
+                    &format!("the issuance failed ({})", e.code.as_str()),
+                )
+                .await;
                 self.remove_all(&written).await;
                 return Err(e);
             }
@@ -604,6 +620,12 @@ impl Service {
                         return self.issued(records, false);
                     }
                 }
+                self.void(
+                    reservation.as_ref(),
+                    &number,
+                    &format!("the registry did not take the records: {e}"),
+                )
+                .await;
                 self.remove_all(&written).await;
                 if let (StoreError::Conflict(_), Some(key)) = (&e, &request.request_key) {
                     let existing = self.registry.copies_by_request_key(key).await?;
@@ -614,6 +636,28 @@ impl Service {
                 Err(e.into())
             }
         }
+    }
+
+    /// Voids a reserved number's line in the book; a line left pending (the registry unreachable) is voided
+    /// later as stale ([`Service::void_stale_numbers`]).
+    async fn void(
+        &self,
+        reservation: &dyn crate::ports::NumberReservation,
+        number: &CertificationNumber,
+        reason: &str,
+    ) {
+        if let Err(e) = reservation.void(reason).await {
+            tracing::warn!(number = %number.label(), error = %e, "could not void a reserved number; it stays pending until voided as stale");
+        }
+    }
+
+    /// Voids the book lines reserved more than `older_than` ago by issuances that never finished.
+    pub async fn void_stale_numbers(&self, older_than: time::Duration) -> Result<u64> {
+        let before = self.clock.now() - older_than;
+        Ok(self
+            .registry
+            .void_stale_numbers(before, "the issuance did not finish")
+            .await?)
     }
 
     async fn issue_held(
@@ -781,7 +825,10 @@ impl Service {
     /// keeps its objects.
     pub async fn sweep_orphans(&self, grace: time::Duration) -> Result<SweepReport> {
         let cutoff = self.clock.now() - grace;
-        let mut report = SweepReport::default();
+        let mut report = SweepReport {
+            voided_numbers: self.void_stale_numbers(grace).await?,
+            ..SweepReport::default()
+        };
         for prefix in ["originals/", "copies/"] {
             for object in self.blobs.list(prefix).await? {
                 report.examined += 1;

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 #[derive(Default)]
 struct State {
     books: BTreeMap<(i32, String), u32>,
+    lines: BTreeMap<(i32, String, u32), (BookLineStatus, Option<String>)>,
     copies: Vec<CopyRecord>,
     log: Vec<LogRecord>,
     intakes: BTreeMap<String, IntakeRow>,
@@ -32,28 +33,39 @@ struct MemoryRegistry {
 
 struct MemoryReservation {
     state: Arc<Mutex<State>>,
-    key: (i32, String),
-    sequence: u32,
+    key: (i32, String, u32),
     lose_answer: bool,
 }
 
 #[async_trait]
 impl NumberReservation for MemoryReservation {
     fn sequence(&self) -> u32 {
-        self.sequence
+        self.key.2
     }
-    async fn commit(self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
+    async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
         let mut s = self.state.lock().unwrap();
         for c in copies {
             if c.request_key.is_some() && s.copies.iter().any(|o| o.request_key == c.request_key) {
                 return Err(StoreError::Conflict("request key".into()));
             }
         }
-        s.books.insert(self.key.clone(), self.sequence);
+        let line = s.lines.get_mut(&self.key).ok_or(StoreError::NotFound)?;
+        if line.0 != BookLineStatus::Pending {
+            return Err(StoreError::Conflict("not pending".into()));
+        }
+        line.0 = BookLineStatus::Used;
         s.copies.extend_from_slice(copies);
         s.log.extend_from_slice(log);
         if self.lose_answer {
             return Err(StoreError::Other("connection reset".into()));
+        }
+        Ok(())
+    }
+    async fn void(&self, reason: &str) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let line = s.lines.get_mut(&self.key).ok_or(StoreError::NotFound)?;
+        if line.0 == BookLineStatus::Pending {
+            *line = (BookLineStatus::Voided, Some(reason.to_string()));
         }
         Ok(())
     }
@@ -65,15 +77,34 @@ impl Registry for MemoryRegistry {
         &self,
         year: i32,
         suffix: &str,
+        _at: OffsetDateTime,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
-        let key = (year, suffix.to_string());
-        let sequence = self.state.lock().unwrap().books.get(&key).copied().unwrap_or(0) + 1;
+        let mut s = self.state.lock().unwrap();
+        let last = s.books.entry((year, suffix.to_string())).or_insert(0);
+        *last += 1;
+        let key = (year, suffix.to_string(), *last);
+        s.lines.insert(key.clone(), (BookLineStatus::Pending, None));
         Ok(Box::new(MemoryReservation {
             state: self.state.clone(),
             key,
-            sequence,
             lose_answer: self.lose_commit_answer.swap(false, Ordering::SeqCst),
         }))
+    }
+    async fn void_stale_numbers(&self, _before: OffsetDateTime, _reason: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn book_lines(&self, year: i32, suffix: &str) -> Result<Vec<BookLine>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.lines
+            .iter()
+            .filter(|((y, x, _), _)| *y == year && x == suffix)
+            .map(|((_, _, sequence), (status, void_reason))| BookLine {
+                sequence: *sequence,
+                status: *status,
+                reserved_at: FixedClock.now(),
+                void_reason: void_reason.clone(),
+            })
+            .collect())
     }
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {
         Ok(self
@@ -230,6 +261,12 @@ impl Composer for FakeComposer {
             return Err(Error::new(Code::Iss0002UnsupportedPage, "empty"));
         }
         Ok(1)
+    }
+    fn printable(&self, text: &str) -> banso_core::Result<()> {
+        match text.chars().find(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+            Some(c) => Err(Error::new(Code::Iss0007Unprintable, format!("{c:?}"))),
+            None => Ok(()),
+        }
     }
     async fn compose(&self, request: ComposeRequest) -> banso_core::Result<ComposedCopy> {
         let n = self.composed.fetch_add(1, Ordering::SeqCst) as u32 + 1;
@@ -461,7 +498,7 @@ async fn a_refused_original_issues_nothing_uses_no_number_and_its_decision_is_ke
         (IntakeDecision::Refuse, "refused")
     );
     let s = w.registry.state.lock().unwrap();
-    assert!(s.copies.is_empty() && s.books.is_empty() && s.log.is_empty() && s.fingerprints.is_empty());
+    assert!(s.copies.is_empty() && s.lines.is_empty() && s.log.is_empty() && s.fingerprints.is_empty());
     assert!(w.blobs.0.lock().unwrap().is_empty());
 }
 
@@ -531,7 +568,7 @@ async fn a_recognised_type_the_request_does_not_name_sends_the_original_to_an_of
 }
 
 #[tokio::test]
-async fn a_failed_composition_leaves_no_copy_no_number_no_object_and_no_kept_pages() {
+async fn a_failed_composition_voids_its_number_and_leaves_no_copy_no_object_and_no_kept_pages() {
     let w = world(
         Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
         FakeComposer {
@@ -543,7 +580,7 @@ async fn a_failed_composition_leaves_no_copy_no_number_no_object_and_no_kept_pag
     assert_eq!(e.code, Code::Sys0003Internal);
     {
         let s = w.registry.state.lock().unwrap();
-        assert!(s.copies.is_empty() && s.books.is_empty() && s.fingerprints.is_empty());
+        assert!(s.copies.is_empty() && s.fingerprints.is_empty());
         let row = s.intakes.values().next().unwrap();
         assert_eq!(row.outcome, "failed");
     }
@@ -551,9 +588,16 @@ async fn a_failed_composition_leaves_no_copy_no_number_no_object_and_no_kept_pag
         w.blobs.0.lock().unwrap().is_empty(),
         "originals and the first copy removed"
     );
-    // The number was never used: the next issuance gets 1.
+    // The number's line is voided with the reason, as a paper book voids a line; the next issuance gets 2.
     let issued = w.service.issue(request(None)).await.unwrap();
-    assert_eq!(issued.number.sequence, 1);
+    assert_eq!(issued.number.sequence, 2);
+    let lines = w.registry.book_lines(2026, "SCT/BS").await.unwrap();
+    assert_eq!(lines[0].status, BookLineStatus::Voided);
+    assert!(
+        lines[0].void_reason.as_deref().unwrap().contains("SYS-0003"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1].status, BookLineStatus::Used);
 }
 
 #[tokio::test]
@@ -595,4 +639,24 @@ async fn an_idempotent_request_replays_without_a_second_intake_and_a_reused_key_
     };
     let e = w.service.issue(other).await.unwrap_err();
     assert_eq!(e.code, Code::Iss0011IdempotencyConflict);
+}
+
+#[tokio::test]
+async fn a_name_the_certification_page_cannot_print_is_refused_before_any_work() {
+    let intake = Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue));
+    let w = world(intake.clone(), FakeComposer::default());
+    let e = w
+        .service
+        .issue(IssueRequest {
+            holder_name: "Nguyễn Văn An ✓".into(),
+            ..request(None)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Iss0007Unprintable, "{e}");
+    assert!(e.message.contains("holder name"), "{e}");
+    assert_eq!(intake.calls(), 0, "nothing read");
+    let s = w.registry.state.lock().unwrap();
+    assert!(s.lines.is_empty() && s.intakes.is_empty(), "no number, no record");
+    assert!(w.blobs.0.lock().unwrap().is_empty());
 }

@@ -199,6 +199,12 @@ pub enum RenderError {
 }
 
 /// Composes the copy. See the module contract.
+/// Whether every character of `text` can be printed with the embedded font (`RenderError::Glyph` names the
+/// first one that cannot).
+pub fn printable(text: &str) -> Result<(), RenderError> {
+    font::font().check(text)
+}
+
 pub fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError> {
     compose::render(doc)
 }

@@ -304,6 +304,16 @@ impl Composer for PdfComposer {
             .map_err(|e| Error::new(Code::Sys0003Internal, format!("composition task: {e}")))?
     }
 
+    fn printable(&self, text: &str) -> Result<(), Error> {
+        banso_render::printable(text).map_err(|e| match e {
+            RenderError::Glyph(c) => Error::new(
+                Code::Iss0007Unprintable,
+                format!("the character {c:?} cannot be printed"),
+            ),
+            other => Error::new(Code::Sys0003Internal, other.to_string()),
+        })
+    }
+
     fn signer_names(&self, officer: Option<&str>) -> Result<String, Error> {
         match officer {
             None => Ok(self.signer_name.clone()),

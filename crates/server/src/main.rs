@@ -1005,13 +1005,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
             } else {
                 println!(
-                    "examined {}, kept {}, younger than {grace} min {}, removed {} ({} bytes), unknown {}",
+                    "examined {}, kept {}, younger than {grace} min {}, removed {} ({} bytes), unknown {}; \
+                     book numbers voided (issuance never finished) {}",
                     report.examined,
                     report.kept,
                     report.too_recent,
                     report.removed.len(),
                     report.removed_bytes,
-                    report.unknown.len()
+                    report.unknown.len(),
+                    report.voided_numbers
                 );
                 for key in &report.removed {
                     println!("removed {key}");
@@ -1111,11 +1113,12 @@ fn spawn_sweeper(service: banso_core::service::Service, grace_minutes: u64, ever
                 .sweep_orphans(time::Duration::minutes(grace_minutes as i64))
                 .await
             {
-                Ok(r) if !r.removed.is_empty() => tracing::warn!(
+                Ok(r) if r.voided_numbers > 0 || !r.removed.is_empty() => tracing::warn!(
+                    voided_numbers = r.voided_numbers,
                     removed = r.removed.len(),
                     bytes = r.removed_bytes,
                     keys = ?r.removed,
-                    "removed objects no registry row names (left by an interrupted issuance)"
+                    "voided book numbers and removed objects left by interrupted issuances"
                 ),
                 Ok(r) => tracing::debug!(examined = r.examined, "no orphaned objects"),
                 Err(e) => tracing::error!(error = %e, "orphan sweep failed"),

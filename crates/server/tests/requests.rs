@@ -67,7 +67,7 @@ fn bad_input_is_refused_cleanly_and_leaves_nothing_behind() {
     assert_eq!(r.status().as_u16(), 422);
     assert_eq!(error_code(&r.json().unwrap()), "REQ-0001");
 
-    // A failure after the originals were stored (a name the copy's font cannot print) removes them again.
+    // A name the copy's font cannot print is refused before anything is read, stored or numbered.
     let (got, body) = server.issue(
         &token,
         &[

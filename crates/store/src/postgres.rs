@@ -1,8 +1,8 @@
 //! The registry in PostgreSQL, for deployments that carry a city's or a country's volume.
 //!
-//! The number reservation is a transaction on a pooled connection: the `book_sequences` row stays locked
-//! until commit, so concurrent issuances in one book queue behind each other and numbering stays gap-free.
-//! A reservation dropped without commit discards its connection, which makes the server roll back.
+//! A number is reserved in a short transaction of its own (the `book_sequences` row is locked only while the
+//! next number is taken and its pending line written), so concurrent issuances in one book compose and sign
+//! side by side; each then commits its records with the line marked used, or voids the line.
 
 use crate::schema;
 use crate::schema::{
@@ -12,7 +12,8 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry, StoreError,
+    AuditRow, BookLine, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry,
+    StoreError,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
@@ -20,9 +21,6 @@ use tokio_postgres::{NoTls, Row};
 
 pub struct PgRegistry {
     pool: Pool,
-    /// Issuances hold a pooled connection from reservation to commit; at most half the pool may, so status
-    /// look-ups and token checks always find a connection.
-    reservations: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn err(e: tokio_postgres::Error) -> StoreError {
@@ -123,10 +121,7 @@ impl PgRegistry {
             return Err(err(e));
         }
         drop(client);
-        Ok(Self {
-            pool,
-            reservations: std::sync::Arc::new(tokio::sync::Semaphore::new(8)),
-        })
+        Ok(Self { pool })
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -169,6 +164,9 @@ async fn migrate(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::
             }
         }
     }
+    if i64::from(version) < 3 {
+        client.execute(schema::BOOK_LINES_FROM_COPIES, &[]).await?;
+    }
     if i64::from(version) < schema::SCHEMA_VERSION {
         client
             .execute(schema::SET_SCHEMA_VERSION, &[&(schema::SCHEMA_VERSION as i32)])
@@ -194,19 +192,12 @@ async fn append_leaf<C: tokio_postgres::GenericClient>(
     Ok(())
 }
 
+/// A number written in the book as pending; a pooled connection is taken again only to commit or void it.
 struct PgReservation {
-    client: Option<Object>,
+    pool: Pool,
+    year: i32,
+    suffix: String,
     sequence: u32,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl Drop for PgReservation {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            // Closing the connection rolls the open transaction back on the server.
-            drop(Object::take(client));
-        }
-    }
 }
 
 #[async_trait]
@@ -215,17 +206,23 @@ impl NumberReservation for PgReservation {
         self.sequence
     }
 
-    async fn commit(mut self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
-        let client = self
-            .client
-            .take()
-            .ok_or_else(|| StoreError::Other("reservation already used".into()))?;
-
-        let result: Result<(), tokio_postgres::Error> = async {
+    async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let plain: &tokio_postgres::Client = &client;
+        let sequence = self.sequence as i32;
+        let result: Result<bool, tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            let used = plain
+                .execute(schema::USE_BOOK_LINE, &[&self.year, &self.suffix, &sequence])
+                .await?;
+            if used != 1 {
+                plain.batch_execute("ROLLBACK").await?;
+                return Ok(false);
+            }
             let stmt = client.prepare_cached(INSERT_COPY).await?;
             for r in copies {
                 let keys = serde_json::to_string(&r.original_keys).unwrap_or_else(|_| "[]".into());
-                client
+                plain
                     .execute(
                         &stmt,
                         &[
@@ -258,17 +255,33 @@ impl NumberReservation for PgReservation {
                     )
                     .await?;
             }
-            let plain: &tokio_postgres::Client = &client;
             for l in log {
                 append_leaf(plain, l).await?;
             }
-            client.batch_execute("COMMIT").await
+            plain.batch_execute("COMMIT").await?;
+            Ok(true)
         }
         .await;
-        if let Err(e) = result {
-            drop(Object::take(client));
-            return Err(err(e));
+        match result {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(schema::line_not_pending(self.sequence)),
+            Err(e) => {
+                // Closing the connection rolls the transaction back on the server.
+                drop(Object::take(client));
+                Err(err(e))
+            }
         }
+    }
+
+    async fn void(&self, reason: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::VOID_BOOK_LINE,
+                &[&reason, &self.year, &self.suffix, &(self.sequence as i32)],
+            )
+            .await
+            .map_err(err)?;
         Ok(())
     }
 }
@@ -279,30 +292,64 @@ impl Registry for PgRegistry {
         &self,
         year: i32,
         suffix: &str,
+        at: OffsetDateTime,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
-        let permit = self
-            .reservations
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Other("the registry is shutting down".into()))?;
         let client = self.client().await?;
-        client.batch_execute("BEGIN").await.map_err(err)?;
-        let mut reservation = PgReservation {
-            client: Some(client),
-            sequence: 0,
-            _permit: permit,
+        let plain: &tokio_postgres::Client = &client;
+        let result: Result<i32, tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            let last: i32 = plain
+                .query_one(NEXT_SEQUENCE, &[&year, &suffix])
+                .await?
+                .try_get(0)?;
+            plain
+                .execute(schema::INSERT_BOOK_LINE, &[&year, &suffix, &last, &at])
+                .await?;
+            plain.batch_execute("COMMIT").await?;
+            Ok(last)
+        }
+        .await;
+        let last = match result {
+            Ok(last) => last,
+            Err(e) => {
+                drop(Object::take(client));
+                return Err(err(e));
+            }
         };
-        let client = reservation
-            .client
-            .as_ref()
-            .ok_or_else(|| StoreError::Other("no connection".into()))?;
-        let row = client
-            .query_one(NEXT_SEQUENCE, &[&year, &suffix])
+        Ok(Box::new(PgReservation {
+            pool: self.pool.clone(),
+            year,
+            suffix: suffix.to_string(),
+            sequence: u32::try_from(last).map_err(|_| StoreError::Other(format!("book number {last}")))?,
+        }))
+    }
+
+    async fn void_stale_numbers(&self, before: OffsetDateTime, reason: &str) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(schema::VOID_STALE_LINES, &[&reason, &before])
+            .await
+            .map_err(err)
+    }
+
+    async fn book_lines(&self, year: i32, suffix: &str) -> Result<Vec<BookLine>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::SELECT_BOOK_LINES, &[&year, &suffix])
             .await
             .map_err(err)?;
-        reservation.sequence = row.try_get::<_, i32>(0).map_err(err)? as u32;
-        Ok(Box::new(reservation))
+        rows.iter()
+            .map(|r| {
+                let sequence: i32 = r.try_get(0).map_err(err)?;
+                let status: String = r.try_get(1).map_err(err)?;
+                Ok(BookLine {
+                    sequence: sequence as u32,
+                    status: schema::parse_line_status(&status)?,
+                    reserved_at: r.try_get(2).map_err(err)?,
+                    void_reason: r.try_get(3).map_err(err)?,
+                })
+            })
+            .collect()
     }
 
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {

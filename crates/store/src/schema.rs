@@ -168,14 +168,65 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
             UNIQUE (intake_id, page)
         )"
         ),
+        // The certification book, line by line: pending while its issuance runs, then used or voided.
+        format!(
+            "CREATE TABLE IF NOT EXISTS book_lines (
+            year INTEGER NOT NULL,
+            suffix TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            reserved_at {timestamp} NOT NULL,
+            void_reason TEXT,
+            PRIMARY KEY (year, suffix, sequence)
+        )"
+        ),
+        "CREATE INDEX IF NOT EXISTS book_lines_pending ON book_lines (status, reserved_at)".to_string(),
         "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
         "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
     ]
 }
 
 /// The schema version this code writes. 2: page fingerprints in their own table (filled from the kept reports
-/// of issued requests when a version-1 registry is opened).
-pub const SCHEMA_VERSION: i64 = 2;
+/// of issued requests when a version-1 registry is opened). 3: the book's lines (every number an earlier
+/// version used is a used line; it voided none).
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The version-3 migration: a used line for every number the copies carry.
+pub const BOOK_LINES_FROM_COPIES: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
+    SELECT year, suffix, sequence, 'used', MIN(issued_at) FROM copies WHERE 1 = 1 GROUP BY year, suffix, sequence \
+    ON CONFLICT (year, suffix, sequence) DO NOTHING";
+
+pub const INSERT_BOOK_LINE: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
+    VALUES ($1, $2, $3, 'pending', $4)";
+
+/// Marks a pending line used (no row changed: it is not pending any more).
+pub const USE_BOOK_LINE: &str = "UPDATE book_lines SET status = 'used' \
+    WHERE year = $1 AND suffix = $2 AND sequence = $3 AND status = 'pending'";
+
+// (SQLite numbers `$N` parameters in the order they first appear: each statement names them in order.)
+pub const VOID_BOOK_LINE: &str = "UPDATE book_lines SET status = 'voided', void_reason = $1 \
+    WHERE year = $2 AND suffix = $3 AND sequence = $4 AND status = 'pending'";
+
+pub const VOID_STALE_LINES: &str =
+    "UPDATE book_lines SET status = 'voided', void_reason = $1 WHERE status = 'pending' AND reserved_at < $2";
+
+pub const SELECT_BOOK_LINES: &str = "SELECT sequence, status, reserved_at, void_reason FROM book_lines \
+    WHERE year = $1 AND suffix = $2 ORDER BY sequence";
+
+/// A stored line status back to the type.
+pub fn parse_line_status(
+    s: &str,
+) -> Result<banso_core::ports::BookLineStatus, banso_core::ports::StoreError> {
+    banso_core::ports::BookLineStatus::parse(s)
+        .ok_or_else(|| banso_core::ports::StoreError::Other(format!("unknown book line status {s}")))
+}
+
+/// The conflict of a commit whose line is no longer pending.
+pub fn line_not_pending(sequence: u32) -> banso_core::ports::StoreError {
+    banso_core::ports::StoreError::Conflict(format!(
+        "number {sequence} is no longer pending (voided as stale): nothing was written"
+    ))
+}
 
 pub const SELECT_SCHEMA_VERSION: &str = "SELECT version FROM schema_version WHERE id = 1";
 pub const SET_SCHEMA_VERSION: &str = "UPDATE schema_version SET version = $1 WHERE id = 1";

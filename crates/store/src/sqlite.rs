@@ -1,9 +1,9 @@
 //! The registry in SQLite: one file, WAL mode, one writer connection and a few readers.
 //!
-//! Reads are primary-key look-ups of microseconds and run inline; the writer connection is held by an
-//! issuance from number reservation to commit (BEGIN IMMEDIATE), which serialises issuances the way a
-//! paper book does and keeps numbering gap-free. Other processes (the CLI beside a running server) wait
-//! on SQLite's busy timeout.
+//! Reads are primary-key look-ups of microseconds and run inline; the writer connection is taken for short
+//! transactions only: a number is reserved (its line written as pending) in one, and committed with its
+//! records (or voided) in another, so issuances compose and sign side by side. Other processes (the CLI
+//! beside a running server) wait on SQLite's busy timeout.
 
 use crate::schema;
 use crate::schema::{
@@ -13,14 +13,15 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry, StoreError,
+    AuditRow, BookLine, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry,
+    StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use tokio::sync::Mutex as AsyncMutex;
 
 const READERS: usize = 4;
 
@@ -83,6 +84,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
                 .map_err(err)?;
             }
         }
+    }
+    if version < 3 {
+        tx.execute(schema::BOOK_LINES_FROM_COPIES, []).map_err(err)?;
     }
     tx.execute(schema::SET_SCHEMA_VERSION, params![schema::SCHEMA_VERSION])
         .map_err(err)?;
@@ -239,17 +243,12 @@ fn append_leaf(conn: &Connection, l: &LogRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A number written in the book as pending; the writer is taken again only to commit or void it.
 struct SqliteReservation {
-    conn: Option<OwnedMutexGuard<Connection>>,
+    writer: Arc<AsyncMutex<Connection>>,
+    year: i32,
+    suffix: String,
     sequence: u32,
-}
-
-impl Drop for SqliteReservation {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-    }
 }
 
 #[async_trait]
@@ -258,24 +257,32 @@ impl NumberReservation for SqliteReservation {
         self.sequence
     }
 
-    async fn commit(mut self: Box<Self>, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
-        let conn = self
-            .conn
-            .take()
-            .ok_or_else(|| StoreError::Other("reservation already used".into()))?;
-        let result = (|| {
-            for r in copies {
-                insert_copy(&conn, r)?;
-            }
-            for l in log {
-                append_leaf(&conn, l)?;
-            }
-            conn.execute_batch("COMMIT")
-        })();
-        if let Err(e) = result {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(err(e));
+    async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        let used = tx
+            .prepare_cached(schema::USE_BOOK_LINE)
+            .and_then(|mut st| st.execute(params![self.year, self.suffix, self.sequence]))
+            .map_err(err)?;
+        if used != 1 {
+            return Err(schema::line_not_pending(self.sequence));
         }
+        for r in copies {
+            insert_copy(&tx, r).map_err(err)?;
+        }
+        for l in log {
+            append_leaf(&tx, l).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn void(&self, reason: &str) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        conn.execute(
+            schema::VOID_BOOK_LINE,
+            params![reason, self.year, self.suffix, self.sequence],
+        )
+        .map_err(err)?;
         Ok(())
     }
 }
@@ -286,22 +293,50 @@ impl Registry for SqliteRegistry {
         &self,
         year: i32,
         suffix: &str,
+        at: OffsetDateTime,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
-        let conn = self.writer.clone().lock_owned().await;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        let mut reservation = SqliteReservation {
-            conn: Some(conn),
-            sequence: 0,
-        };
-        let conn = reservation
-            .conn
-            .as_ref()
-            .ok_or_else(|| StoreError::Other("no connection".into()))?;
-        let last: i64 = conn
+        let conn = self.writer.lock().await;
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        let last: i64 = tx
             .query_row(NEXT_SEQUENCE, params![year, suffix], |r| r.get(0))
             .map_err(err)?;
-        reservation.sequence = last as u32;
-        Ok(Box::new(reservation))
+        tx.execute(schema::INSERT_BOOK_LINE, params![year, suffix, last, ts(at)])
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Box::new(SqliteReservation {
+            writer: self.writer.clone(),
+            year,
+            suffix: suffix.to_string(),
+            sequence: u32::try_from(last).map_err(|_| StoreError::Other(format!("book number {last}")))?,
+        }))
+    }
+
+    async fn void_stale_numbers(&self, before: OffsetDateTime, reason: &str) -> Result<u64, StoreError> {
+        let conn = self.writer.lock().await;
+        let n = conn
+            .execute(schema::VOID_STALE_LINES, params![reason, ts(before)])
+            .map_err(err)?;
+        Ok(n as u64)
+    }
+
+    async fn book_lines(&self, year: i32, suffix: &str) -> Result<Vec<BookLine>, StoreError> {
+        let rows: Vec<(u32, String, String, Option<String>)> = self.read(|c| {
+            c.prepare_cached(schema::SELECT_BOOK_LINES)?
+                .query_map(params![year, suffix], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(sequence, status, reserved_at, void_reason)| {
+                Ok(BookLine {
+                    sequence,
+                    status: schema::parse_line_status(&status)?,
+                    reserved_at: parse_ts(&reserved_at).map_err(err)?,
+                    void_reason,
+                })
+            })
+            .collect()
     }
 
     async fn copy(&self, code: &str) -> Result<Option<CopyRecord>, StoreError> {

@@ -1,9 +1,9 @@
 //! One contract for every registry backend: the same checks run on SQLite (a file) and on PostgreSQL (a fresh
 //! database on the server scripts/test.sh starts; `BANSO_TEST_PG_URL`). Numbers, copies, statuses, the log and
-//! its audit, tokens, intake records and page fingerprints, and issuers racing for numbers.
+//! its audit, tokens, intake records and page fingerprints, the book's lines, and issuers racing for numbers.
 
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{PageFingerprint, Registry, StoreError};
+use banso_core::ports::{BookLineStatus, PageFingerprint, Registry, StoreError};
 use banso_core::transparency::{audit, issued_record, status_record};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +48,7 @@ fn code(n: u32) -> String {
 
 /// Issues one copy under the next number: reserve, (work), commit with its log leaf.
 async fn issue(reg: &dyn Registry, n: u32, hold: Duration) -> Result<u32, StoreError> {
-    let reservation = reg.reserve_number(2026, "SCT/BS").await?;
+    let reservation = reg.reserve_number(2026, "SCT/BS", AT).await?;
     let sequence = reservation.sequence();
     tokio::time::sleep(hold).await;
     let record = copy(&code(n), sequence, 1, None);
@@ -57,20 +57,71 @@ async fn issue(reg: &dyn Registry, n: u32, hold: Duration) -> Result<u32, StoreE
     Ok(sequence)
 }
 
-async fn numbers_run_per_book_and_year_and_a_dropped_reservation_leaves_no_gap(reg: &dyn Registry) {
+async fn numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg: &dyn Registry) {
     assert_eq!(issue(reg, 1, Duration::ZERO).await.unwrap(), 1);
-    let dropped = reg.reserve_number(2026, "SCT/BS").await.unwrap();
-    assert_eq!(dropped.sequence(), 2);
-    drop(dropped);
+    let failed = reg.reserve_number(2026, "SCT/BS", AT).await.unwrap();
+    assert_eq!(failed.sequence(), 2);
+    failed.void("the scanner jammed").await.unwrap();
     assert_eq!(
         issue(reg, 2, Duration::ZERO).await.unwrap(),
-        2,
-        "no gap after a failed issuance"
+        3,
+        "a voided line is not used again"
     );
-    let other_year = reg.reserve_number(2027, "SCT/BS").await.unwrap();
+
+    // An issuance that never finished (a crash): its line stays pending until voided as stale, and a late
+    // commit of it writes nothing.
+    let lost = reg.reserve_number(2026, "SCT/BS", AT).await.unwrap();
+    assert_eq!(lost.sequence(), 4);
+    let stale = reg
+        .void_stale_numbers(AT + time::Duration::seconds(1), "the issuance did not finish")
+        .await
+        .unwrap();
+    assert_eq!(stale, 1, "only the pending line");
+    let late = copy(&code(3), 4, 1, None);
+    let e = lost
+        .commit(std::slice::from_ref(&late), &[issued_record(&late)])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert!(reg.copy(&late.code).await.unwrap().is_none());
+
+    let lines: Vec<_> = reg
+        .book_lines(2026, "SCT/BS")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.sequence, l.status, l.void_reason, l.reserved_at))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (1, BookLineStatus::Used, None, AT),
+            (
+                2,
+                BookLineStatus::Voided,
+                Some("the scanner jammed".to_string()),
+                AT
+            ),
+            (3, BookLineStatus::Used, None, AT),
+            (
+                4,
+                BookLineStatus::Voided,
+                Some("the issuance did not finish".to_string()),
+                AT
+            ),
+        ]
+    );
+
+    let other_year = reg.reserve_number(2027, "SCT/BS", AT).await.unwrap();
     assert_eq!(other_year.sequence(), 1, "numbering starts again each year");
     other_year.commit(&[], &[]).await.unwrap();
-    let other_book = reg.reserve_number(2026, "SCTĐT/BS").await.unwrap();
+    other_year.void("too late").await.unwrap();
+    assert_eq!(
+        reg.book_lines(2027, "SCT/BS").await.unwrap()[0].status,
+        BookLineStatus::Used,
+        "a committed line stays used"
+    );
+    let other_book = reg.reserve_number(2026, "SCTĐT/BS", AT).await.unwrap();
     assert_eq!(
         other_book.sequence(),
         1,
@@ -82,7 +133,7 @@ async fn numbers_run_per_book_and_year_and_a_dropped_reservation_leaves_no_gap(r
 async fn copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg: &dyn Registry) {
     let a = copy(&code(10), 10, 1, Some("kiosk-7:1"));
     let b = copy(&code(11), 10, 2, Some("kiosk-7:1"));
-    let r = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+    let r = reg.reserve_number(2026, "SCT/BS", AT).await.unwrap();
     r.commit(&[a.clone(), b.clone()], &[issued_record(&a), issued_record(&b)])
         .await
         .unwrap();
@@ -102,10 +153,10 @@ async fn copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(re
 
     // The same key committed again (a concurrent duplicate of an idempotent request) is a conflict, and
     // nothing of it stays.
-    let r = reg.reserve_number(2026, "SCT/BS").await.unwrap();
+    let r = reg.reserve_number(2026, "SCT/BS", AT).await.unwrap();
     let again = copy(&code(12), r.sequence(), 1, Some("kiosk-7:1"));
     let e = r
-        .commit(&[again.clone()], &[issued_record(&again)])
+        .commit(std::slice::from_ref(&again), &[issued_record(&again)])
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
@@ -248,51 +299,62 @@ async fn intake_records_and_their_page_fingerprints_round_trip(reg: &dyn Registr
     );
 }
 
-/// `issuers` tasks race for numbers; every third gives its number back (a failed issuance). The numbers used
-/// are distinct and without gaps, and the log audit passes afterwards.
-async fn concurrent_issuers_get_distinct_gapless_numbers(reg: Arc<dyn Registry>, issuers: u32) {
+/// `issuers` × 3 tasks race for numbers, each holding its number while it "composes"; every third fails and
+/// voids its line. The numbers are distinct, every line up to the last is used or voided (none left pending),
+/// the used lines are exactly the copies' numbers, and the log audit passes afterwards.
+async fn concurrent_issuers_get_distinct_numbers_used_or_voided(reg: Arc<dyn Registry>, issuers: u32) {
     let tasks: Vec<_> = (0..issuers * 3)
         .map(|i| {
             let reg = reg.clone();
             tokio::spawn(async move {
-                if i % 3 == 2 {
-                    let r = reg.reserve_number(2030, "SCT/BS").await.unwrap();
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    drop(r);
-                    return None;
-                }
-                let reservation = reg.reserve_number(2030, "SCT/BS").await.unwrap();
+                let reservation = reg.reserve_number(2030, "SCT/BS", AT).await.unwrap();
                 let sequence = reservation.sequence();
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if i % 3 == 2 {
+                    reservation.void("the signer failed").await.unwrap();
+                    return (sequence, false);
+                }
                 let mut record = copy(&code(10_000 + i), sequence, 1, None);
                 record.year = 2030;
                 let log = issued_record(&record);
                 reservation.commit(&[record], &[log]).await.unwrap();
-                Some(sequence)
+                (sequence, true)
             })
         })
         .collect();
-    let mut numbers = Vec::new();
+    let mut taken = Vec::new();
     for t in tasks {
-        if let Some(n) = t.await.unwrap() {
-            numbers.push(n);
-        }
+        taken.push(t.await.unwrap());
     }
-    numbers.sort_unstable();
-    let want: Vec<u32> = (1..=issuers * 2).collect();
-    assert_eq!(numbers, want, "distinct and gapless");
+    taken.sort_unstable();
+    let all: Vec<u32> = (1..=issuers * 3).collect();
+    assert_eq!(
+        taken.iter().map(|t| t.0).collect::<Vec<_>>(),
+        all,
+        "distinct, none skipped"
+    );
+    let lines = reg.book_lines(2030, "SCT/BS").await.unwrap();
+    assert_eq!(lines.iter().map(|l| l.sequence).collect::<Vec<_>>(), all);
+    for ((sequence, used), line) in taken.iter().zip(&lines) {
+        let want = if *used {
+            BookLineStatus::Used
+        } else {
+            BookLineStatus::Voided
+        };
+        assert_eq!(line.status, want, "line {sequence}");
+    }
     let report = audit(reg.as_ref(), None).await.unwrap();
     assert!(report.ok, "{:?}", report.problems);
 }
 
 async fn contract(reg: Arc<dyn Registry>) {
-    numbers_run_per_book_and_year_and_a_dropped_reservation_leaves_no_gap(reg.as_ref()).await;
+    numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
     a_status_changes_once_and_each_change_is_logged(reg.as_ref()).await;
     the_log_reads_back_in_order_and_its_audit_passes(reg.as_ref()).await;
     tokens_are_kept_by_hash_revoked_once_and_touched(reg.as_ref()).await;
     intake_records_and_their_page_fingerprints_round_trip(reg.as_ref()).await;
-    concurrent_issuers_get_distinct_gapless_numbers(reg.clone(), 8).await;
+    concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }
 
@@ -334,11 +396,16 @@ async fn the_contract_holds_on_postgres() {
 }
 
 /// A registry written before page fingerprints had their own table opens with them filled in from the kept
-/// reports of issued requests (schema version 1 → 2), on both backends.
+/// reports of issued requests, and with a used book line for every number its copies carry (schema version
+/// 1 → 3), on both backends.
 async fn an_earlier_registry_is_migrated(url: &str, exec: impl Fn(&str)) {
-    // Version 1: the intake record table as it was, one issued request with its report, and no version 2.
-    drop(banso_store::open_registry(url).await.unwrap());
+    // Version 1: the intake record table as it was, one issued request with its report, and no version 2;
+    // a copy issued under number 1 and no book lines.
+    let reg = banso_store::open_registry(url).await.unwrap();
+    issue(reg.as_ref(), 1, Duration::ZERO).await.unwrap();
+    drop(reg);
     exec("DROP TABLE page_fingerprints");
+    exec("DROP TABLE book_lines");
     exec("UPDATE schema_version SET version = 1");
     exec(
         "INSERT INTO intake_records (id, recorded_at, holder_id, decision, reason, report, outcome, codes) VALUES \
@@ -364,6 +431,12 @@ async fn an_earlier_registry_is_migrated(url: &str, exec: impl Fn(&str)) {
             ("CODEA,CODEB page 2", "cd", Some("ef")),
             ("CODEA,CODEB page 1", "ab", None)
         ]
+    );
+    let lines = reg.book_lines(2026, "SCT/BS").await.unwrap();
+    assert_eq!(
+        lines.iter().map(|l| (l.sequence, l.status)).collect::<Vec<_>>(),
+        vec![(1, BookLineStatus::Used)],
+        "the copies' numbers are used lines"
     );
     drop(reg);
     // Opening again does not fill them in twice.
