@@ -339,7 +339,9 @@ enum LogCommand {
 enum PkiCommand {
     /// Print the root certificate (PEM) to trust in validators.
     ExportRoot,
-    /// Create the hierarchy: root CA, issuing CA, organisation seal, officers, TSA and OCSP responder.
+    /// Create the hierarchy: root CA, issuing CA, organisation seal, officers, TSA and OCSP responder. The
+    /// root's statements (its CRL, its OCSP answer on the issuing CA) are signed ahead; then move
+    /// `pki/root.key` to offline storage: `serve` never reads it.
     Init {
         /// An officer who signs copies they approve (repeatable).
         #[arg(long)]
@@ -364,6 +366,16 @@ enum PkiCommand {
         seal_key: Option<PathBuf>,
         #[command(flatten)]
         pkcs11: trust::Pkcs11Args,
+    },
+    /// The offline ceremony: sign the root's CRL and its OCSP answer on the issuing CA again (before they
+    /// expire, or after revoking the issuing CA) with the root key brought from offline storage.
+    RootStatus {
+        /// The root CA's private key (PEM).
+        #[arg(long)]
+        root_key: PathBuf,
+        /// How long the statements stay valid (1 to 3650 days).
+        #[arg(long, default_value_t = trust::ROOT_STATUS_DAYS, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        days: i64,
     },
     /// Revoke one of this CA's certificates (by hex serial): its CRL and OCSP answers say so from now on.
     RevokeCert {
@@ -737,8 +749,26 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 );
             }
             println!(
-                "PKI created in {} (pointers at {base})",
-                config.pki_dir().display()
+                "PKI created in {} (pointers at {base}); move root.key to offline storage: `banso pki root-status \
+                 --root-key FILE` renews the root's statements within {} days",
+                config.pki_dir().display(),
+                trust::ROOT_STATUS_DAYS
+            );
+            Ok(0)
+        }
+        Command::Pki {
+            command: PkiCommand::RootStatus { root_key, days },
+        } => {
+            let config = Config::load(&overrides(&common, None))?;
+            trust::RootStatus::sign(
+                &config.pki_dir(),
+                &root_key,
+                time::OffsetDateTime::now_utc(),
+                days,
+            )?;
+            println!(
+                "the root's CRL and its OCSP answer on the issuing CA are signed, valid {days} days ({})",
+                config.pki_dir().join("root-status").display()
             );
             Ok(0)
         }

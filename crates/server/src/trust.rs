@@ -179,7 +179,9 @@ pub struct RevokedCert {
 /// The services of a CA this installation operates itself (its own PKI). An imported, externally issued
 /// chain comes without them: the real CA publishes CRLs and OCSP, and an external TSA stamps.
 pub struct OwnCa {
-    root_signer: Arc<SoftwareSigner>,
+    /// The PKI folder, whose `root-status/` holds what the root vouches for, signed ahead by the offline
+    /// ceremony (read on use, so a renewal is served without a restart): the web never holds the root key.
+    dir: std::path::PathBuf,
     issuing_signer: Arc<SoftwareSigner>,
     ocsp_signer: Arc<SoftwareSigner>,
     pub tsa: Arc<TimestampAuthority>,
@@ -199,6 +201,109 @@ pub struct TrustServices {
     pub revoked: Vec<RevokedCert>,
     /// The URL the certificates' CRL and OCSP pointers use.
     pub base_url: String,
+}
+
+/// The root's statements, signed ahead of time by whoever holds the root key (`pki init`, then the offline
+/// ceremony `banso pki root-status`): the root's CRL and the OCSP answer on the issuing CA. `serve` only reads
+/// them, so the root key can live off the server.
+pub struct RootStatus {
+    pub crl: Vec<u8>,
+    pub issuing_ocsp: Vec<u8>,
+}
+
+/// Where the signed root statements live, beside the certificates.
+const ROOT_STATUS: &str = "root-status";
+
+/// How long the root's statements stay valid when signed (the ceremony renews them before then).
+pub const ROOT_STATUS_DAYS: i64 = 365;
+
+impl RootStatus {
+    fn load(dir: &Path) -> Result<Self> {
+        let read = |name: &str| {
+            std::fs::read(dir.join(ROOT_STATUS).join(name)).with_context(|| {
+                format!(
+                    "reading {}: sign the root's statements with `banso pki root-status --root-key FILE`",
+                    dir.join(ROOT_STATUS).join(name).display()
+                )
+            })
+        };
+        Ok(Self {
+            crl: read("root.crl")?,
+            issuing_ocsp: read("issuing.ocsp")?,
+        })
+    }
+
+    /// Signs the root's CRL and its OCSP answer on the issuing CA with the root key in `root_key` (PEM), valid
+    /// `days` from `now`, and writes them into `dir` (each file replaced whole). The issuing CA is listed as
+    /// revoked when `revoked.json` names it.
+    pub fn sign(dir: &Path, root_key: &Path, now: OffsetDateTime, days: i64) -> Result<()> {
+        let root_der = cert_der(dir, "root.pem")?;
+        let issuing_der = cert_der(dir, "issuing.pem")?;
+        let key =
+            std::fs::read_to_string(root_key).with_context(|| format!("reading {}", root_key.display()))?;
+        let root = SoftwareSigner::from_pem(&key, &pem::encode("CERTIFICATE", &root_der))
+            .map_err(|e| anyhow!("the root key: {e}"))?;
+        if root.chain().first() != Some(&root_der) {
+            bail!(
+                "{} is not the key of this installation's root",
+                root_key.display()
+            );
+        }
+        let revoked = revoked_list(dir)?;
+        let issuing_serial = CertView::parse(&issuing_der)
+            .map(|c| c.serial.to_vec())
+            .ok_or_else(|| anyhow!("issuing.pem is not a certificate"))?;
+        let issuing_revoked = revoked
+            .iter()
+            .find(|r| same_serial(&r.serial, &issuing_serial))
+            .cloned();
+        let status = match &issuing_revoked {
+            Some(r) => CertStatus::Revoked {
+                at: r.revoked_at,
+                reason: RevocationReason::from_code(r.reason),
+            },
+            None => CertStatus::Good,
+        };
+        let validity = time::Duration::days(days);
+        let issuing_ocsp = ocsp::response_for(&root, &issuing_der, &root_der, status, now, validity)
+            .map_err(|e| anyhow!("the root's OCSP answer: {e}"))?;
+        let entries: Vec<RevokedEntry> = issuing_revoked
+            .iter()
+            .map(|r| RevokedEntry {
+                serial: issuing_serial.clone(),
+                revoked_at: r.revoked_at,
+                reason: RevocationReason::from_code(r.reason),
+            })
+            .collect();
+        let number = now.unix_timestamp().max(1) as u64;
+        let crl = build_crl(
+            &root,
+            now - time::Duration::minutes(5),
+            now + validity,
+            number,
+            &entries,
+        )
+        .map_err(|e| anyhow!("the root's CRL: {e}"))?;
+        let out = dir.join(ROOT_STATUS);
+        std::fs::create_dir_all(&out)?;
+        for (name, bytes) in [("root.crl", &crl), ("issuing.ocsp", &issuing_ocsp)] {
+            let staging = out.join(format!(".{name}.{}", std::process::id()));
+            std::fs::write(&staging, bytes)?;
+            std::fs::rename(&staging, out.join(name))?;
+        }
+        Ok(())
+    }
+}
+
+fn same_serial(hex_serial: &str, serial: &[u8]) -> bool {
+    hex_serial.trim_start_matches('0') == hex::encode(serial).trim_start_matches('0')
+}
+
+fn revoked_list(dir: &Path) -> Result<Vec<RevokedCert>> {
+    match std::fs::read_to_string(dir.join("revoked.json")) {
+        Ok(text) => serde_json::from_str(&text).context("revoked.json"),
+        Err(_) => Ok(Vec::new()),
+    }
 }
 
 fn names(config: &Config) -> PkiNames {
@@ -256,6 +361,12 @@ pub fn init(dir: &Path, config: &Config, officers: &[String], base_url: &str) ->
     }
     std::fs::write(staging.join("base_url"), &h.base_url)?;
     std::fs::write(staging.join("revoked.json"), "[]")?;
+    RootStatus::sign(
+        &staging,
+        &staging.join("root.key"),
+        OffsetDateTime::now_utc(),
+        ROOT_STATUS_DAYS,
+    )?;
     if std::fs::rename(&staging, dir).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
         if !dir.join("seal.pem").exists() {
@@ -372,8 +483,23 @@ impl TrustServices {
             |name: &str| -> Result<Vec<Vec<u8>>> { Ok(vec![cert_der(dir, name)?, issuing_der.clone()]) };
         let own = if dir.join("issuing.key").exists() {
             let tsa_signer: Arc<dyn Signer> = software(dir, "tsa", chain("tsa.pem")?)?;
+            // A PKI made before the root's statements were signed ahead, whose root key still sits here: sign
+            // them once. Then fail at start, not at the first request, when they are missing.
+            if !dir.join(ROOT_STATUS).exists() && dir.join("root.key").exists() {
+                tracing::warn!(
+                    "signing the root's statements with {} once; move it to offline storage",
+                    dir.join("root.key").display()
+                );
+                RootStatus::sign(
+                    dir,
+                    &dir.join("root.key"),
+                    OffsetDateTime::now_utc(),
+                    ROOT_STATUS_DAYS,
+                )?;
+            }
+            RootStatus::load(dir)?;
             Some(OwnCa {
-                root_signer: software(dir, "root", vec![root_der.clone()])?,
+                dir: dir.to_path_buf(),
                 issuing_signer: software(dir, "issuing", vec![issuing_der.clone(), root_der.clone()])?,
                 ocsp_signer: software(dir, "ocsp", chain("ocsp.pem")?)?,
                 tsa: Arc::new(
@@ -428,10 +554,7 @@ impl TrustServices {
                 }
             }
         }
-        let revoked: Vec<RevokedCert> = match std::fs::read_to_string(dir.join("revoked.json")) {
-            Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
-            Err(_) => Vec::new(),
-        };
+        let revoked = revoked_list(dir)?;
         let base_url = read(dir, "base_url")
             .unwrap_or_else(|_| base_url.to_string())
             .trim()
@@ -468,12 +591,7 @@ impl TrustServices {
     }
 
     fn status_of(&self, serial: &[u8]) -> CertStatus {
-        let hex = hex::encode(serial);
-        match self
-            .revoked
-            .iter()
-            .find(|r| r.serial.trim_start_matches('0') == hex.trim_start_matches('0'))
-        {
+        match self.revoked.iter().find(|r| same_serial(&r.serial, serial)) {
             Some(r) => CertStatus::Revoked {
                 at: r.revoked_at,
                 reason: RevocationReason::from_code(r.reason),
@@ -482,23 +600,22 @@ impl TrustServices {
         }
     }
 
-    /// The current CRL of one of the CAs (`/pki/crl/{slug}.crl`), valid for a day.
+    /// The current CRL of one of the CAs (`/pki/crl/{slug}.crl`): the issuing CA's signed now and valid for a
+    /// day; the root's as the offline ceremony signed it.
     pub fn crl(&self, name: &str, now: OffsetDateTime) -> Option<Result<Vec<u8>, SigningError>> {
         let own = self.own.as_ref()?;
-        let (ca, signer): (&[u8], &dyn Signer) = if Self::slug_of(&self.root_der) == name {
-            (&self.root_der, own.root_signer.as_ref())
-        } else if Self::slug_of(&self.issuing_der) == name {
-            (&self.issuing_der, own.issuing_signer.as_ref())
-        } else {
+        if Self::slug_of(&self.root_der) == name {
+            return Some(
+                RootStatus::load(&own.dir)
+                    .map(|r| r.crl)
+                    .map_err(|e| SigningError::Certificate(format!("{e:#}"))),
+            );
+        }
+        if Self::slug_of(&self.issuing_der) != name {
             return None;
-        };
-        // The revocation list holds certificates of the issuing CA; the root's CRL lists none.
-        let listed: &[RevokedCert] = if ca == self.issuing_der.as_slice() {
-            &self.revoked
-        } else {
-            &[]
-        };
-        let entries: Vec<RevokedEntry> = listed
+        }
+        let entries: Vec<RevokedEntry> = self
+            .revoked
             .iter()
             .filter_map(|r| {
                 Some(RevokedEntry {
@@ -510,7 +627,7 @@ impl TrustServices {
             .collect();
         let number = now.unix_timestamp().max(1) as u64;
         Some(build_crl(
-            signer,
+            own.issuing_signer.as_ref(),
             now - time::Duration::minutes(5),
             now + time::Duration::days(1),
             number,
@@ -518,8 +635,8 @@ impl TrustServices {
         ))
     }
 
-    /// Answers an OCSP request for certificates of either CA: the delegated responder answers for the
-    /// issuing CA's certificates, the root itself for the issuing CA.
+    /// Answers an OCSP request: the delegated responder answers for the issuing CA's certificates; for the
+    /// issuing CA itself the answer the root signed ahead is given (it carries no nonce, as RFC 5019 allows).
     pub fn ocsp(&self, request: &[u8], now: OffsetDateTime) -> Vec<u8> {
         let Some(own) = &self.own else {
             return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
@@ -527,20 +644,36 @@ impl TrustServices {
         let by_root = ocsp::parse_request(request)
             .map(|r| r.cert_ids.iter().all(|id| id.has_issuer(&self.root_der)))
             .unwrap_or(false);
-        let responder: &dyn Signer = if by_root {
-            own.root_signer.as_ref()
-        } else {
-            own.ocsp_signer.as_ref()
-        };
+        if by_root {
+            let issuing_serial = CertView::parse(&self.issuing_der)
+                .map(|c| c.serial.to_vec())
+                .unwrap_or_default();
+            let only_the_issuing_ca = ocsp::parse_request(request)
+                .map(|r| r.cert_ids.iter().all(|id| id.serial == issuing_serial))
+                .unwrap_or(false);
+            return match RootStatus::load(&own.dir) {
+                Ok(status) if only_the_issuing_ca => status.issuing_ocsp,
+                Ok(_) => ocsp::error_response(ocsp::ResponseStatus::Unauthorized),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the root's OCSP answer cannot be read");
+                    ocsp::error_response(ocsp::ResponseStatus::TryLater)
+                }
+            };
+        }
         let issuing = self.issuing_der.clone();
-        let root = self.root_der.clone();
-        ocsp::respond(responder, request, now, time::Duration::days(1), &|id| {
-            if id.has_issuer(&issuing) || id.has_issuer(&root) {
-                self.status_of(&id.serial)
-            } else {
-                CertStatus::Unknown
-            }
-        })
+        ocsp::respond(
+            own.ocsp_signer.as_ref(),
+            request,
+            now,
+            time::Duration::days(1),
+            &|id| {
+                if id.has_issuer(&issuing) {
+                    self.status_of(&id.serial)
+                } else {
+                    CertStatus::Unknown
+                }
+            },
+        )
     }
 
     /// Revocation data for a certificate chain (leaf first, root last or absent): an OCSP response for each
@@ -563,17 +696,17 @@ impl TrustServices {
             let serial = CertView::parse(cert)
                 .map(|c| c.serial.to_vec())
                 .unwrap_or_default();
-            let status = self.status_of(&serial);
-            let (issuer, responder): (&[u8], &dyn Signer) = if cert == &self.issuing_der {
-                (&self.root_der, own.root_signer.as_ref())
-            } else {
-                (&self.issuing_der, own.ocsp_signer.as_ref())
-            };
+            if cert == &self.issuing_der {
+                let status =
+                    RootStatus::load(&own.dir).map_err(|e| SigningError::Certificate(format!("{e:#}")))?;
+                out.push(status.issuing_ocsp);
+                continue;
+            }
             out.push(ocsp::response_for(
-                responder,
+                own.ocsp_signer.as_ref(),
                 cert,
-                issuer,
-                status,
+                &self.issuing_der,
+                self.status_of(&serial),
                 now,
                 time::Duration::days(7),
             )?);
@@ -594,13 +727,11 @@ impl TrustServices {
             .unwrap_or_default()
     }
 
-    /// Records the revocation of one of this CA's certificates (CRL and OCSP answer it from now on).
+    /// Records the revocation of one of this CA's certificates (CRL and OCSP answer it from now on; for the
+    /// issuing CA itself, once the root's statements are signed again by the ceremony).
     pub fn revoke_certificate(dir: &Path, serial_hex: &str, reason: u8, now: OffsetDateTime) -> Result<()> {
         let path = dir.join("revoked.json");
-        let mut list: Vec<RevokedCert> = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
-            Err(_) => Vec::new(),
-        };
+        let mut list = revoked_list(dir)?;
         let serial = serial_hex.to_lowercase().replace(':', "");
         if !list.iter().any(|r| r.serial == serial) {
             list.push(RevokedCert {

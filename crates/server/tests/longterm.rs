@@ -56,6 +56,10 @@ fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
     let backend = Backend::local(dir).with_env("BANSO_SIGNATURE_LEVEL", "B-LTA");
     let out = backend.cli(&["pki", "init", "--officer", OFFICER, "--base-url", &base]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The root key goes to offline storage: the server runs, signs and extends copies without it.
+    let offline = dir.join("offline");
+    std::fs::create_dir_all(&offline).unwrap();
+    std::fs::rename(backend.data_dir.join("pki/root.key"), offline.join("root.key")).unwrap();
     let server = backend.serve_at(&format!("127.0.0.1:{port}"));
     let root = backend.root_pem();
     let token = backend.cli(&["token", "create", "--role", "officer", "--name", OFFICER]);
@@ -184,6 +188,101 @@ fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
     );
     let (rc, audit) = backend.cli_json(&["log", "audit", "--json"]);
     assert_eq!(rc, 0, "{audit}");
+
+    // What the root vouches for was signed ahead, and OpenSSL accepts it: the root's CRL, and its OCSP answer
+    // on the issuing CA.
+    let root_pem = dir.join("root.pem");
+    std::fs::write(&root_pem, &root).unwrap();
+    let issuing_pem = backend.data_dir.join("pki/issuing.pem");
+    let root_crl = || {
+        let text = openssl_text(
+            dir,
+            &["x509", "-noout", "-text", "-in", issuing_pem.to_str().unwrap()],
+        );
+        let path = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("URI:").filter(|u| u.ends_with(".crl")))
+            .expect("the issuing CA names the root's CRL")
+            .trim_start_matches(&base)
+            .to_string();
+        let crl = server.http.get(server.url(&path)).send().unwrap();
+        assert_eq!(crl.status().as_u16(), 200, "{path}");
+        let file = dir.join("root.crl");
+        std::fs::write(&file, crl.bytes().unwrap()).unwrap();
+        let check = Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-noout", "-nextupdate", "-CAfile"])
+            .arg(&root_pem)
+            .arg("-in")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let out =
+            String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+        assert!(check.status.success() && out.contains("verify OK"), "{out}");
+        out
+    };
+    let before = root_crl();
+    let ocsp = Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-issuer"])
+        .arg(&root_pem)
+        .arg("-cert")
+        .arg(&issuing_pem)
+        .arg("-CAfile")
+        .arg(&root_pem)
+        .arg("-url")
+        .arg(server.url("/pki/ocsp"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&ocsp.stdout).to_string() + &String::from_utf8_lossy(&ocsp.stderr);
+    assert!(
+        out.contains("Response verify OK") && out.contains(": good"),
+        "{out}"
+    );
+
+    // The offline ceremony signs them again with the root key brought back; the server serves the new ones.
+    // Another key is refused.
+    let wrong = backend.cli(&[
+        "pki",
+        "root-status",
+        "--root-key",
+        backend.data_dir.join("pki/seal.key").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let renewed = backend.cli(&[
+        "pki",
+        "root-status",
+        "--root-key",
+        offline.join("root.key").to_str().unwrap(),
+        "--days",
+        "30",
+    ]);
+    assert!(
+        renewed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&renewed.stderr)
+    );
+    let after = root_crl();
+    assert_ne!(before, after, "a new next update: {before} / {after}");
+    assert!(
+        !backend.data_dir.join("pki/root.key").exists(),
+        "the root key never came back into the data folder"
+    );
+}
+
+/// `openssl ARGS` in `dir`; its standard output.
+fn openssl_text(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
