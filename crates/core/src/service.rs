@@ -171,6 +171,46 @@ pub struct Issuance {
     pub intake_id: Option<String>,
 }
 
+/// How an issuance request ended when it did not fail.
+#[derive(Debug, Clone)]
+pub enum IssueOutcome {
+    Issued(Issuance),
+    /// The intake asked for an officer and none sent or approved the request: nothing was issued, the request
+    /// waits in its kept intake record. Not an error: the request was taken, and an officer will see it.
+    Held(HeldForReview),
+}
+
+impl IssueOutcome {
+    /// The issuance, or `ISS-0009` for a held request (for callers that only ever issue, such as benchmarks).
+    pub fn issued(self) -> Result<Issuance> {
+        match self {
+            IssueOutcome::Issued(i) => Ok(i),
+            IssueOutcome::Held(h) => Err(Error::new(Code::Iss0009NeedsReview, h.message())),
+        }
+    }
+}
+
+/// A request held for an officer's review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldForReview {
+    /// The kept intake record, where the officer finds it.
+    pub intake_id: String,
+    /// Why an officer must look.
+    pub reason: String,
+}
+
+impl HeldForReview {
+    /// The stable code of a held request.
+    pub const CODE: Code = Code::Iss0009NeedsReview;
+
+    pub fn message(&self) -> String {
+        format!(
+            "an officer must review this original first: {} (intake record {})",
+            self.reason, self.intake_id
+        )
+    }
+}
+
 /// What anyone may see of a copy from its code alone: no personal data.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct PublicCopy {
@@ -398,7 +438,7 @@ impl Service {
     /// Certifies `request.copies` copies of one original. All or nothing: on any failure no registry row,
     /// no certification number and no stored object remains. The original goes through the service's intake
     /// first; its decision is kept, and a refusal or a hold issues nothing.
-    pub async fn issue(&self, request: IssueRequest) -> Result<Issuance> {
+    pub async fn issue(&self, request: IssueRequest) -> Result<IssueOutcome> {
         check_field("holder ID", &request.holder_id, 64)?;
         self.holder_ids
             .check(request.holder_id.trim(), self.clock.now())
@@ -430,10 +470,13 @@ impl Service {
             check_field("request key", key, 200)?;
             let existing = self.registry.copies_by_request_key(key).await?;
             if !existing.is_empty() {
-                return self.replay(existing, &request);
+                return self.replay(existing, &request).map(IssueOutcome::Issued);
             }
         }
-        let original = self.check_original(&request).await?;
+        let original = match self.check_original(&request).await? {
+            Ok(original) => original,
+            Err(held) => return Ok(IssueOutcome::Held(held)),
+        };
         let intake_id = original.intake_id.clone();
         let fingerprints = original.fingerprints.clone();
         let result = self.issue_checked(&request, original).await;
@@ -455,7 +498,7 @@ impl Service {
         }
         result.map(|mut i| {
             i.intake_id = Some(intake_id);
-            i
+            IssueOutcome::Issued(i)
         })
     }
 
@@ -488,7 +531,10 @@ impl Service {
     /// Runs the intake over the request's original and keeps its decision; refuses or holds the request when
     /// the decision says so. The recognised document type is kept beside the claimed one, and a type the
     /// intake recognised that the request does not name sends the original to an officer.
-    async fn check_original(&self, request: &IssueRequest) -> Result<CheckedOriginal> {
+    async fn check_original(
+        &self,
+        request: &IssueRequest,
+    ) -> Result<std::result::Result<CheckedOriginal, HeldForReview>> {
         let pages = self.check_files(&request.files)?;
         let window = self.intake.duplicate_window();
         let previous = if window > 0 {
@@ -535,22 +581,16 @@ impl Service {
             };
         }
         let id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 15);
-        let (outcome, stop) = match decision {
-            IntakeDecision::Refuse => (
-                "refused",
-                Some(Error::new(
-                    Code::Iss0008Refused,
-                    format!("the original cannot be certified (Decree 23, Art. 22): {reason} (intake record {id})"),
-                )),
-            ),
-            IntakeDecision::OfficerReview if request.reviewed_by.is_none() && request.officer.is_none() => (
-                "held",
-                Some(Error::new(
-                    Code::Iss0009NeedsReview,
-                    format!("an officer must review this original first: {reason} (intake record {id})"),
-                )),
-            ),
-            _ => ("pending", None),
+        let refused = decision == IntakeDecision::Refuse;
+        let held = decision == IntakeDecision::OfficerReview
+            && request.reviewed_by.is_none()
+            && request.officer.is_none();
+        let outcome = if refused {
+            "refused"
+        } else if held {
+            "held"
+        } else {
+            "pending"
         };
         self.registry
             .insert_intake(&IntakeRow {
@@ -567,10 +607,21 @@ impl Service {
                 codes: Vec::new(),
             })
             .await?;
-        if let Some(e) = stop {
-            return Err(e);
+        if refused {
+            return Err(Error::new(
+                Code::Iss0008Refused,
+                format!(
+                    "the original cannot be certified (Decree 23, Art. 22): {reason} (intake record {id})"
+                ),
+            ));
         }
-        Ok(CheckedOriginal {
+        if held {
+            return Ok(Err(HeldForReview {
+                intake_id: id,
+                reason,
+            }));
+        }
+        Ok(Ok(CheckedOriginal {
             intake_id: id,
             decision,
             reason,
@@ -578,7 +629,7 @@ impl Service {
             pages,
             text_layers: Arc::new(text_layers),
             fingerprints,
-        })
+        }))
     }
 
     async fn issue_checked(&self, request: &IssueRequest, original: CheckedOriginal) -> Result<Issuance> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, TokenRecord};
 use banso_core::ports::*;
 use banso_core::rules::{FeeSchedule, NumberingPolicy};
-use banso_core::service::{IntakeOff, IssueRequest, Service, Settings};
+use banso_core::service::{HeldForReview, IntakeOff, IssueOutcome, IssueRequest, Service, Settings};
 use banso_core::{Code, Error};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -444,6 +444,14 @@ fn intake_of(w: &World, id: &str) -> IntakeRow {
         .expect("kept intake record")
 }
 
+/// The request held for an officer (a success, not an error).
+fn held(outcome: IssueOutcome) -> HeldForReview {
+    match outcome {
+        IssueOutcome::Held(h) => h,
+        IssueOutcome::Issued(i) => panic!("issued, not held: {:?}", i.copies.len()),
+    }
+}
+
 /// The intake record id named in an error message "(intake record ID)".
 fn record_id(e: &Error) -> String {
     let m = &e.message;
@@ -459,7 +467,9 @@ async fn every_issuance_goes_through_the_intake_and_its_pages_are_kept_for_the_d
         .service
         .issue(request(None))
         .await
-        .expect("a clean original auto-issues");
+        .expect("a clean original auto-issues")
+        .issued()
+        .unwrap();
     assert_eq!(intake.calls(), 1);
     assert_eq!(issued.copies.len(), 2);
     let record = intake_of(&w, issued.intake_id.as_deref().unwrap());
@@ -508,11 +518,17 @@ async fn a_flagged_original_is_held_for_an_officer_and_issued_on_an_officers_req
         Arc::new(ScriptedIntake::new(IntakeDecision::OfficerReview)),
         FakeComposer::default(),
     );
-    let e = w.service.issue(request(None)).await.unwrap_err();
-    assert_eq!(e.code, Code::Iss0009NeedsReview);
-    assert_eq!(intake_of(&w, &record_id(&e)).outcome, "held");
+    let h = held(w.service.issue(request(None)).await.unwrap());
+    assert_eq!(intake_of(&w, &h.intake_id).outcome, "held");
+    assert!(h.message().contains(&h.intake_id) && h.message().contains("a seal could not be read"));
     assert!(w.registry.state.lock().unwrap().copies.is_empty());
-    let issued = w.service.issue(request(Some("officer a"))).await.unwrap();
+    let issued = w
+        .service
+        .issue(request(Some("officer a")))
+        .await
+        .unwrap()
+        .issued()
+        .unwrap();
     assert_eq!(
         intake_of(&w, issued.intake_id.as_deref().unwrap()).outcome,
         "issued"
@@ -522,10 +538,9 @@ async fn a_flagged_original_is_held_for_an_officer_and_issued_on_an_officers_req
 #[tokio::test]
 async fn with_the_intake_off_nothing_issues_on_a_kiosks_word_alone() {
     let w = world(Arc::new(IntakeOff), FakeComposer::default());
-    let e = w.service.issue(request(None)).await.unwrap_err();
-    assert_eq!(e.code, Code::Iss0009NeedsReview, "{e}");
-    assert!(e.message.contains("intake checks are off"), "{e}");
-    let row = intake_of(&w, &record_id(&e));
+    let h = held(w.service.issue(request(None)).await.unwrap());
+    assert!(h.reason.contains("intake checks are off"), "{h:?}");
+    let row = intake_of(&w, &h.intake_id);
     assert_eq!(
         (row.decision, row.outcome.as_str()),
         (IntakeDecision::OfficerReview, "held")
@@ -534,7 +549,9 @@ async fn with_the_intake_off_nothing_issues_on_a_kiosks_word_alone() {
     w.service
         .issue(request(Some("officer a")))
         .await
-        .expect("an officer's request is the review");
+        .expect("an officer's request is the review")
+        .issued()
+        .expect("issued");
 }
 
 #[tokio::test]
@@ -545,9 +562,8 @@ async fn a_recognised_type_the_request_does_not_name_sends_the_original_to_an_of
         ..ScriptedIntake::new(IntakeDecision::AutoIssue)
     };
     let w = world(Arc::new(intake), FakeComposer::default());
-    let e = w.service.issue(request(None)).await.unwrap_err();
-    assert_eq!(e.code, Code::Iss0009NeedsReview, "{e}");
-    let row = intake_of(&w, &record_id(&e));
+    let h = held(w.service.issue(request(None)).await.unwrap());
+    let row = intake_of(&w, &h.intake_id);
     assert_eq!(row.decision, IntakeDecision::OfficerReview);
     assert_eq!(row.recognised_type.as_deref(), Some("university_diploma"));
     assert_eq!(row.claimed_type, "Giấy khai sinh");
@@ -564,7 +580,12 @@ async fn a_recognised_type_the_request_does_not_name_sends_the_original_to_an_of
         ..ScriptedIntake::new(IntakeDecision::AutoIssue)
     };
     let w = world(Arc::new(unknown), FakeComposer::default());
-    w.service.issue(request(None)).await.expect("nothing to compare");
+    w.service
+        .issue(request(None))
+        .await
+        .unwrap()
+        .issued()
+        .expect("nothing to compare");
 }
 
 #[tokio::test]
@@ -589,7 +610,7 @@ async fn a_failed_composition_voids_its_number_and_leaves_no_copy_no_object_and_
         "originals and the first copy removed"
     );
     // The number's line is voided with the reason, as a paper book voids a line; the next issuance gets 2.
-    let issued = w.service.issue(request(None)).await.unwrap();
+    let issued = w.service.issue(request(None)).await.unwrap().issued().unwrap();
     assert_eq!(issued.number.sequence, 2);
     let lines = w.registry.book_lines(2026, "SCT/BS").await.unwrap();
     assert_eq!(lines[0].status, BookLineStatus::Voided);
@@ -607,7 +628,13 @@ async fn a_commit_whose_answer_was_lost_is_reported_issued_and_keeps_its_objects
         FakeComposer::default(),
     );
     w.registry.lose_commit_answer.store(true, Ordering::SeqCst);
-    let issued = w.service.issue(request(None)).await.expect("the commit happened");
+    let issued = w
+        .service
+        .issue(request(None))
+        .await
+        .unwrap()
+        .issued()
+        .expect("the commit happened");
     let blobs = w.blobs.0.lock().unwrap();
     for c in &issued.copies {
         assert!(
@@ -625,8 +652,8 @@ async fn an_idempotent_request_replays_without_a_second_intake_and_a_reused_key_
         request_key: Some("kiosk-7:42".into()),
         ..request(None)
     };
-    let first = w.service.issue(keyed.clone()).await.unwrap();
-    let again = w.service.issue(keyed.clone()).await.unwrap();
+    let first = w.service.issue(keyed.clone()).await.unwrap().issued().unwrap();
+    let again = w.service.issue(keyed.clone()).await.unwrap().issued().unwrap();
     assert!(again.replayed);
     assert_eq!(
         first.copies.iter().map(|c| &c.record.code).collect::<Vec<_>>(),

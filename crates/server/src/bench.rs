@@ -433,6 +433,7 @@ async fn issue_once(app: &App, holder: &Holder, pages: &[Vec<u8>]) -> Result<()>
             reviewed_by: Some("bench".into()),
         })
         .await
+        .and_then(|outcome| outcome.issued())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }

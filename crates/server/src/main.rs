@@ -541,11 +541,22 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 ),
                 officer,
             };
-            let issuance = app
+            let issuance = match app
                 .service
                 .issue(request)
                 .await
-                .map_err(|e| Failure::domain(e, json))?;
+                .map_err(|e| Failure::domain(e, json))?
+            {
+                banso_core::service::IssueOutcome::Issued(issuance) => issuance,
+                banso_core::service::IssueOutcome::Held(held) => {
+                    if json {
+                        println!("{}", output::held_json(&held));
+                    } else {
+                        println!("{}", held.message());
+                    }
+                    return Ok(3);
+                }
+            };
             let mut written = Vec::new();
             for (i, copy) in issuance.copies.iter().enumerate() {
                 let path = out_path(&out, &copy.record.code, i);

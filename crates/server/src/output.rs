@@ -1,7 +1,7 @@
 //! The JSON shapes shared by the CLI and the HTTP API, so both say the same thing the same way.
 
 use banso_core::code::VerificationCode;
-use banso_core::service::{Issuance, IssuedCopy};
+use banso_core::service::{HeldForReview, Issuance, IssuedCopy};
 use serde_json::{json, Value};
 
 /// One copy of an issuance. `pdf` is a file path (CLI) or a download URL (API).
@@ -65,5 +65,16 @@ pub fn token_json(t: &banso_core::model::TokenRecord) -> serde_json::Value {
         "last_used_at": at(t.last_used_at),
         "revoked": t.revoked,
         "revoked_at": at(t.revoked_at),
+    })
+}
+
+/// A request held for an officer: taken, nothing issued, the intake record where the officer finds it.
+pub fn held_json(held: &HeldForReview) -> Value {
+    json!({
+        "status": "held",
+        "code": HeldForReview::CODE.as_str(),
+        "intake_id": held.intake_id,
+        "reason": held.reason,
+        "message": held.message(),
     })
 }

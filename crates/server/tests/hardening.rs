@@ -176,8 +176,8 @@ fn tokens_are_listed_revoked_and_expire() {
     let page = sample_page("jpeg", 100, 13);
     let (s, body) = server.issue(&kiosk, &fields("001099012345"), std::slice::from_ref(&page));
     assert_eq!(
-        (s, body["error"]["code"].as_str()),
-        (202, Some("ISS-0009")),
+        (s, body["status"].as_str(), body["code"].as_str()),
+        (202, Some("held"), Some("ISS-0009")),
         "{body}"
     );
     let r = server

@@ -100,11 +100,11 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     ];
     let (status, e) = server.issue(&kiosk, &misnamed, &[other]);
     assert_eq!(
-        (status, e["error"]["code"].as_str()),
-        (202, Some("ISS-0009")),
+        (status, e["status"].as_str(), e["code"].as_str()),
+        (202, Some("held"), Some("ISS-0009")),
         "{e}"
     );
-    let record = intake_record(&server, &officer, e["error"]["message"].as_str().unwrap());
+    let record = intake_record_by_id(&server, &officer, e["intake_id"].as_str().unwrap());
     assert_eq!(
         (record["decision"].as_str(), record["outcome"].as_str()),
         (Some("officer_review"), Some("held"))
@@ -120,9 +120,12 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     // The same original again: an officer looks first (202), and the record names the copy issued before.
     let (status, again) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));
     assert_eq!(status, 202, "{again}");
-    assert_eq!(again["error"]["code"], "ISS-0009");
+    assert_eq!(
+        (again["status"].as_str(), again["code"].as_str()),
+        (Some("held"), Some("ISS-0009"))
+    );
     let first_code = issued["code"].as_str().unwrap().replace('-', "");
-    let record = intake_record(&server, &officer, again["error"]["message"].as_str().unwrap());
+    let record = intake_record(&server, &officer, again["message"].as_str().unwrap());
     let checks = record["report"]["pages"][0]["checks"].as_array().unwrap();
     let dup = checks
         .iter()
@@ -158,8 +161,11 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     ];
     let (status, e) = server.issue(&kiosk, &stranger, std::slice::from_ref(&image));
     assert_eq!(status, 202, "{e}");
-    assert_eq!(e["error"]["code"], "ISS-0009");
-    let record = intake_record(&server, &officer, e["error"]["message"].as_str().unwrap());
+    assert_eq!(
+        (e["status"].as_str(), e["code"].as_str()),
+        (Some("held"), Some("ISS-0009"))
+    );
+    let record = intake_record_by_id(&server, &officer, e["intake_id"].as_str().unwrap());
     assert_eq!(
         (record["decision"].as_str(), record["outcome"].as_str()),
         (Some("officer_review"), Some("held"))

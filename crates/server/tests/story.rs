@@ -27,8 +27,8 @@ fn story(backend: Backend) {
     ];
     let (status, held) = server.issue(&kiosk, &request, &pages);
     assert_eq!(
-        (status, held["error"]["code"].as_str()),
-        (202, Some("ISS-0009")),
+        (status, held["status"].as_str(), held["code"].as_str()),
+        (202, Some("held"), Some("ISS-0009")),
         "{held}"
     );
     let (status, issued) = server.issue(&officer, &request, &pages);

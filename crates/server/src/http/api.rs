@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use banso_core::error::{Code, Error};
 use banso_core::model::Role;
-use banso_core::service::IssueRequest;
+use banso_core::service::{IssueOutcome, IssueRequest};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -255,9 +255,16 @@ pub async fn issue(
     // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a
     // clean-up, never half-done with objects left behind.
     let service = state.service.clone();
-    let issuance = tokio::spawn(async move { service.issue(request).await })
+    let outcome = tokio::spawn(async move { service.issue(request).await })
         .await
         .map_err(|e| ApiError(Error::new(Code::Sys0003Internal, format!("issuance task: {e}"))))??;
+    let issuance = match outcome {
+        IssueOutcome::Issued(issuance) => issuance,
+        // Taken, not issued: an officer will look first. A success body (202), not an error.
+        IssueOutcome::Held(held) => {
+            return Ok((StatusCode::ACCEPTED, Json(crate::output::held_json(&held))).into_response())
+        }
+    };
     state
         .metrics
         .observe_issuance(started.elapsed(), issuance.copies.len() as u64, issuance.replayed);
