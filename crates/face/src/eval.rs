@@ -131,6 +131,62 @@ impl Scores {
     }
 }
 
+/// Error rates at the system level (ISO/IEC 19795-1): every attempt counts, scored or not. A genuine attempt
+/// that could not be scored (no face found: a failure to enrol or acquire) is a false reject; an impostor
+/// attempt that could not be scored is not a false accept, but it is an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SystemRates {
+    pub threshold: f32,
+    pub far: f64,
+    pub frr: f64,
+    pub false_accepts: usize,
+    /// Scored genuine pairs rejected plus genuine pairs that could not be scored.
+    pub false_rejects: usize,
+    pub genuine_attempts: usize,
+    pub impostor_attempts: usize,
+}
+
+impl Rates {
+    /// These matcher rates (on scored pairs) at the system level, with `unscored_genuine` and
+    /// `unscored_impostor` pairs that failed to enrol; `scored_*` are the pairs the rates were measured on.
+    pub fn system(
+        &self,
+        scored_genuine: usize,
+        scored_impostor: usize,
+        unscored_genuine: usize,
+        unscored_impostor: usize,
+    ) -> SystemRates {
+        let genuine_attempts = scored_genuine + unscored_genuine;
+        let impostor_attempts = scored_impostor + unscored_impostor;
+        let false_rejects = self.false_rejects + unscored_genuine;
+        SystemRates {
+            threshold: self.threshold,
+            far: ratio(self.false_accepts, impostor_attempts),
+            frr: ratio(false_rejects, genuine_attempts),
+            false_accepts: self.false_accepts,
+            false_rejects,
+            genuine_attempts,
+            impostor_attempts,
+        }
+    }
+}
+
+/// How many of `pairs` are independent trials: the size of a set of pairs no two of which share an image
+/// (found greedily, in order). Impostor pairs that reuse the same images are correlated: a FAR measured on them
+/// can be told apart from zero only at `1 / independent`, not at `1 / pairs`.
+pub fn independent_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
+    let mut used = std::collections::HashSet::new();
+    let mut n = 0;
+    for (a, b) in pairs {
+        if a != b && !used.contains(a) && !used.contains(b) {
+            used.insert(a);
+            used.insert(b);
+            n += 1;
+        }
+    }
+    n
+}
+
 fn ratio(k: usize, n: usize) -> f64 {
     if n == 0 {
         0.0
@@ -154,6 +210,32 @@ fn next_up(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_to_enrol_are_rejects_of_genuine_attempts_and_attempts_of_impostors() {
+        let s = Scores::new(vec![0.2, 0.6, 0.7, 0.8], vec![0.1, 0.5]);
+        let r = s.rates_at(0.4);
+        assert_eq!((r.false_rejects, r.false_accepts), (1, 1));
+        let sys = r.system(4, 2, 1, 2);
+        assert_eq!((sys.false_rejects, sys.genuine_attempts), (2, 5));
+        assert!((sys.frr - 0.4).abs() < 1e-12, "2 of 5, not 1 of 4");
+        assert_eq!((sys.false_accepts, sys.impostor_attempts), (1, 4));
+        assert!((sys.far - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pairs_that_share_an_image_are_not_independent() {
+        // Four images, every pair among them: six pairs, but only two share no image.
+        let imgs = ["a", "b", "c", "d"];
+        let all: Vec<(&str, &str)> = imgs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, x)| imgs.iter().skip(i + 1).map(move |y| (*x, *y)))
+            .collect();
+        assert_eq!(all.len(), 6);
+        assert_eq!(independent_pairs(all), 2);
+        assert_eq!(independent_pairs([("a", "b"), ("c", "d"), ("e", "f")]), 3);
+    }
 
     #[test]
     fn parses_labels_header_and_kinds() {

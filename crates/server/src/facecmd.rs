@@ -3,7 +3,7 @@
 //! 2 no face or another error).
 
 use anyhow::{anyhow, Context, Result};
-use banso_face::eval::{parse_pairs, Rates, Scores};
+use banso_face::eval::{independent_pairs, parse_pairs, Rates, Scores};
 use banso_face::liveness::{self, Challenge, LivenessPolicy};
 use banso_face::{cosine_similarity, FaceError, FaceModels, MatchPolicy, EMBEDDING_LEN};
 use image::RgbImage;
@@ -180,9 +180,25 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
     let scores = Scores::new(genuine, impostor);
     let current = MatchPolicy::default().threshold;
     let at_current = scores.rates_at(current);
+    let system = |r: &Rates| {
+        r.system(
+            scores.genuine().len(),
+            scores.impostor().len(),
+            fte_genuine,
+            fte_impostor,
+        )
+    };
+    let system_at_current = system(&at_current);
     let proposed = scores.threshold_for_far(target_far);
     let eer = scores.equal_error();
-    let resolution = 1.0 / scores.impostor().len().max(1) as f64;
+    // Impostor pairs reuse images: the FAR can be told apart from zero only at 1 / independent pairs.
+    let independent = independent_pairs(
+        pairs
+            .iter()
+            .filter(|p| !p.genuine && cache[&p.a].is_some() && cache[&p.b].is_some())
+            .map(|p| (p.a.as_str(), p.b.as_str())),
+    );
+    let resolution = 1.0 / independent.max(1) as f64;
     let range =
         |v: &[f32]| json!({ "n": v.len(), "min": v.first(), "max": v.last(), "median": v.get(v.len() / 2) });
     let mut kinds: Vec<(String, Scores)> = by_kind
@@ -208,12 +224,15 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
         "genuine": range(scores.genuine()),
         "impostor": range(scores.impostor()),
         "failure_to_enrol_pairs": { "genuine": fte_genuine, "impostor": fte_impostor },
+        "independent_impostor_pairs": independent,
         "far_resolution": resolution,
         "target_far": target_far,
         "proposed": proposed,
         "equal_error": eer,
         "default_threshold": current,
         "at_default_threshold": at_current,
+        "system_at_default_threshold": system_at_current,
+        "proposed_system": proposed.as_ref().map(system),
         "by_kind": kinds_json,
         "ms_per_image": per_image_ms,
         "scores": scored,
@@ -253,18 +272,31 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
         if let Some(p) = &proposed {
             println!("proposed for FAR ≤ {:.3} %: {}", target_far * 100.0, show(p));
         }
-        if resolution > target_far {
-            println!(
-                "note: with {} impostor pairs the smallest measurable FAR is {:.3} %, above the target {:.3} %",
-                scores.impostor().len(),
-                resolution * 100.0,
-                target_far * 100.0
-            );
-        }
+        println!(
+            "independent impostor pairs (no two share an image): {independent} of {}; the smallest FAR the set can \
+             show is {:.3} %{}",
+            scores.impostor().len(),
+            resolution * 100.0,
+            if resolution > target_far {
+                format!(", above the target {:.3} %", target_far * 100.0)
+            } else {
+                String::new()
+            }
+        );
         if let Some(e) = &eer {
             println!("equal error: {}", show(e));
         }
         println!("default ({current:.3}): {}", show(&at_current));
+        println!(
+            "default ({current:.3}), every attempt counted (ISO/IEC 19795-1: a genuine pair without a face is a \
+             false reject): FRR {:.2} % ({} of {}), FAR {:.4} % ({} of {})",
+            system_at_current.frr * 100.0,
+            system_at_current.false_rejects,
+            system_at_current.genuine_attempts,
+            system_at_current.far * 100.0,
+            system_at_current.false_accepts,
+            system_at_current.impostor_attempts
+        );
         for (k, s) in &kinds {
             let r = s.rates_at(current);
             println!(

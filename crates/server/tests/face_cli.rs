@@ -139,16 +139,35 @@ fn face_eval_measures_the_set_and_agrees_with_opencv() {
     let at = &r["at_default_threshold"];
     assert_eq!(at["false_accepts"], 0, "{r}");
     assert!(at["frr"].as_f64().unwrap() <= 0.03, "{r}");
-    // The proposal meets the target as far as the set can tell (or sits above every impostor).
+    // The proposal meets the target as far as the scored pairs can tell (or sits above every impostor).
     let p = &r["proposed"];
-    let resolution = r["far_resolution"].as_f64().unwrap();
+    let per_pair = 1.0 / r["impostor"]["n"].as_f64().unwrap();
     assert!(
-        p["far"].as_f64().unwrap() <= r["target_far"].as_f64().unwrap().max(resolution),
+        p["far"].as_f64().unwrap() <= r["target_far"].as_f64().unwrap().max(per_pair),
         "{r}"
     );
     assert!(
-        p["threshold"].as_f64().unwrap() > r["impostor"]["max"].as_f64().unwrap() - 1e-6
-            || resolution <= 0.001
+        p["threshold"].as_f64().unwrap() > r["impostor"]["max"].as_f64().unwrap() - 1e-6 || per_pair <= 0.001
+    );
+    // The FAR's resolution counts independent trials: impostor pairs that share no image, at most half the
+    // images, far fewer than the pairs.
+    let independent = r["independent_impostor_pairs"].as_u64().unwrap();
+    assert!(
+        independent >= 1 && independent <= r["images"].as_u64().unwrap() / 2,
+        "{r}"
+    );
+    assert!((r["far_resolution"].as_f64().unwrap() - 1.0 / independent as f64).abs() < 1e-12);
+    // Every attempt counted: a genuine pair whose image shows no face is a false reject.
+    let sys = &r["system_at_default_threshold"];
+    let fte = r["failure_to_enrol_pairs"]["genuine"].as_u64().unwrap();
+    assert_eq!(
+        sys["false_rejects"].as_u64().unwrap(),
+        at["false_rejects"].as_u64().unwrap() + fte,
+        "{r}"
+    );
+    assert_eq!(
+        sys["genuine_attempts"].as_u64().unwrap(),
+        r["genuine"]["n"].as_u64().unwrap() + fte
     );
 
     // The same pairs through OpenCV's own YuNet/SFace pipeline: the scores agree closely and so do the decisions.
