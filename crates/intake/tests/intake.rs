@@ -390,14 +390,13 @@ fn image_files_load_with_resolution_and_multi_page_tiff() {
     let tif = dir.path().join("two.tif");
     {
         use tiff::encoder::{colortype, Rational, TiffEncoder};
-        use tiff::tags::{ResolutionUnit, Tag};
+        use tiff::tags::ResolutionUnit;
         let file = std::fs::File::create(&tif).expect("create");
         let mut enc = TiffEncoder::new(file).expect("tiff");
         for shade in [40u8, 200] {
             let data = vec![shade; 300 * 200 * 3];
             let mut img = enc.new_image::<colortype::RGB8>(300, 200).expect("page");
             img.resolution(ResolutionUnit::Inch, Rational { n: 200, d: 1 });
-            let _ = Tag::XResolution;
             img.write_data(&data).expect("write");
         }
     }

@@ -471,18 +471,6 @@ fn inspect_never_panics() {
     }
 }
 
-/// Writes a sample copy to $BANSO_RENDER_SAMPLE (for looking at it); does nothing otherwise.
-#[test]
-fn write_sample_when_asked() {
-    let Some(out) = std::env::var_os("BANSO_RENDER_SAMPLE") else {
-        return;
-    };
-    let jpg = fixture("scan_rgb_100dpi.jpg");
-    let png = png_rgb(500, 300, Some(120.0));
-    let inputs: Vec<&[u8]> = vec![&jpg, &png];
-    std::fs::write(out, render(&doc(&inputs)).unwrap().bytes).unwrap();
-}
-
 /// The placeholder contract, checked end to end: a CMS made by openssl over the reported ByteRange,
 /// written into `contents_hex`, is reported by poppler's pdfsig as valid and covering the whole file.
 #[test]

@@ -1,5 +1,6 @@
-//! `banso ocr`: Tesseract (`vie`) over image files, PDF pages or a SANE scan, pages in parallel, with word boxes
-//! and confidences.
+//! `banso ocr` and `banso intake`: Tesseract (`vie`) over image files, PDF pages or a SANE scan, pages in
+//! parallel, with word boxes and confidences; and the intake's report and decision on them. (The intake at
+//! issuance is banso-intake's `DocumentIntake` adapter, `banso_intake::port`.)
 
 use anyhow::{anyhow, Result};
 use banso_intake::input::{self, Page, Progress, ScanRequest};

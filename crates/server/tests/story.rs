@@ -1,12 +1,14 @@
 //! The backend-neutral story: a kiosk's request is held for an officer (the intake is off here), an officer
 //! issues a certified copy, a citizen opens it from the QR, a bank
 //! verifies it, an officer revokes another and a chair's decision cancels a third. The same story runs on
-//! SQLite + local files and on PostgreSQL + an S3-compatible store (moto), both real.
+//! SQLite + local files and on PostgreSQL + an S3-compatible store (PostgreSQL real; S3 is moto's server, the
+//! emulator PRODUCT.md prescribes).
 
 mod common;
 
 use common::*;
 use serde_json::Value;
+use std::process::Command;
 
 fn story(backend: Backend) {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -281,6 +283,50 @@ fn story(backend: Backend) {
         !remote,
         "registry kept where configured"
     );
+    if remote {
+        let env = |k: &str| {
+            backend
+                .env
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        // The rows are in PostgreSQL: every copy issued above, each with its log leaf.
+        let psql = Command::new("psql")
+            .arg(env("BANSO_DATABASE_URL"))
+            .args([
+                "-tAc",
+                "SELECT (SELECT count(*) FROM copies) || ' ' || (SELECT count(*) FROM log_leaves)",
+            ])
+            .output()
+            .expect("psql");
+        let counts = String::from_utf8_lossy(&psql.stdout).trim().to_string();
+        let (copies, leaves) = counts.split_once(' ').unwrap_or(("0", "0"));
+        let (copies, leaves): (u32, u32) = (copies.parse().unwrap(), leaves.parse().unwrap());
+        assert!(
+            copies >= 4 && leaves > copies,
+            "copies and log leaves in PostgreSQL: {counts}"
+        );
+        // The objects are in the S3 bucket: the PDFs of those copies and their originals.
+        let listed = Command::new("python3")
+            .args([
+                "-c",
+                "import boto3,sys; c=boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+                 aws_access_key_id='testing', aws_secret_access_key='testing'); \
+                 print(*[o['Key'] for o in c.list_objects_v2(Bucket=sys.argv[2]).get('Contents', [])], sep=chr(10))",
+                &env("BANSO_S3_ENDPOINT"),
+                &env("BANSO_S3_BUCKET"),
+            ])
+            .output()
+            .expect("python3");
+        let keys = String::from_utf8_lossy(&listed.stdout);
+        assert!(
+            keys.lines().filter(|k| k.starts_with("copies/")).count() as u32 >= copies
+                && keys.lines().any(|k| k.starts_with("originals/")),
+            "{keys}"
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! Security boundary: this crate denies `unwrap`, `expect`, `panic` and slice indexing outside tests.
 //!
 //! INTERFACE CONTRACT (the server relies on these names and meanings):
-//! - [`Signer`] is the seam every key sits behind (software key now, PKCS#11 later). It signs a
+//! - [`Signer`] is the seam every key sits behind (a software key here, a PKCS#11 key in banso-hsm). It signs a
 //!   message (the DER of the CMS signed attributes) and gives its certificate chain.
 //! - [`pades::sign_prepared`] fills the `/Contents` placeholder of a prepared PDF (from banso-render) with a
 //!   detached CMS (PAdES baseline B-B: content-type, message-digest, signing-certificate-v2; no

@@ -743,31 +743,3 @@ fn pades_bt_validates_in_pyhanko() {
     assert!(out.contains("The TSA certificate is trusted."), "{out}");
     assert!(out.contains("The signature is judged VALID."), "{out}");
 }
-
-#[test]
-fn timings() {
-    use banso_signing::pades::{sign_prepared_with, DEFAULT_PLACEHOLDER};
-    let h = hierarchy();
-    let tsa = tsa_of(&h);
-    let digest = [5u8; 32];
-    let n = 200;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        tsa.stamp(banso_signing::cert::HashAlg::Sha256, &digest, None, true, now())
-            .unwrap();
-    }
-    let per_second = f64::from(n) / start.elapsed().as_secs_f64();
-    let seal = h.signer(&h.seal).unwrap();
-    let mut prepared = common::prepared_pdf_with(3 * 1024 * 1024, false, DEFAULT_PLACEHOLDER);
-    let start = std::time::Instant::now();
-    sign_prepared_with(
-        &mut prepared.pdf,
-        prepared.byte_range,
-        prepared.contents_hex.clone(),
-        &seal,
-        Some(&tsa),
-    )
-    .unwrap();
-    let bt = start.elapsed();
-    eprintln!("TIMINGS: {per_second:.0} TSA stamps/s in-process; B-T signing of a 3 MB PDF: {bt:?}");
-}
