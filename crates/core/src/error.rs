@@ -8,108 +8,113 @@
 
 use std::fmt;
 
-/// Stable error codes. Never renumber; add new ones at the end of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Code {
+/// Declares the codes once: the enum, its text and the list of all of them come from one table.
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $name:ident = $text:literal, )*) => {
+        /// Stable error codes. Never renumber; add new ones at the end of a family.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$name),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Code::$name => $text, )*
+                }
+            }
+        }
+    };
+}
+
+codes! {
     /// No page was given.
-    Iss0001NoPages,
+    Iss0001NoPages = "ISS-0001",
     /// A page is not JPEG, PNG or PDF.
-    Iss0002UnsupportedPage,
+    Iss0002UnsupportedPage = "ISS-0002",
     /// A page file is damaged or truncated.
-    Iss0003CorruptPage,
+    Iss0003CorruptPage = "ISS-0003",
     /// A page or the whole upload is too large.
-    Iss0004TooLarge,
+    Iss0004TooLarge = "ISS-0004",
     /// Holder or document fields missing or invalid.
-    Iss0005InvalidField,
+    Iss0005InvalidField = "ISS-0005",
     /// Too many copies asked for one original.
-    Iss0006TooManyCopies,
+    Iss0006TooManyCopies = "ISS-0006",
     /// Text that the copy's font cannot show.
-    Iss0007Unprintable,
+    Iss0007Unprintable = "ISS-0007",
     /// The intake checks refused the original on a ground of Decree 23 Art. 22; nothing was issued.
-    Iss0008Refused,
+    Iss0008Refused = "ISS-0008",
     /// The intake checks flagged the original for an officer's review; nothing was issued yet.
-    Iss0009NeedsReview,
+    Iss0009NeedsReview = "ISS-0009",
     /// The holder's ID number breaks its rule (a citizen ID number's structure, a passport number's form).
-    Iss0010HolderId,
+    Iss0010HolderId = "ISS-0010",
     /// An `Idempotency-Key` was reused with a different request.
-    Iss0011IdempotencyConflict,
+    Iss0011IdempotencyConflict = "ISS-0011",
     /// A verification code of the wrong length or with a foreign symbol.
-    Ver0001MalformedCode,
+    Ver0001MalformedCode = "VER-0001",
     /// The check symbol does not match: a typo.
-    Ver0002CheckMismatch,
+    Ver0002CheckMismatch = "VER-0002",
     /// No copy has this code.
-    Ver0003NotFound,
+    Ver0003NotFound = "VER-0003",
     /// The file given for verification is not a readable PDF.
-    Ver0004NotPdf,
+    Ver0004NotPdf = "VER-0004",
     /// The capability key does not open this copy.
-    Ver0005BadKey,
+    Ver0005BadKey = "VER-0005",
     /// Verifying the file would cost more than the verifier's bounds allow (signatures, certificates,
     /// public-key operations).
-    Ver0006TooComplex,
+    Ver0006TooComplex = "VER-0006",
     /// The copy is not valid any more (revoke/cancel twice).
-    Rev0001NotValid,
+    Rev0001NotValid = "REV-0001",
     /// A revocation needs a reason (and a cancellation a decision number).
-    Rev0002MissingReason,
+    Rev0002MissingReason = "REV-0002",
     /// No credentials were sent.
-    Auth0001Missing,
+    Auth0001Missing = "AUTH-0001",
     /// The credentials are unknown or revoked.
-    Auth0002Invalid,
+    Auth0002Invalid = "AUTH-0002",
     /// The role may not do this.
-    Auth0003Forbidden,
+    Auth0003Forbidden = "AUTH-0003",
     /// No unrevoked API token has this id.
-    Auth0004NoSuchToken,
+    Auth0004NoSuchToken = "AUTH-0004",
     /// The request is malformed (not the expected JSON or form).
-    Req0001Malformed,
+    Req0001Malformed = "REQ-0001",
     /// No endpoint at this address.
-    Req0002NoSuchEndpoint,
+    Req0002NoSuchEndpoint = "REQ-0002",
     /// The service is busy with other clients' uploads or verifications: retry shortly.
-    Req0003Busy,
+    Req0003Busy = "REQ-0003",
     /// The request body did not arrive within the time allowed.
-    Req0004BodyTimeout,
+    Req0004BodyTimeout = "REQ-0004",
     /// Storage (database or objects) failed.
-    Sys0001Storage,
+    Sys0001Storage = "SYS-0001",
     /// Signing failed.
-    Sys0002Signing,
+    Sys0002Signing = "SYS-0002",
     /// Anything else unexpected.
-    Sys0003Internal,
+    Sys0003Internal = "SYS-0003",
+    /// A machine-readable zone that cannot be read (wrong length, foreign characters).
+    Id0001BadMrz = "ID-0001",
+    /// The chip could not be read (no card, access denied with these keys, a broken read).
+    Id0002ChipUnreadable = "ID-0002",
+    /// The chip was read but its identity is not proven (passive, chip or active authentication failed).
+    Id0003IdentityRejected = "ID-0003",
+    /// The national-ID login provider cannot be reached or answered nonsense.
+    Auth0101ProviderUnreachable = "AUTH-0101",
+    /// The provider would not start a login for this client.
+    Auth0102LoginNotStarted = "AUTH-0102",
+    /// The citizen's login ended without an identity: denied, expired, or a token that does not validate.
+    Auth0103LoginRefused = "AUTH-0103",
+    /// No face was found in an image.
+    Face0001NoFace = "FACE-0001",
+    /// An image that cannot be read, or a pairs file without pairs.
+    Face0002BadImage = "FACE-0002",
+    /// The face models are not installed or cannot be loaded.
+    Face0003Models = "FACE-0003",
+    /// A liveness challenge that is not a list of head turns.
+    Face0004BadChallenge = "FACE-0004",
 }
 
 impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Iss0001NoPages => "ISS-0001",
-            Code::Iss0002UnsupportedPage => "ISS-0002",
-            Code::Iss0003CorruptPage => "ISS-0003",
-            Code::Iss0004TooLarge => "ISS-0004",
-            Code::Iss0005InvalidField => "ISS-0005",
-            Code::Iss0006TooManyCopies => "ISS-0006",
-            Code::Iss0007Unprintable => "ISS-0007",
-            Code::Iss0008Refused => "ISS-0008",
-            Code::Iss0009NeedsReview => "ISS-0009",
-            Code::Iss0010HolderId => "ISS-0010",
-            Code::Iss0011IdempotencyConflict => "ISS-0011",
-            Code::Ver0001MalformedCode => "VER-0001",
-            Code::Ver0002CheckMismatch => "VER-0002",
-            Code::Ver0003NotFound => "VER-0003",
-            Code::Ver0004NotPdf => "VER-0004",
-            Code::Ver0005BadKey => "VER-0005",
-            Code::Ver0006TooComplex => "VER-0006",
-            Code::Rev0001NotValid => "REV-0001",
-            Code::Rev0002MissingReason => "REV-0002",
-            Code::Auth0001Missing => "AUTH-0001",
-            Code::Auth0002Invalid => "AUTH-0002",
-            Code::Auth0003Forbidden => "AUTH-0003",
-            Code::Auth0004NoSuchToken => "AUTH-0004",
-            Code::Req0001Malformed => "REQ-0001",
-            Code::Req0002NoSuchEndpoint => "REQ-0002",
-            Code::Req0003Busy => "REQ-0003",
-            Code::Req0004BodyTimeout => "REQ-0004",
-            Code::Sys0001Storage => "SYS-0001",
-            Code::Sys0002Signing => "SYS-0002",
-            Code::Sys0003Internal => "SYS-0003",
-        }
-    }
-
     /// The family of response this code belongs to.
     pub fn kind(self) -> Kind {
         match self {
@@ -118,11 +123,16 @@ impl Code {
             Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict => Kind::Conflict,
             Code::Req0003Busy => Kind::Busy,
             Code::Req0004BodyTimeout => Kind::Timeout,
-            Code::Iss0008Refused => Kind::Refused,
+            Code::Iss0008Refused | Code::Id0003IdentityRejected | Code::Auth0103LoginRefused => Kind::Refused,
             Code::Iss0009NeedsReview => Kind::Held,
             Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
             Code::Auth0003Forbidden | Code::Ver0005BadKey => Kind::Forbidden,
-            Code::Sys0001Storage | Code::Sys0002Signing | Code::Sys0003Internal => Kind::Internal,
+            Code::Sys0001Storage
+            | Code::Sys0002Signing
+            | Code::Sys0003Internal
+            | Code::Auth0101ProviderUnreachable
+            | Code::Auth0102LoginNotStarted
+            | Code::Face0003Models => Kind::Internal,
             _ => Kind::BadInput,
         }
     }
@@ -185,3 +195,23 @@ impl From<crate::code::CodeError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_reads_family_dash_four_digits() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            let (family, number) = s.split_once('-').unwrap();
+            assert!(family.chars().all(|c| c.is_ascii_uppercase()), "{s}");
+            assert!(
+                number.len() == 4 && number.chars().all(|c| c.is_ascii_digit()),
+                "{s}"
+            );
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! `banso id face-detect | face-match | face-eval | liveness`: the face pipeline of `banso-face`
-//! on files, with stable error codes and exit codes (0 match/live, 1 no match/not live,
-//! 2 no face or another error).
+//! on files, with stable error codes (`FACE-000x` in the registry) and the command line's one exit-code
+//! mapping (0 match/live, 1 no match/not live or an image without a face or unreadable, 2 another error).
 
 use anyhow::{anyhow, Context, Result};
+use banso_core::{Code, Error};
 use banso_face::eval::{independent_pairs, parse_pairs, Rates, Scores};
 use banso_face::liveness::{self, Challenge, LivenessPolicy};
 use banso_face::{cosine_similarity, FaceError, FaceModels, MatchPolicy, EMBEDDING_LEN};
@@ -11,28 +12,18 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Stable codes of the face commands.
-const NO_FACE: &str = "FACE-0001";
-const BAD_IMAGE: &str = "FACE-0002";
-const MODELS: &str = "FACE-0003";
-
 pub fn load_models() -> Result<FaceModels> {
-    FaceModels::load_default().map_err(|e| anyhow!("{MODELS}: {e}"))
+    FaceModels::load_default().map_err(|e| anyhow!("{}: {e}", Code::Face0003Models))
 }
 
-fn read_image(path: &Path) -> std::result::Result<RgbImage, (String, String)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| (BAD_IMAGE.to_string(), format!("{}: {e}", path.display())))?;
-    banso_face::decode_image(&bytes).map_err(|e| (BAD_IMAGE.to_string(), format!("{}: {e}", path.display())))
+fn read_image(path: &Path) -> std::result::Result<RgbImage, Error> {
+    let bad = |e: String| Error::new(Code::Face0002BadImage, format!("{}: {e}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    banso_face::decode_image(&bytes).map_err(|e| bad(e.to_string()))
 }
 
-fn fail(json: bool, code: &str, message: &str) -> u8 {
-    if json {
-        println!("{}", json!({ "error": { "code": code, "message": message } }));
-    } else {
-        eprintln!("error {code}: {message}");
-    }
-    2
+fn fail(json: bool, code: Code, message: &str) -> u8 {
+    crate::output::fail(json, &Error::new(code, message))
 }
 
 /// Lists the faces in each image: box, score, landmarks and the yaw cue.
@@ -42,7 +33,7 @@ pub fn detect(files: &[PathBuf], json: bool) -> Result<u8> {
     for f in files {
         let img = match read_image(f) {
             Ok(i) => i,
-            Err((code, msg)) => return Ok(fail(json, &code, &msg)),
+            Err(e) => return Ok(crate::output::fail(json, &e)),
         };
         let faces = models.detect(&img)?;
         if !json {
@@ -86,20 +77,24 @@ pub fn face_match(a: &Path, b: &Path, threshold: Option<f32>, json: bool) -> Res
         .unwrap_or_default();
     let models = match load_models() {
         Ok(m) => m,
-        Err(e) => return Ok(fail(json, MODELS, &e.to_string())),
+        Err(e) => return Ok(fail(json, Code::Face0003Models, &e.to_string())),
     };
     let (ia, ib) = match (read_image(a), read_image(b)) {
         (Ok(ia), Ok(ib)) => (ia, ib),
-        (Err((code, msg)), _) | (_, Err((code, msg))) => return Ok(fail(json, &code, &msg)),
+        (Err(e), _) | (_, Err(e)) => return Ok(crate::output::fail(json, &e)),
     };
     let la = a.display().to_string();
     let lb = b.display().to_string();
     let cmp = match models.compare(&ia, &ib, [&la, &lb]) {
         Ok(c) => c,
         Err(FaceError::NoFace(which)) => {
-            return Ok(fail(json, NO_FACE, &format!("no face found in {which}")))
+            return Ok(fail(
+                json,
+                Code::Face0001NoFace,
+                &format!("no face found in {which}"),
+            ))
         }
-        Err(e) => return Ok(fail(json, BAD_IMAGE, &e.to_string())),
+        Err(e) => return Ok(fail(json, Code::Face0002BadImage, &e.to_string())),
     };
     let matched = policy.is_match(cmp.score);
     if json {
@@ -130,7 +125,7 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
         std::fs::read_to_string(pairs_file).with_context(|| format!("reading {}", pairs_file.display()))?;
     let pairs = parse_pairs(&text).map_err(|e| anyhow!("{}: {e}", pairs_file.display()))?;
     if pairs.is_empty() {
-        return Ok(fail(json, BAD_IMAGE, "the pairs file lists no pair"));
+        return Ok(fail(json, Code::Face0002BadImage, "the pairs file lists no pair"));
     }
     let base = pairs_file.parent().unwrap_or(Path::new("."));
     let models = load_models()?;
@@ -143,7 +138,7 @@ pub fn face_eval(pairs_file: &Path, target_far: f64, json: bool) -> Result<u8> {
             if cache.contains_key(name) {
                 continue;
             }
-            let img = read_image(&base.join(name)).map_err(|(_, m)| anyhow!(m))?;
+            let img = read_image(&base.join(name)).map_err(|e| anyhow!("{e}"))?;
             let e = models.embed_largest_face(&img)?.map(|(_, e)| e);
             cache.insert(name.clone(), e);
         }
@@ -318,7 +313,7 @@ pub fn liveness_check(challenge: &str, frames: &[PathBuf], json: bool) -> Result
     let Some(challenge) = Challenge::parse(challenge) else {
         return Ok(fail(
             json,
-            BAD_IMAGE,
+            Code::Face0004BadChallenge,
             "--challenge must list turns: left,right,...",
         ));
     };
@@ -326,7 +321,7 @@ pub fn liveness_check(challenge: &str, frames: &[PathBuf], json: bool) -> Result
     for f in frames {
         match read_image(f) {
             Ok(i) => images.push(i),
-            Err((code, msg)) => return Ok(fail(json, &code, &msg)),
+            Err(e) => return Ok(crate::output::fail(json, &e)),
         }
     }
     let models = load_models()?;

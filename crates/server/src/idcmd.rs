@@ -3,6 +3,7 @@
 //! vpcd, for demos and tests).
 
 use anyhow::{anyhow, Context, Result};
+use banso_core::{Code, Error};
 use banso_identity::emrtd::pa::CheckStatus;
 use banso_identity::emrtd::reader::{read_chip, verify, AssuranceLevel, BacOrPace, NamedCheck};
 use banso_identity::emrtd::testkit::TestCardParams;
@@ -70,15 +71,16 @@ pub fn read(
     let chip = match read_chip(&mut card, mrz, access, nonce) {
         Ok(chip) => chip,
         Err(e) => {
+            let code = Code::Id0002ChipUnreadable;
             if json_out {
                 println!(
                     "{}",
-                    json!({ "verified": false, "error": { "code": "ID-0002", "message": e.to_string() } })
+                    json!({ "verified": false, "error": { "code": code.as_str(), "message": e.to_string() } })
                 );
             } else {
-                eprintln!("error ID-0002: the chip could not be read: {e}");
+                eprintln!("error {code}: the chip could not be read: {e}");
             }
-            return Ok(1);
+            return Ok(crate::output::exit_code(code.kind()));
         }
     };
     let read_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -125,19 +127,20 @@ pub fn read(
             Ok(0)
         }
         Err(rejected) => {
+            let code = Code::Id0003IdentityRejected;
             if json_out {
                 println!(
                     "{}",
                     json!({
                         "verified": false,
-                        "error": { "code": "ID-0003", "message": rejected.reason },
+                        "error": { "code": code.as_str(), "message": rejected.reason },
                         "checks": rejected.checks.iter().map(status_json).collect::<Vec<_>>(),
                     })
                 );
             } else {
-                eprintln!("error ID-0003: {}", rejected.reason);
+                eprintln!("error {code}: {}", rejected.reason);
             }
-            Ok(1)
+            Ok(crate::output::exit_code(code.kind()))
         }
     }
 }
@@ -190,30 +193,25 @@ pub fn test_card(port: u16, out: &Path, negative: Option<&str>, face: Option<&Pa
 /// Exit 0 signed in, 1 denied, expired or an invalid token, 2 another error.
 pub fn login(issuer: &str, client_id: &str, scope: &str, qr_png: Option<&Path>, json: bool) -> Result<u8> {
     use banso_identity::oidc::{AssuranceLevel, OidcClient, OidcConfig, OidcError, SystemClock};
-    let fail = |code: &str, e: &OidcError| -> u8 {
-        if json {
-            println!(
-                "{}",
-                json!({ "error": { "code": code, "message": e.to_string() } })
-            );
-        } else {
-            eprintln!("error {code}: {e}");
-        }
-        match e {
-            OidcError::Denied | OidcError::Expired | OidcError::InvalidToken(_) => 1,
-            _ => 2,
-        }
+    // The citizen's "no" (denied, expired, a token that does not validate) is a refusal; anything else is the
+    // provider's or the network's failure, under the step's own code.
+    let fail = |step: Code, e: &OidcError| -> u8 {
+        let code = match e {
+            OidcError::Denied | OidcError::Expired | OidcError::InvalidToken(_) => Code::Auth0103LoginRefused,
+            _ => step,
+        };
+        crate::output::fail(json, &Error::new(code, e.to_string()))
     };
     let client = match OidcClient::discover(OidcConfig::new(issuer)) {
         Ok(c) => c,
-        Err(e) => return Ok(fail("AUTH-0101", &e)),
+        Err(e) => return Ok(fail(Code::Auth0101ProviderUnreachable, &e)),
     };
     // No nonce: the device code already binds the answer to this request, and providers differ on echoing a
     // nonce sent with a device authorization request (the test provider does not). The client checks one when
     // `start_with_nonce` is used.
     let auth = match client.start(client_id, scope) {
         Ok(a) => a,
-        Err(e) => return Ok(fail("AUTH-0102", &e)),
+        Err(e) => return Ok(fail(Code::Auth0102LoginNotStarted, &e)),
     };
     let code = qrcode::QrCode::new(auth.qr_uri().as_bytes()).map_err(|e| anyhow!("QR: {e}"))?;
     if let Some(path) = qr_png {
@@ -230,7 +228,7 @@ pub fn login(issuer: &str, client_id: &str, scope: &str, qr_png: Option<&Path>, 
     );
     let id = match client.poll(&auth, &SystemClock) {
         Ok(id) => id,
-        Err(e) => return Ok(fail("AUTH-0103", &e)),
+        Err(e) => return Ok(fail(Code::Auth0101ProviderUnreachable, &e)),
     };
     let level = id.assurance.as_ref().map(|a| match a.level {
         AssuranceLevel::Low => "low",

@@ -17,7 +17,7 @@ mod trust;
 
 use anyhow::{Context, Result};
 use app::App;
-use banso_core::error::{Error, Kind};
+use banso_core::error::Error;
 use banso_core::model::Role;
 use banso_core::service::IssueRequest;
 use clap::{Args, Parser, Subcommand};
@@ -396,13 +396,8 @@ struct Failure {
 
 impl Failure {
     fn domain(e: Error, json: bool) -> Self {
-        let code = match e.kind() {
-            Kind::Internal | Kind::Busy | Kind::Timeout => 2,
-            Kind::Held => 3,
-            _ => 1,
-        };
         Self {
-            code,
+            code: output::exit_code(e.kind()),
             error: anyhow::anyhow!("{e}"),
             json,
             domain: Some(e),
@@ -966,17 +961,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 Ok(if mrz.all_checks_ok() { 0 } else { 1 })
             }
-            Err(e) => {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "error": { "code": "ID-0001", "message": e.to_string() } })
-                    );
-                } else {
-                    eprintln!("error ID-0001: {e}");
-                }
-                Ok(1)
-            }
+            Err(e) => Ok(output::fail(
+                json,
+                &Error::new(banso_core::Code::Id0001BadMrz, e.to_string()),
+            )),
         },
         Command::Id {
             command:

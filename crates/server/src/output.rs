@@ -1,6 +1,7 @@
 //! The JSON shapes shared by the CLI and the HTTP API, so both say the same thing the same way.
 
 use banso_core::code::VerificationCode;
+use banso_core::error::{Error, Kind};
 use banso_core::service::{HeldForReview, Issuance, IssuedCopy};
 use serde_json::{json, Value};
 
@@ -77,4 +78,28 @@ pub fn held_json(held: &HeldForReview) -> Value {
         "reason": held.reason,
         "message": held.message(),
     })
+}
+
+/// The exit code of a domain error's kind — the one mapping of the command line: 0 done, 1 refused or invalid
+/// (a "no" or bad input), 2 an operational error (retry or call the operator), 3 held for an officer.
+pub fn exit_code(kind: Kind) -> u8 {
+    match kind {
+        Kind::Internal | Kind::Busy | Kind::Timeout => 2,
+        Kind::Held => 3,
+        _ => 1,
+    }
+}
+
+/// Prints a domain error the way every command does (JSON on stdout with `json`, else a line on stderr) and
+/// gives its exit code.
+pub fn fail(json: bool, e: &Error) -> u8 {
+    if json {
+        println!(
+            "{}",
+            json!({ "error": { "code": e.code.as_str(), "message": e.message } })
+        );
+    } else {
+        eprintln!("error {}: {}", e.code, e.message);
+    }
+    exit_code(e.kind())
 }

@@ -23,7 +23,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check: registry unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "code": "SYS-0001" })),
+                Json(json!({ "status": "unavailable", "code": Code::Sys0001Storage.as_str() })),
             )
                 .into_response()
         }
