@@ -307,24 +307,29 @@ fn operator_endpoints_and_private_files() {
         metrics.contains("route=\"/api/v1/copies\",status=\"201\""),
         "{metrics}"
     );
+    // The document served is the committed one, which a unit test diffs with the routes both ways; every path
+    // it lists is answered (not "no such endpoint").
     let openapi: Value = server.get("/api/openapi.json").json().unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in [
-        "/api/v1/copies",
-        "/api/v1/copies/{code}",
-        "/api/v1/copies/{code}/revoke",
-        "/api/v1/verify",
-        "/v/{code}",
-        "/api/v1/log/checkpoint",
-        "/api/v1/log/proof/inclusion",
-        "/api/v1/log/proof/consistency",
-        "/api/v1/tsa",
-        "/pki/ocsp",
-        "/pki/crl/{file}",
-        "/api/v1/tokens",
-        "/api/v1/tokens/{id}/revoke",
-    ] {
-        assert!(openapi["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    for (path, item) in openapi["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{code}", "0000")
+            .replace("{id}", "x")
+            .replace("{file}", "x.crl")
+            .replace("{request}", "x");
+        for method in item.as_object().unwrap().keys() {
+            let r = server
+                .http
+                .request(method.to_uppercase().parse().unwrap(), server.url(&concrete))
+                .send()
+                .unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().unwrap_or_default();
+            assert!(
+                status != 405 && !body.contains("no such endpoint"),
+                "{method} {path} is documented but not served: {status} {body}"
+            );
+        }
     }
     let missing = server.get("/api/v1/nothing-here");
     assert_eq!(missing.status().as_u16(), 404);

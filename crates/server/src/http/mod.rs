@@ -77,34 +77,51 @@ pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(Error::new(Code::Req0001Malformed, message))
 }
 
+/// The routes, declared once: the router is built from this table, and a test diffs it with the committed
+/// OpenAPI document both ways, so the published contract cannot drift from what is served.
+macro_rules! routes {
+    ($( $path:literal => $method:ident($handler:path), )*) => {
+        /// Every (path, method) the service answers (for the contract test).
+        #[cfg(test)]
+        pub const ROUTES: &[(&str, &str)] = &[$( ($path, stringify!($method)), )*];
+
+        fn with_routes(router: Router<AppState>) -> Router<AppState> {
+            router $( .route($path, $method($handler)) )*
+        }
+    };
+}
+
+routes! {
+    "/" => get(pages::home),
+    "/healthz" => get(api::healthz),
+    "/metrics" => get(metrics::render),
+    "/api/openapi.json" => get(api::openapi),
+    "/api/v1/copies" => post(api::issue),
+    "/api/v1/copies/{code}" => get(api::copy_status),
+    "/api/v1/copies/{code}/pdf" => get(api::copy_pdf),
+    "/api/v1/copies/{code}/revoke" => post(api::revoke),
+    "/api/v1/verify" => post(api::verify),
+    "/api/v1/intake/{id}" => get(api::intake_record),
+    "/api/v1/tokens" => get(api::list_tokens),
+    "/api/v1/tokens/{id}/revoke" => post(api::revoke_token),
+    "/api/v1/log/checkpoint" => get(api::log_checkpoint),
+    "/api/v1/log/proof/inclusion" => get(api::log_inclusion),
+    "/api/v1/log/proof/consistency" => get(api::log_consistency),
+    "/api/v1/tsa" => post(pki::timestamp),
+    "/pki/tsa" => post(pki::timestamp),
+    "/pki/ocsp" => post(pki::ocsp_post),
+    "/pki/ocsp/{request}" => get(pki::ocsp_get),
+    "/pki/crl/{file}" => get(pki::crl),
+    "/pki/ca/{file}" => get(pki::ca),
+    "/v" => get(pages::lookup),
+    "/v/{code}" => get(pages::copy_page),
+    "/v/{code}/pdf" => get(api::copy_pdf),
+}
+
 /// The router of the whole service.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/v1/copies", post(api::issue))
-        .route("/api/v1/copies/{code}", get(api::copy_status))
-        .route("/api/v1/copies/{code}/pdf", get(api::copy_pdf))
-        .route("/api/v1/copies/{code}/revoke", post(api::revoke))
-        .route("/api/v1/verify", post(api::verify))
-        .route("/api/v1/intake/{id}", get(api::intake_record))
-        .route("/api/v1/tokens", get(api::list_tokens))
-        .route("/api/v1/tokens/{id}/revoke", post(api::revoke_token))
-        .route("/api/v1/log/checkpoint", get(api::log_checkpoint))
-        .route("/api/v1/log/proof/inclusion", get(api::log_inclusion))
-        .route("/api/v1/log/proof/consistency", get(api::log_consistency))
-        .route("/api/v1/tsa", post(pki::timestamp))
-        .route("/pki/tsa", post(pki::timestamp))
-        .route("/pki/ocsp", post(pki::ocsp_post))
-        .route("/pki/ocsp/{request}", get(pki::ocsp_get))
-        .route("/pki/crl/{file}", get(pki::crl))
-        .route("/pki/ca/{file}", get(pki::ca))
-        .route("/v", get(pages::lookup))
-        .route("/v/{code}", get(pages::copy_page))
-        .route("/v/{code}/pdf", get(api::copy_pdf))
+    with_routes(Router::new())
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -115,4 +132,36 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes_served() {
+        let doc: serde_json::Value = serde_json::from_str(super::api::OPENAPI).expect("openapi.json is JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        let documented: BTreeSet<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flat_map(|ops| ops.keys())
+                    .filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str()))
+                    .map(move |m| (path.clone(), m.clone()))
+            })
+            .collect();
+        let served: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|(p, m)| (p.to_string(), m.to_string()))
+            .collect();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let not_served: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            undocumented.is_empty() && not_served.is_empty(),
+            "served but not in openapi.json: {undocumented:?}; in openapi.json but not served: {not_served:?}"
+        );
+    }
 }
