@@ -282,7 +282,10 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
         byte_range[3],
         width = BR_WIDTH
     );
-    bytes[br_at..br_at + br_text.len()].copy_from_slice(br_text.as_bytes());
+    bytes
+        .get_mut(br_at..br_at + br_text.len())
+        .ok_or_else(|| RenderError::Layout(format!("the /ByteRange {br_text:?} does not fit its field")))?
+        .copy_from_slice(br_text.as_bytes());
     Ok(PreparedPdf {
         bytes,
         byte_range,
@@ -342,17 +345,13 @@ fn write_shared(w: &mut Writer, f: &Font, qr_url: &str) -> Result<Shared, Render
     let _ = writeln!(c, "1 g 0 0 {n} {n} re f 0 g");
     for (y, row) in colors.chunks(mw).enumerate() {
         let py = n - 4 - y - 1;
+        // One rectangle per run of dark modules.
         let mut x = 0;
-        while x < mw {
-            if row[x] == qrcode::Color::Dark {
-                let start = x;
-                while x < mw && row[x] == qrcode::Color::Dark {
-                    x += 1;
-                }
-                let _ = writeln!(c, "{} {py} {} 1 re", start + 4, x - start);
-            } else {
-                x += 1;
+        for (dark, run) in runs(row.iter().map(|m| *m == qrcode::Color::Dark)) {
+            if dark {
+                let _ = writeln!(c, "{} {py} {run} 1 re", x + 4);
             }
+            x += run;
         }
     }
     c.push_str("f\n");
@@ -427,8 +426,9 @@ fn write_png(w: &mut Writer, data: &[u8], p: &PngInfo<'_>) -> Result<u32, InputE
         let mut color = Vec::with_capacity(px * color_channels);
         let mut a = Vec::with_capacity(px);
         for p in buf.chunks_exact(channels) {
-            color.extend_from_slice(&p[..color_channels]);
-            a.push(p[channels - 1]);
+            let (c, rest) = p.split_at(color_channels.min(p.len()));
+            color.extend_from_slice(c);
+            a.push(rest.last().copied().unwrap_or(255));
         }
         (color, Some(a))
     } else {
@@ -971,4 +971,16 @@ fn file_id(doc: &CopyDocument<'_>, body: &[u8]) -> [u8; 16] {
     id[..8].copy_from_slice(&a.to_be_bytes());
     id[8..].copy_from_slice(&b.to_be_bytes());
     id
+}
+
+/// Runs of equal values: (value, length), in order.
+fn runs(values: impl Iterator<Item = bool>) -> Vec<(bool, usize)> {
+    let mut out: Vec<(bool, usize)> = Vec::new();
+    for v in values {
+        match out.last_mut() {
+            Some((last, n)) if *last == v => *n += 1,
+            _ => out.push((v, 1)),
+        }
+    }
+    out
 }

@@ -44,6 +44,9 @@ pub(crate) struct Font {
 
 pub(crate) fn font() -> &'static Font {
     static FONT: OnceLock<Font> = OnceLock::new();
+    // The font is DejaVu Sans, embedded at build time and subset by this module: a failure here is a broken
+    // build, never input, and the render tests exercise it on every run.
+    #[allow(clippy::expect_used)]
     FONT.get_or_init(|| build().expect("the DejaVu Sans copied at build time is a valid TrueType font"))
 }
 
@@ -154,16 +157,14 @@ pub(crate) fn compose_vietnamese(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     let (compose, decompose) = vietnamese_tables();
-    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut j = i + 1;
-        while j < chars.len() && is_mark(chars[j]) {
-            j += 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut marks: Vec<char> = Vec::new();
+        while let Some(m) = chars.next_if(|m| is_mark(*m)) {
+            marks.push(m);
         }
-        let marks = &chars[i + 1..j];
+        let marks = marks.as_slice();
         if marks.is_empty() {
             out.push(c);
         } else {
@@ -178,7 +179,6 @@ pub(crate) fn compose_vietnamese(text: &str) -> std::borrow::Cow<'_, str> {
                 }
             }
         }
-        i = j;
     }
     std::borrow::Cow::Owned(out)
 }
@@ -272,7 +272,9 @@ fn checksum(data: &[u8]) -> u32 {
     let mut sum = 0u32;
     for c in data.chunks(4) {
         let mut w = [0u8; 4];
-        w[..c.len()].copy_from_slice(c);
+        for (to, from) in w.iter_mut().zip(c) {
+            *to = *from;
+        }
         sum = sum.wrapping_add(u32::from_be_bytes(w));
     }
     sum
@@ -417,7 +419,9 @@ pub(crate) fn subset(ttf: &[u8], keep: &BTreeSet<u16>) -> Result<Vec<u8>, String
         }
     }
     let adjust = 0xB1B0_AFBAu32.wrapping_sub(checksum(&font));
-    font[head_offset + 8..head_offset + 12].copy_from_slice(&adjust.to_be_bytes());
+    font.get_mut(head_offset + 8..head_offset + 12)
+        .ok_or("the head table lies outside the subset font")?
+        .copy_from_slice(&adjust.to_be_bytes());
     Ok(font)
 }
 

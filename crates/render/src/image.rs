@@ -97,7 +97,7 @@ pub(crate) struct JpegInfo {
 /// Does not read the entropy-coded data, so it costs microseconds even for large scans.
 pub(crate) fn parse_jpeg(b: &[u8]) -> Result<JpegInfo, InputError> {
     const K: InputKind = InputKind::Jpeg;
-    if b.len() < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+    if b.len() < 4 || !b.starts_with(&[0xFF, 0xD8]) {
         return Err(corrupt(K, "no start-of-image marker"));
     }
     let mut pos = 2;
@@ -142,13 +142,11 @@ pub(crate) fn parse_jpeg(b: &[u8]) -> Result<JpegInfo, InputError> {
                 if sof.is_some() {
                     return Err(corrupt(K, "more than one frame header"));
                 }
-                if seg.len() < 6 {
+                let &[precision, h1, h0, w1, w0, components, ..] = seg else {
                     return Err(corrupt(K, "short frame header"));
-                }
-                let precision = seg[0];
-                let height = u32::from(u16::from_be_bytes([seg[1], seg[2]]));
-                let width = u32::from(u16::from_be_bytes([seg[3], seg[4]]));
-                let components = seg[5];
+                };
+                let height = u32::from(u16::from_be_bytes([h1, h0]));
+                let width = u32::from(u16::from_be_bytes([w1, w0]));
                 if seg.len() < 6 + 3 * usize::from(components) {
                     return Err(corrupt(K, "short frame header"));
                 }
@@ -170,16 +168,17 @@ pub(crate) fn parse_jpeg(b: &[u8]) -> Result<JpegInfo, InputError> {
                 sof = Some((width, height, components));
             }
             0xE0 if seg.starts_with(b"JFIF\0") && seg.len() >= 12 => {
-                let units = seg[7];
-                let x = f32::from(u16::from_be_bytes([seg[8], seg[9]]));
-                let y = f32::from(u16::from_be_bytes([seg[10], seg[11]]));
+                let (Some(&units), Some(x), Some(y)) = (seg.get(7), be16(seg, 8), be16(seg, 10)) else {
+                    continue;
+                };
+                let (x, y) = (f32::from(x), f32::from(y));
                 jfif_dpi = match units {
                     1 => plausible_dpi(x, y),
                     2 => plausible_dpi(x * 2.54, y * 2.54),
                     _ => None,
                 };
             }
-            0xE1 if seg.starts_with(b"Exif\0\0") => exif_dpi = exif_resolution(&seg[6..]),
+            0xE1 if seg.starts_with(b"Exif\0\0") => exif_dpi = seg.get(6..).and_then(exif_resolution),
             0xEE if seg.starts_with(b"Adobe") => adobe = true,
             0xDA => break,
             _ => {}
@@ -187,7 +186,7 @@ pub(crate) fn parse_jpeg(b: &[u8]) -> Result<JpegInfo, InputError> {
     }
     let (width, height, components) = sof.ok_or_else(|| corrupt(K, "no frame header before the scan"))?;
     // The scan starts at `pos`; an end-of-image marker must follow it. Trailing bytes after EOI are tolerated.
-    let tail = &b[pos.min(b.len())..];
+    let tail = b.get(pos..).unwrap_or_default();
     if !tail.windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
         return Err(corrupt(K, "truncated: no end-of-image marker after the scan"));
     }
@@ -303,8 +302,14 @@ pub(crate) fn parse_png(b: &[u8]) -> Result<PngInfo<'_>, InputError> {
             .and_then(|v| v.checked_add(len))
             .filter(|&e| e <= b.len())
             .ok_or_else(|| corrupt(K, format!("truncated chunk at byte {pos}")))?;
-        let ctype: [u8; 4] = [b[pos + 4], b[pos + 5], b[pos + 6], b[pos + 7]];
-        let data = &b[pos + 8..pos + 8 + len];
+        // `end` is within the file, so the type, the data and the CRC are too.
+        let (Some(&[c0, c1, c2, c3]), Some(data)) = (
+            b.get(pos + 4..pos + 8).and_then(|t| <&[u8; 4]>::try_from(t).ok()),
+            b.get(pos + 8..pos + 8 + len),
+        ) else {
+            return Err(corrupt(K, format!("truncated chunk at byte {pos}")));
+        };
+        let ctype = [c0, c1, c2, c3];
         let stored_crc = be32(b, pos + 8 + len).unwrap_or(0);
         let mut h = crc32fast::Hasher::new();
         h.update(&ctype);
@@ -323,12 +328,13 @@ pub(crate) fn parse_png(b: &[u8]) -> Result<PngInfo<'_>, InputError> {
                 if info.is_some() {
                     return Err(corrupt(K, "second IHDR chunk"));
                 }
-                if len != 13 {
+                let &[w3, w2, w1, w0, h3, h2, h1, h0, bit_depth, color_type, compression, filter, interlace] =
+                    data
+                else {
                     return Err(corrupt(K, "IHDR has the wrong length"));
-                }
-                let width = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
-                let height = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
-                let (bit_depth, color_type) = (data[8], data[9]);
+                };
+                let width = u32::from_be_bytes([w3, w2, w1, w0]);
+                let height = u32::from_be_bytes([h3, h2, h1, h0]);
                 let valid = match color_type {
                     0 => matches!(bit_depth, 1 | 2 | 4 | 8 | 16),
                     3 => matches!(bit_depth, 1 | 2 | 4 | 8),
@@ -341,7 +347,7 @@ pub(crate) fn parse_png(b: &[u8]) -> Result<PngInfo<'_>, InputError> {
                         format!("colour type {color_type} with bit depth {bit_depth}"),
                     ));
                 }
-                if data[10] != 0 || data[11] != 0 || data[12] > 1 {
+                if compression != 0 || filter != 0 || interlace > 1 {
                     return Err(corrupt(K, "unknown compression, filter or interlace method"));
                 }
                 info = Some(PngInfo {
@@ -349,7 +355,7 @@ pub(crate) fn parse_png(b: &[u8]) -> Result<PngInfo<'_>, InputError> {
                     height,
                     bit_depth,
                     color_type,
-                    interlaced: data[12] == 1,
+                    interlaced: interlace == 1,
                     dpi: None,
                     palette: None,
                     has_trns: false,
@@ -368,11 +374,13 @@ pub(crate) fn parse_png(b: &[u8]) -> Result<PngInfo<'_>, InputError> {
                         inf.palette = Some(data);
                     }
                     b"tRNS" => inf.has_trns = true,
-                    b"pHYs" if len == 9 && data[8] == 1 => {
+                    b"pHYs" => {
                         // pixels per metre
-                        let x = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as f32 * 0.0254;
-                        let y = u32::from_be_bytes([data[4], data[5], data[6], data[7]]) as f32 * 0.0254;
-                        inf.dpi = plausible_dpi(x, y);
+                        if let &[x3, x2, x1, x0, y3, y2, y1, y0, 1] = data {
+                            let x = u32::from_be_bytes([x3, x2, x1, x0]) as f32 * 0.0254;
+                            let y = u32::from_be_bytes([y3, y2, y1, y0]) as f32 * 0.0254;
+                            inf.dpi = plausible_dpi(x, y);
+                        }
                     }
                     b"IDAT" => {
                         if idat_done {

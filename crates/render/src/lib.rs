@@ -21,6 +21,15 @@
 //! PDF/A-2b ingredients: XMP (pdfaid 2/B) matching the Info dictionary, an sRGB output intent built in
 //! code (`icc.rs`), /ID, no encryption. Known gaps: CMYK JPEGs use /DeviceCMYK, which PDF/A does not allow
 //! with an RGB output intent; imported PDF pages keep their own fonts and colour spaces as they are.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use std::ops::Range;
 
@@ -196,6 +205,9 @@ pub enum RenderError {
     /// The verification URL cannot be encoded as a QR code (e.g. far too long).
     #[error("QR code: {0}")]
     QrCode(String),
+    /// The file cannot be laid out (e.g. a byte offset wider than its reserved field).
+    #[error("layout: {0}")]
+    Layout(String),
 }
 
 /// Composes the copy. See the module contract.

@@ -86,7 +86,10 @@ fn pages(doc: &Document) -> Result<Vec<PageGeom>, InputError> {
                     .iter()
                     .filter_map(|o| resolve(doc, o).and_then(number))
                     .collect();
-                (v.len() == 4).then(|| [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])])
+                match v.as_slice() {
+                    &[x0, y0, x1, y1] => Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]),
+                    _ => None,
+                }
             })
             .ok_or_else(|| corrupt(format!("page {n} has no valid MediaBox")))?;
         let (w, h) = (media[2] - media[0], media[3] - media[1]);
@@ -179,8 +182,8 @@ fn import_pdf(doc: &Document, geoms: &[PageGeom], w: &mut Writer) -> Result<Vec<
             Some(_) => return Err(corrupt(format!("page {}: /Contents is not a stream", i + 1))),
         }
         let mut filter_entries = Vec::new();
-        let data: Vec<u8> = if streams.len() == 1 {
-            let s = streams[0];
+        let data: Vec<u8> = if let [s] = streams.as_slice() {
+            let s = *s;
             for key in [&b"Filter"[..], b"DecodeParms"] {
                 if let Ok(v) = s.dict.get(key) {
                     filter_entries.push(b' ');
@@ -267,7 +270,9 @@ impl Copier<'_> {
     /// Writes every object queued so far (and those they reach).
     fn drain(&mut self, w: &mut Writer) -> Result<(), InputError> {
         while let Some(old) = self.queue.pop() {
-            let id = self.map[&old];
+            let Some(&id) = self.map.get(&old) else {
+                continue;
+            };
             let mut body = Vec::new();
             match self.doc.objects.get(&old) {
                 // A page reached from resources (e.g. an annotation's /P) is not copied.

@@ -26,8 +26,16 @@ impl Writer {
         (self.offsets.len() - 1) as u32
     }
 
+    /// Starts object `id` (allocated by this writer; an id it never gave is a bug the cross-reference
+    /// table would show, so it is ignored here rather than panicking).
     pub fn begin(&mut self, id: u32) {
-        self.offsets[id as usize] = self.buf.len();
+        debug_assert!(
+            (id as usize) < self.offsets.len(),
+            "object {id} was never allocated"
+        );
+        if let Some(offset) = self.offsets.get_mut(id as usize) {
+            *offset = self.buf.len();
+        }
         let _ = writeln!(self.buf, "{id} 0 obj");
     }
 
@@ -71,7 +79,7 @@ impl Writer {
         let n = self.offsets.len();
         self.buf.reserve(n * 20 + 256);
         let _ = write!(self.buf, "xref\n0 {n}\n0000000000 65535 f\r\n");
-        for off in &self.offsets[1..] {
+        for off in self.offsets.iter().skip(1) {
             let _ = write!(self.buf, "{off:010} 00000 n\r\n");
         }
         let mut id_hex = String::with_capacity(32);

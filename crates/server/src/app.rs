@@ -284,6 +284,9 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
             Code::Iss0007Unprintable,
             format!("the character {c:?} cannot be printed"),
         ),
+        RenderError::Layout(m) => {
+            Error::new(Code::Sys0003Internal, format!("the copy cannot be laid out: {m}"))
+        }
     })
 }
 
