@@ -28,18 +28,18 @@ pub fn parse_pairs(text: &str) -> Result<Vec<Pair>, String> {
             continue;
         }
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cols.len() < 3 {
+        let (Some(a), Some(b), Some(label)) = (cols.first(), cols.get(1), cols.get(2)) else {
             return Err(format!("line {}: expected a,b,label[,kind]", n + 1));
-        }
-        let genuine = match cols[2].to_ascii_lowercase().as_str() {
+        };
+        let genuine = match label.to_ascii_lowercase().as_str() {
             "1" | "genuine" | "true" => true,
             "0" | "impostor" | "false" => false,
             _ if n == 0 => continue, // a header line
             other => return Err(format!("line {}: label {other:?} is not 1/0", n + 1)),
         };
         pairs.push(Pair {
-            a: cols[0].to_string(),
-            b: cols[1].to_string(),
+            a: a.to_string(),
+            b: b.to_string(),
             genuine,
             kind: cols.get(3).map(|k| k.to_string()).unwrap_or_default(),
         });
@@ -103,16 +103,15 @@ impl Scores {
         }
         // At most `allowed` impostors may score at or above the threshold.
         let allowed = (target_far * n as f64).floor() as usize;
-        let threshold = if allowed >= n {
-            f32::NEG_INFINITY
-        } else {
-            // Just above the (allowed+1)-th highest impostor score.
-            next_up(self.impostor[n - 1 - allowed])
-        };
-        let threshold = if threshold.is_finite() {
-            threshold
-        } else {
-            self.impostor[0].min(self.genuine.first().copied().unwrap_or(0.0))
+        // Just above the (allowed+1)-th highest impostor score, or below every score when all may pass.
+        let threshold = match self.impostor.iter().rev().nth(allowed) {
+            Some(&s) if next_up(s).is_finite() => next_up(s),
+            _ => self
+                .impostor
+                .first()
+                .copied()
+                .unwrap_or(0.0)
+                .min(self.genuine.first().copied().unwrap_or(0.0)),
         };
         Some(self.rates_at(threshold))
     }

@@ -10,6 +10,15 @@
 //!
 //! No accept/reject threshold lives here on purpose: it must be chosen from measured
 //! false-accept / false-reject rates (PRODUCT.md §4).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod eval;
 pub mod liveness;
@@ -358,7 +367,9 @@ fn planar(img: &RgbImage, side: u32, channels: [usize; 3]) -> Vec<f32> {
     for (x, y, p) in img.enumerate_pixels() {
         let i = (y * side + x) as usize;
         for (plane, c) in channels.iter().enumerate() {
-            out[plane * n + i] = f32::from(p[*c]);
+            if let (Some(o), Some(v)) = (out.get_mut(plane * n + i), p.0.get(*c)) {
+                *o = f32::from(*v);
+            }
         }
     }
     out
@@ -425,21 +436,30 @@ fn decode(heads: &[Head], input_size: usize, cfg: &DetectConfig) -> Vec<Face> {
     for h in heads {
         let cols = input_size / h.stride;
         let s = h.stride as f32;
-        for idx in 0..h.cls.len() {
-            let score = (h.cls[idx].clamp(0.0, 1.0) * h.obj[idx].clamp(0.0, 1.0)).sqrt();
+        // One prior per cell: its score, its box (4 values) and its landmarks (5 points) side by side; a head
+        // shorter than the others ends the walk instead of reading past it.
+        let priors = h
+            .cls
+            .iter()
+            .zip(&h.obj)
+            .zip(h.bbox.chunks_exact(4))
+            .zip(h.kps.chunks_exact(10));
+        for (idx, (((cls, obj), b), k)) in priors.enumerate() {
+            let score = (cls.clamp(0.0, 1.0) * obj.clamp(0.0, 1.0)).sqrt();
             if score < cfg.score_threshold {
                 continue;
             }
             let (c, r) = ((idx % cols) as f32, (idx / cols) as f32);
-            let b = &h.bbox[idx * 4..idx * 4 + 4];
-            let cx = (c + b[0]) * s;
-            let cy = (r + b[1]) * s;
-            let w = b[2].exp() * s;
-            let hh = b[3].exp() * s;
-            let k = &h.kps[idx * 10..idx * 10 + 10];
+            let &[bx, by, bw, bh] = b else { continue };
+            let cx = (c + bx) * s;
+            let cy = (r + by) * s;
+            let w = bw.exp() * s;
+            let hh = bh.exp() * s;
             let mut landmarks = [[0f32; 2]; 5];
-            for (j, l) in landmarks.iter_mut().enumerate() {
-                *l = [(k[2 * j] + c) * s, (k[2 * j + 1] + r) * s];
+            for (l, xy) in landmarks.iter_mut().zip(k.chunks_exact(2)) {
+                if let &[x, y] = xy {
+                    *l = [(x + c) * s, (y + r) * s];
+                }
             }
             cands.push(Face {
                 bbox: BBox {
@@ -542,13 +562,13 @@ pub fn warp_affine(image: &RgbImage, inverse: &Affine, out_w: u32, out_h: u32) -
         let (dx, dy) = (sx - x0, sy - y0);
         let (x0, y0) = (x0 as i64, y0 as i64);
         let (p00, p10, p01, p11) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
-        let mut out = [0u8; 3];
-        for ch in 0..3 {
-            let top = p00[ch] * (1.0 - dx) + p10[ch] * dx;
-            let bottom = p01[ch] * (1.0 - dx) + p11[ch] * dx;
-            out[ch] = (top * (1.0 - dy) + bottom * dy).round().clamp(0.0, 255.0) as u8;
-        }
-        image::Rgb(out)
+        let blend = |ch: usize| {
+            let at = |p: [f32; 3]| p.get(ch).copied().unwrap_or(0.0);
+            let top = at(p00) * (1.0 - dx) + at(p10) * dx;
+            let bottom = at(p01) * (1.0 - dx) + at(p11) * dx;
+            (top * (1.0 - dy) + bottom * dy).round().clamp(0.0, 255.0) as u8
+        };
+        image::Rgb([blend(0), blend(1), blend(2)])
     })
 }
 

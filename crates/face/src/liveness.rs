@@ -297,7 +297,7 @@ pub fn judge(measures: &[FrameMeasure], challenge: &Challenge, policy: &Liveness
     });
 
     // 3. One person throughout, measured against the first frontal frame.
-    let reference_embedding = reference.and_then(|i| measures[i].embedding);
+    let reference_embedding = reference.and_then(|i| measures.get(i)).and_then(|m| m.embedding);
     let mut worst = f32::INFINITY;
     if let Some(r) = reference_embedding {
         for (f, m) in frames.iter_mut().zip(measures) {
