@@ -3,6 +3,15 @@
 //! Every page comes back as an RGB image with its resolution when the source states one (PNG `pHYs`, JPEG JFIF
 //! density, TIFF `XResolution`, the resolution a PDF was rendered or a scan was taken at). Colour is kept because
 //! later checks look for red seals and stamps; [`crate::cleanup::to_gray`] gives the analysis image.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -82,7 +91,7 @@ pub fn load_file(path: &Path, progress: &mut dyn FnMut(&Progress)) -> Result<Vec
     }
     let format = sniff_format(&bytes).ok_or_else(|| IntakeError::UnsupportedFormat {
         path: path.to_path_buf(),
-        detail: format!("unknown signature {:02x?}", &bytes[..bytes.len().min(8)]),
+        detail: format!("unknown signature {:02x?}", bytes.get(..8).unwrap_or(&bytes)),
     })?;
     let pages = match format {
         FileFormat::Png | FileFormat::Jpeg => {
@@ -227,11 +236,12 @@ fn decode_tiff(
             return Err(decode_error(path, "TIFF page shorter than its dimensions"));
         }
         let mut img = RgbImage::new(w, h);
-        for (i, px) in img.pixels_mut().enumerate() {
-            let s = &samples[i * channels..i * channels + channels];
-            *px = match channels {
-                1 | 2 => image::Rgb([s[0], s[0], s[0]]),
-                _ => image::Rgb([s[0], s[1], s[2]]),
+        // The length was checked above: every pixel has its `channels` samples.
+        for (px, s) in img.pixels_mut().zip(samples.chunks_exact(channels.max(1))) {
+            *px = match *s {
+                [g] | [g, _] => image::Rgb([g, g, g]),
+                [r, g, b, ..] => image::Rgb([r, g, b]),
+                [] => image::Rgb([0, 0, 0]),
             };
         }
         let page = Page {

@@ -8,6 +8,15 @@
 //! `OMP_THREAD_LIMIT=1` must be in the environment when the process starts: libgomp reads it once, when it is
 //! loaded with libtesseract, before `main`. Setting it later from Rust changes nothing, so the engine refuses to
 //! start without it ([`ensure_omp_thread_limit`]); binaries can call [`reexec_with_omp_thread_limit`] first.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -571,12 +580,13 @@ pub fn parse_tsv_words(tsv: &str) -> Vec<OcrWord> {
     tsv.lines()
         .filter_map(|row| {
             let cols: Vec<&str> = row.splitn(12, '\t').collect();
-            if cols.len() < 12 || cols[0] != "5" {
+            let &["5", _, block, paragraph, line, _, left, top, width, height, conf, text] = cols.as_slice()
+            else {
                 return None;
-            }
-            let num = |i: usize| cols[i].trim().parse::<i64>().ok();
-            let text = cols[11].trim().to_string();
-            let confidence = cols[10].trim().parse::<f32>().ok()?;
+            };
+            let num = |v: &str| v.trim().parse::<i64>().ok();
+            let text = text.trim().to_string();
+            let confidence = conf.trim().parse::<f32>().ok()?;
             if text.is_empty() || confidence < 0.0 {
                 return None;
             }
@@ -584,10 +594,15 @@ pub fn parse_tsv_words(tsv: &str) -> Vec<OcrWord> {
             Some(OcrWord {
                 text,
                 confidence,
-                bbox: BBox::new(clamp(num(6)?), clamp(num(7)?), clamp(num(8)?), clamp(num(9)?)),
-                block: clamp(num(2)?),
-                paragraph: clamp(num(3)?),
-                line: clamp(num(4)?),
+                bbox: BBox::new(
+                    clamp(num(left)?),
+                    clamp(num(top)?),
+                    clamp(num(width)?),
+                    clamp(num(height)?),
+                ),
+                block: clamp(num(block)?),
+                paragraph: clamp(num(paragraph)?),
+                line: clamp(num(line)?),
             })
         })
         .collect()
@@ -742,7 +757,11 @@ impl OcrPool {
         for done in 1..=total {
             let (index, result) = reply_rx.recv().map_err(|_| IntakeError::PoolClosed)?;
             match result {
-                Ok(page) => results[index] = Some(page),
+                Ok(page) => {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(page);
+                    }
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
