@@ -125,6 +125,38 @@ pub trait Registry: Send + Sync {
     /// The fingerprints of the most recently certified pages, newest first, at most `limit` (read from their own
     /// indexed table, not from the reports).
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError>;
+    /// The certificates this installation's CA revoked (kept here, not beside the keys, so every server that
+    /// shares the registry answers OCSP and CRLs alike), oldest first.
+    async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError>;
+    /// Records a revocation; false when the serial was revoked already (the first revocation stands).
+    async fn add_ca_revocation(&self, revocation: &CaRevocation) -> Result<bool, StoreError>;
+}
+
+/// A certificate the installation's own CA revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaRevocation {
+    /// The serial number, lower-case hex without separators or leading zeros.
+    pub serial: String,
+    pub revoked_at: OffsetDateTime,
+    /// RFC 5280 CRLReason code.
+    pub reason: u8,
+}
+
+impl CaRevocation {
+    /// A serial as an operator types it (upper or lower case, with colons, leading zeros) in the stored form.
+    pub fn normalise_serial(serial: &str) -> String {
+        let hex: String = serial
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let trimmed = hex.trim_start_matches('0');
+        if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        }
+    }
 }
 
 /// A reserved certification number, written in the book as pending; see [`Registry::reserve_number`].

@@ -204,6 +204,12 @@ impl Registry for MemoryRegistry {
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
         Ok(self.state.lock().unwrap().intakes.get(id).cloned())
     }
+    async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn add_ca_revocation(&self, _revocation: &CaRevocation) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
         let s = self.state.lock().unwrap();
         Ok(s.fingerprints

@@ -112,6 +112,8 @@ pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
 /// timestamp from the configured TSA).
 pub struct PdfComposer {
     pub trust: Arc<crate::trust::TrustServices>,
+    /// Where the CA's revocations are kept: read before each copy, for the validation data it embeds.
+    pub registry: Arc<dyn banso_core::ports::Registry>,
     pub level: crate::longterm::Level,
     pub default_dpi: f32,
     pub signer_name: String,
@@ -299,6 +301,9 @@ impl Composer for PdfComposer {
     }
 
     async fn compose(&self, request: ComposeRequest) -> Result<ComposedCopy, Error> {
+        if self.level >= crate::longterm::Level::BLT {
+            self.trust.refresh_revocations(self.registry.as_ref()).await?;
+        }
         let trust = self.trust.clone();
         let level = self.level;
         let dpi = self.default_dpi;
@@ -496,6 +501,24 @@ pub fn secure_data_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Moves the revocations an earlier version kept beside the keys (`pki/revoked.json`) into the registry, once:
+/// the file is renamed `revoked.json.imported` when every entry is in.
+async fn import_legacy_revocations(pki_dir: &Path, registry: &dyn banso_core::ports::Registry) -> Result<()> {
+    let file = pki_dir.join("revoked.json");
+    if !file.exists() {
+        return Ok(());
+    }
+    for r in crate::trust::legacy_revocations(pki_dir)? {
+        registry
+            .add_ca_revocation(&r)
+            .await
+            .map_err(|e| anyhow!("moving {} into the registry: {e}", file.display()))?;
+    }
+    std::fs::rename(&file, pki_dir.join("revoked.json.imported"))
+        .with_context(|| format!("renaming {}", file.display()))?;
+    Ok(())
+}
+
 /// How many of the most recently certified pages the duplicate check compares with.
 const DUPLICATE_WINDOW: u32 = 10_000;
 
@@ -521,6 +544,11 @@ impl App {
                     crate::config::redact_url(&config.database_url())
                 )
             })?;
+        import_legacy_revocations(&config.pki_dir(), registry.as_ref()).await?;
+        trust
+            .refresh_revocations(registry.as_ref())
+            .await
+            .map_err(|e| anyhow!("reading the CA's revocations: {e}"))?;
         let blobs: Arc<dyn banso_core::ports::Blobs> = match config.storage.kind.as_deref().unwrap_or("local")
         {
             "local" => Arc::new(banso_store::local_blobs(&config.objects_dir()).map_err(|e| anyhow!("{e}"))?),
@@ -568,10 +596,11 @@ impl App {
             },
         };
         let service = Service {
-            registry,
+            registry: registry.clone(),
             blobs,
             composer: Arc::new(PdfComposer {
                 trust: trust.clone(),
+                registry: registry.clone(),
                 level: crate::longterm::parse_level(&config.signature_level)
                     .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
                 default_dpi: config.default_dpi,

@@ -136,6 +136,7 @@ pub async fn maintain(
 ) -> anyhow::Result<MaintainReport> {
     let mut report = MaintainReport::default();
     let now = service.clock.now();
+    trust.refresh_revocations(service.registry.as_ref()).await?;
     for row in service.registry.audit_rows().await? {
         if row.status != banso_core::model::CopyStatus::Valid {
             continue;

@@ -766,11 +766,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             command: PkiCommand::RootStatus { root_key, days },
         } => {
             let config = Config::load(&overrides(&common, None))?;
+            let registry = open_registry(&config).await?;
+            let revoked = registry
+                .ca_revocations()
+                .await
+                .map_err(|e| Failure::domain(e.into(), false))?;
             trust::RootStatus::sign(
                 &config.pki_dir(),
                 &root_key,
                 time::OffsetDateTime::now_utc(),
                 days,
+                &revoked,
             )?;
             println!(
                 "the root's CRL and its OCSP answer on the issuing CA are signed, valid {days} days ({})",
@@ -782,13 +788,23 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             command: PkiCommand::RevokeCert { serial, reason },
         } => {
             let config = Config::load(&overrides(&common, None))?;
-            trust::TrustServices::revoke_certificate(
-                &config.pki_dir(),
-                &serial,
+            let registry = open_registry(&config).await?;
+            let revocation = banso_core::ports::CaRevocation {
+                serial: banso_core::ports::CaRevocation::normalise_serial(&serial),
+                revoked_at: time::OffsetDateTime::now_utc(),
                 reason,
-                time::OffsetDateTime::now_utc(),
-            )?;
-            println!("revoked {serial}");
+            };
+            let new = registry
+                .add_ca_revocation(&revocation)
+                .await
+                .map_err(|e| Failure::domain(e.into(), false))?;
+            // Every server on this registry answers it from its next OCSP or CRL request; the issuing CA's own
+            // revocation reaches the root's statements at the next ceremony (`pki root-status`).
+            if new {
+                println!("revoked {}", revocation.serial);
+            } else {
+                println!("{} was revoked already", revocation.serial);
+            }
             Ok(0)
         }
         Command::Pki {
@@ -1176,4 +1192,16 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The registry alone (for commands that need nothing else).
+async fn open_registry(config: &Config) -> anyhow::Result<std::sync::Arc<dyn banso_core::ports::Registry>> {
+    banso_store::open_registry(&config.database_url())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "opening the registry {}: {e}",
+                config::redact_url(&config.database_url())
+            )
+        })
 }

@@ -4,10 +4,13 @@
 //!
 //! Layout of `DATA_DIR/pki/`: `root.pem`, `issuing.pem`, `seal.pem`, `tsa.pem`, `ocsp.pem`, their `.key`
 //! files (PKCS#8 PEM, 0600; absent for keys that live in an HSM), `officers/<slug>.pem|.key`, `base_url`
-//! (the URL the certificates' CRL and OCSP pointers use) and `revoked.json` (certificates this CA revoked).
+//! (the URL the certificates' CRL and OCSP pointers use) and `root-status/` (the root's statements, signed ahead).
+//! The certificates this CA revoked are kept in the registry (`Registry::ca_revocations`), so every server on it
+//! answers alike; a `revoked.json` left by an earlier version is moved into the registry at start.
 
 use crate::config::{write_private, Config};
 use anyhow::{anyhow, bail, Context, Result};
+use banso_core::ports::{CaRevocation, Registry};
 use banso_signing::cert::CertView;
 use banso_signing::crl::{build_crl, RevocationReason, RevokedEntry};
 use banso_signing::ocsp::{self, CertStatus};
@@ -162,11 +165,10 @@ pub fn import(
         (None, Some(h)) => std::fs::write(dir.join("seal.pkcs11.json"), serde_json::to_string_pretty(h)?)?,
         _ => bail!("give the seal key either as --seal-key or in a PKCS#11 token"),
     }
-    std::fs::write(dir.join("revoked.json"), "[]")?;
     Ok(())
 }
 
-/// A certificate this installation's CA revoked.
+/// A revocation as an earlier version kept it in `revoked.json` (read once, into the registry).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevokedCert {
     /// Hex serial.
@@ -198,7 +200,8 @@ pub struct TrustServices {
     pub officers: BTreeMap<String, Arc<dyn Signer>>,
     /// Where copies get their timestamps: the built-in TSA or an external one.
     pub timestamps: Arc<dyn TimestampSource>,
-    pub revoked: Vec<RevokedCert>,
+    /// The registry's revocations as last read ([`TrustServices::set_revocations`] before each use).
+    revoked: std::sync::RwLock<Vec<CaRevocation>>,
     /// The URL the certificates' CRL and OCSP pointers use.
     pub base_url: String,
 }
@@ -235,8 +238,14 @@ impl RootStatus {
 
     /// Signs the root's CRL and its OCSP answer on the issuing CA with the root key in `root_key` (PEM), valid
     /// `days` from `now`, and writes them into `dir` (each file replaced whole). The issuing CA is listed as
-    /// revoked when `revoked.json` names it.
-    pub fn sign(dir: &Path, root_key: &Path, now: OffsetDateTime, days: i64) -> Result<()> {
+    /// revoked when `revoked` (the registry's list) names it.
+    pub fn sign(
+        dir: &Path,
+        root_key: &Path,
+        now: OffsetDateTime,
+        days: i64,
+        revoked: &[CaRevocation],
+    ) -> Result<()> {
         let root_der = cert_der(dir, "root.pem")?;
         let issuing_der = cert_der(dir, "issuing.pem")?;
         let key =
@@ -249,7 +258,6 @@ impl RootStatus {
                 root_key.display()
             );
         }
-        let revoked = revoked_list(dir)?;
         let issuing_serial = CertView::parse(&issuing_der)
             .map(|c| c.serial.to_vec())
             .ok_or_else(|| anyhow!("issuing.pem is not a certificate"))?;
@@ -295,15 +303,33 @@ impl RootStatus {
     }
 }
 
+/// A stored serial (hex, leading zeros trimmed) as bytes.
+fn serial_bytes(hex_serial: &str) -> Option<Vec<u8>> {
+    if hex_serial.len() % 2 == 1 {
+        hex::decode(format!("0{hex_serial}")).ok()
+    } else {
+        hex::decode(hex_serial).ok()
+    }
+}
+
 fn same_serial(hex_serial: &str, serial: &[u8]) -> bool {
     hex_serial.trim_start_matches('0') == hex::encode(serial).trim_start_matches('0')
 }
 
-fn revoked_list(dir: &Path) -> Result<Vec<RevokedCert>> {
-    match std::fs::read_to_string(dir.join("revoked.json")) {
-        Ok(text) => serde_json::from_str(&text).context("revoked.json"),
-        Err(_) => Ok(Vec::new()),
-    }
+/// The revocations an earlier version kept in `revoked.json` (none when the file is absent).
+pub fn legacy_revocations(dir: &Path) -> Result<Vec<CaRevocation>> {
+    let list: Vec<RevokedCert> = match std::fs::read_to_string(dir.join("revoked.json")) {
+        Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
+        Err(_) => Vec::new(),
+    };
+    Ok(list
+        .into_iter()
+        .map(|r| CaRevocation {
+            serial: CaRevocation::normalise_serial(&r.serial),
+            revoked_at: r.revoked_at,
+            reason: r.reason,
+        })
+        .collect())
 }
 
 fn names(config: &Config) -> PkiNames {
@@ -360,12 +386,12 @@ pub fn init(dir: &Path, config: &Config, officers: &[String], base_url: &str) ->
         )?;
     }
     std::fs::write(staging.join("base_url"), &h.base_url)?;
-    std::fs::write(staging.join("revoked.json"), "[]")?;
     RootStatus::sign(
         &staging,
         &staging.join("root.key"),
         OffsetDateTime::now_utc(),
         ROOT_STATUS_DAYS,
+        &[],
     )?;
     if std::fs::rename(&staging, dir).is_err() {
         let _ = std::fs::remove_dir_all(&staging);
@@ -495,6 +521,7 @@ impl TrustServices {
                     &dir.join("root.key"),
                     OffsetDateTime::now_utc(),
                     ROOT_STATUS_DAYS,
+                    &legacy_revocations(dir)?,
                 )?;
             }
             RootStatus::load(dir)?;
@@ -554,7 +581,7 @@ impl TrustServices {
                 }
             }
         }
-        let revoked = revoked_list(dir)?;
+        let revoked = std::sync::RwLock::new(legacy_revocations(dir)?);
         let base_url = read(dir, "base_url")
             .unwrap_or_else(|_| base_url.to_string())
             .trim()
@@ -591,7 +618,8 @@ impl TrustServices {
     }
 
     fn status_of(&self, serial: &[u8]) -> CertStatus {
-        match self.revoked.iter().find(|r| same_serial(&r.serial, serial)) {
+        let revoked = self.revoked.read().unwrap_or_else(|p| p.into_inner());
+        match revoked.iter().find(|r| same_serial(&r.serial, serial)) {
             Some(r) => CertStatus::Revoked {
                 at: r.revoked_at,
                 reason: RevocationReason::from_code(r.reason),
@@ -616,10 +644,12 @@ impl TrustServices {
         }
         let entries: Vec<RevokedEntry> = self
             .revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter_map(|r| {
                 Some(RevokedEntry {
-                    serial: hex::decode(&r.serial).ok()?,
+                    serial: serial_bytes(&r.serial)?,
                     revoked_at: r.revoked_at,
                     reason: RevocationReason::from_code(r.reason),
                 })
@@ -727,20 +757,15 @@ impl TrustServices {
             .unwrap_or_default()
     }
 
-    /// Records the revocation of one of this CA's certificates (CRL and OCSP answer it from now on; for the
-    /// issuing CA itself, once the root's statements are signed again by the ceremony).
-    pub fn revoke_certificate(dir: &Path, serial_hex: &str, reason: u8, now: OffsetDateTime) -> Result<()> {
-        let path = dir.join("revoked.json");
-        let mut list = revoked_list(dir)?;
-        let serial = serial_hex.to_lowercase().replace(':', "");
-        if !list.iter().any(|r| r.serial == serial) {
-            list.push(RevokedCert {
-                serial,
-                revoked_at: now,
-                reason,
-            });
-        }
-        std::fs::write(&path, serde_json::to_string_pretty(&list)?)?;
+    /// Takes the registry's revocations (read just before answering, so every server on the registry says the
+    /// same).
+    pub fn set_revocations(&self, list: Vec<CaRevocation>) {
+        *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    /// Reads the registry's revocations into these services.
+    pub async fn refresh_revocations(&self, registry: &dyn Registry) -> Result<(), banso_core::Error> {
+        self.set_revocations(registry.ca_revocations().await?);
         Ok(())
     }
 }

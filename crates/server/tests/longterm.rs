@@ -581,3 +581,111 @@ fn an_imported_external_chain_signs_with_an_external_tsa() {
         404
     );
 }
+
+/// The CA's revocations live in the registry: a certificate revoked with the CLI is answered as revoked by
+/// every server on the registry at once (OCSP and the issuing CA's CRL, checked with OpenSSL), with no restart;
+/// a `revoked.json` an earlier version left beside the keys is moved into the registry at start.
+#[test]
+fn revocations_are_shared_by_every_server_on_the_registry() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let backend = Backend::postgres_s3(dir);
+    let second = "Trần Thị Bình";
+    let out = backend.cli(&["pki", "init", "--officer", OFFICER, "--officer", second]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pki = backend.data_dir.join("pki");
+    let cert_of = |name: &str| {
+        let slug: String = banso_signing::pki::slug(name);
+        pki.join("officers").join(format!("{slug}.pem"))
+    };
+    let serial_of = |cert: &Path| {
+        let text = openssl_text(dir, &["x509", "-noout", "-serial", "-in", cert.to_str().unwrap()]);
+        text.trim().trim_start_matches("serial=").to_string()
+    };
+    // An earlier version's list, naming the second officer.
+    std::fs::write(
+        pki.join("revoked.json"),
+        format!(
+            r#"[{{"serial": "{}", "revoked_at": "2026-12-01T00:00:00Z", "reason": 4}}]"#,
+            serial_of(&cert_of(second)).to_lowercase()
+        ),
+    )
+    .unwrap();
+    let a = backend.serve();
+    let b = backend.serve();
+    assert!(
+        !pki.join("revoked.json").exists() && pki.join("revoked.json.imported").exists(),
+        "the earlier list was moved into the registry"
+    );
+    let chain = dir.join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(pki.join("root.pem")).unwrap()
+            + &std::fs::read_to_string(pki.join("issuing.pem")).unwrap(),
+    )
+    .unwrap();
+    let status = |server: &Server, cert: &Path| {
+        let out = Command::new("openssl")
+            .args(["ocsp", "-no_nonce", "-issuer"])
+            .arg(pki.join("issuing.pem"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-CAfile")
+            .arg(&chain)
+            .arg("-url")
+            .arg(server.url("/pki/ocsp"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("Response verify OK"), "{text}");
+        if text.contains(": revoked") {
+            "revoked"
+        } else if text.contains(": good") {
+            "good"
+        } else {
+            panic!("{text}")
+        }
+    };
+    let first = cert_of(OFFICER);
+    for server in [&a, &b] {
+        assert_eq!(status(server, &cert_of(second)), "revoked", "imported");
+        assert_eq!(status(server, &first), "good");
+    }
+
+    // Revoked through one registry: both servers answer it from the next request.
+    let serial = serial_of(&first);
+    let out = backend.cli(&["pki", "revoke-cert", &serial, "--reason", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for server in [&a, &b] {
+        assert_eq!(status(server, &first), "revoked");
+    }
+    let crl_path = {
+        let text = openssl_text(dir, &["x509", "-noout", "-text", "-in", first.to_str().unwrap()]);
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix("URI:").filter(|u| u.ends_with(".crl")))
+            .map(|u| u[u.find("/pki/").unwrap()..].to_string())
+            .expect("the officer's certificate names its CRL")
+    };
+    let crl = b.http.get(b.url(&crl_path)).send().unwrap().bytes().unwrap();
+    let crl_file = dir.join("issuing.crl");
+    std::fs::write(&crl_file, &crl).unwrap();
+    let text = openssl_text(
+        dir,
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-noout",
+            "-text",
+            "-in",
+            crl_file.to_str().unwrap(),
+        ],
+    );
+    let listed = text.to_uppercase().replace(':', "");
+    assert!(
+        listed.contains(&serial.to_uppercase().trim_start_matches('0').to_string()),
+        "{text}"
+    );
+    let again = backend.cli(&["pki", "revoke-cert", &serial.to_lowercase()]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("revoked already"));
+}

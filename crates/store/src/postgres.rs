@@ -12,8 +12,8 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, BookLine, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry,
-    StoreError,
+    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage,
+    Registry, StoreError,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
@@ -647,6 +647,36 @@ impl Registry for PgRegistry {
                 ))
             })
             .collect()
+    }
+
+    async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::SELECT_CA_REVOCATIONS, &[])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let reason: i32 = r.try_get(2).map_err(err)?;
+                Ok(CaRevocation {
+                    serial: r.try_get(0).map_err(err)?,
+                    revoked_at: r.try_get(1).map_err(err)?,
+                    reason: u8::try_from(reason).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_ca_revocation(&self, r: &CaRevocation) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                schema::INSERT_CA_REVOCATION,
+                &[&r.serial, &r.revoked_at, &i32::from(r.reason)],
+            )
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
     }
 
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {

@@ -181,6 +181,14 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         )"
         ),
         "CREATE INDEX IF NOT EXISTS book_lines_pending ON book_lines (status, reserved_at)".to_string(),
+        // Certificates this installation's CA revoked (shared by every server on the registry).
+        format!(
+            "CREATE TABLE IF NOT EXISTS ca_revocations (
+            serial TEXT PRIMARY KEY,
+            revoked_at {timestamp} NOT NULL,
+            reason INTEGER NOT NULL
+        )"
+        ),
         "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
         "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
     ]
@@ -195,6 +203,13 @@ pub const SCHEMA_VERSION: i64 = 3;
 pub const BOOK_LINES_FROM_COPIES: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
     SELECT year, suffix, sequence, 'used', MIN(issued_at) FROM copies WHERE 1 = 1 GROUP BY year, suffix, sequence \
     ON CONFLICT (year, suffix, sequence) DO NOTHING";
+
+pub const SELECT_CA_REVOCATIONS: &str =
+    "SELECT serial, revoked_at, reason FROM ca_revocations ORDER BY revoked_at, serial";
+
+pub const INSERT_CA_REVOCATION: &str =
+    "INSERT INTO ca_revocations (serial, revoked_at, reason) VALUES ($1, $2, $3) \
+    ON CONFLICT (serial) DO NOTHING";
 
 pub const INSERT_BOOK_LINE: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
     VALUES ($1, $2, $3, 'pending', $4)";

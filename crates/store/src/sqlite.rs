@@ -13,8 +13,8 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, BookLine, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage, Registry,
-    StoreError,
+    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage,
+    Registry, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
@@ -588,6 +588,34 @@ impl Registry for SqliteRegistry {
                 })?
                 .collect()
         })
+    }
+
+    async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
+        let rows: Vec<(String, String, i64)> = self.read(|c| {
+            c.prepare_cached(schema::SELECT_CA_REVOCATIONS)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(serial, at, reason)| {
+                Ok(CaRevocation {
+                    serial,
+                    revoked_at: parse_ts(&at).map_err(err)?,
+                    reason: u8::try_from(reason).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_ca_revocation(&self, r: &CaRevocation) -> Result<bool, StoreError> {
+        let conn = self.writer.lock().await;
+        let n = conn
+            .execute(
+                schema::INSERT_CA_REVOCATION,
+                params![r.serial, ts(r.revoked_at), i64::from(r.reason)],
+            )
+            .map_err(err)?;
+        Ok(n == 1)
     }
 
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {

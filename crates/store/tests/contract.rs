@@ -3,7 +3,7 @@
 //! its audit, tokens, intake records and page fingerprints, the book's lines, and issuers racing for numbers.
 
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{BookLineStatus, PageFingerprint, Registry, StoreError};
+use banso_core::ports::{BookLineStatus, CaRevocation, PageFingerprint, Registry, StoreError};
 use banso_core::transparency::{audit, issued_record, status_record};
 use std::sync::Arc;
 use std::time::Duration;
@@ -347,6 +347,33 @@ async fn concurrent_issuers_get_distinct_numbers_used_or_voided(reg: Arc<dyn Reg
     assert!(report.ok, "{:?}", report.problems);
 }
 
+async fn ca_revocations_are_kept_once_in_order(reg: &dyn Registry) {
+    assert!(reg.ca_revocations().await.unwrap().is_empty());
+    let first = CaRevocation {
+        serial: CaRevocation::normalise_serial("00:1A:2b"),
+        revoked_at: AT,
+        reason: 1,
+    };
+    assert_eq!(first.serial, "1a2b");
+    assert!(reg.add_ca_revocation(&first).await.unwrap());
+    let again = CaRevocation {
+        revoked_at: AT + time::Duration::hours(1),
+        reason: 4,
+        ..first.clone()
+    };
+    assert!(
+        !reg.add_ca_revocation(&again).await.unwrap(),
+        "the first revocation stands"
+    );
+    let second = CaRevocation {
+        serial: "ff".into(),
+        revoked_at: AT + time::Duration::minutes(1),
+        reason: 0,
+    };
+    assert!(reg.add_ca_revocation(&second).await.unwrap());
+    assert_eq!(reg.ca_revocations().await.unwrap(), vec![first, second]);
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -354,6 +381,7 @@ async fn contract(reg: Arc<dyn Registry>) {
     the_log_reads_back_in_order_and_its_audit_passes(reg.as_ref()).await;
     tokens_are_kept_by_hash_revoked_once_and_touched(reg.as_ref()).await;
     intake_records_and_their_page_fingerprints_round_trip(reg.as_ref()).await;
+    ca_revocations_are_kept_once_in_order(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }

@@ -37,6 +37,18 @@ pub async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 async fn ocsp_answer(state: AppState, request: Vec<u8>) -> Response {
+    // The registry's revocations, read now: every server on the registry answers alike.
+    if let Err(e) = state
+        .trust
+        .refresh_revocations(state.service.registry.as_ref())
+        .await
+    {
+        tracing::error!(error = %e, "the CA's revocations cannot be read; OCSP answers tryLater");
+        return der(
+            "application/ocsp-response",
+            banso_signing::ocsp::error_response(banso_signing::ocsp::ResponseStatus::TryLater),
+        );
+    }
     let trust = state.trust.clone();
     let now = state.service.clock.now();
     let reply = tokio::task::spawn_blocking(move || trust.ocsp(&request, now))
@@ -69,6 +81,10 @@ pub async fn ocsp_get(State(state): State<AppState>, Path(request): Path<String>
 /// `GET /pki/crl/{slug}.crl`.
 pub async fn crl(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let name = file.strip_suffix(".crl").ok_or_else(|| not_found("CRL"))?;
+    state
+        .trust
+        .refresh_revocations(state.service.registry.as_ref())
+        .await?;
     let now = state.service.clock.now();
     match state.trust.crl(name, now) {
         Some(Ok(crl)) => Ok(der("application/pkix-crl", crl)),
