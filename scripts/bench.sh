@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # banso's benchmarks, printing figures (never asserting times):
-#   1. issuance end to end (render, sign, store, register) for 2-page 300-dpi JPEG and PNG scans;
-#   2. PAdES signing and file verification, banso vs pyHanko on the same PDF in the same run;
+#   1. issuance (Service::issue whole: checks, render, sign, store, register) for 2-page 300-dpi JPEG and PNG
+#      scans with the intake off, then a birth certificate with the intake (the default) beside without;
+#   2. adding a PAdES signature to the same signed copy, and verifying it, banso vs pyHanko in the same run;
 #   3. signing by PAdES level (B-B, B-T, B-LT, B-LTA) with a software key and with a SoftHSM2 key;
 #   4. transparency log: appends, proofs on a 1,000,000-leaf tree, the audit;
 #   5. reading and verifying the virtual chip card through the real pcscd + vpcd (BAC and PACE);

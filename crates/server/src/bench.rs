@@ -466,10 +466,9 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     let mut signed = prepared.clone();
     sign_prepared(&mut signed, signer.as_ref(), None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let work = tmp.path();
-    std::fs::write(work.join("prepared.pdf"), &prepared.bytes)?;
     std::fs::write(work.join("signed.pdf"), &signed.bytes)?;
     println!(
-        "banso bench sign: the same {:.2} MB copy, {n} runs each, banso in-process vs pyHanko in-process",
+        "banso bench sign: the same {:.2} MB signed copy, {n} runs each, banso in-process vs pyHanko in-process",
         signed.bytes.len() as f64 / 1e6
     );
 
@@ -479,6 +478,35 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
         let t = Instant::now();
         sign_prepared(&mut p, signer.as_ref(), None).map_err(|e| anyhow::anyhow!("{e}"))?;
         sign_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    // The same work pyHanko's loop does: parse the signed copy, add a signature field and its dictionary as an
+    // incremental update, hash and sign.
+    let meta = banso_signing::incremental::SignatureMeta {
+        name: Some("Bench".into()),
+        reason: None,
+        location: None,
+        signing_time: Some(now),
+    };
+    let mut counter_ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut second = banso_signing::incremental::prepare_signature(
+            &signed.bytes,
+            "Bench",
+            banso_signing::pades::DEFAULT_PLACEHOLDER,
+            &meta,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        banso_signing::pades::sign_prepared_with(
+            &mut second.bytes,
+            second.byte_range,
+            second.contents_hex.clone(),
+            signer.as_ref(),
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::hint::black_box(&second.bytes);
+        counter_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let mut bt_ms = Vec::with_capacity(n);
     for _ in 0..n {
@@ -510,7 +538,8 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
         hash_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     summary("SHA-256 of the file (the floor)", hash_ms);
-    let (_, banso_sign, _) = summary("banso sign (PAdES B-B)", sign_ms);
+    summary("banso sign (fill the placeholder, B-B)", sign_ms);
+    let (_, banso_sign, _) = summary("banso add a signature (B-B)", counter_ms);
     summary("banso sign (PAdES B-T, built-in TSA)", bt_ms);
     let (_, banso_verify, _) = summary("banso verify", verify_ms);
 
@@ -522,8 +551,6 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     let out = std::process::Command::new("python3")
         .arg(&script)
         .args([
-            "--prepared",
-            "prepared.pdf",
             "--signed",
             "signed.pdf",
             "--key",
@@ -547,13 +574,17 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
     let py_verify = figures["verify_p50_ms"].as_f64().unwrap_or(f64::NAN);
     println!(
         "{:<34} {:>5} runs  p50 {py_sign:>8.2} ms",
-        "pyHanko sign (same input)", figures["n"]
+        "pyHanko add a signature (B-B)", figures["n"]
     );
     println!(
         "{:<34} {:>5} runs  p50 {py_verify:>8.2} ms",
         "pyHanko validate (same signed file)", figures["n"]
     );
-    println!("ratio sign   pyHanko/banso  {:>8.1}x", py_sign / banso_sign);
+    println!(
+        "ratio add a signature pyHanko/banso {:>6.1}x (equal work: the signed copy in, a new field and an \
+         incremental update out, p50 each)",
+        py_sign / banso_sign
+    );
     println!("ratio verify pyHanko/banso  {:>8.1}x", py_verify / banso_verify);
     Ok(0)
 }
