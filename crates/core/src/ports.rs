@@ -130,6 +130,17 @@ pub trait Registry: Send + Sync {
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError>;
     /// Records a revocation; false when the serial was revoked already (the first revocation stands).
     async fn add_ca_revocation(&self, revocation: &CaRevocation) -> Result<bool, StoreError>;
+    /// Points the copy `code` at the object `new_key` instead of `expected_key`, which stays listed as an
+    /// earlier version, atomically; `Conflict` when the copy's object is not `expected_key` any more.
+    async fn replace_pdf(
+        &self,
+        code: &str,
+        expected_key: &str,
+        new_key: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The objects that held earlier versions of the copy `code`, oldest first.
+    async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError>;
 }
 
 /// A certificate the installation's own CA revoked.

@@ -894,17 +894,20 @@ impl Service {
                         Some((request_id, _)) => Some(self.registry.request_exists(request_id).await?),
                         None => None,
                     }
-                } else if let Some(code) = object
+                } else if let Some(name) = object
                     .key
                     .strip_prefix("copies/")
                     .and_then(|k| k.strip_suffix(".pdf"))
                 {
-                    Some(
-                        self.registry
-                            .copy(code)
-                            .await?
-                            .is_some_and(|r| r.pdf_key == object.key),
-                    )
+                    // `copies/{code}.pdf` as issued, `copies/{code}.{version}.pdf` after an extension: named when
+                    // the copy holds it now or held it before.
+                    let code = name.split('.').next().unwrap_or(name);
+                    let held = match self.registry.copy(code).await? {
+                        Some(r) if r.pdf_key == object.key => true,
+                        Some(_) => self.registry.earlier_pdfs(code).await?.contains(&object.key),
+                        None => false,
+                    };
+                    Some(held)
                 } else {
                     None
                 };
@@ -920,6 +923,58 @@ impl Service {
             }
         }
         Ok(report)
+    }
+
+    /// Stores `pdf` as the new version of the copy `code` (its long-term validation data or a renewed archive
+    /// timestamp): written under a new key, read back and verified as a whole — every signature intact,
+    /// trusted, covering and unchanged, and the file still the registered copy through its issued revision —
+    /// and only then does the registry point at it. The object it replaces is kept and named as an earlier
+    /// version. On any failure the new object is removed and the copy keeps its object. Returns the new key.
+    pub async fn replace_copy_pdf(&self, code: &str, pdf: Vec<u8>) -> Result<String> {
+        let code = VerificationCode::parse(code)?;
+        let record = self
+            .registry
+            .copy(code.as_str())
+            .await?
+            .ok_or_else(|| Error::new(Code::Ver0003NotFound, "no copy has this code"))?;
+        let now = self.clock.now();
+        let new_key = format!("copies/{}.{}.pdf", code.as_str(), now.unix_timestamp_nanos());
+        self.blobs.put(&new_key, pdf).await?;
+        let outcome = async {
+            let stored = self.blobs.get(&new_key).await?;
+            let report = self.verify_file(stored).await?;
+            let same_copy = report
+                .copy
+                .as_ref()
+                .is_some_and(|c| VerificationCode::parse(&c.code).is_ok_and(|c| c == code));
+            if !(report.valid && same_copy) {
+                return Err(Error::new(
+                    Code::Sys0002Signing,
+                    format!(
+                        "the new version of {} does not verify as that copy ({}: {}); the copy keeps its file",
+                        code.display_grouped(),
+                        report.indication,
+                        [&report.signature, &report.registry, &report.status]
+                            .into_iter()
+                            .find(|c| !c.ok)
+                            .map(|c| c.detail.clone())
+                            .unwrap_or_else(|| "another copy".into())
+                    ),
+                ));
+            }
+            self.registry
+                .replace_pdf(code.as_str(), &record.pdf_key, &new_key, now)
+                .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            if let Err(removal) = self.blobs.delete(&new_key).await {
+                warn_not_removed(&new_key, &removal);
+            }
+            return Err(e);
+        }
+        Ok(new_key)
     }
 
     /// Every API token (never the token itself: it is not stored).

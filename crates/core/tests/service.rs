@@ -22,6 +22,7 @@ struct State {
     log: Vec<LogRecord>,
     intakes: BTreeMap<String, IntakeRow>,
     fingerprints: Vec<(String, String, PageFingerprint)>,
+    versions: Vec<(String, String)>,
 }
 
 /// A registry in memory. `lose_commit_answer`: the next commit happens but answers with an error (a lost reply).
@@ -149,8 +150,21 @@ impl Registry for MemoryRegistry {
         self.state.lock().unwrap().log.extend_from_slice(records);
         Ok(())
     }
-    async fn log_entries(&self, _from: u64, _limit: u64) -> Result<Vec<LogEntry>, StoreError> {
-        Ok(Vec::new())
+    async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.log
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .take(limit as usize)
+            .map(|(i, l)| LogEntry {
+                index: i as u64,
+                code: l.code.clone(),
+                event: l.event.clone(),
+                record: l.record.clone(),
+                leaf_hash: banso_core::transparency::leaf_of(&l.record).1,
+            })
+            .collect())
     }
     async fn audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
         Ok(Vec::new())
@@ -203,6 +217,31 @@ impl Registry for MemoryRegistry {
     }
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
         Ok(self.state.lock().unwrap().intakes.get(id).cloned())
+    }
+    async fn replace_pdf(
+        &self,
+        code: &str,
+        expected_key: &str,
+        new_key: &str,
+        _at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap();
+        let copy = s
+            .copies
+            .iter_mut()
+            .find(|c| c.code == code && c.pdf_key == expected_key)
+            .ok_or_else(|| StoreError::Conflict("moved".into()))?;
+        copy.pdf_key = new_key.to_string();
+        s.versions.push((code.to_string(), expected_key.to_string()));
+        Ok(())
+    }
+    async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError> {
+        let s = self.state.lock().unwrap();
+        Ok(s.versions
+            .iter()
+            .filter(|(c, _)| c == code)
+            .map(|(_, k)| k.clone())
+            .collect())
     }
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
         Ok(Vec::new())
@@ -292,12 +331,46 @@ impl Composer for FakeComposer {
     }
 }
 
-struct NoVerifier;
+/// Judges a stand-in PDF: every file's signature passes, unless it carries the mark "%%BROKEN"; a file
+/// extended after "%%EXT" has the part before it as its signed revision.
+struct FakeVerifier;
 
 #[async_trait]
-impl PdfVerifier for NoVerifier {
-    async fn verify(&self, _pdf: Vec<u8>, _now: OffsetDateTime) -> banso_core::Result<PdfFindings> {
-        Err(Error::new(Code::Sys0003Internal, "not used here"))
+impl PdfVerifier for FakeVerifier {
+    async fn verify(&self, pdf: Vec<u8>, _now: OffsetDateTime) -> banso_core::Result<PdfFindings> {
+        let digest = |b: &[u8]| -> [u8; 32] { <sha2::Sha256 as sha2::Digest>::digest(b).into() };
+        let revision_hashes = match pdf.windows(5).position(|w| w == b"%%EXT") {
+            Some(at) => vec![digest(&pdf[..at])],
+            None => Vec::new(),
+        };
+        let ok = !pdf.windows(8).any(|w| w == b"%%BROKEN");
+        let check = |name: &str| {
+            if ok {
+                CheckOutcome::pass(name)
+            } else {
+                CheckOutcome::fail("bad_signature", name)
+            }
+        };
+        Ok(PdfFindings {
+            sha256: digest(&pdf),
+            revision_hashes,
+            signatures: vec![SignatureFindings {
+                kind: "signature".into(),
+                signer: Some("seal".into()),
+                signing_time: None,
+                integrity: check("integrity"),
+                chain: check("chain"),
+                coverage: check("coverage"),
+                modifications: check("modifications"),
+                timestamp: None,
+                revocation: check("revocation"),
+                indication: if ok { "TOTAL-PASSED" } else { "TOTAL-FAILED" }.into(),
+                sub_indication: None,
+                level: None,
+            }],
+            indication: if ok { "TOTAL-PASSED" } else { "TOTAL-FAILED" }.into(),
+            sub_indication: None,
+        })
     }
 }
 
@@ -401,7 +474,7 @@ fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
         registry: registry.clone(),
         blobs: blobs.clone(),
         composer: Arc::new(composer),
-        verifier: Arc::new(NoVerifier),
+        verifier: Arc::new(FakeVerifier),
         clock: Arc::new(FixedClock),
         entropy: Arc::new(CountingEntropy::default()),
         settings: Arc::new(Settings {
@@ -692,4 +765,60 @@ async fn a_name_the_certification_page_cannot_print_is_refused_before_any_work()
     let s = w.registry.state.lock().unwrap();
     assert!(s.lines.is_empty() && s.intakes.is_empty(), "no number, no record");
     assert!(w.blobs.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_new_version_of_a_copy_is_stored_verified_and_swapped_and_the_old_one_kept() {
+    let w = world(
+        Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
+        FakeComposer::default(),
+    );
+    let issued = w.service.issue(request(None)).await.unwrap().issued().unwrap();
+    let record = &issued.copies[0].record;
+    let original = w.blobs.0.lock().unwrap()[&record.pdf_key].clone();
+
+    // An extension that does not verify: the copy keeps its file and the new object is removed.
+    let mut broken = original.clone();
+    broken.extend_from_slice(b"%%EXT%%BROKEN");
+    let e = w
+        .service
+        .replace_copy_pdf(&record.code, broken)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Sys0002Signing, "{e}");
+    assert_eq!(
+        w.registry.copy(&record.code).await.unwrap().unwrap().pdf_key,
+        record.pdf_key
+    );
+    assert_eq!(
+        w.blobs.0.lock().unwrap().len(),
+        4,
+        "two originals and two copies, nothing more"
+    );
+
+    // One that is not this copy (another file altogether): refused the same way.
+    let e = w
+        .service
+        .replace_copy_pdf(&record.code, b"%PDF-1.7 another file".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Code::Sys0002Signing, "{e}");
+
+    // A sound extension: stored under a new key, and the old object is kept and named as an earlier version.
+    let mut extended = original.clone();
+    extended.extend_from_slice(b"%%EXT validation data");
+    let key = w
+        .service
+        .replace_copy_pdf(&record.code, extended.clone())
+        .await
+        .unwrap();
+    assert_ne!(key, record.pdf_key);
+    assert_eq!(w.registry.copy(&record.code).await.unwrap().unwrap().pdf_key, key);
+    assert_eq!(
+        w.registry.earlier_pdfs(&record.code).await.unwrap(),
+        vec![record.pdf_key.clone()]
+    );
+    let blobs = w.blobs.0.lock().unwrap();
+    assert_eq!(blobs[&key], extended);
+    assert_eq!(blobs[&record.pdf_key], original, "the earlier version is kept");
 }

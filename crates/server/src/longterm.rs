@@ -125,9 +125,10 @@ pub struct MaintainReport {
     pub failed: Vec<String>,
 }
 
-/// Extends every valid copy to B-LTA and renews archive timestamps that expire within `window`. The stored
-/// PDF is replaced by its extended version; the registry keeps the SHA-256 of the issued version, which
-/// verification still finds through the earlier revision.
+/// Extends every valid copy to B-LTA and renews archive timestamps that expire within `window`. Each extended
+/// version is stored as a new object, verified, and only then made the copy's file (`Service::replace_copy_pdf`);
+/// the earlier one is kept. The registry keeps the SHA-256 of the issued version, which verification still
+/// finds through the earlier revision.
 pub async fn maintain(
     service: &banso_core::service::Service,
     trust: &TrustServices,
@@ -158,7 +159,7 @@ pub async fn maintain(
                 return Ok(None);
             }
             let extended = extend(&pdf, Level::BLTA, trust, trust.timestamps.as_ref(), now)?;
-            service.blobs.put(&record.pdf_key, extended).await?;
+            service.replace_copy_pdf(&record.code, extended).await?;
             Ok(Some(expiry.is_none()))
         }
         .await;

@@ -123,6 +123,23 @@ fn officer_and_seal_with_b_lta_renewed_and_still_valid() {
         later.len() > pdf.len() && later.starts_with(&pdf),
         "an incremental update of the issued file"
     );
+    // Stored as a new object, the issued one kept beside it; the sweeper removes neither.
+    let code = issued["code"].as_str().unwrap().replace('-', "");
+    let versions = || -> Vec<Vec<u8>> {
+        let mut files: Vec<_> = std::fs::read_dir(backend.data_dir.join("objects/copies"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&code))
+            .map(|e| std::fs::read(e.path()).unwrap())
+            .collect();
+        files.sort_by_key(Vec::len);
+        files
+    };
+    assert_eq!(versions(), vec![pdf.clone(), later.clone()]);
+    let (rc, swept) = backend.cli_json(&["maintain", "sweep", "--grace-minutes", "0", "--json"]);
+    assert_eq!(rc, 0, "{swept}");
+    assert_eq!(swept["removed"].as_array().unwrap().len(), 0, "{swept}");
+    assert_eq!(versions().len(), 2, "both versions kept");
     let (_, report) = server.verify_pdf(&later);
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["registry"]["ok"], true);

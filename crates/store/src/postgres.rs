@@ -649,6 +649,52 @@ impl Registry for PgRegistry {
             .collect()
     }
 
+    async fn replace_pdf(
+        &self,
+        code: &str,
+        expected_key: &str,
+        new_key: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let plain: &tokio_postgres::Client = &client;
+        let result: Result<u64, tokio_postgres::Error> = async {
+            plain.batch_execute("BEGIN").await?;
+            let changed = plain
+                .execute(schema::SWAP_PDF_KEY, &[&new_key, &at, &code, &expected_key])
+                .await?;
+            if changed == 1 {
+                plain
+                    .execute(schema::INSERT_COPY_VERSION, &[&code, &expected_key, &at])
+                    .await?;
+                plain.batch_execute("COMMIT").await?;
+            } else {
+                plain.batch_execute("ROLLBACK").await?;
+            }
+            Ok(changed)
+        }
+        .await;
+        match result {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(StoreError::Conflict(format!(
+                "the copy {code} does not hold {expected_key} any more"
+            ))),
+            Err(e) => {
+                drop(Object::take(client));
+                Err(err(e))
+            }
+        }
+    }
+
+    async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::SELECT_COPY_VERSIONS, &[&code])
+            .await
+            .map_err(err)?;
+        rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
+    }
+
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
         let client = self.client().await?;
         let rows = client

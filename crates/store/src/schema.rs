@@ -181,6 +181,15 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         )"
         ),
         "CREATE INDEX IF NOT EXISTS book_lines_pending ON book_lines (status, reserved_at)".to_string(),
+        // Earlier versions of copies' PDFs (before an LTA extension or renewal), kept and named.
+        format!(
+            "CREATE TABLE IF NOT EXISTS copy_versions (
+            code TEXT NOT NULL,
+            pdf_key TEXT NOT NULL,
+            replaced_at {timestamp} NOT NULL,
+            PRIMARY KEY (code, pdf_key)
+        )"
+        ),
         // Certificates this installation's CA revoked (shared by every server on the registry).
         format!(
             "CREATE TABLE IF NOT EXISTS ca_revocations (
@@ -203,6 +212,17 @@ pub const SCHEMA_VERSION: i64 = 3;
 pub const BOOK_LINES_FROM_COPIES: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
     SELECT year, suffix, sequence, 'used', MIN(issued_at) FROM copies WHERE 1 = 1 GROUP BY year, suffix, sequence \
     ON CONFLICT (year, suffix, sequence) DO NOTHING";
+
+/// Points a copy at a new object (no row changed: it holds another object now).
+pub const SWAP_PDF_KEY: &str =
+    "UPDATE copies SET pdf_key = $1, updated_at = $2 WHERE code = $3 AND pdf_key = $4";
+
+pub const INSERT_COPY_VERSION: &str =
+    "INSERT INTO copy_versions (code, pdf_key, replaced_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (code, pdf_key) DO NOTHING";
+
+pub const SELECT_COPY_VERSIONS: &str =
+    "SELECT pdf_key FROM copy_versions WHERE code = $1 ORDER BY replaced_at, pdf_key";
 
 pub const SELECT_CA_REVOCATIONS: &str =
     "SELECT serial, revoked_at, reason FROM ca_revocations ORDER BY revoked_at, serial";

@@ -590,6 +590,36 @@ impl Registry for SqliteRegistry {
         })
     }
 
+    async fn replace_pdf(
+        &self,
+        code: &str,
+        expected_key: &str,
+        new_key: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let conn = self.writer.lock().await;
+        let tx = conn.unchecked_transaction().map_err(err)?;
+        let changed = tx
+            .execute(schema::SWAP_PDF_KEY, params![new_key, ts(at), code, expected_key])
+            .map_err(err)?;
+        if changed != 1 {
+            return Err(StoreError::Conflict(format!(
+                "the copy {code} does not hold {expected_key} any more"
+            )));
+        }
+        tx.execute(schema::INSERT_COPY_VERSION, params![code, expected_key, ts(at)])
+            .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(schema::SELECT_COPY_VERSIONS)?
+                .query_map(params![code], |r| r.get(0))?
+                .collect()
+        })
+    }
+
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError> {
         let rows: Vec<(String, String, i64)> = self.read(|c| {
             c.prepare_cached(schema::SELECT_CA_REVOCATIONS)?

@@ -374,6 +374,27 @@ async fn ca_revocations_are_kept_once_in_order(reg: &dyn Registry) {
     assert_eq!(reg.ca_revocations().await.unwrap(), vec![first, second]);
 }
 
+async fn a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg: &dyn Registry) {
+    let c = code(11);
+    let first = reg.copy(&c).await.unwrap().unwrap().pdf_key;
+    assert!(reg.earlier_pdfs(&c).await.unwrap().is_empty());
+    let second = format!("copies/{c}.1.pdf");
+    reg.replace_pdf(&c, &first, &second, AT).await.unwrap();
+    assert_eq!(reg.copy(&c).await.unwrap().unwrap().pdf_key, second);
+    // A replacement racing with another (it expected the first object): refused, nothing changed.
+    let e = reg
+        .replace_pdf(&c, &first, &format!("copies/{c}.2.pdf"), AT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(reg.copy(&c).await.unwrap().unwrap().pdf_key, second);
+    let third = format!("copies/{c}.3.pdf");
+    reg.replace_pdf(&c, &second, &third, AT + time::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(reg.earlier_pdfs(&c).await.unwrap(), vec![first, second]);
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -382,6 +403,7 @@ async fn contract(reg: Arc<dyn Registry>) {
     tokens_are_kept_by_hash_revoked_once_and_touched(reg.as_ref()).await;
     intake_records_and_their_page_fingerprints_round_trip(reg.as_ref()).await;
     ca_revocations_are_kept_once_in_order(reg.as_ref()).await;
+    a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }
