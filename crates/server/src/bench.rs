@@ -457,7 +457,11 @@ async fn bench_sign(n: usize, script: &Path, data_dir: &Option<PathBuf>) -> Resu
         ..Config::default()
     };
     std::fs::create_dir_all(&dir)?;
-    let trust = crate::trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+    let trust = crate::trust::TrustServices::open(
+        &config.pki_dir(),
+        &config.trust_settings(),
+        &config.public_base_url(),
+    )?;
     let signer = trust.seal.clone();
     let read = |name: &str| std::fs::read_to_string(config.pki_dir().join(name));
     let now = time::OffsetDateTime::now_utc();
@@ -599,7 +603,11 @@ pub async fn bench_trust(n: usize, hsm: Option<crate::trust::HsmSeal>) -> Result
         ..Config::default()
     };
     std::fs::create_dir_all(&config.data_dir)?;
-    let trust = crate::trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+    let trust = crate::trust::TrustServices::open(
+        &config.pki_dir(),
+        &config.trust_settings(),
+        &config.public_base_url(),
+    )?;
     let now = time::OffsetDateTime::now_utc();
     let prepared = render_copy(&sample_request(now)?, 300.0).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
@@ -615,7 +623,7 @@ pub async fn bench_trust(n: usize, hsm: Option<crate::trust::HsmSeal>) -> Result
         let spki = token
             .generate_ec_p256(&label)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let cert = crate::trust::certify_for_bench(&config, &trust, &spki)?;
+        let cert = crate::trust::certify_for_bench(&config.trust_settings(), &trust, &spki)?;
         let key = token
             .find_key(&banso_hsm::KeyRef::Label(label.clone()))
             .map_err(|e| anyhow::anyhow!("{e}"))?;

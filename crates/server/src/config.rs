@@ -7,7 +7,7 @@
 use anyhow::{bail, Context, Result};
 use banso_core::rules::{FeeSchedule, NumberingPolicy};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -407,23 +407,20 @@ impl Config {
     }
 }
 
-/// Writes a secret file readable by its owner only (0600), atomically.
-pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut f = options
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+pub use banso_trust::files::write_private;
+
+impl Config {
+    /// What the trust services need of the configuration.
+    pub fn trust_settings(&self) -> banso_trust::pki::TrustSettings {
+        banso_trust::pki::TrustSettings {
+            country: self.pki.country.clone(),
+            organization: self.pki.organization.clone(),
+            root_cn: self.pki.root_cn.clone(),
+            issuing_cn: self.pki.issuing_cn.clone(),
+            seal_cn: self.pki.seal_cn.clone(),
+            tsa_url: self.tsa_url.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

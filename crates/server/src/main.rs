@@ -746,9 +746,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let config = Config::load(&overrides(&common, None))?;
             let base = base_url.unwrap_or_else(|| config.public_base_url());
-            trust::init(&config.pki_dir(), &config, &officer, &base)?;
+            trust::init(&config.pki_dir(), &config.trust_settings(), &officer, &base)?;
             if let Some(hsm) = pkcs11.seal() {
-                trust::init_hsm_seal(&config.pki_dir(), &config, &hsm)?;
+                trust::init_hsm_seal(&config.pki_dir(), &config.trust_settings(), &hsm)?;
                 println!(
                     "the organisation seal key lives in token {:?} as {:?}",
                     hsm.token, hsm.key_label
@@ -835,7 +835,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let config = Config::load(&overrides(&common, None))?;
             std::fs::create_dir_all(&config.data_dir).context("creating the data folder")?;
-            let trust = trust::TrustServices::open(&config.pki_dir(), &config, &config.public_base_url())?;
+            let trust = trust::TrustServices::open(
+                &config.pki_dir(),
+                &config.trust_settings(),
+                &config.public_base_url(),
+            )?;
             print!("{}", trust.root_pem());
             Ok(0)
         }
