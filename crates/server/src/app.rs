@@ -176,14 +176,15 @@ impl App {
                 std::fs::read_to_string(extra).with_context(|| format!("reading {}", extra.display()))?;
             roots.extend(pem_certificates(&text));
         }
-        let registry = banso_store::open_registry(&config.database_url())
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "opening the registry {}: {e}",
-                    crate::config::redact_url(&config.database_url())
-                )
-            })?;
+        let registry =
+            banso_store::open_registry_with(&config.database_url(), config.database_ca_file.as_deref())
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "opening the registry {}: {e}",
+                        crate::config::redact_url(&config.database_url())
+                    )
+                })?;
         import_legacy_revocations(&config.pki_dir(), registry.as_ref()).await?;
         trust
             .refresh_revocations(registry.as_ref())

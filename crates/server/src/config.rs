@@ -18,8 +18,12 @@ pub struct Config {
     pub listen: String,
     /// Public base URL used in QR codes and links (default: `http://` + listen).
     pub public_base_url: Option<String>,
-    /// `sqlite:PATH` or `postgres://…` (default: SQLite in the data folder). Env: `BANSO_DATABASE_URL`.
+    /// `sqlite:PATH` or `postgres://…` (default: SQLite in the data folder). Env: `BANSO_DATABASE_URL`. Add
+    /// `?sslmode=require` for TLS to PostgreSQL (the server's certificate is checked).
     pub database_url: Option<String>,
+    /// The CA (PEM) that signed the PostgreSQL server's TLS certificate (default: the system's roots).
+    /// Env: `BANSO_DATABASE_CA_FILE`.
+    pub database_ca_file: Option<PathBuf>,
     /// Largest accepted request body (an issuance upload or a file to verify), in bytes.
     pub max_upload_bytes: usize,
     /// Resolution assumed for scans that do not state theirs.
@@ -195,6 +199,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             public_base_url: None,
             database_url: None,
+            database_ca_file: None,
             max_upload_bytes: 50 * 1024 * 1024,
             default_dpi: 300.0,
             max_copies: 10,
@@ -305,6 +310,9 @@ impl Config {
         }
         if let Some(v) = env("BANSO_DATABASE_URL") {
             config.database_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_DATABASE_CA_FILE") {
+            config.database_ca_file = Some(PathBuf::from(v));
         }
         if let Some(v) = env("BANSO_SIGNATURE_LEVEL") {
             config.signature_level = v;

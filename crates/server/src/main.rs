@@ -1200,7 +1200,7 @@ async fn shutdown_signal() {
 
 /// The registry alone (for commands that need nothing else).
 async fn open_registry(config: &Config) -> anyhow::Result<std::sync::Arc<dyn banso_core::ports::Registry>> {
-    banso_store::open_registry(&config.database_url())
+    banso_store::open_registry_with(&config.database_url(), config.database_ca_file.as_deref())
         .await
         .map_err(|e| {
             anyhow::anyhow!(

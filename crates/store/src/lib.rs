@@ -8,7 +8,7 @@ mod schema;
 mod sqlite;
 
 pub use blobs::{local_blobs, s3_blobs, ObjectBlobs, S3Settings};
-pub use postgres::PgRegistry;
+pub use postgres::{connection_is_encrypted, PgRegistry};
 pub use sqlite::SqliteRegistry;
 
 use banso_core::ports::{Registry, StoreError};
@@ -16,8 +16,17 @@ use std::sync::Arc;
 
 /// Opens the registry named by a database URL: `sqlite:PATH` (or a bare path) or `postgres://…`.
 pub async fn open_registry(url: &str) -> Result<Arc<dyn Registry>, StoreError> {
+    open_registry_with(url, None).await
+}
+
+/// [`open_registry`], with the CA that signed a PostgreSQL server's TLS certificate (used when the URL says
+/// `sslmode=require`).
+pub async fn open_registry_with(
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Arc<dyn Registry>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgRegistry::connect(url).await?))
+        Ok(Arc::new(PgRegistry::connect(url, ca_file).await?))
     } else {
         let path = url
             .strip_prefix("sqlite://")

@@ -86,18 +86,21 @@ fn token_from_row(row: &Row) -> Result<TokenRecord, StoreError> {
 }
 
 impl PgRegistry {
-    /// Connects and creates the schema if needed.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Connects and creates the schema if needed. The connection is TLS when the URL asks for it
+    /// (`sslmode=require`), the server's certificate checked against `ca_file` (PEM) or else the system's
+    /// roots; otherwise it is plain, for a database on the same host or a private network.
+    pub async fn connect(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, StoreError> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Other(format!("database URL: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            Manager::from_config(config, tls(ca_file)?, manager_config)
+        } else {
+            Manager::from_config(config, NoTls, manager_config)
+        };
         let pool = Pool::builder(manager)
             .max_size(16)
             .build()
@@ -139,6 +142,52 @@ impl PgRegistry {
             .map(copy_from_row)
             .collect()
     }
+}
+
+/// The rustls connector: the roots of `ca_file` (PEM certificates) or the system's.
+fn tls(ca_file: Option<&std::path::Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    let bad = |m: String| StoreError::Other(format!("database TLS: {m}"));
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            for cert in certs {
+                roots
+                    .add(cert.map_err(|e| bad(format!("{}: {e}", path.display())))?)
+                    .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(bad(
+            "no trusted root certificate to check the server's against".into()
+        ));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Whether this connection to the server is encrypted (for operators and tests).
+pub async fn connection_is_encrypted(registry: &PgRegistry) -> Result<bool, StoreError> {
+    let client = registry.client().await?;
+    let row = client
+        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .await
+        .map_err(err)?;
+    row.try_get(0).map_err(err)
 }
 
 /// Brings a registry written by an earlier version to [`schema::SCHEMA_VERSION`], in one transaction that holds

@@ -520,3 +520,54 @@ async fn an_earlier_postgres_registry_is_migrated() {
     })
     .await;
 }
+
+/// With `sslmode=require` the registry talks to PostgreSQL over TLS and checks the server's certificate: the
+/// CA that signed it is accepted, another CA is refused; without it the connection stays plain.
+#[tokio::test]
+async fn postgres_over_tls_checks_the_servers_certificate() {
+    use banso_store::{connection_is_encrypted, PgRegistry};
+    let url = fresh_postgres();
+    let ca = std::env::var("BANSO_TEST_PG_CA").expect(
+        "BANSO_TEST_PG_CA is not set: run the tests with scripts/test.sh, which starts PostgreSQL with TLS",
+    );
+    let plain = PgRegistry::connect(&url, None).await.unwrap();
+    assert!(!connection_is_encrypted(&plain).await.unwrap());
+
+    let tls_url = format!("{url}?sslmode=require");
+    let tls = PgRegistry::connect(&tls_url, Some(std::path::Path::new(&ca)))
+        .await
+        .unwrap();
+    assert!(connection_is_encrypted(&tls).await.unwrap(), "TLS in use");
+    assert!(
+        tls.reserve_number(2026, "SCT/BS", AT).await.is_ok(),
+        "and the registry works over it"
+    );
+
+    // A CA that never signed the server's certificate: the connection is refused.
+    let dir = tempfile::TempDir::new().unwrap();
+    let other = dir.path().join("other-ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=another CA", "-keyout"])
+        .arg(dir.path().join("other-ca.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let refused = PgRegistry::connect(&tls_url, Some(&other)).await;
+    assert!(
+        refused.is_err(),
+        "a server certificate this CA did not sign is refused"
+    );
+}

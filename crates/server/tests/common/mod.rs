@@ -71,10 +71,15 @@ impl Backend {
             "create bucket: {}",
             String::from_utf8_lossy(&created.stderr)
         );
+        // Over TLS, the server's certificate checked against the test CA (the way a deployment talks to a
+        // database on another host).
+        let ca = std::env::var("BANSO_TEST_PG_CA")
+            .expect("BANSO_TEST_PG_CA is not set: run the tests with scripts/test.sh");
         Self {
             data_dir: root.join("data"),
             env: vec![
-                ("BANSO_DATABASE_URL".into(), db_url),
+                ("BANSO_DATABASE_URL".into(), format!("{db_url}?sslmode=require")),
+                ("BANSO_DATABASE_CA_FILE".into(), ca),
                 ("BANSO_STORAGE".into(), "s3".into()),
                 ("BANSO_S3_ENDPOINT".into(), s3),
                 ("BANSO_S3_BUCKET".into(), bucket),
