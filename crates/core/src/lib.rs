@@ -9,6 +9,7 @@ pub mod model;
 pub mod ports;
 pub mod rules;
 pub mod service;
+pub mod system;
 pub mod transparency;
 
 pub use error::{Code, Error, Kind, Result};

@@ -15,6 +15,7 @@
 
 pub mod cccd;
 pub mod emrtd;
+pub mod holder;
 pub mod mrz;
 pub mod oidc;
 #[cfg(feature = "pcsc")]
