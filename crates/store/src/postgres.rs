@@ -369,7 +369,7 @@ impl Registry for PgRegistry {
             pool: self.pool.clone(),
             year,
             suffix: suffix.to_string(),
-            sequence: u32::try_from(last).map_err(|_| StoreError::Other(format!("book number {last}")))?,
+            sequence: schema::book_number(i64::from(last))?,
         }))
     }
 

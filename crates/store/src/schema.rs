@@ -256,6 +256,11 @@ pub fn parse_line_status(
         .ok_or_else(|| banso_core::ports::StoreError::Other(format!("unknown book line status {s}")))
 }
 
+/// A book number as the database returned it.
+pub fn book_number(last: i64) -> Result<u32, banso_core::ports::StoreError> {
+    u32::try_from(last).map_err(|_| banso_core::ports::StoreError::Other(format!("book number {last}")))
+}
+
 /// The conflict of a commit whose line is no longer pending.
 pub fn line_not_pending(sequence: u32) -> banso_core::ports::StoreError {
     banso_core::ports::StoreError::Conflict(format!(

@@ -307,7 +307,7 @@ impl Registry for SqliteRegistry {
             writer: self.writer.clone(),
             year,
             suffix: suffix.to_string(),
-            sequence: u32::try_from(last).map_err(|_| StoreError::Other(format!("book number {last}")))?,
+            sequence: schema::book_number(last)?,
         }))
     }
 
