@@ -1,0 +1,7 @@
+//! The command line, one module per command group; `main` parses and dispatches.
+
+pub mod id;
+pub mod log;
+pub mod maintain;
+pub mod pki;
+pub mod token;
