@@ -1,8 +1,9 @@
 //! The registry in SQLite: one file, WAL mode, one writer connection and a few readers.
 //!
-//! Reads are primary-key look-ups of microseconds and run inline; the writer connection is taken for short
-//! transactions only: a number is reserved (its line written as pending) in one, and committed with its
-//! records (or voided) in another, so issuances compose and sign side by side. Other processes (the CLI
+//! Reads are primary-key look-ups of microseconds and run inline (a hop to the blocking pool would cost more than
+//! the read). Writes run on the blocking pool, where waiting on SQLite's lock or on the disk cannot stall an async
+//! worker, each in a short transaction: a number is reserved (its line written as pending) in one, and committed
+//! with its records (or voided) in another, so issuances compose and sign side by side. Other processes (the CLI
 //! beside a running server) wait on SQLite's busy timeout.
 
 use crate::schema;
@@ -243,6 +244,18 @@ fn append_leaf(conn: &Connection, l: &LogRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Runs `f` on the writer connection on the blocking pool: a write waits on SQLite's lock and on the disk there,
+/// never on an async worker thread.
+async fn write<T: Send + 'static>(
+    writer: &Arc<AsyncMutex<Connection>>,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let writer = writer.clone();
+    tokio::task::spawn_blocking(move || f(&writer.blocking_lock()))
+        .await
+        .map_err(|e| StoreError::Other(format!("database task: {e}")))?
+}
+
 /// A number written in the book as pending; the writer is taken again only to commit or void it.
 struct SqliteReservation {
     writer: Arc<AsyncMutex<Connection>>,
@@ -258,32 +271,37 @@ impl NumberReservation for SqliteReservation {
     }
 
     async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        let tx = conn.unchecked_transaction().map_err(err)?;
-        let used = tx
-            .prepare_cached(schema::USE_BOOK_LINE)
-            .and_then(|mut st| st.execute(params![self.year, self.suffix, self.sequence]))
-            .map_err(err)?;
-        if used != 1 {
-            return Err(schema::line_not_pending(self.sequence));
-        }
-        for r in copies {
-            insert_copy(&tx, r).map_err(err)?;
-        }
-        for l in log {
-            append_leaf(&tx, l).map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        let (copies, log) = (copies.to_vec(), log.to_vec());
+        let (year, suffix, sequence) = (self.year, self.suffix.clone(), self.sequence);
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let used = tx
+                .prepare_cached(schema::USE_BOOK_LINE)
+                .and_then(|mut st| st.execute(params![year, suffix, sequence]))
+                .map_err(err)?;
+            if used != 1 {
+                return Err(schema::line_not_pending(sequence));
+            }
+            for r in &copies {
+                insert_copy(&tx, r).map_err(err)?;
+            }
+            for l in &log {
+                append_leaf(&tx, l).map_err(err)?;
+            }
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
     async fn void(&self, reason: &str) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute(
-            schema::VOID_BOOK_LINE,
-            params![reason, self.year, self.suffix, self.sequence],
-        )
-        .map_err(err)?;
-        Ok(())
+        let (reason, year, suffix, sequence) =
+            (reason.to_string(), self.year, self.suffix.clone(), self.sequence);
+        write(&self.writer, move |conn| {
+            conn.execute(schema::VOID_BOOK_LINE, params![reason, year, suffix, sequence])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -295,14 +313,18 @@ impl Registry for SqliteRegistry {
         suffix: &str,
         at: OffsetDateTime,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
-        let conn = self.writer.lock().await;
-        let tx = conn.unchecked_transaction().map_err(err)?;
-        let last: i64 = tx
-            .query_row(NEXT_SEQUENCE, params![year, suffix], |r| r.get(0))
-            .map_err(err)?;
-        tx.execute(schema::INSERT_BOOK_LINE, params![year, suffix, last, ts(at)])
-            .map_err(err)?;
-        tx.commit().map_err(err)?;
+        let owned = suffix.to_string();
+        let last = write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let last: i64 = tx
+                .query_row(NEXT_SEQUENCE, params![year, owned], |r| r.get(0))
+                .map_err(err)?;
+            tx.execute(schema::INSERT_BOOK_LINE, params![year, owned, last, ts(at)])
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok(last)
+        })
+        .await?;
         Ok(Box::new(SqliteReservation {
             writer: self.writer.clone(),
             year,
@@ -312,11 +334,14 @@ impl Registry for SqliteRegistry {
     }
 
     async fn void_stale_numbers(&self, before: OffsetDateTime, reason: &str) -> Result<u64, StoreError> {
-        let conn = self.writer.lock().await;
-        let n = conn
-            .execute(schema::VOID_STALE_LINES, params![reason, ts(before)])
-            .map_err(err)?;
-        Ok(n as u64)
+        let reason = reason.to_string();
+        write(&self.writer, move |conn| {
+            let n = conn
+                .execute(schema::VOID_STALE_LINES, params![reason, ts(before)])
+                .map_err(err)?;
+            Ok(n as u64)
+        })
+        .await
     }
 
     async fn book_lines(&self, year: i32, suffix: &str) -> Result<Vec<BookLine>, StoreError> {
@@ -376,33 +401,31 @@ impl Registry for SqliteRegistry {
         at: OffsetDateTime,
         log: &LogRecord,
     ) -> Result<CopyRecord, StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        let result = (|| {
-            let changed = conn.execute(
-                CHANGE_STATUS,
-                params![status.as_str(), reason, decision_number, ts(at), code],
-            )?;
+        let (code, reason) = (code.to_string(), reason.to_string());
+        let (decision_number, log) = (decision_number.map(str::to_string), log.clone());
+        let (changed, record) = write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let changed = tx
+                .execute(
+                    CHANGE_STATUS,
+                    params![status.as_str(), reason, decision_number, ts(at), code],
+                )
+                .map_err(err)?;
             if changed == 1 {
-                append_leaf(&conn, log)?;
+                append_leaf(&tx, &log).map_err(err)?;
             }
-            let record = conn
+            let record = tx
                 .query_row(
                     &format!("SELECT {COPY_COLUMNS} FROM copies WHERE code = $1"),
                     params![code],
                     copy_from_row,
                 )
-                .optional()?;
-            Ok::<_, rusqlite::Error>((changed, record))
-        })();
-        let (changed, record) = match result {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(err(e));
-            }
-        };
-        conn.execute_batch("COMMIT").map_err(err)?;
+                .optional()
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok((changed, record))
+        })
+        .await?;
         let record = record.ok_or(StoreError::NotFound)?;
         if changed == 0 {
             return Err(not_valid(&record));
@@ -411,16 +434,15 @@ impl Registry for SqliteRegistry {
     }
 
     async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        let result = records.iter().try_for_each(|l| append_leaf(&conn, l));
-        match result.and_then(|()| conn.execute_batch("COMMIT")) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(err(e))
+        let records = records.to_vec();
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            for l in &records {
+                append_leaf(&tx, l).map_err(err)?;
             }
-        }
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
     async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
@@ -461,23 +483,26 @@ impl Registry for SqliteRegistry {
     }
 
     async fn insert_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute(
-            schema::INSERT_TOKEN,
-            params![
-                t.id,
-                t.name,
-                t.role.as_str(),
-                t.token_hash,
-                ts(t.created_at),
-                t.revoked,
-                t.expires_at.map(ts),
-                t.last_used_at.map(ts),
-                t.revoked_at.map(ts)
-            ],
-        )
-        .map_err(err)?;
-        Ok(())
+        let t = t.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_TOKEN,
+                params![
+                    t.id,
+                    t.name,
+                    t.role.as_str(),
+                    t.token_hash,
+                    ts(t.created_at),
+                    t.revoked,
+                    t.expires_at.map(ts),
+                    t.last_used_at.map(ts),
+                    t.revoked_at.map(ts)
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -510,18 +535,24 @@ impl Registry for SqliteRegistry {
     }
 
     async fn revoke_token(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
-        let conn = self.writer.lock().await;
-        let n = conn
-            .execute(schema::REVOKE_TOKEN, params![ts(at), id])
-            .map_err(err)?;
-        Ok(n == 1)
+        let id = id.to_string();
+        write(&self.writer, move |conn| {
+            let n = conn
+                .execute(schema::REVOKE_TOKEN, params![ts(at), id])
+                .map_err(err)?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute(schema::TOUCH_TOKEN, params![ts(at), id])
-            .map_err(err)?;
-        Ok(())
+        let id = id.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::TOUCH_TOKEN, params![ts(at), id])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn count_copies(&self) -> Result<u64, StoreError> {
@@ -532,25 +563,28 @@ impl Registry for SqliteRegistry {
     }
 
     async fn insert_intake(&self, r: &IntakeRow) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        conn.execute(
-            schema::INSERT_INTAKE,
-            params![
-                r.id,
-                ts(r.recorded_at),
-                r.request_key,
-                r.holder_id,
-                r.decision.as_str(),
-                r.reason,
-                r.report,
-                r.outcome,
-                r.codes.join(" "),
-                r.claimed_type,
-                r.recognised_type
-            ],
-        )
-        .map_err(err)?;
-        Ok(())
+        let r = r.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_INTAKE,
+                params![
+                    r.id,
+                    ts(r.recorded_at),
+                    r.request_key,
+                    r.holder_id,
+                    r.decision.as_str(),
+                    r.reason,
+                    r.report,
+                    r.outcome,
+                    r.codes.join(" "),
+                    r.claimed_type,
+                    r.recognised_type
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn finish_intake(
@@ -560,19 +594,22 @@ impl Registry for SqliteRegistry {
         codes: &[String],
         fingerprints: &[PageFingerprint],
     ) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        let tx = conn.unchecked_transaction().map_err(err)?;
-        let codes = codes.join(" ");
-        tx.execute(schema::FINISH_INTAKE, params![outcome, codes, id])
-            .map_err(err)?;
-        for fp in fingerprints {
-            tx.execute(
-                schema::INSERT_FINGERPRINT,
-                params![id, fp.page, codes, fp.dhash, fp.content],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)
+        let (id, outcome, codes) = (id.to_string(), outcome.to_string(), codes.join(" "));
+        let fingerprints = fingerprints.to_vec();
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            tx.execute(schema::FINISH_INTAKE, params![outcome, codes, id])
+                .map_err(err)?;
+            for fp in &fingerprints {
+                tx.execute(
+                    schema::INSERT_FINGERPRINT,
+                    params![id, fp.page, codes, fp.dhash, fp.content],
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
@@ -597,19 +634,22 @@ impl Registry for SqliteRegistry {
         new_key: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let conn = self.writer.lock().await;
-        let tx = conn.unchecked_transaction().map_err(err)?;
-        let changed = tx
-            .execute(schema::SWAP_PDF_KEY, params![new_key, ts(at), code, expected_key])
-            .map_err(err)?;
-        if changed != 1 {
-            return Err(StoreError::Conflict(format!(
-                "the copy {code} does not hold {expected_key} any more"
-            )));
-        }
-        tx.execute(schema::INSERT_COPY_VERSION, params![code, expected_key, ts(at)])
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        let (code, expected_key, new_key) = (code.to_string(), expected_key.to_string(), new_key.to_string());
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let changed = tx
+                .execute(schema::SWAP_PDF_KEY, params![new_key, ts(at), code, expected_key])
+                .map_err(err)?;
+            if changed != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "the copy {code} does not hold {expected_key} any more"
+                )));
+            }
+            tx.execute(schema::INSERT_COPY_VERSION, params![code, expected_key, ts(at)])
+                .map_err(err)?;
+            tx.commit().map_err(err)
+        })
+        .await
     }
 
     async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError> {
@@ -638,14 +678,17 @@ impl Registry for SqliteRegistry {
     }
 
     async fn add_ca_revocation(&self, r: &CaRevocation) -> Result<bool, StoreError> {
-        let conn = self.writer.lock().await;
-        let n = conn
-            .execute(
-                schema::INSERT_CA_REVOCATION,
-                params![r.serial, ts(r.revoked_at), i64::from(r.reason)],
-            )
-            .map_err(err)?;
-        Ok(n == 1)
+        let r = r.clone();
+        write(&self.writer, move |conn| {
+            let n = conn
+                .execute(
+                    schema::INSERT_CA_REVOCATION,
+                    params![r.serial, ts(r.revoked_at), i64::from(r.reason)],
+                )
+                .map_err(err)?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     async fn intake(&self, id: &str) -> Result<Option<IntakeRow>, StoreError> {
