@@ -1,8 +1,8 @@
 //! The registry in SQLite: one file, WAL mode, one writer connection and a few readers.
 //!
 //! Reads are primary-key look-ups of microseconds and run inline (a hop to the blocking pool would cost more than
-//! the read). Writes run on the blocking pool, where waiting on SQLite's lock or on the disk cannot stall an async
-//! worker, each in a short transaction: a number is reserved (its line written as pending) in one, and committed
+//! the read). Writes run marked as blocking (`block_in_place`), so waiting on SQLite's lock or on the disk does
+//! not stall the other tasks of an async worker, each in a short transaction: a number is reserved (its line written as pending) in one, and committed
 //! with its records (or voided) in another, so issuances compose and sign side by side. Other processes (the CLI
 //! beside a running server) wait on SQLite's busy timeout.
 
@@ -244,16 +244,18 @@ fn append_leaf(conn: &Connection, l: &LogRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Runs `f` on the writer connection on the blocking pool: a write waits on SQLite's lock and on the disk there,
-/// never on an async worker thread.
+/// Runs `f` on the writer connection. On a multi-threaded runtime it runs in place but marked as blocking
+/// (`block_in_place`), so the runtime moves its other tasks to another worker while this one waits on SQLite's
+/// lock or on the disk; elsewhere (a single-threaded runtime: tests, the CLI) it runs inline.
 async fn write<T: Send + 'static>(
     writer: &Arc<AsyncMutex<Connection>>,
     f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    let writer = writer.clone();
-    tokio::task::spawn_blocking(move || f(&writer.blocking_lock()))
-        .await
-        .map_err(|e| StoreError::Other(format!("database task: {e}")))?
+    let conn = writer.lock().await;
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| f(&conn)),
+        _ => f(&conn),
+    }
 }
 
 /// A number written in the book as pending; the writer is taken again only to commit or void it.
