@@ -154,19 +154,24 @@ pub struct CaRevocation {
 }
 
 impl CaRevocation {
-    /// A serial as an operator types it (upper or lower case, with colons, leading zeros) in the stored form.
-    pub fn normalise_serial(serial: &str) -> String {
+    /// A serial as an operator types it (upper or lower case, with colons or spaces, a `0x`, leading zeros) in
+    /// the stored form; `None` when it is not a hexadecimal number (a revocation of it would match nothing).
+    pub fn normalise_serial(serial: &str) -> Option<String> {
         let hex: String = serial
             .chars()
             .filter(|c| *c != ':' && !c.is_whitespace())
             .flat_map(char::to_lowercase)
             .collect();
+        let hex = hex.strip_prefix("0x").unwrap_or(&hex);
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
         let trimmed = hex.trim_start_matches('0');
-        if trimmed.is_empty() {
+        Some(if trimmed.is_empty() {
             "0".to_string()
         } else {
             trimmed.to_string()
-        }
+        })
     }
 }
 

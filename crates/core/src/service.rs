@@ -19,6 +19,11 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
+/// A reserved number is voided as stale only after this long, even when the objects' grace period is shorter
+/// (`maintain sweep --grace-minutes 0`): no issuance runs an hour, and voiding a running one's line makes its
+/// commit fail.
+pub const STALE_NUMBER_FLOOR: time::Duration = time::Duration::HOUR;
+
 /// The legal statement of Decree 23/2015 Art. 20.
 pub const STATEMENT: &str = "Chứng thực bản sao đúng với bản chính.";
 /// The watermark every page carries.
@@ -565,12 +570,20 @@ impl Service {
             fingerprints,
         } = verdict;
         let mut reason = reason.trim().to_string();
-        if claim_matches == Some(false) {
-            let mismatch = format!(
-                "the pages read as {}, which is not the document type the request names ({})",
-                recognised_type.as_deref().unwrap_or("another type"),
-                request.document_type.trim()
-            );
+        // What the pages read as must be what the request names (and so what the certification page prints);
+        // a claim the intake cannot place beside a type it did recognise is not taken on the edge's word.
+        if let (Some(recognised), false) = (&recognised_type, claim_matches == Some(true)) {
+            let mismatch = match claim_matches {
+                Some(_) => format!(
+                    "the pages read as {recognised}, which is not the document type the request names ({})",
+                    request.document_type.trim()
+                ),
+                None => format!(
+                    "the pages read as {recognised}; the document type the request names ({}) is not one the \
+                     intake can match against it",
+                    request.document_type.trim()
+                ),
+            };
             if decision == IntakeDecision::AutoIssue {
                 decision = IntakeDecision::OfficerReview;
             }
@@ -665,10 +678,17 @@ impl Service {
             Ok(()) => self.issued(records, false),
             Err(e) => {
                 // A commit whose answer was lost may still have happened: never delete the objects of
-                // copies that are registered.
+                // copies that are registered. When the registry cannot even be asked, keep the objects and
+                // the pending line: the sweeper voids the line and removes the objects later if no row names
+                // them.
                 if let Some(first) = records.first() {
-                    if let Ok(Some(_)) = self.registry.copy(&first.code).await {
-                        return self.issued(records, false);
+                    match self.registry.copy(&first.code).await {
+                        Ok(Some(_)) => return self.issued(records, false),
+                        Ok(None) => {}
+                        Err(lookup) => {
+                            tracing::warn!(error = %e, lookup = %lookup, "the commit's outcome is unknown; objects kept for the sweeper");
+                            return Err(e.into());
+                        }
                     }
                 }
                 self.void(
@@ -876,8 +896,9 @@ impl Service {
     /// keeps its objects.
     pub async fn sweep_orphans(&self, grace: time::Duration) -> Result<SweepReport> {
         let cutoff = self.clock.now() - grace;
+        // A book line is voided only when its issuance cannot still be running, whatever the objects' grace.
         let mut report = SweepReport {
-            voided_numbers: self.void_stale_numbers(grace).await?,
+            voided_numbers: self.void_stale_numbers(grace.max(STALE_NUMBER_FLOOR)).await?,
             ..SweepReport::default()
         };
         for prefix in ["originals/", "copies/"] {
@@ -940,37 +961,55 @@ impl Service {
         let now = self.clock.now();
         let new_key = format!("copies/{}.{}.pdf", code.as_str(), now.unix_timestamp_nanos());
         self.blobs.put(&new_key, pdf).await?;
-        let outcome = async {
-            let stored = self.blobs.get(&new_key).await?;
-            let report = self.verify_file(stored).await?;
+        // `Err((error, remove))`: whether the new object is nobody's and may go.
+        let outcome: std::result::Result<(), (Error, bool)> = async {
+            let stored = self.blobs.get(&new_key).await.map_err(|e| (e.into(), true))?;
+            let report = self.verify_file(stored).await.map_err(|e| (e, true))?;
             let same_copy = report
                 .copy
                 .as_ref()
                 .is_some_and(|c| VerificationCode::parse(&c.code).is_ok_and(|c| c == code));
             if !(report.valid && same_copy) {
-                return Err(Error::new(
-                    Code::Sys0002Signing,
-                    format!(
-                        "the new version of {} does not verify as that copy ({}: {}); the copy keeps its file",
-                        code.display_grouped(),
-                        report.indication,
-                        [&report.signature, &report.registry, &report.status]
-                            .into_iter()
-                            .find(|c| !c.ok)
-                            .map(|c| c.detail.clone())
-                            .unwrap_or_else(|| "another copy".into())
+                return Err((
+                    Error::new(
+                        Code::Sys0002Signing,
+                        format!(
+                            "the new version of {} does not verify as that copy ({}: {}); the copy keeps its file",
+                            code.display_grouped(),
+                            report.indication,
+                            [&report.signature, &report.registry, &report.status]
+                                .into_iter()
+                                .find(|c| !c.ok)
+                                .map(|c| c.detail.clone())
+                                .unwrap_or_else(|| "another copy".into())
+                        ),
                     ),
+                    true,
                 ));
             }
-            self.registry
+            match self
+                .registry
                 .replace_pdf(code.as_str(), &record.pdf_key, &new_key, now)
-                .await?;
-            Ok(())
+                .await
+            {
+                Ok(()) => Ok(()),
+                // Refused: the copy holds another object; the new one is nobody's.
+                Err(e @ StoreError::Conflict(_)) => Err((e.into(), true)),
+                // The answer was lost: the swap may have happened. The object goes only when the copy is known
+                // not to hold it (otherwise the sweeper removes it later if no row names it).
+                Err(e) => match self.registry.copy(code.as_str()).await {
+                    Ok(Some(r)) if r.pdf_key == new_key => Ok(()),
+                    Ok(_) => Err((e.into(), true)),
+                    Err(_) => Err((e.into(), false)),
+                },
+            }
         }
         .await;
-        if let Err(e) = outcome {
-            if let Err(removal) = self.blobs.delete(&new_key).await {
-                warn_not_removed(&new_key, &removal);
+        if let Err((e, remove)) = outcome {
+            if remove {
+                if let Err(removal) = self.blobs.delete(&new_key).await {
+                    warn_not_removed(&new_key, &removal);
+                }
             }
             return Err(e);
         }

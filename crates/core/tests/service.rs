@@ -652,7 +652,18 @@ async fn a_recognised_type_the_request_does_not_name_sends_the_original_to_an_of
         row.reason
     );
 
-    // The intake cannot tell (a type it does not know): no mismatch is made up.
+    // A recognised certificate sent under a type the intake cannot place ("Giấy xác nhận"): not taken on the
+    // request's word either.
+    let unplaced = ScriptedIntake {
+        recognised: Some("birth_certificate"),
+        claim_matches: None,
+        ..ScriptedIntake::new(IntakeDecision::AutoIssue)
+    };
+    let w = world(Arc::new(unplaced), FakeComposer::default());
+    let h = held(w.service.issue(request(None)).await.unwrap());
+    assert!(h.reason.contains("birth_certificate"), "{h:?}");
+
+    // The intake recognised nothing (a type it does not know): no mismatch is made up.
     let unknown = ScriptedIntake {
         recognised: None,
         claim_matches: None,

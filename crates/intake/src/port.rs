@@ -196,16 +196,16 @@ pub fn claimed_type(text: &str) -> Option<DocType> {
     })
 }
 
-/// Whether the claimed type names one of the recognised documents' types; `None` when the claim names no type
-/// the intake knows or no document's type was recognised. Either side of a citizen ID card matches a claim of
-/// the card.
+/// Whether the claimed type names every recognised document's type; `None` when the claim names no type the
+/// intake knows or no document's type was recognised. Either side of a citizen ID card matches a claim of the
+/// card.
 fn claim_matches(recognised: &[DocType], claimed: Option<DocType>) -> Option<bool> {
     let claimed = claimed?;
     if recognised.is_empty() {
         return None;
     }
     let same = |t: DocType| t == claimed || matches!((t, claimed), (DocType::CccdBack, DocType::CccdFront));
-    Some(recognised.iter().any(|t| same(*t)))
+    Some(recognised.iter().all(|t| same(*t)))
 }
 
 /// The report as the core's verdict, with the OCR words as the copies' text layer.
@@ -289,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_matches_when_it_names_a_recognised_type_and_cannot_tell_otherwise() {
+    fn a_claim_matches_when_it_names_every_recognised_type_and_cannot_tell_otherwise() {
         let birth = [DocType::BirthCertificate];
         assert_eq!(claim_matches(&birth, Some(DocType::BirthCertificate)), Some(true));
         assert_eq!(
@@ -305,6 +305,14 @@ mod tests {
             claim_matches(&[], Some(DocType::BirthCertificate)),
             None,
             "nothing recognised"
+        );
+        assert_eq!(
+            claim_matches(
+                &[DocType::BirthCertificate, DocType::UniversityDiploma],
+                Some(DocType::BirthCertificate)
+            ),
+            Some(false),
+            "a second document the claim does not name"
         );
         assert_eq!(
             claim_matches(&[DocType::CccdBack], Some(DocType::CccdFront)),

@@ -1,6 +1,7 @@
 //! `banso`: the service and its command line.
 //!
-//! Exit codes: 0 ok / valid, 1 invalid / refused, 2 usage or operational error.
+//! Exit codes: 0 ok / valid, 1 invalid / refused, 2 usage or operational error, 3 held for an officer
+//! (`output::exit_code`).
 
 mod app;
 mod bench;

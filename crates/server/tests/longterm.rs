@@ -703,6 +703,12 @@ fn revocations_are_shared_by_every_server_on_the_registry() {
         listed.contains(&serial.to_uppercase().trim_start_matches('0').to_string()),
         "{text}"
     );
+    let bad = backend.cli(&["pki", "revoke-cert", "not-a-serial"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "a serial that is not hexadecimal is refused"
+    );
     let again = backend.cli(&["pki", "revoke-cert", &serial.to_lowercase()]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("revoked already"));
 }

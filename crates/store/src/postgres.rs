@@ -87,12 +87,16 @@ fn token_from_row(row: &Row) -> Result<TokenRecord, StoreError> {
 
 impl PgRegistry {
     /// Connects and creates the schema if needed. The connection is TLS when the URL asks for it
-    /// (`sslmode=require`), the server's certificate checked against `ca_file` (PEM) or else the system's
-    /// roots; otherwise it is plain, for a database on the same host or a private network.
+    /// (`sslmode=require`) or a CA is given, the server's certificate checked against `ca_file` (PEM) or else
+    /// the system's roots; otherwise it is plain, for a database on the same host or a private network.
     pub async fn connect(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Other(format!("database URL: {e}")))?;
+        // A CA was configured: TLS it is, never a silent fall-back to plain text.
+        if ca_file.is_some() {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };

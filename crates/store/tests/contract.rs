@@ -350,11 +350,14 @@ async fn concurrent_issuers_get_distinct_numbers_used_or_voided(reg: Arc<dyn Reg
 async fn ca_revocations_are_kept_once_in_order(reg: &dyn Registry) {
     assert!(reg.ca_revocations().await.unwrap().is_empty());
     let first = CaRevocation {
-        serial: CaRevocation::normalise_serial("00:1A:2b"),
+        serial: CaRevocation::normalise_serial("00:1A:2b").unwrap(),
         revoked_at: AT,
         reason: 1,
     };
     assert_eq!(first.serial, "1a2b");
+    assert_eq!(CaRevocation::normalise_serial("0x1A2B").as_deref(), Some("1a2b"));
+    assert_eq!(CaRevocation::normalise_serial("not-hex"), None);
+    assert_eq!(CaRevocation::normalise_serial(""), None);
     assert!(reg.add_ca_revocation(&first).await.unwrap());
     let again = CaRevocation {
         revoked_at: AT + time::Duration::hours(1),
@@ -532,6 +535,14 @@ async fn postgres_over_tls_checks_the_servers_certificate() {
     );
     let plain = PgRegistry::connect(&url, None).await.unwrap();
     assert!(!connection_is_encrypted(&plain).await.unwrap());
+    // A CA given without sslmode in the URL: TLS all the same.
+    let implied = PgRegistry::connect(&url, Some(std::path::Path::new(&ca)))
+        .await
+        .unwrap();
+    assert!(
+        connection_is_encrypted(&implied).await.unwrap(),
+        "a configured CA means TLS"
+    );
 
     let tls_url = format!("{url}?sslmode=require");
     let tls = PgRegistry::connect(&tls_url, Some(std::path::Path::new(&ca)))

@@ -302,14 +302,16 @@ pub fn legacy_revocations(dir: &Path) -> Result<Vec<CaRevocation>> {
         Ok(text) => serde_json::from_str(&text).context("revoked.json")?,
         Err(_) => Vec::new(),
     };
-    Ok(list
-        .into_iter()
-        .map(|r| CaRevocation {
-            serial: CaRevocation::normalise_serial(&r.serial),
-            revoked_at: r.revoked_at,
-            reason: r.reason,
+    list.into_iter()
+        .map(|r| {
+            Ok(CaRevocation {
+                serial: CaRevocation::normalise_serial(&r.serial)
+                    .ok_or_else(|| anyhow!("revoked.json: {:?} is not a serial number", r.serial))?,
+                revoked_at: r.revoked_at,
+                reason: r.reason,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn names(settings: &TrustSettings) -> PkiNames {

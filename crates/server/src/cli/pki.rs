@@ -101,8 +101,17 @@ pub async fn run(command: PkiCommand, common: &Common) -> Result<u8, Failure> {
         PkiCommand::RevokeCert { serial, reason } => {
             let config = Config::load(&overrides(common, None))?;
             let registry = open_registry(&config).await?;
+            let Some(serial) = banso_core::ports::CaRevocation::normalise_serial(&serial) else {
+                return Ok(output::fail(
+                    false,
+                    &Error::new(
+                        banso_core::Code::Req0001Malformed,
+                        format!("{serial:?} is not a certificate serial number (hexadecimal, e.g. 1A:2B:3C)"),
+                    ),
+                ));
+            };
             let revocation = banso_core::ports::CaRevocation {
-                serial: banso_core::ports::CaRevocation::normalise_serial(&serial),
+                serial,
                 revoked_at: time::OffsetDateTime::now_utc(),
                 reason,
             };
