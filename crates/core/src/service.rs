@@ -278,18 +278,31 @@ pub struct FileReport {
 /// Everything the use cases need.
 #[derive(Clone)]
 pub struct Service {
+    registry: Arc<dyn Registry>,
+    blobs: Arc<dyn Blobs>,
+    composer: Arc<dyn Composer>,
+    verifier: Arc<dyn PdfVerifier>,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    settings: Arc<Settings>,
+    /// The transparency log's tree, kept in step with the database.
+    log: Arc<crate::transparency::TransparencyLog>,
+    /// The rule holders' ID numbers follow.
+    holder_ids: Arc<dyn crate::ports::HolderIds>,
+    /// The checks every original goes through before it is certified ([`IntakeOff`] when none run).
+    intake: Arc<dyn DocumentIntake>,
+}
+
+/// The adapters a [`Service`] is built from (the composition root fills it; the edges then reach them only
+/// through the use cases).
+pub struct Ports {
     pub registry: Arc<dyn Registry>,
     pub blobs: Arc<dyn Blobs>,
     pub composer: Arc<dyn Composer>,
     pub verifier: Arc<dyn PdfVerifier>,
     pub clock: Arc<dyn Clock>,
     pub entropy: Arc<dyn Entropy>,
-    pub settings: Arc<Settings>,
-    /// The transparency log's tree, kept in step with the database.
-    pub log: Arc<crate::transparency::TransparencyLog>,
-    /// The rule holders' ID numbers follow.
     pub holder_ids: Arc<dyn crate::ports::HolderIds>,
-    /// The checks every original goes through before it is certified ([`IntakeOff`] when none run).
     pub intake: Arc<dyn DocumentIntake>,
 }
 
@@ -375,6 +388,89 @@ fn check_field(name: &str, value: &str, max: usize) -> Result<()> {
 }
 
 impl Service {
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        let Ports {
+            registry,
+            blobs,
+            composer,
+            verifier,
+            clock,
+            entropy,
+            holder_ids,
+            intake,
+        } = ports;
+        Self {
+            registry,
+            blobs,
+            composer,
+            verifier,
+            clock,
+            entropy,
+            settings: Arc::new(settings),
+            log: Arc::new(crate::transparency::TransparencyLog::new()),
+            holder_ids,
+            intake,
+        }
+    }
+
+    /// The service's time (the injected clock).
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Number of copies issued (health and metrics).
+    pub async fn count_copies(&self) -> Result<u64> {
+        Ok(self.registry.count_copies().await?)
+    }
+
+    /// The certificates the installation's CA revoked (for its OCSP answers, CRLs and validation data).
+    pub async fn ca_revocations(&self) -> Result<Vec<crate::ports::CaRevocation>> {
+        Ok(self.registry.ca_revocations().await?)
+    }
+
+    /// The log's size and root, brought in step with the registry first (for signed checkpoints).
+    pub async fn log_head(&self) -> Result<(u64, crate::merkle::Hash)> {
+        self.log.sync(self.registry.as_ref()).await?;
+        self.log.head()
+    }
+
+    /// A consistency proof between two sizes of the log.
+    pub async fn log_consistency(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<crate::transparency::ConsistencyProof> {
+        self.log.consistency(self.registry.as_ref(), first, second).await
+    }
+
+    /// Re-reads the whole log and checks it against the registry (and a trusted earlier head, if given).
+    pub async fn audit_log(
+        &self,
+        trusted: Option<(u64, crate::merkle::Hash)>,
+    ) -> Result<crate::transparency::AuditReport> {
+        crate::transparency::audit(self.registry.as_ref(), trusted).await
+    }
+
+    /// Codes of the copies that are valid now (for long-term upkeep).
+    pub async fn valid_codes(&self) -> Result<Vec<String>> {
+        Ok(self
+            .registry
+            .audit_rows()
+            .await?
+            .into_iter()
+            .filter(|r| r.status == CopyStatus::Valid)
+            .map(|r| r.code)
+            .collect())
+    }
+
+    /// A copy and its stored PDF, for the operator's own tools (the CLI writing an issued copy out, upkeep);
+    /// anyone else opens a PDF with its capability key ([`Service::open_pdf`]).
+    pub async fn stored_pdf(&self, code: &str) -> Result<(CopyRecord, Vec<u8>)> {
+        let record = self.record(code).await?;
+        let pdf = self.blobs.get(&record.pdf_key).await?;
+        Ok((record, pdf))
+    }
+
     /// The capability key of a copy: 128 bits of HMAC-SHA256(secret, code), base32.
     pub fn capability_key(&self, code: &VerificationCode) -> String {
         capability_key_for(&self.settings.capability_secret, code.as_str())

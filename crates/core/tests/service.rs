@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, TokenRecord};
 use banso_core::ports::*;
 use banso_core::rules::{FeeSchedule, NumberingPolicy};
-use banso_core::service::{HeldForReview, IntakeOff, IssueOutcome, IssueRequest, Service, Settings};
+use banso_core::service::{HeldForReview, IntakeOff, IssueOutcome, IssueRequest, Ports, Service, Settings};
 use banso_core::{Code, Error};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -470,14 +470,18 @@ struct World {
 fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
     let registry = Arc::new(MemoryRegistry::default());
     let blobs = Arc::new(MemoryBlobs::default());
-    let service = Service {
-        registry: registry.clone(),
-        blobs: blobs.clone(),
-        composer: Arc::new(composer),
-        verifier: Arc::new(FakeVerifier),
-        clock: Arc::new(FixedClock),
-        entropy: Arc::new(CountingEntropy::default()),
-        settings: Arc::new(Settings {
+    let service = Service::new(
+        Ports {
+            registry: registry.clone(),
+            blobs: blobs.clone(),
+            composer: Arc::new(composer),
+            verifier: Arc::new(FakeVerifier),
+            clock: Arc::new(FixedClock),
+            entropy: Arc::new(CountingEntropy::default()),
+            holder_ids: Arc::new(AnyHolderId),
+            intake,
+        },
+        Settings {
             issuing_body: "UBND phường Bến Nghé".into(),
             place: "TP. Hồ Chí Minh".into(),
             signer_name: "Nguyễn Văn B".into(),
@@ -487,11 +491,8 @@ fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
             public_base_url: "https://banso.example".into(),
             max_copies: 5,
             capability_secret: vec![7; 32],
-        }),
-        log: Arc::new(banso_core::transparency::TransparencyLog::new()),
-        holder_ids: Arc::new(AnyHolderId),
-        intake,
-    };
+        },
+    );
     World {
         service,
         registry,

@@ -165,38 +165,39 @@ impl App {
                 None => capability_secret(&config.data_dir)?,
             },
         };
-        let service = Service {
-            registry: registry.clone(),
-            blobs,
-            composer: Arc::new(PdfComposer {
-                trust: trust.clone(),
+        let service = Service::new(
+            banso_core::service::Ports {
                 registry: registry.clone(),
-                level: crate::longterm::parse_level(&config.signature_level)
-                    .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
-                default_dpi: config.default_dpi,
-                signer_name,
-            }),
-            verifier: Arc::new(Verifier::new(
-                TrustStore { roots },
-                config.limits.verify_concurrency,
-                config.limits.verify_queue,
-            )),
-            clock: Arc::new(SystemClock),
-            entropy: Arc::new(OsEntropy),
-            settings: Arc::new(settings),
-            log: Arc::new(banso_core::transparency::TransparencyLog::new()),
-            holder_ids: Arc::new(IdentityRules),
-            // The checks every original goes through; switched off, every original goes to an officer.
-            intake: if config.intake.enabled {
-                Arc::new(banso_intake::port::TesseractIntake {
-                    language: config.intake.language.clone(),
-                    policy: config.intake.policy.clone(),
-                    duplicate_window: DUPLICATE_WINDOW,
-                })
-            } else {
-                Arc::new(banso_core::service::IntakeOff)
+                blobs,
+                composer: Arc::new(PdfComposer {
+                    trust: trust.clone(),
+                    registry: registry.clone(),
+                    level: crate::longterm::parse_level(&config.signature_level)
+                        .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
+                    default_dpi: config.default_dpi,
+                    signer_name,
+                }),
+                verifier: Arc::new(Verifier::new(
+                    TrustStore { roots },
+                    config.limits.verify_concurrency,
+                    config.limits.verify_queue,
+                )),
+                clock: Arc::new(SystemClock),
+                entropy: Arc::new(OsEntropy),
+                holder_ids: Arc::new(IdentityRules),
+                // The checks every original goes through; switched off, every original goes to an officer.
+                intake: if config.intake.enabled {
+                    Arc::new(banso_intake::port::TesseractIntake {
+                        language: config.intake.language.clone(),
+                        policy: config.intake.policy.clone(),
+                        duplicate_window: DUPLICATE_WINDOW,
+                    })
+                } else {
+                    Arc::new(banso_core::service::IntakeOff)
+                },
             },
-        };
+            settings,
+        );
         let origin = format!(
             "{}/log",
             config

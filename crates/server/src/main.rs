@@ -330,12 +330,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let mut written = Vec::new();
             for (i, copy) in issuance.copies.iter().enumerate() {
                 let path = out_path(&out, &copy.record.code, i);
-                let pdf = app
+                let (_, pdf) = app
                     .service
-                    .blobs
-                    .get(&copy.record.pdf_key)
+                    .stored_pdf(&copy.record.code)
                     .await
-                    .map_err(|e| Failure::domain(e.into(), json))?;
+                    .map_err(|e| Failure::domain(e, json))?;
                 std::fs::write(&path, pdf).with_context(|| format!("writing {}", path.display()))?;
                 written.push(path.display().to_string());
             }

@@ -73,13 +73,8 @@ impl LogKey {
 
     /// Signs the current head of the log.
     pub async fn checkpoint(&self, service: &Service) -> Result<Checkpoint> {
-        service
-            .log
-            .sync(service.registry.as_ref())
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let (size, root) = service.log.head().map_err(|e| anyhow!("{e}"))?;
-        let now = service.clock.now();
+        let (size, root) = service.log_head().await.map_err(|e| anyhow!("{e}"))?;
+        let now = service.now();
         let body = checkpoint_body(&self.origin, size, &root, now);
         let signature: DerSignature = self.signing.sign(body.as_bytes());
         Ok(Checkpoint {

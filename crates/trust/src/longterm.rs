@@ -136,20 +136,12 @@ pub async fn maintain(
     force: bool,
 ) -> anyhow::Result<MaintainReport> {
     let mut report = MaintainReport::default();
-    let now = service.clock.now();
-    trust.refresh_revocations(service.registry.as_ref()).await?;
-    for row in service.registry.audit_rows().await? {
-        if row.status != banso_core::model::CopyStatus::Valid {
-            continue;
-        }
+    let now = service.now();
+    trust.set_revocations(service.ca_revocations().await?);
+    for code in service.valid_codes().await? {
         report.examined += 1;
         let outcome: anyhow::Result<Option<bool>> = async {
-            let record = service
-                .registry
-                .copy(&row.code)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("row vanished"))?;
-            let pdf = service.blobs.get(&record.pdf_key).await?;
+            let (record, pdf) = service.stored_pdf(&code).await?;
             let expiry = archive_timestamp_expiry(&pdf);
             let due = match expiry {
                 None => true,
@@ -167,7 +159,7 @@ pub async fn maintain(
             Ok(None) => report.up_to_date += 1,
             Ok(Some(true)) => report.extended += 1,
             Ok(Some(false)) => report.renewed += 1,
-            Err(e) => report.failed.push(format!("{}: {e:#}", row.code)),
+            Err(e) => report.failed.push(format!("{code}: {e:#}")),
         }
     }
     Ok(report)

@@ -35,7 +35,9 @@ pub async fn run(command: LogCommand, common: &Common) -> Result<u8, Failure> {
                 }
                 None => None,
             };
-            let report = banso_core::transparency::audit(app.service.registry.as_ref(), trusted)
+            let report = app
+                .service
+                .audit_log(trusted)
                 .await
                 .map_err(|e| Failure::domain(e, json))?;
             if json {

@@ -17,7 +17,7 @@ use serde_json::json;
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.service.registry.count_copies().await {
+    match state.service.count_copies().await {
         Ok(_) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: registry unavailable");
@@ -457,11 +457,7 @@ pub async fn log_consistency(
     let (Some(first), Some(second)) = (q.first, q.second) else {
         return Err(bad_request("first and second are required"));
     };
-    let proof = state
-        .service
-        .log
-        .consistency(state.service.registry.as_ref(), first, second)
-        .await?;
+    let proof = state.service.log_consistency(first, second).await?;
     Ok(Json(proof).into_response())
 }
 

@@ -29,20 +29,23 @@ pub async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
     let Some(tsa) = state.trust.own.as_ref().map(|o| o.tsa.clone()) else {
         return not_found("timestamp authority (this installation uses an imported PKI)").into_response();
     };
-    let now = state.service.clock.now();
+    let now = state.service.now();
     let reply = tokio::task::spawn_blocking(move || tsa.respond(&body, now))
         .await
         .unwrap_or_default();
     der("application/timestamp-reply", reply)
 }
 
+/// Reads the CA's revocations from the registry into the trust services (every server on the registry then
+/// answers alike).
+async fn refresh(state: &AppState) -> Result<(), banso_core::Error> {
+    state.trust.set_revocations(state.service.ca_revocations().await?);
+    Ok(())
+}
+
 async fn ocsp_answer(state: AppState, request: Vec<u8>) -> Response {
     // The registry's revocations, read now: every server on the registry answers alike.
-    if let Err(e) = state
-        .trust
-        .refresh_revocations(state.service.registry.as_ref())
-        .await
-    {
+    if let Err(e) = refresh(&state).await {
         tracing::error!(error = %e, "the CA's revocations cannot be read; OCSP answers tryLater");
         return der(
             "application/ocsp-response",
@@ -50,7 +53,7 @@ async fn ocsp_answer(state: AppState, request: Vec<u8>) -> Response {
         );
     }
     let trust = state.trust.clone();
-    let now = state.service.clock.now();
+    let now = state.service.now();
     let reply = tokio::task::spawn_blocking(move || trust.ocsp(&request, now))
         .await
         .unwrap_or_default();
@@ -81,11 +84,8 @@ pub async fn ocsp_get(State(state): State<AppState>, Path(request): Path<String>
 /// `GET /pki/crl/{slug}.crl`.
 pub async fn crl(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
     let name = file.strip_suffix(".crl").ok_or_else(|| not_found("CRL"))?;
-    state
-        .trust
-        .refresh_revocations(state.service.registry.as_ref())
-        .await?;
-    let now = state.service.clock.now();
+    refresh(&state).await?;
+    let now = state.service.now();
     match state.trust.crl(name, now) {
         Some(Ok(crl)) => Ok(der("application/pkix-crl", crl)),
         Some(Err(e)) => Err(ApiError(Error::new(Code::Sys0002Signing, format!("CRL: {e}")))),
