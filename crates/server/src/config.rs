@@ -389,6 +389,22 @@ impl Config {
         if config.max_upload_bytes == 0 {
             bail!("max_upload_bytes must be positive");
         }
+        // Everything a command would otherwise find wrong only when it reaches it is refused here, at load.
+        if banso_trust::longterm::parse_level(&config.signature_level).is_none() {
+            bail!(
+                "signature_level must be B-B, B-T, B-LT or B-LTA, not {:?}",
+                config.signature_level
+            );
+        }
+        if !matches!(config.storage.kind.as_deref(), None | Some("local") | Some("s3")) {
+            bail!("storage.kind must be local or s3");
+        }
+        if config.storage.kind.as_deref() == Some("s3") && config.storage.endpoint.is_none() {
+            bail!("storage.endpoint is required for s3");
+        }
+        if config.max_copies == 0 {
+            bail!("max_copies must be positive");
+        }
         Ok(config)
     }
 
@@ -447,6 +463,29 @@ mod tests {
             ..Config::default()
         };
         assert!(!format!("{c:?}").contains("pw@"));
+    }
+
+    #[test]
+    fn settings_that_would_fail_later_are_refused_at_load() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let load = |text: &str| {
+            let file = dir.path().join("banso.toml");
+            std::fs::write(&file, text).unwrap();
+            Config::load(&Overrides {
+                config_file: Some(file),
+                data_dir: Some(dir.path().join("data")),
+                listen: None,
+            })
+        };
+        assert!(load("signature_level = \"B-LTA\"\n").is_ok());
+        let e = load("signature_level = \"B-X\"\n").err().unwrap().to_string();
+        assert!(e.contains("signature_level"), "{e}");
+        assert!(load("[storage]\nkind = \"ftp\"\n").is_err());
+        assert!(
+            load("[storage]\nkind = \"s3\"\n").is_err(),
+            "s3 without an endpoint"
+        );
+        assert!(load("max_copies = 0\n").is_err());
     }
 
     #[test]
