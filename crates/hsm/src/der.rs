@@ -1,160 +1,113 @@
-//! The few DER structures this crate writes: SubjectPublicKeyInfo for P-256 and RSA keys, PKCS#1
-//! RSAPublicKey, and ECDSA-Sig-Value (RFC 3279) from the raw `r || s` a PKCS#11 token returns.
+//! The few DER structures this crate writes — SubjectPublicKeyInfo for P-256 and RSA keys, PKCS#1
+//! RSAPublicKey, and ECDSA-Sig-Value (RFC 3279) from the raw `r || s` a PKCS#11 token returns — built with the
+//! RustCrypto formats (`der`, `spki`, `p256`), not by hand.
 use crate::HsmError;
+use der::asn1::{BitString, ObjectIdentifier, OctetStringRef, UintRef};
+use der::{Decode, Encode};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-/// DER of the OID id-ecPublicKey (1.2.840.10045.2.1).
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-/// DER of the OID prime256v1 / secp256r1 (1.2.840.10045.3.1.7): also the value of CKA_EC_PARAMS.
-pub(crate) const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-/// DER of the OID rsaEncryption (1.2.840.113549.1.1.1).
-const OID_RSA_ENCRYPTION: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-const DER_NULL: &[u8] = &[0x05, 0x00];
-
-const TAG_INTEGER: u8 = 0x02;
-const TAG_BIT_STRING: u8 = 0x03;
-const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_SEQUENCE: u8 = 0x30;
+/// id-ecPublicKey (1.2.840.10045.2.1).
+const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// prime256v1 / secp256r1 (1.2.840.10045.3.1.7).
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// rsaEncryption (1.2.840.113549.1.1.1).
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Length in bytes of an uncompressed P-256 point (0x04 || X || Y).
 pub(crate) const P256_POINT_LEN: usize = 65;
 
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        // Fits in the short form.
-        out.push(len as u8);
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or_default();
-    out.push(0x80 | significant.len() as u8);
-    out.extend_from_slice(significant);
+fn encoding(what: &str, e: der::Error) -> HsmError {
+    HsmError::Encoding(format!("{what}: {e}"))
 }
 
-/// One tag-length-value.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(content.len() + 6);
-    out.push(tag);
-    push_len(&mut out, content.len());
-    out.extend_from_slice(content);
-    out
+/// The DER of the P-256 curve's OID: the value of CKA_EC_PARAMS for a P-256 key.
+pub(crate) fn p256_params() -> Vec<u8> {
+    // An OID's encoding cannot fail.
+    SECP256R1.to_der().unwrap_or_default()
 }
 
-fn sequence(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(TAG_SEQUENCE, &parts.concat())
-}
-
-/// An unsigned big-endian integer as a DER INTEGER (minimal, non-negative).
-fn unsigned_integer(be: &[u8]) -> Vec<u8> {
-    let skip = be.iter().take_while(|b| **b == 0).count();
-    let digits = be.get(skip..).unwrap_or_default();
-    let mut content = Vec::with_capacity(digits.len() + 1);
-    match digits.first() {
-        None => content.push(0),
-        Some(first) if first & 0x80 != 0 => {
-            content.push(0);
-            content.extend_from_slice(digits);
-        }
-        Some(_) => content.extend_from_slice(digits),
-    }
-    tlv(TAG_INTEGER, &content)
-}
-
-fn bit_string(bytes: &[u8]) -> Vec<u8> {
-    let mut content = Vec::with_capacity(bytes.len() + 1);
-    content.push(0); // no unused bits
-    content.extend_from_slice(bytes);
-    tlv(TAG_BIT_STRING, &content)
-}
-
-/// Converts the PKCS#11 ECDSA signature (`r || s`, each half the length) to a DER ECDSA-Sig-Value.
+/// Converts the PKCS#11 ECDSA signature (`r || s`, 32 bytes each for P-256) to a DER ECDSA-Sig-Value.
 pub fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, HsmError> {
-    if raw.is_empty() || !raw.len().is_multiple_of(2) {
-        return Err(HsmError::Encoding(format!(
-            "an ECDSA signature from the token has odd or zero length {}",
+    let signature = p256::ecdsa::Signature::from_slice(raw).map_err(|e| {
+        HsmError::Encoding(format!(
+            "the token's ECDSA signature ({} bytes) is not a P-256 r || s: {e}",
             raw.len()
-        )));
-    }
-    let (r, s) = raw.split_at(raw.len() / 2);
-    if r.iter().all(|b| *b == 0) || s.iter().all(|b| *b == 0) {
-        return Err(HsmError::Encoding(
-            "an ECDSA signature from the token has a zero component".into(),
-        ));
-    }
-    Ok(sequence(&[&unsigned_integer(r), &unsigned_integer(s)]))
+        ))
+    })?;
+    Ok(signature.to_der().as_bytes().to_vec())
 }
 
 /// The point from a CKA_EC_POINT value: PKCS#11 says it is a DER OCTET STRING, but some modules
 /// return the bare point. Only uncompressed P-256 points are accepted.
 pub(crate) fn p256_point_from_attribute(value: &[u8]) -> Result<Vec<u8>, HsmError> {
-    let point = match value.len() {
-        P256_POINT_LEN => value,
-        // 0x04 0x41 || point
-        n if n == P256_POINT_LEN + 2
-            && value.first() == Some(&TAG_OCTET_STRING)
-            && value.get(1) == Some(&(P256_POINT_LEN as u8)) =>
-        {
-            value.get(2..).unwrap_or_default()
-        }
-        n => {
-            return Err(HsmError::UnsupportedKey(format!(
-                "CKA_EC_POINT of {n} bytes is not an uncompressed P-256 point"
-            )))
-        }
+    let point = if value.len() == P256_POINT_LEN {
+        value
+    } else {
+        OctetStringRef::from_der(value)
+            .map(|o| o.as_bytes())
+            .map_err(|_| {
+                HsmError::UnsupportedKey(format!(
+                    "CKA_EC_POINT of {} bytes is not an uncompressed P-256 point",
+                    value.len()
+                ))
+            })?
     };
-    if point.first() != Some(&0x04) {
+    if point.len() != P256_POINT_LEN || point.first() != Some(&0x04) {
         return Err(HsmError::UnsupportedKey(
-            "CKA_EC_POINT is not an uncompressed point".into(),
+            "CKA_EC_POINT is not an uncompressed P-256 point".into(),
         ));
     }
     Ok(point.to_vec())
 }
 
+fn spki(algorithm: ObjectIdentifier, parameters: der::Any, key: &[u8]) -> Result<Vec<u8>, HsmError> {
+    SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: algorithm,
+            parameters: Some(parameters),
+        },
+        subject_public_key: BitString::from_bytes(key).map_err(|e| encoding("public key bits", e))?,
+    }
+    .to_der()
+    .map_err(|e| encoding("SubjectPublicKeyInfo", e))
+}
+
 /// SubjectPublicKeyInfo of a P-256 key from its uncompressed point.
-pub fn p256_spki(point: &[u8]) -> Vec<u8> {
-    let algorithm = sequence(&[OID_EC_PUBLIC_KEY, OID_P256]);
-    sequence(&[&algorithm, &bit_string(point)])
+pub fn p256_spki(point: &[u8]) -> Result<Vec<u8>, HsmError> {
+    let curve = der::Any::encode_from(&SECP256R1).map_err(|e| encoding("curve", e))?;
+    spki(ID_EC_PUBLIC_KEY, curve, point)
+}
+
+/// PKCS#1 RSAPublicKey (RFC 8017 A.1.1).
+#[derive(der::Sequence)]
+struct RsaPublicKey<'a> {
+    modulus: UintRef<'a>,
+    public_exponent: UintRef<'a>,
 }
 
 /// PKCS#1 RSAPublicKey from the big-endian modulus and public exponent.
-pub fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
-    sequence(&[&unsigned_integer(modulus), &unsigned_integer(exponent)])
+pub fn rsa_public_key(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, HsmError> {
+    RsaPublicKey {
+        modulus: UintRef::new(modulus).map_err(|e| encoding("modulus", e))?,
+        public_exponent: UintRef::new(exponent).map_err(|e| encoding("exponent", e))?,
+    }
+    .to_der()
+    .map_err(|e| encoding("RSAPublicKey", e))
 }
 
 /// SubjectPublicKeyInfo of an RSA key from its big-endian modulus and public exponent.
-pub fn rsa_spki(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
-    let algorithm = sequence(&[OID_RSA_ENCRYPTION, DER_NULL]);
-    sequence(&[&algorithm, &bit_string(&rsa_public_key(modulus, exponent))])
+pub fn rsa_spki(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, HsmError> {
+    spki(
+        RSA_ENCRYPTION,
+        der::Any::null(),
+        &rsa_public_key(modulus, exponent)?,
+    )
 }
 
 /// PEM of a SubjectPublicKeyInfo (`PUBLIC KEY`), as OpenSSL reads it.
-pub fn spki_pem(spki_der: &[u8]) -> String {
-    let encoded = base64_encode(spki_der);
-    let mut out = String::from("-----BEGIN PUBLIC KEY-----\n");
-    let mut rest = encoded.as_str();
-    while !rest.is_empty() {
-        let (line, tail) = rest.split_at(rest.len().min(64));
-        out.push_str(line);
-        out.push('\n');
-        rest = tail;
-    }
-    out.push_str("-----END PUBLIC KEY-----\n");
-    out
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let symbol = |v: u32| char::from(ALPHABET.get((v & 63) as usize).copied().unwrap_or(b'='));
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let v = (b(0) << 16) | (b(1) << 8) | b(2);
-        out.push(symbol(v >> 18));
-        out.push(symbol(v >> 12));
-        out.push(if chunk.len() > 1 { symbol(v >> 6) } else { '=' });
-        out.push(if chunk.len() > 2 { symbol(v) } else { '=' });
-    }
-    out
+pub fn spki_pem(spki_der: &[u8]) -> Result<String, HsmError> {
+    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, spki_der)
+        .map_err(|e| HsmError::Encoding(format!("PEM: {e}")))
 }
 
 #[cfg(test)]
@@ -175,30 +128,32 @@ mod tests {
     }
 
     #[test]
-    fn long_lengths() {
-        let der = tlv(0x04, &[7u8; 300]);
-        assert_eq!(&der[..4], &[0x04, 0x82, 0x01, 0x2c]);
-        let der = tlv(0x04, &[7u8; 200]);
-        assert_eq!(&der[..3], &[0x04, 0x81, 200]);
-    }
-
-    #[test]
     fn point_forms() {
         let mut point = vec![0x04];
         point.extend_from_slice(&[9u8; 64]);
         assert_eq!(p256_point_from_attribute(&point).unwrap(), point);
-        let wrapped = tlv(TAG_OCTET_STRING, &point);
+        let wrapped = OctetStringRef::new(&point).unwrap().to_der().unwrap();
         assert_eq!(p256_point_from_attribute(&wrapped).unwrap(), point);
         assert!(p256_point_from_attribute(&point[..33]).is_err());
     }
 
     #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64_encode(b""), "");
-        assert_eq!(base64_encode(b"f"), "Zg==");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_encode(b"foo"), "Zm9v");
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+    fn the_curve_parameters_are_the_p256_oid() {
+        assert_eq!(
+            p256_params(),
+            [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
+        );
+    }
+
+    #[test]
+    fn p256_spki_parses_as_the_key() {
+        use p256::pkcs8::DecodePublicKey as _;
+        let key = p256::SecretKey::random(&mut rand::thread_rng()).public_key();
+        let point = p256::EncodedPoint::from(key);
+        let spki = p256_spki(point.as_bytes()).unwrap();
+        assert_eq!(p256::PublicKey::from_public_key_der(&spki).unwrap(), key);
+        let pem = spki_pem(&spki).unwrap();
+        assert_eq!(p256::PublicKey::from_public_key_pem(&pem).unwrap(), key);
     }
 
     #[test]
@@ -206,7 +161,7 @@ mod tests {
         use pkcs8::DecodePublicKey as _;
         let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
         use rsa::traits::PublicKeyParts as _;
-        let spki = rsa_spki(&key.n().to_bytes_be(), &key.e().to_bytes_be());
+        let spki = rsa_spki(&key.n().to_bytes_be(), &key.e().to_bytes_be()).unwrap();
         let parsed = rsa::RsaPublicKey::from_public_key_der(&spki).unwrap();
         assert_eq!(parsed, key.to_public_key());
     }

@@ -281,7 +281,7 @@ impl Token {
             let label = String::from_utf8_lossy(&label).into_owned();
             let kind_and_spki = match key_type {
                 Some(t) if t == KeyType::EC => {
-                    if params.as_deref() != Some(der::OID_P256) {
+                    if params.as_deref() != Some(der::p256_params().as_slice()) {
                         return Err(HsmError::UnsupportedKey(format!(
                             "{key}: EC keys other than P-256 are not supported"
                         )));
@@ -292,7 +292,7 @@ impl Token {
                         ))
                     })?;
                     let point = ec_point(session, public)?;
-                    (KeyKind::EcP256, der::p256_spki(&point), point)
+                    (KeyKind::EcP256, der::p256_spki(&point)?, point)
                 }
                 Some(t) if t == KeyType::RSA => {
                     let (n, e) = match (modulus, exponent) {
@@ -314,8 +314,8 @@ impl Token {
                     }
                     (
                         KeyKind::Rsa { bits },
-                        der::rsa_spki(&n, &e),
-                        der::rsa_public_key(&n, &e),
+                        der::rsa_spki(&n, &e)?,
+                        der::rsa_public_key(&n, &e)?,
                     )
                 }
                 other => {
@@ -340,9 +340,9 @@ impl Token {
     /// Generates a P-256 key pair inside the token (private key sensitive, not extractable) labelled
     /// `label`, and returns its public key as SubjectPublicKeyInfo DER.
     pub fn generate_ec_p256(&self, label: &str) -> Result<Vec<u8>, HsmError> {
-        let public = [Attribute::EcParams(der::OID_P256.to_vec())];
+        let public = [Attribute::EcParams(der::p256_params())];
         self.generate(label, &Mechanism::EccKeyPairGen, &public, |session, handle| {
-            Ok(der::p256_spki(&ec_point(session, handle)?))
+            der::p256_spki(&ec_point(session, handle)?)
         })
     }
 
@@ -364,7 +364,7 @@ impl Token {
             &public,
             |session, handle| {
                 let (n, e) = rsa_public(session, handle)?;
-                Ok(der::rsa_spki(&n, &e))
+                der::rsa_spki(&n, &e)
             },
         )
     }

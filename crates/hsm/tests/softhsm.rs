@@ -308,7 +308,7 @@ fn ca_params(cn: &str, path_len: Option<u8>) -> rcgen::CertificateParams {
 }
 
 fn pem_cert(der: &[u8]) -> String {
-    let pem = banso_hsm::der::spki_pem(der);
+    let pem = banso_hsm::der::spki_pem(der).unwrap();
     pem.replace("PUBLIC KEY", "CERTIFICATE")
 }
 

@@ -75,7 +75,7 @@ pub fn verify_openssl(dir: &Path, spki: &[u8], msg: &[u8], sig: &[u8]) -> (bool,
     let public = dir.join("pub.pem");
     let data = dir.join("data");
     let signature = dir.join("sig.der");
-    std::fs::write(&public, banso_hsm::der::spki_pem(spki)).unwrap();
+    std::fs::write(&public, banso_hsm::der::spki_pem(spki).unwrap()).unwrap();
     std::fs::write(&data, msg).unwrap();
     std::fs::write(&signature, sig).unwrap();
     run(Command::new("openssl")
