@@ -1,6 +1,6 @@
 //! X.509 v2 certificate revocation lists (RFC 5280 §5): building one signed by a CA key behind the
 //! [`Signer`] seam, and reading and verifying one.
-use crate::asn1::{self, Reader};
+use crate::asn1;
 use crate::cert::CertView;
 use crate::certgen::{self, oids, TAG_ENUMERATED};
 use crate::{Signer, SigningError};
@@ -131,7 +131,7 @@ pub fn build_crl(
 /// One entry of a parsed CRL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedInfo {
-    /// Serial INTEGER content bytes.
+    /// Serial, big-endian (compare through [`CrlInfo::entry`], which ignores a leading zero octet).
     pub serial: Vec<u8>,
     /// Unix seconds.
     pub revoked_at: i64,
@@ -157,95 +157,59 @@ fn malformed(what: &str) -> SigningError {
     SigningError::Encoding(format!("CRL: {what}"))
 }
 
-/// Parses a DER CRL.
+/// Parses a DER CRL (x509-cert's `CertificateList`, decoded strictly as DER, so the to-be-signed part re-encodes
+/// to the very bytes that were signed).
 pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
-    let (outer, _) = asn1::read_tlv(der).ok_or_else(|| malformed("not DER"))?;
-    let mut r = Reader::new(outer.value);
-    let tbs = r
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| malformed("no TBSCertList"))?;
-    let alg = r
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| malformed("no algorithm"))?;
-    let sig = r
-        .expect(asn1::TAG_BIT_STRING)
-        .ok_or_else(|| malformed("no signature"))?;
-    let sig_alg = Reader::new(alg.value)
-        .expect(asn1::TAG_OID)
-        .ok_or_else(|| malformed("bad algorithm"))?
-        .value;
-    let signature = sig.value.get(1..).ok_or_else(|| malformed("empty signature"))?;
-
-    let mut t = Reader::new(tbs.value);
-    let _version = t.optional(asn1::TAG_INTEGER);
-    t.expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| malformed("no inner algorithm"))?;
-    let issuer = t
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| malformed("no issuer"))?;
-    let this_update = t
-        .any()
-        .and_then(crate::cert::parse_time)
-        .ok_or_else(|| malformed("bad thisUpdate"))?;
-    let next_update = match t.peek_tag() {
-        Some(asn1::TAG_UTC_TIME | asn1::TAG_GENERALIZED_TIME) => Some(
-            t.any()
-                .and_then(crate::cert::parse_time)
-                .ok_or_else(|| malformed("bad nextUpdate"))?,
-        ),
-        _ => None,
+    use der::{Decode, Encode};
+    use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlReason};
+    let list = x509_cert::crl::CertificateList::from_der(der).map_err(|e| malformed(&e.to_string()))?;
+    let tbs = &list.tbs_cert_list;
+    let unix = |t: &x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).ok();
+    let find = |exts: Option<&Vec<x509_cert::ext::Extension>>, oid: &str| {
+        let oid = der::asn1::ObjectIdentifier::new(oid).ok()?;
+        exts?
+            .iter()
+            .find(|e| e.extn_id == oid)
+            .map(|e| e.extn_value.as_bytes().to_vec())
     };
-    let mut revoked = Vec::new();
-    if let Some(list) = t.optional(asn1::TAG_SEQUENCE) {
-        let mut l = Reader::new(list.value);
-        while !l.is_empty() {
-            let entry = l
-                .expect(asn1::TAG_SEQUENCE)
-                .ok_or_else(|| malformed("bad entry"))?;
-            let mut e = Reader::new(entry.value);
-            let serial = e
-                .expect(asn1::TAG_INTEGER)
-                .ok_or_else(|| malformed("bad serial"))?;
-            let at = e
-                .any()
-                .and_then(crate::cert::parse_time)
-                .ok_or_else(|| malformed("bad revocationDate"))?;
-            let reason = e
-                .optional(asn1::TAG_SEQUENCE)
-                .and_then(|exts| certgen::find_extension(exts.value, oids::EXT_REASON_CODE))
-                .and_then(|(_, v)| Reader::new(v).expect(TAG_ENUMERATED))
-                .and_then(|v| v.value.first().copied());
-            revoked.push(RevokedInfo {
-                serial: serial.value.to_vec(),
-                revoked_at: at,
-                reason,
-            });
-        }
-    }
-    let mut crl_number = None;
-    let mut authority_key_id = None;
-    if let Some(exts) = t.optional(asn1::ctx_cons(0)) {
-        let seq = Reader::new(exts.value)
-            .expect(asn1::TAG_SEQUENCE)
-            .ok_or_else(|| malformed("bad extensions"))?;
-        crl_number = certgen::find_extension(seq.value, oids::EXT_CRL_NUMBER)
-            .and_then(|(_, v)| Reader::new(v).expect(asn1::TAG_INTEGER))
-            .and_then(|i| asn1::small_uint(i.value));
-        authority_key_id = certgen::find_extension(seq.value, crate::asn1::oid::EXT_AUTHORITY_KEY_ID)
-            .and_then(|(_, v)| Reader::new(v).expect(asn1::TAG_SEQUENCE))
-            .and_then(|s| Reader::new(s.value).optional(asn1::ctx_prim(0)))
-            .map(|k| k.value.to_vec());
-    }
+    let revoked = tbs
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .map(|r| {
+            Ok(RevokedInfo {
+                serial: r.serial_number.as_bytes().to_vec(),
+                revoked_at: unix(&r.revocation_date).ok_or_else(|| malformed("bad revocationDate"))?,
+                reason: find(r.crl_entry_extensions.as_ref(), "2.5.29.21")
+                    .and_then(|v| CrlReason::from_der(&v).ok())
+                    .map(|reason| reason as u8),
+            })
+        })
+        .collect::<Result<Vec<_>, SigningError>>()?;
+    let crl_number = find(tbs.crl_extensions.as_ref(), "2.5.29.20")
+        .and_then(|v| der::asn1::Uint::from_der(&v).ok())
+        .and_then(|n| asn1::small_uint(n.as_bytes()));
+    let authority_key_id = find(tbs.crl_extensions.as_ref(), "2.5.29.35")
+        .and_then(|v| AuthorityKeyIdentifier::from_der(&v).ok())
+        .and_then(|a| a.key_identifier)
+        .map(|k| k.as_bytes().to_vec());
     Ok(CrlInfo {
-        issuer: issuer.raw.to_vec(),
-        this_update,
-        next_update,
+        issuer: tbs.issuer.to_der().map_err(|e| malformed(&e.to_string()))?,
+        this_update: unix(&tbs.this_update).ok_or_else(|| malformed("bad thisUpdate"))?,
+        next_update: match &tbs.next_update {
+            Some(t) => Some(unix(t).ok_or_else(|| malformed("bad nextUpdate"))?),
+            None => None,
+        },
         crl_number,
         authority_key_id,
         revoked,
-        tbs: tbs.raw.to_vec(),
-        sig_alg: sig_alg.to_vec(),
-        signature: signature.to_vec(),
+        tbs: tbs.to_der().map_err(|e| malformed(&e.to_string()))?,
+        sig_alg: list.signature_algorithm.oid.as_bytes().to_vec(),
+        signature: list
+            .signature
+            .as_bytes()
+            .ok_or_else(|| malformed("a signature with unused bits"))?
+            .to_vec(),
     })
 }
 
@@ -256,9 +220,11 @@ impl CrlInfo {
             && certgen::verify_with_cert(issuer_cert_der, &self.tbs, &self.sig_alg, &self.signature)
     }
 
-    /// The entry for a serial (INTEGER content bytes), if revoked.
+    /// The entry for a serial (INTEGER content bytes; a sign octet of zero or none alike), if revoked.
     pub fn entry(&self, serial: &[u8]) -> Option<&RevokedInfo> {
-        self.revoked.iter().find(|r| r.serial == serial)
+        let significant = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
+        let wanted = significant(serial);
+        self.revoked.iter().find(|r| significant(&r.serial) == wanted)
     }
 
     /// Whether the CRL is current at `unix` (thisUpdate ≤ t ≤ nextUpdate).
