@@ -581,14 +581,14 @@ impl Service {
         let intake_id = original.intake_id.clone();
         let fingerprints = original.fingerprints.clone();
         let result = self.issue_checked(&request, original).await;
-        let (outcome, codes) = match &result {
-            Ok(i) => ("issued", i.copies.iter().map(|c| c.record.code.clone()).collect()),
-            Err(_) => ("failed", Vec::new()),
-        };
-        let kept = if outcome == "issued" {
-            fingerprints.as_slice()
-        } else {
-            &[]
+        // An issued request's pages are kept for the duplicate check of later ones; a failed one's are not.
+        let (outcome, codes, kept) = match &result {
+            Ok(i) => (
+                "issued",
+                i.copies.iter().map(|c| c.record.code.clone()).collect(),
+                fingerprints.as_slice(),
+            ),
+            Err(_) => ("failed", Vec::new(), &[][..]),
         };
         if let Err(e) = self
             .registry
@@ -1048,12 +1048,8 @@ impl Service {
     /// and only then does the registry point at it. The object it replaces is kept and named as an earlier
     /// version. On any failure the new object is removed and the copy keeps its object. Returns the new key.
     pub async fn replace_copy_pdf(&self, code: &str, pdf: Vec<u8>) -> Result<String> {
-        let code = VerificationCode::parse(code)?;
-        let record = self
-            .registry
-            .copy(code.as_str())
-            .await?
-            .ok_or_else(|| Error::new(Code::Ver0003NotFound, "no copy has this code"))?;
+        let record = self.record(code).await?;
+        let code = VerificationCode::parse(&record.code)?;
         let now = self.clock.now();
         let new_key = format!("copies/{}.{}.pdf", code.as_str(), now.unix_timestamp_nanos());
         self.blobs.put(&new_key, pdf).await?;
@@ -1272,7 +1268,7 @@ impl Service {
 }
 
 fn warn_not_removed(key: &str, e: &StoreError) {
-    tracing::warn!(object = key, error = %e, "could not remove an object after a failed issuance");
+    tracing::warn!(object = key, error = %e, "could not remove an object a failed step left; the sweeper will");
 }
 
 #[cfg(test)]

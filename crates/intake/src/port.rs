@@ -102,18 +102,20 @@ fn load_uploads(files: &[Vec<u8>]) -> Result<(Vec<Page>, Vec<bool>), IntakeError
         paths.push(path);
     }
     let pages = input::load_files(&paths, &mut |_| {})?;
-    let jpeg_files: Vec<&PathBuf> = paths
-        .iter()
-        .zip(files)
-        .filter(|(_, bytes)| input::sniff_format(bytes) == Some(FileFormat::Jpeg))
-        .map(|(p, _)| p)
-        .collect();
-    let jpeg = jpeg_flags(&pages, &jpeg_files);
+    let jpeg = jpeg_flags(&pages, &paths);
     Ok((pages, jpeg))
 }
 
-/// Whether each page came from one of `jpeg_files` (the JPEG files among the inputs, told by content).
-pub fn jpeg_flags(pages: &[Page], jpeg_files: &[&PathBuf]) -> Vec<bool> {
+/// Whether each page came from a JPEG file among `files` (told by the file's first bytes, whatever its name),
+/// for error-level analysis.
+pub fn jpeg_flags(pages: &[Page], files: &[PathBuf]) -> Vec<bool> {
+    let starts_as_jpeg = |path: &PathBuf| {
+        let mut head = [0u8; 16];
+        std::fs::File::open(path)
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+            .is_ok_and(|n| input::sniff_format(head.get(..n).unwrap_or_default()) == Some(FileFormat::Jpeg))
+    };
+    let jpeg_files: Vec<&PathBuf> = files.iter().filter(|f| starts_as_jpeg(f)).collect();
     pages
         .iter()
         .map(|p| matches!(&p.source, PageSource::Image { path, .. } if jpeg_files.contains(&path)))

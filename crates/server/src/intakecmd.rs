@@ -77,10 +77,6 @@ pub fn ocr(
     Ok(0)
 }
 
-fn is_jpeg(bytes: &[u8]) -> bool {
-    input::sniff_format(bytes) == Some(input::FileFormat::Jpeg)
-}
-
 /// `banso intake`: document type, fields, checks and decision. Exit 0 auto-issue, 1 refuse, 3 officer review.
 pub fn intake(
     files: &[PathBuf],
@@ -92,16 +88,7 @@ pub fn intake(
         return Err(anyhow!("give the page files to assess"));
     }
     let pages = load_pages(files, None, None)?;
-    let jpeg_files: Vec<&PathBuf> = files
-        .iter()
-        .filter(|f| {
-            let mut head = [0u8; 16];
-            std::fs::File::open(f)
-                .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
-                .is_ok_and(|n| is_jpeg(&head[..n]))
-        })
-        .collect();
-    let jpeg = banso_intake::port::jpeg_flags(&pages, &jpeg_files);
+    let jpeg = banso_intake::port::jpeg_flags(&pages, files);
     let (_, report) = banso_intake::port::assess_pages(
         &pages,
         &jpeg,

@@ -201,18 +201,27 @@ const ROOT_STATUS: &str = "root-status";
 pub const ROOT_STATUS_DAYS: i64 = 365;
 
 impl RootStatus {
+    /// The root's CRL, in `root-status/`.
+    const CRL: &'static str = "root.crl";
+    /// The root's OCSP answer on the issuing CA, in `root-status/`.
+    const ISSUING_OCSP: &'static str = "issuing.ocsp";
+
+    /// One of the statements, read as it is needed (so a renewal is served without a restart).
+    fn read(dir: &Path, name: &str) -> Result<Vec<u8>> {
+        let path = dir.join(ROOT_STATUS).join(name);
+        std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {}: sign the root's statements with `banso pki root-status --root-key FILE`",
+                path.display()
+            )
+        })
+    }
+
+    /// Both statements (at start, so that a PKI without them fails there).
     fn load(dir: &Path) -> Result<Self> {
-        let read = |name: &str| {
-            std::fs::read(dir.join(ROOT_STATUS).join(name)).with_context(|| {
-                format!(
-                    "reading {}: sign the root's statements with `banso pki root-status --root-key FILE`",
-                    dir.join(ROOT_STATUS).join(name).display()
-                )
-            })
-        };
         Ok(Self {
-            crl: read("root.crl")?,
-            issuing_ocsp: read("issuing.ocsp")?,
+            crl: Self::read(dir, Self::CRL)?,
+            issuing_ocsp: Self::read(dir, Self::ISSUING_OCSP)?,
         })
     }
 
@@ -274,7 +283,7 @@ impl RootStatus {
         .map_err(|e| anyhow!("the root's CRL: {e}"))?;
         let out = dir.join(ROOT_STATUS);
         std::fs::create_dir_all(&out)?;
-        for (name, bytes) in [("root.crl", &crl), ("issuing.ocsp", &issuing_ocsp)] {
+        for (name, bytes) in [(Self::CRL, &crl), (Self::ISSUING_OCSP, &issuing_ocsp)] {
             let staging = out.join(format!(".{name}.{}", std::process::id()));
             std::fs::write(&staging, bytes)?;
             std::fs::rename(&staging, out.join(name))?;
@@ -563,7 +572,8 @@ impl TrustServices {
                 }
             }
         }
-        let revoked = std::sync::RwLock::new(legacy_revocations(dir)?);
+        // Filled from the registry before every use (`set_revocations`): the registry is the one list.
+        let revoked = std::sync::RwLock::new(Vec::new());
         let base_url = read(dir, "base_url")
             .unwrap_or_else(|_| base_url.to_string())
             .trim()
@@ -616,8 +626,7 @@ impl TrustServices {
         let own = self.own.as_ref()?;
         if Self::slug_of(&self.root_der) == name {
             return Some(
-                RootStatus::load(&own.dir)
-                    .map(|r| r.crl)
+                RootStatus::read(&own.dir, RootStatus::CRL)
                     .map_err(|e| SigningError::Certificate(format!("{e:#}"))),
             );
         }
@@ -653,19 +662,19 @@ impl TrustServices {
         let Some(own) = &self.own else {
             return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
         };
-        let by_root = ocsp::parse_request(request)
-            .map(|r| r.cert_ids.iter().all(|id| id.has_issuer(&self.root_der)))
-            .unwrap_or(false);
-        if by_root {
+        let parsed = ocsp::parse_request(request).ok();
+        let asks = |about: &dyn Fn(&ocsp::CertId) -> bool| {
+            parsed.as_ref().is_some_and(|r| r.cert_ids.iter().all(about))
+        };
+        if asks(&|id| id.has_issuer(&self.root_der)) {
             let issuing_serial = CertView::parse(&self.issuing_der)
                 .map(|c| c.serial.to_vec())
                 .unwrap_or_default();
-            let only_the_issuing_ca = ocsp::parse_request(request)
-                .map(|r| r.cert_ids.iter().all(|id| id.serial == issuing_serial))
-                .unwrap_or(false);
-            return match RootStatus::load(&own.dir) {
-                Ok(status) if only_the_issuing_ca => status.issuing_ocsp,
-                Ok(_) => ocsp::error_response(ocsp::ResponseStatus::Unauthorized),
+            if !asks(&|id| id.serial == issuing_serial) {
+                return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
+            }
+            return match RootStatus::read(&own.dir, RootStatus::ISSUING_OCSP) {
+                Ok(answer) => answer,
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "the root's OCSP answer cannot be read");
                     ocsp::error_response(ocsp::ResponseStatus::TryLater)
@@ -709,9 +718,10 @@ impl TrustServices {
                 .map(|c| c.serial.to_vec())
                 .unwrap_or_default();
             if cert == &self.issuing_der {
-                let status =
-                    RootStatus::load(&own.dir).map_err(|e| SigningError::Certificate(format!("{e:#}")))?;
-                out.push(status.issuing_ocsp);
+                out.push(
+                    RootStatus::read(&own.dir, RootStatus::ISSUING_OCSP)
+                        .map_err(|e| SigningError::Certificate(format!("{e:#}")))?,
+                );
                 continue;
             }
             out.push(ocsp::response_for(
