@@ -245,6 +245,25 @@ async fn append_leaf<C: tokio_postgres::GenericClient>(
     Ok(())
 }
 
+/// Runs `work` in one transaction on `client`: committed when it returns `Ok`; on an error the connection is
+/// discarded, which makes the server roll the transaction back.
+async fn in_transaction<T>(
+    client: Object,
+    work: impl AsyncFnOnce(&deadpool_postgres::ClientWrapper) -> Result<T, tokio_postgres::Error>,
+) -> Result<T, StoreError> {
+    let result = async {
+        client.batch_execute("BEGIN").await?;
+        let value = work(&client).await?;
+        client.batch_execute("COMMIT").await?;
+        Ok(value)
+    }
+    .await;
+    result.map_err(|e| {
+        drop(Object::take(client));
+        err(e)
+    })
+}
+
 /// A number written in the book as pending; a pooled connection is taken again only to commit or void it.
 struct PgReservation {
     pool: Pool,
@@ -261,15 +280,14 @@ impl NumberReservation for PgReservation {
 
     async fn commit(&self, copies: &[CopyRecord], log: &[LogRecord]) -> Result<(), StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let plain: &tokio_postgres::Client = &client;
         let sequence = self.sequence as i32;
-        let result: Result<bool, tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
+        // A line no longer pending changes no row: nothing is written, and the empty transaction commits.
+        let used = in_transaction(client, async |client| {
+            let plain: &tokio_postgres::Client = client;
             let used = plain
                 .execute(schema::USE_BOOK_LINE, &[&self.year, &self.suffix, &sequence])
                 .await?;
             if used != 1 {
-                plain.batch_execute("ROLLBACK").await?;
                 return Ok(false);
             }
             let stmt = client.prepare_cached(INSERT_COPY).await?;
@@ -311,18 +329,13 @@ impl NumberReservation for PgReservation {
             for l in log {
                 append_leaf(plain, l).await?;
             }
-            plain.batch_execute("COMMIT").await?;
             Ok(true)
-        }
-        .await;
-        match result {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(schema::line_not_pending(self.sequence)),
-            Err(e) => {
-                // Closing the connection rolls the transaction back on the server.
-                drop(Object::take(client));
-                Err(err(e))
-            }
+        })
+        .await?;
+        if used {
+            Ok(())
+        } else {
+            Err(schema::line_not_pending(self.sequence))
         }
     }
 
@@ -347,28 +360,17 @@ impl Registry for PgRegistry {
         suffix: &str,
         at: OffsetDateTime,
     ) -> Result<Box<dyn NumberReservation>, StoreError> {
-        let client = self.client().await?;
-        let plain: &tokio_postgres::Client = &client;
-        let result: Result<i32, tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
-            let last: i32 = plain
+        let last = in_transaction(self.client().await?, async |client| {
+            let last: i32 = client
                 .query_one(NEXT_SEQUENCE, &[&year, &suffix])
                 .await?
                 .try_get(0)?;
-            plain
+            client
                 .execute(schema::INSERT_BOOK_LINE, &[&year, &suffix, &last, &at])
                 .await?;
-            plain.batch_execute("COMMIT").await?;
             Ok(last)
-        }
-        .await;
-        let last = match result {
-            Ok(last) => last,
-            Err(e) => {
-                drop(Object::take(client));
-                return Err(err(e));
-            }
-        };
+        })
+        .await?;
         Ok(Box::new(PgReservation {
             pool: self.pool.clone(),
             year,
@@ -444,10 +446,8 @@ impl Registry for PgRegistry {
         at: OffsetDateTime,
         log: &LogRecord,
     ) -> Result<CopyRecord, StoreError> {
-        let client = self.client().await?;
-        let plain: &tokio_postgres::Client = &client;
-        let result: Result<u64, tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
+        let changed = in_transaction(self.client().await?, async |client| {
+            let plain: &tokio_postgres::Client = client;
             let changed = plain
                 .execute(
                     CHANGE_STATUS,
@@ -457,19 +457,9 @@ impl Registry for PgRegistry {
             if changed == 1 {
                 append_leaf(plain, log).await?;
             }
-            plain.batch_execute("COMMIT").await?;
             Ok(changed)
-        }
-        .await;
-        let changed = match result {
-            Ok(c) => c,
-            Err(e) => {
-                // Closing the connection rolls the transaction back.
-                drop(Object::take(client));
-                return Err(err(e));
-            }
-        };
-        drop(client);
+        })
+        .await?;
         let record = self.copy(code).await?.ok_or(StoreError::NotFound)?;
         if changed == 0 {
             return Err(not_valid(&record));
@@ -478,21 +468,13 @@ impl Registry for PgRegistry {
     }
 
     async fn append_log(&self, records: &[LogRecord]) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let plain: &tokio_postgres::Client = &client;
-        let result: Result<(), tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
+        in_transaction(self.client().await?, async |client| {
             for l in records {
-                append_leaf(plain, l).await?;
+                append_leaf(&**client, l).await?;
             }
-            plain.batch_execute("COMMIT").await
-        }
-        .await;
-        if let Err(e) = result {
-            drop(Object::take(client));
-            return Err(err(e));
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn log_entries(&self, from: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
@@ -656,30 +638,22 @@ impl Registry for PgRegistry {
         codes: &[String],
         fingerprints: &[PageFingerprint],
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let plain: &tokio_postgres::Client = &client;
         let codes = codes.join(" ");
-        let result: Result<(), tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
-            plain
+        in_transaction(self.client().await?, async |client| {
+            client
                 .execute(schema::FINISH_INTAKE, &[&outcome, &codes, &id])
                 .await?;
             for fp in fingerprints {
-                plain
+                client
                     .execute(
                         schema::INSERT_FINGERPRINT,
                         &[&id, &(fp.page as i32), &codes, &fp.dhash, &fp.content],
                     )
                     .await?;
             }
-            plain.batch_execute("COMMIT").await
-        }
-        .await;
-        if let Err(e) = result {
-            drop(Object::take(client));
-            return Err(err(e));
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
@@ -709,33 +683,25 @@ impl Registry for PgRegistry {
         new_key: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let plain: &tokio_postgres::Client = &client;
-        let result: Result<u64, tokio_postgres::Error> = async {
-            plain.batch_execute("BEGIN").await?;
-            let changed = plain
+        // A copy that holds another object changes no row: nothing is written, and the empty transaction commits.
+        let changed = in_transaction(self.client().await?, async |client| {
+            let changed = client
                 .execute(schema::SWAP_PDF_KEY, &[&new_key, &at, &code, &expected_key])
                 .await?;
             if changed == 1 {
-                plain
+                client
                     .execute(schema::INSERT_COPY_VERSION, &[&code, &expected_key, &at])
                     .await?;
-                plain.batch_execute("COMMIT").await?;
-            } else {
-                plain.batch_execute("ROLLBACK").await?;
             }
             Ok(changed)
-        }
-        .await;
-        match result {
-            Ok(1) => Ok(()),
-            Ok(_) => Err(StoreError::Conflict(format!(
+        })
+        .await?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "the copy {code} does not hold {expected_key} any more"
-            ))),
-            Err(e) => {
-                drop(Object::take(client));
-                Err(err(e))
-            }
+            )))
         }
     }
 
