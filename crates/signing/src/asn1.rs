@@ -231,6 +231,23 @@ pub fn uint(n: u64) -> Vec<u8> {
     tlv(TAG_INTEGER, &content)
 }
 
+/// UTCTime or GeneralizedTime as a Unix timestamp (legacy, for the modules not yet on x509-cert).
+pub fn parse_time(t: Tlv<'_>) -> Option<i64> {
+    let text = std::str::from_utf8(t.value).ok()?;
+    let full = match t.tag {
+        TAG_UTC_TIME => {
+            let yy: i64 = text.get(..2)?.parse().ok()?;
+            format!("{}{}", if yy >= 50 { 19 } else { 20 }, text)
+        }
+        TAG_GENERALIZED_TIME => text.to_string(),
+        _ => return None,
+    };
+    let format = time::macros::format_description!("[year][month][day][hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(&full, &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

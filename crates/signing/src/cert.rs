@@ -1,5 +1,9 @@
-//! A borrowed view of an X.509 certificate (raw encodings kept), public keys, and signature checks.
-use crate::asn1::{self, oid, Reader, Tlv};
+//! A certificate read with x509-cert (its DER kept beside it), public keys, and signature checks.
+use crate::oid::{self, Oid};
+use der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier};
+use x509_cert::name::Name;
+use x509_cert::Certificate;
 
 /// Hash algorithms understood here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,13 +14,27 @@ pub enum HashAlg {
 }
 
 impl HashAlg {
-    /// From a digest algorithm OID (content bytes).
+    /// From a digest algorithm OID (the content bytes of its encoding).
     pub fn from_oid(oid_bytes: &[u8]) -> Option<Self> {
-        match oid_bytes {
+        Self::from_id(&Oid::from_bytes(oid_bytes).ok()?)
+    }
+
+    /// From a digest algorithm OID.
+    pub fn from_id(id: &Oid) -> Option<Self> {
+        match *id {
             oid::SHA256 => Some(Self::Sha256),
             oid::SHA384 => Some(Self::Sha384),
             oid::SHA512 => Some(Self::Sha512),
             _ => None,
+        }
+    }
+
+    /// The digest algorithm's OID.
+    pub fn id(self) -> Oid {
+        match self {
+            Self::Sha256 => oid::SHA256,
+            Self::Sha384 => oid::SHA384,
+            Self::Sha512 => oid::SHA512,
         }
     }
 
@@ -48,6 +66,18 @@ pub enum KeyType {
     Rsa,
 }
 
+impl KeyType {
+    /// From a key algorithm OID and, for EC keys, the named curve in its parameters.
+    fn of(algorithm: Oid, curve: Option<Oid>) -> Option<Self> {
+        match (algorithm, curve) {
+            (oid::EC_PUBLIC_KEY, Some(oid::CURVE_P256)) => Some(Self::P256),
+            (oid::EC_PUBLIC_KEY, Some(oid::CURVE_P384)) => Some(Self::P384),
+            (oid::RSA_ENCRYPTION, _) => Some(Self::Rsa),
+            _ => None,
+        }
+    }
+}
+
 /// A public key that can verify signatures: its type and its subjectPublicKey bits (a SEC1 point for EC
 /// keys, a PKCS#1 `RSAPublicKey` for RSA). Nothing is validated until a signature is checked.
 #[derive(Debug, Clone, Copy)]
@@ -59,26 +89,25 @@ pub struct PublicKey<'a> {
 impl<'a> PublicKey<'a> {
     /// From a DER `SubjectPublicKeyInfo`.
     pub fn from_spki(spki: &'a [u8]) -> Option<Self> {
-        let (outer, _) = asn1::read_tlv(spki)?;
-        let mut r = Reader::new(outer.value);
-        let alg = r.expect(asn1::TAG_SEQUENCE)?;
-        let bits = r.expect(asn1::TAG_BIT_STRING)?;
-        let (&unused, key) = bits.value.split_first()?;
-        if unused != 0 {
-            return None;
-        }
-        let mut a = Reader::new(alg.value);
-        let alg_oid = a.expect(asn1::TAG_OID)?.value;
-        let key_type = match alg_oid {
-            oid::EC_PUBLIC_KEY => match a.expect(asn1::TAG_OID)?.value {
-                oid::CURVE_P256 => KeyType::P256,
-                oid::CURVE_P384 => KeyType::P384,
-                _ => return None,
-            },
-            oid::RSA_ENCRYPTION => KeyType::Rsa,
-            _ => return None,
-        };
-        Some(Self { key_type, bits: key })
+        let info = spki::SubjectPublicKeyInfoRef::from_der(spki).ok()?;
+        let curve = info.algorithm.parameters.and_then(|p| p.decode_as::<Oid>().ok());
+        Some(Self {
+            key_type: KeyType::of(info.algorithm.oid, curve)?,
+            bits: info.subject_public_key.as_bytes()?,
+        })
+    }
+
+    /// The key of a parsed `SubjectPublicKeyInfo`.
+    pub fn from_info(info: &'a spki::SubjectPublicKeyInfoOwned) -> Option<Self> {
+        let curve = info
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<Oid>().ok());
+        Some(Self {
+            key_type: KeyType::of(info.algorithm.oid, curve)?,
+            bits: info.subject_public_key.as_bytes()?,
+        })
     }
 
     /// The key as a RustCrypto P-256 verifying key.
@@ -94,6 +123,9 @@ impl<'a> PublicKey<'a> {
     }
 
     fn fits(&self, sig_alg: &[u8]) -> bool {
+        let Ok(sig_alg) = Oid::from_bytes(sig_alg) else {
+            return false;
+        };
         match self.key_type {
             KeyType::P256 | KeyType::P384 => matches!(
                 sig_alg,
@@ -168,9 +200,10 @@ impl<'a> PublicKey<'a> {
     }
 }
 
-/// The hash implied by a signature algorithm OID (`None` when the OID names only the key type).
+/// The hash implied by a signature algorithm OID (content bytes; `None` when the OID names only the key
+/// type).
 pub fn hash_of_signature_alg(sig_alg: &[u8]) -> Option<HashAlg> {
-    match sig_alg {
+    match Oid::from_bytes(sig_alg).ok()? {
         oid::ECDSA_WITH_SHA256 | oid::SHA256_WITH_RSA => Some(HashAlg::Sha256),
         oid::ECDSA_WITH_SHA384 | oid::SHA384_WITH_RSA => Some(HashAlg::Sha384),
         oid::ECDSA_WITH_SHA512 | oid::SHA512_WITH_RSA => Some(HashAlg::Sha512),
@@ -178,168 +211,156 @@ pub fn hash_of_signature_alg(sig_alg: &[u8]) -> Option<HashAlg> {
     }
 }
 
-/// The parts of a certificate this crate uses, borrowing the DER.
+/// A certificate parsed by x509-cert, with its DER and the extensions this crate judges by.
 #[derive(Debug, Clone)]
 pub struct CertView<'a> {
+    /// The certificate as received.
     pub raw: &'a [u8],
-    /// The whole `tbsCertificate` TLV (what the issuer signed).
-    pub tbs: &'a [u8],
-    /// The serial number INTEGER's content bytes.
-    pub serial: &'a [u8],
-    /// The whole serial number TLV.
-    pub serial_tlv: &'a [u8],
-    /// The whole issuer Name TLV.
-    pub issuer: &'a [u8],
-    /// The whole subject Name TLV.
-    pub subject: &'a [u8],
+    cert: Certificate,
     pub not_before: i64,
     pub not_after: i64,
-    /// The whole SubjectPublicKeyInfo TLV.
-    pub spki: &'a [u8],
-    /// The outer signature algorithm OID content.
-    pub sig_alg: &'a [u8],
-    /// The signature value (BIT STRING content without the unused-bits octet).
-    pub signature: &'a [u8],
     /// basicConstraints cA.
     pub is_ca: bool,
     pub path_len: Option<u64>,
     /// keyUsage bits (bit 0 = digitalSignature as the most significant bit of the first octet) if present.
     pub key_usage: Option<u16>,
-    pub subject_key_id: Option<&'a [u8]>,
+    pub subject_key_id: Option<Vec<u8>>,
     /// authorityKeyIdentifier keyIdentifier.
-    pub authority_key_id: Option<&'a [u8]>,
+    pub authority_key_id: Option<Vec<u8>>,
 }
 
 /// keyUsage keyCertSign in the representation of [`CertView::key_usage`].
 pub const KU_KEY_CERT_SIGN: u16 = 0x0400;
 
+/// Seconds since the Unix epoch of an X.509 time.
+pub fn unix_time(t: x509_cert::time::Time) -> Option<i64> {
+    i64::try_from(t.to_unix_duration().as_secs()).ok()
+}
+
 impl<'a> CertView<'a> {
-    /// Parses a DER certificate; `None` if it is not one.
+    /// Parses a DER certificate; `None` if it is not one, or if an extension this crate judges by is
+    /// malformed or repeated (RFC 5280 §4.2).
     pub fn parse(der: &'a [u8]) -> Option<Self> {
-        let (outer, _) = asn1::read_tlv(der)?;
-        if outer.tag != asn1::TAG_SEQUENCE {
-            return None;
-        }
-        let mut r = Reader::new(outer.value);
-        let tbs = r.expect(asn1::TAG_SEQUENCE)?;
-        let sig_alg_tlv = r.expect(asn1::TAG_SEQUENCE)?;
-        let sig_bits = r.expect(asn1::TAG_BIT_STRING)?;
-        let sig_alg = Reader::new(sig_alg_tlv.value).expect(asn1::TAG_OID)?.value;
-        let (&unused, signature) = sig_bits.value.split_first()?;
-        if unused != 0 {
-            return None;
-        }
-
-        let mut t = Reader::new(tbs.value);
-        let _version = t.optional(asn1::ctx_cons(0));
-        let serial = t.expect(asn1::TAG_INTEGER)?;
-        let _inner_alg = t.expect(asn1::TAG_SEQUENCE)?;
-        let issuer = t.expect(asn1::TAG_SEQUENCE)?;
-        let validity = t.expect(asn1::TAG_SEQUENCE)?;
-        let subject = t.expect(asn1::TAG_SEQUENCE)?;
-        let spki = t.expect(asn1::TAG_SEQUENCE)?;
-        let _issuer_uid = t.optional(asn1::ctx_prim(1));
-        let _subject_uid = t.optional(asn1::ctx_prim(2));
-        let extensions = t.optional(asn1::ctx_cons(3));
-
-        let mut v = Reader::new(validity.value);
-        let not_before = parse_time(v.any()?)?;
-        let not_after = parse_time(v.any()?)?;
-
-        let mut view = CertView {
-            raw: outer.raw,
-            tbs: tbs.raw,
-            serial: serial.value,
-            serial_tlv: serial.raw,
-            issuer: issuer.raw,
-            subject: subject.raw,
-            not_before,
-            not_after,
-            spki: spki.raw,
-            sig_alg,
-            signature,
-            is_ca: false,
-            path_len: None,
-            key_usage: None,
-            subject_key_id: None,
-            authority_key_id: None,
-        };
-        if let Some(exts) = extensions {
-            let seq = Reader::new(exts.value).expect(asn1::TAG_SEQUENCE)?;
-            let mut list = Reader::new(seq.value);
-            while !list.is_empty() {
-                let ext = list.expect(asn1::TAG_SEQUENCE)?;
-                let mut e = Reader::new(ext.value);
-                let id = e.expect(asn1::TAG_OID)?.value;
-                let _critical = e.optional(asn1::TAG_BOOLEAN);
-                let value = e.expect(asn1::TAG_OCTET_STRING)?.value;
-                match id {
-                    oid::EXT_BASIC_CONSTRAINTS => {
-                        let bc = Reader::new(value).expect(asn1::TAG_SEQUENCE)?;
-                        let mut b = Reader::new(bc.value);
-                        if let Some(ca) = b.optional(asn1::TAG_BOOLEAN) {
-                            view.is_ca = ca.value.first().is_some_and(|&x| x != 0);
-                        }
-                        if let Some(pl) = b.optional(asn1::TAG_INTEGER) {
-                            view.path_len = asn1::small_uint(pl.value);
-                        }
-                    }
-                    oid::EXT_KEY_USAGE => {
-                        let bits = Reader::new(value).expect(asn1::TAG_BIT_STRING)?;
-                        let mut bytes = bits.value.iter().skip(1);
-                        let hi = bytes.next().copied().unwrap_or(0);
-                        let lo = bytes.next().copied().unwrap_or(0);
-                        view.key_usage = Some(u16::from_be_bytes([hi, lo]));
-                    }
-                    oid::EXT_SUBJECT_KEY_ID => {
-                        view.subject_key_id =
-                            Reader::new(value).expect(asn1::TAG_OCTET_STRING).map(|t| t.value);
-                    }
-                    oid::EXT_AUTHORITY_KEY_ID => {
-                        let aki = Reader::new(value).expect(asn1::TAG_SEQUENCE)?;
-                        view.authority_key_id = Reader::new(aki.value)
-                            .optional(asn1::ctx_prim(0))
-                            .map(|t| t.value);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Some(view)
+        let cert = Certificate::from_der(der).ok()?;
+        let tbs = &cert.tbs_certificate;
+        let basic = tbs.get::<BasicConstraints>().ok()?.map(|(_, b)| b);
+        // x509-cert numbers the flags from the least significant bit; this crate keeps the DER bit order.
+        let key_usage = tbs
+            .get::<KeyUsage>()
+            .ok()?
+            .map(|(_, ku)| ku.0.bits().reverse_bits());
+        let subject_key_id = tbs
+            .get::<SubjectKeyIdentifier>()
+            .ok()?
+            .map(|(_, id)| id.0.as_bytes().to_vec());
+        let authority_key_id = tbs
+            .get::<AuthorityKeyIdentifier>()
+            .ok()?
+            .and_then(|(_, aki)| aki.key_identifier.map(|id| id.as_bytes().to_vec()));
+        Some(Self {
+            raw: der,
+            not_before: unix_time(tbs.validity.not_before)?,
+            not_after: unix_time(tbs.validity.not_after)?,
+            is_ca: basic.as_ref().is_some_and(|b| b.ca),
+            path_len: basic.and_then(|b| b.path_len_constraint).map(u64::from),
+            key_usage,
+            subject_key_id,
+            authority_key_id,
+            cert,
+        })
     }
 
-    pub fn public_key(&self) -> Option<PublicKey<'a>> {
-        PublicKey::from_spki(self.spki)
+    /// The parsed certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
     }
 
-    /// The subjectPublicKey bits (for comparing keys).
-    pub fn public_key_bits(&self) -> Option<&'a [u8]> {
-        let (outer, _) = asn1::read_tlv(self.spki)?;
-        let mut r = Reader::new(outer.value);
-        r.expect(asn1::TAG_SEQUENCE)?;
-        r.expect(asn1::TAG_BIT_STRING)?.value.get(1..)
+    /// The DER of `tbsCertificate`, what the issuer signed. DER has one encoding per value, so for a
+    /// certificate in DER this is the signed octets; for any other encoding the signature check fails.
+    pub fn tbs_der(&self) -> Option<Vec<u8>> {
+        self.cert.tbs_certificate.to_der().ok()
+    }
+
+    /// The serial number INTEGER's content bytes.
+    pub fn serial(&self) -> &[u8] {
+        self.cert.tbs_certificate.serial_number.as_bytes()
+    }
+
+    pub fn issuer(&self) -> &Name {
+        &self.cert.tbs_certificate.issuer
+    }
+
+    pub fn subject(&self) -> &Name {
+        &self.cert.tbs_certificate.subject
+    }
+
+    /// The DER of the issuer Name.
+    pub fn issuer_der(&self) -> Option<Vec<u8>> {
+        self.issuer().to_der().ok()
+    }
+
+    /// The DER of the subject Name.
+    pub fn subject_der(&self) -> Option<Vec<u8>> {
+        self.subject().to_der().ok()
+    }
+
+    /// The DER of the serial number INTEGER.
+    pub fn serial_der(&self) -> Option<Vec<u8>> {
+        self.cert.tbs_certificate.serial_number.to_der().ok()
+    }
+
+    /// The DER of the SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> Option<Vec<u8>> {
+        self.cert.tbs_certificate.subject_public_key_info.to_der().ok()
+    }
+
+    /// The outer signature algorithm OID (content bytes).
+    pub fn sig_alg(&self) -> &[u8] {
+        self.cert.signature_algorithm.oid.as_bytes()
+    }
+
+    /// The issuer's signature value (`None` if its BIT STRING has unused bits).
+    pub fn signature(&self) -> Option<&[u8]> {
+        self.cert.signature.as_bytes()
+    }
+
+    pub fn public_key(&self) -> Option<PublicKey<'_>> {
+        PublicKey::from_info(&self.cert.tbs_certificate.subject_public_key_info)
+    }
+
+    /// The subjectPublicKey bits (for comparing keys and for key hashes).
+    pub fn public_key_bits(&self) -> Option<&[u8]> {
+        self.cert
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .as_bytes()
     }
 
     /// Whether `issuer_key` signed this certificate.
     pub fn signed_by(&self, issuer_key: &PublicKey<'_>) -> bool {
-        match hash_of_signature_alg(self.sig_alg) {
-            Some(hash) => issuer_key.verify(self.sig_alg, hash, self.tbs, self.signature),
-            None => false,
-        }
+        let (Some(hash), Some(tbs), Some(signature)) = (
+            hash_of_signature_alg(self.sig_alg()),
+            self.tbs_der(),
+            self.signature(),
+        ) else {
+            return false;
+        };
+        issuer_key.verify(self.sig_alg(), hash, &tbs, signature)
     }
 
     /// Whether `issuer` could be this certificate's issuer by name and, when both carry key identifiers,
     /// by key identifier.
     pub fn names_issuer(&self, issuer: &CertView<'_>) -> bool {
-        self.issuer == issuer.subject
-            && match (self.authority_key_id, issuer.subject_key_id) {
+        self.issuer() == issuer.subject()
+            && match (&self.authority_key_id, &issuer.subject_key_id) {
                 (Some(aki), Some(ski)) => aki == ski,
                 _ => true,
             }
     }
 
     pub fn is_self_issued(&self) -> bool {
-        self.issuer == self.subject
+        self.issuer() == self.subject()
     }
 
     pub fn valid_at(&self, unix: i64) -> bool {
@@ -347,86 +368,36 @@ impl<'a> CertView<'a> {
     }
 
     pub fn subject_string(&self) -> String {
-        name_to_string(self.subject)
+        name_to_string(self.subject())
     }
 
     pub fn subject_common_name(&self) -> Option<String> {
-        name_attribute(self.subject, oid::AT_COMMON_NAME)
+        name_attribute(self.subject(), oid::AT_COMMON_NAME)
     }
 }
 
-fn two_digits(b: &[u8], at: usize) -> Option<i64> {
-    let hi = b.get(at)?;
-    let lo = b.get(at + 1)?;
-    if !hi.is_ascii_digit() || !lo.is_ascii_digit() {
-        return None;
-    }
-    Some(i64::from(hi - b'0') * 10 + i64::from(lo - b'0'))
-}
-
-/// UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`) as a Unix timestamp.
-pub fn parse_time(t: Tlv<'_>) -> Option<i64> {
-    let v = t.value;
-    let (year, rest) = match t.tag {
-        asn1::TAG_UTC_TIME => {
-            let yy = two_digits(v, 0)?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, v.get(2..)?)
+/// A directory string value as text (UTF-8; Printable, IA5 and Teletex read as Latin-1; BMP).
+fn directory_string(value: &der::Any) -> Option<String> {
+    use der::Tagged as _;
+    let bytes = value.value();
+    match value.tag() {
+        der::Tag::Utf8String => Some(String::from_utf8_lossy(bytes).into_owned()),
+        der::Tag::PrintableString | der::Tag::Ia5String | der::Tag::TeletexString => {
+            Some(bytes.iter().map(|&b| char::from(b)).collect())
         }
-        asn1::TAG_GENERALIZED_TIME => (two_digits(v, 0)? * 100 + two_digits(v, 2)?, v.get(4..)?),
-        _ => return None,
-    };
-    let month = two_digits(rest, 0)?;
-    let day = two_digits(rest, 2)?;
-    let hour = two_digits(rest, 4)?;
-    let minute = two_digits(rest, 6)?;
-    let second = two_digits(rest, 8)?;
-    if rest.get(10..)? != b"Z" {
-        return None;
-    }
-    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date =
-        time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
-    let tod = time::Time::from_hms(
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(second).ok()?,
-    )
-    .ok()?;
-    Some(
-        time::PrimitiveDateTime::new(date, tod)
-            .assume_utc()
-            .unix_timestamp(),
-    )
-}
-
-/// Decodes a directory string value to text (UTF-8, Printable/IA5/T61 as Latin-1, BMP, Universal).
-fn directory_string(t: Tlv<'_>) -> Option<String> {
-    match t.tag {
-        asn1::TAG_UTF8_STRING => Some(String::from_utf8_lossy(t.value).into_owned()),
-        asn1::TAG_PRINTABLE_STRING | asn1::TAG_IA5_STRING | asn1::TAG_T61_STRING => {
-            Some(t.value.iter().map(|&b| char::from(b)).collect())
-        }
-        asn1::TAG_BMP_STRING => {
-            let units: Vec<u16> = t
-                .value
+        der::Tag::BmpString => {
+            let units: Vec<u16> = bytes
                 .chunks_exact(2)
                 .filter_map(|c| <[u8; 2]>::try_from(c).ok())
                 .map(u16::from_be_bytes)
                 .collect();
             Some(String::from_utf16_lossy(&units))
         }
-        asn1::TAG_UNIVERSAL_STRING => Some(
-            t.value
-                .chunks_exact(4)
-                .filter_map(|c| <[u8; 4]>::try_from(c).ok())
-                .map(|c| char::from_u32(u32::from_be_bytes(c)).unwrap_or('\u{fffd}'))
-                .collect(),
-        ),
         _ => None,
     }
 }
 
-fn attribute_label(id: &[u8]) -> Option<&'static str> {
+fn attribute_label(id: Oid) -> Option<&'static str> {
     Some(match id {
         oid::AT_COMMON_NAME => "CN",
         oid::AT_SERIAL_NUMBER => "serialNumber",
@@ -445,43 +416,28 @@ fn attribute_label(id: &[u8]) -> Option<&'static str> {
     })
 }
 
-/// Every (type OID, value TLV) of a Name, in encoding order.
-fn name_attributes(name: &[u8]) -> Vec<(&[u8], Tlv<'_>)> {
-    let mut out = Vec::new();
-    let Some((seq, _)) = asn1::read_tlv(name) else {
-        return out;
-    };
-    let mut rdns = Reader::new(seq.value);
-    while let Some(rdn) = rdns.any() {
-        let mut atvs = Reader::new(rdn.value);
-        while let Some(atv) = atvs.any() {
-            let mut a = Reader::new(atv.value);
-            if let (Some(id), Some(value)) = (a.expect(asn1::TAG_OID), a.any()) {
-                out.push((id.value, value));
-            }
-        }
-    }
-    out
+/// The first value of attribute `id` in a Name.
+pub fn name_attribute(name: &Name, id: Oid) -> Option<String> {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == id)
+        .and_then(|atv| directory_string(&atv.value))
 }
 
-/// The first value of attribute `id` in a DER Name.
-pub fn name_attribute(name: &[u8], id: &[u8]) -> Option<String> {
-    name_attributes(name)
-        .into_iter()
-        .find(|(t, _)| *t == id)
-        .and_then(|(_, v)| directory_string(v))
-}
-
-/// A DER Name in RFC 4514 style (most specific first), e.g. `CN=Seal, O=Org, C=VN`.
-pub fn name_to_string(name: &[u8]) -> String {
-    let parts: Vec<String> = name_attributes(name)
-        .into_iter()
+/// A Name in RFC 4514 style (most specific first), e.g. `CN=Seal, O=Org, C=VN`.
+pub fn name_to_string(name: &Name) -> String {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
         .rev()
-        .map(|(id, value)| {
-            let label = attribute_label(id)
+        .map(|atv| {
+            let label = attribute_label(atv.oid)
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("OID.{}", hex::encode(id)));
-            let text = directory_string(value).unwrap_or_else(|| format!("#{}", hex::encode(value.raw)));
+                .unwrap_or_else(|| format!("OID.{}", atv.oid));
+            let text = directory_string(&atv.value)
+                .unwrap_or_else(|| format!("#{}", hex::encode(atv.value.to_der().unwrap_or_default())));
             format!("{label}={text}")
         })
         .collect();
@@ -491,39 +447,41 @@ pub fn name_to_string(name: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        let utc = asn1::tlv(asn1::TAG_UTC_TIME, b"700101000000Z");
-        let (t, _) = asn1::read_tlv(&utc).unwrap();
-        assert_eq!(parse_time(t), Some(0));
-        let gen = asn1::tlv(asn1::TAG_GENERALIZED_TIME, b"20500101000001Z");
-        let (t, _) = asn1::read_tlv(&gen).unwrap();
-        assert_eq!(parse_time(t), Some(2_524_608_001));
-        let bad = asn1::tlv(asn1::TAG_UTC_TIME, b"701301000000Z");
-        let (t, _) = asn1::read_tlv(&bad).unwrap();
-        assert_eq!(parse_time(t), None);
-    }
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::RelativeDistinguishedName;
 
     #[test]
     fn names() {
-        let atv = |id: &[u8], tag: u8, v: &[u8]| {
-            asn1::set_of(
-                asn1::TAG_SET,
-                vec![asn1::sequence(&[&asn1::oid_tlv(id), &asn1::tlv(tag, v)])],
+        let atv = |id: Oid, value: der::Any| {
+            RelativeDistinguishedName(
+                der::asn1::SetOfVec::try_from(vec![AttributeTypeAndValue { oid: id, value }]).unwrap(),
             )
         };
-        let name = asn1::sequence(&[
-            &atv(oid::AT_COUNTRY, asn1::TAG_PRINTABLE_STRING, b"VN"),
-            &atv(
-                oid::AT_ORGANIZATION,
-                asn1::TAG_UTF8_STRING,
-                "Sở Tư pháp".as_bytes(),
+        let utf8 = |s: &str| der::Any::encode_from(&der::asn1::Utf8StringRef::new(s).unwrap()).unwrap();
+        let name = x509_cert::name::RdnSequence(vec![
+            atv(
+                oid::AT_COUNTRY,
+                der::Any::encode_from(&der::asn1::PrintableStringRef::new("VN").unwrap()).unwrap(),
             ),
-            &atv(oid::AT_COMMON_NAME, asn1::TAG_UTF8_STRING, "Dấu".as_bytes()),
+            atv(oid::AT_ORGANIZATION, utf8("Sở Tư pháp")),
+            atv(oid::AT_COMMON_NAME, utf8("Dấu")),
         ]);
         assert_eq!(name_to_string(&name), "CN=Dấu, O=Sở Tư pháp, C=VN");
         assert_eq!(name_attribute(&name, oid::AT_COMMON_NAME).as_deref(), Some("Dấu"));
-        assert_eq!(name_to_string(&[0x30, 0x01]), "");
+        assert_eq!(name_to_string(&x509_cert::name::RdnSequence(vec![])), "");
+    }
+
+    #[test]
+    fn key_usage_keeps_the_der_bit_order() {
+        use x509_cert::ext::pkix::KeyUsages;
+        let ku = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+        assert_eq!(ku.0.bits().reverse_bits(), KU_KEY_CERT_SIGN | 0x0200);
+        assert_eq!(
+            KeyUsage(KeyUsages::DigitalSignature.into())
+                .0
+                .bits()
+                .reverse_bits(),
+            0x8000
+        );
     }
 }

@@ -1,9 +1,86 @@
-//! Building X.509 certificates with this crate's DER writer, signed through any key (a [`Signer`] or a
-//! plain signing function), plus the DER pieces shared by CRLs, OCSP and timestamps: times, extensions,
-//! key identifiers and the object identifiers of the trust services.
-use crate::asn1::{self, oid, Reader};
+//! Building X.509 certificates with x509-cert, signed through any key (a [`Signer`] or a plain signing
+//! function), plus the pieces shared by CRLs, OCSP and timestamps: times, algorithm identifiers, key
+//! identifiers and extension values.
+use crate::asn1::{self, Reader};
 use crate::cert::CertView;
+use crate::oid::{self, Oid};
 use crate::{SignatureAlgorithm, Signer, SigningError};
+use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, UtcTime};
+use der::{Decode as _, Encode as _};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+use x509_cert::{Certificate, TbsCertificate, Version};
+
+/// A DER encoding or decoding failure while building, as a certificate error.
+pub fn der_error(e: der::Error) -> SigningError {
+    SigningError::Certificate(format!("DER: {e}"))
+}
+
+/// `GeneralizedTime` in UTC, whole seconds.
+pub fn gen_time(t: time::OffsetDateTime) -> Result<GeneralizedTime, SigningError> {
+    GeneralizedTime::from_unix_duration(unix_duration(t)?).map_err(der_error)
+}
+
+fn unix_duration(t: time::OffsetDateTime) -> Result<std::time::Duration, SigningError> {
+    u64::try_from(t.unix_timestamp())
+        .map(std::time::Duration::from_secs)
+        .map_err(|_| SigningError::Certificate("a time before 1970".into()))
+}
+
+/// A certificate or CRL `Time`: `UTCTime` up to 2049, `GeneralizedTime` from 2050 (RFC 5280 §4.1.2.5).
+pub fn cert_time(t: time::OffsetDateTime) -> Result<Time, SigningError> {
+    if t.to_offset(time::UtcOffset::UTC).year() < 2050 {
+        UtcTime::from_unix_duration(unix_duration(t)?)
+            .map(Time::UtcTime)
+            .map_err(der_error)
+    } else {
+        gen_time(t).map(Time::GeneralTime)
+    }
+}
+
+/// The `AlgorithmIdentifier` of signatures made by `alg` (RSA with NULL parameters, ECDSA without).
+pub fn algorithm_id(alg: SignatureAlgorithm) -> AlgorithmIdentifierOwned {
+    match alg {
+        SignatureAlgorithm::EcdsaP256Sha256 => AlgorithmIdentifierOwned {
+            oid: oid::ECDSA_WITH_SHA256,
+            parameters: None,
+        },
+        SignatureAlgorithm::RsaPkcs1Sha256 => AlgorithmIdentifierOwned {
+            oid: oid::SHA256_WITH_RSA,
+            parameters: Some(der::asn1::Null.into()),
+        },
+    }
+}
+
+/// A digest `AlgorithmIdentifier` (no parameters).
+pub fn digest_algorithm(id: Oid) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: id,
+        parameters: None,
+    }
+}
+
+/// A BIT STRING holding a signature value.
+pub fn signature_bits(signature: &[u8]) -> Result<BitString, SigningError> {
+    BitString::from_bytes(signature).map_err(der_error)
+}
+
+/// An extension whose value is the DER of `value`.
+pub fn extension(id: Oid, critical: bool, value: &impl der::Encode) -> Result<Extension, SigningError> {
+    Ok(Extension {
+        extn_id: id,
+        critical,
+        extn_value: OctetString::new(value.to_der().map_err(der_error)?).map_err(der_error)?,
+    })
+}
 
 /// Object identifiers of the trust services (content bytes of their DER encoding).
 pub mod oids {
@@ -134,8 +211,8 @@ pub fn x509_time(t: time::OffsetDateTime) -> Vec<u8> {
 /// The `AlgorithmIdentifier` of signatures made by `alg`.
 pub fn signature_algorithm_id(alg: SignatureAlgorithm) -> Vec<u8> {
     match alg {
-        SignatureAlgorithm::EcdsaP256Sha256 => asn1::algorithm(oid::ECDSA_WITH_SHA256),
-        SignatureAlgorithm::RsaPkcs1Sha256 => asn1::algorithm_null(oid::SHA256_WITH_RSA),
+        SignatureAlgorithm::EcdsaP256Sha256 => asn1::algorithm(oid::ECDSA_WITH_SHA256.as_bytes()),
+        SignatureAlgorithm::RsaPkcs1Sha256 => asn1::algorithm_null(oid::SHA256_WITH_RSA.as_bytes()),
     }
 }
 
@@ -167,31 +244,23 @@ pub fn sha1(data: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
-/// The subjectPublicKey bits of a DER `SubjectPublicKeyInfo`.
-pub fn spki_key_bits(spki: &[u8]) -> Option<&[u8]> {
-    let (outer, _) = asn1::read_tlv(spki)?;
-    let mut r = Reader::new(outer.value);
-    r.expect(asn1::TAG_SEQUENCE)?;
-    r.expect(asn1::TAG_BIT_STRING)?.value.get(1..)
-}
-
-/// RFC 5280 key identifier (method 1): SHA-1 of the subjectPublicKey bits.
+/// RFC 5280 key identifier (method 1): SHA-1 of the subjectPublicKey bits of a DER `SubjectPublicKeyInfo`.
 pub fn key_identifier(spki: &[u8]) -> Option<Vec<u8>> {
-    spki_key_bits(spki).map(sha1)
+    let info = spki::SubjectPublicKeyInfoRef::from_der(spki).ok()?;
+    info.subject_public_key.as_bytes().map(sha1)
 }
 
 /// The DER `SubjectPublicKeyInfo` of an uncompressed P-256 point.
-pub fn p256_spki(point: &[u8]) -> Vec<u8> {
-    let mut bits = Vec::with_capacity(point.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(point);
-    asn1::sequence(&[
-        &asn1::sequence(&[
-            &asn1::oid_tlv(oid::EC_PUBLIC_KEY),
-            &asn1::oid_tlv(oid::CURVE_P256),
-        ]),
-        &asn1::tlv(asn1::TAG_BIT_STRING, &bits),
-    ])
+pub fn p256_spki(point: &[u8]) -> Result<Vec<u8>, SigningError> {
+    SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: oid::EC_PUBLIC_KEY,
+            parameters: Some(oid::CURVE_P256.into()),
+        },
+        subject_public_key: BitString::from_bytes(point).map_err(der_error)?,
+    }
+    .to_der()
+    .map_err(der_error)
 }
 
 /// One extension of a certificate (or CRL entry list): `(critical, extnValue content)`.
@@ -210,33 +279,6 @@ pub fn find_extension<'a>(extensions_seq_content: &'a [u8], id: &[u8]) -> Option
         }
     }
     None
-}
-
-/// The content of the `Extensions` SEQUENCE of a DER certificate.
-pub fn certificate_extensions(cert_der: &[u8]) -> Option<&[u8]> {
-    let view = CertView::parse(cert_der)?;
-    let (tbs, _) = asn1::read_tlv(view.tbs)?;
-    let mut t = Reader::new(tbs.value);
-    while !t.is_empty() {
-        let item = t.any()?;
-        if item.tag == asn1::ctx_cons(3) {
-            return Some(Reader::new(item.value).expect(asn1::TAG_SEQUENCE)?.value);
-        }
-    }
-    None
-}
-
-/// The extended key usages of a certificate (OID content bytes) and whether the extension is critical.
-pub fn extended_key_usages(cert_der: &[u8]) -> Option<(bool, Vec<Vec<u8>>)> {
-    let exts = certificate_extensions(cert_der)?;
-    let (critical, value) = find_extension(exts, oids::EXT_EXT_KEY_USAGE)?;
-    let seq = Reader::new(value).expect(asn1::TAG_SEQUENCE)?;
-    let mut r = Reader::new(seq.value);
-    let mut out = Vec::new();
-    while !r.is_empty() {
-        out.push(r.expect(asn1::TAG_OID)?.value.to_vec());
-    }
-    Some((critical, out))
 }
 
 /// What a certificate is for; decides basicConstraints, keyUsage and extKeyUsage.
@@ -278,137 +320,129 @@ pub struct CertTemplate {
 }
 
 /// A DER `Name`: C (PrintableString), O, then CN (UTF8String); empty parts are left out.
-pub fn encode_name(country: &str, organization: &str, common_name: &str) -> Vec<u8> {
-    let rdn = |id: &[u8], tag: u8, value: &str| {
-        asn1::set_of(
-            asn1::TAG_SET,
-            vec![asn1::sequence(&[
-                &asn1::oid_tlv(id),
-                &asn1::tlv(tag, value.as_bytes()),
-            ])],
-        )
+pub fn encode_name(country: &str, organization: &str, common_name: &str) -> Result<Vec<u8>, SigningError> {
+    use der::asn1::{PrintableStringRef, SetOfVec, Utf8StringRef};
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::RelativeDistinguishedName;
+    let rdn = |id: Oid, value: der::Any| -> Result<RelativeDistinguishedName, SigningError> {
+        let atv = AttributeTypeAndValue { oid: id, value };
+        Ok(RelativeDistinguishedName(
+            SetOfVec::try_from(vec![atv]).map_err(der_error)?,
+        ))
     };
-    let mut parts = Vec::new();
+    let utf8 = |s: &str| {
+        Utf8StringRef::new(s)
+            .and_then(|v| der::Any::encode_from(&v))
+            .map_err(der_error)
+    };
+    let mut rdns = Vec::new();
     if !country.is_empty() {
-        parts.push(rdn(oid::AT_COUNTRY, asn1::TAG_PRINTABLE_STRING, country));
+        let value = PrintableStringRef::new(country)
+            .and_then(|v| der::Any::encode_from(&v))
+            .map_err(der_error)?;
+        rdns.push(rdn(oid::AT_COUNTRY, value)?);
     }
     if !organization.is_empty() {
-        parts.push(rdn(oid::AT_ORGANIZATION, asn1::TAG_UTF8_STRING, organization));
+        rdns.push(rdn(oid::AT_ORGANIZATION, utf8(organization)?)?);
     }
     if !common_name.is_empty() {
-        parts.push(rdn(oid::AT_COMMON_NAME, asn1::TAG_UTF8_STRING, common_name));
+        rdns.push(rdn(oid::AT_COMMON_NAME, utf8(common_name)?)?);
     }
-    asn1::tlv(asn1::TAG_SEQUENCE, &parts.concat())
+    x509_cert::name::RdnSequence(rdns).to_der().map_err(der_error)
 }
 
-fn extension(id: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
-    let critical_flag: &[u8] = if critical {
-        &[asn1::TAG_BOOLEAN, 1, 0xff]
-    } else {
-        &[]
-    };
-    asn1::sequence(&[
-        &asn1::oid_tlv(id),
-        critical_flag,
-        &asn1::tlv(asn1::TAG_OCTET_STRING, value),
-    ])
+fn uri(url: &str) -> Result<GeneralName, SigningError> {
+    Ia5String::new(url)
+        .map(GeneralName::UniformResourceIdentifier)
+        .map_err(der_error)
 }
 
-/// keyUsage as a DER BIT STRING from the first octet of bits (digitalSignature = 0x80).
-fn key_usage_bits(first_octet: u8) -> Vec<u8> {
-    let unused = if first_octet == 0 {
-        0
-    } else {
-        first_octet.trailing_zeros() as u8
-    };
-    asn1::tlv(asn1::TAG_BIT_STRING, &[unused, first_octet])
-}
-
-fn uri(url: &str) -> Vec<u8> {
-    asn1::tlv(asn1::ctx_prim(6), url.as_bytes())
-}
-
-/// The DER `Extensions` SEQUENCE of a certificate.
+/// The extensions of a certificate made from `template`.
 fn certificate_extension_list(
     template: &CertTemplate,
     issuer_key_id: Option<&[u8]>,
-) -> Result<Vec<u8>, SigningError> {
-    const DIGITAL_SIGNATURE: u8 = 0x80;
-    const NON_REPUDIATION: u8 = 0x40;
-    const KEY_CERT_SIGN: u8 = 0x04;
-    const CRL_SIGN: u8 = 0x02;
-    let mut exts = Vec::new();
-    type Usage = (bool, Option<u8>, u8, Option<(&'static [u8], bool)>);
+) -> Result<Vec<Extension>, SigningError> {
+    use KeyUsages::{CRLSign, DigitalSignature, KeyCertSign, NonRepudiation};
+    type Usage = (bool, Option<u8>, KeyUsage, Option<(Oid, bool)>);
     let (ca, path_len, ku, eku): Usage = match template.profile {
-        CertProfile::RootCa => (true, None, KEY_CERT_SIGN | CRL_SIGN, None),
-        CertProfile::SubCa { path_len } => (true, path_len, KEY_CERT_SIGN | CRL_SIGN, None),
-        CertProfile::Signing => (false, None, DIGITAL_SIGNATURE | NON_REPUDIATION, None),
+        CertProfile::RootCa => (true, None, KeyUsage(KeyCertSign | CRLSign), None),
+        CertProfile::SubCa { path_len } => (true, path_len, KeyUsage(KeyCertSign | CRLSign), None),
+        CertProfile::Signing => (false, None, KeyUsage(DigitalSignature | NonRepudiation), None),
         CertProfile::TimeStamping => (
             false,
             None,
-            DIGITAL_SIGNATURE,
-            Some((oids::KP_TIME_STAMPING, true)),
+            KeyUsage(DigitalSignature.into()),
+            Some((oid::KP_TIME_STAMPING, true)),
         ),
         CertProfile::OcspResponder => (
             false,
             None,
-            DIGITAL_SIGNATURE,
-            Some((oids::KP_OCSP_SIGNING, false)),
+            KeyUsage(DigitalSignature.into()),
+            Some((oid::KP_OCSP_SIGNING, false)),
         ),
     };
-    let bc = if ca {
-        let limit = path_len.map(|n| asn1::uint(u64::from(n))).unwrap_or_default();
-        asn1::sequence(&[&[asn1::TAG_BOOLEAN, 1, 0xff], &limit])
-    } else {
-        asn1::sequence(&[])
+    let basic = BasicConstraints {
+        ca,
+        path_len_constraint: path_len,
     };
-    exts.push(extension(oid::EXT_BASIC_CONSTRAINTS, true, &bc));
-    exts.push(extension(oid::EXT_KEY_USAGE, true, &key_usage_bits(ku)));
+    let mut exts = vec![
+        extension(oid::EXT_BASIC_CONSTRAINTS, true, &basic)?,
+        extension(oid::EXT_KEY_USAGE, true, &ku)?,
+    ];
     if let Some((purpose, critical)) = eku {
         exts.push(extension(
-            oids::EXT_EXT_KEY_USAGE,
+            oid::EXT_EXT_KEY_USAGE,
             critical,
-            &asn1::sequence(&[&asn1::oid_tlv(purpose)]),
-        ));
+            &ExtendedKeyUsage(vec![purpose]),
+        )?);
     }
     let ski = key_identifier(&template.spki)
         .ok_or_else(|| SigningError::Certificate("the subject public key does not parse".into()))?;
-    exts.push(extension(
-        oid::EXT_SUBJECT_KEY_ID,
-        false,
-        &asn1::tlv(asn1::TAG_OCTET_STRING, &ski),
-    ));
+    let ski = SubjectKeyIdentifier(OctetString::new(ski).map_err(der_error)?);
+    exts.push(extension(oid::EXT_SUBJECT_KEY_ID, false, &ski)?);
     if let Some(aki) = issuer_key_id {
-        exts.push(extension(
-            oid::EXT_AUTHORITY_KEY_ID,
-            false,
-            &asn1::sequence(&[&asn1::tlv(asn1::ctx_prim(0), aki)]),
-        ));
+        let aki = AuthorityKeyIdentifier {
+            key_identifier: Some(OctetString::new(aki).map_err(der_error)?),
+            ..Default::default()
+        };
+        exts.push(extension(oid::EXT_AUTHORITY_KEY_ID, false, &aki)?);
     }
     if let Some(url) = &template.pointers.crl_url {
-        // DistributionPoint { distributionPoint [0] { fullName [0] GeneralNames } }
-        let full_name = asn1::tlv(asn1::ctx_cons(0), &uri(url));
-        let dp = asn1::sequence(&[&asn1::tlv(asn1::ctx_cons(0), &full_name)]);
-        exts.push(extension(oids::EXT_CRL_DP, false, &asn1::sequence(&[&dp])));
+        let point = x509_cert::ext::pkix::crl::dp::DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![uri(url)?])),
+            reasons: None,
+            crl_issuer: None,
+        };
+        exts.push(extension(
+            oid::EXT_CRL_DP,
+            false,
+            &CrlDistributionPoints(vec![point]),
+        )?);
     }
     let mut access = Vec::new();
     if let Some(url) = &template.pointers.ocsp_url {
-        access.push(asn1::sequence(&[&asn1::oid_tlv(oids::AD_OCSP), &uri(url)]));
+        access.push(AccessDescription {
+            access_method: oid::AD_OCSP,
+            access_location: uri(url)?,
+        });
     }
     if let Some(url) = &template.pointers.ca_issuers_url {
-        access.push(asn1::sequence(&[&asn1::oid_tlv(oids::AD_CA_ISSUERS), &uri(url)]));
+        access.push(AccessDescription {
+            access_method: oid::AD_CA_ISSUERS,
+            access_location: uri(url)?,
+        });
     }
     if !access.is_empty() {
         exts.push(extension(
-            oids::EXT_AIA,
+            oid::EXT_AIA,
             false,
-            &asn1::tlv(asn1::TAG_SEQUENCE, &access.concat()),
-        ));
+            &AuthorityInfoAccessSyntax(access),
+        )?);
     }
     if template.profile == CertProfile::OcspResponder {
-        exts.push(extension(oids::OCSP_NOCHECK, false, &[asn1::TAG_NULL, 0]));
+        exts.push(extension(oid::OCSP_NOCHECK, false, &der::asn1::Null)?);
     }
-    Ok(asn1::tlv(asn1::TAG_SEQUENCE, &exts.concat()))
+    Ok(exts)
 }
 
 /// Signs a to-be-signed structure with an issuer key, returning the signature value.
@@ -425,29 +459,29 @@ pub fn build_certificate(
     sign: &SignFn<'_>,
 ) -> Result<Vec<u8>, SigningError> {
     let serial = template.serial.clone().unwrap_or_else(random_serial);
-    let sig_alg = signature_algorithm_id(alg);
-    let validity = asn1::sequence(&[&x509_time(template.not_before), &x509_time(template.not_after)]);
-    let extensions = certificate_extension_list(template, issuer_key_id)?;
-    let tbs = asn1::sequence(&[
-        &asn1::tlv(asn1::ctx_cons(0), &asn1::uint(2)),
-        &uint_bytes(&serial),
-        &sig_alg,
-        issuer_name,
-        &validity,
-        &template.subject,
-        &template.spki,
-        &asn1::tlv(asn1::ctx_cons(3), &extensions),
-    ]);
-    let signature = sign(&tbs)?;
-    Ok(signed_structure(&tbs, &sig_alg, &signature))
-}
-
-/// `SEQUENCE { tbs, algorithm, BIT STRING signature }` (certificates, CRLs, OCSP basic responses).
-pub fn signed_structure(tbs: &[u8], sig_alg: &[u8], signature: &[u8]) -> Vec<u8> {
-    let mut bits = Vec::with_capacity(signature.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(signature);
-    asn1::sequence(&[tbs, sig_alg, &asn1::tlv(asn1::TAG_BIT_STRING, &bits)])
+    let tbs = TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&serial).map_err(der_error)?,
+        signature: algorithm_id(alg),
+        issuer: Name::from_der(issuer_name).map_err(der_error)?,
+        validity: Validity {
+            not_before: cert_time(template.not_before)?,
+            not_after: cert_time(template.not_after)?,
+        },
+        subject: Name::from_der(&template.subject).map_err(der_error)?,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(&template.spki).map_err(der_error)?,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(certificate_extension_list(template, issuer_key_id)?),
+    };
+    let signature = sign(&tbs.to_der().map_err(der_error)?)?;
+    Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: algorithm_id(alg),
+        signature: signature_bits(&signature)?,
+    }
+    .to_der()
+    .map_err(der_error)
 }
 
 /// Issues a certificate with a CA key behind the [`Signer`] seam (software or HSM): the issuer name and
@@ -463,17 +497,26 @@ pub fn issue_certificate(ca: &dyn Signer, template: &CertTemplate) -> Result<Vec
     if !ca_cert.is_ca {
         return Err(SigningError::Certificate("the issuer is not a CA".into()));
     }
-    let key_id = match ca_cert.subject_key_id {
-        Some(k) => k.to_vec(),
-        None => key_identifier(ca_cert.spki)
-            .ok_or_else(|| SigningError::Certificate("the CA public key does not parse".into()))?,
-    };
-    build_certificate(template, ca_cert.subject, Some(&key_id), ca.algorithm(), &|tbs| {
+    let key_id = ca_key_id(&ca_cert)?;
+    let issuer = ca_cert.subject().to_der().map_err(der_error)?;
+    build_certificate(template, &issuer, Some(&key_id), ca.algorithm(), &|tbs| {
         ca.sign(tbs)
     })
 }
 
-/// Verifies a signed structure (`tbs`, signature algorithm OID, signature) with the key of `cert_der`.
+/// A CA's key identifier: its subjectKeyIdentifier, or else the SHA-1 of its key (RFC 5280 method 1).
+pub fn ca_key_id(ca_cert: &CertView<'_>) -> Result<Vec<u8>, SigningError> {
+    match (&ca_cert.subject_key_id, ca_cert.public_key_bits()) {
+        (Some(k), _) => Ok(k.clone()),
+        (None, Some(bits)) => Ok(sha1(bits)),
+        (None, None) => Err(SigningError::Certificate(
+            "the CA public key does not parse".into(),
+        )),
+    }
+}
+
+/// Verifies a signed structure (`tbs`, signature algorithm OID content bytes, signature) with the key
+/// of `cert_der`.
 pub fn verify_with_cert(cert_der: &[u8], tbs: &[u8], sig_alg: &[u8], signature: &[u8]) -> bool {
     let Some(cert) = CertView::parse(cert_der) else {
         return false;
@@ -484,45 +527,55 @@ pub fn verify_with_cert(cert_der: &[u8], tbs: &[u8], sig_alg: &[u8], signature: 
     key.verify(sig_alg, hash, tbs, signature)
 }
 
+/// The extended key usages of a certificate and whether that extension is critical; `None` without
+/// one, or if it is malformed or repeated.
+pub fn extended_key_usages(cert: &CertView<'_>) -> Option<(bool, Vec<Oid>)> {
+    let (critical, eku) = cert
+        .certificate()
+        .tbs_certificate
+        .get::<ExtendedKeyUsage>()
+        .ok()??;
+    Some((critical, eku.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn oids_round_trip() {
-        for (dotted, bytes) in [
-            ("1.3.6.1.5.5.7.3.8", oids::KP_TIME_STAMPING),
-            ("1.3.6.1.5.5.7.48.1.2", oids::OCSP_NONCE),
-            ("1.2.840.113549.1.9.16.2.14", oids::ATTR_SIGNATURE_TIME_STAMP),
-            ("1.2.840.113549.1.9.16.1.4", oids::CT_TST_INFO),
-            ("2.5.29.31", oids::EXT_CRL_DP),
-            ("1.3.14.3.2.26", oids::SHA1),
-        ] {
-            assert_eq!(oid_from_dotted(dotted).unwrap(), bytes, "{dotted}");
-            assert_eq!(oid_to_dotted(bytes), dotted);
-        }
-        assert_eq!(oid_to_dotted(&oid_from_dotted("2.999.1").unwrap()), "2.999.1");
-        assert!(oid_from_dotted("1.40").is_none());
-        assert!(oid_from_dotted("x").is_none());
-    }
-
-    #[test]
-    fn times_and_integers() {
+    fn times() {
         let t = time::macros::datetime!(2025-03-04 05:06:07 UTC);
-        assert_eq!(x509_time(t), asn1::tlv(asn1::TAG_UTC_TIME, b"250304050607Z"));
         assert_eq!(
-            generalized_time(t),
-            asn1::tlv(asn1::TAG_GENERALIZED_TIME, b"20250304050607Z")
+            cert_time(t).unwrap().to_der().unwrap(),
+            [&[0x17, 13][..], b"250304050607Z"].concat()
+        );
+        assert_eq!(
+            gen_time(t).unwrap().to_der().unwrap(),
+            [&[0x18, 15][..], b"20250304050607Z"].concat()
         );
         let late = time::macros::datetime!(2051-01-01 00:00:00 UTC);
         assert_eq!(
-            x509_time(late),
-            asn1::tlv(asn1::TAG_GENERALIZED_TIME, b"20510101000000Z")
+            cert_time(late).unwrap().to_der().unwrap(),
+            [&[0x18, 15][..], b"20510101000000Z"].concat()
         );
-        assert_eq!(uint_bytes(&[0, 0, 5]), vec![2, 1, 5]);
-        assert_eq!(uint_bytes(&[0x80]), vec![2, 2, 0, 0x80]);
-        assert_eq!(uint_bytes(&[]), vec![2, 1, 0]);
-        assert_eq!(key_usage_bits(0xc0), vec![3, 2, 6, 0xc0]);
-        assert_eq!(key_usage_bits(0x06), vec![3, 2, 1, 0x06]);
+    }
+
+    #[test]
+    fn key_usage_is_a_minimal_bit_string() {
+        use KeyUsages::{DigitalSignature, NonRepudiation};
+        let ku = KeyUsage(DigitalSignature | NonRepudiation);
+        assert_eq!(ku.to_der().unwrap(), vec![3, 2, 6, 0xc0]);
+        let ca = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+        assert_eq!(ca.to_der().unwrap(), vec![3, 2, 1, 0x06]);
+    }
+
+    #[test]
+    fn a_name_in_the_order_given() {
+        let name = Name::from_der(&encode_name("VN", "Sở Tư pháp", "Dấu").unwrap()).unwrap();
+        assert_eq!(crate::cert::name_to_string(&name), "CN=Dấu, O=Sở Tư pháp, C=VN");
+        assert!(
+            encode_name("V_N", "", "").is_err(),
+            "a country is a PrintableString"
+        );
     }
 }

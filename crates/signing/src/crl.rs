@@ -1,9 +1,12 @@
 //! X.509 v2 certificate revocation lists (RFC 5280 §5): building one signed by a CA key behind the
 //! [`Signer`] seam, and reading and verifying one.
-use crate::asn1;
 use crate::cert::CertView;
-use crate::certgen::{self, oids, TAG_ENUMERATED};
+use crate::certgen::{self, der_error};
+use crate::oid;
 use crate::{Signer, SigningError};
+use der::Encode as _;
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlNumber, CrlReason};
 
 /// CRLReason (RFC 5280 §5.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +45,20 @@ impl RevocationReason {
         })
     }
 
-    /// The DER `ENUMERATED` encoding.
-    pub fn to_der(self) -> Vec<u8> {
-        asn1::tlv(TAG_ENUMERATED, &[self.code()])
+    /// As x509-cert's `CRLReason`.
+    pub fn crl_reason(self) -> CrlReason {
+        match self {
+            Self::Unspecified => CrlReason::Unspecified,
+            Self::KeyCompromise => CrlReason::KeyCompromise,
+            Self::CaCompromise => CrlReason::CaCompromise,
+            Self::AffiliationChanged => CrlReason::AffiliationChanged,
+            Self::Superseded => CrlReason::Superseded,
+            Self::CessationOfOperation => CrlReason::CessationOfOperation,
+            Self::CertificateHold => CrlReason::CertificateHold,
+            Self::RemoveFromCrl => CrlReason::RemoveFromCRL,
+            Self::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+            Self::AaCompromise => CrlReason::AaCompromise,
+        }
     }
 }
 
@@ -72,60 +86,50 @@ pub fn build_crl(
         .ok_or_else(|| SigningError::Certificate("the CA signer has no certificate".into()))?;
     let ca_cert = CertView::parse(ca_der)
         .ok_or_else(|| SigningError::Certificate("the CA certificate does not parse".into()))?;
-    let key_id = match ca_cert.subject_key_id {
-        Some(k) => k.to_vec(),
-        None => certgen::key_identifier(ca_cert.spki)
-            .ok_or_else(|| SigningError::Certificate("the CA public key does not parse".into()))?,
+    let authority = AuthorityKeyIdentifier {
+        key_identifier: Some(der::asn1::OctetString::new(certgen::ca_key_id(&ca_cert)?).map_err(der_error)?),
+        ..Default::default()
     };
-    let sig_alg = certgen::signature_algorithm_id(ca.algorithm());
-    let entries: Vec<Vec<u8>> = revoked
+    let number = der::asn1::Uint::new(&crl_number.to_be_bytes()).map_err(der_error)?;
+    let entries = revoked
         .iter()
         .map(|e| {
-            let extensions = e
-                .reason
-                .map(|r| {
-                    asn1::sequence(&[&asn1::sequence(&[
-                        &asn1::oid_tlv(oids::EXT_REASON_CODE),
-                        &asn1::tlv(asn1::TAG_OCTET_STRING, &r.to_der()),
-                    ])])
-                })
-                .unwrap_or_default();
-            asn1::sequence(&[
-                &certgen::uint_bytes(&e.serial),
-                &certgen::x509_time(e.revoked_at),
-                &extensions,
-            ])
+            let reason = match e.reason {
+                Some(r) => Some(vec![certgen::extension(
+                    oid::EXT_REASON_CODE,
+                    false,
+                    &r.crl_reason(),
+                )?]),
+                None => None,
+            };
+            Ok(RevokedCert {
+                serial_number: x509_cert::serial_number::SerialNumber::new(&e.serial).map_err(der_error)?,
+                revocation_date: certgen::cert_time(e.revoked_at)?,
+                crl_entry_extensions: reason,
+            })
         })
-        .collect();
-    let revoked_list = if entries.is_empty() {
-        Vec::new()
-    } else {
-        asn1::tlv(asn1::TAG_SEQUENCE, &entries.concat())
+        .collect::<Result<Vec<_>, SigningError>>()?;
+    let tbs = TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: certgen::algorithm_id(ca.algorithm()),
+        issuer: ca_cert.subject().clone(),
+        this_update: certgen::cert_time(this_update)?,
+        next_update: Some(certgen::cert_time(next_update)?),
+        // An empty list is left out (RFC 5280 §5.1.2.6).
+        revoked_certificates: (!entries.is_empty()).then_some(entries),
+        crl_extensions: Some(vec![
+            certgen::extension(oid::EXT_AUTHORITY_KEY_ID, false, &authority)?,
+            certgen::extension(oid::EXT_CRL_NUMBER, false, &CrlNumber(number))?,
+        ]),
     };
-    let crl_extensions = asn1::sequence(&[
-        &asn1::sequence(&[
-            &asn1::oid_tlv(crate::asn1::oid::EXT_AUTHORITY_KEY_ID),
-            &asn1::tlv(
-                asn1::TAG_OCTET_STRING,
-                &asn1::sequence(&[&asn1::tlv(asn1::ctx_prim(0), &key_id)]),
-            ),
-        ]),
-        &asn1::sequence(&[
-            &asn1::oid_tlv(oids::EXT_CRL_NUMBER),
-            &asn1::tlv(asn1::TAG_OCTET_STRING, &asn1::uint(crl_number)),
-        ]),
-    ]);
-    let tbs = asn1::sequence(&[
-        &asn1::uint(1),
-        &sig_alg,
-        ca_cert.subject,
-        &certgen::x509_time(this_update),
-        &certgen::x509_time(next_update),
-        &revoked_list,
-        &asn1::tlv(asn1::ctx_cons(0), &crl_extensions),
-    ]);
-    let signature = ca.sign(&tbs)?;
-    Ok(certgen::signed_structure(&tbs, &sig_alg, &signature))
+    let signature = ca.sign(&tbs.to_der().map_err(der_error)?)?;
+    CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: certgen::algorithm_id(ca.algorithm()),
+        signature: certgen::signature_bits(&signature)?,
+    }
+    .to_der()
+    .map_err(der_error)
 }
 
 /// One entry of a parsed CRL.
@@ -160,13 +164,11 @@ fn malformed(what: &str) -> SigningError {
 /// Parses a DER CRL (x509-cert's `CertificateList`, decoded strictly as DER, so the to-be-signed part re-encodes
 /// to the very bytes that were signed).
 pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
-    use der::{Decode, Encode};
-    use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlReason};
-    let list = x509_cert::crl::CertificateList::from_der(der).map_err(|e| malformed(&e.to_string()))?;
+    use der::Decode as _;
+    let list = CertificateList::from_der(der).map_err(|e| malformed(&e.to_string()))?;
     let tbs = &list.tbs_cert_list;
-    let unix = |t: &x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).ok();
-    let find = |exts: Option<&Vec<x509_cert::ext::Extension>>, oid: &str| {
-        let oid = der::asn1::ObjectIdentifier::new(oid).ok()?;
+    let unix = |t: &x509_cert::time::Time| crate::cert::unix_time(*t);
+    let find = |exts: Option<&Vec<x509_cert::ext::Extension>>, oid: oid::Oid| {
         exts?
             .iter()
             .find(|e| e.extn_id == oid)
@@ -180,16 +182,16 @@ pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
             Ok(RevokedInfo {
                 serial: r.serial_number.as_bytes().to_vec(),
                 revoked_at: unix(&r.revocation_date).ok_or_else(|| malformed("bad revocationDate"))?,
-                reason: find(r.crl_entry_extensions.as_ref(), "2.5.29.21")
+                reason: find(r.crl_entry_extensions.as_ref(), oid::EXT_REASON_CODE)
                     .and_then(|v| CrlReason::from_der(&v).ok())
                     .map(|reason| reason as u8),
             })
         })
         .collect::<Result<Vec<_>, SigningError>>()?;
-    let crl_number = find(tbs.crl_extensions.as_ref(), "2.5.29.20")
+    let crl_number = find(tbs.crl_extensions.as_ref(), oid::EXT_CRL_NUMBER)
         .and_then(|v| der::asn1::Uint::from_der(&v).ok())
-        .and_then(|n| asn1::small_uint(n.as_bytes()));
-    let authority_key_id = find(tbs.crl_extensions.as_ref(), "2.5.29.35")
+        .and_then(|n| small_uint(n.as_bytes()));
+    let authority_key_id = find(tbs.crl_extensions.as_ref(), oid::EXT_AUTHORITY_KEY_ID)
         .and_then(|v| AuthorityKeyIdentifier::from_der(&v).ok())
         .and_then(|a| a.key_identifier)
         .map(|k| k.as_bytes().to_vec());
@@ -213,10 +215,20 @@ pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
     })
 }
 
+/// An unsigned INTEGER's big-endian bytes as a number, if it fits in 64 bits.
+fn small_uint(bytes: &[u8]) -> Option<u64> {
+    let significant: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+    let mut buf = [0u8; 8];
+    let start = buf.len().checked_sub(significant.len())?;
+    buf.get_mut(start..)?.copy_from_slice(&significant);
+    Some(u64::from_be_bytes(buf))
+}
+
 impl CrlInfo {
     /// Whether `issuer_cert_der` names this CRL's issuer and its key signed the CRL.
     pub fn verify_signature(&self, issuer_cert_der: &[u8]) -> bool {
-        CertView::parse(issuer_cert_der).is_some_and(|c| c.subject == self.issuer.as_slice())
+        CertView::parse(issuer_cert_der)
+            .is_some_and(|c| c.subject().to_der().is_ok_and(|subject| subject == self.issuer))
             && certgen::verify_with_cert(issuer_cert_der, &self.tbs, &self.sig_alg, &self.signature)
     }
 
@@ -257,7 +269,7 @@ mod tests {
             now + time::Duration::days(7),
             42,
             &[RevokedEntry {
-                serial: seal.serial.to_vec(),
+                serial: seal.serial().to_vec(),
                 revoked_at: now,
                 reason: Some(RevocationReason::KeyCompromise),
             }],
@@ -267,7 +279,7 @@ mod tests {
         assert!(info.verify_signature(&h.issuing.cert_der));
         assert!(!info.verify_signature(&h.root.cert_der));
         assert_eq!(info.crl_number, Some(42));
-        assert_eq!(info.entry(seal.serial).unwrap().reason, Some(1));
+        assert_eq!(info.entry(seal.serial()).unwrap().reason, Some(1));
         assert!(info.current_at(now.unix_timestamp()));
         let empty = build_crl(&ca, now, now + time::Duration::days(7), 43, &[]).unwrap();
         assert!(parse_crl(&empty).unwrap().revoked.is_empty());

@@ -44,8 +44,8 @@ impl CertId {
     pub fn new(hash: CertIdHash, cert_der: &[u8], issuer_der: &[u8]) -> Result<Self, SigningError> {
         let cert = CertView::parse(cert_der)
             .ok_or_else(|| SigningError::Certificate("the certificate does not parse".into()))?;
-        let mut id = Self::for_serial(hash, cert.serial, issuer_der)?;
-        id.serial = cert.serial.to_vec();
+        let mut id = Self::for_serial(hash, cert.serial(), issuer_der)?;
+        id.serial = cert.serial().to_vec();
         Ok(id)
     }
 
@@ -58,7 +58,7 @@ impl CertId {
             .ok_or_else(|| SigningError::Certificate("the issuer key does not parse".into()))?;
         Ok(Self {
             hash,
-            issuer_name_hash: hash.digest(issuer.subject),
+            issuer_name_hash: hash.digest(&issuer.subject_der().unwrap_or_default()),
             issuer_key_hash: hash.digest(key),
             serial: serial.to_vec(),
         })
@@ -68,7 +68,7 @@ impl CertId {
     pub fn has_issuer(&self, issuer_der: &[u8]) -> bool {
         CertView::parse(issuer_der).is_some_and(|issuer| {
             issuer.public_key_bits().is_some_and(|key| {
-                self.hash.digest(issuer.subject) == self.issuer_name_hash
+                self.hash.digest(&issuer.subject_der().unwrap_or_default()) == self.issuer_name_hash
                     && self.hash.digest(key) == self.issuer_key_hash
             })
         })
@@ -242,7 +242,12 @@ pub fn build_response(
                 CertStatus::Good => asn1::tlv(asn1::ctx_prim(0), &[]),
                 CertStatus::Revoked { at, reason } => {
                     let reason = reason
-                        .map(|x| asn1::tlv(asn1::ctx_cons(0), &x.to_der()))
+                        .map(|x| {
+                            asn1::tlv(
+                                asn1::ctx_cons(0),
+                                &der::Encode::to_der(&x.crl_reason()).unwrap_or_default(),
+                            )
+                        })
                         .unwrap_or_default();
                     asn1::constructed(asn1::ctx_cons(1), &[&certgen::generalized_time(at), &reason])
                 }
@@ -378,7 +383,7 @@ pub struct OcspResponseInfo {
 
 fn parse_generalized(tlv: Option<asn1::Tlv<'_>>) -> Option<i64> {
     tlv.filter(|t| t.tag == asn1::TAG_GENERALIZED_TIME)
-        .and_then(crate::cert::parse_time)
+        .and_then(crate::asn1::parse_time)
 }
 
 /// Parses a DER OCSPResponse; an unsuccessful status is an error naming it.
@@ -522,7 +527,7 @@ impl OcspResponseInfo {
             return false;
         };
         if let Some(name) = &self.responder_by_name {
-            return name.as_slice() == cert.subject;
+            return cert.subject_der().is_some_and(|s| s == name.as_slice());
         }
         match (&self.responder_key_hash, cert.public_key_bits()) {
             (Some(hash), Some(bits)) => certgen::sha1(bits) == *hash,
@@ -548,13 +553,13 @@ impl OcspResponseInfo {
         if responder != issuer_der {
             let cert =
                 CertView::parse(responder).ok_or_else(|| bad("the responder certificate does not parse"))?;
-            if cert.issuer != issuer.subject || !cert.signed_by(&issuer_key) {
+            if cert.issuer() != issuer.subject() || !cert.signed_by(&issuer_key) {
                 return Err(bad(
                     "the responder certificate is not issued by the certificate's issuer",
                 ));
             }
-            let delegated = certgen::extended_key_usages(responder)
-                .is_some_and(|(_, ekus)| ekus.iter().any(|e| e == oids::KP_OCSP_SIGNING));
+            let delegated = certgen::extended_key_usages(&cert)
+                .is_some_and(|(_, ekus)| ekus.contains(&crate::oid::KP_OCSP_SIGNING));
             if !delegated {
                 return Err(bad("the responder certificate lacks id-kp-OCSPSigning"));
             }
@@ -612,7 +617,7 @@ mod tests {
         .unwrap();
         let info = parse_response(&der).unwrap();
         assert_eq!(info.verify(&h.issuing.cert_der).unwrap(), h.ocsp.cert_der);
-        let serial = CertView::parse(&h.seal.cert_der).unwrap().serial.to_vec();
+        let serial = CertView::parse(&h.seal.cert_der).unwrap().serial().to_vec();
         let single = info.status_of(&serial, &h.issuing.cert_der).unwrap();
         assert_eq!(
             single.status,

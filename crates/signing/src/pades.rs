@@ -1,10 +1,20 @@
 //! PAdES signing of a prepared PDF.
-use crate::asn1::{self, oid};
 use crate::cert::CertView;
+use crate::certgen::{algorithm_id, der_error, digest_algorithm};
+use crate::ess::to_der;
+use crate::oid::{self, Oid};
 use crate::tsa::TimestampSource;
-use crate::{SignatureAlgorithm, Signer, SigningError};
+use crate::{Signer, SigningError};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::Decode as _;
 use sha2::Digest as _;
 use std::ops::Range;
+use x509_cert::attr::Attribute;
 
 /// Bytes to reserve for the CMS value: a B-T signature (chain of three certificates plus a timestamp
 /// token carrying the TSA's chain of three) takes about 5–6 KB with P-256 keys; the rest is headroom
@@ -105,72 +115,84 @@ pub fn build_cms_with(
     let cert = CertView::parse(signer_der)
         .ok_or_else(|| SigningError::Certificate("the signer certificate does not parse".into()))?;
 
-    let signed_attrs = signed_attributes(content_digest, &cert);
-    let to_sign = asn1::tlv(asn1::TAG_SET, &signed_attrs);
-    let signature = signer.sign(&to_sign)?;
+    let signed_attrs = signed_attributes(content_digest, &cert)?;
+    // The signature covers the DER of the signed attributes as a SET OF (RFC 5652 §5.4).
+    let signature = signer.sign(&to_der(&signed_attrs)?)?;
 
-    let sha256 = asn1::algorithm(oid::SHA256);
-    let signature_algorithm = match signer.algorithm() {
-        SignatureAlgorithm::EcdsaP256Sha256 => asn1::algorithm(oid::ECDSA_WITH_SHA256),
-        SignatureAlgorithm::RsaPkcs1Sha256 => asn1::algorithm_null(oid::SHA256_WITH_RSA),
-    };
-    let sid = asn1::sequence(&[cert.issuer, cert.serial_tlv]);
     let unsigned_attrs = match timestamps {
         Some(source) => {
             let imprint: [u8; 32] = sha2::Sha256::digest(&signature).into();
-            let token = source.timestamp(&imprint)?;
-            let attribute = asn1::sequence(&[
-                &asn1::oid_tlv(crate::certgen::oids::ATTR_SIGNATURE_TIME_STAMP),
-                &asn1::set_of(asn1::TAG_SET, vec![token]),
-            ]);
-            asn1::tlv(asn1::ctx_cons(1), &attribute)
+            let token = der::Any::from_der(&source.timestamp(&imprint)?).map_err(der_error)?;
+            Some(set_of(vec![attribute(oid::ATTR_SIGNATURE_TIME_STAMP, token)?])?)
         }
-        None => Vec::new(),
+        None => None,
     };
-    let signer_info = asn1::sequence(&[
-        &asn1::uint(1),
-        &sid,
-        &sha256,
-        &asn1::tlv(asn1::ctx_cons(0), &signed_attrs),
-        &signature_algorithm,
-        &asn1::tlv(asn1::TAG_OCTET_STRING, &signature),
-        &unsigned_attrs,
-    ]);
-    let signed_data = asn1::sequence(&[
-        &asn1::uint(1),
-        &asn1::set_of(asn1::TAG_SET, vec![sha256.clone()]),
-        &asn1::sequence(&[&asn1::oid_tlv(oid::DATA)]),
-        &asn1::set_of(asn1::ctx_cons(0), chain.to_vec()),
-        &asn1::set_of(asn1::TAG_SET, vec![signer_info]),
-    ]);
-    Ok(asn1::sequence(&[
-        &asn1::oid_tlv(oid::SIGNED_DATA),
-        &asn1::tlv(asn1::ctx_cons(0), &signed_data),
-    ]))
+    let tbs = &cert.certificate().tbs_certificate;
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer.clone(),
+            serial_number: tbs.serial_number.clone(),
+        }),
+        digest_alg: digest_algorithm(oid::SHA256),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm: algorithm_id(signer.algorithm()),
+        signature: OctetString::new(signature).map_err(der_error)?,
+        unsigned_attrs,
+    };
+    let certificates = chain
+        .iter()
+        .map(|c| x509_cert::Certificate::from_der(c).map(CertificateChoices::Certificate))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(der_error)?;
+    let signed_data = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: set_of(vec![digest_algorithm(oid::SHA256)])?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oid::DATA,
+            econtent: None,
+        },
+        certificates: Some(CertificateSet(set_of(certificates)?)),
+        crls: None,
+        signer_infos: SignerInfos(set_of(vec![signer_info])?),
+    };
+    to_der(&ContentInfo {
+        content_type: oid::SIGNED_DATA,
+        content: der::Any::encode_from(&signed_data).map_err(der_error)?,
+    })
 }
 
-/// The content of the signed attributes SET (sorted): content-type, message-digest,
-/// signing-certificate-v2.
-fn signed_attributes(content_digest: &[u8; 32], cert: &CertView<'_>) -> Vec<u8> {
-    let attribute = |id: &[u8], value: Vec<u8>| {
-        asn1::sequence(&[&asn1::oid_tlv(id), &asn1::set_of(asn1::TAG_SET, vec![value])])
-    };
-    let content_type = attribute(oid::ATTR_CONTENT_TYPE, asn1::oid_tlv(oid::DATA));
-    let message_digest = attribute(
-        oid::ATTR_MESSAGE_DIGEST,
-        asn1::tlv(asn1::TAG_OCTET_STRING, content_digest),
-    );
-    let cert_hash = sha2::Sha256::digest(cert.raw);
-    // IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }; GeneralName directoryName is [4] EXPLICIT.
-    let issuer_serial = asn1::sequence(&[
-        &asn1::sequence(&[&asn1::tlv(asn1::ctx_cons(4), cert.issuer)]),
-        cert.serial_tlv,
-    ]);
-    // ESSCertIDv2: hashAlgorithm omitted because sha256 is its DEFAULT.
-    let ess_cert_id = asn1::sequence(&[&asn1::tlv(asn1::TAG_OCTET_STRING, &cert_hash), &issuer_serial]);
-    let signing_certificate = asn1::sequence(&[&asn1::sequence(&[&ess_cert_id])]);
-    let signing_certificate = attribute(oid::ATTR_SIGNING_CERTIFICATE_V2, signing_certificate);
-    let mut attrs = [content_type, message_digest, signing_certificate];
-    attrs.sort();
-    attrs.concat()
+/// A DER `SET OF`, sorted.
+fn set_of<T: der::DerOrd>(items: Vec<T>) -> Result<SetOfVec<T>, SigningError> {
+    SetOfVec::try_from(items).map_err(der_error)
+}
+
+fn any<T: der::Tagged + der::EncodeValue>(value: &T) -> Result<der::Any, SigningError> {
+    der::Any::encode_from(value).map_err(der_error)
+}
+
+/// An attribute with one value.
+fn attribute(id: Oid, value: der::Any) -> Result<Attribute, SigningError> {
+    Ok(Attribute {
+        oid: id,
+        values: set_of(vec![value])?,
+    })
+}
+
+/// The signed attributes: content-type, message-digest, signing-certificate-v2.
+fn signed_attributes(
+    content_digest: &[u8; 32],
+    cert: &CertView<'_>,
+) -> Result<SetOfVec<Attribute>, SigningError> {
+    set_of(vec![
+        attribute(oid::ATTR_CONTENT_TYPE, any(&oid::DATA)?)?,
+        attribute(
+            oid::ATTR_MESSAGE_DIGEST,
+            any(&OctetString::new(content_digest.as_slice()).map_err(der_error)?)?,
+        )?,
+        attribute(
+            oid::ATTR_SIGNING_CERTIFICATE_V2,
+            any(&crate::ess::signing_certificate_v2(cert)?)?,
+        )?,
+    ])
 }

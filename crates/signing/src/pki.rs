@@ -144,16 +144,12 @@ impl Issued {
     fn key_id(&self) -> Result<Vec<u8>, SigningError> {
         let view = crate::cert::CertView::parse(&self.cert_der)
             .ok_or_else(|| SigningError::Certificate("certificate does not parse".into()))?;
-        match view.subject_key_id {
-            Some(k) => Ok(k.to_vec()),
-            None => crate::certgen::key_identifier(view.spki)
-                .ok_or_else(|| SigningError::Certificate("public key does not parse".into())),
-        }
+        crate::certgen::ca_key_id(&view)
     }
 
     fn subject(&self) -> Result<Vec<u8>, SigningError> {
         crate::cert::CertView::parse(&self.cert_der)
-            .map(|v| v.subject.to_vec())
+            .and_then(|v| v.subject_der())
             .ok_or_else(|| SigningError::Certificate("certificate does not parse".into()))
     }
 }
@@ -235,7 +231,7 @@ fn new_p256_key() -> Result<(Vec<u8>, Vec<u8>, ring::signature::EcdsaKeyPair), S
         .map_err(|e| SigningError::Key(format!("P-256 key generation: {e}")))?;
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
         .map_err(|e| SigningError::Key(format!("P-256 key: {e}")))?;
-    let spki = crate::certgen::p256_spki(key.public_key().as_ref());
+    let spki = crate::certgen::p256_spki(key.public_key().as_ref())?;
     Ok((pkcs8.as_ref().to_vec(), spki, key))
 }
 
@@ -266,7 +262,7 @@ impl Hierarchy {
 
         let (root_pkcs8, root_spki, root_key) = new_p256_key()?;
         let root_template = CertTemplate {
-            subject: name(&names.root_cn),
+            subject: name(&names.root_cn)?,
             spki: root_spki,
             profile: CertProfile::RootCa,
             not_before,
@@ -301,7 +297,7 @@ impl Hierarchy {
             )
             .map_err(|e| SigningError::Key(format!("CA key: {e}")))?;
             let template = CertTemplate {
-                subject: name(cn),
+                subject: name(cn)?,
                 spki,
                 profile,
                 not_before,
@@ -434,7 +430,7 @@ impl Hierarchy {
         let ca = self.issuing_signer()?;
         issue_end_entity(
             &ca,
-            &crate::certgen::encode_name(&self.names.country, &self.names.organization, common_name),
+            &crate::certgen::encode_name(&self.names.country, &self.names.organization, common_name)?,
             spki_der,
             profile,
             now,
@@ -533,8 +529,8 @@ mod tests {
         assert!(issuing.signed_by(&root.public_key().unwrap()));
         assert!(seal.signed_by(&issuing.public_key().unwrap()));
         assert!(!seal.signed_by(&root.public_key().unwrap()));
-        assert_eq!(seal.issuer, issuing.subject);
-        assert_eq!(issuing.issuer, root.subject);
+        assert_eq!(seal.issuer(), issuing.subject());
+        assert_eq!(issuing.issuer(), root.subject());
         assert_eq!(seal.key_usage, Some(0x8000 | 0x4000));
         assert_eq!(root.key_usage, Some(crate::cert::KU_KEY_CERT_SIGN | 0x0200));
         assert_eq!(
@@ -549,7 +545,7 @@ mod tests {
         assert!(seal.valid_at(t) && seal.valid_at(t - 3000) && !seal.valid_at(t - 4000));
         assert!(seal.valid_at(t + 3 * 365 * 86400 - 7200) && !seal.valid_at(t + 4 * 365 * 86400));
         assert!(root.valid_at(t + 19 * 365 * 86400));
-        assert_ne!(root.serial, issuing.serial);
+        assert_ne!(root.serial(), issuing.serial());
         assert!(pki.root_key_pem.contains("BEGIN PRIVATE KEY"));
 
         let signer = pki.seal_signer().unwrap();

@@ -184,8 +184,11 @@ fn signed_attribute(id: &[u8], value: Vec<u8>) -> Vec<u8> {
 pub fn signing_certificate_v2(cert: &CertView<'_>) -> Vec<u8> {
     let cert_hash = HashAlg::Sha256.digest(cert.raw);
     let issuer_serial = asn1::sequence(&[
-        &asn1::sequence(&[&asn1::tlv(asn1::ctx_cons(4), cert.issuer)]),
-        cert.serial_tlv,
+        &asn1::sequence(&[&asn1::tlv(
+            asn1::ctx_cons(4),
+            &cert.issuer_der().unwrap_or_default(),
+        )]),
+        &cert.serial_der().unwrap_or_default(),
     ]);
     let ess_cert_id = asn1::sequence(&[&asn1::tlv(asn1::TAG_OCTET_STRING, &cert_hash), &issuer_serial]);
     asn1::sequence(&[&asn1::sequence(&[&ess_cert_id])])
@@ -201,9 +204,9 @@ impl TimestampAuthority {
             .chain()
             .first()
             .ok_or_else(|| SigningError::Certificate("the TSA signer has no certificate".into()))?;
-        let is_tsa = certgen::extended_key_usages(cert).is_some_and(|(critical, ekus)| {
-            critical && ekus.len() == 1 && ekus.iter().any(|e| e == oids::KP_TIME_STAMPING)
-        });
+        let is_tsa = CertView::parse(cert)
+            .and_then(|c| certgen::extended_key_usages(&c))
+            .is_some_and(|(critical, ekus)| critical && ekus == [crate::oid::KP_TIME_STAMPING]);
         if !is_tsa {
             return Err(SigningError::Certificate(
                 "the TSA certificate needs a critical extKeyUsage of only id-kp-timeStamping".into(),
@@ -313,7 +316,10 @@ impl TimestampAuthority {
             &certgen::generalized_time(now),
             &accuracy,
             &nonce,
-            &asn1::tlv(asn1::ctx_cons(0), &asn1::tlv(asn1::ctx_cons(4), tsa.subject)),
+            &asn1::tlv(
+                asn1::ctx_cons(0),
+                &asn1::tlv(asn1::ctx_cons(4), &tsa.subject_der().unwrap_or_default()),
+            ),
         ]);
 
         let mut attrs = [
@@ -330,7 +336,10 @@ impl TimestampAuthority {
         let sha256 = asn1::algorithm(oid::SHA256);
         let signer_info = asn1::sequence(&[
             &asn1::uint(1),
-            &asn1::sequence(&[tsa.issuer, tsa.serial_tlv]),
+            &asn1::sequence(&[
+                &tsa.issuer_der().unwrap_or_default(),
+                &tsa.serial_der().unwrap_or_default(),
+            ]),
             &sha256,
             &asn1::tlv(asn1::ctx_cons(0), &attrs),
             &certgen::signature_algorithm_id(self.signer.algorithm()),
@@ -471,7 +480,7 @@ fn parse_gen_time(t: asn1::Tlv<'_>) -> Option<i64> {
     };
     let enc = asn1::tlv(asn1::TAG_GENERALIZED_TIME, &whole);
     let (tlv, _) = asn1::read_tlv(&enc)?;
-    crate::cert::parse_time(tlv)
+    crate::asn1::parse_time(tlv)
 }
 
 struct ParsedToken<'a> {
@@ -601,9 +610,10 @@ pub fn verify_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<TstInfo
             CertView::parse(c).is_some_and(|v| {
                 if p.sid.tag == asn1::TAG_SEQUENCE {
                     let mut r = Reader::new(p.sid.value);
-                    r.any().map(|t| t.raw) == Some(v.issuer) && r.any().map(|t| t.raw) == Some(v.serial_tlv)
+                    r.any().map(|t| t.raw.to_vec()) == v.issuer_der()
+                        && r.any().map(|t| t.raw.to_vec()) == v.serial_der()
                 } else {
-                    v.subject_key_id == Some(p.sid.value)
+                    v.subject_key_id.as_deref() == Some(p.sid.value)
                 }
             })
         })
@@ -665,8 +675,9 @@ pub fn verify_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<TstInfo
     if !key.verify(p.sig_alg, hash, &signed, p.signature) {
         return Err(bad("the token signature does not verify"));
     }
-    let for_timestamping = certgen::extended_key_usages(&signer)
-        .is_some_and(|(_, ekus)| ekus.iter().any(|e| e == oids::KP_TIME_STAMPING));
+    let for_timestamping = CertView::parse(&signer)
+        .and_then(|c| certgen::extended_key_usages(&c))
+        .is_some_and(|(_, ekus)| ekus.contains(&crate::oid::KP_TIME_STAMPING));
     if !for_timestamping {
         return Err(bad("the signer certificate is not for timestamping"));
     }

@@ -2,11 +2,16 @@
 //!
 //! Signature dictionaries are found by scanning the bytes for `/ByteRange` arrays, so any PDF works
 //! (ours, pyHanko's, Acrobat's), in either key order. Nothing here panics on hostile input.
-use crate::asn1::{self, oid, Reader, Tlv};
 use crate::cert::{hash_of_signature_alg, CertView, HashAlg, KU_KEY_CERT_SIGN};
+use crate::oid::{self, Oid};
 use crate::SigningError;
+use cms::cert::CertificateChoices;
+use cms::revocation::RevocationInfoChoice;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use der::{Decode as _, Encode as _, Tagged as _};
 use sha2::Digest as _;
 use std::ops::Range;
+use x509_cert::attr::Attributes;
 
 /// Stable machine reasons used in [`Check::reason`].
 pub mod reason {
@@ -577,16 +582,6 @@ fn check_token(
             gen_time,
         );
     };
-    let eku_ok = crate::certgen::extended_key_usages(&tsa_der).is_some_and(|(critical, ekus)| {
-        critical && ekus.iter().any(|e| e == crate::certgen::oids::KP_TIME_STAMPING)
-    });
-    if !eku_ok {
-        return fail(
-            reason::UNTRUSTED_TIMESTAMP,
-            "the TSA certificate lacks a critical extKeyUsage id-kp-timeStamping".into(),
-            gen_time,
-        );
-    }
     let Some(tsa) = CertView::parse(&tsa_der) else {
         return fail(
             reason::UNTRUSTED_TIMESTAMP,
@@ -594,6 +589,15 @@ fn check_token(
             gen_time,
         );
     };
+    let eku_ok = crate::certgen::extended_key_usages(&tsa)
+        .is_some_and(|(critical, ekus)| critical && ekus.contains(&oid::KP_TIME_STAMPING));
+    if !eku_ok {
+        return fail(
+            reason::UNTRUSTED_TIMESTAMP,
+            "the TSA certificate lacks a critical extKeyUsage id-kp-timeStamping".into(),
+            gen_time,
+        );
+    }
     let mut pool_ders: Vec<Vec<u8>> = info.certs.clone();
     pool_ders.extend(extra);
     let pool: Vec<CertView<'_>> = pool_ders.iter().filter_map(|c| CertView::parse(c)).collect();
@@ -646,7 +650,7 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
             .iter()
             .filter(|c| c.this_update <= ctx.now && ctx.work.spend() && c.verify_signature(issuer_der))
         {
-            match crl.entry(cert.serial) {
+            match crl.entry(cert.serial()) {
                 Some(entry) if entry.revoked_at <= poe => {
                     return Check::fail(
                         reason::REVOKED,
@@ -658,7 +662,7 @@ fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], p
             }
         }
         for resp in &ocsps {
-            let Some(single) = resp.status_of(cert.serial, issuer_der) else {
+            let Some(single) = resp.status_of(cert.serial(), issuer_der) else {
                 continue;
             };
             if single.this_update > ctx.now || !ctx.work.spend() || resp.verify(issuer_der).is_err() {
@@ -752,9 +756,7 @@ fn verify_doc_timestamp(
     let is_latest = chain_time.is_none();
     let chain_time = chain_time.unwrap_or(ctx.now);
     let token = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-    let token = asn1::read_tlv(&token)
-        .map(|(t, _)| t.raw.to_vec())
-        .unwrap_or_default();
+    let token = first_element(&token).map(<[u8]>::to_vec).unwrap_or_default();
     let parts = usize::try_from(b1)
         .ok()
         .zip(usize::try_from(b2).ok())
@@ -1143,164 +1145,86 @@ fn field_name(pdf: &[u8], dict: &SigDict) -> Option<String> {
     None
 }
 
-/// What a parsed CMS SignedData tells.
-struct Cms<'a> {
-    certificates: Vec<&'a [u8]>,
-    sid: Sid<'a>,
-    digest_alg: &'a [u8],
-    signed_attrs: Option<Tlv<'a>>,
-    sig_alg: &'a [u8],
-    signature: &'a [u8],
-    has_econtent: bool,
-    unsigned_attrs: Option<Tlv<'a>>,
-    /// CRLs carried in the SignedData `crls` field.
-    crls: Vec<&'a [u8]>,
+/// A CMS SignedData read with the `cms` crate: its first SignerInfo, and the certificates and CRLs it
+/// carries as DER.
+struct Cms {
+    signed: SignedData,
+    info: SignerInfo,
+    certificates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
 }
 
-enum Sid<'a> {
-    IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
-    KeyId(&'a [u8]),
+impl Cms {
+    fn sig_alg(&self) -> &[u8] {
+        self.info.signature_algorithm.oid.as_bytes()
+    }
+
+    fn signature(&self) -> &[u8] {
+        self.info.signature.as_bytes()
+    }
+}
+
+/// The first DER element of `bytes`: a /Contents value is zero-padded after its CMS.
+pub fn first_element(bytes: &[u8]) -> Option<&[u8]> {
+    use der::Reader as _;
+    der::SliceReader::new(bytes).ok()?.tlv_bytes().ok()
 }
 
 /// The certificates a CMS SignedData carries (e.g. a signature's /Contents, padding allowed).
 pub fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
-    parse_cms(der)
-        .map(|cms| cms.certificates.iter().map(|c| c.to_vec()).collect())
-        .unwrap_or_default()
+    parse_cms(der).map(|cms| cms.certificates).unwrap_or_default()
 }
 
-fn parse_cms(der: &[u8]) -> Option<Cms<'_>> {
-    let (content_info, _) = asn1::read_tlv(der)?;
-    if content_info.tag != asn1::TAG_SEQUENCE {
+fn parse_cms(padded: &[u8]) -> Option<Cms> {
+    let content_info = cms::content_info::ContentInfo::from_der(first_element(padded)?).ok()?;
+    if content_info.content_type != oid::SIGNED_DATA {
         return None;
     }
-    let mut ci = Reader::new(content_info.value);
-    if ci.expect(asn1::TAG_OID)?.value != oid::SIGNED_DATA {
-        return None;
-    }
-    let explicit = ci.expect(asn1::ctx_cons(0))?;
-    let signed_data = Reader::new(explicit.value).expect(asn1::TAG_SEQUENCE)?;
-    let mut sd = Reader::new(signed_data.value);
-    sd.expect(asn1::TAG_INTEGER)?;
-    sd.expect(asn1::TAG_SET)?;
-    let encap = sd.expect(asn1::TAG_SEQUENCE)?;
-    let mut e = Reader::new(encap.value);
-    e.expect(asn1::TAG_OID)?;
-    let has_econtent = e.optional(asn1::ctx_cons(0)).is_some();
-    let mut certificates = Vec::new();
-    if let Some(certs) = sd.optional(asn1::ctx_cons(0)) {
-        let mut c = Reader::new(certs.value);
-        while let Some(cert) = c.any() {
-            if cert.tag == asn1::TAG_SEQUENCE {
-                certificates.push(cert.raw);
-            }
-        }
-    }
-    let mut crls = Vec::new();
-    if let Some(list) = sd.optional(asn1::ctx_cons(1)) {
-        let mut c = Reader::new(list.value);
-        while let Some(crl) = c.any() {
-            if crl.tag == asn1::TAG_SEQUENCE {
-                crls.push(crl.raw);
-            }
-        }
-    }
-    let signer_infos = sd.expect(asn1::TAG_SET)?;
-    let signer_info = Reader::new(signer_infos.value).expect(asn1::TAG_SEQUENCE)?;
-    let mut si = Reader::new(signer_info.value);
-    si.expect(asn1::TAG_INTEGER)?;
-    let sid_tlv = si.any()?;
-    let sid = match sid_tlv.tag {
-        asn1::TAG_SEQUENCE => {
-            let mut r = Reader::new(sid_tlv.value);
-            let issuer = r.expect(asn1::TAG_SEQUENCE)?.raw;
-            let serial = r.expect(asn1::TAG_INTEGER)?.value;
-            Sid::IssuerSerial { issuer, serial }
-        }
-        t if t == asn1::ctx_prim(0) => Sid::KeyId(sid_tlv.value),
-        _ => return None,
-    };
-    let digest_alg_tlv = si.expect(asn1::TAG_SEQUENCE)?;
-    let digest_alg = Reader::new(digest_alg_tlv.value).expect(asn1::TAG_OID)?.value;
-    let signed_attrs = si.optional(asn1::ctx_cons(0));
-    let sig_alg_tlv = si.expect(asn1::TAG_SEQUENCE)?;
-    let sig_alg = Reader::new(sig_alg_tlv.value).expect(asn1::TAG_OID)?.value;
-    let signature = si.expect(asn1::TAG_OCTET_STRING)?.value;
-    let unsigned_attrs = si.optional(asn1::ctx_cons(1));
+    let signed: SignedData = content_info.content.decode_as().ok()?;
+    let info = signed.signer_infos.0.iter().next()?.clone();
+    let certificates = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            CertificateChoices::Certificate(cert) => cert.to_der().ok(),
+            CertificateChoices::Other(_) => None,
+        })
+        .collect();
+    let crls = signed
+        .crls
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            RevocationInfoChoice::Crl(crl) => crl.to_der().ok(),
+            RevocationInfoChoice::Other(_) => None,
+        })
+        .collect();
     Some(Cms {
-        unsigned_attrs,
-        crls,
+        signed,
+        info,
         certificates,
-        sid,
-        digest_alg,
-        signed_attrs,
-        sig_alg,
-        signature,
-        has_econtent,
+        crls,
     })
 }
 
-/// The first value of attribute `id` among the signed attributes.
-fn attribute<'a>(attrs: Tlv<'a>, id: &[u8]) -> Option<Tlv<'a>> {
-    let mut r = Reader::new(attrs.value);
-    while let Some(attr) = r.any() {
-        let mut a = Reader::new(attr.value);
-        if a.expect(asn1::TAG_OID).is_some_and(|t| t.value == id) {
-            let values = a.expect(asn1::TAG_SET)?;
-            return Reader::new(values.value).any();
-        }
-    }
-    None
+/// The first value of attribute `id`.
+fn attribute(attrs: &Attributes, id: Oid) -> Option<&der::Any> {
+    attrs.iter().find(|a| a.oid == id)?.values.iter().next()
 }
 
-/// Checks a SigningCertificateV2 value against the signer certificate. `Err` holds the detail.
-fn check_signing_certificate_v2(value: Tlv<'_>, signer: &CertView<'_>) -> Result<(), String> {
-    let malformed = || "the signing-certificate-v2 attribute is malformed".to_string();
-    let certs = Reader::new(value.value)
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(malformed)?;
-    let first = Reader::new(certs.value)
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(malformed)?;
-    let mut r = Reader::new(first.value);
-    let hash = match r.optional(asn1::TAG_SEQUENCE) {
-        Some(alg) => {
-            let id = Reader::new(alg.value)
-                .expect(asn1::TAG_OID)
-                .ok_or_else(malformed)?
-                .value;
-            HashAlg::from_oid(id).ok_or_else(|| "unsupported hash in signing-certificate-v2".to_string())?
+fn find_signer<'a>(cms: &Cms, certs: &[CertView<'a>]) -> Option<CertView<'a>> {
+    let found = match &cms.info.sid {
+        SignerIdentifier::IssuerAndSerialNumber(id) => {
+            let serial = id.serial_number.as_bytes();
+            certs
+                .iter()
+                .find(|c| *c.issuer() == id.issuer && c.serial() == serial)
+                .or_else(|| certs.iter().find(|c| c.serial() == serial))
         }
-        None => HashAlg::Sha256,
-    };
-    let cert_hash = r.expect(asn1::TAG_OCTET_STRING).ok_or_else(malformed)?.value;
-    if hash.digest(signer.raw) != cert_hash {
-        return Err("the signing-certificate-v2 hash names another certificate".into());
-    }
-    if let Some(issuer_serial) = r.optional(asn1::TAG_SEQUENCE) {
-        let mut is = Reader::new(issuer_serial.value);
-        let names = is.expect(asn1::TAG_SEQUENCE).ok_or_else(malformed)?;
-        let serial = is.expect(asn1::TAG_INTEGER).ok_or_else(malformed)?.value;
-        if serial != signer.serial {
-            return Err("the signing-certificate-v2 serial number names another certificate".into());
-        }
-        let mut n = Reader::new(names.value);
-        while let Some(general_name) = n.any() {
-            if general_name.tag == asn1::ctx_cons(4) && general_name.value != signer.issuer {
-                return Err("the signing-certificate-v2 issuer names another certificate".into());
-            }
-        }
-    }
-    Ok(())
-}
-
-fn find_signer<'a>(cms: &Cms<'a>, certs: &[CertView<'a>]) -> Option<CertView<'a>> {
-    let found = match cms.sid {
-        Sid::IssuerSerial { issuer, serial } => certs
+        SignerIdentifier::SubjectKeyIdentifier(id) => certs
             .iter()
-            .find(|c| c.issuer == issuer && c.serial == serial)
-            .or_else(|| certs.iter().find(|c| c.serial == serial)),
-        Sid::KeyId(id) => certs.iter().find(|c| c.subject_key_id == Some(id)),
+            .find(|c| c.subject_key_id.as_deref() == Some(id.0.as_bytes())),
     };
     found.cloned()
 }
@@ -1364,7 +1288,7 @@ fn verify_one(
         .zip(usize::try_from(b2).ok())
         .zip(usize::try_from(end).ok())
         .and_then(|((a, b), e)| Some((pdf.get(..a)?, pdf.get(b..e)?, pdf.get(a..)?)));
-    let digest_alg = HashAlg::from_oid(cms.digest_alg);
+    let digest_alg = HashAlg::from_id(&cms.info.digest_alg.oid);
     let mut file_hash = None;
     let content_digest = match (ranges, digest_alg) {
         (Some((first, second, from_gap)), Some(HashAlg::Sha256)) if b0 == 0 => {
@@ -1386,17 +1310,18 @@ fn verify_one(
 
     // Proofs of existence: document timestamps over a later revision, then the signature timestamp.
     let doc_ts_poe = doc_ts.iter().filter(|d| d.end > end).map(|d| d.time).min();
-    let cms_certs: Vec<Vec<u8>> = cms.certificates.iter().map(|c| c.to_vec()).collect();
     let token = cms
+        .info
         .unsigned_attrs
-        .and_then(|attrs| attribute(attrs, crate::certgen::oids::ATTR_SIGNATURE_TIME_STAMP))
-        .map(|t| t.raw.to_vec());
+        .as_ref()
+        .and_then(|attrs| attribute(attrs, oid::ATTR_SIGNATURE_TIME_STAMP))
+        .and_then(|t| t.to_der().ok());
     let ts = token.map(|t| {
         check_token(
             ctx,
             &t,
-            &[cms.signature],
-            &cms_certs,
+            &[cms.signature()],
+            &cms.certificates,
             doc_ts_poe.unwrap_or(ctx.now),
         )
     });
@@ -1427,10 +1352,11 @@ fn verify_one(
     let revocation = if path.is_empty() {
         Check::fail(reason::NO_REVOCATION_DATA, "no trusted signer chain to check")
     } else {
-        let signer_rev = check_revocation(ctx, &path, &cms.crls, validation_time);
+        let cms_crls: Vec<&[u8]> = cms.crls.iter().map(Vec::as_slice).collect();
+        let signer_rev = check_revocation(ctx, &path, &cms_crls, validation_time);
         match ts.as_ref().filter(|t| t.check.ok) {
             Some(t) if signer_rev.ok => {
-                let tsa_rev = check_revocation(ctx, &t.path, &cms.crls, t.gen_time.unwrap_or(ctx.now));
+                let tsa_rev = check_revocation(ctx, &t.path, &cms_crls, t.gen_time.unwrap_or(ctx.now));
                 if tsa_rev.ok {
                     Check::pass(format!("signer: {}; TSA: {}", signer_rev.detail, tsa_rev.detail))
                 } else {
@@ -1505,7 +1431,7 @@ fn dss_in_revision(doc: &crate::incremental::PdfDoc<'_>, end: u64) -> bool {
 }
 
 fn check_integrity(
-    cms: &Cms<'_>,
+    cms: &Cms,
     signer: Option<&CertView<'_>>,
     digest_alg: Option<HashAlg>,
     content_digest: Option<&[u8]>,
@@ -1516,7 +1442,7 @@ fn check_integrity(
             "the digest algorithm is not supported",
         );
     };
-    if cms.has_econtent {
+    if cms.signed.encap_content_info.econtent.is_some() {
         return Check::fail(
             reason::UNSUPPORTED_ALGORITHM,
             "the signature encapsulates its content (not detached)",
@@ -1540,8 +1466,8 @@ fn check_integrity(
             "the signer's public key type is not supported",
         );
     };
-    let sig_hash = hash_of_signature_alg(cms.sig_alg).unwrap_or(digest_alg);
-    match cms.signed_attrs {
+    let sig_hash = hash_of_signature_alg(cms.sig_alg()).unwrap_or(digest_alg);
+    match &cms.info.signed_attrs {
         Some(attrs) => {
             let Some(md) = attribute(attrs, oid::ATTR_MESSAGE_DIGEST) else {
                 return Check::fail(
@@ -1549,32 +1475,33 @@ fn check_integrity(
                     "the message-digest attribute is missing",
                 );
             };
-            if md.tag != asn1::TAG_OCTET_STRING || md.value != content_digest {
+            if md.tag() != der::Tag::OctetString || md.value() != content_digest {
                 return Check::fail(
                     reason::DIGEST_MISMATCH,
                     "the signed digest differs from the digest of the signed bytes: the file was changed",
                 );
             }
-            // The signature covers the attributes encoded as a SET, not with their [0] tag.
-            let mut to_verify = attrs.raw.to_vec();
-            if let Some(first) = to_verify.first_mut() {
-                *first = asn1::TAG_SET;
-            }
-            if !key.verify(cms.sig_alg, sig_hash, &to_verify, cms.signature) {
+            // The signature covers the DER of the attributes as a SET OF, not with their [0] tag
+            // (RFC 5652 §5.4). DER has one encoding per value, so re-encoding gives the signed octets;
+            // attributes sent in another encoding fail the check below.
+            let Ok(to_verify) = attrs.to_der() else {
+                return Check::fail(reason::MALFORMED_SIGNATURE, "the signed attributes do not encode");
+            };
+            if !key.verify(cms.sig_alg(), sig_hash, &to_verify, cms.signature()) {
                 return Check::fail(
                     reason::BAD_SIGNATURE,
                     "the signature value does not verify with the signer's key",
                 );
             }
             if let Some(v2) = attribute(attrs, oid::ATTR_SIGNING_CERTIFICATE_V2) {
-                if let Err(detail) = check_signing_certificate_v2(v2, signer) {
+                if let Err(detail) = crate::ess::check_signing_certificate_v2(v2, signer) {
                     return Check::fail(reason::SIGNING_CERTIFICATE_MISMATCH, detail);
                 }
             }
         }
         None => {
             if sig_hash != digest_alg
-                || !key.verify_prehashed(cms.sig_alg, sig_hash, content_digest, cms.signature)
+                || !key.verify_prehashed(cms.sig_alg(), sig_hash, content_digest, cms.signature())
             {
                 return Check::fail(
                     reason::BAD_SIGNATURE,
@@ -1589,7 +1516,7 @@ fn check_integrity(
 /// Whether `cert` names `issuer` by key identifier (strong evidence that `issuer` is the real issuer, so a
 /// signature that fails to verify means a damaged or forged certificate rather than a stranger CA).
 fn same_key_id(cert: &CertView<'_>, issuer: &CertView<'_>) -> bool {
-    matches!((cert.authority_key_id, issuer.subject_key_id), (Some(a), Some(s)) if a == s)
+    matches!((&cert.authority_key_id, &issuer.subject_key_id), (Some(a), Some(s)) if a == s)
 }
 
 /// Builds a path from `signer` through `pool` to one of `roots` and checks it at `now`; also returns the

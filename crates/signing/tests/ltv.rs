@@ -62,7 +62,7 @@ impl Pki {
         let revoked: Vec<RevokedEntry> = if revoked_seal {
             let seal = banso_signing::cert::CertView::parse(&h.seal.cert_der).unwrap();
             vec![RevokedEntry {
-                serial: seal.serial.to_vec(),
+                serial: seal.serial().to_vec(),
                 revoked_at: t,
                 reason: None,
             }]

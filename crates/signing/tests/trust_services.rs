@@ -139,8 +139,8 @@ fn certificate_for_a_foreign_public_key() {
     let other = Hierarchy::generate(&names(), &[], "https://x.example", now()).unwrap();
     let spki = banso_signing::cert::CertView::parse(&other.seal.cert_der)
         .unwrap()
-        .spki
-        .to_vec();
+        .spki_der()
+        .unwrap();
     let cert = h
         .issue_for_public_key("Cán bộ HSM", &spki, CertProfile::Signing, now())
         .unwrap();
@@ -169,7 +169,7 @@ fn crl_passes_openssl() {
     let ca = h.issuing_signer().unwrap();
     let officer = banso_signing::cert::CertView::parse(&h.officer("Nguyễn Văn An").unwrap().cert_der)
         .unwrap()
-        .serial
+        .serial()
         .to_vec();
     let t = now();
     let crl = build_crl(
@@ -259,7 +259,7 @@ fn ocsp_interoperates_with_openssl() {
     let seal = write(dir.path(), "seal.pem", h.seal.cert_pem());
     let officer_cert = h.officer("Nguyễn Văn An").unwrap();
     let officer = write(dir.path(), "officer.pem", officer_cert.cert_pem());
-    let officer_serial = CertView::parse(&officer_cert.cert_der).unwrap().serial.to_vec();
+    let officer_serial = CertView::parse(&officer_cert.cert_der).unwrap().serial().to_vec();
     let req = dir.path().join("req.der");
     // A request made by openssl (SHA-1 CertIDs, with a nonce), for two certificates.
     let (ok, out) = openssl(&[

@@ -102,9 +102,9 @@ pub fn archive_timestamp_expiry(pdf: &[u8]) -> Option<i64> {
         .filter(|v| matches!(v.get("SubFilter"), Some(incremental::Obj::Name(n)) if n.as_slice() == b"ETSI.RFC3161"))
         .filter_map(|v| match v.get("Contents") {
             Some(incremental::Obj::Str(padded)) => {
-                // /Contents is zero-padded: read the token's own DER length.
-                let rest = banso_signing::asn1::read_tlv(padded).map(|(_, rest)| rest.len())?;
-                banso_signing::tsa::verify_token(padded.get(..padded.len() - rest)?, &[]).ok()
+                // /Contents is zero-padded after the token's DER.
+                banso_signing::verify::first_element(padded)
+                    .and_then(|token| banso_signing::tsa::verify_token(token, &[]).ok())
             }
             _ => None,
         })

@@ -61,7 +61,7 @@ pub fn init_hsm_seal(dir: &Path, settings: &TrustSettings, hsm: &HsmSeal) -> Res
     let p = settings;
     let cert = banso_signing::pki::issue_end_entity(
         issuing.as_ref(),
-        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn),
+        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn)?,
         &spki,
         banso_signing::certgen::CertProfile::Signing,
         OffsetDateTime::now_utc(),
@@ -83,7 +83,7 @@ pub fn certify_for_bench(settings: &TrustSettings, trust: &TrustServices, spki: 
     let p = settings;
     banso_signing::pki::issue_end_entity(
         own.issuing_signer.as_ref(),
-        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn),
+        &banso_signing::certgen::encode_name(&p.country, &p.organization, &p.seal_cn)?,
         spki,
         banso_signing::certgen::CertProfile::Signing,
         OffsetDateTime::now_utc(),
@@ -248,7 +248,7 @@ impl RootStatus {
             );
         }
         let issuing_serial = CertView::parse(&issuing_der)
-            .map(|c| c.serial.to_vec())
+            .map(|c| c.serial().to_vec())
             .ok_or_else(|| anyhow!("issuing.pem is not a certificate"))?;
         let issuing_revoked = revoked
             .iter()
@@ -668,7 +668,7 @@ impl TrustServices {
         };
         if asks(&|id| id.has_issuer(&self.root_der)) {
             let issuing_serial = CertView::parse(&self.issuing_der)
-                .map(|c| c.serial.to_vec())
+                .map(|c| c.serial().to_vec())
                 .unwrap_or_default();
             if !asks(&|id| id.serial == issuing_serial) {
                 return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
@@ -715,7 +715,7 @@ impl TrustServices {
                 continue;
             }
             let serial = CertView::parse(cert)
-                .map(|c| c.serial.to_vec())
+                .map(|c| c.serial().to_vec())
                 .unwrap_or_default();
             if cert == &self.issuing_der {
                 out.push(
