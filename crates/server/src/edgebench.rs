@@ -19,57 +19,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// (tag, header length, content length) of the DER element at the start of `b`.
-fn tlv(b: &[u8]) -> Result<(u8, usize, usize)> {
-    let bad = || anyhow!("the signature's CMS is not DER");
-    let tag = *b.first().ok_or_else(bad)?;
-    let first = *b.get(1).ok_or_else(bad)? as usize;
-    if first < 0x80 {
-        return Ok((tag, 2, first));
-    }
-    let n = first & 0x7f;
-    let len = b
-        .get(2..2 + n)
-        .ok_or_else(bad)?
-        .iter()
-        .fold(0usize, |a, &x| (a << 8) | x as usize);
-    Ok((tag, 2 + n, len))
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|&b| b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// The content of the DER element at the start of `b`, and the elements it holds.
-fn children(b: &[u8]) -> Result<Vec<Vec<u8>>> {
-    let mut rest = b;
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        let (_, h, l) = tlv(rest)?;
-        let (item, tail) = rest
-            .split_at_checked(h + l)
-            .ok_or_else(|| anyhow!("truncated DER"))?;
-        out.push(item.to_vec());
-        rest = tail;
-    }
-    Ok(out)
-}
-
-fn content(b: &[u8]) -> Result<&[u8]> {
-    let (_, h, l) = tlv(b)?;
-    b.get(h..h + l).ok_or_else(|| anyhow!("truncated DER"))
-}
-
 /// The CMS of the first signature of `pdf` with `decoys` more certificates: copies of its own certificates
 /// (the issuing CA's among them) with altered signature bytes, each named like the real one and failing
 /// only once its signature is checked.
@@ -86,27 +35,7 @@ pub fn cms_with_decoys(pdf: &[u8], decoys: usize) -> Result<Vec<u8>> {
             .position(|&b| b == b'>')
             .ok_or_else(|| anyhow!("unterminated /Contents"))?;
     let raw = hex::decode(std::str::from_utf8(&pdf[at..end])?.trim())?;
-    let ci = children(content(&raw)?)?;
-    let [oid, explicit] = ci.as_slice() else {
-        bail!("unexpected ContentInfo");
-    };
-    let mut sd = children(content(content(explicit)?)?)?;
-    let certs_at = sd
-        .iter()
-        .position(|c| c.first() == Some(&0xA0))
-        .ok_or_else(|| anyhow!("the CMS carries no certificates"))?;
-    let originals = children(content(&sd[certs_at])?)?;
-    let mut all: Vec<u8> = originals.concat();
-    for i in 0..decoys {
-        let mut d = originals[i % originals.len()].clone();
-        let k = i / originals.len();
-        let pos = d.len() - 1 - (k % 20);
-        d[pos] ^= (k / 20 % 255 + 1) as u8;
-        all.extend(d);
-    }
-    sd[certs_at] = der(0xA0, &all);
-    let signed = der(0x30, &sd.concat());
-    Ok(der(0x30, &[oid.clone(), der(0xA0, &signed)].concat()))
+    Ok(banso_signing::testkit::cms_with_decoys(&raw, decoys)?)
 }
 
 /// A PDF with `dicts` signature dictionaries (in one object) whose byte ranges all leave out the same

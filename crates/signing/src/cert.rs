@@ -241,6 +241,7 @@ impl<'a> CertView<'a> {
     /// Parses a DER certificate; `None` if it is not one, or if an extension this crate judges by is
     /// malformed or repeated (RFC 5280 §4.2).
     pub fn parse(der: &'a [u8]) -> Option<Self> {
+        crate::bounds::check(der).ok()?;
         let cert = Certificate::from_der(der).ok()?;
         let tbs = &cert.tbs_certificate;
         let basic = tbs.get::<BasicConstraints>().ok()?.map(|(_, b)| b);

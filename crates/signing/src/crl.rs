@@ -165,6 +165,7 @@ fn malformed(what: &str) -> SigningError {
 /// to the very bytes that were signed).
 pub fn parse_crl(der: &[u8]) -> Result<CrlInfo, SigningError> {
     use der::Decode as _;
+    crate::bounds::check(der).map_err(|e| malformed(&format!("{e:?}")))?;
     let list = CertificateList::from_der(der).map_err(|e| malformed(&e.to_string()))?;
     let tbs = &list.tbs_cert_list;
     let unix = |t: &x509_cert::time::Time| crate::cert::unix_time(*t);

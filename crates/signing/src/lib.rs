@@ -36,6 +36,7 @@
 )]
 
 pub mod asn1;
+pub mod bounds;
 pub mod cert;
 pub mod certgen;
 pub mod crl;

@@ -135,3 +135,48 @@ pub fn test_names() -> crate::pki::PkiNames {
         seal_cn: "Trung tâm Phục vụ hành chính công".into(),
     }
 }
+
+/// A signature's CMS (`/Contents`, padding allowed) with `decoys` more certificates for attack benchmarks:
+/// copies of its own certificates (the issuing CA's among them) with altered signature bytes, each named
+/// like the real one and failing only once its signature is checked.
+pub fn cms_with_decoys(contents: &[u8], decoys: usize) -> Result<Vec<u8>, crate::SigningError> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::{CertificateSet, SignedData};
+    use der::{Decode as _, Encode as _};
+    let bad = |e: der::Error| crate::SigningError::Encoding(format!("CMS: {e}"));
+    let first = crate::verify::first_element(contents)
+        .ok_or_else(|| crate::SigningError::Encoding("CMS: not DER".into()))?;
+    let info = ContentInfo::from_der(first).map_err(bad)?;
+    let mut signed: SignedData = info.content.decode_as().map_err(bad)?;
+    let originals: Vec<Vec<u8>> = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| c.to_der().ok())
+        .collect();
+    if originals.is_empty() {
+        return Err(crate::SigningError::Encoding(
+            "the CMS carries no certificates".into(),
+        ));
+    }
+    let mut all = Vec::with_capacity(originals.len() + decoys);
+    for der in &originals {
+        all.push(CertificateChoices::from_der(der).map_err(bad)?);
+    }
+    for i in 0..decoys {
+        let mut d = originals[i % originals.len()].clone();
+        let k = i / originals.len();
+        // A byte of the signature value, near the end: the certificate still parses.
+        let pos = d.len() - 1 - (k % 20);
+        d[pos] ^= (k / 20 % 255 + 1) as u8;
+        all.push(CertificateChoices::from_der(&d).map_err(bad)?);
+    }
+    signed.certificates = Some(CertificateSet(der::asn1::SetOfVec::try_from(all).map_err(bad)?));
+    ContentInfo {
+        content_type: info.content_type,
+        content: der::Any::encode_from(&signed).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)
+}

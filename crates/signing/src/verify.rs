@@ -329,12 +329,21 @@ pub fn verify_pdf_within(
         ));
     }
     for dict in &dicts {
-        let der = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-        let certs = parse_cms(&der).map_or(0, |c| c.certificates.len());
+        let contents = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
+        let Some(der) = first_element(&contents) else {
+            continue;
+        };
+        let certs = crate::bounds::cms_certificate_count(der).unwrap_or(0);
         if certs > limits.max_cms_certificates {
             return Err(TooComplex(format!(
                 "a signature carries {certs} certificates (at most {})",
                 limits.max_cms_certificates
+            )));
+        }
+        if let Err(crate::bounds::Refused::LargeSet(n)) = crate::bounds::check(der) {
+            return Err(TooComplex(format!(
+                "a signature holds a set of {n} elements (at most {})",
+                crate::bounds::MAX_SET_ELEMENTS
             )));
         }
     }
@@ -1176,7 +1185,9 @@ pub fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn parse_cms(padded: &[u8]) -> Option<Cms> {
-    let content_info = cms::content_info::ContentInfo::from_der(first_element(padded)?).ok()?;
+    let der = first_element(padded)?;
+    crate::bounds::check(der).ok()?;
+    let content_info = cms::content_info::ContentInfo::from_der(der).ok()?;
     if content_info.content_type != oid::SIGNED_DATA {
         return None;
     }

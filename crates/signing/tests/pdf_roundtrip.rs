@@ -440,3 +440,59 @@ fn rsa_software_signer_signs_verifiable_pdfs() {
     let report = verify_pdf(&prepared.pdf, &trust, now());
     assert_eq!(reason(&only(&report).integrity), Some("digest_mismatch"));
 }
+
+/// The `der` crate sorts a SET OF by insertion when decoding it; a signature whose CMS carries a large set in
+/// reverse order must be refused from a linear walk, before any decoder spends quadratic time on it.
+#[test]
+fn a_cms_with_a_huge_set_is_refused_before_decoding() {
+    use der::Encode as _;
+    let pki = DevPki::generate(&banso_signing::testkit::test_names(), now()).unwrap();
+    let mut prepared = common::prepared_pdf(0, false);
+    // A ContentInfo whose SignedData has 3,000 signer infos, written in descending order.
+    let header = |tag: der::Tag, body: &[u8]| {
+        let mut out = der::Header::new(tag, der::Length::try_from(body.len()).unwrap())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        out.extend_from_slice(body);
+        out
+    };
+    let mut infos = Vec::new();
+    for i in (0u16..3000).rev() {
+        infos.extend(header(der::Tag::OctetString, &i.to_be_bytes()));
+    }
+    let signed_data = header(
+        der::Tag::Sequence,
+        &[
+            der::asn1::Uint::new(&[1]).unwrap().to_der().unwrap(),
+            header(der::Tag::Set, &[]),
+            header(der::Tag::Sequence, &banso_signing::oid::DATA.to_der().unwrap()),
+            header(der::Tag::Set, &infos),
+        ]
+        .concat(),
+    );
+    let explicit = header(
+        der::Tag::ContextSpecific {
+            constructed: true,
+            number: der::TagNumber::N0,
+        },
+        &signed_data,
+    );
+    let cms = header(
+        der::Tag::Sequence,
+        &[banso_signing::oid::SIGNED_DATA.to_der().unwrap(), explicit].concat(),
+    );
+    let hex = hex::encode_upper(&cms);
+    let range = prepared.contents_hex.clone();
+    assert!(hex.len() <= range.len());
+    prepared.pdf[range.start..range.start + hex.len()].copy_from_slice(hex.as_bytes());
+    let refused = banso_signing::verify::verify_pdf_within(
+        &prepared.pdf,
+        &pki.trust_store().unwrap(),
+        now(),
+        banso_signing::verify::Limits::default(),
+    )
+    .unwrap_err();
+    // Only the linear walk names the set: the decoders never saw it.
+    assert!(refused.0.contains("a set of 3000 elements"), "{refused}");
+}
