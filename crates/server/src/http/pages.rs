@@ -1,6 +1,7 @@
 //! The public verification portal: server-rendered HTML in Vietnamese with English, no script, strict CSP.
 
 use super::{status_of, AppState};
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,41 +11,23 @@ use banso_core::model::CopyStatus;
 use banso_core::service::PublicCopy;
 use serde::Deserialize;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The security headers of every page: no script, no frames, nothing from elsewhere.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
+                   base-uri 'none'; frame-ancestors 'none'";
+
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    let html = match template.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!("a page did not render: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-    }
-    out
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;\
-font-size:1.2rem;line-height:1.5;color:#111}h1{font-size:1.6rem}.en{color:#555;font-size:1rem}\
-.ok{background:#e6f4ea;border-left:.4rem solid #1e7e34;padding:.6rem 1rem}.bad{background:#fdecea;\
-border-left:.4rem solid #b00020;padding:.6rem 1rem}dt{font-weight:600;margin-top:.6rem}dd{margin:0}\
-input{font-size:1.3rem;padding:.4rem;width:100%;box-sizing:border-box;text-transform:uppercase}\
-button,a.button{font-size:1.2rem;padding:.6rem 1.2rem;margin-top:.8rem;display:inline-block}";
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head>\
-         <body>{body}</body></html>",
-        esc(title)
-    );
+    };
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
         html,
@@ -52,19 +35,44 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-const LOOKUP_FORM: &str = "<form method=\"get\" action=\"/v\"><label for=\"code\">Nhập mã xác thực \
-<span class=\"en\">/ Enter the verification code</span></label><input id=\"code\" name=\"code\" \
-autocomplete=\"off\" placeholder=\"XXXX-XXXX-XXXX-XXXX-XXXX\"><button type=\"submit\">Tra cứu / Look up</button></form>";
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home;
+
+#[derive(Template)]
+#[template(path = "lookup_error.html")]
+struct LookupError {
+    vi: &'static str,
+    en: &'static str,
+    code: &'static str,
+}
+
+/// What the key in the address does for the reader of a copy page.
+enum Access {
+    /// No key: the public minimum, and how to get the document.
+    NoKey,
+    /// The key opens the copy: a link to the PDF.
+    Opens(String),
+    /// A key that does not open this copy.
+    Refused,
+}
+
+#[derive(Template)]
+#[template(path = "copy.html")]
+struct CopyPage {
+    copy: PublicCopy,
+    valid: bool,
+    verdict_vi: &'static str,
+    verdict_en: &'static str,
+    issued_on: time::Date,
+    /// The code without separators, for links.
+    compact_code: String,
+    proof: Option<banso_core::transparency::InclusionProof>,
+    access: Access,
+}
 
 pub async fn home() -> Response {
-    page(
-        StatusCode::OK,
-        "banso — Tra cứu bản sao chứng thực điện tử",
-        &format!(
-            "<h1>Tra cứu bản sao chứng thực điện tử</h1><p class=\"en\">Verify a certified electronic copy</p>\
-             {LOOKUP_FORM}<p class=\"en\">API: <code>/api/v1/</code> · OpenAPI: <code>/api/openapi.json</code></p>"
-        ),
-    )
+    page(StatusCode::OK, &Home)
 }
 
 #[derive(Deserialize)]
@@ -97,13 +105,11 @@ fn error_page(e: &Error) -> Response {
     };
     page(
         status_of(e.kind()),
-        "Không tìm thấy / Not found",
-        &format!(
-            "<h1>Tra cứu bản sao</h1><div class=\"bad\"><p>{}</p><p class=\"en\">{} ({})</p></div>{LOOKUP_FORM}",
-            esc(vi),
-            esc(en),
-            e.code.as_str()
-        ),
+        &LookupError {
+            vi,
+            en,
+            code: e.code.as_str(),
+        },
     )
 }
 
@@ -112,46 +118,22 @@ pub struct KeyQuery {
     k: Option<String>,
 }
 
-fn describe(copy: &PublicCopy) -> String {
-    let (class, vi, en) = match copy.status {
-        CopyStatus::Valid => ("ok", "Bản sao có hiệu lực.", "This copy is valid."),
-        CopyStatus::Revoked => ("bad", "Bản sao đã bị thu hồi.", "This copy has been revoked."),
+/// The verdict on a copy's status: whether it is valid, in Vietnamese and in English.
+fn verdict(status: CopyStatus) -> (bool, &'static str, &'static str) {
+    match status {
+        CopyStatus::Valid => (true, "Bản sao có hiệu lực.", "This copy is valid."),
+        CopyStatus::Revoked => (false, "Bản sao đã bị thu hồi.", "This copy has been revoked."),
         CopyStatus::CancelledByDecision => (
-            "bad",
+            false,
             "Bản sao đã bị hủy theo quyết định.",
             "This copy was cancelled by decision.",
         ),
         CopyStatus::Superseded => (
-            "bad",
+            false,
             "Bản sao đã được thay thế.",
             "This copy has been superseded.",
         ),
-    };
-    let mut reason = String::new();
-    if let Some(r) = &copy.status_reason {
-        reason.push_str(&format!("<p>Lý do / Reason: {}</p>", esc(r)));
     }
-    if let Some(d) = &copy.decision_number {
-        reason.push_str(&format!("<p>Quyết định số / Decision no.: {}</p>", esc(d)));
-    }
-    format!(
-        "<div class=\"{class}\"><p><strong>{vi}</strong></p><p class=\"en\">{en}</p>{reason}</div><dl>\
-         <dt>Mã xác thực <span class=\"en\">/ Code</span></dt><dd><code>{}</code></dd>\
-         <dt>Trạng thái <span class=\"en\">/ Status</span></dt><dd>{} <span class=\"en\">/ {}</span></dd>\
-         <dt>Loại giấy tờ <span class=\"en\">/ Document type</span></dt><dd>{}</dd>\
-         <dt>Cơ quan chứng thực <span class=\"en\">/ Issuing body</span></dt><dd>{}</dd>\
-         <dt>Ngày chứng thực <span class=\"en\">/ Date</span></dt><dd>{}</dd>\
-         <dt>Số trang <span class=\"en\">/ Pages</span></dt><dd>{}</dd>\
-         <dt>SHA-256</dt><dd><code style=\"word-break:break-all\">{}</code></dd></dl>",
-        esc(&copy.code),
-        copy.status.label_vi(),
-        copy.status.label_en(),
-        esc(&copy.document_type),
-        esc(&copy.issuing_body),
-        copy.issued_at.to_offset(banso_core::rules::VIETNAM).date(),
-        copy.pages,
-        esc(&copy.sha256),
-    )
 }
 
 /// `GET /v/{code}[?k=KEY]`: the copy's public status; with the key from the QR, a link to the document.
@@ -170,38 +152,26 @@ pub async fn copy_page(
         Ok(c) => c,
         Err(e) => return error_page(&e),
     };
-    let mut body = format!(
-        "<h1>Bản sao chứng thực điện tử</h1><p class=\"en\">Certified electronic copy</p>{}",
-        describe(&copy)
-    );
-    if let Ok(proof) = state.service.inclusion(&code).await {
-        body.push_str(&format!(
-            "<p class=\"en\">Nhật ký minh bạch / Transparency log: mục số {} trong {} mục, gốc <code style=\"word-break:break-all\">{}</code> \
-             — <a href=\"/api/v1/log/proof/inclusion?code={}\">bằng chứng / proof</a></p>",
-            proof.leaf_index,
-            proof.tree_size,
-            esc(&proof.root_hash),
-            esc(&copy.code.replace('-', ""))
-        ));
-    }
-    if let Some(key) = q.k.as_deref() {
-        match state.service.capability_opens(&code, key) {
-            Ok(true) => body.push_str(&format!(
-                "<p><a class=\"button\" href=\"/v/{}/pdf?k={}\">Xem / tải bản sao (PDF) <span class=\"en\">/ View or download the copy</span></a></p>",
-                esc(&code.replace(['-', ' '], "")),
-                esc(key)
-            )),
-            _ => body.push_str(
-                "<div class=\"bad\"><p>Khóa truy cập không đúng: chỉ xem được thông tin tối thiểu.</p>\
-                 <p class=\"en\">The access key does not open this copy: only minimal information is shown.</p></div>",
-            ),
-        }
-    } else {
-        body.push_str(
-            "<p class=\"en\">Quét mã QR trên bản sao để xem toàn văn. / Scan the QR code on the copy to open the document.</p>",
-        );
-    }
-    let mut response = page(StatusCode::OK, &format!("Bản sao {}", copy.code), &body);
+    let proof = state.service.inclusion(&code).await.ok();
+    let access = match q.k {
+        None => Access::NoKey,
+        Some(key) => match state.service.capability_opens(&code, &key) {
+            Ok(true) => Access::Opens(key),
+            _ => Access::Refused,
+        },
+    };
+    let (valid, verdict_vi, verdict_en) = verdict(copy.status);
+    let page_data = CopyPage {
+        valid,
+        verdict_vi,
+        verdict_en,
+        issued_on: copy.issued_at.to_offset(banso_core::rules::VIETNAM).date(),
+        compact_code: copy.code.replace(['-', ' '], ""),
+        proof,
+        access,
+        copy,
+    };
+    let mut response = page(StatusCode::OK, &page_data);
     // The page may carry a capability link: keep it out of shared caches.
     response.headers_mut().insert(
         header::CACHE_CONTROL,
