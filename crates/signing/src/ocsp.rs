@@ -649,7 +649,12 @@ mod tests {
         .unwrap();
         let info = parse_response(&der).unwrap();
         assert_eq!(info.verify(&h.issuing.cert_der).unwrap(), h.ocsp.cert_der);
-        let serial = CertView::parse(&h.seal.cert_der).unwrap().serial.to_vec();
+        let serial = Certificate::from_der(&h.seal.cert_der)
+            .unwrap()
+            .tbs_certificate
+            .serial_number
+            .as_bytes()
+            .to_vec();
         let single = info.status_of(&serial, &h.issuing.cert_der).unwrap();
         assert_eq!(
             single.status,
