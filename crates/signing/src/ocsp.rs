@@ -699,4 +699,59 @@ mod tests {
             error_response(ResponseStatus::MalformedRequest)
         );
     }
+
+    /// A response signed as received but not DER (its DEFAULT version written out) is refused: the parsed
+    /// structure would re-encode to other bytes than those signed.
+    #[test]
+    fn refuses_a_response_that_is_not_der() {
+        use der::asn1::{AnyRef, ContextSpecific};
+        use der::{Tag, TagMode, TagNumber};
+        let h = hierarchy();
+        let now = time::OffsetDateTime::now_utc();
+        let responder = h.signer(&h.ocsp).unwrap();
+        let good = response_for(
+            &responder,
+            &h.seal.cert_der,
+            &h.issuing.cert_der,
+            CertStatus::Good,
+            now,
+            time::Duration::hours(1),
+        )
+        .unwrap();
+        let bytes = OcspResponse::from_der(&good).unwrap().response_bytes.unwrap();
+        let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap();
+        let resign = |prefix: &[u8]| {
+            let tbs = basic.tbs_response_data.to_der().unwrap();
+            let content = [prefix, AnyRef::from_der(&tbs).unwrap().value()].concat();
+            let tbs = AnyRef::new(Tag::Sequence, &content).unwrap().to_der().unwrap();
+            let signature = BitString::from_bytes(&responder.sign(&tbs).unwrap()).unwrap();
+            let certs = ContextSpecific {
+                tag_number: TagNumber::N0,
+                tag_mode: TagMode::Explicit,
+                value: basic.certs.clone().unwrap(),
+            };
+            let parts = [
+                tbs,
+                basic.signature_algorithm.to_der().unwrap(),
+                signature.to_der().unwrap(),
+                certs.to_der().unwrap(),
+            ]
+            .concat();
+            let basic = AnyRef::new(Tag::Sequence, &parts).unwrap().to_der().unwrap();
+            OcspResponse {
+                response_status: OcspResponseStatus::Successful,
+                response_bytes: Some(x509_ocsp::ResponseBytes {
+                    response_type: BasicOcspResponse::OID,
+                    response: OctetString::new(basic).unwrap(),
+                }),
+            }
+            .to_der()
+            .unwrap()
+        };
+        let same = resign(&[]);
+        assert!(parse_response(&same).unwrap().verify(&h.issuing.cert_der).is_ok());
+        let explicit_version = resign(&[0xa0, 0x03, 0x02, 0x01, 0x00]);
+        let err = parse_response(&explicit_version).unwrap_err().to_string();
+        assert!(err.contains("BasicOCSPResponse is not DER"), "{err}");
+    }
 }
