@@ -1,10 +1,21 @@
 //! OCSP (RFC 6960): reading requests, building signed BasicOCSPResponses (for the HTTP responder and for
-//! embedding in a PDF's DSS), and reading and verifying responses.
-use crate::asn1::{self, oid, Reader};
-use crate::cert::CertView;
-use crate::certgen::{self, oids, TAG_ENUMERATED};
+//! embedding in a PDF's DSS), and reading and verifying responses, on x509-ocsp's types.
+use crate::cert::{hash_of_signature_alg, CertView, HashAlg};
+use crate::certgen;
 use crate::crl::RevocationReason;
 use crate::{Signer, SigningError};
+use const_oid::db::{rfc5912, rfc6960};
+use const_oid::AssociatedOid as _;
+use der::asn1::{Any, BitString, ObjectIdentifier, OctetString};
+use der::{Decode as _, Encode as _};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::Extension;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::Certificate;
+use x509_ocsp::{
+    BasicOcspResponse, OcspGeneralizedTime, OcspResponse, OcspResponseStatus, ResponderId, ResponseData,
+    SingleResponse,
+};
 
 /// The hash of a CertID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,14 +28,29 @@ impl CertIdHash {
     fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha1 => certgen::sha1(data),
-            Self::Sha256 => crate::cert::HashAlg::Sha256.digest(data),
+            Self::Sha256 => HashAlg::Sha256.digest(data),
         }
     }
 
-    fn oid(self) -> &'static [u8] {
+    fn algorithm(self) -> AlgorithmIdentifierOwned {
         match self {
-            Self::Sha1 => oids::SHA1,
-            Self::Sha256 => oid::SHA256,
+            // SHA-1 AlgorithmIdentifiers traditionally carry NULL parameters.
+            Self::Sha1 => AlgorithmIdentifierOwned {
+                oid: rfc5912::ID_SHA_1,
+                parameters: Some(Any::null()),
+            },
+            Self::Sha256 => AlgorithmIdentifierOwned {
+                oid: rfc5912::ID_SHA_256,
+                parameters: None,
+            },
+        }
+    }
+
+    fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        match *oid {
+            rfc5912::ID_SHA_1 => Some(Self::Sha1),
+            rfc5912::ID_SHA_256 => Some(Self::Sha256),
+            _ => None,
         }
     }
 }
@@ -39,72 +65,73 @@ pub struct CertId {
     pub serial: Vec<u8>,
 }
 
+/// The DER subject Name and the subjectPublicKey bits of a certificate: what a CertID hashes.
+fn issuer_name_and_key(issuer_der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SigningError> {
+    let issuer = CertView::parse(issuer_der)
+        .ok_or_else(|| SigningError::Certificate("the issuer certificate does not parse".into()))?;
+    let name = issuer
+        .subject_der()
+        .ok_or_else(|| SigningError::Certificate("the issuer name does not encode".into()))?;
+    let key = issuer
+        .public_key_bits()
+        .ok_or_else(|| SigningError::Certificate("the issuer key does not parse".into()))?;
+    Ok((name, key.to_vec()))
+}
+
+/// A serial number from big-endian unsigned bytes (such as INTEGER content bytes with their sign octet).
+fn serial_number(bytes: &[u8]) -> Result<SerialNumber, der::Error> {
+    // Through a DER INTEGER: decoding allows the 21-octet serials that `SerialNumber::new` refuses.
+    SerialNumber::from_der(&der::asn1::Uint::new(bytes)?.to_der()?)
+}
+
 impl CertId {
     /// The CertID of `cert_der` issued by `issuer_der`.
     pub fn new(hash: CertIdHash, cert_der: &[u8], issuer_der: &[u8]) -> Result<Self, SigningError> {
-        let cert = CertView::parse(cert_der)
-            .ok_or_else(|| SigningError::Certificate("the certificate does not parse".into()))?;
-        let mut id = Self::for_serial(hash, cert.serial(), issuer_der)?;
-        id.serial = cert.serial().to_vec();
-        Ok(id)
+        let cert = Certificate::from_der(cert_der)
+            .map_err(|_| SigningError::Certificate("the certificate does not parse".into()))?;
+        Self::for_serial(hash, cert.tbs_certificate.serial_number.as_bytes(), issuer_der)
     }
 
     /// The CertID of serial `serial` (INTEGER content bytes) issued by `issuer_der`.
     pub fn for_serial(hash: CertIdHash, serial: &[u8], issuer_der: &[u8]) -> Result<Self, SigningError> {
-        let issuer = CertView::parse(issuer_der)
-            .ok_or_else(|| SigningError::Certificate("the issuer certificate does not parse".into()))?;
-        let key = issuer
-            .public_key_bits()
-            .ok_or_else(|| SigningError::Certificate("the issuer key does not parse".into()))?;
+        let (name, key) = issuer_name_and_key(issuer_der)?;
         Ok(Self {
             hash,
-            issuer_name_hash: hash.digest(&issuer.subject_der().unwrap_or_default()),
-            issuer_key_hash: hash.digest(key),
+            issuer_name_hash: hash.digest(&name),
+            issuer_key_hash: hash.digest(&key),
             serial: serial.to_vec(),
         })
     }
 
     /// Whether this CertID names `issuer_der` as the issuer.
     pub fn has_issuer(&self, issuer_der: &[u8]) -> bool {
-        CertView::parse(issuer_der).is_some_and(|issuer| {
-            issuer.public_key_bits().is_some_and(|key| {
-                self.hash.digest(&issuer.subject_der().unwrap_or_default()) == self.issuer_name_hash
-                    && self.hash.digest(key) == self.issuer_key_hash
-            })
+        issuer_name_and_key(issuer_der).is_ok_and(|(name, key)| {
+            self.hash.digest(&name) == self.issuer_name_hash && self.hash.digest(&key) == self.issuer_key_hash
         })
     }
 
-    pub fn to_der(&self) -> Vec<u8> {
-        let alg = match self.hash {
-            // SHA-1 AlgorithmIdentifiers traditionally carry NULL parameters.
-            CertIdHash::Sha1 => asn1::algorithm_null(self.hash.oid()),
-            CertIdHash::Sha256 => asn1::algorithm(self.hash.oid()),
-        };
-        asn1::sequence(&[
-            &alg,
-            &asn1::tlv(asn1::TAG_OCTET_STRING, &self.issuer_name_hash),
-            &asn1::tlv(asn1::TAG_OCTET_STRING, &self.issuer_key_hash),
-            &certgen::uint_bytes(&self.serial),
-        ])
+    fn to_ocsp(&self) -> Result<x509_ocsp::CertId, SigningError> {
+        let octets = |b: &[u8]| OctetString::new(b).map_err(|e| bad(&format!("CertID: {e}")));
+        Ok(x509_ocsp::CertId {
+            hash_algorithm: self.hash.algorithm(),
+            issuer_name_hash: octets(&self.issuer_name_hash)?,
+            issuer_key_hash: octets(&self.issuer_key_hash)?,
+            serial_number: serial_number(&self.serial).map_err(|e| bad(&format!("CertID serial: {e}")))?,
+        })
     }
 
-    fn parse(value: &[u8]) -> Option<Self> {
-        let mut r = Reader::new(value);
-        let alg = r.expect(asn1::TAG_SEQUENCE)?;
-        let alg_oid = Reader::new(alg.value).expect(asn1::TAG_OID)?.value;
-        let hash = match alg_oid {
-            oids::SHA1 => CertIdHash::Sha1,
-            oid::SHA256 => CertIdHash::Sha256,
-            _ => return None,
-        };
-        let name_hash = r.expect(asn1::TAG_OCTET_STRING)?.value.to_vec();
-        let key_hash = r.expect(asn1::TAG_OCTET_STRING)?.value.to_vec();
-        let serial = r.expect(asn1::TAG_INTEGER)?.value.to_vec();
+    /// The DER CertID.
+    pub fn to_der(&self) -> Result<Vec<u8>, SigningError> {
+        self.to_ocsp()?.to_der().map_err(|e| bad(&format!("CertID: {e}")))
+    }
+
+    /// `None` for a hash other than SHA-1/SHA-256.
+    fn from_ocsp(id: &x509_ocsp::CertId) -> Option<Self> {
         Some(Self {
-            hash,
-            issuer_name_hash: name_hash,
-            issuer_key_hash: key_hash,
-            serial,
+            hash: CertIdHash::from_oid(&id.hash_algorithm.oid)?,
+            issuer_name_hash: id.issuer_name_hash.as_bytes().to_vec(),
+            issuer_key_hash: id.issuer_key_hash.as_bytes().to_vec(),
+            serial: id.serial_number.as_bytes().to_vec(),
         })
     }
 }
@@ -115,7 +142,7 @@ pub struct OcspRequest {
     pub cert_ids: Vec<CertId>,
     /// The nonce octets (the inner OCTET STRING of the nonce extension when it has one).
     pub nonce: Option<Vec<u8>>,
-    /// The whole nonce extension as received, echoed in the response.
+    /// The whole nonce extension (DER), echoed in the response.
     pub nonce_extension: Option<Vec<u8>>,
 }
 
@@ -123,58 +150,42 @@ fn bad(what: &str) -> SigningError {
     SigningError::Encoding(format!("OCSP: {what}"))
 }
 
+/// The first nonce extension of a list.
+fn find_nonce(extensions: Option<&Vec<Extension>>) -> Option<&Extension> {
+    extensions?
+        .iter()
+        .find(|e| e.extn_id == rfc6960::ID_PKIX_OCSP_NONCE)
+}
+
+/// The octets of a nonce extension: its value's OCTET STRING (RFC 8954), or the raw value older clients send.
+fn nonce_octets(extension: &Extension) -> Vec<u8> {
+    let value = extension.extn_value.as_bytes();
+    OctetString::from_der(value)
+        .map(OctetString::into_bytes)
+        .unwrap_or_else(|_| value.to_vec())
+}
+
 /// Parses a DER OCSPRequest. A CertID with a hash other than SHA-1/SHA-256 is an error.
 pub fn parse_request(der: &[u8]) -> Result<OcspRequest, SigningError> {
-    let (outer, rest) = asn1::read_tlv(der).ok_or_else(|| bad("request is not DER"))?;
-    if outer.tag != asn1::TAG_SEQUENCE || !rest.is_empty() {
-        return Err(bad("request is not one SEQUENCE"));
-    }
-    let tbs = Reader::new(outer.value)
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| bad("no tbsRequest"))?;
-    let mut t = Reader::new(tbs.value);
-    let _version = t.optional(asn1::ctx_cons(0));
-    let _requestor = t.optional(asn1::ctx_cons(1));
-    let list = t
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| bad("no requestList"))?;
-    let mut cert_ids = Vec::new();
-    let mut l = Reader::new(list.value);
-    while !l.is_empty() {
-        let request = l.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("bad Request"))?;
-        let cert_id = Reader::new(request.value)
-            .expect(asn1::TAG_SEQUENCE)
-            .ok_or_else(|| bad("no CertID"))?;
-        cert_ids.push(CertId::parse(cert_id.value).ok_or_else(|| bad("bad or unsupported CertID"))?);
-    }
-    if cert_ids.is_empty() {
+    crate::bounds::check(der).map_err(|e| bad(&format!("the request is refused unread: {e:?}")))?;
+    let request =
+        x509_ocsp::OcspRequest::from_der(der).map_err(|e| bad(&format!("the request is not DER: {e}")))?;
+    let tbs = &request.tbs_request;
+    if tbs.request_list.is_empty() {
         return Err(bad("empty requestList"));
     }
-    let mut nonce = None;
-    let mut nonce_extension = None;
-    if let Some(exts) = t.optional(asn1::ctx_cons(2)) {
-        let seq = Reader::new(exts.value)
-            .expect(asn1::TAG_SEQUENCE)
-            .ok_or_else(|| bad("bad requestExtensions"))?;
-        let mut e = Reader::new(seq.value);
-        while !e.is_empty() {
-            let ext = e.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("bad extension"))?;
-            if Reader::new(ext.value).expect(asn1::TAG_OID).map(|o| o.value) == Some(oids::OCSP_NONCE) {
-                let (_, value) = certgen::find_extension(ext.raw, oids::OCSP_NONCE)
-                    .ok_or_else(|| bad("bad nonce extension"))?;
-                // RFC 8954: the value is an OCTET STRING; older clients put raw octets.
-                nonce = Some(match asn1::read_tlv(value) {
-                    Some((inner, [])) if inner.tag == asn1::TAG_OCTET_STRING => inner.value.to_vec(),
-                    _ => value.to_vec(),
-                });
-                nonce_extension = Some(ext.raw.to_vec());
-            }
-        }
-    }
+    let cert_ids = tbs
+        .request_list
+        .iter()
+        .map(|r| CertId::from_ocsp(&r.req_cert).ok_or_else(|| bad("bad or unsupported CertID")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let nonce = find_nonce(tbs.request_extensions.as_ref());
     Ok(OcspRequest {
         cert_ids,
-        nonce,
-        nonce_extension,
+        nonce: nonce.map(nonce_octets),
+        nonce_extension: nonce
+            .map(|e| e.to_der().map_err(|e| bad(&format!("nonce: {e}"))))
+            .transpose()?,
     })
 }
 
@@ -212,20 +223,69 @@ pub enum ResponseStatus {
 
 /// An OCSPResponse carrying only an error status.
 pub fn error_response(status: ResponseStatus) -> Vec<u8> {
-    asn1::sequence(&[&asn1::tlv(TAG_ENUMERATED, &[status as u8])])
+    let response_status = match status {
+        ResponseStatus::Successful => OcspResponseStatus::Successful,
+        ResponseStatus::MalformedRequest => OcspResponseStatus::MalformedRequest,
+        ResponseStatus::InternalError => OcspResponseStatus::InternalError,
+        ResponseStatus::TryLater => OcspResponseStatus::TryLater,
+        ResponseStatus::SigRequired => OcspResponseStatus::SigRequired,
+        ResponseStatus::Unauthorized => OcspResponseStatus::Unauthorized,
+    };
+    // Encoding a lone ENUMERATED cannot fail.
+    OcspResponse {
+        response_status,
+        response_bytes: None,
+    }
+    .to_der()
+    .unwrap_or_default()
+}
+
+/// A GeneralizedTime in whole seconds (any fraction dropped).
+fn ocsp_time(t: time::OffsetDateTime) -> Result<OcspGeneralizedTime, SigningError> {
+    certgen::gen_time(t).map(OcspGeneralizedTime)
+}
+
+fn unix_seconds(t: &OcspGeneralizedTime) -> Option<i64> {
+    i64::try_from(t.0.to_unix_duration().as_secs()).ok()
+}
+
+/// A certificate decoded strictly: `None` unless it re-encodes to `der` (so its to-be-signed part re-encodes to
+/// the bytes its issuer signed, and it can be embedded re-encoded).
+fn strict_certificate(der: &[u8]) -> Option<Certificate> {
+    let cert = Certificate::from_der(der).ok()?;
+    (cert.to_der().ok()? == der).then_some(cert)
+}
+
+fn single_response(single: &SingleStatus) -> Result<SingleResponse, SigningError> {
+    let cert_status = match single.status {
+        CertStatus::Good => x509_ocsp::CertStatus::good(),
+        CertStatus::Revoked { at, reason } => x509_ocsp::CertStatus::revoked(x509_ocsp::RevokedInfo {
+            revocation_time: ocsp_time(at)?,
+            revocation_reason: reason.map(RevocationReason::crl_reason),
+        }),
+        CertStatus::Unknown => x509_ocsp::CertStatus::unknown(),
+    };
+    Ok(SingleResponse {
+        cert_id: single.cert_id.to_ocsp()?,
+        cert_status,
+        this_update: ocsp_time(single.this_update)?,
+        next_update: single.next_update.map(ocsp_time).transpose()?,
+        single_extensions: None,
+    })
 }
 
 /// Builds a successful OCSPResponse with a BasicOCSPResponse signed by `responder` (its chain's first
 /// certificate is the responder certificate; the whole chain is included), the responder identified by
-/// key hash, and the nonce extension echoed when given.
+/// key hash, and the nonce extension (DER) echoed when given.
 pub fn build_response(
     responder: &dyn Signer,
     responses: &[SingleStatus],
     produced_at: time::OffsetDateTime,
     nonce_extension: Option<&[u8]>,
 ) -> Result<Vec<u8>, SigningError> {
-    let responder_der = responder
-        .chain()
+    let encoding = |e: der::Error| bad(&e.to_string());
+    let chain = responder.chain();
+    let responder_der = chain
         .first()
         .ok_or_else(|| SigningError::Certificate("the responder has no certificate".into()))?;
     let responder_cert = CertView::parse(responder_der)
@@ -235,62 +295,38 @@ pub fn build_response(
             .public_key_bits()
             .ok_or_else(|| SigningError::Certificate("the responder key does not parse".into()))?,
     );
-    let singles: Vec<Vec<u8>> = responses
+    let certs = chain
         .iter()
-        .map(|r| {
-            let status = match r.status {
-                CertStatus::Good => asn1::tlv(asn1::ctx_prim(0), &[]),
-                CertStatus::Revoked { at, reason } => {
-                    let reason = reason
-                        .map(|x| {
-                            asn1::tlv(
-                                asn1::ctx_cons(0),
-                                &der::Encode::to_der(&x.crl_reason()).unwrap_or_default(),
-                            )
-                        })
-                        .unwrap_or_default();
-                    asn1::constructed(asn1::ctx_cons(1), &[&certgen::generalized_time(at), &reason])
-                }
-                CertStatus::Unknown => asn1::tlv(asn1::ctx_prim(2), &[]),
-            };
-            let next = r
-                .next_update
-                .map(|n| asn1::tlv(asn1::ctx_cons(0), &certgen::generalized_time(n)))
-                .unwrap_or_default();
-            asn1::sequence(&[
-                &r.cert_id.to_der(),
-                &status,
-                &certgen::generalized_time(r.this_update),
-                &next,
-            ])
+        .map(|c| {
+            strict_certificate(c).ok_or_else(|| {
+                SigningError::Certificate("a certificate of the responder chain is not DER".into())
+            })
         })
-        .collect();
-    let extensions = nonce_extension
-        .map(|e| asn1::tlv(asn1::ctx_cons(1), &asn1::sequence(&[e])))
-        .unwrap_or_default();
-    let tbs = asn1::sequence(&[
-        &asn1::tlv(asn1::ctx_cons(2), &asn1::tlv(asn1::TAG_OCTET_STRING, &key_hash)),
-        &certgen::generalized_time(produced_at),
-        &asn1::tlv(asn1::TAG_SEQUENCE, &singles.concat()),
-        &extensions,
-    ]);
-    let sig_alg = certgen::signature_algorithm_id(responder.algorithm());
+        .collect::<Result<Vec<_>, _>>()?;
+    let tbs_response_data = ResponseData {
+        version: x509_ocsp::Version::V1,
+        responder_id: ResponderId::ByKey(OctetString::new(key_hash).map_err(encoding)?),
+        produced_at: ocsp_time(produced_at)?,
+        responses: responses
+            .iter()
+            .map(single_response)
+            .collect::<Result<Vec<_>, _>>()?,
+        response_extensions: nonce_extension
+            .map(|e| Extension::from_der(e).map(|e| vec![e]))
+            .transpose()
+            .map_err(|e| bad(&format!("nonce extension: {e}")))?,
+    };
+    let tbs = tbs_response_data.to_der().map_err(encoding)?;
     let signature = responder.sign(&tbs)?;
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&signature);
-    let certs = asn1::tlv(
-        asn1::ctx_cons(0),
-        &asn1::tlv(asn1::TAG_SEQUENCE, &responder.chain().concat()),
-    );
-    let basic = asn1::sequence(&[&tbs, &sig_alg, &asn1::tlv(asn1::TAG_BIT_STRING, &bits), &certs]);
-    let response_bytes = asn1::sequence(&[
-        &asn1::oid_tlv(oids::OCSP_BASIC),
-        &asn1::tlv(asn1::TAG_OCTET_STRING, &basic),
-    ]);
-    Ok(asn1::sequence(&[
-        &asn1::tlv(TAG_ENUMERATED, &[0]),
-        &asn1::tlv(asn1::ctx_cons(0), &response_bytes),
-    ]))
+    let basic = BasicOcspResponse {
+        tbs_response_data,
+        signature_algorithm: certgen::algorithm_id(responder.algorithm()),
+        signature: BitString::from_bytes(&signature).map_err(encoding)?,
+        certs: Some(certs),
+    };
+    OcspResponse::successful(basic)
+        .and_then(|r| r.to_der())
+        .map_err(encoding)
 }
 
 /// Answers a DER OCSPRequest: `lookup` gives each CertID's status; answers are valid from `now` for
@@ -374,164 +410,96 @@ pub struct OcspResponseInfo {
     pub certs: Vec<Vec<u8>>,
     /// The nonce octets, if any.
     pub nonce: Option<Vec<u8>>,
-    responder_by_name: Option<Vec<u8>>,
-    responder_key_hash: Option<Vec<u8>>,
+    responder: ResponderId,
+    /// The DER `tbsResponseData`, as signed.
     tbs: Vec<u8>,
-    sig_alg: Vec<u8>,
+    sig_alg: ObjectIdentifier,
     signature: Vec<u8>,
 }
 
-fn parse_generalized(tlv: Option<asn1::Tlv<'_>>) -> Option<i64> {
-    tlv.filter(|t| t.tag == asn1::TAG_GENERALIZED_TIME)
-        .and_then(crate::asn1::parse_time)
+fn single_response_info(single: &SingleResponse) -> Result<SingleResponseInfo, SigningError> {
+    let status = match &single.cert_status {
+        x509_ocsp::CertStatus::Good(_) => ParsedStatus::Good,
+        x509_ocsp::CertStatus::Unknown(_) => ParsedStatus::Unknown,
+        x509_ocsp::CertStatus::Revoked(info) => ParsedStatus::Revoked {
+            at: unix_seconds(&info.revocation_time).ok_or_else(|| bad("bad revocationTime"))?,
+            reason: info.revocation_reason.map(|r| r as u8),
+        },
+    };
+    Ok(SingleResponseInfo {
+        cert_id: CertId::from_ocsp(&single.cert_id).ok_or_else(|| bad("bad CertID"))?,
+        status,
+        this_update: unix_seconds(&single.this_update).ok_or_else(|| bad("bad thisUpdate"))?,
+        next_update: match &single.next_update {
+            Some(t) => Some(unix_seconds(t).ok_or_else(|| bad("bad nextUpdate"))?),
+            None => None,
+        },
+    })
 }
 
 /// Parses a DER OCSPResponse; an unsuccessful status is an error naming it.
 pub fn parse_response(der: &[u8]) -> Result<OcspResponseInfo, SigningError> {
-    let (outer, _) = asn1::read_tlv(der).ok_or_else(|| bad("response is not DER"))?;
-    let mut r = Reader::new(outer.value);
-    let status = r.expect(TAG_ENUMERATED).ok_or_else(|| bad("no responseStatus"))?;
-    if status.value != [0] {
-        return Err(bad(&format!("unsuccessful response status {:?}", status.value)));
+    let encoding = |e: der::Error| bad(&e.to_string());
+    crate::bounds::check(der).map_err(|e| bad(&format!("the response is refused unread: {e:?}")))?;
+    let response = OcspResponse::from_der(der).map_err(|e| bad(&format!("the response is not DER: {e}")))?;
+    if response.response_status != OcspResponseStatus::Successful {
+        return Err(bad(&format!(
+            "unsuccessful response status {:?}",
+            response.response_status
+        )));
     }
-    let bytes = r
-        .expect(asn1::ctx_cons(0))
-        .ok_or_else(|| bad("no responseBytes"))?;
-    let rb = Reader::new(bytes.value)
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| bad("bad responseBytes"))?;
-    let mut rb = Reader::new(rb.value);
-    if rb.expect(asn1::TAG_OID).map(|o| o.value) != Some(oids::OCSP_BASIC) {
+    let bytes = response.response_bytes.ok_or_else(|| bad("no responseBytes"))?;
+    if bytes.response_type != BasicOcspResponse::OID {
         return Err(bad("not a basic response"));
     }
-    let basic = rb
-        .expect(asn1::TAG_OCTET_STRING)
-        .ok_or_else(|| bad("no response"))?;
-    let basic = Reader::new(basic.value)
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| bad("bad BasicOCSPResponse"))?;
-    let mut b = Reader::new(basic.value);
-    let tbs = b
-        .expect(asn1::TAG_SEQUENCE)
-        .ok_or_else(|| bad("no tbsResponseData"))?;
-    let alg = b.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no algorithm"))?;
-    let sig_alg = Reader::new(alg.value)
-        .expect(asn1::TAG_OID)
-        .ok_or_else(|| bad("bad algorithm"))?
-        .value
-        .to_vec();
-    let sig = b
-        .expect(asn1::TAG_BIT_STRING)
-        .ok_or_else(|| bad("no signature"))?;
-    let signature = sig.value.get(1..).ok_or_else(|| bad("empty signature"))?.to_vec();
-    let mut certs = Vec::new();
-    if let Some(list) = b.optional(asn1::ctx_cons(0)) {
-        let seq = Reader::new(list.value)
-            .expect(asn1::TAG_SEQUENCE)
-            .ok_or_else(|| bad("bad certs"))?;
-        let mut c = Reader::new(seq.value);
-        while !c.is_empty() {
-            certs.push(
-                c.expect(asn1::TAG_SEQUENCE)
-                    .ok_or_else(|| bad("bad cert"))?
-                    .raw
-                    .to_vec(),
-            );
-        }
+    let encoded = bytes.response.as_bytes();
+    let basic =
+        BasicOcspResponse::from_der(encoded).map_err(|e| bad(&format!("bad BasicOCSPResponse: {e}")))?;
+    // The signature covers tbsResponseData as received, and the certificates are kept re-encoded: both are
+    // the received bytes only if the response is DER (decoding sorts a SET OF, for one), as checked here.
+    if basic.to_der().map_err(encoding)? != encoded {
+        return Err(bad("the BasicOCSPResponse is not DER"));
     }
-
-    let mut t = Reader::new(tbs.value);
-    let _version = t.optional(asn1::ctx_cons(0));
-    let mut responder_by_name = None;
-    let mut responder_key_hash = None;
-    if let Some(by_name) = t.optional(asn1::ctx_cons(1)) {
-        responder_by_name = Some(by_name.value.to_vec());
-    } else if let Some(by_key) = t.optional(asn1::ctx_cons(2)) {
-        responder_key_hash = Some(
-            Reader::new(by_key.value)
-                .expect(asn1::TAG_OCTET_STRING)
-                .ok_or_else(|| bad("bad responder key hash"))?
-                .value
-                .to_vec(),
-        );
-    } else {
-        return Err(bad("no responderID"));
-    }
-    let produced_at = parse_generalized(t.any()).ok_or_else(|| bad("bad producedAt"))?;
-    let list = t.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no responses"))?;
-    let mut responses = Vec::new();
-    let mut l = Reader::new(list.value);
-    while !l.is_empty() {
-        let single = l
-            .expect(asn1::TAG_SEQUENCE)
-            .ok_or_else(|| bad("bad SingleResponse"))?;
-        let mut s = Reader::new(single.value);
-        let id = s.expect(asn1::TAG_SEQUENCE).ok_or_else(|| bad("no CertID"))?;
-        let cert_id = CertId::parse(id.value).ok_or_else(|| bad("bad CertID"))?;
-        let status_tlv = s.any().ok_or_else(|| bad("no certStatus"))?;
-        let status = match status_tlv.tag {
-            0x80 => ParsedStatus::Good,
-            0x82 => ParsedStatus::Unknown,
-            0xa1 => {
-                let mut ri = Reader::new(status_tlv.value);
-                let at = parse_generalized(ri.any()).ok_or_else(|| bad("bad revocationTime"))?;
-                let reason = ri
-                    .optional(asn1::ctx_cons(0))
-                    .and_then(|r| Reader::new(r.value).expect(TAG_ENUMERATED))
-                    .and_then(|e| e.value.first().copied());
-                ParsedStatus::Revoked { at, reason }
-            }
-            _ => return Err(bad("bad certStatus")),
-        };
-        let this_update = parse_generalized(s.any()).ok_or_else(|| bad("bad thisUpdate"))?;
-        let next_update = match s.optional(asn1::ctx_cons(0)) {
-            Some(n) => {
-                Some(parse_generalized(Reader::new(n.value).any()).ok_or_else(|| bad("bad nextUpdate"))?)
-            }
-            None => None,
-        };
-        responses.push(SingleResponseInfo {
-            cert_id,
-            status,
-            this_update,
-            next_update,
-        });
-    }
-    let mut nonce = None;
-    if let Some(exts) = t.optional(asn1::ctx_cons(1)) {
-        if let Some(seq) = Reader::new(exts.value).expect(asn1::TAG_SEQUENCE) {
-            if let Some((_, value)) = certgen::find_extension(seq.value, oids::OCSP_NONCE) {
-                nonce = Some(match asn1::read_tlv(value) {
-                    Some((inner, [])) if inner.tag == asn1::TAG_OCTET_STRING => inner.value.to_vec(),
-                    _ => value.to_vec(),
-                });
-            }
-        }
-    }
+    let data = &basic.tbs_response_data;
     Ok(OcspResponseInfo {
-        produced_at,
-        responses,
-        certs,
-        nonce,
-        responder_by_name,
-        responder_key_hash,
-        tbs: tbs.raw.to_vec(),
-        sig_alg,
-        signature,
+        produced_at: unix_seconds(&data.produced_at).ok_or_else(|| bad("bad producedAt"))?,
+        responses: data
+            .responses
+            .iter()
+            .map(single_response_info)
+            .collect::<Result<Vec<_>, _>>()?,
+        certs: basic
+            .certs
+            .iter()
+            .flatten()
+            .map(|c| c.to_der())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(encoding)?,
+        nonce: find_nonce(data.response_extensions.as_ref()).map(nonce_octets),
+        responder: data.responder_id.clone(),
+        tbs: data.to_der().map_err(encoding)?,
+        sig_alg: basic.signature_algorithm.oid,
+        signature: basic
+            .signature
+            .as_bytes()
+            .ok_or_else(|| bad("a signature with unused bits"))?
+            .to_vec(),
     })
 }
 
 impl OcspResponseInfo {
     fn names_responder(&self, cert_der: &[u8]) -> bool {
-        let Some(cert) = CertView::parse(cert_der) else {
+        let Ok(cert) = Certificate::from_der(cert_der) else {
             return false;
         };
-        if let Some(name) = &self.responder_by_name {
-            return cert.subject_der().is_some_and(|s| s == name.as_slice());
-        }
-        match (&self.responder_key_hash, cert.public_key_bits()) {
-            (Some(hash), Some(bits)) => certgen::sha1(bits) == *hash,
-            _ => false,
+        match &self.responder {
+            ResponderId::ByName(name) => *name == cert.tbs_certificate.subject,
+            ResponderId::ByKey(hash) => cert
+                .tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .as_bytes()
+                .is_some_and(|bits| certgen::sha1(bits) == hash.as_bytes()),
         }
     }
 
@@ -539,9 +507,9 @@ impl OcspResponseInfo {
     /// certificate in the response issued and signed by the issuer with extKeyUsage id-kp-OCSPSigning,
     /// and its key signed the response. Returns the responder certificate.
     pub fn verify(&self, issuer_der: &[u8]) -> Result<Vec<u8>, SigningError> {
-        let issuer = CertView::parse(issuer_der)
-            .ok_or_else(|| SigningError::Certificate("the issuer certificate does not parse".into()))?;
-        let issuer_key = issuer
+        let not_parsed = || SigningError::Certificate("the issuer certificate does not parse".into());
+        let issuer_view = CertView::parse(issuer_der).ok_or_else(not_parsed)?;
+        let issuer_key = issuer_view
             .public_key()
             .ok_or_else(|| SigningError::Certificate("the issuer key does not parse".into()))?;
         let mut candidates: Vec<&[u8]> = vec![issuer_der];
@@ -550,21 +518,26 @@ impl OcspResponseInfo {
             .into_iter()
             .find(|c| self.names_responder(c))
             .ok_or_else(|| bad("the responder certificate is not in the response"))?;
+        let responder_view =
+            CertView::parse(responder).ok_or_else(|| bad("the responder certificate does not parse"))?;
         if responder != issuer_der {
-            let cert =
-                CertView::parse(responder).ok_or_else(|| bad("the responder certificate does not parse"))?;
-            if cert.issuer() != issuer.subject() || !cert.signed_by(&issuer_key) {
+            if !responder_view.names_issuer(&issuer_view) || !responder_view.signed_by(&issuer_key) {
                 return Err(bad(
                     "the responder certificate is not issued by the certificate's issuer",
                 ));
             }
-            let delegated = certgen::extended_key_usages(&cert)
+            let delegated = certgen::extended_key_usages(&responder_view)
                 .is_some_and(|(_, ekus)| ekus.contains(&crate::oid::KP_OCSP_SIGNING));
             if !delegated {
                 return Err(bad("the responder certificate lacks id-kp-OCSPSigning"));
             }
         }
-        if !certgen::verify_with_cert(responder, &self.tbs, &self.sig_alg, &self.signature) {
+        let sig_alg = self.sig_alg.as_bytes();
+        let verified = responder_view
+            .public_key()
+            .zip(hash_of_signature_alg(sig_alg))
+            .is_some_and(|(key, hash)| key.verify(sig_alg, hash, &self.tbs, &self.signature));
+        if !verified {
             return Err(bad("the response signature does not verify"));
         }
         if !self.responses.iter().all(|r| r.cert_id.has_issuer(issuer_der)) {
@@ -617,7 +590,12 @@ mod tests {
         .unwrap();
         let info = parse_response(&der).unwrap();
         assert_eq!(info.verify(&h.issuing.cert_der).unwrap(), h.ocsp.cert_der);
-        let serial = CertView::parse(&h.seal.cert_der).unwrap().serial().to_vec();
+        let serial = Certificate::from_der(&h.seal.cert_der)
+            .unwrap()
+            .tbs_certificate
+            .serial_number
+            .as_bytes()
+            .to_vec();
         let single = info.status_of(&serial, &h.issuing.cert_der).unwrap();
         assert_eq!(
             single.status,
@@ -661,5 +639,60 @@ mod tests {
             }),
             error_response(ResponseStatus::MalformedRequest)
         );
+    }
+
+    /// A response signed as received but not DER (its DEFAULT version written out) is refused: the parsed
+    /// structure would re-encode to other bytes than those signed.
+    #[test]
+    fn refuses_a_response_that_is_not_der() {
+        use der::asn1::{AnyRef, ContextSpecific};
+        use der::{Tag, TagMode, TagNumber};
+        let h = hierarchy();
+        let now = time::OffsetDateTime::now_utc();
+        let responder = h.signer(&h.ocsp).unwrap();
+        let good = response_for(
+            &responder,
+            &h.seal.cert_der,
+            &h.issuing.cert_der,
+            CertStatus::Good,
+            now,
+            time::Duration::hours(1),
+        )
+        .unwrap();
+        let bytes = OcspResponse::from_der(&good).unwrap().response_bytes.unwrap();
+        let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap();
+        let resign = |prefix: &[u8]| {
+            let tbs = basic.tbs_response_data.to_der().unwrap();
+            let content = [prefix, AnyRef::from_der(&tbs).unwrap().value()].concat();
+            let tbs = AnyRef::new(Tag::Sequence, &content).unwrap().to_der().unwrap();
+            let signature = BitString::from_bytes(&responder.sign(&tbs).unwrap()).unwrap();
+            let certs = ContextSpecific {
+                tag_number: TagNumber::N0,
+                tag_mode: TagMode::Explicit,
+                value: basic.certs.clone().unwrap(),
+            };
+            let parts = [
+                tbs,
+                basic.signature_algorithm.to_der().unwrap(),
+                signature.to_der().unwrap(),
+                certs.to_der().unwrap(),
+            ]
+            .concat();
+            let basic = AnyRef::new(Tag::Sequence, &parts).unwrap().to_der().unwrap();
+            OcspResponse {
+                response_status: OcspResponseStatus::Successful,
+                response_bytes: Some(x509_ocsp::ResponseBytes {
+                    response_type: BasicOcspResponse::OID,
+                    response: OctetString::new(basic).unwrap(),
+                }),
+            }
+            .to_der()
+            .unwrap()
+        };
+        let same = resign(&[]);
+        assert!(parse_response(&same).unwrap().verify(&h.issuing.cert_der).is_ok());
+        let explicit_version = resign(&[0xa0, 0x03, 0x02, 0x01, 0x00]);
+        let err = parse_response(&explicit_version).unwrap_err().to_string();
+        assert!(err.contains("BasicOCSPResponse is not DER"), "{err}");
     }
 }
