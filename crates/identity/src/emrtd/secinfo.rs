@@ -7,6 +7,7 @@
 //! no brainpool crate is available to this workspace.
 
 use const_oid::ObjectIdentifier;
+use der::{Decode as _, Encode as _};
 use p256::elliptic_curve::ops::Reduce;
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
@@ -99,6 +100,9 @@ pub enum SecurityInfo {
     },
 }
 
+/// A BER-TLV data object (ISO/IEC 7816-4) with a tag of one or more bytes: the wrappers of the data groups
+/// (`6E`, `6F`, `77`) and the data objects of PACE and chip authentication commands (`7F49`, `7C`, `80`, ...).
+/// The `der` crate writes only ASN.1 tags numbered below 31, so these few bytes are written here.
 pub(crate) fn tlv(tag: &[u8], value: &[u8]) -> Vec<u8> {
     let mut out = tag.to_vec();
     let n = value.len();
@@ -117,36 +121,21 @@ pub(crate) fn tlv(tag: &[u8], value: &[u8]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn der_uint(v: u32) -> Vec<u8> {
-    let bytes = v.to_be_bytes();
-    let start = bytes.iter().position(|&b| b != 0).unwrap_or(3);
-    let mut body = bytes.get(start..).unwrap_or(&[0]).to_vec();
-    if body.first().is_some_and(|b| b & 0x80 != 0) {
-        body.insert(0, 0);
-    }
-    tlv(&[0x02], &body)
+/// Every SecurityInfo has this shape (ICAO 9303-11 §9.2): the protocol names what the data mean.
+#[derive(Clone, Debug, Eq, PartialEq, der::Sequence)]
+struct SecurityInfoDer {
+    protocol: ObjectIdentifier,
+    required_data: der::Any,
+    #[asn1(optional = "true")]
+    optional_data: Option<der::Any>,
 }
 
-fn read_uint(t: &Tlv<'_>) -> Result<u32, LdsError> {
-    if t.tag != 0x02 || t.value.is_empty() || t.value.len() > 5 {
-        return Err(LdsError::Tlv("expected a small INTEGER"));
-    }
-    if t.value.first().is_some_and(|b| b & 0x80 != 0) {
-        return Err(LdsError::Tlv("negative INTEGER"));
-    }
-    let v = t.value.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
-    u32::try_from(v).map_err(|_| LdsError::Tlv("INTEGER too large"))
+fn malformed(_: der::Error) -> LdsError {
+    LdsError::Tlv("malformed SecurityInfo")
 }
 
-fn oid_of(t: &Tlv<'_>) -> Result<ObjectIdentifier, LdsError> {
-    if t.tag != 0x06 {
-        return Err(LdsError::Tlv("expected an OBJECT IDENTIFIER"));
-    }
-    ObjectIdentifier::from_bytes(t.value).map_err(|_| LdsError::Tlv("bad OBJECT IDENTIFIER"))
-}
-
-fn oid_tlv(oid: &ObjectIdentifier) -> Vec<u8> {
-    tlv(&[0x06], oid.as_bytes())
+fn any_of<T: der::Tagged + der::EncodeValue>(value: &T) -> Result<der::Any, LdsError> {
+    der::Any::encode_from(value).map_err(malformed)
 }
 
 fn is_under(oid: &ObjectIdentifier, arc: &str) -> bool {
@@ -163,93 +152,102 @@ impl SecurityInfo {
                 found: t.tag,
             });
         }
-        let kids = t.children()?;
-        let mut it = kids.iter();
-        let protocol = oid_of(it.next().ok_or(LdsError::Missing("SecurityInfo protocol"))?)?;
-        let second = it.next().ok_or(LdsError::Missing("SecurityInfo requiredData"))?;
-        let third = it.next();
-        let opt_uint = |x: Option<&Tlv<'_>>| x.map(read_uint).transpose();
-        let other = || SecurityInfo::Other {
-            protocol,
-            raw: t.raw.to_vec(),
+        let info = SecurityInfoDer::from_der(t.raw).map_err(malformed)?;
+        let protocol = info.protocol;
+        let version = || info.required_data.decode_as::<u32>().map_err(malformed);
+        let optional_uint = || {
+            info.optional_data
+                .as_ref()
+                .map(|d| d.decode_as::<u32>())
+                .transpose()
+                .map_err(malformed)
         };
         // Domain-parameter infos share the PACE/CA arcs but carry no INTEGER version:
         // anything that does not fit the typed shape is kept as `Other`.
         let typed = if is_under(&protocol, ID_PACE) {
-            read_uint(second).and_then(|version| {
+            version().and_then(|version| {
                 Ok(SecurityInfo::Pace {
                     protocol,
                     version,
-                    parameter_id: opt_uint(third)?,
+                    parameter_id: optional_uint()?,
                 })
             })
         } else if is_under(&protocol, "0.4.0.127.0.7.2.2.3") {
-            read_uint(second).and_then(|version| {
+            version().and_then(|version| {
                 Ok(SecurityInfo::ChipAuthentication {
                     protocol,
                     version,
-                    key_id: opt_uint(third)?,
+                    key_id: optional_uint()?,
                 })
             })
         } else if is_under(&protocol, "0.4.0.127.0.7.2.2.1") {
-            opt_uint(third).map(|key_id| SecurityInfo::ChipAuthenticationPublicKey {
-                protocol,
-                public_key: second.raw.to_vec(),
-                key_id,
-            })
+            info.required_data
+                .to_der()
+                .map_err(malformed)
+                .and_then(|public_key| {
+                    Ok(SecurityInfo::ChipAuthenticationPublicKey {
+                        protocol,
+                        public_key,
+                        key_id: optional_uint()?,
+                    })
+                })
         } else if protocol == ID_AA {
-            read_uint(second).and_then(|version| {
+            version().and_then(|version| {
+                let algorithm = info
+                    .optional_data
+                    .as_ref()
+                    .ok_or(LdsError::Missing("AA signature algorithm"))?;
                 Ok(SecurityInfo::ActiveAuthentication {
                     version,
-                    signature_algorithm: oid_of(third.ok_or(LdsError::Missing("AA signature algorithm"))?)?,
+                    signature_algorithm: algorithm.decode_as().map_err(malformed)?,
                 })
             })
         } else {
-            Ok(other())
+            Err(LdsError::Tlv("another protocol"))
         };
-        Ok(typed.unwrap_or_else(|_| other()))
+        Ok(typed.unwrap_or_else(|_| SecurityInfo::Other {
+            protocol,
+            raw: t.raw.to_vec(),
+        }))
     }
 
     /// DER encoding of this SecurityInfo.
-    pub fn to_der(&self) -> Vec<u8> {
-        let body = match self {
+    pub fn to_der(&self) -> Result<Vec<u8>, LdsError> {
+        let info = match self {
             SecurityInfo::Pace {
                 protocol,
                 version,
-                parameter_id,
-            } => [
-                oid_tlv(protocol),
-                der_uint(*version),
-                parameter_id.map(der_uint).unwrap_or_default(),
-            ]
-            .concat(),
-            SecurityInfo::ChipAuthentication {
+                parameter_id: optional,
+            }
+            | SecurityInfo::ChipAuthentication {
                 protocol,
                 version,
-                key_id,
-            } => [
-                oid_tlv(protocol),
-                der_uint(*version),
-                key_id.map(der_uint).unwrap_or_default(),
-            ]
-            .concat(),
+                key_id: optional,
+            } => SecurityInfoDer {
+                protocol: *protocol,
+                required_data: any_of(version)?,
+                optional_data: optional.as_ref().map(any_of).transpose()?,
+            },
             SecurityInfo::ChipAuthenticationPublicKey {
                 protocol,
                 public_key,
                 key_id,
-            } => [
-                oid_tlv(protocol),
-                public_key.clone(),
-                key_id.map(der_uint).unwrap_or_default(),
-            ]
-            .concat(),
+            } => SecurityInfoDer {
+                protocol: *protocol,
+                required_data: der::Any::from_der(public_key).map_err(malformed)?,
+                optional_data: key_id.as_ref().map(any_of).transpose()?,
+            },
             SecurityInfo::ActiveAuthentication {
                 version,
                 signature_algorithm,
-            } => [oid_tlv(&ID_AA), der_uint(*version), oid_tlv(signature_algorithm)].concat(),
-            SecurityInfo::Other { raw, .. } => return raw.clone(),
+            } => SecurityInfoDer {
+                protocol: ID_AA,
+                required_data: any_of(version)?,
+                optional_data: Some(any_of(signature_algorithm)?),
+            },
+            SecurityInfo::Other { raw, .. } => return Ok(raw.clone()),
         };
-        tlv(&[0x30], &body)
+        info.to_der().map_err(malformed)
     }
 }
 
@@ -260,10 +258,13 @@ pub fn parse_security_infos(bytes: &[u8]) -> Result<Vec<SecurityInfo>, LdsError>
 }
 
 /// Encodes a `SET OF SecurityInfo` with the elements in DER (sorted) order.
-pub fn build_security_infos(infos: &[SecurityInfo]) -> Vec<u8> {
-    let mut parts: Vec<Vec<u8>> = infos.iter().map(SecurityInfo::to_der).collect();
+pub fn build_security_infos(infos: &[SecurityInfo]) -> Result<Vec<u8>, LdsError> {
+    let mut parts = infos
+        .iter()
+        .map(SecurityInfo::to_der)
+        .collect::<Result<Vec<_>, _>>()?;
     parts.sort();
-    tlv(&[0x31], &parts.concat())
+    Ok(tlv(&[0x31], &parts.concat()))
 }
 
 /// Parses DG14 (tag `6E` around a SET OF SecurityInfo).
@@ -273,8 +274,8 @@ pub fn parse_dg14(bytes: &[u8]) -> Result<Vec<SecurityInfo>, LdsError> {
 }
 
 /// Builds DG14.
-pub fn build_dg14(infos: &[SecurityInfo]) -> Vec<u8> {
-    tlv(&[0x6E], &build_security_infos(infos))
+pub fn build_dg14(infos: &[SecurityInfo]) -> Result<Vec<u8>, LdsError> {
+    Ok(tlv(&[0x6E], &build_security_infos(infos)?))
 }
 
 /// Parses DG15 (tag `6F` around the active authentication SubjectPublicKeyInfo DER).
@@ -378,13 +379,18 @@ mod tests {
                 signature_algorithm: ECDSA_PLAIN_SHA256,
             },
         ];
-        let der = build_security_infos(&infos);
+        let der = build_security_infos(&infos).unwrap();
         let mut back = parse_security_infos(&der).unwrap();
-        back.sort_by_key(|i| i.to_der());
+        back.sort_by_key(|i| i.to_der().unwrap());
         let mut want = infos.clone();
-        want.sort_by_key(|i| i.to_der());
+        want.sort_by_key(|i| i.to_der().unwrap());
         assert_eq!(back, want);
-        assert_eq!(der_uint(128), vec![2, 2, 0, 128]);
-        assert_eq!(der_uint(0), vec![2, 1, 0]);
+        // INTEGERs in DER: 128 takes a leading zero, 0 one octet.
+        let pace = SecurityInfo::Pace {
+            protocol: ID_PACE_ECDH_GM_AES_128,
+            version: 128,
+            parameter_id: Some(0),
+        };
+        assert!(pace.to_der().unwrap().ends_with(&[2, 2, 0, 128, 2, 1, 0]));
     }
 }

@@ -340,7 +340,7 @@ impl VirtualCard {
             });
         }
         if !infos.is_empty() {
-            dgs.push((14, build_dg14(&infos)));
+            dgs.push((14, build_dg14(&infos).map_err(err)?));
         }
         dgs.sort_by_key(|(n, _)| *n);
 
@@ -386,7 +386,8 @@ impl VirtualCard {
                     protocol: ID_PACE_ECDH_GM_AES_128,
                     version: 2,
                     parameter_id: Some(PARAM_ID_P256),
-                }]),
+                }])
+                .map_err(err)?,
             );
         }
         let card = VirtualCard::new(VirtualCardConfig {
