@@ -1,7 +1,6 @@
 //! Building X.509 certificates with x509-cert, signed through any key (a [`Signer`] or a plain signing
 //! function), plus the pieces shared by CRLs, OCSP and timestamps: times, algorithm identifiers, key
 //! identifiers and extension values.
-use crate::asn1::{self, Reader};
 use crate::cert::CertView;
 use crate::oid::{self, Oid};
 use crate::{SignatureAlgorithm, Signer, SigningError};
@@ -82,152 +81,6 @@ pub fn extension(id: Oid, critical: bool, value: &impl der::Encode) -> Result<Ex
     })
 }
 
-/// Object identifiers of the trust services (content bytes of their DER encoding).
-pub mod oids {
-    /// id-kp-timeStamping 1.3.6.1.5.5.7.3.8
-    pub const KP_TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
-    /// id-kp-OCSPSigning 1.3.6.1.5.5.7.3.9
-    pub const KP_OCSP_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
-    /// id-pkix-ocsp-nocheck 1.3.6.1.5.5.7.48.1.5
-    pub const OCSP_NOCHECK: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05];
-    /// extKeyUsage 2.5.29.37
-    pub const EXT_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
-    /// cRLDistributionPoints 2.5.29.31
-    pub const EXT_CRL_DP: &[u8] = &[0x55, 0x1d, 0x1f];
-    /// authorityInfoAccess 1.3.6.1.5.5.7.1.1
-    pub const EXT_AIA: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
-    /// id-ad-ocsp 1.3.6.1.5.5.7.48.1
-    pub const AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
-    /// id-ad-caIssuers 1.3.6.1.5.5.7.48.2
-    pub const AD_CA_ISSUERS: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    /// cRLNumber 2.5.29.20
-    pub const EXT_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
-    /// reasonCode 2.5.29.21
-    pub const EXT_REASON_CODE: &[u8] = &[0x55, 0x1d, 0x15];
-    /// id-pkix-ocsp-basic 1.3.6.1.5.5.7.48.1.1
-    pub const OCSP_BASIC: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01];
-    /// id-pkix-ocsp-nonce 1.3.6.1.5.5.7.48.1.2
-    pub const OCSP_NONCE: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02];
-    /// id-sha1 1.3.14.3.2.26
-    pub const SHA1: &[u8] = &[0x2b, 0x0e, 0x03, 0x02, 0x1a];
-    /// id-ct-TSTInfo 1.2.840.113549.1.9.16.1.4
-    pub const CT_TST_INFO: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04];
-    /// id-aa-signatureTimeStampToken 1.2.840.113549.1.9.16.2.14
-    pub const ATTR_SIGNATURE_TIME_STAMP: &[u8] =
-        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e];
-}
-
-/// ENUMERATED tag.
-pub const TAG_ENUMERATED: u8 = 0x0a;
-
-/// Encodes a dotted object identifier (`"1.2.3"`) as OID content bytes.
-pub fn oid_from_dotted(dotted: &str) -> Option<Vec<u8>> {
-    let arcs: Vec<u64> = dotted
-        .split('.')
-        .map(|a| a.parse::<u64>().ok())
-        .collect::<Option<Vec<_>>>()?;
-    let (&first, rest) = arcs.split_first()?;
-    let (&second, rest) = rest.split_first()?;
-    if first > 2 || (first < 2 && second >= 40) {
-        return None;
-    }
-    let mut all = vec![first.checked_mul(40)?.checked_add(second)?];
-    all.extend_from_slice(rest);
-    let mut out = Vec::new();
-    for arc in all {
-        let mut chunk = vec![(arc & 0x7f) as u8];
-        let mut v = arc >> 7;
-        while v > 0 {
-            chunk.push(((v & 0x7f) as u8) | 0x80);
-            v >>= 7;
-        }
-        chunk.reverse();
-        out.extend(chunk);
-    }
-    Some(out)
-}
-
-/// Dotted form of OID content bytes.
-pub fn oid_to_dotted(bytes: &[u8]) -> String {
-    let mut arcs = Vec::new();
-    let mut v: u64 = 0;
-    for &b in bytes {
-        v = (v << 7) | u64::from(b & 0x7f);
-        if b & 0x80 == 0 {
-            arcs.push(v);
-            v = 0;
-        }
-    }
-    let mut out = String::new();
-    if let Some((&first, rest)) = arcs.split_first() {
-        let (a, b) = if first < 80 {
-            (first / 40, first % 40)
-        } else {
-            (2, first - 80)
-        };
-        out = format!("{a}.{b}");
-        for arc in rest {
-            out.push('.');
-            out.push_str(&arc.to_string());
-        }
-    }
-    out
-}
-
-/// `GeneralizedTime` (`YYYYMMDDHHMMSSZ`, UTC, whole seconds).
-pub fn generalized_time(t: time::OffsetDateTime) -> Vec<u8> {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let s = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    asn1::tlv(asn1::TAG_GENERALIZED_TIME, s.as_bytes())
-}
-
-/// A certificate or CRL `Time`: `UTCTime` up to 2049, `GeneralizedTime` from 2050 (RFC 5280).
-pub fn x509_time(t: time::OffsetDateTime) -> Vec<u8> {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    if (1950..2050).contains(&t.year()) {
-        let s = format!(
-            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-            t.year() % 100,
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
-        asn1::tlv(asn1::TAG_UTC_TIME, s.as_bytes())
-    } else {
-        generalized_time(t)
-    }
-}
-
-/// The `AlgorithmIdentifier` of signatures made by `alg`.
-pub fn signature_algorithm_id(alg: SignatureAlgorithm) -> Vec<u8> {
-    match alg {
-        SignatureAlgorithm::EcdsaP256Sha256 => asn1::algorithm(oid::ECDSA_WITH_SHA256.as_bytes()),
-        SignatureAlgorithm::RsaPkcs1Sha256 => asn1::algorithm_null(oid::SHA256_WITH_RSA.as_bytes()),
-    }
-}
-
-/// An `INTEGER` from big-endian unsigned bytes (a leading zero added when needed, leading zeros trimmed).
-pub fn uint_bytes(bytes: &[u8]) -> Vec<u8> {
-    let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or_default();
-    let mut content = Vec::with_capacity(significant.len() + 1);
-    if significant.first().is_none_or(|b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(significant);
-    asn1::tlv(asn1::TAG_INTEGER, &content)
-}
-
 /// A random positive 128-bit serial number (INTEGER content bytes, 16 octets, no leading zero).
 pub fn random_serial() -> Vec<u8> {
     use rand::RngCore as _;
@@ -261,24 +114,6 @@ pub fn p256_spki(point: &[u8]) -> Result<Vec<u8>, SigningError> {
     }
     .to_der()
     .map_err(der_error)
-}
-
-/// One extension of a certificate (or CRL entry list): `(critical, extnValue content)`.
-pub fn find_extension<'a>(extensions_seq_content: &'a [u8], id: &[u8]) -> Option<(bool, &'a [u8])> {
-    let mut list = Reader::new(extensions_seq_content);
-    while !list.is_empty() {
-        let ext = list.expect(asn1::TAG_SEQUENCE)?;
-        let mut e = Reader::new(ext.value);
-        let ext_id = e.expect(asn1::TAG_OID)?.value;
-        let critical = e
-            .optional(asn1::TAG_BOOLEAN)
-            .is_some_and(|b| b.value.first().is_some_and(|&x| x != 0));
-        let value = e.expect(asn1::TAG_OCTET_STRING)?.value;
-        if ext_id == id {
-            return Some((critical, value));
-        }
-    }
-    None
 }
 
 /// What a certificate is for; decides basicConstraints, keyUsage and extKeyUsage.

@@ -18,7 +18,7 @@
 //! `trust_store`, `root_cert_der`, `seal_cert_der`; [`verify::TrustStore::from_pem`] / `add_pem`;
 //! [`verify::SignatureReport::is_valid`]; [`verify::reason`] (the stable reason strings);
 //! [`pades::build_cms`]; [`pem`] (PEM decode/encode); [`cert`] (certificate view: subject, common name,
-//! validity, keys); [`asn1`] (the small DER reader/writer used for CMS).
+//! validity, keys).
 //!
 //! Trust services: [`pki::Hierarchy`] (root → issuing CA → seal, officers, TSA, OCSP responder, with CRL
 //! and AIA pointers) and [`pki::issue_end_entity`] (certify a foreign public key, e.g. an HSM key);
@@ -35,7 +35,6 @@
     )
 )]
 
-pub mod asn1;
 pub mod bounds;
 pub mod cert;
 pub mod certgen;

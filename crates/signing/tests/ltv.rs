@@ -218,43 +218,29 @@ fn report(h: &Hierarchy, pdf: &[u8]) -> PdfReport {
 /// Adds a signature timestamp (unsigned attribute id-aa-signatureTimeStampToken) to the CMS in the
 /// /Contents placeholder of a signed file (what PAdES B-T signing does).
 fn add_signature_timestamp(pdf: &mut [u8], contents_hex: std::ops::Range<usize>, tsa: &dyn TimestampSource) {
-    use banso_signing::asn1::{self, read_tlv, Reader};
-    let der = hex::decode(&pdf[contents_hex.clone()]).unwrap();
-    let (ci, _) = read_tlv(&der).unwrap();
-    let mut r = Reader::new(ci.value);
-    let oid = r.any().unwrap();
-    let explicit = r.any().unwrap();
-    let (sd, _) = read_tlv(explicit.value).unwrap();
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    let mut r = Reader::new(sd.value);
-    let mut last = None;
-    while let Some(t) = r.any() {
-        if let Some(prev) = last.replace(t) {
-            parts.push(prev.raw.to_vec());
-        }
-    }
-    let infos = last.unwrap();
-    let (si, _) = read_tlv(infos.value).unwrap();
-    let mut fields: Vec<Vec<u8>> = Vec::new();
-    let mut r = Reader::new(si.value);
-    let mut signature = Vec::new();
-    while let Some(t) = r.any() {
-        if t.tag == asn1::TAG_OCTET_STRING {
-            signature = t.value.to_vec();
-        }
-        fields.push(t.raw.to_vec());
-    }
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::{SignedData, SignerInfos};
+    use der::{Decode as _, Encode as _};
     use sha2::Digest as _;
-    let token = tsa.timestamp(&sha2::Sha256::digest(&signature).into()).unwrap();
-    let attr = asn1::sequence(&[
-        &asn1::oid_tlv(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e]),
-        &asn1::tlv(asn1::TAG_SET, &token),
-    ]);
-    fields.push(asn1::tlv(asn1::ctx_cons(1), &attr));
-    let si = asn1::tlv(asn1::TAG_SEQUENCE, &fields.concat());
-    parts.push(asn1::tlv(asn1::TAG_SET, &si));
-    let sd = asn1::tlv(asn1::TAG_SEQUENCE, &parts.concat());
-    let cms = asn1::sequence(&[oid.raw, &asn1::tlv(asn1::ctx_cons(0), &sd)]);
+    let der = hex::decode(&pdf[contents_hex.clone()]).unwrap();
+    let info = ContentInfo::from_der(banso_signing::verify::first_element(&der).unwrap()).unwrap();
+    let mut signed: SignedData = info.content.decode_as().unwrap();
+    let mut signer = signed.signer_infos.0.iter().next().unwrap().clone();
+    let token = tsa
+        .timestamp(&sha2::Sha256::digest(signer.signature.as_bytes()).into())
+        .unwrap();
+    let attr = x509_cert::attr::Attribute {
+        oid: banso_signing::oid::ATTR_SIGNATURE_TIME_STAMP,
+        values: der::asn1::SetOfVec::try_from(vec![der::Any::from_der(&token).unwrap()]).unwrap(),
+    };
+    signer.unsigned_attrs = Some(der::asn1::SetOfVec::try_from(vec![attr]).unwrap());
+    signed.signer_infos = SignerInfos(der::asn1::SetOfVec::try_from(vec![signer]).unwrap());
+    let cms = ContentInfo {
+        content_type: info.content_type,
+        content: der::Any::encode_from(&signed).unwrap(),
+    }
+    .to_der()
+    .unwrap();
     let hex = hex::encode_upper(&cms);
     assert!(hex.len() <= contents_hex.len(), "placeholder too small for B-T");
     let area = &mut pdf[contents_hex];
