@@ -6,12 +6,7 @@ use der::asn1::{BitString, ObjectIdentifier, OctetStringRef, UintRef};
 use der::{Decode, Encode};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-/// id-ecPublicKey (1.2.840.10045.2.1).
-const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// prime256v1 / secp256r1 (1.2.840.10045.3.1.7).
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-/// rsaEncryption (1.2.840.113549.1.1.1).
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+use banso_signing::oid::{CURVE_P256 as SECP256R1, EC_PUBLIC_KEY as ID_EC_PUBLIC_KEY, RSA_ENCRYPTION};
 
 /// Length in bytes of an uncompressed P-256 point (0x04 || X || Y).
 pub(crate) const P256_POINT_LEN: usize = 65;

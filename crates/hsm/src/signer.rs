@@ -84,14 +84,12 @@ fn spki_equal(a: &[u8], b: &[u8]) -> bool {
         (Ok(a), Ok(b)) => {
             a.algorithm.oid == b.algorithm.oid
                 && a.subject_public_key.raw_bytes() == b.subject_public_key.raw_bytes()
-                && (a.algorithm.oid == OID_RSA_ENCRYPTION || a.algorithm.parameters == b.algorithm.parameters)
+                && (a.algorithm.oid == banso_signing::oid::RSA_ENCRYPTION
+                    || a.algorithm.parameters == b.algorithm.parameters)
         }
         _ => false,
     }
 }
-
-const OID_RSA_ENCRYPTION: x509_cert::spki::ObjectIdentifier =
-    x509_cert::spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 impl Signer for Pkcs11Signer {
     fn algorithm(&self) -> SignatureAlgorithm {
