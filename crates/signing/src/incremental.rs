@@ -133,11 +133,18 @@ fn is_delim(b: u8) -> bool {
 struct Lexer<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// The furthest position examined, lookahead included (for work budgets).
+    far: usize,
 }
 
 impl<'a> Lexer<'a> {
     fn new(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos }
+        Self { buf, pos, far: pos }
+    }
+
+    /// How far the reading went, lookahead included.
+    fn reached(&self) -> usize {
+        self.far.max(self.pos)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -171,6 +178,7 @@ impl<'a> Lexer<'a> {
         while self.peek().is_some_and(|b| !is_delim(b)) {
             self.pos += 1;
         }
+        self.far = self.far.max(self.pos);
         self.buf.get(start..self.pos).unwrap_or_default()
     }
 
@@ -349,7 +357,10 @@ impl<'a> Lexer<'a> {
     fn hex(&mut self) -> Option<Vec<u8>> {
         self.pos += 1;
         let rest = self.buf.get(self.pos..)?;
-        let close = rest.iter().position(|&b| b == b'>')?;
+        let Some(close) = memchr::memchr(b'>', rest) else {
+            self.far = self.buf.len();
+            return None;
+        };
         let out = decode_hex_digits(rest.get(..close)?);
         self.pos += close + 1;
         out
@@ -403,7 +414,18 @@ fn bad(what: impl Into<String>) -> SigningError {
 
 /// Parses `N G obj <object> [stream…endstream]` at `offset`.
 fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
+    read_indirect(&mut Lexer::new(bytes, offset))
+}
+
+/// As [`parse_indirect`], with the number of bytes the reading examined, whether or not it succeeded.
+fn parse_indirect_counted(bytes: &[u8], offset: usize) -> (Option<(u32, u16, Obj)>, usize) {
     let mut lx = Lexer::new(bytes, offset);
+    let parsed = read_indirect(&mut lx);
+    (parsed, lx.reached().saturating_sub(offset))
+}
+
+fn read_indirect(lx: &mut Lexer<'_>) -> Option<(u32, u16, Obj)> {
+    let bytes = lx.buf;
     let num = u32::try_from(lx.uint()?).ok()?;
     let generation = u16::try_from(lx.uint()?).ok()?;
     if !lx.keyword(b"obj") {
@@ -411,7 +433,6 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
     }
     let obj = lx.object(0)?;
     if let Obj::Dict(dict) = &obj {
-        let save = lx.pos;
         lx.skip_ws();
         if lx.starts_with(b"stream") {
             let mut p = lx.pos + 6;
@@ -434,6 +455,7 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
             let end = match by_length {
                 Some(e) => e,
                 None => {
+                    lx.far = bytes.len();
                     let rest = bytes.get(p..)?;
                     let at = memchr::memmem::find(rest, b"endstream")?;
                     let mut e = p + at;
@@ -447,30 +469,38 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
                     e
                 }
             };
+            lx.far = lx.far.max(end);
             let data = bytes.get(p..end)?.to_vec();
             return Some((num, generation, Obj::Stream(dict.clone(), data)));
         }
-        let _ = save;
     }
     Some((num, generation, obj))
 }
 
 /// Parses `N G obj << … >>` at `offset` keeping every entry of the dictionary as written (see
-/// [`SpannedEntry`]).
-fn parse_indirect_entries(bytes: &[u8], offset: usize) -> Option<(u32, u16, Vec<SpannedEntry>)> {
+/// [`SpannedEntry`]); also gives the number of bytes the reading examined.
+fn parse_indirect_entries(bytes: &[u8], offset: usize) -> (Option<(u32, u16, Vec<SpannedEntry>)>, usize) {
     let mut lx = Lexer::new(bytes, offset);
-    let num = u32::try_from(lx.uint()?).ok()?;
-    let generation = u16::try_from(lx.uint()?).ok()?;
-    if !lx.keyword(b"obj") {
-        return None;
-    }
-    lx.skip_ws();
-    let entries = lx.dict_entries(0)?;
-    Some((num, generation, entries))
+    let parsed = (|| {
+        let num = u32::try_from(lx.uint()?).ok()?;
+        let generation = u16::try_from(lx.uint()?).ok()?;
+        if !lx.keyword(b"obj") {
+            return None;
+        }
+        lx.skip_ws();
+        let entries = lx.dict_entries(0)?;
+        Some((num, generation, entries))
+    })();
+    (parsed, lx.reached().saturating_sub(offset))
 }
 
 /// Decodes a stream's data (no filter, or FlateDecode with optional PNG/TIFF predictors).
 pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Option<Vec<u8>> {
+    decode_stream_within(dict, raw, MAX_DECODED)
+}
+
+/// As [`decode_stream`], each filter's output cut at `max` bytes.
+fn decode_stream_within(dict: &Dict, raw: &[u8], max: u64) -> Option<Vec<u8>> {
     let filters: Vec<&[u8]> = match dict.get("Filter") {
         None => Vec::new(),
         Some(Obj::Name(n)) => vec![n.as_slice()],
@@ -491,7 +521,7 @@ pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Option<Vec<u8>> {
         use std::io::Read as _;
         let mut out = Vec::new();
         flate2::read::ZlibDecoder::new(data.as_slice())
-            .take(MAX_DECODED)
+            .take(max)
             .read_to_end(&mut out)
             .ok()?;
         let params = match dict.get("DecodeParms") {
@@ -682,26 +712,32 @@ fn parse_xref_stream(bytes: &[u8], offset: usize) -> Option<(BTreeMap<u32, Entry
     Some((entries, dict))
 }
 
-/// Object `num`, stored at `index` of the object stream whose dictionary is `dict` and decoded data `data`.
-fn object_in_stream(dict: &Dict, data: &[u8], num: u32, index: u32) -> Option<Obj> {
-    let n = dict.get("N").and_then(Obj::as_int)?;
-    let first = usize::try_from(dict.get("First").and_then(Obj::as_int)?).ok()?;
-    let mut lx = Lexer::new(data, 0);
-    let mut found = None;
-    for i in 0..n.max(0) {
-        let on = lx.uint()?;
-        let off = lx.uint()?;
-        if i64::from(index) == i {
-            found = Some((on, off));
-            break;
+/// Object `num`, stored at `index` of the object stream whose dictionary is `dict` and decoded data `data`;
+/// also gives the number of bytes the reading examined.
+fn object_in_stream(dict: &Dict, data: &[u8], num: u32, index: u32) -> (Option<Obj>, usize) {
+    let mut header = Lexer::new(data, 0);
+    let mut body: Option<(usize, Lexer<'_>)> = None;
+    let obj = (|| {
+        let n = dict.get("N").and_then(Obj::as_int)?;
+        let first = usize::try_from(dict.get("First").and_then(Obj::as_int)?).ok()?;
+        let mut found = None;
+        for i in 0..n.max(0) {
+            let on = header.uint()?;
+            let off = header.uint()?;
+            if i64::from(index) == i {
+                found = Some((on, off));
+                break;
+            }
         }
-    }
-    let (on, off) = found?;
-    if on != u64::from(num) {
-        return None;
-    }
-    let mut body = Lexer::new(data, first.checked_add(usize::try_from(off).ok()?)?);
-    body.object(0)
+        let (on, off) = found?;
+        if on != u64::from(num) {
+            return None;
+        }
+        let start = first.checked_add(usize::try_from(off).ok()?)?;
+        body.insert((start, Lexer::new(data, start))).1.object(0)
+    })();
+    let examined = header.reached() + body.map_or(0, |(start, b)| b.reached().saturating_sub(start));
+    (obj, examined)
 }
 
 impl<'a> PdfDoc<'a> {
@@ -813,7 +849,7 @@ impl<'a> PdfDoc<'a> {
                     return None;
                 };
                 let data = decode_stream(&dict, &raw)?;
-                object_in_stream(&dict, &data, num, *index)
+                object_in_stream(&dict, &data, num, *index).0
             }
         }
     }
@@ -1202,6 +1238,9 @@ pub struct FormSignatures {
 
 /// Stored objects read at most while walking the forms of a file (each is read once).
 const MAX_FORM_LOADS: usize = 4096;
+/// Bytes examined or decoded at most while walking the forms of a file (objects may overlap in a hostile
+/// file, so this is not bounded by its size).
+const MAX_FORM_BYTES: usize = 64 << 20;
 /// Field tree nodes visited at most, over all revisions.
 const MAX_FORM_VISITS: usize = 100_000;
 
@@ -1217,7 +1256,7 @@ struct FormWalk<'d, 'a> {
     streams: BTreeMap<(u32, Entry), Option<ObjectStream>>,
     loads: usize,
     visits: usize,
-    decoded: u64,
+    bytes: usize,
 }
 
 /// A field tree node waiting to be visited.
@@ -1237,15 +1276,23 @@ impl<'d, 'a> FormWalk<'d, 'a> {
             streams: BTreeMap::new(),
             loads: 0,
             visits: 0,
-            decoded: 0,
+            bytes: 0,
         }
     }
 
-    fn count_load(&mut self) -> Result<(), SigningError> {
+    /// Accounts for one read that examined or decoded `bytes`.
+    fn spend(&mut self, bytes: usize) -> Result<(), SigningError> {
         self.loads += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
         if self.loads > MAX_FORM_LOADS {
             return Err(bad(format!(
                 "the forms of the file need more than {MAX_FORM_LOADS} objects"
+            )));
+        }
+        if self.bytes > MAX_FORM_BYTES {
+            return Err(bad(format!(
+                "the forms of the file need more than {} MiB to be read",
+                MAX_FORM_BYTES >> 20
             )));
         }
         Ok(())
@@ -1262,17 +1309,17 @@ impl<'d, 'a> FormWalk<'d, 'a> {
         };
         let key = (stm, entry);
         if !self.streams.contains_key(&key) {
-            self.count_load()?;
-            let decoded = match parse_indirect(self.doc.bytes, offset) {
+            let (parsed, examined) = parse_indirect_counted(self.doc.bytes, offset);
+            self.spend(examined)?;
+            // One byte over what is left, so that a stream cut at the limit still exceeds it.
+            let left = MAX_FORM_BYTES.saturating_sub(self.bytes).saturating_add(1) as u64;
+            let decoded = match parsed {
                 Some((n, _, Obj::Stream(dict, raw))) if n == stm => {
-                    decode_stream(&dict, &raw).map(|data| (dict, data))
+                    decode_stream_within(&dict, &raw, left).map(|data| (dict, data))
                 }
                 _ => None,
             };
-            self.decoded += decoded.as_ref().map_or(0, |(_, d)| d.len() as u64);
-            if self.decoded > MAX_DECODED {
-                return Err(bad("the forms of the file decode to too many bytes"));
-            }
+            self.spend(decoded.as_ref().map_or(0, |(_, d)| d.len()))?;
             self.streams.insert(key, decoded);
         }
         Ok(self.streams.get(&key).and_then(Option::as_ref))
@@ -1288,18 +1335,18 @@ impl<'d, 'a> FormWalk<'d, 'a> {
         if let Some(hit) = self.objects.get(&key) {
             return Ok(hit.clone());
         }
-        let obj = match key.1 {
+        let (obj, examined) = match key.1 {
             Entry::Offset(offset, _) => {
-                self.count_load()?;
-                parse_indirect(self.doc.bytes, offset).and_then(|(n, _, o)| (n == num).then_some(o))
+                let (parsed, examined) = parse_indirect_counted(self.doc.bytes, offset);
+                (parsed.and_then(|(n, _, o)| (n == num).then_some(o)), examined)
             }
-            Entry::InStream(stm, index) => {
-                self.count_load()?;
-                self.stream(table, stm)?
-                    .and_then(|(dict, data)| object_in_stream(dict, data, num, index))
-            }
-            Entry::Free => None,
+            Entry::InStream(stm, index) => match self.stream(table, stm)? {
+                Some((dict, data)) => object_in_stream(dict, data, num, index),
+                None => (None, 0),
+            },
+            Entry::Free => (None, 0),
         };
+        self.spend(examined)?;
         self.objects.insert(key, obj.clone());
         Ok(obj)
     }
@@ -1355,8 +1402,9 @@ impl<'d, 'a> FormWalk<'d, 'a> {
     ) -> Result<(Option<Dict>, Vec<SpannedEntry>), SigningError> {
         Ok(match place {
             Place::Object { num, offset } => {
-                self.count_load()?;
-                match parse_indirect_entries(self.doc.bytes, *offset) {
+                let (parsed, examined) = parse_indirect_entries(self.doc.bytes, *offset);
+                self.spend(examined)?;
+                match parsed {
                     Some((n, _, entries)) if n == *num => {
                         let kept = entries
                             .iter()
@@ -1838,8 +1886,10 @@ mod tests {
     #[test]
     fn dictionary_entries_keep_their_spans() {
         let text = b"7 0 obj\n<< /R (x /Contents <00>) /Contents <0A 0b> /N null /R 1 0 R >>\nendobj";
-        let (num, generation, entries) = parse_indirect_entries(text, 0).unwrap();
+        let (parsed, examined) = parse_indirect_entries(text, 0);
+        let (num, generation, entries) = parsed.unwrap();
         assert_eq!((num, generation), (7, 0));
+        assert_eq!(examined, text.len() - b"\nendobj".len());
         let keys: Vec<&[u8]> = entries.iter().map(|e| e.key.as_slice()).collect();
         assert_eq!(keys, [&b"R"[..], b"Contents", b"N", b"R"]);
         let at = |i: usize| &text[entries[i].span.clone()];
@@ -1848,6 +1898,18 @@ mod tests {
         assert_eq!(entries[1].value, Obj::Str(vec![0x0a, 0x0b]));
         assert_eq!(at(2), b"null");
         assert_eq!(at(3), b"1 0 R");
+    }
+
+    #[test]
+    fn failed_reads_count_what_they_examined() {
+        let text = b"3 0 obj\n<< /A (never closed ...";
+        let (parsed, examined) = parse_indirect_counted(text, 0);
+        assert!(parsed.is_none());
+        assert_eq!(examined, text.len());
+        let text = b"3 0 obj\n<< /A <0A0B";
+        assert_eq!(parse_indirect_counted(text, 0).1, text.len());
+        let text = b"3 0 objxxxxxxxxxxxxxxxx";
+        assert_eq!(parse_indirect_counted(text, 0).1, text.len());
     }
 
     #[test]

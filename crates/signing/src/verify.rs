@@ -890,8 +890,10 @@ fn sig_dict(pdf: &[u8], found: &FoundSignature) -> SigDict {
 /// revision; refuses a file beyond `limits` or whose fields share a signature value.
 fn find_signatures(doc: &PdfDoc<'_>, limits: &Limits) -> Result<Vec<SigDict>, TooComplex> {
     let max = limits.max_signatures;
-    let form = crate::incremental::signature_fields(doc, true, max)
-        .map_err(|e| TooComplex(format!("the form cannot be read within bounds: {e}")))?;
+    let form = crate::incremental::signature_fields(doc, true, max).map_err(|e| match e {
+        SigningError::Prepared(what) => TooComplex(what),
+        other => TooComplex(other.to_string()),
+    })?;
     if form.most_in_one_revision > max || form.found.len() > max {
         return Err(TooComplex(format!(
             "more than {max} signature dictionaries in the form's signature fields"

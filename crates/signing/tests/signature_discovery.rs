@@ -390,7 +390,44 @@ fn hostile_forms_are_refused_not_followed() {
     }
     objs.push("<< /T (Leaf) >>".into());
     let deep = build(&objs);
-    assert!(verify_pdf_within(&deep, &k.trust, now(), Limits::default()).is_err());
+    let err = verify_pdf_within(&deep, &k.trust, now(), Limits::default()).unwrap_err();
+    assert!(err.0.contains("too deep"), "{err}");
+
+    // Objects nested in each other's strings: reading each one reads the rest of the file.
+    let n = 2000;
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let fields: Vec<String> = (2..n + 2).map(|i| format!("{i} 0 R")).collect();
+    let mut offsets = vec![pdf.len()];
+    pdf.extend_from_slice(
+        format!(
+            "1 0 obj\n<< /Type /Catalog /AcroForm << /Fields [{}] >> >>\nendobj\n",
+            fields.join(" ")
+        )
+        .as_bytes(),
+    );
+    for i in 2..n + 2 {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{i} 0 obj\n(").as_bytes());
+        pdf.extend_from_slice(&[b'a'; 2048]);
+    }
+    pdf.extend_from_slice(&vec![b')'; n]);
+    pdf.extend_from_slice(b"\nendobj\n");
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", n + 2).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            n + 2
+        )
+        .as_bytes(),
+    );
+    let started = std::time::Instant::now();
+    let err = verify_pdf_within(&pdf, &k.trust, now(), Limits::default()).unwrap_err();
+    assert!(err.0.contains("MiB"), "{err}");
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 
     // A field that is its own kid is visited once.
     let mut objs = objects("7 0 R", &sig_dict(""));
