@@ -17,8 +17,8 @@ pub enum BenchCommand {
     /// anonymous uploads, an honest verification's latency under 4 clients sending crafted files, and how
     /// long 250 idle connections stay open.
     Edge,
-    /// Write a crafted file (DICTS signature dictionaries sharing one /Contents whose CMS carries DECOYS
-    /// extra certificates named like those of GENUINE's signature) to OUT.
+    /// Write a crafted file (DICTS signature fields sharing one signature dictionary whose CMS carries
+    /// DECOYS extra certificates named like those of GENUINE's signature) to OUT.
     CraftedPdf {
         genuine: PathBuf,
         out: PathBuf,

@@ -6,8 +6,8 @@
 //!    issuance endpoint without a token, 10 of 30 MB (under the verification cap, so only the anonymous
 //!    budget holds them) to the verifier — push what the server takes and stall;
 //! 2. the latency of an honest verification (a genuine copy) while 4 clients keep sending crafted files
-//!    (64 signature dictionaries sharing one `/Contents` whose CMS carries 2,000 decoy certificates named
-//!    like the issuing CA), next to the same verification with no attack;
+//!    (64 signature fields sharing one signature dictionary whose CMS carries 2,000 decoy certificates
+//!    named like the issuing CA), next to the same verification with no attack;
 //! 3. how long 250 idle connections stay open, against the configured header timeout.
 //!
 //! `banso bench crafted-pdf` writes the crafted file alone (the edge tests use it).
@@ -23,31 +23,48 @@ use std::time::{Duration, Instant};
 /// (the issuing CA's among them) with altered signature bytes, each named like the real one and failing
 /// only once its signature is checked.
 pub fn cms_with_decoys(pdf: &[u8], decoys: usize) -> Result<Vec<u8>> {
-    let key = b"/Contents <";
-    let at = pdf
-        .windows(key.len())
-        .position(|w| w == key)
-        .ok_or_else(|| anyhow!("no signature in the file"))?
-        + key.len();
-    let end = at
-        + pdf[at..]
-            .iter()
-            .position(|&b| b == b'>')
-            .ok_or_else(|| anyhow!("unterminated /Contents"))?;
-    let raw = hex::decode(std::str::from_utf8(&pdf[at..end])?.trim())?;
+    let doc = banso_signing::incremental::PdfDoc::parse(pdf).map_err(|e| anyhow!("{e}"))?;
+    let values = banso_signing::incremental::signature_values(&doc);
+    let raw = match values.first().and_then(|v| v.get("Contents")) {
+        Some(banso_signing::incremental::Obj::Str(s)) => s.clone(),
+        _ => bail!("no signature in the file"),
+    };
     Ok(banso_signing::testkit::cms_with_decoys(&raw, decoys)?)
 }
 
-/// A PDF with `dicts` signature dictionaries (in one object) whose byte ranges all leave out the same
-/// `/Contents` value `cms`.
+/// A PDF whose form lists `dicts` signature fields, all with the same signature dictionary as value, whose
+/// ByteRange leaves out its `/Contents` value `cms`.
 pub fn crafted_pdf(cms: &[u8], dicts: usize) -> Vec<u8> {
     let hex = hex::encode(cms);
-    let head = "%PDF-1.7\n1 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached ";
-    let range = "/ByteRange [0 AAAAAAAAAA BBBBBBBBBB CCCCCCCCCC] ";
-    let pdf = format!(
-        "{head}{}/Contents <{hex}> >>\nendobj\ntrailer\n<< /Size 2 >>\nstartxref\n0\n%%EOF\n",
-        range.repeat(dicts)
-    );
+    let sig = dicts + 3;
+    let fields: Vec<String> = (0..dicts).map(|i| format!("{} 0 R", i + 3)).collect();
+    let mut bodies = vec![
+        format!(
+            "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [{}] /SigFlags 3 >> >>",
+            fields.join(" ")
+        ),
+        "<< /Type /Pages /Kids [] /Count 0 >>".to_string(),
+    ];
+    bodies.extend((0..dicts).map(|i| format!("<< /FT /Sig /T (Signature{}) /V {sig} 0 R >>", i + 1)));
+    bodies.push(format!(
+        "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached \
+/ByteRange [0 AAAAAAAAAA BBBBBBBBBB CCCCCCCCCC] /Contents <{hex}> >>"
+    ));
+    let mut pdf = String::from("%PDF-1.7\n");
+    let mut offsets = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{body}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", bodies.len() + 1));
+    for o in offsets {
+        pdf.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        bodies.len() + 1
+    ));
     let gap_start = pdf.find("/Contents <").unwrap_or(0) + "/Contents ".len();
     let gap_end = gap_start + hex.len() + 2;
     let rest = pdf.len() - gap_end;

@@ -15,7 +15,7 @@
 //! Everything else — page content, pages, resources, annotations of any other kind, a visible widget, a
 //! changed form value, a replaced catalog, a deleted object — is a modification after signing. An
 //! annotation or widget that could change what a page shows has its own reason ([`OVERLAY`]).
-use crate::incremental::{Dict, Entry, Obj, PdfDoc};
+use crate::incremental::{is_ws, Dict, Entry, Obj, PdfDoc};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Reason of a later revision that adds or changes something a reader paints over a page.
@@ -53,10 +53,6 @@ fn overlay(detail: impl Into<String>) -> Disallowed {
         reason: OVERLAY,
         detail: detail.into(),
     }
-}
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0')
 }
 
 /// Number of sections whose cross-reference data starts before `end` (the signed revisions).

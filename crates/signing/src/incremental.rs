@@ -133,11 +133,18 @@ fn is_delim(b: u8) -> bool {
 struct Lexer<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// The furthest position examined, lookahead included (for work budgets).
+    far: usize,
 }
 
 impl<'a> Lexer<'a> {
     fn new(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos }
+        Self { buf, pos, far: pos }
+    }
+
+    /// How far the reading went, lookahead included.
+    fn reached(&self) -> usize {
+        self.far.max(self.pos)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -171,6 +178,7 @@ impl<'a> Lexer<'a> {
         while self.peek().is_some_and(|b| !is_delim(b)) {
             self.pos += 1;
         }
+        self.far = self.far.max(self.pos);
         self.buf.get(start..self.pos).unwrap_or_default()
     }
 
@@ -209,24 +217,12 @@ impl<'a> Lexer<'a> {
             }
             b'(' => self.literal().map(Obj::Str),
             b'<' if self.starts_with(b"<<") => {
-                self.pos += 2;
-                let mut dict = Dict::new();
-                loop {
-                    self.skip_ws();
-                    if self.starts_with(b">>") {
-                        self.pos += 2;
-                        return Some(Obj::Dict(dict));
-                    }
-                    if self.peek()? != b'/' {
-                        return None;
-                    }
-                    self.pos += 1;
-                    let key = self.token().to_vec();
-                    let value = self.object(depth + 1)?;
-                    if value != Obj::Null {
-                        dict.0.push((key, value));
-                    }
-                }
+                let entries = self.dict_entries(depth)?;
+                let kept = entries
+                    .into_iter()
+                    .filter(|e| e.value != Obj::Null)
+                    .map(|e| (e.key, e.value));
+                Some(Obj::Dict(Dict(kept.collect())))
             }
             b'<' => self.hex().map(Obj::Str),
             b'[' => {
@@ -270,6 +266,36 @@ impl<'a> Lexer<'a> {
                 b"null" => Some(Obj::Null),
                 _ => None,
             },
+        }
+    }
+
+    /// The entries of the dictionary whose `<<` is at the cursor, in order, null values and repeated
+    /// keys included, each with the bytes its value spans.
+    fn dict_entries(&mut self, depth: usize) -> Option<Vec<SpannedEntry>> {
+        if !self.starts_with(b"<<") {
+            return None;
+        }
+        self.pos += 2;
+        let mut entries = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.starts_with(b">>") {
+                self.pos += 2;
+                return Some(entries);
+            }
+            if self.peek()? != b'/' {
+                return None;
+            }
+            self.pos += 1;
+            let key = self.token().to_vec();
+            self.skip_ws();
+            let start = self.pos;
+            let value = self.object(depth + 1)?;
+            entries.push(SpannedEntry {
+                key,
+                span: start..self.pos,
+                value,
+            });
         }
     }
 
@@ -331,15 +357,26 @@ impl<'a> Lexer<'a> {
     fn hex(&mut self) -> Option<Vec<u8>> {
         self.pos += 1;
         let rest = self.buf.get(self.pos..)?;
-        let close = rest.iter().position(|&b| b == b'>')?;
+        let Some(close) = memchr::memchr(b'>', rest) else {
+            self.far = self.buf.len();
+            return None;
+        };
         let out = decode_hex_digits(rest.get(..close)?);
         self.pos += close + 1;
         out
     }
 }
 
+/// One entry of a dictionary as written: its key, its value, and the bytes of the file the value spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpannedEntry {
+    pub key: Vec<u8>,
+    pub span: Range<usize>,
+    pub value: Obj,
+}
+
 /// Where an object lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Entry {
     Free,
     /// Byte offset and generation.
@@ -377,7 +414,18 @@ fn bad(what: impl Into<String>) -> SigningError {
 
 /// Parses `N G obj <object> [stream…endstream]` at `offset`.
 fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
+    read_indirect(&mut Lexer::new(bytes, offset))
+}
+
+/// As [`parse_indirect`], with the number of bytes the reading examined, whether or not it succeeded.
+fn parse_indirect_counted(bytes: &[u8], offset: usize) -> (Option<(u32, u16, Obj)>, usize) {
     let mut lx = Lexer::new(bytes, offset);
+    let parsed = read_indirect(&mut lx);
+    (parsed, lx.reached().saturating_sub(offset))
+}
+
+fn read_indirect(lx: &mut Lexer<'_>) -> Option<(u32, u16, Obj)> {
+    let bytes = lx.buf;
     let num = u32::try_from(lx.uint()?).ok()?;
     let generation = u16::try_from(lx.uint()?).ok()?;
     if !lx.keyword(b"obj") {
@@ -385,7 +433,6 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
     }
     let obj = lx.object(0)?;
     if let Obj::Dict(dict) = &obj {
-        let save = lx.pos;
         lx.skip_ws();
         if lx.starts_with(b"stream") {
             let mut p = lx.pos + 6;
@@ -408,6 +455,7 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
             let end = match by_length {
                 Some(e) => e,
                 None => {
+                    lx.far = bytes.len();
                     let rest = bytes.get(p..)?;
                     let at = memchr::memmem::find(rest, b"endstream")?;
                     let mut e = p + at;
@@ -421,16 +469,38 @@ fn parse_indirect(bytes: &[u8], offset: usize) -> Option<(u32, u16, Obj)> {
                     e
                 }
             };
+            lx.far = lx.far.max(end);
             let data = bytes.get(p..end)?.to_vec();
             return Some((num, generation, Obj::Stream(dict.clone(), data)));
         }
-        let _ = save;
     }
     Some((num, generation, obj))
 }
 
+/// Parses `N G obj << … >>` at `offset` keeping every entry of the dictionary as written (see
+/// [`SpannedEntry`]); also gives the number of bytes the reading examined.
+fn parse_indirect_entries(bytes: &[u8], offset: usize) -> (Option<(u32, u16, Vec<SpannedEntry>)>, usize) {
+    let mut lx = Lexer::new(bytes, offset);
+    let parsed = (|| {
+        let num = u32::try_from(lx.uint()?).ok()?;
+        let generation = u16::try_from(lx.uint()?).ok()?;
+        if !lx.keyword(b"obj") {
+            return None;
+        }
+        lx.skip_ws();
+        let entries = lx.dict_entries(0)?;
+        Some((num, generation, entries))
+    })();
+    (parsed, lx.reached().saturating_sub(offset))
+}
+
 /// Decodes a stream's data (no filter, or FlateDecode with optional PNG/TIFF predictors).
 pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Option<Vec<u8>> {
+    decode_stream_within(dict, raw, MAX_DECODED)
+}
+
+/// As [`decode_stream`], each filter's output cut at `max` bytes.
+fn decode_stream_within(dict: &Dict, raw: &[u8], max: u64) -> Option<Vec<u8>> {
     let filters: Vec<&[u8]> = match dict.get("Filter") {
         None => Vec::new(),
         Some(Obj::Name(n)) => vec![n.as_slice()],
@@ -451,7 +521,7 @@ pub fn decode_stream(dict: &Dict, raw: &[u8]) -> Option<Vec<u8>> {
         use std::io::Read as _;
         let mut out = Vec::new();
         flate2::read::ZlibDecoder::new(data.as_slice())
-            .take(MAX_DECODED)
+            .take(max)
             .read_to_end(&mut out)
             .ok()?;
         let params = match dict.get("DecodeParms") {
@@ -642,6 +712,34 @@ fn parse_xref_stream(bytes: &[u8], offset: usize) -> Option<(BTreeMap<u32, Entry
     Some((entries, dict))
 }
 
+/// Object `num`, stored at `index` of the object stream whose dictionary is `dict` and decoded data `data`;
+/// also gives the number of bytes the reading examined.
+fn object_in_stream(dict: &Dict, data: &[u8], num: u32, index: u32) -> (Option<Obj>, usize) {
+    let mut header = Lexer::new(data, 0);
+    let mut body: Option<(usize, Lexer<'_>)> = None;
+    let obj = (|| {
+        let n = dict.get("N").and_then(Obj::as_int)?;
+        let first = usize::try_from(dict.get("First").and_then(Obj::as_int)?).ok()?;
+        let mut found = None;
+        for i in 0..n.max(0) {
+            let on = header.uint()?;
+            let off = header.uint()?;
+            if i64::from(index) == i {
+                found = Some((on, off));
+                break;
+            }
+        }
+        let (on, off) = found?;
+        if on != u64::from(num) {
+            return None;
+        }
+        let start = first.checked_add(usize::try_from(off).ok()?)?;
+        body.insert((start, Lexer::new(data, start))).1.object(0)
+    })();
+    let examined = header.reached() + body.map_or(0, |(start, b)| b.reached().saturating_sub(start));
+    (obj, examined)
+}
+
 impl<'a> PdfDoc<'a> {
     /// Reads the cross-reference chain from the last `startxref`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, SigningError> {
@@ -751,24 +849,7 @@ impl<'a> PdfDoc<'a> {
                     return None;
                 };
                 let data = decode_stream(&dict, &raw)?;
-                let n = dict.get("N").and_then(Obj::as_int)?;
-                let first = usize::try_from(dict.get("First").and_then(Obj::as_int)?).ok()?;
-                let mut lx = Lexer::new(&data, 0);
-                let mut found = None;
-                for i in 0..n.max(0) {
-                    let on = lx.uint()?;
-                    let off = lx.uint()?;
-                    if i64::from(*index) == i {
-                        found = Some((on, off));
-                        break;
-                    }
-                }
-                let (on, off) = found?;
-                if on != u64::from(num) {
-                    return None;
-                }
-                let mut body = Lexer::new(&data, first.checked_add(usize::try_from(off).ok()?)?);
-                body.object(0)
+                object_in_stream(&dict, &data, num, *index).0
             }
         }
     }
@@ -1095,40 +1176,404 @@ pub fn pdf_date(t: time::OffsetDateTime) -> String {
     )
 }
 
-/// The signature value dictionaries of every signature field (`/FT /Sig` with a `/V`), in field order.
-pub fn signature_values(doc: &PdfDoc<'_>) -> Vec<Dict> {
-    let Ok((_, catalog)) = doc.catalog() else {
-        return Vec::new();
-    };
-    let Some(Obj::Dict(acro)) = catalog.get("AcroForm").and_then(|a| doc.resolve(a)) else {
-        return Vec::new();
-    };
-    let Some(Obj::Array(fields)) = acro.get("Fields").and_then(|f| doc.resolve(f)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut stack: Vec<(Obj, usize)> = fields.into_iter().rev().map(|f| (f, 0)).collect();
-    let mut visited = 0usize;
-    while let Some((f, depth)) = stack.pop() {
-        visited += 1;
-        if depth > MAX_DEPTH || visited > 100_000 {
-            break;
-        }
-        let Some(Obj::Dict(d)) = doc.resolve(&f) else {
-            continue;
-        };
-        if d.name_is("FT", "Sig") {
-            if let Some(Obj::Dict(v)) = d.get("V").and_then(|v| doc.resolve(v)) {
-                out.push(v);
+/// Where a signature field's value dictionary is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// An uncompressed indirect object whose `N G obj` starts at byte `offset`.
+    Object { num: u32, offset: usize },
+    /// An indirect object stored at `index` in the object stream `stream`: its bytes are not in the file
+    /// as such.
+    InStream { num: u32, stream: u32, index: u32 },
+    /// Written inside the field (object `field`, if the field is indirect) rather than as an indirect
+    /// object.
+    Inline { field: Option<u32> },
+}
+
+/// A signature field's value, found through a revision's form (`/AcroForm /Fields`, following `/Kids`).
+#[derive(Debug, Clone)]
+pub struct FoundSignature {
+    /// The field's full name as written: the `/T` strings of its ancestors and its own, outermost first.
+    pub field_name: Vec<Vec<u8>>,
+    pub place: Place,
+    /// The value dictionary; `None` when `/V` names something that cannot be read as one.
+    pub dict: Option<Dict>,
+    /// The dictionary's entries as written, with the bytes each value spans; empty unless the dictionary
+    /// is an uncompressed indirect object ([`Place::Object`]).
+    pub entries: Vec<SpannedEntry>,
+    /// The oldest revision (index into [`PdfDoc::sections`]) whose form lists it.
+    pub revision: usize,
+    /// Where it sits in the file (its object's offset, else its object stream's or its field's), for
+    /// ordering.
+    pub position: usize,
+}
+
+impl FoundSignature {
+    /// Where the value of `key` is written in the file: only when the dictionary is an uncompressed
+    /// indirect object that holds `key` exactly once.
+    pub fn span_of(&self, key: &str) -> Option<Range<usize>> {
+        let mut with_key = self.entries.iter().filter(|e| e.key == key.as_bytes());
+        let first = with_key.next()?;
+        with_key.next().is_none().then(|| first.span.clone())
+    }
+
+    fn same_value(&self, place: &Place, inline: Option<&Obj>) -> bool {
+        self.place == *place
+            && match place {
+                Place::Inline { .. } => self.dict.as_ref() == inline.and_then(Obj::as_dict),
+                _ => true,
             }
-        }
-        if let Some(Obj::Array(kids)) = d.get("Kids").and_then(|k| doc.resolve(k)) {
-            for k in kids.into_iter().rev() {
-                stack.push((k, depth + 1));
-            }
+    }
+}
+
+/// The values of the signature fields of a file.
+#[derive(Debug, Clone, Default)]
+pub struct FormSignatures {
+    /// Each value once, in order of discovery (oldest revision first, then field order).
+    pub found: Vec<FoundSignature>,
+    /// The most signature fields with a value that one revision's form lists.
+    pub most_in_one_revision: usize,
+    /// Some revision's form has two fields whose value is the same dictionary.
+    pub shared_value: bool,
+}
+
+/// Stored objects read at most while walking the forms of a file (each is read once).
+const MAX_FORM_LOADS: usize = 4096;
+/// Bytes examined or decoded at most while walking the forms of a file (objects may overlap in a hostile
+/// file, so this is not bounded by its size).
+const MAX_FORM_BYTES: usize = 64 << 20;
+/// Field tree nodes visited at most, over all revisions.
+const MAX_FORM_VISITS: usize = 100_000;
+
+/// An object's storage: its number, its entry, and its object stream's entry.
+type StoreKey = (u32, Entry, Option<Entry>);
+/// A decoded object stream: its dictionary and data.
+type ObjectStream = (Dict, Vec<u8>);
+
+/// Walks the forms of a file's revisions, reading each stored object and object stream once.
+struct FormWalk<'d, 'a> {
+    doc: &'d PdfDoc<'a>,
+    objects: BTreeMap<StoreKey, Option<Obj>>,
+    streams: BTreeMap<(u32, Entry), Option<ObjectStream>>,
+    loads: usize,
+    visits: usize,
+    bytes: usize,
+}
+
+/// A field tree node waiting to be visited.
+struct FieldNode {
+    obj: Obj,
+    name: Vec<Vec<u8>>,
+    /// `/FT /Sig` inherited from an ancestor.
+    sig: bool,
+    depth: usize,
+}
+
+impl<'d, 'a> FormWalk<'d, 'a> {
+    fn new(doc: &'d PdfDoc<'a>) -> Self {
+        Self {
+            doc,
+            objects: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            loads: 0,
+            visits: 0,
+            bytes: 0,
         }
     }
-    out
+
+    /// Accounts for one read that examined or decoded `bytes`.
+    fn spend(&mut self, bytes: usize) -> Result<(), SigningError> {
+        self.loads += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.loads > MAX_FORM_LOADS {
+            return Err(bad(format!(
+                "the forms of the file need more than {MAX_FORM_LOADS} objects"
+            )));
+        }
+        if self.bytes > MAX_FORM_BYTES {
+            return Err(bad(format!(
+                "the forms of the file need more than {} MiB to be read",
+                MAX_FORM_BYTES >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    /// The decoded object stream `stm` of `table`.
+    fn stream(
+        &mut self,
+        table: &BTreeMap<u32, Entry>,
+        stm: u32,
+    ) -> Result<Option<&ObjectStream>, SigningError> {
+        let Some(entry @ Entry::Offset(offset, _)) = table.get(&stm).copied() else {
+            return Ok(None);
+        };
+        let key = (stm, entry);
+        if !self.streams.contains_key(&key) {
+            let (parsed, examined) = parse_indirect_counted(self.doc.bytes, offset);
+            self.spend(examined)?;
+            // One byte over what is left, so that a stream cut at the limit still exceeds it.
+            let left = MAX_FORM_BYTES.saturating_sub(self.bytes).saturating_add(1) as u64;
+            let decoded = match parsed {
+                Some((n, _, Obj::Stream(dict, raw))) if n == stm => {
+                    decode_stream_within(&dict, &raw, left).map(|data| (dict, data))
+                }
+                _ => None,
+            };
+            self.spend(decoded.as_ref().map_or(0, |(_, d)| d.len()))?;
+            self.streams.insert(key, decoded);
+        }
+        Ok(self.streams.get(&key).and_then(Option::as_ref))
+    }
+
+    /// Object `num` through `table`.
+    fn load(&mut self, table: &BTreeMap<u32, Entry>, num: u32) -> Result<Option<Obj>, SigningError> {
+        let key = match table.get(&num).copied() {
+            None | Some(Entry::Free) => return Ok(None),
+            Some(e @ Entry::Offset(..)) => (num, e, None),
+            Some(e @ Entry::InStream(stm, _)) => (num, e, table.get(&stm).copied()),
+        };
+        if let Some(hit) = self.objects.get(&key) {
+            return Ok(hit.clone());
+        }
+        let (obj, examined) = match key.1 {
+            Entry::Offset(offset, _) => {
+                let (parsed, examined) = parse_indirect_counted(self.doc.bytes, offset);
+                (parsed.and_then(|(n, _, o)| (n == num).then_some(o)), examined)
+            }
+            Entry::InStream(stm, index) => match self.stream(table, stm)? {
+                Some((dict, data)) => object_in_stream(dict, data, num, index),
+                None => (None, 0),
+            },
+            Entry::Free => (None, 0),
+        };
+        self.spend(examined)?;
+        self.objects.insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    fn resolve(&mut self, table: &BTreeMap<u32, Entry>, obj: &Obj) -> Result<Option<Obj>, SigningError> {
+        match obj {
+            Obj::Ref(n, _) => self.load(table, *n),
+            other => Ok(Some(other.clone())),
+        }
+    }
+
+    /// Where the value `v` of a signature field (object `field` at `field_position`) is stored, and the
+    /// position to order it by; `None` when `v` refers to no object (the field is unsigned).
+    fn place_of(
+        table: &BTreeMap<u32, Entry>,
+        v: &Obj,
+        field: Option<u32>,
+        field_position: usize,
+    ) -> Option<(Place, usize)> {
+        match v {
+            Obj::Ref(num, _) => match table.get(num)? {
+                Entry::Free => None,
+                Entry::Offset(offset, _) => Some((
+                    Place::Object {
+                        num: *num,
+                        offset: *offset,
+                    },
+                    *offset,
+                )),
+                Entry::InStream(stream, index) => {
+                    let position = match table.get(stream) {
+                        Some(Entry::Offset(o, _)) => *o,
+                        _ => usize::MAX,
+                    };
+                    let place = Place::InStream {
+                        num: *num,
+                        stream: *stream,
+                        index: *index,
+                    };
+                    Some((place, position))
+                }
+            },
+            _ => Some((Place::Inline { field }, field_position)),
+        }
+    }
+
+    /// Reads the value dictionary stored at `place`.
+    fn read_value(
+        &mut self,
+        table: &BTreeMap<u32, Entry>,
+        place: &Place,
+        v: &Obj,
+    ) -> Result<(Option<Dict>, Vec<SpannedEntry>), SigningError> {
+        Ok(match place {
+            Place::Object { num, offset } => {
+                let (parsed, examined) = parse_indirect_entries(self.doc.bytes, *offset);
+                self.spend(examined)?;
+                match parsed {
+                    Some((n, _, entries)) if n == *num => {
+                        let kept = entries
+                            .iter()
+                            .filter(|e| e.value != Obj::Null)
+                            .map(|e| (e.key.clone(), e.value.clone()));
+                        (Some(Dict(kept.collect())), entries)
+                    }
+                    _ => (None, Vec::new()),
+                }
+            }
+            Place::InStream { num, .. } => {
+                let obj = self.load(table, *num)?;
+                (obj.as_ref().and_then(Obj::as_dict).cloned(), Vec::new())
+            }
+            Place::Inline { .. } => (v.as_dict().cloned(), Vec::new()),
+        })
+    }
+
+    /// Adds the signature values that the form of the revision with object table `table` and catalog
+    /// `root` lists, stopping once it lists more than `stop_after`.
+    fn revision(
+        &mut self,
+        table: &BTreeMap<u32, Entry>,
+        root: u32,
+        revision: usize,
+        out: &mut FormSignatures,
+        stop_after: usize,
+    ) -> Result<(), SigningError> {
+        let Some(Obj::Dict(catalog)) = self.load(table, root)? else {
+            return Ok(());
+        };
+        let acro = match catalog.get("AcroForm") {
+            Some(a) => self.resolve(table, a)?,
+            None => None,
+        };
+        let fields = match acro.as_ref().and_then(Obj::as_dict).and_then(|a| a.get("Fields")) {
+            Some(f) => self.resolve(table, f)?,
+            None => None,
+        };
+        let Some(Obj::Array(fields)) = fields else {
+            return Ok(());
+        };
+        let mut stack: Vec<FieldNode> = fields
+            .into_iter()
+            .rev()
+            .map(|obj| FieldNode {
+                obj,
+                name: Vec::new(),
+                sig: false,
+                depth: 0,
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        // The value (index into out.found) of each signed field of this revision.
+        let mut signed: Vec<usize> = Vec::new();
+        while let Some(node) = stack.pop() {
+            self.visits += 1;
+            if self.visits > MAX_FORM_VISITS {
+                return Err(bad(format!(
+                    "the forms of the file have more than {MAX_FORM_VISITS} fields"
+                )));
+            }
+            if node.depth > MAX_DEPTH {
+                return Err(bad("the form's field tree is too deep"));
+            }
+            let field = node.obj.as_ref_id().map(|r| r.0);
+            if field.is_some_and(|n| !seen.insert(n)) {
+                continue;
+            }
+            let Some(Obj::Dict(d)) = self.resolve(table, &node.obj)? else {
+                continue;
+            };
+            let mut name = node.name.clone();
+            if let Some(Obj::Str(t)) = d.get("T") {
+                name.push(t.clone());
+            }
+            let sig = match d.get("FT") {
+                Some(Obj::Name(ft)) => ft == b"Sig",
+                _ => node.sig,
+            };
+            let position = match field.and_then(|n| table.get(&n)) {
+                Some(Entry::Offset(o, _)) => *o,
+                _ => usize::MAX,
+            };
+            let value = d.get("V").filter(|_| sig);
+            if let Some((v, (place, at))) =
+                value.and_then(|v| Some((v, Self::place_of(table, v, field, position)?)))
+            {
+                out.most_in_one_revision = out.most_in_one_revision.max(signed.len() + 1);
+                if signed.len() >= stop_after {
+                    return Ok(());
+                }
+                let known = out.found.iter().position(|f| f.same_value(&place, Some(v)));
+                let index = match known {
+                    Some(i) => i,
+                    None => {
+                        let (dict, entries) = self.read_value(table, &place, v)?;
+                        out.found.push(FoundSignature {
+                            field_name: name.clone(),
+                            place,
+                            dict,
+                            entries,
+                            revision,
+                            position: at,
+                        });
+                        out.found.len() - 1
+                    }
+                };
+                // Fields are visited once each, so a repeated value is a second field's.
+                if signed.contains(&index) {
+                    out.shared_value = true;
+                }
+                signed.push(index);
+            }
+            if let Some(kids) = d.get("Kids") {
+                if let Some(Obj::Array(kids)) = self.resolve(table, kids)? {
+                    for obj in kids.into_iter().rev() {
+                        stack.push(FieldNode {
+                            obj,
+                            name: name.clone(),
+                            sig,
+                            depth: node.depth + 1,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The signature fields' values (`/FT /Sig` fields with a `/V`, found through `/AcroForm /Fields` and
+/// `/Kids`): of the newest form only, or with `every_revision` of each revision's form, so that a later
+/// update that drops a field from the form does not hide the signature it holds. The walk stops once one
+/// form lists more than `stop_after` values; it fails when the forms need more work than a genuine file.
+pub fn signature_fields(
+    doc: &PdfDoc<'_>,
+    every_revision: bool,
+    stop_after: usize,
+) -> Result<FormSignatures, SigningError> {
+    let mut walk = FormWalk::new(doc);
+    let mut out = FormSignatures::default();
+    if every_revision {
+        let mut table = BTreeMap::new();
+        let mut root = None;
+        for (k, section) in doc.sections.iter().enumerate() {
+            table.extend(section.entries.iter().map(|(n, e)| (*n, *e)));
+            if let Some(r) = section.trailer.get("Root").and_then(Obj::as_ref_id) {
+                root = Some(r.0);
+            }
+            if let Some(r) = root {
+                walk.revision(&table, r, k, &mut out, stop_after)?;
+            }
+            if out.most_in_one_revision > stop_after || out.found.len() > stop_after {
+                break;
+            }
+        }
+    } else if let Some(r) = doc.trailer.get("Root").and_then(Obj::as_ref_id) {
+        let newest = doc.sections.len().saturating_sub(1);
+        walk.revision(&doc.table, r.0, newest, &mut out, stop_after)?;
+    }
+    Ok(out)
+}
+
+/// The signature value dictionaries of the newest form's signature fields, in field order.
+pub fn signature_values(doc: &PdfDoc<'_>) -> Vec<Dict> {
+    signature_fields(doc, false, usize::MAX)
+        .map(|s| s.found.into_iter().filter_map(|f| f.dict).collect())
+        .unwrap_or_default()
 }
 
 /// Names of the terminal fields reachable from the AcroForm /Fields (with their parents' names).
@@ -1436,6 +1881,35 @@ mod tests {
         write_obj(&mut out, &o);
         let again = Lexer::new(&out, 0).object(0).unwrap();
         assert_eq!(again, o);
+    }
+
+    #[test]
+    fn dictionary_entries_keep_their_spans() {
+        let text = b"7 0 obj\n<< /R (x /Contents <00>) /Contents <0A 0b> /N null /R 1 0 R >>\nendobj";
+        let (parsed, examined) = parse_indirect_entries(text, 0);
+        let (num, generation, entries) = parsed.unwrap();
+        assert_eq!((num, generation), (7, 0));
+        assert_eq!(examined, text.len() - b"\nendobj".len());
+        let keys: Vec<&[u8]> = entries.iter().map(|e| e.key.as_slice()).collect();
+        assert_eq!(keys, [&b"R"[..], b"Contents", b"N", b"R"]);
+        let at = |i: usize| &text[entries[i].span.clone()];
+        assert_eq!(at(0), b"(x /Contents <00>)");
+        assert_eq!(at(1), b"<0A 0b>");
+        assert_eq!(entries[1].value, Obj::Str(vec![0x0a, 0x0b]));
+        assert_eq!(at(2), b"null");
+        assert_eq!(at(3), b"1 0 R");
+    }
+
+    #[test]
+    fn failed_reads_count_what_they_examined() {
+        let text = b"3 0 obj\n<< /A (never closed ...";
+        let (parsed, examined) = parse_indirect_counted(text, 0);
+        assert!(parsed.is_none());
+        assert_eq!(examined, text.len());
+        let text = b"3 0 obj\n<< /A <0A0B";
+        assert_eq!(parse_indirect_counted(text, 0).1, text.len());
+        let text = b"3 0 objxxxxxxxxxxxxxxxx";
+        assert_eq!(parse_indirect_counted(text, 0).1, text.len());
     }
 
     #[test]

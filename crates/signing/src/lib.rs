@@ -8,9 +8,10 @@
 //! - [`pades::sign_prepared`] fills the `/Contents` placeholder of a prepared PDF (from banso-render) with a
 //!   detached CMS (PAdES baseline B-B: content-type, message-digest, signing-certificate-v2; no
 //!   signing-time attribute) over the `/ByteRange`.
-//! - [`verify::verify_pdf`] finds every signature in any PDF and reports, separately: integrity (digest and
+//! - [`verify::verify_pdf`] finds every signature in any PDF through the form of each revision (with
+//!   [`incremental::PdfDoc`], the reader signing uses) and reports, separately: integrity (digest and
 //!   signature value), chain trust (to the given trust anchors only), coverage (the signed revision is
-//!   complete: ByteRange starts at 0 and its only gap is the /Contents string), and modifications after
+//!   complete: ByteRange starts at 0 and its only gap is that dictionary's /Contents string), and modifications after
 //!   signing (bytes after the end of the signed revision).
 //! - [`pki::DevPki::generate`] makes root CA → issuing CA → organisation seal certificate (ECDSA P-256).
 //!

@@ -1,8 +1,10 @@
 //! Verification of signed PDFs, trusting only the anchors given.
 //!
-//! Signature dictionaries are found by scanning the bytes for `/ByteRange` arrays, so any PDF works
-//! (ours, pyHanko's, Acrobat's), in either key order. Nothing here panics on hostile input.
+//! Signatures are found the way a PDF reader finds them: through the form (`/AcroForm /Fields`, following
+//! `/Kids`) of every revision, read with [`crate::incremental::PdfDoc`], so a later update that drops a field
+//! does not hide its signature. Nothing here panics on hostile input.
 use crate::cert::{hash_of_signature_alg, CertView, HashAlg, KU_KEY_CERT_SIGN};
+use crate::incremental::{Dict, FoundSignature, Obj, PdfDoc, Place};
 use crate::oid::{self, Oid};
 use crate::SigningError;
 use cms::cert::CertificateChoices;
@@ -219,9 +221,6 @@ impl TrustStore {
     }
 }
 
-/// How far around a `/ByteRange` the enclosing object is looked for.
-const OBJECT_WINDOW: usize = 1 << 20;
-
 /// Bounds on the work one file may cost (a crafted file must not buy seconds of CPU): each answers a
 /// threat written down in docs/design/edge-limits.md. A file beyond any of them is refused as a whole with
 /// [`TooComplex`]; none is anywhere near what banso issues (one or two signatures, a document timestamp per
@@ -314,23 +313,13 @@ pub fn verify_pdf_within(
     let work = Work::new(limits);
     let roots: Vec<CertView<'_>> = trust.roots.iter().filter_map(|r| CertView::parse(r)).collect();
     let now_unix = now.unix_timestamp();
-    let dicts = find_signature_dicts(pdf, limits.max_signatures + 1);
-    if dicts.len() > limits.max_signatures {
-        return Err(TooComplex(format!(
-            "more than {} signature dictionaries",
-            limits.max_signatures
-        )));
-    }
-    let mut contents: Vec<&Range<usize>> = dicts.iter().map(|d| &d.contents).collect();
-    contents.sort_by_key(|r| (r.start, r.end));
-    if contents.windows(2).any(|w| w.first() == w.get(1)) {
-        return Err(TooComplex(
-            "two signature dictionaries share one signature value".into(),
-        ));
-    }
+    let doc = PdfDoc::parse(pdf).ok();
+    let dicts = match &doc {
+        Some(doc) => find_signatures(doc, &limits)?,
+        None => Vec::new(),
+    };
     for dict in &dicts {
-        let contents = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-        let Some(der) = first_element(&contents) else {
+        let Some(der) = first_element(&dict.contents) else {
             continue;
         };
         let certs = crate::bounds::cms_certificate_count(der).unwrap_or(0);
@@ -347,7 +336,6 @@ pub fn verify_pdf_within(
             )));
         }
     }
-    let doc = crate::incremental::PdfDoc::parse(pdf).ok();
     let dss = doc.as_ref().map(crate::ltv::read_dss_doc).unwrap_or_default();
     for (what, n) in [
         ("certificates", dss.certs.len()),
@@ -382,7 +370,7 @@ pub fn verify_pdf_within(
     };
     for &i in order.iter().rev() {
         let Some(dict) = dicts.get(i) else { continue };
-        if dict_kind(pdf, dict) != SignatureKind::DocumentTimestamp {
+        if dict.kind != SignatureKind::DocumentTimestamp {
             continue;
         }
         let (report, poe) = verify_doc_timestamp(&ctx, dict, &doc_ts);
@@ -397,7 +385,7 @@ pub fn verify_pdf_within(
         }
     }
     for (i, dict) in dicts.iter().enumerate() {
-        if dict_kind(pdf, dict) != SignatureKind::Signature {
+        if dict.kind != SignatureKind::Signature {
             continue;
         }
         let (report, file_hash) = verify_one(&ctx, dict, &doc_ts, whole.is_none());
@@ -450,20 +438,6 @@ fn dict_end(dict: &SigDict) -> u64 {
     dict.byte_range[2].saturating_add(dict.byte_range[3])
 }
 
-fn dict_kind(pdf: &[u8], dict: &SigDict) -> SignatureKind {
-    let doc_ts = find_key(pdf, dict.object.clone(), b"/Type")
-        .and_then(|p| pdf.get(p..p + 13))
-        .is_some_and(|v| v == b"/DocTimeStamp")
-        || find_key(pdf, dict.object.clone(), b"/SubFilter")
-            .and_then(|p| pdf.get(p..p + 14))
-            .is_some_and(|v| v == b"/ETSI.RFC3161");
-    if doc_ts {
-        SignatureKind::DocumentTimestamp
-    } else {
-        SignatureKind::Signature
-    }
-}
-
 fn unix_to_time(t: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(t).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
@@ -489,6 +463,8 @@ fn coverage_and_modifications(ctx: &Ctx<'_, '_>, dict: &SigDict) -> (Check, Chec
             reason::INCOMPLETE_BYTE_RANGE,
             "the ByteRange lies outside the file",
         )
+    } else if let Some(problem) = &dict.placement_problem {
+        Check::fail(reason::INCOMPLETE_BYTE_RANGE, problem.clone())
     } else if !dict.gap_is_contents {
         Check::fail(
             reason::INCOMPLETE_BYTE_RANGE,
@@ -756,7 +732,7 @@ fn verify_doc_timestamp(
     later: &[DocTs],
 ) -> (SignatureReport, Option<i64>) {
     let pdf = ctx.pdf;
-    let field_name = field_name(pdf, dict);
+    let field_name = dict.field_name.clone();
     let (coverage, modifications) = coverage_and_modifications(ctx, dict);
     let [_, b1, b2, b3] = dict.byte_range;
     let end = b2.saturating_add(b3);
@@ -764,8 +740,7 @@ fn verify_doc_timestamp(
     let chain_time = later.iter().filter(|d| d.end > end).map(|d| d.time).min();
     let is_latest = chain_time.is_none();
     let chain_time = chain_time.unwrap_or(ctx.now);
-    let token = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-    let token = first_element(&token).map(<[u8]>::to_vec).unwrap_or_default();
+    let token = first_element(&dict.contents).map(<[u8]>::to_vec).unwrap_or_default();
     let parts = usize::try_from(b1)
         .ok()
         .zip(usize::try_from(b2).ok())
@@ -835,286 +810,122 @@ fn verify_doc_timestamp(
     (report, if valid { tc.gen_time } else { None })
 }
 
-/// A signature dictionary found in the bytes.
+/// A signature field's value dictionary, read through the form.
 #[derive(Debug, Clone)]
 struct SigDict {
+    /// `[0 0 0 0]` when the dictionary has no readable /ByteRange (then `placement_problem` says so).
     byte_range: [u64; 4],
-    /// The /Contents hex string, brackets included.
-    contents: Range<usize>,
-    /// Whether the ByteRange gap is exactly the /Contents string.
+    /// The decoded /Contents string (empty when there is none).
+    contents: Vec<u8>,
+    /// Where the /Contents hex string, brackets included, is written in the file.
+    contents_span: Option<Range<usize>>,
+    /// Whether the ByteRange gap is exactly this dictionary's /Contents string.
     gap_is_contents: bool,
-    /// Best-effort bounds of the enclosing object.
-    object: Range<usize>,
-    /// `(number, generation)` of the enclosing indirect object.
-    object_id: Option<(u64, u64)>,
+    /// Why the ByteRange cannot leave out this dictionary's /Contents string, if it cannot.
+    placement_problem: Option<String>,
+    kind: SignatureKind,
+    field_name: Option<String>,
+    /// The /M entry.
+    claimed_signing_time: Option<String>,
 }
 
-fn is_pdf_whitespace(b: u8) -> bool {
-    crate::incremental::is_ws(b)
+/// The four non-negative integers of a /ByteRange.
+fn byte_range_of(dict: &Dict) -> Option<[u64; 4]> {
+    let items = dict.get("ByteRange")?.as_array()?;
+    let values = items
+        .iter()
+        .map(|o| o.as_int().and_then(|v| u64::try_from(v).ok()))
+        .collect::<Option<Vec<u64>>>()?;
+    <[u64; 4]>::try_from(values).ok()
 }
 
-fn is_pdf_delimiter(b: u8) -> bool {
-    is_pdf_whitespace(b)
-        || matches!(
-            b,
-            b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
-        )
-}
-
-fn skip_ws(pdf: &[u8], mut pos: usize) -> usize {
-    while pdf.get(pos).is_some_and(|&b| is_pdf_whitespace(b)) {
-        pos += 1;
-    }
-    pos
-}
-
-/// A non-negative integer at `pos` (at most 18 digits); returns it and the position after it.
-fn parse_uint(pdf: &[u8], pos: usize) -> Option<(u64, usize)> {
-    let mut end = pos;
-    let mut value: u64 = 0;
-    while let Some(&b) = pdf.get(end) {
-        if !b.is_ascii_digit() {
-            break;
-        }
-        if end - pos >= 18 {
-            return None;
-        }
-        value = value * 10 + u64::from(b - b'0');
-        end += 1;
-    }
-    if end == pos {
-        return None;
-    }
-    Some((value, end))
-}
-
-/// `[ a b c d ]` starting at `pos` (after optional whitespace).
-fn parse_byte_range(pdf: &[u8], pos: usize) -> Option<[u64; 4]> {
-    let mut p = skip_ws(pdf, pos);
-    if pdf.get(p) != Some(&b'[') {
-        return None;
-    }
-    p += 1;
-    let mut out = [0u64; 4];
-    for slot in &mut out {
-        p = skip_ws(pdf, p);
-        let (v, next) = parse_uint(pdf, p)?;
-        *slot = v;
-        p = next;
-    }
-    p = skip_ws(pdf, p);
-    (pdf.get(p) == Some(&b']')).then_some(out)
-}
-
-/// Whether `range` is one hex string `<…>` (hex digits and whitespace inside).
-fn is_hex_string(pdf: &[u8], range: Range<usize>) -> bool {
-    let Some(bytes) = pdf.get(range) else {
-        return false;
+/// What one signature field's value is, and where its ByteRange gap must be.
+fn sig_dict(pdf: &[u8], found: &FoundSignature) -> SigDict {
+    let empty = Dict::new();
+    let dict = found.dict.as_ref().unwrap_or(&empty);
+    let byte_range = byte_range_of(dict);
+    let contents = match dict.get("Contents") {
+        Some(Obj::Str(s)) => s.clone(),
+        _ => Vec::new(),
     };
-    match bytes {
-        [b'<', inner @ .., b'>'] => inner
-            .iter()
-            .all(|&b| b.is_ascii_hexdigit() || is_pdf_whitespace(b)),
-        _ => false,
-    }
-}
-
-/// The hex string starting at `start` (which holds `<`): its range including the brackets.
-fn hex_string_at(pdf: &[u8], start: usize) -> Option<Range<usize>> {
-    if pdf.get(start) != Some(&b'<') || pdf.get(start + 1) == Some(&b'<') {
-        return None;
-    }
-    let rest = pdf.get(start + 1..)?;
-    let close = memchr::memchr(b'>', rest)?;
-    let end = start + 1 + close + 1;
-    is_hex_string(pdf, start..end).then_some(start..end)
-}
-
-fn decode_hex_string(pdf: &[u8], range: Range<usize>) -> Option<Vec<u8>> {
-    let bytes = pdf.get(range)?;
-    crate::incremental::decode_hex_digits(bytes.get(1..bytes.len().checked_sub(1)?)?)
-}
-
-/// Whether the bytes before `pos` (skipping whitespace) end with the key `/Contents`.
-fn preceded_by_contents_key(pdf: &[u8], pos: usize) -> bool {
-    let mut p = pos;
-    while p > 0 && pdf.get(p - 1).is_some_and(|&b| is_pdf_whitespace(b)) {
-        p -= 1;
-    }
-    p.checked_sub(9).and_then(|s| pdf.get(s..p)) == Some(b"/Contents".as_slice())
-}
-
-/// Signature dictionaries of `pdf`, at most `max`.
-fn find_signature_dicts(pdf: &[u8], max: usize) -> Vec<SigDict> {
-    let mut out = Vec::new();
-    for pos in memchr::memmem::find_iter(pdf, b"/ByteRange") {
-        if out.len() >= max {
-            break;
+    // The /Contents value as written: a hex string, and the only /Contents of the dictionary.
+    let contents_span = found
+        .span_of("Contents")
+        .filter(|r| pdf.get(r.start) == Some(&b'<') && matches!(dict.get("Contents"), Some(Obj::Str(_))));
+    let placement_problem = match (&found.place, &found.dict) {
+        (_, None) => Some("the signature field's value cannot be read as a dictionary"),
+        (Place::InStream { .. }, _) => Some(
+            "the signature dictionary is stored in an object stream, so its /Contents is not in the file's bytes",
+        ),
+        (Place::Inline { .. }, _) => Some("the signature dictionary is not an indirect object"),
+        (Place::Object { .. }, _) if byte_range.is_none() || found.span_of("ByteRange").is_none() => {
+            Some("the signature dictionary has no single /ByteRange of four non-negative integers")
         }
-        let key_end = pos + b"/ByteRange".len();
-        if pdf.get(key_end).is_some_and(|&b| !is_pdf_delimiter(b)) {
-            continue;
+        (Place::Object { .. }, _) if contents_span.is_none() => {
+            Some("the signature dictionary has no single /Contents hex string")
         }
-        let Some(byte_range) = parse_byte_range(pdf, key_end) else {
-            continue;
-        };
-        let (object, object_id) = enclosing_object(pdf, pos);
-
-        // Preferred: the ByteRange gap is the /Contents string.
-        let gap = usize::try_from(byte_range[0].saturating_add(byte_range[1]))
-            .ok()
-            .zip(usize::try_from(byte_range[2]).ok());
-        let from_gap = gap.and_then(|(a, b)| {
-            (a < b && is_hex_string(pdf, a..b) && preceded_by_contents_key(pdf, a)).then_some(a..b)
-        });
-        let (contents, gap_is_contents) = match from_gap {
-            Some(range) => (range, true),
-            None => match find_contents_in(pdf, object.clone()) {
-                Some(range) => (range, false),
-                None => continue,
-            },
-        };
-        out.push(SigDict {
-            byte_range,
-            contents,
-            gap_is_contents,
-            object,
-            object_id,
-        });
+        (Place::Object { .. }, _) => None,
     }
-    out
-}
-
-/// Bounds of the indirect object around `pos`: from after the last `obj` keyword before it to the next
-/// `endobj` (each looked for within [`OBJECT_WINDOW`]).
-fn enclosing_object(pdf: &[u8], pos: usize) -> (Range<usize>, Option<(u64, u64)>) {
-    let window_start = pos.saturating_sub(OBJECT_WINDOW);
-    let before = pdf.get(window_start..pos).unwrap_or_default();
-    let mut start = window_start;
-    let mut object_id = None;
-    if let Some(at) = memchr::memmem::rfind(before, b"obj") {
-        let obj_kw = window_start + at;
-        start = obj_kw + 3;
-        let is_end = obj_kw >= 3 && pdf.get(obj_kw - 3..obj_kw) == Some(b"end".as_slice());
-        if !is_end {
-            object_id = object_number_before(pdf, obj_kw);
-        }
-    }
-    let window_end = pos.saturating_add(OBJECT_WINDOW).min(pdf.len());
-    let after = pdf.get(pos..window_end).unwrap_or_default();
-    let end = memchr::memmem::find(after, b"endobj").map_or(window_end, |at| pos + at);
-    (start..end, object_id)
-}
-
-/// Parses `N G` backwards from the `obj` keyword at `obj_kw`.
-fn object_number_before(pdf: &[u8], obj_kw: usize) -> Option<(u64, u64)> {
-    let mut p = obj_kw;
-    let read_number_backwards = |p: &mut usize| -> Option<u64> {
-        while *p > 0 && pdf.get(*p - 1).is_some_and(|&b| is_pdf_whitespace(b)) {
-            *p -= 1;
-        }
-        let end = *p;
-        while *p > 0 && pdf.get(*p - 1).is_some_and(|b| b.is_ascii_digit()) {
-            *p -= 1;
-        }
-        parse_uint(pdf, *p).filter(|&(_, e)| e == end).map(|(v, _)| v)
-    };
-    let generation = read_number_backwards(&mut p)?;
-    let number = read_number_backwards(&mut p)?;
-    Some((number, generation))
-}
-
-/// The first `/Contents <hex>` value inside `object`.
-fn find_contents_in(pdf: &[u8], object: Range<usize>) -> Option<Range<usize>> {
-    let start = object.start;
-    let region = pdf.get(object)?;
-    for at in memchr::memmem::find_iter(region, b"/Contents") {
-        let value = skip_ws(pdf, start + at + b"/Contents".len());
-        if let Some(range) = hex_string_at(pdf, value) {
-            return Some(range);
-        }
-    }
-    None
-}
-
-/// Finds `/KEY` (followed by a delimiter) in `region` and returns the position of its value.
-fn find_key(pdf: &[u8], region: Range<usize>, key: &[u8]) -> Option<usize> {
-    let start = region.start;
-    let bytes = pdf.get(region)?;
-    for at in memchr::memmem::find_iter(bytes, key) {
-        let after = start + at + key.len();
-        if pdf.get(after).is_some_and(|&b| is_pdf_delimiter(b)) {
-            return Some(skip_ws(pdf, after));
-        }
-    }
-    None
-}
-
-/// A PDF string (literal or hex) at `pos`, as raw bytes.
-fn pdf_string_at(pdf: &[u8], pos: usize) -> Option<Vec<u8>> {
-    match pdf.get(pos)? {
-        b'(' => literal_string_at(pdf, pos),
-        b'<' => hex_string_at(pdf, pos).and_then(|r| decode_hex_string(pdf, r)),
+    .map(str::to_string);
+    let byte_range = byte_range.unwrap_or_default();
+    let gap = usize::try_from(byte_range[0].saturating_add(byte_range[1]))
+        .ok()
+        .zip(usize::try_from(byte_range[2]).ok())
+        .map(|(a, b)| a..b);
+    let gap_is_contents = contents_span.is_some() && gap == contents_span;
+    let doc_ts = dict.name_is("Type", "DocTimeStamp") || dict.name_is("SubFilter", "ETSI.RFC3161");
+    let text = |key: &str| match dict.get(key) {
+        Some(Obj::Str(s)) => Some(pdf_text(s)),
         _ => None,
+    };
+    SigDict {
+        byte_range,
+        contents,
+        contents_span,
+        gap_is_contents,
+        placement_problem,
+        kind: if doc_ts {
+            SignatureKind::DocumentTimestamp
+        } else {
+            SignatureKind::Signature
+        },
+        field_name: (!found.field_name.is_empty()).then(|| {
+            let parts: Vec<String> = found.field_name.iter().map(|t| pdf_text(t)).collect();
+            parts.join(".")
+        }),
+        claimed_signing_time: text("M"),
     }
 }
 
-fn literal_string_at(pdf: &[u8], pos: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut p = pos + 1;
-    loop {
-        let b = *pdf.get(p)?;
-        p += 1;
-        match b {
-            b'(' => {
-                depth += 1;
-                out.push(b);
-            }
-            b')' => {
-                if depth == 0 {
-                    return Some(out);
-                }
-                depth -= 1;
-                out.push(b);
-            }
-            b'\\' => {
-                let e = *pdf.get(p)?;
-                p += 1;
-                match e {
-                    b'n' => out.push(b'\n'),
-                    b'r' => out.push(b'\r'),
-                    b't' => out.push(b'\t'),
-                    b'b' => out.push(0x08),
-                    b'f' => out.push(0x0c),
-                    b'0'..=b'7' => {
-                        let mut v = u32::from(e - b'0');
-                        for _ in 0..2 {
-                            match pdf.get(p) {
-                                Some(&d @ b'0'..=b'7') => {
-                                    v = v * 8 + u32::from(d - b'0');
-                                    p += 1;
-                                }
-                                _ => break,
-                            }
-                        }
-                        out.push((v & 0xff) as u8);
-                    }
-                    b'\r' => {
-                        if pdf.get(p) == Some(&b'\n') {
-                            p += 1;
-                        }
-                    }
-                    b'\n' => {}
-                    other => out.push(other),
-                }
-            }
-            other => out.push(other),
-        }
-        if out.len() > 1 << 16 {
-            return None;
-        }
+/// The signatures and document timestamps of `doc`, in file order, found through the form of every
+/// revision; refuses a file beyond `limits` or whose fields share a signature value.
+fn find_signatures(doc: &PdfDoc<'_>, limits: &Limits) -> Result<Vec<SigDict>, TooComplex> {
+    let max = limits.max_signatures;
+    let form = crate::incremental::signature_fields(doc, true, max).map_err(|e| match e {
+        SigningError::Prepared(what) => TooComplex(what),
+        other => TooComplex(other.to_string()),
+    })?;
+    if form.most_in_one_revision > max || form.found.len() > max {
+        return Err(TooComplex(format!(
+            "more than {max} signature dictionaries in the form's signature fields"
+        )));
     }
+    if form.shared_value {
+        return Err(TooComplex(
+            "two signature fields share one signature dictionary".into(),
+        ));
+    }
+    let mut found = form.found;
+    found.sort_by_key(|f| f.position);
+    let dicts: Vec<SigDict> = found.iter().map(|f| sig_dict(doc.bytes, f)).collect();
+    let mut spans: Vec<&Range<usize>> = dicts.iter().filter_map(|d| d.contents_span.as_ref()).collect();
+    spans.sort_by_key(|r| (r.start, r.end));
+    if spans.windows(2).any(|w| matches!(w, [a, b] if b.start < a.end)) {
+        return Err(TooComplex(
+            "two signature dictionaries share one signature value".into(),
+        ));
+    }
+    Ok(dicts)
 }
 
 /// PDF text string bytes to text: UTF-16BE with BOM, UTF-8 with BOM or valid UTF-8, else Latin-1.
@@ -1132,26 +943,6 @@ fn pdf_text(bytes: &[u8]) -> String {
         Ok(s) => s.to_string(),
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     }
-}
-
-/// The /T of the field whose /V references the signature dictionary's object.
-fn field_name(pdf: &[u8], dict: &SigDict) -> Option<String> {
-    // A merged field/signature dictionary is unusual; look in the dictionary itself first.
-    let (number, generation) = dict.object_id?;
-    let pattern = format!("/V {number} {generation} R");
-    for at in memchr::memmem::find_iter(pdf, pattern.as_bytes()).take(16) {
-        let after = at + pattern.len();
-        if pdf.get(after).is_some_and(|&b| !is_pdf_delimiter(b)) {
-            continue;
-        }
-        let (object, _) = enclosing_object(pdf, at);
-        if let Some(value) = find_key(pdf, object, b"/T") {
-            if let Some(bytes) = pdf_string_at(pdf, value) {
-                return Some(pdf_text(&bytes));
-            }
-        }
-    }
-    None
 }
 
 /// A CMS SignedData read with the `cms` crate: its first SignerInfo, and the certificates and CRLs it
@@ -1250,15 +1041,12 @@ fn verify_one(
 ) -> (SignatureReport, Option<[u8; 32]>) {
     let pdf = ctx.pdf;
     let [b0, b1, b2, b3] = dict.byte_range;
-    let claimed_signing_time = find_key(pdf, dict.object.clone(), b"/M")
-        .and_then(|p| pdf_string_at(pdf, p))
-        .map(|b| pdf_text(&b));
-    let field_name = field_name(pdf, dict);
+    let claimed_signing_time = dict.claimed_signing_time.clone();
+    let field_name = dict.field_name.clone();
     let end = b2.saturating_add(b3);
     let (coverage, modifications) = coverage_and_modifications(ctx, dict);
 
-    let contents = decode_hex_string(pdf, dict.contents.clone()).unwrap_or_default();
-    let Some(cms) = parse_cms(&contents) else {
+    let Some(cms) = parse_cms(&dict.contents) else {
         let fail = Check::fail(
             reason::MALFORMED_SIGNATURE,
             "the /Contents value is not a readable CMS SignedData",
@@ -1666,37 +1454,56 @@ fn check_chain_steps<'a>(
 mod tests {
     use super::*;
 
+    /// A one-revision PDF of the object bodies `objects` (object 1 first), catalog 1.
+    fn pdf_of(objects: &[&str]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
     #[test]
-    fn byte_range_parsing() {
-        assert_eq!(parse_byte_range(b" [0 10 20 30]", 0), Some([0, 10, 20, 30]));
+    fn byte_ranges() {
+        let read = |text: &str| {
+            let pdf = pdf_of(&[text]);
+            let doc = PdfDoc::parse(&pdf).unwrap();
+            let Some(Obj::Dict(d)) = doc.load(1) else {
+                panic!("no dictionary")
+            };
+            byte_range_of(&d)
+        };
+        assert_eq!(read("<< /ByteRange [0 10 20 30] >>"), Some([0, 10, 20, 30]));
         assert_eq!(
-            parse_byte_range(b"[ 0\n10  20 30          ]", 0),
+            read("<< /ByteRange [ 0\n10  20 30          ] >>"),
             Some([0, 10, 20, 30])
         );
-        assert_eq!(parse_byte_range(b"[0 10 20]", 0), None);
-        assert_eq!(parse_byte_range(b"[0 10 20 -1]", 0), None);
-        assert_eq!(parse_byte_range(b"[0 1 2 99999999999999999999999]", 0), None);
-        assert_eq!(parse_byte_range(b"[0 1 2 3", 0), None);
+        assert_eq!(read("<< /ByteRange [0 10 20] >>"), None);
+        assert_eq!(read("<< /ByteRange [0 10 20 -1] >>"), None);
+        assert_eq!(read("<< /ByteRange [0 10 20 3.0] >>"), None);
+        assert_eq!(read("<< /ByteRange [0 1 2 99999999999999999999999] >>"), None);
+        assert_eq!(read("<< /ByteRange 5 0 R >>"), None);
     }
 
     #[test]
-    fn strings() {
-        let pdf = b"(Sig\\(1\\) \\101\\n) <FEFF00540031> <0 1 a>";
-        assert_eq!(pdf_string_at(pdf, 0).unwrap(), b"Sig(1) A\n");
-        let at = pdf.iter().position(|&b| b == b'<').unwrap();
-        assert_eq!(pdf_text(&pdf_string_at(pdf, at).unwrap()), "T1");
-        let at2 = pdf.iter().rposition(|&b| b == b'<').unwrap();
-        assert_eq!(decode_hex_string(pdf, at2..pdf.len()).unwrap(), vec![0x01, 0xa0]);
-        assert!(pdf_string_at(b"(unterminated", 0).is_none());
-    }
-
-    #[test]
-    fn object_numbers() {
-        let pdf = b"12 0 obj\n<< /Type /Sig /ByteRange [0 1 2 3] >>\nendobj";
-        let pos = 20;
-        let (range, id) = enclosing_object(pdf, pos);
-        assert_eq!(id, Some((12, 0)));
-        assert_eq!(&pdf[range.end..range.end + 6], b"endobj");
+    fn text_strings() {
+        assert_eq!(pdf_text(b"\xfe\xff\x00T\x001"), "T1");
+        assert_eq!(pdf_text(b"Ch\xeang"), "Ch\u{ea}ng");
+        assert_eq!(pdf_text("Chứng".as_bytes()), "Chứng");
     }
 
     #[test]
@@ -1707,9 +1514,64 @@ mod tests {
         assert!(verify_pdf(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF", &trust, now)
             .signatures
             .is_empty());
+        // A signature dictionary no form lists is not a signature.
         let bogus = b"1 0 obj << /ByteRange [0 5 9 2] /Contents <3000> >> endobj";
-        let report = verify_pdf(bogus, &trust, now);
+        assert!(verify_pdf(bogus, &trust, now).signatures.is_empty());
+        let orphan = pdf_of(&[
+            "<< /Type /Catalog >>",
+            "<< /Type /Sig /ByteRange [0 5 9 2] /Contents <3000> >>",
+        ]);
+        let report = verify_pdf(&orphan, &trust, now);
+        assert!(report.signatures.is_empty());
+        assert_eq!(report.indication, Indication::Indeterminate);
+        // Listed by the form, it is judged: and fails.
+        let listed = pdf_of(&[
+            "<< /Type /Catalog /AcroForm << /Fields [3 0 R] >> >>",
+            "<< /Type /Sig /ByteRange [0 5 9 2] /Contents <3000> >>",
+            "<< /FT /Sig /T (S) /V 2 0 R >>",
+        ]);
+        let report = verify_pdf(&listed, &trust, now);
         assert_eq!(report.signatures.len(), 1);
-        assert!(!report.signatures[0].integrity.ok);
+        let sig = &report.signatures[0];
+        assert!(!sig.integrity.ok && !sig.coverage.ok);
+        assert_eq!(sig.field_name.as_deref(), Some("S"));
+        assert_eq!(report.indication, Indication::TotalFailed);
+    }
+
+    #[test]
+    fn unreadable_values_are_failed_signatures() {
+        let trust = TrustStore::default();
+        let now = time::OffsetDateTime::now_utc();
+        for value in [
+            // Not a dictionary.
+            "(not a dictionary)",
+            // No ByteRange, an indirect one, a literal /Contents, two /Contents.
+            "<< /Type /Sig /Contents <3000> >>",
+            "<< /Type /Sig /ByteRange 4 0 R /Contents <3000> >>",
+            "<< /Type /Sig /ByteRange [0 1 2 3] /Contents (0) >>",
+            "<< /Type /Sig /ByteRange [0 1 2 3] /Contents <30> /Contents <31> >>",
+        ] {
+            let pdf = pdf_of(&[
+                "<< /Type /Catalog /AcroForm << /Fields [3 0 R] >> >>",
+                value,
+                "<< /FT /Sig /T (S) /V 2 0 R >>",
+                "[0 1 2 3]",
+            ]);
+            let report = verify_pdf(&pdf, &trust, now);
+            assert_eq!(report.signatures.len(), 1, "{value}");
+            let sig = &report.signatures[0];
+            assert_eq!(
+                sig.coverage.reason.as_deref(),
+                Some(reason::INCOMPLETE_BYTE_RANGE),
+                "{value}"
+            );
+            assert_eq!(report.indication, Indication::TotalFailed, "{value}");
+        }
+        // A /V naming no object leaves the field unsigned.
+        let pdf = pdf_of(&[
+            "<< /Type /Catalog /AcroForm << /Fields [2 0 R] >> >>",
+            "<< /FT /Sig /T (S) /V 9 0 R >>",
+        ]);
+        assert!(verify_pdf(&pdf, &trust, now).signatures.is_empty());
     }
 }
