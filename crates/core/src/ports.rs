@@ -415,6 +415,11 @@ pub struct PdfFindings {
     /// ETSI EN 319 102-1 style overall indication: TOTAL-PASSED, INDETERMINATE or TOTAL-FAILED.
     pub indication: String,
     pub sub_indication: Option<String>,
+    /// The verifier's one verdict on the file's signatures (integrity, chain, coverage, changes, revocation
+    /// against the installation's current CRLs), with its reason.
+    pub verdict: CheckOutcome,
+    /// The time the verdict was judged at.
+    pub judged_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -262,8 +262,12 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_indication: Option<String>,
     pub signatures: Vec<SignatureFindings>,
-    /// At least one signature, and all of them pass.
+    /// The verifier's verdict on the signatures: at least one, all intact, trusted, covering their revision,
+    /// unchanged since, and none of their certificates revoked before it was proved to exist.
     pub signature: CheckOutcome,
+    /// When the file was judged (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub judged_at: OffsetDateTime,
     /// The file is a copy the registry issued (same SHA-256).
     pub registry: CheckOutcome,
     /// The registered copy is valid (not revoked, cancelled or superseded).
@@ -1204,21 +1208,8 @@ impl Service {
     pub async fn verify_file(&self, pdf: Vec<u8>) -> Result<FileReport> {
         let findings = self.verifier.verify(pdf, self.clock.now()).await?;
         let sha256 = hex::encode(findings.sha256);
-        let signature = if findings.signatures.is_empty() {
-            CheckOutcome::fail("no_signature", "the file carries no signature")
-        } else if let Some(bad) = findings
-            .signatures
-            .iter()
-            .find(|s| !(s.integrity.ok && s.chain.ok && s.coverage.ok && s.modifications.ok))
-        {
-            [&bad.integrity, &bad.chain, &bad.coverage, &bad.modifications]
-                .into_iter()
-                .find(|c| !c.ok)
-                .cloned()
-                .unwrap_or_else(|| CheckOutcome::fail("invalid", "a signature is invalid"))
-        } else {
-            CheckOutcome::pass(format!("{} signature(s) valid", findings.signatures.len()))
-        };
+        // The signing library's one verdict on the signatures; the core adds the registry and the status.
+        let signature = findings.verdict.clone();
         let mut record = self.registry.copy_by_sha256(&sha256).await?;
         for earlier in &findings.revision_hashes {
             if record.is_some() {
@@ -1254,6 +1245,7 @@ impl Service {
         let valid = signature.ok && registry.ok && status.ok;
         Ok(FileReport {
             valid,
+            judged_at: findings.judged_at,
             sha256,
             indication: findings.indication,
             sub_indication: findings.sub_indication,

@@ -370,6 +370,8 @@ impl PdfVerifier for FakeVerifier {
             }],
             indication: if ok { "TOTAL-PASSED" } else { "TOTAL-FAILED" }.into(),
             sub_indication: None,
+            verdict: check("verdict"),
+            judged_at: _now,
         })
     }
 }

@@ -177,11 +177,14 @@ impl App {
                     default_dpi: config.default_dpi,
                     signer_name,
                 }),
-                verifier: Arc::new(Verifier::new(
-                    TrustStore { roots },
-                    config.limits.verify_concurrency,
-                    config.limits.verify_queue,
-                )),
+                verifier: Arc::new(
+                    Verifier::new(
+                        TrustStore { roots },
+                        config.limits.verify_concurrency,
+                        config.limits.verify_queue,
+                    )
+                    .with_revocations(trust.clone(), registry.clone()),
+                ),
                 clock: Arc::new(SystemClock),
                 entropy: Arc::new(OsEntropy),
                 holder_ids: Arc::new(IdentityRules),

@@ -128,3 +128,41 @@ fn five_ways_to_fail_each_with_its_own_reason() {
     assert_eq!(rc, 1);
     assert_eq!(err["error"]["code"], "VER-0004");
 }
+
+/// What a revoked seal means (ARCHITECTURE.md, "Verifying a copy"): the copies it sealed before the revocation,
+/// proved by their timestamps, stay valid; a copy sealed after it is invalid, reason `revoked`. The verifier
+/// learns of the revocation from the installation's own current CRL, not from anything in the file.
+#[test]
+fn a_revoked_seal_leaves_earlier_copies_valid_and_makes_later_ones_invalid() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let a = Backend::local(tmp.path());
+    let server = a.serve();
+    let token = a.token("officer");
+    let (_, before) = issue_pdf(&a, &server, &token, 1);
+    let (_, r) = server.verify_pdf(&before);
+    assert_eq!(r["valid"], true, "{r}");
+    assert!(r["judged_at"].is_string(), "{r}");
+
+    // Revocation times and timestamps are whole seconds: let the revocation fall in a later second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let seal_pem = std::fs::read_to_string(a.data_dir.join("pki/seal.pem")).unwrap();
+    let seal_der = banso_signing::pem::decode_certificates(&seal_pem)
+        .unwrap()
+        .remove(0);
+    let serial = hex::encode(banso_signing::cert::CertView::parse(&seal_der).unwrap().serial());
+    let out = a.cli(&["pki", "revoke-cert", &serial, "--reason", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Sealed before: still valid, its signature's revocation check says why.
+    let (_, r) = server.verify_pdf(&before);
+    assert_eq!(r["valid"], true, "{r}");
+    assert_eq!(r["signature"]["ok"], true, "{r}");
+
+    // Sealed after (the operator has not replaced the seal yet): invalid, because of the revocation.
+    let (_, after) = issue_pdf(&a, &server, &token, 2);
+    let (_, r) = server.verify_pdf(&after);
+    assert_eq!(r["valid"], false, "{r}");
+    assert_eq!(r["signature"]["reason"], "revoked", "{r}");
+    assert_eq!(sig(&r)["revocation"]["reason"], "revoked", "{r}");
+    assert_eq!(sig(&r)["integrity"]["ok"], true, "{r}");
+}

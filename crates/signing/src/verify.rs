@@ -186,6 +186,79 @@ pub struct PdfReport {
     /// The worst indication over all signatures and document timestamps (INDETERMINATE without any).
     pub indication: Indication,
     pub sub_indication: Option<String>,
+    /// The one answer for the file, from the checks above.
+    pub verdict: Verdict,
+}
+
+/// The one verdict on a file's signatures, with its reason and the time it was judged at.
+///
+/// The file is valid when it carries at least one signature, every signature and document timestamp is intact
+/// (integrity), chains to a trust anchor, covers its whole revision, is followed by no disallowed change, and
+/// none of their certificates was revoked before the signature's proof of existence. A revocation after that
+/// proof (a signature timestamp, or a document timestamp over the signed revision) does not count: a seal
+/// revoked today leaves the copies it sealed earlier valid, and makes every copy it seals from now on
+/// invalid. Without such a proof, the time judged at is the proof, so any revocation counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub valid: bool,
+    /// The stable reason of the failing check ([`reason`]), or `no_signature`.
+    pub reason: Option<String>,
+    pub detail: String,
+    pub judged_at: time::OffsetDateTime,
+}
+
+/// [`Verdict::reason`] of a file that carries no signature.
+pub const NO_SIGNATURE: &str = "no_signature";
+
+impl Verdict {
+    fn of(signatures: &[SignatureReport], now: time::OffsetDateTime) -> Self {
+        let fail = |reason: &str, detail: String| Verdict {
+            valid: false,
+            reason: Some(reason.to_string()),
+            detail,
+            judged_at: now,
+        };
+        if signatures.is_empty() {
+            return fail(NO_SIGNATURE, "the file carries no signature".into());
+        }
+        for s in signatures {
+            let broken = [&s.integrity, &s.chain, &s.coverage, &s.modifications]
+                .into_iter()
+                .chain((s.revocation.reason.as_deref() == Some(reason::REVOKED)).then_some(&s.revocation))
+                .find(|c| !c.ok);
+            if let Some(check) = broken {
+                return fail(check.reason.as_deref().unwrap_or("invalid"), check.detail.clone());
+            }
+        }
+        Verdict {
+            valid: true,
+            reason: None,
+            detail: format!("{} signature(s) valid", signatures.len()),
+            judged_at: now,
+        }
+    }
+}
+
+/// Where verification learns of revocations beyond what the file carries: for banso, the current CRLs of the
+/// installation's own CAs, so a copy is judged against what its CA knows now, not only against the data
+/// embedded when it was sealed.
+pub trait RevocationSource {
+    /// CRLs (DER) to consult beside the embedded ones; each is used only if its issuer's key signed it.
+    fn crls(&self) -> Vec<Vec<u8>>;
+}
+
+/// No revocation data beyond the file's own.
+impl RevocationSource for () {
+    fn crls(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+}
+
+/// A fixed set of CRLs.
+impl RevocationSource for Vec<Vec<u8>> {
+    fn crls(&self) -> Vec<Vec<u8>> {
+        self.clone()
+    }
 }
 
 /// Trust anchors: DER root certificates. Only these are trusted; never the OS store.
@@ -294,11 +367,17 @@ impl Work {
 /// Verifies every signature and document timestamp in `pdf` at time `now` within the default [`Limits`];
 /// a file beyond them gets a report with no signature and the sub-indication FORMAT_FAILURE.
 pub fn verify_pdf(pdf: &[u8], trust: &TrustStore, now: time::OffsetDateTime) -> PdfReport {
-    verify_pdf_within(pdf, trust, now, Limits::default()).unwrap_or_else(|_| PdfReport {
+    verify_pdf_within(pdf, trust, now, Limits::default()).unwrap_or_else(|e| PdfReport {
         sha256: sha2::Sha256::digest(pdf).into(),
         signatures: Vec::new(),
         indication: Indication::TotalFailed,
         sub_indication: Some(sub_indication::FORMAT_FAILURE.to_string()),
+        verdict: Verdict {
+            valid: false,
+            reason: Some(sub_indication::FORMAT_FAILURE.to_string()),
+            detail: e.to_string(),
+            judged_at: now,
+        },
     })
 }
 
@@ -309,6 +388,17 @@ pub fn verify_pdf_within(
     trust: &TrustStore,
     now: time::OffsetDateTime,
     limits: Limits,
+) -> Result<PdfReport, TooComplex> {
+    verify_pdf_with(pdf, trust, now, limits, &())
+}
+
+/// As [`verify_pdf_within`], also consulting `revocations` (e.g. the installation's own current CRLs).
+pub fn verify_pdf_with(
+    pdf: &[u8],
+    trust: &TrustStore,
+    now: time::OffsetDateTime,
+    limits: Limits,
+    revocations: &dyn RevocationSource,
 ) -> Result<PdfReport, TooComplex> {
     let work = Work::new(limits);
     let roots: Vec<CertView<'_>> = trust.roots.iter().filter_map(|r| CertView::parse(r)).collect();
@@ -360,12 +450,14 @@ pub fn verify_pdf_within(
     let mut doc_ts: Vec<DocTs> = Vec::new();
     let mut reports: Vec<Option<SignatureReport>> = vec![None; dicts.len()];
     let mut whole: Option<[u8; 32]> = None;
+    let online_crls = revocations.crls();
     let ctx = Ctx {
         pdf,
         doc: doc.as_ref(),
         roots: &roots,
         now: now_unix,
         dss: &dss,
+        online_crls: &online_crls,
         work: &work,
     };
     for &i in order.iter().rev() {
@@ -411,6 +503,7 @@ pub fn verify_pdf_within(
     };
     Ok(PdfReport {
         sha256,
+        verdict: Verdict::of(&signatures, now),
         signatures,
         indication,
         sub_indication,
@@ -431,6 +524,8 @@ struct Ctx<'p, 'r> {
     roots: &'r [CertView<'r>],
     now: i64,
     dss: &'p crate::ltv::DssData,
+    /// CRLs from the [`RevocationSource`], consulted with the embedded ones.
+    online_crls: &'p [Vec<u8>],
     work: &'p Work,
 }
 
@@ -607,12 +702,14 @@ fn check_token(
 }
 
 /// Revocation of every certificate of `path` (leaf first, anchor last, not checked) from the embedded
-/// CRLs and OCSP responses. `poe` is the proved time of signing: a revocation after it does not count.
+/// CRLs and OCSP responses and the [`RevocationSource`]'s CRLs. `poe` is the proved time of signing: a
+/// revocation after it does not count.
 fn check_revocation(ctx: &Ctx<'_, '_>, path: &[Vec<u8>], extra_crls: &[&[u8]], poe: i64) -> Check {
     let crls: Vec<crate::crl::CrlInfo> = ctx
         .dss
         .crls
         .iter()
+        .chain(ctx.online_crls.iter())
         .map(Vec::as_slice)
         .chain(extra_crls.iter().copied())
         .filter_map(|c| crate::crl::parse_crl(c).ok())
@@ -740,7 +837,9 @@ fn verify_doc_timestamp(
     let chain_time = later.iter().filter(|d| d.end > end).map(|d| d.time).min();
     let is_latest = chain_time.is_none();
     let chain_time = chain_time.unwrap_or(ctx.now);
-    let token = first_element(&dict.contents).map(<[u8]>::to_vec).unwrap_or_default();
+    let token = first_element(&dict.contents)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     let parts = usize::try_from(b1)
         .ok()
         .zip(usize::try_from(b2).ok())

@@ -169,6 +169,9 @@ pub struct OwnCa {
     pub tsa: Arc<TimestampAuthority>,
 }
 
+/// A CRL as built: the revocations it lists, when it was signed, its DER.
+type BuiltCrl = (Vec<CaRevocation>, OffsetDateTime, Vec<u8>);
+
 /// Everything the installation signs with and vouches for.
 pub struct TrustServices {
     pub root_der: Vec<u8>,
@@ -182,6 +185,9 @@ pub struct TrustServices {
     pub timestamps: Arc<dyn TimestampSource>,
     /// The registry's revocations as last read ([`TrustServices::set_revocations`] before each use).
     revoked: std::sync::RwLock<Vec<CaRevocation>>,
+    /// The issuing CA's CRL last built for judging copies, with the revocations it lists and when it was
+    /// signed: built again when the list changes or it is an hour old.
+    crl_for_verification: std::sync::Mutex<Option<BuiltCrl>>,
     /// The URL the certificates' CRL and OCSP pointers use.
     pub base_url: String,
 }
@@ -586,6 +592,7 @@ impl TrustServices {
             officers,
             timestamps,
             revoked,
+            crl_for_verification: std::sync::Mutex::new(None),
             base_url,
         })
     }
@@ -753,6 +760,39 @@ impl TrustServices {
     /// same).
     pub fn set_revocations(&self, list: Vec<CaRevocation>) {
         *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    /// The CRLs this installation's CAs publish now, for judging copies (the [`RevocationSource`] of file
+    /// verification): the issuing CA's, listing the registry's revocations as last read, and the root's as the
+    /// ceremony signed it. Empty for an imported chain, whose CAs are someone else's.
+    ///
+    /// [`RevocationSource`]: banso_signing::verify::RevocationSource
+    pub fn current_crls(&self, now: OffsetDateTime) -> Vec<Vec<u8>> {
+        let Some(own) = &self.own else {
+            return Vec::new();
+        };
+        let revoked = self.revoked.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut cache = self
+            .crl_for_verification
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let fresh = cache
+            .as_ref()
+            .is_some_and(|(list, built, _)| *list == revoked && now - *built < time::Duration::hours(1));
+        if !fresh {
+            match self.crl(&Self::slug_of(&self.issuing_der), now) {
+                Some(Ok(crl)) => *cache = Some((revoked, now, crl)),
+                Some(Err(e)) => {
+                    tracing::warn!("the issuing CA's CRL could not be built for verification: {e}")
+                }
+                None => {}
+            }
+        }
+        let mut crls: Vec<Vec<u8>> = cache.iter().map(|(_, _, crl)| crl.clone()).collect();
+        if let Ok(root) = RootStatus::read(&own.dir, RootStatus::CRL) {
+            crls.push(root);
+        }
+        crls
     }
 
     /// Reads the registry's revocations into these services.

@@ -1,9 +1,11 @@
 //! The `PdfVerifier` port: banso-signing's verification, off the async threads and within bounds.
 
+use crate::pki::TrustServices;
 use async_trait::async_trait;
 use banso_core::error::{Code, Error};
+use banso_core::ports::Registry;
 use banso_core::ports::{CheckOutcome, PdfFindings, PdfVerifier, SignatureFindings};
-use banso_signing::verify::{verify_pdf_within, Check, TrustStore};
+use banso_signing::verify::{verify_pdf_with, Check, TrustStore};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -16,6 +18,9 @@ pub struct Verifier {
     running: Arc<tokio::sync::Semaphore>,
     waiting: Arc<tokio::sync::Semaphore>,
     pub limits: banso_signing::verify::Limits,
+    /// Where the installation's current revocations come from: its trust services, refreshed from the
+    /// registry before each file.
+    revocations: Option<(Arc<TrustServices>, Arc<dyn Registry>)>,
 }
 
 impl Verifier {
@@ -25,7 +30,14 @@ impl Verifier {
             running: Arc::new(tokio::sync::Semaphore::new(running)),
             waiting: Arc::new(tokio::sync::Semaphore::new(running + queue)),
             limits: banso_signing::verify::Limits::default(),
+            revocations: None,
         }
+    }
+
+    /// Judges files also against the CRLs the installation's CAs publish now (the registry's revocations).
+    pub fn with_revocations(mut self, trust: Arc<TrustServices>, registry: Arc<dyn Registry>) -> Self {
+        self.revocations = Some((trust, registry));
+        self
     }
 }
 
@@ -56,10 +68,17 @@ impl PdfVerifier for Verifier {
             .acquire_owned()
             .await
             .map_err(|_| Error::new(Code::Sys0003Internal, "verification is shutting down"))?;
+        let crls = match &self.revocations {
+            Some((services, registry)) => {
+                services.refresh_revocations(registry.as_ref()).await?;
+                services.current_crls(now)
+            }
+            None => Vec::new(),
+        };
         let trust = self.trust.clone();
         let limits = self.limits;
         let (report, revision_hashes) = tokio::task::spawn_blocking(move || {
-            let report = match verify_pdf_within(&pdf, &trust, now, limits) {
+            let report = match verify_pdf_with(&pdf, &trust, now, limits, &crls) {
                 Ok(report) => report,
                 Err(e) => return Err(Error::new(Code::Ver0006TooComplex, e.to_string())),
             };
@@ -84,6 +103,12 @@ impl PdfVerifier for Verifier {
             revision_hashes,
             indication: report.indication.as_str().to_string(),
             sub_indication: report.sub_indication.clone(),
+            verdict: CheckOutcome {
+                ok: report.verdict.valid,
+                reason: report.verdict.reason.clone(),
+                detail: report.verdict.detail.clone(),
+            },
+            judged_at: report.verdict.judged_at,
             signatures: report
                 .signatures
                 .iter()
