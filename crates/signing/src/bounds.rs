@@ -46,9 +46,10 @@ fn walk(content: &[u8], depth: usize) -> Result<usize, Refused> {
     Ok(count)
 }
 
-/// The number of certificates a CMS `ContentInfo` holding a SignedData carries, counted without decoding
-/// them (so that a hostile count can be refused with its number before the quadratic sort).
-pub fn cms_certificate_count(der: &[u8]) -> Option<usize> {
+/// The certificates a CMS `ContentInfo` holding a SignedData carries, as the DER elements of its
+/// `certificates` set, found without decoding them: to count them before a decoder's quadratic sort, and to
+/// list a signature's chain without decoding the whole SignedData.
+pub fn cms_certificate_elements(der: &[u8]) -> Option<Vec<&[u8]>> {
     let mut r = SliceReader::new(der).ok()?;
     let content_info = Header::decode(&mut r).ok()?;
     let mut ci = SliceReader::new(r.read_slice(content_info.length).ok()?).ok()?;
@@ -64,18 +65,17 @@ pub fn cms_certificate_count(der: &[u8]) -> Option<usize> {
         constructed: true,
         number: der::TagNumber::N0,
     };
+    let mut out = Vec::new();
     if sd.is_finished() || sd.peek_tag().ok()? != certificates_tag {
-        return Some(0);
+        return Some(out);
     }
     let set = Header::decode(&mut sd).ok()?;
     let body = sd.read_slice(set.length).ok()?;
     let mut certs = SliceReader::new(body).ok()?;
-    let mut n = 0usize;
     while !certs.is_finished() {
-        certs.tlv_bytes().ok()?;
-        n = n.saturating_add(1);
+        out.push(certs.tlv_bytes().ok()?);
     }
-    Some(n)
+    Some(out)
 }
 
 #[cfg(test)]
