@@ -42,16 +42,8 @@ pub fn add_validation_data(
     for chain in chains {
         ocsps.extend(trust.revocation_material(chain, now)?);
     }
-    let mut crls = Vec::new();
-    for ca in [&trust.root_der, &trust.issuing_der] {
-        let slug = CertView::parse(ca)
-            .and_then(|c| c.subject_common_name())
-            .map(|cn| banso_signing::pki::slug(&cn))
-            .unwrap_or_default();
-        if let Some(crl) = trust.crl(&slug, now) {
-            crls.push(crl?);
-        }
-    }
+    // The CAs' current CRLs, as file verification uses them (the issuing CA's kept until the revocations change).
+    let crls = trust.current_crls(now);
     ltv::add_dss(pdf, &certs, &crls, &ocsps)
 }
 
