@@ -27,7 +27,20 @@ pub fn check(der: &[u8]) -> Result<(), Refused> {
     walk(der, MAX_DEPTH).map(|_| ())
 }
 
-/// The number of elements in `content`, after checking each constructed one.
+/// The content of an OCTET STRING, or of a BIT STRING without unused bits, that may itself be DER.
+fn wrapped_der(tag: Tag, body: &[u8]) -> Option<&[u8]> {
+    match tag {
+        Tag::OctetString => Some(body),
+        Tag::BitString => body
+            .split_first()
+            .filter(|(unused, _)| **unused == 0)
+            .map(|(_, bits)| bits),
+        _ => None,
+    }
+}
+
+/// The number of elements in `content`, after checking each constructed one and any DER wrapped in a
+/// string.
 fn walk(content: &[u8], depth: usize) -> Result<usize, Refused> {
     let mut reader = SliceReader::new(content).map_err(|_| Refused::Malformed)?;
     let mut count = 0usize;
@@ -35,11 +48,18 @@ fn walk(content: &[u8], depth: usize) -> Result<usize, Refused> {
         let header = Header::decode(&mut reader).map_err(|_| Refused::Malformed)?;
         let body = reader.read_slice(header.length).map_err(|_| Refused::Malformed)?;
         count = count.saturating_add(1);
+        let deeper = depth.checked_sub(1).ok_or(Refused::Malformed)?;
         if header.tag.is_constructed() {
-            let inner = walk(body, depth.checked_sub(1).ok_or(Refused::Malformed)?)?;
+            let inner = walk(body, deeper)?;
             let a_set = header.tag == Tag::Set || header.tag.is_context_specific();
             if a_set && inner > MAX_SET_ELEMENTS {
                 return Err(Refused::LargeSet(inner));
+            }
+        } else if let Some(wrapped) = wrapped_der(header.tag, body) {
+            // DER inside an OCTET STRING or BIT STRING (an extension's value, a TSTInfo, an OCSP response's
+            // bytes) is decoded too: its sets are bounded alike. Content that is not DER is only bytes.
+            if let Err(Refused::LargeSet(n)) = walk(wrapped, deeper) {
+                return Err(Refused::LargeSet(n));
             }
         }
     }
@@ -109,6 +129,23 @@ mod tests {
         let mut wrapped = outer.to_der().unwrap();
         wrapped.extend(&big);
         assert_eq!(check(&wrapped), Err(Refused::LargeSet(1000)));
+        // Inside an OCTET STRING (as an extension's value is) and a BIT STRING, still found.
+        let octets = der::asn1::OctetString::new(wrapped.clone())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        assert_eq!(check(&octets), Err(Refused::LargeSet(1000)));
+        let bits = der::asn1::BitString::from_bytes(&octets)
+            .unwrap()
+            .to_der()
+            .unwrap();
+        assert_eq!(check(&bits), Err(Refused::LargeSet(1000)));
+        // An OCTET STRING of plain bytes is only bytes.
+        let plain = der::asn1::OctetString::new(vec![0x31, 0x80, 0xff])
+            .unwrap()
+            .to_der()
+            .unwrap();
+        assert_eq!(check(&plain), Ok(()));
     }
 
     #[test]

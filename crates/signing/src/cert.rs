@@ -305,11 +305,6 @@ impl<'a> CertView<'a> {
         self.subject().to_der().ok()
     }
 
-    /// The DER of the serial number INTEGER.
-    pub fn serial_der(&self) -> Option<Vec<u8>> {
-        self.cert.tbs_certificate.serial_number.to_der().ok()
-    }
-
     /// The DER of the SubjectPublicKeyInfo.
     pub fn spki_der(&self) -> Option<Vec<u8>> {
         self.cert.tbs_certificate.subject_public_key_info.to_der().ok()

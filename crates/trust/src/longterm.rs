@@ -43,7 +43,7 @@ pub fn add_validation_data(
         ocsps.extend(trust.revocation_material(chain, now)?);
     }
     // The CAs' current CRLs, as file verification uses them (the issuing CA's kept until the revocations change).
-    let crls = trust.current_crls(now);
+    let crls = trust.current_crls(now)?;
     ltv::add_dss(pdf, &certs, &crls, &ocsps)
 }
 

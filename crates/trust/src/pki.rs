@@ -764,12 +764,13 @@ impl TrustServices {
 
     /// The CRLs this installation's CAs publish now, for judging copies (the [`RevocationSource`] of file
     /// verification): the issuing CA's, listing the registry's revocations as last read, and the root's as the
-    /// ceremony signed it. Empty for an imported chain, whose CAs are someone else's.
+    /// ceremony signed it. Empty for an imported chain, whose CAs are someone else's. An error when either
+    /// cannot be had.
     ///
     /// [`RevocationSource`]: banso_signing::verify::RevocationSource
-    pub fn current_crls(&self, now: OffsetDateTime) -> Vec<Vec<u8>> {
+    pub fn current_crls(&self, now: OffsetDateTime) -> Result<Vec<Vec<u8>>, SigningError> {
         let Some(own) = &self.own else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let revoked = self.revoked.read().unwrap_or_else(|p| p.into_inner()).clone();
         let mut cache = self
@@ -780,19 +781,19 @@ impl TrustServices {
             .as_ref()
             .is_some_and(|(list, built, _)| *list == revoked && now - *built < time::Duration::hours(1));
         if !fresh {
-            match self.crl(&Self::slug_of(&self.issuing_der), now) {
-                Some(Ok(crl)) => *cache = Some((revoked, now, crl)),
-                Some(Err(e)) => {
-                    tracing::warn!("the issuing CA's CRL could not be built for verification: {e}")
-                }
-                None => {}
-            }
+            // A CRL that cannot be built is an error, never a stale one: it might miss a revocation.
+            *cache = None;
+            let crl = self
+                .crl(&Self::slug_of(&self.issuing_der), now)
+                .ok_or_else(|| SigningError::Certificate("no issuing CA to publish a CRL".into()))??;
+            *cache = Some((revoked, now, crl));
         }
         let mut crls: Vec<Vec<u8>> = cache.iter().map(|(_, _, crl)| crl.clone()).collect();
-        if let Ok(root) = RootStatus::read(&own.dir, RootStatus::CRL) {
-            crls.push(root);
-        }
-        crls
+        crls.push(
+            RootStatus::read(&own.dir, RootStatus::CRL)
+                .map_err(|e| SigningError::Certificate(format!("{e:#}")))?,
+        );
+        Ok(crls)
     }
 
     /// Reads the registry's revocations into these services.

@@ -68,16 +68,26 @@ impl PdfVerifier for Verifier {
             .acquire_owned()
             .await
             .map_err(|_| Error::new(Code::Sys0003Internal, "verification is shutting down"))?;
-        let crls = match &self.revocations {
+        let services = match &self.revocations {
             Some((services, registry)) => {
                 services.refresh_revocations(registry.as_ref()).await?;
-                services.current_crls(now)
+                Some(services.clone())
             }
-            None => Vec::new(),
+            None => None,
         };
         let trust = self.trust.clone();
         let limits = self.limits;
         let (report, revision_hashes) = tokio::task::spawn_blocking(move || {
+            // The installation's current CRLs (building one signs, so it runs here, off the async threads).
+            let crls = match &services {
+                Some(services) => services.current_crls(now).map_err(|e| {
+                    Error::new(
+                        Code::Sys0003Internal,
+                        format!("the installation's revocation list is not available: {e}"),
+                    )
+                })?,
+                None => Vec::new(),
+            };
             let report = match verify_pdf_with(&pdf, &trust, now, limits, &crls) {
                 Ok(report) => report,
                 Err(e) => return Err(Error::new(Code::Ver0006TooComplex, e.to_string())),

@@ -680,18 +680,20 @@ fn verify_one(
     } else {
         let cms_crls: Vec<&[u8]> = cms.crls.iter().map(Vec::as_slice).collect();
         let signer_rev = check_revocation(ctx, &path, &cms_crls, validation_time);
-        match ts.as_ref().filter(|t| t.check.ok) {
-            Some(t) if signer_rev.ok => {
-                let tsa_rev = check_revocation(ctx, &t.path, &cms_crls, t.gen_time.unwrap_or(ctx.now));
-                if tsa_rev.ok {
-                    Check::pass(format!("signer: {}; TSA: {}", signer_rev.detail, tsa_rev.detail))
-                } else {
-                    Check {
-                        ok: false,
-                        reason: tsa_rev.reason,
-                        detail: format!("TSA: {}", tsa_rev.detail),
-                    }
-                }
+        // The TSA's revocation is checked whatever the signer's says, and a revocation on either side wins.
+        let tsa_rev = ts
+            .as_ref()
+            .filter(|t| t.check.ok)
+            .map(|t| check_revocation(ctx, &t.path, &cms_crls, t.gen_time.unwrap_or(ctx.now)));
+        let revoked = |c: &Check| c.reason.as_deref() == Some(reason::REVOKED);
+        match tsa_rev {
+            Some(tsa_rev) if revoked(&tsa_rev) || (signer_rev.ok && !tsa_rev.ok) => Check {
+                ok: false,
+                reason: tsa_rev.reason,
+                detail: format!("TSA: {}", tsa_rev.detail),
+            },
+            Some(tsa_rev) if signer_rev.ok => {
+                Check::pass(format!("signer: {}; TSA: {}", signer_rev.detail, tsa_rev.detail))
             }
             _ => signer_rev,
         }

@@ -89,7 +89,6 @@ pub(super) fn find_signer<'a>(cms: &Cms, certs: &[CertView<'a>]) -> Option<CertV
             certs
                 .iter()
                 .find(|c| *c.issuer() == id.issuer && c.serial() == serial)
-                .or_else(|| certs.iter().find(|c| c.serial() == serial))
         }
         SignerIdentifier::SubjectKeyIdentifier(id) => certs
             .iter()
