@@ -3,7 +3,7 @@
 //! [`add_dss`] appends an incremental update with a `/DSS` dictionary in the catalog holding `/Certs`,
 //! `/CRLs` and `/OCSPs` streams (merged with an existing DSS, without duplicates) and a `/VRI` entry per
 //! signature, keyed by the upper-case hex SHA-1 of the signature's `/Contents` string.
-use crate::incremental::{decode_stream, signature_values, Dict, Obj, PdfDoc, Update};
+use crate::incremental::{signature_values, Dict, Obj, PdfDoc, Update};
 use crate::SigningError;
 use std::collections::BTreeMap;
 
@@ -32,7 +32,7 @@ fn array_refs(doc: &PdfDoc<'_>, dss: &Dict, key: &str) -> Vec<Obj> {
 
 fn stream_data(doc: &PdfDoc<'_>, r: &Obj) -> Option<Vec<u8>> {
     match doc.resolve(r)? {
-        Obj::Stream(d, raw) => decode_stream(&d, &raw),
+        Obj::Stream(d, raw) => doc.decode(&d, &raw),
         _ => None,
     }
 }

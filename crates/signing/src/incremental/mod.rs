@@ -26,7 +26,7 @@ use xref::*;
 const MAX_DEPTH: usize = 64;
 /// Cross-reference sections followed at most.
 const MAX_SECTIONS: usize = 4096;
-/// Decompressed stream size accepted (bytes).
+/// Decompressed stream bytes accepted per document, all its streams together.
 const MAX_DECODED: u64 = 256 << 20;
 
 /// A PDF object. Names are kept as written (without the slash); strings decoded; streams keep their raw
@@ -173,8 +173,11 @@ pub struct Section {
     pub is_stream: bool,
 }
 
+/// Decoded object streams (dictionary and data) by the offset of their object.
+type DecodedStreams = BTreeMap<usize, std::sync::Arc<(Dict, Vec<u8>)>>;
+
 /// A parsed PDF: its sections (oldest first) and the merged object table.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PdfDoc<'a> {
     pub bytes: &'a [u8],
     /// Oldest first.
@@ -182,6 +185,13 @@ pub struct PdfDoc<'a> {
     /// The newest trailer.
     pub trailer: Dict,
     table: BTreeMap<u32, Entry>,
+    /// What is left of the bytes this document's streams may decode to, all streams together
+    /// ([`MAX_DECODED`]): a crafted file of small compressed streams must not buy minutes of inflating.
+    decode_left: std::sync::atomic::AtomicU64,
+    /// Set once a stream was refused for want of budget.
+    decode_spent: std::sync::atomic::AtomicBool,
+    /// Object streams decoded once, by the offset of their object.
+    object_streams: std::sync::Mutex<DecodedStreams>,
 }
 
 fn bad(what: impl Into<String>) -> SigningError {
@@ -191,6 +201,74 @@ fn bad(what: impl Into<String>) -> SigningError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PDF whose objects 3 and 4 live in two Flate object streams (5 and 6) of `padding` spaces each.
+    fn two_object_streams(padding: usize) -> Vec<u8> {
+        use std::io::Write as _;
+        let stream = |n: u32, num: u32| {
+            let header = format!("{num} 0 ");
+            let body = format!("{header}<< /N {n} >>{}", " ".repeat(padding));
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(body.as_bytes()).unwrap();
+            (header.len(), z.finish().unwrap())
+        };
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = [0usize; 7];
+        for (n, body) in [
+            (1, "<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, "<< /Type /Pages /Kids [] /Count 0 >>"),
+        ] {
+            offsets[n] = out.len();
+            out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+        }
+        for (n, num) in [(5usize, 3u32), (6, 4)] {
+            let (first, data) = stream(num, num);
+            offsets[n] = out.len();
+            out.extend_from_slice(
+                format!(
+                    "{n} 0 obj\n<< /Type /ObjStm /N 1 /First {first} /Filter /FlateDecode /Length {} >>\nstream\n",
+                    data.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\nendstream\nendobj\n");
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 7\n0000000000 65535 f \n");
+        for offset in offsets.iter().skip(1) {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        // The test puts objects 3 and 4 into the streams through the table it reads with.
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn streams_decode_within_one_budget_per_document_and_once_each() {
+        let bytes = two_object_streams(6_000);
+        let doc = PdfDoc::parse_within(&bytes, 10_000).unwrap();
+        let mut table = doc.table().clone();
+        table.insert(3, Entry::InStream(5, 0));
+        table.insert(4, Entry::InStream(6, 0));
+        // The first stream fits and is decoded once, however often its objects are read.
+        for _ in 0..100 {
+            assert_eq!(
+                doc.load_with(&table, 3).unwrap().as_dict().unwrap().get("N"),
+                Some(&Obj::Int(3))
+            );
+        }
+        assert!(!doc.decode_budget_spent());
+        // The second would take the document past its budget: refused, and said so.
+        assert_eq!(doc.load_with(&table, 4), None);
+        assert!(doc.decode_budget_spent());
+        // With room for both, both read.
+        let roomy = PdfDoc::parse_within(&bytes, 20_000).unwrap();
+        assert!(roomy.load_with(&table, 4).is_some());
+        assert!(!roomy.decode_budget_spent());
+    }
 
     #[test]
     fn parses_objects() {

@@ -60,7 +60,11 @@ pub(super) fn parse_classic(bytes: &[u8], offset: usize) -> Option<(BTreeMap<u32
     }
 }
 
-pub(super) fn parse_xref_stream(bytes: &[u8], offset: usize) -> Option<(BTreeMap<u32, Entry>, Dict)> {
+pub(super) fn parse_xref_stream(
+    bytes: &[u8],
+    offset: usize,
+    decode_left: &mut u64,
+) -> Option<(BTreeMap<u32, Entry>, Dict)> {
     let (_, _, obj) = parse_indirect(bytes, offset)?;
     let Obj::Stream(dict, raw) = obj else {
         return None;
@@ -68,7 +72,10 @@ pub(super) fn parse_xref_stream(bytes: &[u8], offset: usize) -> Option<(BTreeMap
     if !dict.name_is("Type", "XRef") {
         return None;
     }
-    let data = decode_stream(&dict, &raw)?;
+    let data = decode_stream_within(&dict, &raw, *decode_left)?;
+    *decode_left = decode_left
+        .checked_sub(u64::try_from(data.len()).ok()?)?
+        .checked_sub(1)?;
     let w: Vec<usize> = dict
         .get("W")?
         .as_array()?
@@ -142,9 +149,15 @@ pub(super) fn object_in_stream(dict: &Dict, data: &[u8], num: u32, index: u32) -
 impl<'a> PdfDoc<'a> {
     /// Reads the cross-reference chain from the last `startxref`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, SigningError> {
+        Self::parse_within(bytes, MAX_DECODED)
+    }
+
+    /// As [`PdfDoc::parse`], the streams of the document decoding to at most `decode_budget` bytes in all.
+    pub fn parse_within(bytes: &'a [u8], decode_budget: u64) -> Result<Self, SigningError> {
         let mut next = Some(last_startxref(bytes).ok_or_else(|| bad("no startxref"))?);
         let mut seen = BTreeSet::new();
         let mut sections = Vec::new();
+        let mut decode_left = decode_budget;
         while let Some(offset) = next {
             if !seen.insert(offset) || sections.len() >= MAX_SECTIONS {
                 return Err(bad("the cross-reference chain loops"));
@@ -152,7 +165,7 @@ impl<'a> PdfDoc<'a> {
             let (mut entries, trailer, is_stream) = match parse_classic(bytes, offset) {
                 Some((e, t)) => (e, t, false),
                 None => {
-                    let (e, t) = parse_xref_stream(bytes, offset)
+                    let (e, t) = parse_xref_stream(bytes, offset, &mut decode_left)
                         .ok_or_else(|| bad(format!("no cross-reference section at {offset}")))?;
                     (e, t, true)
                 }
@@ -163,7 +176,7 @@ impl<'a> PdfDoc<'a> {
                 .and_then(Obj::as_int)
                 .and_then(|v| usize::try_from(v).ok())
             {
-                if let Some((more, _)) = parse_xref_stream(bytes, stm) {
+                if let Some((more, _)) = parse_xref_stream(bytes, stm, &mut decode_left) {
                     for (k, v) in more {
                         entries.entry(k).or_insert(v);
                     }
@@ -192,7 +205,61 @@ impl<'a> PdfDoc<'a> {
             sections,
             trailer,
             table,
+            decode_left: std::sync::atomic::AtomicU64::new(decode_left),
+            decode_spent: std::sync::atomic::AtomicBool::new(false),
+            object_streams: std::sync::Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Decodes one of this document's streams within what is left of its decoding budget; `None` for a
+    /// stream that does not decode or would exceed it (then [`PdfDoc::decode_budget_spent`] says so).
+    pub fn decode(&self, dict: &Dict, raw: &[u8]) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let left = self.decode_left.load(Relaxed);
+        let data = decode_stream_within(dict, raw, left)?;
+        let used = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        if used >= left {
+            // Cut at the budget: the stream may be longer still.
+            self.decode_left.store(0, Relaxed);
+            self.decode_spent.store(true, Relaxed);
+            return None;
+        }
+        self.decode_left.store(left - used, Relaxed);
+        Some(data)
+    }
+
+    /// Whether a stream was refused because the document's streams decode to more than [`MAX_DECODED`].
+    pub fn decode_budget_spent(&self) -> bool {
+        self.decode_spent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// An object stream, decoded once per document.
+    fn object_stream(
+        &self,
+        table: &BTreeMap<u32, Entry>,
+        num: u32,
+    ) -> Option<std::sync::Arc<(Dict, Vec<u8>)>> {
+        let Some(Entry::Offset(offset, _)) = table.get(&num) else {
+            return None;
+        };
+        if let Some(found) = self
+            .object_streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(offset)
+        {
+            return Some(found.clone());
+        }
+        let Obj::Stream(dict, raw) = self.load_with(table, num)? else {
+            return None;
+        };
+        let data = self.decode(&dict, &raw)?;
+        let decoded = std::sync::Arc::new((dict, data));
+        self.object_streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*offset, decoded.clone());
+        Some(decoded)
     }
 
     pub(super) fn merge(sections: &[Section], upto: usize) -> BTreeMap<u32, Entry> {
@@ -241,14 +308,9 @@ impl<'a> PdfDoc<'a> {
                 (n == num).then_some(obj)
             }
             Entry::InStream(stm, index) => {
-                if table.get(stm).is_some_and(|e| matches!(e, Entry::InStream(..))) {
-                    return None;
-                }
-                let Obj::Stream(dict, raw) = self.load_with(table, *stm)? else {
-                    return None;
-                };
-                let data = decode_stream(&dict, &raw)?;
-                object_in_stream(&dict, &data, num, *index).0
+                let stream = self.object_stream(table, *stm)?;
+                let (dict, data) = stream.as_ref();
+                object_in_stream(dict, data, num, *index).0
             }
         }
     }

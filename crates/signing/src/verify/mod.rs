@@ -506,6 +506,11 @@ pub fn verify_pdf_with(
     if let Some(what) = work.exceeded.borrow_mut().take() {
         return Err(TooComplex(what));
     }
+    if doc.as_ref().is_some_and(PdfDoc::decode_budget_spent) {
+        return Err(TooComplex(
+            "the file's compressed streams decode to more than 256 MiB".into(),
+        ));
+    }
     let signatures: Vec<SignatureReport> = reports.into_iter().flatten().collect();
     let sha256 = whole.unwrap_or_else(|| sha2::Sha256::digest(pdf).into());
     let worst = signatures.iter().max_by_key(|s| s.indication);
