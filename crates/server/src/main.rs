@@ -486,17 +486,13 @@ async fn serve(mut config: Config) -> Result<()> {
         .get_or_insert_with(|| format!("http://{local}"));
     let app = App::open(config).await?;
     let base = app.config.public_base_url();
-    let state = http::AppState {
-        service: app.service.clone(),
-        metrics: Default::default(),
-        log_key: app.log_key.clone(),
-        trust: app.trust.clone(),
-        edge: std::sync::Arc::new(http::edge::Edge::new(
-            app.config.limits.clone(),
-            app.config.max_upload_bytes,
-        )),
-        base_url: base.trim_end_matches('/').to_string(),
-    };
+    let state = http::AppState::new(
+        app.service.clone(),
+        app.trust.clone(),
+        app.log_key.clone(),
+        http::edge::Edge::new(app.config.limits.clone(), app.config.max_upload_bytes),
+        &base,
+    );
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");
     println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");
@@ -518,7 +514,7 @@ async fn serve(mut config: Config) -> Result<()> {
             app.config.sweep_every_minutes,
         );
     }
-    let metrics = state.metrics.clone();
+    let metrics = state.metrics();
     http::edge::serve(
         listener,
         http::router(state),

@@ -21,13 +21,38 @@ use std::sync::Arc;
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Service,
-    pub metrics: Arc<Metrics>,
+    service: Service,
+    metrics: Arc<Metrics>,
     /// The edge's limits and the anonymous body budget.
-    pub edge: Arc<edge::Edge>,
-    pub base_url: String,
-    pub log_key: Arc<crate::translog::LogKey>,
-    pub trust: Arc<crate::trust::TrustServices>,
+    edge: Arc<edge::Edge>,
+    base_url: String,
+    log_key: Arc<crate::translog::LogKey>,
+    trust: Arc<crate::trust::TrustServices>,
+}
+
+impl AppState {
+    /// The state the handlers share: the use cases, the PKI services, the log key, and the edge's limits.
+    pub fn new(
+        service: Service,
+        trust: Arc<crate::trust::TrustServices>,
+        log_key: Arc<crate::translog::LogKey>,
+        edge: edge::Edge,
+        base_url: &str,
+    ) -> Self {
+        Self {
+            service,
+            metrics: Default::default(),
+            edge: Arc::new(edge),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            log_key,
+            trust,
+        }
+    }
+
+    /// The metrics the edge also counts into.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail
