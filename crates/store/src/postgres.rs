@@ -5,6 +5,7 @@
 //! side by side; each then commits its records with the line marked used, or voids the line.
 
 use crate::schema;
+use crate::schema::{copy_col, intake_col, token_col};
 use crate::schema::{
     create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
     INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
@@ -38,50 +39,50 @@ fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
 
 fn copy_from_row(row: &Row) -> Result<CopyRecord, StoreError> {
     let g = |e: tokio_postgres::Error| StoreError::Other(format!("postgres row: {e}"));
-    let status: String = row.try_get(17).map_err(g)?;
-    let keys: String = row.try_get(21).map_err(g)?;
+    let status: String = row.try_get(copy_col::STATUS).map_err(g)?;
+    let keys: String = row.try_get(copy_col::ORIGINAL_KEYS).map_err(g)?;
     Ok(CopyRecord {
-        code: row.try_get(0).map_err(g)?,
-        request_id: row.try_get(1).map_err(g)?,
-        copy_index: row.try_get::<_, i32>(2).map_err(g)? as u32,
-        request_key: row.try_get(3).map_err(g)?,
-        sequence: row.try_get::<_, i32>(4).map_err(g)? as u32,
-        book: row.try_get::<_, i32>(5).map_err(g)? as u32,
-        year: row.try_get(6).map_err(g)?,
-        suffix: row.try_get(7).map_err(g)?,
-        holder_id: row.try_get(8).map_err(g)?,
-        holder_name: row.try_get(9).map_err(g)?,
-        document_type: row.try_get(10).map_err(g)?,
-        original_pages: row.try_get::<_, i32>(11).map_err(g)? as u32,
-        pdf_pages: row.try_get::<_, i32>(12).map_err(g)? as u32,
-        sha256: row.try_get(13).map_err(g)?,
-        fee_vnd: row.try_get::<_, i64>(14).map_err(g)? as u64,
-        issuing_body: row.try_get(15).map_err(g)?,
-        signer: row.try_get(16).map_err(g)?,
+        code: row.try_get(copy_col::CODE).map_err(g)?,
+        request_id: row.try_get(copy_col::REQUEST_ID).map_err(g)?,
+        copy_index: row.try_get::<_, i32>(copy_col::COPY_INDEX).map_err(g)? as u32,
+        request_key: row.try_get(copy_col::REQUEST_KEY).map_err(g)?,
+        sequence: row.try_get::<_, i32>(copy_col::SEQUENCE).map_err(g)? as u32,
+        book: row.try_get::<_, i32>(copy_col::BOOK).map_err(g)? as u32,
+        year: row.try_get(copy_col::YEAR).map_err(g)?,
+        suffix: row.try_get(copy_col::SUFFIX).map_err(g)?,
+        holder_id: row.try_get(copy_col::HOLDER_ID).map_err(g)?,
+        holder_name: row.try_get(copy_col::HOLDER_NAME).map_err(g)?,
+        document_type: row.try_get(copy_col::DOCUMENT_TYPE).map_err(g)?,
+        original_pages: row.try_get::<_, i32>(copy_col::ORIGINAL_PAGES).map_err(g)? as u32,
+        pdf_pages: row.try_get::<_, i32>(copy_col::PDF_PAGES).map_err(g)? as u32,
+        sha256: row.try_get(copy_col::SHA256).map_err(g)?,
+        fee_vnd: row.try_get::<_, i64>(copy_col::FEE_VND).map_err(g)? as u64,
+        issuing_body: row.try_get(copy_col::ISSUING_BODY).map_err(g)?,
+        signer: row.try_get(copy_col::SIGNER).map_err(g)?,
         status: CopyStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(format!("unknown status {status}")))?,
-        status_reason: row.try_get(18).map_err(g)?,
-        decision_number: row.try_get(19).map_err(g)?,
-        pdf_key: row.try_get(20).map_err(g)?,
+        status_reason: row.try_get(copy_col::STATUS_REASON).map_err(g)?,
+        decision_number: row.try_get(copy_col::DECISION_NUMBER).map_err(g)?,
+        pdf_key: row.try_get(copy_col::PDF_KEY).map_err(g)?,
         original_keys: serde_json::from_str(&keys).unwrap_or_default(),
-        issued_at: row.try_get(22).map_err(g)?,
-        updated_at: row.try_get(23).map_err(g)?,
-        request_digest: row.try_get(24).map_err(g)?,
+        issued_at: row.try_get(copy_col::ISSUED_AT).map_err(g)?,
+        updated_at: row.try_get(copy_col::UPDATED_AT).map_err(g)?,
+        request_digest: row.try_get(copy_col::REQUEST_DIGEST).map_err(g)?,
     })
 }
 
 fn token_from_row(row: &Row) -> Result<TokenRecord, StoreError> {
-    let role: String = row.try_get(2).map_err(err)?;
+    let role: String = row.try_get(token_col::ROLE).map_err(err)?;
     Ok(TokenRecord {
-        id: row.try_get(0).map_err(err)?,
-        name: row.try_get(1).map_err(err)?,
+        id: row.try_get(token_col::ID).map_err(err)?,
+        name: row.try_get(token_col::NAME).map_err(err)?,
         role: Role::parse(&role).unwrap_or(Role::Kiosk),
-        token_hash: row.try_get(3).map_err(err)?,
-        created_at: row.try_get(4).map_err(err)?,
-        revoked: row.try_get(5).map_err(err)?,
-        expires_at: row.try_get(6).map_err(err)?,
-        last_used_at: row.try_get(7).map_err(err)?,
-        revoked_at: row.try_get(8).map_err(err)?,
+        token_hash: row.try_get(token_col::TOKEN_HASH).map_err(err)?,
+        created_at: row.try_get(token_col::CREATED_AT).map_err(err)?,
+        revoked: row.try_get(token_col::REVOKED).map_err(err)?,
+        expires_at: row.try_get(token_col::EXPIRES_AT).map_err(err)?,
+        last_used_at: row.try_get(token_col::LAST_USED_AT).map_err(err)?,
+        revoked_at: row.try_get(token_col::REVOKED_AT).map_err(err)?,
     })
 }
 
@@ -753,22 +754,22 @@ impl Registry for PgRegistry {
         else {
             return Ok(None);
         };
-        let decision: String = row.try_get(4).map_err(err)?;
-        let codes: String = row.try_get(8).map_err(err)?;
+        let decision: String = row.try_get(intake_col::DECISION).map_err(err)?;
+        let codes: String = row.try_get(intake_col::CODES).map_err(err)?;
         Ok(Some(IntakeRow {
-            id: row.try_get(0).map_err(err)?,
-            recorded_at: row.try_get(1).map_err(err)?,
-            request_key: row.try_get(2).map_err(err)?,
-            holder_id: row.try_get(3).map_err(err)?,
+            id: row.try_get(intake_col::ID).map_err(err)?,
+            recorded_at: row.try_get(intake_col::RECORDED_AT).map_err(err)?,
+            request_key: row.try_get(intake_col::REQUEST_KEY).map_err(err)?,
+            holder_id: row.try_get(intake_col::HOLDER_ID).map_err(err)?,
             claimed_type: row
                 .try_get::<_, Option<String>>(9)
                 .map_err(err)?
                 .unwrap_or_default(),
-            recognised_type: row.try_get(10).map_err(err)?,
+            recognised_type: row.try_get(intake_col::RECOGNISED_TYPE).map_err(err)?,
             decision: schema::parse_decision(&decision)?,
-            reason: row.try_get(5).map_err(err)?,
-            report: row.try_get(6).map_err(err)?,
-            outcome: row.try_get(7).map_err(err)?,
+            reason: row.try_get(intake_col::REASON).map_err(err)?,
+            report: row.try_get(intake_col::REPORT).map_err(err)?,
+            outcome: row.try_get(intake_col::OUTCOME).map_err(err)?,
             codes: schema::split_codes(&codes),
         }))
     }

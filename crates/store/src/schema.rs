@@ -1,9 +1,89 @@
 //! The registry schema, shared by both databases where the SQL is the same.
 
+/// The column names of a column list, or of the list between `SELECT` and `FROM` of a query (for the tests
+/// that hold the named places below to their lists).
+#[cfg(test)]
+pub(crate) fn column_names(sql: &str) -> Vec<&str> {
+    let list = sql.strip_prefix("SELECT ").unwrap_or(sql);
+    let list = list.split(" FROM ").next().unwrap_or(list);
+    list.split(',').map(str::trim).collect()
+}
+
 /// Column list of `copies`, in the order both backends read rows.
 pub const COPY_COLUMNS: &str = "code, request_id, copy_index, request_key, sequence, book, year, suffix, \
     holder_id, holder_name, document_type, original_pages, pdf_pages, sha256, fee_vnd, issuing_body, signer, \
     status, status_reason, decision_number, pdf_key, original_keys, issued_at, updated_at, request_digest";
+
+/// Where each column of [`COPY_COLUMNS`] is in a row, by name: rows are read through these, never through bare
+/// numbers (a test holds them to the list, so the two cannot drift apart).
+pub mod copy_col {
+    pub const CODE: usize = 0;
+    pub const REQUEST_ID: usize = 1;
+    pub const COPY_INDEX: usize = 2;
+    pub const REQUEST_KEY: usize = 3;
+    pub const SEQUENCE: usize = 4;
+    pub const BOOK: usize = 5;
+    pub const YEAR: usize = 6;
+    pub const SUFFIX: usize = 7;
+    pub const HOLDER_ID: usize = 8;
+    pub const HOLDER_NAME: usize = 9;
+    pub const DOCUMENT_TYPE: usize = 10;
+    pub const ORIGINAL_PAGES: usize = 11;
+    pub const PDF_PAGES: usize = 12;
+    pub const SHA256: usize = 13;
+    pub const FEE_VND: usize = 14;
+    pub const ISSUING_BODY: usize = 15;
+    pub const SIGNER: usize = 16;
+    pub const STATUS: usize = 17;
+    pub const STATUS_REASON: usize = 18;
+    pub const DECISION_NUMBER: usize = 19;
+    pub const PDF_KEY: usize = 20;
+    pub const ORIGINAL_KEYS: usize = 21;
+    pub const ISSUED_AT: usize = 22;
+    pub const UPDATED_AT: usize = 23;
+    pub const REQUEST_DIGEST: usize = 24;
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_name_is_at_its_place_in_the_column_list() {
+            let names = crate::schema::column_names(super::super::COPY_COLUMNS);
+            let named = [
+                ("code", CODE),
+                ("request_id", REQUEST_ID),
+                ("copy_index", COPY_INDEX),
+                ("request_key", REQUEST_KEY),
+                ("sequence", SEQUENCE),
+                ("book", BOOK),
+                ("year", YEAR),
+                ("suffix", SUFFIX),
+                ("holder_id", HOLDER_ID),
+                ("holder_name", HOLDER_NAME),
+                ("document_type", DOCUMENT_TYPE),
+                ("original_pages", ORIGINAL_PAGES),
+                ("pdf_pages", PDF_PAGES),
+                ("sha256", SHA256),
+                ("fee_vnd", FEE_VND),
+                ("issuing_body", ISSUING_BODY),
+                ("signer", SIGNER),
+                ("status", STATUS),
+                ("status_reason", STATUS_REASON),
+                ("decision_number", DECISION_NUMBER),
+                ("pdf_key", PDF_KEY),
+                ("original_keys", ORIGINAL_KEYS),
+                ("issued_at", ISSUED_AT),
+                ("updated_at", UPDATED_AT),
+                ("request_digest", REQUEST_DIGEST),
+            ];
+            assert_eq!(named.len(), names.len(), "a column has no name here");
+            for (name, index) in named {
+                assert_eq!(names.get(index), Some(&name), "{name}");
+            }
+        }
+    }
+}
 
 /// Inserts one `copies` row; parameters in [`COPY_COLUMNS`] order.
 pub const INSERT_COPY: &str = "INSERT INTO copies (code, request_id, copy_index, request_key, sequence, book, year, \
@@ -26,6 +106,44 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 /// Columns of `api_tokens`, in the order both backends read rows.
 pub const TOKEN_COLUMNS: &str =
     "id, name, role, token_hash, created_at, revoked, expires_at, last_used_at, revoked_at";
+
+/// Where each column of [`TOKEN_COLUMNS`] is in a row, by name.
+pub mod token_col {
+    pub const ID: usize = 0;
+    pub const NAME: usize = 1;
+    pub const ROLE: usize = 2;
+    pub const TOKEN_HASH: usize = 3;
+    pub const CREATED_AT: usize = 4;
+    pub const REVOKED: usize = 5;
+    pub const EXPIRES_AT: usize = 6;
+    pub const LAST_USED_AT: usize = 7;
+    pub const REVOKED_AT: usize = 8;
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_name_is_at_its_place() {
+            let names = crate::schema::column_names(super::super::TOKEN_COLUMNS);
+            let named = [
+                ("id", ID),
+                ("name", NAME),
+                ("role", ROLE),
+                ("token_hash", TOKEN_HASH),
+                ("created_at", CREATED_AT),
+                ("revoked", REVOKED),
+                ("expires_at", EXPIRES_AT),
+                ("last_used_at", LAST_USED_AT),
+                ("revoked_at", REVOKED_AT),
+            ];
+            assert_eq!(named.len(), names.len(), "a column has no name here");
+            for (name, index) in named {
+                assert_eq!(names.get(index), Some(&name), "{name}");
+            }
+        }
+    }
+}
 
 pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked, \
     expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -326,6 +444,48 @@ pub const INSERT_INTAKE: &str =
     reason, report, outcome, codes, claimed_type, recognised_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 pub const FINISH_INTAKE: &str = "UPDATE intake_records SET outcome = $1, codes = $2 WHERE id = $3";
+
+/// Where each column of [`SELECT_INTAKE`] is in a row, by name.
+pub mod intake_col {
+    pub const ID: usize = 0;
+    pub const RECORDED_AT: usize = 1;
+    pub const REQUEST_KEY: usize = 2;
+    pub const HOLDER_ID: usize = 3;
+    pub const DECISION: usize = 4;
+    pub const REASON: usize = 5;
+    pub const REPORT: usize = 6;
+    pub const OUTCOME: usize = 7;
+    pub const CODES: usize = 8;
+    pub const CLAIMED_TYPE: usize = 9;
+    pub const RECOGNISED_TYPE: usize = 10;
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_name_is_at_its_place() {
+            let names = crate::schema::column_names(super::super::SELECT_INTAKE);
+            let named = [
+                ("id", ID),
+                ("recorded_at", RECORDED_AT),
+                ("request_key", REQUEST_KEY),
+                ("holder_id", HOLDER_ID),
+                ("decision", DECISION),
+                ("reason", REASON),
+                ("report", REPORT),
+                ("outcome", OUTCOME),
+                ("codes", CODES),
+                ("claimed_type", CLAIMED_TYPE),
+                ("recognised_type", RECOGNISED_TYPE),
+            ];
+            assert_eq!(named.len(), names.len(), "a column has no name here");
+            for (name, index) in named {
+                assert_eq!(names.get(index), Some(&name), "{name}");
+            }
+        }
+    }
+}
 
 pub const SELECT_INTAKE: &str =
     "SELECT id, recorded_at, request_key, holder_id, decision, reason, report, outcome, \

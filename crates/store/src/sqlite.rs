@@ -7,6 +7,7 @@
 //! beside a running server) wait on SQLite's busy timeout.
 
 use crate::schema;
+use crate::schema::{copy_col, intake_col, token_col};
 use crate::schema::{
     create_statements, leaf_hash_hex, not_valid, parse_hash, CHANGE_STATUS, COPY_COLUMNS, INSERT_COPY,
     INSERT_LEAF, NEXT_LOG_INDEX, NEXT_SEQUENCE, SELECT_AUDIT_ROWS, SELECT_LEAVES,
@@ -142,40 +143,40 @@ impl SqliteRegistry {
 }
 
 pub(crate) fn copy_from_row(row: &Row<'_>) -> rusqlite::Result<CopyRecord> {
-    let status: String = row.get(17)?;
-    let keys: String = row.get(21)?;
+    let status: String = row.get(copy_col::STATUS)?;
+    let keys: String = row.get(copy_col::ORIGINAL_KEYS)?;
     Ok(CopyRecord {
-        code: row.get(0)?,
-        request_id: row.get(1)?,
-        copy_index: row.get(2)?,
-        request_key: row.get(3)?,
-        sequence: row.get(4)?,
-        book: row.get(5)?,
-        year: row.get(6)?,
-        suffix: row.get(7)?,
-        holder_id: row.get(8)?,
-        holder_name: row.get(9)?,
-        document_type: row.get(10)?,
-        original_pages: row.get(11)?,
-        pdf_pages: row.get(12)?,
-        sha256: row.get(13)?,
-        fee_vnd: row.get::<_, i64>(14)? as u64,
-        issuing_body: row.get(15)?,
-        signer: row.get(16)?,
+        code: row.get(copy_col::CODE)?,
+        request_id: row.get(copy_col::REQUEST_ID)?,
+        copy_index: row.get(copy_col::COPY_INDEX)?,
+        request_key: row.get(copy_col::REQUEST_KEY)?,
+        sequence: row.get(copy_col::SEQUENCE)?,
+        book: row.get(copy_col::BOOK)?,
+        year: row.get(copy_col::YEAR)?,
+        suffix: row.get(copy_col::SUFFIX)?,
+        holder_id: row.get(copy_col::HOLDER_ID)?,
+        holder_name: row.get(copy_col::HOLDER_NAME)?,
+        document_type: row.get(copy_col::DOCUMENT_TYPE)?,
+        original_pages: row.get(copy_col::ORIGINAL_PAGES)?,
+        pdf_pages: row.get(copy_col::PDF_PAGES)?,
+        sha256: row.get(copy_col::SHA256)?,
+        fee_vnd: row.get::<_, i64>(copy_col::FEE_VND)? as u64,
+        issuing_body: row.get(copy_col::ISSUING_BODY)?,
+        signer: row.get(copy_col::SIGNER)?,
         status: CopyStatus::parse(&status).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
-                17,
+                copy_col::STATUS,
                 rusqlite::types::Type::Text,
                 format!("status {status}").into(),
             )
         })?,
-        status_reason: row.get(18)?,
-        decision_number: row.get(19)?,
-        pdf_key: row.get(20)?,
+        status_reason: row.get(copy_col::STATUS_REASON)?,
+        decision_number: row.get(copy_col::DECISION_NUMBER)?,
+        pdf_key: row.get(copy_col::PDF_KEY)?,
         original_keys: serde_json::from_str(&keys).unwrap_or_default(),
-        issued_at: parse_ts(&row.get::<_, String>(22)?)?,
-        updated_at: parse_ts(&row.get::<_, String>(23)?)?,
-        request_digest: row.get(24)?,
+        issued_at: parse_ts(&row.get::<_, String>(copy_col::ISSUED_AT)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(copy_col::UPDATED_AT)?)?,
+        request_digest: row.get(copy_col::REQUEST_DIGEST)?,
     })
 }
 
@@ -184,17 +185,17 @@ fn opt_ts(v: Option<String>) -> rusqlite::Result<Option<OffsetDateTime>> {
 }
 
 fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
-    let role: String = row.get(2)?;
+    let role: String = row.get(token_col::ROLE)?;
     Ok(TokenRecord {
-        id: row.get(0)?,
-        name: row.get(1)?,
+        id: row.get(token_col::ID)?,
+        name: row.get(token_col::NAME)?,
         role: Role::parse(&role).unwrap_or(Role::Kiosk),
-        token_hash: row.get(3)?,
-        created_at: parse_ts(&row.get::<_, String>(4)?)?,
-        revoked: row.get(5)?,
-        expires_at: opt_ts(row.get(6)?)?,
-        last_used_at: opt_ts(row.get(7)?)?,
-        revoked_at: opt_ts(row.get(8)?)?,
+        token_hash: row.get(token_col::TOKEN_HASH)?,
+        created_at: parse_ts(&row.get::<_, String>(token_col::CREATED_AT)?)?,
+        revoked: row.get(token_col::REVOKED)?,
+        expires_at: opt_ts(row.get(token_col::EXPIRES_AT)?)?,
+        last_used_at: opt_ts(row.get(token_col::LAST_USED_AT)?)?,
+        revoked_at: opt_ts(row.get(token_col::REVOKED_AT)?)?,
     })
 }
 
@@ -698,18 +699,18 @@ impl Registry for SqliteRegistry {
             c.prepare_cached(schema::SELECT_INTAKE)?
                 .query_row(params![id], |row| {
                     Ok((
-                        row.get::<_, String>(0)?,
-                        parse_ts(&row.get::<_, String>(1)?)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                        row.get::<_, String>(6)?,
-                        row.get::<_, String>(7)?,
-                        row.get::<_, String>(8)?,
+                        row.get::<_, String>(intake_col::ID)?,
+                        parse_ts(&row.get::<_, String>(intake_col::RECORDED_AT)?)?,
+                        row.get::<_, Option<String>>(intake_col::REQUEST_KEY)?,
+                        row.get::<_, String>(intake_col::HOLDER_ID)?,
+                        row.get::<_, String>(intake_col::DECISION)?,
+                        row.get::<_, String>(intake_col::REASON)?,
+                        row.get::<_, String>(intake_col::REPORT)?,
+                        row.get::<_, String>(intake_col::OUTCOME)?,
+                        row.get::<_, String>(intake_col::CODES)?,
                         (
-                            row.get::<_, Option<String>>(9)?,
-                            row.get::<_, Option<String>>(10)?,
+                            row.get::<_, Option<String>>(intake_col::CLAIMED_TYPE)?,
+                            row.get::<_, Option<String>>(intake_col::RECOGNISED_TYPE)?,
                         ),
                     ))
                 })
