@@ -166,6 +166,10 @@ fn nonce_octets(extension: &Extension) -> Vec<u8> {
 }
 
 /// Parses a DER OCSPRequest. A CertID with a hash other than SHA-1/SHA-256 is an error.
+/// CertIDs answered in one request: clients ask for one; an anonymous request for thousands would buy that
+/// many look-ups and a response as long.
+pub const MAX_CERT_IDS: usize = 16;
+
 pub fn parse_request(der: &[u8]) -> Result<OcspRequest, SigningError> {
     crate::bounds::check(der).map_err(|e| bad(&format!("the request is refused unread: {e:?}")))?;
     let request =
@@ -173,6 +177,12 @@ pub fn parse_request(der: &[u8]) -> Result<OcspRequest, SigningError> {
     let tbs = &request.tbs_request;
     if tbs.request_list.is_empty() {
         return Err(bad("empty requestList"));
+    }
+    if tbs.request_list.len() > MAX_CERT_IDS {
+        return Err(bad(&format!(
+            "{} CertIDs in one request (at most {MAX_CERT_IDS})",
+            tbs.request_list.len()
+        )));
     }
     let cert_ids = tbs
         .request_list
@@ -568,6 +578,48 @@ mod tests {
             seal_cn: "S".into(),
         };
         Hierarchy::generate(&names, &[], "http://x", time::OffsetDateTime::now_utc()).unwrap()
+    }
+
+    #[test]
+    fn a_request_for_too_many_certificates_is_malformed() {
+        let h = hierarchy();
+        let id = CertId::new(CertIdHash::Sha256, &h.seal.cert_der, &h.issuing.cert_der)
+            .unwrap()
+            .to_ocsp()
+            .unwrap();
+        let request = |n: usize| {
+            x509_ocsp::OcspRequest {
+                tbs_request: x509_ocsp::TbsRequest {
+                    version: x509_ocsp::Version::V1,
+                    requestor_name: None,
+                    request_list: vec![
+                        x509_ocsp::Request {
+                            req_cert: id.clone(),
+                            single_request_extensions: None,
+                        };
+                        n
+                    ],
+                    request_extensions: None,
+                },
+                optional_signature: None,
+            }
+            .to_der()
+            .unwrap()
+        };
+        assert_eq!(
+            parse_request(&request(MAX_CERT_IDS)).unwrap().cert_ids.len(),
+            MAX_CERT_IDS
+        );
+        assert!(parse_request(&request(MAX_CERT_IDS + 1)).is_err());
+        let responder = h.signer(&h.ocsp).unwrap();
+        let answer = respond(
+            &responder,
+            &request(MAX_CERT_IDS + 1),
+            time::OffsetDateTime::now_utc(),
+            time::Duration::hours(1),
+            &|_| CertStatus::Good,
+        );
+        assert_eq!(answer, error_response(ResponseStatus::MalformedRequest));
     }
 
     #[test]
