@@ -169,8 +169,9 @@ pub struct OwnCa {
     pub tsa: Arc<TimestampAuthority>,
 }
 
-/// A CRL as built: the revocations it lists, when it was signed, its DER.
-type BuiltCrl = (Vec<CaRevocation>, OffsetDateTime, Vec<u8>);
+/// The CRLs as last gathered: the revocations the issuing CA's lists, when it was signed, and the DER of it and of
+/// the root's.
+type BuiltCrl = (Vec<CaRevocation>, OffsetDateTime, Vec<Vec<u8>>);
 
 /// Everything the installation signs with and vouches for.
 pub struct TrustServices {
@@ -185,8 +186,8 @@ pub struct TrustServices {
     pub timestamps: Arc<dyn TimestampSource>,
     /// The registry's revocations as last read ([`TrustServices::set_revocations`] before each use).
     revoked: std::sync::RwLock<Vec<CaRevocation>>,
-    /// The issuing CA's CRL last built for judging copies, with the revocations it lists and when it was
-    /// signed: built again when the list changes or it is an hour old.
+    /// The CAs' CRLs last gathered for judging copies (the issuing CA's signed here, the root's read from its
+    /// file): gathered again when the revocations change or they are an hour old, not on every file.
     crl_for_verification: std::sync::Mutex<Option<BuiltCrl>>,
     /// The URL the certificates' CRL and OCSP pointers use.
     pub base_url: String,
@@ -781,19 +782,19 @@ impl TrustServices {
             .as_ref()
             .is_some_and(|(list, built, _)| *list == revoked && now - *built < time::Duration::hours(1));
         if !fresh {
-            // A CRL that cannot be built is an error, never a stale one: it might miss a revocation.
+            // A CRL that cannot be built (or read) is an error, never a stale one: it might miss a revocation.
             *cache = None;
-            let crl = self
+            let issuing = self
                 .crl(&Self::slug_of(&self.issuing_der), now)
                 .ok_or_else(|| SigningError::Certificate("no issuing CA to publish a CRL".into()))??;
-            *cache = Some((revoked, now, crl));
+            let root = RootStatus::read(&own.dir, RootStatus::CRL)
+                .map_err(|e| SigningError::Certificate(format!("{e:#}")))?;
+            *cache = Some((revoked, now, vec![issuing, root]));
         }
-        let mut crls: Vec<Vec<u8>> = cache.iter().map(|(_, _, crl)| crl.clone()).collect();
-        crls.push(
-            RootStatus::read(&own.dir, RootStatus::CRL)
-                .map_err(|e| SigningError::Certificate(format!("{e:#}")))?,
-        );
-        Ok(crls)
+        Ok(cache
+            .as_ref()
+            .map(|(_, _, crls)| crls.clone())
+            .unwrap_or_default())
     }
 
     /// Reads the registry's revocations into these services.
