@@ -78,6 +78,11 @@ codes! {
     Auth0003Forbidden = "AUTH-0003",
     /// No unrevoked API token has this id.
     Auth0004NoSuchToken = "AUTH-0004",
+    /// A kiosk names a holder only through an identity session the service verified: none was given, or it
+    /// is not verified (yet).
+    Auth0005IdentityRequired = "AUTH-0005",
+    /// The request names a holder other than the one the identity session proved.
+    Auth0006HolderMismatch = "AUTH-0006",
     /// The request is malformed (not the expected JSON or form).
     Req0001Malformed = "REQ-0001",
     /// No endpoint at this address.
@@ -112,21 +117,47 @@ codes! {
     Face0003Models = "FACE-0003",
     /// A liveness challenge that is not a list of head turns.
     Face0004BadChallenge = "FACE-0004",
+    /// The camera frames did not show one live face following the challenge (a photo, a replay, a swap).
+    Face0005NotLive = "FACE-0005",
+    /// The live face is not the face on the chip.
+    Face0006Mismatch = "FACE-0006",
+    /// No identity session has this id for this device (unknown, ended or expired).
+    Id0004NoSuchSession = "ID-0004",
+    /// The identity session is at another step than the one asked for.
+    Id0005WrongStep = "ID-0005",
+    /// This way of identifying is not offered by this service (not configured).
+    Id0006MethodUnavailable = "ID-0006",
+    /// Too many failed attempts: the identity session has ended; the citizen may start again or call an officer.
+    Id0007TooManyAttempts = "ID-0007",
 }
 
 impl Code {
     /// The family of response this code belongs to.
     pub fn kind(self) -> Kind {
         match self {
-            Code::Ver0003NotFound | Code::Req0002NoSuchEndpoint | Code::Auth0004NoSuchToken => Kind::NotFound,
+            Code::Ver0003NotFound
+            | Code::Req0002NoSuchEndpoint
+            | Code::Auth0004NoSuchToken
+            | Code::Id0004NoSuchSession => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
-            Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict => Kind::Conflict,
+            Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict | Code::Id0005WrongStep => {
+                Kind::Conflict
+            }
             Code::Req0003Busy => Kind::Busy,
             Code::Req0004BodyTimeout => Kind::Timeout,
-            Code::Iss0008Refused | Code::Id0003IdentityRejected | Code::Auth0103LoginRefused => Kind::Refused,
+            Code::Iss0008Refused
+            | Code::Id0003IdentityRejected
+            | Code::Auth0103LoginRefused
+            | Code::Face0005NotLive
+            | Code::Face0006Mismatch
+            | Code::Id0006MethodUnavailable
+            | Code::Id0007TooManyAttempts => Kind::Refused,
             Code::Iss0009NeedsReview => Kind::Held,
             Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
-            Code::Auth0003Forbidden | Code::Ver0005BadKey => Kind::Forbidden,
+            Code::Auth0003Forbidden
+            | Code::Auth0005IdentityRequired
+            | Code::Auth0006HolderMismatch
+            | Code::Ver0005BadKey => Kind::Forbidden,
             Code::Sys0001Storage
             | Code::Sys0002Signing
             | Code::Sys0003Internal

@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod error;
+pub mod identity;
 pub mod merkle;
 pub mod model;
 pub mod ports;

@@ -102,7 +102,7 @@ impl Registry for MemoryRegistry {
             .map(|((_, _, sequence), (status, void_reason))| BookLine {
                 sequence: *sequence,
                 status: *status,
-                reserved_at: FixedClock.now(),
+                reserved_at: FixedClock::default().now(),
                 void_reason: void_reason.clone(),
             })
             .collect())
@@ -376,10 +376,12 @@ impl PdfVerifier for FakeVerifier {
     }
 }
 
-struct FixedClock;
+/// 2026-12-02 09:00 UTC, moved on by the seconds a test adds.
+#[derive(Default)]
+struct FixedClock(std::sync::atomic::AtomicI64);
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
-        datetime!(2026-12-02 09:00 UTC)
+        datetime!(2026-12-02 09:00 UTC) + time::Duration::seconds(self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -465,6 +467,7 @@ impl DocumentIntake for ScriptedIntake {
 
 struct World {
     service: Service,
+    clock: Arc<FixedClock>,
     registry: Arc<MemoryRegistry>,
     blobs: Arc<MemoryBlobs>,
 }
@@ -472,13 +475,14 @@ struct World {
 fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
     let registry = Arc::new(MemoryRegistry::default());
     let blobs = Arc::new(MemoryBlobs::default());
+    let clock = Arc::new(FixedClock::default());
     let service = Service::new(
         Ports {
             registry: registry.clone(),
             blobs: blobs.clone(),
             composer: Arc::new(composer),
             verifier: Arc::new(FakeVerifier),
-            clock: Arc::new(FixedClock),
+            clock: clock.clone(),
             entropy: Arc::new(CountingEntropy::default()),
             holder_ids: Arc::new(AnyHolderId),
             intake,
@@ -497,6 +501,7 @@ fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
     );
     World {
         service,
+        clock,
         registry,
         blobs,
     }
@@ -835,4 +840,263 @@ async fn a_new_version_of_a_copy_is_stored_verified_and_swapped_and_the_old_one_
     let blobs = w.blobs.0.lock().unwrap();
     assert_eq!(blobs[&key], extended);
     assert_eq!(blobs[&record.pdf_key], original, "the earlier version is kept");
+}
+
+// ---- Identity sessions (the verifiers are stand-ins here; the real ones are proven in the server's tests) ----
+
+mod identity {
+    use super::*;
+    use banso_core::identity::*;
+
+    fn holder() -> ProvenHolder {
+        ProvenHolder {
+            id_number: "001099012345".into(),
+            full_name: "Nguyễn Văn An".into(),
+            birth_date: Some("01/02/1999".into()),
+            assurance: "high".into(),
+        }
+    }
+
+    /// Accepts a chip whose SOD is `b"genuine"` and whose signature is the nonce itself.
+    struct Chip;
+    impl ChipVerifier for Chip {
+        fn verify(&self, e: &ChipEvidence, nonce: &[u8; 8]) -> banso_core::Result<ChipProof> {
+            if e.sod == b"genuine" && e.active_authentication.as_deref() == Some(&nonce[..]) {
+                Ok(ChipProof {
+                    holder: holder(),
+                    portrait: b"portrait".to_vec(),
+                })
+            } else {
+                Err(Error::new(Code::Id0003IdentityRejected, "not genuine"))
+            }
+        }
+    }
+
+    /// Live and matching when the first frame is the portrait.
+    struct Face(Mutex<Vec<Vec<Turn>>>);
+    impl FaceVerifier for Face {
+        fn check(
+            &self,
+            portrait: &[u8],
+            frames: &[Vec<u8>],
+            challenge: &[Turn],
+        ) -> banso_core::Result<FaceVerdict> {
+            self.0.lock().unwrap().push(challenge.to_vec());
+            let live = frames.len() > 1;
+            let matched = live && frames[0] == portrait;
+            Ok(FaceVerdict {
+                live,
+                matched,
+                score: None,
+                reason: if matched { String::new() } else { "no".into() },
+            })
+        }
+    }
+
+    /// Pending until `approved`.
+    struct App(AtomicBool);
+    impl AppLogin for App {
+        fn start(&self) -> banso_core::Result<AppTicket> {
+            Ok(AppTicket {
+                client_id: "kiosk".into(),
+                device_code: "dc".into(),
+                user_code: "ABCD-EFGH".into(),
+                verification_uri: "https://id.example/device".into(),
+                qr_uri: "https://id.example/device?user_code=ABCD-EFGH".into(),
+                nonce: None,
+                expires_in: std::time::Duration::from_secs(300),
+                interval: std::time::Duration::from_secs(5),
+            })
+        }
+        fn poll(&self, _: &AppTicket) -> banso_core::Result<Option<ProvenHolder>> {
+            Ok(self.0.load(Ordering::SeqCst).then(holder))
+        }
+    }
+
+    fn with_identity() -> (World, Arc<App>) {
+        let mut w = world(Arc::new(IntakeOff), FakeComposer::default());
+        let app = Arc::new(App(AtomicBool::new(false)));
+        w.service = w.service.clone().with_identity(IdentityPorts {
+            chip: Some(Arc::new(Chip)),
+            face: Some(Arc::new(Face(Default::default()))),
+            app: Some(app.clone()),
+        });
+        (w, app)
+    }
+
+    fn genuine(nonce_hex: &str) -> ChipEvidence {
+        ChipEvidence {
+            sod: b"genuine".to_vec(),
+            data_groups: vec![],
+            active_authentication: Some(hex::decode(nonce_hex).unwrap()),
+        }
+    }
+
+    #[test]
+    fn chip_then_face_verifies_the_session_for_its_device_only() {
+        let (w, _) = with_identity();
+        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        assert_eq!(s.step, "chip");
+        // Not verified yet: no holder for issuance.
+        let e = w.service.verified_holder("kiosk-1", &s.id).unwrap_err();
+        assert_eq!(e.code, Code::Auth0005IdentityRequired);
+        // Frames before the chip: wrong step.
+        let e = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec()])
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0005WrongStep);
+        // Another device cannot see or drive it.
+        let e = w
+            .service
+            .submit_chip("kiosk-2", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0004NoSuchSession);
+        let f = w
+            .service
+            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .unwrap();
+        assert_eq!(f.step, "face");
+        assert_eq!(f.challenge.as_ref().unwrap().len(), CHALLENGE_TURNS);
+        assert_eq!(f.attempts_left, Some(FACE_ATTEMPTS));
+        let v = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec(), b"turn".to_vec()])
+            .unwrap();
+        assert_eq!(v.step, "verified");
+        assert_eq!(v.method, Some(Method::ChipAndFace));
+        assert_eq!(w.service.verified_holder("kiosk-1", &s.id).unwrap(), holder());
+        assert_eq!(
+            w.service.verified_holder("kiosk-2", &s.id).unwrap_err().code,
+            Code::Auth0005IdentityRequired
+        );
+        // Ended: gone.
+        w.service.end_identity("kiosk-1", &s.id).unwrap();
+        assert_eq!(
+            w.service.verified_holder("kiosk-1", &s.id).unwrap_err().code,
+            Code::Auth0005IdentityRequired
+        );
+    }
+
+    #[test]
+    fn a_chip_signing_another_nonce_ends_the_session() {
+        let (w, _) = with_identity();
+        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let e = w
+            .service
+            .submit_chip("kiosk-1", &s.id, &genuine("0000000000000000"))
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0003IdentityRejected);
+        // The nonce is spent: the same session cannot be retried with the right signature.
+        let e = w
+            .service
+            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0004NoSuchSession);
+    }
+
+    #[test]
+    fn failed_faces_spend_attempts_and_the_last_ends_the_session() {
+        let (w, _) = with_identity();
+        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        w.service
+            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .unwrap();
+        let e = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec()])
+            .unwrap_err();
+        assert_eq!(e.code, Code::Face0005NotLive);
+        let e = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"other".to_vec(), b"x".to_vec()])
+            .unwrap_err();
+        assert_eq!(e.code, Code::Face0006Mismatch);
+        assert_eq!(
+            w.service
+                .identity_session("kiosk-1", &s.id)
+                .unwrap()
+                .attempts_left,
+            Some(1)
+        );
+        let e = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"other".to_vec(), b"x".to_vec()])
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0007TooManyAttempts);
+        // Even the right face now finds no session.
+        let e = w
+            .service
+            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec(), b"turn".to_vec()])
+            .unwrap_err();
+        assert_eq!(e.code, Code::Id0004NoSuchSession);
+        // Too many frames are refused before any work.
+        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        w.service
+            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .unwrap();
+        let many = vec![b"portrait".to_vec(); 17];
+        assert_eq!(
+            w.service.submit_face("kiosk-1", &s.id, &many).unwrap_err().code,
+            Code::Req0001Malformed
+        );
+    }
+
+    #[test]
+    fn a_device_holds_two_sessions_at_most_and_sessions_expire() {
+        let (w, _) = with_identity();
+        let a = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        w.clock.0.fetch_add(1, Ordering::SeqCst);
+        let b = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        w.clock.0.fetch_add(1, Ordering::SeqCst);
+        let c = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        assert_eq!(
+            w.service.identity_session("kiosk-1", &a.id).unwrap_err().code,
+            Code::Id0004NoSuchSession
+        );
+        assert!(w.service.identity_session("kiosk-1", &b.id).is_ok());
+        // Another device's sessions do not count against this one.
+        let other = w.service.start_identity("kiosk-2", Method::ChipAndFace).unwrap();
+        assert!(w.service.identity_session("kiosk-1", &c.id).is_ok());
+        w.clock.0.fetch_add(SESSION_TTL.whole_seconds(), Ordering::SeqCst);
+        assert_eq!(
+            w.service.identity_session("kiosk-1", &c.id).unwrap_err().code,
+            Code::Id0004NoSuchSession
+        );
+        assert_eq!(
+            w.service.identity_session("kiosk-2", &other.id).unwrap_err().code,
+            Code::Id0004NoSuchSession
+        );
+    }
+
+    #[test]
+    fn the_app_login_is_polled_no_faster_than_the_provider_asks() {
+        let (w, app) = with_identity();
+        let s = w.service.start_identity("kiosk-1", Method::App).unwrap();
+        assert_eq!(s.step, "app");
+        assert_eq!(
+            s.qr_uri.as_deref(),
+            Some("https://id.example/device?user_code=ABCD-EFGH")
+        );
+        assert_eq!(s.poll_after, Some(5));
+        app.0.store(true, Ordering::SeqCst);
+        // Too soon: answered as it is, the provider is not asked.
+        assert_eq!(w.service.poll_app_login("kiosk-1", &s.id).unwrap().step, "app");
+        w.clock.0.fetch_add(5, Ordering::SeqCst);
+        let v = w.service.poll_app_login("kiosk-1", &s.id).unwrap();
+        assert_eq!(v.step, "verified");
+        assert_eq!(v.method, Some(Method::App));
+        assert_eq!(w.service.verified_holder("kiosk-1", &s.id).unwrap(), holder());
+    }
+
+    #[test]
+    fn a_service_without_verifiers_offers_no_way_to_identify() {
+        let w = world(Arc::new(IntakeOff), FakeComposer::default());
+        for m in [Method::ChipAndFace, Method::App] {
+            assert_eq!(
+                w.service.start_identity("kiosk-1", m).unwrap_err().code,
+                Code::Id0006MethodUnavailable
+            );
+        }
+    }
 }

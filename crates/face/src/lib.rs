@@ -22,6 +22,7 @@
 
 pub mod eval;
 pub mod liveness;
+pub mod proof;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -65,6 +66,8 @@ pub enum FaceError {
     Jpeg2000(String),
     #[error("no face found in {0}")]
     NoFace(String),
+    #[error("the image is {0}×{1} pixels; at most {MAX_SIDE} on a side is read")]
+    TooLarge(u32, u32),
 }
 
 pub type Result<T, E = FaceError> = std::result::Result<T, E>;
@@ -587,17 +590,36 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
+/// Largest width or height of an image [`decode_image`] decodes (a camera frame or a portrait is far
+/// smaller): a small file claiming a huge picture is refused from its header, before any pixel is decoded.
+pub const MAX_SIDE: u32 = 4096;
+
 /// Decodes a camera frame or a DG2 face image to RGB: JPEG, PNG, or JPEG 2000 (a JP2 file or a
-/// bare codestream, as ICAO 9303 allows in DG2).
+/// bare codestream, as ICAO 9303 allows in DG2). At most [`MAX_SIDE`] pixels on a side.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
     const JP2: &[u8] = &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
     const J2K: &[u8] = &[0xFF, 0x4F, 0xFF, 0x51];
+    let check = |w: u32, h: u32| {
+        if w > MAX_SIDE || h > MAX_SIDE {
+            Err(FaceError::TooLarge(w, h))
+        } else {
+            Ok(())
+        }
+    };
     if bytes.starts_with(JP2) || bytes.starts_with(J2K) {
         let jp2 = hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default())
             .map_err(|e| FaceError::Jpeg2000(format!("{e:?}")))?;
+        check(jp2.width(), jp2.height())?;
         return Ok(image::DynamicImage::from_decoder(jp2)?.to_rgb8());
     }
-    Ok(image::load_from_memory(bytes)?.to_rgb8())
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(image::ImageError::IoError)
+    };
+    let (w, h) = reader()?.into_dimensions()?;
+    check(w, h)?;
+    Ok(reader()?.decode()?.to_rgb8())
 }
 
 #[cfg(test)]

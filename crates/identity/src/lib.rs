@@ -20,4 +20,5 @@ pub mod mrz;
 pub mod oidc;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_transport;
+pub mod proof;
 pub mod vpcd;

@@ -559,6 +559,21 @@ impl OidcClient {
         )
     }
 
+    /// One token request (RFC 8628 §3.4): `None` while the citizen has not answered (pending, or asked to
+    /// slow down: the caller waits `interval` longer), else the validated identity.
+    pub fn poll_once(
+        &self,
+        auth: &DeviceAuthorization,
+        now: SystemTime,
+    ) -> Result<Option<OidcIdentity>, OidcError> {
+        match self.token_request(auth)? {
+            TokenAnswer::Pending | TokenAnswer::SlowDown => Ok(None),
+            TokenAnswer::Tokens(t) => self
+                .validate_id_token(&t.id_token, &auth.client_id, auth.nonce.as_deref(), now)
+                .map(Some),
+        }
+    }
+
     /// The polling loop alone (RFC 8628 §3.4–3.5); returns the raw tokens.
     pub fn poll_tokens(
         &self,

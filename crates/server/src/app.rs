@@ -12,6 +12,55 @@ use rand::RngCore;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The ways of identifying a citizen this service offers kiosks, from its configuration: the chip and face
+/// when CSCA certificates are given and the face models load; the app login when a provider is named and
+/// answers its discovery. A way that cannot be set up is logged and left out; the others still run.
+fn identity_ports(config: &crate::config::IdentityConfig) -> Result<banso_core::identity::IdentityPorts> {
+    let mut ports = banso_core::identity::IdentityPorts::default();
+    if !config.csca.is_empty() {
+        let roots = crate::idcmd::csca_roots(&config.csca)?;
+        let dir = config
+            .face_models
+            .clone()
+            .unwrap_or_else(banso_face::default_models_dir);
+        match banso_face::FaceModels::load(&dir) {
+            Ok(models) => {
+                ports.chip = Some(Arc::new(banso_identity::proof::ChipProofs { csca_roots: roots }));
+                ports.face = Some(Arc::new(banso_face::proof::FaceProofs::new(Arc::new(models))));
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                "the face models did not load: kiosks cannot identify citizens by chip and face"
+            ),
+        }
+    }
+    if let Some(issuer) = &config.oidc_issuer {
+        match banso_identity::oidc::OidcClient::discover(banso_identity::oidc::OidcConfig::new(
+            issuer.as_str(),
+        )) {
+            Ok(client) => {
+                ports.app = Some(Arc::new(banso_identity::proof::OidcAppLogin::new(
+                    client,
+                    config
+                        .oidc_client_id
+                        .clone()
+                        .unwrap_or_else(|| "banso-kiosk".into()),
+                    config
+                        .oidc_scope
+                        .clone()
+                        .unwrap_or_else(|| "openid profile".into()),
+                )))
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                issuer = issuer.as_str(),
+                "the national-ID provider did not answer its discovery: the app login is not offered"
+            ),
+        }
+    }
+    Ok(ports)
+}
+
 /// The secret capability keys are derived from, created on first use (0600).
 pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
     let dir = data_dir.join("secrets");
@@ -200,7 +249,12 @@ impl App {
                 },
             },
             settings,
-        );
+        )
+        .with_identity({
+            // Loading models and asking the provider block: off the async threads.
+            let identity = config.identity.clone();
+            tokio::task::spawn_blocking(move || identity_ports(&identity)).await??
+        });
         let origin = format!(
             "{}/log",
             config

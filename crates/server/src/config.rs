@@ -43,6 +43,7 @@ pub struct Config {
     pub pki: PkiConfig,
     pub storage: StorageConfig,
     pub intake: IntakeConfig,
+    pub identity: IdentityConfig,
     pub limits: LimitsConfig,
     /// Stored objects no registry row names are removed once older than this (an issuance cut short by a
     /// crash leaves them; one still running is never this old). Env: `BANSO_ORPHAN_GRACE_MINUTES`.
@@ -91,6 +92,27 @@ impl Default for LimitsConfig {
             verify_queue: 32,
         }
     }
+}
+
+/// How citizens prove who they are at a kiosk (identity sessions). A way whose configuration is missing is
+/// not offered; kiosks then issue only through the ways that are.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// CSCA certificates (PEM or DER files, or folders of them) chips are checked against; none: the chip
+    /// way is not offered. Env: `BANSO_CSCA` (paths separated by `:`).
+    pub csca: Vec<PathBuf>,
+    /// The face models' folder (default: banso-face's default, where scripts/install-face-models.sh puts
+    /// them). Without loadable models the chip way is not offered (the face step cannot run).
+    pub face_models: Option<PathBuf>,
+    /// The national-ID provider's issuer URL (OpenID Connect discovery); none: the app login is not offered.
+    /// Env: `BANSO_OIDC_ISSUER`.
+    pub oidc_issuer: Option<String>,
+    /// The client id kiosks' logins are started with. Env: `BANSO_OIDC_CLIENT_ID`.
+    pub oidc_client_id: Option<String>,
+    /// The scopes asked for (default `openid profile`; the provider must then send the citizen's ID number
+    /// and name). Env: `BANSO_OIDC_SCOPE`.
+    pub oidc_scope: Option<String>,
 }
 
 /// The intake checks run before issuing (OCR, recognition, Art. 22 grounds, forensics, decision).
@@ -212,6 +234,7 @@ impl Default for Config {
             pki: PkiConfig::default(),
             storage: StorageConfig::default(),
             intake: IntakeConfig::default(),
+            identity: IdentityConfig::default(),
             limits: LimitsConfig::default(),
             orphan_grace_minutes: 60,
             sweep_every_minutes: 60,
@@ -323,6 +346,22 @@ impl Config {
                 "off" | "false" | "0" => false,
                 _ => bail!("BANSO_INTAKE must be on or off"),
             };
+        }
+        if let Some(v) = env("BANSO_CSCA") {
+            config.identity.csca = v
+                .split(':')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        if let Some(v) = env("BANSO_OIDC_ISSUER") {
+            config.identity.oidc_issuer = Some(v);
+        }
+        if let Some(v) = env("BANSO_OIDC_CLIENT_ID") {
+            config.identity.oidc_client_id = Some(v);
+        }
+        if let Some(v) = env("BANSO_OIDC_SCOPE") {
+            config.identity.oidc_scope = Some(v);
         }
         if let Some(v) = env("BANSO_TSA_URL") {
             config.tsa_url = Some(v);

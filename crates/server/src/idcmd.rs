@@ -24,7 +24,7 @@ fn status_json(c: &NamedCheck) -> serde_json::Value {
 }
 
 /// CSCA certificates (PEM or DER) from files or folders.
-fn csca_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+pub fn csca_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     let mut files = Vec::new();
     for p in paths {

@@ -15,30 +15,7 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The evaluation set, built on first use (idempotent; a failure to build it fails the test).
-fn eval_set() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::var_os("BANSO_FACE_EVAL_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/banso-face-eval")
-            });
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/face-eval-set.sh"))
-            .arg(&dir)
-            .arg(BIN)
-            .output()
-            .expect("running scripts/face-eval-set.sh");
-        assert!(
-            out.status.success(),
-            "face-eval-set.sh failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
-}
+use common::citizen::face_eval_set as eval_set;
 
 fn face(name: &str) -> String {
     eval_set().join("faces").join(name).display().to_string()

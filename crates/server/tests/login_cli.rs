@@ -4,57 +4,10 @@
 
 mod common;
 
+use common::oidc::*;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn oidc_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../identity/tests/oidc")
-}
-
-struct Provider(std::process::Child, String);
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn provider(device_ttl: u64) -> Provider {
-    assert!(
-        oidc_dir().join("node_modules/oidc-provider").exists(),
-        "npm packages of the test provider missing: run scripts/setup.sh"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("node")
-        .arg("provider.js")
-        .arg(port.to_string())
-        .arg(format!("--device-ttl={device_ttl}"))
-        .current_dir(oidc_dir())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node provider.js");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let issuer = loop {
-        match lines.next() {
-            Some(Ok(l)) => {
-                if let Some(i) = l.strip_prefix("READY ") {
-                    break i.trim().to_string();
-                }
-            }
-            other => panic!("provider.js stopped before READY: {other:?}"),
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Provider(child, issuer)
-}
 
 /// Runs `banso id login`, waits for its QR PNG, decodes it with zbarimg and lets the phone answer `decision`
 /// (approve, deny, or none to let the code expire). Returns (exit code, stdout JSON, decoded QR).
@@ -100,16 +53,7 @@ fn login(issuer: &str, decision: Option<&str>) -> (i32, serde_json::Value, Strin
     let uri = String::from_utf8_lossy(&z.stdout).trim().to_string();
     assert!(uri.starts_with(issuer), "{uri}");
     if let Some(decision) = decision {
-        let phone = Command::new("node")
-            .args(["approve.js", &uri, decision])
-            .current_dir(oidc_dir())
-            .output()
-            .expect("node approve.js");
-        assert!(
-            phone.status.success(),
-            "phone: {}",
-            String::from_utf8_lossy(&phone.stderr)
-        );
+        phone(&uri, decision);
     }
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 mod access;
+mod identity;
 mod issue;
 mod lookup;
 mod upkeep;
@@ -300,6 +301,10 @@ pub struct Service {
     holder_ids: Arc<dyn crate::ports::HolderIds>,
     /// The checks every original goes through before it is certified ([`IntakeOff`] when none run).
     intake: Arc<dyn DocumentIntake>,
+    /// The ways a citizen may prove who they are at a kiosk (none by default).
+    identity: crate::identity::IdentityPorts,
+    /// The live identity sessions.
+    sessions: Arc<crate::identity::Sessions>,
 }
 
 /// The adapters a [`Service`] is built from (the composition root fills it; the edges then reach them only
@@ -419,7 +424,15 @@ impl Service {
             log: Arc::new(crate::transparency::TransparencyLog::new()),
             holder_ids,
             intake,
+            identity: Default::default(),
+            sessions: Default::default(),
         }
+    }
+
+    /// The same service offering these ways of identifying a citizen at a kiosk.
+    pub fn with_identity(mut self, identity: crate::identity::IdentityPorts) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// The service's time (the injected clock).

@@ -38,6 +38,8 @@ pub enum AccessUsed {
     Bac,
     /// PACE.
     Pace,
+    /// Read by a kiosk; the service saw the data, not the access control.
+    Remote,
 }
 
 /// Read failures.
@@ -131,6 +133,34 @@ pub struct ChipData<S = Unverified> {
     /// Why AA did not run, when it did not.
     pub active_authentication_error: Option<String>,
     _state: PhantomData<S>,
+}
+
+impl ChipData<Unverified> {
+    /// What a kiosk read from a chip and sent to the service, which checks it with [`verify`]: the data
+    /// groups, EF.SOD and the chip's signature over the service's `nonce`. Chip authentication ran (or not)
+    /// between the kiosk and the chip, where the service cannot see it, so it counts as not run here; a
+    /// genuine chip is proven to the service by active authentication over its own nonce.
+    pub fn from_kiosk(
+        sod: Vec<u8>,
+        data_groups: Vec<(u8, Vec<u8>)>,
+        active_authentication: Option<([u8; 8], Vec<u8>)>,
+    ) -> Self {
+        ChipData {
+            access: AccessUsed::Remote,
+            card_access: None,
+            ef_com: Vec::new(),
+            data_groups,
+            sod,
+            chip_authentication: ProtocolOutcome::NotRun(
+                "run between the kiosk and the chip, where the service cannot check it".into(),
+            ),
+            active_authentication_error: active_authentication
+                .is_none()
+                .then(|| "the kiosk sent no signature over the service's nonce".to_owned()),
+            active_authentication,
+            _state: PhantomData,
+        }
+    }
 }
 
 impl<S> ChipData<S> {

@@ -14,6 +14,9 @@ use banso_core::service::{IssueOutcome, IssueRequest};
 use serde::Deserialize;
 use serde_json::json;
 
+/// The header a kiosk names the citizen's verified identity session in.
+pub const IDENTITY_SESSION_HEADER: &str = "banso-identity-session";
+
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -109,7 +112,10 @@ impl Caller {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssueJson {
+    /// An officer names the holder; a kiosk's holder comes from its identity session.
+    #[serde(default)]
     holder_id: String,
+    #[serde(default)]
     holder_name: String,
     document_type: String,
     #[serde(default = "one")]
@@ -130,7 +136,9 @@ fn is_multipart(req: &Request) -> bool {
 }
 
 /// The parts of a form whose body the edge has already read (and capped) whole.
-async fn read_multipart(mut form: Multipart) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
+pub(super) async fn read_multipart(
+    mut form: Multipart,
+) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
     let mut fields = Vec::new();
     let mut files = Vec::new();
     loop {
@@ -145,7 +153,8 @@ async fn read_multipart(mut form: Multipart) -> Result<(Vec<(String, String)>, V
             }
         };
         let name = field.name().unwrap_or_default().to_string();
-        let is_file = field.file_name().is_some() || name == "page" || name == "pages" || name == "file";
+        let is_file =
+            field.file_name().is_some() || ["page", "pages", "file", "frame"].contains(&name.as_str());
         let data = match field.bytes().await {
             Ok(d) => d,
             Err(e) => {
@@ -171,7 +180,7 @@ async fn read_multipart(mut form: Multipart) -> Result<(Vec<(String, String)>, V
 }
 
 /// The body the edge has already read (and capped) whole.
-async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+pub(super) async fn read_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state)
         .await
         .map_err(|e| bad_request(e.body_text()))
@@ -185,6 +194,27 @@ pub async fn issue(
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Officer, Role::Kiosk])?;
+    // A kiosk names no holder itself: the identity session the service verified does.
+    let proven = if caller.role == Role::Kiosk {
+        let session = req
+            .headers()
+            .get(IDENTITY_SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError(Error::new(
+                    Code::Auth0005IdentityRequired,
+                    format!(
+                        "a kiosk issues only for a citizen the service identified: send the verified identity \
+                         session in {IDENTITY_SESSION_HEADER}"
+                    ),
+                ))
+            })?;
+        Some(state.service.verified_holder(&caller.token_id, session)?)
+    } else {
+        None
+    };
     let request_key = req
         .headers()
         .get("idempotency-key")
@@ -250,6 +280,18 @@ pub async fn issue(
     let mut request = request;
     if caller.role == Role::Officer {
         request.reviewed_by = Some(caller.name.clone());
+    }
+    if let Some(holder) = proven {
+        let differs = |given: &str, proven: &str| !given.trim().is_empty() && given.trim() != proven;
+        if differs(&request.holder_id, &holder.id_number) || differs(&request.holder_name, &holder.full_name)
+        {
+            return Err(ApiError(Error::new(
+                Code::Auth0006HolderMismatch,
+                "the request names another holder than the citizen the identity session proved",
+            )));
+        }
+        request.holder_id = holder.id_number;
+        request.holder_name = holder.full_name;
     }
     let started = std::time::Instant::now();
     // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a

@@ -67,9 +67,18 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
         Some("/api/v1/copies") => BodyPolicy::Authenticated {
             limit: edge.max_upload_bytes,
         },
-        Some("/api/v1/copies/{code}/revoke") => BodyPolicy::Authenticated {
+        Some(
+            "/api/v1/copies/{code}/revoke"
+            | "/api/v1/identity/sessions"
+            | "/api/v1/identity/sessions/{id}"
+            | "/api/v1/identity/sessions/{id}/app",
+        ) => BodyPolicy::Authenticated {
             limit: edge.limits.max_small_body_bytes,
         },
+        // Five data groups and EF.SOD of at most 64 KiB each, in base64.
+        Some("/api/v1/identity/sessions/{id}/chip") => BodyPolicy::Authenticated { limit: 512 << 10 },
+        // Sixteen camera frames of at most 512 KiB each.
+        Some("/api/v1/identity/sessions/{id}/face") => BodyPolicy::Authenticated { limit: 8 << 20 },
         Some("/api/v1/verify") => BodyPolicy::Anonymous {
             limit: edge.limits.max_verify_bytes,
         },

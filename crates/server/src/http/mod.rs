@@ -4,6 +4,7 @@
 
 mod api;
 pub mod edge;
+mod identity;
 mod metrics;
 mod pages;
 mod pki;
@@ -11,7 +12,7 @@ mod pki;
 use crate::output::error_json;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use banso_core::error::{Code, Error, Kind};
 use banso_core::service::Service;
@@ -28,6 +29,8 @@ pub struct AppState {
     base_url: String,
     log_key: Arc<crate::translog::LogKey>,
     trust: Arc<crate::trust::TrustServices>,
+    /// Turns for face checks (see [`identity::FACE_SLOTS`]).
+    face_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             base_url: base_url.trim_end_matches('/').to_string(),
             log_key,
             trust,
+            face_slots: Arc::new(tokio::sync::Semaphore::new(identity::FACE_SLOTS)),
         }
     }
 
@@ -127,6 +131,12 @@ routes! {
     "/api/v1/copies/{code}/revoke" => post(api::revoke),
     "/api/v1/verify" => post(api::verify),
     "/api/v1/intake/{id}" => get(api::intake_record),
+    "/api/v1/identity/sessions" => post(identity::start),
+    "/api/v1/identity/sessions/{id}" => get(identity::status),
+    "/api/v1/identity/sessions/{id}" => delete(identity::end),
+    "/api/v1/identity/sessions/{id}/chip" => post(identity::chip),
+    "/api/v1/identity/sessions/{id}/face" => post(identity::face),
+    "/api/v1/identity/sessions/{id}/app" => post(identity::app),
     "/api/v1/tokens" => get(api::list_tokens),
     "/api/v1/tokens/{id}/revoke" => post(api::revoke_token),
     "/api/v1/log/checkpoint" => get(api::log_checkpoint),

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+pub mod citizen;
+pub mod oidc;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_banso");
 
 /// Where and how a test's banso keeps its data.
@@ -239,6 +242,17 @@ impl Server {
 
     /// Issues through the API with multipart pages.
     pub fn issue(&self, token: &str, fields: &[(&str, &str)], pages: &[Vec<u8>]) -> (u16, Value) {
+        self.issue_with(token, None, fields, pages)
+    }
+
+    /// Issues through the API with multipart pages, naming a kiosk's identity session when given.
+    pub fn issue_with(
+        &self,
+        token: &str,
+        session: Option<&str>,
+        fields: &[(&str, &str)],
+        pages: &[Vec<u8>],
+    ) -> (u16, Value) {
         let mut form = reqwest::blocking::multipart::Form::new();
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
@@ -253,6 +267,7 @@ impl Server {
             .http
             .post(self.url("/api/v1/copies"))
             .bearer_auth(token)
+            .header("Banso-Identity-Session", session.unwrap_or(""))
             .multipart(form)
             .send()
             .expect("POST");

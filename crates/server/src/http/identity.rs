@@ -1,0 +1,192 @@
+//! Identity sessions over HTTP (kiosk credentials only): `POST /api/v1/identity/sessions` starts one,
+//! `…/{id}/chip` brings the chip's data and its signature over the session's nonce, `…/{id}/face` brings
+//! camera frames (multipart `frame` files), `…/{id}/app` polls the app login, `GET` tells where it stands and
+//! `DELETE` ends it. The device is the kiosk's API token: another kiosk's session is not found.
+//!
+//! The checks block (CPU, or the provider's HTTP) and run on blocking threads; face checks run
+//! [`FACE_SLOTS`] at a time, and a kiosk waiting longer than [`FACE_WAIT`] for a turn is answered busy.
+
+use super::api::{path_error, read_bytes, read_multipart, Caller};
+use super::{bad_request, ApiError, AppState};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use banso_core::error::{Code, Error};
+use banso_core::identity::{ChipEvidence, Method};
+use banso_core::model::Role;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Face checks running at once on this server.
+pub const FACE_SLOTS: usize = 2;
+/// Longest a face check waits for a turn.
+pub const FACE_WAIT: Duration = Duration::from_secs(20);
+
+fn kiosk(caller: &Caller) -> Result<&str, ApiError> {
+    if caller.role == Role::Kiosk {
+        Ok(&caller.token_id)
+    } else {
+        Err(ApiError(Error::new(
+            Code::Auth0003Forbidden,
+            "identity sessions are opened by kiosks (an officer checks identity at the counter)",
+        )))
+    }
+}
+
+/// Runs a blocking check on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(Error::new(Code::Sys0003Internal, format!("identity check: {e}"))))?
+        .map_err(ApiError)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartJson {
+    /// `chip` (chip ID card, then the face) or `app` (national-ID app login).
+    method: String,
+}
+
+/// `POST /api/v1/identity/sessions`.
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let device = kiosk(&caller)?.to_string();
+    let body = read_bytes(req, &state).await?;
+    let parsed: StartJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"method\": \"chip\" | \"app\"}}: {e}")))?;
+    let method = match parsed.method.as_str() {
+        "chip" => Method::ChipAndFace,
+        "app" => Method::App,
+        other => return Err(bad_request(format!("method must be chip or app, not {other:?}"))),
+    };
+    let service = state.service.clone();
+    let view = blocking(move || service.start_identity(&device, method)).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `GET /api/v1/identity/sessions/{id}`.
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    let view = state.service.identity_session(kiosk(&caller)?, &id)?;
+    Ok(Json(view).into_response())
+}
+
+/// `DELETE /api/v1/identity/sessions/{id}`: the citizen is done (or the kiosk timed out).
+pub async fn end(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    state.service.end_identity(kiosk(&caller)?, &id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChipJson {
+    /// EF.SOD, base64.
+    sod: String,
+    /// Data group number → file, base64.
+    data_groups: BTreeMap<u8, String>,
+    /// The chip's INTERNAL AUTHENTICATE answer over the session's nonce, base64.
+    #[serde(default)]
+    active_authentication: Option<String>,
+}
+
+/// `POST /api/v1/identity/sessions/{id}/chip`.
+pub async fn chip(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    use base64::Engine;
+    let Path(id) = id.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let body = read_bytes(req, &state).await?;
+    let parsed: ChipJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("the JSON body is not a chip read: {e}")))?;
+    let b64 = |what: &str, v: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.trim())
+            .map_err(|_| bad_request(format!("{what} is not base64")))
+    };
+    let evidence = ChipEvidence {
+        sod: b64("sod", &parsed.sod)?,
+        data_groups: parsed
+            .data_groups
+            .iter()
+            .map(|(n, v)| Ok((*n, b64(&format!("data group {n}"), v)?)))
+            .collect::<Result<_, ApiError>>()?,
+        active_authentication: parsed
+            .active_authentication
+            .as_deref()
+            .map(|v| b64("active_authentication", v))
+            .transpose()?,
+    };
+    let service = state.service.clone();
+    let view = blocking(move || service.submit_chip(&device, &id, &evidence)).await?;
+    Ok(Json(view).into_response())
+}
+
+/// `POST /api/v1/identity/sessions/{id}/face`: multipart, one `frame` file per camera frame (JPEG or PNG).
+pub async fn face(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let form = Multipart::from_request(req, &state).await.map_err(|e| {
+        bad_request(format!(
+            "send the frames as multipart/form-data: {}",
+            e.body_text()
+        ))
+    })?;
+    let (_, frames) = read_multipart(form).await?;
+    let permit = tokio::time::timeout(FACE_WAIT, state.face_slots.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError(Error::new(
+                Code::Req0003Busy,
+                "the service is checking other kiosks' faces: retry shortly",
+            ))
+        })?;
+    let service = state.service.clone();
+    let view = blocking(move || {
+        let _permit = permit;
+        service.submit_face(&device, &id, &frames)
+    })
+    .await?;
+    Ok(Json(view).into_response())
+}
+
+/// `POST /api/v1/identity/sessions/{id}/app`: asks the provider whether the citizen approved.
+pub async fn app(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let service = state.service.clone();
+    let view = blocking(move || service.poll_app_login(&device, &id)).await?;
+    Ok(Json(view).into_response())
+}
