@@ -113,7 +113,8 @@ fn an_idempotency_key_reused_with_another_request_is_a_conflict() {
 #[test]
 fn tokens_are_listed_revoked_and_expire() {
     let tmp = tempfile::TempDir::new().unwrap();
-    let backend = Backend::local(tmp.path());
+    let mut citizens = common::citizen::Citizens::new(tmp.path(), &[("001099012345", "Lê Thị Mai")]);
+    let backend = citizens.trusted_by(Backend::local(tmp.path()));
     let officer = backend.token("officer");
     let kiosk = backend.token("kiosk");
     let out = backend.cli(&[
@@ -171,10 +172,17 @@ fn tokens_are_listed_revoked_and_expire() {
         .unwrap()
         .to_string();
 
-    // The kiosk is let in until an officer revokes it through the API; then it is refused at once. (With the
-    // intake off here, what it sends is held for an officer: accepted, not issued.)
+    // The kiosk is let in until an officer revokes it through the API; then it is refused at once, its
+    // citizen's identity session with it. (With the intake off here, what it sends is held for an officer:
+    // accepted, not issued.)
     let page = sample_page("jpeg", 100, 13);
-    let (s, body) = server.issue(&kiosk, &fields("001099012345"), std::slice::from_ref(&page));
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let (s, body) = server.issue_for(
+        &kiosk,
+        &session,
+        &fields("001099012345"),
+        std::slice::from_ref(&page),
+    );
     assert_eq!(
         (s, body["status"].as_str(), body["code"].as_str()),
         (202, Some("held"), Some("ISS-0009")),
@@ -187,7 +195,12 @@ fn tokens_are_listed_revoked_and_expire() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let (s, body) = server.issue(&kiosk, &fields("001099012345"), std::slice::from_ref(&page));
+    let (s, body) = server.issue_for(
+        &kiosk,
+        &session,
+        &fields("001099012345"),
+        std::slice::from_ref(&page),
+    );
     assert_eq!(
         (s, body["error"]["code"].as_str()),
         (401, Some("AUTH-0002")),

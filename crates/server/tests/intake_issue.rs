@@ -37,20 +37,37 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path().join("corpus");
     corpus(&dir, "clean,art22", 2, 3);
-    let backend = Backend::local(tmp.path()).with_env("BANSO_INTAKE", "on");
+    let (image, truth) = page(&dir, "birth_certificate-clean-000");
+    let (other, other_truth) = page(&dir, "birth_certificate-clean-001");
+    let f = &truth["fields"];
+    let g = &other_truth["fields"];
+    // The citizens who come to the kiosk: the holder of each birth certificate, and someone else.
+    let field = |v: &Value, k: &str| v[k].as_str().unwrap().to_string();
+    let (f_id, f_name, g_id, g_name) = (
+        field(f, "id_number"),
+        field(f, "holder_name"),
+        field(g, "id_number"),
+        field(g, "holder_name"),
+    );
+    let mut citizens = common::citizen::Citizens::new(
+        tmp.path(),
+        &[(&f_id, &f_name), (&g_id, &g_name), ("001099012345", "Lê Thị Hoa")],
+    );
+    let backend = citizens
+        .trusted_by(Backend::local(tmp.path()))
+        .with_env("BANSO_INTAKE", "on");
     let server = backend.serve();
     let kiosk = backend.token("kiosk");
     let officer = backend.token("officer");
+    let first = server.identify(&kiosk, &mut citizens.people[0]);
 
     // A clean birth certificate, for its holder: issued, and the copy is searchable.
-    let (image, truth) = page(&dir, "birth_certificate-clean-000");
-    let f = &truth["fields"];
     let holder = [
-        ("holder_id", f["id_number"].as_str().unwrap()),
-        ("holder_name", f["holder_name"].as_str().unwrap()),
+        ("holder_id", f_id.as_str()),
+        ("holder_name", f_name.as_str()),
         ("document_type", "Giấy khai sinh"),
     ];
-    let (status, issued) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));
+    let (status, issued) = server.issue_for(&kiosk, &first, &holder, std::slice::from_ref(&image));
     assert_eq!(status, 201, "{issued}");
     let pdf = server
         .http
@@ -91,14 +108,13 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
 
     // A clean birth certificate sent as a university diploma: the type the pages read as is not the one the
     // request names, so an officer looks first.
-    let (other, other_truth) = page(&dir, "birth_certificate-clean-001");
-    let g = &other_truth["fields"];
     let misnamed = [
-        ("holder_id", g["id_number"].as_str().unwrap()),
-        ("holder_name", g["holder_name"].as_str().unwrap()),
+        ("holder_id", g_id.as_str()),
+        ("holder_name", g_name.as_str()),
         ("document_type", "Bằng tốt nghiệp đại học"),
     ];
-    let (status, e) = server.issue(&kiosk, &misnamed, &[other]);
+    let second = server.identify(&kiosk, &mut citizens.people[1]);
+    let (status, e) = server.issue_for(&kiosk, &second, &misnamed, &[other]);
     assert_eq!(
         (status, e["status"].as_str(), e["code"].as_str()),
         (202, Some("held"), Some("ISS-0009")),
@@ -118,7 +134,7 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     );
 
     // The same original again: an officer looks first (202), and the record names the copy issued before.
-    let (status, again) = server.issue(&kiosk, &holder, std::slice::from_ref(&image));
+    let (status, again) = server.issue_for(&kiosk, &first, &holder, std::slice::from_ref(&image));
     assert_eq!(status, 202, "{again}");
     assert_eq!(
         (again["status"].as_str(), again["code"].as_str()),
@@ -137,7 +153,7 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
     // A page stamped "MẬT" (secret): refused under Art. 22 with its ground, nothing issued, decision kept.
     let (image, truth) = page(&dir, "birth_certificate-art22-000");
     assert_eq!(truth["variant"]["ground"], "secrecy_stamp");
-    let (status, e) = server.issue(&kiosk, &holder, &[image]);
+    let (status, e) = server.issue_for(&kiosk, &first, &holder, &[image]);
     assert_eq!(status, 422, "{e}");
     assert_eq!(e["error"]["code"], "ISS-0008");
     let message = e["error"]["message"].as_str().unwrap();
@@ -159,7 +175,8 @@ fn issuance_runs_the_intake_first_and_keeps_its_decision() {
         ("holder_name", "Lê Thị Hoa"),
         ("document_type", "Giấy khai sinh"),
     ];
-    let (status, e) = server.issue(&kiosk, &stranger, std::slice::from_ref(&image));
+    let third = server.identify(&kiosk, &mut citizens.people[2]);
+    let (status, e) = server.issue_for(&kiosk, &third, &stranger, std::slice::from_ref(&image));
     assert_eq!(status, 202, "{e}");
     assert_eq!(
         (e["status"].as_str(), e["code"].as_str()),

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::citizen::Citizens;
 use common::*;
 use serde_json::Value;
 use std::process::Command;
@@ -13,13 +14,16 @@ use std::process::Command;
 fn story(backend: Backend) {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path();
+    let mut citizens = Citizens::new(dir, &[("001099012345", "Nguyễn Thị Hồng Nhung")]);
+    let backend = citizens.trusted_by(backend);
     let server = backend.serve();
     let kiosk = backend.token("kiosk");
     let officer = backend.token("officer");
     let root = backend.root_pem();
 
-    // Two copies of a two-page original (a JPEG and a PNG scan). With no intake checks, nothing is certified on
-    // a kiosk's word: its request is held for an officer; the officer's request is the review.
+    // Two copies of a two-page original (a JPEG and a PNG scan), asked for at a kiosk by the citizen it
+    // identified (chip and face). With no intake checks, nothing is certified on a kiosk's word: its request
+    // is held for an officer; the officer's request is the review.
     let pages = vec![sample_page("jpeg", 150, 1), sample_page("png", 100, 2)];
     let request = [
         ("holder_id", "001099012345"),
@@ -27,7 +31,8 @@ fn story(backend: Backend) {
         ("document_type", "Giấy khai sinh"),
         ("copies", "2"),
     ];
-    let (status, held) = server.issue(&kiosk, &request, &pages);
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let (status, held) = server.issue_for(&kiosk, &session, &request, &pages);
     assert_eq!(
         (status, held["status"].as_str(), held["code"].as_str()),
         (202, Some("held"), Some("ISS-0009")),
