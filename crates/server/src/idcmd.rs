@@ -217,7 +217,7 @@ pub fn login(issuer: &str, client_id: &str, scope: &str, qr_png: Option<&Path>, 
     if let Some(path) = qr_png {
         // Written whole, then renamed: whoever waits for the file never reads half of it.
         let tmp = path.with_extension("part");
-        qr_image(&code, 8).save_with_format(&tmp, image::ImageFormat::Png)?;
+        crate::output::qr_image(&code, 8).save_with_format(&tmp, image::ImageFormat::Png)?;
         std::fs::rename(&tmp, path)?;
     }
     eprintln!(
@@ -257,20 +257,4 @@ pub fn login(issuer: &str, client_id: &str, scope: &str, qr_png: Option<&Path>, 
         );
     }
     Ok(0)
-}
-
-/// A QR code as a black-on-white image, `scale` pixels a module, with the 4-module quiet zone.
-fn qr_image(code: &qrcode::QrCode, scale: u32) -> image::GrayImage {
-    let width = code.width() as u32;
-    let colors = code.to_colors();
-    let side = (width + 8) * scale;
-    image::GrayImage::from_fn(side, side, |x, y| {
-        let (mx, my) = ((x / scale) as i64 - 4, (y / scale) as i64 - 4);
-        let dark = mx >= 0
-            && my >= 0
-            && (mx as u32) < width
-            && (my as u32) < width
-            && colors[(my as u32 * width + mx as u32) as usize] == qrcode::Color::Dark;
-        image::Luma([if dark { 0 } else { 255 }])
-    })
 }

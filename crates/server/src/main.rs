@@ -12,6 +12,7 @@ mod facecmd;
 mod http;
 mod idcmd;
 mod intakecmd;
+mod kiosk;
 mod longterm;
 mod output;
 mod translog;
@@ -57,6 +58,28 @@ enum Command {
         /// Address to listen on. Env: BANSO_LISTEN. Default: 127.0.0.1:8080
         #[arg(long)]
         listen: Option<String>,
+    },
+    /// Run the kiosk agent: the touch screens for a local browser, the card reader and the scanner, and the
+    /// calls to the central service with this kiosk's credential.
+    Kiosk {
+        /// The central service's base URL.
+        #[arg(long)]
+        server: String,
+        /// A file holding the kiosk's API token (`banso token create --role kiosk`).
+        #[arg(long)]
+        device_credential: PathBuf,
+        /// Loopback address the screens are served on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The scanner: a SANE device name (e.g. `test`) or `file:DIR` (page images fed in name order).
+        #[arg(long, default_value = "test")]
+        scanner: String,
+        /// The chip card reader's PC/SC name, or part of it.
+        #[arg(long, default_value = "")]
+        card_reader: String,
+        /// Seconds without a touch before the screen warns that the visit will end.
+        #[arg(long, default_value_t = 90)]
+        idle_secs: u64,
     },
     /// Certify copies of an original from its page files (PNG, JPEG or PDF).
     Issue {
@@ -263,6 +286,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Serve { listen } => {
             let config = Config::load(&overrides(&common, listen))?;
             serve(config).await?;
+            Ok(0)
+        }
+        Command::Kiosk {
+            server,
+            device_credential,
+            listen,
+            scanner,
+            card_reader,
+            idle_secs,
+        } => {
+            kiosk::run(kiosk::KioskOptions {
+                server,
+                device_credential,
+                listen,
+                scanner,
+                card_reader,
+                idle: std::time::Duration::from_secs(idle_secs.max(20)),
+            })
+            .await?;
             Ok(0)
         }
         Command::Issue {

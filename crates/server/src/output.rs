@@ -103,3 +103,27 @@ pub fn fail(json: bool, e: &Error) -> u8 {
     }
     exit_code(e.kind())
 }
+
+/// A QR code as a black-on-white image, `scale` pixels a module, with the 4-module quiet zone.
+pub fn qr_image(code: &qrcode::QrCode, scale: u32) -> image::GrayImage {
+    let width = code.width() as u32;
+    let colors = code.to_colors();
+    let side = (width + 8) * scale;
+    image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / scale) as i64 - 4, (y / scale) as i64 - 4);
+        let dark = mx >= 0
+            && my >= 0
+            && (mx as u32) < width
+            && (my as u32) < width
+            && colors[(my as u32 * width + mx as u32) as usize] == qrcode::Color::Dark;
+        image::Luma([if dark { 0 } else { 255 }])
+    })
+}
+
+/// `text` as a QR code in a PNG, `scale` pixels a module.
+pub fn qr_png(text: &str, scale: u32) -> anyhow::Result<Vec<u8>> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| anyhow::anyhow!("QR: {e}"))?;
+    let mut png = Vec::new();
+    qr_image(&code, scale).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
+}

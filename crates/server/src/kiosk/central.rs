@@ -1,0 +1,151 @@
+//! The kiosk's client of the central service's API. The device credential is sent from here only; the
+//! browser never sees it, nor the identity session's id (it holds a cookie naming the kiosk's own visit).
+
+use anyhow::{anyhow, Context, Result};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// What the central service answered: its status and JSON body (an error body is
+/// `{"error": {"code", "message"}}`).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The stable error code, when the answer is an error.
+    pub fn code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+/// The central API, as this kiosk device.
+pub struct Central {
+    base: String,
+    credential: String,
+    http: reqwest::Client,
+}
+
+impl Central {
+    pub fn new(base: &str, credential: String) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            credential,
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer> {
+        let response = request
+            .bearer_auth(&self.credential)
+            .send()
+            .await
+            .map_err(|e| anyhow!("the central service cannot be reached: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer { status, body })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Starts an identity session: `chip` or `app`.
+    pub async fn start_identity(&self, method: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url("/api/v1/identity/sessions"))
+                .json(&json!({ "method": method })),
+        )
+        .await
+    }
+
+    pub async fn identity(
+        &self,
+        method: Method,
+        session: &str,
+        step: &str,
+        body: Option<Value>,
+    ) -> Result<Answer> {
+        let path = if step.is_empty() {
+            format!("/api/v1/identity/sessions/{session}")
+        } else {
+            format!("/api/v1/identity/sessions/{session}/{step}")
+        };
+        let mut request = self.http.request(method, self.url(&path));
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        self.send(request).await
+    }
+
+    /// Sends camera frames (JPEG) for the face step.
+    pub async fn face(&self, session: &str, frames: Vec<Vec<u8>>) -> Result<Answer> {
+        let mut form = reqwest::multipart::Form::new();
+        for (i, f) in frames.into_iter().enumerate() {
+            form = form.part(
+                "frame",
+                reqwest::multipart::Part::bytes(f)
+                    .file_name(format!("frame{i}.jpg"))
+                    .mime_str("image/jpeg")?,
+            );
+        }
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/identity/sessions/{session}/face")))
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// Asks for certified copies of the scanned pages for the citizen of the verified `session`. The visit's
+    /// `request_key` makes a retry (a lost answer) return the first result.
+    pub async fn issue(
+        &self,
+        session: &str,
+        request_key: &str,
+        document_type: &str,
+        copies: u32,
+        pages: &[Vec<u8>],
+    ) -> Result<Answer> {
+        let mut form = reqwest::multipart::Form::new()
+            .text("document_type", document_type.to_string())
+            .text("copies", copies.to_string());
+        for (i, p) in pages.iter().enumerate() {
+            form = form.part(
+                "page",
+                reqwest::multipart::Part::bytes(p.clone())
+                    .file_name(format!("page{}.png", i + 1))
+                    .mime_str("image/png")?,
+            );
+        }
+        self.send(
+            self.http
+                .post(self.url("/api/v1/copies"))
+                .header("Banso-Identity-Session", session)
+                .header("Idempotency-Key", request_key)
+                .multipart(form),
+        )
+        .await
+    }
+}

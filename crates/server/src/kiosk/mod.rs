@@ -1,0 +1,208 @@
+//! `banso kiosk`: the agent on a kiosk PC. It serves the touch screens to a local Chromium in kiosk mode,
+//! owns the peripherals (the chip card reader through pcscd, the scanner through SANE) and calls the central
+//! `banso serve` with the device credential, which never reaches the browser.
+//!
+//! - It listens on the loopback only and answers only requests addressed to it by a loopback name (a page
+//!   elsewhere cannot reach it through DNS rebinding).
+//! - The browser holds one cookie naming the kiosk's own record of the citizen's visit (`SameSite=Strict`,
+//!   `HttpOnly`); the identity session's id, the scans and the answers stay here.
+//! - Every screen says `Cache-Control: no-store`. A visit ends when the citizen says so, or after
+//!   [`KioskOptions::idle`] without a touch plus [`GRACE`] (the screen warns by sound and offers more time):
+//!   the central identity session is ended, the scans are dropped, and the browser is told to clear what it
+//!   kept (`Clear-Site-Data`). Every screen of the visit then leads back to the start.
+
+mod central;
+mod devices;
+mod screens;
+
+use anyhow::{bail, Context, Result};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use central::Central;
+pub use devices::Scanner;
+
+/// Time the screen gives a citizen to answer the inactivity warning.
+pub const GRACE: Duration = Duration::from_secs(25);
+/// Visits held at once (one citizen at a time, and one finishing).
+pub const MAX_VISITS: usize = 4;
+/// Pages one visit may scan.
+pub const MAX_PAGES: usize = 20;
+
+/// How `banso kiosk` runs.
+pub struct KioskOptions {
+    /// The central service, e.g. `https://banso.example.gov.vn`.
+    pub server: String,
+    /// A file holding the kiosk's API token (`banso token create --role kiosk`).
+    pub device_credential: PathBuf,
+    /// A loopback address.
+    pub listen: String,
+    /// `file:DIR` or a SANE device name.
+    pub scanner: String,
+    /// The PC/SC reader's name, or part of it.
+    pub card_reader: String,
+    /// Idle time before the warning.
+    pub idle: Duration,
+}
+
+/// What the kiosk knows of one citizen's visit.
+#[derive(Default)]
+pub struct Visit {
+    pub english: bool,
+    pub consented: bool,
+    /// The central identity session and its step (`chip`, `face`, `app`, `verified`).
+    pub identity: Option<String>,
+    pub identity_step: String,
+    pub challenge: Vec<String>,
+    pub app_qr: Option<String>,
+    pub app_code: Option<String>,
+    /// Who the central service proved: (ID number, full name).
+    pub holder: Option<(String, String)>,
+    pub document_type: Option<String>,
+    pub copies: u32,
+    pub pages: Vec<Vec<u8>>,
+    /// The central service's answer to the request, once sent.
+    pub outcome: Option<central::Answer>,
+    /// Idempotency key of this visit's request.
+    pub request_key: String,
+    pub officer_called: bool,
+    pub last_touch: Option<Instant>,
+}
+
+/// The agent's state.
+pub struct Kiosk {
+    pub central: Central,
+    pub scanner: Scanner,
+    pub card_reader: String,
+    pub idle: Duration,
+    pub visits: Mutex<HashMap<String, Visit>>,
+    /// The address the agent answers on, for the Host check.
+    pub port: u16,
+}
+
+impl Kiosk {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Visit>> {
+        self.visits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends visits idle past the warning and its grace; their central sessions are ended too.
+    async fn sweep(&self) {
+        let limit = self.idle + GRACE;
+        let stale: Vec<(String, Option<String>)> = {
+            let mut visits = self.lock();
+            let ids: Vec<String> = visits
+                .iter()
+                .filter(|(_, v)| v.last_touch.is_none_or(|t| t.elapsed() > limit))
+                .map(|(k, _)| k.clone())
+                .collect();
+            ids.into_iter()
+                .filter_map(|k| visits.remove(&k).map(|v| (k, v.identity)))
+                .collect()
+        };
+        for (_, identity) in stale {
+            if let Some(session) = identity {
+                self.end_identity(&session).await;
+            }
+        }
+    }
+
+    async fn end_identity(&self, session: &str) {
+        match self
+            .central
+            .identity(reqwest::Method::DELETE, session, "", None)
+            .await
+        {
+            Ok(a) if a.ok() || a.status == 404 => {}
+            Ok(a) => tracing::warn!(
+                status = a.status,
+                "the central service did not end an identity session"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the central service did not end an identity session"),
+        }
+    }
+}
+
+/// Refuses requests not addressed to the agent by a loopback name, and marks every answer `no-store`.
+async fn guard(State(kiosk): State<Arc<Kiosk>>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let allowed = [
+        format!("127.0.0.1:{}", kiosk.port),
+        format!("localhost:{}", kiosk.port),
+        format!("[::1]:{}", kiosk.port),
+    ];
+    if !allowed.iter().any(|a| a == host) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this kiosk answers its own screen only",
+        )
+            .into_response();
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Runs the agent until the process is stopped.
+pub async fn run(options: KioskOptions) -> Result<()> {
+    let addr: SocketAddr = options
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {} is not an address:port", options.listen))?;
+    if !addr.ip().is_loopback() {
+        bail!("the kiosk agent listens on the loopback only (its screens drive the device's credential)");
+    }
+    let credential = std::fs::read_to_string(&options.device_credential)
+        .with_context(|| format!("reading {}", options.device_credential.display()))?
+        .trim()
+        .to_string();
+    if credential.is_empty() {
+        bail!("{} holds no credential", options.device_credential.display());
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    let kiosk = Arc::new(Kiosk {
+        central: Central::new(&options.server, credential)?,
+        scanner: Scanner::parse(&options.scanner),
+        card_reader: options.card_reader,
+        idle: options.idle,
+        visits: Mutex::new(HashMap::new()),
+        port: local.port(),
+    });
+    let sweeper = kiosk.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            sweeper.sweep().await;
+        }
+    });
+    let app = screens::router(kiosk.clone())
+        .layer(axum::middleware::from_fn_with_state(kiosk.clone(), guard))
+        .layer(axum::extract::DefaultBodyLimit::max(12 << 20));
+    println!(
+        "kiosk screens on http://{local}/ (central service {})",
+        kiosk.central.base()
+    );
+    axum::serve(listener, app)
+        .await
+        .context("serving the kiosk screens")?;
+    Ok(())
+}

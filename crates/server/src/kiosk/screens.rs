@@ -1,0 +1,949 @@
+//! The kiosk's screens: one task each, Vietnamese first (English on the toggle), large type and touch
+//! targets, the step bar, and the "call an officer" button always in the same place. Server-rendered; the
+//! script (static/kiosk.js, a few kilobytes) adds the camera, the on-screen keypad and the inactivity
+//! warning.
+
+use super::{Kiosk, Visit, MAX_PAGES, MAX_VISITS};
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+
+const COOKIE: &str = "banso_visit";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; \
+                   media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+                   frame-ancestors 'none'";
+
+/// The document types a citizen may choose (the intake recognises them): (Vietnamese, English).
+pub const DOCUMENT_TYPES: &[(&str, &str)] = &[
+    ("Giấy khai sinh", "Birth certificate"),
+    ("Bằng tốt nghiệp đại học", "University diploma"),
+    ("Học bạ", "School record"),
+    ("Giấy chứng nhận kết hôn", "Marriage certificate"),
+];
+
+/// The steps of the step bar: (Vietnamese, English).
+const STEPS: &[(&str, &str)] = &[
+    ("Dịch vụ", "Service"),
+    ("Đồng ý", "Consent"),
+    ("Xác thực", "Identity"),
+    ("Giấy tờ", "Document"),
+    ("Quét", "Scan"),
+    ("Kết quả", "Result"),
+];
+
+/// What every screen shows around its task.
+pub struct Frame {
+    pub en: bool,
+    /// A citizen's visit is open (the language and end buttons are shown).
+    pub visit: bool,
+    pub step: usize,
+    pub steps: &'static [(&'static str, &'static str)],
+    pub officer_called: bool,
+    pub idle_secs: u64,
+    pub grace_secs: u64,
+}
+
+impl Frame {
+    fn of(kiosk: &Kiosk, visit: Option<&Visit>, step: usize) -> Self {
+        Frame {
+            en: visit.is_some_and(|v| v.english),
+            visit: visit.is_some(),
+            step,
+            steps: STEPS,
+            officer_called: visit.is_some_and(|v| v.officer_called),
+            idle_secs: kiosk.idle.as_secs(),
+            grace_secs: super::GRACE.as_secs(),
+        }
+    }
+
+    /// The language attribute of the page.
+    pub fn lang(&self) -> &'static str {
+        if self.en {
+            "en"
+        } else {
+            "vi"
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/start.html")]
+struct Start {
+    f: Frame,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/consent.html")]
+struct Consent {
+    f: Frame,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/identify.html")]
+struct Identify {
+    f: Frame,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/card.html")]
+struct Card {
+    f: Frame,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/face.html")]
+struct Face {
+    f: Frame,
+    challenge: String,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/app.html")]
+struct App {
+    f: Frame,
+    code: String,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/document.html")]
+struct Document {
+    f: Frame,
+    name: String,
+    types: &'static [(&'static str, &'static str)],
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/scan.html")]
+struct Scan {
+    f: Frame,
+    document_type: String,
+    pages: usize,
+    max_pages: usize,
+    error: Option<String>,
+}
+
+/// The central service's answer to the request, as the result screen tells it.
+enum Outcome {
+    Issued { codes: Vec<String>, fee: String },
+    Held { receipt: String },
+    Refused { ground: String },
+    Failed { code: String, message: String },
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/result.html")]
+struct Result_ {
+    f: Frame,
+    outcome: Outcome,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/problem.html")]
+struct Problem {
+    f: Frame,
+    title_vi: String,
+    title_en: String,
+    detail: String,
+    code: String,
+    retry: &'static str,
+}
+
+fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, CSP),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!("a kiosk screen did not render: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn visit_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Runs `f` on the visit the browser names (touching it), or `None` when there is none.
+fn with_visit<R>(kiosk: &Kiosk, headers: &HeaderMap, f: impl FnOnce(&mut Visit) -> R) -> Option<R> {
+    let id = visit_id(headers)?;
+    let mut visits = kiosk.lock();
+    let visit = visits.get_mut(&id)?;
+    visit.last_touch = Some(Instant::now());
+    Some(f(visit))
+}
+
+/// As [`with_visit`], without counting as a touch (the screen's own polling must not keep a visit alive
+/// after the citizen walked away).
+fn peek_visit<R>(kiosk: &Kiosk, headers: &HeaderMap, f: impl FnOnce(&mut Visit) -> R) -> Option<R> {
+    let id = visit_id(headers)?;
+    let mut visits = kiosk.lock();
+    visits.get_mut(&id).map(f)
+}
+
+/// Back to the start (no visit, or a visit that ended).
+fn to_start() -> Response {
+    Redirect::to("/").into_response()
+}
+
+fn see(path: &str) -> Response {
+    Redirect::to(path).into_response()
+}
+
+fn problem(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    step: usize,
+    title: (&str, &str),
+    answer: Option<&super::central::Answer>,
+    error: Option<&anyhow::Error>,
+    retry: &'static str,
+) -> Response {
+    let (code, detail) = match (answer, error) {
+        (Some(a), _) => (a.code().unwrap_or("").to_string(), a.message().to_string()),
+        (None, Some(e)) => (String::new(), format!("{e:#}")),
+        (None, None) => (String::new(), String::new()),
+    };
+    let f = with_visit(kiosk, headers, |v| Frame::of(kiosk, Some(v), step))
+        .unwrap_or_else(|| Frame::of(kiosk, None, step));
+    render(&Problem {
+        f,
+        title_vi: title.0.into(),
+        title_en: title.1.into(),
+        detail,
+        code,
+        retry,
+    })
+}
+
+pub fn router(kiosk: Arc<Kiosk>) -> Router {
+    Router::new()
+        .route("/", get(start))
+        .route("/start", post(begin))
+        .route("/lang", post(toggle_language))
+        .route("/officer", post(call_officer))
+        .route("/consent", get(consent).post(agree))
+        .route("/identify", get(identify))
+        .route("/identify/card", get(card).post(read_card))
+        .route("/identify/face", get(face).post(send_face))
+        .route("/identify/app", get(app).post(start_app))
+        .route("/identify/app/poll", post(poll_app))
+        .route("/document", get(document).post(choose_document))
+        .route("/scan", get(scan).post(scan_page))
+        .route("/scan/{n}", get(scanned_page))
+        .route("/scan/{n}/redo", post(rescan_page))
+        .route("/scan/done", post(submit))
+        .route("/result", get(result))
+        .route("/end", post(end))
+        .route("/touch", post(touch))
+        .route("/static/kiosk.js", get(script))
+        .route("/static/kiosk.css", get(style))
+        .route("/static/qr.png", get(app_qr))
+        .with_state(kiosk)
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/kiosk.js"),
+    )
+        .into_response()
+}
+
+async fn style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("static/kiosk.css"),
+    )
+        .into_response()
+}
+
+async fn start(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    // A browser still naming a visit here is shown the start of a new one: the old one is not reachable.
+    let f = with_visit(&kiosk, &headers, |v| Frame::of(&kiosk, Some(v), 0))
+        .unwrap_or_else(|| Frame::of(&kiosk, None, 0));
+    render(&Start { f })
+}
+
+#[derive(Deserialize)]
+struct BeginForm {
+    #[serde(default)]
+    lang: String,
+}
+
+/// A new visit: a fresh cookie, and the kiosk's other visits ended (one citizen at a time).
+async fn begin(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Form(form): Form<BeginForm>) -> Response {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let id = hex::encode(bytes);
+    let mut key = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let ended: Vec<String> = {
+        let mut visits = kiosk.lock();
+        let old = visit_id(&headers);
+        let mut ended = Vec::new();
+        if let Some(v) = old.and_then(|o| visits.remove(&o)) {
+            ended.extend(v.identity);
+        }
+        while visits.len() >= MAX_VISITS {
+            let oldest = visits
+                .iter()
+                .min_by_key(|(_, v)| v.last_touch)
+                .map(|(k, _)| k.clone());
+            match oldest.and_then(|k| visits.remove(&k)) {
+                Some(v) => ended.extend(v.identity),
+                None => break,
+            }
+        }
+        visits.insert(
+            id.clone(),
+            Visit {
+                english: form.lang == "en",
+                copies: 1,
+                request_key: format!("kiosk-visit-{}", hex::encode(key)),
+                last_touch: Some(Instant::now()),
+                ..Default::default()
+            },
+        );
+        ended
+    };
+    for session in ended {
+        kiosk.end_identity(&session).await;
+    }
+    let mut response = see("/consent");
+    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict")) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct Back {
+    #[serde(default)]
+    back: String,
+}
+
+fn safe_back(back: &str) -> &str {
+    // Only the kiosk's own screens.
+    if back.starts_with('/') && !back.starts_with("//") && back.len() < 64 {
+        back
+    } else {
+        "/"
+    }
+}
+
+async fn toggle_language(
+    State(kiosk): State<Arc<Kiosk>>,
+    headers: HeaderMap,
+    Form(b): Form<Back>,
+) -> Response {
+    match with_visit(&kiosk, &headers, |v| v.english = !v.english) {
+        Some(()) => see(safe_back(&b.back)),
+        None => to_start(),
+    }
+}
+
+async fn call_officer(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Form(b): Form<Back>) -> Response {
+    // The call is logged for the centre's staff console; the screen says an officer is coming.
+    tracing::warn!("a citizen at this kiosk asked for an officer");
+    with_visit(&kiosk, &headers, |v| v.officer_called = true);
+    see(safe_back(&b.back))
+}
+
+async fn touch(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match with_visit(&kiosk, &headers, |_| ()) {
+        Some(()) => StatusCode::NO_CONTENT.into_response(),
+        None => StatusCode::GONE.into_response(),
+    }
+}
+
+async fn consent(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match with_visit(&kiosk, &headers, |v| Frame::of(&kiosk, Some(v), 1)) {
+        Some(f) => render(&Consent { f }),
+        None => to_start(),
+    }
+}
+
+async fn agree(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match with_visit(&kiosk, &headers, |v| v.consented = true) {
+        Some(()) => see("/identify"),
+        None => to_start(),
+    }
+}
+
+/// The frame of a screen that needs consent first (and, with `verified`, a proven citizen).
+fn gate(kiosk: &Kiosk, headers: &HeaderMap, step: usize, verified: bool) -> Result<Frame, Response> {
+    match with_visit(kiosk, headers, |v| {
+        if !v.consented {
+            Err(see("/consent"))
+        } else if verified && v.holder.is_none() {
+            Err(see("/identify"))
+        } else {
+            Ok(Frame::of(kiosk, Some(v), step))
+        }
+    }) {
+        Some(r) => r,
+        None => Err(to_start()),
+    }
+}
+
+async fn identify(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match gate(&kiosk, &headers, 2, false) {
+        Ok(f) => render(&Identify { f }),
+        Err(r) => r,
+    }
+}
+
+async fn card(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match gate(&kiosk, &headers, 2, false) {
+        Ok(f) => render(&Card { f, error: None }),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct CardForm {
+    /// The 12-digit personal ID number printed on the card.
+    id_number: String,
+    /// dd/mm/yyyy or ddmmyyyy.
+    birth: String,
+    expiry: String,
+}
+
+/// `ddmmyyyy` (separators allowed) as the MRZ's `YYMMDD`.
+fn yymmdd(date: &str) -> Option<String> {
+    let digits: String = date.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() == 8).then(|| format!("{}{}{}", &digits[6..8], &digits[2..4], &digits[0..2]))
+}
+
+async fn read_card(
+    State(kiosk): State<Arc<Kiosk>>,
+    headers: HeaderMap,
+    Form(form): Form<CardForm>,
+) -> Response {
+    let f = match gate(&kiosk, &headers, 2, false) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let id: String = form.id_number.chars().filter(char::is_ascii_digit).collect();
+    let mrz = match (id.len(), yymmdd(&form.birth), yymmdd(&form.expiry)) {
+        // The card's MRZ carries the last nine digits of the personal ID number as the document number.
+        (12, Some(b), Some(e)) => banso_identity::emrtd::bac::mrz_information(&id[3..], &b, &e).ok(),
+        _ => None,
+    };
+    let Some(mrz) = mrz else {
+        return render(&Card {
+            f,
+            error: Some(
+                "Số định danh gồm 12 chữ số; ngày ghi theo ngày/tháng/năm. / The ID number has 12 digits; dates are day/month/year."
+                    .into(),
+            ),
+        });
+    };
+    let started = match kiosk.central.start_identity("chip").await {
+        Ok(a) if a.ok() => a,
+        Ok(a) => {
+            return problem(
+                &kiosk,
+                &headers,
+                2,
+                ("Chưa xác thực được", "Identity could not be checked"),
+                Some(&a),
+                None,
+                "/identify",
+            )
+        }
+        Err(e) => {
+            return problem(
+                &kiosk,
+                &headers,
+                2,
+                ("Mất kết nối", "No connection"),
+                None,
+                Some(&e),
+                "/identify",
+            )
+        }
+    };
+    let session = started.body["id"].as_str().unwrap_or_default().to_string();
+    let nonce: Option<[u8; 8]> = started.body["nonce"]
+        .as_str()
+        .and_then(|n| hex::decode(n).ok())
+        .and_then(|n| n.try_into().ok());
+    let Some(nonce) = nonce else {
+        return problem(
+            &kiosk,
+            &headers,
+            2,
+            ("Chưa xác thực được", "Identity could not be checked"),
+            Some(&started),
+            None,
+            "/identify",
+        );
+    };
+    with_visit(&kiosk, &headers, |v| {
+        v.identity = Some(session.clone());
+        v.identity_step = "chip".into();
+    });
+    let reader = kiosk.card_reader.clone();
+    let read = tokio::task::spawn_blocking(move || super::devices::read_card(&reader, &mrz, nonce)).await;
+    let chip = match read {
+        Ok(Ok(chip)) => chip,
+        Ok(Err(e)) => {
+            return render(&Card {
+                f,
+                error: Some(format!(
+                    "Không đọc được thẻ: kiểm tra thẻ đã đặt đúng và thông tin đã nhập. / The card could not be read: check it lies on the reader and the details typed. ({e})"
+                )),
+            })
+        }
+        Err(e) => return problem(&kiosk, &headers, 2, ("Lỗi đầu đọc thẻ", "Card reader failure"), None, Some(&anyhow::anyhow!("{e}")), "/identify"),
+    };
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let groups: serde_json::Map<String, Value> = chip
+        .data_groups
+        .iter()
+        .map(|(n, b)| (n.to_string(), Value::String(b64(b))))
+        .collect();
+    let body = json!({
+        "sod": b64(&chip.sod),
+        "data_groups": groups,
+        "active_authentication": chip.active_authentication.as_ref().map(|(_, sig)| b64(sig)),
+    });
+    match kiosk
+        .central
+        .identity(Method::POST, &session, "chip", Some(body))
+        .await
+    {
+        Ok(a) if a.ok() => {
+            let challenge = a.body["challenge"]
+                .as_array()
+                .map(|c| c.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            with_visit(&kiosk, &headers, |v| {
+                v.identity_step = "face".into();
+                v.challenge = challenge;
+            });
+            see("/identify/face")
+        }
+        Ok(a) => problem(
+            &kiosk,
+            &headers,
+            2,
+            ("Thẻ không được xác thực", "The card was not accepted"),
+            Some(&a),
+            None,
+            "/identify",
+        ),
+        Err(e) => problem(
+            &kiosk,
+            &headers,
+            2,
+            ("Mất kết nối", "No connection"),
+            None,
+            Some(&e),
+            "/identify",
+        ),
+    }
+}
+
+async fn face(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 2, false) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match with_visit(&kiosk, &headers, |v| {
+        (v.identity_step == "face").then(|| v.challenge.join(","))
+    }) {
+        Some(Some(challenge)) => render(&Face { f, challenge }),
+        _ => see("/identify"),
+    }
+}
+
+/// The camera frames from the screen's script, relayed to the central service. Answers JSON for the
+/// script: `{"next": PATH}` or `{"error": {code, message}, "retry": bool}`.
+async fn send_face(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, mut form: Multipart) -> Response {
+    let Some(Some(session)) = with_visit(&kiosk, &headers, |v| {
+        (v.identity_step == "face").then(|| v.identity.clone()).flatten()
+    }) else {
+        return Json(json!({ "next": "/identify" })).into_response();
+    };
+    let mut frames = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        if frames.len() >= 16 {
+            break;
+        }
+        if let Ok(bytes) = field.bytes().await {
+            frames.push(bytes.to_vec());
+        }
+    }
+    match kiosk.central.face(&session, frames).await {
+        Ok(a) if a.ok() => {
+            let holder = (
+                a.body["holder"]["id_number"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                a.body["holder"]["full_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            with_visit(&kiosk, &headers, |v| {
+                v.identity_step = "verified".into();
+                v.holder = Some(holder);
+            });
+            Json(json!({ "next": "/document" })).into_response()
+        }
+        Ok(a) => {
+            let retry = matches!(a.code(), Some("FACE-0005" | "FACE-0006" | "FACE-0002"));
+            if !retry {
+                with_visit(&kiosk, &headers, |v| {
+                    v.identity = None;
+                    v.identity_step.clear();
+                });
+            }
+            Json(json!({ "error": { "code": a.code(), "message": a.message() }, "retry": retry }))
+                .into_response()
+        }
+        Err(e) => Json(json!({ "error": { "code": null, "message": format!("{e:#}") }, "retry": true }))
+            .into_response(),
+    }
+}
+
+async fn start_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    if let Err(r) = gate(&kiosk, &headers, 2, false) {
+        return r;
+    }
+    match kiosk.central.start_identity("app").await {
+        Ok(a) if a.ok() => {
+            with_visit(&kiosk, &headers, |v| {
+                v.identity = a.body["id"].as_str().map(str::to_string);
+                v.identity_step = "app".into();
+                v.app_qr = a.body["qr_uri"].as_str().map(str::to_string);
+                v.app_code = a.body["user_code"].as_str().map(str::to_string);
+            });
+            see("/identify/app")
+        }
+        Ok(a) => problem(
+            &kiosk,
+            &headers,
+            2,
+            ("Chưa đăng nhập được", "The app login could not start"),
+            Some(&a),
+            None,
+            "/identify",
+        ),
+        Err(e) => problem(
+            &kiosk,
+            &headers,
+            2,
+            ("Mất kết nối", "No connection"),
+            None,
+            Some(&e),
+            "/identify",
+        ),
+    }
+}
+
+/// The app login's screen: the QR and the code to type.
+async fn app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 2, false) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match with_visit(&kiosk, &headers, |v| {
+        (v.identity_step == "app").then(|| v.app_code.clone().unwrap_or_default())
+    }) {
+        Some(Some(code)) => render(&App { f, code }),
+        _ => see("/identify"),
+    }
+}
+
+/// The app screen's script asks whether the citizen approved: `{"next": PATH}` when the screen should
+/// move on, `{}` while waiting. Not a touch.
+async fn poll_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let Some(Some(session)) = peek_visit(&kiosk, &headers, |v| {
+        (v.identity_step == "app").then(|| v.identity.clone()).flatten()
+    }) else {
+        return Json(json!({ "next": "/" })).into_response();
+    };
+    match kiosk.central.identity(Method::POST, &session, "app", None).await {
+        Ok(a) if a.ok() && a.body["step"] == "verified" => {
+            let holder = (
+                a.body["holder"]["id_number"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                a.body["holder"]["full_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            peek_visit(&kiosk, &headers, |v| {
+                v.identity_step = "verified".into();
+                v.holder = Some(holder);
+            });
+            Json(json!({ "next": "/document" })).into_response()
+        }
+        Ok(a) if a.ok() => Json(json!({})).into_response(),
+        Ok(a) => {
+            tracing::info!(code = a.code(), "the app login ended without an identity");
+            peek_visit(&kiosk, &headers, |v| {
+                v.identity = None;
+                v.identity_step.clear();
+            });
+            Json(json!({ "next": "/identify" })).into_response()
+        }
+        // The central service is unreachable for now: keep waiting.
+        Err(_) => Json(json!({})).into_response(),
+    }
+}
+
+/// The QR of the app login, as a PNG.
+async fn app_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let Some(Some(uri)) = with_visit(&kiosk, &headers, |v| v.app_qr.clone()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match crate::output::qr_png(&uri, 10) {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Err(e) => {
+            tracing::error!("QR: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn document(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 3, true) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let name = with_visit(&kiosk, &headers, |v| {
+        v.holder.clone().map(|h| h.1).unwrap_or_default()
+    })
+    .unwrap_or_default();
+    render(&Document {
+        f,
+        name,
+        types: DOCUMENT_TYPES,
+    })
+}
+
+#[derive(Deserialize)]
+struct DocumentForm {
+    document_type: String,
+    copies: u32,
+}
+
+async fn choose_document(
+    State(kiosk): State<Arc<Kiosk>>,
+    headers: HeaderMap,
+    Form(form): Form<DocumentForm>,
+) -> Response {
+    if let Err(r) = gate(&kiosk, &headers, 3, true) {
+        return r;
+    }
+    if !DOCUMENT_TYPES.iter().any(|(vi, _)| *vi == form.document_type) || !(1..=5).contains(&form.copies) {
+        return see("/document");
+    }
+    with_visit(&kiosk, &headers, |v| {
+        v.document_type = Some(form.document_type);
+        v.copies = form.copies;
+    });
+    see("/scan")
+}
+
+fn scan_screen(kiosk: &Kiosk, headers: &HeaderMap, error: Option<String>) -> Response {
+    let f = match gate(kiosk, headers, 4, true) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some((document_type, pages)) =
+        with_visit(kiosk, headers, |v| (v.document_type.clone(), v.pages.len()))
+    else {
+        return to_start();
+    };
+    let Some(document_type) = document_type else {
+        return see("/document");
+    };
+    render(&Scan {
+        f,
+        document_type,
+        pages,
+        max_pages: MAX_PAGES,
+        error,
+    })
+}
+
+async fn scan(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    scan_screen(&kiosk, &headers, None)
+}
+
+async fn scan_page(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    scan_into(&kiosk, &headers, None).await
+}
+
+async fn rescan_page(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Path(n): Path<usize>) -> Response {
+    scan_into(&kiosk, &headers, Some(n)).await
+}
+
+/// Scans a page: a new one at the end, or page `replace` (1-based) again.
+async fn scan_into(kiosk: &Kiosk, headers: &HeaderMap, replace: Option<usize>) -> Response {
+    if let Err(r) = gate(kiosk, headers, 4, true) {
+        return r;
+    }
+    let count = with_visit(kiosk, headers, |v| v.pages.len()).unwrap_or(0);
+    if replace.is_none() && count >= MAX_PAGES {
+        return scan_screen(
+            kiosk,
+            headers,
+            Some(format!("Tối đa {MAX_PAGES} trang. / At most {MAX_PAGES} pages.")),
+        );
+    }
+    match kiosk.scanner.scan().await {
+        Ok(png) => {
+            with_visit(kiosk, headers, |v| match replace {
+                Some(n) if (1..=v.pages.len()).contains(&n) => v.pages[n - 1] = png,
+                Some(_) => {}
+                None => v.pages.push(png),
+            });
+            see("/scan")
+        }
+        Err(e) => scan_screen(
+            kiosk,
+            headers,
+            Some(format!("Máy quét chưa quét được trang: hãy thử lại hoặc gọi cán bộ. / The scanner failed: try again or call an officer. ({e:#})")),
+        ),
+    }
+}
+
+async fn scanned_page(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Path(n): Path<usize>) -> Response {
+    match with_visit(&kiosk, &headers, |v| {
+        n.checked_sub(1).and_then(|i| v.pages.get(i).cloned())
+    }) {
+        Some(Some(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Sends the request to the central service: its intake decides (issue, hold for an officer, refuse).
+async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    if let Err(r) = gate(&kiosk, &headers, 4, true) {
+        return r;
+    }
+    let Some((Some(session), Some(document_type), copies, pages, key)) = with_visit(&kiosk, &headers, |v| {
+        (
+            v.identity.clone(),
+            v.document_type.clone(),
+            v.copies,
+            v.pages.clone(),
+            v.request_key.clone(),
+        )
+    }) else {
+        return to_start();
+    };
+    if pages.is_empty() {
+        return scan_screen(
+            &kiosk,
+            &headers,
+            Some("Hãy quét ít nhất một trang. / Scan at least one page.".into()),
+        );
+    }
+    match kiosk
+        .central
+        .issue(&session, &key, &document_type, copies, &pages)
+        .await
+    {
+        Ok(a) => {
+            with_visit(&kiosk, &headers, |v| v.outcome = Some(a));
+            see("/result")
+        }
+        Err(e) => problem(
+            &kiosk,
+            &headers,
+            4,
+            ("Mất kết nối", "No connection"),
+            None,
+            Some(&e),
+            "/scan",
+        ),
+    }
+}
+
+async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 5, true) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let Some(Some(answer)) = with_visit(&kiosk, &headers, |v| v.outcome.clone()) else {
+        return see("/scan");
+    };
+    let body = &answer.body;
+    let outcome = match answer.status {
+        201 | 200 => Outcome::Issued {
+            codes: body["copies"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|x| x["code"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            fee: banso_core::rules::format_vnd(body["fee_vnd"].as_u64().unwrap_or(0)),
+        },
+        202 => Outcome::Held {
+            receipt: body["intake_id"].as_str().unwrap_or_default().to_string(),
+        },
+        422 if answer.code() == Some("ISS-0008") => Outcome::Refused {
+            ground: answer.message().to_string(),
+        },
+        _ => Outcome::Failed {
+            code: answer.code().unwrap_or("").to_string(),
+            message: answer.message().to_string(),
+        },
+    };
+    render(&Result_ { f, outcome })
+}
+
+/// The end of a visit: the central identity session ended, everything of the citizen dropped here, and the
+/// browser told to clear what it kept.
+async fn end(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let ended = visit_id(&headers).and_then(|id| kiosk.lock().remove(&id));
+    if let Some(session) = ended.and_then(|v| v.identity) {
+        kiosk.end_identity(&session).await;
+    }
+    let mut response = see("/");
+    let h = response.headers_mut();
+    h.insert(
+        "clear-site-data",
+        HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
+    h.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("banso_visit=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
