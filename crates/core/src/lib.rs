@@ -6,6 +6,7 @@ pub mod code;
 pub mod error;
 pub mod merkle;
 pub mod model;
+pub mod payment;
 pub mod ports;
 pub mod rules;
 pub mod service;
