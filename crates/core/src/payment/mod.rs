@@ -1,13 +1,17 @@
-//! Fees paid by QR: the codes a kiosk shows.
+//! Fees paid by QR: the codes a kiosk shows and the gateway protocol that confirms a payment.
 //!
-//! Pure code (no I/O, no clock, no randomness):
+//! Two ways to take a fee, both pure code here (no I/O, no clock, no randomness: times and secrets are
+//! parameters):
 //!
 //! - [`vietqr`]: a NAPAS VietQR payload (EMVCo merchant-presented QR) that any Vietnamese banking app can
 //!   scan to push a transfer to the office's account. The QR only *asks* for money; showing it proves
 //!   nothing, and neither does anything the citizen's browser or phone says afterwards.
+//! - [`vnpay`]: VNPAY's payment gateway, version 2.1.0: a signed redirect URL to the gateway, and the
+//!   gateway's signed server-to-server notification (IPN) that is the only proof of payment banso accepts,
+//!   with the merchant's JSON answers to it.
 //!
-//! Security invariant: a fee counts as paid only through a bank's or gateway's server-to-server notice,
-//! never through a page a browser visits or a QR that was shown.
+//! Security invariant: a fee counts as paid only through [`vnpay::verify_ipn`] (or a bank's equivalent
+//! server-to-server notice), never through a return URL a browser visits or a QR that was shown.
 //!
 //! Everything here parses text an anonymous caller can send, so it refuses `unwrap`, `expect`, `panic!`
 //! and unchecked indexing outside tests, and bounds every input before working on it.
@@ -21,7 +25,9 @@
     )
 )]
 
+mod form;
 pub mod vietqr;
+pub mod vnpay;
 
 /// Vietnamese letters with diacritics, each group followed by the ASCII letter it folds to.
 /// Precomposed forms only; combining marks (decomposed input) are dropped separately.
