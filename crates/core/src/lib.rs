@@ -7,6 +7,7 @@ pub mod error;
 pub mod identity;
 pub mod merkle;
 pub mod model;
+pub mod payment;
 pub mod ports;
 pub mod rules;
 pub mod service;
