@@ -63,6 +63,13 @@ if [ ! -d "$oidc_dir/node_modules/oidc-provider" ] || [ ! -d "$oidc_dir/node_mod
   (cd "$oidc_dir" && npm ci --no-audit --no-fund --silent)
 fi
 
+# The kiosk's browser tests: playwright-core drives Debian's chromium, axe-core checks every screen.
+browser_dir="$(dirname "$0")/../crates/server/tests/browser"
+if [ ! -d "$browser_dir/node_modules/axe-core" ] || [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+  echo "setup: installing the browser tests' npm packages" >&2
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --silent)
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo is missing; this machine kind ships a Rust toolchain" >&2
   exit 2

@@ -302,7 +302,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 listen,
                 scanner,
                 card_reader,
-                idle: std::time::Duration::from_secs(idle_secs.max(20)),
+                idle: std::time::Duration::from_secs(idle_secs.max(5)),
             })
             .await?;
             Ok(0)

@@ -133,10 +133,23 @@ struct Scan {
 
 /// The central service's answer to the request, as the result screen tells it.
 enum Outcome {
-    Issued { codes: Vec<String>, fee: String },
-    Held { receipt: String },
-    Refused { ground: String },
-    Failed { code: String, message: String },
+    Issued {
+        codes: Vec<String>,
+        fee: String,
+    },
+    Held {
+        receipt: String,
+    },
+    Refused {
+        /// The ground in the words of Decree 23/2015 Art. 22, when the refusal names its clause.
+        clause: Option<&'static str>,
+        /// The intake's own words.
+        ground: String,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Template)]
@@ -284,6 +297,20 @@ async fn start(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response 
     let f = with_visit(&kiosk, &headers, |v| Frame::of(&kiosk, Some(v), 0))
         .unwrap_or_else(|| Frame::of(&kiosk, None, 0));
     render(&Start { f })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_refusal_is_told_in_the_words_of_its_clause() {
+        let m = "the original cannot be certified (Decree 23, Art. 22): refused: stamped as a state secret (Decree 23/2015 Art. 22(3))";
+        assert!(super::article_22_clause(m)
+            .unwrap()
+            .starts_with("Bản chính đóng dấu mật"));
+        assert_eq!(super::article_22_clause("refused (Art. 22(9))"), None);
+        assert_eq!(super::article_22_clause("refused (Art. 22(0))"), None);
+        assert_eq!(super::article_22_clause("refused"), None);
+    }
 }
 
 #[derive(Deserialize)]
@@ -918,6 +945,7 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
             receipt: body["intake_id"].as_str().unwrap_or_default().to_string(),
         },
         422 if answer.code() == Some("ISS-0008") => Outcome::Refused {
+            clause: article_22_clause(answer.message()),
             ground: answer.message().to_string(),
         },
         _ => Outcome::Failed {
@@ -926,6 +954,23 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         },
     };
     render(&Result_ { f, outcome })
+}
+
+/// The clauses of Decree 23/2015/NĐ-CP Art. 22: originals that cannot be the basis of a certified copy.
+const ARTICLE_22: [&str; 6] = [
+    "Bản chính bị tẩy xoá, sửa chữa, thêm, bớt nội dung không hợp lệ.",
+    "Bản chính bị hư hỏng, cũ nát, không xác định được nội dung.",
+    "Bản chính đóng dấu mật của cơ quan, tổ chức có thẩm quyền hoặc không đóng dấu mật nhưng ghi rõ không được sao chụp.",
+    "Bản chính có nội dung trái pháp luật, đạo đức xã hội.",
+    "Bản chính do cơ quan, tổ chức có thẩm quyền của nước ngoài cấp, công chứng hoặc chứng nhận chưa được hợp pháp hoá lãnh sự.",
+    "Giấy tờ, văn bản do cá nhân tự lập nhưng không có xác nhận, chứng nhận của cơ quan, tổ chức có thẩm quyền.",
+];
+
+/// The clause of Art. 22 a refusal names (`… Art. 22(3) …`), in the decree's words.
+fn article_22_clause(message: &str) -> Option<&'static str> {
+    let rest = message.split("Art. 22(").nth(1)?;
+    let n: usize = rest.split(')').next()?.trim().parse().ok()?;
+    ARTICLE_22.get(n.checked_sub(1)?).copied()
 }
 
 /// The end of a visit: the central identity session ended, everything of the citizen dropped here, and the

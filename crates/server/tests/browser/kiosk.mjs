@@ -1,0 +1,156 @@
+// Plays citizens at the kiosk screens in Debian's chromium, checks every screen with axe-core (WCAG 2.2 A
+// and AA rules) at 1080×1920 and 1920×1080, and keeps a screenshot of each.
+//
+//   node kiosk.mjs KIOSK_URL STORY OUT_DIR
+//
+// STORY: held (app login, an original the intake sends to an officer), refused (app login, an original
+// with a secrecy mark), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
+// exits 0 when the story went as it must, 1 otherwise.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const [base, story, out] = process.argv.slice(2);
+if (!base || !story || !out) {
+  console.error('usage: node kiosk.mjs KIOSK_URL held|refused|timeout OUT_DIR');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const here = dirname(fileURLToPath(import.meta.url));
+const axeSource = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const oidcDir = join(here, '../../../identity/tests/oidc');
+const SIZES = [
+  ['portrait', { width: 1080, height: 1920 }],
+  ['landscape', { width: 1920, height: 1080 }],
+];
+
+const browser = await chromium.launch({
+  executablePath: process.env.BANSO_CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+const seen = { story, screens: [], violations: [], texts: {} };
+let code = 1;
+
+function isLocal(url) {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'data:' || protocol === 'about:' || protocol === 'blob:' || hostname === '127.0.0.1' || hostname === 'localhost';
+  } catch { return false; }
+}
+
+// axe-core on the screen as it is, in both orientations; a screenshot of each.
+async function check(page, name) {
+  for (const [label, size] of SIZES) {
+    await page.setViewportSize(size);
+    await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(async () => await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    }));
+    for (const v of result.violations) {
+      seen.violations.push({ screen: name, size: label, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) });
+    }
+    const file = join(out, `${name}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: false });
+    // Everything fits: nothing wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    if (overflow) seen.violations.push({ screen: name, size: label, id: 'horizontal-overflow', impact: 'serious', nodes: [] });
+  }
+  await page.setViewportSize(SIZES[0][1]);
+  seen.screens.push(name);
+  seen.texts[name] = (await page.locator('main').innerText()).slice(0, 2000);
+}
+
+async function throughConsent(page) {
+  await page.goto(base);
+  await check(page, 'start');
+  await page.getByRole('button', { name: /Chứng thực bản sao điện tử từ bản chính/ }).click();
+  await page.waitForURL(/\/consent$/);
+  await check(page, 'consent');
+  await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
+  await page.waitForURL(/\/identify$/);
+  await check(page, 'identify');
+}
+
+async function appLogin(page) {
+  await page.getByRole('button', { name: /Ứng dụng định danh quốc gia/ }).click();
+  await page.waitForURL(/\/identify\/app$/);
+  await page.locator('#app-qr').waitFor();
+  await check(page, 'app-login');
+  // The phone reads the QR off the screen (zbarimg, an independent decoder) and approves.
+  const shot = join(out, 'qr-only.png');
+  await page.locator('#app-qr').screenshot({ path: shot });
+  const uri = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+  seen.qr = uri;
+  execFileSync('node', ['approve.js', uri, 'approve'], { cwd: oidcDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  await page.waitForURL(/\/document$/, { timeout: 30_000 });
+  await check(page, 'document');
+}
+
+async function scanAndSend(page) {
+  await page.getByLabel('Giấy khai sinh').check();
+  await page.getByRole('button', { name: 'Tiếp tục' }).click();
+  await page.waitForURL(/\/scan$/);
+  await check(page, 'scan-empty');
+  await page.getByRole('button', { name: /Quét trang đầu/ }).click();
+  await page.waitForURL(/\/scan$/);
+  await page.locator('.pages img').first().waitFor();
+  await check(page, 'scan-one-page');
+  await page.getByRole('button', { name: /Xong, gửi chứng thực/ }).click();
+  await page.waitForURL(/\/result$/, { timeout: 120_000 });
+  await check(page, `result-${story}`);
+}
+
+// After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
+async function nothingLeft(page, secrets) {
+  await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 60_000 });
+  const cookies = await page.context().cookies();
+  seen.cookiesAfter = cookies.map((c) => c.name);
+  await page.goBack().catch(() => {});
+  const afterBack = await page.content();
+  const scan = await page.request.get(`${base}/scan/1`);
+  seen.scanAfter = scan.status();
+  for (const url of ['/document', '/scan', '/result']) {
+    await page.goto(base + url);
+    seen[`after${url}`] = new URL(page.url()).pathname;
+  }
+  seen.leaked = secrets.filter((s) => s && afterBack.includes(s));
+}
+
+try {
+  // bypassCSP: only so that axe-core can be put into the page; the screens' own policy allows no inline script.
+  const context = await browser.newContext({ locale: 'vi-VN', bypassCSP: true });
+  await context.route('**/*', (route) => (isLocal(route.request().url()) ? route.continue() : route.abort()));
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  if (story === 'held' || story === 'refused') {
+    await throughConsent(page);
+    await appLogin(page);
+    await scanAndSend(page);
+    const text = await page.locator('main').innerText();
+    seen.result = text;
+    const receipt = story === 'held' ? (await page.locator('.receipt .code').innerText()).trim() : null;
+    seen.receipt = receipt;
+    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await nothingLeft(page, [receipt, 'Nguyễn Văn An']);
+  } else if (story === 'timeout') {
+    await throughConsent(page);
+    await appLogin(page);
+    // Leave the screen alone: the warning comes with its countdown, then the visit ends by itself.
+    await page.locator('#idle').waitFor({ state: 'visible', timeout: 60_000 });
+    await check(page, 'idle-warning');
+    await nothingLeft(page, ['Nguyễn Văn An']);
+  } else {
+    throw new Error(`unknown story ${story}`);
+  }
+  code = 0;
+} catch (err) {
+  seen.error = String(err?.stack ?? err);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
+process.exit(code);

@@ -1,0 +1,230 @@
+//! The kiosk next to a central service, driven in Debian's chromium: `banso serve` (intake on, the test
+//! national-ID provider), `banso kiosk` on the loopback with a file-fed scanner, and crates/server/tests/
+//! browser/kiosk.mjs playing the citizen (playwright-core; the phone approving the app login is headless
+//! Chromium too, the QR read off the screen with zbarimg). Every screen is checked with axe-core at
+//! 1080×1920 and 1920×1080 and kept as a screenshot (in $BANSO_SCREENSHOTS when set, to be looked at).
+
+mod common;
+
+use common::oidc::*;
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+struct Kiosk {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `banso kiosk` against `server` with a kiosk credential, scanning the files of `pages` in order.
+fn kiosk(backend: &Backend, server: &Server, dir: &Path, pages: &Path, idle_secs: u64) -> Kiosk {
+    let credential = dir.join("kiosk.token");
+    std::fs::write(&credential, backend.token("kiosk")).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["kiosk", "--server", &server.base, "--listen", "127.0.0.1:0"])
+        .arg("--device-credential")
+        .arg(&credential)
+        .arg("--scanner")
+        .arg(format!("file:{}", pages.display()))
+        .args(["--idle-secs", &idle_secs.to_string()])
+        .env("BANSO_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("banso kiosk");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("banso kiosk exited before listening")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("kiosk screens on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Kiosk { child, url }
+}
+
+/// Runs one story in the browser; its JSON report.
+fn play(kiosk: &Kiosk, story: &str, shots: &Path) -> Value {
+    assert!(
+        browser_dir().join("node_modules/axe-core").exists(),
+        "npm packages of the browser tests missing: run scripts/setup.sh"
+    );
+    let out = Command::new("node")
+        .arg("kiosk.mjs")
+        .arg(&kiosk.url)
+        .arg(story)
+        .arg(shots)
+        .current_dir(browser_dir())
+        .output()
+        .expect("node kiosk.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "story {story} failed: {report:#}");
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "axe-core found serious or critical violations: {serious:#?}"
+    );
+    report
+}
+
+fn shots_dir(tmp: &Path, story: &str) -> PathBuf {
+    std::env::var_os("BANSO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.join("shots"))
+        .join(story)
+}
+
+/// The central service with the intake on and the test provider; the kiosk scanning `page`.
+fn setup(tmp: &Path, provider: &Provider) -> (Backend, Server) {
+    let backend = Backend::local(tmp)
+        .with_env("BANSO_INTAKE", "on")
+        .with_env("BANSO_OIDC_ISSUER", &provider.1)
+        .with_env("BANSO_OIDC_CLIENT_ID", "banso-kiosk")
+        .with_env("BANSO_OIDC_SCOPE", "openid profile citizen");
+    let server = backend.serve();
+    (backend, server)
+}
+
+fn feed(tmp: &Path, corpus: &Path, id: &str) -> PathBuf {
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(corpus.join(format!("{id}.json"))).unwrap()).unwrap();
+    let dir = tmp.join(format!("feed-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        corpus.join(truth["image_file"].as_str().unwrap()),
+        dir.join("page-1.png"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn an_original_of_someone_else_goes_to_an_officer_and_a_secret_one_is_refused_with_its_ground() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let corpus_dir = tmp.path().join("corpus");
+    corpus(&corpus_dir, "clean,art22", 1, 5);
+    let provider = provider(600);
+    let (backend, server) = setup(tmp.path(), &provider);
+    let officer = backend.token("officer");
+
+    // A clean birth certificate that names another holder than the citizen who logged in: an officer looks
+    // first, and the screen gives the receipt code, which names the kept intake record.
+    let held_kiosk = kiosk(
+        &backend,
+        &server,
+        tmp.path(),
+        &feed(tmp.path(), &corpus_dir, "birth_certificate-clean-000"),
+        90,
+    );
+    let report = play(&held_kiosk, "held", &shots_dir(tmp.path(), "held"));
+    assert!(
+        report["qr"].as_str().unwrap().starts_with(&provider.1),
+        "{report}"
+    );
+    let receipt = report["receipt"].as_str().unwrap();
+    let r = server
+        .http
+        .get(server.url(&format!("/api/v1/intake/{receipt}")))
+        .bearer_auth(&officer)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let record: Value = r.json().unwrap();
+    assert_eq!(
+        (record["outcome"].as_str(), record["holder_id"].as_str()),
+        (Some("held"), Some("001099012345")),
+        "{record}"
+    );
+    assert_nothing_left(&report);
+
+    // A page stamped MẬT: refused, with the Art. 22 ground on the screen.
+    let refused_kiosk = kiosk(
+        &backend,
+        &server,
+        tmp.path(),
+        &feed(tmp.path(), &corpus_dir, "birth_certificate-art22-000"),
+        90,
+    );
+    let report = play(&refused_kiosk, "refused", &shots_dir(tmp.path(), "refused"));
+    let text = report["texts"]["result-refused"].as_str().unwrap();
+    assert!(text.contains("Điều 22"), "{text}");
+    assert!(
+        text.contains("Art. 22"),
+        "the ground as the intake gave it: {text}"
+    );
+    assert!(
+        text.contains("Bản chính đóng dấu mật"),
+        "the ground in the decree's words: {text}"
+    );
+    assert_nothing_left(&report);
+}
+
+#[test]
+fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let corpus_dir = tmp.path().join("corpus");
+    corpus(&corpus_dir, "clean", 1, 5);
+    let provider = provider(600);
+    let (backend, server) = setup(tmp.path(), &provider);
+    let k = kiosk(
+        &backend,
+        &server,
+        tmp.path(),
+        &feed(tmp.path(), &corpus_dir, "birth_certificate-clean-000"),
+        5,
+    );
+    let report = play(&k, "timeout", &shots_dir(tmp.path(), "timeout"));
+    assert!(
+        report["screens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "idle-warning"),
+        "{report}"
+    );
+    assert_nothing_left(&report);
+}
+
+fn assert_nothing_left(report: &Value) {
+    assert_eq!(report["cookiesAfter"], serde_json::json!([]), "{report}");
+    assert_eq!(report["scanAfter"], 404, "{report}");
+    for screen in ["/document", "/scan", "/result"] {
+        assert_eq!(
+            report[format!("after{screen}")],
+            "/",
+            "{screen} after the end: {report}"
+        );
+    }
+    assert_eq!(report["leaked"], serde_json::json!([]), "{report}");
+}
