@@ -218,6 +218,23 @@ fn mean_abs_diff(a: &image::GrayImage, b: &image::GrayImage) -> f32 {
     (sum as f64 / n) as f32
 }
 
+/// The pose of the one face in `image`, as the check classifies it (`None`: no face, several faces, or a
+/// head between poses). A kiosk uses it to tell the citizen when a turn is far enough, and to take the frame
+/// that shows it.
+/// Also the yaw cue it was read from (`None` without exactly one face).
+pub fn pose_in(
+    models: &FaceModels,
+    image: &RgbImage,
+    policy: &LivenessPolicy,
+) -> Result<(Option<Pose>, Option<f32>)> {
+    let faces = models.detect(image)?;
+    if faces.len() != 1 {
+        return Ok((None, None));
+    }
+    let yaw = faces.first().map(yaw_cue);
+    Ok((yaw.and_then(|y| classify(y, policy)), yaw))
+}
+
 fn classify(yaw: f32, policy: &LivenessPolicy) -> Option<Pose> {
     if yaw.abs() <= policy.centre_max {
         Some(Pose::Centre)

@@ -216,6 +216,90 @@ fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
     assert_nothing_left(&report);
 }
 
+/// The chip path, whole: the virtual card served to vpcd (its DG2 a real portrait), read by the kiosk
+/// through pcscd with the central service's nonce; the face at Chromium's fake camera following the
+/// service's challenge; then the document. Everything runs inside scripts/pcscd-vpcd.sh's private
+/// namespaces (vpcd listens unauthenticated), the central service and the browser included.
+#[test]
+fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let d = tmp.path();
+    let corpus_dir = d.join("corpus");
+    corpus(&corpus_dir, "clean", 1, 5);
+    let feed_dir = feed(d, &corpus_dir, "birth_certificate-clean-000");
+    let (jpeg, _, _) = common::citizen::chip_portrait("fr_obama2_0.jpg");
+    std::fs::write(d.join("portrait.jpg"), jpeg).unwrap();
+    common::citizen::camera_y4m(&d.join("camera.y4m"));
+    let backend = Backend::local(d);
+    std::fs::write(d.join("kiosk.token"), backend.token("kiosk")).unwrap();
+    let shots = shots_dir(d, "chip");
+    let wait_line = |file: &str, prefix: &str| {
+        format!(
+            "for i in $(seq 1 300); do grep -q '{prefix}' {file} 2>/dev/null && break; sleep 0.1; done; \
+             grep -o '{prefix}[^ ]*' {file} | head -1 | sed 's|{prefix}||'"
+        )
+    };
+    let inner = format!(
+        "set -u; D={d}; \
+         {BIN} id test-card --out $D/card --face $D/portrait.jpg >$D/card.log 2>&1 & \
+         for i in $(seq 1 100); do [ -f $D/card/mrz.txt ] && break; sleep 0.1; done; \
+         env -u BANSO_CONFIG BANSO_CSCA=$D/card/csca.pem BANSO_INTAKE=on {BIN} --data-dir {data} serve --listen 127.0.0.1:0 >$D/serve.out 2>$D/serve.log & \
+         SERVER=$({serve_url}); \
+         {BIN} kiosk --server $SERVER --device-credential $D/kiosk.token --listen 127.0.0.1:0 --scanner file:{feed} >$D/kiosk.out 2>$D/kiosk.log & \
+         KIOSK=$({kiosk_url}); \
+         cd {browser} && BANSO_FAKE_CAMERA=$D/camera.y4m KIOSK_CARD=001080012345,15011980,15012040 node kiosk.mjs $KIOSK chip {shots}; rc=$?; \
+         kill $(jobs -p) 2>/dev/null; exit $rc",
+        d = d.display(),
+        data = backend.data_dir.display(),
+        feed = feed_dir.display(),
+        browser = browser_dir().display(),
+        shots = shots.display(),
+        serve_url = wait_line("$D/serve.out", "listening on "),
+        kiosk_url = wait_line("$D/kiosk.out", "kiosk screens on "),
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pcscd-vpcd.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .args(["run", "bash", "-c", &inner])
+        .output()
+        .expect("scripts/pcscd-vpcd.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let logs = ["card.log", "serve.log", "kiosk.log"]
+        .iter()
+        .map(|f| {
+            format!(
+                "--- {f}\n{}",
+                std::fs::read_to_string(d.join(f)).unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no report: {stdout}\n{}\n{logs}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(out.status.success(), "the chip story failed: {report:#}\n{logs}");
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "axe-core found serious or critical violations: {serious:#?}"
+    );
+    // The name the central service read from the chip (DG13), not anything the kiosk typed.
+    assert_eq!(report["holder"], "Nguyễn Văn Ánh", "{report}");
+    assert_nothing_left(&report);
+}
+
 fn assert_nothing_left(report: &Value) {
     assert_eq!(report["cookiesAfter"], serde_json::json!([]), "{report}");
     assert_eq!(report["scanAfter"], 404, "{report}");

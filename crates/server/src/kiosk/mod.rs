@@ -85,6 +85,9 @@ pub struct Kiosk {
     pub visits: Mutex<HashMap<String, Visit>>,
     /// The address the agent answers on, for the Host check.
     pub port: u16,
+    /// The face models, to tell the citizen when a head turn is far enough (none: the screen times its
+    /// captures instead).
+    pub faces: Option<Arc<banso_face::FaceModels>>,
 }
 
 impl Kiosk {
@@ -186,6 +189,13 @@ pub async fn run(options: KioskOptions) -> Result<()> {
         idle: options.idle,
         visits: Mutex::new(HashMap::new()),
         port: local.port(),
+        faces: match tokio::task::spawn_blocking(banso_face::FaceModels::load_default).await? {
+            Ok(models) => Some(Arc::new(models)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no face models: the face screen times its captures instead of following the head");
+                None
+            }
+        },
     });
     let sweeper = kiosk.clone();
     tokio::spawn(async move {

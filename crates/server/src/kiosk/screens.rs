@@ -260,6 +260,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/identify", get(identify))
         .route("/identify/card", get(card).post(read_card))
         .route("/identify/face", get(face).post(send_face))
+        .route("/identify/face/pose", post(face_pose))
         .route("/identify/app", get(app).post(start_app))
         .route("/identify/app/poll", post(poll_app))
         .route("/document", get(document).post(choose_document))
@@ -607,6 +608,30 @@ async fn face(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
         Some(Some(challenge)) => render(&Face { f, challenge }),
         _ => see("/identify"),
     }
+}
+
+/// The pose in one camera frame (the body: a JPEG), for the screen to tell the citizen when a turn is far
+/// enough: `{"pose": "centre" | "left" | "right" | null, "yaw": cue | null}`; 503 when the kiosk has no
+/// face models.
+async fn face_pose(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if with_visit(&kiosk, &headers, |v| v.identity_step == "face") != Some(true) {
+        return StatusCode::CONFLICT.into_response();
+    }
+    let Some(models) = kiosk.faces.clone() else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    if body.len() > 1 << 20 {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let seen = tokio::task::spawn_blocking(move || {
+        let image = banso_face::decode_image(&body).ok()?;
+        banso_face::liveness::pose_in(&models, &image, &banso_face::liveness::LivenessPolicy::default()).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let (pose, yaw) = seen.unwrap_or((None, None));
+    Json(json!({ "pose": pose, "yaw": yaw })).into_response()
 }
 
 /// The camera frames from the screen's script, relayed to the central service. Answers JSON for the

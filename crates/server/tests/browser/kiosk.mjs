@@ -3,7 +3,8 @@
 //
 //   node kiosk.mjs KIOSK_URL STORY OUT_DIR
 //
-// STORY: held (app login, an original the intake sends to an officer), refused (app login, an original
+// STORY: chip (the chip card read through pcscd, the face at Chromium's fake camera; KIOSK_CARD and
+// BANSO_FAKE_CAMERA say which), held (app login, an original the intake sends to an officer), refused (app login, an original
 // with a secrecy mark), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
@@ -12,8 +13,9 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [base, story, out] = process.argv.slice(2);
-if (!base || !story || !out) {
+const [rawBase, story, out] = process.argv.slice(2);
+const base = (rawBase ?? '').replace(/\/+$/, '');
+if (!rawBase || !story || !out) {
   console.error('usage: node kiosk.mjs KIOSK_URL held|refused|timeout OUT_DIR');
   process.exit(2);
 }
@@ -26,11 +28,15 @@ const SIZES = [
   ['landscape', { width: 1920, height: 1080 }],
 ];
 
+// The camera: Chromium's fake capture device playing a film of the citizen (BANSO_FAKE_CAMERA, Y4M).
+const camera = process.env.BANSO_FAKE_CAMERA
+  ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${process.env.BANSO_FAKE_CAMERA}`]
+  : [];
 const browser = await chromium.launch({
   executablePath: process.env.BANSO_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', ...camera],
 });
 const seen = { story, screens: [], violations: [], texts: {} };
 let code = 1;
@@ -90,6 +96,34 @@ async function appLogin(page) {
   await check(page, 'document');
 }
 
+// The chip card on the reader and the face at the camera. KIOSK_CARD: "ID_NUMBER,BIRTH,EXPIRY" as printed.
+async function chipAndFace(page) {
+  const [id, birth, expiry] = (process.env.KIOSK_CARD ?? '').split(',');
+  await page.getByRole('link', { name: /Thẻ Căn cước gắn chip/ }).click();
+  await page.waitForURL(/\/identify\/card$/);
+  await check(page, 'card');
+  // The ID number on the on-screen keypad, the dates typed.
+  await page.locator('#id_number').focus();
+  for (const digit of id) await page.locator(`.keypad [data-key="${digit}"]`).click();
+  await page.locator('#birth').fill(birth);
+  await page.locator('#expiry').fill(expiry);
+  await page.getByRole('button', { name: 'Đọc thẻ' }).click();
+  await page.waitForURL(/\/identify\/face$/, { timeout: 60_000 });
+  await page.waitForFunction(() => document.getElementById('camera').videoWidth > 0);
+  await check(page, 'face');
+  await page.getByRole('button', { name: 'Bắt đầu' }).click();
+  const error = page.locator('#face-error');
+  await Promise.race([
+    page.waitForURL(/\/document$/, { timeout: 120_000 }),
+    error.waitFor({ state: 'visible', timeout: 120_000 }),
+  ]);
+  if (await error.isVisible()) {
+    const poses = await page.locator('.camera').getAttribute('data-seen');
+    throw new Error(`the face step failed: ${await error.innerText()} (asked:seen:yaw ${poses})`);
+  }
+  await check(page, 'document');
+}
+
 async function scanAndSend(page) {
   await page.getByLabel('Giấy khai sinh').check();
   await page.getByRole('button', { name: 'Tiếp tục' }).click();
@@ -126,7 +160,15 @@ try {
   await context.route('**/*', (route) => (isLocal(route.request().url()) ? route.continue() : route.abort()));
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
-  if (story === 'held' || story === 'refused') {
+  if (story === 'chip') {
+    await throughConsent(page);
+    await chipAndFace(page);
+    seen.holder = (await page.locator('.ok strong').innerText()).trim();
+    await scanAndSend(page);
+    seen.result = await page.locator('main').innerText();
+    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await nothingLeft(page, [seen.holder]);
+  } else if (story === 'held' || story === 'refused') {
     await throughConsent(page);
     await appLogin(page);
     await scanAndSend(page);

@@ -130,31 +130,65 @@ fn frames(name: &str) -> Frames {
     if let Some(f) = cache.lock().unwrap().get(name) {
         return f.clone();
     }
-    let made = {
-        let path = face_photo(name);
-        let out = Command::new(BIN)
-            .args(["id", "face-detect", "--json"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let marks = &found[0]["faces"][0]["landmarks"];
-        let p = |i: usize, c: usize| marks[i][c].as_f64().unwrap() as f32;
-        let eye_distance = (p(1, 0) - p(0, 0)).hypot(p(1, 1) - p(0, 1));
-        let frontal = image::open(&path).unwrap().to_rgb8();
-        let left = push_nose(&frontal, (p(2, 0), p(2, 1)), eye_distance);
-        let right = image::imageops::flip_horizontal(&left);
-        (jpeg(&frontal), jpeg(&left), jpeg(&right))
-    };
+    let (frontal, left, right) = turned(image::open(face_photo(name)).unwrap().to_rgb8());
+    let made = (jpeg(&frontal), jpeg(&left), jpeg(&right));
     cache.lock().unwrap().insert(name.to_string(), made.clone());
     made
 }
 
-/// The nose region moved towards the image's right edge by 1.2 eye distances at its centre, fading out
-/// over about 0.8 eye distances (a Gaussian displacement field).
-fn push_nose(img: &RgbImage, nose: (f32, f32), eye_distance: f32) -> RgbImage {
+/// The first face `banso id face-detect` finds in `img`: (five landmarks, yaw cue).
+fn detect(img: &RgbImage) -> Option<(Vec<(f32, f32)>, f32)> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("frame.jpg");
+    std::fs::write(&file, jpeg(img)).unwrap();
+    let out = Command::new(BIN)
+        .args(["id", "face-detect", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let face = &found[0]["faces"][0];
+    let marks = (0..5)
+        .map(|i| {
+            let p = |c: usize| face["landmarks"][i][c].as_f64().map(|v| v as f32);
+            Some((p(0)?, p(1)?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((marks, face["yaw_cue"].as_f64()? as f32))
+}
+
+/// `img` and two head turns made from it: (frontal, turned to the person's left, turned to their right),
+/// each pushed until the detector reads it past the check's threshold (0.30) with a margin (the detector is not mirror-exact,
+/// so both the photo and its mirror image, pushed either way, are tried).
+fn turned(img: RgbImage) -> (RgbImage, RgbImage, RgbImage) {
+    let mirrored = image::imageops::flip_horizontal(&img);
+    let yaw = |i: &RgbImage| detect(i).map_or(0.0, |d| d.1);
+    let mut candidates = Vec::new();
+    for source in [&img, &mirrored] {
+        let (marks, _) = detect(source).expect("a face in the photo");
+        let eye_distance = (marks[1].0 - marks[0].0).hypot(marks[1].1 - marks[0].1);
+        for strength in [1.2f32, 1.5, 1.8, -1.2, -1.5, -1.8] {
+            let pushed = push_nose(source, marks[2], eye_distance, strength);
+            candidates.push(image::imageops::flip_horizontal(&pushed));
+            candidates.push(pushed);
+        }
+    }
+    let left = candidates
+        .iter()
+        .find(|c| yaw(c) >= 0.34)
+        .expect("no synthesised left turn reads as one");
+    let right = candidates
+        .iter()
+        .find(|c| yaw(c) <= -0.34)
+        .expect("no synthesised right turn reads as one");
+    (img.clone(), left.clone(), right.clone())
+}
+
+/// The nose region moved sideways by `strength` eye distances at its centre (towards the image's right edge
+/// when positive), fading out over about 0.8 eye distances (a Gaussian displacement field).
+fn push_nose(img: &RgbImage, nose: (f32, f32), eye_distance: f32, strength: f32) -> RgbImage {
     let (w, h) = img.dimensions();
-    let shift = 1.2 * eye_distance;
+    let shift = strength * eye_distance;
     let sigma = 0.8 * eye_distance;
     RgbImage::from_fn(w, h, |x, y| {
         let (dx, dy) = (x as f32 - nose.0, y as f32 - nose.1 - 0.18 * eye_distance);
@@ -310,4 +344,61 @@ impl Server {
     ) -> (u16, Value) {
         self.issue_with(token, Some(session), fields, pages)
     }
+}
+
+/// A camera film for Chromium's fake capture device (`--use-file-for-fake-video-capture`, Y4M with a `C420`
+/// header): the card holder's face (the person of `fr_obama_0.jpg`) looking ahead, turned to their left,
+/// ahead, turned to their right, 1.5 s each at 10 frames a second, in a loop — a citizen who answers every
+/// instruction within a couple of seconds, whatever order the service asks for.
+pub fn camera_y4m(path: &Path) {
+    let (w, h) = (640u32, 480u32);
+    // The photo at its own scale (a face some 240 pixels wide, as a kiosk camera at arm's length sees it),
+    // its face in the middle of the frame.
+    let fit = |img: RgbImage| {
+        let (marks, _) = detect(&img).expect("a face in the photo");
+        let (cx, cy) = (marks[2].0 as i64, marks[2].1 as i64);
+        let mut canvas = RgbImage::from_pixel(w, h, image::Rgb([90, 90, 90]));
+        image::imageops::overlay(&mut canvas, &img, w as i64 / 2 - cx, h as i64 / 2 - cy);
+        canvas
+    };
+    // Turned at the film's own size: the detector reads a warp differently once scaled.
+    let (frontal, left, right) = turned(fit(image::open(face_photo("fr_obama_0.jpg")).unwrap().to_rgb8()));
+    let poses = [&frontal, &left, &frontal, &right];
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420\n").into_bytes();
+    for pose in poses {
+        let (y, u, v) = yuv420(pose);
+        for _ in 0..15 {
+            out.extend_from_slice(b"FRAME\n");
+            out.extend_from_slice(&y);
+            out.extend_from_slice(&u);
+            out.extend_from_slice(&v);
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// BT.601 studio-range planes of `img`, chroma averaged over 2×2 blocks.
+fn yuv420(img: &RgbImage) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (w, h) = img.dimensions();
+    let mut y = Vec::with_capacity((w * h) as usize);
+    for p in img.pixels() {
+        let [r, g, b] = p.0.map(f32::from);
+        y.push((16.0 + 0.257 * r + 0.504 * g + 0.098 * b).round() as u8);
+    }
+    let (mut u, mut v) = (Vec::new(), Vec::new());
+    for by in (0..h).step_by(2) {
+        for bx in (0..w).step_by(2) {
+            let mut sum = [0f32; 3];
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let p = img.get_pixel(bx + dx, by + dy).0;
+                for c in 0..3 {
+                    sum[c] += f32::from(p[c]) / 4.0;
+                }
+            }
+            let [r, g, b] = sum;
+            u.push((128.0 - 0.148 * r - 0.291 * g + 0.439 * b).round() as u8);
+            v.push((128.0 + 0.439 * r - 0.368 * g - 0.071 * b).round() as u8);
+        }
+    }
+    (y, u, v)
 }

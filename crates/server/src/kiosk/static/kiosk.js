@@ -118,32 +118,45 @@
       c.getContext('2d').drawImage(video, 0, 0);
       return new Promise(function (r) { c.toBlob(r, 'image/jpeg', 0.9); });
     };
-    start.addEventListener('click', function () {
+    // One frame per pose: the kiosk tells when the head shows the pose asked (or, without face models,
+    // the frame is taken 2.2 s after the instruction).
+    var capture = async function (pose) {
+      say.textContent = box.dataset[pose];
+      touched();
+      var deadline = Date.now() + 12000;
+      while (Date.now() < deadline) {
+        var blob = await grab();
+        var r = await fetch('/identify/face/pose', { method: 'POST', body: blob });
+        if (r.status === 503) { await wait(2200); return grab(); }
+        if (!r.ok) throw new Error(box.dataset.nocamera);
+        var a = await r.json();
+        box.dataset.seen = (box.dataset.seen || '') + pose + ':' + a.pose + ':' + (a.yaw === null ? '-' : a.yaw.toFixed(2)) + ' ';
+        if (a.pose === pose) return blob;
+        await wait(150 + Math.random() * 200);
+      }
+      throw new Error(box.dataset.slow);
+    };
+    start.addEventListener('click', async function () {
       if (!stream) return;
       start.disabled = true;
       error.hidden = true;
       var frames = [];
-      var step = Promise.resolve();
-      poses.forEach(function (p) {
-        step = step.then(function () {
-          say.textContent = box.dataset[p];
-          touched();
-          return wait(2200);
-        }).then(grab).then(function (b) { frames.push(b); });
-      });
-      step.then(function () {
+      try {
+        for (var i = 0; i < poses.length; i++) frames.push(await capture(poses[i]));
         say.textContent = box.dataset.sending;
         var form = new FormData();
-        frames.forEach(function (b, i) { form.append('frame', b, 'frame' + i + '.jpg'); });
-        return fetch('/identify/face', { method: 'POST', body: form });
-      }).then(function (r) { return r.json(); }).then(function (a) {
+        frames.forEach(function (b, n) { form.append('frame', b, 'frame' + n + '.jpg'); });
+        var a = await (await fetch('/identify/face', { method: 'POST', body: form })).json();
         frames.length = 0;
         if (a.next) { stream.getTracks().forEach(function (t) { t.stop(); }); location.href = a.next; return; }
         error.textContent = a.error.message + (a.error.code ? ' (' + a.error.code + ')' : '');
-        error.hidden = false;
-        say.textContent = box.dataset.centre;
         start.disabled = !a.retry;
-      });
+      } catch (e) {
+        error.textContent = e.message;
+        start.disabled = false;
+      }
+      error.hidden = false;
+      say.textContent = box.dataset.centre;
     });
   }
 })();
