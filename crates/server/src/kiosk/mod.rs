@@ -13,6 +13,7 @@
 
 mod central;
 mod devices;
+mod identify;
 mod screens;
 
 use anyhow::{bail, Context, Result};

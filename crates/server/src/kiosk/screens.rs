@@ -3,16 +3,14 @@
 //! script (static/kiosk.js, a few kilobytes) adds the camera, the on-screen keypad and the inactivity
 //! warning.
 
-use super::{Kiosk, Visit, MAX_PAGES, MAX_VISITS};
+use super::{identify, Kiosk, Visit, MAX_PAGES, MAX_VISITS};
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-use reqwest::Method;
+use axum::{Form, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -87,33 +85,6 @@ struct Consent {
 }
 
 #[derive(Template)]
-#[template(path = "kiosk/identify.html")]
-struct Identify {
-    f: Frame,
-}
-
-#[derive(Template)]
-#[template(path = "kiosk/card.html")]
-struct Card {
-    f: Frame,
-    error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "kiosk/face.html")]
-struct Face {
-    f: Frame,
-    challenge: String,
-}
-
-#[derive(Template)]
-#[template(path = "kiosk/app.html")]
-struct App {
-    f: Frame,
-    code: String,
-}
-
-#[derive(Template)]
 #[template(path = "kiosk/document.html")]
 struct Document {
     f: Frame,
@@ -170,7 +141,7 @@ struct Problem {
     retry: &'static str,
 }
 
-fn render(template: &impl Template) -> Response {
+pub(super) fn render(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => (
             [
@@ -199,7 +170,11 @@ fn visit_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Runs `f` on the visit the browser names (touching it), or `None` when there is none.
-fn with_visit<R>(kiosk: &Kiosk, headers: &HeaderMap, f: impl FnOnce(&mut Visit) -> R) -> Option<R> {
+pub(super) fn with_visit<R>(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut Visit) -> R,
+) -> Option<R> {
     let id = visit_id(headers)?;
     let mut visits = kiosk.lock();
     let visit = visits.get_mut(&id)?;
@@ -209,22 +184,26 @@ fn with_visit<R>(kiosk: &Kiosk, headers: &HeaderMap, f: impl FnOnce(&mut Visit) 
 
 /// As [`with_visit`], without counting as a touch (the screen's own polling must not keep a visit alive
 /// after the citizen walked away).
-fn peek_visit<R>(kiosk: &Kiosk, headers: &HeaderMap, f: impl FnOnce(&mut Visit) -> R) -> Option<R> {
+pub(super) fn peek_visit<R>(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut Visit) -> R,
+) -> Option<R> {
     let id = visit_id(headers)?;
     let mut visits = kiosk.lock();
     visits.get_mut(&id).map(f)
 }
 
 /// Back to the start (no visit, or a visit that ended).
-fn to_start() -> Response {
+pub(super) fn to_start() -> Response {
     Redirect::to("/").into_response()
 }
 
-fn see(path: &str) -> Response {
+pub(super) fn see(path: &str) -> Response {
     Redirect::to(path).into_response()
 }
 
-fn problem(
+pub(super) fn problem(
     kiosk: &Kiosk,
     headers: &HeaderMap,
     step: usize,
@@ -257,12 +236,12 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/lang", post(toggle_language))
         .route("/officer", post(call_officer))
         .route("/consent", get(consent).post(agree))
-        .route("/identify", get(identify))
-        .route("/identify/card", get(card).post(read_card))
-        .route("/identify/face", get(face).post(send_face))
-        .route("/identify/face/pose", post(face_pose))
-        .route("/identify/app", get(app).post(start_app))
-        .route("/identify/app/poll", post(poll_app))
+        .route("/identify", get(identify::identify))
+        .route("/identify/card", get(identify::card).post(identify::read_card))
+        .route("/identify/face", get(identify::face).post(identify::send_face))
+        .route("/identify/face/pose", post(identify::face_pose))
+        .route("/identify/app", get(identify::app).post(identify::start_app))
+        .route("/identify/app/poll", post(identify::poll_app))
         .route("/document", get(document).post(choose_document))
         .route("/scan", get(scan).post(scan_page))
         .route("/scan/{n}", get(scanned_page))
@@ -273,7 +252,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/touch", post(touch))
         .route("/static/kiosk.js", get(script))
         .route("/static/kiosk.css", get(style))
-        .route("/static/qr.png", get(app_qr))
+        .route("/static/qr.png", get(identify::app_qr))
         .with_state(kiosk)
 }
 
@@ -421,377 +400,30 @@ async fn agree(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response 
 }
 
 /// The frame of a screen that needs consent first (and, with `verified`, a proven citizen).
-fn gate(kiosk: &Kiosk, headers: &HeaderMap, step: usize, verified: bool) -> Result<Frame, Response> {
+pub(super) fn gate(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    step: usize,
+    verified: bool,
+) -> Result<Frame, Redirect> {
     match with_visit(kiosk, headers, |v| {
         if !v.consented {
-            Err(see("/consent"))
+            Err(Redirect::to("/consent"))
         } else if verified && v.holder.is_none() {
-            Err(see("/identify"))
+            Err(Redirect::to("/identify"))
         } else {
             Ok(Frame::of(kiosk, Some(v), step))
         }
     }) {
         Some(r) => r,
-        None => Err(to_start()),
-    }
-}
-
-async fn identify(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    match gate(&kiosk, &headers, 2, false) {
-        Ok(f) => render(&Identify { f }),
-        Err(r) => r,
-    }
-}
-
-async fn card(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    match gate(&kiosk, &headers, 2, false) {
-        Ok(f) => render(&Card { f, error: None }),
-        Err(r) => r,
-    }
-}
-
-#[derive(Deserialize)]
-struct CardForm {
-    /// The 12-digit personal ID number printed on the card.
-    id_number: String,
-    /// dd/mm/yyyy or ddmmyyyy.
-    birth: String,
-    expiry: String,
-}
-
-/// `ddmmyyyy` (separators allowed) as the MRZ's `YYMMDD`.
-fn yymmdd(date: &str) -> Option<String> {
-    let digits: String = date.chars().filter(char::is_ascii_digit).collect();
-    (digits.len() == 8).then(|| format!("{}{}{}", &digits[6..8], &digits[2..4], &digits[0..2]))
-}
-
-async fn read_card(
-    State(kiosk): State<Arc<Kiosk>>,
-    headers: HeaderMap,
-    Form(form): Form<CardForm>,
-) -> Response {
-    let f = match gate(&kiosk, &headers, 2, false) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let id: String = form.id_number.chars().filter(char::is_ascii_digit).collect();
-    let mrz = match (id.len(), yymmdd(&form.birth), yymmdd(&form.expiry)) {
-        // The card's MRZ carries the last nine digits of the personal ID number as the document number.
-        (12, Some(b), Some(e)) => banso_identity::emrtd::bac::mrz_information(&id[3..], &b, &e).ok(),
-        _ => None,
-    };
-    let Some(mrz) = mrz else {
-        return render(&Card {
-            f,
-            error: Some(
-                "Số định danh gồm 12 chữ số; ngày ghi theo ngày/tháng/năm. / The ID number has 12 digits; dates are day/month/year."
-                    .into(),
-            ),
-        });
-    };
-    let started = match kiosk.central.start_identity("chip").await {
-        Ok(a) if a.ok() => a,
-        Ok(a) => {
-            return problem(
-                &kiosk,
-                &headers,
-                2,
-                ("Chưa xác thực được", "Identity could not be checked"),
-                Some(&a),
-                None,
-                "/identify",
-            )
-        }
-        Err(e) => {
-            return problem(
-                &kiosk,
-                &headers,
-                2,
-                ("Mất kết nối", "No connection"),
-                None,
-                Some(&e),
-                "/identify",
-            )
-        }
-    };
-    let session = started.body["id"].as_str().unwrap_or_default().to_string();
-    let nonce: Option<[u8; 8]> = started.body["nonce"]
-        .as_str()
-        .and_then(|n| hex::decode(n).ok())
-        .and_then(|n| n.try_into().ok());
-    let Some(nonce) = nonce else {
-        return problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Chưa xác thực được", "Identity could not be checked"),
-            Some(&started),
-            None,
-            "/identify",
-        );
-    };
-    with_visit(&kiosk, &headers, |v| {
-        v.identity = Some(session.clone());
-        v.identity_step = "chip".into();
-    });
-    let reader = kiosk.card_reader.clone();
-    let read = tokio::task::spawn_blocking(move || super::devices::read_card(&reader, &mrz, nonce)).await;
-    let chip = match read {
-        Ok(Ok(chip)) => chip,
-        Ok(Err(e)) => {
-            return render(&Card {
-                f,
-                error: Some(format!(
-                    "Không đọc được thẻ: kiểm tra thẻ đã đặt đúng và thông tin đã nhập. / The card could not be read: check it lies on the reader and the details typed. ({e})"
-                )),
-            })
-        }
-        Err(e) => return problem(&kiosk, &headers, 2, ("Lỗi đầu đọc thẻ", "Card reader failure"), None, Some(&anyhow::anyhow!("{e}")), "/identify"),
-    };
-    use base64::Engine;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let groups: serde_json::Map<String, Value> = chip
-        .data_groups
-        .iter()
-        .map(|(n, b)| (n.to_string(), Value::String(b64(b))))
-        .collect();
-    let body = json!({
-        "sod": b64(&chip.sod),
-        "data_groups": groups,
-        "active_authentication": chip.active_authentication.as_ref().map(|(_, sig)| b64(sig)),
-    });
-    match kiosk
-        .central
-        .identity(Method::POST, &session, "chip", Some(body))
-        .await
-    {
-        Ok(a) if a.ok() => {
-            let challenge = a.body["challenge"]
-                .as_array()
-                .map(|c| c.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            with_visit(&kiosk, &headers, |v| {
-                v.identity_step = "face".into();
-                v.challenge = challenge;
-            });
-            see("/identify/face")
-        }
-        Ok(a) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Thẻ không được xác thực", "The card was not accepted"),
-            Some(&a),
-            None,
-            "/identify",
-        ),
-        Err(e) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Mất kết nối", "No connection"),
-            None,
-            Some(&e),
-            "/identify",
-        ),
-    }
-}
-
-async fn face(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let f = match gate(&kiosk, &headers, 2, false) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    match with_visit(&kiosk, &headers, |v| {
-        (v.identity_step == "face").then(|| v.challenge.join(","))
-    }) {
-        Some(Some(challenge)) => render(&Face { f, challenge }),
-        _ => see("/identify"),
-    }
-}
-
-/// The pose in one camera frame (the body: a JPEG), for the screen to tell the citizen when a turn is far
-/// enough: `{"pose": "centre" | "left" | "right" | null, "yaw": cue | null}`; 503 when the kiosk has no
-/// face models.
-async fn face_pose(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if with_visit(&kiosk, &headers, |v| v.identity_step == "face") != Some(true) {
-        return StatusCode::CONFLICT.into_response();
-    }
-    let Some(models) = kiosk.faces.clone() else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    if body.len() > 1 << 20 {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    }
-    let seen = tokio::task::spawn_blocking(move || {
-        let image = banso_face::decode_image(&body).ok()?;
-        banso_face::liveness::pose_in(&models, &image, &banso_face::liveness::LivenessPolicy::default()).ok()
-    })
-    .await
-    .ok()
-    .flatten();
-    let (pose, yaw) = seen.unwrap_or((None, None));
-    Json(json!({ "pose": pose, "yaw": yaw })).into_response()
-}
-
-/// The camera frames from the screen's script, relayed to the central service. Answers JSON for the
-/// script: `{"next": PATH}` or `{"error": {code, message}, "retry": bool}`.
-async fn send_face(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, mut form: Multipart) -> Response {
-    let Some(Some(session)) = with_visit(&kiosk, &headers, |v| {
-        (v.identity_step == "face").then(|| v.identity.clone()).flatten()
-    }) else {
-        return Json(json!({ "next": "/identify" })).into_response();
-    };
-    let mut frames = Vec::new();
-    while let Ok(Some(field)) = form.next_field().await {
-        if frames.len() >= 16 {
-            break;
-        }
-        if let Ok(bytes) = field.bytes().await {
-            frames.push(bytes.to_vec());
-        }
-    }
-    match kiosk.central.face(&session, frames).await {
-        Ok(a) if a.ok() => {
-            let holder = (
-                a.body["holder"]["id_number"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                a.body["holder"]["full_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            with_visit(&kiosk, &headers, |v| {
-                v.identity_step = "verified".into();
-                v.holder = Some(holder);
-            });
-            Json(json!({ "next": "/document" })).into_response()
-        }
-        Ok(a) => {
-            let retry = matches!(a.code(), Some("FACE-0005" | "FACE-0006" | "FACE-0002"));
-            if !retry {
-                with_visit(&kiosk, &headers, |v| {
-                    v.identity = None;
-                    v.identity_step.clear();
-                });
-            }
-            Json(json!({ "error": { "code": a.code(), "message": a.message() }, "retry": retry }))
-                .into_response()
-        }
-        Err(e) => Json(json!({ "error": { "code": null, "message": format!("{e:#}") }, "retry": true }))
-            .into_response(),
-    }
-}
-
-async fn start_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    if let Err(r) = gate(&kiosk, &headers, 2, false) {
-        return r;
-    }
-    match kiosk.central.start_identity("app").await {
-        Ok(a) if a.ok() => {
-            with_visit(&kiosk, &headers, |v| {
-                v.identity = a.body["id"].as_str().map(str::to_string);
-                v.identity_step = "app".into();
-                v.app_qr = a.body["qr_uri"].as_str().map(str::to_string);
-                v.app_code = a.body["user_code"].as_str().map(str::to_string);
-            });
-            see("/identify/app")
-        }
-        Ok(a) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Chưa đăng nhập được", "The app login could not start"),
-            Some(&a),
-            None,
-            "/identify",
-        ),
-        Err(e) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Mất kết nối", "No connection"),
-            None,
-            Some(&e),
-            "/identify",
-        ),
-    }
-}
-
-/// The app login's screen: the QR and the code to type.
-async fn app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let f = match gate(&kiosk, &headers, 2, false) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    match with_visit(&kiosk, &headers, |v| {
-        (v.identity_step == "app").then(|| v.app_code.clone().unwrap_or_default())
-    }) {
-        Some(Some(code)) => render(&App { f, code }),
-        _ => see("/identify"),
-    }
-}
-
-/// The app screen's script asks whether the citizen approved: `{"next": PATH}` when the screen should
-/// move on, `{}` while waiting. Not a touch.
-async fn poll_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let Some(Some(session)) = peek_visit(&kiosk, &headers, |v| {
-        (v.identity_step == "app").then(|| v.identity.clone()).flatten()
-    }) else {
-        return Json(json!({ "next": "/" })).into_response();
-    };
-    match kiosk.central.identity(Method::POST, &session, "app", None).await {
-        Ok(a) if a.ok() && a.body["step"] == "verified" => {
-            let holder = (
-                a.body["holder"]["id_number"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                a.body["holder"]["full_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            peek_visit(&kiosk, &headers, |v| {
-                v.identity_step = "verified".into();
-                v.holder = Some(holder);
-            });
-            Json(json!({ "next": "/document" })).into_response()
-        }
-        Ok(a) if a.ok() => Json(json!({})).into_response(),
-        Ok(a) => {
-            tracing::info!(code = a.code(), "the app login ended without an identity");
-            peek_visit(&kiosk, &headers, |v| {
-                v.identity = None;
-                v.identity_step.clear();
-            });
-            Json(json!({ "next": "/identify" })).into_response()
-        }
-        // The central service is unreachable for now: keep waiting.
-        Err(_) => Json(json!({})).into_response(),
-    }
-}
-
-/// The QR of the app login, as a PNG.
-async fn app_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let Some(Some(uri)) = with_visit(&kiosk, &headers, |v| v.app_qr.clone()) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match crate::output::qr_png(&uri, 10) {
-        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-        Err(e) => {
-            tracing::error!("QR: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        None => Err(Redirect::to("/")),
     }
 }
 
 async fn document(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
     let f = match gate(&kiosk, &headers, 3, true) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let name = with_visit(&kiosk, &headers, |v| {
         v.holder.clone().map(|h| h.1).unwrap_or_default()
@@ -816,7 +448,7 @@ async fn choose_document(
     Form(form): Form<DocumentForm>,
 ) -> Response {
     if let Err(r) = gate(&kiosk, &headers, 3, true) {
-        return r;
+        return r.into_response();
     }
     if !DOCUMENT_TYPES.iter().any(|(vi, _)| *vi == form.document_type) || !(1..=5).contains(&form.copies) {
         return see("/document");
@@ -831,7 +463,7 @@ async fn choose_document(
 fn scan_screen(kiosk: &Kiosk, headers: &HeaderMap, error: Option<String>) -> Response {
     let f = match gate(kiosk, headers, 4, true) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some((document_type, pages)) =
         with_visit(kiosk, headers, |v| (v.document_type.clone(), v.pages.len()))
@@ -865,7 +497,7 @@ async fn rescan_page(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Path(n
 /// Scans a page: a new one at the end, or page `replace` (1-based) again.
 async fn scan_into(kiosk: &Kiosk, headers: &HeaderMap, replace: Option<usize>) -> Response {
     if let Err(r) = gate(kiosk, headers, 4, true) {
-        return r;
+        return r.into_response();
     }
     let count = with_visit(kiosk, headers, |v| v.pages.len()).unwrap_or(0);
     if replace.is_none() && count >= MAX_PAGES {
@@ -904,7 +536,7 @@ async fn scanned_page(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Path(
 /// Sends the request to the central service: its intake decides (issue, hold for an officer, refuse).
 async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
     if let Err(r) = gate(&kiosk, &headers, 4, true) {
-        return r;
+        return r.into_response();
     }
     let Some((Some(session), Some(document_type), copies, pages, key)) = with_visit(&kiosk, &headers, |v| {
         (
@@ -948,7 +580,7 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
 async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
     let f = match gate(&kiosk, &headers, 5, true) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(Some(answer)) = with_visit(&kiosk, &headers, |v| v.outcome.clone()) else {
         return see("/scan");
