@@ -129,6 +129,14 @@ codes! {
     Id0006MethodUnavailable = "ID-0006",
     /// Too many failed attempts: the identity session has ended; the citizen may start again or call an officer.
     Id0007TooManyAttempts = "ID-0007",
+    /// The fee must be paid first: the answer names the payment to make.
+    Pay0001Due = "PAY-0001",
+    /// The payment named has not been confirmed by the payment gateway (yet), or it failed.
+    Pay0002NotPaid = "PAY-0002",
+    /// The payment named was made for another request, kiosk or amount, or was spent on another request.
+    Pay0003OtherRequest = "PAY-0003",
+    /// No payment has this reference.
+    Pay0004NoSuchPayment = "PAY-0004",
 }
 
 impl Code {
@@ -138,7 +146,8 @@ impl Code {
             Code::Ver0003NotFound
             | Code::Req0002NoSuchEndpoint
             | Code::Auth0004NoSuchToken
-            | Code::Id0004NoSuchSession => Kind::NotFound,
+            | Code::Id0004NoSuchSession
+            | Code::Pay0004NoSuchPayment => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict | Code::Id0005WrongStep => {
                 Kind::Conflict
@@ -183,6 +192,8 @@ pub enum Kind {
     Refused,
     /// Accepted and kept for an officer: HTTP 202, exit 3.
     Held,
+    /// The fee is not paid: HTTP 402, exit 1.
+    PaymentRequired,
     TooLarge,
     NotFound,
     Conflict,

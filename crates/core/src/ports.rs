@@ -130,6 +130,21 @@ pub trait Registry: Send + Sync {
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError>;
     /// Records a revocation; false when the serial was revoked already (the first revocation stands).
     async fn add_ca_revocation(&self, revocation: &CaRevocation) -> Result<bool, StoreError>;
+    /// Records a fee payment a kiosk's request waits for (status `pending`).
+    async fn insert_payment(&self, payment: &PaymentRow) -> Result<(), StoreError>;
+    async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError>;
+    /// Records the gateway's result of a pending payment (`paid` or `failed`), once: false when the payment
+    /// was not pending (unknown, or settled before).
+    async fn settle_payment(
+        &self,
+        reference: &str,
+        paid: bool,
+        gateway_ref: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Spends a paid payment on the request `request_key`, once; true also when that same request spent it
+    /// before (a retry), false otherwise.
+    async fn use_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError>;
     /// Points the copy `code` at the object `new_key` instead of `expected_key`, which stays listed as an
     /// earlier version, atomically; `Conflict` when the copy's object is not `expected_key` any more.
     async fn replace_pdf(
@@ -141,6 +156,27 @@ pub trait Registry: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The objects that held earlier versions of the copy `code`, oldest first.
     async fn earlier_pdfs(&self, code: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// A fee payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    /// The reference the gateway is given (`vnp_TxnRef`): capital letters and digits.
+    pub reference: String,
+    /// The kiosk (its token id) whose request it pays for.
+    pub device: String,
+    /// The request it pays for ([`crate::service::request_digest`]).
+    pub request_digest: String,
+    pub holder_id: String,
+    pub amount_vnd: u64,
+    /// `pending`, `paid`, `failed` or `used`.
+    pub status: String,
+    pub created_at: OffsetDateTime,
+    pub settled_at: Option<OffsetDateTime>,
+    /// The gateway's transaction number.
+    pub gateway_ref: Option<String>,
+    /// The request key of the issuance that spent it.
+    pub used_by: Option<String>,
 }
 
 /// A certificate the installation's own CA revoked.

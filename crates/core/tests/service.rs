@@ -23,6 +23,7 @@ struct State {
     intakes: BTreeMap<String, IntakeRow>,
     fingerprints: Vec<(String, String, PageFingerprint)>,
     versions: Vec<(String, String)>,
+    payments: BTreeMap<String, PaymentRow>,
 }
 
 /// A registry in memory. `lose_commit_answer`: the next commit happens but answers with an error (a lost reply).
@@ -248,6 +249,49 @@ impl Registry for MemoryRegistry {
     }
     async fn add_ca_revocation(&self, _revocation: &CaRevocation) -> Result<bool, StoreError> {
         Ok(false)
+    }
+    async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
+        self.state
+            .lock()
+            .unwrap()
+            .payments
+            .insert(p.reference.clone(), p.clone());
+        Ok(())
+    }
+    async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(self.state.lock().unwrap().payments.get(reference).cloned())
+    }
+    async fn settle_payment(
+        &self,
+        reference: &str,
+        paid: bool,
+        gateway_ref: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        match s.payments.get_mut(reference) {
+            Some(p) if p.status == "pending" => {
+                p.status = if paid { "paid" } else { "failed" }.into();
+                p.settled_at = Some(at);
+                p.gateway_ref = Some(gateway_ref.into());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn use_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        match s.payments.get_mut(reference) {
+            Some(p)
+                if p.status == "paid"
+                    || (p.status == "used" && p.used_by.as_deref() == Some(request_key)) =>
+            {
+                p.status = "used".into();
+                p.used_by = Some(request_key.into());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
         let s = self.state.lock().unwrap();
@@ -517,6 +561,7 @@ fn request(reviewed_by: Option<&str>) -> IssueRequest {
         request_key: None,
         officer: None,
         reviewed_by: reviewed_by.map(str::to_string),
+        pay_by: None,
     }
 }
 
@@ -536,6 +581,7 @@ fn held(outcome: IssueOutcome) -> HeldForReview {
     match outcome {
         IssueOutcome::Held(h) => h,
         IssueOutcome::Issued(i) => panic!("issued, not held: {:?}", i.copies.len()),
+        IssueOutcome::PaymentDue(d) => panic!("a fee due, not held: {d:?}"),
     }
 }
 
@@ -1098,5 +1144,220 @@ mod identity {
                 Code::Id0006MethodUnavailable
             );
         }
+    }
+}
+
+// ---- Fees paid through the payment gateway (the gateway's notifications are signed here as VNPAY signs them;
+// the server's tests run a gateway simulator as a separate process) ----
+
+mod payments {
+    use super::*;
+    use banso_core::payment::vnpay::IpnAnswer;
+    use banso_core::service::{PayBy, PaymentSettings};
+    use hmac::{Hmac, Mac};
+
+    const SECRET: &[u8] = b"MERCHANTHASHSECRET0123456789";
+
+    fn paying_world() -> World {
+        let mut w = world(
+            Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
+            FakeComposer::default(),
+        );
+        w.service = w.service.clone().with_payments(PaymentSettings {
+            tmn_code: "BANSO001".into(),
+            secret: SECRET.to_vec(),
+            gateway_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
+            return_url: "https://banso.example/".into(),
+        });
+        w
+    }
+
+    fn kiosk_request(reference: Option<&str>) -> IssueRequest {
+        IssueRequest {
+            request_key: Some("kiosk-visit-1".into()),
+            pay_by: Some(PayBy {
+                device: "kiosk-1".into(),
+                reference: reference.map(str::to_string),
+            }),
+            ..request(None)
+        }
+    }
+
+    /// A notification as the gateway signs it (ASCII values without spaces: their encoding is themselves).
+    fn ipn(reference: &str, amount_vnd: u64, code: &str, secret: &[u8]) -> String {
+        let mut params = [
+            ("vnp_Amount", (amount_vnd * 100).to_string()),
+            ("vnp_BankCode", "NCB".to_string()),
+            ("vnp_OrderInfo", "Le-phi".to_string()),
+            ("vnp_PayDate", "20261202160000".to_string()),
+            ("vnp_ResponseCode", code.to_string()),
+            ("vnp_TmnCode", "BANSO001".to_string()),
+            ("vnp_TransactionNo", "14000001".to_string()),
+            ("vnp_TransactionStatus", code.to_string()),
+            ("vnp_TxnRef", reference.to_string()),
+        ];
+        params.sort();
+        let data: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let data = data.join("&");
+        let mut mac = <Hmac<sha2::Sha512> as Mac>::new_from_slice(secret).unwrap();
+        mac.update(data.as_bytes());
+        format!(
+            "{data}&vnp_SecureHash={}",
+            hex::encode(mac.finalize().into_bytes())
+        )
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_request_is_issued_only_after_the_gateway_confirms_its_fee() {
+        let w = paying_world();
+        // The original passes: the fee is due (2 pages, 2 copies: 2 × 4,000 VND), nothing issued.
+        let due = match w.service.issue(kiosk_request(None)).await.unwrap() {
+            IssueOutcome::PaymentDue(due) => due,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(due.amount_vnd, 8_000);
+        assert!(due.pay_url.contains("vnp_Amount=800000"), "{}", due.pay_url);
+        assert!(due.pay_url.contains(&format!("vnp_TxnRef={}", due.reference)));
+        assert!(w.registry.state.lock().unwrap().copies.is_empty());
+        // Named before the gateway confirmed it: refused, nothing issued.
+        let e = w
+            .service
+            .issue(kiosk_request(Some(&due.reference)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, Code::Pay0002NotPaid);
+        // A notification signed with another secret, or for another amount, changes nothing.
+        let forged = ipn(&due.reference, 8_000, "00", b"NOT-THE-MERCHANT-SECRET");
+        assert_eq!(
+            w.service.confirm_payment(&forged).await,
+            IpnAnswer::InvalidSignature
+        );
+        let short = ipn(&due.reference, 1_000, "00", SECRET);
+        assert_eq!(w.service.confirm_payment(&short).await, IpnAnswer::InvalidAmount);
+        assert_eq!(
+            w.service
+                .confirm_payment(&ipn("NOSUCHREF", 8_000, "00", SECRET))
+                .await,
+            IpnAnswer::OrderNotFound
+        );
+        assert_eq!(
+            w.service
+                .payment_status("kiosk-1", &due.reference)
+                .await
+                .unwrap()
+                .status,
+            "pending"
+        );
+        // The gateway's notification: paid, once.
+        let paid = ipn(&due.reference, 8_000, "00", SECRET);
+        assert_eq!(w.service.confirm_payment(&paid).await, IpnAnswer::ConfirmSuccess);
+        assert_eq!(
+            w.service.confirm_payment(&paid).await,
+            IpnAnswer::OrderAlreadyConfirmed
+        );
+        assert_eq!(
+            w.service
+                .payment_status("kiosk-1", &due.reference)
+                .await
+                .unwrap()
+                .status,
+            "paid"
+        );
+        // Another kiosk neither sees it nor spends it.
+        assert_eq!(
+            w.service
+                .payment_status("kiosk-2", &due.reference)
+                .await
+                .unwrap_err()
+                .code,
+            Code::Pay0004NoSuchPayment
+        );
+        // Another request cannot spend it.
+        let other = IssueRequest {
+            copies: 1,
+            ..kiosk_request(Some(&due.reference))
+        };
+        assert_eq!(
+            w.service.issue(other).await.unwrap_err().code,
+            Code::Pay0003OtherRequest
+        );
+        // The request itself: issued, the payment spent.
+        let issued = w
+            .service
+            .issue(kiosk_request(Some(&due.reference)))
+            .await
+            .unwrap()
+            .issued()
+            .unwrap();
+        assert_eq!((issued.copies.len(), issued.fee_total_vnd), (2, 8_000));
+        assert_eq!(
+            w.service
+                .payment_status("kiosk-1", &due.reference)
+                .await
+                .unwrap()
+                .status,
+            "used"
+        );
+        // Its retry replays; a new request cannot reuse the spent payment.
+        let again = w
+            .service
+            .issue(kiosk_request(Some(&due.reference)))
+            .await
+            .unwrap()
+            .issued()
+            .unwrap();
+        assert!(again.replayed);
+        let reuse = IssueRequest {
+            request_key: Some("kiosk-visit-2".into()),
+            ..kiosk_request(Some(&due.reference))
+        };
+        assert_eq!(
+            w.service.issue(reuse).await.unwrap_err().code,
+            Code::Pay0003OtherRequest
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_payment_issues_nothing_and_a_refused_original_asks_no_fee() {
+        let w = paying_world();
+        let due = match w.service.issue(kiosk_request(None)).await.unwrap() {
+            IssueOutcome::PaymentDue(due) => due,
+            other => panic!("{other:?}"),
+        };
+        // The citizen cancelled at the gateway (code 24): recorded, and the request stays unpaid.
+        assert_eq!(
+            w.service
+                .confirm_payment(&ipn(&due.reference, 8_000, "24", SECRET))
+                .await,
+            IpnAnswer::ConfirmSuccess
+        );
+        assert_eq!(
+            w.service
+                .payment_status("kiosk-1", &due.reference)
+                .await
+                .unwrap()
+                .status,
+            "failed"
+        );
+        let e = w
+            .service
+            .issue(kiosk_request(Some(&due.reference)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, Code::Pay0002NotPaid);
+        assert!(w.registry.state.lock().unwrap().copies.is_empty());
+
+        let refusing = world(
+            Arc::new(ScriptedIntake::new(IntakeDecision::Refuse)),
+            FakeComposer::default(),
+        );
+        let refusing = refusing.service.clone().with_payments(PaymentSettings {
+            tmn_code: "BANSO001".into(),
+            secret: SECRET.to_vec(),
+            gateway_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
+            return_url: "https://banso.example/".into(),
+        });
+        let e = refusing.issue(kiosk_request(None)).await.unwrap_err();
+        assert_eq!(e.code, Code::Iss0008Refused, "a refusal, not a fee");
     }
 }

@@ -12,6 +12,37 @@ use rand::RngCore;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The payment gateway of the configuration, when one is named (its URL, terminal code and secret file all
+/// given, or none of them).
+fn payment_settings(config: &Config) -> Result<Option<banso_core::service::PaymentSettings>> {
+    let p = &config.payment;
+    match (&p.vnpay_url, &p.vnpay_tmn_code, &p.vnpay_secret_file) {
+        (None, None, None) => Ok(None),
+        (Some(url), Some(tmn), Some(file)) => {
+            let secret = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?
+                .trim()
+                .as_bytes()
+                .to_vec();
+            if secret.len() < 16 {
+                return Err(anyhow!("the VNPAY hash secret must be at least 16 characters"));
+            }
+            Ok(Some(banso_core::service::PaymentSettings {
+                tmn_code: tmn.clone(),
+                secret,
+                gateway_url: url.clone(),
+                return_url: p
+                    .return_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{}/", config.public_base_url())),
+            }))
+        }
+        _ => Err(anyhow!(
+            "payment: vnpay_url, vnpay_tmn_code and vnpay_secret_file go together"
+        )),
+    }
+}
+
 /// The ways of identifying a citizen this service offers kiosks, from its configuration: the chip and face
 /// when CSCA certificates are given and the face models load; the app login when a provider is named and
 /// answers its discovery. A way that cannot be set up is logged and left out; the others still run.
@@ -255,6 +286,10 @@ impl App {
             let identity = config.identity.clone();
             tokio::task::spawn_blocking(move || identity_ports(&identity)).await??
         });
+        let service = match payment_settings(&config)? {
+            Some(p) => service.with_payments(p),
+            None => service,
+        };
         let origin = format!(
             "{}/log",
             config

@@ -431,6 +431,7 @@ async fn issue_once(app: &App, holder: &Holder, pages: &[Vec<u8>]) -> Result<()>
             // The bench stands in for an officer: an original the intake flags (the same page certified again
             // is a duplicate) is issued on the officer's word, so every run does the whole issuance.
             reviewed_by: Some("bench".into()),
+            pay_by: None,
         })
         .await
         .and_then(|outcome| outcome.issued())

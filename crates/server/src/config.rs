@@ -44,6 +44,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub intake: IntakeConfig,
     pub identity: IdentityConfig,
+    pub payment: PaymentConfig,
     pub limits: LimitsConfig,
     /// Stored objects no registry row names are removed once older than this (an issuance cut short by a
     /// crash leaves them; one still running is never this old). Env: `BANSO_ORPHAN_GRACE_MINUTES`.
@@ -113,6 +114,30 @@ pub struct IdentityConfig {
     /// The scopes asked for (default `openid profile`; the provider must then send the citizen's ID number
     /// and name). Env: `BANSO_OIDC_SCOPE`.
     pub oidc_scope: Option<String>,
+}
+
+/// The payment gateway kiosks' fees are paid through (VNPAY's protocol). Without one, a kiosk's request is
+/// issued without a fee.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentConfig {
+    /// The gateway's payment page, e.g. `https://pay.vnpay.vn/vpcpay.html`. Env: `BANSO_VNPAY_URL`.
+    pub vnpay_url: Option<String>,
+    /// The merchant's terminal code. Env: `BANSO_VNPAY_TMN_CODE`.
+    pub vnpay_tmn_code: Option<String>,
+    /// A file holding the merchant's hash secret. Env: `BANSO_VNPAY_SECRET_FILE`.
+    pub vnpay_secret_file: Option<PathBuf>,
+    /// Where the gateway sends the payer's browser afterwards (default: the portal's home page).
+    pub return_url: Option<String>,
+}
+
+impl std::fmt::Debug for PaymentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentConfig")
+            .field("vnpay_url", &self.vnpay_url)
+            .field("vnpay_tmn_code", &self.vnpay_tmn_code)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The intake checks run before issuing (OCR, recognition, Art. 22 grounds, forensics, decision).
@@ -235,6 +260,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             intake: IntakeConfig::default(),
             identity: IdentityConfig::default(),
+            payment: PaymentConfig::default(),
             limits: LimitsConfig::default(),
             orphan_grace_minutes: 60,
             sweep_every_minutes: 60,
@@ -362,6 +388,15 @@ impl Config {
         }
         if let Some(v) = env("BANSO_OIDC_SCOPE") {
             config.identity.oidc_scope = Some(v);
+        }
+        if let Some(v) = env("BANSO_VNPAY_URL") {
+            config.payment.vnpay_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_VNPAY_TMN_CODE") {
+            config.payment.vnpay_tmn_code = Some(v);
+        }
+        if let Some(v) = env("BANSO_VNPAY_SECRET_FILE") {
+            config.payment.vnpay_secret_file = Some(PathBuf::from(v));
         }
         if let Some(v) = env("BANSO_TSA_URL") {
             config.tsa_url = Some(v);

@@ -146,8 +146,20 @@ pub fn read(
 }
 
 /// Serves the virtual test card to vpcd until killed; writes its CSCA and MRZ into `out`.
-pub fn test_card(port: u16, out: &Path, negative: Option<&str>, face: Option<&Path>) -> Result<u8> {
+pub fn test_card(
+    port: u16,
+    out: &Path,
+    negative: Option<&str>,
+    face: Option<&Path>,
+    holder: (Option<&str>, Option<&str>),
+) -> Result<u8> {
     let mut params = TestCardParams::default();
+    if let Some(id) = holder.0 {
+        params.dg13.id_number = id.to_string();
+    }
+    if let Some(name) = holder.1 {
+        params.dg13.full_name = name.to_string();
+    }
     if let Some(face) = face {
         let bytes = std::fs::read(face).with_context(|| format!("reading {}", face.display()))?;
         let img = banso_face::decode_image(&bytes).with_context(|| format!("decoding {}", face.display()))?;

@@ -352,6 +352,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                         .unwrap_or_else(|| "operator (command line)".to_string()),
                 ),
                 officer,
+                pay_by: None,
             };
             let issuance = match app
                 .service
@@ -360,6 +361,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 .map_err(|e| Failure::domain(e, json))?
             {
                 banso_core::service::IssueOutcome::Issued(issuance) => issuance,
+                // The command line names no kiosk: nothing it sends waits for a fee.
+                banso_core::service::IssueOutcome::PaymentDue(_) => {
+                    return Err(anyhow::anyhow!("a fee is due for a request the command line sent").into())
+                }
                 banso_core::service::IssueOutcome::Held(held) => {
                     if json {
                         println!("{}", output::held_json(&held));

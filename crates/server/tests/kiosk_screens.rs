@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::citizen::{camera_y4m, chip_portrait, Film};
 use common::oidc::*;
 use common::*;
 use serde_json::Value;
@@ -216,23 +217,40 @@ fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
     assert_nothing_left(&report);
 }
 
-/// The chip path, whole: the virtual card served to vpcd (its DG2 a real portrait), read by the kiosk
-/// through pcscd with the central service's nonce; the face at Chromium's fake camera following the
-/// service's challenge; then the document. Everything runs inside scripts/pcscd-vpcd.sh's private
-/// namespaces (vpcd listens unauthenticated), the central service and the browser included.
-#[test]
-fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
+/// Runs a chip story whole: the virtual card served to vpcd (its DG2 the photo `portrait`), read by the kiosk
+/// through pcscd with the central service's nonce; `film` at Chromium's fake camera; then `story` in the
+/// browser. Everything runs inside scripts/pcscd-vpcd.sh's private namespaces (vpcd listens
+/// unauthenticated), the central service and the browser included. The story's report.
+///
+/// The central service takes fees through the VNPAY gateway simulator (scripts/vnpay-sim.py, a separate
+/// process speaking the gateway's protocol). With `holder_of_the_original`, the card's holder is the one the
+/// scanned original names (the intake issues it); else it is the test card's own (the intake holds it).
+fn chip_story(portrait: &str, film: Film, story: &str, holder_of_the_original: bool) -> Value {
     let tmp = tempfile::TempDir::new().unwrap();
     let d = tmp.path();
     let corpus_dir = d.join("corpus");
     corpus(&corpus_dir, "clean", 1, 5);
     let feed_dir = feed(d, &corpus_dir, "birth_certificate-clean-000");
-    let (jpeg, _, _) = common::citizen::chip_portrait("fr_obama2_0.jpg");
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(corpus_dir.join("birth_certificate-clean-000.json")).unwrap())
+            .unwrap();
+    let holder = if holder_of_the_original {
+        format!(
+            "--holder-id '{}' --holder-name '{}'",
+            truth["fields"]["id_number"].as_str().unwrap(),
+            truth["fields"]["holder_name"].as_str().unwrap()
+        )
+    } else {
+        String::new()
+    };
+    std::fs::write(d.join("vnpay.secret"), "SIMULATED-MERCHANT-SECRET-0123456789").unwrap();
+    let simulator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/vnpay-sim.py");
+    let (jpeg, _, _) = chip_portrait(portrait);
     std::fs::write(d.join("portrait.jpg"), jpeg).unwrap();
-    common::citizen::camera_y4m(&d.join("camera.y4m"));
+    camera_y4m(&d.join("camera.y4m"), film);
     let backend = Backend::local(d);
     std::fs::write(d.join("kiosk.token"), backend.token("kiosk")).unwrap();
-    let shots = shots_dir(d, "chip");
+    let shots = shots_dir(d, story);
     let wait_line = |file: &str, prefix: &str| {
         format!(
             "for i in $(seq 1 300); do grep -q '{prefix}' {file} 2>/dev/null && break; sleep 0.1; done; \
@@ -241,13 +259,19 @@ fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
     };
     let inner = format!(
         "set -u; D={d}; \
-         {BIN} id test-card --out $D/card --face $D/portrait.jpg >$D/card.log 2>&1 & \
+         {BIN} id test-card --out $D/card --face $D/portrait.jpg {holder} >$D/card.log 2>&1 & \
          for i in $(seq 1 100); do [ -f $D/card/mrz.txt ] && break; sleep 0.1; done; \
-         env -u BANSO_CONFIG BANSO_CSCA=$D/card/csca.pem BANSO_INTAKE=on {BIN} --data-dir {data} serve --listen 127.0.0.1:0 >$D/serve.out 2>$D/serve.log & \
+         python3 {simulator} --listen 127.0.0.1:18090 --tmn-code BANSO001 --secret \"$(cat $D/vnpay.secret)\" \
+           --ipn-url http://127.0.0.1:18080/pay/vnpay/ipn >$D/sim.out 2>$D/sim.log & \
+         {sim_url} >/dev/null; \
+         env -u BANSO_CONFIG BANSO_CSCA=$D/card/csca.pem BANSO_INTAKE=on \
+           BANSO_VNPAY_URL=http://127.0.0.1:18090/paymentv2/vpcpay.html BANSO_VNPAY_TMN_CODE=BANSO001 \
+           BANSO_VNPAY_SECRET_FILE=$D/vnpay.secret \
+           {BIN} --data-dir {data} serve --listen 127.0.0.1:18080 >$D/serve.out 2>$D/serve.log & \
          SERVER=$({serve_url}); \
          {BIN} kiosk --server $SERVER --device-credential $D/kiosk.token --listen 127.0.0.1:0 --scanner file:{feed} >$D/kiosk.out 2>$D/kiosk.log & \
          KIOSK=$({kiosk_url}); \
-         cd {browser} && BANSO_FAKE_CAMERA=$D/camera.y4m KIOSK_CARD=001080012345,15011980,15012040 node kiosk.mjs $KIOSK chip {shots}; rc=$?; \
+         cd {browser} && BANSO_FAKE_CAMERA=$D/camera.y4m KIOSK_CARD=001080012345,15011980,15012040 node kiosk.mjs $KIOSK {story} {shots}; rc=$?; \
          kill $(jobs -p) 2>/dev/null; exit $rc",
         d = d.display(),
         data = backend.data_dir.display(),
@@ -255,6 +279,8 @@ fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
         browser = browser_dir().display(),
         shots = shots.display(),
         serve_url = wait_line("$D/serve.out", "listening on "),
+        sim_url = wait_line("$D/sim.out", "listening on "),
+        simulator = simulator.display(),
         kiosk_url = wait_line("$D/kiosk.out", "kiosk screens on "),
     );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pcscd-vpcd.sh");
@@ -264,7 +290,7 @@ fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
         .output()
         .expect("scripts/pcscd-vpcd.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let logs = ["card.log", "serve.log", "kiosk.log"]
+    let logs = ["card.log", "serve.log", "kiosk.log", "sim.log"]
         .iter()
         .map(|f| {
             format!(
@@ -284,7 +310,10 @@ fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    assert!(out.status.success(), "the chip story failed: {report:#}\n{logs}");
+    assert!(
+        out.status.success(),
+        "the {story} story failed: {report:#}\n{logs}"
+    );
     let serious: Vec<&Value> = report["violations"]
         .as_array()
         .unwrap()
@@ -295,9 +324,75 @@ fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
         serious.is_empty(),
         "axe-core found serious or critical violations: {serious:#?}"
     );
+    report
+}
+
+#[test]
+fn a_citizen_identifies_with_the_chip_card_and_the_face_at_the_kiosk() {
+    let report = chip_story("fr_obama2_0.jpg", Film::Holder, "chip", false);
     // The name the central service read from the chip (DG13), not anything the kiosk typed.
     assert_eq!(report["holder"], "Nguyễn Văn Ánh", "{report}");
     assert_nothing_left(&report);
+}
+
+#[test]
+fn another_persons_face_or_a_photo_held_up_gets_no_identity() {
+    // The card is someone else's (its portrait is Joe Biden's): the central service finds the live face is
+    // not the chip's, and the screen says so; nothing past the identity step opens.
+    let report = chip_story("fr_biden_0.jpg", Film::Holder, "face-refused", false);
+    let error = report["faceError"].as_str().unwrap();
+    assert!(error.contains("FACE-0006"), "{report}");
+    assert_eq!(report["after/document"], "/identify", "{report}");
+    // The holder's own photo held up and tilted: the head never turns, so the screen never takes a frame
+    // for a turn and says so (the central service's liveness check would refuse the frames anyway).
+    let report = chip_story("fr_obama2_0.jpg", Film::HeldUpPhoto, "face-refused", false);
+    let error = report["faceError"].as_str().unwrap();
+    assert!(error.contains("Camera chưa thấy động tác quay đầu"), "{report}");
+    assert_eq!(report["after/document"], "/identify", "{report}");
+}
+
+/// The happy path: chip and face, an original the intake lets through, the fee paid on the gateway's page
+/// (confirmed to the central service by the gateway's signed notification), the copy issued and its QR on the
+/// final screen.
+#[test]
+fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
+    let report = chip_story("fr_obama2_0.jpg", Film::Holder, "paid", true);
+    let pay_url = report["payUrl"].as_str().unwrap();
+    assert!(
+        pay_url.starts_with("http://127.0.0.1:18090/paymentv2/vpcpay.html?"),
+        "{report}"
+    );
+    assert!(pay_url.contains("vnp_SecureHash="), "{report}");
+    // The QR on the final screen is the copy's verification address with its key.
+    let qr = report["copyQr"].as_str().unwrap();
+    assert!(
+        qr.starts_with("http://127.0.0.1:18080/v/") && qr.contains("?k="),
+        "{report}"
+    );
+    let result = report["result"].as_str().unwrap();
+    assert!(result.contains("Bản sao đã được chứng thực"), "{report}");
+    assert!(
+        result.contains("2.000 đồng"),
+        "the fee of one page, one copy: {report}"
+    );
+    assert_nothing_left(&report);
+}
+
+/// The same original, the payment cancelled on the gateway's page: nothing is issued.
+#[test]
+fn an_unpaid_request_issues_nothing() {
+    let report = chip_story("fr_obama2_0.jpg", Film::Holder, "unpaid", true);
+    assert!(
+        report["unpaid"]
+            .as_str()
+            .unwrap()
+            .contains("Chưa thanh toán được lệ phí"),
+        "{report}"
+    );
+    assert_eq!(
+        report["resultUnpaid"], "/scan",
+        "no result without payment: {report}"
+    );
 }
 
 fn assert_nothing_left(report: &Value) {

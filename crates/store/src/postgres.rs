@@ -13,8 +13,8 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage,
-    Registry, StoreError,
+    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PaymentRow,
+    PreviousPage, Registry, StoreError,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use time::OffsetDateTime;
@@ -740,6 +740,75 @@ impl Registry for PgRegistry {
                 schema::INSERT_CA_REVOCATION,
                 &[&r.serial, &r.revoked_at, &i32::from(r.reason)],
             )
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let amount = i64::try_from(p.amount_vnd).map_err(|_| StoreError::Other("amount".into()))?;
+        client
+            .execute(
+                schema::INSERT_PAYMENT,
+                &[
+                    &p.reference,
+                    &p.device,
+                    &p.request_digest,
+                    &p.holder_id,
+                    &amount,
+                    &p.created_at,
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
+        let client = self.client().await?;
+        let Some(r) = client
+            .query_opt(schema::SELECT_PAYMENT, &[&reference])
+            .await
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        let amount: i64 = r.try_get(4).map_err(err)?;
+        Ok(Some(PaymentRow {
+            reference: r.try_get(0).map_err(err)?,
+            device: r.try_get(1).map_err(err)?,
+            request_digest: r.try_get(2).map_err(err)?,
+            holder_id: r.try_get(3).map_err(err)?,
+            amount_vnd: u64::try_from(amount).unwrap_or(0),
+            status: r.try_get(5).map_err(err)?,
+            created_at: r.try_get(6).map_err(err)?,
+            settled_at: r.try_get(7).map_err(err)?,
+            gateway_ref: r.try_get(8).map_err(err)?,
+            used_by: r.try_get(9).map_err(err)?,
+        }))
+    }
+
+    async fn settle_payment(
+        &self,
+        reference: &str,
+        paid: bool,
+        gateway_ref: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let status = if paid { "paid" } else { "failed" };
+        let n = client
+            .execute(schema::SETTLE_PAYMENT, &[&status, &at, &gateway_ref, &reference])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn use_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(schema::USE_PAYMENT, &[&request_key, &reference, &request_key])
             .await
             .map_err(err)?;
         Ok(n == 1)

@@ -316,6 +316,21 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
             reason INTEGER NOT NULL
         )"
         ),
+        // Fees kiosks' requests wait for, and what the payment gateway said of them.
+        format!(
+            "CREATE TABLE IF NOT EXISTS payments (
+            reference TEXT PRIMARY KEY,
+            device TEXT NOT NULL,
+            request_digest TEXT NOT NULL,
+            holder_id TEXT NOT NULL,
+            amount_vnd BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            created_at {timestamp} NOT NULL,
+            settled_at {timestamp},
+            gateway_ref TEXT,
+            used_by TEXT
+        )"
+        ),
         "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
         "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
     ]
@@ -348,6 +363,20 @@ pub const SELECT_CA_REVOCATIONS: &str =
 pub const INSERT_CA_REVOCATION: &str =
     "INSERT INTO ca_revocations (serial, revoked_at, reason) VALUES ($1, $2, $3) \
     ON CONFLICT (serial) DO NOTHING";
+
+pub const INSERT_PAYMENT: &str = "INSERT INTO payments (reference, device, request_digest, holder_id, \
+    amount_vnd, status, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)";
+
+pub const SELECT_PAYMENT: &str = "SELECT reference, device, request_digest, holder_id, amount_vnd, status, \
+    created_at, settled_at, gateway_ref, used_by FROM payments WHERE reference = $1";
+
+/// The gateway's result, once (no row changed: the payment was not pending).
+pub const SETTLE_PAYMENT: &str = "UPDATE payments SET status = $1, settled_at = $2, gateway_ref = $3 \
+    WHERE reference = $4 AND status = 'pending'";
+
+/// Spends a paid payment; the same request key may spend it again (a retry). `$1` and `$3` are the same key.
+pub const USE_PAYMENT: &str = "UPDATE payments SET status = 'used', used_by = $1 \
+    WHERE reference = $2 AND (status = 'paid' OR (status = 'used' AND used_by = $3))";
 
 pub const INSERT_BOOK_LINE: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
     VALUES ($1, $2, $3, 'pending', $4)";

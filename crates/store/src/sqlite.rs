@@ -15,8 +15,8 @@ use crate::schema::{
 use async_trait::async_trait;
 use banso_core::model::{CopyRecord, CopyStatus, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PreviousPage,
-    Registry, StoreError,
+    AuditRow, BookLine, CaRevocation, LogEntry, LogRecord, NumberReservation, PageFingerprint, PaymentRow,
+    PreviousPage, Registry, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
@@ -688,6 +688,79 @@ impl Registry for SqliteRegistry {
                     schema::INSERT_CA_REVOCATION,
                     params![r.serial, ts(r.revoked_at), i64::from(r.reason)],
                 )
+                .map_err(err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
+        let p = p.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_PAYMENT,
+                params![
+                    p.reference,
+                    p.device,
+                    p.request_digest,
+                    p.holder_id,
+                    i64::try_from(p.amount_vnd).map_err(|_| StoreError::Other("amount".into()))?,
+                    ts(p.created_at)
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(schema::SELECT_PAYMENT)?
+                .query_row(params![reference], |r| {
+                    Ok(PaymentRow {
+                        reference: r.get(0)?,
+                        device: r.get(1)?,
+                        request_digest: r.get(2)?,
+                        holder_id: r.get(3)?,
+                        amount_vnd: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                        status: r.get(5)?,
+                        created_at: parse_ts(&r.get::<_, String>(6)?)?,
+                        settled_at: r.get::<_, Option<String>>(7)?.map(|t| parse_ts(&t)).transpose()?,
+                        gateway_ref: r.get(8)?,
+                        used_by: r.get(9)?,
+                    })
+                })
+                .optional()
+        })
+    }
+
+    async fn settle_payment(
+        &self,
+        reference: &str,
+        paid: bool,
+        gateway_ref: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (reference, gateway_ref) = (reference.to_string(), gateway_ref.to_string());
+        write(&self.writer, move |conn| {
+            let status = if paid { "paid" } else { "failed" };
+            let n = conn
+                .execute(
+                    schema::SETTLE_PAYMENT,
+                    params![status, ts(at), gateway_ref, reference],
+                )
+                .map_err(err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn use_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let (reference, key) = (reference.to_string(), request_key.to_string());
+        write(&self.writer, move |conn| {
+            let n = conn
+                .execute(schema::USE_PAYMENT, params![key, reference, key])
                 .map_err(err)?;
             Ok(n == 1)
         })

@@ -3,7 +3,7 @@
 //! its audit, tokens, intake records and page fingerprints, the book's lines, and issuers racing for numbers.
 
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{BookLineStatus, CaRevocation, PageFingerprint, Registry, StoreError};
+use banso_core::ports::{BookLineStatus, CaRevocation, PageFingerprint, PaymentRow, Registry, StoreError};
 use banso_core::transparency::{audit, issued_record, status_record};
 use std::sync::Arc;
 use std::time::Duration;
@@ -398,6 +398,64 @@ async fn a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg: &
     assert_eq!(reg.earlier_pdfs(&c).await.unwrap(), vec![first, second]);
 }
 
+async fn a_payment_is_settled_once_and_spent_once(reg: &dyn Registry) {
+    let p = PaymentRow {
+        reference: "PAYREF0001".into(),
+        device: "kiosk-1".into(),
+        request_digest: "d".repeat(64),
+        holder_id: "001099012345".into(),
+        amount_vnd: 8_000,
+        status: "pending".into(),
+        created_at: AT,
+        settled_at: None,
+        gateway_ref: None,
+        used_by: None,
+    };
+    reg.insert_payment(&p).await.unwrap();
+    assert!(
+        reg.insert_payment(&p).await.is_err(),
+        "a reference is recorded once"
+    );
+    assert_eq!(reg.payment("PAYREF0001").await.unwrap(), Some(p.clone()));
+    assert_eq!(reg.payment("NOSUCH").await.unwrap(), None);
+    // Not paid: cannot be spent.
+    assert!(!reg.use_payment("PAYREF0001", "key-1").await.unwrap());
+    // Settled once: the second notification changes nothing.
+    let later = AT + time::Duration::minutes(2);
+    assert!(reg
+        .settle_payment("PAYREF0001", true, "14000001", later)
+        .await
+        .unwrap());
+    assert!(!reg
+        .settle_payment("PAYREF0001", false, "14000002", later)
+        .await
+        .unwrap());
+    assert!(!reg.settle_payment("NOSUCH", true, "1", later).await.unwrap());
+    let paid = reg.payment("PAYREF0001").await.unwrap().unwrap();
+    assert_eq!(
+        (paid.status.as_str(), paid.settled_at, paid.gateway_ref.as_deref()),
+        ("paid", Some(later), Some("14000001"))
+    );
+    // Spent once: the same request again (a retry) yes, another no.
+    assert!(reg.use_payment("PAYREF0001", "key-1").await.unwrap());
+    assert!(reg.use_payment("PAYREF0001", "key-1").await.unwrap());
+    assert!(!reg.use_payment("PAYREF0001", "key-2").await.unwrap());
+    let used = reg.payment("PAYREF0001").await.unwrap().unwrap();
+    assert_eq!(
+        (used.status.as_str(), used.used_by.as_deref()),
+        ("used", Some("key-1"))
+    );
+    // A failed payment is never spent.
+    let failed = PaymentRow {
+        reference: "PAYREF0002".into(),
+        ..p
+    };
+    reg.insert_payment(&failed).await.unwrap();
+    assert!(reg.settle_payment("PAYREF0002", false, "0", later).await.unwrap());
+    assert_eq!(reg.payment("PAYREF0002").await.unwrap().unwrap().status, "failed");
+    assert!(!reg.use_payment("PAYREF0002", "key-3").await.unwrap());
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -407,6 +465,7 @@ async fn contract(reg: Arc<dyn Registry>) {
     intake_records_and_their_page_fingerprints_round_trip(reg.as_ref()).await;
     ca_revocations_are_kept_once_in_order(reg.as_ref()).await;
     a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg.as_ref()).await;
+    a_payment_is_settled_once_and_spent_once(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }

@@ -89,6 +89,39 @@ impl Service {
             Err(held) => return Ok(IssueOutcome::Held(held)),
         };
         let intake_id = original.intake_id.clone();
+        // A kiosk's fee is paid through the gateway before anything is issued.
+        if let (Some(pay), Some(_)) = (&request.pay_by, &self.payments) {
+            let amount = self
+                .settings
+                .fees
+                .per_copy(original.pages)
+                .saturating_mul(u64::from(request.copies));
+            if amount > 0 {
+                let paid = match &pay.reference {
+                    None => match self.payment_due(&request, &pay.device, amount, &intake_id).await {
+                        Ok(due) => Ok(Some(due)),
+                        Err(e) => Err(e),
+                    },
+                    Some(reference) => self
+                        .spend_payment(&request, &pay.device, reference, amount)
+                        .await
+                        .map(|()| None),
+                };
+                let ended = match &paid {
+                    Ok(Some(_)) => Some("awaiting_payment"),
+                    Ok(None) => None,
+                    Err(_) => Some("unpaid"),
+                };
+                if let Some(outcome) = ended {
+                    if let Err(e) = self.registry.finish_intake(&intake_id, outcome, &[], &[]).await {
+                        tracing::warn!(intake = %intake_id, outcome, error = %e, "could not record how the request ended");
+                    }
+                }
+                if let Some(due) = paid? {
+                    return Ok(IssueOutcome::PaymentDue(due));
+                }
+            }
+        }
         let fingerprints = original.fingerprints.clone();
         let result = self.issue_checked(&request, original).await;
         // An issued request's pages are kept for the duplicate check of later ones; a failed one's are not.

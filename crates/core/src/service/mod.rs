@@ -23,6 +23,8 @@ mod access;
 mod identity;
 mod issue;
 mod lookup;
+mod payment;
+pub use payment::{PaymentDue, PaymentSettings, PaymentView};
 mod upkeep;
 
 /// A reserved number is voided as stale only after this long, even when the objects' grace period is shorter
@@ -80,6 +82,18 @@ pub struct IssueRequest {
     /// The staff member who sent the request (an officer's own request is the review of a flagged original).
     /// A request without one (a kiosk's) issues only what the intake lets through on its own.
     pub reviewed_by: Option<String>,
+    /// A kiosk's request pays its fee first: the kiosk, and the payment it made (none yet: the answer says
+    /// what to pay). A counter's request (none) is paid at the counter.
+    pub pay_by: Option<PayBy>,
+}
+
+/// Who pays a request's fee through the payment gateway, and with which payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayBy {
+    /// The kiosk (its token id).
+    pub device: String,
+    /// The payment made for this request, when it was made.
+    pub reference: Option<String>,
 }
 
 /// An original the service's [`DocumentIntake`] checked, with its kept intake record. Copies are made only
@@ -189,6 +203,9 @@ pub enum IssueOutcome {
     /// The intake asked for an officer and none sent or approved the request: nothing was issued, the request
     /// waits in its kept intake record. Not an error: the request was taken, and an officer will see it.
     Held(HeldForReview),
+    /// The intake lets the original through, and the fee is due first: nothing was issued; the request, sent
+    /// again naming the payment once the gateway confirmed it, is issued.
+    PaymentDue(PaymentDue),
 }
 
 impl IssueOutcome {
@@ -197,6 +214,14 @@ impl IssueOutcome {
         match self {
             IssueOutcome::Issued(i) => Ok(i),
             IssueOutcome::Held(h) => Err(Error::new(Code::Iss0009NeedsReview, h.message())),
+            IssueOutcome::PaymentDue(d) => Err(Error::new(
+                Code::Pay0001Due,
+                format!(
+                    "{} to pay first (payment {})",
+                    format_vnd(d.amount_vnd),
+                    d.reference
+                ),
+            )),
         }
     }
 }
@@ -305,6 +330,8 @@ pub struct Service {
     identity: crate::identity::IdentityPorts,
     /// The live identity sessions.
     sessions: Arc<crate::identity::Sessions>,
+    /// The payment gateway kiosks' fees are paid through (none: kiosks' requests issue without a fee).
+    payments: Option<Arc<PaymentSettings>>,
 }
 
 /// The adapters a [`Service`] is built from (the composition root fills it; the edges then reach them only
@@ -426,7 +453,14 @@ impl Service {
             intake,
             identity: Default::default(),
             sessions: Default::default(),
+            payments: None,
         }
+    }
+
+    /// The same service taking kiosks' fees through this payment gateway.
+    pub fn with_payments(mut self, payments: PaymentSettings) -> Self {
+        self.payments = Some(Arc::new(payments));
+        self
     }
 
     /// The same service offering these ways of identifying a citizen at a kiosk.

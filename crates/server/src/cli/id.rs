@@ -46,6 +46,12 @@ pub enum IdCommand {
         /// Put this portrait (JPEG or JPEG 2000) into DG2 instead of the synthetic one.
         #[arg(long)]
         face: Option<PathBuf>,
+        /// The holder's 12-digit ID number in DG13 (the MRZ keeps the test card's document number).
+        #[arg(long)]
+        holder_id: Option<String>,
+        /// The holder's full name in DG13.
+        #[arg(long)]
+        holder_name: Option<String>,
     },
     /// Parse a machine-readable zone (TD1: 3 lines of 30; TD3: 2 of 44; lines separated by newlines) and check
     /// every check digit. Exit 0 when all pass, 1 when one fails or the text is not an MRZ.
@@ -144,11 +150,14 @@ pub async fn run(command: IdCommand) -> Result<u8, Failure> {
             out,
             negative,
             face,
+            holder_id,
+            holder_name,
         } => Ok(idcmd::test_card(
             vpcd_port,
             &out,
             negative.as_deref(),
             face.as_deref(),
+            (holder_id.as_deref(), holder_name.as_deref()),
         )?),
         IdCommand::Login {
             issuer,

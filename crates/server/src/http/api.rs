@@ -10,9 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use banso_core::error::{Code, Error};
 use banso_core::model::Role;
-use banso_core::service::{IssueOutcome, IssueRequest};
+use banso_core::service::{IssueOutcome, IssueRequest, PayBy};
 use serde::Deserialize;
 use serde_json::json;
+
+/// The header a kiosk names the payment it made for a request in.
+pub const PAYMENT_HEADER: &str = "banso-payment";
 
 /// The header a kiosk names the citizen's verified identity session in.
 pub const IDENTITY_SESSION_HEADER: &str = "banso-identity-session";
@@ -215,6 +218,12 @@ pub async fn issue(
     } else {
         None
     };
+    let payment = req
+        .headers()
+        .get(PAYMENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
     let request_key = req
         .headers()
         .get("idempotency-key")
@@ -250,6 +259,7 @@ pub async fn issue(
             request_key,
             officer: officer.clone(),
             reviewed_by: None,
+            pay_by: None,
         }
     } else {
         use base64::Engine;
@@ -275,6 +285,7 @@ pub async fn issue(
             request_key,
             officer: officer.clone(),
             reviewed_by: None,
+            pay_by: None,
         }
     };
     let mut request = request;
@@ -292,6 +303,11 @@ pub async fn issue(
         }
         request.holder_id = holder.id_number;
         request.holder_name = holder.full_name;
+        // A kiosk's citizen pays the fee through the gateway; a counter's at the counter.
+        request.pay_by = Some(PayBy {
+            device: caller.token_id.clone(),
+            reference: payment,
+        });
     }
     let started = std::time::Instant::now();
     // The issuance runs in its own task: if the client goes away mid-way it still ends in a commit or a
@@ -305,6 +321,19 @@ pub async fn issue(
         // Taken, not issued: an officer will look first. A success body (202), not an error.
         IssueOutcome::Held(held) => {
             return Ok((StatusCode::ACCEPTED, Json(crate::output::held_json(&held))).into_response())
+        }
+        // The original passed; the fee first. Not an error: the request is sound and waits for its payment.
+        IssueOutcome::PaymentDue(due) => {
+            let body = json!({
+                "status": "payment_due",
+                "code": Code::Pay0001Due.as_str(),
+                "message": format!("the fee of {} is to be paid first", banso_core::rules::format_vnd(due.amount_vnd)),
+                "reference": due.reference,
+                "amount_vnd": due.amount_vnd,
+                "pay_url": due.pay_url,
+                "intake_id": due.intake_id,
+            });
+            return Ok((StatusCode::PAYMENT_REQUIRED, Json(body)).into_response());
         }
     };
     state
@@ -523,4 +552,24 @@ pub async fn revoke_token(
     state.service.revoke_token(&id).await?;
     tracing::info!(by = %caller.token_id, token = %id, "API token revoked");
     Ok(Json(serde_json::json!({ "id": id, "revoked": true })).into_response())
+}
+
+/// `GET /api/v1/payments/{reference}`: where a kiosk's payment stands (kiosk token).
+pub async fn payment_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    reference: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Kiosk])?;
+    let Path(reference) = reference.map_err(path_error)?;
+    let view = state.service.payment_status(&caller.token_id, &reference).await?;
+    Ok(Json(view).into_response())
+}
+
+/// `GET /pay/vnpay/ipn?…`: the payment gateway's signed notification, server to server. Anyone may call it;
+/// only a query signed with the merchant's secret changes anything. Answered as VNPAY expects: HTTP 200 with
+/// `{"RspCode", "Message"}`.
+pub async fn vnpay_ipn(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    let answer = state.service.confirm_payment(uri.query().unwrap_or("")).await;
+    ([(header::CONTENT_TYPE, "application/json")], answer.json()).into_response()
 }

@@ -73,6 +73,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
     match kind {
         Kind::BadInput | Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         Kind::Held => StatusCode::ACCEPTED,
+        Kind::PaymentRequired => StatusCode::PAYMENT_REQUIRED,
         Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Kind::NotFound => StatusCode::NOT_FOUND,
         Kind::Conflict => StatusCode::CONFLICT,
@@ -137,6 +138,8 @@ routes! {
     "/api/v1/identity/sessions/{id}/chip" => post(identity::chip),
     "/api/v1/identity/sessions/{id}/face" => post(identity::face),
     "/api/v1/identity/sessions/{id}/app" => post(identity::app),
+    "/api/v1/payments/{reference}" => get(api::payment_status),
+    "/pay/vnpay/ipn" => get(api::vnpay_ipn),
     "/api/v1/tokens" => get(api::list_tokens),
     "/api/v1/tokens/{id}/revoke" => post(api::revoke_token),
     "/api/v1/log/checkpoint" => get(api::log_checkpoint),

@@ -124,6 +124,7 @@ impl Central {
         &self,
         session: &str,
         request_key: &str,
+        payment: Option<&str>,
         document_type: &str,
         copies: u32,
         pages: &[Vec<u8>],
@@ -139,13 +140,20 @@ impl Central {
                     .mime_str("image/png")?,
             );
         }
-        self.send(
-            self.http
-                .post(self.url("/api/v1/copies"))
-                .header("Banso-Identity-Session", session)
-                .header("Idempotency-Key", request_key)
-                .multipart(form),
-        )
-        .await
+        let mut request = self
+            .http
+            .post(self.url("/api/v1/copies"))
+            .header("Banso-Identity-Session", session)
+            .header("Idempotency-Key", request_key);
+        if let Some(p) = payment {
+            request = request.header("Banso-Payment", p);
+        }
+        self.send(request.multipart(form)).await
+    }
+
+    /// Where the kiosk's payment stands.
+    pub async fn payment(&self, reference: &str) -> Result<Answer> {
+        self.send(self.http.get(self.url(&format!("/api/v1/payments/{reference}"))))
+            .await
     }
 }

@@ -14,6 +14,7 @@
 mod central;
 mod devices;
 mod identify;
+mod pay;
 mod screens;
 
 use anyhow::{bail, Context, Result};
@@ -71,6 +72,8 @@ pub struct Visit {
     pub pages: Vec<Vec<u8>>,
     /// The central service's answer to the request, once sent.
     pub outcome: Option<central::Answer>,
+    /// The fee due before the request is issued: (reference, amount in VND, the gateway's address).
+    pub payment: Option<(String, u64, String)>,
     /// Idempotency key of this visit's request.
     pub request_key: String,
     pub officer_called: bool,

@@ -3,7 +3,7 @@
 //! script (static/kiosk.js, a few kilobytes) adds the camera, the on-screen keypad and the inactivity
 //! warning.
 
-use super::{identify, Kiosk, Visit, MAX_PAGES, MAX_VISITS};
+use super::{identify, pay, Kiosk, Visit, MAX_PAGES, MAX_VISITS};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -34,6 +34,7 @@ const STEPS: &[(&str, &str)] = &[
     ("Xác thực", "Identity"),
     ("Giấy tờ", "Document"),
     ("Quét", "Scan"),
+    ("Lệ phí", "Fee"),
     ("Kết quả", "Result"),
 ];
 
@@ -107,6 +108,8 @@ enum Outcome {
     Issued {
         codes: Vec<String>,
         fee: String,
+        /// The first copy's verification address with its key (shown as a QR: the capability link).
+        qr_url: Option<String>,
     },
     Held {
         receipt: String,
@@ -248,6 +251,11 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/scan/{n}/redo", post(rescan_page))
         .route("/scan/done", post(submit))
         .route("/result", get(result))
+        .route("/pay", get(pay::pay))
+        .route("/pay/poll", post(pay::poll))
+        .route("/pay/failed", get(pay::failed))
+        .route("/static/pay-qr.png", get(pay::pay_qr))
+        .route("/static/copy-qr.png", get(copy_qr))
         .route("/end", post(end))
         .route("/touch", post(touch))
         .route("/static/kiosk.js", get(script))
@@ -460,7 +468,7 @@ async fn choose_document(
     see("/scan")
 }
 
-fn scan_screen(kiosk: &Kiosk, headers: &HeaderMap, error: Option<String>) -> Response {
+pub(super) fn scan_screen(kiosk: &Kiosk, headers: &HeaderMap, error: Option<String>) -> Response {
     let f = match gate(kiosk, headers, 4, true) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
@@ -558,9 +566,19 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
     }
     match kiosk
         .central
-        .issue(&session, &key, &document_type, copies, &pages)
+        .issue(&session, &key, None, &document_type, copies, &pages)
         .await
     {
+        // The original passed; the fee first.
+        Ok(a) if a.status == 402 && a.body["status"] == "payment_due" => {
+            let due = (
+                a.body["reference"].as_str().unwrap_or_default().to_string(),
+                a.body["amount_vnd"].as_u64().unwrap_or(0),
+                a.body["pay_url"].as_str().unwrap_or_default().to_string(),
+            );
+            with_visit(&kiosk, &headers, |v| v.payment = Some(due));
+            see("/pay")
+        }
         Ok(a) => {
             with_visit(&kiosk, &headers, |v| v.outcome = Some(a));
             see("/result")
@@ -578,7 +596,7 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
 }
 
 async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let f = match gate(&kiosk, &headers, 5, true) {
+    let f = match gate(&kiosk, &headers, 6, true) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
@@ -597,6 +615,7 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
                 })
                 .unwrap_or_default(),
             fee: banso_core::rules::format_vnd(body["fee_vnd"].as_u64().unwrap_or(0)),
+            qr_url: body["qr_url"].as_str().map(str::to_string),
         },
         202 => Outcome::Held {
             receipt: body["intake_id"].as_str().unwrap_or_default().to_string(),
@@ -611,6 +630,20 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         },
     };
     render(&Result_ { f, outcome })
+}
+
+/// The QR of the issued copy's verification address with its key, as a PNG.
+async fn copy_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let url = with_visit(&kiosk, &headers, |v| {
+        v.outcome
+            .as_ref()
+            .filter(|a| a.ok())
+            .and_then(|a| a.body["qr_url"].as_str().map(str::to_string))
+    });
+    match url.flatten().map(|u| crate::output::qr_png(&u, 8)) {
+        Some(Ok(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The clauses of Decree 23/2015/NĐ-CP Art. 22: originals that cannot be the basis of a certified copy.

@@ -4,7 +4,8 @@
 //   node kiosk.mjs KIOSK_URL STORY OUT_DIR
 //
 // STORY: chip (the chip card read through pcscd, the face at Chromium's fake camera; KIOSK_CARD and
-// BANSO_FAKE_CAMERA say which), held (app login, an original the intake sends to an officer), refused (app login, an original
+// BANSO_FAKE_CAMERA say which), face-refused (the same, but the face step must fail), paid and unpaid (the chip
+// story of an original the intake issues: the fee paid on the gateway simulator's page, or cancelled there), held (app login, an original the intake sends to an officer), refused (app login, an original
 // with a secrecy mark), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
@@ -97,7 +98,8 @@ async function appLogin(page) {
 }
 
 // The chip card on the reader and the face at the camera. KIOSK_CARD: "ID_NUMBER,BIRTH,EXPIRY" as printed.
-async function chipAndFace(page) {
+// With `refused`, the face step must fail: its message is returned.
+async function chipAndFace(page, refused = false) {
   const [id, birth, expiry] = (process.env.KIOSK_CARD ?? '').split(',');
   await page.getByRole('link', { name: /Thẻ Căn cước gắn chip/ }).click();
   await page.waitForURL(/\/identify\/card$/);
@@ -119,8 +121,13 @@ async function chipAndFace(page) {
   ]);
   if (await error.isVisible()) {
     const poses = await page.locator('.camera').getAttribute('data-seen');
+    if (refused) {
+      await check(page, 'face-refused');
+      return (await error.innerText()).trim();
+    }
     throw new Error(`the face step failed: ${await error.innerText()} (asked:seen:yaw ${poses})`);
   }
+  if (refused) throw new Error('the face step let the citizen through');
   await check(page, 'document');
 }
 
@@ -134,8 +141,33 @@ async function scanAndSend(page) {
   await page.locator('.pages img').first().waitFor();
   await check(page, 'scan-one-page');
   await page.getByRole('button', { name: /Xong, gửi chứng thực/ }).click();
-  await page.waitForURL(/\/result$/, { timeout: 120_000 });
-  await check(page, `result-${story}`);
+  await page.waitForURL(/\/(result|pay)$/, { timeout: 120_000 });
+  if (new URL(page.url()).pathname === '/pay') await payOnThePhone(page);
+  if (story !== 'unpaid') await check(page, `result-${story}`);
+}
+
+// The fee: the phone reads the gateway's QR off the screen (zbarimg) and pays, or cancels, on the gateway's
+// page; the kiosk waits for the central service to hear it from the gateway.
+async function payOnThePhone(page) {
+  await page.locator('#pay-qr').waitFor();
+  await check(page, 'pay');
+  const shot = join(out, 'pay-qr-only.png');
+  await page.locator('#pay-qr').screenshot({ path: shot });
+  const url = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+  seen.payUrl = url;
+  const phone = await browser.newContext();
+  const gateway = await phone.newPage();
+  await gateway.goto(url);
+  await gateway.getByRole('button', { name: story === 'unpaid' ? 'Cancel' : 'Pay', exact: true }).click();
+  await gateway.waitForLoadState();
+  await phone.close();
+  await page.waitForURL(/\/(result|pay\/failed)$/, { timeout: 60_000 });
+  if (story === 'unpaid') {
+    await check(page, 'pay-failed');
+    seen.unpaid = await page.locator('main').innerText();
+    await page.goto(`${base}/result`);
+    seen.resultUnpaid = new URL(page.url()).pathname;
+  }
 }
 
 // After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
@@ -160,7 +192,22 @@ try {
   await context.route('**/*', (route) => (isLocal(route.request().url()) ? route.continue() : route.abort()));
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
-  if (story === 'chip') {
+  if (story === 'paid' || story === 'unpaid') {
+    await throughConsent(page);
+    await chipAndFace(page);
+    await scanAndSend(page);
+    if (story === 'paid') {
+      // The copy's QR on the final screen, read with zbarimg.
+      const shot = join(out, 'copy-qr-only.png');
+      await page.locator('#copy-qr').screenshot({ path: shot });
+      seen.copyQr = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+      seen.result = await page.locator('main').innerText();
+      await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    } else {
+      await page.locator('#end button').click();
+    }
+    await nothingLeft(page, []);
+  } else if (story === 'chip') {
     await throughConsent(page);
     await chipAndFace(page);
     seen.holder = (await page.locator('.ok strong').innerText()).trim();
@@ -168,6 +215,14 @@ try {
     seen.result = await page.locator('main').innerText();
     await page.getByRole('button', { name: 'Hoàn tất' }).click();
     await nothingLeft(page, [seen.holder]);
+  } else if (story === 'face-refused') {
+    await throughConsent(page);
+    seen.faceError = await chipAndFace(page, true);
+    // No identity: the next steps lead back to the identity screen.
+    await page.goto(`${base}/document`);
+    seen['after/document'] = new URL(page.url()).pathname;
+    await page.locator('#end button').click();
+    await page.waitForURL((u) => new URL(u).pathname === '/');
   } else if (story === 'held' || story === 'refused') {
     await throughConsent(page);
     await appLogin(page);

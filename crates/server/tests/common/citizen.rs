@@ -346,11 +346,20 @@ impl Server {
     }
 }
 
+/// What the kiosk's camera films.
+#[derive(Clone, Copy, Debug)]
+pub enum Film {
+    /// The card holder's face (the person of `fr_obama_0.jpg`) looking ahead, turned to their left, ahead,
+    /// turned to their right, 1.5 s each, in a loop — a citizen who answers every instruction within a
+    /// couple of seconds, whatever order the service asks for.
+    Holder,
+    /// The same person's photo held up to the camera and tilted left and right (a presentation attack).
+    HeldUpPhoto,
+}
+
 /// A camera film for Chromium's fake capture device (`--use-file-for-fake-video-capture`, Y4M with a `C420`
-/// header): the card holder's face (the person of `fr_obama_0.jpg`) looking ahead, turned to their left,
-/// ahead, turned to their right, 1.5 s each at 10 frames a second, in a loop — a citizen who answers every
-/// instruction within a couple of seconds, whatever order the service asks for.
-pub fn camera_y4m(path: &Path) {
+/// header), 640×480 at 10 frames a second.
+pub fn camera_y4m(path: &Path, film: Film) {
     let (w, h) = (640u32, 480u32);
     // The photo at its own scale (a face some 240 pixels wide, as a kiosk camera at arm's length sees it),
     // its face in the middle of the frame.
@@ -361,13 +370,22 @@ pub fn camera_y4m(path: &Path) {
         image::imageops::overlay(&mut canvas, &img, w as i64 / 2 - cx, h as i64 / 2 - cy);
         canvas
     };
-    // Turned at the film's own size: the detector reads a warp differently once scaled.
-    let (frontal, left, right) = turned(fit(image::open(face_photo("fr_obama_0.jpg")).unwrap().to_rgb8()));
-    let poses = [&frontal, &left, &frontal, &right];
+    let photo = fit(image::open(face_photo("fr_obama_0.jpg")).unwrap().to_rgb8());
+    let frames: Vec<(RgbImage, usize)> = match film {
+        Film::Holder => {
+            // Turned at the film's own size: the detector reads a warp differently once scaled.
+            let (frontal, left, right) = turned(photo);
+            vec![(frontal.clone(), 15), (left, 15), (frontal, 15), (right, 15)]
+        }
+        Film::HeldUpPhoto => [0.0f32, 0.2, 0.4, 0.6, 0.4, 0.2, 0.0, -0.2, -0.4, -0.6, -0.4, -0.2]
+            .iter()
+            .map(|a| (banso_face::liveness::flat_picture_turned(&photo, *a, 1.5), 3))
+            .collect(),
+    };
     let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420\n").into_bytes();
-    for pose in poses {
-        let (y, u, v) = yuv420(pose);
-        for _ in 0..15 {
+    for (frame, repeat) in &frames {
+        let (y, u, v) = yuv420(frame);
+        for _ in 0..*repeat {
             out.extend_from_slice(b"FRAME\n");
             out.extend_from_slice(&y);
             out.extend_from_slice(&u);

@@ -88,7 +88,7 @@
   });
 
   // The app login: ask the kiosk every few seconds whether the citizen approved.
-  var status = document.getElementById('app-status');
+  var status = document.getElementById('app-status') || document.getElementById('pay-status');
   if (status && status.dataset.poll) {
     var poll = function () {
       fetch(status.dataset.poll, { method: 'POST' }).then(function (r) { return r.json(); }).then(function (a) {
