@@ -25,7 +25,8 @@ APT_PACKAGES=(
   wrk
 )
 # opencv-python-headless: the independent face pipeline the face tests and `banso bench face` compare with.
-PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]" pillow opencv-python-headless)
+# aiosmtpd: the SMTP server that keeps the mail the kiosk tests send.
+PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]" pillow opencv-python-headless aiosmtpd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -39,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 py_missing=0
-python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors, PIL, cv2" 2>/dev/null || py_missing=1
+python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors, PIL, cv2, aiosmtpd" 2>/dev/null || py_missing=1
 if [ "$py_missing" = 1 ]; then
   echo "setup: installing Python validators (${PIP_PACKAGES[*]})" >&2
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"

@@ -137,6 +137,14 @@ codes! {
     Pay0003OtherRequest = "PAY-0003",
     /// No payment has this reference.
     Pay0004NoSuchPayment = "PAY-0004",
+    /// An e-mail address that cannot be written to.
+    Del0001BadAddress = "DEL-0001",
+    /// The mail relay did not take the message: nothing was sent; retry later or use another way.
+    Del0002MailFailed = "DEL-0002",
+    /// This copy was sent by e-mail as often as a visit may send it.
+    Del0003TooMany = "DEL-0003",
+    /// The copy is not the identified citizen's.
+    Del0004NotTheHolder = "DEL-0004",
 }
 
 impl Code {
@@ -166,12 +174,14 @@ impl Code {
             Code::Auth0003Forbidden
             | Code::Auth0005IdentityRequired
             | Code::Auth0006HolderMismatch
+            | Code::Del0004NotTheHolder
             | Code::Ver0005BadKey => Kind::Forbidden,
             Code::Sys0001Storage
             | Code::Sys0002Signing
             | Code::Sys0003Internal
             | Code::Auth0101ProviderUnreachable
             | Code::Auth0102LoginNotStarted
+            | Code::Del0002MailFailed
             | Code::Face0003Models => Kind::Internal,
             _ => Kind::BadInput,
         }

@@ -45,6 +45,7 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub identity: IdentityConfig,
     pub payment: PaymentConfig,
+    pub delivery: DeliveryConfig,
     pub limits: LimitsConfig,
     /// Stored objects no registry row names are removed once older than this (an issuance cut short by a
     /// crash leaves them; one still running is never this old). Env: `BANSO_ORPHAN_GRACE_MINUTES`.
@@ -114,6 +115,16 @@ pub struct IdentityConfig {
     /// The scopes asked for (default `openid profile`; the provider must then send the citizen's ID number
     /// and name). Env: `BANSO_OIDC_SCOPE`.
     pub oidc_scope: Option<String>,
+}
+
+/// Delivering issued copies to citizens.
+#[derive(Clone, Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// The SMTP relay copies are e-mailed through, `smtp://HOST:PORT` (none: no e-mail). Env: `BANSO_SMTP_URL`.
+    pub smtp_url: Option<String>,
+    /// The sender of those e-mails. Env: `BANSO_MAIL_FROM`.
+    pub mail_from: Option<String>,
 }
 
 /// The payment gateway kiosks' fees are paid through (VNPAY's protocol). Without one, a kiosk's request is
@@ -261,6 +272,7 @@ impl Default for Config {
             intake: IntakeConfig::default(),
             identity: IdentityConfig::default(),
             payment: PaymentConfig::default(),
+            delivery: DeliveryConfig::default(),
             limits: LimitsConfig::default(),
             orphan_grace_minutes: 60,
             sweep_every_minutes: 60,
@@ -388,6 +400,12 @@ impl Config {
         }
         if let Some(v) = env("BANSO_OIDC_SCOPE") {
             config.identity.oidc_scope = Some(v);
+        }
+        if let Some(v) = env("BANSO_SMTP_URL") {
+            config.delivery.smtp_url = Some(v);
+        }
+        if let Some(v) = env("BANSO_MAIL_FROM") {
+            config.delivery.mail_from = Some(v);
         }
         if let Some(v) = env("BANSO_VNPAY_URL") {
             config.payment.vnpay_url = Some(v);

@@ -14,6 +14,7 @@ mod idcmd;
 mod intakecmd;
 mod kiosk;
 mod longterm;
+mod mail;
 mod output;
 mod translog;
 mod trust;
@@ -539,7 +540,18 @@ async fn serve(mut config: Config) -> Result<()> {
         app.log_key.clone(),
         http::edge::Edge::new(app.config.limits.clone(), app.config.max_upload_bytes),
         &base,
-    );
+    )
+    .with_mailer(match &app.config.delivery.smtp_url {
+        Some(url) => Some(std::sync::Arc::new(mail::Mailer::new(
+            url,
+            app.config
+                .delivery
+                .mail_from
+                .as_deref()
+                .unwrap_or("Banso <no-reply@banso.invalid>"),
+        )?)),
+        None => None,
+    });
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");
     println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");

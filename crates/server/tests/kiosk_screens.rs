@@ -226,7 +226,23 @@ fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
 /// process speaking the gateway's protocol). With `holder_of_the_original`, the card's holder is the one the
 /// scanned original names (the intake issues it); else it is the test card's own (the intake holds it).
 fn chip_story(portrait: &str, film: Film, story: &str, holder_of_the_original: bool) -> Value {
-    let tmp = tempfile::TempDir::new().unwrap();
+    chip_story_in(
+        &tempfile::TempDir::new().unwrap(),
+        portrait,
+        film,
+        story,
+        holder_of_the_original,
+    )
+}
+
+/// [`chip_story`] in `tmp` (kept by the caller: the mail the story sent lands in `tmp/mail`, a Maildir).
+fn chip_story_in(
+    tmp: &tempfile::TempDir,
+    portrait: &str,
+    film: Film,
+    story: &str,
+    holder_of_the_original: bool,
+) -> Value {
     let d = tmp.path();
     let corpus_dir = d.join("corpus");
     corpus(&corpus_dir, "clean", 1, 5);
@@ -261,12 +277,13 @@ fn chip_story(portrait: &str, film: Film, story: &str, holder_of_the_original: b
         "set -u; D={d}; \
          {BIN} id test-card --out $D/card --face $D/portrait.jpg {holder} >$D/card.log 2>&1 & \
          for i in $(seq 1 100); do [ -f $D/card/mrz.txt ] && break; sleep 0.1; done; \
+         python3 -m aiosmtpd -n -l 127.0.0.1:18025 -c aiosmtpd.handlers.Mailbox $D/mail >$D/smtp.log 2>&1 & \
          python3 {simulator} --listen 127.0.0.1:18090 --tmn-code BANSO001 --secret \"$(cat $D/vnpay.secret)\" \
            --ipn-url http://127.0.0.1:18080/pay/vnpay/ipn >$D/sim.out 2>$D/sim.log & \
          {sim_url} >/dev/null; \
          env -u BANSO_CONFIG BANSO_CSCA=$D/card/csca.pem BANSO_INTAKE=on \
            BANSO_VNPAY_URL=http://127.0.0.1:18090/paymentv2/vpcpay.html BANSO_VNPAY_TMN_CODE=BANSO001 \
-           BANSO_VNPAY_SECRET_FILE=$D/vnpay.secret \
+           BANSO_VNPAY_SECRET_FILE=$D/vnpay.secret BANSO_SMTP_URL=smtp://127.0.0.1:18025 \
            {BIN} --data-dir {data} serve --listen 127.0.0.1:18080 >$D/serve.out 2>$D/serve.log & \
          SERVER=$({serve_url}); \
          {BIN} kiosk --server $SERVER --device-credential $D/kiosk.token --listen 127.0.0.1:0 --scanner file:{feed} >$D/kiosk.out 2>$D/kiosk.log & \
@@ -356,7 +373,8 @@ fn another_persons_face_or_a_photo_held_up_gets_no_identity() {
 /// final screen.
 #[test]
 fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
-    let report = chip_story("fr_obama2_0.jpg", Film::Holder, "paid", true);
+    let tmp = tempfile::TempDir::new().unwrap();
+    let report = chip_story_in(&tmp, "fr_obama2_0.jpg", Film::Holder, "paid", true);
     let pay_url = report["payUrl"].as_str().unwrap();
     assert!(
         pay_url.starts_with("http://127.0.0.1:18090/paymentv2/vpcpay.html?"),

@@ -130,4 +130,24 @@ impl Service {
             log,
         })
     }
+
+    /// A copy and its PDF for the citizen a kiosk identified (to send or print it for them): only the copy's
+    /// own holder gets it.
+    pub async fn holder_copy(
+        &self,
+        typed_code: &str,
+        holder_id: &str,
+    ) -> Result<(CopyRecord, Vec<u8>, String)> {
+        let record = self.record(typed_code).await?;
+        if record.holder_id.trim() != holder_id.trim() {
+            return Err(Error::new(
+                Code::Del0004NotTheHolder,
+                "this copy is not the identified citizen's",
+            ));
+        }
+        let pdf = self.blobs.get(&record.pdf_key).await?;
+        let code = VerificationCode::parse(&record.code)?;
+        let url = self.qr_url(&code);
+        Ok((record, pdf, url))
+    }
 }

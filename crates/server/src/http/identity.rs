@@ -17,6 +17,7 @@ use banso_core::error::{Code, Error};
 use banso_core::identity::{ChipEvidence, Method};
 use banso_core::model::Role;
 use serde::Deserialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -189,4 +190,60 @@ pub async fn app(
     let service = state.service.clone();
     let view = blocking(move || service.poll_app_login(&device, &id)).await?;
     Ok(Json(view).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailJson {
+    to: String,
+}
+
+/// `POST /api/v1/copies/{code}/email` `{"to": ADDRESS}`: a kiosk sends an issued copy to the e-mail address its
+/// identified citizen typed — only a copy of that citizen's, a few times at most.
+pub async fn email_copy(
+    State(state): State<AppState>,
+    caller: Caller,
+    code: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Path(code) = code.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let session = req
+        .headers()
+        .get(super::api::IDENTITY_SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let holder = state.service.verified_holder(&device, &session)?;
+    let body = read_bytes(req, &state).await?;
+    let parsed: EmailJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"to\": ADDRESS}}: {e}")))?;
+    let to = crate::mail::recipient(&parsed.to).ok_or_else(|| {
+        ApiError(Error::new(
+            Code::Del0001BadAddress,
+            "the e-mail address is not one copies can be sent to (name@domain, letters, digits, . _ + -)",
+        ))
+    })?;
+    let mailer = state.mailer.clone().ok_or_else(|| {
+        ApiError(Error::new(
+            Code::Del0002MailFailed,
+            "this service sends no e-mail: use the QR code or print the copy",
+        ))
+    })?;
+    let (record, pdf, url) = state.service.holder_copy(&code, &holder.id_number).await?;
+    if !mailer.allow(&record.code) {
+        return Err(ApiError(Error::new(
+            Code::Del0003TooMany,
+            format!(
+                "this copy was sent by e-mail {} times already",
+                crate::mail::SENDS_PER_COPY
+            ),
+        )));
+    }
+    mailer
+        .send_copy(to, &record.code, &record.document_type, pdf, &url)
+        .await
+        .map_err(|e| ApiError(Error::new(Code::Del0002MailFailed, format!("{e:#}"))))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true }))).into_response())
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     trust: Arc<crate::trust::TrustServices>,
     /// Turns for face checks (see [`identity::FACE_SLOTS`]).
     face_slots: Arc<tokio::sync::Semaphore>,
+    /// The SMTP relay copies are e-mailed through, when configured.
+    mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
@@ -50,7 +52,14 @@ impl AppState {
             log_key,
             trust,
             face_slots: Arc::new(tokio::sync::Semaphore::new(identity::FACE_SLOTS)),
+            mailer: None,
         }
+    }
+
+    /// The same state e-mailing copies through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<Arc<crate::mail::Mailer>>) -> Self {
+        self.mailer = mailer;
+        self
     }
 
     /// The metrics the edge also counts into.
@@ -130,6 +139,7 @@ routes! {
     "/api/v1/copies/{code}" => get(api::copy_status),
     "/api/v1/copies/{code}/pdf" => get(api::copy_pdf),
     "/api/v1/copies/{code}/revoke" => post(api::revoke),
+    "/api/v1/copies/{code}/email" => post(identity::email_copy),
     "/api/v1/verify" => post(api::verify),
     "/api/v1/intake/{id}" => get(api::intake_record),
     "/api/v1/identity/sessions" => post(identity::start),

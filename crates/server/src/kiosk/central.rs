@@ -156,4 +156,15 @@ impl Central {
         self.send(self.http.get(self.url(&format!("/api/v1/payments/{reference}"))))
             .await
     }
+
+    /// Sends the issued copy `code` to `to` by e-mail, for the citizen of the verified `session`.
+    pub async fn email(&self, session: &str, code: &str, to: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/copies/{code}/email")))
+                .header("Banso-Identity-Session", session)
+                .json(&json!({ "to": to })),
+        )
+        .await
+    }
 }

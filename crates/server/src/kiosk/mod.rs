@@ -72,6 +72,8 @@ pub struct Visit {
     pub pages: Vec<Vec<u8>>,
     /// The central service's answer to the request, once sent.
     pub outcome: Option<central::Answer>,
+    /// What became of the last e-mail of the copy: (sent, the message to show).
+    pub delivered: Option<(bool, String)>,
     /// The fee due before the request is issued: (reference, amount in VND, the gateway's address).
     pub payment: Option<(String, u64, String)>,
     /// Idempotency key of this visit's request.

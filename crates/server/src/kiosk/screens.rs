@@ -131,6 +131,8 @@ enum Outcome {
 struct Result_ {
     f: Frame,
     outcome: Outcome,
+    /// The last e-mail of the copy: (sent, what to say).
+    delivered: Option<(bool, String)>,
 }
 
 #[derive(Template)]
@@ -251,6 +253,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/scan/{n}/redo", post(rescan_page))
         .route("/scan/done", post(submit))
         .route("/result", get(result))
+        .route("/deliver/email", get(email_screen).post(email_copy))
         .route("/pay", get(pay::pay))
         .route("/pay/poll", post(pay::poll))
         .route("/pay/failed", get(pay::failed))
@@ -629,7 +632,68 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
             message: answer.message().to_string(),
         },
     };
-    render(&Result_ { f, outcome })
+    let delivered = with_visit(&kiosk, &headers, |v| v.delivered.clone()).flatten();
+    render(&Result_ {
+        f,
+        outcome,
+        delivered,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/email.html")]
+struct Email {
+    f: Frame,
+}
+
+async fn email_screen(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match gate(&kiosk, &headers, 6, true) {
+        Ok(f) => render(&Email { f }),
+        Err(r) => r.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    email: String,
+}
+
+/// Sends the issued copy to the address the citizen typed (through the central service), then back to the
+/// result with what became of it.
+async fn email_copy(
+    State(kiosk): State<Arc<Kiosk>>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    if let Err(r) = gate(&kiosk, &headers, 6, true) {
+        return r.into_response();
+    }
+    let Some(Some((session, code, en))) = with_visit(&kiosk, &headers, |v| {
+        let code = v.outcome.as_ref().filter(|a| a.ok())?.body["code"]
+            .as_str()?
+            .to_string();
+        Some((v.identity.clone()?, code, v.english))
+    }) else {
+        return see("/result");
+    };
+    let said = match kiosk.central.email(&session, &code, form.email.trim()).await {
+        Ok(a) if a.ok() => (
+            true,
+            if en {
+                format!("The copy has been sent to {}.", form.email.trim())
+            } else {
+                format!("Đã gửi bản sao tới {}.", form.email.trim())
+            },
+        ),
+        Ok(a) if a.code() == Some("DEL-0001") => (
+            false,
+            "Địa chỉ thư điện tử chưa đúng, mời nhập lại. / The e-mail address is not valid: please type it again.".into(),
+        ),
+        Ok(a) => (false, format!("{} ({})", a.message(), a.code().unwrap_or(""))),
+        Err(e) => (false, format!("{e:#}")),
+    };
+    with_visit(&kiosk, &headers, |v| v.delivered = Some(said));
+    see("/result")
 }
 
 /// The QR of the issued copy's verification address with its key, as a PNG.

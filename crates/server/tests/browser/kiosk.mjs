@@ -202,6 +202,16 @@ try {
       await page.locator('#copy-qr').screenshot({ path: shot });
       seen.copyQr = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
       seen.result = await page.locator('main').innerText();
+      // The address typed on the on-screen keyboard.
+      await page.getByRole('link', { name: 'Nhận bản sao qua thư điện tử' }).click();
+      await page.waitForURL(/\/deliver\/email$/);
+      await check(page, 'email');
+      await page.locator('#email').focus();
+      for (const key of 'an.nguyen@example.vn') await page.locator(`.keyboard [data-key="${key}"]`).click();
+      await page.getByRole('button', { name: 'Gửi bản sao' }).click();
+      await page.waitForURL(/\/result$/);
+      seen.delivered = await page.locator('main [role=status]').innerText();
+      await check(page, 'result-emailed');
       await page.getByRole('button', { name: 'Hoàn tất' }).click();
     } else {
       await page.locator('#end button').click();
