@@ -157,9 +157,12 @@ impl Code {
             | Code::Id0004NoSuchSession
             | Code::Pay0004NoSuchPayment => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
-            Code::Rev0001NotValid | Code::Iss0011IdempotencyConflict | Code::Id0005WrongStep => {
-                Kind::Conflict
-            }
+            Code::Rev0001NotValid
+            | Code::Iss0011IdempotencyConflict
+            | Code::Id0005WrongStep
+            | Code::Pay0003OtherRequest
+            | Code::Del0003TooMany => Kind::Conflict,
+            Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
             Code::Req0003Busy => Kind::Busy,
             Code::Req0004BodyTimeout => Kind::Timeout,
             Code::Iss0008Refused
@@ -251,6 +254,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fees_not_paid_are_payment_required_and_conflicts_are_conflicts() {
+        assert_eq!(Code::Pay0001Due.kind(), Kind::PaymentRequired);
+        assert_eq!(Code::Pay0002NotPaid.kind(), Kind::PaymentRequired);
+        assert_eq!(Code::Pay0003OtherRequest.kind(), Kind::Conflict);
+        assert_eq!(Code::Pay0004NoSuchPayment.kind(), Kind::NotFound);
+        assert_eq!(Code::Del0003TooMany.kind(), Kind::Conflict);
+        assert_eq!(Code::Del0004NotTheHolder.kind(), Kind::Forbidden);
+        assert_eq!(Code::Del0002MailFailed.kind(), Kind::Internal);
+        assert_eq!(Code::Auth0005IdentityRequired.kind(), Kind::Forbidden);
+        assert_eq!(Code::Id0005WrongStep.kind(), Kind::Conflict);
+        assert_eq!(Code::Face0006Mismatch.kind(), Kind::Refused);
+    }
 
     #[test]
     fn every_code_is_unique_and_reads_family_dash_four_digits() {

@@ -286,3 +286,100 @@ fn the_app_login_verifies_a_session_when_the_citizen_approves_on_the_phone() {
     assert_eq!(verified["holder"]["id_number"], HOLDER.0);
     assert_eq!(verified["holder"]["full_name"], HOLDER.1);
 }
+
+/// An SMTP server that keeps what it receives (aiosmtpd's Maildir handler), on a free port.
+struct Smtp(std::process::Child, u16);
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn smtp(maildir: &std::path::Path) -> Smtp {
+    let port = free_port();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .spawn()
+        .expect("python3 -m aiosmtpd");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Smtp(child, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("aiosmtpd did not listen");
+}
+
+fn mails(maildir: &std::path::Path) -> usize {
+    std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_kiosk_e_mails_only_its_citizens_copy_a_few_times_to_a_plain_address() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let maildir = tmp.path().join("mail");
+    let relay = smtp(&maildir);
+    let mut citizens = Citizens::new(tmp.path(), &[HOLDER, ("079199001234", "Lê Thị Hoa")]);
+    let backend = citizens
+        .trusted_by(Backend::local(tmp.path()))
+        .with_env("BANSO_SMTP_URL", &format!("smtp://127.0.0.1:{}", relay.1));
+    let server = backend.serve();
+    let kiosk = backend.token("kiosk");
+    let officer = backend.token("officer");
+    let issue_for = |id: &str, name: &str| {
+        let (s, issued) = server.issue(
+            &officer,
+            &[
+                ("holder_id", id),
+                ("holder_name", name),
+                ("document_type", "Giấy khai sinh"),
+            ],
+            &[sample_page("png", 150, 7)],
+        );
+        assert_eq!(s, 201, "{issued}");
+        issued["code"].as_str().unwrap().to_string()
+    };
+    let mine = issue_for(HOLDER.0, HOLDER.1);
+    let theirs = issue_for("079199001234", "Lê Thị Hoa");
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let email = |code: &str, session: &str, to: &str| {
+        let r = server
+            .http
+            .post(server.url(&format!("/api/v1/copies/{code}/email")))
+            .bearer_auth(&kiosk)
+            .header("Banso-Identity-Session", session)
+            .json(&json!({ "to": to }))
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().unwrap_or_default())
+    };
+    // Without an identified citizen: nothing.
+    let (s, e) = email(&mine, "no-session", "an@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
+    // Someone else's copy: nothing.
+    let (s, e) = email(&theirs, &session, "an@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("DEL-0004")), "{e}");
+    // Not a plain address (a header injection, a display name): nothing.
+    for bad in ["an@example.vn\r\nBcc: x@evil.example", "An <an@example.vn>", "an"] {
+        let (s, e) = email(&mine, &session, bad);
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (422, Some("DEL-0001")),
+            "{bad:?}: {e}"
+        );
+    }
+    assert_eq!(mails(&maildir), 0);
+    // The citizen's own copy: sent, three times at most.
+    for _ in 0..3 {
+        let (s, e) = email(&mine, &session, "an@example.vn");
+        assert_eq!(s, 202, "{e}");
+    }
+    let (s, e) = email(&mine, &session, "an@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("DEL-0003")), "{e}");
+    assert_eq!(mails(&maildir), 3);
+}
