@@ -1158,17 +1158,21 @@ mod payments {
 
     const SECRET: &[u8] = b"MERCHANTHASHSECRET0123456789";
 
+    fn gateway() -> PaymentSettings {
+        PaymentSettings {
+            tmn_code: "BANSO001".into(),
+            secret: SECRET.to_vec(),
+            gateway_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
+            return_url: "https://banso.example/".into(),
+        }
+    }
+
     fn paying_world() -> World {
         let mut w = world(
             Arc::new(ScriptedIntake::new(IntakeDecision::AutoIssue)),
             FakeComposer::default(),
         );
-        w.service = w.service.clone().with_payments(PaymentSettings {
-            tmn_code: "BANSO001".into(),
-            secret: SECRET.to_vec(),
-            gateway_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
-            return_url: "https://banso.example/".into(),
-        });
+        w.service = w.service.clone().with_payments(gateway());
         w
     }
 
@@ -1351,12 +1355,7 @@ mod payments {
             Arc::new(ScriptedIntake::new(IntakeDecision::Refuse)),
             FakeComposer::default(),
         );
-        let refusing = refusing.service.clone().with_payments(PaymentSettings {
-            tmn_code: "BANSO001".into(),
-            secret: SECRET.to_vec(),
-            gateway_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
-            return_url: "https://banso.example/".into(),
-        });
+        let refusing = refusing.service.clone().with_payments(gateway());
         let e = refusing.issue(kiosk_request(None)).await.unwrap_err();
         assert_eq!(e.code, Code::Iss0008Refused, "a refusal, not a fee");
     }

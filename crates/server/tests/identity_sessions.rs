@@ -299,15 +299,18 @@ impl Drop for Smtp {
 
 fn smtp(maildir: &std::path::Path) -> Smtp {
     let port = free_port();
-    let child = std::process::Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .spawn()
-        .expect("python3 -m aiosmtpd");
+    let relay = Smtp(
+        std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .spawn()
+            .expect("python3 -m aiosmtpd"),
+        port,
+    );
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Smtp(child, port);
+            return relay;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -2,7 +2,7 @@
 //! service's nonce), the face at the camera (the screen follows the head; the frames go to the central
 //! service), and the national-ID app login (the QR, then waiting for the citizen's approval).
 
-use super::screens::{gate, peek_visit, problem, render, see, with_visit, Frame};
+use super::screens::{gate, peek_visit, problem, refused, render, see, unreachable, with_visit, Frame};
 use super::Kiosk;
 use askama::Template;
 use axum::extract::{Multipart, State};
@@ -97,27 +97,16 @@ pub(super) async fn read_card(
     let started = match kiosk.central.start_identity("chip").await {
         Ok(a) if a.ok() => a,
         Ok(a) => {
-            return problem(
+            return refused(
                 &kiosk,
                 &headers,
                 2,
                 ("Chưa xác thực được", "Identity could not be checked"),
-                Some(&a),
-                None,
+                &a,
                 "/identify",
             )
         }
-        Err(e) => {
-            return problem(
-                &kiosk,
-                &headers,
-                2,
-                ("Mất kết nối", "No connection"),
-                None,
-                Some(&e),
-                "/identify",
-            )
-        }
+        Err(e) => return unreachable(&kiosk, &headers, 2, &e, "/identify"),
     };
     let session = started.body["id"].as_str().unwrap_or_default().to_string();
     let nonce: Option<[u8; 8]> = started.body["nonce"]
@@ -125,13 +114,12 @@ pub(super) async fn read_card(
         .and_then(|n| hex::decode(n).ok())
         .and_then(|n| n.try_into().ok());
     let Some(nonce) = nonce else {
-        return problem(
+        return refused(
             &kiosk,
             &headers,
             2,
             ("Chưa xác thực được", "Identity could not be checked"),
-            Some(&started),
-            None,
+            &started,
             "/identify",
         );
     };
@@ -181,24 +169,15 @@ pub(super) async fn read_card(
             });
             see("/identify/face")
         }
-        Ok(a) => problem(
+        Ok(a) => refused(
             &kiosk,
             &headers,
             2,
             ("Thẻ không được xác thực", "The card was not accepted"),
-            Some(&a),
-            None,
+            &a,
             "/identify",
         ),
-        Err(e) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Mất kết nối", "No connection"),
-            None,
-            Some(&e),
-            "/identify",
-        ),
+        Err(e) => unreachable(&kiosk, &headers, 2, &e, "/identify"),
     }
 }
 
@@ -266,20 +245,7 @@ pub(super) async fn send_face(
     }
     match kiosk.central.face(&session, frames).await {
         Ok(a) if a.ok() => {
-            let holder = (
-                a.body["holder"]["id_number"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                a.body["holder"]["full_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            with_visit(&kiosk, &headers, |v| {
-                v.identity_step = "verified".into();
-                v.holder = Some(holder);
-            });
+            with_visit(&kiosk, &headers, |v| verified(v, &a));
             Json(json!({ "next": "/document" })).into_response()
         }
         Ok(a) => {
@@ -312,24 +278,15 @@ pub(super) async fn start_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMa
             });
             see("/identify/app")
         }
-        Ok(a) => problem(
+        Ok(a) => refused(
             &kiosk,
             &headers,
             2,
             ("Chưa đăng nhập được", "The app login could not start"),
-            Some(&a),
-            None,
+            &a,
             "/identify",
         ),
-        Err(e) => problem(
-            &kiosk,
-            &headers,
-            2,
-            ("Mất kết nối", "No connection"),
-            None,
-            Some(&e),
-            "/identify",
-        ),
+        Err(e) => unreachable(&kiosk, &headers, 2, &e, "/identify"),
     }
 }
 
@@ -357,20 +314,7 @@ pub(super) async fn poll_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap
     };
     match kiosk.central.identity(Method::POST, &session, "app", None).await {
         Ok(a) if a.ok() && a.body["step"] == "verified" => {
-            let holder = (
-                a.body["holder"]["id_number"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                a.body["holder"]["full_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            peek_visit(&kiosk, &headers, |v| {
-                v.identity_step = "verified".into();
-                v.holder = Some(holder);
-            });
+            peek_visit(&kiosk, &headers, |v| verified(v, &a));
             Json(json!({ "next": "/document" })).into_response()
         }
         Ok(a) if a.ok() => Json(json!({})).into_response(),
@@ -399,4 +343,11 @@ pub(super) async fn app_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) 
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The visit's citizen, as the central service proved them (its answer at the `verified` step).
+fn verified(visit: &mut super::Visit, answer: &super::central::Answer) {
+    let field = |k: &str| answer.body["holder"][k].as_str().unwrap_or_default().to_string();
+    visit.identity_step = "verified".into();
+    visit.holder = Some((field("id_number"), field("full_name")));
 }

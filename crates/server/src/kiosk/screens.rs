@@ -208,6 +208,37 @@ pub(super) fn see(path: &str) -> Response {
     Redirect::to(path).into_response()
 }
 
+/// The central service refused a step: its code and message, and the way back.
+pub(super) fn refused(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    step: usize,
+    title: (&str, &str),
+    answer: &super::central::Answer,
+    retry: &'static str,
+) -> Response {
+    problem(kiosk, headers, step, title, Some(answer), None, retry)
+}
+
+/// The central service (or a device) could not be reached.
+pub(super) fn unreachable(
+    kiosk: &Kiosk,
+    headers: &HeaderMap,
+    step: usize,
+    error: &anyhow::Error,
+    retry: &'static str,
+) -> Response {
+    problem(
+        kiosk,
+        headers,
+        step,
+        ("Mất kết nối", "No connection"),
+        None,
+        Some(error),
+        retry,
+    )
+}
+
 pub(super) fn problem(
     kiosk: &Kiosk,
     headers: &HeaderMap,
@@ -586,15 +617,7 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
             with_visit(&kiosk, &headers, |v| v.outcome = Some(a));
             see("/result")
         }
-        Err(e) => problem(
-            &kiosk,
-            &headers,
-            4,
-            ("Mất kết nối", "No connection"),
-            None,
-            Some(&e),
-            "/scan",
-        ),
+        Err(e) => unreachable(&kiosk, &headers, 4, &e, "/scan"),
     }
 }
 
