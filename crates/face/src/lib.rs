@@ -594,32 +594,45 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
 /// smaller): a small file claiming a huge picture is refused from its header, before any pixel is decoded.
 pub const MAX_SIDE: u32 = 4096;
 
-/// Decodes a camera frame or a DG2 face image to RGB: JPEG, PNG, or JPEG 2000 (a JP2 file or a
-/// bare codestream, as ICAO 9303 allows in DG2). At most [`MAX_SIDE`] pixels on a side.
-pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
+/// A JPEG 2000 file (JP2) or bare codestream, as ICAO 9303 allows in DG2.
+fn is_jpeg2000(bytes: &[u8]) -> bool {
     const JP2: &[u8] = &[0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A];
     const J2K: &[u8] = &[0xFF, 0x4F, 0xFF, 0x51];
-    let check = |w: u32, h: u32| {
-        if w > MAX_SIDE || h > MAX_SIDE {
-            Err(FaceError::TooLarge(w, h))
-        } else {
-            Ok(())
-        }
-    };
-    if bytes.starts_with(JP2) || bytes.starts_with(J2K) {
-        let jp2 = hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default())
-            .map_err(|e| FaceError::Jpeg2000(format!("{e:?}")))?;
-        check(jp2.width(), jp2.height())?;
-        return Ok(image::DynamicImage::from_decoder(jp2)?.to_rgb8());
+    bytes.starts_with(JP2) || bytes.starts_with(J2K)
+}
+
+fn jpeg2000(bytes: &[u8]) -> Result<hayro_jpeg2000::Image<'_>> {
+    hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default())
+        .map_err(|e| FaceError::Jpeg2000(format!("{e:?}")))
+}
+
+fn reader(bytes: &[u8]) -> Result<image::ImageReader<std::io::Cursor<&[u8]>>> {
+    Ok(image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(image::ImageError::IoError)?)
+}
+
+/// The width and height an image's header claims (JPEG, PNG, TIFF, JPEG 2000), without decoding its pixels.
+pub fn image_size(bytes: &[u8]) -> Result<(u32, u32)> {
+    if is_jpeg2000(bytes) {
+        let jp2 = jpeg2000(bytes)?;
+        return Ok((jp2.width(), jp2.height()));
     }
-    let reader = || {
-        image::ImageReader::new(std::io::Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(image::ImageError::IoError)
-    };
-    let (w, h) = reader()?.into_dimensions()?;
-    check(w, h)?;
-    Ok(reader()?.decode()?.to_rgb8())
+    Ok(reader(bytes)?.into_dimensions()?)
+}
+
+/// Decodes a camera frame or a DG2 face image to RGB: JPEG, PNG, or JPEG 2000 (a JP2 file or a
+/// bare codestream, as ICAO 9303 allows in DG2). At most [`MAX_SIDE`] pixels on a side, checked from the
+/// header before any pixel is decoded.
+pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
+    let (w, h) = image_size(bytes)?;
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(FaceError::TooLarge(w, h));
+    }
+    if is_jpeg2000(bytes) {
+        return Ok(image::DynamicImage::from_decoder(jpeg2000(bytes)?)?.to_rgb8());
+    }
+    Ok(reader(bytes)?.decode()?.to_rgb8())
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use banso_core::identity::{FaceVerdict, FaceVerifier, Turn};
 use banso_core::{Code, Error};
 use std::sync::Arc;
 
+/// Largest width or height of a camera frame (720p is plenty; sixteen frames are held decoded at once).
+pub const MAX_FRAME_SIDE: u32 = 1280;
+
 /// The face models and thresholds a service checks kiosk frames with.
 pub struct FaceProofs {
     models: Arc<FaceModels>,
@@ -45,12 +48,18 @@ impl FaceVerifier for FaceProofs {
         })?;
         let mut images = Vec::with_capacity(frames.len());
         for (i, f) in frames.iter().enumerate() {
-            images.push(decode_image(f).map_err(|e| {
+            let bad = |why: String| {
                 Error::new(
                     Code::Face0002BadImage,
-                    format!("camera frame {} cannot be read: {e}", i + 1),
+                    format!("camera frame {} cannot be read: {why}", i + 1),
                 )
-            })?);
+            };
+            // Every frame is held decoded while the sequence is judged: a camera frame's size, no more.
+            let (w, h) = crate::image_size(f).map_err(|e| bad(e.to_string()))?;
+            if w > MAX_FRAME_SIDE || h > MAX_FRAME_SIDE {
+                return Err(bad(format!("{w}×{h} pixels; at most {MAX_FRAME_SIDE} on a side")));
+            }
+            images.push(decode_image(f).map_err(|e| bad(e.to_string()))?);
         }
         let challenge = Challenge {
             turns: challenge

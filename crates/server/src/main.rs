@@ -81,6 +81,9 @@ enum Command {
         /// Seconds without a touch before the screen warns that the visit will end.
         #[arg(long, default_value_t = 90)]
         idle_secs: u64,
+        /// The printer queue copies are printed on, `ipp://HOST:PORT/printers/NAME` (CUPS).
+        #[arg(long)]
+        printer: Option<String>,
     },
     /// Certify copies of an original from its page files (PNG, JPEG or PDF).
     Issue {
@@ -296,8 +299,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             scanner,
             card_reader,
             idle_secs,
+            printer,
         } => {
             kiosk::run(kiosk::KioskOptions {
+                printer,
                 server,
                 device_credential,
                 listen,

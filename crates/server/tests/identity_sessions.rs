@@ -148,6 +148,18 @@ fn another_face_a_held_up_photo_and_a_forged_chip_get_no_identity() {
     );
     let citizen = &mut citizens.people[0];
 
+    // A frame larger than a camera's is refused before it is decoded, and spends no attempt.
+    let mut wide = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut wide, 50)
+        .encode_image(&image::RgbImage::new(1300, 16))
+        .unwrap();
+    let (s, e) = server.show_face(&kiosk, &session, &[wide]);
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("FACE-0002")), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("at most 1280"),
+        "{e}"
+    );
+
     // The holder's photo held up to the camera and tilted about: not live (the same session: its second
     // and third attempts).
     let photo = image::open(face_photo("fr_obama_0.jpg")).unwrap().to_rgb8();

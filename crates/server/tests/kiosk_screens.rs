@@ -231,6 +231,64 @@ fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
     assert_nothing_left(&report);
 }
 
+/// A private CUPS (its own folders, listening on 127.0.0.1:16631 inside the story's network namespace, no
+/// authentication) whose queue `kiosk` prints with Debian's cups-pdf; its folder.
+fn cups_config(d: &Path) -> PathBuf {
+    let t = d.join("cups");
+    for sub in ["spool/tmp", "cache", "state", "log", "ppd"] {
+        std::fs::create_dir_all(t.join(sub)).unwrap();
+    }
+    std::fs::write(
+        t.join("cups-files.conf"),
+        format!(
+            "ServerRoot {t}\nRequestRoot {t}/spool\nCacheDir {t}/cache\nStateDir {t}/state\nTempDir {t}/spool/tmp\n\
+             AccessLog {t}/log/access_log\nErrorLog {t}/log/error_log\nPageLog {t}/log/page_log\n\
+             DataDir /usr/share/cups\nServerBin /usr/lib/cups\nFileDevice No\n",
+            t = t.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("cupsd.conf"),
+        "Listen 127.0.0.1:16631\nLogLevel warn\nWebInterface No\nBrowsing No\nDefaultAuthType None\n\
+         <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
+         <Location /admin>\n  Order allow,deny\n  Allow all\n</Location>\n\
+         <Policy default>\n  <Limit All>\n    Order deny,allow\n  </Limit>\n</Policy>\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [&t, &t.join("spool")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    t
+}
+
+/// Where the `banso` instance of cups-pdf writes (scripts/setup.sh configures it:
+/// /etc/cups/cups-pdf-banso.conf).
+const CUPS_PDF_OUT: &str = "/var/spool/cups-pdf/banso";
+
+/// The PDF cups-pdf wrote for the print job named `code`, waited for (up to 30 s).
+fn printed(code: &str) -> Vec<u8> {
+    let plain = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    };
+    for _ in 0..150 {
+        for e in std::fs::read_dir(CUPS_PDF_OUT).into_iter().flatten().flatten() {
+            if plain(&e.file_name().to_string_lossy()).contains(&plain(code)) {
+                // cups-pdf writes the file, then closes it: wait until it holds a whole PDF.
+                let bytes = std::fs::read(e.path()).unwrap_or_default();
+                if bytes.starts_with(b"%PDF-") && bytes.windows(5).any(|w| w == b"%%EOF") {
+                    return bytes;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("cups-pdf wrote no PDF for {code} in {CUPS_PDF_OUT}");
+}
+
 /// Runs a chip story whole: the virtual card served to vpcd (its DG2 the photo `portrait`), read by the kiosk
 /// through pcscd with the central service's nonce; `film` at Chromium's fake camera; then `story` in the
 /// browser. Everything runs inside scripts/pcscd-vpcd.sh's private namespaces (vpcd listens
@@ -274,11 +332,30 @@ fn chip_story_in(
         String::new()
     };
     std::fs::write(d.join("vnpay.secret"), "SIMULATED-MERCHANT-SECRET-0123456789").unwrap();
+    let cups = cups_config(d);
+    // What the story e-mailed, taken apart while the central service still answers for its revocation data
+    // (pyHanko asks its OCSP responder): the recipient and the text, and the PDF attached.
+    std::fs::write(
+        d.join("extract.py"),
+        "import mailbox, sys\n\
+         msgs = list(mailbox.Maildir(sys.argv[1], create=False))\n\
+         assert len(msgs) == 1, len(msgs)\n\
+         m = msgs[0]\n\
+         pdfs = [p.get_payload(decode=True) for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
+         open(sys.argv[2], 'wb').write(pdfs[0])\n\
+         text = [p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == 'text/plain'][0]\n\
+         print(m['To']); print(text)\n",
+    )
+    .unwrap();
     let simulator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/vnpay-sim.py");
     let (jpeg, _, _) = chip_portrait(portrait);
     std::fs::write(d.join("portrait.jpg"), jpeg).unwrap();
     camera_y4m(&d.join("camera.y4m"), film);
     let backend = Backend::local(d);
+    // The installation's PKI names the central service's address (fixed inside the story's namespace) for
+    // its CRLs and OCSP, which pyHanko asks.
+    let init = backend.cli(&["pki", "init", "--base-url", "http://127.0.0.1:18080"]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
     std::fs::write(d.join("kiosk.token"), backend.token("kiosk")).unwrap();
     let shots = shots_dir(d, story);
     let wait_line = |file: &str, prefix: &str| {
@@ -291,6 +368,9 @@ fn chip_story_in(
         "set -u; D={d}; \
          {BIN} id test-card --out $D/card --face $D/portrait.jpg {holder} >$D/card.log 2>&1 & \
          for i in $(seq 1 100); do [ -f $D/card/mrz.txt ] && break; sleep 0.1; done; \
+         cupsd -f -c {cups}/cupsd.conf -s {cups}/cups-files.conf >$D/cupsd.log 2>&1 & \
+         for i in $(seq 1 100); do lpstat -h 127.0.0.1:16631 -r >/dev/null 2>&1 && break; sleep 0.1; done; \
+         lpadmin -h 127.0.0.1:16631 -p kiosk -E -v cups-pdf:/banso -m lsb/usr/cups-pdf/CUPS-PDF_opt.ppd >>$D/cupsd.log 2>&1; \
          python3 -m aiosmtpd -n -l 127.0.0.1:18025 -c aiosmtpd.handlers.Mailbox $D/mail >$D/smtp.log 2>&1 & \
          python3 {simulator} --listen 127.0.0.1:18090 --tmn-code BANSO001 --secret \"$(cat $D/vnpay.secret)\" \
            --ipn-url http://127.0.0.1:18080/pay/vnpay/ipn >$D/sim.out 2>$D/sim.log & \
@@ -300,9 +380,15 @@ fn chip_story_in(
            BANSO_VNPAY_SECRET_FILE=$D/vnpay.secret BANSO_SMTP_URL=smtp://127.0.0.1:18025 \
            {BIN} --data-dir {data} serve --listen 127.0.0.1:18080 >$D/serve.out 2>$D/serve.log & \
          SERVER=$({serve_url}); \
-         {BIN} kiosk --server $SERVER --device-credential $D/kiosk.token --listen 127.0.0.1:0 --scanner file:{feed} >$D/kiosk.out 2>$D/kiosk.log & \
+         {BIN} kiosk --server $SERVER --device-credential $D/kiosk.token --listen 127.0.0.1:0 --scanner file:{feed} --printer ipp://127.0.0.1:16631/printers/kiosk >$D/kiosk.out 2>$D/kiosk.log & \
          KIOSK=$({kiosk_url}); \
          cd {browser} && BANSO_FAKE_CAMERA=$D/camera.y4m KIOSK_CARD=001080012345,15011980,15012040 node kiosk.mjs $KIOSK {story} {shots}; rc=$?; \
+         for i in $(seq 1 300); do [ -z \"$(lpstat -h 127.0.0.1:16631 -o 2>/dev/null)\" ] && break; sleep 0.1; done; \
+         if [ -n \"$(ls $D/mail/new 2>/dev/null)\" ]; then \
+           python3 $D/extract.py $D/mail $D/mailed.pdf >$D/mail.txt 2>&1; \
+           {BIN} --data-dir {data} pki export-root >$D/root.pem; \
+           pyhanko sign validate --trust-replace --trust $D/root.pem $D/mailed.pdf >$D/pyhanko.out 2>&1; \
+         fi; \
          kill $(jobs -p) 2>/dev/null; exit $rc",
         d = d.display(),
         data = backend.data_dir.display(),
@@ -312,6 +398,7 @@ fn chip_story_in(
         serve_url = wait_line("$D/serve.out", "listening on "),
         sim_url = wait_line("$D/sim.out", "listening on "),
         simulator = simulator.display(),
+        cups = cups.display(),
         kiosk_url = wait_line("$D/kiosk.out", "kiosk screens on "),
     );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pcscd-vpcd.sh");
@@ -320,16 +407,23 @@ fn chip_story_in(
         .args(["run", "bash", "-c", &inner])
         .output()
         .expect("scripts/pcscd-vpcd.sh");
-    let logs = ["card.log", "serve.log", "kiosk.log", "sim.log"]
-        .iter()
-        .map(|f| {
-            format!(
-                "--- {f}\n{}",
-                std::fs::read_to_string(d.join(f)).unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let logs = [
+        "card.log",
+        "serve.log",
+        "kiosk.log",
+        "sim.log",
+        "cupsd.log",
+        "cups/log/error_log",
+    ]
+    .iter()
+    .map(|f| {
+        format!(
+            "--- {f}\n{}",
+            std::fs::read_to_string(d.join(f)).unwrap_or_default()
+        )
+    })
+    .collect::<Vec<_>>()
+    .join("\n");
     story_report(&out, story, &logs)
 }
 
@@ -381,6 +475,38 @@ fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
     assert!(
         result.contains("2.000 đồng"),
         "the fee of one page, one copy: {report}"
+    );
+    // Printed: cups-pdf wrote what the printer got (re-rendered by CUPS: no longer signed, its text turned to
+    // outlines), and the QR on its first page, read with zbarimg, names the copy.
+    let code = report["code"].as_str().unwrap();
+    assert!(
+        report["printed"].as_str().unwrap().contains("Đã in 1 bản sao"),
+        "{report}"
+    );
+    let printed_pdf = printed(code);
+    let compact: String = code.chars().filter(|c| *c != '-').collect();
+    // (At 300 dpi: the printed rendering's small QR is not read at 150.)
+    let codes = qr_codes_at(tmp.path(), &printed_pdf, 1, 300);
+    assert!(
+        codes.iter().any(|q| q.contains(&compact) || q.contains(code)),
+        "the printed page's QR names the copy {code}: {codes:?}"
+    );
+    // E-mailed: the mail the SMTP server kept holds the copy's PDF, which pyHanko validates against the
+    // installation's root, and the verification address.
+    assert!(
+        report["delivered"]
+            .as_str()
+            .unwrap()
+            .contains("Đã gửi bản sao tới an.nguyen@example.vn"),
+        "{report}"
+    );
+    let mail = std::fs::read_to_string(tmp.path().join("mail.txt")).unwrap_or_default();
+    assert!(mail.starts_with("an.nguyen@example.vn"), "{mail}");
+    assert!(mail.contains(qr), "the verification address in the text: {mail}");
+    let pyhanko = std::fs::read_to_string(tmp.path().join("pyhanko.out")).unwrap_or_default();
+    assert!(
+        pyhanko_accepts_bt(&pyhanko),
+        "pyHanko on the e-mailed copy: {pyhanko}"
     );
     assert_nothing_left(&report);
 }

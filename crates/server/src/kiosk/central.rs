@@ -167,4 +167,23 @@ impl Central {
         )
         .await
     }
+
+    /// The PDF behind a capability address the central service gave (`…/pdf?k=KEY`).
+    pub async fn pdf(&self, url: &str) -> Result<Vec<u8>> {
+        // Asked of this kiosk's central service whatever host the address names (its public name may differ).
+        let path = url
+            .find("/api/v1/copies/")
+            .map(|i| &url[i..])
+            .ok_or_else(|| anyhow!("not a copy's address: {url}"))?;
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| anyhow!("the central service cannot be reached: {e}"))?;
+        if !response.status().is_success() {
+            anyhow::bail!("the central service answered {} for the copy", response.status());
+        }
+        Ok(response.bytes().await?.to_vec())
+    }
 }

@@ -15,6 +15,7 @@ mod central;
 mod devices;
 mod identify;
 mod pay;
+mod printer;
 mod screens;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +53,8 @@ pub struct KioskOptions {
     pub card_reader: String,
     /// Idle time before the warning.
     pub idle: Duration,
+    /// The printer queue, `ipp://HOST:PORT/printers/NAME` (none: no printing).
+    pub printer: Option<String>,
 }
 
 /// What the kiosk knows of one citizen's visit.
@@ -94,6 +97,8 @@ pub struct Kiosk {
     /// The face models, to tell the citizen when a head turn is far enough (none: the screen times its
     /// captures instead).
     pub faces: Option<Arc<banso_face::FaceModels>>,
+    /// The printer, when the kiosk has one.
+    pub printer: Option<printer::Printer>,
 }
 
 impl Kiosk {
@@ -195,6 +200,11 @@ pub async fn run(options: KioskOptions) -> Result<()> {
         idle: options.idle,
         visits: Mutex::new(HashMap::new()),
         port: local.port(),
+        printer: options
+            .printer
+            .as_deref()
+            .map(printer::Printer::new)
+            .transpose()?,
         faces: match tokio::task::spawn_blocking(banso_face::FaceModels::load_default).await? {
             Ok(models) => Some(Arc::new(models)),
             Err(e) => {

@@ -131,6 +131,8 @@ enum Outcome {
 struct Result_ {
     f: Frame,
     outcome: Outcome,
+    /// The kiosk has a printer.
+    can_print: bool,
     /// The last e-mail of the copy: (sent, what to say).
     delivered: Option<(bool, String)>,
 }
@@ -285,6 +287,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/scan/done", post(submit))
         .route("/result", get(result))
         .route("/deliver/email", get(email_screen).post(email_copy))
+        .route("/deliver/print", post(print_copy))
         .route("/pay", get(pay::pay))
         .route("/pay/poll", post(pay::poll))
         .route("/pay/failed", get(pay::failed))
@@ -659,6 +662,7 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
     render(&Result_ {
         f,
         outcome,
+        can_print: kiosk.printer.is_some(),
         delivered,
     })
 }
@@ -714,6 +718,53 @@ async fn email_copy(
         ),
         Ok(a) => (false, format!("{} ({})", a.message(), a.code().unwrap_or(""))),
         Err(e) => (false, format!("{e:#}")),
+    };
+    with_visit(&kiosk, &headers, |v| v.delivered = Some(said));
+    see("/result")
+}
+
+/// Prints the issued copies on the kiosk's printer (the PDFs fetched from the central service with their
+/// keys), then back to the result with what became of it.
+async fn print_copy(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    if let Err(r) = gate(&kiosk, &headers, 6, true) {
+        return r.into_response();
+    }
+    let Some(printer) = kiosk.printer.as_ref() else {
+        return see("/result");
+    };
+    let Some(Some((copies, en))) = with_visit(&kiosk, &headers, |v| {
+        let body = &v.outcome.as_ref().filter(|a| a.ok())?.body;
+        let copies: Vec<(String, String)> = body["copies"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| Some((c["code"].as_str()?.to_string(), c["pdf"].as_str()?.to_string())))
+            .collect();
+        Some((copies, v.english))
+    }) else {
+        return see("/result");
+    };
+    let mut printed = 0;
+    let mut failure = None;
+    for (code, url) in &copies {
+        let job = async {
+            let pdf = kiosk.central.pdf(url).await?;
+            printer.print(&pdf, code).await
+        };
+        match job.await {
+            Ok(_) => printed += 1,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let said = match failure {
+        None if en => (true, format!("{printed} copy(ies) sent to the printer.")),
+        None => (true, format!("Đã in {printed} bản sao, mời ông/bà nhận tại khay máy in.")),
+        Some(e) => (
+            false,
+            format!("Máy in chưa in được: mời gọi cán bộ hỗ trợ. / The printer failed: please call an officer. ({e:#})"),
+        ),
     };
     with_visit(&kiosk, &headers, |v| v.delivered = Some(said));
     see("/result")

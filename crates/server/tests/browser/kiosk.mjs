@@ -212,6 +212,10 @@ try {
       await page.waitForURL(/\/result$/);
       seen.delivered = await page.locator('main [role=status]').innerText();
       await check(page, 'result-emailed');
+      seen.code = (await page.locator('.ok .code').first().innerText()).trim();
+      await page.getByRole('button', { name: 'In bản sao' }).click();
+      await page.waitForURL(/\/result$/);
+      seen.printed = await page.locator('main [role=status]').innerText();
       await page.getByRole('button', { name: 'Hoàn tất' }).click();
     } else {
       await page.locator('#end button').click();

@@ -470,13 +470,18 @@ pub fn pdftotext(dir: &Path, pdf: &[u8]) -> String {
 
 /// Renders `page` (1-based) at 150 dpi and reads its QR codes with zbarimg.
 pub fn qr_codes(dir: &Path, pdf: &[u8], page: usize) -> Vec<String> {
+    qr_codes_at(dir, pdf, page, 150)
+}
+
+/// The QR codes zbarimg reads on page `page` of `pdf` rendered at `dpi`.
+pub fn qr_codes_at(dir: &Path, pdf: &[u8], page: usize, dpi: u32) -> Vec<String> {
     let id = unique();
     let file = dir.join(format!("qr-{id}.pdf"));
     std::fs::write(&file, pdf).unwrap();
     let prefix = dir.join(format!("qr-{id}"));
     let p = page.to_string();
     let out = run(Command::new("pdftoppm")
-        .args(["-r", "150", "-png", "-singlefile", "-f", &p, "-l", &p])
+        .args(["-r", &dpi.to_string(), "-png", "-singlefile", "-f", &p, "-l", &p])
         .arg(&file)
         .arg(&prefix));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
