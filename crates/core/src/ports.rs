@@ -79,6 +79,8 @@ pub trait Registry: Send + Sync {
     async fn copy_by_sha256(&self, sha256: &str) -> Result<Option<CopyRecord>, StoreError>;
     /// Copies issued under an idempotency key, in copy order.
     async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError>;
+    /// The copies issued to the holder `holder_id`, newest first, at most `limit` (the citizen's wallet).
+    async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError>;
     /// Moves a `Valid` copy to `status` and appends `log` to the transparency log, atomically; `Conflict` if
     /// the copy is not valid any more, `NotFound` if unknown.
     async fn change_status(

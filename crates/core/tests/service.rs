@@ -136,6 +136,18 @@ impl Registry for MemoryRegistry {
             .cloned()
             .collect())
     }
+    async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
+        let s = self.state.lock().unwrap();
+        let mut mine: Vec<CopyRecord> = s
+            .copies
+            .iter()
+            .filter(|c| c.holder_id == holder_id)
+            .cloned()
+            .collect();
+        mine.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(a.code.cmp(&b.code)));
+        mine.truncate(limit as usize);
+        Ok(mine)
+    }
     async fn change_status(
         &self,
         _code: &str,

@@ -397,4 +397,31 @@ fn a_kiosk_e_mails_only_its_citizens_copy_a_few_times_to_a_plain_address() {
     let (s, e) = email(&mine, &session, "an@example.vn");
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("DEL-0003")), "{e}");
     assert_eq!(mails(&maildir), 3);
+
+    // The wallet: the identified citizen's copies, and only theirs.
+    let wallet = |session: &str| {
+        let r = server
+            .http
+            .get(server.url("/api/v1/wallet"))
+            .bearer_auth(&kiosk)
+            .header("Banso-Identity-Session", session)
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<serde_json::Value>().unwrap_or_default(),
+        )
+    };
+    let (s, w) = wallet(&session);
+    assert_eq!(s, 200, "{w}");
+    let codes: Vec<&str> = w["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec![mine.as_str()], "{w}");
+    assert!(w["copies"][0]["qr_url"].as_str().unwrap().contains("?k="), "{w}");
+    let (s, e) = wallet("no-session");
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
 }

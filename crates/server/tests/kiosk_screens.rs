@@ -483,6 +483,10 @@ fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
         report["printed"].as_str().unwrap().contains("Đã in 1 bản sao"),
         "{report}"
     );
+    assert!(
+        report["wallet"].as_str().unwrap().contains(code),
+        "the wallet lists the copy: {report}"
+    );
     let printed_pdf = printed(code);
     let compact: String = code.chars().filter(|c| *c != '-').collect();
     // (At 300 dpi: the printed rendering's small QR is not read at 150.)

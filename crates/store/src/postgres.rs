@@ -438,6 +438,21 @@ impl Registry for PgRegistry {
         .await
     }
 
+    async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COPY_COLUMNS} FROM copies WHERE holder_id = $1 \
+                     ORDER BY issued_at DESC, code LIMIT $2"
+                ),
+                &[&holder_id, &i64::from(limit)],
+            )
+            .await
+            .map_err(err)?;
+        rows.iter().map(copy_from_row).collect()
+    }
+
     async fn change_status(
         &self,
         code: &str,

@@ -242,6 +242,8 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         ),
         "CREATE INDEX IF NOT EXISTS copies_sha256 ON copies (sha256)".to_string(),
         "CREATE INDEX IF NOT EXISTS copies_request_id ON copies (request_id)".to_string(),
+        // The citizen's wallet: their copies, newest first.
+        "CREATE INDEX IF NOT EXISTS copies_holder ON copies (holder_id, issued_at)".to_string(),
         // The transparency log: one row per leaf, and a head row whose lock orders appends.
         "CREATE TABLE IF NOT EXISTS log_leaves (idx BIGINT PRIMARY KEY, code TEXT NOT NULL, event TEXT NOT NULL, \
          record TEXT NOT NULL, leaf_hash TEXT NOT NULL)"

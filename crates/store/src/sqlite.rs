@@ -395,6 +395,17 @@ impl Registry for SqliteRegistry {
         })
     }
 
+    async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COPY_COLUMNS} FROM copies WHERE holder_id = $1 \
+                 ORDER BY issued_at DESC, code LIMIT $2"
+            ))?
+            .query_map(params![holder_id, limit], copy_from_row)?
+            .collect()
+        })
+    }
+
     async fn change_status(
         &self,
         code: &str,

@@ -456,6 +456,20 @@ async fn a_payment_is_settled_once_and_spent_once(reg: &dyn Registry) {
     assert!(!reg.use_payment("PAYREF0002", "key-3").await.unwrap());
 }
 
+/// After the copies the earlier checks issued (all to the same holder): the holder's copies newest first,
+/// bounded, and nobody else's.
+async fn a_holders_copies_are_listed_newest_first(reg: &dyn Registry) {
+    let all = reg.copies_by_holder("001099012345", 1000).await.unwrap();
+    assert!(all.len() >= 4, "{}", all.len());
+    assert!(all.windows(2).all(|w| w[0].issued_at >= w[1].issued_at));
+    assert_eq!(reg.copies_by_holder("001099012345", 2).await.unwrap().len(), 2);
+    assert!(reg
+        .copies_by_holder("079199001234", 1000)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -466,6 +480,7 @@ async fn contract(reg: Arc<dyn Registry>) {
     ca_revocations_are_kept_once_in_order(reg.as_ref()).await;
     a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg.as_ref()).await;
     a_payment_is_settled_once_and_spent_once(reg.as_ref()).await;
+    a_holders_copies_are_listed_newest_first(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }

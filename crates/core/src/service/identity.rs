@@ -264,4 +264,42 @@ impl Service {
             )),
         }
     }
+
+    /// The citizen's wallet: the copies issued to the holder the device's verified session `id` proved, newest
+    /// first (at most [`WALLET_SIZE`]), each with its verification address and key.
+    pub async fn wallet(&self, device: &str, id: &str) -> Result<Vec<WalletEntry>> {
+        let holder = self.verified_holder(device, id)?;
+        let records = self
+            .registry
+            .copies_by_holder(&holder.id_number, WALLET_SIZE)
+            .await?;
+        records
+            .into_iter()
+            .map(|r| {
+                let code = VerificationCode::parse(&r.code)?;
+                Ok(WalletEntry {
+                    code: code.display_grouped(),
+                    document_type: r.document_type,
+                    issued_at: r.issued_at,
+                    status: r.status.as_str(),
+                    qr_url: self.qr_url(&code),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Copies a wallet lists at most.
+pub const WALLET_SIZE: u32 = 200;
+
+/// A copy in the citizen's wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WalletEntry {
+    pub code: String,
+    pub document_type: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    pub status: &'static str,
+    /// The verification address with the copy's key (it opens the PDF).
+    pub qr_url: String,
 }

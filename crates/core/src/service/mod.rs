@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 mod access;
 mod identity;
+pub use identity::{WalletEntry, WALLET_SIZE};
 mod issue;
 mod lookup;
 mod payment;

@@ -247,3 +247,20 @@ pub async fn email_copy(
         .map_err(|e| ApiError(Error::new(Code::Del0002MailFailed, format!("{e:#}"))))?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true }))).into_response())
 }
+
+/// `GET /api/v1/wallet`: the copies issued to the citizen the kiosk identified (kiosk token and
+/// `Banso-Identity-Session`), newest first, each with its verification address and key.
+pub async fn wallet(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let device = kiosk(&caller)?;
+    let session = headers
+        .get(super::api::IDENTITY_SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    let copies = state.service.wallet(device, session).await?;
+    Ok(Json(json!({ "copies": copies })).into_response())
+}

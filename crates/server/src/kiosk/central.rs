@@ -186,4 +186,14 @@ impl Central {
         }
         Ok(response.bytes().await?.to_vec())
     }
+
+    /// The copies issued to the citizen of the verified `session`.
+    pub async fn wallet(&self, session: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .get(self.url("/api/v1/wallet"))
+                .header("Banso-Identity-Session", session),
+        )
+        .await
+    }
 }

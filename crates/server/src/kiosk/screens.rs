@@ -288,6 +288,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/result", get(result))
         .route("/deliver/email", get(email_screen).post(email_copy))
         .route("/deliver/print", post(print_copy))
+        .route("/wallet", get(wallet))
         .route("/pay", get(pay::pay))
         .route("/pay/poll", post(pay::poll))
         .route("/pay/failed", get(pay::failed))
@@ -326,6 +327,13 @@ async fn start(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_day_is_the_day_it_was_in_viet_nam() {
+        assert_eq!(super::vietnamese_day("2026-12-02T18:30:00Z"), "03/12/2026");
+        assert_eq!(super::vietnamese_day("2026-12-02T09:00:00+07:00"), "02/12/2026");
+        assert_eq!(super::vietnamese_day("not a time"), "");
+    }
+
     #[test]
     fn a_refusal_is_told_in_the_words_of_its_clause() {
         let m = "the original cannot be certified (Decree 23, Art. 22): refused: stamped as a state secret (Decree 23/2015 Art. 22(3))";
@@ -721,6 +729,72 @@ async fn email_copy(
     };
     with_visit(&kiosk, &headers, |v| v.delivered = Some(said));
     see("/result")
+}
+
+/// An RFC 3339 time as the day it was in Việt Nam (UTC+7), dd/mm/yyyy.
+fn vietnamese_day(rfc3339: &str) -> String {
+    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) else {
+        return String::new();
+    };
+    let t = t.to_offset(time::macros::offset!(+7));
+    format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year())
+}
+
+/// A copy in the wallet screen.
+struct WalletCopy {
+    code: String,
+    document_type: String,
+    issued_on: String,
+    valid: bool,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/wallet.html")]
+struct Wallet {
+    f: Frame,
+    name: String,
+    copies: Vec<WalletCopy>,
+}
+
+/// The identified citizen's wallet: every copy issued to them.
+async fn wallet(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 3, true) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    let Some(Some((session, name))) = with_visit(&kiosk, &headers, |v| {
+        Some((v.identity.clone()?, v.holder.clone()?.1))
+    }) else {
+        return see("/identify");
+    };
+    let answer = match kiosk.central.wallet(&session).await {
+        Ok(a) if a.ok() => a,
+        Ok(a) => {
+            return refused(
+                &kiosk,
+                &headers,
+                3,
+                ("Chưa mở được ví giấy tờ", "The wallet could not be opened"),
+                &a,
+                "/document",
+            )
+        }
+        Err(e) => return unreachable(&kiosk, &headers, 3, &e, "/document"),
+    };
+    let copies = answer.body["copies"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|x| WalletCopy {
+                    code: x["code"].as_str().unwrap_or_default().to_string(),
+                    document_type: x["document_type"].as_str().unwrap_or_default().to_string(),
+                    issued_on: vietnamese_day(x["issued_at"].as_str().unwrap_or_default()),
+                    valid: x["status"] == "valid",
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    render(&Wallet { f, name, copies })
 }
 
 /// Prints the issued copies on the kiosk's printer (the PDFs fetched from the central service with their

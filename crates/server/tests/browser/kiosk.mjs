@@ -216,6 +216,11 @@ try {
       await page.getByRole('button', { name: 'In bản sao' }).click();
       await page.waitForURL(/\/result$/);
       seen.printed = await page.locator('main [role=status]').innerText();
+      // The wallet lists the copy.
+      await page.goto(`${base}/wallet`);
+      await check(page, 'wallet');
+      seen.wallet = await page.locator('main').innerText();
+      await page.goto(`${base}/result`);
       await page.getByRole('button', { name: 'Hoàn tất' }).click();
     } else {
       await page.locator('#end button').click();
