@@ -205,6 +205,34 @@ fn an_original_of_someone_else_goes_to_an_officer_and_a_secret_one_is_refused_wi
     assert_nothing_left(&report);
 }
 
+/// Every screen of a visit in English (the toggle on the start screen), then back to Vietnamese.
+#[test]
+fn the_screens_read_in_english_too() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let corpus_dir = tmp.path().join("corpus");
+    corpus(&corpus_dir, "clean", 1, 5);
+    let provider = provider(600);
+    let (backend, server) = setup(tmp.path(), &provider);
+    let k = kiosk(
+        &backend,
+        &server,
+        tmp.path(),
+        &feed(tmp.path(), &corpus_dir, "birth_certificate-clean-000"),
+        90,
+    );
+    let report = play(&k, "english", &shots_dir(tmp.path(), "english"));
+    assert_eq!(report["lang"], "en", "{report}");
+    assert_eq!(report["langAfterToggle"], "vi", "{report}");
+    assert!(
+        report["result"]
+            .as_str()
+            .unwrap()
+            .contains("An officer will check your original"),
+        "{report}"
+    );
+    assert_nothing_left(&report);
+}
+
 #[test]
 fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
     let tmp = tempfile::TempDir::new().unwrap();

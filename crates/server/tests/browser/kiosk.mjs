@@ -6,7 +6,7 @@
 // STORY: chip (the chip card read through pcscd, the face at Chromium's fake camera; KIOSK_CARD and
 // BANSO_FAKE_CAMERA say which), face-refused (the same, but the face step must fail), paid and unpaid (the chip
 // story of an original the intake issues: the fee paid on the gateway simulator's page, or cancelled there), held (app login, an original the intake sends to an officer), refused (app login, an original
-// with a secrecy mark), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
+// with a secrecy mark), english (the held story's screens in English), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -242,6 +242,51 @@ try {
     seen['after/document'] = new URL(page.url()).pathname;
     await page.locator('#end button').click();
     await page.waitForURL((u) => new URL(u).pathname === '/');
+  } else if (story === 'english') {
+    // The same visit in English: every screen in the other language, checked the same way.
+    await page.goto(base);
+    await page.getByRole('button', { name: /Certified electronic copy of an original/ }).click();
+    await page.waitForURL(/\/consent$/);
+    seen.lang = await page.locator('html').getAttribute('lang');
+    await check(page, 'en-consent');
+    await page.getByRole('button', { name: 'I agree, continue' }).click();
+    await page.waitForURL(/\/identify$/);
+    await check(page, 'en-identify');
+    await page.getByRole('link', { name: /Chip ID card and face/ }).click();
+    await page.waitForURL(/\/identify\/card$/);
+    await check(page, 'en-card');
+    await page.goto(`${base}/identify`);
+    await page.getByRole('button', { name: /National ID app/ }).click();
+    await page.waitForURL(/\/identify\/app$/);
+    await page.locator('#app-qr').waitFor();
+    await check(page, 'en-app-login');
+    const shot = join(out, 'qr-only.png');
+    await page.locator('#app-qr').screenshot({ path: shot });
+    const uri = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+    execFileSync('node', ['approve.js', uri, 'approve'], { cwd: oidcDir, stdio: ['ignore', 'ignore', 'inherit'] });
+    await page.waitForURL(/\/document$/, { timeout: 30_000 });
+    await check(page, 'en-document');
+    await page.getByRole('link', { name: 'My certified copies' }).click();
+    await page.waitForURL(/\/wallet$/);
+    await check(page, 'en-wallet');
+    await page.getByRole('link', { name: 'Back' }).click();
+    await page.getByLabel('Birth certificate').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(/\/scan$/);
+    await check(page, 'en-scan-empty');
+    await page.getByRole('button', { name: /Scan the first page/ }).click();
+    await page.waitForURL(/\/scan$/);
+    await check(page, 'en-scan-one-page');
+    await page.getByRole('button', { name: /Done, send for certification/ }).click();
+    await page.waitForURL(/\/result$/, { timeout: 120_000 });
+    await check(page, 'en-result');
+    seen.result = await page.locator('main').innerText();
+    // Back to Vietnamese with the toggle, then the end.
+    await page.getByRole('button', { name: 'Tiếng Việt' }).click();
+    await page.waitForURL(/\/result$/);
+    seen.langAfterToggle = await page.locator('html').getAttribute('lang');
+    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await nothingLeft(page, []);
   } else if (story === 'held' || story === 'refused') {
     await throughConsent(page);
     await appLogin(page);
