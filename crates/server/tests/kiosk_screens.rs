@@ -486,6 +486,7 @@ fn another_persons_face_or_a_photo_held_up_gets_no_identity() {
 fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
     let tmp = tempfile::TempDir::new().unwrap();
     let report = chip_story_in(&tmp, "fr_obama2_0.jpg", Film::Holder, "paid", true);
+    print_timings(&report);
     let pay_url = report["payUrl"].as_str().unwrap();
     assert!(
         pay_url.starts_with("http://127.0.0.1:18090/paymentv2/vpcpay.html?"),
@@ -558,6 +559,36 @@ fn an_unpaid_request_issues_nothing() {
         report["resultUnpaid"], "/scan",
         "no result without payment: {report}"
     );
+}
+
+/// The story's timings, printed (scripts/bench-kiosk.sh shows them; nothing is asserted on them): each screen
+/// from the tap to ready (a form's POST, the redirect and the next screen's load), and the machine steps the
+/// screens' scripts waited on.
+fn print_timings(report: &Value) {
+    let mut ready: Vec<u64> = Vec::new();
+    println!("kiosk timings (ms): screen ready after the tap, from the navigation's start to its load event");
+    for t in report["timings"].as_array().into_iter().flatten() {
+        let ms = t["readyMs"].as_u64().unwrap_or(0);
+        ready.push(ms);
+        println!(
+            "  screen {:<22} ready {ms:>6}",
+            t["screen"].as_str().unwrap_or("")
+        );
+    }
+    ready.sort_unstable();
+    if !ready.is_empty() {
+        let p = |q: f64| ready[((ready.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "  screens: {} taps, p50 {} ms, p95 {} ms, max {} ms",
+            ready.len(),
+            p(0.5),
+            p(0.95),
+            ready[ready.len() - 1]
+        );
+    }
+    for s in report["steps"].as_array().into_iter().flatten() {
+        println!("  step   {:<46} {:>6}", s["step"].as_str().unwrap_or(""), s["ms"]);
+    }
 }
 
 fn assert_nothing_left(report: &Value) {

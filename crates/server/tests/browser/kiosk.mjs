@@ -51,6 +51,16 @@ function isLocal(url) {
 
 // axe-core on the screen as it is, in both orientations; a screenshot of each.
 async function check(page, name) {
+  // How long the screen took from the tap (the navigation's start) to ready (its load event).
+  const nav = await page.evaluate(() => {
+    const e = performance.getEntriesByType('navigation')[0];
+    return e ? { origin: performance.timeOrigin, ready: e.loadEventEnd - e.startTime } : null;
+  });
+  // Once per document (a screen checked twice is one tap).
+  if (nav && !(seen.timed ??= []).includes(nav.origin)) {
+    seen.timed.push(nav.origin);
+    (seen.timings ??= []).push({ screen: name, readyMs: Math.round(nav.ready) });
+  }
   for (const [label, size] of SIZES) {
     await page.setViewportSize(size);
     await page.addScriptTag({ content: axeSource });
@@ -146,6 +156,29 @@ async function scanAndSend(page) {
   if (story !== 'unpaid') await check(page, `result-${story}`);
 }
 
+// The machine steps a screen's script waits on, timed from the request to the end of its answer: the face
+// check (frames sent → verdict) and the issuance once the fee is paid (the last poll: intake again, sign, store).
+const STEPS = { '/identify/face': 'face check (frames sent → verdict)', '/pay/poll': 'fee confirmed → copy issued' };
+function timeSteps(page) {
+  const started = new Map();
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && STEPS[new URL(r.url()).pathname]) started.set(r, Date.now());
+  });
+  page.on('requestfinished', async (r) => {
+    const t0 = started.get(r);
+    if (t0 === undefined) return;
+    const path = new URL(r.url()).pathname;
+    let body = '';
+    if (path === '/pay/poll') {
+      // The answer that moved the screen on may be gone with the page: that one was the last poll.
+      try { body = (await (await r.response())?.text()) ?? ''; } catch { body = '/result'; }
+    }
+    // Only the poll that found the payment (and issued) counts, not the waiting ones.
+    if (path === '/pay/poll' && !body?.includes('/result')) return;
+    (seen.steps ??= []).push({ step: STEPS[path], ms: Date.now() - t0 });
+  });
+}
+
 // The fee: the phone reads the gateway's QR off the screen (zbarimg) and pays, or cancels, on the gateway's
 // page; the kiosk waits for the central service to hear it from the gateway.
 async function payOnThePhone(page) {
@@ -192,6 +225,7 @@ try {
   await context.route('**/*', (route) => (isLocal(route.request().url()) ? route.continue() : route.abort()));
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
+  timeSteps(page);
   if (story === 'paid' || story === 'unpaid') {
     await throughConsent(page);
     await chipAndFace(page);
