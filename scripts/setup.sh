@@ -21,6 +21,8 @@ APT_PACKAGES=(
   # document intake: Tesseract with the Vietnamese model (the crate links libtesseract through bindgen),
   # SANE's scanimage (the `test` device stands in for a scanner)
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng libtesseract-dev libleptonica-dev libclang-dev sane-utils libsane1
+  # the kiosk's spoken guidance (Vietnamese and English voices)
+  espeak-ng
   # the kiosk's printer in tests: a private cupsd with Debian's cups-pdf queue
   cups cups-client printer-driver-cups-pdf
   # benchmarks

@@ -167,6 +167,10 @@ fn an_original_of_someone_else_goes_to_an_officer_and_a_secret_one_is_refused_wi
         report["qr"].as_str().unwrap().starts_with(&provider.1),
         "{report}"
     );
+    // Spoken guidance: the start screen's prompt is a WAV of some length (espeak-ng's Vietnamese voice).
+    assert_eq!(report["voice"]["status"], 200, "{report}");
+    assert_eq!(report["voice"]["type"], "audio/wav", "{report}");
+    assert!(report["voice"]["bytes"].as_u64().unwrap() > 20_000, "{report}");
     let receipt = report["receipt"].as_str().unwrap();
     let r = server
         .http

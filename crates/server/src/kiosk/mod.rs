@@ -17,6 +17,7 @@ mod identify;
 mod pay;
 mod printer;
 mod screens;
+mod voice;
 
 use anyhow::{bail, Context, Result};
 use axum::extract::{Request, State};
@@ -99,6 +100,8 @@ pub struct Kiosk {
     pub faces: Option<Arc<banso_face::FaceModels>>,
     /// The printer, when the kiosk has one.
     pub printer: Option<printer::Printer>,
+    /// Spoken prompts made so far, by (step, English).
+    pub voices: Mutex<HashMap<(usize, bool), Arc<Vec<u8>>>>,
 }
 
 impl Kiosk {
@@ -205,6 +208,7 @@ pub async fn run(options: KioskOptions) -> Result<()> {
             .as_deref()
             .map(printer::Printer::new)
             .transpose()?,
+        voices: Mutex::new(HashMap::new()),
         faces: match tokio::task::spawn_blocking(banso_face::FaceModels::load_default).await? {
             Ok(models) => Some(Arc::new(models)),
             Err(e) => {

@@ -299,6 +299,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/static/kiosk.js", get(script))
         .route("/static/kiosk.css", get(style))
         .route("/static/qr.png", get(identify::app_qr))
+        .route("/static/voice/{step}", get(super::voice::prompt))
         .with_state(kiosk)
 }
 

@@ -84,6 +84,10 @@ async function check(page, name) {
 async function throughConsent(page) {
   await page.goto(base);
   await check(page, 'start');
+  // The start screen's spoken prompt: a WAV the page loads, and the button to hear it again shown.
+  await page.locator('#listen').waitFor({ state: 'visible', timeout: 20_000 });
+  const wav = await page.request.get(`${base}/static/voice/0?l=vi`);
+  seen.voice = { status: wav.status(), type: wav.headers()['content-type'], bytes: (await wav.body()).length };
   await page.getByRole('button', { name: /Chứng thực bản sao điện tử từ bản chính/ }).click();
   await page.waitForURL(/\/consent$/);
   await check(page, 'consent');

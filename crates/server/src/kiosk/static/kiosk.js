@@ -61,6 +61,17 @@
     });
   }
 
+  // Spoken guidance: the step's prompt plays when the screen opens (a kiosk's browser allows it) and again on
+  // the button; without a voice on this kiosk the button stays hidden.
+  var voice = document.getElementById('voice');
+  var listen = document.getElementById('listen');
+  if (voice && listen) {
+    voice.addEventListener('canplaythrough', function () { listen.hidden = false; }, { once: true });
+    listen.addEventListener('click', function () { voice.currentTime = 0; voice.play(); });
+    var p = voice.play();
+    if (p && p.catch) p.catch(function () { /* autoplay refused: the button still works */ });
+  }
+
   // The on-screen keypad types into the focused field of its form.
   document.querySelectorAll('[data-keypad]').forEach(function (form) {
     var pad = form.querySelector('.keypad');
