@@ -101,7 +101,7 @@ pub struct Kiosk {
     /// The printer, when the kiosk has one.
     pub printer: Option<printer::Printer>,
     /// Spoken prompts made so far, by (step, English).
-    pub voices: Mutex<HashMap<(usize, bool), Arc<Vec<u8>>>>,
+    pub voices: Mutex<HashMap<(usize, bool), voice::Wav>>,
 }
 
 impl Kiosk {

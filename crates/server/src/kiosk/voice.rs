@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
+/// A spoken prompt, as a WAV file.
+pub type Wav = Arc<Vec<u8>>;
+
 /// What each step says: (Vietnamese, English), by the step bar's index.
 pub const PROMPTS: &[(&str, &str)] = &[
     (
