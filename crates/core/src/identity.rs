@@ -34,6 +34,9 @@ pub const MAX_SESSIONS: usize = 4096;
 pub const PER_DEVICE: usize = 2;
 /// Face attempts before the session fails.
 pub const FACE_ATTEMPTS: u8 = 3;
+/// Citizens' browsers signed in to their wallet at once (a pool apart from kiosks', so that anonymous
+/// visitors cannot crowd kiosks out).
+pub const WEB_SESSIONS: usize = 256;
 /// Head turns in a liveness challenge.
 pub const CHALLENGE_TURNS: usize = 2;
 
@@ -252,9 +255,22 @@ impl SessionView {
 
 /// The live sessions, bounded (see the module doc). In memory: a session lasts one citizen's visit, and a
 /// lost one (a restart) only means identifying again.
-#[derive(Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    max: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_max(MAX_SESSIONS)
+    }
+}
+
+fn busy() -> Error {
+    Error::new(
+        Code::Req0003Busy,
+        "too many identity sessions are open: retry in a minute",
+    )
 }
 
 pub(crate) fn no_such_session() -> Error {
@@ -269,6 +285,24 @@ impl Sessions {
         // A panic while holding the lock cannot leave a session half-written (every change is one
         // assignment), so a poisoned map is still sound.
         self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A pool holding `max` sessions at most.
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            max,
+        }
+    }
+
+    /// `REQ-0003` when the pool is full (after ending expired sessions).
+    pub fn check_room(&self, now: OffsetDateTime) -> Result<()> {
+        let mut map = self.lock();
+        map.retain(|_, s| s.expires_at > now);
+        if map.len() >= self.max {
+            return Err(busy());
+        }
+        Ok(())
     }
 
     /// Adds `session` under `id`, ending expired sessions, the device's oldest beyond [`PER_DEVICE`], and
@@ -286,11 +320,8 @@ impl Sessions {
             let (_, oldest) = mine.remove(0);
             map.remove(&oldest);
         }
-        if map.len() >= MAX_SESSIONS {
-            return Err(Error::new(
-                Code::Req0003Busy,
-                "too many identity sessions are open: retry in a minute",
-            ));
+        if map.len() >= self.max {
+            return Err(busy());
         }
         map.insert(id, session);
         Ok(())

@@ -1148,6 +1148,38 @@ mod identity {
     }
 
     #[test]
+    fn browsers_have_a_pool_of_their_own_and_a_full_pool_asks_the_provider_nothing() {
+        let (w, app) = with_identity();
+        let first = w.service.start_web_login().unwrap();
+        for _ in 1..WEB_SESSIONS {
+            w.service.start_web_login().unwrap();
+        }
+        let e = w.service.start_web_login().unwrap_err();
+        assert_eq!(e.code, Code::Req0003Busy);
+        // Kiosks are not crowded out by browsers.
+        assert_eq!(
+            w.service
+                .start_identity("kiosk-1", Method::ChipAndFace)
+                .unwrap()
+                .step,
+            "chip"
+        );
+        // A browser's login is its own: a kiosk cannot use it, and it lists the holder's wallet once approved.
+        assert_eq!(
+            w.service.verified_holder("kiosk-1", &first.id).unwrap_err().code,
+            Code::Auth0005IdentityRequired
+        );
+        app.0.store(true, Ordering::SeqCst);
+        w.clock.0.fetch_add(5, Ordering::SeqCst);
+        assert_eq!(w.service.poll_web_login(&first.id).unwrap().step, "verified");
+        w.service.end_web_login(&first.id);
+        assert_eq!(
+            w.service.poll_web_login(&first.id).unwrap_err().code,
+            Code::Id0004NoSuchSession
+        );
+    }
+
+    #[test]
     fn a_service_without_verifiers_offers_no_way_to_identify() {
         let w = world(Arc::new(IntakeOff), FakeComposer::default());
         for m in [Method::ChipAndFace, Method::App] {

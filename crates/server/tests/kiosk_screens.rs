@@ -67,13 +67,18 @@ fn kiosk(backend: &Backend, server: &Server, dir: &Path, pages: &Path, idle_secs
 
 /// Runs one story in the browser; its JSON report.
 fn play(kiosk: &Kiosk, story: &str, shots: &Path) -> Value {
+    play_at(&kiosk.url, story, shots)
+}
+
+/// Runs one story in the browser against `url`; its JSON report.
+fn play_at(url: &str, story: &str, shots: &Path) -> Value {
     assert!(
         browser_dir().join("node_modules/axe-core").exists(),
         "npm packages of the browser tests missing: run scripts/setup.sh"
     );
     let out = Command::new("node")
         .arg("kiosk.mjs")
-        .arg(&kiosk.url)
+        .arg(url)
         .arg(story)
         .arg(shots)
         .current_dir(browser_dir())
@@ -207,6 +212,40 @@ fn an_original_of_someone_else_goes_to_an_officer_and_a_secret_one_is_refused_wi
         "the ground in the decree's words: {text}"
     );
     assert_nothing_left(&report);
+}
+
+/// The citizen's wallet on the web: signed in with the national-ID app (the QR on the page read with zbarimg,
+/// the phone approving), it lists the copy an officer issued to them, and nobody else's; signing out ends it.
+#[test]
+fn the_wallet_page_lists_the_citizens_copies_after_the_app_login() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let provider = provider(600);
+    let (backend, server) = setup(tmp.path(), &provider);
+    let officer = backend.token("officer");
+    let issue_for = |id: &str, name: &str, seed: u64| {
+        let (s, issued) = server.issue(
+            &officer,
+            &[
+                ("holder_id", id),
+                ("holder_name", name),
+                ("document_type", "Giấy khai sinh"),
+            ],
+            &[sample_page("png", 150, seed)],
+        );
+        assert_eq!(s, 201, "{issued}");
+        issued["code"].as_str().unwrap().to_string()
+    };
+    // The provider's test citizen, and someone else.
+    let mine = issue_for("001099012345", "Nguyễn Văn An", 11);
+    let theirs = issue_for("079199001234", "Lê Thị Hoa", 12);
+    let report = play_at(&server.base, "web-wallet", &shots_dir(tmp.path(), "web-wallet"));
+    let wallet = report["wallet"].as_str().unwrap();
+    assert!(
+        wallet.contains("Nguyễn Văn An") && wallet.contains(&mine),
+        "{report}"
+    );
+    assert!(!wallet.contains(&theirs), "{report}");
+    assert_eq!(report["signedOut"], true, "{report}");
 }
 
 /// Every screen of a visit in English (the toggle on the start screen), then back to Vietnamese.

@@ -3,9 +3,14 @@
 //! an async edge calls these from a blocking thread.
 use super::*;
 use crate::identity::{
-    no_such_session, ChipEvidence, Method, ProvenHolder, Session, SessionView, Stage, Turn, FACE_ATTEMPTS,
-    SESSION_TTL,
+    no_such_session, ChipEvidence, Method, ProvenHolder, Session, SessionView, Sessions, Stage, Turn,
+    FACE_ATTEMPTS, SESSION_TTL,
 };
+
+/// The device a citizen's browser session stands for: itself.
+fn web_device(id: &str) -> String {
+    format!("web:{id}")
+}
 
 /// Camera frames one face attempt may bring.
 pub const MAX_FRAMES: usize = 16;
@@ -34,7 +39,14 @@ impl Service {
     /// Starts an identity session for the kiosk `device` (its token id): at the chip step with a fresh
     /// nonce, or at the app step with a login the provider started.
     pub fn start_identity(&self, device: &str, method: Method) -> Result<SessionView> {
+        self.start_in(&self.sessions, Some(device), method)
+    }
+
+    /// Starts a session in `pool` for `device` (none: the session's own, `web:ID`, for a citizen's browser).
+    fn start_in(&self, pool: &Sessions, device: Option<&str>, method: Method) -> Result<SessionView> {
         let now = self.clock.now();
+        // Full: refused before the provider is asked anything.
+        pool.check_room(now)?;
         let stage = match method {
             Method::ChipAndFace => {
                 if self.identity.chip.is_none() || self.identity.face.is_none() {
@@ -57,13 +69,13 @@ impl Service {
         };
         let id = random_secret(&mut EntropyRng(self.entropy.as_ref()), 16);
         let session = Session {
-            device: device.to_string(),
+            device: device.map_or_else(|| web_device(&id), str::to_string),
             started_at: now,
             expires_at: now + SESSION_TTL,
             stage,
         };
         let view = SessionView::of(&id, &session, now);
-        self.sessions.insert(id, session, now)?;
+        pool.insert(id, session, now)?;
         Ok(view)
     }
 
@@ -212,8 +224,12 @@ impl Service {
     /// Asks the provider whether the citizen approved the app login; verifies the session when they did.
     /// Polling sooner than the provider's interval answers the session as it is, without asking.
     pub fn poll_app_login(&self, device: &str, id: &str) -> Result<SessionView> {
+        self.poll_in(&self.sessions, device, id)
+    }
+
+    fn poll_in(&self, pool: &Sessions, device: &str, id: &str) -> Result<SessionView> {
         let now = self.clock.now();
-        let s = self.sessions.get(device, id, now)?;
+        let s = pool.get(device, id, now)?;
         let Stage::App { ticket, next_poll } = s.stage.clone() else {
             return Err(wrong_step("the app login", &s));
         };
@@ -228,7 +244,7 @@ impl Service {
         let polled = match app.poll(&ticket) {
             Ok(p) => p,
             Err(e) => {
-                self.sessions.remove(device, id);
+                pool.remove(device, id);
                 return Err(e);
             }
         };
@@ -243,8 +259,42 @@ impl Service {
                 ticket,
             },
         };
-        let s = self.sessions.advance(device, id, now, was, next)?;
+        let s = pool.advance(device, id, now, was, next)?;
         Ok(SessionView::of(id, &s, now))
+    }
+
+    /// A citizen's browser signs in to their wallet with the national-ID app: a session of the web pool
+    /// (bounded apart from kiosks', [`crate::identity::WEB_SESSIONS`]), its id the browser's secret.
+    pub fn start_web_login(&self) -> Result<SessionView> {
+        self.start_in(&self.web_sessions, None, Method::App)
+    }
+
+    /// Where the browser's login `id` stands (asking the provider, no faster than it allows).
+    pub fn poll_web_login(&self, id: &str) -> Result<SessionView> {
+        self.poll_in(&self.web_sessions, &web_device(id), id)
+    }
+
+    /// Where the browser's login `id` stands, without asking the provider.
+    pub fn web_login(&self, id: &str) -> Result<SessionView> {
+        let now = self.clock.now();
+        let s = self.web_sessions.get(&web_device(id), id, now)?;
+        Ok(SessionView::of(id, &s, now))
+    }
+
+    /// Signs the browser out.
+    pub fn end_web_login(&self, id: &str) {
+        self.web_sessions.remove(&web_device(id), id);
+    }
+
+    /// The wallet of the citizen the browser's login `id` proved.
+    pub async fn web_wallet(&self, id: &str) -> Result<(ProvenHolder, Vec<WalletEntry>)> {
+        let now = self.clock.now();
+        let s = self.web_sessions.get(&web_device(id), id, now)?;
+        let Stage::Verified { holder, .. } = s.stage else {
+            return Err(wrong_step("the wallet", &s));
+        };
+        let entries = self.wallet_of(&holder.id_number).await?;
+        Ok((holder, entries))
     }
 
     /// The holder the device's verified session `id` proved: the only way a kiosk names a holder.
@@ -269,10 +319,11 @@ impl Service {
     /// first (at most [`WALLET_SIZE`]), each with its verification address and key.
     pub async fn wallet(&self, device: &str, id: &str) -> Result<Vec<WalletEntry>> {
         let holder = self.verified_holder(device, id)?;
-        let records = self
-            .registry
-            .copies_by_holder(&holder.id_number, WALLET_SIZE)
-            .await?;
+        self.wallet_of(&holder.id_number).await
+    }
+
+    async fn wallet_of(&self, holder_id: &str) -> Result<Vec<WalletEntry>> {
+        let records = self.registry.copies_by_holder(holder_id, WALLET_SIZE).await?;
         records
             .into_iter()
             .map(|r| {

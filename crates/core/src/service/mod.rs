@@ -331,6 +331,8 @@ pub struct Service {
     identity: crate::identity::IdentityPorts,
     /// The live identity sessions.
     sessions: Arc<crate::identity::Sessions>,
+    /// Citizens' browsers signed in to their wallet (a pool of their own).
+    web_sessions: Arc<crate::identity::Sessions>,
     /// The payment gateway kiosks' fees are paid through (none: kiosks' requests issue without a fee).
     payments: Option<Arc<PaymentSettings>>,
 }
@@ -454,6 +456,7 @@ impl Service {
             intake,
             identity: Default::default(),
             sessions: Default::default(),
+            web_sessions: Arc::new(crate::identity::Sessions::with_max(crate::identity::WEB_SESSIONS)),
             payments: None,
         }
     }

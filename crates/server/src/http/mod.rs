@@ -8,6 +8,7 @@ mod identity;
 mod metrics;
 mod pages;
 mod pki;
+mod wallet;
 
 use crate::output::error_json;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -165,6 +166,10 @@ routes! {
     "/v" => get(pages::lookup),
     "/v/{code}" => get(pages::copy_page),
     "/v/{code}/pdf" => get(api::copy_pdf),
+    "/wallet" => get(wallet::show),
+    "/wallet/login" => post(wallet::login),
+    "/wallet/logout" => post(wallet::logout),
+    "/wallet/qr.png" => get(wallet::qr),
 }
 
 /// The router of the whole service.

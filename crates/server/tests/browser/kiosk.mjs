@@ -78,7 +78,7 @@ async function check(page, name) {
   }
   await page.setViewportSize(SIZES[0][1]);
   seen.screens.push(name);
-  seen.texts[name] = (await page.locator('main').innerText()).slice(0, 2000);
+  seen.texts[name] = await page.evaluate(() => (document.querySelector('main') ?? document.body).innerText.slice(0, 2000));
 }
 
 async function throughConsent(page) {
@@ -325,6 +325,30 @@ try {
     seen.langAfterToggle = await page.locator('html').getAttribute('lang');
     await page.getByRole('button', { name: 'Hoàn tất' }).click();
     await nothingLeft(page, []);
+  } else if (story === 'web-wallet') {
+    // The citizen's wallet on the central service's web page (KIOSK_URL is the central service here).
+    await page.goto(`${base}/wallet`);
+    await check(page, 'web-wallet-signed-out');
+    await page.getByRole('button', { name: /Đăng nhập bằng VNeID/ }).click();
+    await page.locator('#wallet-qr').waitFor();
+    await check(page, 'web-wallet-qr');
+    const shot = join(out, 'qr-only.png');
+    await page.locator('#wallet-qr').screenshot({ path: shot });
+    const uri = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+    seen.qr = uri;
+    execFileSync('node', ['approve.js', uri, 'approve'], { cwd: oidcDir, stdio: ['ignore', 'ignore', 'inherit'] });
+    // Back on the page: "I have approved" (the provider may ask for a few seconds between polls).
+    const list = page.getByRole('heading', { name: /Bản sao đã cấp cho/ });
+    for (let i = 0; i < 20 && !(await list.isVisible()); i++) {
+      await page.waitForTimeout(1000);
+      await page.getByRole('button', { name: /Tôi đã xác nhận/ }).click();
+      await page.waitForLoadState();
+    }
+    await check(page, 'web-wallet');
+    seen.wallet = await page.locator('body').innerText();
+    await page.getByRole('button', { name: /Đăng xuất/ }).click();
+    await page.getByRole('button', { name: /Đăng nhập bằng VNeID/ }).waitFor();
+    seen.signedOut = true;
   } else if (story === 'held' || story === 'refused') {
     await throughConsent(page);
     await appLogin(page);

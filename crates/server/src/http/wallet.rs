@@ -1,0 +1,153 @@
+//! The citizen's wallet on the web: signing in with the national-ID app (the device flow: a QR on the page,
+//! approved on the phone, then "I have approved": no script, no timed refresh), then every copy issued to them, each linked by its
+//! verification address and key. The browser holds one cookie, the login's secret id; the sessions are a pool
+//! apart from kiosks' and bounded (`core::identity::WEB_SESSIONS`), and a full pool asks the provider nothing.
+
+use super::pages::page;
+use super::{ApiError, AppState};
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use banso_core::error::{Code, Error};
+
+const COOKIE: &str = "banso_wallet";
+
+struct Copy {
+    code: String,
+    document_type: String,
+    issued_on: String,
+    status: &'static str,
+    qr_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "wallet.html")]
+struct Wallet {
+    name: String,
+    copies: Option<Vec<Copy>>,
+    user_code: Option<String>,
+    error: Option<String>,
+}
+
+fn login_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+fn signed_out(error: Option<String>) -> Response {
+    page(
+        StatusCode::OK,
+        &Wallet {
+            name: String::new(),
+            copies: None,
+            user_code: None,
+            error,
+        },
+    )
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
+) -> banso_core::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("wallet: {e}")))?
+}
+
+/// `GET /wallet`: signed out, waiting for the phone, or the copies.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(id) = login_id(&headers) else {
+        return signed_out(None);
+    };
+    let service = state.service.clone();
+    let poll_id = id.clone();
+    let view = match blocking(move || service.poll_web_login(&poll_id)).await {
+        Ok(v) => v,
+        Err(e) if e.code == Code::Id0004NoSuchSession => return signed_out(None),
+        Err(e) => return signed_out(Some(format!("{} ({})", e.message, e.code.as_str()))),
+    };
+    if view.step != "verified" {
+        return page(
+            StatusCode::OK,
+            &Wallet {
+                name: String::new(),
+                copies: None,
+                user_code: view.user_code,
+                error: None,
+            },
+        );
+    }
+    match state.service.web_wallet(&id).await {
+        Ok((holder, entries)) => page(
+            StatusCode::OK,
+            &Wallet {
+                name: holder.full_name,
+                copies: Some(
+                    entries
+                        .into_iter()
+                        .map(|e| Copy {
+                            issued_on: {
+                                let d = e.issued_at.to_offset(time::macros::offset!(+7)).date();
+                                format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+                            },
+                            code: e.code,
+                            document_type: e.document_type,
+                            status: e.status,
+                            qr_url: e.qr_url,
+                        })
+                        .collect(),
+                ),
+                user_code: None,
+                error: None,
+            },
+        ),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `POST /wallet/login`: starts the app login and names it in the browser's cookie.
+pub async fn login(State(state): State<AppState>) -> Response {
+    let service = state.service.clone();
+    match blocking(move || service.start_web_login()).await {
+        Ok(view) => {
+            let mut r = Redirect::to("/wallet").into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "{COOKIE}={}; Path=/wallet; HttpOnly; SameSite=Lax; Max-Age=600",
+                view.id
+            )) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => signed_out(Some(format!("{} ({})", e.message, e.code.as_str()))),
+    }
+}
+
+/// `POST /wallet/logout`.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(id) = login_id(&headers) {
+        state.service.end_web_login(&id);
+    }
+    let mut r = Redirect::to("/wallet").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("banso_wallet=; Path=/wallet; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    r
+}
+
+/// `GET /wallet/qr.png`: the QR of the pending login.
+pub async fn qr(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let view = login_id(&headers).and_then(|id| state.service.web_login(&id).ok());
+    match view.and_then(|v| v.qr_uri).map(|u| crate::output::qr_png(&u, 8)) {
+        Some(Ok(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
