@@ -132,6 +132,10 @@ pub trait Registry: Send + Sync {
     async fn ca_revocations(&self) -> Result<Vec<CaRevocation>, StoreError>;
     /// Records a revocation; false when the serial was revoked already (the first revocation stands).
     async fn add_ca_revocation(&self, revocation: &CaRevocation) -> Result<bool, StoreError>;
+    /// Records a citizen's satisfaction rating (1 very dissatisfied … 5 very satisfied) given at kiosk `device`.
+    async fn add_rating(&self, device: &str, score: u8, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// How many ratings of each score (index 0: score 1) were given since `since`.
+    async fn rating_counts(&self, since: OffsetDateTime) -> Result<[u64; 5], StoreError>;
     /// Records a fee payment a kiosk's request waits for (status `pending`).
     async fn insert_payment(&self, payment: &PaymentRow) -> Result<(), StoreError>;
     async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError>;

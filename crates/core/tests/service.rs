@@ -24,6 +24,7 @@ struct State {
     fingerprints: Vec<(String, String, PageFingerprint)>,
     versions: Vec<(String, String)>,
     payments: BTreeMap<String, PaymentRow>,
+    ratings: Vec<u8>,
 }
 
 /// A registry in memory. `lose_commit_answer`: the next commit happens but answers with an error (a lost reply).
@@ -261,6 +262,17 @@ impl Registry for MemoryRegistry {
     }
     async fn add_ca_revocation(&self, _revocation: &CaRevocation) -> Result<bool, StoreError> {
         Ok(false)
+    }
+    async fn add_rating(&self, _device: &str, score: u8, _at: OffsetDateTime) -> Result<(), StoreError> {
+        self.state.lock().unwrap().ratings.push(score);
+        Ok(())
+    }
+    async fn rating_counts(&self, _since: OffsetDateTime) -> Result<[u64; 5], StoreError> {
+        let mut out = [0; 5];
+        for s in &self.state.lock().unwrap().ratings {
+            out[usize::from(*s) - 1] += 1;
+        }
+        Ok(out)
     }
     async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
         self.state

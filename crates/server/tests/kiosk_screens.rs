@@ -338,7 +338,7 @@ fn cups_config(d: &Path) -> PathBuf {
 /// /etc/cups/cups-pdf-banso.conf).
 const CUPS_PDF_OUT: &str = "/var/spool/cups-pdf/banso";
 
-/// The PDF cups-pdf wrote for the print job named `code`, waited for (up to 30 s).
+/// The PDF cups-pdf wrote for the print job named `code` (its file name starts with it), waited for (up to 30 s).
 fn printed(code: &str) -> Vec<u8> {
     let plain = |s: &str| {
         s.chars()
@@ -347,7 +347,7 @@ fn printed(code: &str) -> Vec<u8> {
     };
     for _ in 0..150 {
         for e in std::fs::read_dir(CUPS_PDF_OUT).into_iter().flatten().flatten() {
-            if plain(&e.file_name().to_string_lossy()).contains(&plain(code)) {
+            if plain(&e.file_name().to_string_lossy()).starts_with(&plain(code)) {
                 // cups-pdf writes the file, then closes it: wait until it holds a whole PDF.
                 let bytes = std::fs::read(e.path()).unwrap_or_default();
                 if bytes.starts_with(b"%PDF-") && bytes.windows(5).any(|w| w == b"%%EOF") {
@@ -558,6 +558,20 @@ fn a_citizen_pays_the_fee_and_leaves_with_the_copys_qr() {
     assert!(
         report["wallet"].as_str().unwrap().contains(code),
         "the wallet lists the copy: {report}"
+    );
+    // The receipt printed after the copy (plain text laid out by CUPS), and the rating recorded centrally.
+    let receipt = printed(&format!("bien-nhan-{code}"));
+    assert!(receipt.starts_with(b"%PDF-"));
+    let ratings = Command::new("python3")
+        .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select score from ratings').fetchall())"])
+        .arg(tmp.path().join("data/banso.db"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ratings.stdout).trim(),
+        "[(4,)]",
+        "{}",
+        String::from_utf8_lossy(&ratings.stderr)
     );
     let printed_pdf = printed(code);
     let compact: String = code.chars().filter(|c| *c != '-').collect();

@@ -760,6 +760,33 @@ impl Registry for PgRegistry {
         Ok(n == 1)
     }
 
+    async fn add_rating(&self, device: &str, score: u8, at: OffsetDateTime) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(schema::INSERT_RATING, &[&device, &i32::from(score), &at])
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn rating_counts(&self, since: OffsetDateTime) -> Result<[u64; 5], StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::RATING_COUNTS, &[&since])
+            .await
+            .map_err(err)?;
+        let rows: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    i64::from(r.try_get::<_, i32>(0).map_err(err)?),
+                    r.try_get::<_, i64>(1).map_err(err)?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(crate::schema::rating_counts(&rows))
+    }
+
     async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
         let client = self.client().await?;
         let amount = i64::try_from(p.amount_vnd).map_err(|_| StoreError::Other("amount".into()))?;

@@ -318,6 +318,15 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
             reason INTEGER NOT NULL
         )"
         ),
+        // Citizens' satisfaction ratings at kiosks (no citizen named).
+        format!(
+            "CREATE TABLE IF NOT EXISTS ratings (
+            seq {serial},
+            device TEXT NOT NULL,
+            score INTEGER NOT NULL,
+            rated_at {timestamp} NOT NULL
+        )"
+        ),
         // Fees kiosks' requests wait for, and what the payment gateway said of them.
         format!(
             "CREATE TABLE IF NOT EXISTS payments (
@@ -365,6 +374,11 @@ pub const SELECT_CA_REVOCATIONS: &str =
 pub const INSERT_CA_REVOCATION: &str =
     "INSERT INTO ca_revocations (serial, revoked_at, reason) VALUES ($1, $2, $3) \
     ON CONFLICT (serial) DO NOTHING";
+
+pub const INSERT_RATING: &str = "INSERT INTO ratings (device, score, rated_at) VALUES ($1, $2, $3)";
+
+pub const RATING_COUNTS: &str =
+    "SELECT score, COUNT(*) FROM ratings WHERE rated_at >= $1 GROUP BY score ORDER BY score";
 
 pub const INSERT_PAYMENT: &str = "INSERT INTO payments (reference, device, request_digest, holder_id, \
     amount_vnd, status, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)";
@@ -530,4 +544,15 @@ pub fn parse_decision(s: &str) -> Result<banso_core::model::IntakeDecision, bans
 
 pub fn split_codes(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
+}
+
+/// (score, count) rows as counts by score (index 0: score 1); scores outside 1–5 are not counted.
+pub fn rating_counts(rows: &[(i64, i64)]) -> [u64; 5] {
+    let mut out = [0u64; 5];
+    for (score, n) in rows {
+        if let Some(slot) = usize::try_from(*score - 1).ok().and_then(|i| out.get_mut(i)) {
+            *slot = u64::try_from(*n).unwrap_or(0);
+        }
+    }
+    out
 }

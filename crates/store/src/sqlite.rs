@@ -705,6 +705,25 @@ impl Registry for SqliteRegistry {
         .await
     }
 
+    async fn add_rating(&self, device: &str, score: u8, at: OffsetDateTime) -> Result<(), StoreError> {
+        let device = device.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::INSERT_RATING, params![device, i64::from(score), ts(at)])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rating_counts(&self, since: OffsetDateTime) -> Result<[u64; 5], StoreError> {
+        let rows: Vec<(i64, i64)> = self.read(|c| {
+            c.prepare_cached(schema::RATING_COUNTS)?
+                .query_map(params![ts(since)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })?;
+        Ok(crate::schema::rating_counts(&rows))
+    }
+
     async fn insert_payment(&self, p: &PaymentRow) -> Result<(), StoreError> {
         let p = p.clone();
         write(&self.writer, move |conn| {

@@ -470,6 +470,23 @@ async fn a_holders_copies_are_listed_newest_first(reg: &dyn Registry) {
         .is_empty());
 }
 
+async fn ratings_are_counted_by_score(reg: &dyn Registry) {
+    for score in [5, 5, 4, 1] {
+        reg.add_rating("kiosk-1", score, AT).await.unwrap();
+    }
+    reg.add_rating("kiosk-1", 3, AT - time::Duration::days(40))
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.rating_counts(AT - time::Duration::days(1)).await.unwrap(),
+        [1, 0, 0, 1, 2]
+    );
+    assert_eq!(
+        reg.rating_counts(AT - time::Duration::days(60)).await.unwrap(),
+        [1, 0, 1, 1, 2]
+    );
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -481,6 +498,7 @@ async fn contract(reg: Arc<dyn Registry>) {
     a_copy_is_pointed_at_a_new_object_once_and_its_earlier_ones_kept(reg.as_ref()).await;
     a_payment_is_settled_once_and_spent_once(reg.as_ref()).await;
     a_holders_copies_are_listed_newest_first(reg.as_ref()).await;
+    ratings_are_counted_by_score(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
 }

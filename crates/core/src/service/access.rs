@@ -69,4 +69,15 @@ impl Service {
             ))
         }
     }
+
+    /// A citizen's satisfaction rating at kiosk `device`: 1 (very dissatisfied) to 5 (very satisfied).
+    pub async fn rate(&self, device: &str, score: u8) -> Result<()> {
+        if !(1..=5).contains(&score) {
+            return Err(Error::new(
+                Code::Req0001Malformed,
+                "a rating is a score from 1 to 5",
+            ));
+        }
+        Ok(self.registry.add_rating(device, score, self.clock.now()).await?)
+    }
 }

@@ -554,6 +554,22 @@ pub async fn revoke_token(
     Ok(Json(serde_json::json!({ "id": id, "revoked": true })).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingJson {
+    score: u8,
+}
+
+/// `POST /api/v1/ratings` `{"score": 1..5}`: a citizen's satisfaction at the kiosk (kiosk token; no citizen named).
+pub async fn rate(State(state): State<AppState>, caller: Caller, req: Request) -> Result<Response, ApiError> {
+    caller.require(&[Role::Kiosk])?;
+    let body = read_bytes(req, &state).await?;
+    let parsed: RatingJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"score\": 1..5}}: {e}")))?;
+    state.service.rate(&caller.token_id, parsed.score).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// `GET /api/v1/payments/{reference}`: where a kiosk's payment stands (kiosk token).
 pub async fn payment_status(
     State(state): State<AppState>,

@@ -70,6 +70,7 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
         Some(
             "/api/v1/copies/{code}/revoke"
             | "/api/v1/copies/{code}/email"
+            | "/api/v1/ratings"
             | "/api/v1/identity/sessions"
             | "/api/v1/identity/sessions/{id}"
             | "/api/v1/identity/sessions/{id}/app",

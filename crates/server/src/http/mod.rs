@@ -151,6 +151,7 @@ routes! {
     "/api/v1/identity/sessions/{id}/app" => post(identity::app),
     "/api/v1/payments/{reference}" => get(api::payment_status),
     "/api/v1/wallet" => get(identity::wallet),
+    "/api/v1/ratings" => post(api::rate),
     "/pay/vnpay/ipn" => get(api::vnpay_ipn),
     "/api/v1/tokens" => get(api::list_tokens),
     "/api/v1/tokens/{id}/revoke" => post(api::revoke_token),

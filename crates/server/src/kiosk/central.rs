@@ -196,4 +196,14 @@ impl Central {
         )
         .await
     }
+
+    /// A citizen's satisfaction rating, 1 to 5.
+    pub async fn rate(&self, score: u8) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url("/api/v1/ratings"))
+                .json(&json!({ "score": score })),
+        )
+        .await
+    }
 }

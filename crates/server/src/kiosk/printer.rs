@@ -31,7 +31,14 @@ fn attribute(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) -> Result<()>
 }
 
 /// The Print-Job request for `pdf` on the queue `printer_uri`, named `job_name`.
-pub fn print_job_request(printer_uri: &str, job_name: &str, request_id: u32, pdf: &[u8]) -> Result<Vec<u8>> {
+pub fn print_job_request(
+    printer_uri: &str,
+    job_name: &str,
+    request_id: u32,
+    format: &str,
+    document: &[u8],
+) -> Result<Vec<u8>> {
+    let pdf = document;
     let mut out = Vec::with_capacity(pdf.len() + 256);
     out.extend_from_slice(&[1, 1]);
     out.extend_from_slice(&PRINT_JOB.to_be_bytes());
@@ -42,7 +49,7 @@ pub fn print_job_request(printer_uri: &str, job_name: &str, request_id: u32, pdf
     attribute(&mut out, TAG_URI, "printer-uri", printer_uri.as_bytes())?;
     attribute(&mut out, TAG_NAME, "requesting-user-name", b"banso-kiosk")?;
     attribute(&mut out, TAG_NAME, "job-name", job_name.as_bytes())?;
-    attribute(&mut out, TAG_MIME, "document-format", b"application/pdf")?;
+    attribute(&mut out, TAG_MIME, "document-format", format.as_bytes())?;
     out.push(TAG_END);
     out.extend_from_slice(pdf);
     Ok(out)
@@ -111,9 +118,10 @@ impl Printer {
         })
     }
 
-    /// Sends `pdf` to the printer as the job `job_name`; the printer's job id.
-    pub async fn print(&self, pdf: &[u8], job_name: &str) -> Result<u32> {
-        let request = print_job_request(&self.uri, job_name, 1, pdf)?;
+    /// Sends `document` (of MIME type `format`: `application/pdf`, or `text/plain; charset=utf-8` for a
+    /// receipt) to the printer as the job `job_name`; the printer's job id.
+    pub async fn print(&self, document: &[u8], format: &str, job_name: &str) -> Result<u32> {
+        let request = print_job_request(&self.uri, job_name, 1, format, document)?;
         let answer = self
             .http
             .post(&self.http_url)
@@ -139,7 +147,14 @@ mod tests {
 
     #[test]
     fn a_print_job_carries_its_attributes_then_the_document() {
-        let r = print_job_request("ipp://127.0.0.1:631/printers/kiosk", "ABCD", 7, b"%PDF-1.7").unwrap();
+        let r = print_job_request(
+            "ipp://127.0.0.1:631/printers/kiosk",
+            "ABCD",
+            7,
+            "application/pdf",
+            b"%PDF-1.7",
+        )
+        .unwrap();
         assert_eq!(&r[..8], &[1, 1, 0, 2, 0, 0, 0, 7]);
         assert_eq!(r[8], TAG_OPERATION);
         // charset first, then language, as RFC 8011 §4.1.4 orders them.

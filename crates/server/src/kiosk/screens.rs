@@ -288,6 +288,7 @@ pub fn router(kiosk: Arc<Kiosk>) -> Router {
         .route("/result", get(result))
         .route("/deliver/email", get(email_screen).post(email_copy))
         .route("/deliver/print", post(print_copy))
+        .route("/rate", get(rate_screen).post(rate))
         .route("/wallet", get(wallet))
         .route("/pay", get(pay::pay))
         .route("/pay/poll", post(pay::poll))
@@ -823,13 +824,28 @@ async fn print_copy(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Resp
     for (code, url) in &copies {
         let job = async {
             let pdf = kiosk.central.pdf(url).await?;
-            printer.print(&pdf, code).await
+            printer.print(&pdf, "application/pdf", code).await
         };
         match job.await {
             Ok(_) => printed += 1,
             Err(e) => {
                 failure = Some(e);
                 break;
+            }
+        }
+    }
+    // Then the receipt: the copies' codes, the fee, the time and where to check them.
+    if failure.is_none() {
+        if let Some(receipt) = with_visit(&kiosk, &headers, receipt_text).flatten() {
+            let job = format!(
+                "bien-nhan-{}",
+                copies.first().map(|c| c.0.as_str()).unwrap_or("ban-sao")
+            );
+            if let Err(e) = printer
+                .print(receipt.as_bytes(), "text/plain; charset=utf-8", &job)
+                .await
+            {
+                failure = Some(e);
             }
         }
     }
@@ -843,6 +859,70 @@ async fn print_copy(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Resp
     };
     with_visit(&kiosk, &headers, |v| v.delivered = Some(said));
     see("/result")
+}
+
+/// The receipt printed with the copies (plain text, the printer lays it out).
+fn receipt_text(v: &mut Visit) -> Option<String> {
+    let body = &v.outcome.as_ref().filter(|a| a.ok())?.body;
+    let codes: Vec<&str> = body["copies"]
+        .as_array()?
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+7));
+    Some(format!(
+        "BIÊN NHẬN CHỨNG THỰC BẢN SAO ĐIỆN TỬ\n\n\
+         Giấy tờ: {}\n\
+         Số chứng thực: {}\n\
+         Mã bản sao: {}\n\
+         Lệ phí: {}\n\
+         Thời gian: {:02}:{:02} ngày {:02}/{:02}/{}\n\n\
+         Kiểm tra bản sao: quét mã QR trên bản sao, hoặc nhập mã tại {}\n",
+        v.document_type.as_deref().unwrap_or(""),
+        body["number"].as_str().unwrap_or(""),
+        codes.join(", "),
+        banso_core::rules::format_vnd(body["fee_vnd"].as_u64().unwrap_or(0)),
+        now.hour(),
+        now.minute(),
+        now.day(),
+        u8::from(now.month()),
+        now.year(),
+        body["verify_url"]
+            .as_str()
+            .unwrap_or("")
+            .rsplit_once("/v/")
+            .map_or("", |(base, _)| base),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/rate.html")]
+struct Rate {
+    f: Frame,
+}
+
+/// The last screen: how satisfied the citizen is (or skip), then the end of the visit.
+async fn rate_screen(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    match with_visit(&kiosk, &headers, |v| Frame::of(&kiosk, Some(v), 6)) {
+        Some(f) => render(&Rate { f }),
+        None => to_start(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    score: u8,
+}
+
+/// Records the rating (none when skipped: score 0) with the central service, then ends the visit.
+async fn rate(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Form(form): Form<RateForm>) -> Response {
+    if (1..=5).contains(&form.score) && with_visit(&kiosk, &headers, |_| ()).is_some() {
+        if let Err(e) = kiosk.central.rate(form.score).await {
+            tracing::warn!(error = %e, "a rating was not recorded");
+        }
+    }
+    end(State(kiosk), headers).await
 }
 
 /// The QR of the issued copy's verification address with its key, as a PNG.

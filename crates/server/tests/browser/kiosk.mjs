@@ -207,6 +207,15 @@ async function payOnThePhone(page) {
   }
 }
 
+// "Hoàn tất", then the rating screen ("Hài lòng", or skipped in the timeout story's absence): the visit ends.
+async function finish(page) {
+  await page.getByRole('link', { name: 'Hoàn tất' }).click();
+  await page.waitForURL(/\/rate$/);
+  await check(page, 'rate');
+  await page.getByRole('button', { name: 'Hài lòng', exact: true }).click();
+  seen.rated = 4;
+}
+
 // After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
 async function nothingLeft(page, secrets) {
   await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 60_000 });
@@ -259,7 +268,7 @@ try {
       await check(page, 'wallet');
       seen.wallet = await page.locator('main').innerText();
       await page.goto(`${base}/result`);
-      await page.getByRole('button', { name: 'Hoàn tất' }).click();
+      await finish(page);
     } else {
       await page.locator('#end button').click();
     }
@@ -270,7 +279,7 @@ try {
     seen.holder = (await page.locator('.ok strong').innerText()).trim();
     await scanAndSend(page);
     seen.result = await page.locator('main').innerText();
-    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await finish(page);
     await nothingLeft(page, [seen.holder]);
   } else if (story === 'face-refused') {
     await throughConsent(page);
@@ -323,7 +332,7 @@ try {
     await page.getByRole('button', { name: 'Tiếng Việt' }).click();
     await page.waitForURL(/\/result$/);
     seen.langAfterToggle = await page.locator('html').getAttribute('lang');
-    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await finish(page);
     await nothingLeft(page, []);
   } else if (story === 'web-wallet') {
     // The citizen's wallet on the central service's web page (KIOSK_URL is the central service here).
@@ -357,7 +366,7 @@ try {
     seen.result = text;
     const receipt = story === 'held' ? (await page.locator('.receipt .code').innerText()).trim() : null;
     seen.receipt = receipt;
-    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await finish(page);
     await nothingLeft(page, [receipt, 'Nguyễn Văn An']);
   } else if (story === 'timeout') {
     await throughConsent(page);
