@@ -118,8 +118,8 @@ impl Printer {
         })
     }
 
-    /// Sends `document` (of MIME type `format`: `application/pdf`, or `text/plain; charset=utf-8` for a
-    /// receipt) to the printer as the job `job_name`; the printer's job id.
+    /// Sends `document` (of MIME type `format`: `application/pdf`, or `text/plain` for a
+    /// receipt, UTF-8) to the printer as the job `job_name`; the printer's job id.
     pub async fn print(&self, document: &[u8], format: &str, job_name: &str) -> Result<u32> {
         let request = print_job_request(&self.uri, job_name, 1, format, document)?;
         let answer = self

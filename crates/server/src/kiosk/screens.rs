@@ -841,10 +841,7 @@ async fn print_copy(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Resp
                 "bien-nhan-{}",
                 copies.first().map(|c| c.0.as_str()).unwrap_or("ban-sao")
             );
-            if let Err(e) = printer
-                .print(receipt.as_bytes(), "text/plain; charset=utf-8", &job)
-                .await
-            {
+            if let Err(e) = printer.print(receipt.as_bytes(), "text/plain", &job).await {
                 failure = Some(e);
             }
         }
