@@ -127,3 +127,9 @@ pub fn qr_png(text: &str, scale: u32) -> anyhow::Result<Vec<u8>> {
     qr_image(&code, scale).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
     Ok(png)
 }
+
+/// The day `t` was in Việt Nam (UTC+7), dd/mm/yyyy.
+pub fn day_in_viet_nam(t: time::OffsetDateTime) -> String {
+    let d = t.to_offset(time::macros::offset!(+7)).date();
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}

@@ -7,7 +7,7 @@
 //! [`FACE_SLOTS`] at a time, and a kiosk waiting longer than [`FACE_WAIT`] for a turn is answered busy.
 
 use super::api::{path_error, read_bytes, read_multipart, Caller};
-use super::{bad_request, ApiError, AppState};
+use super::{bad_request, blocking, ApiError, AppState};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
@@ -35,16 +35,6 @@ fn kiosk(caller: &Caller) -> Result<&str, ApiError> {
             "identity sessions are opened by kiosks (an officer checks identity at the counter)",
         )))
     }
-}
-
-/// Runs a blocking check on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError(Error::new(Code::Sys0003Internal, format!("identity check: {e}"))))?
-        .map_err(ApiError)
 }
 
 #[derive(Deserialize)]

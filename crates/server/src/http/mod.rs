@@ -113,6 +113,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The value of the cookie `name` the request carries (kiosk screens and the wallet page each use one).
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Runs a blocking use case (CPU work, or a provider's HTTP) on a blocking thread.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
+) -> banso_core::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("a blocking task failed: {e}")))?
+}
+
 pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(Error::new(Code::Req0001Malformed, message))
 }

@@ -4,12 +4,12 @@
 //! apart from kiosks' and bounded (`core::identity::WEB_SESSIONS`), and a full pool asks the provider nothing.
 
 use super::pages::page;
-use super::{ApiError, AppState};
+use super::{blocking, ApiError, AppState};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use banso_core::error::{Code, Error};
+use banso_core::error::Code;
 
 const COOKIE: &str = "banso_wallet";
 
@@ -31,14 +31,7 @@ struct Wallet {
 }
 
 fn login_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    super::cookie(headers, COOKIE)
 }
 
 fn signed_out(error: Option<String>) -> Response {
@@ -51,14 +44,6 @@ fn signed_out(error: Option<String>) -> Response {
             error,
         },
     )
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
-) -> banso_core::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::new(Code::Sys0003Internal, format!("wallet: {e}")))?
 }
 
 /// `GET /wallet`: signed out, waiting for the phone, or the copies.
@@ -93,10 +78,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
                     entries
                         .into_iter()
                         .map(|e| Copy {
-                            issued_on: {
-                                let d = e.issued_at.to_offset(time::macros::offset!(+7)).date();
-                                format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
-                            },
+                            issued_on: crate::output::day_in_viet_nam(e.issued_at),
                             code: e.code,
                             document_type: e.document_type,
                             status: e.status,

@@ -166,14 +166,7 @@ pub(super) fn render(template: &impl Template) -> Response {
 }
 
 fn visit_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    crate::http::cookie(headers, COOKIE)
 }
 
 /// Runs `f` on the visit the browser names (touching it), or `None` when there is none.
@@ -735,11 +728,9 @@ async fn email_copy(
 
 /// An RFC 3339 time as the day it was in Việt Nam (UTC+7), dd/mm/yyyy.
 fn vietnamese_day(rfc3339: &str) -> String {
-    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) else {
-        return String::new();
-    };
-    let t = t.to_offset(time::macros::offset!(+7));
-    format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year())
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map(crate::output::day_in_viet_nam)
+        .unwrap_or_default()
 }
 
 /// A copy in the wallet screen.
