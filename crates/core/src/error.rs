@@ -145,6 +145,31 @@ codes! {
     Del0003TooMany = "DEL-0003",
     /// The copy is not the identified citizen's.
     Del0004NotTheHolder = "DEL-0004",
+    /// No administrative procedure in the catalogue has this code.
+    Pro0001NoSuchProcedure = "PRO-0001",
+    /// A field the procedure's form requires was left empty.
+    Pro0002MissingField = "PRO-0002",
+    /// A form field's value breaks its rule (type, length, pattern, choice), or the form names a field it does
+    /// not have.
+    Pro0003InvalidField = "PRO-0003",
+    /// A document the procedure requires is not attached.
+    Pro0004MissingDocument = "PRO-0004",
+    /// A date, time or number of working days the calendar cannot take.
+    Cal0001BadInput = "CAL-0001",
+    /// A year outside the calendar's data (its holidays and swapped working days are not known).
+    Cal0002UnknownYear = "CAL-0002",
+    /// No dossier has this code.
+    Dos0001NoSuchDossier = "DOS-0001",
+    /// The lookup code does not match the dossier's.
+    Dos0002BadLookupCode = "DOS-0002",
+    /// The dossier is not at a step where this can be done (e.g. documents added when none were asked for).
+    Dos0003WrongStep = "DOS-0003",
+    /// This step of the dossier has already been rated.
+    Dos0004AlreadyRated = "DOS-0004",
+    /// A webhook's signature does not match its body, or its headers are missing or malformed.
+    Hook0001BadSignature = "HOOK-0001",
+    /// A webhook's timestamp is outside the tolerance, or its id was already received: a replay.
+    Hook0002Replayed = "HOOK-0002",
 }
 
 impl Code {
@@ -155,13 +180,18 @@ impl Code {
             | Code::Req0002NoSuchEndpoint
             | Code::Auth0004NoSuchToken
             | Code::Id0004NoSuchSession
-            | Code::Pay0004NoSuchPayment => Kind::NotFound,
+            | Code::Pay0004NoSuchPayment
+            | Code::Pro0001NoSuchProcedure
+            | Code::Dos0001NoSuchDossier => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid
             | Code::Iss0011IdempotencyConflict
             | Code::Id0005WrongStep
             | Code::Pay0003OtherRequest
-            | Code::Del0003TooMany => Kind::Conflict,
+            | Code::Del0003TooMany
+            | Code::Dos0003WrongStep
+            | Code::Dos0004AlreadyRated
+            | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
             Code::Req0003Busy => Kind::Busy,
             Code::Req0004BodyTimeout => Kind::Timeout,
@@ -173,11 +203,12 @@ impl Code {
             | Code::Id0006MethodUnavailable
             | Code::Id0007TooManyAttempts => Kind::Refused,
             Code::Iss0009NeedsReview => Kind::Held,
-            Code::Auth0001Missing | Code::Auth0002Invalid => Kind::Unauthorized,
+            Code::Auth0001Missing | Code::Auth0002Invalid | Code::Hook0001BadSignature => Kind::Unauthorized,
             Code::Auth0003Forbidden
             | Code::Auth0005IdentityRequired
             | Code::Auth0006HolderMismatch
             | Code::Del0004NotTheHolder
+            | Code::Dos0002BadLookupCode
             | Code::Ver0005BadKey => Kind::Forbidden,
             Code::Sys0001Storage
             | Code::Sys0002Signing
@@ -267,6 +298,18 @@ mod tests {
         assert_eq!(Code::Auth0005IdentityRequired.kind(), Kind::Forbidden);
         assert_eq!(Code::Id0005WrongStep.kind(), Kind::Conflict);
         assert_eq!(Code::Face0006Mismatch.kind(), Kind::Refused);
+    }
+
+    #[test]
+    fn procedures_and_dossiers_answer_by_their_kind() {
+        assert_eq!(Code::Pro0001NoSuchProcedure.kind(), Kind::NotFound);
+        assert_eq!(Code::Pro0002MissingField.kind(), Kind::BadInput);
+        assert_eq!(Code::Cal0002UnknownYear.kind(), Kind::BadInput);
+        assert_eq!(Code::Dos0001NoSuchDossier.kind(), Kind::NotFound);
+        assert_eq!(Code::Dos0002BadLookupCode.kind(), Kind::Forbidden);
+        assert_eq!(Code::Dos0003WrongStep.kind(), Kind::Conflict);
+        assert_eq!(Code::Hook0001BadSignature.kind(), Kind::Unauthorized);
+        assert_eq!(Code::Hook0002Replayed.kind(), Kind::Conflict);
     }
 
     #[test]
