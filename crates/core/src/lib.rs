@@ -2,6 +2,7 @@
 //! (issue, look up, open, revoke, verify) and the ports they need. No I/O happens here: storage, rendering,
 //! signing, time and randomness come in through the traits in [`ports`].
 
+pub mod calendar;
 pub mod code;
 pub mod error;
 pub mod identity;
