@@ -8,7 +8,8 @@
 #   5. reading and verifying the virtual chip card through the real pcscd + vpcd (BAC and PACE);
 #   6. GET /api/v1/copies/{code} under wrk (keep-alive, loopback) and the idle resident memory of serve;
 #   7. the HTTP edge under attack (banso bench edge): memory under stalled uploads, an honest verification
-#      under crafted files, idle connections closed.
+#      under crafted files, idle connections closed;
+#   8. 1,000 working-day due dates over ten years of receipts, banso vs the Python `holidays` package.
 # Usage: scripts/bench.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +68,6 @@ echo "resident memory after the load: $(awk '/VmRSS/ {printf "%.1f MB", $2/1024}
 echo
 echo "== 7. the HTTP edge under attack (loopback, bounded)"
 "$B" bench edge
+echo
+echo "== 8. working-day due dates vs the Python holidays package"
+"$B" bench calendar --n 1000

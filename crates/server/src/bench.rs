@@ -113,6 +113,17 @@ pub enum BenchCommand {
         #[arg(long, requires = "keep")]
         reuse_ocr: bool,
     },
+    /// N working-day due dates over receipts spread across ten years, by banso (cold and warm) and by the
+    /// Python `holidays` package in the same run; totals and the ratio.
+    Calendar {
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// The Python side of the comparison.
+        #[arg(long, default_value = "scripts/calendar_oracle.py")]
+        oracle_script: PathBuf,
+    },
     /// Write the synthetic labelled corpus of Vietnamese documents (page images + ground-truth JSON) into OUT.
     Corpus {
         out: PathBuf,
@@ -277,6 +288,11 @@ async fn temp_app(dir: &Path, intake: bool) -> Result<App> {
 pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8> {
     match command {
         BenchCommand::Edge => crate::edgebench::run(),
+        BenchCommand::Calendar {
+            n,
+            seed,
+            oracle_script,
+        } => crate::cli::calendar::bench(n, seed, &oracle_script),
         BenchCommand::CraftedPdf {
             genuine,
             out,

@@ -141,6 +141,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::id::IdCommand,
     },
+    /// Việt Nam's working days: the days off of a year, and due dates counted in working days.
+    Calendar {
+        #[command(subcommand)]
+        command: cli::calendar::CalendarCommand,
+    },
     /// Upkeep jobs.
     Maintain {
         #[command(subcommand)]
@@ -522,6 +527,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
         Command::Token { command } => cli::token::run(command, &common).await,
         Command::Pki { command } => cli::pki::run(command, &common).await,
+        Command::Calendar { command } => cli::calendar::run(command),
         Command::Log { command } => cli::log::run(command, &common).await,
         Command::Id { command } => cli::id::run(command).await,
         Command::Maintain { command } => cli::maintain::run(command, &common).await,
