@@ -16,7 +16,16 @@ pub const DEFAULT_MAX_LEN: u32 = 200;
 const RAW_LIMIT: usize = 1000;
 
 /// A form that passed its procedure's checks: every value normalised (dates dd/mm/yyyy, phones as digits,
-/// choices as their value), no unknown field, every required field present. Only validation makes one.
+/// choices as their value), no unknown field, every required field present. Only validation makes one (its
+/// fields are private; it cannot be deserialised either):
+///
+/// ```compile_fail
+/// let forged = banso_core::procedure::ValidForm {
+///     procedure: "dang-ky-khai-sinh".into(),
+///     revision: 1,
+///     values: Default::default(),
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidForm {
     procedure: String,

@@ -295,7 +295,8 @@ pub enum Prefill {
     HolderId,
     /// The full name.
     HolderName,
-    /// The birth date, when the source gives one.
+    /// The birth date, when the source gives a whole one: dd/mm/yyyy (the chip's DG13) or yyyy-mm-dd (the
+    /// national-ID login's `birthdate`). A six-digit MRZ date fills nothing: its century would be a guess.
     BirthDate,
 }
 

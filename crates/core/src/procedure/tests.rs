@@ -304,6 +304,13 @@ fn prefilled_fields_come_from_the_proven_identity_and_are_locked() {
     let filled = p.prefill(&app, Method::App);
     assert_eq!(filled.len(), 2);
     assert!(filled.iter().all(|f| f.from == "app"));
+    // A chip without DG13 gives the MRZ's YYMMDD: its century is not guessed, the citizen types the date.
+    let mut mrz_only = holder();
+    mrz_only.birth_date = Some("990501".into());
+    assert_eq!(p.prefill(&mrz_only, Method::ChipAndFace).len(), 2);
+    let mut dg13 = holder();
+    dg13.birth_date = Some("01/05/1999".into());
+    assert_eq!(p.prefill(&dg13, Method::ChipAndFace)[2].value, "01/05/1999");
 
     let b = cat().get("1.001193").unwrap();
     let mut f = birth_form();
