@@ -1,6 +1,7 @@
 //! banso's domain core: certified copies, verification codes, numbering and fees, statuses, the use cases
-//! (issue, look up, open, revoke, verify) and the ports they need. No I/O happens here: storage, rendering,
-//! signing, time and randomness come in through the traits in [`ports`].
+//! (issue, look up, open, revoke, verify), the catalogue of administrative procedures a kiosk offers, and the
+//! ports they need. No I/O happens here: storage, rendering, signing, time and randomness come in through the
+//! traits in [`ports`].
 
 pub mod calendar;
 pub mod code;
@@ -10,6 +11,7 @@ pub mod merkle;
 pub mod model;
 pub mod payment;
 pub mod ports;
+pub mod procedure;
 pub mod rules;
 pub mod service;
 pub mod system;

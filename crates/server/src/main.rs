@@ -151,6 +151,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::maintain::MaintainCommand,
     },
+    /// The catalogue of administrative procedures: list, search, show.
+    Procedures {
+        #[command(subcommand)]
+        command: cli::procedures::ProceduresCommand,
+    },
     /// The transparency log: signed checkpoints and audits.
     Log {
         #[command(subcommand)]
@@ -531,6 +536,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Log { command } => cli::log::run(command, &common).await,
         Command::Id { command } => cli::id::run(command).await,
         Command::Maintain { command } => cli::maintain::run(command, &common).await,
+        Command::Procedures { command } => cli::procedures::run(command),
     }
 }
 

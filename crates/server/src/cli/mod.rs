@@ -5,4 +5,5 @@ pub mod id;
 pub mod log;
 pub mod maintain;
 pub mod pki;
+pub mod procedures;
 pub mod token;
