@@ -8,10 +8,10 @@ use crate::font::{font, Font};
 use crate::image::{check_inches, parse_jpeg, parse_png, JpegInfo, PngInfo};
 use crate::pdfin::PdfInput;
 use crate::writer::{deflate, num, text_string, Writer};
-use crate::{detect, CopyDocument, InputError, InputKind, PageText, PreparedPdf, RenderError};
+use crate::{detect, CopyDocument, InputError, InputKind, PageText, PreparedPdf, RenderError, SignatureSlot};
 
-const A4: (f32, f32) = (595.276, 841.89);
-const MM: f32 = 72.0 / 25.4;
+pub(crate) const A4: (f32, f32) = (595.276, 841.89);
+pub(crate) const MM: f32 = 72.0 / 25.4;
 /// Footer QR side on a normal page (quiet zone included), about 19 mm.
 const FOOTER_QR: f32 = 19.0 * MM;
 /// Name of the embedded font (subset tag + PostScript name).
@@ -26,12 +26,12 @@ enum Source<'a> {
 }
 
 /// Object numbers shared by all pages.
-struct Shared {
-    font: u32,
+pub(crate) struct Shared {
+    pub font: u32,
     gs: u32,
-    qr: u32,
+    pub qr: u32,
     /// Side of the QR form's bounding box (modules incl. quiet zone).
-    qr_n: f32,
+    pub qr_n: f32,
 }
 
 fn input_err(index: usize) -> impl Fn(InputError) -> RenderError {
@@ -94,11 +94,8 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
 
     let mut w =
         Writer::with_capacity(input_bytes + f.file_z.len() + 96 * 1024 + 2 * doc.signature.placeholder_size);
-    let catalog = w.alloc();
-    let pages_id = w.alloc();
-    let info = w.alloc();
-    let field = w.alloc();
-    let sig = w.alloc();
+    let frame = Frame::alloc(&mut w);
+    let (pages_id, field) = (frame.pages, frame.field);
     let shared = write_shared(&mut w, f, &doc.qr_url)?;
 
     let mut page_ids = Vec::with_capacity(total);
@@ -196,9 +193,69 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
     )?;
     page_ids.push(last);
 
+    let when = doc.issued_at.unix_timestamp_nanos().to_be_bytes();
+    finish_signed(
+        w,
+        &frame,
+        &page_ids,
+        &doc.title,
+        doc.issued_at,
+        &doc.signature,
+        &[
+            doc.code_display.as_bytes(),
+            doc.qr_url.as_bytes(),
+            doc.title.as_bytes(),
+            &when,
+        ],
+    )
+}
+
+/// Objects every signed file allocates first: the catalog, the page tree, the info dictionary, the signature
+/// field and the signature dictionary.
+pub(crate) struct Frame {
+    pub catalog: u32,
+    pub pages: u32,
+    pub info: u32,
+    pub field: u32,
+    pub sig: u32,
+}
+
+impl Frame {
+    pub(crate) fn alloc(w: &mut Writer) -> Self {
+        Self {
+            catalog: w.alloc(),
+            pages: w.alloc(),
+            info: w.alloc(),
+            field: w.alloc(),
+            sig: w.alloc(),
+        }
+    }
+}
+
+/// Writes the page tree over `page_ids` (the last page holds the signature field), the metadata and output
+/// intent, the catalog and info, the signature dictionary with its placeholder, and the trailer; the file
+/// identifier is drawn from `id_parts` and the body.
+pub(crate) fn finish_signed(
+    mut w: Writer,
+    frame: &Frame,
+    page_ids: &[u32],
+    title: &str,
+    issued_at: time::OffsetDateTime,
+    s: &SignatureSlot,
+    id_parts: &[&[u8]],
+) -> Result<PreparedPdf, RenderError> {
+    let Frame {
+        catalog,
+        pages: pages_id,
+        info,
+        field,
+        sig,
+    } = *frame;
+    let total = page_ids.len();
+    let last = *page_ids.last().ok_or(RenderError::NoPages)?;
     // Page tree.
     let mut kids = String::with_capacity(page_ids.len() * 10);
-    for id in &page_ids {
+    for id in page_ids {
         let _ = write!(kids, "{id} 0 R ");
     }
     w.obj(
@@ -212,8 +269,8 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
     );
 
     // Metadata, output intent, catalog, info.
-    let created = pdf_date(doc.issued_at);
-    let xmp = xmp(doc);
+    let created = pdf_date(issued_at);
+    let xmp = xmp(title, issued_at);
     let meta = w.alloc();
     w.stream(meta, "/Type /Metadata /Subtype /XML", xmp.as_bytes());
     let icc = w.alloc();
@@ -238,7 +295,7 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
         info,
         format!(
             "<</Title {} /Producer (banso) /Creator (banso) /CreationDate ({created}) /ModDate ({created})>>",
-            text_string(&doc.title)
+            text_string(title)
         )
         .as_bytes(),
     );
@@ -249,7 +306,6 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
     );
 
     // The signature dictionary comes last, so nothing but the xref and trailer follows its /Contents.
-    let s = &doc.signature;
     w.begin(sig);
     w.buf.extend_from_slice(
         b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 ",
@@ -270,7 +326,7 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
     );
     w.end();
 
-    let file_id = file_id(doc, &w.buf);
+    let file_id = file_id(id_parts, &w.buf);
     w.finish(catalog, info, &file_id);
     let mut bytes = w.buf;
     let len = bytes.len();
@@ -294,7 +350,7 @@ pub(crate) fn render(doc: &CopyDocument<'_>) -> Result<PreparedPdf, RenderError>
     })
 }
 
-fn write_shared(w: &mut Writer, f: &Font, qr_url: &str) -> Result<Shared, RenderError> {
+pub(crate) fn write_shared(w: &mut Writer, f: &Font, qr_url: &str) -> Result<Shared, RenderError> {
     // Font: Type0 → CIDFontType2 → descriptor → FontFile2; ToUnicode.
     let type0 = w.alloc();
     let cid = w.alloc();
@@ -643,19 +699,19 @@ fn footer(
 }
 
 /// Text layout helper for the certification page.
-struct Text<'f> {
-    f: &'f Font,
-    c: String,
+pub(crate) struct Text<'f> {
+    pub f: &'f Font,
+    pub c: String,
 }
 
 #[derive(Clone, Copy)]
-enum Align {
+pub(crate) enum Align {
     Left,
     Center,
 }
 
 impl Text<'_> {
-    fn line(
+    pub(crate) fn line(
         &mut self,
         x: f32,
         y: f32,
@@ -680,8 +736,33 @@ impl Text<'_> {
         Ok(())
     }
 
+    /// The country's name and motto (underlined), centred on `x`, the first line at `y`.
+    pub(crate) fn national_motto(&mut self, x: f32, y: f32, size: f32) -> Result<(), RenderError> {
+        self.line(
+            x,
+            y,
+            size,
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            true,
+            Align::Center,
+        )?;
+        let y = y - size * 1.36;
+        let motto = "Độc lập - Tự do - Hạnh phúc";
+        self.line(x, y, size, motto, true, Align::Center)?;
+        let mw = self.f.width(motto) / 1000.0 * size;
+        let _ = writeln!(
+            self.c,
+            "0.7 w {} {} m {} {} l S",
+            num(x - mw / 2.0),
+            num(y - 4.0),
+            num(x + mw / 2.0),
+            num(y - 4.0)
+        );
+        Ok(())
+    }
+
     /// Wraps `text` to `max` points; returns the lines.
-    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+    pub(crate) fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
         let fits = |s: &str| self.f.width(s) / 1000.0 * size <= max;
         let mut lines = Vec::new();
         let mut cur = String::new();
@@ -716,7 +797,7 @@ impl Text<'_> {
 
     /// Writes wrapped text and moves `y` down; returns nothing.
     #[allow(clippy::too_many_arguments)]
-    fn para(
+    pub(crate) fn para(
         &mut self,
         x: f32,
         y: &mut f32,
@@ -747,27 +828,8 @@ fn certification_content(f: &Font, doc: &CopyDocument<'_>, shared: &Shared) -> R
     let mid = pw / 2.0;
     let mut y = ph - 62.0;
 
-    t.line(
-        mid,
-        y,
-        12.5,
-        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-        true,
-        Align::Center,
-    )?;
-    y -= 17.0;
-    let motto = "Độc lập - Tự do - Hạnh phúc";
-    t.line(mid, y, 12.5, motto, true, Align::Center)?;
-    let mw = f.width(motto) / 1000.0 * 12.5;
-    let _ = writeln!(
-        t.c,
-        "0.7 w {} {} m {} {} l S",
-        num(mid - mw / 2.0),
-        num(y - 4.0),
-        num(mid + mw / 2.0),
-        num(y - 4.0)
-    );
-    y -= 48.0;
+    t.national_motto(mid, y, 12.5)?;
+    y -= 65.0;
     t.para(
         mid,
         &mut y,
@@ -925,9 +987,9 @@ fn xml_escape(s: &str) -> String {
     o
 }
 
-fn xmp(doc: &CopyDocument<'_>) -> String {
-    let d = xmp_date(doc.issued_at);
-    let title = xml_escape(&doc.title);
+fn xmp(title: &str, issued_at: time::OffsetDateTime) -> String {
+    let d = xmp_date(issued_at);
+    let title = xml_escape(title);
     format!(
         "<?xpacket begin=\"\u{FEFF}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\
 <x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n\
@@ -942,8 +1004,8 @@ fn xmp(doc: &CopyDocument<'_>) -> String {
     )
 }
 
-/// The file identifier: FNV-1a over the copy's identity, mixed with a CRC of the body.
-fn file_id(doc: &CopyDocument<'_>, body: &[u8]) -> [u8; 16] {
+/// The file identifier: FNV-1a over the document's identity (`parts`), mixed with a CRC of the body.
+fn file_id(parts: &[&[u8]], body: &[u8]) -> [u8; 16] {
     let fnv = |seed: u64, parts: &[&[u8]]| {
         let mut h = seed;
         for p in parts {
@@ -956,15 +1018,8 @@ fn file_id(doc: &CopyDocument<'_>, body: &[u8]) -> [u8; 16] {
         }
         h
     };
-    let when = doc.issued_at.unix_timestamp_nanos().to_be_bytes();
     let crc = crc32fast::hash(body).to_be_bytes();
-    let parts: [&[u8]; 5] = [
-        doc.code_display.as_bytes(),
-        doc.qr_url.as_bytes(),
-        doc.title.as_bytes(),
-        &when,
-        &crc,
-    ];
+    let parts: Vec<&[u8]> = parts.iter().copied().chain([&crc[..]]).collect();
     let a = fnv(0xCBF2_9CE4_8422_2325, &parts);
     let b = fnv(0x8422_2325_CBF2_9CE4, &parts);
     let mut id = [0u8; 16];

@@ -37,10 +37,12 @@ mod compose;
 mod font;
 mod icc;
 mod image;
+mod notice;
 mod pdfin;
 mod writer;
 
 pub use font::charset;
+pub use notice::{render_notice, NoticeDocument};
 
 /// What kind of file a page source is, found from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

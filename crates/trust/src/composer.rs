@@ -175,7 +175,12 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
         },
         text_layers: &text_layers,
     };
-    banso_render::render(&doc).map_err(|e| match e {
+    banso_render::render(&doc).map_err(render_error)
+}
+
+/// A rendering failure as a domain error (copies and notices alike).
+fn render_error(e: RenderError) -> Error {
+    match e {
         RenderError::Input { index, source } => {
             let inner = input_error(&source);
             Error::new(inner.code, format!("page file {}: {}", index + 1, inner.message))
@@ -189,10 +194,94 @@ pub fn render_copy(request: &ComposeRequest, default_dpi: f32) -> Result<banso_r
             Code::Iss0007Unprintable,
             format!("the character {c:?} cannot be printed"),
         ),
-        RenderError::Layout(m) => {
-            Error::new(Code::Sys0003Internal, format!("the copy cannot be laid out: {m}"))
-        }
-    })
+        RenderError::Layout(m) => Error::new(
+            Code::Sys0003Internal,
+            format!("the document cannot be laid out: {m}"),
+        ),
+    }
+}
+
+/// Runs signing work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::new(Code::Sys0003Internal, format!("signing task: {e}")))?
+}
+
+/// Notices (the appointment slip) are laid out by banso-render and signed with the organisation seal, with a
+/// signature timestamp; a result an officer made is sealed in a new revision, its pages untouched.
+#[async_trait]
+impl banso_core::ports::Notices for PdfComposer {
+    async fn notice(&self, n: banso_core::ports::Notice) -> Result<Vec<u8>, Error> {
+        let trust = self.trust.clone();
+        blocking(move || {
+            let doc = banso_render::NoticeDocument {
+                signature: banso_render::SignatureSlot {
+                    placeholder_size: banso_signing::pades::DEFAULT_PLACEHOLDER,
+                    name: n.signer_name.clone(),
+                    reason: n.title.clone(),
+                    location: n.issuer.clone(),
+                    signing_time: n.issued_at,
+                },
+                issuer: n.issuer,
+                form: n.form,
+                title: n.title,
+                rows: n.rows,
+                paragraphs: n.paragraphs,
+                qr: n.qr,
+                date_line: n.date_line,
+                signer_title: n.signer_title,
+                signer_name: n.signer_name,
+                doc_title: n.doc_title,
+                issued_at: n.issued_at,
+            };
+            let mut prepared = banso_render::render_notice(&doc).map_err(render_error)?;
+            sign_prepared(
+                &mut prepared,
+                trust.seal.as_ref(),
+                Some(trust.timestamps.as_ref()),
+            )?;
+            Ok(prepared.bytes)
+        })
+        .await
+    }
+
+    async fn seal(&self, pdf: Vec<u8>, reason: &str, at: time::OffsetDateTime) -> Result<Vec<u8>, Error> {
+        let trust = self.trust.clone();
+        let (reason, name) = (reason.to_string(), self.signer_name.clone());
+        blocking(move || {
+            let meta = banso_signing::incremental::SignatureMeta {
+                name: Some(name),
+                reason: Some(reason),
+                location: None,
+                signing_time: Some(at),
+            };
+            let mut seal = banso_signing::incremental::prepare_signature(
+                &pdf,
+                "KetQuaGiaiQuyet",
+                banso_signing::pades::DEFAULT_PLACEHOLDER,
+                &meta,
+            )
+            .map_err(|e| {
+                Error::new(
+                    Code::Iss0003CorruptPage,
+                    format!("the result PDF cannot be sealed: {e}"),
+                )
+            })?;
+            banso_signing::pades::sign_prepared_with(
+                &mut seal.bytes,
+                seal.byte_range,
+                seal.contents_hex.clone(),
+                trust.seal.as_ref(),
+                Some(trust.timestamps.as_ref()),
+            )
+            .map_err(signing_error)?;
+            Ok(seal.bytes)
+        })
+        .await
+    }
 }
 
 #[async_trait]
