@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod code;
+pub mod dossier;
 pub mod error;
 pub mod identity;
 pub mod merkle;

@@ -118,6 +118,8 @@ pub enum Role {
     Officer,
     /// A kiosk device: submits issuance requests only.
     Kiosk,
+    /// Another agency's system: reads the dossier feed and pulls documents by URI, changes nothing.
+    Agency,
 }
 
 impl Role {
@@ -125,6 +127,7 @@ impl Role {
         match self {
             Role::Officer => "officer",
             Role::Kiosk => "kiosk",
+            Role::Agency => "agency",
         }
     }
 
@@ -132,6 +135,7 @@ impl Role {
         match s {
             "officer" => Some(Role::Officer),
             "kiosk" => Some(Role::Kiosk),
+            "agency" => Some(Role::Agency),
             _ => None,
         }
     }

@@ -532,3 +532,102 @@ impl rand::RngCore for EntropyRng<'_> {
         Ok(())
     }
 }
+
+/// Dossiers, their timelines and ratings, and the deliveries their events owe (banso-store behind it: SQLite or
+/// PostgreSQL). A dossier's change, its event and its deliveries are written in one transaction.
+#[async_trait]
+pub trait DossierStore: Send + Sync {
+    /// The next number for dossier codes starting with `prefix` (a counter per prefix: a number taken by a
+    /// submission that then failed is not used again).
+    async fn next_dossier_number(&self, prefix: &str) -> Result<u32, StoreError>;
+    /// A new dossier with its first event and the deliveries it owes.
+    async fn insert_dossier(
+        &self,
+        dossier: &crate::dossier::Dossier,
+        event: &crate::dossier::Event,
+        deliveries: &[crate::dossier::Delivery],
+    ) -> Result<(), StoreError>;
+    async fn dossier(&self, code: &str) -> Result<Option<crate::dossier::Dossier>, StoreError>;
+    /// Writes `dossier` over the stored one if that is still at `read_version` (else `false`: another change
+    /// came first, and nothing is written), with its event and deliveries.
+    async fn update_dossier(
+        &self,
+        dossier: &crate::dossier::Dossier,
+        read_version: u64,
+        event: &crate::dossier::Event,
+        deliveries: &[crate::dossier::Delivery],
+    ) -> Result<bool, StoreError>;
+    /// A dossier's timeline, in order.
+    async fn dossier_events(&self, code: &str) -> Result<Vec<crate::dossier::Event>, StoreError>;
+    /// Every dossier's events after `after` in their global order, at most `limit` (the pull API's feed).
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<crate::dossier::Event>, StoreError>;
+    /// A holder's dossiers, newest first.
+    async fn dossiers_by_holder(
+        &self,
+        holder_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::dossier::Dossier>, StoreError>;
+    /// How many dossiers each procedure has (its code, the count).
+    async fn procedure_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Keeps a rating; `false` when this step of the dossier was rated already.
+    async fn add_dossier_rating(&self, rating: &crate::dossier::Rating) -> Result<bool, StoreError>;
+    async fn dossier_ratings(&self, code: &str) -> Result<Vec<crate::dossier::Rating>, StoreError>;
+    /// Claims pending deliveries whose time has come (at most `limit`, oldest first): their next try is moved
+    /// to `lease_until`, so that no other worker (on this node or another) takes them meanwhile, and a worker
+    /// that dies holding them leaves them to be tried again then.
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::dossier::Delivery>, StoreError>;
+    /// Records an attempt at a delivery: its new state (`pending` for another try at `next_at`, `delivered`,
+    /// `dead`), the attempts so far and the last error.
+    async fn record_attempt(
+        &self,
+        id: &str,
+        state: &str,
+        attempts: u32,
+        next_at: OffsetDateTime,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Deliveries in a state (`dead`: the dead-letter list), newest first.
+    async fn deliveries_in(
+        &self,
+        state: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::dossier::Delivery>, StoreError>;
+}
+
+/// A one-page notice the service issues and signs with the organisation seal (the appointment slip; later
+/// refusal notices): the text already laid out in lines by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// The issuing body, upper left (e.g. "UBND PHƯỜNG VIỆT HƯNG").
+    pub issuer: String,
+    /// The form's number in its regulation (e.g. "Mẫu số 01"), upper right.
+    pub form: String,
+    pub title: String,
+    /// Label and value lines.
+    pub rows: Vec<(String, String)>,
+    /// Free paragraphs after the rows.
+    pub paragraphs: Vec<String>,
+    /// A QR code of this text (an address), with a caption.
+    pub qr: Option<(String, String)>,
+    /// e.g. "Hà Nội, ngày 03 tháng 12 năm 2026".
+    pub date_line: String,
+    pub signer_title: String,
+    pub signer_name: String,
+    pub issued_at: OffsetDateTime,
+    /// Document title for the PDF's metadata.
+    pub doc_title: String,
+}
+
+/// Makes and seals notices and results (banso-render + banso-signing behind it).
+#[async_trait]
+pub trait Notices: Send + Sync {
+    /// The notice as a PDF signed with the organisation seal (with a signature timestamp).
+    async fn notice(&self, notice: Notice) -> Result<Vec<u8>>;
+    /// A PDF an officer made (a procedure's result), sealed in a new revision; its pages unchanged.
+    async fn seal(&self, pdf: Vec<u8>, reason: &str, at: OffsetDateTime) -> Result<Vec<u8>>;
+}

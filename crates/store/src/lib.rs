@@ -4,15 +4,45 @@
 
 mod blobs;
 mod postgres;
+mod postgres_dossiers;
 mod schema;
 mod sqlite;
+mod sqlite_dossiers;
 
 pub use blobs::{local_blobs, s3_blobs, ObjectBlobs, S3Settings};
 pub use postgres::{connection_is_encrypted, PgRegistry};
 pub use sqlite::SqliteRegistry;
 
-use banso_core::ports::{Registry, StoreError};
+use banso_core::ports::{DossierStore, Registry, StoreError};
 use std::sync::Arc;
+
+/// The registry and the dossiers, on one database.
+#[derive(Clone)]
+pub struct Stores {
+    pub registry: Arc<dyn Registry>,
+    pub dossiers: Arc<dyn DossierStore>,
+}
+
+/// Opens the registry and the dossiers named by a database URL (see [`open_registry_with`]).
+pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> Result<Stores, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pg = Arc::new(PgRegistry::connect(url, ca_file).await?);
+        Ok(Stores {
+            registry: pg.clone(),
+            dossiers: pg,
+        })
+    } else {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let sqlite = Arc::new(SqliteRegistry::open(std::path::Path::new(path))?);
+        Ok(Stores {
+            registry: sqlite.clone(),
+            dossiers: sqlite,
+        })
+    }
+}
 
 /// Opens the registry named by a database URL: `sqlite:PATH` (or a bare path) or `postgres://…`.
 pub async fn open_registry(url: &str) -> Result<Arc<dyn Registry>, StoreError> {
@@ -25,13 +55,5 @@ pub async fn open_registry_with(
     url: &str,
     ca_file: Option<&std::path::Path>,
 ) -> Result<Arc<dyn Registry>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgRegistry::connect(url, ca_file).await?))
-    } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        Ok(Arc::new(SqliteRegistry::open(std::path::Path::new(path))?))
-    }
+    Ok(open_stores_with(url, ca_file).await?.registry)
 }

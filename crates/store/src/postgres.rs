@@ -21,10 +21,10 @@ use time::OffsetDateTime;
 use tokio_postgres::{NoTls, Row};
 
 pub struct PgRegistry {
-    pool: Pool,
+    pub(crate) pool: Pool,
 }
 
-fn err(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn err(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
             return StoreError::Conflict(db.message().to_string());
@@ -33,7 +33,7 @@ fn err(e: tokio_postgres::Error) -> StoreError {
     StoreError::Other(format!("postgres: {e}"))
 }
 
-fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Other(format!("postgres pool: {e}"))
 }
 
@@ -111,7 +111,10 @@ impl PgRegistry {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let client = pool.get().await.map_err(pool_err)?;
-        for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY") {
+        for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY")
+            .into_iter()
+            .chain(schema::dossier_statements("BIGSERIAL PRIMARY KEY"))
+        {
             client.batch_execute(&stmt).await.map_err(err)?;
         }
         for (table, column, kind) in schema::ADDED_COLUMNS {
@@ -248,7 +251,7 @@ async fn append_leaf<C: tokio_postgres::GenericClient>(
 
 /// Runs `work` in one transaction on `client`: committed when it returns `Ok`; on an error the connection is
 /// discarded, which makes the server roll the transaction back.
-async fn in_transaction<T>(
+pub(crate) async fn in_transaction<T>(
     client: Object,
     work: impl AsyncFnOnce(&deadpool_postgres::ClientWrapper) -> Result<T, tokio_postgres::Error>,
 ) -> Result<T, StoreError> {

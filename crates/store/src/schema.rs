@@ -1,5 +1,8 @@
 //! The registry schema, shared by both databases where the SQL is the same.
 
+use banso_core::ports::StoreError;
+use time::OffsetDateTime;
+
 /// The column names of a column list, or of the list between `SELECT` and `FROM` of a query (for the tests
 /// that hold the named places below to their lists).
 #[cfg(test)]
@@ -555,4 +558,202 @@ pub fn rating_counts(rows: &[(i64, i64)]) -> [u64; 5] {
         }
     }
     out
+}
+
+/// Dossiers (one row each: the indexed columns beside the whole dossier as JSON), their timeline, their ratings,
+/// the counters their codes are numbered from, and the deliveries (webhooks, e-mails) their events owe. Times
+/// here are Unix seconds, compared as numbers by both databases.
+pub fn dossier_statements(serial: &str) -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS dossier_counters (prefix TEXT PRIMARY KEY, n BIGINT NOT NULL)"
+            .to_string(),
+        "CREATE TABLE IF NOT EXISTS dossiers (
+            code TEXT PRIMARY KEY,
+            holder_id TEXT NOT NULL,
+            procedure TEXT NOT NULL,
+            status TEXT NOT NULL,
+            received_at BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            data TEXT NOT NULL
+        )"
+        .to_string(),
+        "CREATE INDEX IF NOT EXISTS dossiers_holder ON dossiers (holder_id, received_at)".to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS dossier_events (
+            seq {serial},
+            dossier TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            note TEXT NOT NULL
+        )"
+        ),
+        "CREATE INDEX IF NOT EXISTS dossier_events_dossier ON dossier_events (dossier, seq)".to_string(),
+        "CREATE TABLE IF NOT EXISTS dossier_ratings (
+            dossier TEXT NOT NULL,
+            step TEXT NOT NULL,
+            level TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            officer TEXT,
+            procedure TEXT NOT NULL,
+            rated_at BIGINT NOT NULL,
+            PRIMARY KEY (dossier, step)
+        )"
+        .to_string(),
+        "CREATE TABLE IF NOT EXISTS deliveries (
+            id TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_at BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            last_error TEXT,
+            created_at BIGINT NOT NULL
+        )"
+        .to_string(),
+        "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at)".to_string(),
+    ]
+}
+
+pub const NEXT_DOSSIER_NUMBER: &str = "INSERT INTO dossier_counters (prefix, n) VALUES ($1, 1) \
+    ON CONFLICT (prefix) DO UPDATE SET n = dossier_counters.n + 1 RETURNING n";
+
+pub const INSERT_DOSSIER: &str = "INSERT INTO dossiers (code, holder_id, procedure, status, received_at, \
+    version, data) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub const SELECT_DOSSIER: &str = "SELECT data FROM dossiers WHERE code = $1";
+
+/// Writes a dossier over the version it was read at (no row changed: another change came first).
+pub const UPDATE_DOSSIER: &str =
+    "UPDATE dossiers SET status = $1, version = $2, data = $3 WHERE code = $4 AND version = $5";
+
+pub const DOSSIERS_BY_HOLDER: &str =
+    "SELECT data FROM dossiers WHERE holder_id = $1 ORDER BY received_at DESC, code DESC LIMIT $2";
+
+pub const PROCEDURE_COUNTS: &str =
+    "SELECT procedure, COUNT(*) FROM dossiers GROUP BY procedure ORDER BY procedure";
+
+pub const INSERT_DOSSIER_EVENT: &str =
+    "INSERT INTO dossier_events (dossier, kind, status, at, actor, note) VALUES ($1, $2, $3, $4, $5, $6)";
+
+const EVENT_COLUMNS: &str = "seq, dossier, kind, status, at, actor, note";
+
+pub fn select_events(filter: &str) -> String {
+    format!("SELECT {EVENT_COLUMNS} FROM dossier_events WHERE {filter} ORDER BY seq")
+}
+
+pub const INSERT_DOSSIER_RATING: &str = "INSERT INTO dossier_ratings (dossier, step, level, reasons, comment, \
+    officer, procedure, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dossier, step) DO NOTHING";
+
+pub const SELECT_DOSSIER_RATINGS: &str =
+    "SELECT dossier, step, level, reasons, comment, officer, procedure, \
+    rated_at FROM dossier_ratings WHERE dossier = $1 ORDER BY rated_at, step";
+
+pub const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, target, body, attempts, next_at, state, \
+    last_error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+const DELIVERY_COLUMNS: &str = "id, target, body, attempts, next_at, state, last_error, created_at";
+
+/// Claims due deliveries: `$1` the lease's end, `$2` now, `$3` how many; `lock` is PostgreSQL's
+/// `FOR UPDATE SKIP LOCKED` (SQLite has one writer and needs none).
+pub fn claim_deliveries(lock: &str) -> String {
+    format!(
+        "UPDATE deliveries SET next_at = $1 WHERE id IN (SELECT id FROM deliveries \
+         WHERE state = 'pending' AND next_at <= $2 ORDER BY next_at, created_at, id LIMIT $3 {lock}) \
+         RETURNING {DELIVERY_COLUMNS}"
+    )
+}
+
+pub const RECORD_ATTEMPT: &str =
+    "UPDATE deliveries SET state = $1, attempts = $2, next_at = $3, last_error = $4 WHERE id = $5";
+
+pub fn deliveries_in() -> String {
+    format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = $1 ORDER BY created_at DESC, id LIMIT $2"
+    )
+}
+
+/// Unix seconds to a time (0 for one out of range, which no stored row holds).
+pub fn from_unix(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A stored dossier back to the type.
+pub fn dossier_from_json(data: &str) -> Result<banso_core::dossier::Dossier, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::Other(format!("a stored dossier does not read: {e}")))
+}
+
+pub fn dossier_json(d: &banso_core::dossier::Dossier) -> Result<String, StoreError> {
+    serde_json::to_string(d).map_err(|e| StoreError::Other(format!("a dossier does not write: {e}")))
+}
+
+/// An event row (seq, dossier, kind, status, at, actor, note) back to the type.
+pub fn event_from_row(
+    (seq, dossier, kind, status, at, actor, note): (i64, String, String, String, i64, String, String),
+) -> Result<banso_core::dossier::Event, StoreError> {
+    Ok(banso_core::dossier::Event {
+        seq: seq as u64,
+        dossier,
+        kind,
+        status: banso_core::dossier::Status::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown dossier status {status}")))?,
+        at: from_unix(at),
+        actor,
+        note,
+    })
+}
+
+/// The type on a row of a rating (dossier, step, level, reasons as JSON, comment, officer, procedure, rated_at).
+#[allow(clippy::type_complexity)]
+pub fn rating_from_row(
+    (dossier, step, level, reasons, comment, officer, procedure, at): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        i64,
+    ),
+) -> Result<banso_core::dossier::Rating, StoreError> {
+    Ok(banso_core::dossier::Rating {
+        dossier,
+        step,
+        level: banso_core::dossier::Satisfaction::parse(&level)
+            .ok_or_else(|| StoreError::Other(format!("unknown satisfaction {level}")))?,
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        comment,
+        officer,
+        procedure,
+        at: from_unix(at),
+    })
+}
+
+/// A delivery row (id, target, body, attempts, next_at, state, last_error, created_at) back to the type.
+#[allow(clippy::type_complexity)]
+pub fn delivery_from_row(
+    (id, target, body, attempts, next_at, state, last_error, created_at): (
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        Option<String>,
+        i64,
+    ),
+) -> banso_core::dossier::Delivery {
+    banso_core::dossier::Delivery {
+        id,
+        target,
+        body,
+        attempts: attempts.max(0) as u32,
+        next_at: from_unix(next_at),
+        state,
+        last_error,
+        created_at: from_unix(created_at),
+    }
 }

@@ -28,11 +28,11 @@ use tokio::sync::Mutex as AsyncMutex;
 const READERS: usize = 4;
 
 pub struct SqliteRegistry {
-    writer: Arc<AsyncMutex<Connection>>,
+    pub(crate) writer: Arc<AsyncMutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
 }
 
-fn err(e: rusqlite::Error) -> StoreError {
+pub(crate) fn err(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, m) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Conflict(m.unwrap_or_else(|| "constraint violated".into()))
@@ -105,7 +105,10 @@ impl SqliteRegistry {
             }
         }
         let writer = open_connection(path)?;
-        for stmt in create_statements("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT") {
+        for stmt in create_statements("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            .into_iter()
+            .chain(schema::dossier_statements("INTEGER PRIMARY KEY AUTOINCREMENT"))
+        {
             writer.execute_batch(&stmt).map_err(err)?;
         }
         for (table, column, kind) in schema::ADDED_COLUMNS {
@@ -132,7 +135,10 @@ impl SqliteRegistry {
         })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         let guard = self
             .readers
             .iter()
@@ -248,7 +254,7 @@ fn append_leaf(conn: &Connection, l: &LogRecord) -> rusqlite::Result<()> {
 /// Runs `f` on the writer connection. On a multi-threaded runtime it runs in place but marked as blocking
 /// (`block_in_place`), so the runtime moves its other tasks to another worker while this one waits on SQLite's
 /// lock or on the disk; elsewhere (a single-threaded runtime: tests, the CLI) it runs inline.
-async fn write<T: Send + 'static>(
+pub(crate) async fn write<T: Send + 'static>(
     writer: &Arc<AsyncMutex<Connection>>,
     f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {

@@ -2,8 +2,11 @@
 //! database on the server scripts/test.sh starts; `BANSO_TEST_PG_URL`). Numbers, copies, statuses, the log and
 //! its audit, tokens, intake records and page fingerprints, the book's lines, and issuers racing for numbers.
 
+use banso_core::dossier::{Delivery, Dossier, Event, Rating, Satisfaction, Status};
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
-use banso_core::ports::{BookLineStatus, CaRevocation, PageFingerprint, PaymentRow, Registry, StoreError};
+use banso_core::ports::{
+    BookLineStatus, CaRevocation, DossierStore, PageFingerprint, PaymentRow, Registry, StoreError,
+};
 use banso_core::transparency::{audit, issued_record, status_record};
 use std::sync::Arc;
 use std::time::Duration;
@@ -487,6 +490,239 @@ async fn ratings_are_counted_by_score(reg: &dyn Registry) {
     );
 }
 
+fn dossier(code: &str, holder: &str, at: OffsetDateTime) -> Dossier {
+    Dossier {
+        code: code.into(),
+        lookup_mac: "ab".repeat(32),
+        procedure: "dang-ky-khai-sinh".into(),
+        procedure_code: "1.001193".into(),
+        procedure_name: "Đăng ký khai sinh".into(),
+        body: "UBND phường Việt Hưng".into(),
+        holder_id: holder.into(),
+        holder_name: "NGUYỄN VĂN AN".into(),
+        identified_by: "app".into(),
+        channel: "kiosk".into(),
+        email: Some("an@example.vn".into()),
+        form: [("child_name".to_string(), "Nguyễn Văn Bình".to_string())].into(),
+        prefilled: vec!["declarant_id".into()],
+        attachments: Vec::new(),
+        requested: Vec::new(),
+        status: Status::Received,
+        officer: None,
+        fee_vnd: 0,
+        received_at: at,
+        due: time::macros::date!(2026 - 12 - 04),
+        slip_object: Some(format!("dossiers/{code}/slip.pdf")),
+        result_object: None,
+        refusal: None,
+        version: 1,
+    }
+}
+
+fn event(code: &str, kind: &str, status: Status, at: OffsetDateTime) -> Event {
+    Event {
+        seq: 0,
+        dossier: code.into(),
+        kind: kind.into(),
+        status,
+        at,
+        actor: "officer-1".into(),
+        note: format!("{kind} note"),
+    }
+}
+
+fn delivery(id: &str, at: OffsetDateTime) -> Delivery {
+    Delivery {
+        id: id.into(),
+        target: "webhook:http://127.0.0.1:9/hook".into(),
+        body: format!("{{\"id\":\"{id}\"}}"),
+        attempts: 0,
+        next_at: at,
+        state: "pending".into(),
+        last_error: None,
+        created_at: at,
+    }
+}
+
+/// Dossier codes count per prefix; a dossier reads back whole; a change is written only over the version it
+/// read (a second officer acting on the same version changes nothing, and no event or delivery of theirs is
+/// kept); the timeline and the global feed read back in order; a holder's dossiers newest first.
+async fn a_dossier_changes_only_over_the_version_it_read(store: &dyn DossierStore) {
+    assert_eq!(store.next_dossier_number("UBND-VH-261202-").await.unwrap(), 1);
+    assert_eq!(store.next_dossier_number("UBND-VH-261202-").await.unwrap(), 2);
+    assert_eq!(store.next_dossier_number("UBND-VH-261203-").await.unwrap(), 1);
+    let d = dossier("UBND-VH-261202-0001", "001080012345", AT);
+    store
+        .insert_dossier(
+            &d,
+            &event(&d.code, "received", Status::Received, AT),
+            &[delivery("msg_a", AT)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.dossier(&d.code).await.unwrap().as_ref(), Some(&d));
+    assert_eq!(store.dossier("UBND-VH-261202-0009").await.unwrap(), None);
+    let dup = store
+        .insert_dossier(&d, &event(&d.code, "received", Status::Received, AT), &[])
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let later = AT + time::Duration::minutes(5);
+    let mut first = d.clone();
+    first.status = Status::InProcessing;
+    first.officer = Some("officer-1".into());
+    first.version = 2;
+    let mut second = first.clone();
+    second.officer = Some("officer-2".into());
+    assert!(store
+        .update_dossier(
+            &first,
+            1,
+            &event(&d.code, "assign", Status::InProcessing, later),
+            &[delivery("msg_b", later)]
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .update_dossier(
+            &second,
+            1,
+            &event(&d.code, "assign", Status::InProcessing, later),
+            &[delivery("msg_c", later)]
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        store.dossier(&d.code).await.unwrap().unwrap().officer.as_deref(),
+        Some("officer-1")
+    );
+    let timeline = store.dossier_events(&d.code).await.unwrap();
+    assert_eq!(
+        timeline
+            .iter()
+            .map(|e| (e.kind.as_str(), e.status))
+            .collect::<Vec<_>>(),
+        [("received", Status::Received), ("assign", Status::InProcessing)]
+    );
+    assert!(timeline[0].seq < timeline[1].seq);
+    assert_eq!(timeline[1].at, later);
+    let other = dossier("UBND-VH-261202-0002", "001080012345", later);
+    store
+        .insert_dossier(
+            &other,
+            &event(&other.code, "received", Status::Received, later),
+            &[],
+        )
+        .await
+        .unwrap();
+    let feed = store.events_after(0, 10).await.unwrap();
+    assert_eq!(feed.len(), 3);
+    let rest = store.events_after(feed[0].seq, 10).await.unwrap();
+    assert_eq!(rest, feed[1..]);
+    assert_eq!(store.events_after(feed[0].seq, 1).await.unwrap(), feed[1..2]);
+    let mine = store.dossiers_by_holder("001080012345", 10).await.unwrap();
+    assert_eq!(
+        mine.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+        ["UBND-VH-261202-0002", "UBND-VH-261202-0001"]
+    );
+    assert!(store
+        .dossiers_by_holder("079200000001", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.procedure_counts().await.unwrap(),
+        [("dang-ky-khai-sinh".to_string(), 2)]
+    );
+}
+
+/// One rating per dossier and step.
+async fn a_dossiers_step_is_rated_once(store: &dyn DossierStore) {
+    let r = Rating {
+        dossier: "UBND-VH-261202-0001".into(),
+        step: "service".into(),
+        level: Satisfaction::VerySatisfied,
+        reasons: vec!["fast".into()],
+        comment: "Cán bộ nhiệt tình".into(),
+        officer: None,
+        procedure: "1.001193".into(),
+        at: AT,
+    };
+    assert!(store.add_dossier_rating(&r).await.unwrap());
+    let again = Rating {
+        level: Satisfaction::NotSatisfied,
+        ..r.clone()
+    };
+    assert!(!store.add_dossier_rating(&again).await.unwrap());
+    let result = Rating {
+        step: "result".into(),
+        officer: Some("officer-1".into()),
+        at: AT + time::Duration::days(2),
+        ..r.clone()
+    };
+    assert!(store.add_dossier_rating(&result).await.unwrap());
+    assert_eq!(store.dossier_ratings(&r.dossier).await.unwrap(), [r, result]);
+}
+
+/// A due delivery is claimed by one worker only (until its lease ends), retried later, delivered or dead.
+async fn deliveries_are_claimed_once_then_retried_delivered_or_dead(store: Arc<dyn DossierStore>) {
+    // msg_a and msg_b were written with the dossier's events above; msg_c was not (its change lost).
+    let now = AT + time::Duration::hours(1);
+    let lease = now + time::Duration::minutes(2);
+    let (a, b) = tokio::join!(
+        store.claim_deliveries(now, lease, 10),
+        store.claim_deliveries(now, lease, 10)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mut claimed: Vec<_> = a.iter().chain(&b).map(|d| d.id.clone()).collect();
+    claimed.sort();
+    assert_eq!(claimed, ["msg_a", "msg_b"], "each claimed once");
+    assert!(
+        store.claim_deliveries(now, lease, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    store
+        .record_attempt("msg_a", "delivered", 1, now, None)
+        .await
+        .unwrap();
+    let retry = now + time::Duration::seconds(30);
+    store
+        .record_attempt("msg_b", "pending", 1, retry, Some("HTTP 503"))
+        .await
+        .unwrap();
+    assert!(
+        store.claim_deliveries(now, lease, 10).await.unwrap().is_empty(),
+        "not yet"
+    );
+    let again = store.claim_deliveries(retry, lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].id.as_str(),
+            again[0].attempts,
+            again[0].last_error.as_deref()
+        ),
+        ("msg_b", 1, Some("HTTP 503"))
+    );
+    store
+        .record_attempt("msg_b", "dead", 8, retry, Some("HTTP 500"))
+        .await
+        .unwrap();
+    let dead = store.deliveries_in("dead", 10).await.unwrap();
+    assert_eq!(dead.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["msg_b"]);
+    assert_eq!(store.deliveries_in("delivered", 10).await.unwrap().len(), 1);
+    assert!(store
+        .claim_deliveries(retry + time::Duration::days(1), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn dossier_contract(store: Arc<dyn DossierStore>) {
+    a_dossier_changes_only_over_the_version_it_read(store.as_ref()).await;
+    a_dossiers_step_is_rated_once(store.as_ref()).await;
+    deliveries_are_claimed_once_then_retried_delivered_or_dead(store).await;
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
@@ -507,7 +743,9 @@ async fn contract(reg: Arc<dyn Registry>) {
 async fn the_contract_holds_on_sqlite() {
     let dir = tempfile::TempDir::new().unwrap();
     let url = format!("sqlite:{}", dir.path().join("registry.db").display());
-    contract(banso_store::open_registry(&url).await.unwrap()).await;
+    let stores = banso_store::open_stores_with(&url, None).await.unwrap();
+    contract(stores.registry).await;
+    dossier_contract(stores.dossiers).await;
 }
 
 /// A fresh database on the PostgreSQL server of scripts/test.sh.
@@ -537,7 +775,9 @@ fn fresh_postgres() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_contract_holds_on_postgres() {
     let url = fresh_postgres();
-    contract(banso_store::open_registry(&url).await.unwrap()).await;
+    let stores = banso_store::open_stores_with(&url, None).await.unwrap();
+    contract(stores.registry).await;
+    dossier_contract(stores.dossiers).await;
 }
 
 /// A registry written before page fingerprints had their own table opens with them filled in from the kept

@@ -288,17 +288,33 @@ impl Service {
 
     /// The wallet of the citizen the browser's login `id` proved.
     pub async fn web_wallet(&self, id: &str) -> Result<(ProvenHolder, Vec<WalletEntry>)> {
-        let now = self.clock.now();
-        let s = self.web_sessions.get(&web_device(id), id, now)?;
-        let Stage::Verified { holder, .. } = s.stage else {
-            return Err(wrong_step("the wallet", &s));
-        };
+        let holder = self.web_holder(id)?;
         let entries = self.wallet_of(&holder.id_number).await?;
         Ok((holder, entries))
     }
 
+    /// The citizen a browser's verified app login `id` proved.
+    pub fn web_holder(&self, id: &str) -> Result<ProvenHolder> {
+        Ok(self.web_identity(id)?.0)
+    }
+
+    /// The citizen a browser's verified app login `id` proved, and how.
+    pub fn web_identity(&self, id: &str) -> Result<(ProvenHolder, Method)> {
+        let now = self.clock.now();
+        let s = self.web_sessions.get(&web_device(id), id, now)?;
+        match s.stage {
+            Stage::Verified { holder, method } => Ok((holder, method)),
+            _ => Err(wrong_step("the wallet", &s)),
+        }
+    }
+
     /// The holder the device's verified session `id` proved: the only way a kiosk names a holder.
     pub fn verified_holder(&self, device: &str, id: &str) -> Result<ProvenHolder> {
+        Ok(self.verified_identity(device, id)?.0)
+    }
+
+    /// The holder the device's verified session `id` proved, and how (chip and face, or the app).
+    pub fn verified_identity(&self, device: &str, id: &str) -> Result<(ProvenHolder, Method)> {
         let now = self.clock.now();
         let s = self.sessions.get(device, id, now).map_err(|_| {
             Error::new(
@@ -307,7 +323,7 @@ impl Service {
             )
         })?;
         match s.stage {
-            Stage::Verified { holder, .. } => Ok(holder),
+            Stage::Verified { holder, method } => Ok((holder, method)),
             _ => Err(Error::new(
                 Code::Auth0005IdentityRequired,
                 "a kiosk issues only for a citizen it identified: the identity session is not verified",

@@ -20,6 +20,11 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 mod access;
+mod dossier;
+pub use dossier::{
+    email_address, retry_delay, AttachmentView, DossierSettings, DossierView, FoundProcedure, NewAttachment,
+    NewSource, OfficerAction, PublicStatus, PulledDocument, Submission, Submitted, TimelineEntry,
+};
 mod identity;
 pub use identity::{WalletEntry, WALLET_SIZE};
 mod issue;
@@ -335,6 +340,8 @@ pub struct Service {
     web_sessions: Arc<crate::identity::Sessions>,
     /// The payment gateway kiosks' fees are paid through (none: kiosks' requests issue without a fee).
     payments: Option<Arc<PaymentSettings>>,
+    /// Dossiers of administrative procedures (none: not kept by this service).
+    dossiers: Option<Arc<DossierSettings>>,
 }
 
 /// The adapters a [`Service`] is built from (the composition root fills it; the edges then reach them only
@@ -458,6 +465,7 @@ impl Service {
             sessions: Default::default(),
             web_sessions: Arc::new(crate::identity::Sessions::with_max(crate::identity::WEB_SESSIONS)),
             payments: None,
+            dossiers: None,
         }
     }
 
