@@ -32,7 +32,8 @@ APT_PACKAGES=(
 # aiosmtpd: the SMTP server that keeps the mail the kiosk tests send.
 # holidays, lunar-vn: the independent Vietnamese holidays and lunar calendar the calendar tests and `banso bench
 # calendar` compare with (scripts/calendar_oracle.py).
-PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]" pillow opencv-python-headless aiosmtpd holidays lunar-vn)
+# standardwebhooks: the independent check of the dossier webhooks the tests' receiver runs.
+PIP_PACKAGES=(pyhanko pyhanko-cli "moto[server]" pillow opencv-python-headless aiosmtpd holidays lunar-vn standardwebhooks)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 py_missing=0
-python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors, PIL, cv2, aiosmtpd, holidays, lunar_vn" 2>/dev/null || py_missing=1
+python3 -c "import pyhanko, pyhanko.cli, moto.server, flask_cors, PIL, cv2, aiosmtpd, holidays, lunar_vn, standardwebhooks" 2>/dev/null || py_missing=1
 if [ "$py_missing" = 1 ]; then
   echo "setup: installing Python validators (${PIP_PACKAGES[*]})" >&2
   python3 -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"

@@ -118,6 +118,35 @@ pub struct App {
     pub service: Service,
     pub log_key: Arc<crate::translog::LogKey>,
     pub trust: Arc<crate::trust::TrustServices>,
+    /// Webhook subscribers' URLs and their secrets' key bytes.
+    pub webhooks: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// Reads every webhook subscriber's secret (`whsec_…` in its file) at start: a missing or short one stops the
+/// service rather than leaving deliveries unsigned.
+fn webhook_keys(c: &crate::config::DossiersConfig) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
+    let mut keys = std::collections::BTreeMap::new();
+    for w in &c.webhooks {
+        if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+            return Err(anyhow!("a webhook's URL is http(s)://…, not {}", w.url));
+        }
+        let text = std::fs::read_to_string(&w.secret_file)
+            .with_context(|| format!("reading the webhook secret {}", w.secret_file.display()))?;
+        let key = banso_core::dossier::webhook::secret_bytes(&text)
+            .map_err(|e| anyhow!("{}: {}", w.secret_file.display(), e.message))?;
+        keys.insert(w.url.clone(), key);
+    }
+    Ok(keys)
+}
+
+/// `HH:MM` (local time in Việt Nam).
+fn parse_cutoff(text: &str) -> Result<time::Time> {
+    let (h, m) = text
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| anyhow!("the dossier cut-off is HH:MM, not {text:?}"))?;
+    let (h, m): (u8, u8) = (h.parse()?, m.parse()?);
+    time::Time::from_hms(h, m, 0).map_err(|e| anyhow!("the dossier cut-off {text:?}: {e}"))
 }
 
 /// Makes the data folder private to the service user: created 0700, and tightened to 0700 (with a warning on
@@ -185,8 +214,8 @@ impl App {
                 std::fs::read_to_string(extra).with_context(|| format!("reading {}", extra.display()))?;
             roots.extend(pem_certificates(&text));
         }
-        let registry =
-            banso_store::open_registry_with(&config.database_url(), config.database_ca_file.as_deref())
+        let stores =
+            banso_store::open_stores_with(&config.database_url(), config.database_ca_file.as_deref())
                 .await
                 .map_err(|e| {
                     anyhow!(
@@ -194,6 +223,7 @@ impl App {
                         crate::config::redact_url(&config.database_url())
                     )
                 })?;
+        let registry = stores.registry.clone();
         import_legacy_revocations(&config.pki_dir(), registry.as_ref()).await?;
         trust
             .refresh_revocations(registry.as_ref())
@@ -245,18 +275,28 @@ impl App {
                 None => capability_secret(&config.data_dir)?,
             },
         };
+        let composer = Arc::new(PdfComposer {
+            trust: trust.clone(),
+            registry: registry.clone(),
+            level: crate::longterm::parse_level(&config.signature_level)
+                .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
+            default_dpi: config.default_dpi,
+            signer_name,
+        });
+        let webhooks = webhook_keys(&config.dossiers)?;
+        let dossiers = banso_core::service::DossierSettings {
+            store: stores.dossiers.clone(),
+            notices: composer.clone(),
+            catalogue: banso_core::procedure::Catalogue::builtin(),
+            body_code: config.dossiers.body_code.clone(),
+            cutoff: parse_cutoff(&config.dossiers.cutoff)?,
+            webhooks: webhooks.keys().cloned().collect(),
+        };
         let service = Service::new(
             banso_core::service::Ports {
                 registry: registry.clone(),
                 blobs,
-                composer: Arc::new(PdfComposer {
-                    trust: trust.clone(),
-                    registry: registry.clone(),
-                    level: crate::longterm::parse_level(&config.signature_level)
-                        .ok_or_else(|| anyhow!("signature_level must be B-B, B-T, B-LT or B-LTA"))?,
-                    default_dpi: config.default_dpi,
-                    signer_name,
-                }),
+                composer,
                 verifier: Arc::new(
                     Verifier::new(
                         TrustStore { roots },
@@ -289,7 +329,8 @@ impl App {
         let service = match payment_settings(&config)? {
             Some(p) => service.with_payments(p),
             None => service,
-        };
+        }
+        .with_dossiers(dossiers);
         let origin = format!(
             "{}/log",
             config
@@ -303,6 +344,7 @@ impl App {
             service,
             log_key,
             trust,
+            webhooks,
         })
     }
 }

@@ -46,6 +46,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub payment: PaymentConfig,
     pub delivery: DeliveryConfig,
+    pub dossiers: DossiersConfig,
     pub limits: LimitsConfig,
     /// Stored objects no registry row names are removed once older than this (an issuance cut short by a
     /// crash leaves them; one still running is never this old). Env: `BANSO_ORPHAN_GRACE_MINUTES`.
@@ -125,6 +126,46 @@ pub struct DeliveryConfig {
     pub smtp_url: Option<String>,
     /// The sender of those e-mails. Env: `BANSO_MAIL_FROM`.
     pub mail_from: Option<String>,
+}
+
+/// Dossiers of administrative procedures, and the webhooks their events are delivered to.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DossiersConfig {
+    /// The receiving body's code at the head of dossier codes (`{body_code}-{yymmdd}-{NNNN}`).
+    /// Env: `BANSO_DOSSIER_BODY_CODE`.
+    pub body_code: String,
+    /// Local time (UTC+7) after which a dossier received counts from the next working day, `HH:MM`.
+    /// Env: `BANSO_DOSSIER_CUTOFF`.
+    pub cutoff: String,
+    /// Other agencies' systems told of every dossier event (Standard Webhooks, HMAC-SHA256). Env:
+    /// `BANSO_WEBHOOKS`, `URL|SECRET_FILE` pairs separated by commas.
+    pub webhooks: Vec<WebhookConfig>,
+    /// Seconds before a failed delivery is tried again the first time (then four times longer each time).
+    /// Env: `BANSO_DELIVERY_RETRY_SECS`.
+    pub retry_base_secs: u64,
+    /// Attempts before a delivery is given up and listed dead. Env: `BANSO_DELIVERY_MAX_ATTEMPTS`.
+    pub max_attempts: u32,
+}
+
+impl Default for DossiersConfig {
+    fn default() -> Self {
+        Self {
+            body_code: "UBND-VH".into(),
+            cutoff: "16:00".into(),
+            webhooks: Vec::new(),
+            retry_base_secs: 5,
+            max_attempts: 10,
+        }
+    }
+}
+
+/// One webhook subscriber: where, and the file holding its `whsec_…` secret.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret_file: PathBuf,
 }
 
 /// The payment gateway kiosks' fees are paid through (VNPAY's protocol). Without one, a kiosk's request is
@@ -273,6 +314,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             payment: PaymentConfig::default(),
             delivery: DeliveryConfig::default(),
+            dossiers: DossiersConfig::default(),
             limits: LimitsConfig::default(),
             orphan_grace_minutes: 60,
             sweep_every_minutes: 60,
@@ -406,6 +448,33 @@ impl Config {
         }
         if let Some(v) = env("BANSO_MAIL_FROM") {
             config.delivery.mail_from = Some(v);
+        }
+        if let Some(v) = env("BANSO_DOSSIER_BODY_CODE") {
+            config.dossiers.body_code = v;
+        }
+        if let Some(v) = env("BANSO_DOSSIER_CUTOFF") {
+            config.dossiers.cutoff = v;
+        }
+        if let Some(v) = env("BANSO_WEBHOOKS") {
+            config.dossiers.webhooks = v
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|pair| {
+                    let (url, file) = pair.trim().split_once('|').ok_or_else(|| {
+                        anyhow::anyhow!("BANSO_WEBHOOKS holds URL|SECRET_FILE pairs, not {pair:?}")
+                    })?;
+                    Ok(WebhookConfig {
+                        url: url.to_string(),
+                        secret_file: PathBuf::from(file),
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = env("BANSO_DELIVERY_RETRY_SECS") {
+            config.dossiers.retry_base_secs = v.parse().context("BANSO_DELIVERY_RETRY_SECS")?;
+        }
+        if let Some(v) = env("BANSO_DELIVERY_MAX_ATTEMPTS") {
+            config.dossiers.max_attempts = v.parse().context("BANSO_DELIVERY_MAX_ATTEMPTS")?;
         }
         if let Some(v) = env("BANSO_VNPAY_URL") {
             config.payment.vnpay_url = Some(v);

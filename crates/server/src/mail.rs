@@ -16,19 +16,10 @@ pub struct Mailer {
     sent: Mutex<HashMap<String, u32>>,
 }
 
-/// A recipient a citizen typed: one plain address, ASCII, no display name, no comments.
+/// A recipient a citizen typed: one plain address, ASCII, no display name, no comments (the core's rule,
+/// [`banso_core::service::email_address`]).
 pub fn recipient(address: &str) -> Option<Mailbox> {
-    let a = address.trim();
-    let plain = a.len() <= 254
-        && a.bytes().filter(|b| *b == b'@').count() == 1
-        && a.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@._+-".contains(&b));
-    let (local, domain) = a.split_once('@')?;
-    if !plain || local.is_empty() || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.')
-    {
-        return None;
-    }
-    a.parse().ok()
+    banso_core::service::email_address(address).ok()?.parse().ok()
 }
 
 impl Mailer {
@@ -76,18 +67,35 @@ impl Mailer {
              The certified electronic copy of your original ({document_type}), code {code}, is attached.\n\
              Anyone can check it at: {verify_url}\n"
         );
+        self.send(
+            to,
+            &format!("Bản sao chứng thực điện tử {code} / Certified electronic copy"),
+            text,
+            vec![(format!("{code}.pdf"), pdf)],
+        )
+        .await
+    }
+
+    /// Sends a plain-text mail with PDF attachments (name, bytes).
+    pub async fn send(
+        &self,
+        to: Mailbox,
+        subject: &str,
+        text: String,
+        pdfs: Vec<(String, Vec<u8>)>,
+    ) -> Result<()> {
+        let mut body = MultiPart::mixed().singlepart(SinglePart::plain(text));
+        for (name, pdf) in pdfs {
+            body = body.singlepart(Attachment::new(name).body(
+                pdf,
+                ContentType::parse("application/pdf").map_err(|e| anyhow!("{e}"))?,
+            ));
+        }
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!(
-                "Bản sao chứng thực điện tử {code} / Certified electronic copy"
-            ))
-            .multipart(MultiPart::mixed().singlepart(SinglePart::plain(text)).singlepart(
-                Attachment::new(format!("{code}.pdf")).body(
-                    pdf,
-                    ContentType::parse("application/pdf").map_err(|e| anyhow!("{e}"))?,
-                ),
-            ))
+            .subject(subject)
+            .multipart(body)
             .map_err(|e| anyhow!("the message: {e}"))?;
         self.transport
             .send(message)

@@ -7,6 +7,7 @@ mod app;
 mod bench;
 mod cli;
 mod config;
+mod deliveries;
 mod edgebench;
 mod facecmd;
 mod http;
@@ -125,6 +126,11 @@ enum Command {
         decision: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Dossier webhooks: check a received one as its receiver would.
+    Webhook {
+        #[command(subcommand)]
+        command: cli::webhook::WebhookCommand,
     },
     /// API tokens.
     Token {
@@ -537,6 +543,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Id { command } => cli::id::run(command).await,
         Command::Maintain { command } => cli::maintain::run(command, &common).await,
         Command::Procedures { command } => cli::procedures::run(command),
+        Command::Webhook { command } => cli::webhook::run(command).await,
     }
 }
 
@@ -551,14 +558,7 @@ async fn serve(mut config: Config) -> Result<()> {
         .get_or_insert_with(|| format!("http://{local}"));
     let app = App::open(config).await?;
     let base = app.config.public_base_url();
-    let state = http::AppState::new(
-        app.service.clone(),
-        app.trust.clone(),
-        app.log_key.clone(),
-        http::edge::Edge::new(app.config.limits.clone(), app.config.max_upload_bytes),
-        &base,
-    )
-    .with_mailer(match &app.config.delivery.smtp_url {
+    let mailer = match &app.config.delivery.smtp_url {
         Some(url) => Some(std::sync::Arc::new(mail::Mailer::new(
             url,
             app.config
@@ -568,7 +568,23 @@ async fn serve(mut config: Config) -> Result<()> {
                 .unwrap_or("Banso <no-reply@banso.invalid>"),
         )?)),
         None => None,
-    });
+    };
+    let state = http::AppState::new(
+        app.service.clone(),
+        app.trust.clone(),
+        app.log_key.clone(),
+        http::edge::Edge::new(app.config.limits.clone(), app.config.max_upload_bytes),
+        &base,
+    )
+    .with_mailer(mailer.clone());
+    deliveries::Worker::new(
+        app.service.clone(),
+        app.webhooks.clone(),
+        mailer,
+        time::Duration::seconds(app.config.dossiers.retry_base_secs as i64),
+        app.config.dossiers.max_attempts,
+    )?
+    .spawn();
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");
     println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");

@@ -299,40 +299,6 @@ fn the_app_login_verifies_a_session_when_the_citizen_approves_on_the_phone() {
     assert_eq!(verified["holder"]["full_name"], HOLDER.1);
 }
 
-/// An SMTP server that keeps what it receives (aiosmtpd's Maildir handler), on a free port.
-struct Smtp(std::process::Child, u16);
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn smtp(maildir: &std::path::Path) -> Smtp {
-    let port = free_port();
-    let relay = Smtp(
-        std::process::Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .spawn()
-            .expect("python3 -m aiosmtpd"),
-        port,
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return relay;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("aiosmtpd did not listen");
-}
-
-fn mails(maildir: &std::path::Path) -> usize {
-    std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
-}
-
 #[test]
 fn a_kiosk_e_mails_only_its_citizens_copy_a_few_times_to_a_plain_address() {
     let tmp = tempfile::TempDir::new().unwrap();

@@ -7,3 +7,4 @@ pub mod maintain;
 pub mod pki;
 pub mod procedures;
 pub mod token;
+pub mod webhook;

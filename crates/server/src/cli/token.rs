@@ -7,6 +7,8 @@ use crate::*;
 pub enum RoleArg {
     Officer,
     Kiosk,
+    /// Another agency's system (the dossier feed, documents pulled by URI).
+    Agency,
 }
 
 impl From<RoleArg> for Role {
@@ -14,6 +16,7 @@ impl From<RoleArg> for Role {
         match r {
             RoleArg::Officer => Role::Officer,
             RoleArg::Kiosk => Role::Kiosk,
+            RoleArg::Agency => Role::Agency,
         }
     }
 }

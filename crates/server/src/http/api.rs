@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
-    fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
         if allowed.contains(&self.role) {
             Ok(())
         } else {

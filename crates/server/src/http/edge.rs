@@ -64,8 +64,27 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
         return BodyPolicy::Untouched;
     }
     match route {
-        Some("/api/v1/copies") => BodyPolicy::Authenticated {
-            limit: edge.max_upload_bytes,
+        Some("/api/v1/copies" | "/api/v1/dossiers" | "/api/v1/dossiers/{code}/result") => {
+            BodyPolicy::Authenticated {
+                limit: edge.max_upload_bytes,
+            }
+        }
+        // Anyone with a dossier's lookup code adds the documents asked for (scans, as a verification upload is
+        // bounded) and rates it.
+        Some("/api/v1/dossiers/{code}/documents" | "/d/{code}/documents") => BodyPolicy::Anonymous {
+            limit: edge.limits.max_verify_bytes,
+        },
+        Some("/api/v1/dossiers/{code}/ratings" | "/d/{code}/rate") => BodyPolicy::Anonymous {
+            limit: edge.limits.max_small_body_bytes,
+        },
+        Some(
+            "/api/v1/dossiers/{code}/assign"
+            | "/api/v1/dossiers/{code}/request-documents"
+            | "/api/v1/dossiers/{code}/return"
+            | "/api/v1/dossiers/{code}/refuse"
+            | "/api/v1/deliveries/{id}/retry",
+        ) => BodyPolicy::Authenticated {
+            limit: edge.limits.max_small_body_bytes,
         },
         Some(
             "/api/v1/copies/{code}/revoke"

@@ -3,11 +3,13 @@
 //! in exactly one place ([`ApiError`]).
 
 mod api;
+mod dossiers;
 pub mod edge;
 mod identity;
 mod metrics;
 mod pages;
 mod pki;
+mod tracking;
 mod wallet;
 
 use crate::output::error_json;
@@ -174,6 +176,26 @@ routes! {
     "/api/v1/wallet" => get(identity::wallet),
     "/api/v1/ratings" => post(api::rate),
     "/pay/vnpay/ipn" => get(api::vnpay_ipn),
+    "/api/v1/procedures" => get(dossiers::procedures),
+    "/api/v1/procedures/{code}" => get(dossiers::procedure),
+    "/api/v1/procedures/{code}/prefill" => get(dossiers::prefill),
+    "/api/v1/dossiers" => post(dossiers::submit),
+    "/api/v1/dossiers/{code}" => get(dossiers::show),
+    "/api/v1/dossiers/{code}/slip.pdf" => get(dossiers::slip),
+    "/api/v1/dossiers/{code}/result.pdf" => get(dossiers::result),
+    "/api/v1/dossiers/{code}/documents" => post(dossiers::add_documents),
+    "/api/v1/dossiers/{code}/ratings" => post(dossiers::rate),
+    "/api/v1/dossiers/{code}/ratings" => get(dossiers::ratings),
+    "/api/v1/dossiers/{code}/assign" => post(dossiers::assign),
+    "/api/v1/dossiers/{code}/request-documents" => post(dossiers::request_documents),
+    "/api/v1/dossiers/{code}/result" => post(dossiers::attach_result),
+    "/api/v1/dossiers/{code}/return" => post(dossiers::return_result),
+    "/api/v1/dossiers/{code}/refuse" => post(dossiers::refuse),
+    "/api/v1/integration/events" => get(dossiers::feed),
+    "/api/v1/integration/dossiers/{code}" => get(dossiers::staff_view),
+    "/api/v1/integration/pull" => get(dossiers::pull),
+    "/api/v1/deliveries" => get(dossiers::deliveries),
+    "/api/v1/deliveries/{id}/retry" => post(dossiers::retry_delivery),
     "/api/v1/tokens" => get(api::list_tokens),
     "/api/v1/tokens/{id}/revoke" => post(api::revoke_token),
     "/api/v1/log/checkpoint" => get(api::log_checkpoint),
@@ -188,6 +210,9 @@ routes! {
     "/v" => get(pages::lookup),
     "/v/{code}" => get(pages::copy_page),
     "/v/{code}/pdf" => get(api::copy_pdf),
+    "/d/{code}" => get(tracking::show),
+    "/d/{code}/rate" => post(tracking::rate),
+    "/d/{code}/documents" => post(tracking::documents),
     "/wallet" => get(wallet::show),
     "/wallet/login" => post(wallet::login),
     "/wallet/logout" => post(wallet::logout),

@@ -554,3 +554,37 @@ pub fn pyhanko_adesverify(dir: &Path, root_pem: &str, pdf: &[u8]) -> (bool, Stri
         ),
     )
 }
+
+/// An SMTP server that keeps what it receives (aiosmtpd's Maildir handler), on a free port.
+pub struct Smtp(pub std::process::Child, pub u16);
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn smtp(maildir: &std::path::Path) -> Smtp {
+    let port = free_port();
+    let relay = Smtp(
+        std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .spawn()
+            .expect("python3 -m aiosmtpd"),
+        port,
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return relay;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("aiosmtpd did not listen");
+}
+
+pub fn mails(maildir: &std::path::Path) -> usize {
+    std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
+}
