@@ -133,3 +133,9 @@ pub fn day_in_viet_nam(t: time::OffsetDateTime) -> String {
     let d = t.to_offset(time::macros::offset!(+7)).date();
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
+
+/// The time and day a moment was in Việt Nam (UTC+7), `HH:MM dd/mm/yyyy`.
+pub fn time_in_viet_nam(t: time::OffsetDateTime) -> String {
+    let l = t.to_offset(time::macros::offset!(+7));
+    format!("{:02}:{:02} {}", l.hour(), l.minute(), day_in_viet_nam(t))
+}

@@ -9,7 +9,7 @@ mod common;
 use common::citizen::{camera_y4m, chip_portrait, Film};
 use common::oidc::*;
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,10 +32,23 @@ impl Drop for Kiosk {
 
 /// Starts `banso kiosk` against `server` with a kiosk credential, scanning the files of `pages` in order.
 fn kiosk(backend: &Backend, server: &Server, dir: &Path, pages: &Path, idle_secs: u64) -> Kiosk {
+    kiosk_printing(backend, server, dir, pages, idle_secs, None)
+}
+
+/// [`kiosk`], printing on `printer` (`ipp://…`) when given.
+fn kiosk_printing(
+    backend: &Backend,
+    server: &Server,
+    dir: &Path,
+    pages: &Path,
+    idle_secs: u64,
+    printer: Option<&str>,
+) -> Kiosk {
     let credential = dir.join("kiosk.token");
     std::fs::write(&credential, backend.token("kiosk")).unwrap();
     let mut child = Command::new(BIN)
         .args(["kiosk", "--server", &server.base, "--listen", "127.0.0.1:0"])
+        .args(printer.map(|p| vec!["--printer", p]).unwrap_or_default())
         .arg("--device-credential")
         .arg(&credential)
         .arg("--scanner")
@@ -302,9 +315,9 @@ fn a_visit_left_alone_ends_by_itself_and_leaves_nothing_of_the_citizen() {
     assert_nothing_left(&report);
 }
 
-/// A private CUPS (its own folders, listening on 127.0.0.1:16631 inside the story's network namespace, no
-/// authentication) whose queue `kiosk` prints with Debian's cups-pdf; its folder.
-fn cups_config(d: &Path) -> PathBuf {
+/// A private CUPS (its own folders, listening on 127.0.0.1:`port`, no authentication) whose queue `kiosk`
+/// prints with Debian's cups-pdf; its folder.
+fn cups_config(d: &Path, port: u16) -> PathBuf {
     let t = d.join("cups");
     for sub in ["spool/tmp", "cache", "state", "log", "ppd"] {
         std::fs::create_dir_all(t.join(sub)).unwrap();
@@ -321,10 +334,12 @@ fn cups_config(d: &Path) -> PathBuf {
     .unwrap();
     std::fs::write(
         t.join("cupsd.conf"),
-        "Listen 127.0.0.1:16631\nLogLevel warn\nWebInterface No\nBrowsing No\nDefaultAuthType None\n\
-         <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
-         <Location /admin>\n  Order allow,deny\n  Allow all\n</Location>\n\
-         <Policy default>\n  <Limit All>\n    Order deny,allow\n  </Limit>\n</Policy>\n",
+        format!(
+            "Listen 127.0.0.1:{port}\nLogLevel warn\nWebInterface No\nBrowsing No\nDefaultAuthType None\n\
+             <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
+             <Location /admin>\n  Order allow,deny\n  Allow all\n</Location>\n\
+             <Policy default>\n  <Limit All>\n    Order deny,allow\n  </Limit>\n</Policy>\n"
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -403,7 +418,8 @@ fn chip_story_in(
         String::new()
     };
     std::fs::write(d.join("vnpay.secret"), "SIMULATED-MERCHANT-SECRET-0123456789").unwrap();
-    let cups = cups_config(d);
+    // (Inside the story's own network namespace: the port is the namespace's.)
+    let cups = cups_config(d, 16631);
     // What the story e-mailed, taken apart while the central service still answers for its revocation data
     // (pyHanko asks its OCSP responder): the recipient and the text, and the PDF attached.
     std::fs::write(
@@ -440,7 +456,7 @@ fn chip_story_in(
          {BIN} id test-card --out $D/card --face $D/portrait.jpg {holder} >$D/card.log 2>&1 & \
          for i in $(seq 1 100); do [ -f $D/card/mrz.txt ] && break; sleep 0.1; done; \
          cupsd -f -c {cups}/cupsd.conf -s {cups}/cups-files.conf >$D/cupsd.log 2>&1 & \
-         for i in $(seq 1 100); do lpstat -h 127.0.0.1:16631 -r >/dev/null 2>&1 && break; sleep 0.1; done; \
+         for i in $(seq 1 100); do lpstat -h 127.0.0.1:16631 -r 2>/dev/null | grep -q 'scheduler is running' && break; sleep 0.1; done; \
          lpadmin -h 127.0.0.1:16631 -p kiosk -E -v cups-pdf:/banso -m lsb/usr/cups-pdf/CUPS-PDF_opt.ppd >>$D/cupsd.log 2>&1; \
          python3 -m aiosmtpd -n -l 127.0.0.1:18025 -c aiosmtpd.handlers.Mailbox $D/mail >$D/smtp.log 2>&1 & \
          python3 {simulator} --listen 127.0.0.1:18090 --tmn-code BANSO001 --secret \"$(cat $D/vnpay.secret)\" \
@@ -659,4 +675,310 @@ fn assert_nothing_left(report: &Value) {
         );
     }
     assert_eq!(report["leaked"], serde_json::json!([]), "{report}");
+}
+
+/// Runs one story in the browser against `url` with `env` set; its JSON report.
+fn play_with(url: &str, story: &str, shots: &Path, env: &[(&str, &Path)]) -> Value {
+    let mut command = Command::new("node");
+    command
+        .arg("kiosk.mjs")
+        .arg(url)
+        .arg(story)
+        .arg(shots)
+        .current_dir(browser_dir());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("node kiosk.mjs");
+    story_report(&out, story, "")
+}
+
+/// A private cupsd on a free port with the `kiosk` queue (cups-pdf); its port. Stopped when dropped.
+struct Cups(Child, u16);
+
+impl Drop for Cups {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cups(d: &Path) -> Cups {
+    let port = free_port();
+    let conf = cups_config(d, port);
+    let cups = Cups(
+        Command::new("cupsd")
+            .arg("-f")
+            .arg("-c")
+            .arg(conf.join("cupsd.conf"))
+            .arg("-s")
+            .arg(conf.join("cups-files.conf"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("cupsd"),
+        port,
+    );
+    let host = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        // (lpstat exits 0 either way: its words say whether the scheduler answers.)
+        let running = Command::new("lpstat")
+            .args(["-h", &host, "-r"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("scheduler is running"));
+        if running {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let added = Command::new("lpadmin")
+        .args(["-h", &host, "-p", "kiosk", "-E", "-v", "cups-pdf:/banso"])
+        .args(["-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd"])
+        .output()
+        .expect("lpadmin");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    cups
+}
+
+/// The mails the relay kept in `maildir`: (recipient, subject, the first PDF attached).
+fn mailed(maildir: &Path) -> Vec<(String, String, Vec<u8>)> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import mailbox, sys, base64, json\n\
+             out = []\n\
+             for m in mailbox.Maildir(sys.argv[1], create=False):\n\
+             \x20   pdfs = [p.get_payload(decode=True) for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
+             \x20   out.append([m['To'], str(m['Subject']), base64.b64encode(pdfs[0]).decode() if pdfs else ''])\n\
+             print(json.dumps(out))",
+        ])
+        .arg(maildir)
+        .output()
+        .unwrap();
+    let list: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    list.into_iter()
+        .map(|(to, subject, pdf)| {
+            use base64::Engine;
+            (
+                to,
+                subject,
+                base64::engine::general_purpose::STANDARD.decode(pdf).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A citizen files a procedure at the kiosk and follows it to the result: the national-ID app login (QR read
+/// by the phone), the birth registration found by typing "dang ky khai sinh" on the screen's keyboard, the
+/// declarant's fields filled from the login and locked, the parents' marriage certificate from the wallet and
+/// the medical certificate of birth scanned, the dossier filed; the appointment slip printed to cups-pdf and
+/// e-mailed (pdftotext finds the dossier code and the due date, pyHanko accepts the seal, zbarimg reads the
+/// tracking address on the printed page); an officer asks for one more document, which the citizen sends from
+/// the phone through the slip's QR; the result, sealed, in the citizen's wallet page; the ratings.
+#[test]
+fn a_citizen_files_a_procedure_at_the_kiosk_and_follows_it_to_the_result() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let d = tmp.path();
+    let provider = provider(600);
+    let maildir = d.join("mail");
+    let relay = smtp(&maildir);
+    let printer = cups(d);
+    let backend = Backend::local(d)
+        .with_env("BANSO_OIDC_ISSUER", &provider.1)
+        .with_env("BANSO_OIDC_CLIENT_ID", "banso-kiosk")
+        .with_env("BANSO_OIDC_SCOPE", "openid profile citizen")
+        .with_env("BANSO_SMTP_URL", &format!("smtp://127.0.0.1:{}", relay.1));
+    let server = backend.serve();
+    let officer = backend.token("officer");
+    // The parents' marriage certificate, certified earlier, in the citizen's wallet.
+    let (s, issued) = server.issue(
+        &officer,
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "Nguyễn Văn An"),
+            ("document_type", "Giấy chứng nhận kết hôn"),
+        ],
+        &[sample_page("png", 150, 21)],
+    );
+    assert_eq!(s, 201, "{issued}");
+    let feed = d.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    std::fs::write(feed.join("page-1.png"), sample_page("png", 150, 22)).unwrap();
+    let k = kiosk_printing(
+        &backend,
+        &server,
+        d,
+        &feed,
+        90,
+        Some(&format!("ipp://127.0.0.1:{}/printers/kiosk", printer.1)),
+    );
+    let report = play(&k, "procedure", &shots_dir(d, "procedure"));
+    assert!(
+        report["found"].as_str().unwrap().contains("Đăng ký khai sinh"),
+        "{report}"
+    );
+    let locked = &report["locked"];
+    assert_eq!(locked["id"], "001099012345", "{report}");
+    assert_eq!(locked["name"], "Nguyễn Văn An", "{report}");
+    assert!(locked["readonly"].is_string(), "{report}");
+    assert!(
+        locked["label"]
+            .as_str()
+            .unwrap()
+            .contains("Từ ứng dụng định danh quốc gia"),
+        "{report}"
+    );
+    assert!(
+        report["documents"].as_str().unwrap().contains("Đã quét 1 trang"),
+        "{report}"
+    );
+    let code = report["dossier"].as_str().unwrap().to_string();
+    let lookup = report["lookup"].as_str().unwrap().to_string();
+    let due = report["due"].as_str().unwrap().to_string();
+    let track = report["trackUrl"].as_str().unwrap().to_string();
+    assert_eq!(track, server.url(&format!("/d/{code}?k={lookup}")), "{report}");
+    assert!(
+        report["printed"]
+            .as_str()
+            .unwrap()
+            .contains("Đã in giấy tiếp nhận"),
+        "{report}"
+    );
+    assert!(report["rated"].as_str().unwrap().contains("Cảm ơn"), "{report}");
+
+    // The printed slip (re-rendered by CUPS, its text turned to outlines: no text layer left to read): its QR,
+    // read with zbarimg, is the dossier's tracking address with the lookup code.
+    let slip = printed(&format!("giay-hen-{code}"));
+    let codes = qr_codes_at(d, &slip, 1, 300);
+    assert!(codes.iter().any(|q| q == &track), "{codes:?}");
+    // The e-mailed slip: the same dossier and day, sealed (pyHanko against the installation's root).
+    let start = std::time::Instant::now();
+    while mailed(&maildir).is_empty() && start.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let mails = mailed(&maildir);
+    let (to, subject, pdf) = mails.first().expect("the slip mailed");
+    assert_eq!(to, "an.nguyen@example.vn");
+    assert!(subject.contains(&code), "{subject}");
+    let text = pdftotext(d, pdf);
+    assert!(text.contains(&code) && text.contains(&due), "{text}");
+    let (ok, out) = pyhanko_validate(d, &backend.root_pem(), pdf);
+    assert!(ok && pyhanko_accepts_bt(&out), "{out}");
+
+    // An officer takes the dossier and asks for a witness's statement; the citizen sends it from the phone.
+    let act = |path: &str, body: Value| {
+        let (s, v) = server.kiosk_json(
+            &officer,
+            reqwest::Method::POST,
+            &format!("/api/v1/dossiers/{code}/{path}"),
+            Some(body),
+        );
+        assert_eq!(s, 200, "{path}: {v}");
+        v
+    };
+    act("assign", json!({}));
+    act(
+        "request-documents",
+        json!({"documents": ["van-ban-lam-chung"], "note": "Đề nghị bổ sung văn bản của người làm chứng."}),
+    );
+    let statement = d.join("statement.png");
+    std::fs::write(&statement, sample_page("png", 150, 23)).unwrap();
+    let phone = play_with(
+        &track,
+        "track-more",
+        &shots_dir(d, "track-more"),
+        &[("TRACK_FILE", &statement)],
+    );
+    assert!(
+        phone["status"].as_str().unwrap().contains("Cần bổ sung giấy tờ"),
+        "{phone}"
+    );
+    assert!(
+        phone["sent"].as_str().unwrap().contains("Đã gửi giấy tờ bổ sung"),
+        "{phone}"
+    );
+    assert!(
+        phone["statusAfter"].as_str().unwrap().contains("Đang giải quyết"),
+        "{phone}"
+    );
+
+    // Followed at the kiosk too: the dossier code and the lookup code typed on its screen.
+    let at_kiosk = play_with(
+        &k.url,
+        "track-kiosk",
+        &shots_dir(d, "track-kiosk"),
+        &[("TRACK_CODE", Path::new(&code)), ("TRACK_K", Path::new(&lookup))],
+    );
+    assert!(
+        at_kiosk["status"].as_str().unwrap().contains("Đang giải quyết"),
+        "{at_kiosk}"
+    );
+    assert!(
+        at_kiosk["timeline"]
+            .as_str()
+            .unwrap()
+            .contains("Cần bổ sung giấy tờ"),
+        "{at_kiosk}"
+    );
+
+    // The result (a PDF the officer made: page 1 of the wallet copy, unsigned), sealed, then returned.
+    let copy_pdf = server.fetch_pdf(&issued["copies"][0]);
+    std::fs::write(d.join("copy.pdf"), &copy_pdf).unwrap();
+    let made = Command::new("qpdf")
+        .args(["--empty", "--pages"])
+        .arg(d.join("copy.pdf"))
+        .args(["1", "--"])
+        .arg(d.join("made.pdf"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    use base64::Engine;
+    let made = base64::engine::general_purpose::STANDARD.encode(std::fs::read(d.join("made.pdf")).unwrap());
+    act("result", json!({"pdf": made, "note": "Đã cấp Giấy khai sinh."}));
+    act("return", json!({}));
+    let phone = play_with(&track, "track-result", &shots_dir(d, "track-result"), &[]);
+    assert!(
+        phone["status"].as_str().unwrap().contains("Đã trả kết quả"),
+        "{phone}"
+    );
+    assert!(
+        phone["result"].as_str().unwrap().contains("/result.pdf"),
+        "{phone}"
+    );
+    assert!(phone["rated"].as_str().unwrap().contains("Cảm ơn"), "{phone}");
+    // The result in the citizen's wallet page, after the app login.
+    let wallet = play_at(&server.base, "web-wallet", &shots_dir(d, "web-wallet-dossier"));
+    let listed = wallet["wallet"].as_str().unwrap();
+    assert!(
+        listed.contains(&code) && listed.contains("Kết quả giải quyết"),
+        "{wallet}"
+    );
+    assert_eq!(
+        (&wallet["resultPdf"]["status"], &wallet["resultPdf"]["head"]),
+        (&json!(200), &json!("%PDF-")),
+        "the result opens from the wallet: {wallet}"
+    );
+    // Both ratings recorded: at the kiosk for the service, on the phone for the result.
+    let (s, r) = server.kiosk_json(
+        &officer,
+        reqwest::Method::GET,
+        &format!("/api/v1/dossiers/{code}/ratings"),
+        None,
+    );
+    assert_eq!(s, 200, "{r}");
+    let steps: Vec<(&str, &str)> = r["ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["step"].as_str().unwrap(), x["level"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("service", "very_satisfied"), ("result", "very_satisfied")],
+        "{r}"
+    );
 }

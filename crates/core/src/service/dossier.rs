@@ -15,7 +15,7 @@ use crate::error::{Code, Error, Result};
 use crate::identity::ProvenHolder;
 use crate::model::CopyStatus;
 use crate::ports::{DossierStore, EntropyRng, Notice, Notices, OriginalToCheck};
-use crate::procedure::{Catalogue, Procedure};
+use crate::procedure::{Catalogue, DocSource, Procedure};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,7 +103,9 @@ pub struct PublicStatus {
     pub status_en: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    /// yyyy-mm-dd, and as people read it in Việt Nam (dd/mm/yyyy).
     pub due: String,
+    pub due_day: String,
 }
 
 /// The dossier as its holder (with the lookup code), an officer or an authorised agency sees it.
@@ -444,6 +446,28 @@ impl Service {
         let mut out = Vec::new();
         for (i, a) in brought.iter().enumerate() {
             let spec = document(procedure, &a.document)?;
+            // Where the document may come from is the procedure's to say (a paper to be seen whole is scanned;
+            // a copy the registry certified may come from the wallet).
+            let from_wallet = matches!(a.from, NewSource::Wallet(_));
+            let allowed = match spec.source {
+                DocSource::Either => true,
+                DocSource::Wallet => from_wallet,
+                DocSource::Scan => !from_wallet,
+            };
+            if !allowed {
+                return Err(Error::new(
+                    Code::Pro0003InvalidField,
+                    format!(
+                        "the document {} is {}",
+                        spec.key,
+                        if from_wallet {
+                            "scanned from the paper, not taken from the wallet"
+                        } else {
+                            "taken from the wallet, not scanned"
+                        }
+                    ),
+                ));
+            }
             let source = match &a.from {
                 NewSource::Wallet(copy) => {
                     let parsed = VerificationCode::parse(copy)?;
@@ -693,6 +717,7 @@ impl Service {
             status_en: d.status.label_en(),
             received_at: d.received_at,
             due: day_iso(d.due),
+            due_day: day(d.due),
         }
     }
 
@@ -812,7 +837,6 @@ impl Service {
         new.status = next;
         new.version = d.version + 1;
         let mut stored = Vec::new();
-        let mut mail = None;
         let note = match action {
             OfficerAction::Assign { to } => {
                 let to = match to {
@@ -835,7 +859,6 @@ impl Service {
                 }
                 let note = text("the note", &note, 1000)?;
                 new.requested = asked;
-                mail = Some(("Hồ sơ cần bổ sung giấy tờ", note.clone()));
                 note
             }
             OfficerAction::AttachResult { pdf, note } => {
@@ -870,21 +893,20 @@ impl Service {
                 } else {
                     text("the note", &note, 1000)?
                 };
-                mail = Some(("Hồ sơ đã có kết quả", note.clone()));
                 note
             }
             OfficerAction::Return => "Đã trả kết quả cho công dân.".to_string(),
             OfficerAction::Refuse { reason } => {
                 let reason = text("the reason", &reason, 2000)?;
                 new.refusal = Some(reason.clone());
-                mail = Some(("Hồ sơ bị từ chối giải quyết", reason.clone()));
                 reason
             }
         };
         let event = self.event(&new, kind.as_str(), officer, &note);
         let mut deliveries = self.deliveries(&settings, &new, &event);
-        if let (Some(to), Some((subject, body))) = (&new.email, mail) {
-            deliveries.push(self.citizen_mail(to, &new, subject, &body));
+        // The citizen is told of every change by e-mail when the dossier gives an address.
+        if let Some(to) = &new.email {
+            deliveries.push(self.citizen_mail(to, &new, &note));
         }
         match settings
             .store
@@ -908,10 +930,17 @@ impl Service {
         self.full_view(&new).await
     }
 
-    fn citizen_mail(&self, to: &str, d: &Dossier, subject: &str, note: &str) -> Delivery {
+    /// The e-mail telling the citizen where their dossier now stands (`note`: what the change said).
+    fn citizen_mail(&self, to: &str, d: &Dossier, note: &str) -> Delivery {
         self.mail(
             to,
-            &format!("{subject} — {}", d.code),
+            &format!(
+                "Hồ sơ {}: {} / Dossier {}: {}",
+                d.code,
+                d.status.label_vi(),
+                d.code,
+                d.status.label_en()
+            ),
             &format!(
                 "Kính gửi ông/bà {},\n\nHồ sơ {} ({}): {}.\n{}\n\nTheo dõi hồ sơ: {}\n\n\
                  Your dossier {} is now: {}.\n",
@@ -976,7 +1005,14 @@ impl Service {
         let mut new = d.clone();
         new.status = next;
         new.version = d.version + 1;
-        let names: Vec<String> = added.iter().map(|a| a.document.clone()).collect();
+        let names: Vec<String> = added
+            .iter()
+            .map(|a| {
+                procedure
+                    .document(&a.document)
+                    .map_or(a.document.clone(), |s| s.name.clone())
+            })
+            .collect();
         new.attachments.extend(added);
         new.requested.clear();
         let event = self.event(
@@ -985,7 +1021,10 @@ impl Service {
             "citizen",
             &format!("Đã bổ sung: {}", names.join(", ")),
         );
-        let deliveries = self.deliveries(&settings, &new, &event);
+        let mut deliveries = self.deliveries(&settings, &new, &event);
+        if let Some(to) = &new.email {
+            deliveries.push(self.citizen_mail(to, &new, &event.note));
+        }
         match settings
             .store
             .update_dossier(&new, d.version, &event, &deliveries)
@@ -1153,14 +1192,47 @@ impl Service {
         Ok(format!("{}-{kind}-{id}", self.dossier_settings()?.body_code))
     }
 
-    /// The citizen's dossiers (wallet), newest first.
-    pub async fn dossiers_of(&self, holder_id: &str) -> Result<Vec<PublicStatus>> {
+    /// The citizen's dossiers (wallet), newest first, each with whether its result is in.
+    pub async fn dossiers_of(&self, holder_id: &str) -> Result<Vec<(PublicStatus, bool)>> {
         let list = self
             .dossier_settings()?
             .store
             .dossiers_by_holder(holder_id, DOSSIERS_LISTED)
             .await?;
-        Ok(list.iter().map(|d| self.public(d)).collect())
+        Ok(list
+            .iter()
+            .map(|d| (self.public(d), d.result_object.is_some()))
+            .collect())
+    }
+
+    /// The dossiers of the citizen a browser's app login `id` proved (the wallet page).
+    pub async fn web_dossiers(&self, id: &str) -> Result<Vec<(PublicStatus, bool)>> {
+        let holder = self.web_holder(id)?;
+        self.dossiers_of(&holder.id_number).await
+    }
+
+    /// The dossiers of the citizen of a kiosk's verified session `session` (the wallet screen).
+    pub async fn kiosk_dossiers(&self, device: &str, session: &str) -> Result<Vec<(PublicStatus, bool)>> {
+        let holder = self.verified_holder(device, session)?;
+        self.dossiers_of(&holder.id_number).await
+    }
+
+    /// A dossier's slip (`result`: false) or sealed result (true) for the citizen a browser's app login `id`
+    /// proved, when the dossier is theirs (the wallet holds it: no lookup code needed).
+    pub async fn web_dossier_pdf(&self, id: &str, code: &str, result: bool) -> Result<Vec<u8>> {
+        let holder = self.web_holder(id)?;
+        let d = self.load(code).await?;
+        if d.holder_id != holder.id_number {
+            return Err(Error::new(
+                Code::Dos0001NoSuchDossier,
+                "no dossier of this citizen has this code",
+            ));
+        }
+        let key = if result { &d.result_object } else { &d.slip_object };
+        let key = key
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::Dos0003WrongStep, "the dossier has no result yet"))?;
+        Ok(self.blobs.get(key).await?)
     }
 
     /// Every dossier's events after `after`, for authorised agencies' systems (the pull feed).

@@ -252,5 +252,12 @@ pub async fn wallet(
         .unwrap_or("")
         .trim();
     let copies = state.service.wallet(device, session).await?;
-    Ok(Json(json!({ "copies": copies })).into_response())
+    let dossiers: Vec<serde_json::Value> = state
+        .service
+        .kiosk_dossiers(device, session)
+        .await?
+        .into_iter()
+        .map(|(d, has_result)| json!({"dossier": d, "has_result": has_result}))
+        .collect();
+    Ok(Json(json!({ "copies": copies, "dossiers": dossiers })).into_response())
 }

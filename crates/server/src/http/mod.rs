@@ -217,6 +217,7 @@ routes! {
     "/wallet/login" => post(wallet::login),
     "/wallet/logout" => post(wallet::logout),
     "/wallet/qr.png" => get(wallet::qr),
+    "/wallet/d/{code}/{file}" => get(wallet::dossier_pdf),
 }
 
 /// The router of the whole service.

@@ -28,24 +28,13 @@ struct Tracking {
     received: String,
     due: String,
     full: Option<DossierView>,
-    requested_names: Vec<String>,
+    /// The documents asked for: (key, name).
+    requested_names: Vec<(String, String)>,
     timeline: Vec<Step>,
     k: String,
     rate_step: Option<&'static str>,
     notice: Option<String>,
     error: Option<String>,
-}
-
-fn when(t: time::OffsetDateTime) -> String {
-    let l = t.to_offset(banso_core::rules::VIETNAM);
-    format!(
-        "{:02}:{:02} {:02}/{:02}/{}",
-        l.hour(),
-        l.minute(),
-        l.day(),
-        u8::from(l.month()),
-        l.year()
-    )
 }
 
 fn said(e: &Error) -> String {
@@ -105,17 +94,8 @@ async fn render(
             return page(StatusCode::NOT_FOUND, &t);
         }
     };
-    t.received = when(status.received_at);
-    t.due = {
-        let d = &status.due;
-        // yyyy-mm-dd as dd/mm/yyyy.
-        let p: Vec<&str> = d.split('-').collect();
-        if p.len() == 3 {
-            format!("{}/{}/{}", p[2], p[1], p[0])
-        } else {
-            d.clone()
-        }
-    };
+    t.received = crate::output::time_in_viet_nam(status.received_at);
+    t.due = status.due_day.clone();
     t.status = Some(status);
     let Some(k) = k.filter(|k| !k.trim().is_empty()) else {
         return page(StatusCode::OK, &t);
@@ -141,26 +121,25 @@ async fn render(
     } else {
         None
     };
-    t.requested_names = match state.service.catalogue() {
-        Ok(c) => view
-            .requested
-            .iter()
-            .map(|key| {
-                c.get(&view.public.procedure)
-                    .ok()
-                    .and_then(|p| p.document(key))
-                    .map_or(key.clone(), |d| d.name.clone())
-            })
-            .collect(),
-        Err(_) => view.requested.clone(),
-    };
+    let catalogue = state.service.catalogue().ok();
+    t.requested_names = view
+        .requested
+        .iter()
+        .map(|key| {
+            let name = catalogue
+                .and_then(|c| c.get(&view.public.procedure).ok())
+                .and_then(|p| p.document(key))
+                .map_or(key.clone(), |d| d.name.clone());
+            (key.clone(), name)
+        })
+        .collect();
     t.timeline = view
         .timeline
         .iter()
         .map(|e| Step {
             label_vi: e.status_vi,
             label_en: e.status_en,
-            at: when(e.at),
+            at: crate::output::time_in_viet_nam(e.at),
             note: e.note.clone(),
         })
         .collect();

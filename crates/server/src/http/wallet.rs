@@ -21,11 +21,22 @@ struct Copy {
     qr_url: String,
 }
 
+/// A dossier in the wallet.
+struct Dossier {
+    code: String,
+    procedure: String,
+    status_vi: &'static str,
+    status_en: &'static str,
+    due: String,
+    has_result: bool,
+}
+
 #[derive(Template)]
 #[template(path = "wallet.html")]
 struct Wallet {
     name: String,
     copies: Option<Vec<Copy>>,
+    dossiers: Vec<Dossier>,
     user_code: Option<String>,
     error: Option<String>,
 }
@@ -40,6 +51,7 @@ fn signed_out(error: Option<String>) -> Response {
         &Wallet {
             name: String::new(),
             copies: None,
+            dossiers: Vec::new(),
             user_code: None,
             error,
         },
@@ -64,11 +76,27 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
             &Wallet {
                 name: String::new(),
                 copies: None,
+                dossiers: Vec::new(),
                 user_code: view.user_code,
                 error: None,
             },
         );
     }
+    let dossiers = state
+        .service
+        .web_dossiers(&id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(d, has_result)| Dossier {
+            due: d.due_day.clone(),
+            code: d.code,
+            procedure: d.procedure_name,
+            status_vi: d.status_vi,
+            status_en: d.status_en,
+            has_result,
+        })
+        .collect();
     match state.service.web_wallet(&id).await {
         Ok((holder, entries)) => page(
             StatusCode::OK,
@@ -86,10 +114,38 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
                         })
                         .collect(),
                 ),
+                dossiers,
                 user_code: None,
                 error: None,
             },
         ),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `GET /wallet/d/{code}/{slip|result}.pdf`: a dossier's slip or result, for the citizen signed in.
+pub async fn dossier_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path((code, file)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let result = match file.as_str() {
+        "result.pdf" => true,
+        "slip.pdf" => false,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let Some(id) = login_id(&headers) else {
+        return Redirect::to("/wallet").into_response();
+    };
+    match state.service.web_dossier_pdf(&id, &code, result).await {
+        Ok(pdf) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            pdf,
+        )
+            .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -171,10 +171,11 @@ impl Central {
     /// The PDF behind a capability address the central service gave (`…/pdf?k=KEY`).
     pub async fn pdf(&self, url: &str) -> Result<Vec<u8>> {
         // Asked of this kiosk's central service whatever host the address names (its public name may differ).
-        let path = url
-            .find("/api/v1/copies/")
+        let path = ["/api/v1/copies/", "/api/v1/dossiers/"]
+            .iter()
+            .find_map(|p| url.find(p))
             .map(|i| &url[i..])
-            .ok_or_else(|| anyhow!("not a copy's address: {url}"))?;
+            .ok_or_else(|| anyhow!("not a copy's or a dossier's address: {url}"))?;
         let response = self
             .http
             .get(self.url(path))
@@ -193,6 +194,62 @@ impl Central {
             self.http
                 .get(self.url("/api/v1/wallet"))
                 .header("Banso-Identity-Session", session),
+        )
+        .await
+    }
+
+    /// The procedures whose words match `query`, the most used first.
+    pub async fn procedures(&self, query: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .get(self.url("/api/v1/procedures"))
+                .query(&[("q", query)]),
+        )
+        .await
+    }
+
+    /// One procedure (its form and documents), and the fields the citizen of `session` fills.
+    pub async fn procedure(&self, session: &str, id: &str) -> Result<(Answer, Answer)> {
+        let spec = self
+            .send(self.http.get(self.url(&format!("/api/v1/procedures/{id}"))))
+            .await?;
+        let prefill = self
+            .send(
+                self.http
+                    .get(self.url(&format!("/api/v1/procedures/{id}/prefill")))
+                    .header("Banso-Identity-Session", session),
+            )
+            .await?;
+        Ok((spec, prefill))
+    }
+
+    /// Submits a dossier for the citizen of the verified `session`.
+    pub async fn submit_dossier(&self, session: &str, body: &Value) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url("/api/v1/dossiers"))
+                .header("Banso-Identity-Session", session)
+                .json(body),
+        )
+        .await
+    }
+
+    /// A dossier with its timeline (with its lookup code).
+    pub async fn dossier(&self, code: &str, lookup: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/api/v1/dossiers/{code}")))
+                .header("Banso-Lookup-Code", lookup),
+        )
+        .await
+    }
+
+    /// The citizen's rating of a step of their dossier (with its lookup code).
+    pub async fn rate_dossier(&self, code: &str, lookup: &str, step: &str, level: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/dossiers/{code}/ratings")))
+                .json(&json!({ "k": lookup, "step": step, "level": level })),
         )
         .await
     }

@@ -245,8 +245,8 @@ pub(super) async fn send_face(
     }
     match kiosk.central.face(&session, frames).await {
         Ok(a) if a.ok() => {
-            with_visit(&kiosk, &headers, |v| verified(v, &a));
-            Json(json!({ "next": "/document" })).into_response()
+            let next = with_visit(&kiosk, &headers, |v| verified(v, &a)).unwrap_or("/");
+            Json(json!({ "next": next })).into_response()
         }
         Ok(a) => {
             let retry = matches!(a.code(), Some("FACE-0005" | "FACE-0006" | "FACE-0002"));
@@ -314,8 +314,8 @@ pub(super) async fn poll_app(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap
     };
     match kiosk.central.identity(Method::POST, &session, "app", None).await {
         Ok(a) if a.ok() && a.body["step"] == "verified" => {
-            peek_visit(&kiosk, &headers, |v| verified(v, &a));
-            Json(json!({ "next": "/document" })).into_response()
+            let next = peek_visit(&kiosk, &headers, |v| verified(v, &a)).unwrap_or("/");
+            Json(json!({ "next": next })).into_response()
         }
         Ok(a) if a.ok() => Json(json!({})).into_response(),
         Ok(a) => {
@@ -345,9 +345,15 @@ pub(super) async fn app_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) 
     }
 }
 
-/// The visit's citizen, as the central service proved them (its answer at the `verified` step).
-fn verified(visit: &mut super::Visit, answer: &super::central::Answer) {
+/// The visit's citizen, as the central service proved them (its answer at the `verified` step); the screen
+/// that comes next (the document to certify, or the procedure to file).
+fn verified(visit: &mut super::Visit, answer: &super::central::Answer) -> &'static str {
     let field = |k: &str| answer.body["holder"][k].as_str().unwrap_or_default().to_string();
     visit.identity_step = "verified".into();
     visit.holder = Some((field("id_number"), field("full_name")));
+    if visit.files_procedure {
+        "/procedures"
+    } else {
+        "/document"
+    }
 }

@@ -16,6 +16,7 @@ mod devices;
 mod identify;
 mod pay;
 mod printer;
+mod procedures;
 mod screens;
 mod voice;
 
@@ -84,6 +85,9 @@ pub struct Visit {
     pub request_key: String,
     pub officer_called: bool,
     pub last_touch: Option<Instant>,
+    /// The visit files a procedure's dossier (the service chosen on the start screen), not a copy.
+    pub procedure: Option<procedures::Draft>,
+    pub files_procedure: bool,
 }
 
 /// The agent's state.

@@ -38,6 +38,17 @@ const STEPS: &[(&str, &str)] = &[
     ("Kết quả", "Result"),
 ];
 
+/// The steps when the visit files a procedure's dossier.
+const PROCEDURE_STEPS: &[(&str, &str)] = &[
+    ("Dịch vụ", "Service"),
+    ("Đồng ý", "Consent"),
+    ("Xác thực", "Identity"),
+    ("Thủ tục", "Procedure"),
+    ("Tờ khai", "Form"),
+    ("Giấy tờ", "Documents"),
+    ("Nộp hồ sơ", "Submit"),
+];
+
 /// What every screen shows around its task.
 pub struct Frame {
     pub en: bool,
@@ -45,18 +56,29 @@ pub struct Frame {
     pub visit: bool,
     pub step: usize,
     pub steps: &'static [(&'static str, &'static str)],
+    /// The spoken prompt's number (`/static/voice/{n}`): the step, or 10 + the step when filing a procedure.
+    pub voice: usize,
     pub officer_called: bool,
     pub idle_secs: u64,
     pub grace_secs: u64,
 }
 
 impl Frame {
-    fn of(kiosk: &Kiosk, visit: Option<&Visit>, step: usize) -> Self {
+    pub(super) fn of(kiosk: &Kiosk, visit: Option<&Visit>, step: usize) -> Self {
         Frame {
             en: visit.is_some_and(|v| v.english),
             visit: visit.is_some(),
             step,
-            steps: STEPS,
+            voice: if visit.is_some_and(|v| v.files_procedure) {
+                10 + step
+            } else {
+                step
+            },
+            steps: if visit.is_some_and(|v| v.files_procedure) {
+                PROCEDURE_STEPS
+            } else {
+                STEPS
+            },
             officer_called: visit.is_some_and(|v| v.officer_called),
             idle_secs: kiosk.idle.as_secs(),
             grace_secs: super::GRACE.as_secs(),
@@ -261,7 +283,7 @@ pub(super) fn problem(
 }
 
 pub fn router(kiosk: Arc<Kiosk>) -> Router {
-    Router::new()
+    super::procedures::routes(Router::new())
         .route("/", get(start))
         .route("/start", post(begin))
         .route("/lang", post(toggle_language))
@@ -345,6 +367,9 @@ mod tests {
 struct BeginForm {
     #[serde(default)]
     lang: String,
+    /// `procedure` to file a procedure's dossier; else a certified copy.
+    #[serde(default)]
+    service: String,
 }
 
 /// A new visit: a fresh cookie, and the kiosk's other visits ended (one citizen at a time).
@@ -375,6 +400,7 @@ async fn begin(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Form(form): 
             id.clone(),
             Visit {
                 english: form.lang == "en",
+                files_procedure: form.service == "procedure",
                 copies: 1,
                 request_key: format!("kiosk-visit-{}", hex::encode(key)),
                 last_touch: Some(Instant::now()),

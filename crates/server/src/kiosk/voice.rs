@@ -44,6 +44,27 @@ pub const PROMPTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the steps of filing a procedure after the identity say (the step bar's 3 to 6, asked for as 10 + the
+/// index; the first three are those of [`PROMPTS`]).
+pub const PROCEDURE_PROMPTS: &[(&str, &str)] = &[
+    (
+        "Mời ông bà gõ vài chữ về thủ tục cần làm, không cần dấu, rồi bấm Tìm thủ tục.",
+        "Please type a few words about the procedure you need, then press Search.",
+    ),
+    (
+        "Mời ông bà điền tờ khai. Các ô có khoá đã lấy từ thông tin định danh.",
+        "Please fill in the form. The locked fields come from your verified identity.",
+    ),
+    (
+        "Mời ông bà chọn giấy tờ trong ví, hoặc đặt giấy tờ úp xuống máy quét rồi bấm Quét.",
+        "Please choose a document from your wallet, or place the paper face down on the scanner and press Scan.",
+    ),
+    (
+        "Mời ông bà kiểm tra hồ sơ, rồi bấm Nộp hồ sơ. Sau đó nhận giấy hẹn trả kết quả.",
+        "Please check your dossier, then press File the dossier, and take your appointment slip.",
+    ),
+];
+
 #[derive(Deserialize)]
 pub(super) struct Lang {
     #[serde(default)]
@@ -57,7 +78,12 @@ pub(super) async fn prompt(
     Query(lang): Query<Lang>,
 ) -> Response {
     let english = lang.l == "en";
-    let Some(&(vi, en)) = PROMPTS.get(step) else {
+    let prompt = match step.checked_sub(10) {
+        Some(i) if i >= 3 => PROCEDURE_PROMPTS.get(i - 3),
+        Some(i) => PROMPTS.get(i),
+        None => PROMPTS.get(step),
+    };
+    let Some(&(vi, en)) = prompt else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let key = (step, english);

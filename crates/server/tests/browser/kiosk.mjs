@@ -6,7 +6,10 @@
 // STORY: chip (the chip card read through pcscd, the face at Chromium's fake camera; KIOSK_CARD and
 // BANSO_FAKE_CAMERA say which), face-refused (the same, but the face step must fail), paid and unpaid (the chip
 // story of an original the intake issues: the fee paid on the gateway simulator's page, or cancelled there), held (app login, an original the intake sends to an officer), refused (app login, an original
-// with a secrecy mark), english (the held story's screens in English), timeout (the visit ends by itself mid-way). Prints one JSON line with what it saw,
+// with a secrecy mark), english (the held story's screens in English), timeout (the visit ends by itself mid-way),
+// procedure (a birth registration filed: app login, search, form, wallet and scanned documents, slip printed,
+// rating), track-more and track-result (the phone at a slip's tracking address: the document asked for sent
+// from TRACK_FILE; the result and its rating), web-wallet (the wallet page). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -115,8 +118,8 @@ async function appLogin(page) {
   const uri = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
   seen.qr = uri;
   execFileSync('node', ['approve.js', uri, 'approve'], { cwd: oidcDir, stdio: ['ignore', 'ignore', 'inherit'] });
-  await page.waitForURL(/\/document$/, { timeout: 30_000 });
-  await check(page, 'document');
+  await page.waitForURL(/\/(document|procedures)$/, { timeout: 30_000 });
+  if (new URL(page.url()).pathname === '/document') await check(page, 'document');
 }
 
 // The chip card on the reader and the face at the camera. KIOSK_CARD: "ID_NUMBER,BIRTH,EXPIRY" as printed.
@@ -359,9 +362,112 @@ try {
     }
     await check(page, 'web-wallet');
     seen.wallet = await page.locator('body').innerText();
+    // A dossier's result, when the wallet lists one: opened with the page's own login.
+    const result = page.locator('a.result').first();
+    if (await result.count()) {
+      const r = await page.request.get(new URL(await result.getAttribute('href'), page.url()).href);
+      seen.resultPdf = { status: r.status(), type: r.headers()['content-type'], head: (await r.body()).subarray(0, 5).toString() };
+    }
     await page.getByRole('button', { name: /Đăng xuất/ }).click();
     await page.getByRole('button', { name: /Đăng nhập bằng VNeID/ }).waitFor();
     seen.signedOut = true;
+  } else if (story === 'procedure') {
+    // A procedure's dossier: the app login, the procedure found by typing without diacritics, the form with the
+    // identity's fields locked, one document from the wallet and one scanned, the slip printed, a rating.
+    await page.goto(base);
+    await check(page, 'start');
+    await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
+    await page.waitForURL(/\/consent$/);
+    await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
+    await page.waitForURL(/\/identify$/);
+    await appLogin(page);
+    await check(page, 'procedures');
+    await page.locator('#q').focus();
+    for (const key of 'dang ky khai sinh') await page.locator(`.keyboard [data-key="${key}"]`).click();
+    await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
+    await page.locator('#found').waitFor();
+    await check(page, 'procedures-found');
+    seen.found = await page.locator('.choices').innerText();
+    await page.getByRole('button', { name: /^Đăng ký khai sinh/ }).first().click();
+    await page.waitForURL(/\/procedures\/form$/);
+    await check(page, 'procedure-form');
+    seen.locked = {
+      id: await page.locator('#f-applicant_id').inputValue(),
+      readonly: await page.locator('#f-applicant_id').getAttribute('readonly'),
+      name: await page.locator('#f-applicant_name').inputValue(),
+      label: await page.locator('label[for="f-applicant_id"]').innerText(),
+    };
+    const form = {
+      child_name: 'Nguyễn Văn Bình', child_birth_date: '20/11/2026', child_birth_place: 'Bệnh viện Phụ sản Hà Nội',
+      child_hometown: 'Hà Nội', child_ethnicity: 'Kinh', child_nationality: 'Việt Nam', mother_name: 'Trần Thị Cúc',
+      mother_birth_year: '1995', phone: '0912345678', email: 'an.nguyen@example.vn',
+    };
+    for (const [k, v] of Object.entries(form)) await page.locator(`#f-${k}`).fill(v);
+    await page.getByLabel('Nam', { exact: true }).check();
+    await page.getByLabel('Cha', { exact: true }).check();
+    await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
+    await page.waitForURL(/\/procedures\/documents$/);
+    await check(page, 'procedure-documents');
+    await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
+    await tapInPlace(page, page.getByRole('button', { name: /Từ ví giấy tờ/ }).first());
+    seen.documents = await page.locator('main').innerText();
+    await check(page, 'procedure-documents-chosen');
+    await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
+    await page.waitForURL(/\/procedures\/review$/);
+    await check(page, 'procedure-review');
+    seen.review = await page.locator('main').innerText();
+    await page.getByRole('button', { name: 'Nộp hồ sơ' }).click();
+    await page.waitForURL(/\/procedures\/done$/, { timeout: 60_000 });
+    await check(page, 'procedure-done');
+    seen.dossier = (await page.locator('#dossier-code').innerText()).trim();
+    seen.lookup = (await page.locator('#lookup-code').innerText()).trim();
+    seen.due = (await page.locator('#due').innerText()).trim();
+    const shot = join(out, 'dossier-qr-only.png');
+    await page.locator('#dossier-qr').screenshot({ path: shot });
+    seen.trackUrl = execFileSync('zbarimg', ['-q', '--raw', shot], { encoding: 'utf8' }).trim();
+    await tapInPlace(page, page.getByRole('button', { name: /In giấy hẹn trả kết quả/ }), 90_000);
+    seen.printed = await page.locator('#printed').innerText();
+    await tapInPlace(page, page.getByRole('button', { name: 'Rất hài lòng', exact: true }));
+    seen.rated = await page.locator('#rated').innerText();
+    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await nothingLeft(page, [seen.lookup]);
+  } else if (story === 'track-kiosk') {
+    // Following a dossier at the kiosk: its code and lookup code (TRACK_CODE, TRACK_K), the lookup code typed
+    // on the screen's keyboard.
+    await page.goto(base);
+    await page.getByRole('link', { name: /Tra cứu hồ sơ đã nộp/ }).click();
+    await page.waitForURL(/\/track$/);
+    await check(page, 'track');
+    await page.locator('#code').fill(process.env.TRACK_CODE);
+    await page.locator('#k').focus();
+    for (const key of process.env.TRACK_K) await page.locator(`.keyboard [data-key="${key}"]`).click();
+    await page.getByRole('button', { name: 'Xem hồ sơ' }).click();
+    await page.locator('#track-status').waitFor();
+    await check(page, 'track-found');
+    seen.status = await page.locator('#track-status').innerText();
+    seen.timeline = await page.locator('#track-timeline').innerText();
+  } else if (story === 'track-more' || story === 'track-result') {
+    // The citizen's phone opens the slip's QR (KIOSK_URL is that address here): the timeline; the document
+    // asked for sent from the phone (TRACK_FILE), or the result and its rating.
+    await page.goto(rawBase);
+    await check(page, story);
+    seen.timeline = await page.locator('#timeline').innerText();
+    seen.status = await page.locator('#status').innerText();
+    if (story === 'track-more') {
+      const input = page.locator('input[type=file]').first();
+      await input.setInputFiles(process.env.TRACK_FILE);
+      await page.getByRole('button', { name: /Gửi giấy tờ bổ sung/ }).click();
+      await page.locator('p.ok[role=status]').waitFor();
+      await check(page, 'track-sent');
+      seen.sent = await page.locator('p.ok[role=status]').innerText();
+      seen.statusAfter = await page.locator('#status').innerText();
+    } else {
+      seen.result = await page.locator('#result').getAttribute('href');
+      await page.locator('input[name=level][value=very_satisfied]').check();
+      await page.getByRole('button', { name: /Gửi đánh giá/ }).click();
+      await page.locator('p.ok[role=status]').waitFor();
+      seen.rated = await page.locator('p.ok[role=status]').innerText();
+    }
   } else if (story === 'held' || story === 'refused') {
     await throughConsent(page);
     await appLogin(page);

@@ -75,7 +75,7 @@
   // The on-screen keypad types into the focused field of its form.
   document.querySelectorAll('[data-keypad]').forEach(function (form) {
     var pad = form.querySelector('.keypad');
-    var fields = Array.prototype.slice.call(form.querySelectorAll('input'));
+    var fields = Array.prototype.slice.call(form.querySelectorAll('input:not([readonly]):not([type=radio]):not([type=hidden])'));
     var current = fields[0];
     pad.hidden = false;
     fields.forEach(function (f) { f.addEventListener('focus', function () { current = f; }); });
