@@ -885,6 +885,40 @@ fn a_citizen_files_a_procedure_at_the_kiosk_and_follows_it_to_the_result() {
         "request-documents",
         json!({"documents": ["van-ban-lam-chung"], "note": "Đề nghị bổ sung văn bản của người làm chứng."}),
     );
+    // Followed at the kiosk: the dossier code and the lookup code typed on its screen; the witness's statement
+    // scanned and sent from there.
+    let at_kiosk = play_with(
+        &k.url,
+        "track-kiosk",
+        &shots_dir(d, "track-kiosk"),
+        &[("TRACK_CODE", Path::new(&code)), ("TRACK_K", Path::new(&lookup))],
+    );
+    assert!(
+        at_kiosk["status"]
+            .as_str()
+            .unwrap()
+            .contains("Cần bổ sung giấy tờ"),
+        "{at_kiosk}"
+    );
+    assert!(
+        at_kiosk["sent"]
+            .as_str()
+            .unwrap()
+            .contains("Đã gửi giấy tờ bổ sung"),
+        "{at_kiosk}"
+    );
+    assert!(
+        at_kiosk["statusAfter"]
+            .as_str()
+            .unwrap()
+            .contains("Đang giải quyết"),
+        "{at_kiosk}"
+    );
+    // Then one more document, sent from the phone through the slip's QR.
+    act(
+        "request-documents",
+        json!({"documents": ["giay-chung-nhan-ket-hon-cha-me"], "note": "Đề nghị nộp bản quét giấy chứng nhận kết hôn."}),
+    );
     let statement = d.join("statement.png");
     std::fs::write(&statement, sample_page("png", 150, 23)).unwrap();
     let phone = play_with(
@@ -904,25 +938,6 @@ fn a_citizen_files_a_procedure_at_the_kiosk_and_follows_it_to_the_result() {
     assert!(
         phone["statusAfter"].as_str().unwrap().contains("Đang giải quyết"),
         "{phone}"
-    );
-
-    // Followed at the kiosk too: the dossier code and the lookup code typed on its screen.
-    let at_kiosk = play_with(
-        &k.url,
-        "track-kiosk",
-        &shots_dir(d, "track-kiosk"),
-        &[("TRACK_CODE", Path::new(&code)), ("TRACK_K", Path::new(&lookup))],
-    );
-    assert!(
-        at_kiosk["status"].as_str().unwrap().contains("Đang giải quyết"),
-        "{at_kiosk}"
-    );
-    assert!(
-        at_kiosk["timeline"]
-            .as_str()
-            .unwrap()
-            .contains("Cần bổ sung giấy tờ"),
-        "{at_kiosk}"
     );
 
     // The result (a PDF the officer made: page 1 of the wallet copy, unsigned), sealed, then returned.

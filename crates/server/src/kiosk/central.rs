@@ -234,6 +234,22 @@ impl Central {
         .await
     }
 
+    /// One procedure of the catalogue (its documents and form).
+    pub async fn procedures_one(&self, id: &str) -> Result<Answer> {
+        self.send(self.http.get(self.url(&format!("/api/v1/procedures/{id}"))))
+            .await
+    }
+
+    /// The documents an officer asked for, added to a dossier (the body carries its lookup code).
+    pub async fn add_documents(&self, code: &str, body: &Value) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/dossiers/{code}/documents")))
+                .json(body),
+        )
+        .await
+    }
+
     /// A dossier with its timeline (with its lookup code).
     pub async fn dossier(&self, code: &str, lookup: &str) -> Result<Answer> {
         self.send(

@@ -55,6 +55,7 @@ pub fn routes(router: Router<Arc<Kiosk>>) -> Router<Arc<Kiosk>> {
         .route("/procedures/rate", post(rate))
         .route("/static/dossier-qr.png", get(dossier_qr))
         .route("/track", get(track))
+        .route("/track/documents", post(track_scan))
 }
 
 struct Found {
@@ -717,6 +718,9 @@ struct TrackQuery {
     code: String,
     #[serde(default)]
     k: String,
+    /// What the last step did (`sent`: the documents asked for were sent).
+    #[serde(default)]
+    done: String,
 }
 
 /// One step of a dossier's timeline as shown.
@@ -731,7 +735,12 @@ struct Step {
 struct Track {
     f: Frame,
     code: String,
+    /// The lookup code, kept in the forms that send the documents asked for.
+    k: String,
     found: Option<(String, String, String, Vec<Step>)>,
+    /// The documents an officer asked for: (key, name).
+    requested: Vec<(String, String)>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -739,30 +748,54 @@ struct Track {
 /// stands and its timeline. No identity is needed and nothing is kept: the lookup code opens the dossier.
 async fn track(State(kiosk): State<Arc<Kiosk>>, Query(q): Query<TrackQuery>) -> Response {
     let f = Frame::of(&kiosk, None, 0);
-    let code: String = q
-        .code
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(40)
-        .collect();
-    let k: String =
-        q.k.trim()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(12)
-            .collect();
+    let (code, k) = (plain(&q.code, 40), plain(&q.k, 12));
+    let mut screen = Track {
+        f,
+        code: code.clone(),
+        k: k.clone(),
+        found: None,
+        requested: Vec::new(),
+        notice: (q.done == "sent").then(|| {
+            "Đã gửi giấy tờ bổ sung; hồ sơ được chuyển lại cán bộ. / The documents were sent; the dossier is back with the officer."
+                .to_string()
+        }),
+        error: match q.done.as_str() {
+            "scan-failed" => Some("Máy quét chưa quét được: hãy thử lại hoặc gọi cán bộ. / The scanner failed: try again or call an officer.".to_string()),
+            "refused" => Some("Giấy tờ chưa gửi được: mời gọi cán bộ hỗ trợ. / The document was not taken: please call an officer.".to_string()),
+            "unreachable" => Some("Mất kết nối, giấy tờ chưa gửi được: hãy thử lại. / No connection; the document was not sent: try again.".to_string()),
+            _ => None,
+        },
+    };
     if code.is_empty() || k.is_empty() {
-        return render(&Track {
-            f,
-            code,
-            found: None,
-            error: None,
-        });
+        return render(&screen);
     }
     let (found, error) = match kiosk.central.dossier(&code, &k).await {
         Ok(a) if a.ok() => {
             let b = &a.body;
+            // The documents asked for, by their names in the procedure.
+            let asked: Vec<String> = b["requested"].as_array().into_iter().flatten().map(text).collect();
+            if !asked.is_empty() {
+                let spec = kiosk
+                    .central
+                    .procedures_one(&text(&b["procedure"]))
+                    .await
+                    .ok()
+                    .filter(|a| a.ok())
+                    .map(|a| a.body)
+                    .unwrap_or_default();
+                screen.requested = asked
+                    .into_iter()
+                    .map(|key| {
+                        let name = spec["documents"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|d| d["key"] == key.as_str())
+                            .map_or(key.clone(), |d| text(&d["name"]));
+                        (key, name)
+                    })
+                    .collect();
+            }
             let steps = b["timeline"]
                 .as_array()
                 .into_iter()
@@ -782,12 +815,50 @@ async fn track(State(kiosk): State<Arc<Kiosk>>, Query(q): Query<TrackQuery>) -> 
         Ok(a) => (None, Some(format!("{} ({})", a.message(), a.code().unwrap_or("")))),
         Err(e) => (None, Some(format!("{e:#}"))),
     };
-    render(&Track {
-        f,
-        code,
-        found,
-        error,
-    })
+    screen.found = found;
+    screen.error = error.or(screen.error);
+    render(&screen)
+}
+
+/// Letters, digits and dashes of a typed code, at most `max`.
+fn plain(typed: &str, max: usize) -> String {
+    typed
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(max)
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct TrackScan {
+    code: String,
+    k: String,
+    document: String,
+}
+
+/// Scans the document an officer asked for and sends it (with the lookup code the citizen typed); back to the
+/// dossier with what became of it.
+async fn track_scan(State(kiosk): State<Arc<Kiosk>>, Form(t): Form<TrackScan>) -> Response {
+    use base64::Engine;
+    let (code, k, document) = (plain(&t.code, 40), plain(&t.k, 12), plain(&t.document, 80));
+    let back = |done: &str| see(&format!("/track?code={code}&k={k}&done={done}"));
+    let page = match kiosk.scanner.scan().await {
+        Ok(png) => png,
+        Err(e) => {
+            tracing::warn!(error = %e, "the scanner failed");
+            return back("scan-failed");
+        }
+    };
+    let body = json!({"k": k, "attachments": [{"document": document, "pages": [base64::engine::general_purpose::STANDARD.encode(page)]}]});
+    match kiosk.central.add_documents(&code, &body).await {
+        Ok(a) if a.ok() => back("sent"),
+        Ok(a) => {
+            tracing::info!(code = a.code(), "the documents were not taken");
+            back("refused")
+        }
+        Err(_) => back("unreachable"),
+    }
 }
 
 /// An RFC 3339 moment as the time and day it was in Việt Nam, `HH:MM dd/mm/yyyy`.

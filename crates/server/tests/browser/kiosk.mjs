@@ -446,6 +446,12 @@ try {
     await check(page, 'track-found');
     seen.status = await page.locator('#track-status').innerText();
     seen.timeline = await page.locator('#track-timeline').innerText();
+    // The document the officer asked for, scanned and sent from here.
+    await page.getByRole('button', { name: /Quét và gửi/ }).first().click();
+    await page.waitForURL(/done=sent/, { timeout: 60_000 });
+    await check(page, 'track-sent');
+    seen.sent = await page.locator('#track-sent').innerText();
+    seen.statusAfter = await page.locator('#track-status').innerText();
   } else if (story === 'track-more' || story === 'track-result') {
     // The citizen's phone opens the slip's QR (KIOSK_URL is that address here): the timeline; the document
     // asked for sent from the phone (TRACK_FILE), or the result and its rating.
