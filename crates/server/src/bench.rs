@@ -178,17 +178,22 @@ pub fn sample_certificate(format: &str, seed: u64) -> Result<(Vec<u8>, serde_jso
     ))
 }
 
-/// A synthetic scan: off-white paper with grain, dark lines of "text" and a red seal, at `dpi` on A4.
-pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
-    let w = (8.27 * dpi as f64) as usize;
-    let h = (11.69 * dpi as f64) as usize;
+/// A small deterministic generator (xorshift64) seeded by `seed`: the benchmarks' made-up inputs.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut rnd = move || {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+/// A synthetic scan: off-white paper with grain, dark lines of "text" and a red seal, at `dpi` on A4.
+pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
+    let w = (8.27 * dpi as f64) as usize;
+    let h = (11.69 * dpi as f64) as usize;
+    let mut rnd = xorshift(seed);
     let mut px = vec![0u8; w * h * 3];
     for p in px.chunks_exact_mut(3) {
         let g = 240 + (rnd() % 4) as u8;
@@ -204,7 +209,7 @@ pub fn sample_page(format: &str, dpi: u16, seed: u64) -> Result<Vec<u8>> {
             let end = (x + word).min(w - margin);
             for yy in y..y + line_h * 2 / 3 {
                 for xx in x..end {
-                    if rnd() % 5 != 0 {
+                    if !rnd().is_multiple_of(5) {
                         let i = (yy * w + xx) * 3;
                         px[i..i + 3].copy_from_slice(&[30, 30, 40]);
                     }

@@ -242,13 +242,7 @@ fn due_json(received: OffsetDateTime, working_days: u32, due: &Due) -> Value {
 pub fn bench(n: usize, seed: u64, script: &std::path::Path) -> anyhow::Result<u8> {
     use anyhow::{bail, Context};
     use std::time::Instant;
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut rnd = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rnd = crate::bench::xorshift(seed);
     // Receipts at any minute of 2025-01-01 to 2034-12-31 (Việt Nam's time), 1 to 60 working days.
     let start = time::macros::datetime!(2025-01-01 00:00 +7);
     let minutes = 10 * 365 * 24 * 60 + 2 * 24 * 60;

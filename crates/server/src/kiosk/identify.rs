@@ -6,7 +6,7 @@ use super::screens::{gate, peek_visit, problem, refused, render, see, unreachabl
 use super::Kiosk;
 use askama::Template;
 use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use reqwest::Method;
@@ -336,13 +336,7 @@ pub(super) async fn app_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) 
     let Some(Some(uri)) = with_visit(&kiosk, &headers, |v| v.app_qr.clone()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match crate::output::qr_png(&uri, 10) {
-        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-        Err(e) => {
-            tracing::error!("QR: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    super::screens::qr_image(&uri, 10)
 }
 
 /// The visit's citizen, as the central service proved them (its answer at the `verified` step); the screen

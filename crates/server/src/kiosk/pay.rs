@@ -6,7 +6,7 @@ use super::screens::{gate, peek_visit, problem, render, see, with_visit, Frame};
 use super::Kiosk;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -40,13 +40,7 @@ pub(super) async fn pay_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) 
     let Some(Some((_, _, url))) = with_visit(&kiosk, &headers, |v| v.payment.clone()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match crate::output::qr_png(&url, 6) {
-        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-        Err(e) => {
-            tracing::error!("QR: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    super::screens::qr_image(&url, 6)
 }
 
 /// The fee screen's script asks whether the gateway confirmed: once it has, the request is sent again

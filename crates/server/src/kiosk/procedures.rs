@@ -8,7 +8,7 @@ use super::screens::{gate, problem, refused, render, see, unreachable, with_visi
 use super::Kiosk;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -703,13 +703,7 @@ async fn dossier_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Resp
     let Some((_, _, url)) = submitted(&kiosk, &headers) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match crate::output::qr_png(&url, 8) {
-        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-        Err(e) => {
-            tracing::error!("QR: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    super::screens::qr_image(&url, 8)
 }
 
 #[derive(Deserialize)]

@@ -947,9 +947,20 @@ async fn copy_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Respons
             .filter(|a| a.ok())
             .and_then(|a| a.body["qr_url"].as_str().map(str::to_string))
     });
-    match url.flatten().map(|u| crate::output::qr_png(&u, 8)) {
-        Some(Ok(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
-        _ => StatusCode::NOT_FOUND.into_response(),
+    match url.flatten() {
+        Some(u) => qr_image(&u, 8),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A QR code of `text` as a PNG answer, `scale` pixels a module (the screens' QR images).
+pub(super) fn qr_image(text: &str, scale: u32) -> Response {
+    match crate::output::qr_png(text, scale) {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Err(e) => {
+            tracing::error!("QR: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 
