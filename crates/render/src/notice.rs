@@ -67,12 +67,13 @@ pub fn render_notice(n: &NoticeDocument) -> Result<PreparedPdf, RenderError> {
     let top = ph - 50.0;
     let mut ly = top - 14.0;
     t.para(left + 95.0, &mut ly, 10.5, 190.0, &n.issuer, true, Align::Center)?;
-    let mut fy = top + 6.0;
+    // (One line above the motto, over the same column.)
+    let mut fy = top + 16.0;
     t.para(
-        pw - left - 40.0,
+        pw - left - 120.0,
         &mut fy,
         8.5,
-        120.0,
+        240.0,
         &n.form,
         false,
         Align::Center,
