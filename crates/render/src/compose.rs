@@ -736,6 +736,19 @@ impl Text<'_> {
         Ok(())
     }
 
+    /// The shared QR form drawn `side` points square with its lower left corner at (`x`, `y`).
+    pub(crate) fn qr(&mut self, shared: &Shared, x: f32, y: f32, side: f32) {
+        let s = side / shared.qr_n;
+        let _ = writeln!(
+            self.c,
+            "q {} 0 0 {} {} {} cm /QR Do Q",
+            num(s),
+            num(s),
+            num(x),
+            num(y)
+        );
+    }
+
     /// The country's name and motto (underlined), centred on `x`, the first line at `y`.
     pub(crate) fn national_motto(&mut self, x: f32, y: f32, size: f32) -> Result<(), RenderError> {
         self.line(
@@ -900,15 +913,7 @@ fn certification_content(f: &Font, doc: &CopyDocument<'_>, shared: &Shared) -> R
     // Verification block: a larger QR with the code next to it.
     let big = 36.0 * MM;
     let qy = 58.0;
-    let s = big / shared.qr_n;
-    let _ = writeln!(
-        t.c,
-        "q {} 0 0 {} {} {} cm /QR Do Q",
-        num(s),
-        num(s),
-        num(left),
-        num(qy)
-    );
+    t.qr(shared, left, qy, big);
     let tx = left + big + 12.0;
     let tw = pw - left - tx;
     let mut ty = qy + big - 14.0;

@@ -3,8 +3,6 @@
 //! caption, the place and date and the signature block; the same font, metadata and signature placeholder as
 //! a copy.
 
-use std::fmt::Write as _;
-
 use crate::compose::{finish_signed, write_shared, Align, Frame, Text, A4, MM};
 use crate::font::font;
 use crate::writer::{num, Writer};
@@ -124,15 +122,7 @@ pub fn render_notice(n: &NoticeDocument) -> Result<PreparedPdf, RenderError> {
     let block_top = y - 8.0;
     if let Some((_, caption)) = &n.qr {
         let qy = block_top - big;
-        let s = big / shared.qr_n;
-        let _ = writeln!(
-            t.c,
-            "q {} 0 0 {} {} {} cm /QR Do Q",
-            num(s),
-            num(s),
-            num(left),
-            num(qy)
-        );
+        t.qr(&shared, left, qy, big);
         let mut cy = qy - 10.0;
         t.para(left, &mut cy, 7.5, big + 60.0, caption, false, Align::Left)?;
     }

@@ -780,6 +780,57 @@ impl Service {
             .ok_or_else(|| Error::new(Code::Dos0001NoSuchDossier, "no dossier has this code"))
     }
 
+    /// The dossier `code`, for whoever has its lookup code (DOS-0002 otherwise).
+    async fn load_opened(&self, code: &str, lookup: &str) -> Result<Dossier> {
+        let d = self.load(code).await?;
+        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
+        Ok(d)
+    }
+
+    /// The stored PDF of a dossier: its signed slip (`result`: false) or its sealed result (true).
+    async fn dossier_object(&self, d: &Dossier, result: bool) -> Result<Vec<u8>> {
+        let key = if result { &d.result_object } else { &d.slip_object };
+        let key = key
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::Dos0003WrongStep, "the dossier has no result yet"))?;
+        Ok(self.blobs.get(key).await?)
+    }
+
+    /// Writes a change of a dossier read at `read_version` with its event and the deliveries the event owes
+    /// (the webhooks, and the citizen's e-mail when the dossier gives an address); objects `stored` for the
+    /// change are removed when it is not written (DOS-0003 when another change came first).
+    async fn record_change(
+        &self,
+        settings: &DossierSettings,
+        new: &Dossier,
+        read_version: u64,
+        event: &Event,
+        stored: &[String],
+    ) -> Result<()> {
+        let mut deliveries = self.deliveries(settings, new, event);
+        if let Some(to) = &new.email {
+            deliveries.push(self.citizen_mail(to, new, &event.note));
+        }
+        let written = settings
+            .store
+            .update_dossier(new, read_version, event, &deliveries)
+            .await;
+        match written {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.remove_all(stored).await;
+                Err(Error::new(
+                    Code::Dos0003WrongStep,
+                    "the dossier changed meanwhile (someone else acted on it): read it again",
+                ))
+            }
+            Err(e) => {
+                self.remove_all(stored).await;
+                Err(e.into())
+            }
+        }
+    }
+
     /// What anyone with the dossier code learns: the procedure, the status and the appointment day.
     pub async fn dossier_status(&self, code: &str) -> Result<PublicStatus> {
         Ok(self.public(&self.load(code).await?))
@@ -787,8 +838,7 @@ impl Service {
 
     /// The whole dossier with its timeline, for whoever has its lookup code.
     pub async fn dossier_with_lookup(&self, code: &str, lookup: &str) -> Result<DossierView> {
-        let d = self.load(code).await?;
-        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
+        let d = self.load_opened(code, lookup).await?;
         self.full_view(&d).await
     }
 
@@ -805,13 +855,8 @@ impl Service {
 
     /// The signed slip (`result`: false) or the sealed result (true), for whoever has the lookup code.
     pub async fn dossier_pdf(&self, code: &str, lookup: &str, result: bool) -> Result<Vec<u8>> {
-        let d = self.load(code).await?;
-        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
-        let key = if result { &d.result_object } else { &d.slip_object };
-        let key = key
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::Dos0003WrongStep, "the dossier has no result yet"))?;
-        Ok(self.blobs.get(key).await?)
+        let d = self.load_opened(code, lookup).await?;
+        self.dossier_object(&d, result).await
     }
 
     /// An officer's move. Two officers acting on one version: the first one's move is kept and the other is
@@ -903,29 +948,8 @@ impl Service {
             }
         };
         let event = self.event(&new, kind.as_str(), officer, &note);
-        let mut deliveries = self.deliveries(&settings, &new, &event);
-        // The citizen is told of every change by e-mail when the dossier gives an address.
-        if let Some(to) = &new.email {
-            deliveries.push(self.citizen_mail(to, &new, &note));
-        }
-        match settings
-            .store
-            .update_dossier(&new, d.version, &event, &deliveries)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                self.remove_all(&stored).await;
-                return Err(Error::new(
-                    Code::Dos0003WrongStep,
-                    "the dossier changed meanwhile (another officer acted on it): read it again",
-                ));
-            }
-            Err(e) => {
-                self.remove_all(&stored).await;
-                return Err(e.into());
-            }
-        }
+        self.record_change(&settings, &new, d.version, &event, &stored)
+            .await?;
         tracing::info!(dossier = %d.code, action = kind.as_str(), officer, "dossier moved");
         self.full_view(&new).await
     }
@@ -966,8 +990,7 @@ impl Service {
         brought: Vec<NewAttachment>,
     ) -> Result<DossierView> {
         let settings = self.dossier_settings()?.clone();
-        let d = self.load(code).await?;
-        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
+        let d = self.load_opened(code, lookup).await?;
         let next = d
             .status
             .allows(Action::AddDocuments)
@@ -1021,28 +1044,9 @@ impl Service {
             "citizen",
             &format!("Đã bổ sung: {}", names.join(", ")),
         );
-        let mut deliveries = self.deliveries(&settings, &new, &event);
-        if let Some(to) = &new.email {
-            deliveries.push(self.citizen_mail(to, &new, &event.note));
-        }
-        match settings
-            .store
-            .update_dossier(&new, d.version, &event, &deliveries)
-            .await
-        {
-            Ok(true) => self.full_view(&new).await,
-            Ok(false) => {
-                self.remove_all(&stored).await;
-                Err(Error::new(
-                    Code::Dos0003WrongStep,
-                    "the dossier changed meanwhile: read it again",
-                ))
-            }
-            Err(e) => {
-                self.remove_all(&stored).await;
-                Err(e.into())
-            }
-        }
+        self.record_change(&settings, &new, d.version, &event, &stored)
+            .await?;
+        self.full_view(&new).await
     }
 
     /// A rating of one step (`service` at receipt, `result` once there is one), once per dossier and step.
@@ -1055,8 +1059,7 @@ impl Service {
         reasons: Vec<String>,
         comment: &str,
     ) -> Result<()> {
-        let d = self.load(code).await?;
-        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
+        let d = self.load_opened(code, lookup).await?;
         let step = RATING_STEPS.iter().find(|s| **s == step).ok_or_else(|| {
             Error::new(
                 Code::Iss0005InvalidField,
@@ -1168,12 +1171,13 @@ impl Service {
             }
             "SLIP" | "RESULT" => {
                 let d = self.load(id).await.map_err(|_| unknown())?;
-                let key = if kind == "SLIP" {
-                    d.slip_object.clone()
-                } else {
-                    d.result_object.clone()
-                };
-                let pdf = self.blobs.get(&key.ok_or_else(unknown)?).await?;
+                let pdf = self.dossier_object(&d, kind == "RESULT").await.map_err(|e| {
+                    if e.code == Code::Dos0003WrongStep {
+                        unknown()
+                    } else {
+                        e
+                    }
+                })?;
                 Ok(PulledDocument {
                     uri: uri.trim().to_string(),
                     doc_type: if kind == "SLIP" { "SLIP" } else { "RESULT" },
@@ -1228,11 +1232,7 @@ impl Service {
                 "no dossier of this citizen has this code",
             ));
         }
-        let key = if result { &d.result_object } else { &d.slip_object };
-        let key = key
-            .as_ref()
-            .ok_or_else(|| Error::new(Code::Dos0003WrongStep, "the dossier has no result yet"))?;
-        Ok(self.blobs.get(key).await?)
+        self.dossier_object(&d, result).await
     }
 
     /// Every dossier's events after `after`, for authorised agencies' systems (the pull feed).
