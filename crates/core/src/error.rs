@@ -166,10 +166,20 @@ codes! {
     Dos0003WrongStep = "DOS-0003",
     /// This step of the dossier has already been rated.
     Dos0004AlreadyRated = "DOS-0004",
+    /// Too many wrong lookup codes were tried on this dossier; its lookup is closed for a while.
+    Dos0005TooManyGuesses = "DOS-0005",
     /// A webhook's signature does not match its body, or its headers are missing or malformed.
     Hook0001BadSignature = "HOOK-0001",
     /// A webhook's timestamp is outside the tolerance, or its id was already received: a replay.
     Hook0002Replayed = "HOOK-0002",
+    /// An officer's login was refused: the username, password or code is not right (which one is not said).
+    Off0001LoginRefused = "OFF-0001",
+    /// The officer's account is locked after too many failed logins.
+    Off0002Locked = "OFF-0002",
+    /// A back-office form came without its session's CSRF token, or the session is not signed in.
+    Off0003NotSignedIn = "OFF-0003",
+    /// The officer's role does not allow this.
+    Off0004NotAllowed = "OFF-0004",
 }
 
 impl Code {
@@ -194,6 +204,7 @@ impl Code {
             | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
             Code::Req0003Busy => Kind::Busy,
+            Code::Dos0005TooManyGuesses => Kind::TooMany,
             Code::Req0004BodyTimeout => Kind::Timeout,
             Code::Iss0008Refused
             | Code::Id0003IdentityRejected
@@ -203,12 +214,18 @@ impl Code {
             | Code::Id0006MethodUnavailable
             | Code::Id0007TooManyAttempts => Kind::Refused,
             Code::Iss0009NeedsReview => Kind::Held,
-            Code::Auth0001Missing | Code::Auth0002Invalid | Code::Hook0001BadSignature => Kind::Unauthorized,
+            Code::Auth0001Missing
+            | Code::Auth0002Invalid
+            | Code::Hook0001BadSignature
+            | Code::Off0001LoginRefused
+            | Code::Off0003NotSignedIn => Kind::Unauthorized,
+            Code::Off0002Locked => Kind::TooMany,
             Code::Auth0003Forbidden
             | Code::Auth0005IdentityRequired
             | Code::Auth0006HolderMismatch
             | Code::Del0004NotTheHolder
             | Code::Dos0002BadLookupCode
+            | Code::Off0004NotAllowed
             | Code::Ver0005BadKey => Kind::Forbidden,
             Code::Sys0001Storage
             | Code::Sys0002Signing
@@ -245,6 +262,8 @@ pub enum Kind {
     Forbidden,
     /// The service cannot take the request now; the client may retry (HTTP 503).
     Busy,
+    /// Too many tries of something guarded; the client may retry later (HTTP 429).
+    TooMany,
     /// The client was too slow (HTTP 408).
     Timeout,
     Internal,
@@ -310,6 +329,15 @@ mod tests {
         assert_eq!(Code::Dos0003WrongStep.kind(), Kind::Conflict);
         assert_eq!(Code::Hook0001BadSignature.kind(), Kind::Unauthorized);
         assert_eq!(Code::Hook0002Replayed.kind(), Kind::Conflict);
+        assert_eq!(Code::Dos0005TooManyGuesses.kind(), Kind::TooMany);
+    }
+
+    #[test]
+    fn the_back_office_answers_by_its_kind() {
+        assert_eq!(Code::Off0001LoginRefused.kind(), Kind::Unauthorized);
+        assert_eq!(Code::Off0002Locked.kind(), Kind::TooMany);
+        assert_eq!(Code::Off0003NotSignedIn.kind(), Kind::Unauthorized);
+        assert_eq!(Code::Off0004NotAllowed.kind(), Kind::Forbidden);
     }
 
     #[test]

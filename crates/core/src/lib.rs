@@ -10,6 +10,7 @@ pub mod error;
 pub mod identity;
 pub mod merkle;
 pub mod model;
+pub mod office;
 pub mod payment;
 pub mod ports;
 pub mod procedure;

@@ -151,6 +151,9 @@ pub trait Registry: Send + Sync {
     /// Spends a paid payment on the request `request_key`, once; true also when that same request spent it
     /// before (a retry), false otherwise.
     async fn use_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError>;
+    /// Gives back a payment `request_key` spent and then could not use (its dossier was not filed): paid
+    /// again; false when that key had not spent it.
+    async fn release_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError>;
     /// Points the copy `code` at the object `new_key` instead of `expected_key`, which stays listed as an
     /// earlier version, atomically; `Conflict` when the copy's object is not `expected_key` any more.
     async fn replace_pdf(
@@ -630,4 +633,54 @@ pub trait Notices: Send + Sync {
     async fn notice(&self, notice: Notice) -> Result<Vec<u8>>;
     /// A PDF an officer made (a procedure's result), sealed in a new revision; its pages unchanged.
     async fn seal(&self, pdf: Vec<u8>, reason: &str, at: OffsetDateTime) -> Result<Vec<u8>>;
+}
+
+/// Officers' accounts, their sessions and the audit log of the back office (banso-store behind it: SQLite or
+/// PostgreSQL).
+#[async_trait]
+pub trait OfficeStore: Send + Sync {
+    /// A new account; `Conflict` when the username is taken.
+    async fn insert_officer(&self, officer: &crate::office::Officer) -> Result<(), StoreError>;
+    async fn officer(&self, username: &str) -> Result<Option<crate::office::Officer>, StoreError>;
+    /// Counts a failed login: the account's failures in a row, and locks it until `lock_until` when they reach
+    /// `max`; the failures now.
+    async fn login_failed(
+        &self,
+        username: &str,
+        max: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<u32, StoreError>;
+    /// A good login: the failures back to 0 and the lock lifted.
+    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError>;
+    /// Takes the TOTP step `step` for `username` if it is later than the last one taken (false: taken already,
+    /// by this login or a concurrent one).
+    async fn take_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError>;
+    async fn insert_office_session(&self, session: &crate::office::OfficeSession) -> Result<(), StoreError>;
+    async fn office_session(&self, id: &str) -> Result<Option<crate::office::OfficeSession>, StoreError>;
+    /// Moves a session's last use to `at`.
+    async fn touch_office_session(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_office_session(&self, id: &str) -> Result<(), StoreError>;
+    /// Appends an entry to the audit log, chained to the last one ([`crate::office::audit_hash`]) under the
+    /// store's own lock, so that concurrent appends chain in one line; the entry as written.
+    async fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: &str,
+        action: &str,
+        target: &str,
+        from: &str,
+    ) -> Result<crate::office::AuditEntry, StoreError>;
+    /// Entries after `after`, in order, at most `limit`.
+    async fn audit_entries(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::office::AuditEntry>, StoreError>;
+}
+
+/// Runs a CPU-heavy check (an officer's password against its Argon2id hash) off the async threads, so that
+/// sign-ins never stall other requests (tokio's blocking pool behind it in `banso serve`).
+#[async_trait]
+pub trait CpuWork: Send + Sync {
+    async fn check(&self, job: Box<dyn FnOnce() -> bool + Send>) -> bool;
 }

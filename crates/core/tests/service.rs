@@ -317,6 +317,17 @@ impl Registry for MemoryRegistry {
             _ => Ok(false),
         }
     }
+    async fn release_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let mut s = self.state.lock().unwrap();
+        match s.payments.get_mut(reference) {
+            Some(p) if p.status == "used" && p.used_by.as_deref() == Some(request_key) => {
+                p.status = "paid".into();
+                p.used_by = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
     async fn previous_pages(&self, limit: u32) -> Result<Vec<PreviousPage>, StoreError> {
         let s = self.state.lock().unwrap();
         Ok(s.fingerprints

@@ -330,7 +330,8 @@ impl App {
             Some(p) => service.with_payments(p),
             None => service,
         }
-        .with_dossiers(dossiers);
+        .with_dossiers(dossiers)
+        .with_office(stores.office.clone(), Arc::new(BlockingPool));
         let origin = format!(
             "{}/log",
             config
@@ -346,5 +347,15 @@ impl App {
             trust,
             webhooks,
         })
+    }
+}
+
+/// Password checks on tokio's blocking pool.
+struct BlockingPool;
+
+#[async_trait::async_trait]
+impl banso_core::ports::CpuWork for BlockingPool {
+    async fn check(&self, job: Box<dyn FnOnce() -> bool + Send>) -> bool {
+        tokio::task::spawn_blocking(job).await.unwrap_or(false)
     }
 }

@@ -132,6 +132,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::webhook::WebhookCommand,
     },
+    /// Back-office accounts, and the check of the audit log.
+    Officer {
+        #[command(subcommand)]
+        command: cli::officer::OfficerCommand,
+    },
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -537,6 +542,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Bench { command } => Ok(bench::run(command, &common.data_dir).await?),
         Command::Token { command } => cli::token::run(command, &common).await,
+        Command::Officer { command } => cli::officer::run(command, &common).await,
         Command::Pki { command } => cli::pki::run(command, &common).await,
         Command::Calendar { command } => cli::calendar::run(command),
         Command::Log { command } => cli::log::run(command, &common).await,

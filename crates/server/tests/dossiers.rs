@@ -573,3 +573,169 @@ fn a_dossier_goes_from_the_kiosk_to_the_result_and_every_event_reaches_the_webho
         "closed: {e}"
     );
 }
+
+const OTHER: (&str, &str) = ("079200000001", "Trần Thị Bích");
+const SIGNATURE: &str = "2.000884";
+
+fn signature_form() -> Value {
+    json!({
+        "document_title": "Giấy ủy quyền",
+        "signers": "1",
+        "fingerprint": "ky",
+        "phone": "0912345678",
+    })
+}
+
+/// A procedure with a fixed fee (certification of a signature, 10,000 VND): the kiosk's submission is first
+/// answered with the payment (402, the gateway's signed address); only the gateway's signed notification makes
+/// it paid; the payment files that citizen's dossier of that procedure once — another citizen, a second
+/// dossier or an unconfirmed payment is refused with a stable code and files nothing — and a submission that
+/// fails after spending it gives it back. The slip states the fee paid and its payment.
+#[test]
+fn a_procedures_fee_is_paid_through_the_gateway_before_its_dossier_is_filed() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let mut citizens = Citizens::new(&dir, &[HOLDER, OTHER]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let gateway = Gateway::start(&format!("http://{listen}/pay/vnpay/ipn"));
+    let backend = gateway.configure(citizens.trusted_by(Backend::local(&dir)), &dir);
+    let server = backend.serve_at(&listen);
+    let kiosk = backend.token("kiosk");
+    let agency = backend.token("agency");
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let other_session = server.identify(&kiosk, &mut citizens.people[1]);
+    let paper = json!([{"document": "giay-to-can-ky", "pages": [b64(&sample_page("jpeg", 150, 7))]}]);
+    let body = |form: Value, attachments: &Value, payment: Option<&str>| json!({"procedure": SIGNATURE, "form": form, "attachments": attachments, "payment": payment});
+    let filed = || {
+        let (s, feed) = server.kiosk_json(&agency, Method::GET, "/api/v1/integration/events", None);
+        assert_eq!(s, 200, "{feed}");
+        feed["events"].as_array().unwrap().len()
+    };
+    let payment_status = |reference: &str| {
+        let (s, p) = server.kiosk_json(
+            &kiosk,
+            Method::GET,
+            &format!("/api/v1/payments/{reference}"),
+            None,
+        );
+        assert_eq!(s, 200, "{p}");
+        p["status"].as_str().unwrap().to_string()
+    };
+
+    // The fee first: nothing is filed.
+    let (s, due) = server.submit(&kiosk, Some(&session), body(signature_form(), &paper, None));
+    assert_eq!((s, due["code"].as_str()), (402, Some("PAY-0001")), "{due}");
+    assert_eq!(due["amount_vnd"], 10_000, "{due}");
+    let pay_url = due["pay_url"].as_str().unwrap();
+    assert!(
+        pay_url.starts_with(&format!(
+            "http://127.0.0.1:{}/paymentv2/vpcpay.html?",
+            gateway.port
+        )) && pay_url.contains("vnp_Amount=1000000&"),
+        "the gateway counts hundredths of a đồng: {pay_url}"
+    );
+    let reference = due["reference"].as_str().unwrap().to_string();
+    assert_eq!(payment_status(&reference), "pending");
+    // Named before the gateway confirmed it: refused.
+    let (s, e) = server.submit(
+        &kiosk,
+        Some(&session),
+        body(signature_form(), &paper, Some(&reference)),
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (402, Some("PAY-0002")), "{e}");
+    assert_eq!(filed(), 0, "nothing filed unpaid");
+
+    // Paid on the gateway's page; the gateway's signed notification reaches the service.
+    gateway.pay(pay_url, "success");
+    assert_eq!(payment_status(&reference), "paid");
+    // Another citizen cannot file with it.
+    let (s, e) = server.submit(
+        &kiosk,
+        Some(&other_session),
+        body(signature_form(), &paper, Some(&reference)),
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("PAY-0003")), "{e}");
+    // A form corrected after paying still files with it: bad input is refused and the payment stays paid.
+    let mut missing = signature_form();
+    missing.as_object_mut().unwrap().remove("document_title");
+    let (s, e) = server.submit(&kiosk, Some(&session), body(missing, &paper, Some(&reference)));
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("PRO-0002")), "{e}");
+    // A scan that is no image fails after the payment was spent on the dossier's code: it is given back.
+    let garbage = json!([{"document": "giay-to-can-ky", "pages": [b64(b"not an image at all")]}]);
+    let (s, e) = server.submit(
+        &kiosk,
+        Some(&session),
+        body(signature_form(), &garbage, Some(&reference)),
+    );
+    assert!((400..500).contains(&s), "{s} {e}");
+    assert_eq!(payment_status(&reference), "paid", "given back: {e}");
+    assert_eq!(filed(), 0);
+
+    // Filed with it, once.
+    let (s, submitted) = server.submit(
+        &kiosk,
+        Some(&session),
+        body(signature_form(), &paper, Some(&reference)),
+    );
+    assert_eq!(s, 201, "{submitted}");
+    let d = &submitted["dossier"];
+    assert_eq!(
+        (d["fee_vnd"].as_u64(), d["fee_paid"].as_str()),
+        (Some(10_000), Some(reference.as_str()))
+    );
+    assert_eq!(payment_status(&reference), "used");
+    let (s, e) = server.submit(
+        &kiosk,
+        Some(&session),
+        body(signature_form(), &paper, Some(&reference)),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("PAY-0003")),
+        "spent: {e}"
+    );
+    assert_eq!(filed(), 1, "one dossier for one fee");
+
+    // The slip states the fee paid with its payment.
+    let code = d["code"].as_str().unwrap();
+    let k = submitted["lookup_code"].as_str().unwrap();
+    let (s, slip) = server.bytes(&format!("/api/v1/dossiers/{code}/slip.pdf?k={k}"));
+    assert_eq!(s, 200);
+    let text = pdftotext(&dir, &slip);
+    for want in ["10.000 đồng", "đã nộp qua cổng thanh toán", reference.as_str()] {
+        assert!(text.contains(want), "the slip says {want}: {text}");
+    }
+
+    // Guessing the lookup code online: after ten wrong ones the dossier's lookup closes, for the right code
+    // too (else the answer would tell a guesser when it is right); the status without a code stays public.
+    for guess in "23456789AB".chars() {
+        let (s, e) = server.anonymous(
+            Method::GET,
+            &format!("/api/v1/dossiers/{code}?k=2222-222{guess}"),
+            None,
+        );
+        assert_eq!((s, e["error"]["code"].as_str()), (403, Some("DOS-0002")), "{e}");
+    }
+    let (s, e) = server.anonymous(Method::GET, &format!("/api/v1/dossiers/{code}?k={k}"), None);
+    assert_eq!((s, e["error"]["code"].as_str()), (429, Some("DOS-0005")), "{e}");
+    let (s, e) = server.bytes(&format!("/api/v1/dossiers/{code}/slip.pdf?k={k}"));
+    assert_eq!(s, 429, "{}", String::from_utf8_lossy(&e));
+    let (s, public) = server.anonymous(Method::GET, &format!("/api/v1/dossiers/{code}"), None);
+    assert_eq!(
+        (s, public["status"].as_str()),
+        (200, Some("received")),
+        "{public}"
+    );
+
+    // A free procedure asks for no payment.
+    let (s, e) = server.submit(
+        &kiosk,
+        Some(&session),
+        json!({"procedure": BIRTH, "form": birth_form(), "attachments": []}),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("PRO-0004")),
+        "no payment asked: {e}"
+    );
+}

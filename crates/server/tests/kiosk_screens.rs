@@ -772,6 +772,71 @@ fn mailed(maildir: &Path) -> Vec<(String, String, Vec<u8>)> {
         .collect()
 }
 
+/// A procedure with a fixed fee at the kiosk (certification of a signature, 10,000 VND): the review states the
+/// fee, filing shows the gateway's QR, the phone (reading it with zbarimg) pays on the gateway simulator's page,
+/// and the dossier is filed once the gateway's signed notification reached the central service — with that
+/// payment on it.
+#[test]
+fn a_citizen_pays_a_procedures_fee_at_the_kiosk_before_the_dossier_is_filed() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let d = tmp.path();
+    let provider = provider(600);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let gateway = Gateway::start(&format!("http://{listen}/pay/vnpay/ipn"));
+    let backend = gateway.configure(
+        Backend::local(d)
+            .with_env("BANSO_OIDC_ISSUER", &provider.1)
+            .with_env("BANSO_OIDC_CLIENT_ID", "banso-kiosk")
+            .with_env("BANSO_OIDC_SCOPE", "openid profile citizen"),
+        d,
+    );
+    let server = backend.serve_at(&listen);
+    let feed = d.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    std::fs::write(feed.join("page-1.png"), sample_page("png", 150, 24)).unwrap();
+    let k = kiosk(&backend, &server, d, &feed, 90);
+    let report = play(&k, "procedure-fee", &shots_dir(d, "procedure-fee"));
+    assert!(
+        report["fee"]
+            .as_str()
+            .unwrap()
+            .contains("10.000 đồng — nộp trước khi hồ sơ được tiếp nhận"),
+        "{report}"
+    );
+    let pay_screen = report["payScreen"].as_str().unwrap();
+    assert!(
+        pay_screen.contains("Mời ông/bà nộp lệ phí để nộp hồ sơ") && pay_screen.contains("10.000 đồng"),
+        "{report}"
+    );
+    let pay_url = report["payUrl"].as_str().unwrap();
+    assert!(
+        pay_url.starts_with(&format!(
+            "http://127.0.0.1:{}/paymentv2/vpcpay.html?",
+            gateway.port
+        )),
+        "{report}"
+    );
+    let reference = pay_url
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("vnp_TxnRef="))
+        .unwrap();
+    let code = report["dossier"].as_str().unwrap();
+    let lookup = report["lookup"].as_str().unwrap();
+    let dossier: Value = server
+        .get(&format!("/api/v1/dossiers/{code}?k={lookup}"))
+        .json()
+        .unwrap();
+    assert_eq!(
+        (
+            dossier["procedure_code"].as_str(),
+            dossier["fee_vnd"].as_u64(),
+            dossier["fee_paid"].as_str()
+        ),
+        (Some("2.000884"), Some(10_000), Some(reference)),
+        "{dossier}"
+    );
+}
+
 /// A citizen files a procedure at the kiosk and follows it to the result: the national-ID app login (QR read
 /// by the phone), the birth registration found by typing "dang ky khai sinh" on the screen's keyboard, the
 /// declarant's fields filled from the login and locked, the parents' marriage certificate from the wallet and

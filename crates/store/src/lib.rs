@@ -5,22 +5,25 @@
 mod blobs;
 mod postgres;
 mod postgres_dossiers;
+mod postgres_office;
 mod schema;
 mod sqlite;
 mod sqlite_dossiers;
+mod sqlite_office;
 
 pub use blobs::{local_blobs, s3_blobs, ObjectBlobs, S3Settings};
 pub use postgres::{connection_is_encrypted, PgRegistry};
 pub use sqlite::SqliteRegistry;
 
-use banso_core::ports::{DossierStore, Registry, StoreError};
+use banso_core::ports::{DossierStore, OfficeStore, Registry, StoreError};
 use std::sync::Arc;
 
-/// The registry and the dossiers, on one database.
+/// The registry, the dossiers and the back office, on one database.
 #[derive(Clone)]
 pub struct Stores {
     pub registry: Arc<dyn Registry>,
     pub dossiers: Arc<dyn DossierStore>,
+    pub office: Arc<dyn OfficeStore>,
 }
 
 /// Opens the registry and the dossiers named by a database URL (see [`open_registry_with`]).
@@ -29,7 +32,8 @@ pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> R
         let pg = Arc::new(PgRegistry::connect(url, ca_file).await?);
         Ok(Stores {
             registry: pg.clone(),
-            dossiers: pg,
+            dossiers: pg.clone(),
+            office: pg,
         })
     } else {
         let path = url
@@ -39,7 +43,8 @@ pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> R
         let sqlite = Arc::new(SqliteRegistry::open(std::path::Path::new(path))?);
         Ok(Stores {
             registry: sqlite.clone(),
-            dossiers: sqlite,
+            dossiers: sqlite.clone(),
+            office: sqlite,
         })
     }
 }

@@ -114,6 +114,7 @@ impl PgRegistry {
         for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY")
             .into_iter()
             .chain(schema::dossier_statements("BIGSERIAL PRIMARY KEY"))
+            .chain(schema::office_statements("BIGINT PRIMARY KEY"))
         {
             client.batch_execute(&stmt).await.map_err(err)?;
         }
@@ -854,6 +855,15 @@ impl Registry for PgRegistry {
         let client = self.client().await?;
         let n = client
             .execute(schema::USE_PAYMENT, &[&request_key, &reference, &request_key])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn release_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(schema::RELEASE_PAYMENT, &[&reference, &request_key])
             .await
             .map_err(err)?;
         Ok(n == 1)

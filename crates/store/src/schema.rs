@@ -397,6 +397,10 @@ pub const SETTLE_PAYMENT: &str = "UPDATE payments SET status = $1, settled_at = 
 pub const USE_PAYMENT: &str = "UPDATE payments SET status = 'used', used_by = $1 \
     WHERE reference = $2 AND (status = 'paid' OR (status = 'used' AND used_by = $3))";
 
+/// Gives back a payment its spender could not use.
+pub const RELEASE_PAYMENT: &str = "UPDATE payments SET status = 'paid', used_by = NULL \
+    WHERE reference = $1 AND status = 'used' AND used_by = $2";
+
 pub const INSERT_BOOK_LINE: &str = "INSERT INTO book_lines (year, suffix, sequence, status, reserved_at) \
     VALUES ($1, $2, $3, 'pending', $4)";
 
@@ -755,5 +759,174 @@ pub fn delivery_from_row(
         state,
         last_error,
         created_at: from_unix(created_at),
+    }
+}
+
+/// The back office: officers' accounts, their sessions (stored by the SHA-256 of the cookie's secret) and the
+/// audit log, each entry chained to the one before. Times are Unix seconds; an audit entry's time is kept in
+/// nanoseconds, as its hash covers it.
+pub fn office_statements(serial: &str) -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS officers (
+            username TEXT PRIMARY KEY,
+            full_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            body TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            totp_secret TEXT NOT NULL,
+            totp_last_step BIGINT NOT NULL,
+            failures BIGINT NOT NULL,
+            locked_until BIGINT,
+            created_at BIGINT NOT NULL,
+            disabled BIGINT NOT NULL
+        )"
+        .to_string(),
+        "CREATE TABLE IF NOT EXISTS office_sessions (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_seen BIGINT NOT NULL,
+            verified BIGINT NOT NULL
+        )"
+        .to_string(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS audit_log (
+            seq {serial},
+            at_ns TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            prev TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )"
+        ),
+    ]
+}
+
+pub const INSERT_OFFICER: &str = "INSERT INTO officers (username, full_name, role, body, password_hash, totp_secret, \
+    totp_last_step, failures, locked_until, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+pub const SELECT_OFFICER: &str = "SELECT username, full_name, role, body, password_hash, totp_secret, \
+    totp_last_step, failures, locked_until, created_at, disabled FROM officers WHERE username = $1";
+// Parameters appear in the order of their numbers: SQLite numbers `$N` by first appearance.
+/// `$1`: the failures that lock, `$2`: until when, `$3`: the username.
+pub const LOGIN_FAILED: &str = "UPDATE officers SET failures = failures + 1, locked_until = CASE \
+    WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END WHERE username = $3 RETURNING failures";
+pub const LOGIN_SUCCEEDED: &str = "UPDATE officers SET failures = 0, locked_until = NULL WHERE username = $1";
+/// `$1`: the step, `$2`: the username.
+pub const TAKE_TOTP_STEP: &str =
+    "UPDATE officers SET totp_last_step = $1 WHERE username = $2 AND totp_last_step < $1";
+pub const INSERT_OFFICE_SESSION: &str = "INSERT INTO office_sessions (id, username, csrf, created_at, \
+    last_seen, verified) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const SELECT_OFFICE_SESSION: &str =
+    "SELECT id, username, csrf, created_at, last_seen, verified FROM office_sessions WHERE id = $1";
+/// `$1`: when, `$2`: the session.
+pub const TOUCH_OFFICE_SESSION: &str = "UPDATE office_sessions SET last_seen = $1 WHERE id = $2";
+pub const DELETE_OFFICE_SESSION: &str = "DELETE FROM office_sessions WHERE id = $1";
+pub const LAST_AUDIT: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+pub const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (seq, at_ns, actor, action, target, origin, prev, hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const SELECT_AUDIT: &str = "SELECT seq, at_ns, actor, action, target, origin, prev, hash FROM audit_log \
+    WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+/// An officer's row back to the type: (username, full name, role, body, hash, secret (hex), last step,
+/// failures, locked until, created at, disabled).
+#[allow(clippy::type_complexity)]
+pub fn officer_from(
+    r: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        i64,
+        i64,
+    ),
+) -> Result<banso_core::office::Officer, StoreError> {
+    let when = |s: i64| {
+        OffsetDateTime::from_unix_timestamp(s).map_err(|e| StoreError::Other(format!("a stored time: {e}")))
+    };
+    Ok(banso_core::office::Officer {
+        role: banso_core::office::OfficeRole::parse(&r.2)
+            .ok_or_else(|| StoreError::Other(format!("a stored officer's role {}", r.2)))?,
+        totp_secret: hex::decode(&r.5)
+            .map_err(|e| StoreError::Other(format!("a stored TOTP secret: {e}")))?,
+        totp_last_step: r.6,
+        failures: u32::try_from(r.7).unwrap_or(u32::MAX),
+        locked_until: r.8.map(when).transpose()?,
+        created_at: when(r.9)?,
+        disabled: r.10 != 0,
+        username: r.0,
+        full_name: r.1,
+        body: r.3,
+        password_hash: r.4,
+    })
+}
+
+/// A session's row back to the type.
+pub fn office_session_from(
+    r: (String, String, String, i64, i64, i64),
+) -> Result<banso_core::office::OfficeSession, StoreError> {
+    let when = |s: i64| {
+        OffsetDateTime::from_unix_timestamp(s).map_err(|e| StoreError::Other(format!("a stored time: {e}")))
+    };
+    Ok(banso_core::office::OfficeSession {
+        id: r.0,
+        username: r.1,
+        csrf: r.2,
+        created_at: when(r.3)?,
+        last_seen: when(r.4)?,
+        verified: r.5 != 0,
+    })
+}
+
+/// An audit row back to the type.
+pub fn audit_from(
+    r: (i64, String, String, String, String, String, String, String),
+) -> Result<banso_core::office::AuditEntry, StoreError> {
+    let ns: i128 =
+        r.1.parse()
+            .map_err(|e| StoreError::Other(format!("a stored audit time: {e}")))?;
+    Ok(banso_core::office::AuditEntry {
+        seq: u64::try_from(r.0).unwrap_or(0),
+        at: OffsetDateTime::from_unix_timestamp_nanos(ns)
+            .map_err(|e| StoreError::Other(format!("a stored audit time: {e}")))?,
+        actor: r.2,
+        action: r.3,
+        target: r.4,
+        from: r.5,
+        prev: r.6,
+        hash: r.7,
+    })
+}
+
+/// The next audit entry after the last one (`None`: the log is empty).
+pub fn next_audit(
+    last: Option<(i64, String)>,
+    at: OffsetDateTime,
+    actor: &str,
+    action: &str,
+    target: &str,
+    from: &str,
+) -> banso_core::office::AuditEntry {
+    let (seq, prev) = match last {
+        Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0) + 1, hash),
+        None => (1, banso_core::office::AUDIT_GENESIS.to_string()),
+    };
+    banso_core::office::AuditEntry {
+        hash: banso_core::office::audit_hash(&prev, seq, at, actor, action, target, from),
+        seq,
+        at,
+        actor: actor.into(),
+        action: action.into(),
+        target: target.into(),
+        from: from.into(),
+        prev,
     }
 }

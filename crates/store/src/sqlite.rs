@@ -108,6 +108,7 @@ impl SqliteRegistry {
         for stmt in create_statements("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT")
             .into_iter()
             .chain(schema::dossier_statements("INTEGER PRIMARY KEY AUTOINCREMENT"))
+            .chain(schema::office_statements("INTEGER PRIMARY KEY"))
         {
             writer.execute_batch(&stmt).map_err(err)?;
         }
@@ -797,6 +798,17 @@ impl Registry for SqliteRegistry {
         write(&self.writer, move |conn| {
             let n = conn
                 .execute(schema::USE_PAYMENT, params![key, reference, key])
+                .map_err(err)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn release_payment(&self, reference: &str, request_key: &str) -> Result<bool, StoreError> {
+        let (reference, key) = (reference.to_string(), request_key.to_string());
+        write(&self.writer, move |conn| {
+            let n = conn
+                .execute(schema::RELEASE_PAYMENT, params![reference, key])
                 .map_err(err)?;
             Ok(n == 1)
         })

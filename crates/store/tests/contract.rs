@@ -448,6 +448,14 @@ async fn a_payment_is_settled_once_and_spent_once(reg: &dyn Registry) {
         (used.status.as_str(), used.used_by.as_deref()),
         ("used", Some("key-1"))
     );
+    // Given back only by the key that spent it; then another may spend it.
+    assert!(!reg.release_payment("PAYREF0001", "key-2").await.unwrap());
+    assert!(reg.release_payment("PAYREF0001", "key-1").await.unwrap());
+    assert!(!reg.release_payment("PAYREF0001", "key-1").await.unwrap());
+    let released = reg.payment("PAYREF0001").await.unwrap().unwrap();
+    assert_eq!((released.status.as_str(), released.used_by), ("paid", None));
+    assert!(reg.use_payment("PAYREF0001", "key-2").await.unwrap());
+    assert!(!reg.use_payment("PAYREF0001", "key-1").await.unwrap());
     // A failed payment is never spent.
     let failed = PaymentRow {
         reference: "PAYREF0002".into(),
@@ -457,6 +465,7 @@ async fn a_payment_is_settled_once_and_spent_once(reg: &dyn Registry) {
     assert!(reg.settle_payment("PAYREF0002", false, "0", later).await.unwrap());
     assert_eq!(reg.payment("PAYREF0002").await.unwrap().unwrap().status, "failed");
     assert!(!reg.use_payment("PAYREF0002", "key-3").await.unwrap());
+    assert!(!reg.release_payment("PAYREF0002", "key-3").await.unwrap());
 }
 
 /// After the copies the earlier checks issued (all to the same holder): the holder's copies newest first,
@@ -510,6 +519,7 @@ fn dossier(code: &str, holder: &str, at: OffsetDateTime) -> Dossier {
         status: Status::Received,
         officer: None,
         fee_vnd: 0,
+        fee_paid: None,
         received_at: at,
         due: time::macros::date!(2026 - 12 - 04),
         slip_object: Some(format!("dossiers/{code}/slip.pdf")),
@@ -717,6 +727,107 @@ async fn deliveries_are_claimed_once_then_retried_delivered_or_dead(store: Arc<d
         .is_empty());
 }
 
+/// Officers' accounts: a username once; failures counted to the lock and reset by a good login; a TOTP step
+/// taken once, and never an earlier one; sessions stored, touched and deleted; the audit log chained in one
+/// line even when appended from many tasks at once.
+async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
+    use banso_core::office::{audit_breaks, OfficeRole, OfficeSession, Officer};
+    let t0 = OffsetDateTime::from_unix_timestamp(1_796_000_000).unwrap();
+    let an = Officer {
+        username: "an.nguyen".into(),
+        full_name: "Nguyễn Văn An".into(),
+        role: OfficeRole::Supervisor,
+        body: "UBND phường Việt Hưng".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        totp_secret: vec![7; 20],
+        totp_last_step: 0,
+        failures: 0,
+        locked_until: None,
+        created_at: t0,
+        disabled: false,
+    };
+    store.insert_officer(&an).await.unwrap();
+    assert!(matches!(
+        store.insert_officer(&an).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.officer("an.nguyen").await.unwrap(), Some(an.clone()));
+    assert_eq!(store.officer("nobody").await.unwrap(), None);
+    let lock = t0 + time::Duration::minutes(15);
+    for n in 1..=4 {
+        assert_eq!(store.login_failed("an.nguyen", 5, lock).await.unwrap(), n);
+    }
+    assert_eq!(
+        store.officer("an.nguyen").await.unwrap().unwrap().locked_until,
+        None
+    );
+    assert_eq!(store.login_failed("an.nguyen", 5, lock).await.unwrap(), 5);
+    assert_eq!(
+        store.officer("an.nguyen").await.unwrap().unwrap().locked_until,
+        Some(lock)
+    );
+    assert_eq!(store.login_failed("nobody", 5, lock).await.unwrap(), 0);
+    store.login_succeeded("an.nguyen").await.unwrap();
+    let back = store.officer("an.nguyen").await.unwrap().unwrap();
+    assert_eq!((back.failures, back.locked_until), (0, None));
+    assert!(store.take_totp_step("an.nguyen", 100).await.unwrap());
+    assert!(!store.take_totp_step("an.nguyen", 100).await.unwrap(), "taken");
+    assert!(!store.take_totp_step("an.nguyen", 99).await.unwrap(), "earlier");
+    assert!(store.take_totp_step("an.nguyen", 101).await.unwrap());
+    let s = OfficeSession {
+        id: "a".repeat(64),
+        username: "an.nguyen".into(),
+        csrf: "csrf-token".into(),
+        created_at: t0,
+        last_seen: t0,
+        verified: true,
+    };
+    store.insert_office_session(&s).await.unwrap();
+    assert_eq!(store.office_session(&s.id).await.unwrap(), Some(s.clone()));
+    let later = t0 + time::Duration::minutes(3);
+    store.touch_office_session(&s.id, later).await.unwrap();
+    assert_eq!(
+        store.office_session(&s.id).await.unwrap().unwrap().last_seen,
+        later
+    );
+    store.delete_office_session(&s.id).await.unwrap();
+    assert_eq!(store.office_session(&s.id).await.unwrap(), None);
+    // The audit log: one line, even from 16 tasks at once.
+    let first = store
+        .append_audit(t0, "an.nguyen", "login", "", "127.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.seq, first.prev.as_str()),
+        (1, banso_core::office::AUDIT_GENESIS)
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append_audit(
+                        t0 + time::Duration::nanoseconds(i),
+                        "an.nguyen",
+                        "looked",
+                        &format!("item {i}"),
+                        "::1",
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store.audit_entries(0, 100).await.unwrap();
+    assert_eq!(all.len(), 17);
+    assert_eq!(audit_breaks(&all), None, "chained in one line");
+    assert_eq!(store.audit_entries(15, 100).await.unwrap().len(), 2);
+    assert_eq!(store.audit_entries(0, 5).await.unwrap().len(), 5);
+}
+
 async fn dossier_contract(store: Arc<dyn DossierStore>) {
     a_dossier_changes_only_over_the_version_it_read(store.as_ref()).await;
     a_dossiers_step_is_rated_once(store.as_ref()).await;
@@ -746,6 +857,7 @@ async fn the_contract_holds_on_sqlite() {
     let stores = banso_store::open_stores_with(&url, None).await.unwrap();
     contract(stores.registry).await;
     dossier_contract(stores.dossiers).await;
+    office_contract(stores.office).await;
 }
 
 /// A fresh database on the PostgreSQL server of scripts/test.sh.
@@ -778,6 +890,7 @@ async fn the_contract_holds_on_postgres() {
     let stores = banso_store::open_stores_with(&url, None).await.unwrap();
     contract(stores.registry).await;
     dossier_contract(stores.dossiers).await;
+    office_contract(stores.office).await;
 }
 
 /// A registry written before page fingerprints had their own table opens with them filled in from the kept

@@ -4,6 +4,7 @@
 //! adds documents asked for, receives the result in the wallet and rates the service. Every change owes its
 //! deliveries (webhooks to other agencies' systems, e-mails to the citizen), written with it.
 
+use super::payment::{dossier_payment_digest, Payable, PaymentDue};
 use super::Service;
 use crate::code::{random_secret, VerificationCode};
 use crate::dossier::{
@@ -50,6 +51,9 @@ pub struct Submission {
     pub form: BTreeMap<String, String>,
     pub attachments: Vec<NewAttachment>,
     pub email: Option<String>,
+    /// The payment of the procedure's fee, once the gateway confirmed it (a kiosk's submission of a procedure
+    /// with a fixed fee is first answered with the payment due).
+    pub payment: Option<String>,
 }
 
 /// A document brought for a dossier.
@@ -122,6 +126,8 @@ pub struct DossierView {
     pub requested: Vec<String>,
     pub officer: Option<String>,
     pub fee_vnd: u64,
+    /// The payment reference when the fee was paid at the kiosk.
+    pub fee_paid: Option<String>,
     pub refusal: Option<String>,
     pub has_result: bool,
     pub timeline: Vec<TimelineEntry>,
@@ -179,6 +185,15 @@ pub struct FoundProcedure {
     pub used: u64,
 }
 
+/// How a kiosk's submission ended when it did not fail.
+#[derive(Debug, Clone)]
+pub enum Filing {
+    Filed(Box<Submitted>),
+    /// The procedure's fee is paid first: nothing was filed; the submission, sent again naming the payment
+    /// once the gateway confirmed it, is.
+    PaymentDue(PaymentDue),
+}
+
 /// A submission received.
 #[derive(Debug, Clone)]
 pub struct Submitted {
@@ -187,6 +202,21 @@ pub struct Submitted {
     pub lookup_code: String,
     /// The signed appointment slip.
     pub slip_pdf: Vec<u8>,
+}
+
+/// The fee as the slip states it: the amount, and whether it was paid at the kiosk or is paid at the office.
+fn fee_line(d: &Dossier, procedure: &Procedure) -> String {
+    match (&d.fee_paid, d.fee_vnd) {
+        (Some(reference), vnd) => format!(
+            "{} — đã nộp qua cổng thanh toán, mã {reference} / paid, payment {reference}",
+            crate::rules::format_vnd(vnd)
+        ),
+        (None, 0) => procedure.fee.label(),
+        (None, vnd) => format!(
+            "{} — nộp khi nhận kết quả / to pay when the result is collected",
+            crate::rules::format_vnd(vnd)
+        ),
+    }
 }
 
 fn not_set_up() -> Error {
@@ -285,16 +315,24 @@ impl Service {
         Ok(self.catalogue()?.get(procedure)?.prefill(&holder, method))
     }
 
-    /// A kiosk's submission for the citizen its verified session `session` proved.
-    pub async fn submit_dossier(&self, device: &str, session: &str, s: Submission) -> Result<Submitted> {
+    /// A kiosk's submission for the citizen its verified session `session` proved. A procedure with a fixed
+    /// fee is paid through the gateway first, when the service has one.
+    pub async fn submit_dossier(&self, device: &str, session: &str, s: Submission) -> Result<Filing> {
         let (holder, method) = self.verified_identity(device, session)?;
-        self.submit_for(holder, method, device, s).await
+        self.submit_for(holder, method, device, true, s).await
     }
 
-    /// A submission from a citizen's browser signed in with the app (session `id`).
+    /// A submission from a citizen's browser signed in with the app (session `id`); its fee, if any, is paid
+    /// at the office.
     pub async fn submit_dossier_web(&self, id: &str, s: Submission) -> Result<Submitted> {
         let (holder, method) = self.web_identity(id)?;
-        self.submit_for(holder, method, "web", s).await
+        match self.submit_for(holder, method, "web", false, s).await? {
+            Filing::Filed(s) => Ok(*s),
+            Filing::PaymentDue(_) => Err(Error::new(
+                Code::Sys0003Internal,
+                "a web submission was asked for a payment",
+            )),
+        }
     }
 
     async fn submit_for(
@@ -302,8 +340,9 @@ impl Service {
         holder: ProvenHolder,
         method: crate::identity::Method,
         channel: &str,
+        kiosk_pays: bool,
         s: Submission,
-    ) -> Result<Submitted> {
+    ) -> Result<Filing> {
         let settings = self.dossier_settings()?.clone();
         let procedure = settings.catalogue.get(s.procedure.trim())?;
         // The identity's fields come from the proof: left empty they take it, sent otherwise they are refused.
@@ -326,6 +365,23 @@ impl Service {
             ));
         }
         procedure.check_documents(s.attachments.iter().map(|a| a.document.as_str()))?;
+        // A fixed fee is paid at the kiosk through the gateway before the dossier is filed; the payment is
+        // bound to the kiosk, the citizen, the procedure and the amount, so a form corrected after paying
+        // still files with it.
+        let fee = procedure.fee.amount_vnd().unwrap_or(0);
+        let payable = (kiosk_pays && fee > 0 && self.payments.is_some()).then(|| Payable {
+            device: channel,
+            holder_id: &holder.id_number,
+            digest: dossier_payment_digest(&procedure.id, &holder.id_number),
+            amount_vnd: fee,
+        });
+        let named = s.payment.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        // Nothing to pay here: a payment named anyway is not spent.
+        let named = payable.as_ref().and(named);
+        if let (Some(what), None) = (&payable, named) {
+            let due = self.payment_due(what, "Le phi ho so", None).await?;
+            return Ok(Filing::PaymentDue(due));
+        }
         let now = self.clock.now();
         let cutoff = procedure
             .time
@@ -337,28 +393,8 @@ impl Service {
         let prefix = code_prefix(&settings.body_code, now);
         let number = settings.store.next_dossier_number(&prefix).await?;
         let code = format!("{prefix}{number:04}");
-        let mut stored = Vec::new();
-        let attachments = match self
-            .take_attachments(
-                &code,
-                &holder.id_number,
-                procedure,
-                &s.attachments,
-                now,
-                &mut stored,
-            )
-            .await
-        {
-            Ok(a) => a,
-            Err(e) => {
-                self.remove_all(&stored).await;
-                return Err(e);
-            }
-        };
-        let lookup = new_lookup_code(&mut EntropyRng(self.entropy.as_ref()));
-        let normalised = normalise_lookup(&lookup).expect("a fresh lookup code reads back");
         let mut dossier = Dossier {
-            lookup_mac: lookup_mac(&self.settings.capability_secret, &code, &normalised),
+            lookup_mac: String::new(),
             code: code.clone(),
             procedure: procedure.id.clone(),
             procedure_code: procedure.reference().to_string(),
@@ -371,11 +407,12 @@ impl Service {
             email,
             form,
             prefilled,
-            attachments,
+            attachments: Vec::new(),
             requested: Vec::new(),
             status: Status::Received,
             officer: None,
-            fee_vnd: procedure.fee.amount_vnd().unwrap_or(0),
+            fee_vnd: fee,
+            fee_paid: None,
             received_at: now,
             due,
             slip_object: None,
@@ -383,6 +420,49 @@ impl Service {
             refusal: None,
             version: 1,
         };
+        // Spent on this dossier's code; given back if the dossier is not filed after all.
+        let Some((what, reference)) = payable.as_ref().zip(named) else {
+            return self
+                .file(&settings, procedure, dossier, &s.attachments)
+                .await
+                .map(|s| Filing::Filed(Box::new(s)));
+        };
+        self.spend_payment(what, reference, &code).await?;
+        dossier.fee_paid = Some(reference.to_string());
+        let filed = self.file(&settings, procedure, dossier, &s.attachments).await;
+        if filed.is_err() {
+            if let Err(e) = self.registry.release_payment(reference, &code).await {
+                tracing::error!(payment = %reference, dossier = %code, error = %e,
+                    "a payment spent on a dossier not filed could not be given back");
+            }
+        }
+        filed.map(|s| Filing::Filed(Box::new(s)))
+    }
+
+    /// Files a numbered dossier: its documents kept, its lookup code drawn, its slip signed and stored, the
+    /// dossier written with its event and deliveries; what was stored is removed again if a later step fails.
+    async fn file(
+        &self,
+        settings: &DossierSettings,
+        procedure: &Procedure,
+        mut dossier: Dossier,
+        brought: &[NewAttachment],
+    ) -> Result<Submitted> {
+        let (code, now, due) = (dossier.code.clone(), dossier.received_at, dossier.due);
+        let mut stored = Vec::new();
+        dossier.attachments = match self
+            .take_attachments(&code, &dossier.holder_id, procedure, brought, now, &mut stored)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                self.remove_all(&stored).await;
+                return Err(e);
+            }
+        };
+        let lookup = new_lookup_code(&mut EntropyRng(self.entropy.as_ref()));
+        let normalised = normalise_lookup(&lookup).expect("a fresh lookup code reads back");
+        dossier.lookup_mac = lookup_mac(&self.settings.capability_secret, &code, &normalised);
         let slip = match self.slip(&dossier, procedure, &lookup).await {
             Ok(pdf) => pdf,
             Err(e) => {
@@ -397,8 +477,8 @@ impl Service {
         }
         stored.push(slip_key.clone());
         dossier.slip_object = Some(slip_key.clone());
-        let event = self.event(&dossier, "received", channel, "");
-        let mut deliveries = self.deliveries(&settings, &dossier, &event);
+        let event = self.event(&dossier, "received", &dossier.channel, "");
+        let mut deliveries = self.deliveries(settings, &dossier, &event);
         if let Some(mail) = &dossier.email {
             deliveries.push(self.mail(
                 mail,
@@ -422,7 +502,7 @@ impl Service {
             self.remove_all(&stored).await;
             return Err(e.into());
         }
-        tracing::info!(dossier = %code, procedure = %dossier.procedure, channel, "dossier received");
+        tracing::info!(dossier = %code, procedure = %dossier.procedure, channel = %dossier.channel, "dossier received");
         let view = self.view(&dossier, vec![event]);
         Ok(Submitted {
             dossier: view,
@@ -604,7 +684,7 @@ impl Service {
         ));
         rows.push(("Kết quả / Result".into(), procedure.slip.result.clone()));
         rows.push(("Nơi trả kết quả / Where".into(), procedure.slip.collect.clone()));
-        rows.push(("Lệ phí / Fee".into(), procedure.fee.label()));
+        rows.push(("Lệ phí / Fee".into(), fee_line(d, procedure)));
         let _ = settings;
         self.dossier_settings()?
             .notices
@@ -756,6 +836,7 @@ impl Service {
             requested: d.requested.clone(),
             officer: d.officer.clone(),
             fee_vnd: d.fee_vnd,
+            fee_paid: d.fee_paid.clone(),
             refusal: d.refusal.clone(),
             has_result: d.result_object.is_some(),
             timeline: events
@@ -780,10 +861,16 @@ impl Service {
             .ok_or_else(|| Error::new(Code::Dos0001NoSuchDossier, "no dossier has this code"))
     }
 
-    /// The dossier `code`, for whoever has its lookup code (DOS-0002 otherwise).
+    /// The dossier `code`, for whoever has its lookup code (DOS-0002 otherwise; DOS-0005 once too many wrong
+    /// ones were tried on it).
     async fn load_opened(&self, code: &str, lookup: &str) -> Result<Dossier> {
         let d = self.load(code).await?;
-        lookup_matches(&self.settings.capability_secret, &d, lookup)?;
+        let now = self.clock.now();
+        self.lookups.check(&d.code, now)?;
+        if let Err(e) = lookup_matches(&self.settings.capability_secret, &d, lookup) {
+            self.lookups.failed(&d.code, now);
+            return Err(e);
+        }
         Ok(d)
     }
 

@@ -97,15 +97,22 @@ impl Service {
                 .per_copy(original.pages)
                 .saturating_mul(u64::from(request.copies));
             if amount > 0 {
+                let what = super::payment::Payable {
+                    device: &pay.device,
+                    holder_id: &request.holder_id,
+                    digest: request_digest(&request),
+                    amount_vnd: amount,
+                };
                 let paid = match &pay.reference {
-                    None => match self.payment_due(&request, &pay.device, amount, &intake_id).await {
-                        Ok(due) => Ok(Some(due)),
-                        Err(e) => Err(e),
-                    },
-                    Some(reference) => self
-                        .spend_payment(&request, &pay.device, reference, amount)
+                    None => self
+                        .payment_due(&what, "Le phi chung thuc ban sao", Some(&intake_id))
                         .await
-                        .map(|()| None),
+                        .map(Some),
+                    // Spent once; the same request (its idempotency key, else the payment itself) may retry.
+                    Some(reference) => {
+                        let key = request.request_key.as_deref().unwrap_or(reference);
+                        self.spend_payment(&what, reference, key).await.map(|()| None)
+                    }
                 };
                 let ended = match &paid {
                     Ok(Some(_)) => Some("awaiting_payment"),

@@ -22,11 +22,14 @@ use time::OffsetDateTime;
 mod access;
 mod dossier;
 pub use dossier::{
-    email_address, retry_delay, AttachmentView, DossierSettings, DossierView, FoundProcedure, NewAttachment,
-    NewSource, OfficerAction, PublicStatus, PulledDocument, Submission, Submitted, TimelineEntry,
+    email_address, retry_delay, AttachmentView, DossierSettings, DossierView, Filing, FoundProcedure,
+    NewAttachment, NewSource, OfficerAction, PublicStatus, PulledDocument, Submission, Submitted,
+    TimelineEntry,
 };
 mod identity;
 pub use identity::{WalletEntry, WALLET_SIZE};
+mod office;
+pub use office::{CreatedOfficer, NewOfficer, OfficeSettings, SignedIn, AUDIT_PAGE, PASSWORD_CHECKS};
 mod issue;
 mod lookup;
 mod payment;
@@ -342,6 +345,10 @@ pub struct Service {
     payments: Option<Arc<PaymentSettings>>,
     /// Dossiers of administrative procedures (none: not kept by this service).
     dossiers: Option<Arc<DossierSettings>>,
+    /// Wrong lookup codes tried per dossier.
+    lookups: Arc<crate::dossier::LookupGuard>,
+    /// The back office's accounts, sessions and audit log (none: no back office on this service).
+    office: Option<Arc<OfficeSettings>>,
 }
 
 /// The adapters a [`Service`] is built from (the composition root fills it; the edges then reach them only
@@ -466,6 +473,8 @@ impl Service {
             web_sessions: Arc::new(crate::identity::Sessions::with_max(crate::identity::WEB_SESSIONS)),
             payments: None,
             dossiers: None,
+            lookups: Default::default(),
+            office: None,
         }
     }
 

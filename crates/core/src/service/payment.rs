@@ -5,6 +5,10 @@
 //! gateway; only the gateway's signed server-to-server notification (IPN) marks the payment paid — never the
 //! kiosk or the browser. The request, sent again naming the payment, spends it (once; a retry of the same
 //! request may spend it again) and is issued. A refused or held original asks for no fee.
+//!
+//! A dossier whose procedure has a fixed fee is paid the same way before it is filed: the payment is bound to
+//! that kiosk, citizen, procedure and amount (not to the form, which the citizen may still correct), and spent
+//! on the dossier it files.
 use super::*;
 use crate::payment::vnpay::{self, IpnAnswer, OrderState, PaymentRequest};
 use crate::ports::PaymentRow;
@@ -30,8 +34,28 @@ pub struct PaymentDue {
     pub amount_vnd: u64,
     /// The gateway's signed payment address (shown as a QR for the citizen's phone).
     pub pay_url: String,
-    /// The kept intake record of the request.
-    pub intake_id: String,
+    /// The kept intake record of a copy's request (none for a dossier).
+    pub intake_id: Option<String>,
+}
+
+/// What a payment is for: bound to it when asked for, checked when it is spent.
+pub(super) struct Payable<'a> {
+    pub device: &'a str,
+    pub holder_id: &'a str,
+    /// [`request_digest`] of a copy's request, [`dossier_payment_digest`] of a dossier's.
+    pub digest: String,
+    pub amount_vnd: u64,
+}
+
+/// What a dossier's payment is bound to: the procedure and the citizen (the form may still change).
+pub(super) fn dossier_payment_digest(procedure: &str, holder_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in ["dossier", procedure, holder_id.trim()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 /// What a kiosk sees of a payment.
@@ -47,14 +71,13 @@ pub struct PaymentView {
 const PAY_WITHIN: time::Duration = time::Duration::minutes(15);
 
 impl Service {
-    /// The payment a kiosk's request must make before it is issued: recorded as pending, with the
-    /// gateway's signed address.
+    /// The payment `what` must make first: recorded as pending, with the gateway's signed address.
+    /// `order_info` is what the payer's bank shows (ASCII, the gateway's rule).
     pub(super) async fn payment_due(
         &self,
-        request: &IssueRequest,
-        device: &str,
-        amount_vnd: u64,
-        intake_id: &str,
+        what: &Payable<'_>,
+        order_info: &str,
+        intake_id: Option<&str>,
     ) -> Result<PaymentDue> {
         let gateway = self
             .payments
@@ -66,9 +89,9 @@ impl Service {
             &gateway.gateway_url,
             &PaymentRequest {
                 tmn_code: &gateway.tmn_code,
-                amount_vnd,
+                amount_vnd: what.amount_vnd,
                 txn_ref: &reference,
-                order_info: &format!("Le phi chung thuc ban sao {reference}"),
+                order_info: &format!("{order_info} {reference}"),
                 order_type: "other",
                 return_url: &gateway.return_url,
                 ip_addr: "127.0.0.1",
@@ -83,10 +106,10 @@ impl Service {
         self.registry
             .insert_payment(&PaymentRow {
                 reference: reference.clone(),
-                device: device.to_string(),
-                request_digest: request_digest(request),
-                holder_id: request.holder_id.trim().to_string(),
-                amount_vnd,
+                device: what.device.to_string(),
+                request_digest: what.digest.clone(),
+                holder_id: what.holder_id.trim().to_string(),
+                amount_vnd: what.amount_vnd,
                 status: "pending".into(),
                 created_at: now,
                 settled_at: None,
@@ -96,29 +119,23 @@ impl Service {
             .await?;
         Ok(PaymentDue {
             reference,
-            amount_vnd,
+            amount_vnd: what.amount_vnd,
             pay_url,
-            intake_id: intake_id.to_string(),
+            intake_id: intake_id.map(str::to_string),
         })
     }
 
-    /// Spends the payment a kiosk's request names: paid (by the gateway's word), for this request, kiosk and
-    /// amount, and not spent on another request.
-    pub(super) async fn spend_payment(
-        &self,
-        request: &IssueRequest,
-        device: &str,
-        reference: &str,
-        amount_vnd: u64,
-    ) -> Result<()> {
+    /// Spends the payment `reference` on `key` (a copy's request, a dossier's code): paid (by the gateway's
+    /// word), made for `what`, and not spent on another key.
+    pub(super) async fn spend_payment(&self, what: &Payable<'_>, reference: &str, key: &str) -> Result<()> {
         let payment = self
             .registry
             .payment(reference.trim())
             .await?
             .ok_or_else(|| Error::new(Code::Pay0004NoSuchPayment, "no payment has this reference"))?;
-        if payment.device != device
-            || payment.request_digest != request_digest(request)
-            || payment.amount_vnd != amount_vnd
+        if payment.device != what.device
+            || payment.request_digest != what.digest
+            || payment.amount_vnd != what.amount_vnd
         {
             return Err(Error::new(
                 Code::Pay0003OtherRequest,
@@ -134,12 +151,7 @@ impl Service {
                 ),
             ));
         }
-        // Spent once; the same request (its idempotency key, else the payment itself) may retry.
-        let key = request
-            .request_key
-            .clone()
-            .unwrap_or_else(|| reference.to_string());
-        if !self.registry.use_payment(&payment.reference, &key).await? {
+        if !self.registry.use_payment(&payment.reference, key).await? {
             return Err(Error::new(
                 Code::Pay0003OtherRequest,
                 "this payment was spent on another request",

@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod id;
 pub mod log;
 pub mod maintain;
+pub mod officer;
 pub mod pki;
 pub mod procedures;
 pub mod token;

@@ -323,18 +323,7 @@ pub async fn issue(
             return Ok((StatusCode::ACCEPTED, Json(crate::output::held_json(&held))).into_response())
         }
         // The original passed; the fee first. Not an error: the request is sound and waits for its payment.
-        IssueOutcome::PaymentDue(due) => {
-            let body = json!({
-                "status": "payment_due",
-                "code": Code::Pay0001Due.as_str(),
-                "message": format!("the fee of {} is to be paid first", banso_core::rules::format_vnd(due.amount_vnd)),
-                "reference": due.reference,
-                "amount_vnd": due.amount_vnd,
-                "pay_url": due.pay_url,
-                "intake_id": due.intake_id,
-            });
-            return Ok((StatusCode::PAYMENT_REQUIRED, Json(body)).into_response());
-        }
+        IssueOutcome::PaymentDue(due) => return Ok(payment_due(&due)),
     };
     state
         .metrics
@@ -588,4 +577,19 @@ pub async fn payment_status(
 pub async fn vnpay_ipn(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     let answer = state.service.confirm_payment(uri.query().unwrap_or("")).await;
     ([(header::CONTENT_TYPE, "application/json")], answer.json()).into_response()
+}
+
+/// 402 with the payment to make: a request (a copy, a dossier) that is sound and waits for its fee. Not an
+/// error: the kiosk shows the gateway's QR and sends the request again naming the payment.
+pub fn payment_due(due: &banso_core::service::PaymentDue) -> Response {
+    let body = json!({
+        "status": "payment_due",
+        "code": Code::Pay0001Due.as_str(),
+        "message": format!("the fee of {} is to be paid first", banso_core::rules::format_vnd(due.amount_vnd)),
+        "reference": due.reference,
+        "amount_vnd": due.amount_vnd,
+        "pay_url": due.pay_url,
+        "intake_id": due.intake_id,
+    });
+    (StatusCode::PAYMENT_REQUIRED, Json(body)).into_response()
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use banso_core::error::{Code, Error};
 use banso_core::model::Role;
-use banso_core::service::{NewAttachment, NewSource, OfficerAction, Submission};
+use banso_core::service::{Filing, NewAttachment, NewSource, OfficerAction, Submission};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -74,6 +74,8 @@ struct SubmitJson {
     #[serde(default)]
     attachments: Vec<AttachmentJson>,
     email: Option<String>,
+    /// The fee's payment, once the gateway confirmed it.
+    payment: Option<String>,
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
@@ -106,11 +108,16 @@ pub async fn submit(
         form: parsed.form,
         attachments: attachments(parsed.attachments)?,
         email: parsed.email,
+        payment: parsed.payment,
     };
-    let s = state
+    let s = match state
         .service
         .submit_dossier(&caller.token_id, &session, submission)
-        .await?;
+        .await?
+    {
+        Filing::Filed(s) => s,
+        Filing::PaymentDue(due) => return Ok(super::api::payment_due(&due)),
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({

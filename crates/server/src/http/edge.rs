@@ -49,6 +49,17 @@ impl Edge {
     }
 }
 
+/// The address a request's connection came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// Where a request came from, as the audit log writes it (`unknown` outside a served connection).
+pub fn peer(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<Peer>()
+        .map_or_else(|| "unknown".to_string(), |p| p.0.ip().to_string())
+}
+
 /// How a route's body is read.
 enum BodyPolicy {
     /// Not read by the edge (GET, unknown routes): the handler or the fallback answers without it.
@@ -104,6 +115,10 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             limit: edge.limits.max_verify_bytes,
         },
         Some("/api/v1/tsa" | "/pki/tsa" | "/pki/ocsp") => BodyPolicy::Anonymous {
+            limit: edge.limits.max_small_body_bytes,
+        },
+        // The back office's forms: a sign-in's username and password or code, a session's CSRF token.
+        Some("/office/login" | "/office/login/code" | "/office/logout") => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },
         _ => BodyPolicy::Untouched,
@@ -290,9 +305,9 @@ pub async fn serve(
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors or similar: wait a moment instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -308,7 +323,12 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Each request carries the address it came from (the audit log writes it down).
+        let inner = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Peer(peer));
+            hyper::service::Service::call(&inner, req)
+        });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Errors here are clients going away or timing out; nothing to answer.

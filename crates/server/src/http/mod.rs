@@ -7,6 +7,7 @@ mod dossiers;
 pub mod edge;
 mod identity;
 mod metrics;
+mod office;
 mod pages;
 mod pki;
 mod tracking;
@@ -92,6 +93,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Unauthorized => StatusCode::UNAUTHORIZED,
         Kind::Forbidden => StatusCode::FORBIDDEN,
         Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
         Kind::Timeout => StatusCode::REQUEST_TIMEOUT,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -218,6 +220,13 @@ routes! {
     "/wallet/logout" => post(wallet::logout),
     "/wallet/qr.png" => get(wallet::qr),
     "/wallet/d/{code}/{file}" => get(wallet::dossier_pdf),
+    "/office" => get(office::home),
+    "/office/login" => get(office::login_form),
+    "/office/login" => post(office::login),
+    "/office/login/code" => get(office::code_form),
+    "/office/login/code" => post(office::code),
+    "/office/logout" => post(office::logout),
+    "/office/audit" => get(office::audit),
 }
 
 /// The router of the whole service.

@@ -43,6 +43,9 @@ fn said(e: &Error) -> String {
         Code::Dos0002BadLookupCode => "Mã tra cứu không đúng với hồ sơ này.",
         Code::Dos0003WrongStep => "Hồ sơ không ở bước cho phép việc này.",
         Code::Dos0004AlreadyRated => "Ông/bà đã đánh giá bước này.",
+        Code::Dos0005TooManyGuesses => {
+            "Đã nhập sai mã tra cứu quá nhiều lần; xin thử lại sau 15 phút, hoặc xem hồ sơ trong ví giấy tờ sau khi đăng nhập."
+        }
         Code::Pro0004MissingDocument => "Còn thiếu giấy tờ được yêu cầu.",
         _ => "Chưa thực hiện được yêu cầu.",
     };

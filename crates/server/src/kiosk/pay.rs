@@ -2,6 +2,7 @@
 //! gateway's confirmation — which reaches the central service server to server; the kiosk only asks the
 //! central service whether it came, then sends the request again naming the payment.
 
+use super::central::Answer;
 use super::screens::{gate, peek_visit, problem, render, see, with_visit, Frame};
 use super::Kiosk;
 use askama::Template;
@@ -18,10 +19,24 @@ struct Pay {
     f: Frame,
     amount: String,
     reference: String,
+    /// The fee of a procedure's dossier (else of a certified copy).
+    dossier: bool,
+}
+
+/// The payment a central answer asks for (402 `payment_due`): (reference, amount in VND, the gateway's address).
+pub(super) fn due(a: &Answer) -> Option<(String, u64, String)> {
+    (a.status == 402 && a.body["status"] == "payment_due").then(|| {
+        (
+            a.body["reference"].as_str().unwrap_or_default().to_string(),
+            a.body["amount_vnd"].as_u64().unwrap_or(0),
+            a.body["pay_url"].as_str().unwrap_or_default().to_string(),
+        )
+    })
 }
 
 pub(super) async fn pay(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let f = match gate(&kiosk, &headers, 5, true) {
+    let dossier = with_visit(&kiosk, &headers, |v| v.files_procedure).unwrap_or(false);
+    let f = match gate(&kiosk, &headers, if dossier { 6 } else { 5 }, true) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
@@ -30,7 +45,9 @@ pub(super) async fn pay(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> 
             f,
             amount: banso_core::rules::format_vnd(amount),
             reference,
+            dossier,
         }),
+        _ if dossier => see("/procedures/review"),
         _ => see("/scan"),
     }
 }
@@ -46,18 +63,7 @@ pub(super) async fn pay_qr(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) 
 /// The fee screen's script asks whether the gateway confirmed: once it has, the request is sent again
 /// naming the payment, and the screen moves to the result (`{"next": PATH}`); `{}` while waiting. Not a touch.
 pub(super) async fn poll(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    let Some(Some((reference, session, document_type, copies, pages, key))) =
-        peek_visit(&kiosk, &headers, |v| {
-            let (reference, _, _) = v.payment.clone()?;
-            Some((
-                reference,
-                v.identity.clone()?,
-                v.document_type.clone()?,
-                v.copies,
-                v.pages.clone(),
-                v.request_key.clone(),
-            ))
-        })
+    let Some(Some(reference)) = peek_visit(&kiosk, &headers, |v| v.payment.as_ref().map(|p| p.0.clone()))
     else {
         return Json(json!({ "next": "/" })).into_response();
     };
@@ -74,31 +80,51 @@ pub(super) async fn poll(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) ->
         }
         _ => return Json(json!({})).into_response(),
     }
-    match kiosk
-        .central
-        .issue(&session, &key, Some(&reference), &document_type, copies, &pages)
-        .await
-    {
-        Ok(a) => {
-            peek_visit(&kiosk, &headers, |v| {
-                v.outcome = Some(a);
-                v.payment = None;
-            });
-            Json(json!({ "next": "/result" })).into_response()
-        }
-        Err(_) => Json(json!({})).into_response(),
+    let next = if peek_visit(&kiosk, &headers, |v| v.files_procedure).unwrap_or(false) {
+        super::procedures::file_paid(&kiosk, &headers, &reference).await
+    } else {
+        issue_paid(&kiosk, &headers, &reference).await
+    };
+    match next {
+        Some(next) => Json(json!({ "next": next })).into_response(),
+        None => Json(json!({})).into_response(),
     }
+}
+
+/// Sends the copy's request again naming the confirmed payment; the next screen, or none to keep waiting.
+async fn issue_paid(kiosk: &Kiosk, headers: &HeaderMap, reference: &str) -> Option<&'static str> {
+    let (session, document_type, copies, pages, key) = peek_visit(kiosk, headers, |v| {
+        Some((
+            v.identity.clone()?,
+            v.document_type.clone()?,
+            v.copies,
+            v.pages.clone(),
+            v.request_key.clone(),
+        ))
+    })
+    .flatten()?;
+    let a = kiosk
+        .central
+        .issue(&session, &key, Some(reference), &document_type, copies, &pages)
+        .await
+        .ok()?;
+    peek_visit(kiosk, headers, |v| {
+        v.outcome = Some(a);
+        v.payment = None;
+    });
+    Some("/result")
 }
 
 /// The gateway said the payment failed (cancelled, or refused by the bank).
 pub(super) async fn failed(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let dossier = with_visit(&kiosk, &headers, |v| v.files_procedure).unwrap_or(false);
     problem(
         &kiosk,
         &headers,
-        5,
+        if dossier { 6 } else { 5 },
         ("Chưa thanh toán được lệ phí", "The fee was not paid"),
         None,
         None,
-        "/scan",
+        if dossier { "/procedures/review" } else { "/scan" },
     )
 }

@@ -4,7 +4,7 @@
 //! lookup code and the appointment slip (printed here; e-mailed by the central service when the form gives an
 //! address), and the rating.
 
-use super::screens::{gate, problem, refused, render, see, unreachable, with_visit, Frame};
+use super::screens::{gate, peek_visit, problem, refused, render, see, unreachable, with_visit, Frame};
 use super::Kiosk;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -38,6 +38,8 @@ pub struct Draft {
     pub rated: bool,
     /// The last refusal of the submission (shown on the form).
     pub error: Option<String>,
+    /// The fee's payment, once the gateway confirmed it (named by every later submission of this draft).
+    pub paid: Option<String>,
 }
 
 pub fn routes(router: Router<Arc<Kiosk>>) -> Router<Arc<Kiosk>> {
@@ -327,7 +329,8 @@ struct DocumentsScreen {
 }
 
 async fn documents(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    documents_screen(&kiosk, &headers, None).await
+    let error = draft(&kiosk, &headers, |d, _| d.error.take()).flatten();
+    documents_screen(&kiosk, &headers, error).await
 }
 
 async fn documents_screen(kiosk: &Kiosk, headers: &HeaderMap, error: Option<String>) -> Response {
@@ -453,6 +456,9 @@ struct Review {
     name: String,
     rows: Vec<(String, String)>,
     docs: Vec<(String, String)>,
+    /// The fee, and whether it was paid.
+    fee: String,
+    error: Option<String>,
 }
 
 async fn review(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
@@ -460,7 +466,7 @@ async fn review(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let Some((name, rows, docs)) = draft(&kiosk, &headers, |d, en| {
+    let Some((name, rows, docs, fee, error)) = draft(&kiosk, &headers, |d, en| {
         let label = |key: &str| {
             d.spec["fields"]
                 .as_array()
@@ -506,43 +512,94 @@ async fn review(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
                 },
             )
         }));
-        (name_of(&d.spec, en), rows, docs)
+        (name_of(&d.spec, en), rows, docs, fee_of(d, en), d.error.take())
     }) else {
         return see("/procedures");
     };
-    render(&Review { f, name, rows, docs })
+    render(&Review {
+        f,
+        name,
+        rows,
+        docs,
+        fee,
+        error,
+    })
+}
+
+/// The procedure's fee as the review states it: a fixed one is paid by QR before the dossier is received (when
+/// the central service has a payment gateway; else at the office).
+fn fee_of(d: &Draft, en: bool) -> String {
+    let fee = &d.spec["fee"];
+    let say = |vi: String, english: String| if en { english } else { vi };
+    match (fee["kind"].as_str(), fee["vnd"].as_u64(), &d.paid) {
+        (Some("free"), ..) | (Some("fixed"), Some(0), _) => say("Miễn phí".into(), "Free".into()),
+        (Some("fixed"), Some(v), Some(r)) => {
+            let v = banso_core::rules::format_vnd(v);
+            say(
+                format!("{v} — đã nộp (mã thanh toán {r})"),
+                format!("{v} — paid (payment {r})"),
+            )
+        }
+        (Some("fixed"), Some(v), None) => {
+            let v = banso_core::rules::format_vnd(v);
+            say(
+                format!("{v} — nộp trước khi hồ sơ được tiếp nhận"),
+                format!("{v} — paid before the dossier is received"),
+            )
+        }
+        (Some("per_page"), ..) => say("Theo số trang".into(), "By the number of pages".into()),
+        _ => say(
+            "Theo mức của tỉnh; nộp khi nhận kết quả".into(),
+            "Set by the province; paid when the result is collected".into(),
+        ),
+    }
+}
+
+/// The submission of the visit's draft: its identity session and the body the central service takes.
+fn submission(v: &super::Visit) -> Option<(String, Value)> {
+    use base64::Engine;
+    let session = v.identity.clone()?;
+    let d = v.procedure.as_ref()?;
+    let b64 = |p: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(p);
+    let mut attachments: Vec<Value> = d
+        .wallet
+        .iter()
+        .map(|(k, c)| json!({"document": k, "copy": c}))
+        .collect();
+    attachments.extend(
+        d.scans
+            .iter()
+            .map(|(k, pages)| json!({"document": k, "pages": pages.iter().map(b64).collect::<Vec<_>>()})),
+    );
+    Some((
+        session,
+        json!({
+            "procedure": d.spec["id"],
+            "form": d.form,
+            "attachments": attachments,
+            "email": d.form.get("email"),
+            "payment": d.paid,
+        }),
+    ))
+}
+
+/// Keeps what the central service said of a refused submission for the screen it goes back to (the
+/// documents for a missing document, the form for other bad input, the review otherwise), and names that screen.
+fn back_with(d: &mut Draft, a: &super::central::Answer) -> &'static str {
+    d.error = Some(format!("{} ({})", a.message(), a.code().unwrap_or("")));
+    match (a.status, a.code()) {
+        (_, Some("PRO-0004")) => "/procedures/documents",
+        (422 | 404, _) => "/procedures/form",
+        _ => "/procedures/review",
+    }
 }
 
 /// Files the dossier with the central service.
 async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
-    use base64::Engine;
     if let Err(r) = gate(&kiosk, &headers, 6, true) {
         return r.into_response();
     }
-    let Some(Some((session, body))) =
-        with_visit(&kiosk, &headers, |v| {
-            let session = v.identity.clone()?;
-            let d = v.procedure.as_ref()?;
-            let b64 = |p: &Vec<u8>| base64::engine::general_purpose::STANDARD.encode(p);
-            let mut attachments: Vec<Value> = d
-                .wallet
-                .iter()
-                .map(|(k, c)| json!({"document": k, "copy": c}))
-                .collect();
-            attachments.extend(d.scans.iter().map(
-                |(k, pages)| json!({"document": k, "pages": pages.iter().map(b64).collect::<Vec<_>>()}),
-            ));
-            Some((
-                session,
-                json!({
-                    "procedure": d.spec["id"],
-                    "form": d.form,
-                    "attachments": attachments,
-                    "email": d.form.get("email"),
-                }),
-            ))
-        })
-    else {
+    let Some(Some((session, body))) = with_visit(&kiosk, &headers, |v| submission(v)) else {
         return see("/procedures");
     };
     match kiosk.central.submit_dossier(&session, &body).await {
@@ -550,20 +607,14 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
             draft(&kiosk, &headers, |d, _| d.submitted = Some(a.body));
             see("/procedures/done")
         }
-        // Bad input goes back to the form with what the central service said.
+        // The procedure's fee first, by the gateway's QR.
+        Ok(a) if super::pay::due(&a).is_some() => {
+            with_visit(&kiosk, &headers, |v| v.payment = super::pay::due(&a));
+            see("/pay")
+        }
+        // Bad input goes back to the form (or the documents) with what the central service said.
         Ok(a) if a.status == 422 || a.status == 404 => {
-            let said = format!("{} ({})", a.message(), a.code().unwrap_or(""));
-            let back = if a.code() == Some("PRO-0004") {
-                "/procedures/documents"
-            } else {
-                "/procedures/form"
-            };
-            draft(&kiosk, &headers, |d, _| d.error = Some(said.clone()));
-            if back == "/procedures/documents" {
-                documents_screen(&kiosk, &headers, Some(said)).await
-            } else {
-                see(back)
-            }
+            see(draft(&kiosk, &headers, |d, _| back_with(d, &a)).unwrap_or("/procedures"))
         }
         Ok(a) => refused(
             &kiosk,
@@ -575,6 +626,32 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         ),
         Err(e) => unreachable(&kiosk, &headers, 6, &e, "/procedures/review"),
     }
+}
+
+/// The gateway confirmed the fee's payment `reference`: the dossier is filed naming it. The next screen (the
+/// dossier's, or back to what the central service refused with the payment kept for the next try), or none
+/// to keep waiting.
+pub(super) async fn file_paid(kiosk: &Kiosk, headers: &HeaderMap, reference: &str) -> Option<&'static str> {
+    let (session, body) = peek_visit(kiosk, headers, |v| {
+        if let Some(d) = v.procedure.as_mut() {
+            d.paid = Some(reference.to_string());
+        }
+        submission(v)
+    })
+    .flatten()?;
+    let a = kiosk.central.submit_dossier(&session, &body).await.ok()?;
+    // Not a touch: the payment screen asked.
+    peek_visit(kiosk, headers, |v| {
+        v.payment = None;
+        let d = v.procedure.as_mut()?;
+        if a.ok() {
+            d.submitted = Some(a.body);
+            Some("/procedures/done")
+        } else {
+            Some(back_with(d, &a))
+        }
+    })
+    .flatten()
 }
 
 #[derive(Template)]

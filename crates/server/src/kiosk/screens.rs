@@ -636,13 +636,8 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         .await
     {
         // The original passed; the fee first.
-        Ok(a) if a.status == 402 && a.body["status"] == "payment_due" => {
-            let due = (
-                a.body["reference"].as_str().unwrap_or_default().to_string(),
-                a.body["amount_vnd"].as_u64().unwrap_or(0),
-                a.body["pay_url"].as_str().unwrap_or_default().to_string(),
-            );
-            with_visit(&kiosk, &headers, |v| v.payment = Some(due));
+        Ok(a) if pay::due(&a).is_some() => {
+            with_visit(&kiosk, &headers, |v| v.payment = pay::due(&a));
             see("/pay")
         }
         Ok(a) => {

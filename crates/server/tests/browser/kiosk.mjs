@@ -8,7 +8,8 @@
 // story of an original the intake issues: the fee paid on the gateway simulator's page, or cancelled there), held (app login, an original the intake sends to an officer), refused (app login, an original
 // with a secrecy mark), english (the held story's screens in English), timeout (the visit ends by itself mid-way),
 // procedure (a birth registration filed: app login, search, form, wallet and scanned documents, slip printed,
-// rating), track-more and track-result (the phone at a slip's tracking address: the document asked for sent
+// rating), procedure-fee (a signature certification: its fee paid on the gateway simulator's page before the
+// dossier is filed), track-more and track-result (the phone at a slip's tracking address: the document asked for sent
 // from TRACK_FILE; the result and its rating), web-wallet (the wallet page). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
@@ -208,7 +209,7 @@ async function payOnThePhone(page) {
   await gateway.getByRole('button', { name: story === 'unpaid' ? 'Cancel' : 'Pay', exact: true }).click();
   await gateway.waitForLoadState();
   await phone.close();
-  await page.waitForURL(/\/(result|pay\/failed)$/, { timeout: 60_000 });
+  await page.waitForURL(/\/(result|pay\/failed|procedures\/done)$/, { timeout: 60_000 });
   if (story === 'unpaid') {
     await check(page, 'pay-failed');
     seen.unpaid = await page.locator('main').innerText();
@@ -431,6 +432,39 @@ try {
     seen.rated = await page.locator('#rated').innerText();
     await page.getByRole('button', { name: 'Hoàn tất' }).click();
     await nothingLeft(page, [seen.lookup]);
+  } else if (story === 'procedure-fee') {
+    // A procedure with a fixed fee: the review states it, filing asks for it by the gateway's QR, the phone
+    // pays, and the dossier is filed once the gateway has told the central service.
+    await page.goto(base);
+    await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
+    await page.waitForURL(/\/consent$/);
+    await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
+    await page.waitForURL(/\/identify$/);
+    await appLogin(page);
+    await page.locator('#q').focus();
+    for (const key of 'chung thuc chu ky') await page.locator(`.keyboard [data-key="${key}"]`).click();
+    await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
+    await page.locator('#found').waitFor();
+    await page.getByRole('button', { name: /^Chứng thực chữ ký/ }).first().click();
+    await page.waitForURL(/\/procedures\/form$/);
+    await page.locator('#f-document_title').fill('Giấy ủy quyền');
+    await page.locator('#f-signers').fill('1');
+    await page.locator('#f-phone').fill('0912345678');
+    await page.getByLabel('Ký', { exact: true }).check();
+    await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
+    await page.waitForURL(/\/procedures\/documents$/);
+    await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
+    await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
+    await page.waitForURL(/\/procedures\/review$/);
+    await check(page, 'procedure-fee-review');
+    seen.fee = await page.locator('#fee').innerText();
+    await page.getByRole('button', { name: 'Nộp hồ sơ' }).click();
+    await page.waitForURL(/\/pay$/, { timeout: 60_000 });
+    seen.payScreen = await page.locator('main').innerText();
+    await payOnThePhone(page);
+    await check(page, 'procedure-fee-done');
+    seen.dossier = (await page.locator('#dossier-code').innerText()).trim();
+    seen.lookup = (await page.locator('#lookup-code').innerText()).trim();
   } else if (story === 'track-kiosk') {
     // Following a dossier at the kiosk: its code and lookup code (TRACK_CODE, TRACK_K), the lookup code typed
     // on the screen's keyboard.

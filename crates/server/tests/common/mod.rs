@@ -588,3 +588,75 @@ pub fn smtp(maildir: &std::path::Path) -> Smtp {
 pub fn mails(maildir: &std::path::Path) -> usize {
     std::fs::read_dir(maildir.join("new")).map_or(0, |d| d.count())
 }
+
+/// The VNPAY gateway simulator (scripts/vnpay-sim.py: a separate process speaking the gateway's protocol) on
+/// a free port, notifying `ipn_url`; stopped when dropped.
+pub struct Gateway {
+    child: Child,
+    pub port: u16,
+}
+
+pub const GATEWAY_TMN_CODE: &str = "BANSO001";
+pub const GATEWAY_SECRET: &str = "SIMULATED-MERCHANT-SECRET-0123456789";
+
+impl Gateway {
+    pub fn start(ipn_url: &str) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/vnpay-sim.py");
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--tmn-code", GATEWAY_TMN_CODE, "--secret", GATEWAY_SECRET])
+            .args(["--ipn-url", ipn_url])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 scripts/vnpay-sim.py");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        match lines.next() {
+            Some(Ok(l)) if l.starts_with("listening on") => {}
+            other => panic!("the gateway simulator did not start: {other:?}"),
+        }
+        Gateway { child, port }
+    }
+
+    /// What the service needs to use it (the secret written under `dir`).
+    pub fn configure(&self, backend: Backend, dir: &Path) -> Backend {
+        let secret = dir.join("vnpay.secret");
+        std::fs::write(&secret, GATEWAY_SECRET).unwrap();
+        backend
+            .with_env(
+                "BANSO_VNPAY_URL",
+                &format!("http://127.0.0.1:{}/paymentv2/vpcpay.html", self.port),
+            )
+            .with_env("BANSO_VNPAY_TMN_CODE", GATEWAY_TMN_CODE)
+            .with_env("BANSO_VNPAY_SECRET_FILE", secret.to_str().unwrap())
+    }
+
+    /// The citizen opens the signed payment address and pays (`success`) or not (`cancel`): the gateway
+    /// notifies the service before it answers.
+    pub fn pay(&self, pay_url: &str, result: &str) {
+        let http = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = http.get(pay_url).send().unwrap();
+        assert_eq!(page.status().as_u16(), 200, "{}", page.text().unwrap_or_default());
+        let reference = pay_url
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("vnp_TxnRef="))
+            .expect("the payment address names its reference");
+        let paid = http
+            .post(format!("http://127.0.0.1:{}/sim/pay", self.port))
+            .form(&[("vnp_TxnRef", reference), ("result", result)])
+            .send()
+            .unwrap();
+        assert_eq!(paid.status().as_u16(), 302, "{}", paid.text().unwrap_or_default());
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

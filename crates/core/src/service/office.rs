@@ -1,0 +1,407 @@
+//! The back office's accounts and sessions: an officer signs in with a password and then a TOTP code; the
+//! session lives in the store; every sign-in, refusal, sign-out and account made is written to the audit log.
+//!
+//! Checking a password costs an Argon2id hash (19 MiB, tens of milliseconds): at most [`PASSWORD_CHECKS`] run at
+//! once, and a login beyond them is told to retry (REQ-0003) instead of queueing — so anonymous clients cannot
+//! make the server hold more than that much memory or CPU for passwords.
+
+use super::Service;
+use crate::code::random_secret;
+use crate::error::{Code, Error, Result};
+use crate::office::{
+    self, check_new_password, hash_password, password_matches, refused, secret_id, totp_accepts, AuditEntry,
+    OfficeRole, OfficeSession, Officer,
+};
+use crate::ports::{CpuWork, EntropyRng, OfficeStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Password checks (Argon2id) running at once, at most.
+pub const PASSWORD_CHECKS: usize = 2;
+/// Audit entries a page shows at most.
+pub const AUDIT_PAGE: u32 = 200;
+
+/// The back office's store, where password checks run, and the count of those running.
+pub struct OfficeSettings {
+    pub store: Arc<dyn OfficeStore>,
+    pub cpu: Arc<dyn CpuWork>,
+    checking: AtomicUsize,
+}
+
+impl OfficeSettings {
+    pub fn new(store: Arc<dyn OfficeStore>, cpu: Arc<dyn CpuWork>) -> Self {
+        OfficeSettings {
+            store,
+            cpu,
+            checking: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// A password check's slot, given back when dropped.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn slot(count: &AtomicUsize) -> Result<Slot<'_>> {
+    if count.fetch_add(1, Ordering::AcqRel) >= PASSWORD_CHECKS {
+        count.fetch_sub(1, Ordering::AcqRel);
+        return Err(Error::new(
+            Code::Req0003Busy,
+            "too many sign-ins at once; try again in a moment",
+        ));
+    }
+    Ok(Slot(count))
+}
+
+/// A hash of no one's password, checked when the username is unknown so that the answer takes as long.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut rng = rand::rngs::OsRng;
+        hash_password("decoy password never used", &mut rng).unwrap_or_default()
+    })
+}
+
+/// An account to make.
+#[derive(Debug, Clone)]
+pub struct NewOfficer {
+    pub username: String,
+    pub full_name: String,
+    pub role: OfficeRole,
+    pub body: String,
+    pub password: String,
+}
+
+/// An account made: its second factor's secret, shown once to be added to an authenticator app.
+#[derive(Debug, Clone)]
+pub struct CreatedOfficer {
+    pub username: String,
+    pub role: OfficeRole,
+    pub body: String,
+    /// Base32, as apps take it typed.
+    pub totp_secret: String,
+    /// `otpauth://totp/…`, as apps take it from a QR.
+    pub otpauth: String,
+}
+
+/// A signed-in officer.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: OfficeSession,
+    pub officer: Officer,
+}
+
+impl SignedIn {
+    /// Refuses a role that may not do this (OFF-0004).
+    pub fn require(&self, allowed: impl Fn(OfficeRole) -> bool) -> Result<()> {
+        if allowed(self.officer.role) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::Off0004NotAllowed,
+                format!(
+                    "an account of role {} may not do this",
+                    self.officer.role.as_str()
+                ),
+            ))
+        }
+    }
+
+    /// Checks a form's CSRF token against the session's (OFF-0003 otherwise).
+    pub fn check_csrf(&self, token: &str) -> Result<()> {
+        use subtle::ConstantTimeEq;
+        if bool::from(token.as_bytes().ct_eq(self.session.csrf.as_bytes())) && !token.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::Off0003NotSignedIn,
+                "the form did not come from this session's page (CSRF token missing or wrong)",
+            ))
+        }
+    }
+}
+
+fn not_signed_in() -> Error {
+    Error::new(Code::Off0003NotSignedIn, "not signed in, or the session ended")
+}
+
+impl Service {
+    /// The same service with a back office, its password checks run by `cpu`.
+    pub fn with_office(mut self, store: Arc<dyn OfficeStore>, cpu: Arc<dyn CpuWork>) -> Self {
+        self.office = Some(Arc::new(OfficeSettings::new(store, cpu)));
+        self
+    }
+
+    fn office(&self) -> Result<&Arc<OfficeSettings>> {
+        self.office.as_ref().ok_or_else(|| {
+            Error::new(
+                Code::Sys0003Internal,
+                "the back office is not set up on this service",
+            )
+        })
+    }
+
+    /// Writes an audit entry; a failure to write it fails the caller's action.
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, from: &str) -> Result<AuditEntry> {
+        let now = self.clock.now();
+        Ok(self
+            .office()?
+            .store
+            .append_audit(now, actor, action, target, from)
+            .await?)
+    }
+
+    /// Makes an account (by `actor`: an administrator's username, or `cli`): its password hashed, a new TOTP
+    /// secret. The secret is given back once, to be added to the officer's authenticator app.
+    pub async fn create_officer(&self, actor: &str, from: &str, n: NewOfficer) -> Result<CreatedOfficer> {
+        let settings = self.office()?;
+        let username = office::username(&n.username)?;
+        check_new_password(&n.password)?;
+        let full_name = n.full_name.trim();
+        let body = n.body.trim();
+        for (what, v) in [("full name", full_name), ("body", body)] {
+            if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
+                return Err(Error::new(
+                    Code::Iss0005InvalidField,
+                    format!("the {what} is required, at most 200 characters"),
+                ));
+            }
+        }
+        let mut rng = EntropyRng(self.entropy.as_ref());
+        let mut secret = vec![0u8; 20];
+        rand::RngCore::fill_bytes(&mut rng, &mut secret);
+        let password_hash = {
+            let _slot = slot(&settings.checking)?;
+            hash_password(&n.password, &mut rng)?
+        };
+        let now = self.clock.now();
+        let officer = Officer {
+            username: username.clone(),
+            full_name: full_name.to_string(),
+            role: n.role,
+            body: body.to_string(),
+            password_hash,
+            totp_secret: secret.clone(),
+            totp_last_step: 0,
+            failures: 0,
+            locked_until: None,
+            created_at: now,
+            disabled: false,
+        };
+        settings
+            .store
+            .insert_officer(&officer)
+            .await
+            .map_err(|e| match e {
+                crate::ports::StoreError::Conflict(_) => Error::new(
+                    Code::Iss0005InvalidField,
+                    format!("the username {username} is taken"),
+                ),
+                other => other.into(),
+            })?;
+        self.audit(
+            actor,
+            "officer_created",
+            &format!("{username} ({})", n.role.as_str()),
+            from,
+        )
+        .await?;
+        Ok(CreatedOfficer {
+            otpauth: office::otpauth_uri(&self.settings.issuing_body, &username, &secret),
+            totp_secret: office::base32(&secret),
+            username,
+            role: n.role,
+            body: body.to_string(),
+        })
+    }
+
+    /// The first step of signing in: the password. A pending login's secret (for the browser's cookie) that the
+    /// second factor then completes. Wrong username or password: OFF-0001, counted against the account.
+    pub async fn office_password(&self, username: &str, password: &str, from: &str) -> Result<String> {
+        let settings = self.office()?;
+        let name = office::username(username).map_err(|_| refused())?;
+        let now = self.clock.now();
+        let officer = settings.store.officer(&name).await?;
+        if let Some(o) = &officer {
+            if let Err(e) = o.may_try(now) {
+                self.audit(&name, "login_refused", "locked or disabled", from)
+                    .await?;
+                return Err(e);
+            }
+        }
+        let good = {
+            let _slot = slot(&settings.checking)?;
+            let hash = officer.as_ref().map(|o| o.password_hash.clone());
+            let password = password.to_string();
+            settings
+                .cpu
+                .check(Box::new(move || match &hash {
+                    Some(h) => password_matches(&password, h),
+                    None => password_matches(&password, decoy_hash()),
+                }))
+                .await
+                && officer.is_some()
+        };
+        if !good {
+            if officer.is_some() {
+                settings
+                    .store
+                    .login_failed(&name, office::MAX_FAILURES, now + office::LOCKOUT)
+                    .await?;
+            }
+            self.audit(&name, "login_refused", "password", from).await?;
+            return Err(refused());
+        }
+        let secret = random_secret(&mut EntropyRng(self.entropy.as_ref()), 32);
+        settings
+            .store
+            .insert_office_session(&OfficeSession {
+                id: secret_id(&secret),
+                username: name,
+                csrf: random_secret(&mut EntropyRng(self.entropy.as_ref()), 20),
+                created_at: now,
+                last_seen: now,
+                verified: false,
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// The second step: the TOTP code, for the pending login `pending`. The pending login ends either way; on
+    /// success a new session (a new secret: the pending one never becomes the session) and its secret.
+    pub async fn office_second_factor(
+        &self,
+        pending: &str,
+        code: &str,
+        from: &str,
+    ) -> Result<(String, OfficeSession)> {
+        let settings = self.office()?;
+        let now = self.clock.now();
+        let id = secret_id(pending);
+        let Some(p) = settings.store.office_session(&id).await? else {
+            return Err(not_signed_in());
+        };
+        if p.verified || !p.live(now) {
+            return Err(not_signed_in());
+        }
+        let officer = settings
+            .store
+            .officer(&p.username)
+            .await?
+            .ok_or_else(not_signed_in)?;
+        if let Err(e) = officer.may_try(now) {
+            settings.store.delete_office_session(&id).await?;
+            self.audit(&officer.username, "login_refused", "locked or disabled", from)
+                .await?;
+            return Err(e);
+        }
+        let step = totp_accepts(&officer.totp_secret, code, now, officer.totp_last_step);
+        let taken = match step {
+            Some(step) => settings.store.take_totp_step(&officer.username, step).await?,
+            None => false,
+        };
+        if !taken {
+            let failures = settings
+                .store
+                .login_failed(&officer.username, office::MAX_FAILURES, now + office::LOCKOUT)
+                .await?;
+            if failures >= office::MAX_FAILURES {
+                settings.store.delete_office_session(&id).await?;
+            }
+            self.audit(&officer.username, "login_refused", "second factor", from)
+                .await?;
+            return Err(refused());
+        }
+        settings.store.delete_office_session(&id).await?;
+        settings.store.login_succeeded(&officer.username).await?;
+        let secret = random_secret(&mut EntropyRng(self.entropy.as_ref()), 32);
+        let session = OfficeSession {
+            id: secret_id(&secret),
+            username: officer.username.clone(),
+            csrf: random_secret(&mut EntropyRng(self.entropy.as_ref()), 20),
+            created_at: now,
+            last_seen: now,
+            verified: true,
+        };
+        settings.store.insert_office_session(&session).await?;
+        self.audit(&officer.username, "login", "", from).await?;
+        Ok((secret, session))
+    }
+
+    /// The officer the session secret `secret` is signed in as (OFF-0003 when it is unknown, pending, ended,
+    /// or the account is disabled); the session's last use moves to now (at most once a minute).
+    pub async fn office_session(&self, secret: &str) -> Result<SignedIn> {
+        let settings = self.office()?;
+        let now = self.clock.now();
+        let id = secret_id(secret);
+        let session = settings
+            .store
+            .office_session(&id)
+            .await?
+            .filter(|s| s.verified && s.live(now))
+            .ok_or_else(not_signed_in)?;
+        let officer = settings
+            .store
+            .officer(&session.username)
+            .await?
+            .filter(|o| !o.disabled)
+            .ok_or_else(not_signed_in)?;
+        if now - session.last_seen > time::Duration::minutes(1) {
+            settings.store.touch_office_session(&id, now).await?;
+        }
+        Ok(SignedIn { session, officer })
+    }
+
+    /// Ends the session `secret` (nothing happens for an unknown one).
+    pub async fn office_logout(&self, signed_in: &SignedIn, from: &str) -> Result<()> {
+        self.office()?
+            .store
+            .delete_office_session(&signed_in.session.id)
+            .await?;
+        self.audit(&signed_in.officer.username, "logout", "", from)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log after `after`, for the roles that read it (OFF-0004 for an officer).
+    pub async fn office_audit(&self, by: &SignedIn, after: u64) -> Result<Vec<AuditEntry>> {
+        by.require(OfficeRole::reads_audit)?;
+        Ok(self.office()?.store.audit_entries(after, AUDIT_PAGE).await?)
+    }
+
+    /// The first steps on which a stored audit log breaks its chain (none: intact), read from the start.
+    pub async fn audit_check(&self) -> Result<Option<u64>> {
+        let store = &self.office()?.store;
+        let mut all = Vec::new();
+        loop {
+            let page = store.audit_entries(all.len() as u64, 10_000).await?;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+        }
+        Ok(office::audit_breaks(&all))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_checks_beyond_the_bound_are_told_to_retry() {
+        let count = AtomicUsize::new(0);
+        let a = slot(&count).unwrap();
+        let b = slot(&count).unwrap();
+        assert_eq!(slot(&count).err().map(|e| e.code), Some(Code::Req0003Busy));
+        drop(a);
+        let _c = slot(&count).unwrap();
+        drop(b);
+        assert_eq!(count.load(Ordering::Acquire), 1);
+    }
+}

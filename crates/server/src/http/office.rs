@@ -1,0 +1,308 @@
+//! The back office on the web (`/office`): an officer signs in with a password and then the six-digit code of
+//! an authenticator app; the session is a cookie holding a random secret (only its SHA-256 is stored), scoped to
+//! `/office`, HttpOnly and SameSite=Strict; every form carries the session's CSRF token. API tokens are not
+//! taken here: a request with an `Authorization` header is refused, whatever the token's role.
+
+use super::edge::peer;
+use super::pages::page;
+use super::AppState;
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use banso_core::error::{Code, Error, Kind};
+use banso_core::office::AuditEntry;
+use banso_core::service::SignedIn;
+use serde::Deserialize;
+
+const SESSION: &str = "banso_office";
+const PENDING: &str = "banso_office_login";
+
+#[derive(Template)]
+#[template(path = "office/login.html")]
+struct Login {
+    /// `password` or `code`.
+    step: &'static str,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "office/home.html")]
+struct Home {
+    name: String,
+    role: &'static str,
+    body: String,
+    csrf: String,
+    reads_audit: bool,
+}
+
+#[derive(Template)]
+#[template(path = "office/audit.html")]
+struct Audit {
+    csrf: String,
+    entries: Vec<AuditEntry>,
+    intact: bool,
+}
+
+#[derive(Template)]
+#[template(path = "office/refused.html")]
+struct Refused {
+    message: String,
+}
+
+/// The status a back-office error answers with.
+fn status_of(e: &Error) -> StatusCode {
+    match e.kind() {
+        Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::BadInput => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn said(e: &Error) -> String {
+    let vi = match e.code {
+        Code::Off0001LoginRefused => "Tên đăng nhập, mật khẩu hoặc mã xác thực không đúng.",
+        Code::Off0002Locked => "Tài khoản tạm khóa do đăng nhập sai nhiều lần; xin thử lại sau 15 phút.",
+        Code::Off0003NotSignedIn => "Phiên làm việc đã hết hoặc biểu mẫu không hợp lệ; xin đăng nhập lại.",
+        Code::Off0004NotAllowed => "Tài khoản không có quyền thực hiện việc này.",
+        Code::Req0003Busy => "Hệ thống đang bận; xin thử lại sau giây lát.",
+        _ => "Chưa thực hiện được yêu cầu.",
+    };
+    format!("{vi} / {} ({})", e.message, e.code.as_str())
+}
+
+fn login_page(step: &'static str, error: Option<&Error>) -> Response {
+    let status = error.map_or(StatusCode::OK, status_of);
+    page(
+        status,
+        &Login {
+            step,
+            error: error.map(said),
+        },
+    )
+}
+
+fn refused_page(e: &Error) -> Response {
+    page(status_of(e), &Refused { message: said(e) })
+}
+
+/// A cookie for the back office: HttpOnly, SameSite=Strict, `Secure` when the service is reached over HTTPS.
+fn set_cookie(response: &mut Response, state: &AppState, name: &str, path: &str, value: &str, max_age: i64) {
+    let secure = if state.base_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// API tokens are not taken by the back office.
+fn token_refused(headers: &HeaderMap) -> Option<Response> {
+    headers.contains_key(header::AUTHORIZATION).then(|| {
+        refused_page(&Error::new(
+            Code::Off0004NotAllowed,
+            "the back office takes officers' sign-ins, not API tokens",
+        ))
+    })
+}
+
+/// The officer the request's session cookie is signed in as.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, Error> {
+    let secret = super::cookie(headers, SESSION)
+        .ok_or_else(|| Error::new(Code::Off0003NotSignedIn, "not signed in"))?;
+    state.service.office_session(&secret).await
+}
+
+/// `GET /office`: the signed-in officer's start page, else the sign-in.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    match signed_in(&state, &headers).await {
+        Ok(s) => page(
+            StatusCode::OK,
+            &Home {
+                name: s.officer.full_name.clone(),
+                role: s.officer.role.label_vi(),
+                body: s.officer.body.clone(),
+                csrf: s.session.csrf.clone(),
+                reads_audit: s.officer.role.reads_audit(),
+            },
+        ),
+        Err(_) => Redirect::to("/office/login").into_response(),
+    }
+}
+
+/// `GET /office/login`.
+pub async fn login_form(headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    login_page("password", None)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /office/login`: the password; then the code.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let Ok(Form(f)) = form else {
+        return login_page("password", Some(&banso_core::office::refused()));
+    };
+    match state
+        .service
+        .office_password(&f.username, &f.password, &peer(&extensions))
+        .await
+    {
+        Ok(pending) => {
+            let mut r = Redirect::to("/office/login/code").into_response();
+            set_cookie(&mut r, &state, PENDING, "/office/login", &pending, 300);
+            r
+        }
+        Err(e) => login_page("password", Some(&e)),
+    }
+}
+
+/// `GET /office/login/code`.
+pub async fn code_form(headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    if super::cookie(&headers, PENDING).is_none() {
+        return Redirect::to("/office/login").into_response();
+    }
+    login_page("code", None)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /office/login/code`: the second factor; the session begins.
+pub async fn code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let Some(pending) = super::cookie(&headers, PENDING) else {
+        return Redirect::to("/office/login").into_response();
+    };
+    let code = form.map(|Form(f)| f.code).unwrap_or_default();
+    match state
+        .service
+        .office_second_factor(&pending, &code, &peer(&extensions))
+        .await
+    {
+        Ok((secret, _)) => {
+            let mut r = Redirect::to("/office").into_response();
+            set_cookie(&mut r, &state, PENDING, "/office/login", "", 0);
+            set_cookie(
+                &mut r,
+                &state,
+                SESSION,
+                "/office",
+                &secret,
+                banso_core::office::ABSOLUTE.whole_seconds(),
+            );
+            r
+        }
+        // A pending login that ended (too many tries, too slow) starts again from the password.
+        Err(e) if e.code == Code::Off0003NotSignedIn || e.code == Code::Off0002Locked => {
+            let mut r = login_page("password", Some(&e));
+            set_cookie(&mut r, &state, PENDING, "/office/login", "", 0);
+            r
+        }
+        Err(e) => login_page("code", Some(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /office/logout`: with the session's CSRF token; the session ends on the server, and the browser is
+/// told to forget its cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return refused_page(&e),
+    };
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if let Err(e) = s.check_csrf(&token) {
+        return refused_page(&e);
+    }
+    if let Err(e) = state.service.office_logout(&s, &peer(&extensions)).await {
+        return refused_page(&e);
+    }
+    let mut r = Redirect::to("/office/login").into_response();
+    set_cookie(&mut r, &state, SESSION, "/office", "", 0);
+    r.headers_mut().insert(
+        "clear-site-data",
+        HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
+    r
+}
+
+/// `GET /office/audit`: the audit log, for supervisors, administrators and auditors, with whether its chain
+/// holds.
+pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(_) => return Redirect::to("/office/login").into_response(),
+    };
+    let entries = match state.service.office_audit(&s, 0).await {
+        Ok(e) => e,
+        Err(e) => return refused_page(&e),
+    };
+    let intact = match state.service.audit_check().await {
+        Ok(broken) => broken.is_none(),
+        Err(e) => return refused_page(&e),
+    };
+    page(
+        StatusCode::OK,
+        &Audit {
+            csrf: s.session.csrf,
+            entries,
+            intact,
+        },
+    )
+}

@@ -1,0 +1,181 @@
+// The back office in Debian's chromium: signing in with a password and an authenticator app's code, and what
+// must be refused — a wrong code, a form without its CSRF token, the session's cookie after sign-out, an API
+// token — with axe-core (WCAG 2.2 A and AA rules) on every page at 1280×800 and 1920×1080, and a screenshot of
+// each.
+//
+//   node office.mjs BASE_URL OUT_DIR
+//
+// OFFICE_SUPERVISOR and OFFICE_AUDITOR: "USERNAME|PASSWORD|TOTP_BASE32"; OFFICE_OFFICER likewise (an officer,
+// who may not read the audit log); KIOSK_TOKEN: an API token of the kiosk role. Prints one JSON line with what
+// it saw; exits 0 when everything went as it must, 1 otherwise.
+import { chromium } from 'playwright-core';
+import { createHmac } from 'node:crypto';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const [rawBase, out] = process.argv.slice(2);
+const base = (rawBase ?? '').replace(/\/+$/, '');
+if (!rawBase || !out) {
+  console.error('usage: node office.mjs BASE_URL OUT_DIR');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const here = dirname(fileURLToPath(import.meta.url));
+const axeSource = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const SIZES = [['laptop', { width: 1280, height: 800 }], ['desktop', { width: 1920, height: 1080 }]];
+const seen = { screens: [], violations: [] };
+let code = 1;
+
+// RFC 6238 (HMAC-SHA1, 30 s, six digits), written here again so the server's is checked by another one.
+function base32(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0;
+  const bytes = [];
+  for (const c of s.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { bytes.push((value >>> (bits - 8)) & 255); bits -= 8; }
+  }
+  return Buffer.from(bytes);
+}
+function totp(secret, offsetSteps = 0) {
+  const step = Math.floor(Date.now() / 1000 / 30) + offsetSteps;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', base32(secret)).update(msg).digest();
+  const o = h[19] & 15;
+  const n = ((h[o] & 127) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
+}
+// A code just taken cannot be taken again: wait for the next step when the current one was used.
+async function freshCode(secret) {
+  const left = 30 - (Math.floor(Date.now() / 1000) % 30);
+  if (left < 3) await new Promise((r) => setTimeout(r, (left + 1) * 1000));
+  return totp(secret);
+}
+
+async function check(page, name) {
+  for (const [label, size] of SIZES) {
+    await page.setViewportSize(size);
+    await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(async () => await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    }));
+    for (const v of result.violations) {
+      seen.violations.push({ screen: name, size: label, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) });
+    }
+    await page.screenshot({ path: join(out, `${name}-${label}.png`), fullPage: true });
+  }
+  seen.screens.push(name);
+}
+
+async function signIn(page, [username, password, secret], name) {
+  await page.goto(`${base}/office`);
+  await page.waitForURL(/\/office\/login$/);
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.getByRole('button', { name: /Tiếp tục/ }).click();
+  await page.waitForURL(/\/office\/login\/code$/);
+  await page.locator('#code').fill(await freshCode(secret));
+  await page.getByRole('button', { name: /Xác nhận/ }).click();
+  await page.waitForURL(/\/office$/);
+  if (name) await check(page, name);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.BANSO_CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const supervisor = process.env.OFFICE_SUPERVISOR.split('|');
+  const auditor = process.env.OFFICE_AUDITOR.split('|');
+  const officer = process.env.OFFICE_OFFICER.split('|');
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+
+  // Signed out: the sign-in page.
+  await page.goto(`${base}/office`);
+  await page.waitForURL(/\/office\/login$/);
+  await check(page, 'login');
+  // A wrong password: refused, without saying which part was wrong.
+  await page.locator('#username').fill(supervisor[0]);
+  await page.locator('#password').fill('not the password at all');
+  const wrong = page.waitForResponse((r) => r.url().endsWith('/office/login') && r.request().method() === 'POST');
+  await page.getByRole('button', { name: /Tiếp tục/ }).click();
+  seen.wrongPassword = { status: (await wrong).status(), text: await page.locator('#error').innerText() };
+  await check(page, 'login-refused');
+  // The right password, then a wrong code: refused; then the right one.
+  await page.locator('#username').fill(supervisor[0]);
+  await page.locator('#password').fill(supervisor[1]);
+  await page.getByRole('button', { name: /Tiếp tục/ }).click();
+  await page.waitForURL(/\/office\/login\/code$/);
+  await check(page, 'login-code');
+  const right = await freshCode(supervisor[2]);
+  await page.locator('#code').fill(String((Number(right) + 1) % 1_000_000).padStart(6, '0'));
+  const wrongCode = page.waitForResponse((r) => r.url().endsWith('/office/login/code') && r.request().method() === 'POST');
+  await page.getByRole('button', { name: /Xác nhận/ }).click();
+  seen.wrongCode = { status: (await wrongCode).status(), text: await page.locator('#error').innerText() };
+  await page.locator('#code').fill(await freshCode(supervisor[2]));
+  await page.getByRole('button', { name: /Xác nhận/ }).click();
+  await page.waitForURL(/\/office$/);
+  await check(page, 'home');
+  seen.home = await page.locator('main').innerText();
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'banso_office');
+  seen.cookie = { httpOnly: session?.httpOnly, sameSite: session?.sameSite, path: session?.path };
+
+  // The audit log, read by a supervisor.
+  await page.getByRole('link', { name: /Nhật ký thao tác/ }).click();
+  await page.waitForURL(/\/office\/audit$/);
+  await check(page, 'audit');
+  seen.audit = await page.locator('#audit').innerText();
+  seen.chain = await page.locator('#chain').innerText();
+
+  // A form without the session's CSRF token (another site's page posting to it): refused, still signed in.
+  const forged = await page.request.post(`${base}/office/logout`, { form: { csrf: 'forged' } });
+  seen.forgedLogout = { status: forged.status(), text: (await forged.text()).includes('OFF-0003') };
+  await page.goto(`${base}/office`);
+  seen.stillSignedIn = new URL(page.url()).pathname === '/office';
+
+  // An API token of the kiosk role: not taken by the back office.
+  const withToken = await page.request.get(`${base}/office`, { headers: { Authorization: `Bearer ${process.env.KIOSK_TOKEN}` } });
+  seen.kioskToken = { status: withToken.status(), text: (await withToken.text()).includes('OFF-0004') };
+
+  // Sign out; the cookie, kept by a thief, opens nothing any more.
+  await page.locator('#logout').click();
+  await page.waitForURL(/\/office\/login$/);
+  const thief = await browser.newContext({ bypassCSP: true });
+  await thief.addCookies([{ name: 'banso_office', value: session.value, url: `${base}/office` }]);
+  const stolen = await thief.newPage();
+  await stolen.goto(`${base}/office`);
+  seen.stolenCookie = new URL(stolen.url()).pathname;
+  const stolenAudit = await stolen.request.get(`${base}/office/audit`, { maxRedirects: 0 });
+  seen.stolenAudit = stolenAudit.status();
+  await thief.close();
+
+  // An auditor reads the log; an officer may not.
+  const auditorContext = await browser.newContext({ bypassCSP: true });
+  const auditorPage = await auditorContext.newPage();
+  await signIn(auditorPage, auditor, 'home-auditor');
+  seen.auditorRole = await auditorPage.locator('#role').innerText();
+  await auditorPage.goto(`${base}/office/audit`);
+  seen.auditorAudit = await auditorPage.locator('#audit').innerText();
+  await auditorContext.close();
+  const officerContext = await browser.newContext({ bypassCSP: true });
+  const officerPage = await officerContext.newPage();
+  await signIn(officerPage, officer, null);
+  seen.officerAuditLink = await officerPage.locator('#audit-link').count();
+  const officerAudit = await officerPage.goto(`${base}/office/audit`);
+  seen.officerAudit = { status: officerAudit.status(), text: await officerPage.locator('#error').innerText() };
+  await check(officerPage, 'not-allowed');
+  await officerContext.close();
+  code = 0;
+} catch (err) {
+  seen.error = String(err?.stack ?? err);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
+process.exit(code);

@@ -1,0 +1,221 @@
+//! The back office's sign-in on a real `banso serve`: accounts made with `banso officer create`; a browser
+//! story (Debian's chromium, tests/browser/office.mjs, which computes the TOTP codes with its own RFC 6238)
+//! signs in with password and code and is refused what it must be refused; the lock after repeated failures;
+//! anonymous clients hammering the sign-in get at most two password hashes at once and the rest told to retry;
+//! the audit log's chain, checked by `banso officer audit-check`, breaks where a row was edited.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// Makes an account; its (username, password, TOTP secret in base32).
+fn account(backend: &Backend, dir: &Path, username: &str, role: &str) -> (String, String, String) {
+    let password = format!("mật khẩu dài của {username}");
+    let file = dir.join(format!("{username}.password"));
+    std::fs::write(&file, &password).unwrap();
+    let (rc, made) = backend.cli_json(&[
+        "officer",
+        "create",
+        "--username",
+        username,
+        "--name",
+        &format!("Cán bộ {username}"),
+        "--role",
+        role,
+        "--password-file",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(rc, 0, "{made}");
+    assert!(
+        made["otpauth"].as_str().unwrap().starts_with("otpauth://totp/"),
+        "{made}"
+    );
+    (
+        username.to_string(),
+        password,
+        made["totp_secret"].as_str().unwrap().to_string(),
+    )
+}
+
+fn login(server: &Server, username: &str, password: &str) -> (u16, String) {
+    let r = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(server.url("/office/login"))
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+#[test]
+fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let backend = Backend::local(dir);
+    let supervisor = account(&backend, dir, "lan.tran", "supervisor");
+    let auditor = account(&backend, dir, "minh.le", "auditor");
+    let officer = account(&backend, dir, "hoa.pham", "officer");
+    let locked = account(&backend, dir, "binh.vo", "officer");
+    // A username is taken once.
+    let again = dir.join("again.password");
+    std::fs::write(&again, "another long password").unwrap();
+    let (rc, e) = backend.cli_json(&[
+        "officer",
+        "create",
+        "--username",
+        "lan.tran",
+        "--name",
+        "X",
+        "--role",
+        "officer",
+        "--password-file",
+        again.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!((rc, e["error"]["code"].as_str()), (1, Some("ISS-0005")), "{e}");
+    let server = backend.serve();
+    let kiosk = backend.token("kiosk");
+
+    let shots = std::env::var_os("BANSO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("shots"))
+        .join("office");
+    let as_env = |a: &(String, String, String)| format!("{}|{}|{}", a.0, a.1, a.2);
+    let out = Command::new("node")
+        .arg("office.mjs")
+        .arg(server.url(""))
+        .arg(&shots)
+        .env("OFFICE_SUPERVISOR", as_env(&supervisor))
+        .env("OFFICE_AUDITOR", as_env(&auditor))
+        .env("OFFICE_OFFICER", as_env(&officer))
+        .env("KIOSK_TOKEN", &kiosk)
+        .current_dir(browser_dir())
+        .output()
+        .expect("node office.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        out.status.success(),
+        "the office story failed: {report:#}\n{}",
+        server.log()
+    );
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(serious.is_empty(), "axe-core: {serious:#?}");
+    let text = |k: &str| report[k]["text"].as_str().unwrap_or_default().to_string();
+    assert_eq!(report["wrongPassword"]["status"], 401, "{report}");
+    assert!(text("wrongPassword").contains("OFF-0001"), "{report}");
+    assert_eq!(report["wrongCode"]["status"], 401, "{report}");
+    assert!(text("wrongCode").contains("OFF-0001"), "{report}");
+    assert!(
+        report["home"].as_str().unwrap().contains("Lãnh đạo bộ phận"),
+        "{report}"
+    );
+    assert_eq!(report["cookie"]["httpOnly"], true, "{report}");
+    assert_eq!(report["cookie"]["sameSite"], "Strict", "{report}");
+    assert_eq!(report["cookie"]["path"], "/office", "{report}");
+    let audit = report["audit"].as_str().unwrap();
+    for want in ["officer_created", "login_refused", "login", "lan.tran"] {
+        assert!(audit.contains(want), "the audit log has {want}: {audit}");
+    }
+    assert!(report["chain"].as_str().unwrap().contains("toàn vẹn"), "{report}");
+    assert_eq!(report["forgedLogout"]["status"], 401, "{report}");
+    assert_eq!(report["forgedLogout"]["text"], true, "{report}");
+    assert_eq!(
+        report["stillSignedIn"], true,
+        "a forged form ends nothing: {report}"
+    );
+    assert_eq!(report["kioskToken"]["status"], 403, "{report}");
+    assert_eq!(report["kioskToken"]["text"], true, "{report}");
+    assert_eq!(report["stolenCookie"], "/office/login", "{report}");
+    assert_eq!(report["stolenAudit"], 303, "{report}");
+    assert!(
+        report["auditorRole"].as_str().unwrap().contains("Kiểm tra"),
+        "{report}"
+    );
+    assert!(
+        report["auditorAudit"].as_str().unwrap().contains("logout"),
+        "{report}"
+    );
+    assert_eq!(report["officerAuditLink"], 0, "{report}");
+    assert_eq!(report["officerAudit"]["status"], 403, "{report}");
+    assert!(text("officerAudit").contains("OFF-0004"), "{report}");
+
+    // Five wrong passwords lock the account: the right one is refused for the lock's time (OFF-0002, 429).
+    for _ in 0..5 {
+        let (s, body) = login(&server, &locked.0, "wrong password, long enough");
+        assert_eq!(s, 401, "{body}");
+    }
+    let (s, body) = login(&server, &locked.0, &locked.1);
+    assert_eq!(s, 429, "{body}");
+    assert!(body.contains("OFF-0002"), "{body}");
+    // An unknown username is refused like a wrong password.
+    let (s, body) = login(&server, "nobody.here", "whatever password");
+    assert_eq!(s, 401, "{body}");
+    assert!(body.contains("OFF-0001"), "{body}");
+
+    // Forty anonymous sign-ins at once: at most two Argon2id hashes run at a time; the rest are told to retry
+    // (503 REQ-0003), none fails otherwise, and the service's memory stays bounded.
+    let before = server.rss_bytes();
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let server = &server;
+                // An unknown username: never locked, and hashed all the same (a decoy hash).
+                s.spawn(move || login(server, "no.such.officer", &format!("guess number {i} of many")))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let busy = answers
+        .iter()
+        .filter(|(s, b)| *s == 503 && b.contains("REQ-0003"))
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|(s, b)| *s == 401 && b.contains("OFF-0001"))
+        .count();
+    assert_eq!(busy + refused, 40, "{answers:?}");
+    assert!(busy > 0, "forty at once were all hashed: {answers:?}");
+    let after = server.rss_bytes();
+    assert!(
+        after < before + (96 << 20),
+        "memory grew from {before} to {after} bytes"
+    );
+
+    // The audit log's chain holds; a row edited in the database breaks it where it was edited.
+    drop(server);
+    let (rc, check) = backend.cli_json(&["officer", "audit-check", "--json"]);
+    assert_eq!((rc, &check["intact"]), (0, &Value::Bool(true)), "{check}");
+    let db = dir.join("data/banso.db");
+    let edited = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             c.execute(\"UPDATE audit_log SET actor = 'someone.else' WHERE seq = 3\"); c.commit()",
+        ])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(edited.success());
+    let (rc, check) = backend.cli_json(&["officer", "audit-check", "--json"]);
+    assert_eq!((rc, check["first_broken"].as_u64()), (1, Some(3)), "{check}");
+}

@@ -1,0 +1,217 @@
+//! The back office in PostgreSQL. Audit entries are appended under a lock on the log's table, so entries from
+//! several nodes chain in one line.
+
+use crate::postgres::{err, in_transaction, pool_err, PgRegistry};
+use crate::schema;
+use async_trait::async_trait;
+use banso_core::office::{AuditEntry, OfficeSession, Officer};
+use banso_core::ports::{OfficeStore, StoreError};
+use time::OffsetDateTime;
+
+#[async_trait]
+impl OfficeStore for PgRegistry {
+    async fn insert_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::INSERT_OFFICER,
+                &[
+                    &o.username,
+                    &o.full_name,
+                    &o.role.as_str(),
+                    &o.body,
+                    &o.password_hash,
+                    &hex::encode(&o.totp_secret),
+                    &o.totp_last_step,
+                    &i64::from(o.failures),
+                    &o.locked_until.map(OffsetDateTime::unix_timestamp),
+                    &o.created_at.unix_timestamp(),
+                    &i64::from(o.disabled),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn officer(&self, username: &str) -> Result<Option<Officer>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let Some(r) = client
+            .query_opt(schema::SELECT_OFFICER, &[&username])
+            .await
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        schema::officer_from((
+            r.try_get(0).map_err(err)?,
+            r.try_get(1).map_err(err)?,
+            r.try_get(2).map_err(err)?,
+            r.try_get(3).map_err(err)?,
+            r.try_get(4).map_err(err)?,
+            r.try_get(5).map_err(err)?,
+            r.try_get(6).map_err(err)?,
+            r.try_get(7).map_err(err)?,
+            r.try_get(8).map_err(err)?,
+            r.try_get(9).map_err(err)?,
+            r.try_get(10).map_err(err)?,
+        ))
+        .map(Some)
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        max: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(
+                schema::LOGIN_FAILED,
+                &[&i64::from(max), &lock_until.unix_timestamp(), &username],
+            )
+            .await
+            .map_err(err)?;
+        let n: i64 = match row {
+            Some(r) => r.try_get(0).map_err(err)?,
+            None => 0,
+        };
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(schema::LOGIN_SUCCEEDED, &[&username])
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn take_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let n = client
+            .execute(schema::TAKE_TOTP_STEP, &[&step, &username])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn insert_office_session(&self, s: &OfficeSession) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::INSERT_OFFICE_SESSION,
+                &[
+                    &s.id,
+                    &s.username,
+                    &s.csrf,
+                    &s.created_at.unix_timestamp(),
+                    &s.last_seen.unix_timestamp(),
+                    &i64::from(s.verified),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn office_session(&self, id: &str) -> Result<Option<OfficeSession>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let Some(r) = client
+            .query_opt(schema::SELECT_OFFICE_SESSION, &[&id])
+            .await
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        schema::office_session_from((
+            r.try_get(0).map_err(err)?,
+            r.try_get(1).map_err(err)?,
+            r.try_get(2).map_err(err)?,
+            r.try_get(3).map_err(err)?,
+            r.try_get(4).map_err(err)?,
+            r.try_get(5).map_err(err)?,
+        ))
+        .map(Some)
+    }
+
+    async fn touch_office_session(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(schema::TOUCH_OFFICE_SESSION, &[&at.unix_timestamp(), &id])
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn delete_office_session(&self, id: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(schema::DELETE_OFFICE_SESSION, &[&id])
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: &str,
+        action: &str,
+        target: &str,
+        from: &str,
+    ) -> Result<AuditEntry, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        in_transaction(client, async |client| {
+            client
+                .batch_execute("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+                .await?;
+            let last = match client.query_opt(schema::LAST_AUDIT, &[]).await? {
+                Some(r) => Some((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?)),
+                None => None,
+            };
+            let e = schema::next_audit(last, at, actor, action, target, from);
+            client
+                .execute(
+                    schema::INSERT_AUDIT,
+                    &[
+                        &(e.seq as i64),
+                        &e.at.unix_timestamp_nanos().to_string(),
+                        &e.actor,
+                        &e.action,
+                        &e.target,
+                        &e.from,
+                        &e.prev,
+                        &e.hash,
+                    ],
+                )
+                .await?;
+            Ok(e)
+        })
+        .await
+    }
+
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(schema::SELECT_AUDIT, &[&(after as i64), &i64::from(limit)])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                schema::audit_from((
+                    r.try_get(0).map_err(err)?,
+                    r.try_get(1).map_err(err)?,
+                    r.try_get(2).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                    r.try_get(4).map_err(err)?,
+                    r.try_get(5).map_err(err)?,
+                    r.try_get(6).map_err(err)?,
+                    r.try_get(7).map_err(err)?,
+                ))
+            })
+            .collect()
+    }
+}

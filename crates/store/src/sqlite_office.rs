@@ -1,0 +1,214 @@
+//! The back office in SQLite: writes on the one writer connection, so audit entries chain in one line.
+
+use crate::schema;
+use crate::sqlite::{err, write, SqliteRegistry};
+use async_trait::async_trait;
+use banso_core::office::{AuditEntry, OfficeSession, Officer};
+use banso_core::ports::{OfficeStore, StoreError};
+use rusqlite::{params, OptionalExtension};
+use time::OffsetDateTime;
+
+#[async_trait]
+impl OfficeStore for SqliteRegistry {
+    async fn insert_officer(&self, o: &Officer) -> Result<(), StoreError> {
+        let o = o.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_OFFICER,
+                params![
+                    o.username,
+                    o.full_name,
+                    o.role.as_str(),
+                    o.body,
+                    o.password_hash,
+                    hex::encode(&o.totp_secret),
+                    o.totp_last_step,
+                    i64::from(o.failures),
+                    o.locked_until.map(OffsetDateTime::unix_timestamp),
+                    o.created_at.unix_timestamp(),
+                    i64::from(o.disabled)
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn officer(&self, username: &str) -> Result<Option<Officer>, StoreError> {
+        let row = self.read(|c| {
+            c.prepare_cached(schema::SELECT_OFFICER)?
+                .query_row(params![username], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ))
+                })
+                .optional()
+        })?;
+        row.map(schema::officer_from).transpose()
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        max: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let username = username.to_string();
+        write(&self.writer, move |conn| {
+            let n: Option<i64> = conn
+                .query_row(
+                    schema::LOGIN_FAILED,
+                    params![i64::from(max), lock_until.unix_timestamp(), username],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            Ok(n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+        })
+        .await
+    }
+
+    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
+        let username = username.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::LOGIN_SUCCEEDED, params![username])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_totp_step(&self, username: &str, step: i64) -> Result<bool, StoreError> {
+        let username = username.to_string();
+        write(&self.writer, move |conn| {
+            Ok(conn
+                .execute(schema::TAKE_TOTP_STEP, params![step, username])
+                .map_err(err)?
+                == 1)
+        })
+        .await
+    }
+
+    async fn insert_office_session(&self, s: &OfficeSession) -> Result<(), StoreError> {
+        let s = s.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_OFFICE_SESSION,
+                params![
+                    s.id,
+                    s.username,
+                    s.csrf,
+                    s.created_at.unix_timestamp(),
+                    s.last_seen.unix_timestamp(),
+                    i64::from(s.verified)
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn office_session(&self, id: &str) -> Result<Option<OfficeSession>, StoreError> {
+        let row = self.read(|c| {
+            c.prepare_cached(schema::SELECT_OFFICE_SESSION)?
+                .query_row(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })
+                .optional()
+        })?;
+        row.map(schema::office_session_from).transpose()
+    }
+
+    async fn touch_office_session(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::TOUCH_OFFICE_SESSION, params![at.unix_timestamp(), id])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_office_session(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::DELETE_OFFICE_SESSION, params![id])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: &str,
+        action: &str,
+        target: &str,
+        from: &str,
+    ) -> Result<AuditEntry, StoreError> {
+        let (actor, action, target, from) = (
+            actor.to_string(),
+            action.to_string(),
+            target.to_string(),
+            from.to_string(),
+        );
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let last = tx
+                .query_row(schema::LAST_AUDIT, [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(err)?;
+            let e = schema::next_audit(last, at, &actor, &action, &target, &from);
+            tx.execute(
+                schema::INSERT_AUDIT,
+                params![
+                    e.seq as i64,
+                    e.at.unix_timestamp_nanos().to_string(),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.from,
+                    e.prev,
+                    e.hash
+                ],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok(e)
+        })
+        .await
+    }
+
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::SELECT_AUDIT)?
+                .query_map(params![after as i64, i64::from(limit)], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::audit_from).collect()
+    }
+}
