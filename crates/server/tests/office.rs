@@ -155,6 +155,10 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         report["auditorAudit"].as_str().unwrap().contains("logout"),
         "{report}"
     );
+    assert_eq!(
+        report["auditorAfter3"], "4",
+        "a page starts after the entry it names: {report}"
+    );
     assert_eq!(report["officerAuditLink"], 0, "{report}");
     assert_eq!(report["officerAudit"]["status"], 403, "{report}");
     assert!(text("officerAudit").contains("OFF-0004"), "{report}");

@@ -36,12 +36,58 @@ struct Home {
     reads_audit: bool,
 }
 
+/// An audit entry as the page shows it.
+struct Line {
+    seq: u64,
+    /// Seconds, in Việt Nam's time (the stored entry keeps nanoseconds, in UTC).
+    at: String,
+    actor: String,
+    action: &'static str,
+    action_code: String,
+    target: String,
+    from: String,
+    hash: String,
+}
+
+fn line(e: AuditEntry) -> Line {
+    let l = e.at.to_offset(time::macros::offset!(+7));
+    Line {
+        seq: e.seq,
+        at: format!(
+            "{:02}:{:02}:{:02} {}",
+            l.hour(),
+            l.minute(),
+            l.second(),
+            crate::output::day_in_viet_nam(e.at)
+        ),
+        action: match e.action.as_str() {
+            "login" => "Đăng nhập",
+            "login_refused" => "Đăng nhập bị từ chối",
+            "logout" => "Đăng xuất",
+            "officer_created" => "Tạo tài khoản",
+            _ => "",
+        },
+        actor: e.actor,
+        action_code: e.action,
+        target: e.target,
+        from: e.from,
+        hash: e.hash,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "office/audit.html")]
 struct Audit {
     csrf: String,
-    entries: Vec<AuditEntry>,
+    entries: Vec<Line>,
     intact: bool,
+    /// The next page's `after`, when this page is full.
+    next: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    after: Option<u64>,
 }
 
 #[derive(Template)]
@@ -281,7 +327,11 @@ pub async fn logout(
 
 /// `GET /office/audit`: the audit log, for supervisors, administrators and auditors, with whether its chain
 /// holds.
-pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     if let Some(r) = token_refused(&headers) {
         return r;
     }
@@ -289,7 +339,8 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(s) => s,
         Err(_) => return Redirect::to("/office/login").into_response(),
     };
-    let entries = match state.service.office_audit(&s, 0).await {
+    let after = q.ok().and_then(|q| q.after).unwrap_or(0);
+    let entries = match state.service.office_audit(&s, after).await {
         Ok(e) => e,
         Err(e) => return refused_page(&e),
     };
@@ -301,7 +352,10 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Respons
         StatusCode::OK,
         &Audit {
             csrf: s.session.csrf,
-            entries,
+            next: (entries.len() == banso_core::service::AUDIT_PAGE as usize)
+                .then(|| entries.last().map(|e| e.seq))
+                .flatten(),
+            entries: entries.into_iter().map(line).collect(),
             intact,
         },
     )

@@ -478,7 +478,19 @@ async fn review(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
         };
         let mut rows: Vec<(String, String)> =
             d.prefilled.iter().map(|p| (label(&p.0), p.1.clone())).collect();
-        rows.extend(d.form.iter().map(|(k, v)| (label(k), v.clone())));
+        // A choice reads as its label ("Ký"), not its value ("ky").
+        let shown = |key: &str, value: &str| {
+            d.spec["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["key"] == key)
+                .and_then(|x| x["choices"].as_array())
+                .and_then(|cs| cs.iter().find(|c| c["value"] == value))
+                .map(|c| text(if en { &c["label_en"] } else { &c["label"] }))
+                .unwrap_or_else(|| value.to_string())
+        };
+        rows.extend(d.form.iter().map(|(k, v)| (label(k), shown(k, v))));
         let doc_name = |key: &str| {
             d.spec["documents"]
                 .as_array()

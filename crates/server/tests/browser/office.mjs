@@ -162,6 +162,8 @@ try {
   seen.auditorRole = await auditorPage.locator('#role').innerText();
   await auditorPage.goto(`${base}/office/audit`);
   seen.auditorAudit = await auditorPage.locator('#audit').innerText();
+  await auditorPage.goto(`${base}/office/audit?after=3`);
+  seen.auditorAfter3 = await auditorPage.locator('#audit tbody tr td').first().innerText();
   await auditorContext.close();
   const officerContext = await browser.newContext({ bypassCSP: true });
   const officerPage = await officerContext.newPage();
