@@ -642,6 +642,8 @@ pub trait OfficeStore: Send + Sync {
     /// A new account; `Conflict` when the username is taken.
     async fn insert_officer(&self, officer: &crate::office::Officer) -> Result<(), StoreError>;
     async fn officer(&self, username: &str) -> Result<Option<crate::office::Officer>, StoreError>;
+    /// Every account of `body`, by username.
+    async fn officers_of(&self, body: &str) -> Result<Vec<crate::office::Officer>, StoreError>;
     /// Counts a failed login: the account's failures in a row, and locks it until `lock_until` when they reach
     /// `max`; the failures now.
     async fn login_failed(

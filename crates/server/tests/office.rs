@@ -66,6 +66,7 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     let auditor = account(&backend, dir, "minh.le", "auditor");
     let officer = account(&backend, dir, "hoa.pham", "officer");
     let locked = account(&backend, dir, "binh.vo", "officer");
+    let admin = account(&backend, dir, "quan.tri", "administrator");
     // A username is taken once.
     let again = dir.join("again.password");
     std::fs::write(&again, "another long password").unwrap();
@@ -84,7 +85,33 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     ]);
     assert_eq!((rc, e["error"]["code"].as_str()), (1, Some("ISS-0005")), "{e}");
     let server = backend.serve();
-    let kiosk = backend.token("kiosk");
+    let (rc, made) = backend.cli_json(&[
+        "token",
+        "create",
+        "--role",
+        "kiosk",
+        "--name",
+        "ki-ốt 01",
+        "--json",
+    ]);
+    assert_eq!(rc, 0, "{made}");
+    let kiosk = made["token"].as_str().unwrap().to_string();
+    let kiosk_id = made["id"].as_str().unwrap().to_string();
+    let wallet = |token: &str| {
+        server
+            .http
+            .get(server.url("/api/v1/wallet"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_ne!(
+        wallet(&kiosk),
+        401,
+        "the kiosk's token works before it is revoked"
+    );
 
     let shots = std::env::var_os("BANSO_SCREENSHOTS")
         .map(PathBuf::from)
@@ -99,6 +126,8 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         .env("OFFICE_AUDITOR", as_env(&auditor))
         .env("OFFICE_OFFICER", as_env(&officer))
         .env("KIOSK_TOKEN", &kiosk)
+        .env("KIOSK_TOKEN_ID", &kiosk_id)
+        .env("OFFICE_ADMIN", as_env(&admin))
         .current_dir(browser_dir())
         .output()
         .expect("node office.mjs");
@@ -162,6 +191,24 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     assert_eq!(report["officerAuditLink"], 0, "{report}");
     assert_eq!(report["officerAudit"]["status"], 403, "{report}");
     assert!(text("officerAudit").contains("OFF-0004"), "{report}");
+    // The administrator's account made in the form signs in; the kiosk's token revoked there stops at once.
+    assert!(
+        report["accounts"].as_str().unwrap().contains("thu.ngo"),
+        "{report}"
+    );
+    assert!(
+        report["newcomerRole"].as_str().unwrap().contains("Cán bộ"),
+        "{report}"
+    );
+    assert!(
+        report["tokenBefore"].as_str().unwrap().contains("đang dùng"),
+        "{report}"
+    );
+    assert!(
+        report["tokenAfter"].as_str().unwrap().contains("đã thu hồi"),
+        "{report}"
+    );
+    assert_eq!(wallet(&kiosk), 401, "a revoked token opens nothing");
 
     // Five wrong passwords lock the account: the right one is refused for the lock's time (OFF-0002, 429).
     for _ in 0..5 {

@@ -59,6 +59,31 @@ impl OfficeStore for PgRegistry {
         .map(Some)
     }
 
+    async fn officers_of(&self, body: &str) -> Result<Vec<Officer>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(schema::SELECT_OFFICERS_OF, &[&body])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                schema::officer_from((
+                    r.try_get(0).map_err(err)?,
+                    r.try_get(1).map_err(err)?,
+                    r.try_get(2).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                    r.try_get(4).map_err(err)?,
+                    r.try_get(5).map_err(err)?,
+                    r.try_get(6).map_err(err)?,
+                    r.try_get(7).map_err(err)?,
+                    r.try_get(8).map_err(err)?,
+                    r.try_get(9).map_err(err)?,
+                    r.try_get(10).map_err(err)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn login_failed(
         &self,
         username: &str,

@@ -810,6 +810,8 @@ pub const INSERT_OFFICER: &str = "INSERT INTO officers (username, full_name, rol
 pub const SELECT_OFFICER: &str = "SELECT username, full_name, role, body, password_hash, totp_secret, \
     totp_last_step, failures, locked_until, created_at, disabled FROM officers WHERE username = $1";
 // Parameters appear in the order of their numbers: SQLite numbers `$N` by first appearance.
+pub const SELECT_OFFICERS_OF: &str = "SELECT username, full_name, role, body, password_hash, totp_secret, \
+    totp_last_step, failures, locked_until, created_at, disabled FROM officers WHERE body = $1 ORDER BY username";
 /// `$1`: the failures that lock, `$2`: until when, `$3`: the username.
 pub const LOGIN_FAILED: &str = "UPDATE officers SET failures = failures + 1, locked_until = CASE \
     WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END WHERE username = $3 RETURNING failures";

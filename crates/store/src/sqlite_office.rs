@@ -58,6 +58,29 @@ impl OfficeStore for SqliteRegistry {
         row.map(schema::officer_from).transpose()
     }
 
+    async fn officers_of(&self, body: &str) -> Result<Vec<Officer>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::SELECT_OFFICERS_OF)?
+                .query_map(params![body], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::officer_from).collect()
+    }
+
     async fn login_failed(
         &self,
         username: &str,

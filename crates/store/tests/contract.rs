@@ -753,6 +753,17 @@ async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
     ));
     assert_eq!(store.officer("an.nguyen").await.unwrap(), Some(an.clone()));
     assert_eq!(store.officer("nobody").await.unwrap(), None);
+    let other_body = Officer {
+        username: "an.other".into(),
+        body: "UBND phường Long Biên".into(),
+        ..an.clone()
+    };
+    store.insert_officer(&other_body).await.unwrap();
+    assert_eq!(
+        store.officers_of("UBND phường Việt Hưng").await.unwrap(),
+        vec![an.clone()],
+        "only the body's own accounts"
+    );
     let lock = t0 + time::Duration::minutes(15);
     for n in 1..=4 {
         assert_eq!(store.login_failed("an.nguyen", 5, lock).await.unwrap(), n);

@@ -387,6 +387,39 @@ impl Service {
         }
         Ok(office::audit_breaks(&all))
     }
+
+    /// An administrator makes an account in their own body (OFF-0004 for the other roles).
+    pub async fn office_create_officer(
+        &self,
+        by: &SignedIn,
+        from: &str,
+        mut n: NewOfficer,
+    ) -> Result<CreatedOfficer> {
+        by.require(|r| r == OfficeRole::Administrator)?;
+        n.body = by.officer.body.clone();
+        self.create_officer(&by.officer.username, from, n).await
+    }
+
+    /// The accounts of the administrator's body.
+    pub async fn office_officers(&self, by: &SignedIn) -> Result<Vec<Officer>> {
+        by.require(|r| r == OfficeRole::Administrator)?;
+        Ok(self.office()?.store.officers_of(&by.officer.body).await?)
+    }
+
+    /// The API tokens, for an administrator (their last use, expiry, revocation).
+    pub async fn office_tokens(&self, by: &SignedIn) -> Result<Vec<crate::model::TokenRecord>> {
+        by.require(|r| r == OfficeRole::Administrator)?;
+        self.tokens().await
+    }
+
+    /// An administrator revokes the API token `id`; written to the audit log.
+    pub async fn office_revoke_token(&self, by: &SignedIn, id: &str, from: &str) -> Result<()> {
+        by.require(|r| r == OfficeRole::Administrator)?;
+        self.revoke_token(id).await?;
+        self.audit(&by.officer.username, "token_revoked", id.trim(), from)
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

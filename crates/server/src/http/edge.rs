@@ -118,7 +118,13 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             limit: edge.limits.max_small_body_bytes,
         },
         // The back office's forms: a sign-in's username and password or code, a session's CSRF token.
-        Some("/office/login" | "/office/login/code" | "/office/logout") => BodyPolicy::Anonymous {
+        Some(
+            "/office/login"
+            | "/office/login/code"
+            | "/office/logout"
+            | "/office/officers"
+            | "/office/tokens/{id}/revoke",
+        ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },
         _ => BodyPolicy::Untouched,

@@ -227,6 +227,10 @@ routes! {
     "/office/login/code" => post(office::code),
     "/office/logout" => post(office::logout),
     "/office/audit" => get(office::audit),
+    "/office/officers" => get(office::officers),
+    "/office/officers" => post(office::create_officer),
+    "/office/tokens" => get(office::tokens),
+    "/office/tokens/{id}/revoke" => post(office::revoke_token),
 }
 
 /// The router of the whole service.

@@ -34,6 +34,7 @@ struct Home {
     body: String,
     csrf: String,
     reads_audit: bool,
+    administers: bool,
 }
 
 /// An audit entry as the page shows it.
@@ -65,6 +66,7 @@ fn line(e: AuditEntry) -> Line {
             "login_refused" => "Đăng nhập bị từ chối",
             "logout" => "Đăng xuất",
             "officer_created" => "Tạo tài khoản",
+            "token_revoked" => "Thu hồi mã truy cập API",
             _ => "",
         },
         actor: e.actor,
@@ -104,6 +106,7 @@ fn status_of(e: &Error) -> StatusCode {
         Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
         Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Kind::BadInput => StatusCode::BAD_REQUEST,
+        Kind::NotFound => StatusCode::NOT_FOUND,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -180,6 +183,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
                 body: s.officer.body.clone(),
                 csrf: s.session.csrf.clone(),
                 reads_audit: s.officer.role.reads_audit(),
+                administers: s.officer.role == banso_core::office::OfficeRole::Administrator,
             },
         ),
         Err(_) => Redirect::to("/office/login").into_response(),
@@ -359,4 +363,222 @@ pub async fn audit(
             intact,
         },
     )
+}
+
+/// An account as the administrator's page lists it.
+struct AccountLine {
+    username: String,
+    full_name: String,
+    role: &'static str,
+    locked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "office/officers.html")]
+struct Officers {
+    csrf: String,
+    body: String,
+    accounts: Vec<AccountLine>,
+    /// The account just made: (username, TOTP secret in base32, otpauth address), shown once.
+    made: Option<(String, String, String)>,
+    error: Option<String>,
+}
+
+async fn officers_page(
+    state: &AppState,
+    s: &SignedIn,
+    made: Option<(String, String, String)>,
+    error: Option<&Error>,
+) -> Response {
+    let accounts = match state.service.office_officers(s).await {
+        Ok(a) => a,
+        Err(e) => return refused_page(&e),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Officers {
+            csrf: s.session.csrf.clone(),
+            body: s.officer.body.clone(),
+            accounts: accounts
+                .into_iter()
+                .map(|o| AccountLine {
+                    locked: o.locked_until.is_some_and(|t| t > now),
+                    role: o.role.label_vi(),
+                    username: o.username,
+                    full_name: o.full_name,
+                })
+                .collect(),
+            made,
+            error: error.map(said),
+        },
+    )
+}
+
+/// `GET /office/officers`: the body's accounts and the form to make one (administrators).
+pub async fn officers(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    match signed_in(&state, &headers).await {
+        Ok(s) => officers_page(&state, &s, None, None).await,
+        Err(_) => Redirect::to("/office/login").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewOfficerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /office/officers`: makes an account; its second factor's secret is shown once.
+pub async fn create_officer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<NewOfficerForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return refused_page(&e),
+    };
+    let f = form.map(|Form(f)| f).ok();
+    if let Err(e) = s.check_csrf(f.as_ref().map_or("", |f| f.csrf.as_str())) {
+        return refused_page(&e);
+    }
+    let Some(f) = f else {
+        return refused_page(&Error::new(Code::Iss0005InvalidField, "the form did not read"));
+    };
+    let Some(role) = banso_core::office::OfficeRole::parse(&f.role) else {
+        let e = Error::new(Code::Iss0005InvalidField, "choose a role");
+        return officers_page(&state, &s, None, Some(&e)).await;
+    };
+    let made = state
+        .service
+        .office_create_officer(
+            &s,
+            &peer(&extensions),
+            banso_core::service::NewOfficer {
+                username: f.username,
+                full_name: f.full_name,
+                role,
+                body: String::new(),
+                password: f.password,
+            },
+        )
+        .await;
+    match made {
+        Ok(m) => officers_page(&state, &s, Some((m.username, m.totp_secret, m.otpauth)), None).await,
+        Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
+        Err(e) => officers_page(&state, &s, None, Some(&e)).await,
+    }
+}
+
+/// An API token as the administrator's page lists it.
+struct TokenLine {
+    id: String,
+    name: String,
+    role: &'static str,
+    created: String,
+    last_used: String,
+    state: &'static str,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "office/tokens.html")]
+struct Tokens {
+    csrf: String,
+    tokens: Vec<TokenLine>,
+    error: Option<String>,
+}
+
+async fn tokens_page(state: &AppState, s: &SignedIn, error: Option<&Error>) -> Response {
+    let tokens = match state.service.office_tokens(s).await {
+        Ok(t) => t,
+        Err(e) => return refused_page(&e),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Tokens {
+            csrf: s.session.csrf.clone(),
+            tokens: tokens
+                .into_iter()
+                .map(|t| {
+                    let expired = t.expires_at.is_some_and(|e| e <= now);
+                    TokenLine {
+                        created: crate::output::time_in_viet_nam(t.created_at),
+                        last_used: t
+                            .last_used_at
+                            .map_or_else(|| "chưa dùng".to_string(), crate::output::time_in_viet_nam),
+                        state: if t.revoked {
+                            "đã thu hồi"
+                        } else if expired {
+                            "hết hạn"
+                        } else {
+                            "đang dùng"
+                        },
+                        active: !t.revoked && !expired,
+                        role: t.role.as_str(),
+                        id: t.id,
+                        name: t.name,
+                    }
+                })
+                .collect(),
+            error: error.map(said),
+        },
+    )
+}
+
+/// `GET /office/tokens`: the API tokens with their last use (administrators).
+pub async fn tokens(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    match signed_in(&state, &headers).await {
+        Ok(s) => tokens_page(&state, &s, None).await,
+        Err(_) => Redirect::to("/office/login").into_response(),
+    }
+}
+
+/// `POST /office/tokens/{id}/revoke`: revokes an API token; it stops working at once.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return refused_page(&e),
+    };
+    if let Err(e) = s.check_csrf(&form.map(|Form(f)| f.csrf).unwrap_or_default()) {
+        return refused_page(&e);
+    }
+    match state
+        .service
+        .office_revoke_token(&s, &id, &peer(&extensions))
+        .await
+    {
+        Ok(()) => Redirect::to("/office/tokens").into_response(),
+        Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
+        Err(e) => tokens_page(&state, &s, Some(&e)).await,
+    }
 }

@@ -6,7 +6,8 @@
 //   node office.mjs BASE_URL OUT_DIR
 //
 // OFFICE_SUPERVISOR and OFFICE_AUDITOR: "USERNAME|PASSWORD|TOTP_BASE32"; OFFICE_OFFICER likewise (an officer,
-// who may not read the audit log); KIOSK_TOKEN: an API token of the kiosk role. Prints one JSON line with what
+// who may not read the audit log), OFFICE_ADMIN (an administrator); KIOSK_TOKEN and KIOSK_TOKEN_ID: an API
+// token of the kiosk role and its id. Prints one JSON line with what
 // it saw; exits 0 when everything went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
 import { createHmac } from 'node:crypto';
@@ -173,6 +174,39 @@ try {
   seen.officerAudit = { status: officerAudit.status(), text: await officerPage.locator('#error').innerText() };
   await check(officerPage, 'not-allowed');
   await officerContext.close();
+
+  // An administrator makes an account in the form (its key shown once) and revokes the kiosk's API token; the
+  // new officer then signs in with a code computed from that key.
+  const admin = process.env.OFFICE_ADMIN.split('|');
+  const adminContext = await browser.newContext({ bypassCSP: true });
+  const adminPage = await adminContext.newPage();
+  await signIn(adminPage, admin, null);
+  await adminPage.locator('#officers-link').click();
+  await adminPage.waitForURL(/\/office\/officers$/);
+  await check(adminPage, 'officers');
+  const newcomer = ['thu.ngo', 'mật khẩu ban đầu của Thu'];
+  await adminPage.locator('#new-username').fill(newcomer[0]);
+  await adminPage.locator('#new-name').fill('Ngô Thị Thu');
+  await adminPage.getByLabel(/Cán bộ/).check();
+  await adminPage.locator('#new-password').fill(newcomer[1]);
+  await adminPage.locator('#create').click();
+  await adminPage.locator('#made').waitFor();
+  await check(adminPage, 'officer-made');
+  const key = (await adminPage.locator('#totp-secret').innerText()).trim();
+  seen.accounts = await adminPage.locator('#accounts').innerText();
+  await adminPage.goto(`${base}/office/tokens`);
+  await check(adminPage, 'tokens');
+  const kioskId = process.env.KIOSK_TOKEN_ID;
+  seen.tokenBefore = await adminPage.locator(`#token-${kioskId}`).innerText();
+  await adminPage.locator(`#token-${kioskId} button`).click();
+  await adminPage.waitForURL(/\/office\/tokens$/);
+  seen.tokenAfter = await adminPage.locator(`#token-${kioskId}`).innerText();
+  await adminContext.close();
+  const newContext = await browser.newContext({ bypassCSP: true });
+  const newPage = await newContext.newPage();
+  await signIn(newPage, [newcomer[0], newcomer[1], key], null);
+  seen.newcomerRole = await newPage.locator('#role').innerText();
+  await newContext.close();
   code = 0;
 } catch (err) {
   seen.error = String(err?.stack ?? err);
