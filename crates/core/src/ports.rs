@@ -570,6 +570,8 @@ pub trait DossierStore: Send + Sync {
         holder_id: &str,
         limit: u32,
     ) -> Result<Vec<crate::dossier::Dossier>, StoreError>;
+    /// Dossiers not closed (neither returned nor refused), oldest received first, at most `limit`.
+    async fn open_dossiers(&self, limit: u32) -> Result<Vec<crate::dossier::Dossier>, StoreError>;
     /// How many dossiers each procedure has (its code, the count).
     async fn procedure_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Keeps a rating; `false` when this step of the dossier was rated already.

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::citizen::*;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,8 @@ fn login(server: &Server, username: &str, password: &str) -> (u16, String) {
 fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() {
     let tmp = tempfile::TempDir::new().unwrap();
     let dir = tmp.path();
-    let backend = Backend::local(dir);
+    let mut citizens = Citizens::new(dir, &[("001099012345", "Nguyễn Văn An")]);
+    let backend = citizens.trusted_by(Backend::local(dir));
     let supervisor = account(&backend, dir, "lan.tran", "supervisor");
     let auditor = account(&backend, dir, "minh.le", "auditor");
     let officer = account(&backend, dir, "hoa.pham", "officer");
@@ -112,6 +114,30 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         401,
         "the kiosk's token works before it is revoked"
     );
+    // A dossier filed at the kiosk for a citizen its chip and face identified (a signature's certification).
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let page = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(sample_page("jpeg", 150, 9))
+    };
+    let filed: Value = server
+        .http
+        .post(server.url("/api/v1/dossiers"))
+        .bearer_auth(&kiosk)
+        .header("banso-identity-session", &session)
+        .json(&serde_json::json!({
+            "procedure": "2.000884",
+            "form": {"document_title": "Giấy ủy quyền", "signers": "1", "fingerprint": "ky", "phone": "0912345678"},
+            "attachments": [{"document": "giay-to-can-ky", "pages": [page]}],
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let code = filed["dossier"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{filed}"))
+        .to_string();
 
     let shots = std::env::var_os("BANSO_SCREENSHOTS")
         .map(PathBuf::from)
@@ -127,6 +153,7 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         .env("OFFICE_OFFICER", as_env(&officer))
         .env("KIOSK_TOKEN", &kiosk)
         .env("KIOSK_TOKEN_ID", &kiosk_id)
+        .env("DOSSIER_CODE", &code)
         .env("OFFICE_ADMIN", as_env(&admin))
         .current_dir(browser_dir())
         .output()
@@ -184,6 +211,39 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         report["auditorAudit"].as_str().unwrap().contains("logout"),
         "{report}"
     );
+    // The dossier, taken and asked for a document in the officer's name; both moves in the audit log.
+    assert!(
+        report["queue"].as_str().unwrap().contains("Nguyễn Văn An"),
+        "{report}"
+    );
+    assert!(
+        report["afterAssign"]
+            .as_str()
+            .unwrap()
+            .contains("Đang giải quyết"),
+        "{report}"
+    );
+    assert_eq!(report["officer"].as_str().unwrap().trim(), "lan.tran", "{report}");
+    assert!(
+        report["afterRequest"].as_str().unwrap().contains("bổ sung"),
+        "{report}"
+    );
+    for want in ["dossier_assign", "dossier_request_documents", code.as_str()] {
+        assert!(
+            report["auditorAudit"].as_str().unwrap().contains(want),
+            "{want}: {report}"
+        );
+    }
+    let officer_token = backend.token("officer");
+    let (s, staff) = server.kiosk_json(
+        &officer_token,
+        reqwest::Method::GET,
+        &format!("/api/v1/integration/dossiers/{code}"),
+        None,
+    );
+    assert_eq!(s, 200, "{staff}");
+    assert_eq!(staff["status"], "more_documents_requested", "{staff}");
+    assert_eq!(staff["officer"], "lan.tran", "{staff}");
     assert_eq!(
         report["auditorAfter3"], "4",
         "a page starts after the entry it names: {report}"

@@ -190,6 +190,17 @@ impl DossierStore for PgRegistry {
             .collect()
     }
 
+    async fn open_dossiers(&self, limit: u32) -> Result<Vec<Dossier>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .query(schema::OPEN_DOSSIERS, &[&i64::from(limit)])
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|r| schema::dossier_from_json(&r.try_get::<_, String>(0).map_err(err)?))
+            .collect()
+    }
+
     async fn procedure_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         client

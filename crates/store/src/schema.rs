@@ -633,6 +633,8 @@ pub const SELECT_DOSSIER: &str = "SELECT data FROM dossiers WHERE code = $1";
 pub const UPDATE_DOSSIER: &str =
     "UPDATE dossiers SET status = $1, version = $2, data = $3 WHERE code = $4 AND version = $5";
 
+pub const OPEN_DOSSIERS: &str = "SELECT data FROM dossiers WHERE status NOT IN ('returned', 'refused') \
+    ORDER BY received_at, code LIMIT $1";
 pub const DOSSIERS_BY_HOLDER: &str =
     "SELECT data FROM dossiers WHERE holder_id = $1 ORDER BY received_at DESC, code DESC LIMIT $2";
 

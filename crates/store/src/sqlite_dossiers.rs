@@ -184,6 +184,15 @@ impl DossierStore for SqliteRegistry {
         rows.iter().map(|d| schema::dossier_from_json(d)).collect()
     }
 
+    async fn open_dossiers(&self, limit: u32) -> Result<Vec<Dossier>, StoreError> {
+        let rows: Vec<String> = self.read(|c| {
+            c.prepare_cached(schema::OPEN_DOSSIERS)?
+                .query_map(params![i64::from(limit)], |r| r.get(0))?
+                .collect()
+        })?;
+        rows.iter().map(|d| schema::dossier_from_json(d)).collect()
+    }
+
     async fn procedure_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let rows: Vec<(String, i64)> = self.read(|c| {
             c.prepare_cached(schema::PROCEDURE_COUNTS)?

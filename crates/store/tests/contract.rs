@@ -643,6 +643,31 @@ async fn a_dossier_changes_only_over_the_version_it_read(store: &dyn DossierStor
         store.procedure_counts().await.unwrap(),
         [("dang-ky-khai-sinh".to_string(), 2)]
     );
+    // Open dossiers, oldest first; a closed one is not among them.
+    let open = |limit| async move {
+        store
+            .open_dossiers(limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(open(10).await, ["UBND-VH-261202-0001", "UBND-VH-261202-0002"]);
+    assert_eq!(open(1).await, ["UBND-VH-261202-0001"]);
+    let mut closed = other.clone();
+    closed.status = Status::Refused;
+    closed.version = other.version + 1;
+    assert!(store
+        .update_dossier(
+            &closed,
+            other.version,
+            &event(&other.code, "refuse", Status::Refused, later),
+            &[],
+        )
+        .await
+        .unwrap());
+    assert_eq!(open(10).await, ["UBND-VH-261202-0001"]);
 }
 
 /// One rating per dossier and step.

@@ -20,6 +20,8 @@ use std::sync::{Arc, OnceLock};
 pub const PASSWORD_CHECKS: usize = 2;
 /// Audit entries a page shows at most.
 pub const AUDIT_PAGE: u32 = 200;
+/// Open dossiers the officers' queue reads at most.
+pub const OFFICE_QUEUE: u32 = 500;
 
 /// The back office's store, where password checks run, and the count of those running.
 pub struct OfficeSettings {
@@ -419,6 +421,59 @@ impl Service {
         self.audit(&by.officer.username, "token_revoked", id.trim(), from)
             .await?;
         Ok(())
+    }
+
+    /// The open dossiers of the officer's body, the nearest due day first, then the oldest received.
+    /// For the roles that act (OFF-0004 for an auditor).
+    pub async fn office_dossiers(&self, by: &SignedIn) -> Result<Vec<crate::dossier::Dossier>> {
+        by.require(OfficeRole::acts)?;
+        let store = &self
+            .dossiers
+            .as_ref()
+            .ok_or_else(|| Error::new(Code::Sys0003Internal, "dossiers are not set up on this service"))?
+            .store;
+        let mut open: Vec<_> = store
+            .open_dossiers(OFFICE_QUEUE)
+            .await?
+            .into_iter()
+            .filter(|d| d.body == by.officer.body)
+            .collect();
+        open.sort_by_key(|a| (a.due, a.received_at));
+        Ok(open)
+    }
+
+    /// A dossier of the officer's body, whole (OFF-0004 for an auditor; DOS-0001 for another body's).
+    pub async fn office_dossier(&self, by: &SignedIn, code: &str) -> Result<super::DossierView> {
+        by.require(OfficeRole::acts)?;
+        let view = self.dossier_for_staff(code).await?;
+        if view.body != by.officer.body {
+            return Err(Error::new(
+                Code::Dos0001NoSuchDossier,
+                "no dossier of this body has this code",
+            ));
+        }
+        Ok(view)
+    }
+
+    /// An officer's move on a dossier of their body, in their name; written to the audit log.
+    pub async fn office_act(
+        &self,
+        by: &SignedIn,
+        code: &str,
+        action: super::OfficerAction,
+        from: &str,
+    ) -> Result<super::DossierView> {
+        let name = match &action {
+            super::OfficerAction::Assign { .. } => "dossier_assign",
+            super::OfficerAction::RequestDocuments { .. } => "dossier_request_documents",
+            super::OfficerAction::AttachResult { .. } => "dossier_attach_result",
+            super::OfficerAction::Return => "dossier_return",
+            super::OfficerAction::Refuse { .. } => "dossier_refuse",
+        };
+        self.office_dossier(by, code).await?;
+        let view = self.act_on_dossier(&by.officer.username, code, action).await?;
+        self.audit(&by.officer.username, name, code, from).await?;
+        Ok(view)
     }
 }
 

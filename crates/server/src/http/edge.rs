@@ -123,7 +123,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/office/login/code"
             | "/office/logout"
             | "/office/officers"
-            | "/office/tokens/{id}/revoke",
+            | "/office/tokens/{id}/revoke"
+            | "/office/dossiers/{code}/{action}",
         ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },

@@ -231,6 +231,9 @@ routes! {
     "/office/officers" => post(office::create_officer),
     "/office/tokens" => get(office::tokens),
     "/office/tokens/{id}/revoke" => post(office::revoke_token),
+    "/office/dossiers" => get(office::dossiers),
+    "/office/dossiers/{code}" => get(office::dossier),
+    "/office/dossiers/{code}/{action}" => post(office::dossier_move),
 }
 
 /// The router of the whole service.

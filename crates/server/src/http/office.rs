@@ -35,6 +35,7 @@ struct Home {
     csrf: String,
     reads_audit: bool,
     administers: bool,
+    acts: bool,
 }
 
 /// An audit entry as the page shows it.
@@ -67,6 +68,11 @@ fn line(e: AuditEntry) -> Line {
             "logout" => "Đăng xuất",
             "officer_created" => "Tạo tài khoản",
             "token_revoked" => "Thu hồi mã truy cập API",
+            "dossier_assign" => "Nhận xử lý hồ sơ",
+            "dossier_request_documents" => "Yêu cầu bổ sung giấy tờ",
+            "dossier_attach_result" => "Đính kèm kết quả",
+            "dossier_return" => "Trả kết quả",
+            "dossier_refuse" => "Từ chối hồ sơ",
             _ => "",
         },
         actor: e.actor,
@@ -107,6 +113,8 @@ fn status_of(e: &Error) -> StatusCode {
         Kind::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Kind::BadInput => StatusCode::BAD_REQUEST,
         Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -118,6 +126,7 @@ fn said(e: &Error) -> String {
         Code::Off0003NotSignedIn => "Phiên làm việc đã hết hoặc biểu mẫu không hợp lệ; xin đăng nhập lại.",
         Code::Off0004NotAllowed => "Tài khoản không có quyền thực hiện việc này.",
         Code::Req0003Busy => "Hệ thống đang bận; xin thử lại sau giây lát.",
+        Code::Dos0003WrongStep => "Hồ sơ không ở bước cho phép việc này (có thể cán bộ khác vừa xử lý).",
         _ => "Chưa thực hiện được yêu cầu.",
     };
     format!("{vi} / {} ({})", e.message, e.code.as_str())
@@ -184,6 +193,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
                 csrf: s.session.csrf.clone(),
                 reads_audit: s.officer.role.reads_audit(),
                 administers: s.officer.role == banso_core::office::OfficeRole::Administrator,
+                acts: s.officer.role.acts(),
             },
         ),
         Err(_) => Redirect::to("/office/login").into_response(),
@@ -580,5 +590,280 @@ pub async fn revoke_token(
         Ok(()) => Redirect::to("/office/tokens").into_response(),
         Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
         Err(e) => tokens_page(&state, &s, Some(&e)).await,
+    }
+}
+
+/// A dossier in the officers' queue.
+struct QueueLine {
+    code: String,
+    procedure: String,
+    holder: String,
+    status: &'static str,
+    received: String,
+    due: String,
+    /// `late` (past its day), `today` (due today), or empty.
+    urgency: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "office/dossiers.html")]
+struct Queue {
+    csrf: String,
+    lines: Vec<QueueLine>,
+}
+
+/// The day in Việt Nam now.
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+7))
+        .date()
+}
+
+/// How pressing a dossier due on `due` is on `today`: `late`, `today`, or not (empty).
+fn urgency(due: time::Date, today: time::Date) -> &'static str {
+    match due.cmp(&today) {
+        std::cmp::Ordering::Less => "late",
+        std::cmp::Ordering::Equal => "today",
+        std::cmp::Ordering::Greater => "",
+    }
+}
+
+fn dd_mm_yyyy(d: time::Date) -> String {
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// `GET /office/dossiers`: the open dossiers of the officer's body, the nearest due first; late ones and those
+/// due today marked.
+pub async fn dossiers(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(_) => return Redirect::to("/office/login").into_response(),
+    };
+    let open = match state.service.office_dossiers(&s).await {
+        Ok(d) => d,
+        Err(e) => return refused_page(&e),
+    };
+    let today = today();
+    page(
+        StatusCode::OK,
+        &Queue {
+            csrf: s.session.csrf.clone(),
+            lines: open
+                .into_iter()
+                .map(|d| QueueLine {
+                    urgency: urgency(d.due, today),
+                    status: d.status.label_vi(),
+                    received: crate::output::time_in_viet_nam(d.received_at),
+                    due: dd_mm_yyyy(d.due),
+                    code: d.code,
+                    procedure: d.procedure_name,
+                    holder: d.holder_name,
+                })
+                .collect(),
+        },
+    )
+}
+
+/// A document the officer may ask for: (key, name).
+struct Asked {
+    key: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "office/dossier.html")]
+struct DossierPage {
+    csrf: String,
+    d: banso_core::service::DossierView,
+    /// The form as the procedure names its fields: (label, value; a choice by its label).
+    fields: Vec<(String, String)>,
+    /// The documents brought, each by its name.
+    brought: Vec<String>,
+    /// The timeline: (status, time in Việt Nam, note).
+    steps: Vec<(&'static str, String, String)>,
+    documents: Vec<Asked>,
+    can_assign: bool,
+    can_request: bool,
+    can_return: bool,
+    can_refuse: bool,
+    error: Option<String>,
+}
+
+async fn dossier_page(state: &AppState, s: &SignedIn, code: &str, error: Option<&Error>) -> Response {
+    use banso_core::dossier::{Action, Status};
+    let d = match state.service.office_dossier(s, code).await {
+        Ok(d) => d,
+        Err(e) => return refused_page(&e),
+    };
+    let procedure = state
+        .service
+        .catalogue()
+        .ok()
+        .and_then(|c| c.get(&d.public.procedure).ok());
+    let documents: Vec<Asked> = procedure
+        .map(|p| {
+            p.documents
+                .iter()
+                .map(|x| Asked {
+                    key: x.key.clone(),
+                    name: x.name.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = d
+        .form
+        .iter()
+        .map(|(k, v)| {
+            let spec = procedure.and_then(|p| p.fields.iter().find(|f| &f.key == k));
+            let label = spec.map_or_else(|| k.clone(), |f| f.label.clone());
+            let value = spec
+                .and_then(|f| f.choices.iter().find(|c| &c.value == v))
+                .map_or_else(|| v.clone(), |c| c.label.clone());
+            (label, value)
+        })
+        .collect();
+    let brought = d
+        .attachments
+        .iter()
+        .map(|a| {
+            let name = documents
+                .iter()
+                .find(|x| x.key == a.document)
+                .map_or(a.document.as_str(), |x| x.name.as_str());
+            match (&a.copy, a.pages) {
+                (Some(c), _) => format!("{name}: bản sao điện tử {c} trong ví"),
+                (None, Some(n)) => format!(
+                    "{name}: bản quét, {n} trang{}",
+                    match a.intake.as_deref() {
+                        Some("officer_review") => " (máy đề nghị cán bộ kiểm tra)",
+                        Some("refuse") => " (máy phát hiện căn cứ từ chối)",
+                        _ => "",
+                    }
+                ),
+                (None, None) => name.to_string(),
+            }
+        })
+        .collect();
+    let steps = d
+        .timeline
+        .iter()
+        .map(|t| {
+            let l = t.at.to_offset(time::macros::offset!(+7));
+            (
+                t.status_vi,
+                format!("{:02}:{:02} {}", l.hour(), l.minute(), dd_mm_yyyy(l.date())),
+                t.note.clone(),
+            )
+        })
+        .collect();
+    let status: Status = d.public.status;
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &DossierPage {
+            csrf: s.session.csrf.clone(),
+            can_assign: status.allows(Action::Assign).is_some(),
+            can_request: status.allows(Action::RequestDocuments).is_some(),
+            can_return: status.allows(Action::Return).is_some(),
+            can_refuse: status.allows(Action::Refuse).is_some(),
+            fields,
+            brought,
+            steps,
+            documents,
+            d,
+            error: error.map(said),
+        },
+    )
+}
+
+/// `GET /office/dossiers/{code}`: a dossier whole, with the moves its step allows.
+pub async fn dossier(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    match signed_in(&state, &headers).await {
+        Ok(s) => dossier_page(&state, &s, &code, None).await,
+        Err(_) => Redirect::to("/office/login").into_response(),
+    }
+}
+
+/// An officer's move as the form sends it.
+#[derive(Default)]
+struct MoveForm {
+    csrf: String,
+    documents: Vec<String>,
+    note: String,
+    reason: String,
+}
+
+/// `POST /office/dossiers/{code}/{assign|request-documents|return|refuse}`: an officer's move, in their name.
+pub async fn dossier_move(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path((code, action)): axum::extract::Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Response {
+    use banso_core::service::OfficerAction;
+    if let Some(r) = token_refused(&headers) {
+        return r;
+    }
+    let s = match signed_in(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return refused_page(&e),
+    };
+    // Checkboxes repeat their name: read the form as pairs.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let mut f = MoveForm::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "csrf" => f.csrf = v,
+            "documents" => f.documents.push(v),
+            "note" => f.note = v,
+            "reason" => f.reason = v,
+            _ => {}
+        }
+    }
+    if let Err(e) = s.check_csrf(&f.csrf) {
+        return refused_page(&e);
+    }
+    let action = match action.as_str() {
+        "assign" => OfficerAction::Assign { to: None },
+        "request-documents" => OfficerAction::RequestDocuments {
+            documents: f.documents,
+            note: f.note,
+        },
+        "return" => OfficerAction::Return,
+        "refuse" => OfficerAction::Refuse { reason: f.reason },
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match state
+        .service
+        .office_act(&s, &code, action, &peer(&extensions))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/office/dossiers/{code}")).into_response(),
+        Err(e) if e.code == Code::Off0004NotAllowed || e.code == Code::Dos0001NoSuchDossier => {
+            refused_page(&e)
+        }
+        Err(e) => dossier_page(&state, &s, &code, Some(&e)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_dossier_past_its_day_is_late_and_one_due_today_is_marked() {
+        let today = time::macros::date!(2026 - 12 - 03);
+        assert_eq!(super::urgency(time::macros::date!(2026 - 12 - 02), today), "late");
+        assert_eq!(super::urgency(today, today), "today");
+        assert_eq!(super::urgency(time::macros::date!(2026 - 12 - 04), today), "");
     }
 }

@@ -134,6 +134,27 @@ try {
   seen.audit = await page.locator('#audit').innerText();
   seen.chain = await page.locator('#chain').innerText();
 
+  // The open dossiers: the one the test filed is in the queue; taken, then the citizen asked for a document.
+  const dossierCode = process.env.DOSSIER_CODE;
+  await page.goto(`${base}/office`);
+  await page.locator('#dossiers-link').click();
+  await page.waitForURL(/\/office\/dossiers$/);
+  await check(page, 'dossiers');
+  seen.queue = await page.locator(`tr[data-code="${dossierCode}"]`).innerText();
+  await page.locator(`tr[data-code="${dossierCode}"] a`).click();
+  await page.waitForURL(/\/office\/dossiers\/[^/]+$/);
+  await check(page, 'dossier');
+  await page.locator('#assign').click();
+  await page.locator('#request').waitFor();
+  seen.afterAssign = await page.locator('#status').innerText();
+  seen.officer = await page.locator('#officer').innerText();
+  await page.locator('input[name="documents"]').first().check();
+  await page.locator('#note').fill('Đề nghị bổ sung bản quét rõ hơn của giấy tờ sẽ ký.');
+  await page.locator('#request').click();
+  await page.locator('#status').filter({ hasText: 'bổ sung' }).waitFor();
+  seen.afterRequest = await page.locator('#status').innerText();
+  await check(page, 'dossier-asked');
+
   // A form without the session's CSRF token (another site's page posting to it): refused, still signed in.
   const forged = await page.request.post(`${base}/office/logout`, { form: { csrf: 'forged' } });
   seen.forgedLogout = { status: forged.status(), text: (await forged.text()).includes('OFF-0003') };
