@@ -646,12 +646,15 @@ pub trait OfficeStore: Send + Sync {
     async fn officer(&self, username: &str) -> Result<Option<crate::office::Officer>, StoreError>;
     /// Every account of `body`, by username.
     async fn officers_of(&self, body: &str) -> Result<Vec<crate::office::Officer>, StoreError>;
-    /// Counts a failed login: the account's failures in a row, and locks it until `lock_until` when they reach
-    /// `max`; the failures now.
+    /// Counts a login attempt against the account, atomically: its failures in a row (counted again from 1
+    /// when a lock ended before `now`), locking it until `lock_until` when they reach `max`; the count now (0
+    /// for an unknown username). Counted before the attempt is checked, so concurrent attempts cannot all slip
+    /// in before the lock.
     async fn login_failed(
         &self,
         username: &str,
         max: u32,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
     ) -> Result<u32, StoreError>;
     /// A good login: the failures back to 0 and the lock lifted.

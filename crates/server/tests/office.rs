@@ -69,6 +69,7 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     let officer = account(&backend, dir, "hoa.pham", "officer");
     let locked = account(&backend, dir, "binh.vo", "officer");
     let admin = account(&backend, dir, "quan.tri", "administrator");
+    let guessed = account(&backend, dir, "tam.do", "officer");
     // A username is taken once.
     let again = dir.join("again.password");
     std::fs::write(&again, "another long password").unwrap();
@@ -278,6 +279,50 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     let (s, body) = login(&server, &locked.0, &locked.1);
     assert_eq!(s, 429, "{body}");
     assert!(body.contains("OFF-0002"), "{body}");
+    // Twenty wrong codes at once on one pending login (the password known): each is counted before it is
+    // checked, so at most five are checked at all; the rest find the account locked.
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pending = http
+        .post(server.url("/office/login"))
+        .form(&[("username", guessed.0.as_str()), ("password", guessed.1.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(pending.status().as_u16(), 303);
+    let cookie = pending
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let guesses: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let (http, cookie, server) = (&http, &cookie, &server);
+                s.spawn(move || {
+                    http.post(server.url("/office/login/code"))
+                        .header("cookie", cookie)
+                        .form(&[("code", format!("{:06}", 100_000 + i))])
+                        .send()
+                        .unwrap()
+                        .text()
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = guesses.iter().filter(|b| b.contains("OFF-0001")).count();
+    assert!(
+        checked <= 5 && guesses.iter().all(|b| b.contains("OFF-000")),
+        "{checked} codes checked of twenty at once"
+    );
     // An unknown username is refused like a wrong password.
     let (s, body) = login(&server, "nobody.here", "whatever password");
     assert_eq!(s, 401, "{body}");

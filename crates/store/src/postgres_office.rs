@@ -88,13 +88,19 @@ impl OfficeStore for PgRegistry {
         &self,
         username: &str,
         max: u32,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
     ) -> Result<u32, StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         let row = client
             .query_opt(
                 schema::LOGIN_FAILED,
-                &[&i64::from(max), &lock_until.unix_timestamp(), &username],
+                &[
+                    &now.unix_timestamp(),
+                    &i64::from(max),
+                    &lock_until.unix_timestamp(),
+                    &username,
+                ],
             )
             .await
             .map_err(err)?;

@@ -814,9 +814,13 @@ pub const SELECT_OFFICER: &str = "SELECT username, full_name, role, body, passwo
 // Parameters appear in the order of their numbers: SQLite numbers `$N` by first appearance.
 pub const SELECT_OFFICERS_OF: &str = "SELECT username, full_name, role, body, password_hash, totp_secret, \
     totp_last_step, failures, locked_until, created_at, disabled FROM officers WHERE body = $1 ORDER BY username";
-/// `$1`: the failures that lock, `$2`: until when, `$3`: the username.
-pub const LOGIN_FAILED: &str = "UPDATE officers SET failures = failures + 1, locked_until = CASE \
-    WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END WHERE username = $3 RETURNING failures";
+/// `$1`: now, `$2`: the failures that lock, `$3`: until when, `$4`: the username. A lock that ended before now
+/// starts the count again.
+pub const LOGIN_FAILED: &str = "UPDATE officers SET \
+    failures = CASE WHEN locked_until IS NOT NULL AND locked_until <= $1 THEN 1 ELSE failures + 1 END, \
+    locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $1 THEN NULL \
+    WHEN failures + 1 >= $2 THEN $3 ELSE locked_until END \
+    WHERE username = $4 RETURNING failures";
 pub const LOGIN_SUCCEEDED: &str = "UPDATE officers SET failures = 0, locked_until = NULL WHERE username = $1";
 /// `$1`: the step, `$2`: the username.
 pub const TAKE_TOTP_STEP: &str =

@@ -85,6 +85,7 @@ impl OfficeStore for SqliteRegistry {
         &self,
         username: &str,
         max: u32,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
     ) -> Result<u32, StoreError> {
         let username = username.to_string();
@@ -92,7 +93,12 @@ impl OfficeStore for SqliteRegistry {
             let n: Option<i64> = conn
                 .query_row(
                     schema::LOGIN_FAILED,
-                    params![i64::from(max), lock_until.unix_timestamp(), username],
+                    params![
+                        now.unix_timestamp(),
+                        i64::from(max),
+                        lock_until.unix_timestamp(),
+                        username
+                    ],
                     |r| r.get(0),
                 )
                 .optional()

@@ -791,18 +791,30 @@ async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
     );
     let lock = t0 + time::Duration::minutes(15);
     for n in 1..=4 {
-        assert_eq!(store.login_failed("an.nguyen", 5, lock).await.unwrap(), n);
+        assert_eq!(store.login_failed("an.nguyen", 5, t0, lock).await.unwrap(), n);
     }
     assert_eq!(
         store.officer("an.nguyen").await.unwrap().unwrap().locked_until,
         None
     );
-    assert_eq!(store.login_failed("an.nguyen", 5, lock).await.unwrap(), 5);
+    assert_eq!(store.login_failed("an.nguyen", 5, t0, lock).await.unwrap(), 5);
     assert_eq!(
         store.officer("an.nguyen").await.unwrap().unwrap().locked_until,
         Some(lock)
     );
-    assert_eq!(store.login_failed("nobody", 5, lock).await.unwrap(), 0);
+    assert_eq!(store.login_failed("nobody", 5, t0, lock).await.unwrap(), 0);
+    // Once the lock has ended, the count starts again: one more failure does not lock it again.
+    assert_eq!(
+        store
+            .login_failed("an.nguyen", 5, lock, lock + time::Duration::minutes(15))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.officer("an.nguyen").await.unwrap().unwrap().locked_until,
+        None
+    );
     store.login_succeeded("an.nguyen").await.unwrap();
     let back = store.officer("an.nguyen").await.unwrap().unwrap();
     assert_eq!((back.failures, back.locked_until), (0, None));

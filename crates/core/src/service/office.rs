@@ -253,7 +253,7 @@ impl Service {
             if officer.is_some() {
                 settings
                     .store
-                    .login_failed(&name, office::MAX_FAILURES, now + office::LOCKOUT)
+                    .login_failed(&name, office::MAX_FAILURES, now, now + office::LOCKOUT)
                     .await?;
             }
             self.audit(&name, "login_refused", "password", from).await?;
@@ -302,17 +302,33 @@ impl Service {
                 .await?;
             return Err(e);
         }
+        // The attempt is counted before the code is checked: concurrent guesses on one pending login cannot
+        // all pass the lock's check before any of them is counted. A good code takes the count back to 0.
+        let attempts = settings
+            .store
+            .login_failed(
+                &officer.username,
+                office::MAX_FAILURES,
+                now,
+                now + office::LOCKOUT,
+            )
+            .await?;
+        if attempts > office::MAX_FAILURES {
+            settings.store.delete_office_session(&id).await?;
+            self.audit(&officer.username, "login_refused", "locked", from)
+                .await?;
+            return Err(Error::new(
+                Code::Off0002Locked,
+                "the account is locked after too many failed logins; try again later",
+            ));
+        }
         let step = totp_accepts(&officer.totp_secret, code, now, officer.totp_last_step);
         let taken = match step {
             Some(step) => settings.store.take_totp_step(&officer.username, step).await?,
             None => false,
         };
         if !taken {
-            let failures = settings
-                .store
-                .login_failed(&officer.username, office::MAX_FAILURES, now + office::LOCKOUT)
-                .await?;
-            if failures >= office::MAX_FAILURES {
+            if attempts >= office::MAX_FAILURES {
                 settings.store.delete_office_session(&id).await?;
             }
             self.audit(&officer.username, "login_refused", "second factor", from)

@@ -849,7 +849,8 @@ pub async fn dossier_move(
         .office_act(&s, &code, action, &peer(&extensions))
         .await
     {
-        Ok(_) => Redirect::to(&format!("/office/dossiers/{code}")).into_response(),
+        // The stored code (the path's is only looked up by).
+        Ok(view) => Redirect::to(&format!("/office/dossiers/{}", view.public.code)).into_response(),
         Err(e) if e.code == Code::Off0004NotAllowed || e.code == Code::Dos0001NoSuchDossier => {
             refused_page(&e)
         }
