@@ -8,6 +8,23 @@ use banso_core::office::{AuditEntry, OfficeSession, Officer};
 use banso_core::ports::{OfficeStore, StoreError};
 use time::OffsetDateTime;
 
+/// An officer from a row of `SELECT_OFFICER` or `SELECT_OFFICERS_OF`.
+fn officer_of(r: &tokio_postgres::Row) -> Result<Officer, StoreError> {
+    schema::officer_from((
+        r.try_get(0).map_err(err)?,
+        r.try_get(1).map_err(err)?,
+        r.try_get(2).map_err(err)?,
+        r.try_get(3).map_err(err)?,
+        r.try_get(4).map_err(err)?,
+        r.try_get(5).map_err(err)?,
+        r.try_get(6).map_err(err)?,
+        r.try_get(7).map_err(err)?,
+        r.try_get(8).map_err(err)?,
+        r.try_get(9).map_err(err)?,
+        r.try_get(10).map_err(err)?,
+    ))
+}
+
 #[async_trait]
 impl OfficeStore for PgRegistry {
     async fn insert_officer(&self, o: &Officer) -> Result<(), StoreError> {
@@ -43,20 +60,7 @@ impl OfficeStore for PgRegistry {
         else {
             return Ok(None);
         };
-        schema::officer_from((
-            r.try_get(0).map_err(err)?,
-            r.try_get(1).map_err(err)?,
-            r.try_get(2).map_err(err)?,
-            r.try_get(3).map_err(err)?,
-            r.try_get(4).map_err(err)?,
-            r.try_get(5).map_err(err)?,
-            r.try_get(6).map_err(err)?,
-            r.try_get(7).map_err(err)?,
-            r.try_get(8).map_err(err)?,
-            r.try_get(9).map_err(err)?,
-            r.try_get(10).map_err(err)?,
-        ))
-        .map(Some)
+        officer_of(&r).map(Some)
     }
 
     async fn officers_of(&self, body: &str) -> Result<Vec<Officer>, StoreError> {
@@ -65,23 +69,7 @@ impl OfficeStore for PgRegistry {
             .query(schema::SELECT_OFFICERS_OF, &[&body])
             .await
             .map_err(err)?;
-        rows.iter()
-            .map(|r| {
-                schema::officer_from((
-                    r.try_get(0).map_err(err)?,
-                    r.try_get(1).map_err(err)?,
-                    r.try_get(2).map_err(err)?,
-                    r.try_get(3).map_err(err)?,
-                    r.try_get(4).map_err(err)?,
-                    r.try_get(5).map_err(err)?,
-                    r.try_get(6).map_err(err)?,
-                    r.try_get(7).map_err(err)?,
-                    r.try_get(8).map_err(err)?,
-                    r.try_get(9).map_err(err)?,
-                    r.try_get(10).map_err(err)?,
-                ))
-            })
-            .collect()
+        rows.iter().map(officer_of).collect()
     }
 
     async fn login_failed(

@@ -839,24 +839,24 @@ pub const INSERT_AUDIT: &str =
 pub const SELECT_AUDIT: &str = "SELECT seq, at_ns, actor, action, target, origin, prev, hash FROM audit_log \
     WHERE seq > $1 ORDER BY seq LIMIT $2";
 
-/// An officer's row back to the type: (username, full name, role, body, hash, secret (hex), last step,
-/// failures, locked until, created at, disabled).
-#[allow(clippy::type_complexity)]
-pub fn officer_from(
-    r: (
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        i64,
-        i64,
-    ),
-) -> Result<banso_core::office::Officer, StoreError> {
+/// An officer's row as both databases read it: (username, full name, role, body, hash, secret (hex), last
+/// step, failures, locked until, created at, disabled).
+pub type OfficerRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+/// An officer's row back to the type.
+pub fn officer_from(r: OfficerRow) -> Result<banso_core::office::Officer, StoreError> {
     let when = |s: i64| {
         OffsetDateTime::from_unix_timestamp(s).map_err(|e| StoreError::Other(format!("a stored time: {e}")))
     };

@@ -8,6 +8,23 @@ use banso_core::ports::{OfficeStore, StoreError};
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
+/// An officer's row, as `SELECT_OFFICER` and `SELECT_OFFICERS_OF` give it.
+fn officer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<schema::OfficerRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
 #[async_trait]
 impl OfficeStore for SqliteRegistry {
     async fn insert_officer(&self, o: &Officer) -> Result<(), StoreError> {
@@ -38,21 +55,7 @@ impl OfficeStore for SqliteRegistry {
     async fn officer(&self, username: &str) -> Result<Option<Officer>, StoreError> {
         let row = self.read(|c| {
             c.prepare_cached(schema::SELECT_OFFICER)?
-                .query_row(params![username], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                    ))
-                })
+                .query_row(params![username], officer_row)
                 .optional()
         })?;
         row.map(schema::officer_from).transpose()
@@ -61,21 +64,7 @@ impl OfficeStore for SqliteRegistry {
     async fn officers_of(&self, body: &str) -> Result<Vec<Officer>, StoreError> {
         let rows = self.read(|c| {
             c.prepare_cached(schema::SELECT_OFFICERS_OF)?
-                .query_map(params![body], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                    ))
-                })?
+                .query_map(params![body], officer_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(schema::officer_from).collect()

@@ -178,12 +178,31 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, Er
     state.service.office_session(&secret).await
 }
 
+/// The officer a page is for: an API token is refused, and a browser not signed in is sent to the sign-in.
+async fn page_session(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, Box<Response>> {
+    if let Some(r) = token_refused(headers) {
+        return Err(Box::new(r));
+    }
+    signed_in(state, headers)
+        .await
+        .map_err(|_| Box::new(Redirect::to("/office/login").into_response()))
+}
+
+/// The officer a form is from: an API token, no session or a wrong CSRF token is refused.
+async fn form_session(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<SignedIn, Box<Response>> {
+    if let Some(r) = token_refused(headers) {
+        return Err(Box::new(r));
+    }
+    let s = signed_in(state, headers)
+        .await
+        .map_err(|e| Box::new(refused_page(&e)))?;
+    s.check_csrf(csrf).map_err(|e| Box::new(refused_page(&e)))?;
+    Ok(s)
+}
+
 /// `GET /office`: the signed-in officer's start page, else the sign-in.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    match signed_in(&state, &headers).await {
+    match page_session(&state, &headers).await {
         Ok(s) => page(
             StatusCode::OK,
             &Home {
@@ -196,7 +215,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
                 acts: s.officer.role.acts(),
             },
         ),
-        Err(_) => Redirect::to("/office/login").into_response(),
+        Err(r) => *r,
     }
 }
 
@@ -316,17 +335,11 @@ pub async fn logout(
     extensions: Extensions,
     form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(e) => return refused_page(&e),
-    };
     let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
-    if let Err(e) = s.check_csrf(&token) {
-        return refused_page(&e);
-    }
+    let s = match form_session(&state, &headers, &token).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     if let Err(e) = state.service.office_logout(&s, &peer(&extensions)).await {
         return refused_page(&e);
     }
@@ -346,12 +359,9 @@ pub async fn audit(
     headers: HeaderMap,
     q: Result<axum::extract::Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
+    let s = match page_session(&state, &headers).await {
         Ok(s) => s,
-        Err(_) => return Redirect::to("/office/login").into_response(),
+        Err(r) => return *r,
     };
     let after = q.ok().and_then(|q| q.after).unwrap_or(0);
     let entries = match state.service.office_audit(&s, after).await {
@@ -427,12 +437,9 @@ async fn officers_page(
 
 /// `GET /office/officers`: the body's accounts and the form to make one (administrators).
 pub async fn officers(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    match signed_in(&state, &headers).await {
+    match page_session(&state, &headers).await {
         Ok(s) => officers_page(&state, &s, None, None).await,
-        Err(_) => Redirect::to("/office/login").into_response(),
+        Err(r) => *r,
     }
 }
 
@@ -457,17 +464,11 @@ pub async fn create_officer(
     extensions: Extensions,
     form: Result<Form<NewOfficerForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(e) => return refused_page(&e),
-    };
     let f = form.map(|Form(f)| f).ok();
-    if let Err(e) = s.check_csrf(f.as_ref().map_or("", |f| f.csrf.as_str())) {
-        return refused_page(&e);
-    }
+    let s = match form_session(&state, &headers, f.as_ref().map_or("", |f| f.csrf.as_str())).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let Some(f) = f else {
         return refused_page(&Error::new(Code::Iss0005InvalidField, "the form did not read"));
     };
@@ -555,12 +556,9 @@ async fn tokens_page(state: &AppState, s: &SignedIn, error: Option<&Error>) -> R
 
 /// `GET /office/tokens`: the API tokens with their last use (administrators).
 pub async fn tokens(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    match signed_in(&state, &headers).await {
+    match page_session(&state, &headers).await {
         Ok(s) => tokens_page(&state, &s, None).await,
-        Err(_) => Redirect::to("/office/login").into_response(),
+        Err(r) => *r,
     }
 }
 
@@ -572,16 +570,11 @@ pub async fn revoke_token(
     axum::extract::Path(id): axum::extract::Path<String>,
     form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    let s = match form_session(&state, &headers, &token).await {
         Ok(s) => s,
-        Err(e) => return refused_page(&e),
+        Err(r) => return *r,
     };
-    if let Err(e) = s.check_csrf(&form.map(|Form(f)| f.csrf).unwrap_or_default()) {
-        return refused_page(&e);
-    }
     match state
         .service
         .office_revoke_token(&s, &id, &peer(&extensions))
@@ -635,12 +628,9 @@ fn dd_mm_yyyy(d: time::Date) -> String {
 /// `GET /office/dossiers`: the open dossiers of the officer's body, the nearest due first; late ones and those
 /// due today marked.
 pub async fn dossiers(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
+    let s = match page_session(&state, &headers).await {
         Ok(s) => s,
-        Err(_) => return Redirect::to("/office/login").into_response(),
+        Err(r) => return *r,
     };
     let open = match state.service.office_dossiers(&s).await {
         Ok(d) => d,
@@ -785,12 +775,9 @@ pub async fn dossier(
     headers: HeaderMap,
     axum::extract::Path(code): axum::extract::Path<String>,
 ) -> Response {
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    match signed_in(&state, &headers).await {
+    match page_session(&state, &headers).await {
         Ok(s) => dossier_page(&state, &s, &code, None).await,
-        Err(_) => Redirect::to("/office/login").into_response(),
+        Err(r) => *r,
     }
 }
 
@@ -812,13 +799,6 @@ pub async fn dossier_move(
     body: axum::body::Bytes,
 ) -> Response {
     use banso_core::service::OfficerAction;
-    if let Some(r) = token_refused(&headers) {
-        return r;
-    }
-    let s = match signed_in(&state, &headers).await {
-        Ok(s) => s,
-        Err(e) => return refused_page(&e),
-    };
     // Checkboxes repeat their name: read the form as pairs.
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let mut f = MoveForm::default();
@@ -831,9 +811,10 @@ pub async fn dossier_move(
             _ => {}
         }
     }
-    if let Err(e) = s.check_csrf(&f.csrf) {
-        return refused_page(&e);
-    }
+    let s = match form_session(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let action = match action.as_str() {
         "assign" => OfficerAction::Assign { to: None },
         "request-documents" => OfficerAction::RequestDocuments {
