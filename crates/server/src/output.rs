@@ -130,7 +130,11 @@ pub fn qr_png(text: &str, scale: u32) -> anyhow::Result<Vec<u8>> {
 
 /// The day `t` was in Việt Nam (UTC+7), dd/mm/yyyy.
 pub fn day_in_viet_nam(t: time::OffsetDateTime) -> String {
-    let d = t.to_offset(time::macros::offset!(+7)).date();
+    dd_mm_yyyy(t.to_offset(time::macros::offset!(+7)).date())
+}
+
+/// A day as people write it in Việt Nam, `dd/mm/yyyy`.
+pub fn dd_mm_yyyy(d: time::Date) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 

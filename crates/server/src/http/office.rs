@@ -621,10 +621,6 @@ fn urgency(due: time::Date, today: time::Date) -> &'static str {
     }
 }
 
-fn dd_mm_yyyy(d: time::Date) -> String {
-    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
-}
-
 /// `GET /office/dossiers`: the open dossiers of the officer's body, the nearest due first; late ones and those
 /// due today marked.
 pub async fn dossiers(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -647,7 +643,7 @@ pub async fn dossiers(State(state): State<AppState>, headers: HeaderMap) -> Resp
                     urgency: urgency(d.due, today),
                     status: d.status.label_vi(),
                     received: crate::output::time_in_viet_nam(d.received_at),
-                    due: dd_mm_yyyy(d.due),
+                    due: crate::output::dd_mm_yyyy(d.due),
                     code: d.code,
                     procedure: d.procedure_name,
                     holder: d.holder_name,
@@ -741,14 +737,7 @@ async fn dossier_page(state: &AppState, s: &SignedIn, code: &str, error: Option<
     let steps = d
         .timeline
         .iter()
-        .map(|t| {
-            let l = t.at.to_offset(time::macros::offset!(+7));
-            (
-                t.status_vi,
-                format!("{:02}:{:02} {}", l.hour(), l.minute(), dd_mm_yyyy(l.date())),
-                t.note.clone(),
-            )
-        })
+        .map(|t| (t.status_vi, crate::output::time_in_viet_nam(t.at), t.note.clone()))
         .collect();
     let status: Status = d.public.status;
     page(
