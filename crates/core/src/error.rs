@@ -180,6 +180,10 @@ codes! {
     Off0003NotSignedIn = "OFF-0003",
     /// The officer's role does not allow this.
     Off0004NotAllowed = "OFF-0004",
+    /// A held request is claimed by another officer, or was decided already.
+    Off0005Claimed = "OFF-0005",
+    /// No held request has this id.
+    Off0006NoSuchReview = "OFF-0006",
 }
 
 impl Code {
@@ -192,7 +196,8 @@ impl Code {
             | Code::Id0004NoSuchSession
             | Code::Pay0004NoSuchPayment
             | Code::Pro0001NoSuchProcedure
-            | Code::Dos0001NoSuchDossier => Kind::NotFound,
+            | Code::Dos0001NoSuchDossier
+            | Code::Off0006NoSuchReview => Kind::NotFound,
             Code::Iss0004TooLarge => Kind::TooLarge,
             Code::Rev0001NotValid
             | Code::Iss0011IdempotencyConflict
@@ -201,6 +206,7 @@ impl Code {
             | Code::Del0003TooMany
             | Code::Dos0003WrongStep
             | Code::Dos0004AlreadyRated
+            | Code::Off0005Claimed
             | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
             Code::Req0003Busy => Kind::Busy,

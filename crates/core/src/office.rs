@@ -488,3 +488,99 @@ mod tests {
         assert_eq!(audit_breaks(&dropped), Some(3));
     }
 }
+
+/// How long an officer's claim on a held request holds before another officer may take it over.
+pub const CLAIM_HOLDS: time::Duration = time::Duration::minutes(20);
+
+/// Where a held request stands in the review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    /// Waiting for an officer (claimed or not).
+    Waiting,
+    /// Approved: the copies were issued with the officer's signature.
+    Approved,
+    /// Refused on an Art. 22 ground: a signed notice was issued.
+    Refused,
+    /// The citizen is asked to scan the original again.
+    Rescan,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Waiting => "waiting",
+            ReviewState::Approved => "approved",
+            ReviewState::Refused => "refused",
+            ReviewState::Rescan => "rescan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ReviewState::Waiting,
+            ReviewState::Approved,
+            ReviewState::Refused,
+            ReviewState::Rescan,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            ReviewState::Waiting => "Chờ xem xét",
+            ReviewState::Approved => "Đã chứng thực",
+            ReviewState::Refused => "Từ chối chứng thực",
+            ReviewState::Rescan => "Yêu cầu quét lại",
+        }
+    }
+}
+
+/// What a held request asked for, kept with its pages so an officer can decide it later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRequest {
+    pub holder_id: String,
+    pub holder_name: String,
+    pub document_type: String,
+    pub copies: u32,
+    /// Why the intake sent it to an officer.
+    pub reason: String,
+    /// The page files' object keys, in order.
+    pub pages: Vec<String>,
+    /// The kiosk (its token id) that sent it, if one did.
+    pub device: Option<String>,
+    /// How it ended: the refusal's clause of Art. 22 (1–6) and the officer's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground: Option<(u8, String)>,
+    /// The copies issued on approval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
+    /// The signed refusal notice's object key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// A request the intake held for an officer: its intake record's id, its state, who claimed and who decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// The intake record's id (the citizen's receipt code).
+    pub id: String,
+    pub state: ReviewState,
+    pub held_at: OffsetDateTime,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<OffsetDateTime>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub request: HeldRequest,
+}
+
+impl Review {
+    /// The officer whose claim holds at `now`, if any.
+    pub fn claimant(&self, now: OffsetDateTime) -> Option<&str> {
+        match (&self.claimed_by, self.claimed_at) {
+            (Some(who), Some(at)) if now < at + CLAIM_HOLDS => Some(who),
+            _ => None,
+        }
+    }
+}

@@ -683,6 +683,37 @@ pub trait OfficeStore: Send + Sync {
         after: u64,
         limit: u32,
     ) -> Result<Vec<crate::office::AuditEntry>, StoreError>;
+    /// A request the intake held, for the review queue; `Conflict` when its id is taken.
+    async fn insert_review(&self, review: &crate::office::Review) -> Result<(), StoreError>;
+    async fn review(&self, id: &str) -> Result<Option<crate::office::Review>, StoreError>;
+    /// The requests waiting for an officer, the oldest first, at most `limit`.
+    async fn waiting_reviews(&self, limit: u32) -> Result<Vec<crate::office::Review>, StoreError>;
+    /// The decided requests of one holder, the newest first, at most `limit`.
+    async fn holder_reviews(
+        &self,
+        holder_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::office::Review>, StoreError>;
+    /// Claims a waiting request for `officer` at `now`, atomically, unless another officer's claim made at or
+    /// after `lapsed_before` holds it; true when `officer` holds it now.
+    async fn claim_review(
+        &self,
+        id: &str,
+        officer: &str,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Ends a waiting request `officer` holds by a claim made at or after `lapsed_before`, atomically: its new
+    /// state and the request as it ended. False when it is not so (decided already, or claimed by another).
+    async fn finish_review(
+        &self,
+        id: &str,
+        officer: &str,
+        state: crate::office::ReviewState,
+        request: &crate::office::HeldRequest,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Runs a CPU-heavy check (an officer's password against its Argon2id hash) off the async threads, so that

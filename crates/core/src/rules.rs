@@ -120,6 +120,16 @@ pub fn format_vnd(amount: u64) -> String {
     format!("{out} đồng")
 }
 
+/// The clauses of Decree 23/2015/NĐ-CP Art. 22: originals that cannot be the basis of a certified copy.
+pub const ARTICLE_22: [&str; 6] = [
+    "Bản chính bị tẩy xoá, sửa chữa, thêm, bớt nội dung không hợp lệ.",
+    "Bản chính bị hư hỏng, cũ nát, không xác định được nội dung.",
+    "Bản chính đóng dấu mật của cơ quan, tổ chức có thẩm quyền hoặc không đóng dấu mật nhưng ghi rõ không được sao chụp.",
+    "Bản chính có nội dung trái pháp luật, đạo đức xã hội.",
+    "Bản chính do cơ quan, tổ chức có thẩm quyền của nước ngoài cấp, công chứng hoặc chứng nhận chưa được hợp pháp hoá lãnh sự.",
+    "Giấy tờ, văn bản do cá nhân tự lập nhưng không có xác nhận, chứng nhận của cơ quan, tổ chức có thẩm quyền.",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

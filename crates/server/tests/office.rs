@@ -375,3 +375,163 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
     let (rc, check) = backend.cli_json(&["officer", "audit-check", "--json"]);
     assert_eq!((rc, check["first_broken"].as_u64()), (1, Some(3)), "{check}");
 }
+
+/// The first file under `dir` whose name starts with `prefix`.
+fn object(dir: &Path, prefix: &str) -> Vec<u8> {
+    let found = files_under(dir)
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no object {prefix}* under {}", dir.display()));
+    std::fs::read(found).unwrap()
+}
+
+#[test]
+fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let corpus_dir = dir.join("corpus");
+    corpus(&corpus_dir, "clean", 3, 11);
+    // Three birth certificates of other people, brought by one citizen: the names differ from the identity the
+    // chip and face proved, so the intake holds each for an officer, with the name's region flagged.
+    let pages: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let truth: Value = serde_json::from_slice(
+                &std::fs::read(corpus_dir.join(format!("birth_certificate-clean-{i:03}.json"))).unwrap(),
+            )
+            .unwrap();
+            std::fs::read(corpus_dir.join(truth["image_file"].as_str().unwrap())).unwrap()
+        })
+        .collect();
+    let mut citizens = Citizens::new(dir, &[("001099012345", "Lê Thị Hoa")]);
+    let backend = citizens
+        .trusted_by(Backend::local(dir))
+        .with_env("BANSO_INTAKE", "on");
+    // The officers who sign the copies they approve have certificates of their own.
+    // Their revocation status is served by this server (pyHanko asks it).
+    let port = free_port();
+    let out = backend.cli(&[
+        "pki",
+        "init",
+        "--officer",
+        "hoa.pham",
+        "--officer",
+        "lan.tran",
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let officer = account(&backend, dir, "hoa.pham", "officer");
+    let supervisor = account(&backend, dir, "lan.tran", "supervisor");
+    let auditor = account(&backend, dir, "minh.le", "auditor");
+    let server = backend.serve_at(&format!("127.0.0.1:{port}"));
+    let kiosk = backend.token("kiosk");
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let held: Vec<String> = pages
+        .iter()
+        .map(|page| {
+            let (status, e) = server.issue_for(
+                &kiosk,
+                &session,
+                &[("document_type", "Giấy khai sinh")],
+                std::slice::from_ref(page),
+            );
+            assert_eq!((status, e["status"].as_str()), (202, Some("held")), "{e}");
+            e["intake_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+
+    let shots = std::env::var_os("BANSO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("shots"))
+        .join("review");
+    let as_env = |a: &(String, String, String)| format!("{}|{}|{}", a.0, a.1, a.2);
+    let out = Command::new("node")
+        .arg("review.mjs")
+        .arg(server.url(""))
+        .arg(&shots)
+        .env("REVIEW_OFFICER", as_env(&officer))
+        .env("REVIEW_SUPERVISOR", as_env(&supervisor))
+        .env("REVIEW_AUDITOR", as_env(&auditor))
+        .env("HELD", held.join(","))
+        .current_dir(browser_dir())
+        .output()
+        .expect("node review.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(
+        out.status.success(),
+        "the review story failed: {report:#}\n{}",
+        server.log()
+    );
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(serious.is_empty(), "axe-core: {serious:#?}");
+    let text = |k: &str| report[k].as_str().unwrap_or_default().to_string();
+    for id in &held {
+        assert!(text("queue").contains(id.as_str()), "{report}");
+    }
+    assert!(text("queue").contains("Lê Thị Hoa"), "{report}");
+    assert_eq!(text("identity"), "Lê Thị Hoa", "{report}");
+    assert!(
+        text("regions").parse::<u32>().unwrap() >= 1,
+        "the flagged name is drawn on the page: {report}"
+    );
+    assert!(text("checks").contains("identity."), "{report}");
+    // One of the two officers won the race; the other was told, and could not approve it anyway.
+    assert_ne!(report["race"]["a"], report["race"]["b"], "{report}");
+    assert!(
+        text("loser").contains("OFF-0005") || text("loser").contains("đang xem xét"),
+        "{report}"
+    );
+    assert_eq!(report["loserApprove"]["status"], 409, "{report}");
+    assert_eq!(report["loserApprove"]["text"], true, "{report}");
+    assert!(text("approvedState").contains("Đã chứng thực"), "{report}");
+    assert!(text("refusedState").contains("Từ chối"), "{report}");
+    assert!(text("rescanState").contains("quét lại"), "{report}");
+    assert!(!text("queueAfter").contains(held[0].as_str()), "{report}");
+    // The auditor read every move and could make none.
+    for want in ["review_claim", "review_approve", "review_refuse", "review_rescan"] {
+        assert!(text("audit").contains(want), "{want}: {report}");
+    }
+    assert_eq!(report["auditorQueue"]["status"], 403, "{report}");
+    assert_eq!(report["auditorClaim"], 403, "{report}");
+
+    // The approved copy: issued with the winning officer's signature beside the seal, and valid for pyHanko.
+    let winner = text("winner");
+    let code: String = text("issued")
+        .split_whitespace()
+        .find(|w| w.len() >= 12 && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| panic!("no code in {report}"))
+        .to_string();
+    let objects = backend.data_dir.join("objects");
+    let pdf = object(&objects, &code);
+    let root = backend.root_pem();
+    let (valid, out) = pyhanko_validate(dir, &root, &pdf);
+    assert!(valid, "pyHanko: {out}");
+    let sigs = pdfsig(dir, &root, &pdf);
+    assert!(
+        sigs.contains(&winner),
+        "the copy carries {winner}'s signature: {sigs}"
+    );
+    // The refusal: a sealed notice naming the clause and the officer's words.
+    let notice = object(&objects.join("notices"), &held[1]);
+    let (valid, out) = pyhanko_validate(dir, &root, &notice);
+    assert!(valid, "pyHanko on the notice: {out}");
+    let (ok, out) = qpdf_check(dir, &notice);
+    assert!(ok, "{out}");
+    let words = pdftotext(dir, &notice)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(words.contains("Điều 22"), "{words}");
+    assert!(words.contains("sửa chữa ở phần họ tên"), "{words}");
+    assert!(words.contains("Lê Thị Hoa"), "{words}");
+}

@@ -4,7 +4,7 @@
 use crate::postgres::{err, in_transaction, pool_err, PgRegistry};
 use crate::schema;
 use async_trait::async_trait;
-use banso_core::office::{AuditEntry, OfficeSession, Officer};
+use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Review, ReviewState};
 use banso_core::ports::{OfficeStore, StoreError};
 use time::OffsetDateTime;
 
@@ -22,6 +22,20 @@ fn officer_of(r: &tokio_postgres::Row) -> Result<Officer, StoreError> {
         r.try_get(8).map_err(err)?,
         r.try_get(9).map_err(err)?,
         r.try_get(10).map_err(err)?,
+    ))
+}
+
+/// A review from a row of the review queries.
+fn review_of(r: &tokio_postgres::Row) -> Result<Review, StoreError> {
+    schema::review_from((
+        r.try_get(0).map_err(err)?,
+        r.try_get(1).map_err(err)?,
+        r.try_get(2).map_err(err)?,
+        r.try_get(3).map_err(err)?,
+        r.try_get(4).map_err(err)?,
+        r.try_get(5).map_err(err)?,
+        r.try_get(6).map_err(err)?,
+        r.try_get(7).map_err(err)?,
     ))
 }
 
@@ -232,5 +246,104 @@ impl OfficeStore for PgRegistry {
                 ))
             })
             .collect()
+    }
+
+    async fn insert_review(&self, r: &Review) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::INSERT_REVIEW,
+                &[
+                    &r.id,
+                    &r.state.as_str(),
+                    &r.held_at.unix_timestamp(),
+                    &r.request.holder_id,
+                    &r.claimed_by,
+                    &r.claimed_at.map(OffsetDateTime::unix_timestamp),
+                    &r.decided_by,
+                    &r.decided_at.map(OffsetDateTime::unix_timestamp),
+                    &schema::held_json(&r.request)?,
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn review(&self, id: &str) -> Result<Option<Review>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(schema::SELECT_REVIEW, &[&id])
+            .await
+            .map_err(err)?;
+        row.as_ref().map(review_of).transpose()
+    }
+
+    async fn waiting_reviews(&self, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(schema::WAITING_REVIEWS, &[&i64::from(limit)])
+            .await
+            .map_err(err)?;
+        rows.iter().map(review_of).collect()
+    }
+
+    async fn holder_reviews(&self, holder_id: &str, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(schema::HOLDER_REVIEWS, &[&holder_id, &i64::from(limit)])
+            .await
+            .map_err(err)?;
+        rows.iter().map(review_of).collect()
+    }
+
+    async fn claim_review(
+        &self,
+        id: &str,
+        officer: &str,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let n = client
+            .execute(
+                schema::CLAIM_REVIEW,
+                &[
+                    &officer,
+                    &now.unix_timestamp(),
+                    &id,
+                    &lapsed_before.unix_timestamp(),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn finish_review(
+        &self,
+        id: &str,
+        officer: &str,
+        state: ReviewState,
+        request: &HeldRequest,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let n = client
+            .execute(
+                schema::FINISH_REVIEW,
+                &[
+                    &state.as_str(),
+                    &officer,
+                    &now.unix_timestamp(),
+                    &schema::held_json(request)?,
+                    &id,
+                    &lapsed_before.unix_timestamp(),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
     }
 }

@@ -804,7 +804,86 @@ pub fn office_statements(serial: &str) -> Vec<String> {
             hash TEXT NOT NULL
         )"
         ),
+        // Requests the intake held for an officer: the claim and the decision in columns (the updates that
+        // race are conditions on them); what the request asked for, and how it ended, as JSON.
+        "CREATE TABLE IF NOT EXISTS reviews (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            held_at BIGINT NOT NULL,
+            holder_id TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_at BIGINT,
+            decided_by TEXT,
+            decided_at BIGINT,
+            request TEXT NOT NULL
+        )"
+        .to_string(),
+        "CREATE INDEX IF NOT EXISTS reviews_by_state ON reviews (state, held_at)".to_string(),
+        "CREATE INDEX IF NOT EXISTS reviews_by_holder ON reviews (holder_id, held_at)".to_string(),
     ]
+}
+
+pub const INSERT_REVIEW: &str =
+    "INSERT INTO reviews (id, state, held_at, holder_id, claimed_by, claimed_at, \
+    decided_by, decided_at, request) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// The columns [`review_from`] reads, in its order.
+macro_rules! review_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, state, held_at, claimed_by, claimed_at, decided_by, decided_at, request FROM reviews ",
+            $rest
+        )
+    };
+}
+pub const SELECT_REVIEW: &str = review_select!("WHERE id = $1");
+pub const WAITING_REVIEWS: &str = review_select!("WHERE state = 'waiting' ORDER BY held_at, id LIMIT $1");
+pub const HOLDER_REVIEWS: &str =
+    review_select!("WHERE holder_id = $1 AND state <> 'waiting' ORDER BY held_at DESC LIMIT $2");
+/// `$1`: the officer, `$2`: now, `$3`: the request, `$4`: claims made before this have lapsed.
+pub const CLAIM_REVIEW: &str = "UPDATE reviews SET claimed_by = $1, claimed_at = $2 WHERE id = $3 \
+    AND state = 'waiting' AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $4)";
+/// `$1`: the new state, `$2`: the officer, `$3`: now, `$4`: the request's JSON, `$5`: its id, `$6`: the claim
+/// must have been made at or after this.
+pub const FINISH_REVIEW: &str =
+    "UPDATE reviews SET state = $1, decided_by = $2, decided_at = $3, request = $4 \
+    WHERE id = $5 AND state = 'waiting' AND claimed_by = $2 AND claimed_at >= $6";
+
+/// A review's row as both databases read it: (id, state, held at, claimed by, claimed at, decided by, decided
+/// at, request JSON).
+pub type ReviewRow = (
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    String,
+);
+
+/// A review's row back to the type.
+pub fn review_from(r: ReviewRow) -> Result<banso_core::office::Review, StoreError> {
+    let when = |s: i64| {
+        OffsetDateTime::from_unix_timestamp(s).map_err(|e| StoreError::Other(format!("a stored time: {e}")))
+    };
+    Ok(banso_core::office::Review {
+        state: banso_core::office::ReviewState::parse(&r.1)
+            .ok_or_else(|| StoreError::Other(format!("a stored review's state {}", r.1)))?,
+        id: r.0,
+        held_at: when(r.2)?,
+        claimed_by: r.3,
+        claimed_at: r.4.map(when).transpose()?,
+        decided_by: r.5,
+        decided_at: r.6.map(when).transpose()?,
+        request: serde_json::from_str(&r.7)
+            .map_err(|e| StoreError::Other(format!("a stored held request does not read: {e}")))?,
+    })
+}
+
+/// A held request as its row stores it.
+pub fn held_json(request: &banso_core::office::HeldRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request)
+        .map_err(|e| StoreError::Other(format!("a held request does not write: {e}")))
 }
 
 pub const INSERT_OFFICER: &str = "INSERT INTO officers (username, full_name, role, body, password_hash, totp_secret, \

@@ -3,7 +3,7 @@
 use crate::schema;
 use crate::sqlite::{err, write, SqliteRegistry};
 use async_trait::async_trait;
-use banso_core::office::{AuditEntry, OfficeSession, Officer};
+use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Review, ReviewState};
 use banso_core::ports::{OfficeStore, StoreError};
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
@@ -22,6 +22,20 @@ fn officer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<schema::OfficerRow> {
         r.get(8)?,
         r.get(9)?,
         r.get(10)?,
+    ))
+}
+
+/// A review's row, as the review queries give it.
+fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<schema::ReviewRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
     ))
 }
 
@@ -228,5 +242,106 @@ impl OfficeStore for SqliteRegistry {
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(schema::audit_from).collect()
+    }
+
+    async fn insert_review(&self, r: &Review) -> Result<(), StoreError> {
+        let json = schema::held_json(&r.request)?;
+        let r = r.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_REVIEW,
+                params![
+                    r.id,
+                    r.state.as_str(),
+                    r.held_at.unix_timestamp(),
+                    r.request.holder_id,
+                    r.claimed_by,
+                    r.claimed_at.map(OffsetDateTime::unix_timestamp),
+                    r.decided_by,
+                    r.decided_at.map(OffsetDateTime::unix_timestamp),
+                    json
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn review(&self, id: &str) -> Result<Option<Review>, StoreError> {
+        let row = self.read(|c| {
+            c.prepare_cached(schema::SELECT_REVIEW)?
+                .query_row(params![id], review_row)
+                .optional()
+        })?;
+        row.map(schema::review_from).transpose()
+    }
+
+    async fn waiting_reviews(&self, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::WAITING_REVIEWS)?
+                .query_map(params![i64::from(limit)], review_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::review_from).collect()
+    }
+
+    async fn holder_reviews(&self, holder_id: &str, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::HOLDER_REVIEWS)?
+                .query_map(params![holder_id, i64::from(limit)], review_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::review_from).collect()
+    }
+
+    async fn claim_review(
+        &self,
+        id: &str,
+        officer: &str,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (id, officer) = (id.to_string(), officer.to_string());
+        write(&self.writer, move |conn| {
+            Ok(conn
+                .execute(
+                    schema::CLAIM_REVIEW,
+                    params![officer, now.unix_timestamp(), id, lapsed_before.unix_timestamp()],
+                )
+                .map_err(err)?
+                == 1)
+        })
+        .await
+    }
+
+    async fn finish_review(
+        &self,
+        id: &str,
+        officer: &str,
+        state: ReviewState,
+        request: &HeldRequest,
+        now: OffsetDateTime,
+        lapsed_before: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let json = schema::held_json(request)?;
+        let (id, officer) = (id.to_string(), officer.to_string());
+        write(&self.writer, move |conn| {
+            Ok(conn
+                .execute(
+                    schema::FINISH_REVIEW,
+                    params![
+                        state.as_str(),
+                        officer,
+                        now.unix_timestamp(),
+                        json,
+                        id,
+                        lapsed_before.unix_timestamp()
+                    ],
+                )
+                .map_err(err)?
+                == 1)
+        })
+        .await
     }
 }

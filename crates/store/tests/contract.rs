@@ -874,6 +874,170 @@ async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
     assert_eq!(audit_breaks(&all), None, "chained in one line");
     assert_eq!(store.audit_entries(15, 100).await.unwrap().len(), 2);
     assert_eq!(store.audit_entries(0, 5).await.unwrap().len(), 5);
+    a_held_request_is_claimed_by_one_officer_and_decided_once(store, t0).await;
+}
+
+async fn a_held_request_is_claimed_by_one_officer_and_decided_once(
+    store: Arc<dyn banso_core::ports::OfficeStore>,
+    t0: time::OffsetDateTime,
+) {
+    use banso_core::office::{HeldRequest, Review, ReviewState, CLAIM_HOLDS};
+    let held = |id: &str, at: time::OffsetDateTime| Review {
+        id: id.into(),
+        state: ReviewState::Waiting,
+        held_at: at,
+        claimed_by: None,
+        claimed_at: None,
+        decided_by: None,
+        decided_at: None,
+        request: HeldRequest {
+            holder_id: "001099012345".into(),
+            holder_name: "Nguyễn Văn An".into(),
+            document_type: "Giấy khai sinh".into(),
+            copies: 2,
+            reason: "a field could not be read".into(),
+            pages: vec![format!("held/{id}/001")],
+            device: Some("kiosk-1".into()),
+            ground: None,
+            codes: Vec::new(),
+            notice: None,
+        },
+    };
+    let a = held("review-a", t0);
+    store.insert_review(&a).await.unwrap();
+    store
+        .insert_review(&held("review-b", t0 - time::Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_review(&a).await,
+        Err(banso_core::ports::StoreError::Conflict(_))
+    ));
+    assert_eq!(store.review("review-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.review("nothing").await.unwrap(), None);
+    let waiting: Vec<_> = store
+        .waiting_reviews(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(waiting, ["review-b", "review-a"], "the oldest first");
+    assert_eq!(store.waiting_reviews(1).await.unwrap().len(), 1);
+
+    // Eight officers claim at once: one holds it.
+    let now = t0 + time::Duration::minutes(2);
+    let lapsed = now - CLAIM_HOLDS;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_review("review-a", &format!("officer-{i}"), now, lapsed)
+                    .await
+                    .unwrap()
+                    .then_some(i)
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        won.extend(t.await.unwrap());
+    }
+    assert_eq!(won.len(), 1, "one claim holds: {won:?}");
+    let winner = format!("officer-{}", won[0]);
+    let loser = format!("officer-{}", (won[0] + 1) % 8);
+    assert!(
+        store
+            .claim_review("review-a", &winner, now, lapsed)
+            .await
+            .unwrap(),
+        "again, by its holder"
+    );
+    let mut ended = a.request.clone();
+    ended.codes = vec!["ABCD".into()];
+    assert!(
+        !store
+            .finish_review("review-a", &loser, ReviewState::Approved, &ended, now, lapsed)
+            .await
+            .unwrap(),
+        "not the claim's holder"
+    );
+    // A claim lapses: another officer may take the request over, and the first can no longer decide it.
+    let later = now + CLAIM_HOLDS + time::Duration::seconds(1);
+    assert!(store
+        .claim_review("review-a", &loser, later, later - CLAIM_HOLDS)
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_review(
+            "review-a",
+            &winner,
+            ReviewState::Approved,
+            &ended,
+            later,
+            later - CLAIM_HOLDS
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .finish_review(
+            "review-a",
+            &loser,
+            ReviewState::Approved,
+            &ended,
+            later,
+            later - CLAIM_HOLDS
+        )
+        .await
+        .unwrap());
+    let back = store.review("review-a").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            back.state,
+            back.decided_by.as_deref(),
+            back.decided_at,
+            back.request.codes.clone()
+        ),
+        (
+            ReviewState::Approved,
+            Some(loser.as_str()),
+            Some(later),
+            vec!["ABCD".to_string()]
+        )
+    );
+    // Decided once: neither claimed nor decided again.
+    assert!(!store
+        .claim_review("review-a", &winner, later, later)
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_review(
+            "review-a",
+            &loser,
+            ReviewState::Refused,
+            &ended,
+            later,
+            later - CLAIM_HOLDS
+        )
+        .await
+        .unwrap());
+    let waiting: Vec<_> = store
+        .waiting_reviews(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(waiting, ["review-b"]);
+    let holder: Vec<_> = store
+        .holder_reviews("001099012345", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(holder, ["review-a"], "the decided ones only");
 }
 
 async fn dossier_contract(store: Arc<dyn DossierStore>) {

@@ -294,7 +294,7 @@ impl Service {
         self
     }
 
-    fn dossier_settings(&self) -> Result<&Arc<DossierSettings>> {
+    pub(super) fn dossier_settings(&self) -> Result<&Arc<DossierSettings>> {
         self.dossiers.as_ref().ok_or_else(not_set_up)
     }
 
@@ -1437,7 +1437,7 @@ fn day_iso(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-fn local_time(t: OffsetDateTime) -> String {
+pub(super) fn local_time(t: OffsetDateTime) -> String {
     let l = t.to_offset(crate::rules::VIETNAM);
     format!(
         "{:02} giờ {:02} phút, ngày {}",

@@ -275,6 +275,13 @@ impl Service {
             ));
         }
         if held {
+            // Kept for the officers' queue; a request that cannot be kept is not taken (nothing is lost).
+            if let Err(e) = self.keep_held(&id, request, &reason).await {
+                if let Err(e) = self.registry.finish_intake(&id, "failed", &[], &[]).await {
+                    tracing::warn!(intake = %id, error = %e, "could not record how the request ended");
+                }
+                return Err(e);
+            }
             return Ok(Err(HeldForReview {
                 intake_id: id,
                 reason,

@@ -34,6 +34,8 @@ mod issue;
 mod lookup;
 mod payment;
 pub use payment::{PaymentDue, PaymentSettings, PaymentView};
+mod review;
+pub use review::{Decided, ReviewDecision, ReviewView, REVIEW_QUEUE};
 mod upkeep;
 
 /// A reserved number is voided as stale only after this long, even when the objects' grace period is shorter

@@ -139,7 +139,7 @@ impl Service {
         self
     }
 
-    fn office(&self) -> Result<&Arc<OfficeSettings>> {
+    pub(super) fn office(&self) -> Result<&Arc<OfficeSettings>> {
         self.office.as_ref().ok_or_else(|| {
             Error::new(
                 Code::Sys0003Internal,

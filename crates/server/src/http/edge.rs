@@ -124,7 +124,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/office/logout"
             | "/office/officers"
             | "/office/tokens/{id}/revoke"
-            | "/office/dossiers/{code}/{action}",
+            | "/office/dossiers/{code}/{action}"
+            | "/office/reviews/{id}/{action}",
         ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },

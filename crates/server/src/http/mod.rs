@@ -220,6 +220,7 @@ routes! {
     "/wallet/logout" => post(wallet::logout),
     "/wallet/qr.png" => get(wallet::qr),
     "/wallet/d/{code}/{file}" => get(wallet::dossier_pdf),
+    "/wallet/n/{id}" => get(wallet::notice_pdf),
     "/office" => get(office::home),
     "/office/login" => get(office::login_form),
     "/office/login" => post(office::login),
@@ -234,6 +235,10 @@ routes! {
     "/office/dossiers" => get(office::dossiers),
     "/office/dossiers/{code}" => get(office::dossier),
     "/office/dossiers/{code}/{action}" => post(office::dossier_move),
+    "/office/reviews" => get(office::reviews),
+    "/office/reviews/{id}" => get(office::review),
+    "/office/reviews/{id}/pages/{n}" => get(office::review_scan),
+    "/office/reviews/{id}/{action}" => post(office::review_move),
 }
 
 /// The router of the whole service.

@@ -73,6 +73,10 @@ fn line(e: AuditEntry) -> Line {
             "dossier_attach_result" => "Đính kèm kết quả",
             "dossier_return" => "Trả kết quả",
             "dossier_refuse" => "Từ chối hồ sơ",
+            "review_claim" => "Nhận xem xét yêu cầu chứng thực",
+            "review_approve" => "Chứng thực bản sao (sau xem xét)",
+            "review_refuse" => "Từ chối chứng thực",
+            "review_rescan" => "Yêu cầu quét lại bản chính",
             _ => "",
         },
         actor: e.actor,
@@ -127,6 +131,9 @@ fn said(e: &Error) -> String {
         Code::Off0004NotAllowed => "Tài khoản không có quyền thực hiện việc này.",
         Code::Req0003Busy => "Hệ thống đang bận; xin thử lại sau giây lát.",
         Code::Dos0003WrongStep => "Hồ sơ không ở bước cho phép việc này (có thể cán bộ khác vừa xử lý).",
+        Code::Off0005Claimed => "Yêu cầu đang do cán bộ khác xem xét hoặc đã được quyết định.",
+        Code::Off0006NoSuchReview => "Không có yêu cầu chứng thực này.",
+        Code::Iss0005InvalidField => "Thông tin nhập chưa hợp lệ.",
         _ => "Chưa thực hiện được yêu cầu.",
     };
     format!("{vi} / {} ({})", e.message, e.code.as_str())
@@ -825,6 +832,315 @@ pub async fn dossier_move(
             refused_page(&e)
         }
         Err(e) => dossier_page(&state, &s, &code, Some(&e)).await,
+    }
+}
+
+/// A held request in the review queue.
+struct ReviewLine {
+    id: String,
+    holder: String,
+    document_type: String,
+    held: String,
+    reason: String,
+    claimant: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "office/reviews.html")]
+struct ReviewQueue {
+    csrf: String,
+    lines: Vec<ReviewLine>,
+}
+
+/// `GET /office/reviews`: the requests the intake held for an officer, the oldest first, with who is on each.
+pub async fn reviews(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let waiting = match state.service.office_reviews(&s).await {
+        Ok(w) => w,
+        Err(e) => return refused_page(&e),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    page(
+        StatusCode::OK,
+        &ReviewQueue {
+            csrf: s.session.csrf.clone(),
+            lines: waiting
+                .into_iter()
+                .map(|r| ReviewLine {
+                    claimant: r.claimant(now).map(str::to_string),
+                    held: crate::output::time_in_viet_nam(r.held_at),
+                    id: r.id,
+                    holder: r.request.holder_name,
+                    document_type: r.request.document_type,
+                    reason: r.request.reason,
+                })
+                .collect(),
+        },
+    )
+}
+
+/// One check of the intake as the review page lists it.
+struct CheckLine {
+    name: String,
+    /// `pass`, `warn`, `fail`, `unchecked`, `not_applicable`.
+    outcome: String,
+    message: String,
+    /// Its number on the page's drawing, when it points at regions.
+    mark: Option<usize>,
+}
+
+/// A page of a held request: its picture's size (when it is a picture), the regions the checks point at
+/// (x, y, w, h, the check's mark), the fields read and the checks.
+struct ReviewPage {
+    n: usize,
+    size: Option<(u32, u32)>,
+    regions: Vec<(u64, u64, u64, u64, usize)>,
+    fields: Vec<(String, String, String)>,
+    checks: Vec<CheckLine>,
+}
+
+/// The pages of the intake's report, with the regions its checks flagged (the checks that did not pass).
+fn review_pages(report: &serde_json::Value, sizes: &[Option<(u32, u32)>]) -> Vec<ReviewPage> {
+    let pages = report["pages"].as_array().cloned().unwrap_or_default();
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, size)| {
+            let p = pages.iter().find(|p| p["page"].as_u64() == Some(i as u64));
+            let mut regions = Vec::new();
+            let mut checks = Vec::new();
+            for c in p.and_then(|p| p["checks"].as_array()).into_iter().flatten() {
+                let outcome = c["outcome"].as_str().unwrap_or_default().to_string();
+                let boxes: Vec<_> = c["regions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| {
+                        Some((
+                            b["x"].as_u64()?,
+                            b["y"].as_u64()?,
+                            b["w"].as_u64()?,
+                            b["h"].as_u64()?,
+                        ))
+                    })
+                    .collect();
+                let flagged = outcome != "pass" && outcome != "not_applicable" && !boxes.is_empty();
+                let mark =
+                    flagged.then(|| checks.iter().filter(|c: &&CheckLine| c.mark.is_some()).count() + 1);
+                if let Some(m) = mark {
+                    regions.extend(boxes.into_iter().map(|(x, y, w, h)| (x, y, w, h, m)));
+                }
+                checks.push(CheckLine {
+                    name: c["name"].as_str().unwrap_or_default().to_string(),
+                    outcome,
+                    message: c["message"].as_str().unwrap_or_default().to_string(),
+                    mark,
+                });
+            }
+            let fields = p
+                .and_then(|p| p["fields"].as_object())
+                .into_iter()
+                .flatten()
+                .map(|(k, f)| {
+                    (
+                        k.clone(),
+                        f["value"].as_str().unwrap_or_default().to_string(),
+                        f["confidence"]
+                            .as_f64()
+                            .map(|c| format!("{:.0}%", c * 100.0))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            ReviewPage {
+                n: i + 1,
+                size: *size,
+                regions,
+                fields,
+                checks,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "office/review.html")]
+struct ReviewPageView {
+    csrf: String,
+    r: banso_core::office::Review,
+    state: &'static str,
+    held: String,
+    decision: String,
+    pages: Vec<ReviewPage>,
+    claimant: Option<String>,
+    mine: bool,
+    clauses: Vec<(usize, &'static str)>,
+    /// The issued copies (approved) or the notice's clause (refused), when decided.
+    codes: Vec<String>,
+    ground: Option<String>,
+    error: Option<String>,
+}
+
+async fn review_page(state: &AppState, s: &SignedIn, id: &str, error: Option<&Error>) -> Response {
+    let view = match state.service.office_review(s, id).await {
+        Ok(v) => v,
+        Err(e) => return refused_page(&e),
+    };
+    let mut sizes = Vec::with_capacity(view.review.request.pages.len());
+    for n in 1..=view.review.request.pages.len() {
+        let size = state
+            .service
+            .office_review_page(s, &view.review.id, n)
+            .await
+            .ok()
+            .and_then(|bytes| {
+                image::ImageReader::new(std::io::Cursor::new(bytes))
+                    .with_guessed_format()
+                    .ok()?
+                    .into_dimensions()
+                    .ok()
+            });
+        sizes.push(size);
+    }
+    let report = view
+        .intake
+        .as_ref()
+        .and_then(|i| serde_json::from_str(&i.report).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let r = view.review;
+    let ground = r.request.ground.as_ref().map(|(clause, note)| match clause {
+        0 => note.clone(),
+        c => format!("Khoản {c} Điều 22 Nghị định 23/2015/NĐ-CP: {note}"),
+    });
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &ReviewPageView {
+            csrf: s.session.csrf.clone(),
+            state: r.state.label_vi(),
+            held: crate::output::time_in_viet_nam(r.held_at),
+            decision: view
+                .intake
+                .as_ref()
+                .map(|i| i.decision.as_str().to_string())
+                .unwrap_or_default(),
+            pages: review_pages(&report, &sizes),
+            mine: view.claimant.as_deref() == Some(s.officer.username.as_str()),
+            claimant: view.claimant,
+            clauses: banso_core::rules::ARTICLE_22
+                .iter()
+                .copied()
+                .enumerate()
+                .map(|(i, t)| (i + 1, t))
+                .collect(),
+            codes: r.request.codes.clone(),
+            ground,
+            r,
+            error: error.map(said),
+        },
+    )
+}
+
+/// `GET /office/reviews/{id}`: a held request: its pages with the flagged regions drawn, the fields read beside
+/// the identity the service verified, each check's message; claim, approve, refuse or ask for a rescan.
+pub async fn review(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match page_session(&state, &headers).await {
+        Ok(s) => review_page(&state, &s, &id, None).await,
+        Err(r) => *r,
+    }
+}
+
+/// `GET /office/reviews/{id}/pages/{n}`: a held request's page as scanned.
+pub async fn review_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path((id, n)): axum::extract::Path<(String, usize)>,
+) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match state.service.office_review_page(&s, &id, n).await {
+        Ok(bytes) => {
+            let kind = if bytes.starts_with(b"\x89PNG") {
+                "image/png"
+            } else if bytes.starts_with(&[0xff, 0xd8]) {
+                "image/jpeg"
+            } else if bytes.starts_with(b"%PDF-") {
+                "application/pdf"
+            } else {
+                "application/octet-stream"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, kind),
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::CONTENT_DISPOSITION, "inline"),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => refused_page(&e),
+    }
+}
+
+/// A decision as the review page's form sends it.
+#[derive(Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    clause: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /office/reviews/{id}/{claim|approve|refuse|rescan}`: an officer's move on a held request, in their name.
+pub async fn review_move(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
+    form: Result<Form<DecideForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    use banso_core::service::ReviewDecision;
+    let f = form.map(|Form(f)| f).unwrap_or(DecideForm {
+        csrf: String::new(),
+        clause: String::new(),
+        note: String::new(),
+    });
+    let s = match form_session(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let from = peer(&extensions);
+    let decision = match action.as_str() {
+        "claim" => None,
+        "approve" => Some(ReviewDecision::Approve),
+        "refuse" => Some(ReviewDecision::Refuse {
+            clause: f.clause.trim().parse().unwrap_or(0),
+            note: f.note,
+        }),
+        "rescan" => Some(ReviewDecision::Rescan { note: f.note }),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let done = match decision {
+        None => state.service.office_claim(&s, &id, &from).await,
+        Some(d) => state.service.office_decide(&s, &id, d, &from).await.map(|_| ()),
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!("/office/reviews/{}", id.trim())).into_response(),
+        Err(e) if e.code == Code::Off0004NotAllowed || e.code == Code::Off0006NoSuchReview => {
+            refused_page(&e)
+        }
+        Err(e) => review_page(&state, &s, &id, Some(&e)).await,
     }
 }
 

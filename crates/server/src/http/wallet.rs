@@ -31,12 +31,23 @@ struct Dossier {
     has_result: bool,
 }
 
+/// A request an officer decided after the intake held it.
+struct Decided {
+    id: String,
+    document_type: String,
+    state: &'static str,
+    /// `refused` (a notice to open), `rescan`, `approved`.
+    kind: &'static str,
+    note: String,
+}
+
 #[derive(Template)]
 #[template(path = "wallet.html")]
 struct Wallet {
     name: String,
     copies: Option<Vec<Copy>>,
     dossiers: Vec<Dossier>,
+    decided: Vec<Decided>,
     user_code: Option<String>,
     error: Option<String>,
 }
@@ -52,6 +63,7 @@ fn signed_out(error: Option<String>) -> Response {
             name: String::new(),
             copies: None,
             dossiers: Vec::new(),
+            decided: Vec::new(),
             user_code: None,
             error,
         },
@@ -77,6 +89,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
                 name: String::new(),
                 copies: None,
                 dossiers: Vec::new(),
+                decided: Vec::new(),
                 user_code: view.user_code,
                 error: None,
             },
@@ -98,27 +111,70 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         })
         .collect();
     match state.service.web_wallet(&id).await {
-        Ok((holder, entries)) => page(
-            StatusCode::OK,
-            &Wallet {
-                name: holder.full_name,
-                copies: Some(
-                    entries
-                        .into_iter()
-                        .map(|e| Copy {
-                            issued_on: crate::output::day_in_viet_nam(e.issued_at),
-                            code: e.code,
-                            document_type: e.document_type,
-                            status: e.status,
-                            qr_url: e.qr_url,
-                        })
-                        .collect(),
-                ),
-                dossiers,
-                user_code: None,
-                error: None,
-            },
-        ),
+        Ok((holder, entries)) => {
+            let decided = state
+                .service
+                .holder_reviews(&holder.id_number)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| Decided {
+                    state: r.state.label_vi(),
+                    kind: r.state.as_str(),
+                    note: r.request.ground.map(|(_, note)| note).unwrap_or_default(),
+                    id: r.id,
+                    document_type: r.request.document_type,
+                })
+                .collect();
+            page(
+                StatusCode::OK,
+                &Wallet {
+                    name: holder.full_name,
+                    copies: Some(
+                        entries
+                            .into_iter()
+                            .map(|e| Copy {
+                                issued_on: crate::output::day_in_viet_nam(e.issued_at),
+                                code: e.code,
+                                document_type: e.document_type,
+                                status: e.status,
+                                qr_url: e.qr_url,
+                            })
+                            .collect(),
+                    ),
+                    dossiers,
+                    decided,
+                    user_code: None,
+                    error: None,
+                },
+            )
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `GET /wallet/n/{id}`: the signed refusal notice of a request of the citizen signed in.
+pub async fn notice_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(review): axum::extract::Path<String>,
+) -> Response {
+    let Some(id) = login_id(&headers) else {
+        return Redirect::to("/wallet").into_response();
+    };
+    let holder = match state.service.web_holder(&id) {
+        Ok(h) => h,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    match state.service.holder_notice(&holder.id_number, &review).await {
+        Ok(pdf) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (header::CACHE_CONTROL, "private, no-store"),
+            ],
+            pdf,
+        )
+            .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -959,21 +959,11 @@ pub(super) fn qr_image(text: &str, scale: u32) -> Response {
     }
 }
 
-/// The clauses of Decree 23/2015/NĐ-CP Art. 22: originals that cannot be the basis of a certified copy.
-const ARTICLE_22: [&str; 6] = [
-    "Bản chính bị tẩy xoá, sửa chữa, thêm, bớt nội dung không hợp lệ.",
-    "Bản chính bị hư hỏng, cũ nát, không xác định được nội dung.",
-    "Bản chính đóng dấu mật của cơ quan, tổ chức có thẩm quyền hoặc không đóng dấu mật nhưng ghi rõ không được sao chụp.",
-    "Bản chính có nội dung trái pháp luật, đạo đức xã hội.",
-    "Bản chính do cơ quan, tổ chức có thẩm quyền của nước ngoài cấp, công chứng hoặc chứng nhận chưa được hợp pháp hoá lãnh sự.",
-    "Giấy tờ, văn bản do cá nhân tự lập nhưng không có xác nhận, chứng nhận của cơ quan, tổ chức có thẩm quyền.",
-];
-
 /// The clause of Art. 22 a refusal names (`… Art. 22(3) …`), in the decree's words.
 fn article_22_clause(message: &str) -> Option<&'static str> {
     let rest = message.split("Art. 22(").nth(1)?;
     let n: usize = rest.split(')').next()?.trim().parse().ok()?;
-    ARTICLE_22.get(n.checked_sub(1)?).copied()
+    banso_core::rules::ARTICLE_22.get(n.checked_sub(1)?).copied()
 }
 
 /// The end of a visit: the central identity session ended, everything of the citizen dropped here, and the

@@ -1,0 +1,96 @@
+// The review queue in Debian's chromium: two officers race to take one held request (one wins, the other is
+// told who has it), the winner approves it (the copies are issued in their name), an officer refuses another
+// on a clause of Art. 22 and asks for a rescan of a third; an auditor reads the log and may act on nothing. axe-core
+// and a screenshot on every page.
+//
+//   node review.mjs BASE_URL OUT_DIR
+//
+// REVIEW_OFFICER, REVIEW_SUPERVISOR, REVIEW_AUDITOR: "USERNAME|PASSWORD|TOTP_BASE32"; HELD: the held requests'
+// ids, comma-separated (three). Prints one JSON line with what it saw; exits 0 when everything went as it must.
+import { story, launch } from './office-lib.mjs';
+
+const { base, seen, check, signIn } = story('review.mjs');
+let code = 1;
+const browser = await launch();
+try {
+  const officer = process.env.REVIEW_OFFICER.split('|');
+  const supervisor = process.env.REVIEW_SUPERVISOR.split('|');
+  const auditor = process.env.REVIEW_AUDITOR.split('|');
+  const [raced, refused, rescanned] = process.env.HELD.split(',');
+  const a = await (await browser.newContext({ bypassCSP: true })).newPage();
+  const b = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await signIn(a, officer, null);
+  await signIn(b, supervisor, null);
+
+  await a.getByRole('link', { name: /chờ xem xét/ }).click();
+  await a.waitForURL(/\/office\/reviews$/);
+  seen.queue = await a.locator('#reviews').innerText();
+  await check(a, 'reviews');
+
+  // Both open the same request and take it at once: one holds it.
+  await a.goto(`${base}/office/reviews/${raced}`);
+  await b.goto(`${base}/office/reviews/${raced}`);
+  seen.regions = await a.locator('svg.page').first().getAttribute('data-regions');
+  seen.checks = await a.locator('table.checks').first().innerText();
+  seen.identity = await a.locator('#holder-name').innerText();
+  await check(a, 'review');
+  await Promise.all([a.locator('#claim').click(), b.locator('#claim').click()]);
+  await Promise.all([a.waitForLoadState('load'), b.waitForLoadState('load')]);
+  const won = async (p) => (await p.locator('#approve').count()) > 0;
+  const [aWon, bWon] = [await won(a), await won(b)];
+  seen.race = { a: aWon, b: bWon };
+  const [winner, loser] = aWon ? [a, b] : [b, a];
+  seen.loser = (await loser.locator('#error').count()) ? await loser.locator('#error').innerText() : await loser.locator('#state').innerText();
+  await check(loser, 'review-taken');
+  await check(winner, 'review-mine');
+  // The one who lost cannot decide it either (the form sent anyway, with their own CSRF token).
+  const loserCsrf = await loser.locator('input[name="csrf"]').first().getAttribute('value');
+  const sneak = await loser.request.post(`${base}/office/reviews/${raced}/approve`, { form: { csrf: loserCsrf }, maxRedirects: 0 });
+  seen.loserApprove = { status: sneak.status(), text: (await sneak.text()).includes('OFF-0005') };
+  await winner.locator('#approve').click();
+  await winner.waitForURL(new RegExp(`/office/reviews/${raced}$`));
+  seen.issued = await winner.locator('#issued').innerText();
+  seen.approvedState = await winner.locator('#state').innerText();
+  seen.winner = aWon ? officer[0] : supervisor[0];
+  await check(winner, 'review-approved');
+
+  // A refusal on a clause of Art. 22, in the officer's words; a reason is required.
+  await a.goto(`${base}/office/reviews/${refused}`);
+  await a.locator('#claim').click();
+  await a.waitForURL(new RegExp(`/office/reviews/${refused}$`));
+  await a.locator('#clause').selectOption('1');
+  await a.locator('#note').fill('Trang 1 có dấu hiệu sửa chữa ở phần họ tên người được khai sinh.');
+  await a.locator('#refuse').click();
+  await a.waitForURL(new RegExp(`/office/reviews/${refused}$`));
+  seen.ground = await a.locator('#ground').innerText();
+  seen.refusedState = await a.locator('#state').innerText();
+  await check(a, 'review-refused');
+  // A rescan.
+  await a.goto(`${base}/office/reviews/${rescanned}`);
+  await a.locator('#claim').click();
+  await a.waitForURL(new RegExp(`/office/reviews/${rescanned}$`));
+  await a.locator('#rescan-note').fill('Ảnh quét bị mờ, xin quét lại.');
+  await a.locator('#rescan').click();
+  await a.waitForURL(new RegExp(`/office/reviews/${rescanned}$`));
+  seen.rescanState = await a.locator('#state').innerText();
+  await a.goto(`${base}/office/reviews`);
+  seen.queueAfter = await a.locator('#reviews').innerText();
+
+  // The auditor reads the log and acts on nothing.
+  const c = await (await browser.newContext({ bypassCSP: true })).newPage();
+  await signIn(c, auditor, null);
+  await c.goto(`${base}/office/audit`);
+  seen.audit = await c.locator('main').innerText();
+  const auditorCsrf = await c.locator('input[name="csrf"]').first().getAttribute('value');
+  const queue = await c.goto(`${base}/office/reviews`);
+  seen.auditorQueue = { status: queue.status(), text: (await c.locator('main').innerText()).includes('OFF-0004') };
+  const act = await c.request.post(`${base}/office/reviews/${raced}/claim`, { form: { csrf: auditorCsrf }, maxRedirects: 0 });
+  seen.auditorClaim = act.status();
+  code = 0;
+} catch (e) {
+  seen.error = String(e?.stack ?? e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
+process.exit(code);
