@@ -81,6 +81,11 @@ pub trait Registry: Send + Sync {
     async fn copies_by_request_key(&self, key: &str) -> Result<Vec<CopyRecord>, StoreError>;
     /// The copies issued to the holder `holder_id`, newest first, at most `limit` (the citizen's wallet).
     async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError>;
+    /// The intake decisions recorded at or after `since`, the oldest first, at most `limit` (for the dashboards:
+    /// without their reports).
+    async fn intake_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<IntakeBrief>, StoreError>;
+    /// The copies of one book (year and suffix), by number then copy.
+    async fn book_copies(&self, year: i32, suffix: &str) -> Result<Vec<CopyRecord>, StoreError>;
     /// Moves a `Valid` copy to `status` and appends `log` to the transparency log, atomically; `Conflict` if
     /// the copy is not valid any more, `NotFound` if unknown.
     async fn change_status(
@@ -577,6 +582,12 @@ pub trait DossierStore: Send + Sync {
     /// Keeps a rating; `false` when this step of the dossier was rated already.
     async fn add_dossier_rating(&self, rating: &crate::dossier::Rating) -> Result<bool, StoreError>;
     async fn dossier_ratings(&self, code: &str) -> Result<Vec<crate::dossier::Rating>, StoreError>;
+    /// Every dossier's ratings given at or after `since`, the oldest first, at most `limit`.
+    async fn ratings_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::dossier::Rating>, StoreError>;
     /// Claims pending deliveries whose time has come (at most `limit`, oldest first): their next try is moved
     /// to `lease_until`, so that no other worker (on this node or another) takes them meanwhile, and a worker
     /// that dies holding them leaves them to be tried again then.
@@ -628,6 +639,36 @@ pub struct Notice {
     pub doc_title: String,
 }
 
+/// An intake decision as the dashboards count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeBrief {
+    pub recorded_at: OffsetDateTime,
+    pub request_key: Option<String>,
+    pub decision: crate::model::IntakeDecision,
+    pub reason: String,
+    /// How its request ended (`issued`, `held`, `refused`, `approved`, …).
+    pub outcome: String,
+    /// The copies issued for it.
+    pub copies: u32,
+}
+
+/// A book the body keeps (the certification book of a year), as a table over as many pages as it needs.
+#[derive(Debug, Clone)]
+pub struct Book {
+    pub issuer: String,
+    pub title: String,
+    pub subtitle: Vec<String>,
+    /// Column heads and their shares of the width (summing to 1).
+    pub columns: Vec<(String, f32)>,
+    pub rows: Vec<Vec<String>>,
+    pub closing: Vec<String>,
+    pub date_line: String,
+    pub signer_title: String,
+    pub signer_name: String,
+    pub issued_at: OffsetDateTime,
+    pub doc_title: String,
+}
+
 /// Makes and seals notices and results (banso-render + banso-signing behind it).
 #[async_trait]
 pub trait Notices: Send + Sync {
@@ -635,6 +676,8 @@ pub trait Notices: Send + Sync {
     async fn notice(&self, notice: Notice) -> Result<Vec<u8>>;
     /// A PDF an officer made (a procedure's result), sealed in a new revision; its pages unchanged.
     async fn seal(&self, pdf: Vec<u8>, reason: &str, at: OffsetDateTime) -> Result<Vec<u8>>;
+    /// The book as a PDF/A signed with the organisation seal (with a signature timestamp).
+    async fn book(&self, book: Book) -> Result<Vec<u8>>;
 }
 
 /// Officers' accounts, their sessions and the audit log of the back office (banso-store behind it: SQLite or
@@ -688,6 +731,12 @@ pub trait OfficeStore: Send + Sync {
     async fn review(&self, id: &str) -> Result<Option<crate::office::Review>, StoreError>;
     /// The requests waiting for an officer, the oldest first, at most `limit`.
     async fn waiting_reviews(&self, limit: u32) -> Result<Vec<crate::office::Review>, StoreError>;
+    /// The requests held at or after `since`, whatever their state, the oldest first, at most `limit`.
+    async fn reviews_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::office::Review>, StoreError>;
     /// The decided requests of one holder, the newest first, at most `limit`.
     async fn holder_reviews(
         &self,

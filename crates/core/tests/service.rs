@@ -137,6 +137,40 @@ impl Registry for MemoryRegistry {
             .cloned()
             .collect())
     }
+    async fn intake_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<banso_core::ports::IntakeBrief>, StoreError> {
+        let s = self.state.lock().unwrap();
+        let mut rows: Vec<_> = s
+            .intakes
+            .values()
+            .filter(|i| i.recorded_at >= since)
+            .map(|i| banso_core::ports::IntakeBrief {
+                recorded_at: i.recorded_at,
+                request_key: i.request_key.clone(),
+                decision: i.decision,
+                reason: i.reason.clone(),
+                outcome: i.outcome.clone(),
+                copies: i.codes.len() as u32,
+            })
+            .collect();
+        rows.sort_by_key(|r| r.recorded_at);
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+    async fn book_copies(&self, year: i32, suffix: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        let s = self.state.lock().unwrap();
+        let mut book: Vec<CopyRecord> = s
+            .copies
+            .iter()
+            .filter(|c| c.year == year && c.suffix == suffix)
+            .cloned()
+            .collect();
+        book.sort_by_key(|c| (c.sequence, c.copy_index));
+        Ok(book)
+    }
     async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
         let s = self.state.lock().unwrap();
         let mut mine: Vec<CopyRecord> = s

@@ -43,6 +43,8 @@ mod writer;
 
 pub use font::charset;
 pub use notice::{render_notice, NoticeDocument};
+mod book;
+pub use book::{render_book, BookDocument};
 
 /// What kind of file a page source is, found from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

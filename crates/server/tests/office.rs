@@ -439,11 +439,27 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
             e["intake_id"].as_str().unwrap().to_string()
         })
         .collect();
+    // One more at the counter: an officer's own request is its review, issued at once.
+    let counter = backend.token("officer");
+    let (status, at_counter) = server.issue(
+        &counter,
+        &[
+            ("holder_id", "001099012345"),
+            ("holder_name", "Lê Thị Hoa"),
+            ("document_type", "Giấy khai sinh"),
+        ],
+        std::slice::from_ref(&pages[2]),
+    );
+    assert_eq!(status, 201, "{at_counter}");
 
     let shots = std::env::var_os("BANSO_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| dir.join("shots"))
         .join("review");
+    let year = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+7))
+        .year()
+        .to_string();
     let as_env = |a: &(String, String, String)| format!("{}|{}|{}", a.0, a.1, a.2);
     let out = Command::new("node")
         .arg("review.mjs")
@@ -453,6 +469,7 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         .env("REVIEW_SUPERVISOR", as_env(&supervisor))
         .env("REVIEW_AUDITOR", as_env(&auditor))
         .env("HELD", held.join(","))
+        .env("BOOK_YEAR", &year)
         .current_dir(browser_dir())
         .output()
         .expect("node review.mjs");
@@ -534,4 +551,64 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
     assert!(words.contains("Điều 22"), "{words}");
     assert!(words.contains("sửa chữa ở phần họ tên"), "{words}");
     assert!(words.contains("Lê Thị Hoa"), "{words}");
+
+    // The supervisor's dashboard counts what this story made: four requests (three held at the kiosk, one
+    // at the counter, which the intake also sent to an officer), one refusal on clause 1, three decisions.
+    let dash = &report["dashboard"];
+    assert_eq!(dash["requests"], "4", "{report}");
+    assert_eq!(dash["heldRate"], "100.0 %", "{report}");
+    assert!(
+        dash["grounds"].as_str().unwrap().contains("Khoản 1 Điều 22\t1"),
+        "{report}"
+    );
+    let officers = dash["officers"].as_str().unwrap();
+    assert!(officers.contains("hoa.pham"), "{report}");
+    assert!(officers.contains(&winner), "{report}");
+    assert!(dash["reviewTime"].as_str().unwrap().contains("p95"), "{report}");
+    assert!(dash["bars"].as_u64().unwrap() >= 1, "{report}");
+    let today_line = report["dashboardCsv"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(today_line.ends_with(",4,0,4,0,2"), "{today_line}");
+    assert_eq!(report["officerBook"], 403, "{report}");
+
+    // The year's book: a valid, sealed PDF/A listing every number given, and the same lines as CSV.
+    assert_eq!(report["book_pdf"]["status"], 200, "{report}");
+    let book = std::fs::read(shots.join("book.pdf")).unwrap();
+    let (ok, out) = qpdf_check(dir, &book);
+    assert!(ok, "qpdf: {out}");
+    let (valid, out) = pyhanko_validate(dir, &root, &book);
+    assert!(valid, "pyHanko on the book: {out}");
+    let csv = std::fs::read_to_string(shots.join("book.csv")).unwrap();
+    let book_text = pdftotext(dir, &book);
+    let issued = [
+        code.clone(),
+        at_counter["code"].as_str().unwrap().replace('-', ""),
+    ];
+    let numbers: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(numbers.len(), 2, "two numbers given this year: {csv}");
+    for copy in &issued {
+        assert!(
+            numbers
+                .iter()
+                .any(|l| l.contains(copy.as_str()) && l.contains("Lê Thị Hoa")),
+            "the book's CSV lists {copy}: {csv}"
+        );
+    }
+    for n in 1..=2 {
+        let label = format!("Số: {n:02}, Quyển số: 01/{year}");
+        assert!(csv.contains(&label), "{label}: {csv}");
+        assert!(
+            book_text.contains(&format!("Số: {n:02},")),
+            "the PDF lists number {n}: {book_text}"
+        );
+    }
+    assert!(
+        csv.contains(&winner) || csv.contains("hoa.pham"),
+        "the signer is named: {csv}"
+    );
 }

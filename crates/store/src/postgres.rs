@@ -442,6 +442,41 @@ impl Registry for PgRegistry {
         .await
     }
 
+    async fn intake_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<banso_core::ports::IntakeBrief>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::INTAKE_SINCE, &[&since, &i64::from(limit)])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let decision: String = r.try_get(1).map_err(err)?;
+                let codes: String = r.try_get(4).map_err(err)?;
+                Ok(banso_core::ports::IntakeBrief {
+                    recorded_at: r.try_get(0).map_err(err)?,
+                    request_key: r.try_get(5).map_err(err)?,
+                    decision: schema::parse_decision(&decision)?,
+                    reason: r.try_get(2).map_err(err)?,
+                    outcome: r.try_get(3).map_err(err)?,
+                    copies: schema::split_codes(&codes).len() as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn book_copies(&self, year: i32, suffix: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(schema::SELECT_BOOK_COPIES.as_str(), &[&year, &suffix])
+            .await
+            .map_err(err)?;
+        rows.iter().map(copy_from_row).collect()
+    }
+
     async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
         let client = self.client().await?;
         let rows = client

@@ -72,6 +72,20 @@ fn delivery_from(r: &Row) -> Result<Delivery, StoreError> {
     )))
 }
 
+/// A rating from a row of the rating queries.
+fn rating_of(r: &tokio_postgres::Row) -> Result<Rating, StoreError> {
+    schema::rating_from_row((
+        r.try_get(0).map_err(err)?,
+        r.try_get(1).map_err(err)?,
+        r.try_get(2).map_err(err)?,
+        r.try_get(3).map_err(err)?,
+        r.try_get(4).map_err(err)?,
+        r.try_get(5).map_err(err)?,
+        r.try_get(6).map_err(err)?,
+        r.try_get(7).map_err(err)?,
+    ))
+}
+
 #[async_trait]
 impl DossierStore for PgRegistry {
     async fn next_dossier_number(&self, prefix: &str) -> Result<u32, StoreError> {
@@ -244,18 +258,21 @@ impl DossierStore for PgRegistry {
             .await
             .map_err(err)?
             .iter()
-            .map(|r| {
-                schema::rating_from_row((
-                    r.try_get(0).map_err(err)?,
-                    r.try_get(1).map_err(err)?,
-                    r.try_get(2).map_err(err)?,
-                    r.try_get(3).map_err(err)?,
-                    r.try_get(4).map_err(err)?,
-                    r.try_get(5).map_err(err)?,
-                    r.try_get(6).map_err(err)?,
-                    r.try_get(7).map_err(err)?,
-                ))
-            })
+            .map(rating_of)
+            .collect()
+    }
+
+    async fn ratings_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<Rating>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .query(
+                schema::RATINGS_SINCE,
+                &[&since.unix_timestamp(), &i64::from(limit)],
+            )
+            .await
+            .map_err(err)?
+            .iter()
+            .map(rating_of)
             .collect()
     }
 

@@ -288,6 +288,18 @@ impl OfficeStore for PgRegistry {
         rows.iter().map(review_of).collect()
     }
 
+    async fn reviews_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(
+                schema::REVIEWS_SINCE,
+                &[&since.unix_timestamp(), &i64::from(limit)],
+            )
+            .await
+            .map_err(err)?;
+        rows.iter().map(review_of).collect()
+    }
+
     async fn holder_reviews(&self, holder_id: &str, limit: u32) -> Result<Vec<Review>, StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         let rows = client

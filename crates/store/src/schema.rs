@@ -418,6 +418,16 @@ pub const VOID_STALE_LINES: &str =
 pub const SELECT_BOOK_LINES: &str = "SELECT sequence, status, reserved_at, void_reason FROM book_lines \
     WHERE year = $1 AND suffix = $2 ORDER BY sequence";
 
+/// Intake decisions since `$1`, at most `$2`, without their reports.
+pub const INTAKE_SINCE: &str =
+    "SELECT recorded_at, decision, reason, outcome, codes, request_key FROM intake_records \
+    WHERE recorded_at >= $1 ORDER BY recorded_at LIMIT $2";
+
+/// The copies of one book, by number then copy.
+pub static SELECT_BOOK_COPIES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {COPY_COLUMNS} FROM copies WHERE year = $1 AND suffix = $2 ORDER BY sequence, copy_index")
+});
+
 /// A stored line status back to the type.
 pub fn parse_line_status(
     s: &str,
@@ -653,6 +663,9 @@ pub fn select_events(filter: &str) -> String {
 pub const INSERT_DOSSIER_RATING: &str = "INSERT INTO dossier_ratings (dossier, step, level, reasons, comment, \
     officer, procedure, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dossier, step) DO NOTHING";
 
+pub const RATINGS_SINCE: &str = "SELECT dossier, step, level, reasons, comment, officer, procedure, \
+    rated_at FROM dossier_ratings WHERE rated_at >= $1 ORDER BY rated_at, dossier, step LIMIT $2";
+
 pub const SELECT_DOSSIER_RATINGS: &str =
     "SELECT dossier, step, level, reasons, comment, officer, procedure, \
     rated_at FROM dossier_ratings WHERE dossier = $1 ORDER BY rated_at, step";
@@ -837,6 +850,7 @@ macro_rules! review_select {
 }
 pub const SELECT_REVIEW: &str = review_select!("WHERE id = $1");
 pub const WAITING_REVIEWS: &str = review_select!("WHERE state = 'waiting' ORDER BY held_at, id LIMIT $1");
+pub const REVIEWS_SINCE: &str = review_select!("WHERE held_at >= $1 ORDER BY held_at, id LIMIT $2");
 pub const HOLDER_REVIEWS: &str =
     review_select!("WHERE holder_id = $1 AND state <> 'waiting' ORDER BY held_at DESC LIMIT $2");
 /// `$1`: the officer, `$2`: now, `$3`: the request, `$4`: claims made before this have lapsed.

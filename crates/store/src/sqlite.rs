@@ -402,6 +402,48 @@ impl Registry for SqliteRegistry {
         })
     }
 
+    async fn intake_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<banso_core::ports::IntakeBrief>, StoreError> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(OffsetDateTime, String, String, String, String, Option<String>)> = self.read(|c| {
+            c.prepare_cached(schema::INTAKE_SINCE)?
+                .query_map(params![ts(since), i64::from(limit)], |r| {
+                    Ok((
+                        parse_ts(&r.get::<_, String>(0)?)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(recorded_at, decision, reason, outcome, codes, request_key)| {
+                Ok(banso_core::ports::IntakeBrief {
+                    recorded_at,
+                    request_key,
+                    decision: schema::parse_decision(&decision)?,
+                    reason,
+                    outcome,
+                    copies: schema::split_codes(&codes).len() as u32,
+                })
+            })
+            .collect()
+    }
+
+    async fn book_copies(&self, year: i32, suffix: &str) -> Result<Vec<CopyRecord>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&schema::SELECT_BOOK_COPIES)?
+                .query_map(params![year, suffix], copy_from_row)?
+                .collect()
+        })
+    }
+
     async fn copies_by_holder(&self, holder_id: &str, limit: u32) -> Result<Vec<CopyRecord>, StoreError> {
         self.read(|c| {
             c.prepare_cached(&format!(

@@ -73,6 +73,32 @@ fn delivery_row(
     ))
 }
 
+/// A rating's row, as the rating queries give it.
+#[allow(clippy::type_complexity)]
+fn rating_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
 #[async_trait]
 impl DossierStore for SqliteRegistry {
     async fn next_dossier_number(&self, prefix: &str) -> Result<u32, StoreError> {
@@ -229,18 +255,16 @@ impl DossierStore for SqliteRegistry {
     async fn dossier_ratings(&self, code: &str) -> Result<Vec<Rating>, StoreError> {
         let rows = self.read(|c| {
             c.prepare_cached(schema::SELECT_DOSSIER_RATINGS)?
-                .query_map(params![code], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })?
+                .query_map(params![code], rating_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::rating_from_row).collect()
+    }
+
+    async fn ratings_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<Rating>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::RATINGS_SINCE)?
+                .query_map(params![since.unix_timestamp(), i64::from(limit)], rating_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(schema::rating_from_row).collect()

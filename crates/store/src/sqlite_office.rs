@@ -286,6 +286,15 @@ impl OfficeStore for SqliteRegistry {
         rows.into_iter().map(schema::review_from).collect()
     }
 
+    async fn reviews_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<Review>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::REVIEWS_SINCE)?
+                .query_map(params![since.unix_timestamp(), i64::from(limit)], review_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::review_from).collect()
+    }
+
     async fn holder_reviews(&self, holder_id: &str, limit: u32) -> Result<Vec<Review>, StoreError> {
         let rows = self.read(|c| {
             c.prepare_cached(schema::HOLDER_REVIEWS)?

@@ -695,7 +695,18 @@ async fn a_dossiers_step_is_rated_once(store: &dyn DossierStore) {
         ..r.clone()
     };
     assert!(store.add_dossier_rating(&result).await.unwrap());
-    assert_eq!(store.dossier_ratings(&r.dossier).await.unwrap(), [r, result]);
+    assert_eq!(
+        store.dossier_ratings(&r.dossier).await.unwrap(),
+        [r.clone(), result.clone()]
+    );
+    assert_eq!(
+        store
+            .ratings_since(AT + time::Duration::days(1), 10)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&result)
+    );
+    assert_eq!(store.ratings_since(AT, 1).await.unwrap(), [r]);
 }
 
 /// A due delivery is claimed by one worker only (until its lease ends), retried later, delivered or dead.
@@ -1038,6 +1049,14 @@ async fn a_held_request_is_claimed_by_one_officer_and_decided_once(
         .map(|r| r.id)
         .collect();
     assert_eq!(holder, ["review-a"], "the decided ones only");
+    let since: Vec<_> = store
+        .reviews_since(t0 - time::Duration::seconds(30), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(since, ["review-a"], "held since then, decided or not");
 }
 
 async fn dossier_contract(store: Arc<dyn DossierStore>) {

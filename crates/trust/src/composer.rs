@@ -248,6 +248,40 @@ impl banso_core::ports::Notices for PdfComposer {
         .await
     }
 
+    async fn book(&self, b: banso_core::ports::Book) -> Result<Vec<u8>, Error> {
+        let trust = self.trust.clone();
+        blocking(move || {
+            let doc = banso_render::BookDocument {
+                signature: banso_render::SignatureSlot {
+                    placeholder_size: banso_signing::pades::DEFAULT_PLACEHOLDER,
+                    name: b.signer_name.clone(),
+                    reason: b.title.clone(),
+                    location: b.issuer.clone(),
+                    signing_time: b.issued_at,
+                },
+                issuer: b.issuer,
+                title: b.title,
+                subtitle: b.subtitle,
+                columns: b.columns,
+                rows: b.rows,
+                closing: b.closing,
+                date_line: b.date_line,
+                signer_title: b.signer_title,
+                signer_name: b.signer_name,
+                doc_title: b.doc_title,
+                issued_at: b.issued_at,
+            };
+            let mut prepared = banso_render::render_book(&doc).map_err(render_error)?;
+            sign_prepared(
+                &mut prepared,
+                trust.seal.as_ref(),
+                Some(trust.timestamps.as_ref()),
+            )?;
+            Ok(prepared.bytes)
+        })
+        .await
+    }
+
     async fn seal(&self, pdf: Vec<u8>, reason: &str, at: time::OffsetDateTime) -> Result<Vec<u8>, Error> {
         let trust = self.trust.clone();
         let (reason, name) = (reason.to_string(), self.signer_name.clone());

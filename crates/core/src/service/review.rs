@@ -13,6 +13,8 @@ use crate::ports::{EntropyRng, Notice};
 use crate::rules::ARTICLE_22;
 use time::OffsetDateTime;
 
+/// The idempotency key of an approval's issuance starts with this (then the held request's id).
+pub const REVIEW_KEY: &str = "review:";
 /// Held requests the queue shows at most.
 pub const REVIEW_QUEUE: u32 = 200;
 /// A refusal's written explanation, at most (characters).
@@ -219,7 +221,7 @@ impl Service {
                         document_type: ended.document_type.clone(),
                         copies: ended.copies,
                         files,
-                        request_key: Some(format!("review:{}", review.id)),
+                        request_key: Some(format!("{REVIEW_KEY}{}", review.id)),
                         officer: Some(me.to_string()),
                         reviewed_by: Some(me.to_string()),
                         pay_by: None,

@@ -239,6 +239,10 @@ routes! {
     "/office/reviews/{id}" => get(office::review),
     "/office/reviews/{id}/pages/{n}" => get(office::review_scan),
     "/office/reviews/{id}/{action}" => post(office::review_move),
+    "/office/books" => get(office::books),
+    "/office/books/{file}" => get(office::book),
+    "/office/dashboard" => get(office::dashboard),
+    "/office/dashboard.csv" => get(office::dashboard_csv),
 }
 
 /// The router of the whole service.

@@ -77,6 +77,7 @@ fn line(e: AuditEntry) -> Line {
             "review_approve" => "Chứng thực bản sao (sau xem xét)",
             "review_refuse" => "Từ chối chứng thực",
             "review_rescan" => "Yêu cầu quét lại bản chính",
+            "book_export" => "Trích xuất sổ chứng thực",
             _ => "",
         },
         actor: e.actor,
@@ -1142,6 +1143,238 @@ pub async fn review_move(
         }
         Err(e) => review_page(&state, &s, &id, Some(&e)).await,
     }
+}
+
+#[derive(Template)]
+#[template(path = "office/books.html")]
+struct Books {
+    csrf: String,
+    years: Vec<i32>,
+}
+
+/// `GET /office/books`: the certification books, one a year, to download as sealed PDF/A or CSV.
+pub async fn books(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if let Err(e) = s.require(|r| r != banso_core::office::OfficeRole::Officer) {
+        return refused_page(&e);
+    }
+    let this = banso_core::rules::legal_year(time::OffsetDateTime::now_utc());
+    page(
+        StatusCode::OK,
+        &Books {
+            csrf: s.session.csrf.clone(),
+            years: (2015..=this).rev().collect(),
+        },
+    )
+}
+
+/// `GET /office/books/{year}.pdf` or `{year}.csv`: a year's book, every number it gave.
+pub async fn book(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Some((year, kind)) = file
+        .split_once('.')
+        .and_then(|(y, k)| Some((y.parse::<i32>().ok()?, k)))
+        .filter(|(_, k)| *k == "pdf" || *k == "csv")
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match state.service.office_book(&s, year, &peer(&extensions)).await {
+        Ok((book, codes)) => {
+            let (body, kind) = if kind == "pdf" {
+                (book.pdf, "application/pdf")
+            } else {
+                (book.csv(&codes).into_bytes(), "text/csv; charset=utf-8")
+            };
+            let name = format!(
+                "attachment; filename=\"so-chung-thuc-{year}.{}\"",
+                if kind == "application/pdf" { "pdf" } else { "csv" }
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment")),
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(e) => refused_page(&e),
+    }
+}
+
+/// A day's bar in the dashboard's chart: its x, and its stacked parts (y, height, class) from the bottom.
+struct Bar {
+    x: u32,
+    label: String,
+    parts: Vec<(u32, u32, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "office/dashboard.html")]
+struct DashboardPage {
+    csrf: String,
+    days: u32,
+    d: banso_core::service::Dashboard,
+    /// (dd/mm, the day's figures) for the table beside the chart.
+    rows: Vec<(String, banso_core::service::DayFigures)>,
+    bars: Vec<Bar>,
+    bar_width: u32,
+    chart_width: u32,
+    /// The chart's scale: the tallest day's requests.
+    peak: u64,
+    rates: (String, String, String),
+    grounds: Vec<(String, u64)>,
+    review: Option<(String, String, usize)>,
+    officers: Vec<(String, banso_core::service::OfficerFigures)>,
+    by_officer: Vec<(String, banso_core::service::Satisfied)>,
+    by_procedure: Vec<(String, banso_core::service::Satisfied)>,
+}
+
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    days: Option<u32>,
+}
+
+const CHART_HEIGHT: u32 = 200;
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{:.1} %", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+fn ground_label(clause: u8) -> String {
+    match clause {
+        0 => "Không nêu khoản / clause not named".into(),
+        c => format!("Khoản {c} Điều 22"),
+    }
+}
+
+/// `GET /office/dashboard?days=N`: the figures of the last N days (30 by default) from the registry, drawn as an
+/// SVG chart and tables (supervisors, administrators, auditors).
+pub async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<DashboardQuery>,
+) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let days = q.days.unwrap_or(30).clamp(1, banso_core::service::DASHBOARD_DAYS);
+    let d = match state.service.office_dashboard(&s, days).await {
+        Ok(d) => d,
+        Err(e) => return refused_page(&e),
+    };
+    let peak = d.days.iter().map(|(_, f)| f.requests).max().unwrap_or(0).max(1);
+    let step = (720 / d.days.len().max(1) as u32).clamp(4, 40);
+    let scale = |n: u64| (n * u64::from(CHART_HEIGHT) / peak) as u32;
+    let bars = d
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, (day, f))| {
+            let mut parts = Vec::new();
+            let mut top = CHART_HEIGHT;
+            for (n, class) in [(f.auto_issued, "auto"), (f.held, "held"), (f.refused, "refused")] {
+                let h = scale(n);
+                if h > 0 {
+                    top -= h;
+                    parts.push((top, h, class));
+                }
+            }
+            Bar {
+                x: i as u32 * step,
+                label: format!("{:02}/{:02}", day.day(), u8::from(day.month())),
+                parts,
+            }
+        })
+        .collect::<Vec<_>>();
+    let total = &d.total;
+    page(
+        StatusCode::OK,
+        &DashboardPage {
+            csrf: s.session.csrf.clone(),
+            days,
+            rows: d
+                .days
+                .iter()
+                .rev()
+                .filter(|(_, f)| f.requests > 0)
+                .map(|(day, f)| (crate::output::dd_mm_yyyy(*day), f.clone()))
+                .collect(),
+            chart_width: (bars.len() as u32 * step).max(60),
+            bar_width: step.saturating_sub(2).max(2),
+            bars,
+            peak,
+            rates: (
+                percent(total.auto_issued, total.requests),
+                percent(total.held, total.requests),
+                percent(total.refused, total.requests),
+            ),
+            grounds: d.grounds.iter().map(|(c, n)| (ground_label(*c), *n)).collect(),
+            review: d
+                .review_minutes
+                .map(|(p50, p95, n)| (format!("{p50:.1}"), format!("{p95:.1}"), n)),
+            officers: d.officers.clone().into_iter().collect(),
+            by_officer: d.satisfaction_by_officer.clone().into_iter().collect(),
+            by_procedure: d.satisfaction_by_procedure.clone().into_iter().collect(),
+            d,
+        },
+    )
+}
+
+/// `GET /office/dashboard.csv?days=N`: the same figures per day, as CSV.
+pub async fn dashboard_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<DashboardQuery>,
+) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let days = q.days.unwrap_or(30);
+    let d = match state.service.office_dashboard(&s, days).await {
+        Ok(d) => d,
+        Err(e) => return refused_page(&e),
+    };
+    let mut csv = String::from("ngay,yeu_cau,tu_dong_cap,chuyen_can_bo,tu_choi,ban_sao\n");
+    for (day, f) in &d.days {
+        csv.push_str(&format!(
+            "{day},{},{},{},{},{}\n",
+            f.requests, f.auto_issued, f.held, f.refused, f.copies
+        ));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"so-lieu.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

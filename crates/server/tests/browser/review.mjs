@@ -8,8 +8,10 @@
 // REVIEW_OFFICER, REVIEW_SUPERVISOR, REVIEW_AUDITOR: "USERNAME|PASSWORD|TOTP_BASE32"; HELD: the held requests'
 // ids, comma-separated (three). Prints one JSON line with what it saw; exits 0 when everything went as it must.
 import { story, launch } from './office-lib.mjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const { base, seen, check, signIn } = story('review.mjs');
+const { base, out, seen, check, signIn } = story('review.mjs');
 let code = 1;
 const browser = await launch();
 try {
@@ -75,6 +77,33 @@ try {
   seen.rescanState = await a.locator('#state').innerText();
   await a.goto(`${base}/office/reviews`);
   seen.queueAfter = await a.locator('#reviews').innerText();
+
+  // The supervisor's figures: the requests this story made, and the year's book as sealed PDF and CSV.
+  await b.goto(`${base}/office`);
+  await b.locator('#dashboard-link').click();
+  await b.waitForURL(/\/office\/dashboard$/);
+  seen.dashboard = {
+    requests: await b.locator('#requests').innerText(),
+    heldRate: await b.locator('#held-rate').innerText(),
+    grounds: await b.locator('#grounds').innerText(),
+    officers: await b.locator('#officers').innerText(),
+    reviewTime: (await b.locator('#review-time').count()) ? await b.locator('#review-time').innerText() : '',
+    bars: await b.locator('svg.chart rect').count(),
+  };
+  await check(b, 'dashboard');
+  const csv = await b.request.get(`${base}/office/dashboard.csv?days=30`);
+  seen.dashboardCsv = await csv.text();
+  await b.goto(`${base}/office/books`);
+  await check(b, 'books');
+  const year = process.env.BOOK_YEAR;
+  for (const kind of ['pdf', 'csv']) {
+    const r = await b.request.get(`${base}/office/books/${year}.${kind}`);
+    seen[`book_${kind}`] = { status: r.status(), type: r.headers()['content-type'] };
+    writeFileSync(join(out, `book.${kind}`), await r.body());
+  }
+  // An officer may not export the book.
+  const mine = await a.request.get(`${base}/office/books/${year}.csv`);
+  seen.officerBook = mine.status();
 
   // The auditor reads the log and acts on nothing.
   const c = await (await browser.newContext({ bypassCSP: true })).newPage();
