@@ -18,5 +18,6 @@ pub mod rules;
 pub mod service;
 pub mod system;
 pub mod transparency;
+pub mod webauthn;
 
 pub use error::{Code, Error, Kind, Result};

@@ -584,3 +584,16 @@ impl Review {
         }
     }
 }
+
+/// An officer's passkey (WebAuthn, ES256): the second factor instead of a TOTP code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passkey {
+    /// The credential id, base64url.
+    pub id: String,
+    pub username: String,
+    /// SEC1, uncompressed.
+    pub public_key: Vec<u8>,
+    pub sign_count: u32,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+}

@@ -726,6 +726,12 @@ pub trait OfficeStore: Send + Sync {
         after: u64,
         limit: u32,
     ) -> Result<Vec<crate::office::AuditEntry>, StoreError>;
+    /// A passkey registered by its officer; `Conflict` when its credential id is taken.
+    async fn insert_passkey(&self, key: &crate::office::Passkey) -> Result<(), StoreError>;
+    async fn passkeys_of(&self, username: &str) -> Result<Vec<crate::office::Passkey>, StoreError>;
+    /// Moves a passkey's signature counter to `count`, atomically, only forward (or 0 to 0 for authenticators
+    /// that keep none); false when it would not move so (a replayed or copied key).
+    async fn advance_passkey(&self, id: &str, count: u32) -> Result<bool, StoreError>;
     /// A request the intake held, for the review queue; `Conflict` when its id is taken.
     async fn insert_review(&self, review: &crate::office::Review) -> Result<(), StoreError>;
     async fn review(&self, id: &str) -> Result<Option<crate::office::Review>, StoreError>;

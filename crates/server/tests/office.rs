@@ -407,8 +407,11 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         .trusted_by(Backend::local(dir))
         .with_env("BANSO_INTAKE", "on");
     // The officers who sign the copies they approve have certificates of their own.
-    // Their revocation status is served by this server (pyHanko asks it).
+    // Their revocation status is served by this server (pyHanko asks it). The server's public name is
+    // localhost: a passkey's relying party must be a host name, not an address.
     let port = free_port();
+    let public = format!("http://localhost:{port}");
+    let backend = backend.with_env("BANSO_PUBLIC_BASE_URL", &public);
     let out = backend.cli(&[
         "pki",
         "init",
@@ -417,7 +420,7 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         "--officer",
         "lan.tran",
         "--base-url",
-        &format!("http://127.0.0.1:{port}"),
+        &public,
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let officer = account(&backend, dir, "hoa.pham", "officer");
@@ -463,7 +466,7 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
     let as_env = |a: &(String, String, String)| format!("{}|{}|{}", a.0, a.1, a.2);
     let out = Command::new("node")
         .arg("review.mjs")
-        .arg(server.url(""))
+        .arg(&public)
         .arg(&shots)
         .env("REVIEW_OFFICER", as_env(&officer))
         .env("REVIEW_SUPERVISOR", as_env(&supervisor))
@@ -518,6 +521,12 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
     for want in ["review_claim", "review_approve", "review_refuse", "review_rescan"] {
         assert!(text("audit").contains(want), "{want}: {report}");
     }
+    assert!(text("audit").contains("passkey_added"), "{report}");
+    // The passkey registered in the virtual authenticator signed the officer in; a forged one did not.
+    assert!(text("passkeys").contains("Máy tính bàn làm việc"), "{report}");
+    assert_eq!(report["forgedPasskey"]["status"], 401, "{report}");
+    assert_eq!(report["forgedPasskey"]["text"], true, "{report}");
+    assert_eq!(text("passkeyHome"), "Cán bộ", "{report}");
     assert_eq!(report["auditorQueue"]["status"], 403, "{report}");
     assert_eq!(report["auditorClaim"], 403, "{report}");
 

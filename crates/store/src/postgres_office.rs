@@ -4,7 +4,7 @@
 use crate::postgres::{err, in_transaction, pool_err, PgRegistry};
 use crate::schema;
 use async_trait::async_trait;
-use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Review, ReviewState};
+use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Passkey, Review, ReviewState};
 use banso_core::ports::{OfficeStore, StoreError};
 use time::OffsetDateTime;
 
@@ -246,6 +246,54 @@ impl OfficeStore for PgRegistry {
                 ))
             })
             .collect()
+    }
+
+    async fn insert_passkey(&self, k: &Passkey) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::INSERT_PASSKEY,
+                &[
+                    &k.id,
+                    &k.username,
+                    &hex::encode(&k.public_key),
+                    &i64::from(k.sign_count),
+                    &k.label,
+                    &k.created_at.unix_timestamp(),
+                ],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn passkeys_of(&self, username: &str) -> Result<Vec<Passkey>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client
+            .query(schema::PASSKEYS_OF, &[&username])
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                schema::passkey_from((
+                    r.try_get(0).map_err(err)?,
+                    r.try_get(1).map_err(err)?,
+                    r.try_get(2).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                    r.try_get(4).map_err(err)?,
+                    r.try_get(5).map_err(err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn advance_passkey(&self, id: &str, count: u32) -> Result<bool, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let n = client
+            .execute(schema::ADVANCE_PASSKEY, &[&i64::from(count), &id])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
     }
 
     async fn insert_review(&self, r: &Review) -> Result<(), StoreError> {

@@ -832,6 +832,15 @@ pub fn office_statements(serial: &str) -> Vec<String> {
         )"
         .to_string(),
         "CREATE INDEX IF NOT EXISTS reviews_by_state ON reviews (state, held_at)".to_string(),
+        "CREATE TABLE IF NOT EXISTS passkeys (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            sign_count BIGINT NOT NULL,
+            label TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )"
+        .to_string(),
         "CREATE INDEX IF NOT EXISTS reviews_by_holder ON reviews (holder_id, held_at)".to_string(),
     ]
 }
@@ -861,6 +870,30 @@ pub const CLAIM_REVIEW: &str = "UPDATE reviews SET claimed_by = $1, claimed_at =
 pub const FINISH_REVIEW: &str =
     "UPDATE reviews SET state = $1, decided_by = $2, decided_at = $3, request = $4 \
     WHERE id = $5 AND state = 'waiting' AND claimed_by = $2 AND claimed_at >= $6";
+
+pub const INSERT_PASSKEY: &str =
+    "INSERT INTO passkeys (id, username, public_key, sign_count, label, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+pub const PASSKEYS_OF: &str = "SELECT id, username, public_key, sign_count, label, created_at FROM passkeys \
+    WHERE username = $1 ORDER BY created_at, id";
+/// `$1`: the new count, `$2`: the key.
+pub const ADVANCE_PASSKEY: &str = "UPDATE passkeys SET sign_count = $1 WHERE id = $2 \
+    AND (sign_count < $1 OR ($1 = 0 AND sign_count = 0))";
+
+/// A passkey's row back to the type: (id, username, key hex, count, label, created at).
+pub fn passkey_from(
+    (id, username, key, count, label, at): (String, String, String, i64, String, i64),
+) -> Result<banso_core::office::Passkey, StoreError> {
+    Ok(banso_core::office::Passkey {
+        id,
+        username,
+        public_key: hex::decode(&key).map_err(|e| StoreError::Other(format!("a stored passkey: {e}")))?,
+        sign_count: u32::try_from(count).unwrap_or(u32::MAX),
+        label,
+        created_at: OffsetDateTime::from_unix_timestamp(at)
+            .map_err(|e| StoreError::Other(format!("a stored time: {e}")))?,
+    })
+}
 
 /// A review's row as both databases read it: (id, state, held at, claimed by, claimed at, decided by, decided
 /// at, request JSON).

@@ -3,7 +3,7 @@
 use crate::schema;
 use crate::sqlite::{err, write, SqliteRegistry};
 use async_trait::async_trait;
-use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Review, ReviewState};
+use banso_core::office::{AuditEntry, HeldRequest, OfficeSession, Officer, Passkey, Review, ReviewState};
 use banso_core::ports::{OfficeStore, StoreError};
 use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
@@ -242,6 +242,48 @@ impl OfficeStore for SqliteRegistry {
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(schema::audit_from).collect()
+    }
+
+    async fn insert_passkey(&self, k: &Passkey) -> Result<(), StoreError> {
+        let k = k.clone();
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_PASSKEY,
+                params![
+                    k.id,
+                    k.username,
+                    hex::encode(&k.public_key),
+                    i64::from(k.sign_count),
+                    k.label,
+                    k.created_at.unix_timestamp()
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn passkeys_of(&self, username: &str) -> Result<Vec<Passkey>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::PASSKEYS_OF)?
+                .query_map(params![username], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::passkey_from).collect()
+    }
+
+    async fn advance_passkey(&self, id: &str, count: u32) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        write(&self.writer, move |conn| {
+            Ok(conn
+                .execute(schema::ADVANCE_PASSKEY, params![i64::from(count), id])
+                .map_err(err)?
+                == 1)
+        })
+        .await
     }
 
     async fn insert_review(&self, r: &Review) -> Result<(), StoreError> {

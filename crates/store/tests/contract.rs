@@ -885,6 +885,27 @@ async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
     assert_eq!(audit_breaks(&all), None, "chained in one line");
     assert_eq!(store.audit_entries(15, 100).await.unwrap().len(), 2);
     assert_eq!(store.audit_entries(0, 5).await.unwrap().len(), 5);
+    let key = banso_core::office::Passkey {
+        id: "Y3JlZC0x".into(),
+        username: "an.nguyen".into(),
+        public_key: vec![4; 65],
+        sign_count: 3,
+        label: "Khóa của An".into(),
+        created_at: t0,
+    };
+    store.insert_passkey(&key).await.unwrap();
+    assert!(matches!(
+        store.insert_passkey(&key).await,
+        Err(banso_core::ports::StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.passkeys_of("an.nguyen").await.unwrap(),
+        std::slice::from_ref(&key)
+    );
+    assert!(store.passkeys_of("nobody").await.unwrap().is_empty());
+    assert!(!store.advance_passkey(&key.id, 3).await.unwrap(), "not forward");
+    assert!(!store.advance_passkey(&key.id, 0).await.unwrap(), "not back to 0");
+    assert!(store.advance_passkey(&key.id, 4).await.unwrap());
     a_held_request_is_claimed_by_one_officer_and_decided_once(store, t0).await;
 }
 

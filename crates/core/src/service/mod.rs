@@ -29,7 +29,10 @@ pub use dossier::{
 mod identity;
 pub use identity::{WalletEntry, WALLET_SIZE};
 mod office;
-pub use office::{CreatedOfficer, NewOfficer, OfficeSettings, SignedIn, AUDIT_PAGE, PASSWORD_CHECKS};
+pub use office::{
+    CreatedOfficer, NewOfficer, OfficeSettings, PasskeyAssertion, SecondFactor, SignedIn, AUDIT_PAGE,
+    PASSWORD_CHECKS,
+};
 mod issue;
 mod lookup;
 mod payment;

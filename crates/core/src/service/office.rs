@@ -91,6 +91,23 @@ pub struct CreatedOfficer {
     pub otpauth: String,
 }
 
+/// A passkey's answer to a login's challenge, as the browser gives it (base64url).
+#[derive(Debug, Clone, Copy)]
+pub struct PasskeyAssertion<'a> {
+    pub id: &'a str,
+    pub client_data: &'a str,
+    pub authenticator_data: &'a str,
+    pub signature: &'a str,
+}
+
+/// The second factor of a login.
+#[derive(Debug, Clone, Copy)]
+pub enum SecondFactor<'a> {
+    /// The six digits of an authenticator app.
+    Code(&'a str),
+    Passkey(PasskeyAssertion<'a>),
+}
+
 /// A signed-in officer.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -274,12 +291,13 @@ impl Service {
         Ok(secret)
     }
 
-    /// The second step: the TOTP code, for the pending login `pending`. The pending login ends either way; on
-    /// success a new session (a new secret: the pending one never becomes the session) and its secret.
+    /// The second step: a TOTP code or a passkey's assertion, for the pending login `pending`. The pending
+    /// login ends once it succeeds or is locked; on success a new session (a new secret: the pending one never
+    /// becomes the session) and its secret.
     pub async fn office_second_factor(
         &self,
         pending: &str,
-        code: &str,
+        factor: SecondFactor<'_>,
         from: &str,
     ) -> Result<(String, OfficeSession)> {
         let settings = self.office()?;
@@ -322,10 +340,14 @@ impl Service {
                 "the account is locked after too many failed logins; try again later",
             ));
         }
-        let step = totp_accepts(&officer.totp_secret, code, now, officer.totp_last_step);
-        let taken = match step {
-            Some(step) => settings.store.take_totp_step(&officer.username, step).await?,
-            None => false,
+        let taken = match factor {
+            SecondFactor::Code(code) => {
+                match totp_accepts(&officer.totp_secret, code, now, officer.totp_last_step) {
+                    Some(step) => settings.store.take_totp_step(&officer.username, step).await?,
+                    None => false,
+                }
+            }
+            SecondFactor::Passkey(a) => self.passkey_accepts(&officer.username, &p, a).await?,
         };
         if !taken {
             if attempts >= office::MAX_FAILURES {
@@ -349,6 +371,118 @@ impl Service {
         settings.store.insert_office_session(&session).await?;
         self.audit(&officer.username, "login", "", from).await?;
         Ok((secret, session))
+    }
+
+    fn relying_party(&self) -> Result<crate::webauthn::RelyingParty> {
+        crate::webauthn::RelyingParty::from_base_url(&self.settings.public_base_url).ok_or_else(|| {
+            Error::new(
+                Code::Sys0003Internal,
+                "the public base URL is not an http(s) URL: passkeys cannot be used",
+            )
+        })
+    }
+
+    /// Whether the assertion is a good answer of one of `username`'s passkeys to the pending login's challenge
+    /// (its counter moved forward, atomically: a replay is refused).
+    async fn passkey_accepts(
+        &self,
+        username: &str,
+        pending: &OfficeSession,
+        a: PasskeyAssertion<'_>,
+    ) -> Result<bool> {
+        let store = &self.office()?.store;
+        let keys = store.passkeys_of(username).await?;
+        let Some(key) = keys.iter().find(|k| k.id == a.id.trim()) else {
+            return Ok(false);
+        };
+        let challenge = crate::webauthn::challenge(&pending.csrf, "login");
+        match crate::webauthn::assert(
+            a.client_data,
+            a.authenticator_data,
+            a.signature,
+            &challenge,
+            &self.relying_party()?,
+            &key.public_key,
+            key.sign_count,
+        ) {
+            Ok(count) => Ok(store.advance_passkey(&key.id, count).await?),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// What a browser needs to ask for a passkey on the pending login `pending`: the relying party's id, the
+    /// challenge and the officer's credential ids (all base64url). OFF-0003 for a login that is not pending.
+    pub async fn office_passkey_request(&self, pending: &str) -> Result<(String, String, Vec<String>)> {
+        let store = &self.office()?.store;
+        let p = store
+            .office_session(&secret_id(pending))
+            .await?
+            .filter(|p| !p.verified && p.live(self.clock.now()))
+            .ok_or_else(not_signed_in)?;
+        let ids = store
+            .passkeys_of(&p.username)
+            .await?
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        Ok((
+            self.relying_party()?.id,
+            crate::webauthn::b64url(&crate::webauthn::challenge(&p.csrf, "login")),
+            ids,
+        ))
+    }
+
+    /// The signed-in officer's passkeys, and what a browser needs to register another: the relying party's id
+    /// and the challenge (base64url).
+    pub async fn office_passkeys(
+        &self,
+        by: &SignedIn,
+    ) -> Result<(Vec<crate::office::Passkey>, String, String)> {
+        let keys = self.office()?.store.passkeys_of(&by.officer.username).await?;
+        Ok((
+            keys,
+            self.relying_party()?.id,
+            crate::webauthn::b64url(&crate::webauthn::challenge(&by.session.csrf, "register")),
+        ))
+    }
+
+    /// Registers a passkey for the signed-in officer from the browser's answer to the registration challenge;
+    /// written to the audit log.
+    pub async fn office_add_passkey(
+        &self,
+        by: &SignedIn,
+        client_data: &str,
+        attestation: &str,
+        label: &str,
+        from: &str,
+    ) -> Result<()> {
+        let label = label.trim();
+        if label.chars().count() > 100 || label.chars().any(char::is_control) {
+            return Err(Error::new(
+                Code::Iss0005InvalidField,
+                "the passkey's name: at most 100 characters of text",
+            ));
+        }
+        let challenge = crate::webauthn::challenge(&by.session.csrf, "register");
+        let key = crate::webauthn::register(client_data, attestation, &challenge, &self.relying_party()?)?;
+        self.office()?
+            .store
+            .insert_passkey(&crate::office::Passkey {
+                id: key.id.clone(),
+                username: by.officer.username.clone(),
+                public_key: key.public_key,
+                sign_count: key.sign_count,
+                label: if label.is_empty() {
+                    "Khóa truy cập".into()
+                } else {
+                    label.to_string()
+                },
+                created_at: self.clock.now(),
+            })
+            .await?;
+        self.audit(&by.officer.username, "passkey_added", &key.id, from)
+            .await?;
+        Ok(())
     }
 
     /// The officer the session secret `secret` is signed in as (OFF-0003 when it is unknown, pending, ended,

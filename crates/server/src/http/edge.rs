@@ -125,7 +125,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/office/officers"
             | "/office/tokens/{id}/revoke"
             | "/office/dossiers/{code}/{action}"
-            | "/office/reviews/{id}/{action}",
+            | "/office/reviews/{id}/{action}"
+            | "/office/passkeys",
         ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },

@@ -243,6 +243,8 @@ routes! {
     "/office/books/{file}" => get(office::book),
     "/office/dashboard" => get(office::dashboard),
     "/office/dashboard.csv" => get(office::dashboard_csv),
+    "/office/passkeys" => get(office::passkeys),
+    "/office/passkeys" => post(office::add_passkey),
 }
 
 /// The router of the whole service.

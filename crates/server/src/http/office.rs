@@ -24,6 +24,8 @@ struct Login {
     /// `password` or `code`.
     step: &'static str,
     error: Option<String>,
+    /// For the code step when the officer has passkeys: (relying party id, challenge, credential ids as JSON).
+    passkey: Option<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -78,6 +80,7 @@ fn line(e: AuditEntry) -> Line {
             "review_refuse" => "Từ chối chứng thực",
             "review_rescan" => "Yêu cầu quét lại bản chính",
             "book_export" => "Trích xuất sổ chứng thực",
+            "passkey_added" => "Đăng ký khóa truy cập",
             _ => "",
         },
         actor: e.actor,
@@ -147,6 +150,26 @@ fn login_page(step: &'static str, error: Option<&Error>) -> Response {
         &Login {
             step,
             error: error.map(said),
+            passkey: None,
+        },
+    )
+}
+
+/// The second factor's page for the pending login: the code, and the officer's passkeys if any.
+async fn code_page(state: &AppState, pending: &str, error: Option<&Error>) -> Response {
+    let passkey = state
+        .service
+        .office_passkey_request(pending)
+        .await
+        .ok()
+        .filter(|(_, _, ids)| !ids.is_empty())
+        .map(|(rp, challenge, ids)| (rp, challenge, serde_json::to_string(&ids).unwrap_or_default()));
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Login {
+            step: "code",
+            error: error.map(said),
+            passkey,
         },
     )
 }
@@ -271,20 +294,29 @@ pub async fn login(
 }
 
 /// `GET /office/login/code`.
-pub async fn code_form(headers: HeaderMap) -> Response {
+pub async fn code_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(r) = token_refused(&headers) {
         return r;
     }
-    if super::cookie(&headers, PENDING).is_none() {
+    let Some(pending) = super::cookie(&headers, PENDING) else {
         return Redirect::to("/office/login").into_response();
-    }
-    login_page("code", None)
+    };
+    code_page(&state, &pending, None).await
 }
 
+/// The second factor as the form sends it: a code, or a passkey's assertion (base64url fields).
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    client_data: String,
+    #[serde(default)]
+    authenticator_data: String,
+    #[serde(default)]
+    signature: String,
 }
 
 /// `POST /office/login/code`: the second factor; the session begins.
@@ -300,10 +332,26 @@ pub async fn code(
     let Some(pending) = super::cookie(&headers, PENDING) else {
         return Redirect::to("/office/login").into_response();
     };
-    let code = form.map(|Form(f)| f.code).unwrap_or_default();
+    let f = form.map(|Form(f)| f).unwrap_or(CodeForm {
+        code: String::new(),
+        credential: String::new(),
+        client_data: String::new(),
+        authenticator_data: String::new(),
+        signature: String::new(),
+    });
+    let factor = if f.credential.is_empty() {
+        banso_core::service::SecondFactor::Code(&f.code)
+    } else {
+        banso_core::service::SecondFactor::Passkey(banso_core::service::PasskeyAssertion {
+            id: &f.credential,
+            client_data: &f.client_data,
+            authenticator_data: &f.authenticator_data,
+            signature: &f.signature,
+        })
+    };
     match state
         .service
-        .office_second_factor(&pending, &code, &peer(&extensions))
+        .office_second_factor(&pending, factor, &peer(&extensions))
         .await
     {
         Ok((secret, _)) => {
@@ -325,7 +373,90 @@ pub async fn code(
             set_cookie(&mut r, &state, PENDING, "/office/login", "", 0);
             r
         }
-        Err(e) => login_page("code", Some(&e)),
+        Err(e) => code_page(&state, &pending, Some(&e)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "office/passkeys.html")]
+struct Passkeys {
+    csrf: String,
+    username: String,
+    full_name: String,
+    keys: Vec<(String, String)>,
+    rp: String,
+    challenge: String,
+    ids: String,
+    error: Option<String>,
+    added: bool,
+}
+
+async fn passkeys_page(state: &AppState, s: &SignedIn, error: Option<&Error>, added: bool) -> Response {
+    let (keys, rp, challenge) = match state.service.office_passkeys(s).await {
+        Ok(k) => k,
+        Err(e) => return refused_page(&e),
+    };
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Passkeys {
+            csrf: s.session.csrf.clone(),
+            username: s.officer.username.clone(),
+            full_name: s.officer.full_name.clone(),
+            ids: serde_json::to_string(&ids).unwrap_or_default(),
+            keys: keys
+                .iter()
+                .map(|k| (k.label.clone(), crate::output::time_in_viet_nam(k.created_at)))
+                .collect(),
+            rp,
+            challenge,
+            error: error.map(said),
+            added,
+        },
+    )
+}
+
+/// `GET /office/passkeys`: the officer's passkeys, and registering another (the browser's WebAuthn).
+pub async fn passkeys(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match page_session(&state, &headers).await {
+        Ok(s) => passkeys_page(&state, &s, None, false).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    client_data: String,
+    #[serde(default)]
+    attestation: String,
+    #[serde(default)]
+    label: String,
+}
+
+/// `POST /office/passkeys`: registers the passkey the browser made for the challenge of this session.
+pub async fn add_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<PasskeyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let s = match form_session(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match state
+        .service
+        .office_add_passkey(&s, &f.client_data, &f.attestation, &f.label, &peer(&extensions))
+        .await
+    {
+        Ok(()) => passkeys_page(&state, &s, None, true).await,
+        Err(e) => passkeys_page(&state, &s, Some(&e), false).await,
     }
 }
 

@@ -78,6 +78,39 @@ try {
   await a.goto(`${base}/office/reviews`);
   seen.queueAfter = await a.locator('#reviews').innerText();
 
+  // A passkey: registered in Chromium's virtual authenticator (over CDP), then used to sign in instead of
+  // the code; a forged assertion is refused.
+  const cdp = await a.context().newCDPSession(a);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+    protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+    isUserVerified: true, automaticPresenceSimulation: true,
+  } });
+  await a.goto(`${base}/office`);
+  await a.locator('#passkeys-link').click();
+  await a.waitForURL(/\/office\/passkeys$/);
+  await check(a, 'passkeys');
+  await a.locator('#label').fill('Máy tính bàn làm việc');
+  await a.locator('#add-passkey').click();
+  await a.locator('#added').waitFor();
+  seen.passkeys = await a.locator('#keys').innerText();
+  await check(a, 'passkey-added');
+  await a.locator('#logout').click();
+  await a.waitForURL(/\/office\/login$/);
+  await a.locator('#username').fill(officer[0]);
+  await a.locator('#password').fill(officer[1]);
+  await a.getByRole('button', { name: /Tiếp tục/ }).click();
+  await a.waitForURL(/\/office\/login\/code$/);
+  await check(a, 'login-passkey');
+  const forged = await a.request.post(`${base}/office/login/code`, { form: {
+    credential: 'bm90LWEta2V5', client_data: 'e30', authenticator_data: 'AAAA', signature: 'MEQCIA',
+  }, maxRedirects: 0 });
+  seen.forgedPasskey = { status: forged.status(), text: (await forged.text()).includes('OFF-0001') };
+  await a.goto(`${base}/office/login/code`);
+  await a.locator('#use-passkey').click();
+  await a.waitForURL(/\/office$/);
+  seen.passkeyHome = await a.locator('#role').innerText();
+
   // The supervisor's figures: the requests this story made, and the year's book as sealed PDF and CSV.
   await b.goto(`${base}/office`);
   await b.locator('#dashboard-link').click();
