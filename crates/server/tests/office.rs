@@ -46,6 +46,10 @@ fn account(backend: &Backend, dir: &Path, username: &str, role: &str) -> (String
     )
 }
 
+fn text_of(report: &Value, key: &str) -> String {
+    report[key].as_str().unwrap_or_default().to_string()
+}
+
 fn login(server: &Server, username: &str, password: &str) -> (u16, String) {
     let r = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -121,7 +125,8 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(sample_page("jpeg", 150, 9))
     };
-    let filed: Value = server
+    let file_dossier = || -> (String, String) {
+        let filed: Value = server
         .http
         .post(server.url("/api/v1/dossiers"))
         .bearer_auth(&kiosk)
@@ -135,10 +140,27 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         .unwrap()
         .json()
         .unwrap();
-    let code = filed["dossier"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{filed}"))
-        .to_string();
+        let code = filed["dossier"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{filed}"))
+            .to_string();
+        (
+            code,
+            filed["lookup_code"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let (code, lookup) = file_dossier();
+    // A second one, whose result an officer attaches from its page (a PDF the officer made: here, the first
+    // dossier's slip).
+    let (for_result, _) = file_dossier();
+    let slip = server
+        .http
+        .get(server.url(&format!("/api/v1/dossiers/{code}/slip.pdf?k={lookup}")))
+        .send()
+        .unwrap();
+    assert_eq!(slip.status().as_u16(), 200);
+    let result_pdf = dir.join("ket-qua.pdf");
+    std::fs::write(&result_pdf, slip.bytes().unwrap()).unwrap();
 
     let shots = std::env::var_os("BANSO_SCREENSHOTS")
         .map(PathBuf::from)
@@ -155,6 +177,8 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         .env("KIOSK_TOKEN", &kiosk)
         .env("KIOSK_TOKEN_ID", &kiosk_id)
         .env("DOSSIER_CODE", &code)
+        .env("RESULT_DOSSIER", &for_result)
+        .env("RESULT_PDF", &result_pdf)
         .env("OFFICE_ADMIN", as_env(&admin))
         .current_dir(browser_dir())
         .output()
@@ -236,6 +260,22 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         );
     }
     let officer_token = backend.token("officer");
+    // The result attached from the dossier's page: sealed, and the dossier's step moved.
+    assert!(
+        text_of(&report, "afterResult").contains("Đã có kết quả"),
+        "{report}"
+    );
+    let (s, with_result) = server.kiosk_json(
+        &officer_token,
+        reqwest::Method::GET,
+        &format!("/api/v1/integration/dossiers/{for_result}"),
+        None,
+    );
+    assert_eq!(
+        (s, with_result["status"].as_str()),
+        (200, Some("result_ready")),
+        "{with_result}"
+    );
     let (s, staff) = server.kiosk_json(
         &officer_token,
         reqwest::Method::GET,
@@ -522,6 +562,16 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         assert!(text("audit").contains(want), "{want}: {report}");
     }
     assert!(text("audit").contains("passkey_added"), "{report}");
+    // The registry: by holder only with a reason; the copies found; the approved one cancelled by decision.
+    assert!(text("holderWithoutReason").contains("ISS-0005"), "{report}");
+    assert_eq!(
+        report["byHolderCount"], 2,
+        "the approved copy and the counter's: {report}"
+    );
+    assert!(text("cancelled").contains("Đã hủy theo quyết định"), "{report}");
+    for want in ["registry_holder_search", "copy_cancelled"] {
+        assert!(text("audit").contains(want), "{want}: {report}");
+    }
     // The passkey registered in the virtual authenticator signed the officer in; a forged one did not.
     assert!(text("passkeys").contains("Máy tính bàn làm việc"), "{report}");
     assert_eq!(report["forgedPasskey"]["status"], 401, "{report}");

@@ -82,7 +82,9 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
         }
         // Anyone with a dossier's lookup code adds the documents asked for (scans, as a verification upload is
         // bounded) and rates it.
-        Some("/api/v1/dossiers/{code}/documents" | "/d/{code}/documents") => BodyPolicy::Anonymous {
+        Some(
+            "/api/v1/dossiers/{code}/documents" | "/d/{code}/documents" | "/office/dossiers/{code}/result",
+        ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_verify_bytes,
         },
         Some("/api/v1/dossiers/{code}/ratings" | "/d/{code}/rate") => BodyPolicy::Anonymous {
@@ -126,7 +128,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/office/tokens/{id}/revoke"
             | "/office/dossiers/{code}/{action}"
             | "/office/reviews/{id}/{action}"
-            | "/office/passkeys",
+            | "/office/passkeys"
+            | "/office/registry/{code}/revoke",
         ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,
         },

@@ -235,6 +235,7 @@ routes! {
     "/office/dossiers" => get(office::dossiers),
     "/office/dossiers/{code}" => get(office::dossier),
     "/office/dossiers/{code}/{action}" => post(office::dossier_move),
+    "/office/dossiers/{code}/result" => post(office::dossier_result),
     "/office/reviews" => get(office::reviews),
     "/office/reviews/{id}" => get(office::review),
     "/office/reviews/{id}/pages/{n}" => get(office::review_scan),
@@ -244,6 +245,8 @@ routes! {
     "/office/dashboard" => get(office::dashboard),
     "/office/dashboard.csv" => get(office::dashboard_csv),
     "/office/passkeys" => get(office::passkeys),
+    "/office/registry" => get(office::registry),
+    "/office/registry/{code}/revoke" => post(office::revoke_copy),
     "/office/passkeys" => post(office::add_passkey),
 }
 

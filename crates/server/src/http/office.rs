@@ -81,6 +81,9 @@ fn line(e: AuditEntry) -> Line {
             "review_rescan" => "Yêu cầu quét lại bản chính",
             "book_export" => "Trích xuất sổ chứng thực",
             "passkey_added" => "Đăng ký khóa truy cập",
+            "registry_holder_search" => "Tra cứu sổ theo người được cấp",
+            "copy_revoked" => "Thu hồi bản sao",
+            "copy_cancelled" => "Hủy bản sao theo quyết định",
             _ => "",
         },
         actor: e.actor,
@@ -811,6 +814,7 @@ struct DossierPage {
     steps: Vec<(&'static str, String, String)>,
     documents: Vec<Asked>,
     can_assign: bool,
+    can_attach: bool,
     can_request: bool,
     can_return: bool,
     can_refuse: bool,
@@ -884,6 +888,7 @@ async fn dossier_page(state: &AppState, s: &SignedIn, code: &str, error: Option<
         &DossierPage {
             csrf: s.session.csrf.clone(),
             can_assign: status.allows(Action::Assign).is_some(),
+            can_attach: status.allows(Action::AttachResult).is_some(),
             can_request: status.allows(Action::RequestDocuments).is_some(),
             can_return: status.allows(Action::Return).is_some(),
             can_refuse: status.allows(Action::Refuse).is_some(),
@@ -964,6 +969,251 @@ pub async fn dossier_move(
             refused_page(&e)
         }
         Err(e) => dossier_page(&state, &s, &code, Some(&e)).await,
+    }
+}
+
+/// `POST /office/dossiers/{code}/result` (multipart: csrf first, then note and the result's PDF): attaches the
+/// result an officer made; it is sealed in a new revision and offered to the citizen.
+pub async fn dossier_result(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let s = match page_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let bad = |m: &str| Error::new(Code::Iss0005InvalidField, m.to_string());
+    let Ok(mut form) = form else {
+        return dossier_page(&state, &s, &code, Some(&bad("the form is not multipart"))).await;
+    };
+    let (mut csrf, mut note, mut pdf) = (None, String::new(), None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return dossier_page(&state, &s, &code, Some(&bad(&e.body_text()))).await,
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        // The CSRF token comes first: nothing else of a forged form is read.
+        if csrf.is_none() && name != "csrf" {
+            return refused_page(&Error::new(
+                Code::Off0003NotSignedIn,
+                "the form did not come from this session's page (CSRF token missing or wrong)",
+            ));
+        }
+        match name.as_str() {
+            "csrf" => {
+                let token = field.text().await.unwrap_or_default();
+                if let Err(e) = s.check_csrf(&token) {
+                    return refused_page(&e);
+                }
+                csrf = Some(token);
+            }
+            "note" => note = field.text().await.unwrap_or_default(),
+            "result" => match field.bytes().await {
+                Ok(b) => pdf = Some(b.to_vec()),
+                Err(e) => return dossier_page(&state, &s, &code, Some(&bad(&e.body_text()))).await,
+            },
+            _ => {}
+        }
+    }
+    let Some(pdf) = pdf.filter(|p| !p.is_empty()) else {
+        return dossier_page(&state, &s, &code, Some(&bad("choose the result's PDF file"))).await;
+    };
+    match state
+        .service
+        .office_act(
+            &s,
+            &code,
+            banso_core::service::OfficerAction::AttachResult { pdf, note },
+            &peer(&extensions),
+        )
+        .await
+    {
+        Ok(view) => Redirect::to(&format!("/office/dossiers/{}", view.public.code)).into_response(),
+        Err(e) if e.code == Code::Off0004NotAllowed || e.code == Code::Dos0001NoSuchDossier => {
+            refused_page(&e)
+        }
+        Err(e) => dossier_page(&state, &s, &code, Some(&e)).await,
+    }
+}
+
+/// A copy as the registry's search lists it.
+struct Found {
+    code: String,
+    number: String,
+    issued: String,
+    holder: String,
+    document_type: String,
+    status: &'static str,
+    valid: bool,
+}
+
+#[derive(Template)]
+#[template(path = "office/registry.html")]
+struct Registry {
+    csrf: String,
+    q: RegistryForm,
+    searched: bool,
+    found: Vec<Found>,
+    can_revoke: bool,
+    error: Option<String>,
+    done: Option<String>,
+}
+
+/// The registry's search form (every field optional; the first one given decides the search).
+#[derive(Deserialize, Default, Clone)]
+pub struct RegistryForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    holder: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn parse_day(s: &str) -> Option<time::Date> {
+    let mut it = s.trim().split('-');
+    let (y, m, d) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse::<u8>().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+async fn registry_page(
+    state: &AppState,
+    s: &SignedIn,
+    q: RegistryForm,
+    from: &str,
+    error: Option<&Error>,
+    done: Option<String>,
+) -> Response {
+    use banso_core::service::RegistryQuery;
+    let bad = |m: &str| Error::new(Code::Iss0005InvalidField, m.to_string());
+    let query = if !q.code.trim().is_empty() {
+        Some(Ok(RegistryQuery::Code(q.code.trim().to_string())))
+    } else if !q.number.trim().is_empty() {
+        Some(match (q.year.trim().parse(), q.number.trim().parse()) {
+            (Ok(year), Ok(sequence)) => Ok(RegistryQuery::Number { year, sequence }),
+            _ => Err(bad("the year and the number must be numbers")),
+        })
+    } else if !q.from.trim().is_empty() || !q.to.trim().is_empty() {
+        Some(match (parse_day(&q.from), parse_day(&q.to)) {
+            (Some(from), Some(to)) => Ok(RegistryQuery::Days { from, to }),
+            _ => Err(bad("the days must be dates (yyyy-mm-dd)")),
+        })
+    } else if !q.holder.trim().is_empty() {
+        Some(Ok(RegistryQuery::Holder {
+            id: q.holder.clone(),
+            reason: q.reason.clone(),
+        }))
+    } else {
+        None
+    };
+    let searched = query.is_some();
+    let (found, failed) = match query {
+        None => (Vec::new(), None),
+        Some(Err(e)) => (Vec::new(), Some(e)),
+        Some(Ok(query)) => match state.service.office_registry(s, query, from).await {
+            Ok(f) => (f, None),
+            Err(e) if e.code == Code::Off0004NotAllowed => return refused_page(&e),
+            Err(e) => (Vec::new(), Some(e)),
+        },
+    };
+    let error = error.or(failed.as_ref());
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Registry {
+            csrf: s.session.csrf.clone(),
+            can_revoke: s.officer.role.acts() && !q.code.trim().is_empty() && found.len() == 1,
+            q,
+            searched,
+            found: found
+                .into_iter()
+                .map(|c| Found {
+                    number: c.number().label(),
+                    issued: crate::output::time_in_viet_nam(c.issued_at),
+                    holder: c.holder_name,
+                    document_type: c.document_type,
+                    status: c.status.label_vi(),
+                    valid: c.status == banso_core::model::CopyStatus::Valid,
+                    code: c.code,
+                })
+                .collect(),
+            error: error.map(said),
+            done,
+        },
+    )
+}
+
+/// `GET /office/registry?…`: the registry's search (by code, number, days, or holder with a reason).
+pub async fn registry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Query(q): axum::extract::Query<RegistryForm>,
+) -> Response {
+    match page_session(&state, &headers).await {
+        Ok(s) => registry_page(&state, &s, q, &peer(&extensions), None, None).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /office/registry/{code}/revoke`: revokes the copy, or cancels it by decision with a decision number.
+pub async fn revoke_copy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    form: Result<Form<RevokeForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let s = match form_session(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let from = peer(&extensions);
+    let decision = Some(f.decision.trim()).filter(|d| !d.is_empty());
+    let q = RegistryForm {
+        code: code.clone(),
+        ..RegistryForm::default()
+    };
+    match state
+        .service
+        .office_revoke(&s, &code, &f.reason, decision, &from)
+        .await
+    {
+        Ok(r) => {
+            let done = format!("Đã cập nhật bản sao {}: {}", r.code, r.status.label_vi());
+            registry_page(&state, &s, q, &from, None, Some(done)).await
+        }
+        Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
+        Err(e) => registry_page(&state, &s, q, &from, Some(&e), None).await,
     }
 }
 

@@ -80,6 +80,16 @@ try {
   await page.locator('#status').filter({ hasText: 'bổ sung' }).waitFor();
   seen.afterRequest = await page.locator('#status').innerText();
   await check(page, 'dossier-asked');
+  // Another dossier: taken, and its result (a PDF the officer made) attached from its page.
+  await page.goto(`${base}/office/dossiers/${process.env.RESULT_DOSSIER}`);
+  await page.locator('#assign').click();
+  await page.locator('#attach').waitFor();
+  await check(page, 'dossier-result-form');
+  await page.locator('#result-note').fill('Đã chứng thực chữ ký, mời nhận kết quả.');
+  await page.locator('#result-file').setInputFiles(process.env.RESULT_PDF);
+  await page.locator('#attach').click();
+  await page.locator('#status').filter({ hasText: 'kết quả' }).waitFor();
+  seen.afterResult = await page.locator('#status').innerText();
 
   // A form without the session's CSRF token (another site's page posting to it): refused, still signed in.
   const forged = await page.request.post(`${base}/office/logout`, { form: { csrf: 'forged' } });

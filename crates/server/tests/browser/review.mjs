@@ -134,6 +134,27 @@ try {
     seen[`book_${kind}`] = { status: r.status(), type: r.headers()['content-type'] };
     writeFileSync(join(out, `book.${kind}`), await r.body());
   }
+  // The registry: a holder is searched only with a reason (kept in the audit log); the approved copy, found by
+  // its code, is cancelled by decision.
+  await b.goto(`${base}/office/registry`);
+  await check(b, 'registry');
+  await b.locator('#holder').fill('001099012345');
+  await b.locator('#search-button').click();
+  await b.locator('#error').waitFor();
+  seen.holderWithoutReason = await b.locator('#error').innerText();
+  await b.locator('#reason').fill('Công dân đề nghị cấp lại danh sách bản sao đã chứng thực');
+  await b.locator('#search-button').click();
+  await b.locator('#found').waitFor();
+  seen.byHolder = await b.locator('#found').innerText();
+  const approved = (await b.locator('#found code').allInnerTexts());
+  await b.goto(`${base}/office/registry?code=${encodeURIComponent(seen.issued.split(':').pop().trim().split(/\s+/)[0])}`);
+  await b.locator('#revoke-reason').fill('Bản chính đã bị thu hồi theo quyết định của cơ quan cấp');
+  await b.locator('#decision').fill('123/QĐ-UBND');
+  await check(b, 'registry-copy');
+  await b.locator('#revoke-button').click();
+  await b.locator('#done').waitFor();
+  seen.cancelled = await b.locator('#found .status').innerText();
+  seen.byHolderCount = approved.length;
   // An officer may not export the book.
   const mine = await a.request.get(`${base}/office/books/${year}.csv`);
   seen.officerBook = mine.status();
