@@ -597,3 +597,14 @@ pub struct Passkey {
     pub label: String,
     pub created_at: OffsetDateTime,
 }
+
+/// A kiosk the fleet knows: its API token's id and name, and what its last heartbeat said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub token_id: String,
+    pub name: String,
+    pub enrolled_at: OffsetDateTime,
+    pub last_seen: Option<OffsetDateTime>,
+    /// The last heartbeat's body (JSON: each peripheral's state), `{}` before the first.
+    pub state: String,
+}

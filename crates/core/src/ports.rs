@@ -726,6 +726,29 @@ pub trait OfficeStore: Send + Sync {
         after: u64,
         limit: u32,
     ) -> Result<Vec<crate::office::AuditEntry>, StoreError>;
+    /// A one-time enrolment code (its SHA-256) for a kiosk to be named `name`, valid until `expires_at`.
+    async fn insert_enrolment(
+        &self,
+        code_hash: &str,
+        name: &str,
+        created_by: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Uses an enrolment code, atomically and once, if it has not expired at `now`: the kiosk's name.
+    async fn take_enrolment(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError>;
+    /// A kiosk's heartbeat (or its enrolment, `state` `{}`): made known, or its last sight and state moved.
+    async fn device_seen(
+        &self,
+        token_id: &str,
+        name: &str,
+        now: OffsetDateTime,
+        state: &str,
+    ) -> Result<(), StoreError>;
+    async fn devices(&self) -> Result<Vec<crate::office::Device>, StoreError>;
     /// A passkey registered by its officer; `Conflict` when its credential id is taken.
     async fn insert_passkey(&self, key: &crate::office::Passkey) -> Result<(), StoreError>;
     async fn passkeys_of(&self, username: &str) -> Result<Vec<crate::office::Passkey>, StoreError>;

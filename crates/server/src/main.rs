@@ -85,6 +85,13 @@ enum Command {
         /// The printer queue copies are printed on, `ipp://HOST:PORT/printers/NAME` (CUPS).
         #[arg(long)]
         printer: Option<String>,
+        /// A one-time enrolment code from the back office's fleet page: exchanged for the credential (written
+        /// to --device-credential) when that file is empty or missing.
+        #[arg(long)]
+        enrol_code: Option<String>,
+        /// Seconds between heartbeats to the central service.
+        #[arg(long, default_value_t = 30)]
+        heartbeat_secs: u64,
     },
     /// Certify copies of an original from its page files (PNG, JPEG or PDF).
     Issue {
@@ -321,6 +328,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             card_reader,
             idle_secs,
             printer,
+            enrol_code,
+            heartbeat_secs,
         } => {
             kiosk::run(kiosk::KioskOptions {
                 printer,
@@ -330,6 +339,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 scanner,
                 card_reader,
                 idle: std::time::Duration::from_secs(idle_secs.max(5)),
+                enrol_code,
+                heartbeat: std::time::Duration::from_secs(heartbeat_secs.max(1)),
             })
             .await?;
             Ok(0)

@@ -671,3 +671,124 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         "the signer is named: {csv}"
     );
 }
+
+#[test]
+fn a_kiosk_enrolled_by_a_one_time_code_sends_heartbeats_until_it_is_revoked() {
+    use std::io::BufRead;
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let backend = Backend::local(dir);
+    let admin = account(&backend, dir, "quan.tri", "administrator");
+    let server = backend.serve();
+    let up = dir.join("kiosk-up");
+    let shots = std::env::var_os("BANSO_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("shots"))
+        .join("fleet");
+    let mut node = Command::new("node")
+        .arg("fleet.mjs")
+        .arg(server.url(""))
+        .arg(&shots)
+        .env("FLEET_ADMIN", format!("{}|{}|{}", admin.0, admin.1, admin.2))
+        .env("KIOSK_UP", &up)
+        .current_dir(browser_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node fleet.mjs");
+    let mut lines = std::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    let code = loop {
+        let line = lines
+            .next()
+            .expect("fleet.mjs ended before making a code")
+            .unwrap();
+        if let Some(c) = line.strip_prefix("CODE ") {
+            break c.trim().to_string();
+        }
+        assert!(!line.starts_with('{'), "fleet.mjs: {line}");
+    };
+    // The kiosk starts with the code and no credential: it enrols, keeps its token, and beats every second.
+    let credential = dir.join("kiosk.token");
+    let feed = dir.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    let mut kiosk = Command::new(BIN)
+        .args(["kiosk", "--server", &server.url(""), "--listen", "127.0.0.1:0"])
+        .arg("--device-credential")
+        .arg(&credential)
+        .arg("--enrol-code")
+        .arg(&code)
+        .arg("--scanner")
+        .arg(format!("file:{}", feed.display()))
+        .args([
+            "--printer",
+            "ipp://127.0.0.1:9/printers/none",
+            "--heartbeat-secs",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("banso kiosk");
+    let mut kiosk_out = std::io::BufReader::new(kiosk.stdout.take().unwrap()).lines();
+    loop {
+        let line = kiosk_out
+            .next()
+            .expect("banso kiosk exited before listening")
+            .unwrap();
+        if line.starts_with("kiosk screens on ") {
+            break;
+        }
+    }
+    let token = std::fs::read_to_string(&credential).unwrap();
+    assert!(token.starts_with("bnso_"), "the kiosk kept its credential");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&credential).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The code was used once: a second kiosk with it gets nothing.
+    let again = server
+        .http
+        .post(server.url("/api/v1/devices/enrol"))
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 401);
+    assert!(again.text().unwrap().contains("AUTH-0002"));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::fs::write(&up, "up").unwrap();
+
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = node.wait().unwrap();
+    let report: Value = rest
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report: {rest:?}"));
+    assert!(
+        status.success(),
+        "the fleet story failed: {report:#}\n{}",
+        server.log()
+    );
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(serious.is_empty(), "axe-core: {serious:#?}");
+    let row = text_of(&report, "row");
+    assert!(row.contains("scanner: ok"), "{row}");
+    assert!(row.contains("printer: unreachable"), "the printer's alert: {row}");
+    assert!(!row.contains("Chưa gửi tín hiệu"), "heard from: {row}");
+    assert!(!text_of(&report, "after").contains("Ki-ốt số 2"), "{report}");
+    // Revoked: its next heartbeat is refused.
+    let beat = server
+        .http
+        .post(server.url("/api/v1/devices/heartbeat"))
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({"scanner": "ok"}))
+        .send()
+        .unwrap();
+    assert_eq!(beat.status().as_u16(), 401);
+    kiosk.kill().ok();
+    kiosk.wait().ok();
+}

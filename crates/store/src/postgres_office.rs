@@ -248,6 +248,71 @@ impl OfficeStore for PgRegistry {
             .collect()
     }
 
+    async fn insert_enrolment(
+        &self,
+        code_hash: &str,
+        name: &str,
+        created_by: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::INSERT_ENROLMENT,
+                &[&code_hash, &name, &created_by, &expires_at.unix_timestamp()],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn take_enrolment(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(schema::TAKE_ENROLMENT, &[&now.unix_timestamp(), &code_hash])
+            .await
+            .map_err(err)?;
+        row.map(|r| r.try_get(0).map_err(err)).transpose()
+    }
+
+    async fn device_seen(
+        &self,
+        token_id: &str,
+        name: &str,
+        now: OffsetDateTime,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute(
+                schema::DEVICE_SEEN,
+                &[&token_id, &name, &now.unix_timestamp(), &state],
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn devices(&self) -> Result<Vec<banso_core::office::Device>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let rows = client.query(schema::SELECT_DEVICES, &[]).await.map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                schema::device_from((
+                    r.try_get(0).map_err(err)?,
+                    r.try_get(1).map_err(err)?,
+                    r.try_get(2).map_err(err)?,
+                    r.try_get(3).map_err(err)?,
+                    r.try_get(4).map_err(err)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn insert_passkey(&self, k: &Passkey) -> Result<(), StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
         client

@@ -832,6 +832,22 @@ pub fn office_statements(serial: &str) -> Vec<String> {
         )"
         .to_string(),
         "CREATE INDEX IF NOT EXISTS reviews_by_state ON reviews (state, held_at)".to_string(),
+        "CREATE TABLE IF NOT EXISTS enrolments (
+            code_hash TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT
+        )"
+        .to_string(),
+        "CREATE TABLE IF NOT EXISTS devices (
+            token_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            enrolled_at BIGINT NOT NULL,
+            last_seen BIGINT,
+            state TEXT NOT NULL
+        )"
+        .to_string(),
         "CREATE TABLE IF NOT EXISTS passkeys (
             id TEXT PRIMARY KEY,
             username TEXT NOT NULL,
@@ -870,6 +886,34 @@ pub const CLAIM_REVIEW: &str = "UPDATE reviews SET claimed_by = $1, claimed_at =
 pub const FINISH_REVIEW: &str =
     "UPDATE reviews SET state = $1, decided_by = $2, decided_at = $3, request = $4 \
     WHERE id = $5 AND state = 'waiting' AND claimed_by = $2 AND claimed_at >= $6";
+
+pub const INSERT_ENROLMENT: &str =
+    "INSERT INTO enrolments (code_hash, name, created_by, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)";
+/// `$1`: now, `$2`: the code's hash.
+pub const TAKE_ENROLMENT: &str =
+    "UPDATE enrolments SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL \
+    AND expires_at > $1 RETURNING name";
+/// `$1`: the token, `$2`: its name, `$3`: now, `$4`: the state.
+pub const DEVICE_SEEN: &str = "INSERT INTO devices (token_id, name, enrolled_at, last_seen, state) \
+    VALUES ($1, $2, $3, $3, $4) ON CONFLICT (token_id) DO UPDATE SET last_seen = $3, state = $4";
+pub const SELECT_DEVICES: &str =
+    "SELECT token_id, name, enrolled_at, last_seen, state FROM devices ORDER BY name, token_id";
+
+/// A device's row back to the type.
+pub fn device_from(
+    (token_id, name, enrolled, seen, state): (String, String, i64, Option<i64>, String),
+) -> Result<banso_core::office::Device, StoreError> {
+    let when = |s: i64| {
+        OffsetDateTime::from_unix_timestamp(s).map_err(|e| StoreError::Other(format!("a stored time: {e}")))
+    };
+    Ok(banso_core::office::Device {
+        token_id,
+        name,
+        enrolled_at: when(enrolled)?,
+        last_seen: seen.map(when).transpose()?,
+        state,
+    })
+}
 
 pub const INSERT_PASSKEY: &str =
     "INSERT INTO passkeys (id, username, public_key, sign_count, label, created_at) \

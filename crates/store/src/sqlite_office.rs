@@ -244,6 +244,68 @@ impl OfficeStore for SqliteRegistry {
         rows.into_iter().map(schema::audit_from).collect()
     }
 
+    async fn insert_enrolment(
+        &self,
+        code_hash: &str,
+        name: &str,
+        created_by: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (h, n, b) = (code_hash.to_string(), name.to_string(), created_by.to_string());
+        write(&self.writer, move |conn| {
+            conn.execute(
+                schema::INSERT_ENROLMENT,
+                params![h, n, b, expires_at.unix_timestamp()],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_enrolment(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError> {
+        let h = code_hash.to_string();
+        write(&self.writer, move |conn| {
+            conn.query_row(schema::TAKE_ENROLMENT, params![now.unix_timestamp(), h], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)
+        })
+        .await
+    }
+
+    async fn device_seen(
+        &self,
+        token_id: &str,
+        name: &str,
+        now: OffsetDateTime,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let (t, n, s) = (token_id.to_string(), name.to_string(), state.to_string());
+        write(&self.writer, move |conn| {
+            conn.execute(schema::DEVICE_SEEN, params![t, n, now.unix_timestamp(), s])
+                .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn devices(&self) -> Result<Vec<banso_core::office::Device>, StoreError> {
+        let rows = self.read(|c| {
+            c.prepare_cached(schema::SELECT_DEVICES)?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(schema::device_from).collect()
+    }
+
     async fn insert_passkey(&self, k: &Passkey) -> Result<(), StoreError> {
         let k = k.clone();
         write(&self.writer, move |conn| {

@@ -893,6 +893,50 @@ async fn office_contract(store: Arc<dyn banso_core::ports::OfficeStore>) {
         label: "Khóa của An".into(),
         created_at: t0,
     };
+    // A one-time enrolment code: used once, and not after it expired.
+    store
+        .insert_enrolment("hash-1", "Ki-ốt số 2", "quan.tri", t0 + time::Duration::hours(24))
+        .await
+        .unwrap();
+    store
+        .insert_enrolment(
+            "hash-old",
+            "Ki-ốt cũ",
+            "quan.tri",
+            t0 - time::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_enrolment("hash-old", t0).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.take_enrolment("hash-1", t0).await.unwrap().as_deref(),
+        Some("Ki-ốt số 2")
+    );
+    assert_eq!(
+        store.take_enrolment("hash-1", t0).await.unwrap(),
+        None,
+        "used once"
+    );
+    store.device_seen("tok-1", "Ki-ốt số 2", t0, "{}").await.unwrap();
+    let later = t0 + time::Duration::seconds(30);
+    store
+        .device_seen("tok-1", "Ki-ốt số 2", later, r#"{"scanner":"ok"}"#)
+        .await
+        .unwrap();
+    let devices = store.devices().await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(
+        (
+            devices[0].enrolled_at,
+            devices[0].last_seen,
+            devices[0].state.as_str()
+        ),
+        (t0, Some(later), r#"{"scanner":"ok"}"#)
+    );
     store.insert_passkey(&key).await.unwrap();
     assert!(matches!(
         store.insert_passkey(&key).await,

@@ -41,6 +41,8 @@ mod books;
 pub use books::{YearBook, BOOK_COLUMNS, BOOK_CSV_HEADER};
 mod dashboard;
 pub use dashboard::{Dashboard, DayFigures, OfficerFigures, Satisfied, DASHBOARD_DAYS};
+mod fleet;
+pub use fleet::{FleetEntry, ENROLMENT_VALID, HEARTBEAT_BYTES};
 mod registry;
 pub use registry::{RegistryQuery, REGISTRY_PAGE};
 mod review;

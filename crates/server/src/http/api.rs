@@ -559,6 +559,47 @@ pub async fn rate(State(state): State<AppState>, caller: Caller, req: Request) -
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[derive(Deserialize)]
+struct EnrolJson {
+    code: String,
+}
+
+/// `POST /api/v1/devices/enrol` `{"code"}`: a kiosk exchanges its one-time enrolment code for its API token
+/// (201 `{"id", "name", "token"}`; 401 AUTH-0002 for a code unknown, used or expired).
+pub async fn enrol_device(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let body = read_bytes(req, &state).await?;
+    let parsed: EnrolJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"code\": \"…\"}}: {e}")))?;
+    let from = super::edge::peer(&extensions);
+    let (record, token) = state.service.enrol_device(&parsed.code, &from).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"id": record.id, "name": record.name, "token": token})),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/devices/heartbeat`: a kiosk's peripherals' state, a JSON object (kiosk token; 204).
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Kiosk])?;
+    let body = read_bytes(req, &state).await?;
+    let parsed: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("a heartbeat is a JSON object: {e}")))?;
+    state
+        .service
+        .device_heartbeat(&caller.token_id, &caller.name, caller.role, &parsed)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// `GET /api/v1/payments/{reference}`: where a kiosk's payment stands (kiosk token).
 pub async fn payment_status(
     State(state): State<AppState>,

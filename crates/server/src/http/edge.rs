@@ -103,6 +103,7 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             "/api/v1/copies/{code}/revoke"
             | "/api/v1/copies/{code}/email"
             | "/api/v1/ratings"
+            | "/api/v1/devices/heartbeat"
             | "/api/v1/identity/sessions"
             | "/api/v1/identity/sessions/{id}"
             | "/api/v1/identity/sessions/{id}/app",
@@ -129,6 +130,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/office/dossiers/{code}/{action}"
             | "/office/reviews/{id}/{action}"
             | "/office/passkeys"
+            | "/api/v1/devices/enrol"
+            | "/office/fleet/codes"
             | "/office/registry/{code}/revoke",
         ) => BodyPolicy::Anonymous {
             limit: edge.limits.max_small_body_bytes,

@@ -177,6 +177,8 @@ routes! {
     "/api/v1/payments/{reference}" => get(api::payment_status),
     "/api/v1/wallet" => get(identity::wallet),
     "/api/v1/ratings" => post(api::rate),
+    "/api/v1/devices/enrol" => post(api::enrol_device),
+    "/api/v1/devices/heartbeat" => post(api::heartbeat),
     "/pay/vnpay/ipn" => get(api::vnpay_ipn),
     "/api/v1/procedures" => get(dossiers::procedures),
     "/api/v1/procedures/{code}" => get(dossiers::procedure),
@@ -246,6 +248,8 @@ routes! {
     "/office/dashboard.csv" => get(office::dashboard_csv),
     "/office/passkeys" => get(office::passkeys),
     "/office/registry" => get(office::registry),
+    "/office/fleet" => get(office::fleet),
+    "/office/fleet/codes" => post(office::enrolment_code),
     "/office/registry/{code}/revoke" => post(office::revoke_copy),
     "/office/passkeys" => post(office::add_passkey),
 }

@@ -84,6 +84,8 @@ fn line(e: AuditEntry) -> Line {
             "registry_holder_search" => "Tra cứu sổ theo người được cấp",
             "copy_revoked" => "Thu hồi bản sao",
             "copy_cancelled" => "Hủy bản sao theo quyết định",
+            "device_code_created" => "Tạo mã đăng ký ki-ốt",
+            "device_enrolled" => "Ki-ốt đăng ký bằng mã",
             _ => "",
         },
         actor: e.actor,
@@ -1214,6 +1216,132 @@ pub async fn revoke_copy(
         }
         Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
         Err(e) => registry_page(&state, &s, q, &from, Some(&e), None).await,
+    }
+}
+
+/// A kiosk on the fleet page.
+struct FleetLine {
+    id: String,
+    name: String,
+    last_seen: String,
+    /// Each peripheral and its state, as the last heartbeat said.
+    parts: Vec<(String, String)>,
+    alerts: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "office/fleet.html")]
+struct Fleet {
+    csrf: String,
+    lines: Vec<FleetLine>,
+    administers: bool,
+    /// A code just made: (the kiosk's name, the code), shown once.
+    code: Option<(String, String)>,
+    error: Option<String>,
+}
+
+/// A kiosk not heard from for this long is marked as lost.
+const LOST_AFTER: time::Duration = time::Duration::seconds(120);
+
+async fn fleet_page(
+    state: &AppState,
+    s: &SignedIn,
+    code: Option<(String, String)>,
+    error: Option<&Error>,
+) -> Response {
+    let entries = match state.service.office_fleet(s).await {
+        Ok(e) => e,
+        Err(e) => return refused_page(&e),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let lines = entries
+        .into_iter()
+        .map(|e| {
+            let (last_seen, parts) = match &e.device {
+                Some(d) => (
+                    d.last_seen
+                        .map(crate::output::time_in_viet_nam)
+                        .unwrap_or_default(),
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&d.state)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                        .collect::<Vec<_>>(),
+                ),
+                None => (String::new(), Vec::new()),
+            };
+            let mut alerts = Vec::new();
+            match e.device.as_ref().and_then(|d| d.last_seen) {
+                Some(t) if now - t > LOST_AFTER => alerts.push("Mất liên lạc / not heard from".to_string()),
+                None => alerts.push("Chưa gửi tín hiệu / never heard from".to_string()),
+                _ => {}
+            }
+            alerts.extend(
+                parts
+                    .iter()
+                    .filter(|(_, v)| v.as_str() != "ok")
+                    .map(|(k, v)| format!("{k}: {v}")),
+            );
+            FleetLine {
+                id: e.token.id,
+                name: e.token.name,
+                last_seen,
+                parts,
+                alerts,
+            }
+        })
+        .collect();
+    page(
+        error.map_or(StatusCode::OK, status_of),
+        &Fleet {
+            csrf: s.session.csrf.clone(),
+            lines,
+            administers: s.officer.role == banso_core::office::OfficeRole::Administrator,
+            code,
+            error: error.map(said),
+        },
+    )
+}
+
+/// `GET /office/fleet`: the kiosks, their last heartbeat and alerts (administrators and supervisors).
+pub async fn fleet(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match page_session(&state, &headers).await {
+        Ok(s) => fleet_page(&state, &s, None, None).await,
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnrolForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /office/fleet/codes`: a one-time enrolment code for a new kiosk, shown once (administrators).
+pub async fn enrolment_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    form: Result<Form<EnrolForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let f = form.map(|Form(f)| f).unwrap_or(EnrolForm {
+        csrf: String::new(),
+        name: String::new(),
+    });
+    let s = match form_session(&state, &headers, &f.csrf).await {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match state
+        .service
+        .office_enrolment_code(&s, &f.name, &peer(&extensions))
+        .await
+    {
+        Ok(code) => fleet_page(&state, &s, Some((f.name.trim().to_string(), code)), None).await,
+        Err(e) if e.code == Code::Off0004NotAllowed => refused_page(&e),
+        Err(e) => fleet_page(&state, &s, None, Some(&e)).await,
     }
 }
 

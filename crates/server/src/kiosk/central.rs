@@ -50,6 +50,30 @@ impl Central {
         })
     }
 
+    /// Exchanges a one-time enrolment code for this kiosk's credential.
+    pub async fn enrol(base: &str, code: &str) -> Result<String> {
+        let answer = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?
+            .post(format!("{}/api/v1/devices/enrol", base.trim_end_matches('/')))
+            .json(&serde_json::json!({ "code": code.trim() }))
+            .send()
+            .await
+            .map_err(|e| anyhow!("the central service cannot be reached to enrol: {e}"))?;
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        match body["token"].as_str() {
+            Some(t) if status.is_success() => Ok(t.to_string()),
+            _ => Err(anyhow!("the enrolment code was refused ({status}): {body}")),
+        }
+    }
+
+    /// Reports the peripherals' state.
+    pub async fn heartbeat(&self, state: &Value) -> Result<Answer> {
+        self.send(self.http.post(self.url("/api/v1/devices/heartbeat")).json(state))
+            .await
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }

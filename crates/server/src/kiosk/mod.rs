@@ -57,6 +57,10 @@ pub struct KioskOptions {
     pub idle: Duration,
     /// The printer queue, `ipp://HOST:PORT/printers/NAME` (none: no printing).
     pub printer: Option<String>,
+    /// A one-time enrolment code, exchanged for the credential when the credential file is empty or missing.
+    pub enrol_code: Option<String>,
+    /// Seconds between heartbeats.
+    pub heartbeat: Duration,
 }
 
 /// What the kiosk knows of one citizen's visit.
@@ -180,6 +184,51 @@ async fn guard(State(kiosk): State<Arc<Kiosk>>, request: Request, next: Next) ->
     response
 }
 
+/// Writes the credential for this user alone.
+fn write_credential(path: &std::path::Path, token: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(token.as_bytes())?;
+    Ok(())
+}
+
+impl Kiosk {
+    /// What the heartbeat says of each peripheral: `ok`, or what is wrong. The scanner's feed folder or SANE
+    /// device name, and the printer's IPP endpoint reached over TCP. Not yet: paper and toner (IPP
+    /// Get-Printer-Attributes), the card reader (PC/SC's reader list) and the camera (the browser's).
+    async fn peripherals(&self) -> serde_json::Value {
+        let scanner = match &self.scanner {
+            Scanner::Files { dir, .. } if dir.is_dir() => "ok".to_string(),
+            Scanner::Files { dir, .. } => format!("no feed folder {}", dir.display()),
+            Scanner::Sane(name) if name.is_empty() => "no device".to_string(),
+            Scanner::Sane(_) => "ok".to_string(),
+        };
+        let printer = match &self.printer {
+            None => "none".to_string(),
+            Some(p) => match tokio::time::timeout(
+                Duration::from_secs(3),
+                tokio::net::TcpStream::connect(p.authority()),
+            )
+            .await
+            {
+                Ok(Ok(_)) => "ok".to_string(),
+                _ => "unreachable".to_string(),
+            },
+        };
+        serde_json::json!({
+            "scanner": scanner,
+            "printer": printer,
+        })
+    }
+}
+
 /// Runs the agent until the process is stopped.
 pub async fn run(options: KioskOptions) -> Result<()> {
     let addr: SocketAddr = options
@@ -189,10 +238,18 @@ pub async fn run(options: KioskOptions) -> Result<()> {
     if !addr.ip().is_loopback() {
         bail!("the kiosk agent listens on the loopback only (its screens drive the device's credential)");
     }
-    let credential = std::fs::read_to_string(&options.device_credential)
-        .with_context(|| format!("reading {}", options.device_credential.display()))?
-        .trim()
-        .to_string();
+    let kept = std::fs::read_to_string(&options.device_credential)
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
+    let credential = match (&options.enrol_code, kept.is_empty()) {
+        (Some(code), true) => {
+            let token = Central::enrol(&options.server, code).await?;
+            write_credential(&options.device_credential, &token)?;
+            println!("enrolled with the central service");
+            token
+        }
+        _ => kept,
+    };
     if credential.is_empty() {
         bail!("{} holds no credential", options.device_credential.display());
     }
@@ -220,6 +277,19 @@ pub async fn run(options: KioskOptions) -> Result<()> {
                 None
             }
         },
+    });
+    let beating = kiosk.clone();
+    let every = options.heartbeat;
+    tokio::spawn(async move {
+        loop {
+            let state = beating.peripherals().await;
+            match beating.central.heartbeat(&state).await {
+                Ok(a) if a.ok() => {}
+                Ok(a) => tracing::warn!(status = a.status, "the central service refused the heartbeat"),
+                Err(e) => tracing::warn!(error = %e, "no heartbeat: the central service cannot be reached"),
+            }
+            tokio::time::sleep(every).await;
+        }
     });
     let sweeper = kiosk.clone();
     tokio::spawn(async move {

@@ -118,6 +118,16 @@ impl Printer {
         })
     }
 
+    /// `HOST:PORT` of the printer's IPP endpoint (port 631 when none is named).
+    pub fn authority(&self) -> String {
+        let host = self.uri["ipp://".len()..].split('/').next().unwrap_or_default();
+        if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:631")
+        }
+    }
+
     /// Sends `document` (of MIME type `format`: `application/pdf`, or `text/plain` for a
     /// receipt, UTF-8) to the printer as the job `job_name`; the printer's job id.
     pub async fn print(&self, document: &[u8], format: &str, job_name: &str) -> Result<u32> {
