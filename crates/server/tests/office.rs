@@ -50,6 +50,29 @@ fn text_of(report: &Value, key: &str) -> String {
     report[key].as_str().unwrap_or_default().to_string()
 }
 
+/// A browser story's report (the last line it printed), once the story succeeded and axe-core found no serious
+/// or critical violation on its pages.
+fn story_report(story: &str, printed: &str, errors: &str, succeeded: bool, server: &Server) -> Value {
+    let report: Value = printed
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report from {story}: {printed}\n{errors}"));
+    assert!(
+        succeeded,
+        "the {story} story failed: {report:#}\n{}",
+        server.log()
+    );
+    let serious: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(serious.is_empty(), "axe-core: {serious:#?}");
+    report
+}
+
 fn login(server: &Server, username: &str, password: &str) -> (u16, String) {
     let r = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -183,24 +206,13 @@ fn officers_sign_in_with_a_password_and_a_code_and_everything_else_is_refused() 
         .current_dir(browser_dir())
         .output()
         .expect("node office.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    assert!(
+    let report = story_report(
+        "office",
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
         out.status.success(),
-        "the office story failed: {report:#}\n{}",
-        server.log()
+        &server,
     );
-    let serious: Vec<&Value> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .collect();
-    assert!(serious.is_empty(), "axe-core: {serious:#?}");
     let text = |k: &str| report[k]["text"].as_str().unwrap_or_default().to_string();
     assert_eq!(report["wrongPassword"]["status"], 401, "{report}");
     assert!(text("wrongPassword").contains("OFF-0001"), "{report}");
@@ -516,24 +528,13 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         .current_dir(browser_dir())
         .output()
         .expect("node review.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no report: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    assert!(
+    let report = story_report(
+        "review",
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
         out.status.success(),
-        "the review story failed: {report:#}\n{}",
-        server.log()
+        &server,
     );
-    let serious: Vec<&Value> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .collect();
-    assert!(serious.is_empty(), "axe-core: {serious:#?}");
     let text = |k: &str| report[k].as_str().unwrap_or_default().to_string();
     for id in &held {
         assert!(text("queue").contains(id.as_str()), "{report}");
@@ -759,22 +760,7 @@ fn a_kiosk_enrolled_by_a_one_time_code_sends_heartbeats_until_it_is_revoked() {
 
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = node.wait().unwrap();
-    let report: Value = rest
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no report: {rest:?}"));
-    assert!(
-        status.success(),
-        "the fleet story failed: {report:#}\n{}",
-        server.log()
-    );
-    let serious: Vec<&Value> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .collect();
-    assert!(serious.is_empty(), "axe-core: {serious:#?}");
+    let report = story_report("fleet", &rest.join("\n"), "", status.success(), &server);
     let row = text_of(&report, "row");
     assert!(row.contains("scanner: ok"), "{row}");
     assert!(row.contains("printer: unreachable"), "the printer's alert: {row}");

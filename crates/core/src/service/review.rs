@@ -86,6 +86,15 @@ fn not_yours(review: &Review, now: OffsetDateTime) -> Error {
 }
 
 impl Service {
+    /// The held request `id` (OFF-0006 when there is none).
+    async fn held(&self, id: &str) -> Result<Review> {
+        self.office()?
+            .store
+            .review(id.trim())
+            .await?
+            .ok_or_else(no_review)
+    }
+
     /// Keeps a held request's pages and what it asked for, for the review queue. A service without a back
     /// office keeps nothing (the request waits in its intake record for an officer's API request).
     pub(super) async fn keep_held(&self, id: &str, request: &IssueRequest, reason: &str) -> Result<()> {
@@ -138,12 +147,7 @@ impl Service {
     /// One held request with its intake record.
     pub async fn office_review(&self, by: &super::SignedIn, id: &str) -> Result<ReviewView> {
         by.require(OfficeRole::acts)?;
-        let review = self
-            .office()?
-            .store
-            .review(id.trim())
-            .await?
-            .ok_or_else(no_review)?;
+        let review = self.held(id).await?;
         let intake = self.registry.intake(&review.id).await?;
         let claimant = (review.state == ReviewState::Waiting)
             .then(|| review.claimant(self.clock.now()).map(str::to_string))
@@ -158,12 +162,7 @@ impl Service {
     /// Page `n` (from 1) of a held request, as the citizen's scanner gave it.
     pub async fn office_review_page(&self, by: &super::SignedIn, id: &str, n: usize) -> Result<Vec<u8>> {
         by.require(OfficeRole::acts)?;
-        let review = self
-            .office()?
-            .store
-            .review(id.trim())
-            .await?
-            .ok_or_else(no_review)?;
+        let review = self.held(id).await?;
         let key = n
             .checked_sub(1)
             .and_then(|i| review.request.pages.get(i))
@@ -175,13 +174,13 @@ impl Service {
     pub async fn office_claim(&self, by: &super::SignedIn, id: &str, from: &str) -> Result<()> {
         by.require(OfficeRole::acts)?;
         let store = &self.office()?.store;
-        let review = store.review(id.trim()).await?.ok_or_else(no_review)?;
+        let review = self.held(id).await?;
         let now = self.clock.now();
         if !store
             .claim_review(&review.id, &by.officer.username, now, now - CLAIM_HOLDS)
             .await?
         {
-            let again = store.review(&review.id).await?.ok_or_else(no_review)?;
+            let again = self.held(&review.id).await?;
             return Err(not_yours(&again, now));
         }
         self.audit(&by.officer.username, "review_claim", &review.id, from)
@@ -199,7 +198,7 @@ impl Service {
     ) -> Result<Decided> {
         by.require(OfficeRole::acts)?;
         let store = self.office()?.store.clone();
-        let review = store.review(id.trim()).await?.ok_or_else(no_review)?;
+        let review = self.held(id).await?;
         let now = self.clock.now();
         let me = by.officer.username.as_str();
         if review.state != ReviewState::Waiting || review.claimant(now) != Some(me) {
@@ -273,7 +272,7 @@ impl Service {
             if let Some(key) = &ended.notice {
                 self.remove_all(std::slice::from_ref(key)).await;
             }
-            let again = store.review(&review.id).await?.ok_or_else(no_review)?;
+            let again = self.held(&review.id).await?;
             return Err(not_yours(&again, self.clock.now()));
         }
         if let Err(e) = self
@@ -297,12 +296,7 @@ impl Service {
 
     /// A refusal notice of the citizen's own (DEL-0004 for another's; OFF-0006 when there is none).
     pub async fn holder_notice(&self, holder_id: &str, id: &str) -> Result<Vec<u8>> {
-        let review = self
-            .office()?
-            .store
-            .review(id.trim())
-            .await?
-            .ok_or_else(no_review)?;
+        let review = self.held(id).await?;
         if review.request.holder_id != holder_id.trim() {
             return Err(Error::new(
                 Code::Del0004NotTheHolder,
