@@ -130,6 +130,17 @@ pub const ARTICLE_22: [&str; 6] = [
     "Giấy tờ, văn bản do cá nhân tự lập nhưng không có xác nhận, chứng nhận của cơ quan, tổ chức có thẩm quyền.",
 ];
 
+/// The clause of Art. 22 (1–6) a refusal's words name (`… Art. 22(3) …`), if any.
+pub fn article_22_clause(reason: &str) -> Option<u8> {
+    let rest = reason.split("Art. 22(").nth(1)?;
+    rest.split(')')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=ARTICLE_22.len() as u8).contains(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,17 +67,6 @@ pub struct Dashboard {
     pub kiosk_ratings: [u64; 5],
 }
 
-/// The clause of Art. 22 a refusal's words name (`… Art. 22(3) …`), if any.
-pub fn clause_named(reason: &str) -> Option<u8> {
-    let rest = reason.split("Art. 22(").nth(1)?;
-    rest.split(')')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=6).contains(n))
-}
-
 /// The `q` quantile (0–1) of sorted values, nearest rank.
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
@@ -134,7 +123,9 @@ impl Service {
                 IntakeDecision::OfficerReview => slot.held += 1,
                 IntakeDecision::Refuse => {
                     slot.refused += 1;
-                    *d.grounds.entry(clause_named(&i.reason).unwrap_or(0)).or_default() += 1;
+                    *d.grounds
+                        .entry(crate::rules::article_22_clause(&i.reason).unwrap_or(0))
+                        .or_default() += 1;
                 }
             }
         }
@@ -203,11 +194,12 @@ mod tests {
         assert_eq!(quantile(&v, 0.95), Some(10.0));
         assert_eq!(quantile(&[7.0], 0.95), Some(7.0));
         assert_eq!(quantile(&[], 0.5), None);
+        use crate::rules::article_22_clause;
         assert_eq!(
-            clause_named("cannot be certified (Decree 23, Art. 22(3)): MẬT"),
+            article_22_clause("cannot be certified (Decree 23, Art. 22(3)): MẬT"),
             Some(3)
         );
-        assert_eq!(clause_named("Art. 22(9)"), None);
-        assert_eq!(clause_named("no clause"), None);
+        assert_eq!(article_22_clause("Art. 22(9)"), None);
+        assert_eq!(article_22_clause("no clause"), None);
     }
 }

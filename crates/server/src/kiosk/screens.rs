@@ -961,9 +961,8 @@ pub(super) fn qr_image(text: &str, scale: u32) -> Response {
 
 /// The clause of Art. 22 a refusal names (`… Art. 22(3) …`), in the decree's words.
 fn article_22_clause(message: &str) -> Option<&'static str> {
-    let rest = message.split("Art. 22(").nth(1)?;
-    let n: usize = rest.split(')').next()?.trim().parse().ok()?;
-    banso_core::rules::ARTICLE_22.get(n.checked_sub(1)?).copied()
+    let n = banso_core::rules::article_22_clause(message)?;
+    banso_core::rules::ARTICLE_22.get(usize::from(n) - 1).copied()
 }
 
 /// The end of a visit: the central identity session ended, everything of the citizen dropped here, and the
