@@ -107,12 +107,18 @@ impl Service {
         let suffix = &self.settings.numbering.suffix;
         let numbers = self.registry.book_lines(year, suffix).await?;
         let copies = self.registry.book_copies(year, suffix).await?;
+        // Each number's copies, found once (a year's book may hold many thousands of numbers).
+        let mut by_number: std::collections::BTreeMap<u32, Vec<&CopyRecord>> =
+            std::collections::BTreeMap::new();
+        for c in &copies {
+            by_number.entry(c.sequence).or_default().push(c);
+        }
         let mut lines = Vec::with_capacity(numbers.len());
         let mut codes = Vec::with_capacity(numbers.len());
         let (mut used, mut voided) = (0u32, 0u32);
         for n in &numbers {
             let label = CertificationNumber::new(n.sequence, year, &self.settings.numbering).label();
-            let of: Vec<&CopyRecord> = copies.iter().filter(|c| c.sequence == n.sequence).collect();
+            let of: &[&CopyRecord] = by_number.get(&n.sequence).map_or(&[], Vec::as_slice);
             let line = match (n.status, of.first()) {
                 (BookLineStatus::Used, Some(first)) => {
                     used += 1;
@@ -125,7 +131,7 @@ impl Service {
                         of.len().to_string(),
                         first.original_pages.to_string(),
                         format_vnd(of.iter().map(|c| c.fee_vnd).sum()),
-                        status_note(&of),
+                        status_note(of),
                     ]
                 }
                 (BookLineStatus::Voided, _) => {

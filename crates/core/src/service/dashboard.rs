@@ -108,12 +108,9 @@ impl Service {
             {
                 continue;
             }
-            let Some(slot) = d
-                .days
-                .iter_mut()
-                .find(|(day, _)| *day == local_day(i.recorded_at))
-                .map(|(_, f)| f)
-            else {
+            // The window's days are consecutive from `first`: a day's figures are at its distance from it.
+            let offset = (local_day(i.recorded_at) - first).whole_days();
+            let Some((_, slot)) = usize::try_from(offset).ok().and_then(|o| d.days.get_mut(o)) else {
                 continue;
             };
             slot.requests += 1;
