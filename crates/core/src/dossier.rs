@@ -206,6 +206,26 @@ pub struct Dossier {
     pub refusal: Option<String>,
     /// Bumped by every change: a change is written only over the version it read.
     pub version: u64,
+    /// The submission's idempotency key (`{kiosk}:{key}`), unique among dossiers: the store refuses a second
+    /// dossier with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// The longest idempotency key a submission may carry.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// A submission's idempotency key, scoped to the channel (the kiosk's credential) that sent it: letters,
+/// digits and `-_.:` only, at most [`MAX_KEY_LEN`].
+pub fn submission_key(channel: &str, key: &str) -> Result<String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    if key.len() > MAX_KEY_LEN || !key.chars().all(fits) {
+        return Err(Error::new(
+            Code::Iss0005InvalidField,
+            format!("the Idempotency-Key is at most {MAX_KEY_LEN} letters, digits and -_.:"),
+        ));
+    }
+    Ok(format!("{channel}:{key}"))
 }
 
 /// One step of a dossier's timeline.
@@ -671,6 +691,7 @@ mod tests {
             result_object: None,
             refusal: None,
             version: 1,
+            key: None,
         }
     }
 }

@@ -129,6 +129,8 @@ codes! {
     Id0006MethodUnavailable = "ID-0006",
     /// Too many failed attempts: the identity session has ended; the citizen may start again or call an officer.
     Id0007TooManyAttempts = "ID-0007",
+    /// The submission grant is not this service's, was made for another kiosk or procedure, or has expired.
+    Id0008BadGrant = "ID-0008",
     /// The fee must be paid first: the answer names the payment to make.
     Pay0001Due = "PAY-0001",
     /// The payment named has not been confirmed by the payment gateway (yet), or it failed.
@@ -227,6 +229,7 @@ impl Code {
             | Code::Off0003NotSignedIn => Kind::Unauthorized,
             Code::Off0002Locked => Kind::TooMany,
             Code::Auth0003Forbidden
+            | Code::Id0008BadGrant
             | Code::Auth0005IdentityRequired
             | Code::Auth0006HolderMismatch
             | Code::Del0004NotTheHolder

@@ -21,7 +21,7 @@
 //! [`FACE_ATTEMPTS`] times before the session fails.
 
 use crate::error::{Code, Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
@@ -41,7 +41,7 @@ pub const WEB_SESSIONS: usize = 256;
 pub const CHALLENGE_TURNS: usize = 2;
 
 /// How the citizen proved who they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// The chip ID card (passive and active authentication), then a live face matched against the chip's.
@@ -51,7 +51,7 @@ pub enum Method {
 }
 
 /// A citizen as the service proved them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvenHolder {
     /// The 12-digit citizen ID number.
     pub id_number: String,

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod code;
 pub mod dossier;
 pub mod error;
+pub mod grant;
 pub mod identity;
 pub mod merkle;
 pub mod model;

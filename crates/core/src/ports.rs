@@ -556,6 +556,9 @@ pub trait DossierStore: Send + Sync {
         deliveries: &[crate::dossier::Delivery],
     ) -> Result<(), StoreError>;
     async fn dossier(&self, code: &str) -> Result<Option<crate::dossier::Dossier>, StoreError>;
+    /// The code of the dossier filed with the submission key `key` ([`crate::dossier::Dossier::key`]); the key
+    /// is taken in the dossier's insert, and a second dossier with it is refused ([`StoreError::Conflict`]).
+    async fn dossier_by_key(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes `dossier` over the stored one if that is still at `read_version` (else `false`: another change
     /// came first, and nothing is written), with its event and deliveries.
     async fn update_dossier(

@@ -89,9 +89,13 @@ enum Command {
         /// to --device-credential) when that file is empty or missing.
         #[arg(long)]
         enrol_code: Option<String>,
-        /// Seconds between heartbeats to the central service.
+        /// Seconds between heartbeats to the central service (and tries of the offline queue).
         #[arg(long, default_value_t = 30)]
         heartbeat_secs: u64,
+        /// The offline queue's folder: procedure submissions kept while the central service cannot be reached.
+        /// Default: `<device credential>.queue`.
+        #[arg(long)]
+        queue: Option<PathBuf>,
     },
     /// Certify copies of an original from its page files (PNG, JPEG or PDF).
     Issue {
@@ -330,6 +334,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             printer,
             enrol_code,
             heartbeat_secs,
+            queue,
         } => {
             kiosk::run(kiosk::KioskOptions {
                 printer,
@@ -341,6 +346,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 idle: std::time::Duration::from_secs(idle_secs.max(5)),
                 enrol_code,
                 heartbeat: std::time::Duration::from_secs(heartbeat_secs.max(1)),
+                queue,
             })
             .await?;
             Ok(0)

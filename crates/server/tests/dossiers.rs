@@ -739,3 +739,185 @@ fn a_procedures_fee_is_paid_through_the_gateway_before_its_dossier_is_filed() {
         "no payment asked: {e}"
     );
 }
+
+/// The offline queue's two promises at the central service. A kiosk's submission with an `Idempotency-Key`
+/// files one dossier per key: sent again after a lost answer, from the offline queue, or by several at once, it is
+/// answered with the dossier filed the first time. And a submission grant, made while the citizen's identity
+/// session was verified, files that citizen's dossier of that procedure from that kiosk after the session has
+/// ended; another kiosk, another procedure, a changed grant or none is refused with a stable code and files
+/// nothing.
+#[test]
+fn a_kiosk_files_once_per_key_and_from_its_offline_queue_with_a_grant() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let mut citizens = Citizens::new(&dir, &[HOLDER]);
+    let backend = citizens.trusted_by(Backend::local(&dir));
+    let server = backend.serve();
+    let kiosk = backend.token("kiosk");
+    let other_kiosk = backend.token("kiosk");
+    let agency = backend.token("agency");
+    let paper = json!([{"document": "giay-to-can-ky", "pages": [b64(&sample_page("jpeg", 150, 9))]}]);
+    let body = json!({"procedure": SIGNATURE, "form": signature_form(), "attachments": paper});
+    let send = |token: &str, headers: &[(&str, &str)], body: &Value| {
+        let mut r = server
+            .http
+            .post(server.url("/api/v1/dossiers"))
+            .bearer_auth(token)
+            .json(body);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let filed = || {
+        let (s, feed) = server.kiosk_json(&agency, Method::GET, "/api/v1/integration/events", None);
+        assert_eq!(s, 200, "{feed}");
+        let mut codes: Vec<String> = feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "received")
+            .map(|e| e["dossier"].as_str().unwrap().to_string())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let session = server.identify(&kiosk, &mut citizens.people[0]);
+    let grant_for = |token: &str, session: &str, procedure: &str| {
+        server.kiosk_json(
+            token,
+            Method::POST,
+            &format!("/api/v1/identity/sessions/{session}/grant"),
+            Some(json!({ "procedure": procedure })),
+        )
+    };
+    let (s, g) = grant_for(&kiosk, &session, SIGNATURE);
+    assert_eq!(s, 201, "{g}");
+    let grant = g["grant"].as_str().unwrap().to_string();
+    assert!(g["expires_at"].as_str().unwrap().len() >= 20, "{g}");
+    // No grant for another kiosk's session, or for a procedure the catalogue lacks.
+    let (s, e) = grant_for(&other_kiosk, &session, SIGNATURE);
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
+    let (s, e) = grant_for(&kiosk, &session, "9.999999");
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("PRO-0001")), "{e}");
+
+    // A lost answer: filed with the session and a key, then sent again from the queue with the grant and the
+    // same key — one dossier, the second answer naming it without its lookup code.
+    let (s, first) = send(
+        &kiosk,
+        &[
+            ("banso-identity-session", &session),
+            ("idempotency-key", "dossier-lost-answer"),
+        ],
+        &body,
+    );
+    assert_eq!(s, 201, "{first}");
+    let code = first["dossier"]["code"].as_str().unwrap().to_string();
+    assert_eq!(
+        first["lookup_code"].as_str().unwrap().replace('-', "").len(),
+        8,
+        "{first}"
+    );
+    let (s, again) = send(
+        &kiosk,
+        &[
+            ("banso-submission-grant", &grant),
+            ("idempotency-key", "dossier-lost-answer"),
+        ],
+        &body,
+    );
+    assert_eq!((s, again["replayed"].as_bool()), (200, Some(true)), "{again}");
+    assert_eq!(again["dossier"]["code"], code.as_str(), "{again}");
+    assert!(
+        again.get("lookup_code").is_none(),
+        "the lookup code is shown once: {again}"
+    );
+    // The same key from another kiosk is that kiosk's own key: its grant check refuses it first.
+    let (s, e) = send(
+        &other_kiosk,
+        &[
+            ("banso-submission-grant", &grant),
+            ("idempotency-key", "dossier-lost-answer"),
+        ],
+        &body,
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("ID-0008")), "{e}");
+    assert_eq!(filed(), [code.clone()]);
+
+    // The citizen has left: the session ends, the grant still files (their dossier, as the chip proved them).
+    let (s, _) = server.kiosk_json(
+        &kiosk,
+        Method::DELETE,
+        &format!("/api/v1/identity/sessions/{session}"),
+        None,
+    );
+    assert_eq!(s, 204);
+    let (s, e) = send(&kiosk, &[("banso-identity-session", &session)], &body);
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
+    // Refused, filing nothing: another procedure, a changed grant, a key that is not one.
+    let mut birth = body.clone();
+    birth["procedure"] = json!(BIRTH);
+    let (s, e) = send(&kiosk, &[("banso-submission-grant", &grant)], &birth);
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("ID-0008")), "{e}");
+    let changed = format!("{}A", &grant[..grant.len() - 1]);
+    let changed = if changed == grant {
+        format!("{}B", &grant[..grant.len() - 1])
+    } else {
+        changed
+    };
+    let (s, e) = send(&kiosk, &[("banso-submission-grant", &changed)], &body);
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("ID-0008")), "{e}");
+    let (s, e) = send(
+        &kiosk,
+        &[
+            ("banso-submission-grant", &grant),
+            ("idempotency-key", "not a key/.."),
+        ],
+        &body,
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("ISS-0005")), "{e}");
+    assert_eq!(filed(), [code.clone()], "nothing filed by a refusal");
+
+    // The queue sent by several at once (a drain racing a retry): one dossier for the key.
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let tasks: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    send(
+                        &kiosk,
+                        &[
+                            ("banso-submission-grant", &grant),
+                            ("idempotency-key", "dossier-queued-1"),
+                        ],
+                        &body,
+                    )
+                })
+            })
+            .collect();
+        tasks.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let made: Vec<_> = answers.iter().filter(|(s, _)| *s == 201).collect();
+    assert_eq!(made.len(), 1, "{answers:?}");
+    let queued_code = made[0].1["dossier"]["code"].as_str().unwrap().to_string();
+    for (s, a) in &answers {
+        assert!(*s == 201 || (*s == 200 && a["replayed"] == true), "{a}");
+        assert_eq!(a["dossier"]["code"], queued_code.as_str(), "{a}");
+    }
+    let mut expect = vec![code, queued_code.clone()];
+    expect.sort();
+    assert_eq!(filed(), expect);
+    // Filed for the citizen the chip proved, though their session had ended; the fee is the office's to take.
+    let (s, d) = server.kiosk_json(
+        &agency,
+        Method::GET,
+        &format!("/api/v1/integration/dossiers/{queued_code}"),
+        None,
+    );
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        (d["holder_id"].as_str(), d["holder_name"].as_str()),
+        (Some(HOLDER.0), Some(HOLDER.1)),
+        "{d}"
+    );
+}

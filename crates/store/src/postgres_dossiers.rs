@@ -122,9 +122,23 @@ impl DossierStore for PgRegistry {
                     ],
                 )
                 .await?;
+            if let Some(key) = &d.key {
+                client
+                    .execute(schema::INSERT_DOSSIER_KEY, &[key, &d.code])
+                    .await?;
+            }
             insert_event_and_deliveries(client, event, deliveries).await
         })
         .await
+    }
+
+    async fn dossier_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(schema::DOSSIER_BY_KEY, &[&key])
+            .await
+            .map_err(err)?;
+        row.map(|r| r.try_get::<_, String>(0).map_err(err)).transpose()
     }
 
     async fn dossier(&self, code: &str) -> Result<Option<Dossier>, StoreError> {

@@ -592,6 +592,9 @@ pub fn dossier_statements(serial: &str) -> Vec<String> {
         )"
         .to_string(),
         "CREATE INDEX IF NOT EXISTS dossiers_holder ON dossiers (holder_id, received_at)".to_string(),
+        // A submission's idempotency key, taken in the dossier's own transaction: a second dossier with it is
+        // refused whichever node files it.
+        "CREATE TABLE IF NOT EXISTS dossier_keys (key TEXT PRIMARY KEY, dossier TEXT NOT NULL)".to_string(),
         format!(
             "CREATE TABLE IF NOT EXISTS dossier_events (
             seq {serial},
@@ -638,6 +641,9 @@ pub const INSERT_DOSSIER: &str = "INSERT INTO dossiers (code, holder_id, procedu
     version, data) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 pub const SELECT_DOSSIER: &str = "SELECT data FROM dossiers WHERE code = $1";
+
+pub const INSERT_DOSSIER_KEY: &str = "INSERT INTO dossier_keys (key, dossier) VALUES ($1, $2)";
+pub const DOSSIER_BY_KEY: &str = "SELECT dossier FROM dossier_keys WHERE key = $1";
 
 /// Writes a dossier over the version it was read at (no row changed: another change came first).
 pub const UPDATE_DOSSIER: &str =

@@ -135,10 +135,22 @@ impl DossierStore for SqliteRegistry {
                 ],
             )
             .map_err(err)?;
+            if let Some(key) = &d.key {
+                tx.execute(schema::INSERT_DOSSIER_KEY, params![key, d.code])
+                    .map_err(err)?;
+            }
             insert_event_and_deliveries(&tx, &event, &deliveries)?;
             tx.commit().map_err(err)
         })
         .await
+    }
+
+    async fn dossier_by_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(schema::DOSSIER_BY_KEY)?
+                .query_row(params![key], |r| r.get(0))
+                .optional()
+        })
     }
 
     async fn dossier(&self, code: &str) -> Result<Option<Dossier>, StoreError> {

@@ -526,6 +526,7 @@ fn dossier(code: &str, holder: &str, at: OffsetDateTime) -> Dossier {
         result_object: None,
         refusal: None,
         version: 1,
+        key: None,
     }
 }
 
@@ -1124,8 +1125,42 @@ async fn a_held_request_is_claimed_by_one_officer_and_decided_once(
     assert_eq!(since, ["review-a"], "held since then, decided or not");
 }
 
+/// A submission key is taken with its dossier, once: a second dossier with the key is refused and nothing of
+/// it is written, whichever connection files it; the key finds the first dossier.
+async fn a_submission_key_files_one_dossier(store: &dyn DossierStore) {
+    let key = "kiosk-7:visit-1f2e";
+    assert_eq!(store.dossier_by_key(key).await.unwrap(), None);
+    let mut first = dossier("UBND-VH-261204-0001", "001080099999", AT);
+    first.key = Some(key.into());
+    let mut second = dossier("UBND-VH-261204-0002", "001080099999", AT);
+    second.key = Some(key.into());
+    let (e1, e2) = (
+        event(&first.code, "received", Status::Received, AT),
+        event(&second.code, "received", Status::Received, AT),
+    );
+    let (a, b) = tokio::join!(
+        store.insert_dossier(&first, &e1, &[]),
+        store.insert_dossier(&second, &e2, &[]),
+    );
+    let won = match (&a, &b) {
+        (Ok(()), Err(StoreError::Conflict(_))) => &first,
+        (Err(StoreError::Conflict(_)), Ok(())) => &second,
+        other => panic!("one dossier per key: {other:?}"),
+    };
+    let lost = if won.code == first.code { &second } else { &first };
+    assert_eq!(
+        store.dossier_by_key(key).await.unwrap().as_deref(),
+        Some(won.code.as_str())
+    );
+    assert_eq!(store.dossier(&won.code).await.unwrap().as_ref(), Some(won));
+    assert_eq!(store.dossier(&lost.code).await.unwrap(), None);
+    assert!(store.dossier_events(&lost.code).await.unwrap().is_empty());
+    assert_eq!(store.dossier_by_key("kiosk-8:visit-1f2e").await.unwrap(), None);
+}
+
 async fn dossier_contract(store: Arc<dyn DossierStore>) {
     a_dossier_changes_only_over_the_version_it_read(store.as_ref()).await;
+    a_submission_key_files_one_dossier(store.as_ref()).await;
     a_dossiers_step_is_rated_once(store.as_ref()).await;
     deliveries_are_claimed_once_then_retried_delivered_or_dead(store).await;
 }

@@ -8,11 +8,12 @@ use super::payment::{dossier_payment_digest, Payable, PaymentDue};
 use super::Service;
 use crate::code::{random_secret, VerificationCode};
 use crate::dossier::{
-    code_prefix, lookup_mac, lookup_matches, new_lookup_code, normalise_lookup, Action, Attachment,
-    AttachmentSource, Delivery, Dossier, Event, Rating, Satisfaction, Status, MAX_COMMENT, MAX_REASONS,
-    RATING_STEPS,
+    code_prefix, lookup_mac, lookup_matches, new_lookup_code, normalise_lookup, submission_key, Action,
+    Attachment, AttachmentSource, Delivery, Dossier, Event, Rating, Satisfaction, Status, MAX_COMMENT,
+    MAX_REASONS, RATING_STEPS,
 };
 use crate::error::{Code, Error, Result};
+use crate::grant::Grant;
 use crate::identity::ProvenHolder;
 use crate::model::CopyStatus;
 use crate::ports::{DossierStore, EntropyRng, Notice, Notices, OriginalToCheck};
@@ -54,6 +55,9 @@ pub struct Submission {
     /// The payment of the procedure's fee, once the gateway confirmed it (a kiosk's submission of a procedure
     /// with a fixed fee is first answered with the payment due).
     pub payment: Option<String>,
+    /// The kiosk's idempotency key (scoped here to its credential): a submission sent again with it — a lost
+    /// answer, the offline queue's replay — returns the dossier filed the first time instead of a second one.
+    pub key: Option<String>,
 }
 
 /// A document brought for a dossier.
@@ -192,6 +196,9 @@ pub enum Filing {
     /// The procedure's fee is paid first: nothing was filed; the submission, sent again naming the payment
     /// once the gateway confirmed it, is.
     PaymentDue(PaymentDue),
+    /// A submission with the same key was filed before: that dossier. Its lookup code is not shown again (it
+    /// was on the first answer, the slip and the e-mail).
+    Already(Box<DossierView>),
 }
 
 /// A submission received.
@@ -322,6 +329,49 @@ impl Service {
         self.submit_for(holder, method, device, true, s).await
     }
 
+    /// A kiosk's submission sent from its offline queue, for the citizen a [`Grant`] names (made while their
+    /// identity session was verified). Its fee, if any, is paid at the office: the citizen is no longer at the
+    /// kiosk to pay by QR.
+    pub async fn submit_dossier_granted(&self, device: &str, grant: &str, s: Submission) -> Result<Filing> {
+        // The grant names the procedure by its id; a submission may name it by its national code.
+        let procedure = self
+            .dossier_settings()?
+            .catalogue
+            .get(s.procedure.trim())?
+            .id
+            .clone();
+        let grant = Grant::open(
+            &self.settings.capability_secret,
+            grant,
+            device,
+            &procedure,
+            self.clock.now(),
+        )?;
+        self.submit_for(grant.holder, grant.method, device, false, s)
+            .await
+    }
+
+    /// A grant for the citizen of the device's verified identity session `session` to file a dossier of
+    /// `procedure` later, from the kiosk's offline queue; and when it expires.
+    pub fn submission_grant(
+        &self,
+        device: &str,
+        session: &str,
+        procedure: &str,
+    ) -> Result<(String, OffsetDateTime)> {
+        let (holder, method) = self.verified_identity(device, session)?;
+        let procedure = self
+            .dossier_settings()?
+            .catalogue
+            .get(procedure.trim())?
+            .id
+            .clone();
+        let grant = Grant::new(device, &procedure, holder, method, self.clock.now());
+        let expires =
+            OffsetDateTime::from_unix_timestamp(grant.expires).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Ok((grant.seal(&self.settings.capability_secret), expires))
+    }
+
     /// A submission from a citizen's browser signed in with the app (session `id`); its fee, if any, is paid
     /// at the office.
     pub async fn submit_dossier_web(&self, id: &str, s: Submission) -> Result<Submitted> {
@@ -331,6 +381,10 @@ impl Service {
             Filing::PaymentDue(_) => Err(Error::new(
                 Code::Sys0003Internal,
                 "a web submission was asked for a payment",
+            )),
+            Filing::Already(_) => Err(Error::new(
+                Code::Sys0003Internal,
+                "a web submission was answered as a repeat (it carries no key)",
             )),
         }
     }
@@ -344,6 +398,16 @@ impl Service {
         s: Submission,
     ) -> Result<Filing> {
         let settings = self.dossier_settings()?.clone();
+        let key = s
+            .key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| submission_key(channel, k))
+            .transpose()?;
+        if let Some(done) = self.filed_with(&settings, key.as_deref()).await? {
+            return Ok(Filing::Already(done));
+        }
         let procedure = settings.catalogue.get(s.procedure.trim())?;
         // The identity's fields come from the proof: left empty they take it, sent otherwise they are refused.
         let form = procedure.validate_for(&s.form, &holder)?.values().clone();
@@ -419,13 +483,12 @@ impl Service {
             result_object: None,
             refusal: None,
             version: 1,
+            key: key.clone(),
         };
         // Spent on this dossier's code; given back if the dossier is not filed after all.
         let Some((what, reference)) = payable.as_ref().zip(named) else {
-            return self
-                .file(&settings, procedure, dossier, &s.attachments)
-                .await
-                .map(|s| Filing::Filed(Box::new(s)));
+            let filed = self.file(&settings, procedure, dossier, &s.attachments).await;
+            return self.or_filed_before(&settings, key.as_deref(), filed).await;
         };
         self.spend_payment(what, reference, &code).await?;
         dossier.fee_paid = Some(reference.to_string());
@@ -436,7 +499,47 @@ impl Service {
                     "a payment spent on a dossier not filed could not be given back");
             }
         }
-        filed.map(|s| Filing::Filed(Box::new(s)))
+        self.or_filed_before(&settings, key.as_deref(), filed).await
+    }
+
+    /// The dossier filed before with the submission key `key`, if any.
+    async fn filed_with(
+        &self,
+        settings: &DossierSettings,
+        key: Option<&str>,
+    ) -> Result<Option<Box<DossierView>>> {
+        let Some(key) = key else { return Ok(None) };
+        let Some(code) = settings.store.dossier_by_key(key).await? else {
+            return Ok(None);
+        };
+        let d = settings.store.dossier(&code).await?.ok_or_else(|| {
+            Error::new(
+                Code::Sys0001Storage,
+                format!("the dossier {code} of a key is missing"),
+            )
+        })?;
+        let events = settings.store.dossier_events(&code).await?;
+        Ok(Some(Box::new(self.view(&d, events))))
+    }
+
+    /// A filing that lost the race for its key to a concurrent one with the same key (the store refused the
+    /// second key; what it stored was removed) answers with the winner's dossier.
+    async fn or_filed_before(
+        &self,
+        settings: &DossierSettings,
+        key: Option<&str>,
+        filed: Result<Submitted>,
+    ) -> Result<Filing> {
+        match filed {
+            Ok(s) => Ok(Filing::Filed(Box::new(s))),
+            Err(e) if e.code == Code::Sys0001Storage && key.is_some() => {
+                match self.filed_with(settings, key).await? {
+                    Some(done) => Ok(Filing::Already(done)),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Files a numbered dossier: its documents kept, its lookup code drawn, its slip signed and stored, the

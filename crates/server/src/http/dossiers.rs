@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 
 /// The header (or `k` in the query) that carries a dossier's lookup code.
 pub const LOOKUP_HEADER: &str = "banso-lookup-code";
+/// The header that carries a submission grant (`core::grant`), in place of the identity session, when a kiosk
+/// sends a dossier from its offline queue.
+pub const GRANT_HEADER: &str = "banso-submission-grant";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,25 +85,42 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<
     serde_json::from_slice(body).map_err(|e| bad_request(format!("the JSON body is not {what}: {e}")))
 }
 
-/// `POST /api/v1/dossiers`: a kiosk's submission, for the citizen its verified identity session proved.
+/// `POST /api/v1/dossiers`: a kiosk's submission, for the citizen its verified identity session proved (or,
+/// from its offline queue, the grant made while it was verified). `Idempotency-Key` makes a repeat answer with
+/// the dossier filed the first time (200, `"replayed": true`) instead of filing another.
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Kiosk])?;
-    let session = req
-        .headers()
-        .get(IDENTITY_SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            ApiError(Error::new(
+    let headers = req.headers().clone();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    /// Who the submission is for.
+    enum Citizen {
+        Session(String),
+        Granted(String),
+    }
+    let citizen = match (header(IDENTITY_SESSION_HEADER), header(GRANT_HEADER)) {
+        (Some(session), _) => Citizen::Session(session),
+        (None, Some(grant)) => Citizen::Granted(grant),
+        (None, None) => {
+            return Err(ApiError(Error::new(
                 Code::Auth0005IdentityRequired,
-                format!("a dossier is submitted for a citizen the service identified: send {IDENTITY_SESSION_HEADER}"),
-            ))
-        })?;
+                format!(
+                    "a dossier is submitted for a citizen the service identified: send {IDENTITY_SESSION_HEADER} \
+                     (or {GRANT_HEADER} from the offline queue)"
+                ),
+            )))
+        }
+    };
+    let key = header("idempotency-key");
     let body = read_bytes(req, &state).await?;
     let parsed: SubmitJson = json_body(&body, "a dossier")?;
     let submission = Submission {
@@ -109,14 +129,37 @@ pub async fn submit(
         attachments: attachments(parsed.attachments)?,
         email: parsed.email,
         payment: parsed.payment,
+        key,
     };
-    let s = match state
-        .service
-        .submit_dossier(&caller.token_id, &session, submission)
-        .await?
-    {
+    let filing = match citizen {
+        Citizen::Session(session) => {
+            state
+                .service
+                .submit_dossier(&caller.token_id, &session, submission)
+                .await?
+        }
+        Citizen::Granted(grant) => {
+            state
+                .service
+                .submit_dossier_granted(&caller.token_id, &grant, submission)
+                .await?
+        }
+    };
+    let s = match filing {
         Filing::Filed(s) => s,
         Filing::PaymentDue(due) => return Ok(super::api::payment_due(&due)),
+        Filing::Already(dossier) => {
+            let code = dossier.public.code.clone();
+            return Ok((
+                StatusCode::OK,
+                Json(json!({
+                    "dossier": dossier,
+                    "replayed": true,
+                    "tracking_url": state.service.tracking_url(&code, None),
+                })),
+            )
+                .into_response());
+        }
     };
     Ok((
         StatusCode::CREATED,

@@ -75,6 +75,37 @@ pub async fn status(
     Ok(Json(view).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantJson {
+    /// The procedure's id in the catalogue.
+    procedure: String,
+}
+
+/// `POST /api/v1/identity/sessions/{id}/grant`: while the session is verified, a grant for its citizen to file a
+/// dossier of one procedure from this kiosk's offline queue later (`core::grant`).
+pub async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let body = read_bytes(req, &state).await?;
+    let parsed: GrantJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"procedure\": \"…\"}}: {e}")))?;
+    let (grant, expires) = state.service.submission_grant(&device, &id, &parsed.procedure)?;
+    let expires = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "grant": grant, "expires_at": expires })),
+    )
+        .into_response())
+}
+
 /// `DELETE /api/v1/identity/sessions/{id}`: the citizen is done (or the kiosk timed out).
 pub async fn end(
     State(state): State<AppState>,

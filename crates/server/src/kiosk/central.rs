@@ -247,13 +247,38 @@ impl Central {
         Ok((spec, prefill))
     }
 
-    /// Submits a dossier for the citizen of the verified `session`.
-    pub async fn submit_dossier(&self, session: &str, body: &Value) -> Result<Answer> {
+    /// Submits a dossier for the citizen of the verified `session`; `key` (the draft's) makes a repeat return
+    /// the dossier filed the first time.
+    pub async fn submit_dossier(&self, session: &str, key: &str, body: &Value) -> Result<Answer> {
         self.send(
             self.http
                 .post(self.url("/api/v1/dossiers"))
                 .header("Banso-Identity-Session", session)
+                .header("Idempotency-Key", key)
                 .json(body),
+        )
+        .await
+    }
+
+    /// While `session` is verified, a grant for its citizen to file a dossier of `procedure` from the offline
+    /// queue later.
+    pub async fn submission_grant(&self, session: &str, procedure: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/identity/sessions/{session}/grant")))
+                .json(&json!({ "procedure": procedure })),
+        )
+        .await
+    }
+
+    /// Sends a dossier from the offline queue, for the citizen its grant names.
+    pub async fn submit_queued(&self, q: &super::queue::Queued) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url("/api/v1/dossiers"))
+                .header("Banso-Submission-Grant", &q.grant)
+                .header("Idempotency-Key", &q.key)
+                .json(&q.body),
         )
         .await
     }

@@ -17,6 +17,7 @@ mod identify;
 mod pay;
 mod printer;
 mod procedures;
+mod queue;
 mod screens;
 mod voice;
 
@@ -28,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,8 +61,10 @@ pub struct KioskOptions {
     pub printer: Option<String>,
     /// A one-time enrolment code, exchanged for the credential when the credential file is empty or missing.
     pub enrol_code: Option<String>,
-    /// Seconds between heartbeats.
+    /// Seconds between heartbeats (and tries of the offline queue).
     pub heartbeat: Duration,
+    /// The offline queue's folder (none: `<device credential>.queue` beside it).
+    pub queue: Option<PathBuf>,
 }
 
 /// What the kiosk knows of one citizen's visit.
@@ -110,9 +114,52 @@ pub struct Kiosk {
     pub printer: Option<printer::Printer>,
     /// Spoken prompts made so far, by (step, English).
     pub voices: Mutex<HashMap<(usize, bool), voice::Wav>>,
+    /// Procedure submissions waiting for the link to the centre.
+    pub queue: queue::Queue,
+    /// Whether the central service answered the last call made to it.
+    pub online: AtomicBool,
 }
 
 impl Kiosk {
+    /// Notes whether the central service answered (any answer, even a refusal) or could not be reached.
+    pub fn reached(&self, answered: bool) {
+        self.online.store(answered, Ordering::Relaxed);
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
+    }
+
+    /// One heartbeat, then, if the central service took it, the offline queue sent.
+    async fn beat(&self) {
+        let state = self.peripherals().await;
+        match self.central.heartbeat(&state).await {
+            Ok(a) if a.ok() => {
+                self.reached(true);
+                if self.queue.len() > 0 {
+                    let d = self
+                        .queue
+                        .drain(|q| async move { self.central.submit_queued(&q).await })
+                        .await;
+                    tracing::info!(
+                        filed = d.filed,
+                        refused = d.refused,
+                        waiting = d.waiting,
+                        "offline queue sent"
+                    );
+                }
+            }
+            Ok(a) => {
+                self.reached(true);
+                tracing::warn!(status = a.status, "the central service refused the heartbeat")
+            }
+            Err(e) => {
+                self.reached(false);
+                tracing::warn!(error = %e, "no heartbeat: the central service cannot be reached")
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Visit>> {
         self.visits.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -270,6 +317,12 @@ pub async fn run(options: KioskOptions) -> Result<()> {
             .map(printer::Printer::new)
             .transpose()?,
         voices: Mutex::new(HashMap::new()),
+        queue: queue::Queue::open(&options.queue.clone().unwrap_or_else(|| {
+            let mut dir = options.device_credential.clone().into_os_string();
+            dir.push(".queue");
+            PathBuf::from(dir)
+        }))?,
+        online: AtomicBool::new(true),
         faces: match tokio::task::spawn_blocking(banso_face::FaceModels::load_default).await? {
             Ok(models) => Some(Arc::new(models)),
             Err(e) => {
@@ -282,12 +335,7 @@ pub async fn run(options: KioskOptions) -> Result<()> {
     let every = options.heartbeat;
     tokio::spawn(async move {
         loop {
-            let state = beating.peripherals().await;
-            match beating.central.heartbeat(&state).await {
-                Ok(a) if a.ok() => {}
-                Ok(a) => tracing::warn!(status = a.status, "the central service refused the heartbeat"),
-                Err(e) => tracing::warn!(error = %e, "no heartbeat: the central service cannot be reached"),
-            }
+            beating.beat().await;
             tokio::time::sleep(every).await;
         }
     });

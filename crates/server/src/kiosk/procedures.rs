@@ -3,6 +3,11 @@
 //! (a certified copy from the citizen's wallet, or pages scanned here), a review, then the dossier code, the
 //! lookup code and the appointment slip (printed here; e-mailed by the central service when the form gives an
 //! address), and the rating.
+//!
+//! When the central service cannot be reached at the moment of filing (a mobile service vehicle's link drops),
+//! the submission goes to the kiosk's offline queue (`queue.rs`) with the grant the central service gave when
+//! the form opened, and the screen says it is kept and will be sent; the dossier code and the slip come by
+//! e-mail (or from the one-stop desk) once the queue is sent.
 
 use super::screens::{gate, peek_visit, problem, refused, render, see, unreachable, with_visit, Frame};
 use super::Kiosk;
@@ -40,6 +45,13 @@ pub struct Draft {
     pub error: Option<String>,
     /// The fee's payment, once the gateway confirmed it (named by every later submission of this draft).
     pub paid: Option<String>,
+    /// The draft's idempotency key: every try of it, and its replay from the offline queue, files one dossier.
+    pub key: String,
+    /// The central service's grant to file this draft from the offline queue (none: it gave none, and a
+    /// submission that cannot reach it is not queued).
+    pub grant: Option<String>,
+    /// The offline queue's reference, once the submission waits there.
+    pub queued: Option<String>,
 }
 
 pub fn routes(router: Router<Arc<Kiosk>>) -> Router<Arc<Kiosk>> {
@@ -53,6 +65,7 @@ pub fn routes(router: Router<Arc<Kiosk>>) -> Router<Arc<Kiosk>> {
         .route("/procedures/review", get(review))
         .route("/procedures/submit", post(submit))
         .route("/procedures/done", get(done))
+        .route("/procedures/queued", get(queued))
         .route("/procedures/print", post(print))
         .route("/procedures/rate", post(rate))
         .route("/static/dossier-qr.png", get(dossier_qr))
@@ -158,10 +171,31 @@ async fn choose(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap, Form(c): Fo
                 .flatten()
                 .map(|p| (text(&p["key"]), text(&p["value"]), text(&p["from"])))
                 .collect();
+            // Asked now, while the identity session is verified: should the link drop by the time the citizen
+            // files, the dossier can still be queued.
+            let grant = match kiosk.central.submission_grant(&session, &id).await {
+                Ok(a) if a.ok() => a.body["grant"].as_str().map(str::to_string),
+                Ok(a) => {
+                    tracing::warn!(
+                        status = a.status,
+                        code = a.code().unwrap_or(""),
+                        "no submission grant: this draft is not queued offline"
+                    );
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no submission grant: this draft is not queued offline");
+                    None
+                }
+            };
+            let mut key = [0u8; 12];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
             with_visit(&kiosk, &headers, |v| {
                 v.procedure = Some(Draft {
                     spec: spec.body,
                     prefilled,
+                    key: format!("dossier-{}", hex::encode(key)),
+                    grant,
                     ..Default::default()
                 })
             });
@@ -567,8 +601,16 @@ fn fee_of(d: &Draft, en: bool) -> String {
     }
 }
 
-/// The submission of the visit's draft: its identity session and the body the central service takes.
-fn submission(v: &super::Visit) -> Option<(String, Value)> {
+/// The submission of the visit's draft: its identity session, its key and grant, and the body the central service
+/// takes.
+struct Submission {
+    session: String,
+    key: String,
+    grant: Option<String>,
+    body: Value,
+}
+
+fn submission(v: &super::Visit) -> Option<Submission> {
     use base64::Engine;
     let session = v.identity.clone()?;
     let d = v.procedure.as_ref()?;
@@ -583,16 +625,43 @@ fn submission(v: &super::Visit) -> Option<(String, Value)> {
             .iter()
             .map(|(k, pages)| json!({"document": k, "pages": pages.iter().map(b64).collect::<Vec<_>>()})),
     );
-    Some((
+    Some(Submission {
         session,
-        json!({
+        key: d.key.clone(),
+        grant: d.grant.clone(),
+        body: json!({
             "procedure": d.spec["id"],
             "form": d.form,
             "attachments": attachments,
             "email": d.form.get("email"),
             "payment": d.paid,
         }),
-    ))
+    })
+}
+
+/// Keeps a submission that could not reach the central service in the offline queue; the screen that says so,
+/// or none when it cannot be queued (no grant, the queue full or the disk failing).
+fn queue_it(kiosk: &Kiosk, headers: &HeaderMap, s: Submission) -> Option<Response> {
+    let grant = s.grant?;
+    let kept = kiosk.queue.push(&super::queue::Queued {
+        key: s.key,
+        grant,
+        body: s.body,
+        queued_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    });
+    match kept {
+        Ok(reference) => {
+            tracing::info!(%reference, "the central service cannot be reached: the dossier is queued");
+            draft(kiosk, headers, |d, _| d.queued = Some(reference));
+            Some(see("/procedures/queued"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the dossier could not be queued");
+            None
+        }
+    }
 }
 
 /// Keeps what the central service said of a refused submission for the screen it goes back to (the
@@ -611,10 +680,22 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
     if let Err(r) = gate(&kiosk, &headers, 6, true) {
         return r.into_response();
     }
-    let Some(Some((session, body))) = with_visit(&kiosk, &headers, |v| submission(v)) else {
+    let Some(Some(s)) = with_visit(&kiosk, &headers, |v| submission(v)) else {
         return see("/procedures");
     };
-    match kiosk.central.submit_dossier(&session, &body).await {
+    let answer = kiosk.central.submit_dossier(&s.session, &s.key, &s.body).await;
+    // The link is down (or a gateway before the central service says it is): queued, when the draft has a grant.
+    let down = match &answer {
+        Err(_) => true,
+        Ok(a) => matches!(a.status, 502..=504),
+    };
+    if down {
+        kiosk.reached(false);
+        if let Some(screen) = queue_it(&kiosk, &headers, s) {
+            return screen;
+        }
+    }
+    match answer {
         Ok(a) if a.ok() => {
             draft(&kiosk, &headers, |d, _| d.submitted = Some(a.body));
             see("/procedures/done")
@@ -644,14 +725,18 @@ async fn submit(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
 /// dossier's, or back to what the central service refused with the payment kept for the next try), or none
 /// to keep waiting.
 pub(super) async fn file_paid(kiosk: &Kiosk, headers: &HeaderMap, reference: &str) -> Option<&'static str> {
-    let (session, body) = peek_visit(kiosk, headers, |v| {
+    let s = peek_visit(kiosk, headers, |v| {
         if let Some(d) = v.procedure.as_mut() {
             d.paid = Some(reference.to_string());
         }
         submission(v)
     })
     .flatten()?;
-    let a = kiosk.central.submit_dossier(&session, &body).await.ok()?;
+    let a = kiosk
+        .central
+        .submit_dossier(&s.session, &s.key, &s.body)
+        .await
+        .ok()?;
     // Not a touch: the payment screen asked.
     peek_visit(kiosk, headers, |v| {
         v.payment = None;
@@ -710,6 +795,42 @@ async fn done(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
         can_print: kiosk.printer.is_some(),
         printed,
         rated,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "kiosk/procedure_queued.html")]
+struct Queued {
+    f: Frame,
+    name: String,
+    reference: String,
+    email: Option<String>,
+    fee: bool,
+}
+
+/// The dossier waits in the offline queue: what that means for the citizen.
+async fn queued(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
+    let f = match gate(&kiosk, &headers, 6, true) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    let Some(Some(screen)) = draft(&kiosk, &headers, |d, en| {
+        Some((
+            name_of(&d.spec, en),
+            d.queued.clone()?,
+            d.form.get("email").cloned().filter(|e| !e.trim().is_empty()),
+            d.spec["fee"]["vnd"].as_u64().unwrap_or(0) > 0 && d.paid.is_none(),
+        ))
+    }) else {
+        return see("/procedures/review");
+    };
+    let (name, reference, email, fee) = screen;
+    render(&Queued {
+        f,
+        name,
+        reference,
+        email,
+        fee,
     })
 }
 

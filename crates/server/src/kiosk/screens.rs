@@ -61,6 +61,10 @@ pub struct Frame {
     pub officer_called: bool,
     pub idle_secs: u64,
     pub grace_secs: u64,
+    /// The central service could not be reached at the last try.
+    pub offline: bool,
+    /// Procedure submissions waiting in the offline queue.
+    pub queued: usize,
 }
 
 impl Frame {
@@ -82,6 +86,8 @@ impl Frame {
             officer_called: visit.is_some_and(|v| v.officer_called),
             idle_secs: kiosk.idle.as_secs(),
             grace_secs: super::GRACE.as_secs(),
+            offline: !kiosk.is_online(),
+            queued: kiosk.queue.len(),
         }
     }
 
@@ -245,6 +251,7 @@ pub(super) fn unreachable(
     error: &anyhow::Error,
     retry: &'static str,
 ) -> Response {
+    kiosk.reached(false);
     problem(
         kiosk,
         headers,
