@@ -96,6 +96,9 @@ enum Command {
         /// Default: `<device credential>.queue`.
         #[arg(long)]
         queue: Option<PathBuf>,
+        /// The camera's device node, whose presence the heartbeat reports.
+        #[arg(long, default_value = "/dev/video0")]
+        camera: PathBuf,
     },
     /// Certify copies of an original from its page files (PNG, JPEG or PDF).
     Issue {
@@ -335,6 +338,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             enrol_code,
             heartbeat_secs,
             queue,
+            camera,
         } => {
             kiosk::run(kiosk::KioskOptions {
                 printer,
@@ -347,6 +351,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 enrol_code,
                 heartbeat: std::time::Duration::from_secs(heartbeat_secs.max(1)),
                 queue,
+                camera: Some(camera),
             })
             .await?;
             Ok(0)

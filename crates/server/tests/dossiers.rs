@@ -843,7 +843,7 @@ fn a_kiosk_files_once_per_key_and_from_its_offline_queue_with_a_grant() {
         &body,
     );
     assert_eq!((s, e["error"]["code"].as_str()), (403, Some("ID-0008")), "{e}");
-    assert_eq!(filed(), [code.clone()]);
+    assert_eq!(filed(), std::slice::from_ref(&code));
 
     // The citizen has left: the session ends, the grant still files (their dossier, as the chip proved them).
     let (s, _) = server.kiosk_json(
@@ -877,7 +877,7 @@ fn a_kiosk_files_once_per_key_and_from_its_offline_queue_with_a_grant() {
         &body,
     );
     assert_eq!((s, e["error"]["code"].as_str()), (422, Some("ISS-0005")), "{e}");
-    assert_eq!(filed(), [code.clone()], "nothing filed by a refusal");
+    assert_eq!(filed(), std::slice::from_ref(&code), "nothing filed by a refusal");
 
     // The queue sent by several at once (a drain racing a retry): one dossier for the key.
     let answers: Vec<(u16, Value)> = std::thread::scope(|s| {

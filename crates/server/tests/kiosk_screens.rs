@@ -46,11 +46,32 @@ fn kiosk_printing(
 ) -> Kiosk {
     let credential = dir.join("kiosk.token");
     std::fs::write(&credential, backend.token("kiosk")).unwrap();
+    let printing: Vec<&str> = printer.map(|p| vec!["--printer", p]).unwrap_or_default();
+    spawn_kiosk(
+        &server.base,
+        "127.0.0.1:0",
+        &credential,
+        pages,
+        idle_secs,
+        &printing,
+    )
+}
+
+/// Starts `banso kiosk` on `listen` against the central service at `central` with the credential in
+/// `credential`, scanning the files of `pages`, with `extra` arguments.
+fn spawn_kiosk(
+    central: &str,
+    listen: &str,
+    credential: &Path,
+    pages: &Path,
+    idle_secs: u64,
+    extra: &[&str],
+) -> Kiosk {
     let mut child = Command::new(BIN)
-        .args(["kiosk", "--server", &server.base, "--listen", "127.0.0.1:0"])
-        .args(printer.map(|p| vec!["--printer", p]).unwrap_or_default())
+        .args(["kiosk", "--server", central, "--listen", listen])
+        .args(extra)
         .arg("--device-credential")
-        .arg(&credential)
+        .arg(credential)
         .arg("--scanner")
         .arg(format!("file:{}", pages.display()))
         .args(["--idle-secs", &idle_secs.to_string()])
@@ -1061,4 +1082,282 @@ fn a_citizen_files_a_procedure_at_the_kiosk_and_follows_it_to_the_result() {
         [("service", "very_satisfied"), ("result", "very_satisfied")],
         "{r}"
     );
+}
+
+/// A mobile service vehicle's kiosk, enrolled by a one-time code, loses its link to the centre while a citizen
+/// files a dossier: the link (a
+/// relay the test pulls out: the kiosk process cannot reach the service) drops after the app login and the form,
+/// before the citizen taps "Nộp hồ sơ". The submission is queued on the kiosk's disk (one file, the kiosk user's
+/// alone), the screen says so with a reference, and the start screen says the kiosk is offline with one dossier
+/// waiting; nothing reaches the centre. The kiosk is then killed (-9) and started again on the same queue, still
+/// cut off: still nothing. The link is plugged back: after the next heartbeat the dossier exists, exactly once
+/// (and stays once over the following heartbeats), filed for the citizen the app login proved, with the fee left
+/// to the office; the queue is empty and the offline notice gone.
+#[test]
+fn a_dossier_filed_while_the_link_is_down_is_queued_and_filed_once_when_it_returns() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let d = tmp.path();
+    let provider = provider(600);
+    let backend = Backend::local(d)
+        .with_env("BANSO_OIDC_ISSUER", &provider.1)
+        .with_env("BANSO_OIDC_CLIENT_ID", "banso-kiosk")
+        .with_env("BANSO_OIDC_SCOPE", "openid profile citizen");
+    let server = backend.serve();
+    let agency = backend.token("agency");
+    let central_port: u16 = server
+        .base
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let link = Link::to(central_port);
+    let feed = d.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    std::fs::write(feed.join("page-1.png"), sample_page("png", 150, 31)).unwrap();
+    // Enrolled by a one-time code (the operator's command line; the fleet page makes the same), through the link.
+    let out = backend.cli(&["token", "enrol-code", "--name", "Xe dịch vụ công lưu động số 1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let credential = d.join("kiosk.token");
+    let queue = d.join("queue");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let extra = [
+        "--heartbeat-secs",
+        "1",
+        "--queue",
+        queue.to_str().unwrap(),
+        "--enrol-code",
+        &code,
+    ];
+    let start = || spawn_kiosk(&link.url(), &listen, &credential, &feed, 300, &extra);
+    let mut kiosk = start();
+    assert!(
+        std::fs::read_to_string(&credential).unwrap().starts_with("bnso_"),
+        "enrolled"
+    );
+    let handover = d.join("handover");
+    std::fs::create_dir_all(&handover).unwrap();
+    let filed = || {
+        let (s, events) =
+            server.kiosk_json(&agency, reqwest::Method::GET, "/api/v1/integration/events", None);
+        assert_eq!(s, 200, "{events}");
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "received")
+            .map(|e| e["dossier"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let queued_files = || {
+        std::fs::read_dir(&queue)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect::<Vec<_>>()
+    };
+    let wait_file = |name: &str, secs: u64| {
+        let t = std::time::Instant::now();
+        while !handover.join(name).exists() {
+            assert!(t.elapsed().as_secs() < secs, "the story did not reach {name}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let url = kiosk.url.clone();
+    let report = std::thread::scope(|s| {
+        let story = s.spawn(|| {
+            play_with(
+                &url,
+                "procedure-offline",
+                &shots_dir(d, "procedure-offline"),
+                &[("LINK_DIR", handover.as_path())],
+            )
+        });
+        let mut watch = || -> Result<(), String> {
+            wait_file("pull", 240);
+            link.pull();
+            std::fs::write(handover.join("pulled"), "ok").unwrap();
+            wait_file("queued", 120);
+            // Queued on the kiosk, nothing at the centre.
+            let files = queued_files();
+            if files.len() != 1 {
+                return Err(format!("one queued submission: {files:?}"));
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777;
+            if mode != 0o600 {
+                return Err(format!("the queued file is the kiosk user's alone: {mode:o}"));
+            }
+            if !filed().is_empty() {
+                return Err("a dossier reached the centre through a pulled link".into());
+            }
+            // The kiosk dies and comes back, still cut off: the queue is still there, nothing is sent.
+            kiosk.child.kill().unwrap();
+            kiosk.child.wait().unwrap();
+            kiosk = start();
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            if queued_files().len() != 1 || !filed().is_empty() {
+                return Err("the restarted kiosk lost or sent its queue while cut off".into());
+            }
+            link.plug();
+            let t = std::time::Instant::now();
+            while filed().is_empty() && t.elapsed().as_secs() < 60 {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            // A few more heartbeats: nothing is sent twice.
+            std::thread::sleep(std::time::Duration::from_secs(4));
+            std::fs::write(handover.join("plugged"), "ok").unwrap();
+            Ok(())
+        };
+        let watched = watch();
+        if watched.is_err() {
+            // Let the story end.
+            std::fs::write(handover.join("pulled"), "ok").ok();
+            std::fs::write(handover.join("plugged"), "ok").ok();
+        }
+        let report = story.join().unwrap();
+        watched.unwrap_or_else(|e| panic!("{e}: {report}"));
+        report
+    });
+    let codes = filed();
+    assert_eq!(codes.len(), 1, "exactly one dossier: {codes:?}");
+    assert!(queued_files().is_empty(), "the queue is empty");
+    let queued = report["queued"].as_str().unwrap();
+    assert!(
+        queued.contains("Hồ sơ của ông/bà đã được lưu trên máy"),
+        "{queued}"
+    );
+    assert!(queued.contains("tự động gửi"), "{queued}");
+    assert!(queued.contains("Lệ phí nộp tại Bộ phận Một cửa"), "{queued}");
+    assert!(
+        report["reference"].as_str().unwrap().starts_with("HC-"),
+        "{report}"
+    );
+    let offline = report["startOffline"].as_str().unwrap();
+    assert!(
+        offline.contains("mất kết nối") && offline.contains("Đang chờ gửi: 1 hồ sơ"),
+        "{offline}"
+    );
+    assert_eq!(
+        report["offlineAfter"], 0,
+        "the notice is gone once the link is back: {report}"
+    );
+    let (s, dossier) = server.kiosk_json(
+        &agency,
+        reqwest::Method::GET,
+        &format!("/api/v1/integration/dossiers/{}", codes[0]),
+        None,
+    );
+    assert_eq!(s, 200, "{dossier}");
+    assert_eq!(
+        dossier["holder_id"], "001099012345",
+        "the app login's citizen: {dossier}"
+    );
+    assert_eq!(dossier["procedure_code"], "2.000884", "{dossier}");
+    assert_eq!(
+        dossier["fee_paid"],
+        Value::Null,
+        "the fee is the office's to take: {dossier}"
+    );
+    // The enrolled kiosk's token, heard from (its heartbeats).
+    let (rc, tokens) = backend.cli_json(&["token", "list", "--json"]);
+    assert_eq!(rc, 0, "{tokens}");
+    let vehicle = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Xe dịch vụ công lưu động số 1")
+        .unwrap_or_else(|| panic!("the enrolled kiosk's token: {tokens}"));
+    assert_eq!(vehicle["role"], "kiosk", "{vehicle}");
+    assert!(vehicle["last_used_at"].is_string(), "{vehicle}");
+}
+
+/// A kiosk's heartbeat says what its printer says of itself over IPP (Get-Printer-Attributes to a real CUPS
+/// queue): `ok` while the queue takes jobs; stopped, with its reason, once it is stopped; `ok` again once it is
+/// started. Its camera's device node and pcscd's readers are reported beside it; the operator reads it all with
+/// `banso token fleet`.
+#[test]
+fn the_heartbeat_reports_the_printer_over_ipp_and_the_other_peripherals() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let d = tmp.path();
+    let backend = Backend::local(d);
+    let server = backend.serve();
+    let printer = cups(d);
+    let host = format!("127.0.0.1:{}", printer.1);
+    let feed = d.join("feed");
+    std::fs::create_dir_all(&feed).unwrap();
+    let credential = d.join("kiosk.token");
+    std::fs::write(&credential, backend.token("kiosk")).unwrap();
+    let camera = d.join("video0");
+    std::fs::write(&camera, b"").unwrap();
+    let uri = format!("ipp://{host}/printers/kiosk");
+    let _kiosk = spawn_kiosk(
+        &server.base,
+        "127.0.0.1:0",
+        &credential,
+        &feed,
+        90,
+        &[
+            "--printer",
+            &uri,
+            "--heartbeat-secs",
+            "1",
+            "--camera",
+            camera.to_str().unwrap(),
+        ],
+    );
+    let state = || {
+        let (rc, fleet) = backend.cli_json(&["token", "fleet", "--json"]);
+        assert_eq!(rc, 0, "{fleet}");
+        fleet[0]["state"].clone()
+    };
+    let wait_until = |what: &str, ok: &dyn Fn(&Value) -> bool| {
+        let t = std::time::Instant::now();
+        loop {
+            let s = state();
+            if ok(&s) {
+                return s;
+            }
+            assert!(t.elapsed().as_secs() < 30, "{what}: {s}");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    let first = wait_until("the printer ok", &|s| s["printer"] == "ok");
+    assert_eq!(first["scanner"], "ok", "{first}");
+    assert_eq!(first["camera"], "ok", "{first}");
+    assert!(
+        first["card_reader"].as_str().is_some_and(|r| !r.is_empty()),
+        "{first}"
+    );
+    let lp = |tool: &str, args: &[&str]| {
+        let out = Command::new(tool)
+            .args(["-h", &host])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    lp("cupsdisable", &["-r", "Hết giấy", "kiosk"]);
+    let stopped = wait_until("the printer stopped", &|s| {
+        s["printer"].as_str().is_some_and(|p| p.starts_with("stopped"))
+    });
+    assert!(
+        stopped["printer"].as_str().unwrap().contains("paused"),
+        "{stopped}"
+    );
+    std::fs::remove_file(&camera).unwrap();
+    let unplugged = wait_until("the camera gone", &|s| s["camera"] != "ok");
+    assert!(
+        unplugged["camera"].as_str().unwrap().starts_with("no device"),
+        "{unplugged}"
+    );
+    lp("cupsenable", &["kiosk"]);
+    wait_until("the printer ok again", &|s| s["printer"] == "ok");
 }

@@ -25,6 +25,11 @@ impl Service {
     /// A one-time enrolment code for a kiosk to be named `name` (administrators; written to the audit log).
     pub async fn office_enrolment_code(&self, by: &SignedIn, name: &str, from: &str) -> Result<String> {
         by.require(|r| r == OfficeRole::Administrator)?;
+        self.enrolment_code(name, &by.officer.username, from).await
+    }
+
+    /// A one-time enrolment code made by `by` (an administrator, or the operator at the command line).
+    pub async fn enrolment_code(&self, name: &str, by: &str, from: &str) -> Result<String> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(Error::new(
@@ -36,15 +41,9 @@ impl Service {
         let now = self.clock.now();
         self.office()?
             .store
-            .insert_enrolment(
-                &secret_id(&code),
-                name,
-                &by.officer.username,
-                now + ENROLMENT_VALID,
-            )
+            .insert_enrolment(&secret_id(&code), name, by, now + ENROLMENT_VALID)
             .await?;
-        self.audit(&by.officer.username, "device_code_created", name, from)
-            .await?;
+        self.audit(by, "device_code_created", name, from).await?;
         Ok(code)
     }
 
@@ -100,6 +99,11 @@ impl Service {
     /// Every kiosk token that is not revoked, with its device's last heartbeat (administrators and supervisors).
     pub async fn office_fleet(&self, by: &SignedIn) -> Result<Vec<FleetEntry>> {
         by.require(|r| matches!(r, OfficeRole::Administrator | OfficeRole::Supervisor))?;
+        self.fleet().await
+    }
+
+    /// Every kiosk token that is not revoked, with its device's last heartbeat (the operator's command line).
+    pub async fn fleet(&self) -> Result<Vec<FleetEntry>> {
         let devices = self.office()?.store.devices().await?;
         Ok(self
             .tokens()

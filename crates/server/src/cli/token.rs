@@ -35,6 +35,20 @@ pub enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a one-time enrolment code for a kiosk named NAME, valid 24 hours and printed once: `banso kiosk
+    /// --enrol-code CODE` exchanges it for that kiosk's own token (as the back office's fleet page does).
+    EnrolCode {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The kiosks: each kiosk token not revoked, when its device was last heard from and what its last
+    /// heartbeat said of each peripheral (scanner, printer, card reader, camera).
+    Fleet {
+        #[arg(long)]
+        json: bool,
+    },
     /// List the tokens: id, role, name, created, expires, last used, revoked (never the token itself).
     List {
         #[arg(long)]
@@ -71,6 +85,54 @@ pub async fn run(command: TokenCommand, common: &Common) -> Result<u8, Failure> 
                 println!("{out}");
             } else {
                 println!("{token}");
+            }
+            Ok(0)
+        }
+        TokenCommand::EnrolCode { name, json } => {
+            let app = open(common).await?;
+            let code = app
+                .service
+                .enrolment_code(&name, "operator (command line)", "command line")
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            if json {
+                println!("{}", serde_json::json!({ "code": code, "name": name.trim() }));
+            } else {
+                println!("{code}");
+            }
+            Ok(0)
+        }
+        TokenCommand::Fleet { json } => {
+            let app = open(common).await?;
+            let fleet = app.service.fleet().await.map_err(|e| Failure::domain(e, json))?;
+            let rows: Vec<serde_json::Value> = fleet
+                .iter()
+                .map(|e| {
+                    let device = e.device.as_ref();
+                    serde_json::json!({
+                        "id": e.token.id,
+                        "name": e.token.name,
+                        "last_seen": device
+                            .and_then(|d| d.last_seen)
+                            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+                        "state": device
+                            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.state).ok())
+                            .unwrap_or(serde_json::Value::Null),
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for r in &rows {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        r["id"].as_str().unwrap_or(""),
+                        r["name"].as_str().unwrap_or(""),
+                        r["last_seen"].as_str().unwrap_or("never"),
+                        r["state"]
+                    );
+                }
             }
             Ok(0)
         }

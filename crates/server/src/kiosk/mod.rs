@@ -65,6 +65,8 @@ pub struct KioskOptions {
     pub heartbeat: Duration,
     /// The offline queue's folder (none: `<device credential>.queue` beside it).
     pub queue: Option<PathBuf>,
+    /// The camera's device node (e.g. `/dev/video0`).
+    pub camera: Option<PathBuf>,
 }
 
 /// What the kiosk knows of one citizen's visit.
@@ -112,6 +114,8 @@ pub struct Kiosk {
     pub faces: Option<Arc<banso_face::FaceModels>>,
     /// The printer, when the kiosk has one.
     pub printer: Option<printer::Printer>,
+    /// The camera's device node, whose presence the heartbeat reports (none: not reported as present).
+    pub camera: Option<PathBuf>,
     /// Spoken prompts made so far, by (step, English).
     pub voices: Mutex<HashMap<(usize, bool), voice::Wav>>,
     /// Procedure submissions waiting for the link to the centre.
@@ -248,8 +252,8 @@ fn write_credential(path: &std::path::Path, token: &str) -> Result<()> {
 
 impl Kiosk {
     /// What the heartbeat says of each peripheral: `ok`, or what is wrong. The scanner's feed folder or SANE
-    /// device name, and the printer's IPP endpoint reached over TCP. Not yet: paper and toner (IPP
-    /// Get-Printer-Attributes), the card reader (PC/SC's reader list) and the camera (the browser's).
+    /// device name; the printer over IPP (Get-Printer-Attributes: stopped, out of paper, toner low); the card
+    /// reader in pcscd's list of readers; the camera's device node (the browser drives the camera itself).
     async fn peripherals(&self) -> serde_json::Value {
         let scanner = match &self.scanner {
             Scanner::Files { dir, .. } if dir.is_dir() => "ok".to_string(),
@@ -265,13 +269,32 @@ impl Kiosk {
             )
             .await
             {
-                Ok(Ok(_)) => "ok".to_string(),
+                Ok(Ok(_)) => match p.state(Duration::from_secs(5)).await {
+                    Ok(state) => state.summary(),
+                    Err(e) => format!("{e:#}"),
+                },
                 _ => "unreachable".to_string(),
             },
+        };
+        let wanted = self.card_reader.clone();
+        let readers = tokio::task::spawn_blocking(banso_identity::pcsc_transport::list_readers).await;
+        let card_reader = match readers {
+            Ok(Ok(names)) if names.iter().any(|n| n.contains(&wanted)) => "ok".to_string(),
+            Ok(Ok(names)) if names.is_empty() => "no reader".to_string(),
+            Ok(Ok(_)) => format!("no reader named {wanted}"),
+            Ok(Err(e)) => format!("pcscd: {e}"),
+            Err(e) => format!("pcscd: {e}"),
+        };
+        let camera = match &self.camera {
+            Some(dev) if dev.exists() => "ok".to_string(),
+            Some(dev) => format!("no device {}", dev.display()),
+            None => "none".to_string(),
         };
         serde_json::json!({
             "scanner": scanner,
             "printer": printer,
+            "card_reader": card_reader,
+            "camera": camera,
         })
     }
 }
@@ -323,6 +346,7 @@ pub async fn run(options: KioskOptions) -> Result<()> {
             PathBuf::from(dir)
         }))?,
         online: AtomicBool::new(true),
+        camera: options.camera.clone(),
         faces: match tokio::task::spawn_blocking(banso_face::FaceModels::load_default).await? {
             Ok(models) => Some(Arc::new(models)),
             Err(e) => {

@@ -9,12 +9,13 @@
 // with a secrecy mark), english (the held story's screens in English), timeout (the visit ends by itself mid-way),
 // procedure (a birth registration filed: app login, search, form, wallet and scanned documents, slip printed,
 // rating), procedure-fee (a signature certification: its fee paid on the gateway simulator's page before the
-// dossier is filed), track-more and track-result (the phone at a slip's tracking address: the document asked for sent
+// dossier is filed), procedure-offline (the link to the centre pulled before filing: the dossier queued on
+// the kiosk, sent when the test plugs it back; LINK_DIR is where the story and the test hand over), track-more and track-result (the phone at a slip's tracking address: the document asked for sent
 // from TRACK_FILE; the result and its rating), web-wallet (the wallet page). Prints one JSON line with what it saw,
 // exits 0 when the story went as it must, 1 otherwise.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -228,6 +229,17 @@ async function finish(page) {
 }
 
 // After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
+// Tells the test `name` (a file in LINK_DIR) and waits for its answer `reply`.
+async function handOver(name, reply, timeout = 60_000) {
+  const dir = process.env.LINK_DIR;
+  writeFileSync(join(dir, name), 'ok');
+  const start = Date.now();
+  while (!existsSync(join(dir, reply))) {
+    if (Date.now() - start > timeout) throw new Error(`the test did not answer ${name} with ${reply}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function nothingLeft(page, secrets) {
   await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 60_000 });
   const cookies = await page.context().cookies();
@@ -465,6 +477,51 @@ try {
     await check(page, 'procedure-fee-done');
     seen.dossier = (await page.locator('#dossier-code').innerText()).trim();
     seen.lookup = (await page.locator('#lookup-code').innerText()).trim();
+  } else if (story === 'procedure-offline') {
+    // A mobile service vehicle: the citizen logs in with the app and fills a signature certification while the
+    // link is up; the link drops before they file (the test pulls it when LINK_DIR/pull appears and answers
+    // LINK_DIR/pulled). The dossier is queued and the screen says so; the start screen says the kiosk is offline
+    // with one dossier waiting. The test then restarts the kiosk, plugs the link back and waits for the dossier
+    // (LINK_DIR/queued, LINK_DIR/plugged); the start screen's notice is gone after the next heartbeat.
+    await page.goto(base);
+    await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
+    await page.waitForURL(/\/consent$/);
+    await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
+    await page.waitForURL(/\/identify$/);
+    await appLogin(page);
+    await page.locator('#q').focus();
+    for (const key of 'chung thuc chu ky') await page.locator(`.keyboard [data-key="${key}"]`).click();
+    await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
+    await page.locator('#found').waitFor();
+    await page.getByRole('button', { name: /^Chứng thực chữ ký/ }).first().click();
+    await page.waitForURL(/\/procedures\/form$/);
+    await page.locator('#f-document_title').fill('Giấy ủy quyền');
+    await page.locator('#f-signers').fill('1');
+    await page.locator('#f-phone').fill('0912345678');
+    await page.getByLabel('Ký', { exact: true }).check();
+    await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
+    await page.waitForURL(/\/procedures\/documents$/);
+    await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
+    await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
+    await page.waitForURL(/\/procedures\/review$/);
+    await handOver('pull', 'pulled');
+    await page.getByRole('button', { name: 'Nộp hồ sơ' }).click();
+    await page.waitForURL(/\/procedures\/queued$/, { timeout: 60_000 });
+    await check(page, 'procedure-queued');
+    seen.queued = await page.locator('main').innerText();
+    seen.reference = (await page.locator('#queued-ref').innerText()).trim();
+    await page.getByRole('button', { name: 'Hoàn tất' }).click();
+    await page.waitForURL((u) => new URL(u).pathname === '/');
+    await page.locator('#offline').waitFor();
+    await check(page, 'start-offline');
+    seen.startOffline = await page.locator('#offline').innerText();
+    await handOver('queued', 'plugged', 180_000);
+    for (let i = 0; i < 30 && (await page.locator('#offline').count()) > 0; i++) {
+      await page.waitForTimeout(1000);
+      await page.goto(base);
+    }
+    seen.offlineAfter = await page.locator('#offline').count();
+    await check(page, 'start-online');
   } else if (story === 'track-kiosk') {
     // Following a dossier at the kiosk: its code and lookup code (TRACK_CODE, TRACK_K), the lookup code typed
     // on the screen's keyboard.
