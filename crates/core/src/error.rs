@@ -186,6 +186,8 @@ codes! {
     Off0005Claimed = "OFF-0005",
     /// No held request has this id.
     Off0006NoSuchReview = "OFF-0006",
+    /// The outcome of this held request was decided and sent by e-mail already, to the address given first.
+    Off0007AlreadySent = "OFF-0007",
 }
 
 impl Code {
@@ -209,6 +211,7 @@ impl Code {
             | Code::Dos0003WrongStep
             | Code::Dos0004AlreadyRated
             | Code::Off0005Claimed
+            | Code::Off0007AlreadySent
             | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
             Code::Req0003Busy => Kind::Busy,

@@ -195,6 +195,8 @@ pub struct IntakeRow {
     pub claimed_type: String,
     /// The type the intake recognised on the pages (its stable name), when it knew it.
     pub recognised_type: Option<String>,
+    /// The kiosk (its token id) the request came from; none at the counter.
+    pub device: Option<String>,
     pub decision: IntakeDecision,
     /// The Art. 22 ground of a refusal, or why an officer must look; empty for a clean auto-issue.
     pub reason: String,

@@ -573,6 +573,8 @@ pub struct Review {
     pub decided_by: Option<String>,
     pub decided_at: Option<OffsetDateTime>,
     pub request: HeldRequest,
+    /// The e-mail address the citizen asked its outcome to be sent to.
+    pub notify: Option<String>,
 }
 
 impl Review {

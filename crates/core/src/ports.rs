@@ -585,6 +585,16 @@ pub trait DossierStore: Send + Sync {
     /// Keeps a rating; `false` when this step of the dossier was rated already.
     async fn add_dossier_rating(&self, rating: &crate::dossier::Rating) -> Result<bool, StoreError>;
     async fn dossier_ratings(&self, code: &str) -> Result<Vec<crate::dossier::Rating>, StoreError>;
+    /// Deliveries owed by something other than a dossier's change (a held request's outcome mailed to its
+    /// citizen), written together.
+    async fn insert_deliveries(&self, deliveries: &[crate::dossier::Delivery]) -> Result<(), StoreError>;
+    /// The dossiers received at or after `since`, the oldest first, at most `limit`, as the dashboard counts
+    /// them.
+    async fn dossiers_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<DossierBrief>, StoreError>;
     /// Every dossier's ratings given at or after `since`, the oldest first, at most `limit`.
     async fn ratings_since(
         &self,
@@ -647,12 +657,24 @@ pub struct Notice {
 pub struct IntakeBrief {
     pub recorded_at: OffsetDateTime,
     pub request_key: Option<String>,
+    /// The kiosk (its token id) the request came from; none at the counter.
+    pub device: Option<String>,
     pub decision: crate::model::IntakeDecision,
     pub reason: String,
     /// How its request ended (`issued`, `held`, `refused`, `approved`, …).
     pub outcome: String,
     /// The copies issued for it.
     pub copies: u32,
+}
+
+/// A dossier as the dashboard counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierBrief {
+    /// The procedure's id in the catalogue.
+    pub procedure: String,
+    /// The kiosk (its token id) or `web` it came from; none for a dossier kept before channels were.
+    pub channel: Option<String>,
+    pub received_at: OffsetDateTime,
 }
 
 /// A book the body keeps (the certification book of a year), as a table over as many pages as it needs.
@@ -760,6 +782,14 @@ pub trait OfficeStore: Send + Sync {
     async fn advance_passkey(&self, id: &str, count: u32) -> Result<bool, StoreError>;
     /// A request the intake held, for the review queue; `Conflict` when its id is taken.
     async fn insert_review(&self, review: &crate::office::Review) -> Result<(), StoreError>;
+    /// Keeps the address the citizen wants a held request's outcome mailed to: while it waits, or once after it
+    /// was decided without one. Its state then; none when nothing was written (no such request, or decided and
+    /// given an address already).
+    async fn notify_review(
+        &self,
+        id: &str,
+        address: &str,
+    ) -> Result<Option<crate::office::ReviewState>, StoreError>;
     async fn review(&self, id: &str) -> Result<Option<crate::office::Review>, StoreError>;
     /// The requests waiting for an officer, the oldest first, at most `limit`.
     async fn waiting_reviews(&self, limit: u32) -> Result<Vec<crate::office::Review>, StoreError>;

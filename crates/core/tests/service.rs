@@ -150,6 +150,7 @@ impl Registry for MemoryRegistry {
             .map(|i| banso_core::ports::IntakeBrief {
                 recorded_at: i.recorded_at,
                 request_key: i.request_key.clone(),
+                device: i.device.clone(),
                 decision: i.decision,
                 reason: i.reason.clone(),
                 outcome: i.outcome.clone(),

@@ -224,6 +224,14 @@ fn an_original_of_someone_else_goes_to_an_officer_and_a_secret_one_is_refused_wi
         (Some("held"), Some("001099012345")),
         "{record}"
     );
+    // The address left for the outcome was taken by the central service for this request.
+    assert!(
+        report["notifySaid"]
+            .as_str()
+            .unwrap()
+            .contains("Kết quả xem xét sẽ được gửi tới an.nguyen@example.vn"),
+        "{report}"
+    );
     assert_nothing_left(&report);
 
     // A page stamped MẬT: refused, with the Art. 22 ground on the screen.
@@ -762,35 +770,6 @@ fn cups(d: &Path) -> Cups {
         String::from_utf8_lossy(&added.stderr)
     );
     cups
-}
-
-/// The mails the relay kept in `maildir`: (recipient, subject, the first PDF attached).
-fn mailed(maildir: &Path) -> Vec<(String, String, Vec<u8>)> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import mailbox, sys, base64, json\n\
-             out = []\n\
-             for m in mailbox.Maildir(sys.argv[1], create=False):\n\
-             \x20   pdfs = [p.get_payload(decode=True) for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
-             \x20   out.append([m['To'], str(m['Subject']), base64.b64encode(pdfs[0]).decode() if pdfs else ''])\n\
-             print(json.dumps(out))",
-        ])
-        .arg(maildir)
-        .output()
-        .unwrap();
-    let list: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    list.into_iter()
-        .map(|(to, subject, pdf)| {
-            use base64::Engine;
-            (
-                to,
-                subject,
-                base64::engine::general_purpose::STANDARD.decode(pdf).unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// A procedure with a fixed fee at the kiosk (certification of a signature, 10,000 VND): the review states the

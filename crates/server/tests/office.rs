@@ -454,10 +454,16 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
             std::fs::read(corpus_dir.join(truth["image_file"].as_str().unwrap())).unwrap()
         })
         .collect();
-    let mut citizens = Citizens::new(dir, &[("001099012345", "Lê Thị Hoa")]);
+    let mut citizens = Citizens::new(
+        dir,
+        &[("001099012345", "Lê Thị Hoa"), ("079200000001", "Trần Văn Bảo")],
+    );
+    let maildir = dir.join("mail");
+    let relay = smtp(&maildir);
     let backend = citizens
         .trusted_by(Backend::local(dir))
-        .with_env("BANSO_INTAKE", "on");
+        .with_env("BANSO_INTAKE", "on")
+        .with_env("BANSO_SMTP_URL", &format!("smtp://127.0.0.1:{}", relay.1));
     // The officers who sign the copies they approve have certificates of their own.
     // Their revocation status is served by this server (pyHanko asks it). The server's public name is
     // localhost: a passkey's relying party must be a host name, not an address.
@@ -494,6 +500,32 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
             e["intake_id"].as_str().unwrap().to_string()
         })
         .collect();
+    // The citizen leaves an e-mail address at the kiosk for the outcome of each; another citizen's session, an
+    // unknown receipt code or an address that is not one are refused, and nothing is kept for them.
+    let notify = |session: &str, id: &str, to: &str| {
+        let r = server
+            .http
+            .post(server.url(&format!("/api/v1/reviews/{id}/notify")))
+            .bearer_auth(&kiosk)
+            .header("banso-identity-session", session)
+            .json(&serde_json::json!({ "to": to }))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let stranger = server.identify(&kiosk, &mut citizens.people[1]);
+    let (s, e) = notify(&stranger, &held[0], "bao.tran@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("OFF-0006")), "{e}");
+    let (s, e) = notify(&session, "no-such-receipt", "hoa.le@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("OFF-0006")), "{e}");
+    let (s, e) = notify(&session, &held[0], "Hoa <hoa.le@example.vn>");
+    assert_eq!((s, e["error"]["code"].as_str()), (422, Some("DEL-0001")), "{e}");
+    let (s, e) = notify("not-a-session", &held[0], "hoa.le@example.vn");
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
+    for id in &held {
+        let (s, e) = notify(&session, id, "hoa.le@example.vn");
+        assert_eq!(s, 202, "{e}");
+    }
     // One more at the counter: an officer's own request is its review, issued at once.
     let counter = backend.token("officer");
     let (status, at_counter) = server.issue(
@@ -598,6 +630,39 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
         sigs.contains(&winner),
         "the copy carries {winner}'s signature: {sigs}"
     );
+    // Each outcome e-mailed to the address the citizen left, once: the copy (sealed and signed), the refusal
+    // notice (naming the clause), the request to scan again.
+    let start = std::time::Instant::now();
+    while mailed(&maildir).len() < 3 && start.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let mails = mailed(&maildir);
+    assert_eq!(
+        mails.len(),
+        3,
+        "one mail per decided request: {:?}",
+        mails.iter().map(|m| &m.1).collect::<Vec<_>>()
+    );
+    let mail_of = |id: &str| {
+        mails
+            .iter()
+            .find(|(_, subject, _)| subject.contains(id))
+            .unwrap_or_else(|| panic!("no mail for {id}"))
+    };
+    for (to, _, _) in &mails {
+        assert_eq!(to, "hoa.le@example.vn");
+    }
+    let (_, _, mailed_copy) = mail_of(&held[0]);
+    assert_eq!(mailed_copy, &pdf, "the approved copy itself is attached");
+    let (_, _, mailed_notice) = mail_of(&held[1]);
+    let (valid, out) = pyhanko_validate(dir, &root, mailed_notice);
+    assert!(valid, "pyHanko on the mailed notice: {out}");
+    assert!(
+        pdftotext(dir, mailed_notice).contains("Điều 22"),
+        "the notice names its ground"
+    );
+    let (_, _, rescan) = mail_of(&held[2]);
+    assert!(rescan.is_empty(), "the request to scan again carries no PDF");
     // The refusal: a sealed notice naming the clause and the officer's words.
     let notice = object(&objects.join("notices"), &held[1]);
     let (valid, out) = pyhanko_validate(dir, &root, &notice);
@@ -626,14 +691,35 @@ fn officers_decide_what_the_intake_held_and_two_never_decide_one() {
     assert!(officers.contains(&winner), "{report}");
     assert!(dash["reviewTime"].as_str().unwrap().contains("p95"), "{report}");
     assert!(dash["bars"].as_u64().unwrap() >= 1, "{report}");
-    let today_line = report["dashboardCsv"]
-        .as_str()
-        .unwrap()
+    // By place: the kiosk (its token's name) sent three, the counter one; all four are copy requests.
+    let by_channel = dash["byChannel"].as_str().unwrap();
+    assert!(by_channel.contains("test\t3\t0"), "{by_channel}");
+    assert!(
+        by_channel.contains("Tại quầy / at the counter\t1\t0"),
+        "{by_channel}"
+    );
+    assert!(
+        dash["byProcedure"]
+            .as_str()
+            .unwrap()
+            .contains("Chứng thực bản sao điện tử từ bản chính\t4"),
+        "{report}"
+    );
+    assert!(!dash["body"].as_str().unwrap().is_empty(), "{report}");
+    // The per-day lines come first, then (after a blank line) the volumes by place and by procedure.
+    let csv = report["dashboardCsv"].as_str().unwrap();
+    let today_line = csv
         .lines()
+        .take_while(|l| !l.is_empty())
         .last()
         .unwrap()
         .to_string();
     assert!(today_line.ends_with(",4,0,4,0,2"), "{today_line}");
+    assert!(
+        csv.contains("\nnoi_tiep_nhan,yeu_cau_chung_thuc,ho_so_thu_tuc\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\ntest,3,0\n"), "{csv}");
     assert_eq!(report["officerBook"], 403, "{report}");
 
     // The year's book: a valid, sealed PDF/A listing every number given, and the same lines as CSV.

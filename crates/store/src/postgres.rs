@@ -459,6 +459,7 @@ impl Registry for PgRegistry {
                 Ok(banso_core::ports::IntakeBrief {
                     recorded_at: r.try_get(0).map_err(err)?,
                     request_key: r.try_get(5).map_err(err)?,
+                    device: r.try_get(6).map_err(err)?,
                     decision: schema::parse_decision(&decision)?,
                     reason: r.try_get(2).map_err(err)?,
                     outcome: r.try_get(3).map_err(err)?,
@@ -679,6 +680,7 @@ impl Registry for PgRegistry {
                     &r.codes.join(" "),
                     &r.claimed_type,
                     &r.recognised_type,
+                    &r.device,
                 ],
             )
             .await
@@ -925,6 +927,7 @@ impl Registry for PgRegistry {
                 .map_err(err)?
                 .unwrap_or_default(),
             recognised_type: row.try_get(intake_col::RECOGNISED_TYPE).map_err(err)?,
+            device: row.try_get(intake_col::DEVICE).map_err(err)?,
             decision: schema::parse_decision(&decision)?,
             reason: row.try_get(intake_col::REASON).map_err(err)?,
             report: row.try_get(intake_col::REPORT).map_err(err)?,

@@ -27,6 +27,13 @@ async fn insert_event_and_deliveries(
             ],
         )
         .await?;
+    insert_deliveries(client, deliveries).await
+}
+
+async fn insert_deliveries(
+    client: &deadpool_postgres::ClientWrapper,
+    deliveries: &[Delivery],
+) -> Result<(), tokio_postgres::Error> {
     for d in deliveries {
         client
             .execute(
@@ -119,6 +126,7 @@ impl DossierStore for PgRegistry {
                         &d.received_at.unix_timestamp(),
                         &(d.version as i64),
                         &data,
+                        &d.channel,
                     ],
                 )
                 .await?;
@@ -273,6 +281,35 @@ impl DossierStore for PgRegistry {
             .map_err(err)?
             .iter()
             .map(rating_of)
+            .collect()
+    }
+
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        in_transaction(client, async |client| insert_deliveries(client, deliveries).await).await
+    }
+
+    async fn dossiers_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<banso_core::ports::DossierBrief>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .query(
+                schema::DOSSIERS_SINCE,
+                &[&since.unix_timestamp(), &i64::from(limit)],
+            )
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|r| {
+                Ok(banso_core::ports::DossierBrief {
+                    procedure: r.try_get(0).map_err(err)?,
+                    channel: r.try_get(1).map_err(err)?,
+                    received_at: schema::from_unix(r.try_get(2).map_err(err)?),
+                })
+            })
             .collect()
     }
 

@@ -36,6 +36,7 @@ fn review_of(r: &tokio_postgres::Row) -> Result<Review, StoreError> {
         r.try_get(5).map_err(err)?,
         r.try_get(6).map_err(err)?,
         r.try_get(7).map_err(err)?,
+        r.try_get(8).map_err(err)?,
     ))
 }
 
@@ -443,6 +444,19 @@ impl OfficeStore for PgRegistry {
             .await
             .map_err(err)?;
         Ok(n == 1)
+    }
+
+    async fn notify_review(&self, id: &str, address: &str) -> Result<Option<ReviewState>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(schema::NOTIFY_REVIEW, &[&address, &id])
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            let s: String = r.try_get(0).map_err(err)?;
+            ReviewState::parse(&s).ok_or_else(|| StoreError::Other(format!("a stored review's state {s}")))
+        })
+        .transpose()
     }
 
     async fn finish_review(

@@ -104,6 +104,9 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("api_tokens", "revoked_at", "TIMESTAMP"),
     ("intake_records", "claimed_type", "TEXT"),
     ("intake_records", "recognised_type", "TEXT"),
+    ("intake_records", "device", "TEXT"),
+    ("dossiers", "channel", "TEXT"),
+    ("reviews", "notify", "TEXT"),
 ];
 
 /// Columns of `api_tokens`, in the order both backends read rows.
@@ -420,7 +423,7 @@ pub const SELECT_BOOK_LINES: &str = "SELECT sequence, status, reserved_at, void_
 
 /// Intake decisions since `$1`, at most `$2`, without their reports.
 pub const INTAKE_SINCE: &str =
-    "SELECT recorded_at, decision, reason, outcome, codes, request_key FROM intake_records \
+    "SELECT recorded_at, decision, reason, outcome, codes, request_key, device FROM intake_records \
     WHERE recorded_at >= $1 ORDER BY recorded_at LIMIT $2";
 
 /// The copies of one book, by number then copy.
@@ -503,7 +506,8 @@ pub fn previous_page(
 
 pub const INSERT_INTAKE: &str =
     "INSERT INTO intake_records (id, recorded_at, request_key, holder_id, decision, \
-    reason, report, outcome, codes, claimed_type, recognised_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    reason, report, outcome, codes, claimed_type, recognised_type, device) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+    $10, $11, $12)";
 
 pub const FINISH_INTAKE: &str = "UPDATE intake_records SET outcome = $1, codes = $2 WHERE id = $3";
 
@@ -520,6 +524,7 @@ pub mod intake_col {
     pub const CODES: usize = 8;
     pub const CLAIMED_TYPE: usize = 9;
     pub const RECOGNISED_TYPE: usize = 10;
+    pub const DEVICE: usize = 11;
 
     #[cfg(test)]
     mod tests {
@@ -540,6 +545,7 @@ pub mod intake_col {
                 ("codes", CODES),
                 ("claimed_type", CLAIMED_TYPE),
                 ("recognised_type", RECOGNISED_TYPE),
+                ("device", DEVICE),
             ];
             assert_eq!(named.len(), names.len(), "a column has no name here");
             for (name, index) in named {
@@ -551,7 +557,7 @@ pub mod intake_col {
 
 pub const SELECT_INTAKE: &str =
     "SELECT id, recorded_at, request_key, holder_id, decision, reason, report, outcome, \
-    codes, claimed_type, recognised_type FROM intake_records WHERE id = $1";
+    codes, claimed_type, recognised_type, device FROM intake_records WHERE id = $1";
 
 /// A stored decision name back to the type.
 pub fn parse_decision(s: &str) -> Result<banso_core::model::IntakeDecision, banso_core::ports::StoreError> {
@@ -592,6 +598,7 @@ pub fn dossier_statements(serial: &str) -> Vec<String> {
         )"
         .to_string(),
         "CREATE INDEX IF NOT EXISTS dossiers_holder ON dossiers (holder_id, received_at)".to_string(),
+        "CREATE INDEX IF NOT EXISTS dossiers_received ON dossiers (received_at)".to_string(),
         // A submission's idempotency key, taken in the dossier's own transaction: a second dossier with it is
         // refused whichever node files it.
         "CREATE TABLE IF NOT EXISTS dossier_keys (key TEXT PRIMARY KEY, dossier TEXT NOT NULL)".to_string(),
@@ -638,7 +645,12 @@ pub const NEXT_DOSSIER_NUMBER: &str = "INSERT INTO dossier_counters (prefix, n) 
     ON CONFLICT (prefix) DO UPDATE SET n = dossier_counters.n + 1 RETURNING n";
 
 pub const INSERT_DOSSIER: &str = "INSERT INTO dossiers (code, holder_id, procedure, status, received_at, \
-    version, data) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    version, data, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Dossiers received since `$1` (Unix seconds), oldest first, at most `$2`: procedure, channel, when.
+pub const DOSSIERS_SINCE: &str =
+    "SELECT procedure, channel, received_at FROM dossiers WHERE received_at >= $1 \
+    ORDER BY received_at LIMIT $2";
 
 pub const SELECT_DOSSIER: &str = "SELECT data FROM dossiers WHERE code = $1";
 
@@ -874,7 +886,8 @@ pub const INSERT_REVIEW: &str =
 macro_rules! review_select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, state, held_at, claimed_by, claimed_at, decided_by, decided_at, request FROM reviews ",
+            "SELECT id, state, held_at, claimed_by, claimed_at, decided_by, decided_at, request, notify \
+             FROM reviews ",
             $rest
         )
     };
@@ -892,6 +905,11 @@ pub const CLAIM_REVIEW: &str = "UPDATE reviews SET claimed_by = $1, claimed_at =
 pub const FINISH_REVIEW: &str =
     "UPDATE reviews SET state = $1, decided_by = $2, decided_at = $3, request = $4 \
     WHERE id = $5 AND state = 'waiting' AND claimed_by = $2 AND claimed_at >= $6";
+
+/// `$1`: the address, `$2`: the request's id: while it waits, or once after it was decided without one; its
+/// state then.
+pub const NOTIFY_REVIEW: &str = "UPDATE reviews SET notify = $1 WHERE id = $2 \
+    AND (state = 'waiting' OR notify IS NULL) RETURNING state";
 
 pub const INSERT_ENROLMENT: &str =
     "INSERT INTO enrolments (code_hash, name, created_by, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)";
@@ -946,7 +964,7 @@ pub fn passkey_from(
 }
 
 /// A review's row as both databases read it: (id, state, held at, claimed by, claimed at, decided by, decided
-/// at, request JSON).
+/// at, request JSON, the address to notify).
 pub type ReviewRow = (
     String,
     String,
@@ -956,6 +974,7 @@ pub type ReviewRow = (
     Option<String>,
     Option<i64>,
     String,
+    Option<String>,
 );
 
 /// A review's row back to the type.
@@ -974,6 +993,7 @@ pub fn review_from(r: ReviewRow) -> Result<banso_core::office::Review, StoreErro
         decided_at: r.6.map(when).transpose()?,
         request: serde_json::from_str(&r.7)
             .map_err(|e| StoreError::Other(format!("a stored held request does not read: {e}")))?,
+        notify: r.8,
     })
 }
 

@@ -408,7 +408,15 @@ impl Registry for SqliteRegistry {
         limit: u32,
     ) -> Result<Vec<banso_core::ports::IntakeBrief>, StoreError> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(OffsetDateTime, String, String, String, String, Option<String>)> = self.read(|c| {
+        let rows: Vec<(
+            OffsetDateTime,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        )> = self.read(|c| {
             c.prepare_cached(schema::INTAKE_SINCE)?
                 .query_map(params![ts(since), i64::from(limit)], |r| {
                     Ok((
@@ -418,21 +426,25 @@ impl Registry for SqliteRegistry {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 })?
                 .collect()
         })?;
         rows.into_iter()
-            .map(|(recorded_at, decision, reason, outcome, codes, request_key)| {
-                Ok(banso_core::ports::IntakeBrief {
-                    recorded_at,
-                    request_key,
-                    decision: schema::parse_decision(&decision)?,
-                    reason,
-                    outcome,
-                    copies: schema::split_codes(&codes).len() as u32,
-                })
-            })
+            .map(
+                |(recorded_at, decision, reason, outcome, codes, request_key, device)| {
+                    Ok(banso_core::ports::IntakeBrief {
+                        recorded_at,
+                        request_key,
+                        device,
+                        decision: schema::parse_decision(&decision)?,
+                        reason,
+                        outcome,
+                        copies: schema::split_codes(&codes).len() as u32,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -641,7 +653,8 @@ impl Registry for SqliteRegistry {
                     r.outcome,
                     r.codes.join(" "),
                     r.claimed_type,
-                    r.recognised_type
+                    r.recognised_type,
+                    r.device
                 ],
             )
             .map_err(err)?;
@@ -874,6 +887,7 @@ impl Registry for SqliteRegistry {
                         (
                             row.get::<_, Option<String>>(intake_col::CLAIMED_TYPE)?,
                             row.get::<_, Option<String>>(intake_col::RECOGNISED_TYPE)?,
+                            row.get::<_, Option<String>>(intake_col::DEVICE)?,
                         ),
                     ))
                 })
@@ -889,7 +903,7 @@ impl Registry for SqliteRegistry {
             report,
             outcome,
             codes,
-            (claimed_type, recognised_type),
+            (claimed_type, recognised_type, device),
         )) = row
         else {
             return Ok(None);
@@ -901,6 +915,7 @@ impl Registry for SqliteRegistry {
             holder_id,
             claimed_type: claimed_type.unwrap_or_default(),
             recognised_type,
+            device,
             decision: schema::parse_decision(&decision)?,
             reason,
             report,

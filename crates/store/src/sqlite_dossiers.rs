@@ -26,6 +26,10 @@ fn insert_event_and_deliveries(
             ])
         })
         .map_err(err)?;
+    insert_deliveries(conn, deliveries)
+}
+
+fn insert_deliveries(conn: &Connection, deliveries: &[Delivery]) -> Result<(), StoreError> {
     for d in deliveries {
         conn.prepare_cached(schema::INSERT_DELIVERY)
             .and_then(|mut st| {
@@ -131,7 +135,8 @@ impl DossierStore for SqliteRegistry {
                     d.status.as_str(),
                     d.received_at.unix_timestamp(),
                     d.version as i64,
-                    data
+                    data,
+                    d.channel
                 ],
             )
             .map_err(err)?;
@@ -271,6 +276,38 @@ impl DossierStore for SqliteRegistry {
                 .collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter().map(schema::rating_from_row).collect()
+    }
+
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let deliveries = deliveries.to_vec();
+        write(&self.writer, move |conn| {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            insert_deliveries(&tx, &deliveries)?;
+            tx.commit().map_err(err)
+        })
+        .await
+    }
+
+    async fn dossiers_since(
+        &self,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<banso_core::ports::DossierBrief>, StoreError> {
+        let rows: Vec<(String, Option<String>, i64)> = self.read(|c| {
+            c.prepare_cached(schema::DOSSIERS_SINCE)?
+                .query_map(params![since.unix_timestamp(), i64::from(limit)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(procedure, channel, at)| banso_core::ports::DossierBrief {
+                procedure,
+                channel,
+                received_at: schema::from_unix(at),
+            })
+            .collect())
     }
 
     async fn ratings_since(&self, since: OffsetDateTime, limit: u32) -> Result<Vec<Rating>, StoreError> {

@@ -36,6 +36,7 @@ fn review_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<schema::ReviewRow> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
+        r.get(8)?,
     ))
 }
 
@@ -426,6 +427,22 @@ impl OfficeStore for SqliteRegistry {
                 == 1)
         })
         .await
+    }
+
+    async fn notify_review(&self, id: &str, address: &str) -> Result<Option<ReviewState>, StoreError> {
+        let (id, address) = (id.to_string(), address.to_string());
+        let state: Option<String> = write(&self.writer, move |conn| {
+            conn.query_row(schema::NOTIFY_REVIEW, params![address, id], |r| r.get(0))
+                .optional()
+                .map_err(err)
+        })
+        .await?;
+        state
+            .map(|s| {
+                ReviewState::parse(&s)
+                    .ok_or_else(|| StoreError::Other(format!("a stored review's state {s}")))
+            })
+            .transpose()
     }
 
     async fn finish_review(

@@ -263,6 +263,7 @@ async fn intake_records_and_their_page_fingerprints_round_trip(reg: &dyn Registr
             holder_id: "001099012345".into(),
             claimed_type: "Giấy khai sinh".into(),
             recognised_type: (i != 1).then(|| "birth_certificate".to_string()),
+            device: (i == 2).then(|| "kiosk-7".to_string()),
             decision: IntakeDecision::AutoIssue,
             reason: String::new(),
             report: "{}".into(),
@@ -285,8 +286,19 @@ async fn intake_records_and_their_page_fingerprints_round_trip(reg: &dyn Registr
         assert_eq!(kept.codes, codes);
         assert_eq!(kept.claimed_type, "Giấy khai sinh");
         assert_eq!(kept.recognised_type, row.recognised_type);
+        assert_eq!(kept.device, row.device);
     }
     assert!(reg.intake("nosuch").await.unwrap().is_none());
+    let briefs = reg
+        .intake_since(AT - time::Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    let from_kiosk = |d: Option<&str>| briefs.iter().filter(|b| b.device.as_deref() == d).count();
+    assert_eq!(
+        (from_kiosk(Some("kiosk-7")), from_kiosk(None)),
+        (1, 2),
+        "the kiosk a request came from"
+    );
     let previous = reg.previous_pages(3).await.unwrap();
     assert_eq!(previous.len(), 3, "newest first, at most the limit");
     assert_eq!(previous[0].fingerprint, fp(1, 12));
@@ -625,6 +637,17 @@ async fn a_dossier_changes_only_over_the_version_it_read(store: &dyn DossierStor
         )
         .await
         .unwrap();
+    // As the dashboard counts them: procedure, channel, when; from a time on.
+    assert_eq!(
+        store.dossiers_since(later, 10).await.unwrap(),
+        [banso_core::ports::DossierBrief {
+            procedure: "dang-ky-khai-sinh".into(),
+            channel: Some("kiosk".into()),
+            received_at: later,
+        }]
+    );
+    assert_eq!(store.dossiers_since(AT, 10).await.unwrap().len(), 2);
+    assert_eq!(store.dossiers_since(AT, 1).await.unwrap()[0].received_at, AT);
     let feed = store.events_after(0, 10).await.unwrap();
     assert_eq!(feed.len(), 3);
     let rest = store.events_after(feed[0].seq, 10).await.unwrap();
@@ -979,6 +1002,7 @@ async fn a_held_request_is_claimed_by_one_officer_and_decided_once(
             codes: Vec::new(),
             notice: None,
         },
+        notify: None,
     };
     let a = held("review-a", t0);
     store.insert_review(&a).await.unwrap();
@@ -1123,6 +1147,50 @@ async fn a_held_request_is_claimed_by_one_officer_and_decided_once(
         .map(|r| r.id)
         .collect();
     assert_eq!(since, ["review-a"], "held since then, decided or not");
+
+    // The citizen's address for the outcome: kept while the request waits and through its decision; refused
+    // once it is decided.
+    assert_eq!(
+        store.notify_review("review-b", "an@example.vn").await.unwrap(),
+        Some(ReviewState::Waiting)
+    );
+    // Decided without an address: taken once, then no more.
+    let decided = store.notify_review("review-a", "an@example.vn").await.unwrap();
+    assert!(decided.is_some_and(|s| s != ReviewState::Waiting), "{decided:?}");
+    assert_eq!(
+        store.notify_review("review-a", "other@example.vn").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.review("review-a").await.unwrap().unwrap().notify.as_deref(),
+        Some("an@example.vn")
+    );
+    assert_eq!(
+        store.notify_review("nothing", "an@example.vn").await.unwrap(),
+        None
+    );
+    let b_at = t0 + time::Duration::minutes(3);
+    assert!(store
+        .claim_review("review-b", "officer-b", b_at, b_at - CLAIM_HOLDS)
+        .await
+        .unwrap());
+    let b = store.review("review-b").await.unwrap().unwrap();
+    assert!(store
+        .finish_review(
+            "review-b",
+            "officer-b",
+            ReviewState::Refused,
+            &b.request,
+            b_at,
+            b_at - CLAIM_HOLDS
+        )
+        .await
+        .unwrap());
+    let b = store.review("review-b").await.unwrap().unwrap();
+    assert_eq!(
+        (b.state, b.notify.as_deref()),
+        (ReviewState::Refused, Some("an@example.vn"))
+    );
 }
 
 /// A submission key is taken with its dossier, once: a second dossier with the key is refused and nothing of

@@ -61,7 +61,7 @@ fn status_note(copies: &[&CopyRecord]) -> String {
 }
 
 /// A cell as CSV writes it: quoted when it must be, and a cell a spreadsheet would run as a formula made text.
-fn csv_cell(v: &str) -> String {
+pub fn csv_cell(v: &str) -> String {
     let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {

@@ -1,7 +1,8 @@
 //! The supervisors' figures, counted from the registry itself (the intake's kept decisions, the review queue,
 //! the dossiers' ratings and the kiosks' ratings), never from a second store: requests per day, how the intake
 //! decided them and on which grounds it refused, how long officers took over the requests it held (p50, p95),
-//! what each officer decided, and how satisfied citizens were, per officer and per procedure.
+//! what each officer decided, and how satisfied citizens were, per officer and per procedure; and the volumes by
+//! where they came from (each kiosk, the counter, the web) and by procedure.
 
 use super::review::REVIEW_KEY;
 use super::{Service, SignedIn};
@@ -40,6 +41,20 @@ impl Satisfied {
     }
 }
 
+/// What came from one place over the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelFigures {
+    /// Requests for certified copies.
+    pub copy_requests: u64,
+    /// Procedures' dossiers.
+    pub dossiers: u64,
+}
+
+/// Where requests come from at the counter (an officer's own request), as the dashboard names it.
+pub const AT_THE_COUNTER: &str = "Tại quầy / at the counter";
+/// The procedure name certified-copy requests are counted under beside the dossiers.
+pub const COPY_PROCEDURE: &str = "Chứng thực bản sao điện tử từ bản chính";
+
 /// What an officer decided over the window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OfficerFigures {
@@ -65,6 +80,12 @@ pub struct Dashboard {
     pub satisfaction_by_procedure: BTreeMap<String, Satisfied>,
     /// The kiosks' 1–5 ratings.
     pub kiosk_ratings: [u64; 5],
+    /// Volumes by where they came from: each kiosk by its name, the counter, the web.
+    pub by_channel: BTreeMap<String, ChannelFigures>,
+    /// Volumes by procedure: the dossiers of each (by name) and the certified-copy requests.
+    pub by_procedure: BTreeMap<String, u64>,
+    /// The issuing body this installation serves: every request and dossier counted here is its.
+    pub body: String,
 }
 
 /// The `q` quantile (0–1) of sorted values, nearest rank.
@@ -93,7 +114,27 @@ impl Service {
             .midnight()
             .assume_offset(crate::rules::VIETNAM)
             .to_offset(time::UtcOffset::UTC);
+        // Kiosks by their token's name.
+        let names: BTreeMap<String, String> = self
+            .tokens()
+            .await?
+            .into_iter()
+            .map(|t| {
+                let name = if t.name.trim().is_empty() {
+                    format!("Ki-ốt {}", t.id)
+                } else {
+                    t.name
+                };
+                (t.id, name)
+            })
+            .collect();
+        let channel = |device: Option<&str>| match device {
+            None => AT_THE_COUNTER.to_string(),
+            Some("web") => "Cổng dịch vụ công / web".to_string(),
+            Some(id) => names.get(id).cloned().unwrap_or_else(|| format!("Ki-ốt {id}")),
+        };
         let mut d = Dashboard {
+            body: self.settings.issuing_body.clone(),
             since: Some(first),
             days: (0..days)
                 .map(|i| (first + time::Duration::days(i64::from(i)), DayFigures::default()))
@@ -115,6 +156,11 @@ impl Service {
             };
             slot.requests += 1;
             slot.copies += u64::from(i.copies);
+            d.by_channel
+                .entry(channel(i.device.as_deref()))
+                .or_default()
+                .copy_requests += 1;
+            *d.by_procedure.entry(COPY_PROCEDURE.to_string()).or_default() += 1;
             match i.decision {
                 IntakeDecision::AutoIssue => slot.auto_issued += 1,
                 IntakeDecision::OfficerReview => slot.held += 1,
@@ -159,6 +205,18 @@ impl Service {
                 .map(|(p50, p95)| (p50, p95, minutes.len()));
         }
         if let Some(dossiers) = &self.dossiers {
+            for b in dossiers.store.dossiers_since(since, DASHBOARD_ROWS).await? {
+                let from = match b.channel.as_deref() {
+                    Some(c) => channel(Some(c)),
+                    None => "(không rõ / unknown)".to_string(),
+                };
+                d.by_channel.entry(from).or_default().dossiers += 1;
+                let name = dossiers
+                    .catalogue
+                    .get(&b.procedure)
+                    .map_or_else(|_| b.procedure.clone(), |p| p.name.clone());
+                *d.by_procedure.entry(name).or_default() += 1;
+            }
             for r in dossiers.store.ratings_since(since, DASHBOARD_ROWS).await? {
                 let add = |s: &mut Satisfied| match r.level {
                     crate::dossier::Satisfaction::VerySatisfied => s.very += 1,

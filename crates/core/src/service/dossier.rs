@@ -598,7 +598,7 @@ impl Service {
                     self.tracking_url(&code, None),
                     day(due),
                 ),
-                Some((&slip_key, &format!("giay-hen-{code}.pdf"))),
+                &[(&slip_key, &format!("giay-hen-{code}.pdf"))],
             ));
         }
         if let Err(e) = settings.store.insert_dossier(&dossier, &event, &deliveries).await {
@@ -870,15 +870,23 @@ impl Service {
             .collect()
     }
 
-    fn mail(&self, to: &str, subject: &str, text: &str, attach: Option<(&str, &str)>) -> Delivery {
+    /// A mail to the citizen, delivered by the deliveries' worker: `attach` is (object key, file name) of
+    /// each PDF it carries.
+    pub(super) fn mail(&self, to: &str, subject: &str, text: &str, attach: &[(&str, &str)]) -> Delivery {
         let now = self.clock.now();
         Delivery {
-            id: format!("mail_{}", random_secret(&mut EntropyRng(self.entropy.as_ref()), 15)),
+            id: format!(
+                "mail_{}",
+                random_secret(&mut EntropyRng(self.entropy.as_ref()), 15)
+            ),
             target: format!("mail:{to}"),
             body: serde_json::json!({
                 "subject": subject,
                 "text": text,
-                "attachments": attach.map(|(object, name)| vec![serde_json::json!({"object": object, "name": name})]).unwrap_or_default(),
+                "attachments": attach
+                    .iter()
+                    .map(|(object, name)| serde_json::json!({"object": object, "name": name}))
+                    .collect::<Vec<_>>(),
             })
             .to_string(),
             attempts: 0,
@@ -1167,7 +1175,7 @@ impl Service {
                 d.code,
                 d.status.label_en(),
             ),
-            None,
+            &[],
         )
     }
 
@@ -1491,12 +1499,16 @@ impl Service {
             .await?)
     }
 
-    /// An object a mail delivery attaches (only a dossier's: the slip or the result).
+    /// An object a mail delivery attaches: a dossier's slip or result, a refusal notice, a copy; nothing else.
     pub async fn delivery_object(&self, key: &str) -> Result<Vec<u8>> {
-        if !key.starts_with("dossiers/") || key.contains("..") {
+        // What a citizen is mailed: a dossier's slip or result, a held request's refusal notice, a copy.
+        let mailable = ["dossiers/", "notices/", "copies/"]
+            .iter()
+            .any(|p| key.starts_with(p));
+        if !mailable || key.contains("..") {
             return Err(Error::new(
                 Code::Sys0003Internal,
-                "a delivery names an object that is not a dossier's",
+                "a delivery names an object that is not a dossier's, a notice or a copy",
             ));
         }
         Ok(self.blobs.get(key).await?)

@@ -259,6 +259,7 @@ impl Service {
                 holder_id: request.holder_id.trim().to_string(),
                 claimed_type: request.document_type.trim().to_string(),
                 recognised_type,
+                device: request.pay_by.as_ref().map(|p| p.device.clone()),
                 decision,
                 reason: reason.clone(),
                 report: report_json,

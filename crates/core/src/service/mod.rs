@@ -38,9 +38,12 @@ mod lookup;
 mod payment;
 pub use payment::{PaymentDue, PaymentSettings, PaymentView};
 mod books;
-pub use books::{YearBook, BOOK_COLUMNS, BOOK_CSV_HEADER};
+pub use books::{csv_cell, YearBook, BOOK_COLUMNS, BOOK_CSV_HEADER};
 mod dashboard;
-pub use dashboard::{Dashboard, DayFigures, OfficerFigures, Satisfied, DASHBOARD_DAYS};
+pub use dashboard::{
+    ChannelFigures, Dashboard, DayFigures, OfficerFigures, Satisfied, AT_THE_COUNTER, COPY_PROCEDURE,
+    DASHBOARD_DAYS,
+};
 mod fleet;
 pub use fleet::{FleetEntry, ENROLMENT_VALID, HEARTBEAT_BYTES};
 mod registry;

@@ -2,7 +2,8 @@
 //! are kept; an officer claims it (one officer at a time: a claim lapses after [`CLAIM_HOLDS`]), then approves
 //! it (the copies issued with the officer's signature beside the seal), refuses it on a clause of Decree 23
 //! Art. 22 (a sealed refusal notice, kept for the citizen's wallet) or asks for a rescan. Every move is written
-//! to the audit log.
+//! to the audit log. A citizen who left an e-mail address at the kiosk is sent the outcome (the notice, or the
+//! copies) once it is decided.
 
 use super::{Issuance, IssueRequest, Service};
 use crate::code::random_secret;
@@ -111,6 +112,7 @@ impl Service {
             pages.push(key);
         }
         let review = Review {
+            notify: None,
             id: id.to_string(),
             state: ReviewState::Waiting,
             held_at: self.clock.now(),
@@ -283,7 +285,110 @@ impl Service {
             tracing::warn!(intake = %review.id, error = %e, "could not record how the held request ended");
         }
         self.audit(me, decision.audit_action(), &review.id, from).await?;
+        self.mail_outcome(&review.id).await;
         Ok(decided)
+    }
+
+    /// The citizen of a kiosk's verified identity session asks that the outcome of their held request `id` be
+    /// sent to `to`: kept while it waits (a later address replaces it), sent at once if it was decided meanwhile
+    /// — once: a decided request already sent to an address is OFF-0007. Another citizen's request is not found
+    /// (OFF-0006), so that receipt codes cannot be tried.
+    pub async fn notify_held(&self, device: &str, session: &str, id: &str, to: &str) -> Result<()> {
+        let holder = self.verified_holder(device, session)?;
+        let to = super::email_address(to)?;
+        let review = self.held(id).await?;
+        if review.request.holder_id != holder.id_number {
+            return Err(no_review());
+        }
+        match self.office()?.store.notify_review(&review.id, &to).await? {
+            Some(ReviewState::Waiting) => Ok(()),
+            // Decided before the address came: sent now, to this address.
+            Some(_) => self.queue_outcome_mail(&self.held(&review.id).await?).await,
+            None => Err(Error::new(
+                Code::Off0007AlreadySent,
+                "the outcome of this request was sent by e-mail already, to the address given first",
+            )),
+        }
+    }
+
+    /// After a decision: the outcome mailed to the address the citizen left, if any. A failure is logged, not
+    /// the officer's: the decision stands and the wallet has it.
+    async fn mail_outcome(&self, id: &str) {
+        let sent = match self.held(id).await {
+            Ok(review) if review.notify.is_some() => self.queue_outcome_mail(&review).await,
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::error!(review = %id, error = %e, "the outcome of a held request could not be queued for mail");
+        }
+    }
+
+    /// Queues the mail of a decided request's outcome to its `notify` address (the deliveries' worker sends it,
+    /// with retries): the sealed refusal notice, the issued copies, or the officer's request for a rescan.
+    async fn queue_outcome_mail(&self, review: &Review) -> Result<()> {
+        let (Some(to), Some(dossiers)) = (&review.notify, &self.dossiers) else {
+            return Ok(());
+        };
+        let r = &review.request;
+        let hello = format!("Kính gửi ông/bà {},\n\n", r.holder_name);
+        let about = format!(
+            "yêu cầu chứng thực bản sao từ bản chính ({}), mã tiếp nhận {}",
+            r.document_type, review.id
+        );
+        let mut copies = Vec::new();
+        for code in &r.codes {
+            if let Some(c) = self.registry.copy(code).await? {
+                copies.push((c.pdf_key.clone(), format!("{code}.pdf")));
+            }
+        }
+        let (subject, text, attach): (String, String, Vec<(String, String)>) = match review.state {
+            ReviewState::Refused => {
+                let clause = r.ground.as_ref().map_or(0, |(c, _)| *c);
+                (
+                    format!("Thông báo từ chối chứng thực — mã tiếp nhận {} / Refusal notice", review.id),
+                    format!(
+                        "{hello}Cán bộ đã xem xét {about} và từ chối chứng thực theo khoản {clause} Điều 22 Nghị định \
+                         23/2015/NĐ-CP. Thông báo bằng văn bản có chữ ký số của cơ quan được gửi kèm thư này; \
+                         thông báo cũng có trong ví giấy tờ của ông/bà.\n\n\
+                         Your request {} was refused under clause {clause} of Article 22 of Decree 23/2015. The \
+                         signed notice is attached.\n",
+                        review.id
+                    ),
+                    r.notice
+                        .iter()
+                        .map(|k| (k.clone(), format!("thong-bao-tu-choi-{}.pdf", review.id)))
+                        .collect(),
+                )
+            }
+            ReviewState::Approved => (
+                format!("Bản sao đã được chứng thực — mã tiếp nhận {} / Copies issued", review.id),
+                format!(
+                    "{hello}Cán bộ đã xem xét {about} và chứng thực bản sao: {}. Bản sao có chữ ký số được gửi \
+                     kèm thư này và có trong ví giấy tờ của ông/bà.\n\n\
+                     Your request {} was approved; the certified copies are attached.\n",
+                    r.codes.join(", "),
+                    review.id
+                ),
+                copies,
+            ),
+            ReviewState::Rescan => (
+                format!("Đề nghị quét lại bản chính — mã tiếp nhận {} / Please scan again", review.id),
+                format!(
+                    "{hello}Cán bộ đã xem xét {about} và đề nghị ông/bà quét lại bản chính tại ki-ốt hoặc mang bản \
+                     chính tới Bộ phận Một cửa: {}\n\n\
+                     An officer asks you to scan the original again.\n",
+                    r.ground.as_ref().map_or("", |(_, note)| note.as_str()),
+                ),
+                Vec::new(),
+            ),
+            ReviewState::Waiting => return Ok(()),
+        };
+        let attach: Vec<(&str, &str)> = attach.iter().map(|(k, n)| (k.as_str(), n.as_str())).collect();
+        let mail = self.mail(to, &subject, &text, &attach);
+        dossiers.store.insert_deliveries(&[mail]).await?;
+        tracing::info!(review = %review.id, state = review.state.as_str(), "the outcome of a held request was queued for mail");
+        Ok(())
     }
 
     /// The decided held requests of the citizen a wallet session proved, the newest first.

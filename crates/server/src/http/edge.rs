@@ -107,7 +107,8 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
             | "/api/v1/identity/sessions"
             | "/api/v1/identity/sessions/{id}"
             | "/api/v1/identity/sessions/{id}/app"
-            | "/api/v1/identity/sessions/{id}/grant",
+            | "/api/v1/identity/sessions/{id}/grant"
+            | "/api/v1/reviews/{id}/notify",
         ) => BodyPolicy::Authenticated {
             limit: edge.limits.max_small_body_bytes,
         },

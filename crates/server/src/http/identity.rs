@@ -269,6 +269,33 @@ pub async fn email_copy(
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true }))).into_response())
 }
 
+/// `POST /api/v1/reviews/{id}/notify` `{"to": ADDRESS}`: the citizen the kiosk identified asks that the outcome
+/// of their held request `id` (the receipt code) be e-mailed to them once an officer decides it.
+pub async fn notify_held(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(path_error)?;
+    let device = kiosk(&caller)?.to_string();
+    let session = req
+        .headers()
+        .get(super::api::IDENTITY_SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let body = read_bytes(req, &state).await?;
+    let parsed: EmailJson = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("expected {{\"to\": ADDRESS}}: {e}")))?;
+    state
+        .service
+        .notify_held(&device, &session, &id, &parsed.to)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "notify": true }))).into_response())
+}
+
 /// `GET /api/v1/wallet`: the copies issued to the citizen the kiosk identified (kiosk token and
 /// `Banso-Identity-Session`), newest first, each with its verification address and key.
 pub async fn wallet(

@@ -175,6 +175,7 @@ routes! {
     "/api/v1/identity/sessions/{id}/face" => post(identity::face),
     "/api/v1/identity/sessions/{id}/app" => post(identity::app),
     "/api/v1/identity/sessions/{id}/grant" => post(identity::grant),
+    "/api/v1/reviews/{id}/notify" => post(identity::notify_held),
     "/api/v1/payments/{reference}" => get(api::payment_status),
     "/api/v1/wallet" => get(identity::wallet),
     "/api/v1/ratings" => post(api::rate),

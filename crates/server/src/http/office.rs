@@ -1752,6 +1752,9 @@ struct DashboardPage {
     officers: Vec<(String, banso_core::service::OfficerFigures)>,
     by_officer: Vec<(String, banso_core::service::Satisfied)>,
     by_procedure: Vec<(String, banso_core::service::Satisfied)>,
+    by_channel: Vec<(String, banso_core::service::ChannelFigures)>,
+    /// Volumes by procedure, the largest first.
+    volumes: Vec<(String, u64)>,
 }
 
 #[derive(Deserialize)]
@@ -1845,6 +1848,12 @@ pub async fn dashboard(
             officers: d.officers.clone().into_iter().collect(),
             by_officer: d.satisfaction_by_officer.clone().into_iter().collect(),
             by_procedure: d.satisfaction_by_procedure.clone().into_iter().collect(),
+            by_channel: d.by_channel.clone().into_iter().collect(),
+            volumes: {
+                let mut v: Vec<(String, u64)> = d.by_procedure.clone().into_iter().collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                v
+            },
             d,
         },
     )
@@ -1871,6 +1880,20 @@ pub async fn dashboard_csv(
             "{day},{},{},{},{},{}\n",
             f.requests, f.auto_issued, f.held, f.refused, f.copies
         ));
+    }
+    // The volumes of the window by where they came from and by procedure, after a blank line.
+    csv.push_str("\nnoi_tiep_nhan,yeu_cau_chung_thuc,ho_so_thu_tuc\n");
+    for (from, f) in &d.by_channel {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            banso_core::service::csv_cell(from),
+            f.copy_requests,
+            f.dossiers
+        ));
+    }
+    csv.push_str("\nthu_tuc,so_luong\n");
+    for (procedure, n) in &d.by_procedure {
+        csv.push_str(&format!("{},{n}\n", banso_core::service::csv_cell(procedure)));
     }
     (
         [

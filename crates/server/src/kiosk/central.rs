@@ -192,6 +192,18 @@ impl Central {
         .await
     }
 
+    /// Asks that the outcome of the held request `id` (its receipt code) be e-mailed to `to`, for the citizen of
+    /// the verified `session`.
+    pub async fn notify_held(&self, session: &str, id: &str, to: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/reviews/{id}/notify")))
+                .header("Banso-Identity-Session", session)
+                .json(&json!({ "to": to })),
+        )
+        .await
+    }
+
     /// The PDF behind a capability address the central service gave (`…/pdf?k=KEY`).
     pub async fn pdf(&self, url: &str) -> Result<Vec<u8>> {
         // Asked of this kiosk's central service whatever host the address names (its public name may differ).

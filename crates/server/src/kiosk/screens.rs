@@ -702,11 +702,19 @@ async fn result(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response
 #[template(path = "kiosk/email.html")]
 struct Email {
     f: Frame,
+    /// The request is held for an officer: the address is for its outcome, not for a copy.
+    held: bool,
 }
 
 async fn email_screen(State(kiosk): State<Arc<Kiosk>>, headers: HeaderMap) -> Response {
     match gate(&kiosk, &headers, 6, true) {
-        Ok(f) => render(&Email { f }),
+        Ok(f) => {
+            let held = with_visit(&kiosk, &headers, |v| {
+                v.outcome.as_ref().is_some_and(|a| a.status == 202)
+            })
+            .unwrap_or(false);
+            render(&Email { f, held })
+        }
         Err(r) => r.into_response(),
     }
 }
@@ -716,8 +724,9 @@ struct EmailForm {
     email: String,
 }
 
-/// Sends the issued copy to the address the citizen typed (through the central service), then back to the
-/// result with what became of it.
+/// Sends the issued copy to the address the citizen typed (through the central service) — or, for a request
+/// held for an officer, asks that its outcome be sent there once decided — then back to the result with what
+/// became of it.
 async fn email_copy(
     State(kiosk): State<Arc<Kiosk>>,
     headers: HeaderMap,
@@ -726,21 +735,30 @@ async fn email_copy(
     if let Err(r) = gate(&kiosk, &headers, 6, true) {
         return r.into_response();
     }
-    let Some(Some((session, code, en))) = with_visit(&kiosk, &headers, |v| {
-        let code = v.outcome.as_ref().filter(|a| a.ok())?.body["code"]
+    let Some(Some((session, code, held, en))) = with_visit(&kiosk, &headers, |v| {
+        let outcome = v.outcome.as_ref().filter(|a| a.ok())?;
+        let held = outcome.status == 202;
+        let code = outcome.body[if held { "intake_id" } else { "code" }]
             .as_str()?
             .to_string();
-        Some((v.identity.clone()?, code, v.english))
+        Some((v.identity.clone()?, code, held, v.english))
     }) else {
         return see("/result");
     };
-    let said = match kiosk.central.email(&session, &code, form.email.trim()).await {
+    let to = form.email.trim();
+    let answer = if held {
+        kiosk.central.notify_held(&session, &code, to).await
+    } else {
+        kiosk.central.email(&session, &code, to).await
+    };
+    let said = match answer {
         Ok(a) if a.ok() => (
             true,
-            if en {
-                format!("The copy has been sent to {}.", form.email.trim())
-            } else {
-                format!("Đã gửi bản sao tới {}.", form.email.trim())
+            match (held, en) {
+                (false, true) => format!("The copy has been sent to {to}."),
+                (false, false) => format!("Đã gửi bản sao tới {to}."),
+                (true, true) => format!("The outcome will be sent to {to} once an officer has decided."),
+                (true, false) => format!("Kết quả xem xét sẽ được gửi tới {to} khi cán bộ quyết định."),
             },
         ),
         Ok(a) if a.code() == Some("DEL-0001") => (

@@ -573,8 +573,19 @@ try {
     seen.result = text;
     const receipt = story === 'held' ? (await page.locator('.receipt .code').innerText()).trim() : null;
     seen.receipt = receipt;
+    if (story === 'held') {
+      // The address for the officer's decision, typed on the screen's keyboard.
+      await page.getByRole('link', { name: /Nhận kết quả qua thư điện tử/ }).click();
+      await page.waitForURL(/\/deliver\/email$/);
+      await check(page, 'held-email');
+      await page.locator('#email').focus();
+      for (const key of 'an.nguyen@example.vn') await page.locator(`.keyboard [data-key="${key}"]`).click();
+      await page.getByRole('button', { name: 'Đăng ký nhận kết quả' }).click();
+      await page.waitForURL(/\/result$/);
+      seen.notifySaid = await page.locator('#notify-said').innerText();
+    }
     await finish(page);
-    await nothingLeft(page, [receipt, 'Nguyễn Văn An']);
+    await nothingLeft(page, [receipt, 'Nguyễn Văn An', 'an.nguyen@example.vn']);
   } else if (story === 'timeout') {
     await throughConsent(page);
     await appLogin(page);

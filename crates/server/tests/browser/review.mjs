@@ -122,6 +122,9 @@ try {
     officers: await b.locator('#officers').innerText(),
     reviewTime: (await b.locator('#review-time').count()) ? await b.locator('#review-time').innerText() : '',
     bars: await b.locator('svg.chart rect').count(),
+    byChannel: await b.locator('#by-channel').innerText(),
+    byProcedure: await b.locator('#by-procedure-volume').innerText(),
+    body: await b.locator('#body').innerText(),
   };
   await check(b, 'dashboard');
   const csv = await b.request.get(`${base}/office/dashboard.csv?days=30`);

@@ -723,3 +723,32 @@ impl Link {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// The mails the relay kept in `maildir`: (recipient, subject, the first PDF attached).
+pub fn mailed(maildir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import mailbox, sys, base64, json\n\
+             out = []\n\
+             for m in mailbox.Maildir(sys.argv[1], create=False):\n\
+             \x20   pdfs = [p.get_payload(decode=True) for p in m.walk() if p.get_content_type() == 'application/pdf']\n\
+             \x20   out.append([m['To'], str(m['Subject']), base64.b64encode(pdfs[0]).decode() if pdfs else ''])\n\
+             print(json.dumps(out))",
+        ])
+        .arg(maildir)
+        .output()
+        .unwrap();
+    let list: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    list.into_iter()
+        .map(|(to, subject, pdf)| {
+            use base64::Engine;
+            (
+                to,
+                subject,
+                base64::engine::general_purpose::STANDARD.decode(pdf).unwrap(),
+            )
+        })
+        .collect()
+}
