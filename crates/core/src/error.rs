@@ -97,6 +97,9 @@ codes! {
     Sys0002Signing = "SYS-0002",
     /// Anything else unexpected.
     Sys0003Internal = "SYS-0003",
+    /// No timestamp authority answered (every one configured is down or cut off): nothing was issued; retry
+    /// after the time the answer gives.
+    Sys0004TimestampsDown = "SYS-0004",
     /// A machine-readable zone that cannot be read (wrong length, foreign characters).
     Id0001BadMrz = "ID-0001",
     /// The chip could not be read (no card, access denied with these keys, a broken read).
@@ -214,7 +217,7 @@ impl Code {
             | Code::Off0007AlreadySent
             | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
-            Code::Req0003Busy => Kind::Busy,
+            Code::Req0003Busy | Code::Sys0004TimestampsDown => Kind::Busy,
             Code::Dos0005TooManyGuesses => Kind::TooMany,
             Code::Req0004BodyTimeout => Kind::Timeout,
             Code::Iss0008Refused
@@ -287,6 +290,8 @@ pub enum Kind {
 pub struct Error {
     pub code: Code,
     pub message: String,
+    /// For an error that passes (a dependency down for a while): when to try again, in seconds.
+    pub retry_after: Option<u32>,
 }
 
 impl Error {
@@ -294,7 +299,14 @@ impl Error {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, saying when to try again.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn kind(&self) -> Kind {

@@ -35,8 +35,12 @@ pub struct Config {
     pub capability_secret_file: Option<PathBuf>,
     /// PAdES level of issued copies: B-B, B-T (default), B-LT or B-LTA. Env: `BANSO_SIGNATURE_LEVEL`.
     pub signature_level: String,
-    /// An external RFC 3161 timestamp authority (default: the built-in one). Env: `BANSO_TSA_URL`.
+    /// External RFC 3161 timestamp authorities, comma-separated, tried in order, each behind a circuit breaker
+    /// (default: the built-in one). Env: `BANSO_TSA_URL`.
     pub tsa_url: Option<String>,
+    /// Seconds a timestamp authority that keeps failing is skipped before it is tried again (doubling while it
+    /// fails, at most 5 minutes). Env: `BANSO_TSA_COOLDOWN_SECS`. Default: 30.
+    pub tsa_cooldown_secs: u64,
     pub issuer: IssuerConfig,
     pub numbering: NumberingPolicy,
     pub fees: FeeSchedule,
@@ -304,6 +308,7 @@ impl Default for Config {
             max_copies: 10,
             capability_secret_file: None,
             tsa_url: None,
+            tsa_cooldown_secs: 30,
             signature_level: "B-T".into(),
             issuer: IssuerConfig::default(),
             numbering: NumberingPolicy::default(),
@@ -498,6 +503,7 @@ impl Config {
         }
         let s = &mut config.storage;
         env_number("BANSO_ORPHAN_GRACE_MINUTES", &mut config.orphan_grace_minutes)?;
+        env_number("BANSO_TSA_COOLDOWN_SECS", &mut config.tsa_cooldown_secs)?;
         env_number("BANSO_SWEEP_EVERY_MINUTES", &mut config.sweep_every_minutes)?;
         let l = &mut config.limits;
         env_number("BANSO_HEADER_TIMEOUT_SECS", &mut l.header_timeout_secs)?;
@@ -604,6 +610,7 @@ impl Config {
             issuing_cn: self.pki.issuing_cn.clone(),
             seal_cn: self.pki.seal_cn.clone(),
             tsa_url: self.tsa_url.clone(),
+            tsa_cooldown: std::time::Duration::from_secs(self.tsa_cooldown_secs.clamp(1, 300)),
         }
     }
 }

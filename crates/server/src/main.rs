@@ -616,8 +616,8 @@ async fn serve(mut config: Config) -> Result<()> {
     println!("banso {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
     println!("  verification portal  {base}/");
     println!("  API                  {base}/api/v1/   (OpenAPI: {base}/api/openapi.json)");
-    println!("  health / metrics     {base}/healthz   {base}/metrics");
-    println!("  kiosk, back office   not part of this release yet");
+    println!("  health / metrics     {base}/healthz   {base}/readyz   {base}/metrics");
+    println!("  back office          {base}/office   (kiosks: banso kiosk --server {base})");
     println!(
         "  PKI services         {}/pki/ (TSA, OCSP, CRLs)",
         app.trust.base_url

@@ -66,6 +66,9 @@ pub enum SigningError {
     Prepared(String),
     #[error("encoding: {0}")]
     Encoding(String),
+    /// No timestamp authority answered; try again after `retry_after_secs`.
+    #[error("no timestamp authority answered ({detail}); retry in {retry_after_secs} s")]
+    TimestampsDown { retry_after_secs: u32, detail: String },
 }
 
 /// The signature algorithm a [`Signer`] produces.

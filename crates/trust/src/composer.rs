@@ -46,11 +46,16 @@ pub fn sign_prepared(
         signer,
         timestamps,
     )
-    .map_err(|e| Error::new(Code::Sys0002Signing, e.to_string()))
+    .map_err(signing_error)
 }
 
 fn signing_error(e: banso_signing::SigningError) -> Error {
-    Error::new(Code::Sys0002Signing, e.to_string())
+    match e {
+        banso_signing::SigningError::TimestampsDown { retry_after_secs, .. } => {
+            Error::new(Code::Sys0004TimestampsDown, e.to_string()).retry_after(retry_after_secs)
+        }
+        e => Error::new(Code::Sys0002Signing, e.to_string()),
+    }
 }
 
 /// Renders and signs one copy: with an officer, the officer signs the copy and the organisation seal

@@ -7,4 +7,5 @@ pub mod composer;
 pub mod files;
 pub mod longterm;
 pub mod pki;
+pub mod tsa_pool;
 pub mod verifier;

@@ -32,8 +32,11 @@ pub struct TrustSettings {
     pub root_cn: String,
     pub issuing_cn: String,
     pub seal_cn: String,
-    /// An external RFC 3161 TSA; without it the built-in one (own PKI) or none (imported PKI).
+    /// External RFC 3161 TSAs, comma-separated, tried in order (`tsa_pool`); without them the built-in one
+    /// (own PKI) or none (imported PKI).
     pub tsa_url: Option<String>,
+    /// How long a TSA that keeps failing is skipped before it is tried again (then longer).
+    pub tsa_cooldown: std::time::Duration,
 }
 
 /// The organisation seal's key inside a PKCS#11 token (`pki/seal.pkcs11.json`): where to find it. The PIN
@@ -446,6 +449,8 @@ impl RemoteTsa {
         }
         let c = reqwest::blocking::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
+            // An authority cut off without a refusal (a dropped route) is given up on quickly.
+            .connect_timeout(std::time::Duration::from_secs(3))
             .build()
             .map_err(|e| SigningError::Encoding(format!("TSA client: {e}")))?;
         Ok(self.client.get_or_init(|| c))
@@ -552,7 +557,10 @@ impl TrustServices {
             Err(_) => software(dir, "seal", chain("seal.pem")?)?,
         };
         let timestamps: Arc<dyn TimestampSource> = match (&settings.tsa_url, &own) {
-            (Some(url), _) => Arc::new(RemoteTsa::new(url)?),
+            (Some(urls), _) => {
+                let urls: Vec<&str> = urls.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+                Arc::new(crate::tsa_pool::TsaPool::new(&urls, settings.tsa_cooldown)?)
+            }
             (None, Some(own)) => Arc::new(LocalTsa(own.tsa.clone())),
             (None, None) => Arc::new(NoTsa),
         };

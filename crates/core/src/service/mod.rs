@@ -516,6 +516,26 @@ impl Service {
         Ok(self.registry.count_copies().await?)
     }
 
+    /// Whether the object store takes a write, gives it back and removes it (the readiness check): a small
+    /// probe object under `health/`, its own name each time so that nodes checking at once do not meet.
+    pub async fn check_objects(&self) -> Result<()> {
+        let key = format!(
+            "health/{}",
+            random_secret(&mut EntropyRng(self.entropy.as_ref()), 8)
+        );
+        let probe = key.as_bytes().to_vec();
+        self.blobs.put(&key, probe.clone()).await?;
+        let back = self.blobs.get(&key).await;
+        self.blobs.delete(&key).await?;
+        if back? != probe {
+            return Err(Error::new(
+                Code::Sys0001Storage,
+                "the object store gave back other bytes than were written",
+            ));
+        }
+        Ok(())
+    }
+
     /// The certificates the installation's CA revoked (for its OCSP answers, CRLs and validation data).
     pub async fn ca_revocations(&self) -> Result<Vec<crate::ports::CaRevocation>> {
         Ok(self.registry.ca_revocations().await?)

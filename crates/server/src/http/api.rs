@@ -20,21 +20,17 @@ pub const PAYMENT_HEADER: &str = "banso-payment";
 /// The header a kiosk names the citizen's verified identity session in.
 pub const IDENTITY_SESSION_HEADER: &str = "banso-identity-session";
 
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.service.count_copies().await {
-        Ok(_) => Json(json!({ "status": "ok" })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: registry unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "code": Code::Sys0001Storage.as_str() })),
-            )
-                .into_response()
-        }
-    }
+/// The identity session a kiosk names in [`IDENTITY_SESSION_HEADER`], trimmed (empty when none: the service then
+/// finds no session for it).
+pub fn identity_session(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(IDENTITY_SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
 }
+
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()

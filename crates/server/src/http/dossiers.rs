@@ -548,10 +548,7 @@ pub async fn prefill(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Kiosk])?;
     let Path(code) = code.map_err(path_error)?;
-    let session = headers
-        .get(IDENTITY_SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let fields = state.service.prefill(&caller.token_id, session.trim(), &code)?;
+    let session = super::api::identity_session(&headers);
+    let fields = state.service.prefill(&caller.token_id, session, &code)?;
     Ok(Json(json!({ "prefilled": fields })).into_response())
 }

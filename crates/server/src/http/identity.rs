@@ -229,13 +229,7 @@ pub async fn email_copy(
 ) -> Result<Response, ApiError> {
     let Path(code) = code.map_err(path_error)?;
     let device = kiosk(&caller)?.to_string();
-    let session = req
-        .headers()
-        .get(super::api::IDENTITY_SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let session = super::api::identity_session(req.headers()).to_string();
     let holder = state.service.verified_holder(&device, &session)?;
     let body = read_bytes(req, &state).await?;
     let parsed: EmailJson = serde_json::from_slice(&body)
@@ -279,13 +273,7 @@ pub async fn notify_held(
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(path_error)?;
     let device = kiosk(&caller)?.to_string();
-    let session = req
-        .headers()
-        .get(super::api::IDENTITY_SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let session = super::api::identity_session(req.headers()).to_string();
     let body = read_bytes(req, &state).await?;
     let parsed: EmailJson = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("expected {{\"to\": ADDRESS}}: {e}")))?;
@@ -304,11 +292,7 @@ pub async fn wallet(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let device = kiosk(&caller)?;
-    let session = headers
-        .get(super::api::IDENTITY_SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim();
+    let session = super::api::identity_session(&headers);
     let copies = state.service.wallet(device, session).await?;
     let dossiers: Vec<serde_json::Value> = state
         .service

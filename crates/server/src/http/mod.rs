@@ -5,6 +5,7 @@
 mod api;
 mod dossiers;
 pub mod edge;
+mod health;
 mod identity;
 mod metrics;
 mod office;
@@ -37,6 +38,8 @@ pub struct AppState {
     face_slots: Arc<tokio::sync::Semaphore>,
     /// The SMTP relay copies are e-mailed through, when configured.
     mailer: Option<Arc<crate::mail::Mailer>>,
+    /// The last readiness check and when it ran (see [`health`]).
+    health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, health::Report)>>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             log_key,
             trust,
             face_slots: Arc::new(tokio::sync::Semaphore::new(identity::FACE_SLOTS)),
+            health: Default::default(),
             mailer: None,
         }
     }
@@ -107,7 +111,13 @@ impl IntoResponse for ApiError {
             tracing::error!(code = e.code.as_str(), detail = %e.message, "internal error");
             e.message = "the service could not complete the request; quote the code to support".into();
         }
+        let retry = e.retry_after;
         let mut response = (status, axum::Json(error_json(&e))).into_response();
+        if let Some(seconds) = retry {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -158,7 +168,8 @@ macro_rules! routes {
 
 routes! {
     "/" => get(pages::home),
-    "/healthz" => get(api::healthz),
+    "/healthz" => get(health::healthz),
+    "/readyz" => get(health::readyz),
     "/metrics" => get(metrics::render),
     "/api/openapi.json" => get(api::openapi),
     "/api/v1/copies" => post(api::issue),

@@ -35,6 +35,19 @@ fn attribute(out: &mut Vec<u8>, tag: u8, name: &str, value: &[u8]) -> Result<()>
     Ok(())
 }
 
+/// An IPP/1.1 request's head: the version, the operation and the request id, then the operation attributes every
+/// request carries (charset and language first, as RFC 8011 §4.1.4 orders them; the printer; the user).
+fn operation(out: &mut Vec<u8>, operation: u16, request_id: u32, printer_uri: &str) -> Result<()> {
+    out.extend_from_slice(&[1, 1]);
+    out.extend_from_slice(&operation.to_be_bytes());
+    out.extend_from_slice(&request_id.to_be_bytes());
+    out.push(TAG_OPERATION);
+    attribute(out, TAG_CHARSET, "attributes-charset", b"utf-8")?;
+    attribute(out, TAG_LANGUAGE, "attributes-natural-language", b"vi")?;
+    attribute(out, TAG_URI, "printer-uri", printer_uri.as_bytes())?;
+    attribute(out, TAG_NAME, "requesting-user-name", b"banso-kiosk")
+}
+
 /// The Print-Job request for `pdf` on the queue `printer_uri`, named `job_name`.
 pub fn print_job_request(
     printer_uri: &str,
@@ -45,14 +58,7 @@ pub fn print_job_request(
 ) -> Result<Vec<u8>> {
     let pdf = document;
     let mut out = Vec::with_capacity(pdf.len() + 256);
-    out.extend_from_slice(&[1, 1]);
-    out.extend_from_slice(&PRINT_JOB.to_be_bytes());
-    out.extend_from_slice(&request_id.to_be_bytes());
-    out.push(TAG_OPERATION);
-    attribute(&mut out, TAG_CHARSET, "attributes-charset", b"utf-8")?;
-    attribute(&mut out, TAG_LANGUAGE, "attributes-natural-language", b"vi")?;
-    attribute(&mut out, TAG_URI, "printer-uri", printer_uri.as_bytes())?;
-    attribute(&mut out, TAG_NAME, "requesting-user-name", b"banso-kiosk")?;
+    operation(&mut out, PRINT_JOB, request_id, printer_uri)?;
     attribute(&mut out, TAG_NAME, "job-name", job_name.as_bytes())?;
     attribute(&mut out, TAG_MIME, "document-format", format.as_bytes())?;
     out.push(TAG_END);
@@ -74,14 +80,7 @@ pub fn print_job_response(bytes: &[u8]) -> Result<(u16, Option<u32>)> {
 /// The Get-Printer-Attributes request for the queue `printer_uri`: its state, state reasons and markers.
 pub fn printer_attributes_request(printer_uri: &str, request_id: u32) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(&[1, 1]);
-    out.extend_from_slice(&GET_PRINTER_ATTRIBUTES.to_be_bytes());
-    out.extend_from_slice(&request_id.to_be_bytes());
-    out.push(TAG_OPERATION);
-    attribute(&mut out, TAG_CHARSET, "attributes-charset", b"utf-8")?;
-    attribute(&mut out, TAG_LANGUAGE, "attributes-natural-language", b"vi")?;
-    attribute(&mut out, TAG_URI, "printer-uri", printer_uri.as_bytes())?;
-    attribute(&mut out, TAG_NAME, "requesting-user-name", b"banso-kiosk")?;
+    operation(&mut out, GET_PRINTER_ATTRIBUTES, request_id, printer_uri)?;
     // requested-attributes, a set of keywords: the first value named, the others with an empty name.
     for (i, keyword) in [
         "printer-state",

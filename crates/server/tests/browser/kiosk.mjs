@@ -228,7 +228,32 @@ async function finish(page) {
   seen.rated = 4;
 }
 
-// After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
+// A signature certification up to its review screen: the app login, the procedure found by typing, the form,
+// its one document scanned.
+async function signatureCertificationToReview(page) {
+  await page.goto(base);
+  await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
+  await page.waitForURL(/\/consent$/);
+  await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
+  await page.waitForURL(/\/identify$/);
+  await appLogin(page);
+  await page.locator('#q').focus();
+  for (const key of 'chung thuc chu ky') await page.locator(`.keyboard [data-key="${key}"]`).click();
+  await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
+  await page.locator('#found').waitFor();
+  await page.getByRole('button', { name: /^Chứng thực chữ ký/ }).first().click();
+  await page.waitForURL(/\/procedures\/form$/);
+  await page.locator('#f-document_title').fill('Giấy ủy quyền');
+  await page.locator('#f-signers').fill('1');
+  await page.locator('#f-phone').fill('0912345678');
+  await page.getByLabel('Ký', { exact: true }).check();
+  await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
+  await page.waitForURL(/\/procedures\/documents$/);
+  await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
+  await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
+  await page.waitForURL(/\/procedures\/review$/);
+}
+
 // Tells the test `name` (a file in LINK_DIR) and waits for its answer `reply`.
 async function handOver(name, reply, timeout = 60_000) {
   const dir = process.env.LINK_DIR;
@@ -240,6 +265,7 @@ async function handOver(name, reply, timeout = 60_000) {
   }
 }
 
+// After a visit ends: the start screen, and nothing of the citizen reachable (history, the scans).
 async function nothingLeft(page, secrets) {
   await page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 60_000 });
   const cookies = await page.context().cookies();
@@ -447,27 +473,7 @@ try {
   } else if (story === 'procedure-fee') {
     // A procedure with a fixed fee: the review states it, filing asks for it by the gateway's QR, the phone
     // pays, and the dossier is filed once the gateway has told the central service.
-    await page.goto(base);
-    await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
-    await page.waitForURL(/\/consent$/);
-    await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
-    await page.waitForURL(/\/identify$/);
-    await appLogin(page);
-    await page.locator('#q').focus();
-    for (const key of 'chung thuc chu ky') await page.locator(`.keyboard [data-key="${key}"]`).click();
-    await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
-    await page.locator('#found').waitFor();
-    await page.getByRole('button', { name: /^Chứng thực chữ ký/ }).first().click();
-    await page.waitForURL(/\/procedures\/form$/);
-    await page.locator('#f-document_title').fill('Giấy ủy quyền');
-    await page.locator('#f-signers').fill('1');
-    await page.locator('#f-phone').fill('0912345678');
-    await page.getByLabel('Ký', { exact: true }).check();
-    await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
-    await page.waitForURL(/\/procedures\/documents$/);
-    await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
-    await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
-    await page.waitForURL(/\/procedures\/review$/);
+    await signatureCertificationToReview(page);
     await check(page, 'procedure-fee-review');
     seen.fee = await page.locator('#fee').innerText();
     await page.getByRole('button', { name: 'Nộp hồ sơ' }).click();
@@ -483,27 +489,7 @@ try {
     // LINK_DIR/pulled). The dossier is queued and the screen says so; the start screen says the kiosk is offline
     // with one dossier waiting. The test then restarts the kiosk, plugs the link back and waits for the dossier
     // (LINK_DIR/queued, LINK_DIR/plugged); the start screen's notice is gone after the next heartbeat.
-    await page.goto(base);
-    await page.getByRole('button', { name: /Nộp hồ sơ thủ tục hành chính/ }).click();
-    await page.waitForURL(/\/consent$/);
-    await page.getByRole('button', { name: /Tôi đồng ý/ }).click();
-    await page.waitForURL(/\/identify$/);
-    await appLogin(page);
-    await page.locator('#q').focus();
-    for (const key of 'chung thuc chu ky') await page.locator(`.keyboard [data-key="${key}"]`).click();
-    await page.getByRole('button', { name: 'Tìm thủ tục' }).click();
-    await page.locator('#found').waitFor();
-    await page.getByRole('button', { name: /^Chứng thực chữ ký/ }).first().click();
-    await page.waitForURL(/\/procedures\/form$/);
-    await page.locator('#f-document_title').fill('Giấy ủy quyền');
-    await page.locator('#f-signers').fill('1');
-    await page.locator('#f-phone').fill('0912345678');
-    await page.getByLabel('Ký', { exact: true }).check();
-    await page.getByRole('button', { name: /Tiếp tục: giấy tờ kèm theo/ }).click();
-    await page.waitForURL(/\/procedures\/documents$/);
-    await tapInPlace(page, page.getByRole('button', { name: /Quét giấy tờ này/ }).first());
-    await page.getByRole('link', { name: 'Xem lại hồ sơ' }).click();
-    await page.waitForURL(/\/procedures\/review$/);
+    await signatureCertificationToReview(page);
     await handOver('pull', 'pulled');
     await page.getByRole('button', { name: 'Nộp hồ sơ' }).click();
     await page.waitForURL(/\/procedures\/queued$/, { timeout: 60_000 });

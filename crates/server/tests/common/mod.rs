@@ -752,3 +752,33 @@ pub fn mailed(maildir: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// OpenSSL's `ts -reply` behind scripts/openssl_tsa.py on loopback; stopped when dropped.
+pub struct OpensslTsa(std::process::Child);
+
+impl OpensslTsa {
+    pub fn start(port: u16, cert: &Path, key: &Path, chain: &Path, log: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openssl_tsa.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .args([cert, key, chain, log])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for OpensslTsa {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -49,6 +49,14 @@ use {authority::*, client::*, token::*};
 pub trait TimestampSource: Send + Sync {
     /// A DER TimeStampToken (CMS ContentInfo) over `sha256_digest`.
     fn timestamp(&self, sha256_digest: &[u8; 32]) -> Result<Vec<u8>, SigningError>;
+    /// Each authority behind it and its state, for the health check.
+    fn health(&self) -> Vec<(String, String)> {
+        vec![("built-in".into(), "ok".into())]
+    }
+    /// Whether a timestamp may be had now (false: every authority is cut off for a while).
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 /// The accuracy a TSA declares.

@@ -1,0 +1,181 @@
+//! Dependencies that fail, on purpose (issue 16): timestamp authorities configured in order behind circuit
+//! breakers — the first dead, the second OpenSSL's TSA; then both down (a clean 503 with `Retry-After` and a
+//! stable code, nothing written, readiness told apart from liveness); then the TSA back, and issuance goes on
+//! without restarting banso.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const FIELDS: [(&str, &str); 3] = [
+    ("holder_id", "001099012345"),
+    ("holder_name", "Đỗ Thị Hằng"),
+    ("document_type", "Giấy khai sinh"),
+];
+
+/// A request for a copy: status, `Retry-After` (if any) and the body.
+fn issue(server: &Server, token: &str, page: &[u8]) -> (u16, Option<u32>, Value) {
+    let mut form = reqwest::blocking::multipart::Form::new();
+    for (k, v) in FIELDS {
+        form = form.text(k, v);
+    }
+    form = form.part(
+        "page",
+        reqwest::blocking::multipart::Part::bytes(page.to_vec()).file_name("page.png"),
+    );
+    let r = server
+        .http
+        .post(server.url("/api/v1/copies"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (status, retry, r.json().unwrap_or(Value::Null))
+}
+
+fn get_json(server: &Server, path: &str) -> (u16, Option<u32>, Value) {
+    let r = server.get(path);
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (status, retry, r.json().unwrap_or(Value::Null))
+}
+
+/// The copies stored in the local object store.
+fn stored_copies(backend: &Backend) -> usize {
+    std::fs::read_dir(backend.data_dir.join("objects/copies"))
+        .map(|d| d.flatten().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn timestamp_authorities_fail_over_and_all_down_is_a_clean_503_until_one_returns() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let backend = Backend::local(dir);
+    let out = backend.cli(&["pki", "init", "--base-url", &base]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = backend.root_pem();
+    let pki = backend.data_dir.join("pki");
+    let chain = dir.join("tsa-chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(pki.join("issuing.pem")).unwrap() + &root,
+    )
+    .unwrap();
+    let (dead, tsa_port) = (free_port(), free_port());
+    let log = dir.join("tsa.log");
+    let start_tsa = || OpensslTsa::start(tsa_port, &pki.join("tsa.pem"), &pki.join("tsa.key"), &chain, &log);
+    let tsa = start_tsa();
+    let backend = backend
+        .with_env(
+            "BANSO_TSA_URL",
+            &format!("http://127.0.0.1:{dead}/,http://127.0.0.1:{tsa_port}/"),
+        )
+        .with_env("BANSO_TSA_COOLDOWN_SECS", "3");
+    let server = backend.serve_at(&format!("127.0.0.1:{port}"));
+    let token = backend.token("officer");
+    let page = sample_page("png", 100, 5);
+
+    // The first authority is dead: the second stamps the copy, which pyHanko accepts with its timestamp.
+    let (status, _, issued) = issue(&server, &token, &page);
+    assert_eq!(status, 201, "{issued}\n{}", server.log());
+    assert!(std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("stamped"));
+    let pdf = server.fetch_pdf(&issued);
+    let (ok, out) = pyhanko_validate(dir, &root, &pdf);
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
+    let (s, _, ready) = get_json(&server, "/readyz");
+    assert_eq!(s, 200, "{ready}");
+    let authorities = ready["checks"]["timestamps"]["authorities"].as_array().unwrap();
+    assert_eq!(authorities.len(), 2, "{ready}");
+    assert!(
+        authorities[0]["state"]
+            .as_str()
+            .unwrap()
+            .starts_with("closed (1 failures)"),
+        "{ready}"
+    );
+    for dependency in ["database", "objects", "seal"] {
+        assert_eq!(ready["checks"][dependency]["ok"], true, "{dependency}: {ready}");
+    }
+
+    // Both down: a clean 503 with a stable code and when to retry, every time; nothing issued, nothing stored.
+    drop(tsa);
+    for attempt in 0..4 {
+        let (status, retry, e) = issue(&server, &token, &page);
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (503, Some("SYS-0004")),
+            "attempt {attempt}: {e}"
+        );
+        assert!(
+            retry.is_some_and(|r| (1..=6).contains(&r)),
+            "attempt {attempt}: {retry:?}"
+        );
+    }
+    assert_eq!(stored_copies(&backend), 1, "no copy of a failed issuance is kept");
+    // Every breaker open: not ready (503, Retry-After), though alive.
+    let (s, retry, ready) = get_json(&server, "/readyz");
+    assert_eq!((s, ready["ready"].as_bool()), (503, Some(false)), "{ready}");
+    assert!(retry.is_some(), "{ready}");
+    assert_eq!(ready["checks"]["timestamps"]["ok"], false, "{ready}");
+    assert_eq!(
+        ready["checks"]["database"]["ok"], true,
+        "the other dependencies are fine: {ready}"
+    );
+    let (s, _, live) = get_json(&server, "/healthz");
+    assert_eq!((s, live["live"].as_bool()), (200, Some(true)), "{live}");
+    // Open breakers answer at once, without waiting on the authorities.
+    let t = std::time::Instant::now();
+    let (status, _, _) = issue(&server, &token, &page);
+    assert_eq!(status, 503);
+    let quick = t.elapsed();
+
+    // The authority returns: once its breaker half-opens, issuance goes on — the same process, no restart.
+    let _tsa = start_tsa();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let (status, _, issued) = issue(&server, &token, &page);
+    assert_eq!(status, 201, "{issued}\n{}", server.log());
+    let (ok, out) = pyhanko_validate(dir, &root, &server.fetch_pdf(&issued));
+    assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
+    assert_eq!(stored_copies(&backend), 2);
+    // Every number the book gave was used or voided: none pending, none skipped.
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             print(' '.join(f'{n}:{s}' for n, s in c.execute('SELECT sequence, status FROM book_lines ORDER BY sequence')))",
+        ])
+        .arg(backend.data_dir.join("banso.db"))
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let lines: Vec<&str> = lines.split(' ').collect();
+    assert_eq!(lines.first(), Some(&"1:used"), "{lines:?}");
+    assert_eq!(
+        lines.last(),
+        Some(&format!("{}:used", lines.len()).as_str()),
+        "{lines:?}"
+    );
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("{}:", i + 1)), "gapless: {lines:?}");
+        assert!(line.ends_with(":used") || line.ends_with(":voided"), "{lines:?}");
+    }
+    let (s, _, ready) = get_json(&server, "/readyz");
+    assert_eq!(s, 200, "{ready}");
+    println!("an issuance with every breaker open answered in {quick:?}");
+}
