@@ -91,7 +91,8 @@ codes! {
     Req0003Busy = "REQ-0003",
     /// The request body did not arrive within the time allowed.
     Req0004BodyTimeout = "REQ-0004",
-    /// Storage (database or objects) failed.
+    /// Storage (the database or the object store) failed or cannot be reached: nothing was kept; retry after
+    /// the time the answer gives (503).
     Sys0001Storage = "SYS-0001",
     /// Signing failed.
     Sys0002Signing = "SYS-0002",
@@ -217,7 +218,7 @@ impl Code {
             | Code::Off0007AlreadySent
             | Code::Hook0002Replayed => Kind::Conflict,
             Code::Pay0001Due | Code::Pay0002NotPaid => Kind::PaymentRequired,
-            Code::Req0003Busy | Code::Sys0004TimestampsDown => Kind::Busy,
+            Code::Req0003Busy | Code::Sys0004TimestampsDown | Code::Sys0001Storage => Kind::Busy,
             Code::Dos0005TooManyGuesses => Kind::TooMany,
             Code::Req0004BodyTimeout => Kind::Timeout,
             Code::Iss0008Refused
@@ -242,8 +243,7 @@ impl Code {
             | Code::Dos0002BadLookupCode
             | Code::Off0004NotAllowed
             | Code::Ver0005BadKey => Kind::Forbidden,
-            Code::Sys0001Storage
-            | Code::Sys0002Signing
+            Code::Sys0002Signing
             | Code::Sys0003Internal
             | Code::Auth0101ProviderUnreachable
             | Code::Auth0102LoginNotStarted

@@ -62,8 +62,21 @@ pub fn s3_blobs(s: &S3Settings) -> Result<ObjectBlobs, StoreError> {
         .with_region(&s.region)
         .with_access_key_id(&s.access_key_id)
         .with_secret_access_key(&s.secret_access_key)
-        .with_allow_http(s.allow_http)
         .with_virtual_hosted_style_request(false)
+        // A store that is down fails the request within seconds (two retries, at most 10 s) instead of
+        // holding it for the library's default three minutes; the caller answers 503 and cleans up.
+        .with_retry(object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(10),
+        })
+        .with_client_options(
+            object_store::ClientOptions::new()
+                .with_connect_timeout(std::time::Duration::from_secs(3))
+                .with_timeout(std::time::Duration::from_secs(60)),
+        )
+        // After the client options: allow_http is one of them, and setting the options replaces it.
+        .with_allow_http(s.allow_http)
         .build()
         .map_err(err)?;
     Ok(ObjectBlobs {

@@ -98,6 +98,9 @@ impl PgRegistry {
         if ca_file.is_some() {
             config.ssl_mode(tokio_postgres::config::SslMode::Require);
         }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(5));
+        }
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -106,8 +109,14 @@ impl PgRegistry {
         } else {
             Manager::from_config(config, NoTls, manager_config)
         };
+        // A database that is down or restarting fails a request within seconds (no connection made or handed
+        // over in time); the pool makes new connections once it is back, without a restart.
         let pool = Pool::builder(manager)
             .max_size(16)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .create_timeout(Some(std::time::Duration::from_secs(5)))
+            .recycle_timeout(Some(std::time::Duration::from_secs(5)))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let client = pool.get().await.map_err(pool_err)?;

@@ -148,19 +148,27 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
 const DRAIN_BYTES: usize = 1 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 
-/// Reads and discards up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`].
-async fn drain(body: Body) {
+/// Reads and discards up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`]; true when the body was
+/// read to its end (the connection can then serve the client's next request).
+async fn drain(body: Body) -> bool {
     let mut body = body;
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
+    tokio::time::timeout(DRAIN_TIME, async {
         let mut seen = 0usize;
-        while let Some(Ok(frame)) = body.frame().await {
-            seen += frame.data_ref().map_or(0, |d| d.len());
-            if seen > DRAIN_BYTES {
-                break;
+        loop {
+            match body.frame().await {
+                None => return true,
+                Some(Ok(frame)) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                    if seen > DRAIN_BYTES {
+                        return false;
+                    }
+                }
+                Some(Err(_)) => return false,
             }
         }
     })
-    .await;
+    .await
+    .unwrap_or(false)
 }
 
 /// An answer after which the connection is closed (the client may still be sending a body we will not
@@ -246,8 +254,14 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
                     parts.extensions.insert(caller);
                 }
                 Err(e) => {
-                    drain(body).await;
-                    return closing(e);
+                    // A refusal after the whole body was read keeps the connection: closing it while a
+                    // client still finishes its upload makes some clients report a broken pipe instead of
+                    // the answer (a 401, or a 503 while the database is down).
+                    return if drain(body).await {
+                        e.into_response()
+                    } else {
+                        closing(e)
+                    };
                 }
             }
             (limit, None)
@@ -260,7 +274,7 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
-        drain(body).await;
+        let _ = drain(body).await;
         return closing(too_large(limit));
     }
     // An anonymous body that says how long it is reserves its size up front: a client that announces

@@ -103,6 +103,9 @@ pub fn status_of(kind: Kind) -> StatusCode {
     }
 }
 
+/// What a 503 without a time of its own asks a client to wait, in seconds.
+const STORAGE_RETRY_AFTER: u32 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut e = self.0;
@@ -111,7 +114,16 @@ impl IntoResponse for ApiError {
             tracing::error!(code = e.code.as_str(), detail = %e.message, "internal error");
             e.message = "the service could not complete the request; quote the code to support".into();
         }
-        let retry = e.retry_after;
+        // A store that failed: its driver's words stay in the log.
+        if e.code == Code::Sys0001Storage {
+            tracing::error!(detail = %e.message, "storage unavailable");
+            e.message =
+                "storage is unavailable for a moment: nothing was kept; please try again shortly".into();
+        }
+        // Something passing (a dependency down): when to try again.
+        let retry = e
+            .retry_after
+            .or((e.kind() == Kind::Busy).then_some(STORAGE_RETRY_AFTER));
         let mut response = (status, axum::Json(error_json(&e))).into_response();
         if let Some(seconds) = retry {
             response
