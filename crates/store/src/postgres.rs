@@ -30,7 +30,11 @@ pub(crate) fn err(e: tokio_postgres::Error) -> StoreError {
             return StoreError::Conflict(db.message().to_string());
         }
     }
-    StoreError::Other(format!("postgres: {e}"))
+    match e.as_db_error() {
+        // The server's own words (kept for the log; the API answers SYS-0001 without them).
+        Some(db) => StoreError::Other(format!("postgres: {} ({})", db.message(), db.code().code())),
+        None => StoreError::Other(format!("postgres: {e}")),
+    }
 }
 
 pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
@@ -120,24 +124,36 @@ impl PgRegistry {
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
         let client = pool.get().await.map_err(pool_err)?;
-        for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY")
-            .into_iter()
-            .chain(schema::dossier_statements("BIGSERIAL PRIMARY KEY"))
-            .chain(schema::office_statements("BIGINT PRIMARY KEY"))
-        {
-            client.batch_execute(&stmt).await.map_err(err)?;
-        }
-        for (table, column, kind) in schema::ADDED_COLUMNS {
-            let kind = kind.replace("TIMESTAMP", "TIMESTAMPTZ");
+        // Nodes starting together on an empty database set it up one at a time: concurrent `CREATE … IF NOT
+        // EXISTS` can still collide in PostgreSQL's catalogue. The lock is the session's; on failure the
+        // connection is closed, which rolls the migration back and releases it.
+        client
+            .batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK})"))
+            .await
+            .map_err(err)?;
+        let setup = async {
+            for stmt in create_statements("TIMESTAMPTZ", "BIGSERIAL PRIMARY KEY")
+                .into_iter()
+                .chain(schema::dossier_statements("BIGSERIAL PRIMARY KEY"))
+                .chain(schema::office_statements("BIGINT PRIMARY KEY"))
+            {
+                client.batch_execute(&stmt).await?;
+            }
+            for (table, column, kind) in schema::ADDED_COLUMNS {
+                let kind = kind.replace("TIMESTAMP", "TIMESTAMPTZ");
+                client
+                    .batch_execute(&format!(
+                        "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}"
+                    ))
+                    .await?;
+            }
+            migrate(&client).await?;
             client
-                .batch_execute(&format!(
-                    "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}"
-                ))
+                .batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK})"))
                 .await
-                .map_err(err)?;
         }
-        if let Err(e) = migrate(&client).await {
-            // Closing the connection rolls the migration back.
+        .await;
+        if let Err(e) = setup {
             drop(Object::take(client));
             return Err(err(e));
         }
@@ -207,6 +223,9 @@ pub async fn connection_is_encrypted(registry: &PgRegistry) -> Result<bool, Stor
         .map_err(err)?;
     row.try_get(0).map_err(err)
 }
+
+/// The advisory lock under which a node creates and migrates the schema (any number, the same on every node).
+const SETUP_LOCK: i64 = 0x0062_616e_736f;
 
 /// Brings a registry written by an earlier version to [`schema::SCHEMA_VERSION`], in one transaction that holds
 /// the version row, so servers starting together migrate once.
@@ -628,6 +647,19 @@ impl Registry for PgRegistry {
             .await
             .map_err(err)?
             .is_some())
+    }
+
+    async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(schema::CLAIM_INSTALLATION, &[&fingerprint])
+            .await
+            .map_err(err)?;
+        let row = client
+            .query_one(schema::SELECT_INSTALLATION, &[])
+            .await
+            .map_err(err)?;
+        Ok(row.get(0))
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
