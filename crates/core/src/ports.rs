@@ -109,6 +109,9 @@ pub trait Registry: Send + Sync {
     /// Whether any copy was issued from the request `request_id` (whose originals live under
     /// `originals/{request_id}/`).
     async fn request_exists(&self, request_id: &str) -> Result<bool, StoreError>;
+    /// Records `fingerprint` as the installation's when the registry has none yet, and returns the one it
+    /// holds (the first node's): nodes sharing a registry must share their keys and public address.
+    async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError>;
     /// Every token, newest first.
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
     /// Marks a token revoked at `at`; false when no unrevoked token has this id.

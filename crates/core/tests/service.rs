@@ -227,6 +227,9 @@ impl Registry for MemoryRegistry {
     async fn request_exists(&self, _request_id: &str) -> Result<bool, StoreError> {
         Ok(false)
     }
+    async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError> {
+        Ok(fingerprint.to_string())
+    }
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         Ok(Vec::new())
     }

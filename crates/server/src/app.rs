@@ -251,6 +251,18 @@ impl App {
             }
             other => return Err(anyhow!("storage.kind must be local or s3, not {other}")),
         };
+        let capability_secret = match &config.capability_secret_file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let secret = hex::decode(text.trim()).context("the capability secret file must hold hex")?;
+                if secret.len() < 16 {
+                    return Err(anyhow!("the capability secret must be at least 16 bytes"));
+                }
+                secret
+            }
+            None => capability_secret(&config.data_dir)?,
+        };
         let signer_name = config.pki.seal_cn.clone();
         let settings = Settings {
             issuing_body: config.issuer.body.clone(),
@@ -261,19 +273,7 @@ impl App {
             fees: config.fees.clone(),
             public_base_url: config.public_base_url(),
             max_copies: config.max_copies,
-            capability_secret: match &config.capability_secret_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    let secret =
-                        hex::decode(text.trim()).context("the capability secret file must hold hex")?;
-                    if secret.len() < 16 {
-                        return Err(anyhow!("the capability secret must be at least 16 bytes"));
-                    }
-                    secret
-                }
-                None => capability_secret(&config.data_dir)?,
-            },
+            capability_secret: capability_secret.clone(),
         };
         let composer = Arc::new(PdfComposer {
             trust: trust.clone(),
@@ -340,6 +340,22 @@ impl App {
                 .trim_start_matches("https://")
         );
         let log_key = Arc::new(crate::translog::LogKey::open(&config.data_dir, origin)?);
+        if banso_store::is_shared(&config.database_url()) {
+            let mine =
+                installation_fingerprint(&trust.root_der, &log_key.public_key_der()?, &capability_secret);
+            let theirs = registry
+                .claim_installation(&mine)
+                .await
+                .map_err(|e| anyhow!("recording this installation in the registry: {e}"))?;
+            if theirs != mine {
+                return Err(anyhow!(
+                    "this node's keys are not those of the installation already using this database: every node \
+                     must hold the same root certificate, log key and capability secret (the data folder's pki/ \
+                     and secrets/). Copy them from a node of this installation, or restore a backup; nothing was \
+                     written"
+                ));
+            }
+        }
         Ok(Self {
             config,
             service,
@@ -348,6 +364,25 @@ impl App {
             webhooks,
         })
     }
+}
+
+/// What every node of one installation shares, in one digest: the root it chains to, the log key its
+/// checkpoints are signed with and the capability secret its QR keys come from (committed to, never revealed).
+/// Kept in a shared registry by the first node. (The public address is configuration, not a key: a node started
+/// without `public_base_url` names its own listening address, and commands name none.)
+fn installation_fingerprint(root_der: &[u8], log_key_der: &[u8], capability_secret: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let secret = Sha256::new()
+        .chain_update(b"banso installation capability secret\0")
+        .chain_update(capability_secret)
+        .finalize();
+    let mut h = Sha256::new();
+    h.update(b"banso installation v1\0");
+    for part in [root_der, log_key_der, &secret[..]] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
 }
 
 /// Password checks on tokio's blocking pool.

@@ -26,9 +26,14 @@ pub struct Stores {
     pub office: Arc<dyn OfficeStore>,
 }
 
+/// Whether a database URL names a server several nodes may share (PostgreSQL), not a file of one machine.
+pub fn is_shared(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Opens the registry and the dossiers named by a database URL (see [`open_registry_with`]).
 pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> Result<Stores, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_shared(url) {
         let pg = Arc::new(PgRegistry::connect(url, ca_file).await?);
         Ok(Stores {
             registry: pg.clone(),

@@ -154,6 +154,9 @@ pub mod token_col {
 pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, role, token_hash, created_at, revoked, \
     expires_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+pub const CLAIM_INSTALLATION: &str =
+    "INSERT INTO installation (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+pub const SELECT_INSTALLATION: &str = "SELECT fingerprint FROM installation WHERE id = 1";
 pub const REQUEST_EXISTS: &str = "SELECT 1 FROM copies WHERE request_id = $1 LIMIT 1";
 
 pub const REVOKE_TOKEN: &str =
@@ -350,6 +353,9 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         ),
         "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
         "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
+        // The fingerprint of the keys and public address of the installation that first used this registry
+        // (one row): a node with other keys is refused rather than signing another log or other QR keys.
+        "CREATE TABLE IF NOT EXISTS installation (id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL)".to_string(),
     ]
 }
 

@@ -598,6 +598,17 @@ impl Registry for SqliteRegistry {
         })
     }
 
+    async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError> {
+        let fingerprint = fingerprint.to_string();
+        write(&self.writer, move |conn| {
+            conn.execute(schema::CLAIM_INSTALLATION, params![fingerprint])
+                .map_err(err)?;
+            conn.query_row(schema::SELECT_INSTALLATION, [], |r| r.get(0))
+                .map_err(err)
+        })
+        .await
+    }
+
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         self.read(|c| {
             c.prepare_cached(&format!(

@@ -1233,7 +1233,22 @@ async fn dossier_contract(store: Arc<dyn DossierStore>) {
     deliveries_are_claimed_once_then_retried_delivered_or_dead(store).await;
 }
 
+/// The first fingerprint claimed stays the installation's; a later, different one gets the first back.
+async fn the_first_installation_to_claim_a_registry_keeps_it(reg: Arc<dyn Registry>) {
+    let claims = futures::future::join_all(["node-a", "node-b", "node-c"].map(|f| {
+        let reg = reg.clone();
+        tokio::spawn(async move { reg.claim_installation(f).await.unwrap() })
+    }))
+    .await;
+    let first = claims[0].as_ref().unwrap().clone();
+    for c in &claims {
+        assert_eq!(c.as_ref().unwrap(), &first, "one winner: {claims:?}");
+    }
+    assert_eq!(reg.claim_installation("node-d").await.unwrap(), first);
+}
+
 async fn contract(reg: Arc<dyn Registry>) {
+    the_first_installation_to_claim_a_registry_keeps_it(reg.clone()).await;
     numbers_run_per_book_and_year_and_a_failed_issuance_voids_its_line(reg.as_ref()).await;
     copies_are_found_by_code_hash_and_request_key_and_a_key_is_used_once(reg.as_ref()).await;
     a_status_changes_once_and_each_change_is_logged(reg.as_ref()).await;
@@ -1425,4 +1440,22 @@ async fn postgres_over_tls_checks_the_servers_certificate() {
         refused.is_err(),
         "a server certificate this CA did not sign is refused"
     );
+}
+
+/// Several nodes starting together on one empty PostgreSQL database each open it: the schema is created and
+/// migrated once, under a lock, and none of them fails on the catalogue (as concurrent `CREATE … IF NOT
+/// EXISTS` can without it). Repeated on fresh databases, since the collision is a race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_starting_together_on_an_empty_postgres_all_open_it() {
+    for _ in 0..5 {
+        let url = fresh_postgres();
+        let opened = futures::future::join_all((0..6).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { banso_store::open_stores_with(&url, None).await.map(|_| ()) })
+        }))
+        .await;
+        for (i, o) in opened.into_iter().enumerate() {
+            assert!(matches!(o, Ok(Ok(()))), "node {i}: {o:?}");
+        }
+    }
 }

@@ -215,6 +215,12 @@ impl Server {
         self.child.id()
     }
 
+    /// Kills the process at once (SIGKILL: no clean-up of any kind) and reaps it.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The address it listens on (host:port).
     pub fn addr(&self) -> String {
         self.base.trim_start_matches("http://").to_string()

@@ -1,0 +1,407 @@
+//! Several nodes, one deployment (issue 16): two `banso serve` processes on one PostgreSQL database and one S3
+//! bucket, behind no sticky sessions. Concurrent issuance, verification uploads and look-ups go through both;
+//! one node is killed with SIGKILL in the middle and started again. Afterwards: every answered code verifies
+//! on either node; a retry with the same idempotency key gives the same copy on either node; numbers are
+//! unique and every number of the book is used or voided (none skipped without a trace); a revocation made on
+//! one node is seen on the other; checkpoints signed by either node are consistent (the log audit passes from
+//! each); the sweeper leaves no object that no row names (checked against the bucket's own listing); pyHanko
+//! accepts a sample. A node holding other keys is refused the shared registry.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WORKERS: usize = 4;
+const PER_WORKER: usize = 8;
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// `POST /api/v1/copies` with an idempotency key, the whole form sent with its length.
+fn issue(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+    page: &[u8],
+) -> reqwest::Result<(u16, Value)> {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("holder_id", "001099012345")
+        .text("holder_name", "Phạm Văn Đức")
+        .text("document_type", "Giấy khai sinh")
+        .part(
+            "page",
+            reqwest::blocking::multipart::Part::bytes(page.to_vec()).file_name("page.png"),
+        );
+    let r = http
+        .post(format!("{base}/api/v1/copies"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .multipart(form)
+        .send()?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().unwrap_or(Value::Null)))
+}
+
+/// The path and query of a URL the service gave (its public address is the load balancer's, not a node's).
+fn path_of(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap();
+    format!("/{}", rest.split_once('/').unwrap().1)
+}
+
+/// Runs `f` against the node `prefer`, or the other one while that one does not answer (killed, or starting
+/// again): a connection refused or cut is retried, an answer is returned.
+fn on_any<T>(
+    bases: &Mutex<[String; 2]>,
+    prefer: usize,
+    what: &str,
+    f: impl Fn(&str) -> reqwest::Result<T>,
+) -> (usize, T) {
+    for attempt in 0..120 {
+        let node = (prefer + attempt) % 2;
+        let base = bases.lock().unwrap()[node].clone();
+        match f(&base) {
+            Ok(t) => return (node, t),
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+    panic!("{what}: no node answered");
+}
+
+/// One request as it was answered.
+#[derive(Debug, Clone)]
+struct Answered {
+    key: String,
+    node: usize,
+    code: String,
+    pdf_path: String,
+}
+
+fn psql(db_url: &str, sql: &str) -> Vec<String> {
+    let out = std::process::Command::new("psql")
+        .arg(db_url)
+        .args(["-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn env_of<'a>(backend: &'a Backend, name: &str) -> &'a str {
+    &backend.env.iter().find(|(k, _)| k == name).unwrap().1
+}
+
+/// Every key in the test's bucket, as the object store itself lists them.
+fn bucket_keys(backend: &Backend) -> BTreeSet<String> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import boto3, sys\n\
+             s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+             aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2]):\n\
+             \x20   for o in page.get('Contents', []): print(o['Key'])",
+            env_of(backend, "BANSO_S3_ENDPOINT"),
+            env_of(backend, "BANSO_S3_BUCKET"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_checkpoint(dir: &Path, name: &str, cp: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, cp.to_string()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn two_nodes_on_one_registry_issue_revoke_and_verify_and_a_node_killed_mid_load_loses_nothing() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let port_a = free_port();
+    // The address citizens see (a load balancer's): the same on every node.
+    let public = format!("http://127.0.0.1:{port_a}");
+    let backend = Backend::postgres_s3(dir).with_env("BANSO_PUBLIC_BASE_URL", &public);
+    let db_url = env_of(&backend, "BANSO_DATABASE_URL")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    // One installation: its keys made once and held by every node (the same data folder here; copied by
+    // configuration management in a deployment).
+    let out = backend.cli(&["pki", "init", "--base-url", &public]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = backend.root_pem();
+    let token = backend.token("officer");
+    let addr_a = format!("127.0.0.1:{port_a}");
+    let mut node_a = backend.serve_at(&addr_a);
+    let node_b = backend.serve();
+    let bases = Arc::new(Mutex::new([node_a.base.clone(), node_b.base.clone()]));
+    let page = sample_page("png", 100, 31);
+
+    let answered_count = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(Mutex::new(Vec::<Answered>::new()));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let (bases, token, page) = (bases.clone(), token.clone(), page.clone());
+            let (count, answered) = (answered_count.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let http = client();
+                for i in 0..PER_WORKER {
+                    let key = format!("node-test-{w}-{i}");
+                    let (node, (status, issued)) = on_any(&bases, (w + i) % 2, &key, |base| {
+                        issue(&http, base, &token, &key, &page)
+                    });
+                    // 200: the killed node had committed it before its answer was lost; the retry replays it.
+                    assert!(
+                        status == 201 || status == 200,
+                        "{key} on node {node}: {status} {issued}"
+                    );
+                    let code = issued["code"].as_str().unwrap().to_string();
+                    let pdf_path = path_of(issued["pdf"].as_str().unwrap());
+                    // The other node serves the copy, looks it up and verifies the uploaded file.
+                    let (_, pdf) = on_any(&bases, 1 - node, &key, |base| {
+                        http.get(format!("{base}{pdf_path}"))
+                            .send()?
+                            .error_for_status()?
+                            .bytes()
+                    });
+                    let (_, lookup) = on_any(&bases, node, &key, |base| {
+                        http.get(format!("{base}/api/v1/copies/{code}"))
+                            .send()?
+                            .json::<Value>()
+                    });
+                    assert_eq!(lookup["status"], "valid", "{lookup}");
+                    let (_, verdict) = on_any(&bases, 1 - node, &key, |base| {
+                        http.post(format!("{base}/api/v1/verify"))
+                            .header("content-type", "application/pdf")
+                            .body(pdf.to_vec())
+                            .send()?
+                            .json::<Value>()
+                    });
+                    assert_eq!(verdict["valid"], true, "{key}: {verdict}");
+                    answered.lock().unwrap().push(Answered {
+                        key,
+                        node,
+                        code,
+                        pdf_path,
+                    });
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+
+    // A third of the way in: a checkpoint from node A, then A killed with -9 while requests run through it.
+    let http = client();
+    while answered_count.load(Ordering::SeqCst) < WORKERS * PER_WORKER / 3 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let cp_a: Value = http
+        .get(node_a.url("/api/v1/log/checkpoint"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    node_a.kill_9();
+    let killed_at = answered_count.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(2));
+    let node_a = backend.serve_at(&addr_a);
+    for w in workers {
+        w.join().expect("a worker failed");
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert_eq!(answered.len(), WORKERS * PER_WORKER);
+    let codes: BTreeSet<&str> = answered.iter().map(|a| a.code.as_str()).collect();
+    assert_eq!(codes.len(), answered.len(), "one copy per request: {answered:?}");
+    let nodes = [node_a, node_b];
+
+    // The same idempotency key on the other node gives the same copy.
+    for a in &answered {
+        let (status, again) = issue(&http, &nodes[1 - a.node].base, &token, &a.key, &page).unwrap();
+        assert_eq!(
+            (status, again["code"].as_str()),
+            (200, Some(a.code.as_str())),
+            "{again}"
+        );
+    }
+
+    // Revoked through B, seen as revoked through A: look-up and verification.
+    let revoked: Vec<&Answered> = answered.iter().step_by(10).collect();
+    for a in &revoked {
+        let r = http
+            .post(nodes[1].url(&format!("/api/v1/copies/{}/revoke", a.code)))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"reason": "Bản chính đã bị thu hồi"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    // Every answered code verifies on the restarted node (the revoked ones as revoked).
+    for a in &answered {
+        let pdf = nodes[0]
+            .http
+            .get(nodes[0].url(&a.pdf_path))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let (s, verdict) = nodes[0].verify_pdf(&pdf);
+        let is_revoked = revoked.iter().any(|r| r.code == a.code);
+        assert_eq!(
+            (s, verdict["valid"].as_bool()),
+            (200, Some(!is_revoked)),
+            "{}: {verdict}",
+            a.code
+        );
+        let lookup: Value = nodes[0]
+            .get(&format!("/api/v1/copies/{}", a.code))
+            .json()
+            .unwrap();
+        assert_eq!(
+            lookup["status"],
+            if is_revoked { "revoked" } else { "valid" },
+            "{lookup}"
+        );
+    }
+
+    // One log: checkpoints from either node name the same key and origin, the later extends the earlier, and
+    // the audit passes from each (every registry row in the log, the log only grown).
+    let cp_b: Value = nodes[1].get("/api/v1/log/checkpoint").json().unwrap();
+    let cp_a_again: Value = nodes[0].get("/api/v1/log/checkpoint").json().unwrap();
+    for field in ["public_key", "origin"] {
+        assert_eq!(cp_a[field], cp_b[field], "{field}");
+    }
+    assert_eq!(
+        (&cp_a_again["tree_size"], &cp_a_again["root_hash"]),
+        (&cp_b["tree_size"], &cp_b["root_hash"]),
+        "both nodes see one head"
+    );
+    assert!(cp_b["tree_size"].as_u64() > cp_a["tree_size"].as_u64());
+    for (name, cp) in [("cp-a.json", &cp_a), ("cp-b.json", &cp_b)] {
+        let path = write_checkpoint(dir, name, cp);
+        let (rc, audit) = backend.cli_json(&["log", "audit", "--from", &path, "--json"]);
+        assert_eq!(
+            (rc, audit["ok"].as_bool()),
+            (0, Some(true)),
+            "from {name}: {audit}"
+        );
+        assert!(
+            audit["copies_checked"].as_u64() >= Some(answered.len() as u64),
+            "{audit}"
+        );
+    }
+
+    // What the killed node left: a number reserved by an issuance that never finished stays pending until no
+    // issuance can still be running (an hour; aged here), then the sweep voids it and removes its objects.
+    let pending = psql(
+        &db_url,
+        "SELECT count(*) FROM book_lines WHERE status = 'pending'",
+    );
+    psql(
+        &db_url,
+        "UPDATE book_lines SET reserved_at = reserved_at - interval '2 hours' WHERE status = 'pending'",
+    );
+    let (rc, sweep) = backend.cli_json(&["maintain", "sweep", "--grace-minutes", "0", "--json"]);
+    assert_eq!(rc, 0, "{sweep}");
+
+    // Numbers: unique, gapless, each used by exactly one copy or voided.
+    let lines = psql(
+        &db_url,
+        "SELECT year || '/' || suffix || ':' || sequence || ':' || status FROM book_lines \
+         ORDER BY year, suffix, sequence",
+    );
+    let mut used = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let mut parts = line.rsplitn(3, ':');
+        let (status, sequence) = (parts.next().unwrap(), parts.next().unwrap());
+        assert_eq!(sequence, (i + 1).to_string(), "gapless: {lines:?}");
+        assert!(status == "used" || status == "voided", "{lines:?}");
+        used += usize::from(status == "used");
+    }
+    assert_eq!(used, answered.len(), "{lines:?}");
+    let numbered = psql(
+        &db_url,
+        "SELECT count(*) || ':' || count(DISTINCT (year, suffix, sequence)) FROM copies",
+    );
+    assert_eq!(numbered, [format!("{used}:{used}")]);
+
+    // Objects: every one the bucket lists is named by a row, and every copy's file is there.
+    let keys = bucket_keys(&backend);
+    let pdf_keys: BTreeSet<String> = psql(&db_url, "SELECT pdf_key FROM copies").into_iter().collect();
+    let requests: BTreeSet<String> = psql(&db_url, "SELECT DISTINCT request_id FROM copies")
+        .into_iter()
+        .collect();
+    for key in &keys {
+        let named = match key.strip_prefix("originals/") {
+            Some(rest) => requests.contains(rest.split('/').next().unwrap()),
+            None => pdf_keys.contains(key),
+        };
+        assert!(named, "orphan object {key}; sweep: {sweep}");
+    }
+    assert!(pdf_keys.is_subset(&keys), "a copy's file is missing");
+
+    // pyHanko accepts a sample, one issued by each node.
+    for a in [
+        answered.iter().find(|a| a.node == 0),
+        answered.iter().find(|a| a.node == 1),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let pdf = nodes[1]
+            .http
+            .get(nodes[1].url(&a.pdf_path))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let (ok, out) = pyhanko_validate(dir, &root, &pdf);
+        assert!(ok && pyhanko_accepts_bt(&out), "pyHanko on {}: {out}", a.code);
+    }
+
+    // A node with keys of its own (a fresh data folder) is refused the shared registry: it would sign another
+    // log and other QR keys. It writes nothing.
+    let stranger = Backend {
+        data_dir: dir.join("stranger"),
+        env: backend.env.clone(),
+    };
+    let out = stranger.cli(&["log", "checkpoint"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a stranger node opened the registry");
+    assert!(said.contains("not those of the installation"), "{said}");
+    let cp_end: Value = nodes[1].get("/api/v1/log/checkpoint").json().unwrap();
+    assert_eq!(cp_end["tree_size"], cp_b["tree_size"]);
+
+    println!(
+        "{} requests through two nodes; node A killed after {killed_at} answers; {} numbers pending after the \
+         kill, voided by the sweep: {}, objects it removed: {}; {} objects",
+        answered.len(),
+        pending[0],
+        sweep["voided_numbers"],
+        sweep["removed"].as_array().map_or(0, Vec::len),
+        keys.len()
+    );
+}
