@@ -16,6 +16,10 @@ use std::time::Duration;
 /// Deliveries claimed at once, and how long a claim holds.
 const BATCH: u32 = 16;
 const LEASE: time::Duration = time::Duration::minutes(2);
+/// The longest one attempt may take (a receiver or relay that holds it longer has failed it). No attempt
+/// starts later than this before the lease ends, so every attempt is recorded while its claim still holds and
+/// no other node takes the delivery and sends it a second time.
+const ATTEMPT_LIMIT: Duration = Duration::from_secs(30);
 /// How long the worker sleeps when nothing is due.
 const IDLE: Duration = Duration::from_millis(500);
 /// A receiver's answer is read no further than this (its status is what counts).
@@ -70,9 +74,17 @@ impl Worker {
 
     /// Claims and tries the due deliveries once; how many it tried.
     pub async fn run_once(&self) -> banso_core::Result<usize> {
+        let claimed = std::time::Instant::now();
         let due = self.service.claim_deliveries(LEASE, BATCH).await?;
+        let last_start = LEASE.unsigned_abs().saturating_sub(ATTEMPT_LIMIT * 2);
         for d in &due {
-            let outcome = self.attempt(d).await;
+            if claimed.elapsed() > last_start {
+                // The rest wait for their lease to end and are claimed again.
+                break;
+            }
+            let outcome = tokio::time::timeout(ATTEMPT_LIMIT, self.attempt(d))
+                .await
+                .unwrap_or_else(|_| Err("no answer within the time allowed".into()));
             let state = self
                 .service
                 .record_delivery(d, outcome.clone(), self.retry_base, self.max_attempts)

@@ -36,6 +36,7 @@ impl Mailer {
         Ok(Self {
             transport: AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
                 .port(port)
+                .timeout(Some(std::time::Duration::from_secs(20)))
                 .build(),
             from: from.parse().map_err(|e| anyhow!("mail_from {from:?}: {e}"))?,
             sent: Mutex::new(HashMap::new()),
