@@ -4,7 +4,7 @@ use super::{bad_request, ApiError, AppState};
 use crate::output::issuance_json;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -108,74 +108,27 @@ impl Caller {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IssueJson {
-    /// An officer names the holder; a kiosk's holder comes from its identity session.
-    #[serde(default)]
-    holder_id: String,
-    #[serde(default)]
-    holder_name: String,
-    document_type: String,
-    #[serde(default = "one")]
-    copies: u32,
-    /// Page files, base64.
-    pages: Vec<String>,
+/// The multipart form whose body the edge has already read (and capped) whole.
+pub(super) async fn read_form(req: Request, state: &AppState) -> Result<banso_wire::Form, ApiError> {
+    let content_type = content_type(&req);
+    let body = read_bytes(req, state).await?;
+    banso_wire::read_form(&content_type, body).map_err(wire_error)
 }
 
-fn one() -> u32 {
-    1
-}
-
-fn is_multipart(req: &Request) -> bool {
+fn content_type(req: &Request) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"))
+        .unwrap_or_default()
+        .to_string()
 }
 
-/// The parts of a form whose body the edge has already read (and capped) whole.
-pub(super) async fn read_multipart(
-    mut form: Multipart,
-) -> Result<(Vec<(String, String)>, Vec<Vec<u8>>), ApiError> {
-    let mut fields = Vec::new();
-    let mut files = Vec::new();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(bad_request(format!(
-                    "the form could not be read: {}",
-                    e.body_text()
-                )))
-            }
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let is_file =
-            field.file_name().is_some() || ["page", "pages", "file", "frame"].contains(&name.as_str());
-        let data = match field.bytes().await {
-            Ok(d) => d,
-            Err(e) => {
-                return Err(bad_request(format!(
-                    "the form could not be read: {}",
-                    e.body_text()
-                )))
-            }
-        };
-        if is_file {
-            files.push(data.to_vec());
-        } else {
-            let text = String::from_utf8(data.to_vec()).map_err(|_| {
-                ApiError(Error::new(
-                    Code::Iss0005InvalidField,
-                    format!("the field {name} is not valid UTF-8 text"),
-                ))
-            })?;
-            fields.push((name, text));
-        }
+/// A body the wire parsers refused, as the API says it.
+pub(super) fn wire_error(e: banso_wire::WireError) -> ApiError {
+    match e {
+        banso_wire::WireError::Malformed(m) => bad_request(m),
+        banso_wire::WireError::InvalidField(m) => ApiError(Error::new(Code::Iss0005InvalidField, m)),
     }
-    Ok((fields, files))
 }
 
 /// The body the edge has already read (and capped) whole.
@@ -228,63 +181,20 @@ pub async fn issue(
     // An officer whose token is bound to an officer certificate signs the copy beside the seal.
     let officer = (caller.role == Role::Officer && state.trust.officers.contains_key(&caller.name))
         .then(|| caller.name.clone());
-    let request = if is_multipart(&req) {
-        let form = Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| bad_request(e.body_text()))?;
-        let (fields, files) = read_multipart(form).await?;
-        let get = |n: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let copies = match get("copies").trim() {
-            "" => 1,
-            c => c
-                .parse()
-                .map_err(|_| ApiError(Error::new(Code::Iss0005InvalidField, "copies must be a number")))?,
-        };
-        IssueRequest {
-            holder_id: get("holder_id"),
-            holder_name: get("holder_name"),
-            document_type: get("document_type"),
-            copies,
-            files,
-            request_key,
-            officer: officer.clone(),
-            reviewed_by: None,
-            pay_by: None,
-        }
-    } else {
-        use base64::Engine;
-        let body = read_bytes(req, &state).await?;
-        let parsed: IssueJson = serde_json::from_slice(&body)
-            .map_err(|e| bad_request(format!("the JSON body is not an issuance request: {e}")))?;
-        let files = parsed
-            .pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(p.trim())
-                    .map_err(|_| bad_request(format!("page {} is not base64", i + 1)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        IssueRequest {
-            holder_id: parsed.holder_id,
-            holder_name: parsed.holder_name,
-            document_type: parsed.document_type,
-            copies: parsed.copies,
-            files,
-            request_key,
-            officer: officer.clone(),
-            reviewed_by: None,
-            pay_by: None,
-        }
+    let content_type = content_type(&req);
+    let body =
+        banso_wire::issue_body(Some(&content_type), read_bytes(req, &state).await?).map_err(wire_error)?;
+    let mut request = IssueRequest {
+        holder_id: body.holder_id,
+        holder_name: body.holder_name,
+        document_type: body.document_type,
+        copies: body.copies,
+        files: body.files,
+        request_key,
+        officer,
+        reviewed_by: None,
+        pay_by: None,
     };
-    let mut request = request;
     if caller.role == Role::Officer {
         request.reviewed_by = Some(caller.name.clone());
     }
@@ -449,11 +359,8 @@ pub async fn intake_record(
 
 /// `POST /api/v1/verify`: the PDF as the body, or multipart with a `file` part.
 pub async fn verify(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let pdf = if is_multipart(&req) {
-        let form = Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| bad_request(e.body_text()))?;
-        let (_, mut files) = read_multipart(form).await?;
+    let pdf = if banso_wire::is_multipart(Some(&content_type(&req))) {
+        let mut files = read_form(req, &state).await?.files;
         if files.is_empty() {
             return Err(bad_request("the form has no file part"));
         }

@@ -6,10 +6,10 @@
 //! The checks block (CPU, or the provider's HTTP) and run on blocking threads; face checks run
 //! [`FACE_SLOTS`] at a time, and a kiosk waiting longer than [`FACE_WAIT`] for a turn is answered busy.
 
-use super::api::{path_error, read_bytes, read_multipart, Caller};
+use super::api::{path_error, read_bytes, read_form, Caller};
 use super::{bad_request, blocking, ApiError, AppState};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -174,13 +174,10 @@ pub async fn face(
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(path_error)?;
     let device = kiosk(&caller)?.to_string();
-    let form = Multipart::from_request(req, &state).await.map_err(|e| {
-        bad_request(format!(
-            "send the frames as multipart/form-data: {}",
-            e.body_text()
-        ))
-    })?;
-    let (_, frames) = read_multipart(form).await?;
+    let frames = read_form(req, &state)
+        .await
+        .map_err(|e| bad_request(format!("send the frames as multipart/form-data: {}", e.0.message)))?
+        .files;
     let permit = tokio::time::timeout(FACE_WAIT, state.face_slots.clone().acquire_owned())
         .await
         .ok()
