@@ -84,18 +84,28 @@ pub fn sniff_format(bytes: &[u8]) -> Option<FileFormat> {
 /// Loads every page of a PNG, JPEG, TIFF (all pages) or PDF file, calling `progress` after each page.
 pub fn load_file(path: &Path, progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Page>, IntakeError> {
     let bytes = std::fs::read(path).map_err(|e| IntakeError::io(path, e))?;
+    decode_file(path, &bytes, progress)
+}
+
+/// The pages of a file's `bytes` read from `path`: PNG, JPEG and TIFF are decoded here, in process; a PDF is
+/// rendered from `path` by pdftoppm.
+pub fn decode_file(
+    path: &Path,
+    bytes: &[u8],
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Page>, IntakeError> {
     if bytes.is_empty() {
         return Err(IntakeError::EmptyFile {
             path: path.to_path_buf(),
         });
     }
-    let format = sniff_format(&bytes).ok_or_else(|| IntakeError::UnsupportedFormat {
+    let format = sniff_format(bytes).ok_or_else(|| IntakeError::UnsupportedFormat {
         path: path.to_path_buf(),
-        detail: format!("unknown signature {:02x?}", bytes.get(..8).unwrap_or(&bytes)),
+        detail: format!("unknown signature {:02x?}", bytes.get(..8).unwrap_or(bytes)),
     })?;
     let pages = match format {
         FileFormat::Png | FileFormat::Jpeg => {
-            let page = decode_single(path, &bytes, format)?;
+            let page = decode_single(path, bytes, format)?;
             progress(&Progress {
                 done: 1,
                 total: Some(1),
@@ -103,7 +113,7 @@ pub fn load_file(path: &Path, progress: &mut dyn FnMut(&Progress)) -> Result<Vec
             });
             vec![page]
         }
-        FileFormat::Tiff => decode_tiff(path, &bytes, progress)?,
+        FileFormat::Tiff => decode_tiff(path, bytes, progress)?,
         FileFormat::Pdf => render_pdf(path, PDF_RENDER_DPI, progress)?,
     };
     Ok(pages)

@@ -22,7 +22,11 @@ impl CardQr {
         if p.len() < 7 {
             return None;
         }
-        let dmy = |d: &str| (d.len() == 8).then(|| format!("{}/{}/{}", &d[0..2], &d[2..4], &d[4..8]));
+        // Eight ASCII digits (a forged code's field of eight bytes may cut a character: fuzz/card_qr).
+        let dmy = |d: &str| {
+            (d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("{}/{}/{}", &d[0..2], &d[2..4], &d[4..8]))
+        };
         Some(CardQr {
             id_number: p[0].to_string(),
             old_id_number: p[1].to_string(),
@@ -129,5 +133,25 @@ pub fn card_qr(g: &image::GrayImage, ocr: &OcrPage, rec: &Recognition) -> Check 
             ev,
         )
         .with_regions(vec![qbox])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CardQr;
+
+    #[test]
+    fn dates_are_eight_ascii_digits_and_anything_else_is_kept_as_read() {
+        let qr = CardQr::parse("001099012345|012345678|Đỗ Thị Hằng|01011990|Nữ|Hà Nội|01072021").unwrap();
+        assert_eq!(
+            (qr.birth_date.as_str(), qr.issue_date.as_str()),
+            ("01/01/1990", "01/07/2021")
+        );
+        // Eight bytes that are not eight digits, one of them inside a character (found by fuzz/card_qr).
+        let odd = CardQr::parse("001099012345||Tên|0\u{110}12345|Nam|x|ab\u{20ac}cde").unwrap();
+        assert_eq!(
+            (odd.birth_date.as_str(), odd.issue_date.as_str()),
+            ("0Đ12345", "ab€cde")
+        );
     }
 }
