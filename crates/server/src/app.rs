@@ -112,6 +112,31 @@ pub fn capability_secret(data_dir: &Path) -> Result<Vec<u8>> {
     hex::decode(text.trim()).context("the capability secret is not hex")
 }
 
+/// The object store the configuration names: a local folder or an S3-compatible bucket.
+pub fn open_blobs(config: &Config) -> Result<Arc<dyn banso_core::ports::Blobs>> {
+    Ok(match config.storage.kind.as_deref().unwrap_or("local") {
+        "local" => Arc::new(banso_store::local_blobs(&config.objects_dir()).map_err(|e| anyhow!("{e}"))?),
+        "s3" => {
+            let s = &config.storage;
+            Arc::new(
+                banso_store::s3_blobs(&banso_store::S3Settings {
+                    endpoint: s
+                        .endpoint
+                        .clone()
+                        .ok_or_else(|| anyhow!("storage.endpoint is required for s3"))?,
+                    bucket: s.bucket.clone().unwrap_or_else(|| "banso".into()),
+                    region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id: s.access_key_id.clone().unwrap_or_default(),
+                    secret_access_key: s.secret_access_key.clone().unwrap_or_default(),
+                    allow_http: s.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
+                })
+                .map_err(|e| anyhow!("{e}"))?,
+            )
+        }
+        other => return Err(anyhow!("storage.kind must be local or s3, not {other}")),
+    })
+}
+
 /// Everything a command or the server needs.
 pub struct App {
     pub config: Config,
@@ -229,28 +254,7 @@ impl App {
             .refresh_revocations(registry.as_ref())
             .await
             .map_err(|e| anyhow!("reading the CA's revocations: {e}"))?;
-        let blobs: Arc<dyn banso_core::ports::Blobs> = match config.storage.kind.as_deref().unwrap_or("local")
-        {
-            "local" => Arc::new(banso_store::local_blobs(&config.objects_dir()).map_err(|e| anyhow!("{e}"))?),
-            "s3" => {
-                let s = &config.storage;
-                Arc::new(
-                    banso_store::s3_blobs(&banso_store::S3Settings {
-                        endpoint: s
-                            .endpoint
-                            .clone()
-                            .ok_or_else(|| anyhow!("storage.endpoint is required for s3"))?,
-                        bucket: s.bucket.clone().unwrap_or_else(|| "banso".into()),
-                        region: s.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                        access_key_id: s.access_key_id.clone().unwrap_or_default(),
-                        secret_access_key: s.secret_access_key.clone().unwrap_or_default(),
-                        allow_http: s.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
-                    })
-                    .map_err(|e| anyhow!("{e}"))?,
-                )
-            }
-            other => return Err(anyhow!("storage.kind must be local or s3, not {other}")),
-        };
+        let blobs = open_blobs(&config)?;
         let capability_secret = match &config.capability_secret_file {
             Some(path) => {
                 let text =

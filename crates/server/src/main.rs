@@ -186,6 +186,24 @@ enum Command {
         #[command(subcommand)]
         command: cli::log::LogCommand,
     },
+    /// Copy the installation while it serves: the registry at one instant (SQLite or pg_dump), then every
+    /// object, the keys (never the offline root's) and the configuration, with a manifest of SHA-256 digests.
+    Backup {
+        /// A new (or empty) folder to write the backup into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new installation from a backup: into an empty data folder, database and object store (as the
+    /// configuration names them); every file is checked against the manifest first.
+    Restore {
+        /// The backup's folder.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Read pages with Tesseract (Vietnamese): image files (PNG, JPEG, TIFF), PDF pages, or a SANE scanner.
     Ocr {
         files: Vec<PathBuf>,
@@ -568,6 +586,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Pki { command } => cli::pki::run(command, &common).await,
         Command::Calendar { command } => cli::calendar::run(command),
         Command::Log { command } => cli::log::run(command, &common).await,
+        Command::Backup { out, json } => cli::backup::backup(&common, &out, json).await,
+        Command::Restore { from, json } => cli::backup::restore(&common, &from, json).await,
         Command::Id { command } => cli::id::run(command).await,
         Command::Maintain { command } => cli::maintain::run(command, &common).await,
         Command::Procedures { command } => cli::procedures::run(command),

@@ -27,32 +27,6 @@ fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-/// `POST /api/v1/copies` with an idempotency key, the whole form sent with its length.
-fn issue(
-    http: &reqwest::blocking::Client,
-    base: &str,
-    token: &str,
-    key: &str,
-    page: &[u8],
-) -> reqwest::Result<(u16, Value)> {
-    let form = reqwest::blocking::multipart::Form::new()
-        .text("holder_id", "001099012345")
-        .text("holder_name", "Phạm Văn Đức")
-        .text("document_type", "Giấy khai sinh")
-        .part(
-            "page",
-            reqwest::blocking::multipart::Part::bytes(page.to_vec()).file_name("page.png"),
-        );
-    let r = http
-        .post(format!("{base}/api/v1/copies"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .multipart(form)
-        .send()?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().unwrap_or(Value::Null)))
-}
-
 /// The path and query of a URL the service gave (its public address is the load balancer's, not a node's).
 fn path_of(url: &str) -> String {
     let rest = url.split("://").nth(1).unwrap();
@@ -172,7 +146,7 @@ fn two_nodes_on_one_registry_issue_revoke_and_verify_and_a_node_killed_mid_load_
                 for i in 0..PER_WORKER {
                     let key = format!("node-test-{w}-{i}");
                     let (node, (status, issued)) = on_any(&bases, (w + i) % 2, &key, |base| {
-                        issue(&http, base, &token, &key, &page)
+                        issue_at(&http, base, &token, Some(&key), &page)
                     });
                     // 200: the killed node had committed it before its answer was lost; the retry replays it.
                     assert!(
@@ -240,7 +214,7 @@ fn two_nodes_on_one_registry_issue_revoke_and_verify_and_a_node_killed_mid_load_
 
     // The same idempotency key on the other node gives the same copy.
     for a in &answered {
-        let (status, again) = issue(&http, &nodes[1 - a.node].base, &token, &a.key, &page).unwrap();
+        let (status, again) = issue_at(&http, &nodes[1 - a.node].base, &token, Some(&a.key), &page).unwrap();
         assert_eq!(
             (status, again["code"].as_str()),
             (200, Some(a.code.as_str())),

@@ -31,6 +31,32 @@ pub fn is_shared(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// The file of a SQLite registry's URL (`sqlite:PATH`, `sqlite://PATH` or a bare path).
+pub fn sqlite_path(url: &str) -> std::path::PathBuf {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+        .into()
+}
+
+/// Writes a consistent copy of the SQLite registry at `url` to the new file `out` while others use it
+/// (`VACUUM INTO`: one read transaction, so the copy is of one instant; writers go on meanwhile).
+pub fn sqlite_snapshot(url: &str, out: &std::path::Path) -> Result<(), StoreError> {
+    let err = |e: rusqlite::Error| StoreError::Other(format!("sqlite snapshot: {e}"));
+    let conn = rusqlite::Connection::open_with_flags(
+        sqlite_path(url),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(err)?;
+    let out = out
+        .to_str()
+        .ok_or_else(|| StoreError::Other("the snapshot's path is not UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [out]).map_err(err)?;
+    Ok(())
+}
+
 /// Opens the registry and the dossiers named by a database URL (see [`open_registry_with`]).
 pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> Result<Stores, StoreError> {
     if is_shared(url) {
@@ -41,11 +67,7 @@ pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> R
             office: pg,
         })
     } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        let sqlite = Arc::new(SqliteRegistry::open(std::path::Path::new(path))?);
+        let sqlite = Arc::new(SqliteRegistry::open(&sqlite_path(url))?);
         Ok(Stores {
             registry: sqlite.clone(),
             dossiers: sqlite.clone(),

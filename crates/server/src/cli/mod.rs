@@ -1,5 +1,6 @@
 //! The command line, one module per command group; `main` parses and dispatches.
 
+pub mod backup;
 pub mod calendar;
 pub mod id;
 pub mod log;

@@ -788,3 +788,29 @@ impl Drop for OpensslTsa {
         let _ = self.0.wait();
     }
 }
+
+/// `POST /api/v1/copies` to the node at `base` (a copy of a birth certificate for one holder), with an
+/// idempotency key if given: (status, body), or the connection's error.
+pub fn issue_at(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    key: Option<&str>,
+    page: &[u8],
+) -> reqwest::Result<(u16, Value)> {
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("holder_id", "001099012345")
+        .text("holder_name", "Phạm Văn Đức")
+        .text("document_type", "Giấy khai sinh")
+        .part(
+            "page",
+            reqwest::blocking::multipart::Part::bytes(page.to_vec()).file_name("page.png"),
+        );
+    let mut r = http.post(format!("{base}/api/v1/copies")).bearer_auth(token);
+    if let Some(key) = key {
+        r = r.header("Idempotency-Key", key);
+    }
+    let r = r.multipart(form).send()?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().unwrap_or(Value::Null)))
+}
