@@ -11,3 +11,5 @@ cargo test --workspace --locked "$@"
 # (The chip-reader tests run the virtual card through a real pcscd + vpcd inside private network and mount
 # namespaces, scripts/pcscd-vpcd.sh; the server enables banso-identity's `pcsc` feature, so they are part of
 # the workspace run.)
+# The fuzz smoke: every cargo-fuzz target for 30 s from its seed corpus (nightly toolchain, cargo-fuzz).
+bash scripts/fuzz.sh --seconds 30
