@@ -91,6 +91,9 @@ codes! {
     Req0003Busy = "REQ-0003",
     /// The request body did not arrive within the time allowed.
     Req0004BodyTimeout = "REQ-0004",
+    /// This client sent more requests of this kind than the service answers for one client: retry after the
+    /// time the answer gives (429).
+    Req0005TooFast = "REQ-0005",
     /// Storage (the database or the object store) failed or cannot be reached: nothing was kept; retry after
     /// the time the answer gives (503).
     Sys0001Storage = "SYS-0001",
@@ -221,6 +224,7 @@ impl Code {
             Code::Req0003Busy | Code::Sys0004TimestampsDown | Code::Sys0001Storage => Kind::Busy,
             Code::Dos0005TooManyGuesses => Kind::TooMany,
             Code::Req0004BodyTimeout => Kind::Timeout,
+            Code::Req0005TooFast => Kind::TooMany,
             Code::Iss0008Refused
             | Code::Id0003IdentityRejected
             | Code::Auth0103LoginRefused

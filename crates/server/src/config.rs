@@ -84,6 +84,15 @@ pub struct LimitsConfig {
     pub verify_concurrency: usize,
     /// File verifications waiting for a turn at most; one more is answered `REQ-0003`.
     pub verify_queue: usize,
+    /// Code look-ups (status, portal page, PDF) one client may make a minute, after a burst of a sixth of it;
+    /// beyond it `REQ-0005` (429, `Retry-After`). 0: not limited. Per node.
+    pub lookups_per_minute: u32,
+    /// Verification uploads one client may make a minute (as above).
+    pub verifications_per_minute: u32,
+    /// Timestamp requests one client may make a minute (as above).
+    pub timestamps_per_minute: u32,
+    /// Clients (addresses, IPv6 /64s) the rate limits track at once, per kind of request.
+    pub rate_limited_clients: usize,
 }
 
 impl Default for LimitsConfig {
@@ -97,6 +106,10 @@ impl Default for LimitsConfig {
             max_small_body_bytes: 64 << 10,
             verify_concurrency: 2,
             verify_queue: 32,
+            lookups_per_minute: 600,
+            verifications_per_minute: 60,
+            timestamps_per_minute: 600,
+            rate_limited_clients: 100_000,
         }
     }
 }
@@ -514,6 +527,10 @@ impl Config {
         env_number("BANSO_MAX_SMALL_BODY_BYTES", &mut l.max_small_body_bytes)?;
         env_number("BANSO_VERIFY_CONCURRENCY", &mut l.verify_concurrency)?;
         env_number("BANSO_VERIFY_QUEUE", &mut l.verify_queue)?;
+        env_number("BANSO_LOOKUPS_PER_MINUTE", &mut l.lookups_per_minute)?;
+        env_number("BANSO_VERIFICATIONS_PER_MINUTE", &mut l.verifications_per_minute)?;
+        env_number("BANSO_TIMESTAMPS_PER_MINUTE", &mut l.timestamps_per_minute)?;
+        env_number("BANSO_RATE_LIMITED_CLIENTS", &mut l.rate_limited_clients)?;
         if let Some(v) = env("BANSO_STORAGE") {
             s.kind = Some(v);
         }

@@ -1,6 +1,7 @@
 //! The HTTP edge attacked as an anonymous client would, on the real server: bodies sent without a token,
 //! stalled and trickled uploads, silent and idle connections, more connections than allowed, crafted files
-//! that would cost seconds of CPU, decompression bombs, made-up methods, and answers' headers.
+//! that would cost seconds of CPU, decompression bombs, made-up methods, answers' headers, and clients that
+//! look codes up, upload files to verify or ask for timestamps faster than their rate.
 
 mod common;
 
@@ -486,4 +487,121 @@ fn answers_say_nosniff_and_the_pdf_leaks_no_referrer() {
         csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
         "{csp}"
     );
+}
+
+/// A client (a loopback address of its own) sending `n` requests of one kind: the statuses, and the last
+/// refusal's `Retry-After` and body.
+fn hammer(
+    from: &str,
+    n: usize,
+    send: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::Response,
+) -> (Vec<u16>, Option<u32>, Value) {
+    let http = reqwest::blocking::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let (mut statuses, mut retry, mut refusal) = (Vec::new(), None, Value::Null);
+    for _ in 0..n {
+        let r = send(&http);
+        let status = r.status().as_u16();
+        if status == 429 {
+            retry = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            refusal = r.json().unwrap_or(Value::Null);
+        }
+        statuses.push(status);
+    }
+    (statuses, retry, refusal)
+}
+
+#[test]
+fn look_ups_verifications_and_timestamps_are_limited_per_client() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    // 60 look-ups a minute (a burst of 10), 12 verifications (a burst of 2), 30 timestamps (a burst of 5),
+    // and a table of 8 clients per kind.
+    let backend = Backend::local(tmp.path())
+        .with_env("BANSO_LOOKUPS_PER_MINUTE", "60")
+        .with_env("BANSO_VERIFICATIONS_PER_MINUTE", "12")
+        .with_env("BANSO_TIMESTAMPS_PER_MINUTE", "30")
+        .with_env("BANSO_RATE_LIMITED_CLIENTS", "8");
+    let server = backend.serve();
+    let (issued, _) = server.issue_and_fetch(&backend.token("officer"), &[sample_page("png", 100, 3)]);
+    let code = issued["code"].as_str().unwrap().to_string();
+    let lookup = |http: &reqwest::blocking::Client| {
+        http.get(server.url(&format!("/api/v1/copies/{code}")))
+            .send()
+            .unwrap()
+    };
+
+    // Look-ups: the burst, then 429 with a stable code and when to come back.
+    let (statuses, retry, refusal) = hammer("127.0.0.2", 14, lookup);
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 4], "{statuses:?}");
+    assert_eq!(refusal["error"]["code"], "REQ-0005", "{refusal}");
+    assert!(retry.is_some_and(|r| (1..=2).contains(&r)), "{retry:?}");
+    // Another client is not held back by the first.
+    let (statuses, _, _) = hammer("127.0.0.3", 3, lookup);
+    assert_eq!(statuses, [200; 3]);
+    // After the wait, the first client is served again.
+    std::thread::sleep(Duration::from_secs(u64::from(retry.unwrap())));
+    let (statuses, _, _) = hammer("127.0.0.2", 1, lookup);
+    assert_eq!(statuses, [200]);
+
+    // Verification uploads: refused beyond the burst before the body is read — a 20 MB upload is answered at
+    // once, without waiting for the bytes.
+    let small = b"%PDF-1.7 not really".to_vec();
+    let verify = |http: &reqwest::blocking::Client| {
+        http.post(server.url("/api/v1/verify"))
+            .header("content-type", "application/pdf")
+            .body(small.clone())
+            .send()
+            .unwrap()
+    };
+    let (statuses, _, refusal) = hammer("127.0.0.4", 3, verify);
+    assert!(statuses[..2].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[2], 429, "{statuses:?} {refusal}");
+    // (127.0.0.1, whose bucket is emptied first, announces 20 MB and sends none of it.)
+    let (statuses, _, _) = hammer("127.0.0.1", 3, verify);
+    assert_eq!(statuses[2], 429, "{statuses:?}");
+    let started = Instant::now();
+    let mut s = send_head(
+        &server,
+        &format!(
+            "POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: {}",
+            20 << 20
+        ),
+    );
+    let (status, _, body) = read_answer(&mut s, Duration::from_secs(5));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("REQ-0005")),
+        "{body}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // Timestamps: the same, per client.
+    let tsq = b"not a timestamp request".to_vec();
+    let (statuses, _, refusal) = hammer("127.0.0.5", 7, |http| {
+        http.post(server.url("/pki/tsa"))
+            .header("content-type", "application/timestamp-query")
+            .body(tsq.clone())
+            .send()
+            .unwrap()
+    });
+    assert!(statuses[..5].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[5..], [429; 2], "{statuses:?} {refusal}");
+
+    // A flood from new addresses: the table holds 8 clients a kind; clients beyond it wait, the ones it holds
+    // are still served.
+    let mut refused = 0;
+    for i in 10..40 {
+        let (statuses, _, _) = hammer(&format!("127.0.1.{i}"), 1, lookup);
+        refused += usize::from(statuses[0] == 429);
+    }
+    assert!(refused >= 30 - 8, "{refused} of 30 new clients refused");
+    let (statuses, _, _) = hammer("127.0.0.3", 1, lookup);
+    assert_eq!(statuses, [200], "a known client is still served");
 }

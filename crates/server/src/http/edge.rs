@@ -36,15 +36,30 @@ pub struct Edge {
     pub max_upload_bytes: usize,
     /// One permit per byte of anonymous request bodies held.
     anonymous_bytes: Arc<Semaphore>,
+    /// Per-client rate limits of the public endpoints.
+    pub rates: super::ratelimit::RateLimits,
 }
 
 impl Edge {
     pub fn new(limits: LimitsConfig, max_upload_bytes: usize) -> Self {
         let budget = limits.anonymous_body_budget.min(Semaphore::MAX_PERMITS);
         Self {
-            limits,
             max_upload_bytes,
             anonymous_bytes: Arc::new(Semaphore::new(budget)),
+            rates: {
+                use super::ratelimit::{Rate, RateLimits};
+                let rate = |per_minute: u32| Rate {
+                    per_minute,
+                    burst: (per_minute / 6).max(1),
+                };
+                RateLimits::new(
+                    rate(limits.lookups_per_minute),
+                    rate(limits.verifications_per_minute),
+                    rate(limits.timestamps_per_minute),
+                    limits.rate_limited_clients,
+                )
+            },
+            limits,
         }
     }
 }
@@ -245,6 +260,26 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
     let edge = state.edge.clone();
+    // A client beyond its rate is answered before anything of its request is read.
+    if let (Some(class), Some(Peer(addr))) = (
+        super::ratelimit::Class::of(req.method(), route.as_deref()),
+        req.extensions().get::<Peer>().copied(),
+    ) {
+        if let Err((wait, what)) = edge.rates.take(class, addr.ip(), std::time::Instant::now()) {
+            let e = ApiError(
+                Error::new(
+                    Code::Req0005TooFast,
+                    format!("too many {what} from this address: try again in {wait} s"),
+                )
+                .retry_after(wait),
+            );
+            return if req.method() == Method::GET || req.method() == Method::HEAD {
+                e.into_response()
+            } else {
+                closing(e)
+            };
+        }
+    }
     let (mut parts, body) = req.into_parts();
     let (limit, budget) = match policy(&edge, &parts.method, route.as_deref()) {
         BodyPolicy::Untouched => return next.run(Request::from_parts(parts, body)).await,

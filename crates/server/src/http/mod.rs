@@ -11,6 +11,7 @@ mod metrics;
 mod office;
 mod pages;
 mod pki;
+pub mod ratelimit;
 mod tracking;
 mod wallet;
 

@@ -105,6 +105,15 @@ impl Backend {
         // Most tests issue synthetic scans without real text (signing, storage, verification); the intake has its
         // own tests (tests/intake_issue.rs), which turn it on with `with_env("BANSO_INTAKE", "on")`.
         c.env("BANSO_INTAKE", "off");
+        // Every test client comes from 127.0.0.1: the per-client rate limits would count the whole suite as one
+        // client. Their own test (tests/edge_limits.rs) turns them on with `with_env`.
+        for limit in [
+            "BANSO_LOOKUPS_PER_MINUTE",
+            "BANSO_VERIFICATIONS_PER_MINUTE",
+            "BANSO_TIMESTAMPS_PER_MINUTE",
+        ] {
+            c.env(limit, "0");
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -1,0 +1,235 @@
+//! Per-client rate limits on the public endpoints anyone may call as often as they like: code look-ups (the
+//! JSON status, the portal's page, the PDF behind a QR), verification uploads and the timestamp authority.
+//!
+//! A client is the address its connection comes from: an IPv4 address, or an IPv6 /64 (one subscriber's
+//! prefix, so that rotating addresses inside it buys nothing). Each client has a token bucket per kind of
+//! request: `burst` requests at once, then `per_minute` spread over the minute. A request beyond it is answered
+//! `REQ-0005` (429) with `Retry-After` — the seconds until the bucket holds one request again — before its body
+//! is read. The buckets live in the node's memory: with several nodes behind a balancer that spreads a client's
+//! requests, the client gets the limit of each node it reaches.
+//!
+//! What an anonymous client can make the node hold: one bucket per (kind, client), at most `max_clients`
+//! buckets. When the table is full, buckets that have refilled (clients gone quiet) are dropped; if every
+//! bucket is still in use, a client the table does not know yet is answered 429 until one frees. A flood of
+//! new addresses therefore costs a bounded table and slows only new clients, never the ones already served.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The kinds of request that are limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    Lookup,
+    Verify,
+    Timestamp,
+}
+
+impl Class {
+    /// The kind of a request, by method and matched route; `None`: not limited here.
+    pub fn of(method: &axum::http::Method, route: Option<&str>) -> Option<Class> {
+        use axum::http::Method;
+        match (method, route?) {
+            (&Method::GET | &Method::HEAD, "/api/v1/copies/{code}")
+            | (&Method::GET | &Method::HEAD, "/api/v1/copies/{code}/pdf")
+            | (&Method::GET | &Method::HEAD, "/v/{code}")
+            | (&Method::GET | &Method::HEAD, "/v/{code}/pdf")
+            | (&Method::GET | &Method::HEAD, "/v") => Some(Class::Lookup),
+            (&Method::POST, "/api/v1/verify") => Some(Class::Verify),
+            (&Method::POST, "/pki/tsa") | (&Method::POST, "/api/v1/tsa") => Some(Class::Timestamp),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Class::Lookup => "look-ups",
+            Class::Verify => "verifications",
+            Class::Timestamp => "timestamps",
+        }
+    }
+}
+
+/// `per_minute` requests a minute after a `burst`; 0 per minute: not limited.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The node's buckets.
+pub struct RateLimits {
+    lookup: Rate,
+    verify: Rate,
+    timestamp: Rate,
+    max_clients: usize,
+    buckets: Mutex<HashMap<(Class, u128), Bucket>>,
+}
+
+/// A client's key: an IPv4 address, or the /64 of an IPv6 one.
+fn client(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => u128::from(v4.to_ipv6_mapped()),
+            None => u128::from(v6) & !((1u128 << 64) - 1),
+        },
+    }
+}
+
+impl RateLimits {
+    pub fn new(lookup: Rate, verify: Rate, timestamp: Rate, max_clients: usize) -> Self {
+        Self {
+            lookup,
+            verify,
+            timestamp,
+            max_clients: max_clients.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn rate(&self, class: Class) -> Rate {
+        match class {
+            Class::Lookup => self.lookup,
+            Class::Verify => self.verify,
+            Class::Timestamp => self.timestamp,
+        }
+    }
+
+    /// Takes one request of `class` from the client's bucket: `Err((seconds to wait, what))` when it is empty.
+    pub fn take(&self, class: Class, ip: IpAddr, now: Instant) -> Result<(), (u32, &'static str)> {
+        let rate = self.rate(class);
+        if rate.per_minute == 0 {
+            return Ok(());
+        }
+        let per_sec = f64::from(rate.per_minute) / 60.0;
+        let burst = f64::from(rate.burst.max(1));
+        let refilled =
+            |b: &Bucket| (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec).min(burst);
+        let key = (class, client(ip));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if !buckets.contains_key(&key) && buckets.len() >= self.max_clients {
+            // Clients gone quiet hold nothing worth keeping: a full bucket is the same as none.
+            buckets.retain(|(c, _), b| {
+                let r = self.rate(*c);
+                let full = f64::from(r.burst.max(1));
+                let per = f64::from(r.per_minute) / 60.0;
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per < full
+            });
+            if buckets.len() >= self.max_clients {
+                return Err((1, class.name()));
+            }
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        let tokens = refilled(bucket);
+        if tokens >= 1.0 {
+            *bucket = Bucket {
+                tokens: tokens - 1.0,
+                at: now,
+            };
+            Ok(())
+        } else {
+            *bucket = Bucket { tokens, at: now };
+            let wait = ((1.0 - tokens) / per_sec).ceil().max(1.0);
+            Err((wait.min(f64::from(u32::MAX)) as u32, class.name()))
+        }
+    }
+
+    /// Buckets held.
+    #[cfg(test)]
+    fn clients(&self) -> usize {
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn limits(max_clients: usize) -> RateLimits {
+        let r = Rate {
+            per_minute: 60,
+            burst: 3,
+        };
+        RateLimits::new(
+            r,
+            r,
+            Rate {
+                per_minute: 0,
+                burst: 0,
+            },
+            max_clients,
+        )
+    }
+
+    #[test]
+    fn a_burst_then_one_a_second_and_the_wait_is_said() {
+        let l = limits(10);
+        let (ip, t0) = ("203.0.113.7".parse().unwrap(), Instant::now());
+        for _ in 0..3 {
+            assert!(l.take(Class::Verify, ip, t0).is_ok());
+        }
+        assert_eq!(l.take(Class::Verify, ip, t0), Err((1, "verifications")));
+        // Each kind has its own bucket; another client has its own.
+        assert!(l.take(Class::Lookup, ip, t0).is_ok());
+        assert!(l.take(Class::Verify, "203.0.113.8".parse().unwrap(), t0).is_ok());
+        // A second later, one more.
+        let t1 = t0 + Duration::from_millis(1000);
+        assert!(l.take(Class::Verify, ip, t1).is_ok());
+        assert!(l.take(Class::Verify, ip, t1).is_err());
+        // Not limited when the rate is 0.
+        for _ in 0..100 {
+            assert!(l.take(Class::Timestamp, ip, t0).is_ok());
+        }
+    }
+
+    #[test]
+    fn an_ipv6_prefix_is_one_client() {
+        let l = limits(10);
+        let t0 = Instant::now();
+        for i in 0..3 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            assert!(l.take(Class::Lookup, ip, t0).is_ok());
+        }
+        assert!(l
+            .take(Class::Lookup, "2001:db8:1:2:ffff::1".parse().unwrap(), t0)
+            .is_err());
+        assert!(l
+            .take(Class::Lookup, "2001:db8:1:3::1".parse().unwrap(), t0)
+            .is_ok());
+    }
+
+    #[test]
+    fn a_flood_of_new_addresses_holds_a_bounded_table_and_spares_known_clients() {
+        let l = limits(100);
+        let t0 = Instant::now();
+        let known: IpAddr = "198.51.100.1".parse().unwrap();
+        assert!(l.take(Class::Lookup, known, t0).is_ok());
+        let mut refused = 0;
+        for i in 0..10_000u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            if l.take(Class::Lookup, ip, t0).is_err() {
+                refused += 1;
+            }
+        }
+        assert!(l.clients() <= 100, "{}", l.clients());
+        assert!(refused >= 10_000 - 100);
+        // The known client keeps its bucket; once the flood's buckets refill, new clients are served again.
+        assert!(l.take(Class::Lookup, known, t0).is_ok());
+        let later = t0 + Duration::from_secs(5);
+        assert!(l
+            .take(Class::Lookup, "192.0.2.99".parse().unwrap(), later)
+            .is_ok());
+    }
+}
