@@ -14,6 +14,7 @@ mod http;
 mod idcmd;
 mod intakecmd;
 mod kiosk;
+mod loadbench;
 mod longterm;
 mod mail;
 mod output;

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Load and soak figures (issue 16) on real `banso serve` processes (release build, loopback), printed, never
+# asserted. Each phase runs `banso bench load`: issuers, verification uploads and code look-ups together for
+# SECONDS, then prints answers, throughput, p50/p95/p99 and errors per kind, and each node's resident memory
+# over time with the ratio of the end to one minute in.
+#   1. sqlite    one node on SQLite and local objects, intake off, two-page JPEG scans (150 dpi);
+#   2. postgres  two nodes on one PostgreSQL database and one S3 bucket (moto), requests alternating between
+#                them, intake off;
+#   3. intake    one node on SQLite with the intake on, one-page birth certificates (for at most 120 s);
+#   4. tsa       issuance alone through a TSA answering after 50 ms, one issuer then eight (60 s each at most),
+#                and the ratio of their throughputs.
+# The per-client rate limits are off for the run (the load comes from one loopback address) and said so.
+# Usage: scripts/load.sh [SECONDS] [PHASE…]   (default: 600 s; all phases)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-600}"
+shift || true
+PHASES=("$@")
+[ "${#PHASES[@]}" -gt 0 ] || PHASES=(sqlite postgres intake tsa)
+bash scripts/setup.sh >&2
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
+cargo build --release --locked -p banso-server >&2
+B="$CARGO_TARGET_DIR/release/banso"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  kill "${PIDS[@]}" 2>/dev/null || true
+  if declare -F stop_components >/dev/null; then stop_components; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export BANSO_LOG=warn BANSO_LOOKUPS_PER_MINUTE=0 BANSO_VERIFICATIONS_PER_MINUTE=0 BANSO_TIMESTAMPS_PER_MINUTE=0
+echo "rate limits: off for this run (one loopback client)"
+
+# serve DATA_DIR PORT: starts a node, waits until it answers; its pid is appended to NODE_PIDS.
+serve() {
+  "$B" --data-dir "$1" serve --listen "127.0.0.1:$2" >"$WORK/serve-$2.log" 2>&1 &
+  PIDS+=($!)
+  NODE_PIDS+=($!)
+  for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "node on $2 did not start:" >&2
+  cat "$WORK/serve-$2.log" >&2
+  exit 1
+}
+
+# load NAME DATA_DIR SECONDS [ARGS…]: runs the load against NODE_PORTS, sampling NODE_PIDS.
+load() {
+  local name="$1" data="$2" secs="$3"
+  shift 3
+  "$B" --data-dir "$data" token create --role officer --name load >"$WORK/$name.token"
+  local args=()
+  for p in "${NODE_PORTS[@]}"; do args+=(--target "http://127.0.0.1:$p"); done
+  for p in "${NODE_PIDS[@]}"; do args+=(--pid "$p"); done
+  echo
+  echo "== $name"
+  "$B" bench load "${args[@]}" --token-file "$WORK/$name.token" --seconds "$secs" "$@"
+  kill "${NODE_PIDS[@]}" 2>/dev/null || true
+  wait "${NODE_PIDS[@]}" 2>/dev/null || true
+}
+
+# per_copy COPIES DB_BYTES OBJECT_BYTES: what one copy costs in the registry and the object store.
+per_copy() {
+  python3 -c 'import sys; n, db, ob = map(int, sys.argv[1:]); print(f"storage: {n} copies; registry {db} bytes ({db / max(n, 1):,.0f} per copy), objects {ob} bytes ({ob / max(n, 1):,.0f} per copy)")' "$@"
+}
+sqlite_sizes() {
+  local n db ob
+  n=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM copies").fetchone()[0])' "$1/banso.db")
+  db=$(cat "$1"/banso.db* | wc -c)
+  ob=$(du -sb "$1/objects" | cut -f1)
+  per_copy "$n" "$db" "$ob"
+}
+
+for phase in "${PHASES[@]}"; do
+  NODE_PORTS=()
+  NODE_PIDS=()
+  case "$phase" in
+    sqlite)
+      P=$(port)
+      export BANSO_INTAKE=off
+      serve "$WORK/sqlite" "$P"
+      NODE_PORTS=("$P")
+      load "sqlite: one node, SQLite + local objects, intake off" "$WORK/sqlite" "$SECONDS_EACH"
+      sqlite_sizes "$WORK/sqlite"
+      ;;
+    postgres)
+      # shellcheck source=components.sh
+      source scripts/components.sh
+      NAME="banso_load_$$"
+      psql "$BANSO_TEST_PG_URL/postgres" -qc "CREATE DATABASE $NAME"
+      BUCKET="banso-load-$$"
+      python3 -c "import boto3,sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+        aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket=sys.argv[2])" \
+        "$BANSO_TEST_S3_ENDPOINT" "$BUCKET"
+      P1=$(port)
+      P2=$(port)
+      export BANSO_DATABASE_URL="$BANSO_TEST_PG_URL/$NAME?sslmode=require" BANSO_DATABASE_CA_FILE="$BANSO_TEST_PG_CA" \
+        BANSO_STORAGE=s3 BANSO_S3_ENDPOINT="$BANSO_TEST_S3_ENDPOINT" BANSO_S3_BUCKET="$BUCKET" \
+        BANSO_S3_REGION=us-east-1 BANSO_S3_ACCESS_KEY_ID=testing BANSO_S3_SECRET_ACCESS_KEY=testing \
+        BANSO_PUBLIC_BASE_URL="http://127.0.0.1:$P1" BANSO_INTAKE=off
+      # One installation: its keys made once, both nodes holding them.
+      "$B" --data-dir "$WORK/pg" pki init --base-url "http://127.0.0.1:$P1" >/dev/null
+      serve "$WORK/pg" "$P1"
+      serve "$WORK/pg" "$P2"
+      NODE_PORTS=("$P1" "$P2")
+      load "postgres: two nodes, one PostgreSQL + one S3 bucket (moto), intake off" "$WORK/pg" "$SECONDS_EACH"
+      per_copy "$(psql "$BANSO_TEST_PG_URL/$NAME" -Atc 'SELECT count(*) FROM copies')" \
+        "$(psql "$BANSO_TEST_PG_URL/$NAME" -Atc "SELECT pg_database_size('$NAME')")" \
+        "$(python3 -c "import boto3,sys; s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+            aws_access_key_id='testing', aws_secret_access_key='testing'); \
+            print(sum(o['Size'] for p in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2]) \
+            for o in p.get('Contents', [])))" "$BANSO_TEST_S3_ENDPOINT" "$BUCKET")"
+      unset BANSO_DATABASE_URL BANSO_DATABASE_CA_FILE BANSO_STORAGE BANSO_S3_ENDPOINT BANSO_S3_BUCKET \
+        BANSO_S3_REGION BANSO_S3_ACCESS_KEY_ID BANSO_S3_SECRET_ACCESS_KEY BANSO_PUBLIC_BASE_URL BANSO_INTAKE
+      ;;
+    intake)
+      P=$(port)
+      export BANSO_INTAKE=on
+      serve "$WORK/intake" "$P"
+      NODE_PORTS=("$P")
+      S=$((SECONDS_EACH < 120 ? SECONDS_EACH : 120))
+      load "intake: one node, SQLite, intake on" "$WORK/intake" "$S" --intake --issuers 2
+      sqlite_sizes "$WORK/intake"
+      ;;
+    tsa)
+      # Issuance alone through a timestamp authority that answers after 50 ms (a relay in front of the node's
+      # own TSA): one issuer, then eight; the book's lock must not be held across the call.
+      P=$(port)
+      R=$(port)
+      python3 scripts/slow_relay.py "$R" "http://127.0.0.1:$P/pki/tsa" 0.05 >"$WORK/relay.log" 2>&1 &
+      PIDS+=($!)
+      export BANSO_INTAKE=off BANSO_TSA_URL="http://127.0.0.1:$R/"
+      serve "$WORK/tsa" "$P"
+      NODE_PORTS=("$P")
+      S=$((SECONDS_EACH < 60 ? SECONDS_EACH : 60))
+      "$B" --data-dir "$WORK/tsa" token create --role officer --name load >"$WORK/tsa.token"
+      for n in 1 8; do
+        echo
+        echo "== tsa: issuance alone, the TSA answering after 50 ms, $n issuer(s)"
+        "$B" bench load --target "http://127.0.0.1:$P" --token-file "$WORK/tsa.token" --seconds "$S" \
+          --issuers "$n" --verifiers 0 --lookups 0 --pid "${NODE_PIDS[0]}" | tee "$WORK/tsa-$n.out"
+      done
+      python3 -c 'import sys, re
+rate = lambda f: float(re.search(r"^issue\s+\d+\s+([\d.]+)", open(f).read(), re.M).group(1))
+one, eight = rate(sys.argv[1]), rate(sys.argv[2])
+print(f"concurrent issuance (8 issuers) / one at a time: {eight:.1f} / {one:.1f} copies/s = {eight / one:.2f}x")' \
+        "$WORK/tsa-1.out" "$WORK/tsa-8.out"
+      kill "${NODE_PIDS[@]}" 2>/dev/null || true
+      unset BANSO_TSA_URL
+      ;;
+    *)
+      echo "unknown phase $phase (sqlite, postgres, intake, tsa)" >&2
+      exit 2
+      ;;
+  esac
+done
