@@ -16,29 +16,7 @@ pub enum BenchCommand {
     /// Issuance, verification uploads and code look-ups together against running nodes (`--target`, one or
     /// more, requests spread over them) for `--seconds`: answers, throughput, p50/p95/p99 and errors per kind,
     /// and each `--pid`'s resident memory over time. Loopback; bounded by its workers and its time.
-    Load {
-        #[arg(long = "target", required = true)]
-        targets: Vec<String>,
-        /// A file holding an officer's API token.
-        #[arg(long)]
-        token_file: PathBuf,
-        #[arg(long, default_value_t = 600)]
-        seconds: u64,
-        #[arg(long, default_value_t = 4)]
-        issuers: usize,
-        #[arg(long, default_value_t = 2)]
-        verifiers: usize,
-        #[arg(long, default_value_t = 4)]
-        lookups: usize,
-        /// Send clean birth certificates the intake accepts (the nodes run with the intake on).
-        #[arg(long)]
-        intake: bool,
-        /// Node processes whose resident memory to sample.
-        #[arg(long = "pid")]
-        pids: Vec<u32>,
-        #[arg(long, default_value_t = 30)]
-        sample_secs: u64,
-    },
+    Load(crate::loadbench::LoadPlan),
     /// A bounded load test of the HTTP edge on loopback (under 60 s): server memory under 20 stalled
     /// anonymous uploads, an honest verification's latency under 4 clients sending crafted files, and how
     /// long 250 idle connections stay open.
@@ -320,29 +298,7 @@ async fn temp_app(dir: &Path, intake: bool) -> Result<App> {
 pub async fn run(command: BenchCommand, data_dir: &Option<PathBuf>) -> Result<u8> {
     match command {
         BenchCommand::Edge => crate::edgebench::run(),
-        BenchCommand::Load {
-            targets,
-            token_file,
-            seconds,
-            issuers,
-            verifiers,
-            lookups,
-            intake,
-            pids,
-            sample_secs,
-        } => tokio::task::block_in_place(|| {
-            crate::loadbench::run(crate::loadbench::LoadPlan {
-                targets,
-                token_file,
-                seconds,
-                issuers,
-                verifiers,
-                lookups,
-                intake,
-                pids,
-                sample_secs,
-            })
-        }),
+        BenchCommand::Load(plan) => tokio::task::block_in_place(|| crate::loadbench::run(plan)),
         BenchCommand::Calendar {
             n,
             seed,

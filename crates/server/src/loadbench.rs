@@ -11,18 +11,31 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What `bench load` was asked to do.
+/// What `bench load` is asked to do.
+#[derive(clap::Args)]
 pub struct LoadPlan {
+    /// A node's base URL; requests are spread over every one named.
+    #[arg(long = "target", required = true)]
     pub targets: Vec<String>,
+    /// A file holding an officer's API token.
+    #[arg(long)]
     pub token_file: PathBuf,
+    #[arg(long, default_value_t = 600)]
     pub seconds: u64,
+    #[arg(long, default_value_t = 4)]
     pub issuers: usize,
+    #[arg(long, default_value_t = 2)]
     pub verifiers: usize,
+    #[arg(long, default_value_t = 4)]
     pub lookups: usize,
-    /// Originals that pass the intake's checks (clean birth certificates, one page) instead of synthetic
-    /// two-page scans.
+    /// Send clean one-page birth certificates the intake accepts (the nodes run with the intake on) instead of
+    /// synthetic two-page scans.
+    #[arg(long)]
     pub intake: bool,
+    /// Node processes whose resident memory to sample.
+    #[arg(long = "pid")]
     pub pids: Vec<u32>,
+    #[arg(long, default_value_t = 30)]
     pub sample_secs: u64,
 }
 

@@ -15,11 +15,6 @@ use std::time::{Duration, Instant};
 /// Codes answered, each with its PDF link's path and whether it was answered before the backup began.
 type Answered = Vec<(String, String, bool)>;
 
-fn path_of(url: &str) -> String {
-    let rest = url.split("://").nth(1).unwrap();
-    format!("/{}", rest.split_once('/').unwrap().1)
-}
-
 fn backup_under_load_then_restore(source: Backend, target: Backend, dir: &std::path::Path) {
     // The PKI's revocation pointers name the service's address; the restored installation serves there.
     let port = free_port();

@@ -27,12 +27,6 @@ fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-/// The path and query of a URL the service gave (its public address is the load balancer's, not a node's).
-fn path_of(url: &str) -> String {
-    let rest = url.split("://").nth(1).unwrap();
-    format!("/{}", rest.split_once('/').unwrap().1)
-}
-
 /// Runs `f` against the node `prefer`, or the other one while that one does not answer (killed, or starting
 /// again): a connection refused or cut is retried, an answer is returned.
 fn on_any<T>(

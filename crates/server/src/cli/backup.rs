@@ -54,6 +54,17 @@ struct Report {
     seconds: f64,
 }
 
+impl Report {
+    fn print(&self, json: bool, text: String) -> Result<u8, Failure> {
+        if json {
+            println!("{}", serde_json::to_string_pretty(self).context("JSON")?);
+        } else {
+            println!("{text}");
+        }
+        Ok(0)
+    }
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -233,24 +244,22 @@ pub async fn backup(common: &Common, out: &Path, json: bool) -> Result<u8, Failu
             .as_bytes(),
         true,
     )?;
-    let report = Report {
+    Report {
         folder: out.display().to_string(),
         database: database.into(),
         objects,
         object_bytes,
         key_files,
         seconds,
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
-    } else {
-        println!(
+    }
+    .print(
+        json,
+        format!(
             "backup of the {database} registry, {objects} objects ({object_bytes} bytes) and {key_files} key files \
              in {}: {seconds:.1} s",
             out.display()
-        );
-    }
-    Ok(0)
+        ),
+    )
 }
 
 pub async fn restore(common: &Common, from: &Path, json: bool) -> Result<u8, Failure> {
@@ -364,22 +373,20 @@ pub async fn restore(common: &Common, from: &Path, json: bool) -> Result<u8, Fai
     // Opened once: the schema brought to this version, the installation's keys checked against the registry.
     App::open(config).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let report = Report {
+    Report {
         folder: from.display().to_string(),
         database: target.into(),
         objects,
         object_bytes,
         key_files,
         seconds,
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report).context("JSON")?);
-    } else {
-        println!(
+    }
+    .print(
+        json,
+        format!(
             "restored the {target} registry, {objects} objects and {key_files} key files from {} in {seconds:.1} s; \
              run `banso log audit` and `banso maintain sweep` before serving",
             from.display()
-        );
-    }
-    Ok(0)
+        ),
+    )
 }

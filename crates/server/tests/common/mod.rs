@@ -823,3 +823,9 @@ pub fn issue_at(
     let status = r.status().as_u16();
     Ok((status, r.json().unwrap_or(Value::Null)))
 }
+
+/// The path and query of a URL the service gave (its public address may be a balancer's, not a node's).
+pub fn path_of(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap();
+    format!("/{}", rest.split_once('/').unwrap().1)
+}
