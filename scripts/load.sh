@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load and soak figures (issue 16) on real `banso serve` processes (release build, loopback), printed, never
-# asserted. Each phase runs `banso bench load`: issuers, verification uploads and code look-ups together for
-# SECONDS, then prints answers, throughput, p50/p95/p99 and errors per kind, and each node's resident memory
-# over time with the ratio of the end to one minute in.
-#   1. sqlite    one node on SQLite and local objects, intake off, two-page JPEG scans (150 dpi);
-#   2. postgres  two nodes on one PostgreSQL database and one S3 bucket (moto), requests alternating between
-#                them, intake off;
+# asserted. Each run of `banso bench load` sends issuance, verification uploads and code look-ups together, then
+# prints successes, throughput, p50/p95/p99 and errors per kind, and each node's resident memory over time with
+# the ratio of the end to one minute in.
+#   1. sqlite    one node on SQLite and local objects, intake off, two-page JPEG scans (150 dpi): 60 s as fast
+#                as it answers, then a soak of SECONDS with issuance capped at 3 copies/s (every copy keeps
+#                about 2.6 MB of files: at full speed ten minutes would fill this machine's disk);
+#   2. postgres  the same on two nodes sharing one PostgreSQL database and one S3 bucket (moto, which keeps
+#                objects in memory), requests alternating between them;
 #   3. intake    one node on SQLite with the intake on, one-page birth certificates (for at most 120 s);
 #   4. tsa       issuance alone through a TSA answering after 50 ms, one issuer then eight (60 s each at most),
 #                and the ratio of their throughputs.
@@ -48,15 +50,29 @@ serve() {
 load() {
   local name="$1" data="$2" secs="$3"
   shift 3
-  "$B" --data-dir "$data" token create --role officer --name load >"$WORK/$name.token"
+  local token="$WORK/token-$RANDOM"
+  "$B" --data-dir "$data" token create --role officer --name load >"$token"
   local args=()
   for p in "${NODE_PORTS[@]}"; do args+=(--target "http://127.0.0.1:$p"); done
   for p in "${NODE_PIDS[@]}"; do args+=(--pid "$p"); done
   echo
   echo "== $name"
-  "$B" bench load "${args[@]}" --token-file "$WORK/$name.token" --seconds "$secs" "$@"
+  "$B" bench load "${args[@]}" --token-file "$token" --seconds "$secs" "$@"
+}
+
+stop_nodes() {
   kill "${NODE_PIDS[@]}" 2>/dev/null || true
   wait "${NODE_PIDS[@]}" 2>/dev/null || true
+}
+
+# Every copy keeps its scans and its PDF (about 2.6 MB for two 150-dpi pages): a phase needs room.
+need_room() {
+  local free
+  free=$(df --output=avail -B1G "$WORK" | tail -1 | tr -d ' ')
+  if [ "$free" -lt "$1" ]; then
+    echo "only ${free} GB free under $WORK; this phase needs $1 GB" >&2
+    exit 1
+  fi
 }
 
 # per_copy COPIES DB_BYTES OBJECT_BYTES: what one copy costs in the registry and the object store.
@@ -80,7 +96,11 @@ for phase in "${PHASES[@]}"; do
       export BANSO_INTAKE=off
       serve "$WORK/sqlite" "$P"
       NODE_PORTS=("$P")
-      load "sqlite: one node, SQLite + local objects, intake off" "$WORK/sqlite" "$SECONDS_EACH"
+      need_room 20
+      load "sqlite, throughput: one node, SQLite + local objects, intake off" "$WORK/sqlite" 60
+      load "sqlite, soak: the same node, issuance capped at 3 copies/s" "$WORK/sqlite" "$SECONDS_EACH" \
+        --issue-rate 3
+      stop_nodes
       sqlite_sizes "$WORK/sqlite"
       ;;
     postgres)
@@ -103,7 +123,11 @@ for phase in "${PHASES[@]}"; do
       serve "$WORK/pg" "$P1"
       serve "$WORK/pg" "$P2"
       NODE_PORTS=("$P1" "$P2")
-      load "postgres: two nodes, one PostgreSQL + one S3 bucket (moto), intake off" "$WORK/pg" "$SECONDS_EACH"
+      need_room 10
+      load "postgres, throughput: two nodes, one PostgreSQL + one S3 bucket (moto), intake off" "$WORK/pg" 60
+      load "postgres, soak: the same nodes, issuance capped at 3 copies/s" "$WORK/pg" "$SECONDS_EACH" \
+        --issue-rate 3
+      stop_nodes
       per_copy "$(psql "$BANSO_TEST_PG_URL/$NAME" -Atc 'SELECT count(*) FROM copies')" \
         "$(psql "$BANSO_TEST_PG_URL/$NAME" -Atc "SELECT pg_database_size('$NAME')")" \
         "$(python3 -c "import boto3,sys; s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
@@ -120,6 +144,7 @@ for phase in "${PHASES[@]}"; do
       NODE_PORTS=("$P")
       S=$((SECONDS_EACH < 120 ? SECONDS_EACH : 120))
       load "intake: one node, SQLite, intake on" "$WORK/intake" "$S" --intake --issuers 2
+      stop_nodes
       sqlite_sizes "$WORK/intake"
       ;;
     tsa)
@@ -145,7 +170,7 @@ rate = lambda f: float(re.search(r"^issue\s+\d+\s+([\d.]+)", open(f).read(), re.
 one, eight = rate(sys.argv[1]), rate(sys.argv[2])
 print(f"concurrent issuance (8 issuers) / one at a time: {eight:.1f} / {one:.1f} copies/s = {eight / one:.2f}x")' \
         "$WORK/tsa-1.out" "$WORK/tsa-8.out"
-      kill "${NODE_PIDS[@]}" 2>/dev/null || true
+      stop_nodes
       unset BANSO_TSA_URL
       ;;
     *)
