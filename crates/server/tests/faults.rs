@@ -201,9 +201,10 @@ fn port_of(url: &str) -> u16 {
     host_port.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// PostgreSQL and the object store cut off while requests come (each behind a relay the test pulls: open
-/// connections cut, new ones refused, which is how a restart or a lost route looks from banso). Every request
-/// fails cleanly: 503, SYS-0001, `Retry-After`, the driver's words kept out of the answer, nothing half-written.
+/// PostgreSQL and the object store cut off while requests come — two clients issuing without pause besides the
+/// requests the test makes (each dependency behind a relay the test pulls: open connections cut, new ones
+/// refused, which is how a restart or a lost route looks from banso). Every request fails cleanly: 503,
+/// SYS-0001, `Retry-After`, the driver's words kept out of the answer, nothing half-written.
 /// Once each comes back, the next requests succeed on the same process; readiness says which dependency was
 /// down while liveness stays up; every number the book gave is used or voided, and every copy answered opens.
 #[test]
@@ -227,6 +228,32 @@ fn postgres_and_the_object_store_cut_off_fail_cleanly_and_recover_without_a_rest
     let (status, _, first) = issue(&server, &token, &page);
     assert_eq!(status, 201, "{first}\n{}", server.log());
     issued.push(first);
+    // Meanwhile two clients issue without pause, through every cut and return: each answer is a copy or a
+    // clean SYS-0001 (503), never anything else.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loaders: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, base, token, page) = (stop.clone(), server.base.clone(), token.clone(), page.clone());
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(std::time::Duration::from_secs(60))
+                    .build()
+                    .unwrap();
+                let (mut copies, mut refused, mut other) = (Vec::new(), 0, Vec::new());
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    match issue_at(&http, &base, &token, None, &page) {
+                        Ok((201, body)) => copies.push(body),
+                        Ok((503, body)) if body["error"]["code"] == "SYS-0001" => {
+                            refused += 1;
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        answer => other.push(format!("{answer:?}")),
+                    }
+                }
+                (copies, refused, other)
+            })
+        })
+        .collect();
 
     for (name, link) in [("database", &db), ("objects", &objects)] {
         link.pull();
@@ -284,6 +311,23 @@ fn postgres_and_the_object_store_cut_off_fail_cleanly_and_recover_without_a_rest
         assert_eq!(status, 201, "{name} back: {again}\n{}", server.log());
         issued.push(again);
     }
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut refused_under_load = 0;
+    for loader in loaders {
+        let (copies, refused, other) = loader.join().unwrap();
+        assert!(
+            other.is_empty(),
+            "answers that were neither a copy nor SYS-0001: {other:?}"
+        );
+        issued.extend(copies);
+        refused_under_load += refused;
+    }
+    assert!(refused_under_load > 0, "the clients under load met the cuts");
+    println!(
+        "{} copies issued, {refused_under_load} refusals under load",
+        issued.len()
+    );
 
     // Every copy answered opens and verifies; nothing of the failed requests is in the registry's book.
     for copy in &issued {

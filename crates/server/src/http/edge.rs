@@ -162,19 +162,28 @@ fn policy(edge: &Edge, method: &Method, route: Option<&str>) -> BodyPolicy {
 /// slower is cut off.
 const DRAIN_BYTES: usize = 1 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// When the token could not be checked because storage is down (SYS-0001: the service's fault, which no
+/// client can cause), the body is read to the route's cap for up to this long, so that a kiosk sending a
+/// multi-megabyte scan gets the 503 and its `Retry-After` rather than a cut connection.
+const STORAGE_DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Reads and discards up to [`DRAIN_BYTES`] of `body` for at most [`DRAIN_TIME`]; true when the body was
 /// read to its end (the connection can then serve the client's next request).
 async fn drain(body: Body) -> bool {
+    drain_up_to(body, DRAIN_BYTES, DRAIN_TIME).await
+}
+
+/// [`drain`] with other bounds.
+async fn drain_up_to(body: Body, max_bytes: usize, max_time: Duration) -> bool {
     let mut body = body;
-    tokio::time::timeout(DRAIN_TIME, async {
+    tokio::time::timeout(max_time, async {
         let mut seen = 0usize;
         loop {
             match body.frame().await {
                 None => return true,
                 Some(Ok(frame)) => {
                     seen += frame.data_ref().map_or(0, |d| d.len());
-                    if seen > DRAIN_BYTES {
+                    if seen > max_bytes {
                         return false;
                     }
                 }
@@ -292,11 +301,12 @@ pub async fn guard_body(State(state): State<AppState>, req: Request, next: Next)
                     // A refusal after the whole body was read keeps the connection: closing it while a
                     // client still finishes its upload makes some clients report a broken pipe instead of
                     // the answer (a 401, or a 503 while the database is down).
-                    return if drain(body).await {
-                        e.into_response()
+                    let drained = if e.0.code == Code::Sys0001Storage {
+                        drain_up_to(body, limit, STORAGE_DRAIN_TIME).await
                     } else {
-                        closing(e)
+                        drain(body).await
                     };
+                    return if drained { e.into_response() } else { closing(e) };
                 }
             }
             (limit, None)
