@@ -1,7 +1,8 @@
-//! Dependencies that fail, on purpose (issue 16): timestamp authorities configured in order behind circuit
-//! breakers — the first dead, the second OpenSSL's TSA; then both down (a clean 503 with `Retry-After` and a
-//! stable code, nothing written, readiness told apart from liveness); then the TSA back, and issuance goes on
-//! without restarting banso.
+//! Dependencies that fail, on purpose (issue 16), while two clients issue without pause: timestamp
+//! authorities configured in order behind circuit breakers — the first dead, the second OpenSSL's TSA; then
+//! both down (a clean 503 with `Retry-After` and a stable code, nothing written, readiness told apart from
+//! liveness); then the TSA back, and issuance goes on without restarting banso. And the database and the
+//! object store cut off and back.
 
 mod common;
 
@@ -71,6 +72,70 @@ fn stored_copies(backend: &Backend) -> usize {
         .unwrap_or(0)
 }
 
+/// Two clients issuing without pause until [`Load::finish`]: every answer must be a copy (201) or a clean 503
+/// with the expected code; anything else (another status, a cut connection) fails the test.
+struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    code: &'static str,
+    loaders: Vec<std::thread::JoinHandle<Answers>>,
+}
+
+/// What one client was answered: copies, refusals with the expected code, and anything else.
+type Answers = (Vec<Value>, usize, Vec<String>);
+
+impl Load {
+    fn start(server: &Server, token: &str, page: &[u8], code: &'static str) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let loaders = (0..2)
+            .map(|_| {
+                let (stop, base, token, page) = (
+                    stop.clone(),
+                    server.base.clone(),
+                    token.to_string(),
+                    page.to_vec(),
+                );
+                std::thread::spawn(move || {
+                    let http = reqwest::blocking::Client::builder()
+                        .timeout(std::time::Duration::from_secs(60))
+                        .build()
+                        .unwrap();
+                    let (mut copies, mut refused, mut other) = (Vec::new(), 0, Vec::new());
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        match issue_at(&http, &base, &token, None, &page) {
+                            Ok((201, body)) => copies.push(body),
+                            Ok((503, body)) if body["error"]["code"] == code => {
+                                refused += 1;
+                                std::thread::sleep(std::time::Duration::from_millis(100));
+                            }
+                            answer => other.push(format!("{answer:?}")),
+                        }
+                    }
+                    (copies, refused, other)
+                })
+            })
+            .collect();
+        Self { stop, code, loaders }
+    }
+
+    /// Stops the clients: the copies they were given and how many refusals they met (at least one).
+    fn finish(self) -> (Vec<Value>, usize) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let (mut all, mut refusals) = (Vec::new(), 0);
+        for loader in self.loaders {
+            let (copies, refused, other) = loader.join().unwrap();
+            assert!(
+                other.is_empty(),
+                "answers that were neither a copy nor {}: {other:?}",
+                self.code
+            );
+            all.extend(copies);
+            refusals += refused;
+        }
+        assert!(refusals > 0, "the clients under load met the fault");
+        (all, refusals)
+    }
+}
+
 #[test]
 fn timestamp_authorities_fail_over_and_all_down_is_a_clean_503_until_one_returns() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -128,6 +193,7 @@ fn timestamp_authorities_fail_over_and_all_down_is_a_clean_503_until_one_returns
 
     // Both down: a clean 503 with a stable code and when to retry, every time; nothing issued, nothing stored.
     drop(tsa);
+    let load = Load::start(&server, &token, &page, "SYS-0004");
     for attempt in 0..4 {
         let (status, retry, e) = issue(&server, &token, &page);
         assert_eq!(
@@ -159,13 +225,36 @@ fn timestamp_authorities_fail_over_and_all_down_is_a_clean_503_until_one_returns
     let quick = t.elapsed();
 
     // The authority returns: once its breaker half-opens, issuance goes on — the same process, no restart.
+    // (The clients under load made the breaker probe a dead authority again and again, and each failed probe
+    // doubles the cool-down: wait for it, within a bound.)
     let _tsa = start_tsa();
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let (status, _, issued) = issue(&server, &token, &page);
-    assert_eq!(status, 201, "{issued}\n{}", server.log());
+    let back = std::time::Instant::now();
+    let issued = loop {
+        let (status, _, answer) = issue(&server, &token, &page);
+        if status == 201 {
+            break answer;
+        }
+        assert_eq!(answer["error"]["code"], "SYS-0004", "{answer}");
+        assert!(
+            back.elapsed().as_secs() < 60,
+            "not back after a minute: {}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    println!("issuance back {:?} after the authority", back.elapsed());
     let (ok, out) = pyhanko_validate(dir, &root, &server.fetch_pdf(&issued));
     assert!(ok && pyhanko_accepts_bt(&out), "pyHanko: {out}");
-    assert_eq!(stored_copies(&backend), 2);
+    let (loaded, refused_under_load) = load.finish();
+    assert_eq!(stored_copies(&backend), 2 + loaded.len());
+    for copy in loaded.iter().take(3) {
+        let (s, v) = server.verify_pdf(&server.fetch_pdf(copy));
+        assert_eq!((s, v["valid"].as_bool()), (200, Some(true)), "{v}");
+    }
+    println!(
+        "under load: {} copies, {refused_under_load} refusals",
+        loaded.len()
+    );
     // Every number the book gave was used or voided: none pending, none skipped.
     let out = std::process::Command::new("python3")
         .args([
@@ -230,30 +319,7 @@ fn postgres_and_the_object_store_cut_off_fail_cleanly_and_recover_without_a_rest
     issued.push(first);
     // Meanwhile two clients issue without pause, through every cut and return: each answer is a copy or a
     // clean SYS-0001 (503), never anything else.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let loaders: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, base, token, page) = (stop.clone(), server.base.clone(), token.clone(), page.clone());
-            std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::builder()
-                    .timeout(std::time::Duration::from_secs(60))
-                    .build()
-                    .unwrap();
-                let (mut copies, mut refused, mut other) = (Vec::new(), 0, Vec::new());
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    match issue_at(&http, &base, &token, None, &page) {
-                        Ok((201, body)) => copies.push(body),
-                        Ok((503, body)) if body["error"]["code"] == "SYS-0001" => {
-                            refused += 1;
-                            std::thread::sleep(std::time::Duration::from_millis(100));
-                        }
-                        answer => other.push(format!("{answer:?}")),
-                    }
-                }
-                (copies, refused, other)
-            })
-        })
-        .collect();
+    let load = Load::start(&server, &token, &page, "SYS-0001");
 
     for (name, link) in [("database", &db), ("objects", &objects)] {
         link.pull();
@@ -312,18 +378,8 @@ fn postgres_and_the_object_store_cut_off_fail_cleanly_and_recover_without_a_rest
         issued.push(again);
     }
 
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut refused_under_load = 0;
-    for loader in loaders {
-        let (copies, refused, other) = loader.join().unwrap();
-        assert!(
-            other.is_empty(),
-            "answers that were neither a copy nor SYS-0001: {other:?}"
-        );
-        issued.extend(copies);
-        refused_under_load += refused;
-    }
-    assert!(refused_under_load > 0, "the clients under load met the cuts");
+    let (copies, refused_under_load) = load.finish();
+    issued.extend(copies);
     println!(
         "{} copies issued, {refused_under_load} refusals under load",
         issued.len()
