@@ -94,6 +94,29 @@ fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     }
 }
 
+/// A backup folder being written: every file put there through it, with its digest for the manifest, so that
+/// nothing is read back to be hashed.
+struct Folder<'a> {
+    root: &'a Path,
+    files: Vec<(String, String)>,
+}
+
+impl Folder<'_> {
+    /// Writes `bytes` at `rel` (a plain relative path) and records its digest.
+    fn add(&mut self, rel: String, bytes: &[u8], private: bool) -> Result<()> {
+        write_new(&self.root.join(safe_relative(&rel)?), bytes, private)?;
+        self.files.push((rel, sha256_hex(bytes)));
+        Ok(())
+    }
+
+    /// Records the digest of `rel`, which a tool wrote (the registry's snapshot).
+    fn record(&mut self, rel: &str) -> Result<()> {
+        let digest = sha256_hex(&read(self.root.join(rel))?);
+        self.files.push((rel.to_string(), digest));
+        Ok(())
+    }
+}
+
 /// The files under `dir`, as paths relative to it, sorted.
 fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -159,6 +182,10 @@ pub async fn backup(common: &Common, out: &Path, json: bool) -> Result<u8, Failu
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let url = config.database_url();
+    let mut folder = Folder {
+        root: out,
+        files: Vec::new(),
+    };
     // 1. The registry, at one instant.
     let database = if banso_store::is_shared(&url) {
         run_tool(
@@ -168,9 +195,11 @@ pub async fn backup(common: &Common, out: &Path, json: bool) -> Result<u8, Failu
                 .arg(&url),
             "pg_dump",
         )?;
+        folder.record(PG_FILE)?;
         "postgres"
     } else {
         banso_store::sqlite_snapshot(&url, &out.join(SQLITE_FILE)).map_err(|e| anyhow!("{e}"))?;
+        folder.record(SQLITE_FILE)?;
         "sqlite"
     };
     // 2. The objects, after it.
@@ -184,46 +213,40 @@ pub async fn backup(common: &Common, out: &Path, json: bool) -> Result<u8, Failu
         if object.partial {
             continue;
         }
-        let rel = safe_relative(&object.key)?;
         let bytes = match blobs.get(&object.key).await {
             Ok(b) => b,
             // Removed since listed (the sweeper, a failed issuance's clean-up): no row of the snapshot names it.
             Err(banso_core::ports::StoreError::NotFound) => continue,
             Err(e) => return Err(anyhow!("reading {}: {e}", object.key).into()),
         };
-        write_new(&out.join("objects").join(rel), &bytes, false)?;
+        folder.add(format!("objects/{}", object.key), &bytes, false)?;
         objects += 1;
         object_bytes += bytes.len() as u64;
     }
     // 3. The keys (never the offline root's), 4. the configuration.
     let mut key_files = 0;
-    for (folder, from) in [
+    for (name, from) in [
         ("pki", config.pki_dir()),
         ("secrets", config.data_dir.join("secrets")),
     ] {
         for rel in files_under(&from)? {
-            if folder == "pki" && rel == Path::new("root.key") {
+            if name == "pki" && rel == Path::new("root.key") {
                 continue;
             }
             let bytes = read(from.join(&rel))?;
-            write_new(&out.join("keys").join(folder).join(&rel), &bytes, true)?;
+            folder.add(format!("keys/{name}/{}", rel.to_string_lossy()), &bytes, true)?;
             key_files += 1;
         }
     }
     if let Some(path) = &config.capability_secret_file {
-        let bytes = read(path).with_context(|| format!("reading {}", path.display()))?;
-        write_new(&out.join("keys/secrets/capability.key"), &bytes, true)?;
+        folder.add("keys/secrets/capability.key".into(), &read(path)?, true)?;
     }
     if let Some(path) = config_file(common, &config.data_dir) {
-        let bytes = read(&path).with_context(|| format!("reading {}", path.display()))?;
-        write_new(&out.join("config/banso.toml"), &bytes, true)?;
+        folder.add("config/banso.toml".into(), &read(&path)?, true)?;
     }
     // 5. The manifest, last.
-    let mut files = Vec::new();
-    for rel in files_under(out)? {
-        let bytes = read(out.join(&rel))?;
-        files.push((rel.to_string_lossy().into_owned(), sha256_hex(&bytes)));
-    }
+    let mut files = folder.files;
+    files.sort();
     let seconds = started.elapsed().as_secs_f64();
     let manifest = Manifest {
         format: 1,
@@ -272,7 +295,7 @@ pub async fn restore(common: &Common, from: &Path, json: bool) -> Result<u8, Fai
     }
     // Every file checked before anything is written.
     for (rel, digest) in &manifest.files {
-        let bytes = read(from.join(safe_relative(rel)?)).with_context(|| format!("reading {rel}"))?;
+        let bytes = read(from.join(safe_relative(rel)?))?;
         if &sha256_hex(&bytes) != digest {
             return Err(anyhow!("{rel} differs from the backup's manifest: the backup is damaged").into());
         }
