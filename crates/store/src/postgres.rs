@@ -25,12 +25,10 @@ pub struct PgRegistry {
 }
 
 pub(crate) fn err(e: tokio_postgres::Error) -> StoreError {
-    if let Some(db) = e.as_db_error() {
-        if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
-            return StoreError::Conflict(db.message().to_string());
-        }
-    }
     match e.as_db_error() {
+        Some(db) if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION => {
+            StoreError::Conflict(db.message().to_string())
+        }
         // The server's own words (kept for the log; the API answers SYS-0001 without them).
         Some(db) => StoreError::Other(format!("postgres: {} ({})", db.message(), db.code().code())),
         None => StoreError::Other(format!("postgres: {e}")),

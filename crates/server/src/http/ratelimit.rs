@@ -58,6 +58,21 @@ pub struct Rate {
     pub burst: u32,
 }
 
+impl Rate {
+    fn per_sec(self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+
+    fn burst(self) -> f64 {
+        f64::from(self.burst.max(1))
+    }
+
+    /// What `b` holds at `now`, refilled since it was last touched, at most a burst.
+    fn refilled(self, b: &Bucket, now: Instant) -> f64 {
+        (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * self.per_sec()).min(self.burst())
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -109,29 +124,23 @@ impl RateLimits {
         if rate.per_minute == 0 {
             return Ok(());
         }
-        let per_sec = f64::from(rate.per_minute) / 60.0;
-        let burst = f64::from(rate.burst.max(1));
-        let refilled =
-            |b: &Bucket| (b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec).min(burst);
         let key = (class, client(ip));
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(&key) && buckets.len() >= self.max_clients {
             // Clients gone quiet hold nothing worth keeping: a full bucket is the same as none.
             buckets.retain(|(c, _), b| {
                 let r = self.rate(*c);
-                let full = f64::from(r.burst.max(1));
-                let per = f64::from(r.per_minute) / 60.0;
-                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per < full
+                r.refilled(b, now) < r.burst()
             });
             if buckets.len() >= self.max_clients {
                 return Err((1, class.name()));
             }
         }
         let bucket = buckets.entry(key).or_insert(Bucket {
-            tokens: burst,
+            tokens: rate.burst(),
             at: now,
         });
-        let tokens = refilled(bucket);
+        let tokens = rate.refilled(bucket, now);
         if tokens >= 1.0 {
             *bucket = Bucket {
                 tokens: tokens - 1.0,
@@ -140,7 +149,7 @@ impl RateLimits {
             Ok(())
         } else {
             *bucket = Bucket { tokens, at: now };
-            let wait = ((1.0 - tokens) / per_sec).ceil().max(1.0);
+            let wait = ((1.0 - tokens) / rate.per_sec()).ceil().max(1.0);
             Err((wait.min(f64::from(u32::MAX)) as u32, class.name()))
         }
     }
