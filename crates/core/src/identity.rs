@@ -15,15 +15,23 @@
 //! Only a **verified** session yields a [`ProvenHolder`], and issuance from a kiosk takes the holder's ID
 //! number and name from it.
 //!
+//! Sessions are kept in the database every node shares ([`crate::ports::SessionStore`]), so that a kiosk's
+//! next call may reach any node, and a node's restart loses none. The store knows a session by a hash of its
+//! id ([`session_key`]) and holds its stage sealed under a key derived from the id ([`seal_stage`]): the
+//! chip's portrait and the provider's device code are not readable from the database alone. Each change is
+//! a compare-and-set on the session's version, so two nodes moving one session at once cannot both win.
+//!
 //! What an anonymous client can do here: nothing (every call needs a kiosk credential). What a kiosk
 //! credential can make the service hold is bounded: [`MAX_SESSIONS`] sessions in all, [`PER_DEVICE`] per
 //! device (a new one ends the device's oldest), each for [`SESSION_TTL`] at most, and a face step is tried
-//! [`FACE_ATTEMPTS`] times before the session fails.
+//! [`FACE_ATTEMPTS`] times before the session fails. Citizens' browsers have a pool of their own
+//! ([`WEB_SESSIONS`]).
 
 use crate::error::{Code, Error, Result};
+use base64::Engine as _;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 /// How long an identity session lives from its start, whatever its step.
@@ -84,7 +92,7 @@ pub struct ChipProof {
 
 /// A head turn the citizen is asked to make (their own left or right), each followed by a return to the
 /// centre.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Turn {
     Left,
@@ -105,7 +113,7 @@ pub struct FaceVerdict {
 }
 
 /// A national-ID app login the provider started (RFC 8628 device authorization).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppTicket {
     pub client_id: String,
     pub device_code: String,
@@ -145,8 +153,8 @@ pub struct IdentityPorts {
     pub app: Option<std::sync::Arc<dyn AppLogin>>,
 }
 
-/// Where a session stands.
-#[derive(Debug, Clone)]
+/// Where a session stands (kept sealed in the store: [`seal_stage`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Stage {
     Chip {
         nonce: [u8; 8],
@@ -170,7 +178,6 @@ pub(crate) enum Stage {
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub device: String,
-    pub started_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub stage: Stage,
 }
@@ -253,20 +260,33 @@ impl SessionView {
     }
 }
 
-/// The live sessions, bounded (see the module doc). In memory: a session lasts one citizen's visit, and a
-/// lost one (a restart) only means identifying again.
-pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-    max: usize,
+/// The pools sessions are kept in, each bounded on its own so that anonymous visitors' browsers cannot crowd
+/// kiosks out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// Kiosks' sessions ([`MAX_SESSIONS`]).
+    Kiosk,
+    /// Citizens' browsers signed in to their wallet ([`WEB_SESSIONS`]).
+    Web,
 }
 
-impl Default for Sessions {
-    fn default() -> Self {
-        Self::with_max(MAX_SESSIONS)
+impl Pool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Kiosk => "kiosk",
+            Pool::Web => "web",
+        }
+    }
+
+    pub fn max(self) -> u32 {
+        match self {
+            Pool::Kiosk => MAX_SESSIONS as u32,
+            Pool::Web => WEB_SESSIONS as u32,
+        }
     }
 }
 
-fn busy() -> Error {
+pub(crate) fn busy() -> Error {
     Error::new(
         Code::Req0003Busy,
         "too many identity sessions are open: retry in a minute",
@@ -280,99 +300,113 @@ pub(crate) fn no_such_session() -> Error {
     )
 }
 
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        // A panic while holding the lock cannot leave a session half-written (every change is one
-        // assignment), so a poisoned map is still sound.
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+/// A session's id is a secret (the kiosk or the browser holds it); the store knows a session only by this
+/// SHA-256 of it, so that whoever reads the store cannot act as a kiosk's citizen.
+pub(crate) fn session_key(id: &str) -> String {
+    hex::encode(Sha256::digest(
+        [b"banso identity session\0id\0".as_slice(), id.as_bytes()].concat(),
+    ))
+}
+
+/// The key a session's stage is sealed under: derived from the id, which the store never sees, so the
+/// portrait and the provider's device code in a stored stage are readable only by a node the id is
+/// brought to.
+fn stage_key(id: &str) -> LessSafeKey {
+    let key = Sha256::digest([b"banso identity session\0key\0".as_slice(), id.as_bytes()].concat());
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).expect("a 32-byte ChaCha20-Poly1305 key"))
+}
+
+/// What a sealed stage is bound to besides its id: the pool and the device it belongs to, so that a stored
+/// stage cannot be moved to another row.
+fn stage_aad(pool: Pool, device: &str) -> String {
+    format!("{}\0{device}", pool.name())
+}
+
+/// The stage sealed for the store (ChaCha20-Poly1305 under [`stage_key`], `nonce` fresh for each write):
+/// base64 of nonce ‖ ciphertext ‖ tag.
+pub(crate) fn seal_stage(
+    id: &str,
+    pool: Pool,
+    device: &str,
+    stage: &Stage,
+    nonce: [u8; NONCE_LEN],
+) -> String {
+    let mut bytes = serde_json::to_vec(stage).expect("a stage is plain data");
+    stage_key(id)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(stage_aad(pool, device)),
+            &mut bytes,
+        )
+        .expect("a stage is far below ChaCha20-Poly1305's limit");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&bytes);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+/// The stage a sealed text holds, when it opens under the id's key for this pool and device (none: altered,
+/// or not this session's).
+pub(crate) fn open_stage(id: &str, pool: Pool, device: &str, sealed: &str) -> Option<Stage> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).ok()?;
+    if bytes.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, rest) = bytes.split_at(NONCE_LEN);
+    let mut rest = rest.to_vec();
+    let plain = stage_key(id)
+        .open_in_place(
+            Nonce::try_assume_unique_for_key(nonce).ok()?,
+            Aad::from(stage_aad(pool, device)),
+            &mut rest,
+        )
+        .ok()?;
+    serde_json::from_slice(plain).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face() -> Stage {
+        Stage::Face {
+            holder: ProvenHolder {
+                id_number: "001090000001".into(),
+                full_name: "Nguyễn Văn An".into(),
+                birth_date: None,
+                assurance: "high".into(),
+            },
+            portrait: vec![0xFF, 0xD8, 1, 2, 3],
+            challenge: vec![Turn::Left, Turn::Right],
+            attempts_left: 2,
+        }
     }
 
-    /// A pool holding `max` sessions at most.
-    pub fn with_max(max: usize) -> Self {
-        Self {
-            map: Mutex::new(HashMap::new()),
-            max,
-        }
-    }
-
-    /// `REQ-0003` when the pool is full (after ending expired sessions).
-    pub fn check_room(&self, now: OffsetDateTime) -> Result<()> {
-        let mut map = self.lock();
-        map.retain(|_, s| s.expires_at > now);
-        if map.len() >= self.max {
-            return Err(busy());
-        }
-        Ok(())
-    }
-
-    /// Adds `session` under `id`, ending expired sessions, the device's oldest beyond [`PER_DEVICE`], and
-    /// refusing when the service holds [`MAX_SESSIONS`].
-    pub fn insert(&self, id: String, session: Session, now: OffsetDateTime) -> Result<()> {
-        let mut map = self.lock();
-        map.retain(|_, s| s.expires_at > now);
-        let mut mine: Vec<(OffsetDateTime, String)> = map
-            .iter()
-            .filter(|(_, s)| s.device == session.device)
-            .map(|(k, s)| (s.started_at, k.clone()))
-            .collect();
-        mine.sort();
-        while mine.len() >= PER_DEVICE {
-            let (_, oldest) = mine.remove(0);
-            map.remove(&oldest);
-        }
-        if map.len() >= self.max {
-            return Err(busy());
-        }
-        map.insert(id, session);
-        Ok(())
-    }
-
-    /// A copy of the device's live session `id`.
-    pub fn get(&self, device: &str, id: &str, now: OffsetDateTime) -> Result<Session> {
-        let mut map = self.lock();
-        match map.get(id) {
-            Some(s) if s.expires_at <= now => {
-                map.remove(id);
-                Err(no_such_session())
-            }
-            Some(s) if s.device == device => Ok(s.clone()),
-            _ => Err(no_such_session()),
-        }
-    }
-
-    /// Replaces the stage of the device's live session `id`, when it is still at the stage `was` checked
-    /// (a concurrent call may have moved it on while a verifier ran without the lock).
-    pub fn advance(
-        &self,
-        device: &str,
-        id: &str,
-        now: OffsetDateTime,
-        was: impl Fn(&Stage) -> bool,
-        next: Stage,
-    ) -> Result<Session> {
-        let mut map = self.lock();
-        let s = map
-            .get_mut(id)
-            .filter(|s| s.device == device && s.expires_at > now)
-            .ok_or_else(no_such_session)?;
-        if !was(&s.stage) {
-            return Err(Error::new(
-                Code::Id0005WrongStep,
-                "the identity session moved on meanwhile",
-            ));
-        }
-        s.stage = next;
-        Ok(s.clone())
-    }
-
-    /// Ends the device's session `id`; true when there was one.
-    pub fn remove(&self, device: &str, id: &str) -> bool {
-        let mut map = self.lock();
-        if map.get(id).is_some_and(|s| s.device == device) {
-            map.remove(id);
-            true
-        } else {
-            false
-        }
+    #[test]
+    fn a_sealed_stage_opens_only_with_its_id_pool_and_device() {
+        let sealed = seal_stage("secret-id", Pool::Kiosk, "kiosk-1", &face(), [7; NONCE_LEN]);
+        let Some(Stage::Face {
+            portrait,
+            attempts_left,
+            ..
+        }) = open_stage("secret-id", Pool::Kiosk, "kiosk-1", &sealed)
+        else {
+            panic!("the stage did not open");
+        };
+        assert_eq!((portrait, attempts_left), (vec![0xFF, 0xD8, 1, 2, 3], 2));
+        // Nothing of the portrait or the name is in the stored text.
+        assert!(!sealed.contains("Nguy"));
+        assert!(open_stage("other-id", Pool::Kiosk, "kiosk-1", &sealed).is_none());
+        assert!(open_stage("secret-id", Pool::Kiosk, "kiosk-2", &sealed).is_none());
+        assert!(open_stage("secret-id", Pool::Web, "kiosk-1", &sealed).is_none());
+        // One flipped bit anywhere is refused.
+        let mut raw = base64::engine::general_purpose::STANDARD.decode(&sealed).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        let flipped = base64::engine::general_purpose::STANDARD.encode(raw);
+        assert!(open_stage("secret-id", Pool::Kiosk, "kiosk-1", &flipped).is_none());
+        assert!(open_stage("secret-id", Pool::Kiosk, "kiosk-1", "not base64!").is_none());
+        // The store's key of a session is not its id, nor the stage's key.
+        assert_ne!(session_key("secret-id"), "secret-id");
+        assert_eq!(session_key("secret-id").len(), 64);
     }
 }

@@ -120,6 +120,9 @@ pub trait Registry: Send + Sync {
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Number of copies (for metrics and health).
     async fn count_copies(&self) -> Result<u64, StoreError>;
+    /// Counts one more e-mail of the copy `code`, atomically across nodes, unless it was sent `max` times
+    /// already (false; nothing counted, also for an unknown code).
+    async fn count_email(&self, code: &str, max: u32) -> Result<bool, StoreError>;
     /// Keeps an intake decision (with its report) for officers and auditors.
     async fn insert_intake(&self, row: &IntakeRow) -> Result<(), StoreError>;
     /// Records how the request of an intake decision ended; with `issued`, the fingerprints of its pages are
@@ -559,6 +562,17 @@ pub trait DossierStore: Send + Sync {
         deliveries: &[crate::dossier::Delivery],
     ) -> Result<(), StoreError>;
     async fn dossier(&self, code: &str) -> Result<Option<crate::dossier::Dossier>, StoreError>;
+    /// Counts a wrong lookup code tried on the dossier `code`, atomically across nodes, in the window that began
+    /// with its first wrong code (counted again from 1 when that began before `window_start`); the count now, 0
+    /// for no such dossier.
+    async fn wrong_lookup(
+        &self,
+        code: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+    ) -> Result<u32, StoreError>;
+    /// The wrong lookup codes counted on the dossier `code` in a window that began after `window_start`.
+    async fn wrong_lookups(&self, code: &str, window_start: OffsetDateTime) -> Result<u32, StoreError>;
     /// The code of the dossier filed with the submission key `key` ([`crate::dossier::Dossier::key`]); the key
     /// is taken in the dossier's insert, and a second dossier with it is refused ([`StoreError::Conflict`]).
     async fn dossier_by_key(&self, key: &str) -> Result<Option<String>, StoreError>;
@@ -706,6 +720,82 @@ pub trait Notices: Send + Sync {
     async fn seal(&self, pdf: Vec<u8>, reason: &str, at: OffsetDateTime) -> Result<Vec<u8>>;
     /// The book as a PDF/A signed with the organisation seal (with a signature timestamp).
     async fn book(&self, book: Book) -> Result<Vec<u8>>;
+}
+
+/// Requests one node let through its per-client rate limits in a moment: so many of one kind from one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admits {
+    /// The kind of request (`lookup`, `verify`, `timestamp`).
+    pub kind: String,
+    /// The client (an address or an IPv6 prefix, as the edge writes it).
+    pub client: String,
+    pub count: u32,
+}
+
+/// What the nodes of one deployment let through their rate limits, so that each node's limit of a client
+/// also counts what the others admitted (banso-store: PostgreSQL; a SQLite registry has one node).
+#[async_trait]
+pub trait AdmitLog: Send + Sync {
+    /// Appends the admits of `node` since its last call (one transaction, in one order with every other node's),
+    /// forgets entries written before `forget_before`, and gives back the other nodes' entries written after
+    /// position `after` — at most `max` of them — with the position to ask from next time.
+    async fn exchange_admits(
+        &self,
+        node: &str,
+        after: i64,
+        mine: &[Admits],
+        now: OffsetDateTime,
+        forget_before: OffsetDateTime,
+        max: u32,
+    ) -> Result<(i64, Vec<Admits>), StoreError>;
+}
+
+/// A stored identity session (see [`crate::identity`]): known by the hash of its id, its stage sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// SHA-256 of the session's secret id, hex.
+    pub key: String,
+    /// `kiosk` or `web`: each pool is bounded on its own.
+    pub pool: String,
+    /// The kiosk (its token id) the session is bound to, or `web:…` for a browser's.
+    pub device: String,
+    pub started_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// Moves on with every change (the compare-and-set of [`SessionStore::advance_session`]).
+    pub version: i64,
+    /// The stage, sealed under a key only the id gives.
+    pub sealed: String,
+}
+
+/// Live identity sessions, in the database every node shares (banso-store: SQLite or PostgreSQL).
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Adds `s` (at version 0), atomically against other nodes: removes the sessions of its pool that expired
+    /// by `now`, and the device's oldest so that it keeps `per_device` with the new one; then false, writing
+    /// nothing, when the pool already holds `max` live sessions.
+    async fn insert_session(
+        &self,
+        s: &StoredSession,
+        per_device: u32,
+        max: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// The session `key`, if it has not expired at `now`.
+    async fn session(&self, key: &str, now: OffsetDateTime) -> Result<Option<StoredSession>, StoreError>;
+    /// Replaces the sealed stage of the device's session `key`, and moves its version on, only when its version
+    /// is still `version` and it has not expired at `now`; false otherwise.
+    async fn advance_session(
+        &self,
+        key: &str,
+        device: &str,
+        version: i64,
+        sealed: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Ends the device's session `key`; false when there was none.
+    async fn delete_session(&self, key: &str, device: &str) -> Result<bool, StoreError>;
+    /// The sessions of `pool` live at `now`.
+    async fn live_sessions(&self, pool: &str, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Officers' accounts, their sessions and the audit log of the back office (banso-store behind it: SQLite or

@@ -242,6 +242,9 @@ impl Registry for MemoryRegistry {
     async fn count_copies(&self) -> Result<u64, StoreError> {
         Ok(self.state.lock().unwrap().copies.len() as u64)
     }
+    async fn count_email(&self, _: &str, _: u32) -> Result<bool, StoreError> {
+        unimplemented!("e-mail is the server's: proven in its tests")
+    }
     async fn insert_intake(&self, row: &IntakeRow) -> Result<(), StoreError> {
         self.state
             .lock()
@@ -582,6 +585,88 @@ impl DocumentIntake for ScriptedIntake {
     }
 }
 
+/// Identity sessions in memory, with the store's contract (`SessionStore`): the bounds, the device's oldest
+/// ended, expiry, and the version's compare-and-set. The SQL stores are proven in banso-store's tests.
+#[derive(Default)]
+struct MemorySessions(Mutex<BTreeMap<String, StoredSession>>);
+
+#[async_trait]
+impl SessionStore for MemorySessions {
+    async fn insert_session(
+        &self,
+        s: &StoredSession,
+        per_device: u32,
+        max: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        map.retain(|_, x| !(x.pool == s.pool && x.expires_at <= now));
+        let mut mine: Vec<(OffsetDateTime, String)> = map
+            .values()
+            .filter(|x| x.device == s.device)
+            .map(|x| (x.started_at, x.key.clone()))
+            .collect();
+        mine.sort();
+        while mine.len() >= per_device.max(1) as usize {
+            map.remove(&mine.remove(0).1);
+        }
+        if map.values().filter(|x| x.pool == s.pool).count() >= max as usize {
+            return Ok(false);
+        }
+        map.insert(
+            s.key.clone(),
+            StoredSession {
+                version: 0,
+                ..s.clone()
+            },
+        );
+        Ok(true)
+    }
+    async fn session(&self, key: &str, now: OffsetDateTime) -> Result<Option<StoredSession>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(key)
+            .filter(|s| s.expires_at > now)
+            .cloned())
+    }
+    async fn advance_session(
+        &self,
+        key: &str,
+        device: &str,
+        version: i64,
+        sealed: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        match map.get_mut(key) {
+            Some(s) if s.device == device && s.version == version && s.expires_at > now => {
+                s.sealed = sealed.to_string();
+                s.version += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn delete_session(&self, key: &str, device: &str) -> Result<bool, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        if map.get(key).is_some_and(|s| s.device == device) {
+            map.remove(key);
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+    async fn live_sessions(&self, pool: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let map = self.0.lock().unwrap();
+        Ok(map
+            .values()
+            .filter(|s| s.pool == pool && s.expires_at > now)
+            .count() as u64)
+    }
+}
+
 struct World {
     service: Service,
     clock: Arc<FixedClock>,
@@ -603,6 +688,7 @@ fn world(intake: Arc<dyn DocumentIntake>, composer: FakeComposer) -> World {
             entropy: Arc::new(CountingEntropy::default()),
             holder_ids: Arc::new(AnyHolderId),
             intake,
+            sessions: Arc::new(MemorySessions::default()),
         },
         Settings {
             issuing_body: "UBND phường Bến Nghé".into(),
@@ -1051,147 +1137,219 @@ mod identity {
         }
     }
 
-    #[test]
-    fn chip_then_face_verifies_the_session_for_its_device_only() {
+    #[tokio::test]
+    async fn chip_then_face_verifies_the_session_for_its_device_only() {
         let (w, _) = with_identity();
-        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let s = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         assert_eq!(s.step, "chip");
         // Not verified yet: no holder for issuance.
-        let e = w.service.verified_holder("kiosk-1", &s.id).unwrap_err();
+        let e = w.service.verified_holder("kiosk-1", &s.id).await.unwrap_err();
         assert_eq!(e.code, Code::Auth0005IdentityRequired);
         // Frames before the chip: wrong step.
         let e = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"portrait".to_vec()])
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0005WrongStep);
         // Another device cannot see or drive it.
         let e = w
             .service
-            .submit_chip("kiosk-2", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .submit_chip("kiosk-2", &s.id, genuine(s.nonce.as_deref().unwrap()))
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0004NoSuchSession);
         let f = w
             .service
-            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .submit_chip("kiosk-1", &s.id, genuine(s.nonce.as_deref().unwrap()))
+            .await
             .unwrap();
         assert_eq!(f.step, "face");
         assert_eq!(f.challenge.as_ref().unwrap().len(), CHALLENGE_TURNS);
         assert_eq!(f.attempts_left, Some(FACE_ATTEMPTS));
         let v = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec(), b"turn".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"portrait".to_vec(), b"turn".to_vec()])
+            .await
             .unwrap();
         assert_eq!(v.step, "verified");
         assert_eq!(v.method, Some(Method::ChipAndFace));
-        assert_eq!(w.service.verified_holder("kiosk-1", &s.id).unwrap(), holder());
         assert_eq!(
-            w.service.verified_holder("kiosk-2", &s.id).unwrap_err().code,
+            w.service.verified_holder("kiosk-1", &s.id).await.unwrap(),
+            holder()
+        );
+        assert_eq!(
+            w.service
+                .verified_holder("kiosk-2", &s.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Auth0005IdentityRequired
         );
         // Ended: gone.
-        w.service.end_identity("kiosk-1", &s.id).unwrap();
+        w.service.end_identity("kiosk-1", &s.id).await.unwrap();
         assert_eq!(
-            w.service.verified_holder("kiosk-1", &s.id).unwrap_err().code,
+            w.service
+                .verified_holder("kiosk-1", &s.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Auth0005IdentityRequired
         );
     }
 
-    #[test]
-    fn a_chip_signing_another_nonce_ends_the_session() {
+    #[tokio::test]
+    async fn a_chip_signing_another_nonce_ends_the_session() {
         let (w, _) = with_identity();
-        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let s = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         let e = w
             .service
-            .submit_chip("kiosk-1", &s.id, &genuine("0000000000000000"))
+            .submit_chip("kiosk-1", &s.id, genuine("0000000000000000"))
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0003IdentityRejected);
         // The nonce is spent: the same session cannot be retried with the right signature.
         let e = w
             .service
-            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .submit_chip("kiosk-1", &s.id, genuine(s.nonce.as_deref().unwrap()))
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0004NoSuchSession);
     }
 
-    #[test]
-    fn failed_faces_spend_attempts_and_the_last_ends_the_session() {
+    #[tokio::test]
+    async fn failed_faces_spend_attempts_and_the_last_ends_the_session() {
         let (w, _) = with_identity();
-        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let s = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         w.service
-            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .submit_chip("kiosk-1", &s.id, genuine(s.nonce.as_deref().unwrap()))
+            .await
             .unwrap();
         let e = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"portrait".to_vec()])
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Face0005NotLive);
         let e = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"other".to_vec(), b"x".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"other".to_vec(), b"x".to_vec()])
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Face0006Mismatch);
         assert_eq!(
             w.service
                 .identity_session("kiosk-1", &s.id)
+                .await
                 .unwrap()
                 .attempts_left,
             Some(1)
         );
         let e = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"other".to_vec(), b"x".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"other".to_vec(), b"x".to_vec()])
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0007TooManyAttempts);
         // Even the right face now finds no session.
         let e = w
             .service
-            .submit_face("kiosk-1", &s.id, &[b"portrait".to_vec(), b"turn".to_vec()])
+            .submit_face("kiosk-1", &s.id, vec![b"portrait".to_vec(), b"turn".to_vec()])
+            .await
             .unwrap_err();
         assert_eq!(e.code, Code::Id0004NoSuchSession);
         // Too many frames are refused before any work.
-        let s = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let s = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         w.service
-            .submit_chip("kiosk-1", &s.id, &genuine(s.nonce.as_deref().unwrap()))
+            .submit_chip("kiosk-1", &s.id, genuine(s.nonce.as_deref().unwrap()))
+            .await
             .unwrap();
         let many = vec![b"portrait".to_vec(); 17];
         assert_eq!(
-            w.service.submit_face("kiosk-1", &s.id, &many).unwrap_err().code,
+            w.service
+                .submit_face("kiosk-1", &s.id, many)
+                .await
+                .unwrap_err()
+                .code,
             Code::Req0001Malformed
         );
     }
 
-    #[test]
-    fn a_device_holds_two_sessions_at_most_and_sessions_expire() {
+    #[tokio::test]
+    async fn a_device_holds_two_sessions_at_most_and_sessions_expire() {
         let (w, _) = with_identity();
-        let a = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let a = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         w.clock.0.fetch_add(1, Ordering::SeqCst);
-        let b = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let b = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         w.clock.0.fetch_add(1, Ordering::SeqCst);
-        let c = w.service.start_identity("kiosk-1", Method::ChipAndFace).unwrap();
+        let c = w
+            .service
+            .start_identity("kiosk-1", Method::ChipAndFace)
+            .await
+            .unwrap();
         assert_eq!(
-            w.service.identity_session("kiosk-1", &a.id).unwrap_err().code,
+            w.service
+                .identity_session("kiosk-1", &a.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Id0004NoSuchSession
         );
-        assert!(w.service.identity_session("kiosk-1", &b.id).is_ok());
+        assert!(w.service.identity_session("kiosk-1", &b.id).await.is_ok());
         // Another device's sessions do not count against this one.
-        let other = w.service.start_identity("kiosk-2", Method::ChipAndFace).unwrap();
-        assert!(w.service.identity_session("kiosk-1", &c.id).is_ok());
+        let other = w
+            .service
+            .start_identity("kiosk-2", Method::ChipAndFace)
+            .await
+            .unwrap();
+        assert!(w.service.identity_session("kiosk-1", &c.id).await.is_ok());
         w.clock.0.fetch_add(SESSION_TTL.whole_seconds(), Ordering::SeqCst);
         assert_eq!(
-            w.service.identity_session("kiosk-1", &c.id).unwrap_err().code,
+            w.service
+                .identity_session("kiosk-1", &c.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Id0004NoSuchSession
         );
         assert_eq!(
-            w.service.identity_session("kiosk-2", &other.id).unwrap_err().code,
+            w.service
+                .identity_session("kiosk-2", &other.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Id0004NoSuchSession
         );
     }
 
-    #[test]
-    fn the_app_login_is_polled_no_faster_than_the_provider_asks() {
+    #[tokio::test]
+    async fn the_app_login_is_polled_no_faster_than_the_provider_asks() {
         let (w, app) = with_identity();
-        let s = w.service.start_identity("kiosk-1", Method::App).unwrap();
+        let s = w.service.start_identity("kiosk-1", Method::App).await.unwrap();
         assert_eq!(s.step, "app");
         assert_eq!(
             s.qr_uri.as_deref(),
@@ -1200,52 +1358,66 @@ mod identity {
         assert_eq!(s.poll_after, Some(5));
         app.0.store(true, Ordering::SeqCst);
         // Too soon: answered as it is, the provider is not asked.
-        assert_eq!(w.service.poll_app_login("kiosk-1", &s.id).unwrap().step, "app");
+        assert_eq!(
+            w.service.poll_app_login("kiosk-1", &s.id).await.unwrap().step,
+            "app"
+        );
         w.clock.0.fetch_add(5, Ordering::SeqCst);
-        let v = w.service.poll_app_login("kiosk-1", &s.id).unwrap();
+        let v = w.service.poll_app_login("kiosk-1", &s.id).await.unwrap();
         assert_eq!(v.step, "verified");
         assert_eq!(v.method, Some(Method::App));
-        assert_eq!(w.service.verified_holder("kiosk-1", &s.id).unwrap(), holder());
+        assert_eq!(
+            w.service.verified_holder("kiosk-1", &s.id).await.unwrap(),
+            holder()
+        );
     }
 
-    #[test]
-    fn browsers_have_a_pool_of_their_own_and_a_full_pool_asks_the_provider_nothing() {
+    #[tokio::test]
+    async fn browsers_have_a_pool_of_their_own_and_a_full_pool_asks_the_provider_nothing() {
         let (w, app) = with_identity();
-        let first = w.service.start_web_login().unwrap();
+        let first = w.service.start_web_login().await.unwrap();
         for _ in 1..WEB_SESSIONS {
-            w.service.start_web_login().unwrap();
+            w.service.start_web_login().await.unwrap();
         }
-        let e = w.service.start_web_login().unwrap_err();
+        let e = w.service.start_web_login().await.unwrap_err();
         assert_eq!(e.code, Code::Req0003Busy);
         // Kiosks are not crowded out by browsers.
         assert_eq!(
             w.service
                 .start_identity("kiosk-1", Method::ChipAndFace)
+                .await
                 .unwrap()
                 .step,
             "chip"
         );
         // A browser's login is its own: a kiosk cannot use it, and it lists the holder's wallet once approved.
         assert_eq!(
-            w.service.verified_holder("kiosk-1", &first.id).unwrap_err().code,
+            w.service
+                .verified_holder("kiosk-1", &first.id)
+                .await
+                .unwrap_err()
+                .code,
             Code::Auth0005IdentityRequired
         );
         app.0.store(true, Ordering::SeqCst);
         w.clock.0.fetch_add(5, Ordering::SeqCst);
-        assert_eq!(w.service.poll_web_login(&first.id).unwrap().step, "verified");
-        w.service.end_web_login(&first.id);
         assert_eq!(
-            w.service.poll_web_login(&first.id).unwrap_err().code,
+            w.service.poll_web_login(&first.id).await.unwrap().step,
+            "verified"
+        );
+        w.service.end_web_login(&first.id).await.unwrap();
+        assert_eq!(
+            w.service.poll_web_login(&first.id).await.unwrap_err().code,
             Code::Id0004NoSuchSession
         );
     }
 
-    #[test]
-    fn a_service_without_verifiers_offers_no_way_to_identify() {
+    #[tokio::test]
+    async fn a_service_without_verifiers_offers_no_way_to_identify() {
         let w = world(Arc::new(IntakeOff), FakeComposer::default());
         for m in [Method::ChipAndFace, Method::App] {
             assert_eq!(
-                w.service.start_identity("kiosk-1", m).unwrap_err().code,
+                w.service.start_identity("kiosk-1", m).await.unwrap_err().code,
                 Code::Id0006MethodUnavailable
             );
         }

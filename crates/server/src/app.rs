@@ -145,6 +145,8 @@ pub struct App {
     pub trust: Arc<crate::trust::TrustServices>,
     /// Webhook subscribers' URLs and their secrets' key bytes.
     pub webhooks: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Where the nodes share what they let through their rate limits (none: one node, on SQLite).
+    pub admits: Option<Arc<dyn banso_core::ports::AdmitLog>>,
 }
 
 /// Reads every webhook subscriber's secret (`whsec_…` in its file) at start: a missing or short one stops the
@@ -322,6 +324,7 @@ impl App {
                 } else {
                     Arc::new(banso_core::service::IntakeOff)
                 },
+                sessions: stores.sessions.clone(),
             },
             settings,
         )
@@ -366,6 +369,7 @@ impl App {
             log_key,
             trust,
             webhooks,
+            admits: stores.admits.clone(),
         })
     }
 }

@@ -4,8 +4,6 @@
 use anyhow::{anyhow, Context, Result};
 use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// E-mails one copy may be sent in (a visit's typo corrected, a second address), at most.
 pub const SENDS_PER_COPY: u32 = 3;
@@ -13,7 +11,6 @@ pub const SENDS_PER_COPY: u32 = 3;
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    sent: Mutex<HashMap<String, u32>>,
 }
 
 /// A recipient a citizen typed: one plain address, ASCII, no display name, no comments (the core's rule,
@@ -39,16 +36,7 @@ impl Mailer {
                 .timeout(Some(std::time::Duration::from_secs(20)))
                 .build(),
             from: from.parse().map_err(|e| anyhow!("mail_from {from:?}: {e}"))?,
-            sent: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Counts one more sending of `code`; false past [`SENDS_PER_COPY`].
-    pub fn allow(&self, code: &str) -> bool {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        let n = sent.entry(code.to_string()).or_insert(0);
-        *n += 1;
-        *n <= SENDS_PER_COPY
     }
 
     /// Sends the copy `code` (its PDF) to `to`, with the address that verifies it.

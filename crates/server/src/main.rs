@@ -626,6 +626,12 @@ async fn serve(mut config: Config) -> Result<()> {
         &base,
     )
     .with_mailer(mailer.clone());
+    if let Some(log) = app.admits.clone() {
+        // A name for this node's entries in the admit log: its own each start.
+        let mut node = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut node);
+        tokio::spawn(http::ratelimit::share(state.edge(), log, hex::encode(node)));
+    }
     deliveries::Worker::new(
         app.service.clone(),
         app.webhooks.clone(),

@@ -87,6 +87,10 @@ fn backup_under_load_then_restore(source: Backend, target: Backend, dir: &std::p
     assert_eq!(rc, 0, "{sweep}");
     let (rc, audit) = target.cli_json(&["log", "audit", "--json"]);
     assert_eq!((rc, audit["ok"].as_bool()), (0, Some(true)), "{audit}");
+    // Every copy's stored file read back and verified, by the operator's command.
+    let (rc, check) = target.cli_json(&["maintain", "check", "--json"]);
+    assert_eq!((rc, check["failed_count"].as_u64()), (0, Some(0)), "{check}");
+    assert_eq!(check["checked"], audit["copies_checked"], "{check}");
 
     // Every copy answered before the backup began is there and verifies, through its own link; one answered
     // while the backup ran is there and verifies, or is absent (issued after the registry's snapshot).
@@ -139,6 +143,17 @@ fn a_sqlite_installation_backed_up_while_issuing_is_restored_whole() {
         Backend::local(&dir.join("b")),
         dir,
     );
+
+    // A copy whose stored file was damaged after the restore is named by the check, which then fails.
+    let restored = Backend::local(&dir.join("b"));
+    let stored = files_under(&restored.data_dir.join("objects/copies"))[0].clone();
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&stored, bytes).unwrap();
+    let (rc, check) = restored.cli_json(&["maintain", "check", "--json"]);
+    assert_eq!((rc, check["failed_count"].as_u64()), (1, Some(1)), "{check}");
+    assert_eq!(check["failed"].as_array().map(Vec::len), Some(1), "{check}");
 
     // A damaged backup is refused before anything is written.
     let out = dir.join("backup");

@@ -373,3 +373,173 @@ fn two_nodes_on_one_registry_issue_revoke_and_verify_and_a_node_killed_mid_load_
         keys.len()
     );
 }
+
+/// A kiosk's identity session is the deployment's, not a node's: started on one node, the chip brought to the
+/// other, the face to the first, issuance through the second — and a node killed with -9 and started again
+/// still knows it. The database holds no session id, no portrait and no name in the clear.
+#[test]
+fn a_kiosks_identity_session_goes_on_through_whichever_node_a_call_reaches() {
+    use common::citizen::Citizens;
+    use reqwest::Method;
+    const HOLDER: (&str, &str) = ("001099012345", "Nguyễn Văn An");
+
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    let mut citizens = Citizens::new(dir, &[HOLDER]);
+    let backend = citizens.trusted_by(Backend::postgres_s3(dir));
+    let db_url = env_of(&backend, "BANSO_DATABASE_URL")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let out = backend.cli(&["pki", "init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kiosk = backend.token("kiosk");
+    let a = backend.serve();
+    let addr_b = format!("127.0.0.1:{}", free_port());
+    let mut b = backend.serve_at(&addr_b);
+
+    // Started on A; the chip read brought to B.
+    let (s, started) = a.kiosk_json(
+        &kiosk,
+        Method::POST,
+        "/api/v1/identity/sessions",
+        Some(serde_json::json!({"method": "chip"})),
+    );
+    assert_eq!(s, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_string();
+    let nonce: [u8; 8] = hex::decode(started["nonce"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let read = Server::chip_read(&mut citizens.people[0], nonce);
+    let (s, face) = b.kiosk_json(
+        &kiosk,
+        Method::POST,
+        &format!("/api/v1/identity/sessions/{id}/chip"),
+        Some(read.clone()),
+    );
+    assert_eq!((s, face["step"].as_str()), (200, Some("face")), "{face}");
+    // The same chip read again, on A: the session moved on (its nonce is spent).
+    let (s, again) = a.kiosk_json(
+        &kiosk,
+        Method::POST,
+        &format!("/api/v1/identity/sessions/{id}/chip"),
+        Some(read),
+    );
+    assert_eq!(
+        (s, again["error"]["code"].as_str()),
+        (409, Some("ID-0005")),
+        "{again}"
+    );
+    // A sees the step B moved it to, with B's challenge.
+    let (s, seen) = a.kiosk_json(
+        &kiosk,
+        Method::GET,
+        &format!("/api/v1/identity/sessions/{id}"),
+        None,
+    );
+    assert_eq!((s, &seen["challenge"]), (200, &face["challenge"]), "{seen}");
+
+    // Nothing readable in the database: not the id, not the holder, not the portrait.
+    let rows = psql(
+        &db_url,
+        "SELECT id_hash || ' ' || device || ' ' || sealed FROM identity_sessions",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(!rows[0].contains(&id), "the session's id is stored");
+    for word in [HOLDER.0, "Nguy", "JFIF", "/9j/"] {
+        assert!(!rows[0].contains(word), "{word} in {}", rows[0]);
+    }
+
+    // The face on A; B is killed with -9 and started again; the new B takes a request for the verified citizen
+    // (held for an officer: the intake is off here) and names the proven holder in it.
+    let (s, verified) = a.show_face(&kiosk, &id, &Server::live_frames(&face["challenge"]));
+    assert_eq!(
+        (s, verified["step"].as_str()),
+        (200, Some("verified")),
+        "{verified}"
+    );
+    b.kill_9();
+    let b = backend.serve_at(&addr_b);
+    let page = sample_page("png", 100, 3);
+    let (s, held) = b.issue_for(
+        &kiosk,
+        &id,
+        &[("document_type", "Giấy khai sinh")],
+        std::slice::from_ref(&page),
+    );
+    assert_eq!(s, 202, "{held}");
+    let record: Value = a
+        .http
+        .get(a.url(&format!("/api/v1/intake/{}", held["intake_id"].as_str().unwrap())))
+        .bearer_auth(backend.token("officer"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(record["holder_id"], HOLDER.0, "{record}");
+
+    // Ended on B: gone on A.
+    let (s, _) = b.kiosk_json(
+        &kiosk,
+        Method::DELETE,
+        &format!("/api/v1/identity/sessions/{id}"),
+        None,
+    );
+    assert_eq!(s, 204);
+    let (s, e) = a.issue_for(&kiosk, &id, &[("document_type", "Giấy khai sinh")], &[page]);
+    assert_eq!((s, e["error"]["code"].as_str()), (403, Some("AUTH-0005")), "{e}");
+    let (s, e) = a.kiosk_json(
+        &kiosk,
+        Method::GET,
+        &format!("/api/v1/identity/sessions/{id}"),
+        None,
+    );
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("ID-0004")), "{e}");
+}
+
+/// Rate limits are the deployment's: a client that used its burst of look-ups on one node is held back on the
+/// other once the nodes have told each other (every second) — alone, each node would give it a burst of its
+/// own. Another client is not held back.
+#[test]
+fn a_clients_rate_limit_holds_across_the_nodes() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let dir = tmp.path();
+    // 60 look-ups a minute: a burst of 10, then one a second.
+    let backend = Backend::postgres_s3(dir).with_env("BANSO_LOOKUPS_PER_MINUTE", "60");
+    let out = backend.cli(&["pki", "init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = backend.token("officer");
+    let (a, b) = (backend.serve(), backend.serve());
+    let (status, issued) = issue_at(&client(), &a.base, &token, None, &sample_page("png", 100, 3)).unwrap();
+    assert_eq!(status, 201, "{issued}");
+    let code = issued["code"].as_str().unwrap().to_string();
+    let from = |ip: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let look = |http: &reqwest::blocking::Client, node: &Server| {
+        http.get(node.url(&format!("/api/v1/copies/{code}")))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+
+    let client_1 = from("127.0.0.7");
+    let on_a: Vec<u16> = (0..11).map(|_| look(&client_1, &a)).collect();
+    assert_eq!(on_a[..10], [200; 10], "{on_a:?}");
+    assert_eq!(on_a[10], 429, "{on_a:?}");
+    std::thread::sleep(Duration::from_millis(2500));
+    let on_b: Vec<u16> = (0..10).map(|_| look(&client_1, &b)).collect();
+    let let_through = on_b.iter().filter(|s| **s == 200).count();
+    assert!(
+        let_through <= 4,
+        "B let {let_through} of 10 through after the client's burst on A: {on_b:?}"
+    );
+    let client_2 = from("127.0.0.8");
+    assert_eq!(look(&client_2, &b), 200);
+}

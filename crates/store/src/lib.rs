@@ -6,24 +6,29 @@ mod blobs;
 mod postgres;
 mod postgres_dossiers;
 mod postgres_office;
+mod postgres_sessions;
 mod schema;
 mod sqlite;
 mod sqlite_dossiers;
 mod sqlite_office;
+mod sqlite_sessions;
 
 pub use blobs::{local_blobs, s3_blobs, ObjectBlobs, S3Settings};
 pub use postgres::{connection_is_encrypted, PgRegistry};
 pub use sqlite::SqliteRegistry;
 
-use banso_core::ports::{DossierStore, OfficeStore, Registry, StoreError};
+use banso_core::ports::{AdmitLog, DossierStore, OfficeStore, Registry, SessionStore, StoreError};
 use std::sync::Arc;
 
-/// The registry, the dossiers and the back office, on one database.
+/// The registry, the dossiers, the back office and the identity sessions, on one database.
 #[derive(Clone)]
 pub struct Stores {
     pub registry: Arc<dyn Registry>,
     pub dossiers: Arc<dyn DossierStore>,
     pub office: Arc<dyn OfficeStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    /// What the nodes let through their rate limits; none on SQLite (one node).
+    pub admits: Option<Arc<dyn AdmitLog>>,
 }
 
 /// Whether a database URL names a server several nodes may share (PostgreSQL), not a file of one machine.
@@ -64,14 +69,18 @@ pub async fn open_stores_with(url: &str, ca_file: Option<&std::path::Path>) -> R
         Ok(Stores {
             registry: pg.clone(),
             dossiers: pg.clone(),
-            office: pg,
+            office: pg.clone(),
+            sessions: pg.clone(),
+            admits: Some(pg),
         })
     } else {
         let sqlite = Arc::new(SqliteRegistry::open(&sqlite_path(url))?);
         Ok(Stores {
             registry: sqlite.clone(),
             dossiers: sqlite.clone(),
-            office: sqlite,
+            office: sqlite.clone(),
+            sessions: sqlite,
+            admits: None,
         })
     }
 }

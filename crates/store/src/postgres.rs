@@ -134,6 +134,8 @@ impl PgRegistry {
                 .into_iter()
                 .chain(schema::dossier_statements("BIGSERIAL PRIMARY KEY"))
                 .chain(schema::office_statements("BIGINT PRIMARY KEY"))
+                .chain(schema::session_statements())
+                .chain([schema::RATE_ADMITS_TABLE.to_string()])
             {
                 client.batch_execute(&stmt).await?;
             }
@@ -700,6 +702,15 @@ impl Registry for PgRegistry {
             .await
             .map_err(err)?;
         Ok(row.try_get::<_, i64>(0).map_err(err)? as u64)
+    }
+
+    async fn count_email(&self, code: &str, max: u32) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(schema::COUNT_EMAIL, &[&code, &i64::from(max)])
+            .await
+            .map_err(err)?;
+        Ok(n == 1)
     }
 
     async fn insert_intake(&self, r: &IntakeRow) -> Result<(), StoreError> {

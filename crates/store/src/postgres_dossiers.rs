@@ -159,6 +159,34 @@ impl DossierStore for PgRegistry {
             .transpose()
     }
 
+    async fn wrong_lookup(
+        &self,
+        code: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(
+                schema::WRONG_LOOKUP,
+                &[&window_start.unix_timestamp(), &now.unix_timestamp(), &code],
+            )
+            .await
+            .map_err(err)?;
+        let n = row.map(|r| r.try_get::<_, i64>(0)).transpose().map_err(err)?;
+        Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+    }
+
+    async fn wrong_lookups(&self, code: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt(schema::WRONG_LOOKUPS, &[&code, &window_start.unix_timestamp()])
+            .await
+            .map_err(err)?;
+        let n = row.map(|r| r.try_get::<_, i64>(0)).transpose().map_err(err)?;
+        Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+    }
+
     async fn update_dossier(
         &self,
         d: &Dossier,

@@ -107,7 +107,22 @@ pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("intake_records", "device", "TEXT"),
     ("dossiers", "channel", "TEXT"),
     ("reviews", "notify", "TEXT"),
+    ("copies", "emails_sent", "BIGINT"),
+    ("dossiers", "wrong_lookups", "BIGINT"),
+    ("dossiers", "wrong_since", "BIGINT"),
 ];
+/// `$1`: the window's start, `$2`: now (Unix seconds), `$3`: the dossier. A window that began before `$1` starts
+/// again at 1. (SQLite numbers `$N` parameters in their order of first appearance: they appear in order here.)
+pub const WRONG_LOOKUP: &str = "UPDATE dossiers SET \
+    wrong_lookups = CASE WHEN wrong_since IS NULL OR wrong_since < $1 THEN 1 ELSE wrong_lookups + 1 END, \
+    wrong_since = CASE WHEN wrong_since IS NULL OR wrong_since < $1 THEN $2 ELSE wrong_since END \
+    WHERE code = $3 RETURNING wrong_lookups";
+/// `$1`: the dossier, `$2`: the window's start.
+pub const WRONG_LOOKUPS: &str =
+    "SELECT wrong_lookups FROM dossiers WHERE code = $1 AND wrong_since IS NOT NULL AND wrong_since >= $2";
+/// `$1`: the code, `$2`: at most.
+pub const COUNT_EMAIL: &str = "UPDATE copies SET emails_sent = COALESCE(emails_sent, 0) + 1 \
+    WHERE code = $1 AND COALESCE(emails_sent, 0) < $2";
 
 /// Columns of `api_tokens`, in the order both backends read rows.
 pub const TOKEN_COLUMNS: &str =
@@ -799,6 +814,97 @@ pub fn delivery_from_row(
         last_error,
         created_at: from_unix(created_at),
     }
+}
+
+/// Live identity sessions of kiosks and citizens' browsers (`banso_core::identity`): keyed by the SHA-256 of
+/// the session's secret id, the stage sealed under a key the id gives. Times are Unix nanoseconds, so that a
+/// device's sessions started in one second still have an order.
+pub fn session_statements() -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS identity_sessions (
+            id_hash TEXT PRIMARY KEY,
+            pool TEXT NOT NULL,
+            device TEXT NOT NULL,
+            started_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            sealed TEXT NOT NULL
+        )"
+        .to_string(),
+        "CREATE INDEX IF NOT EXISTS identity_sessions_by_device ON identity_sessions (device, started_at)"
+            .to_string(),
+        "CREATE INDEX IF NOT EXISTS identity_sessions_by_pool ON identity_sessions (pool, expires_at)"
+            .to_string(),
+    ]
+}
+
+/// What each node let through its rate limits (PostgreSQL only: a SQLite registry has one node), kept for
+/// seconds. Written under one advisory lock, so positions are committed in their order.
+pub const RATE_ADMITS_TABLE: &str = "CREATE TABLE IF NOT EXISTS rate_admits (
+    seq BIGSERIAL PRIMARY KEY,
+    node TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    client TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    at BIGINT NOT NULL
+)";
+/// `$1`: the node, `$2`: kinds, `$3`: clients, `$4`: counts, `$5`: now.
+pub const INSERT_ADMITS: &str = "INSERT INTO rate_admits (node, kind, client, n, at) \
+    SELECT $1, k, c, n, $5 FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(k, c, n)";
+/// `$1`: before when.
+pub const FORGET_ADMITS: &str = "DELETE FROM rate_admits WHERE at < $1";
+/// `$1`: after which position, `$2`: the asking node, `$3`: at most.
+pub const OTHERS_ADMITS: &str = "SELECT seq, kind, client, n FROM rate_admits WHERE seq > $1 AND node <> $2 \
+    ORDER BY seq LIMIT $3";
+
+/// `$1`: the pool, `$2`: now.
+pub const DELETE_EXPIRED_SESSIONS: &str =
+    "DELETE FROM identity_sessions WHERE pool = $1 AND expires_at <= $2";
+/// `$1`: the device, `$2`: how many of its newest sessions stay.
+pub const DELETE_OLDEST_SESSIONS: &str = "DELETE FROM identity_sessions WHERE device = $1 AND id_hash NOT IN \
+    (SELECT id_hash FROM identity_sessions WHERE device = $1 ORDER BY started_at DESC, id_hash DESC LIMIT $2)";
+/// `$1`: the pool, `$2`: now.
+pub const LIVE_SESSIONS: &str = "SELECT COUNT(*) FROM identity_sessions WHERE pool = $1 AND expires_at > $2";
+pub const INSERT_SESSION: &str = "INSERT INTO identity_sessions \
+    (id_hash, pool, device, started_at, expires_at, version, sealed) VALUES ($1, $2, $3, $4, $5, 0, $6)";
+/// `$1`: the key, `$2`: now.
+pub const SELECT_SESSION: &str = "SELECT id_hash, pool, device, started_at, expires_at, version, sealed \
+    FROM identity_sessions WHERE id_hash = $1 AND expires_at > $2";
+/// `$1`: the new sealed stage, `$2`: the key, `$3`: the device, `$4`: the version read, `$5`: now.
+pub const ADVANCE_SESSION: &str = "UPDATE identity_sessions SET sealed = $1, version = version + 1 \
+    WHERE id_hash = $2 AND device = $3 AND version = $4 AND expires_at > $5";
+pub const DELETE_SESSION: &str = "DELETE FROM identity_sessions WHERE id_hash = $1 AND device = $2";
+
+/// A time as stored in `identity_sessions` (Unix nanoseconds; within i64 until 2262).
+pub fn unix_nanos(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A session's row back to the type.
+pub fn session_from(
+    (key, pool, device, started_at, expires_at, version, sealed): (
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        String,
+    ),
+) -> Result<banso_core::ports::StoredSession, StoreError> {
+    let when = |n: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(n))
+            .map_err(|e| StoreError::Other(format!("a stored time: {e}")))
+    };
+    Ok(banso_core::ports::StoredSession {
+        key,
+        pool,
+        device,
+        started_at: when(started_at)?,
+        expires_at: when(expires_at)?,
+        version,
+        sealed,
+    })
 }
 
 /// The back office: officers' accounts, their sessions (stored by the SHA-256 of the cookie's secret) and the

@@ -109,6 +109,7 @@ impl SqliteRegistry {
             .into_iter()
             .chain(schema::dossier_statements("INTEGER PRIMARY KEY AUTOINCREMENT"))
             .chain(schema::office_statements("INTEGER PRIMARY KEY"))
+            .chain(schema::session_statements())
         {
             writer.execute_batch(&stmt).map_err(err)?;
         }
@@ -646,6 +647,17 @@ impl Registry for SqliteRegistry {
             c.query_row("SELECT COUNT(*) FROM copies", [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
         })
+    }
+
+    async fn count_email(&self, code: &str, max: u32) -> Result<bool, StoreError> {
+        let code = code.to_string();
+        write(&self.writer, move |conn| {
+            Ok(conn
+                .execute(schema::COUNT_EMAIL, params![code, i64::from(max)])
+                .map_err(err)?
+                == 1)
+        })
+        .await
     }
 
     async fn insert_intake(&self, r: &IntakeRow) -> Result<(), StoreError> {

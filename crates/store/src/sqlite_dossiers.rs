@@ -167,6 +167,36 @@ impl DossierStore for SqliteRegistry {
         data.map(|d| schema::dossier_from_json(&d)).transpose()
     }
 
+    async fn wrong_lookup(
+        &self,
+        code: &str,
+        now: OffsetDateTime,
+        window_start: OffsetDateTime,
+    ) -> Result<u32, StoreError> {
+        let code = code.to_string();
+        write(&self.writer, move |conn| {
+            let n: Option<i64> = conn
+                .query_row(
+                    schema::WRONG_LOOKUP,
+                    params![window_start.unix_timestamp(), now.unix_timestamp(), code],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+        })
+        .await
+    }
+
+    async fn wrong_lookups(&self, code: &str, window_start: OffsetDateTime) -> Result<u32, StoreError> {
+        let n: Option<i64> = self.read(|c| {
+            c.prepare_cached(schema::WRONG_LOOKUPS)?
+                .query_row(params![code, window_start.unix_timestamp()], |r| r.get(0))
+                .optional()
+        })?;
+        Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+    }
+
     async fn update_dossier(
         &self,
         dossier: &Dossier,

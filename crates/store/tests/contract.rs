@@ -1,11 +1,13 @@
 //! One contract for every registry backend: the same checks run on SQLite (a file) and on PostgreSQL (a fresh
 //! database on the server scripts/test.sh starts; `BANSO_TEST_PG_URL`). Numbers, copies, statuses, the log and
-//! its audit, tokens, intake records and page fingerprints, the book's lines, and issuers racing for numbers.
+//! its audit, tokens, intake records and page fingerprints, the book's lines, issuers racing for numbers, and
+//! identity sessions shared by two nodes.
 
 use banso_core::dossier::{Delivery, Dossier, Event, Rating, Satisfaction, Status};
 use banso_core::model::{CopyRecord, CopyStatus, IntakeDecision, IntakeRow, Role, TokenRecord};
 use banso_core::ports::{
-    BookLineStatus, CaRevocation, DossierStore, PageFingerprint, PaymentRow, Registry, StoreError,
+    BookLineStatus, CaRevocation, DossierStore, PageFingerprint, PaymentRow, Registry, SessionStore,
+    StoreError, StoredSession,
 };
 use banso_core::transparency::{audit, issued_record, status_record};
 use std::sync::Arc;
@@ -1226,11 +1228,52 @@ async fn a_submission_key_files_one_dossier(store: &dyn DossierStore) {
     assert_eq!(store.dossier_by_key("kiosk-8:visit-1f2e").await.unwrap(), None);
 }
 
+/// Wrong lookup codes are counted on the dossier's row: concurrent counts all land, a window that began before
+/// the start asked about is not counted, and the next wrong code starts a new one.
+async fn wrong_lookups_are_counted_per_dossier_in_a_window(store: Arc<dyn DossierStore>) {
+    let d = dossier("UBND-VH-261204-0077", "001080099999", AT);
+    store
+        .insert_dossier(&d, &event(&d.code, "received", Status::Received, AT), &[])
+        .await
+        .unwrap();
+    let window = time::Duration::minutes(15);
+    assert_eq!(store.wrong_lookups(&d.code, AT - window).await.unwrap(), 0);
+    let counts = futures::future::join_all((0..12).map(|_| {
+        let (store, code) = (store.clone(), d.code.clone());
+        tokio::spawn(async move { store.wrong_lookup(&code, AT, AT - window).await.unwrap() })
+    }))
+    .await;
+    let mut counts: Vec<u32> = counts.into_iter().map(Result::unwrap).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=12).collect::<Vec<_>>(), "every count lands once");
+    let later = AT + time::Duration::minutes(5);
+    assert_eq!(store.wrong_lookups(&d.code, later - window).await.unwrap(), 12);
+    let after = AT + window + time::Duration::seconds(1);
+    assert_eq!(
+        store.wrong_lookups(&d.code, after - window).await.unwrap(),
+        0,
+        "the window passed"
+    );
+    assert_eq!(
+        store.wrong_lookup(&d.code, after, after - window).await.unwrap(),
+        1,
+        "a new window"
+    );
+    assert_eq!(
+        store
+            .wrong_lookup("UBND-VH-261204-9999", AT, AT - window)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 async fn dossier_contract(store: Arc<dyn DossierStore>) {
     a_dossier_changes_only_over_the_version_it_read(store.as_ref()).await;
     a_submission_key_files_one_dossier(store.as_ref()).await;
     a_dossiers_step_is_rated_once(store.as_ref()).await;
-    deliveries_are_claimed_once_then_retried_delivered_or_dead(store).await;
+    deliveries_are_claimed_once_then_retried_delivered_or_dead(store.clone()).await;
+    wrong_lookups_are_counted_per_dossier_in_a_window(store).await;
 }
 
 /// The first fingerprint claimed stays the installation's; a later, different one gets the first back.
@@ -1262,6 +1305,150 @@ async fn contract(reg: Arc<dyn Registry>) {
     ratings_are_counted_by_score(reg.as_ref()).await;
     concurrent_issuers_get_distinct_numbers_used_or_voided(reg.clone(), 8).await;
     assert_eq!(reg.count_copies().await.unwrap(), 2 + 2 + 16);
+    a_copy_is_e_mailed_a_few_times_at_most_whoever_counts(reg).await;
+}
+
+/// The e-mail cap is counted in the registry: six nodes counting at once let three through.
+async fn a_copy_is_e_mailed_a_few_times_at_most_whoever_counts(reg: Arc<dyn Registry>) {
+    let counted = futures::future::join_all((0..6).map(|_| {
+        let reg = reg.clone();
+        tokio::spawn(async move { reg.count_email(&code(1), 3).await.unwrap() })
+    }))
+    .await;
+    assert_eq!(counted.iter().filter(|c| *c.as_ref().unwrap()).count(), 3);
+    assert!(!reg.count_email(&code(1), 3).await.unwrap());
+    assert!(
+        reg.count_email(&code(2), 3).await.unwrap(),
+        "each copy has its own count"
+    );
+    assert!(
+        !reg.count_email("C0000000000000000999", 3).await.unwrap(),
+        "no such copy"
+    );
+}
+
+fn stored(key: &str, pool: &str, device: &str, started: OffsetDateTime) -> StoredSession {
+    StoredSession {
+        key: key.into(),
+        pool: pool.into(),
+        device: device.into(),
+        started_at: started,
+        expires_at: started + time::Duration::minutes(10),
+        version: 0,
+        sealed: format!("sealed-{key}"),
+    }
+}
+
+/// Identity sessions through two handles on one database (two nodes): the device keeps its newest two, a
+/// full pool refuses and writes nothing, expired sessions are gone, a change is a compare-and-set on the
+/// version, and concurrent starts and changes from both nodes keep the bounds and let one change win.
+async fn session_contract(a: Arc<dyn SessionStore>, b: Arc<dyn SessionStore>) {
+    let t0 = datetime!(2026-12-04 08:00 UTC);
+    let ns = |n: i64| t0 + time::Duration::nanoseconds(n);
+    // Three starts of one device, the last on the other node: its oldest is ended.
+    assert!(a
+        .insert_session(&stored("k1", "kiosk", "dev-1", ns(1)), 2, 100, ns(1))
+        .await
+        .unwrap());
+    assert!(a
+        .insert_session(&stored("k2", "kiosk", "dev-1", ns(2)), 2, 100, ns(2))
+        .await
+        .unwrap());
+    assert!(a
+        .insert_session(&stored("k9", "kiosk", "dev-2", ns(2)), 2, 100, ns(2))
+        .await
+        .unwrap());
+    assert!(b
+        .insert_session(&stored("k3", "kiosk", "dev-1", ns(3)), 2, 100, ns(3))
+        .await
+        .unwrap());
+    assert_eq!(a.session("k1", ns(4)).await.unwrap(), None);
+    assert_eq!(
+        a.session("k2", ns(4)).await.unwrap(),
+        Some(stored("k2", "kiosk", "dev-1", ns(2)))
+    );
+    assert!(b.session("k3", ns(4)).await.unwrap().is_some());
+    assert!(
+        b.session("k9", ns(4)).await.unwrap().is_some(),
+        "another device's session stays"
+    );
+    assert_eq!(a.live_sessions("kiosk", ns(4)).await.unwrap(), 3);
+    assert_eq!(a.live_sessions("web", ns(4)).await.unwrap(), 0);
+
+    // Compare-and-set: one change per version read; not by another device; not once expired.
+    assert!(b.advance_session("k2", "dev-1", 0, "moved", ns(5)).await.unwrap());
+    assert!(!a.advance_session("k2", "dev-1", 0, "again", ns(5)).await.unwrap());
+    assert!(!a
+        .advance_session("k2", "dev-2", 1, "stolen", ns(5))
+        .await
+        .unwrap());
+    let k2 = a.session("k2", ns(6)).await.unwrap().unwrap();
+    assert_eq!((k2.version, k2.sealed.as_str()), (1, "moved"));
+    let late = ns(2) + time::Duration::minutes(10);
+    assert!(!a.advance_session("k2", "dev-1", 1, "late", late).await.unwrap());
+    assert_eq!(a.session("k2", late).await.unwrap(), None);
+
+    // Ending: only by its device, once.
+    assert!(!b.delete_session("k3", "dev-2").await.unwrap());
+    assert!(b.delete_session("k3", "dev-1").await.unwrap());
+    assert!(!a.delete_session("k3", "dev-1").await.unwrap());
+
+    // A full pool refuses, whichever node is asked; expired sessions make room again.
+    for i in 0..3 {
+        let s = stored(&format!("w{i}"), "web", &format!("web:w{i}"), ns(10));
+        assert!(a.insert_session(&s, 1, 3, ns(10)).await.unwrap());
+    }
+    assert!(!b
+        .insert_session(&stored("w3", "web", "web:w3", ns(11)), 1, 3, ns(11))
+        .await
+        .unwrap());
+    assert_eq!(
+        a.session("w3", ns(12)).await.unwrap(),
+        None,
+        "a refused session is not written"
+    );
+    let later = ns(10) + time::Duration::minutes(10);
+    assert!(b
+        .insert_session(&stored("w4", "web", "web:w4", later), 1, 3, later)
+        .await
+        .unwrap());
+    assert_eq!(a.live_sessions("web", later).await.unwrap(), 1);
+
+    // Thirty-two starts at once from both nodes into a pool of eight: eight win.
+    let t1 = ns(100);
+    let starts = futures::future::join_all((0..32).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move {
+            let s = stored(&format!("c{i}"), "race", &format!("dev-c{i}"), t1);
+            store.insert_session(&s, 2, 8, t1).await.unwrap()
+        })
+    }))
+    .await;
+    let won = starts.iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(won, 8);
+    assert_eq!(a.live_sessions("race", t1).await.unwrap(), 8);
+    // Sixteen changes of one session over the version they all read: one wins.
+    let winner = (0..32)
+        .find(|i| starts[*i as usize].as_ref().unwrap() == &true)
+        .unwrap();
+    let key = format!("c{winner}");
+    let device = format!("dev-c{winner}");
+    let changes = futures::future::join_all((0..16).map(|i| {
+        let (store, key, device) = (
+            if i % 2 == 0 { a.clone() } else { b.clone() },
+            key.clone(),
+            device.clone(),
+        );
+        tokio::spawn(async move {
+            store
+                .advance_session(&key, &device, 0, &format!("by {i}"), t1)
+                .await
+                .unwrap()
+        })
+    }))
+    .await;
+    assert_eq!(changes.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
+    assert_eq!(b.session(&key, t1).await.unwrap().unwrap().version, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1269,9 +1456,11 @@ async fn the_contract_holds_on_sqlite() {
     let dir = tempfile::TempDir::new().unwrap();
     let url = format!("sqlite:{}", dir.path().join("registry.db").display());
     let stores = banso_store::open_stores_with(&url, None).await.unwrap();
+    let other = banso_store::open_stores_with(&url, None).await.unwrap();
     contract(stores.registry).await;
     dossier_contract(stores.dossiers).await;
     office_contract(stores.office).await;
+    session_contract(stores.sessions, other.sessions).await;
 }
 
 /// A fresh database on the PostgreSQL server of scripts/test.sh.
@@ -1302,9 +1491,11 @@ fn fresh_postgres() -> String {
 async fn the_contract_holds_on_postgres() {
     let url = fresh_postgres();
     let stores = banso_store::open_stores_with(&url, None).await.unwrap();
+    let other = banso_store::open_stores_with(&url, None).await.unwrap();
     contract(stores.registry).await;
     dossier_contract(stores.dossiers).await;
     office_contract(stores.office).await;
+    session_contract(stores.sessions, other.sessions).await;
 }
 
 /// A registry written before page fingerprints had their own table opens with them filled in from the kept

@@ -312,20 +312,20 @@ impl Service {
 
     /// The fields of `procedure` the citizen of the kiosk's verified session fills, with their values and
     /// where they came from (shown locked on the form).
-    pub fn prefill(
+    pub async fn prefill(
         &self,
         device: &str,
         session: &str,
         procedure: &str,
     ) -> Result<Vec<crate::procedure::Prefilled>> {
-        let (holder, method) = self.verified_identity(device, session)?;
+        let (holder, method) = self.verified_identity(device, session).await?;
         Ok(self.catalogue()?.get(procedure)?.prefill(&holder, method))
     }
 
     /// A kiosk's submission for the citizen its verified session `session` proved. A procedure with a fixed
     /// fee is paid through the gateway first, when the service has one.
     pub async fn submit_dossier(&self, device: &str, session: &str, s: Submission) -> Result<Filing> {
-        let (holder, method) = self.verified_identity(device, session)?;
+        let (holder, method) = self.verified_identity(device, session).await?;
         self.submit_for(holder, method, device, true, s).await
     }
 
@@ -353,13 +353,13 @@ impl Service {
 
     /// A grant for the citizen of the device's verified identity session `session` to file a dossier of
     /// `procedure` later, from the kiosk's offline queue; and when it expires.
-    pub fn submission_grant(
+    pub async fn submission_grant(
         &self,
         device: &str,
         session: &str,
         procedure: &str,
     ) -> Result<(String, OffsetDateTime)> {
-        let (holder, method) = self.verified_identity(device, session)?;
+        let (holder, method) = self.verified_identity(device, session).await?;
         let procedure = self
             .dossier_settings()?
             .catalogue
@@ -375,7 +375,7 @@ impl Service {
     /// A submission from a citizen's browser signed in with the app (session `id`); its fee, if any, is paid
     /// at the office.
     pub async fn submit_dossier_web(&self, id: &str, s: Submission) -> Result<Submitted> {
-        let (holder, method) = self.web_identity(id)?;
+        let (holder, method) = self.web_identity(id).await?;
         match self.submit_for(holder, method, "web", false, s).await? {
             Filing::Filed(s) => Ok(*s),
             Filing::PaymentDue(_) => Err(Error::new(
@@ -976,10 +976,12 @@ impl Service {
     /// ones were tried on it).
     async fn load_opened(&self, code: &str, lookup: &str) -> Result<Dossier> {
         let d = self.load(code).await?;
+        let store = &self.dossier_settings()?.store;
         let now = self.clock.now();
-        self.lookups.check(&d.code, now)?;
+        let window_start = now - crate::dossier::LOOKUP_WINDOW;
+        crate::dossier::lookup_closed(store.wrong_lookups(&d.code, window_start).await?)?;
         if let Err(e) = lookup_matches(&self.settings.capability_secret, &d, lookup) {
-            self.lookups.failed(&d.code, now);
+            store.wrong_lookup(&d.code, now, window_start).await?;
             return Err(e);
         }
         Ok(d)
@@ -1409,20 +1411,20 @@ impl Service {
 
     /// The dossiers of the citizen a browser's app login `id` proved (the wallet page).
     pub async fn web_dossiers(&self, id: &str) -> Result<Vec<(PublicStatus, bool)>> {
-        let holder = self.web_holder(id)?;
+        let holder = self.web_holder(id).await?;
         self.dossiers_of(&holder.id_number).await
     }
 
     /// The dossiers of the citizen of a kiosk's verified session `session` (the wallet screen).
     pub async fn kiosk_dossiers(&self, device: &str, session: &str) -> Result<Vec<(PublicStatus, bool)>> {
-        let holder = self.verified_holder(device, session)?;
+        let holder = self.verified_holder(device, session).await?;
         self.dossiers_of(&holder.id_number).await
     }
 
     /// A dossier's slip (`result`: false) or sealed result (true) for the citizen a browser's app login `id`
     /// proved, when the dossier is theirs (the wallet holds it: no lookup code needed).
     pub async fn web_dossier_pdf(&self, id: &str, code: &str, result: bool) -> Result<Vec<u8>> {
-        let holder = self.web_holder(id)?;
+        let holder = self.web_holder(id).await?;
         let d = self.load(code).await?;
         if d.holder_id != holder.id_number {
             return Err(Error::new(

@@ -150,4 +150,10 @@ impl Service {
         let url = self.qr_url(&code);
         Ok((record, pdf, url))
     }
+
+    /// Counts one more e-mail of the copy `code` in the registry (the cap holds across nodes and restarts);
+    /// false when it was sent `max` times already.
+    pub async fn count_email(&self, code: &str, max: u32) -> Result<bool> {
+        Ok(self.registry.count_email(code, max).await?)
+    }
 }

@@ -27,7 +27,7 @@ pub use dossier::{
     TimelineEntry,
 };
 mod identity;
-pub use identity::{WalletEntry, WALLET_SIZE};
+pub use identity::{blocking, WalletEntry, WALLET_SIZE};
 mod office;
 pub use office::{
     CreatedOfficer, NewOfficer, OfficeSettings, PasskeyAssertion, SecondFactor, SignedIn, AUDIT_PAGE,
@@ -353,16 +353,12 @@ pub struct Service {
     intake: Arc<dyn DocumentIntake>,
     /// The ways a citizen may prove who they are at a kiosk (none by default).
     identity: crate::identity::IdentityPorts,
-    /// The live identity sessions.
-    sessions: Arc<crate::identity::Sessions>,
-    /// Citizens' browsers signed in to their wallet (a pool of their own).
-    web_sessions: Arc<crate::identity::Sessions>,
+    /// The live identity sessions of kiosks and of citizens' browsers, shared by every node.
+    sessions: Arc<dyn crate::ports::SessionStore>,
     /// The payment gateway kiosks' fees are paid through (none: kiosks' requests issue without a fee).
     payments: Option<Arc<PaymentSettings>>,
     /// Dossiers of administrative procedures (none: not kept by this service).
     dossiers: Option<Arc<DossierSettings>>,
-    /// Wrong lookup codes tried per dossier.
-    lookups: Arc<crate::dossier::LookupGuard>,
     /// The back office's accounts, sessions and audit log (none: no back office on this service).
     office: Option<Arc<OfficeSettings>>,
 }
@@ -378,6 +374,25 @@ pub struct Ports {
     pub entropy: Arc<dyn Entropy>,
     pub holder_ids: Arc<dyn crate::ports::HolderIds>,
     pub intake: Arc<dyn DocumentIntake>,
+    pub sessions: Arc<dyn crate::ports::SessionStore>,
+}
+
+/// What [`Service::check_copies`] found.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CopyCheck {
+    pub checked: u64,
+    /// The file verifies and the copy is valid.
+    pub valid: u64,
+    /// The file verifies; the copy was revoked or cancelled.
+    pub not_valid: u64,
+    /// Files missing, or not verifying as their copy.
+    pub failed_count: u64,
+    /// The first [`CopyCheck::LISTED`] of them, with why.
+    pub failed: Vec<String>,
+}
+
+impl CopyCheck {
+    pub const LISTED: usize = 100;
 }
 
 /// What [`Service::sweep_orphans`] found and did.
@@ -472,6 +487,7 @@ impl Service {
             entropy,
             holder_ids,
             intake,
+            sessions,
         } = ports;
         Self {
             registry,
@@ -485,11 +501,9 @@ impl Service {
             holder_ids,
             intake,
             identity: Default::default(),
-            sessions: Default::default(),
-            web_sessions: Arc::new(crate::identity::Sessions::with_max(crate::identity::WEB_SESSIONS)),
+            sessions,
             payments: None,
             dossiers: None,
-            lookups: Default::default(),
             office: None,
         }
     }
@@ -574,6 +588,58 @@ impl Service {
             .filter(|r| r.status == CopyStatus::Valid)
             .map(|r| r.code)
             .collect())
+    }
+
+    /// Reads every copy's stored PDF back and verifies it as an uploaded file is verified (its signatures, that
+    /// the registry issued this very file under this code, its status), `concurrency` at a time: after a restore,
+    /// a copy that does not verify is a copy lost. Revoked and cancelled copies count as intact when their file
+    /// verifies.
+    pub async fn check_copies(&self, concurrency: usize) -> Result<CopyCheck> {
+        let rows = self.registry.audit_rows().await?;
+        let mut report = CopyCheck::default();
+        let mut running = tokio::task::JoinSet::new();
+        let mut rows = rows.into_iter();
+        loop {
+            while running.len() < concurrency.max(1) {
+                let Some(row) = rows.next() else { break };
+                let service = self.clone();
+                running.spawn(async move {
+                    let outcome = service.check_copy(&row.code).await;
+                    (row.code, outcome)
+                });
+            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let (code, outcome) =
+                done.map_err(|e| Error::new(Code::Sys0003Internal, format!("a copy check failed: {e}")))?;
+            report.checked += 1;
+            match outcome {
+                Ok(true) => report.valid += 1,
+                Ok(false) => report.not_valid += 1,
+                Err(why) => {
+                    report.failed_count += 1;
+                    if report.failed.len() < CopyCheck::LISTED {
+                        report.failed.push(format!("{code}: {why}"));
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// One copy of [`Service::check_copies`]: Ok(valid now) when its file verifies as this copy; Err(why) not.
+    async fn check_copy(&self, code: &str) -> std::result::Result<bool, String> {
+        let (record, pdf) = self.stored_pdf(code).await.map_err(|e| e.message)?;
+        let report = self.verify_file(pdf).await.map_err(|e| e.message)?;
+        if !report.signature.ok {
+            return Err(format!("signature: {}", report.signature.detail));
+        }
+        match &report.copy {
+            Some(c) if VerificationCode::parse(&c.code).is_ok_and(|v| v.as_str() == record.code) => {}
+            _ => return Err(format!("registry: {}", report.registry.detail)),
+        }
+        Ok(report.status.ok)
     }
 
     /// A copy and its stored PDF, for the operator's own tools (the CLI writing an issued copy out, upkeep);

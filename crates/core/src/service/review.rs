@@ -294,7 +294,7 @@ impl Service {
     /// — once: a decided request already sent to an address is OFF-0007. Another citizen's request is not found
     /// (OFF-0006), so that receipt codes cannot be tried.
     pub async fn notify_held(&self, device: &str, session: &str, id: &str, to: &str) -> Result<()> {
-        let holder = self.verified_holder(device, session)?;
+        let holder = self.verified_holder(device, session).await?;
         let to = super::email_address(to)?;
         let review = self.held(id).await?;
         if review.request.holder_id != holder.id_number {

@@ -1,4 +1,4 @@
-//! `banso maintain`: upkeep (LTA extension and renewal, the sweep).
+//! `banso maintain`: upkeep (LTA extension and renewal, the sweep, the check of every copy).
 
 use crate::*;
 
@@ -21,6 +21,15 @@ pub enum MaintainCommand {
         /// Leave objects younger than this many minutes (an issuance may still be writing them).
         #[arg(long)]
         grace_minutes: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read every copy's stored file back and verify it (signatures, that the registry issued this very file
+    /// under its code, its status): after a restore, any copy that fails is one lost. Exits 1 if any fails.
+    Check {
+        /// Copies checked at once.
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
         #[arg(long)]
         json: bool,
     },
@@ -85,6 +94,30 @@ pub async fn run(command: MaintainCommand, common: &Common) -> Result<u8, Failur
                 }
             }
             Ok(0)
+        }
+        MaintainCommand::Check { concurrency, json } => {
+            let app = open(common).await?;
+            let started = std::time::Instant::now();
+            let report = app
+                .service
+                .check_copies(concurrency)
+                .await
+                .map_err(|e| Failure::domain(e, json))?;
+            let seconds = started.elapsed().as_secs_f64();
+            if json {
+                let mut value = serde_json::to_value(&report).context("JSON")?;
+                value["seconds"] = serde_json::json!(seconds);
+                println!("{}", serde_json::to_string_pretty(&value).context("JSON")?);
+            } else {
+                println!(
+                    "checked {} copies in {seconds:.1} s: {} valid, {} revoked or cancelled (file intact), {} failed",
+                    report.checked, report.valid, report.not_valid, report.failed_count
+                );
+                for f in &report.failed {
+                    println!("FAILED: {f}");
+                }
+            }
+            Ok(if report.failed_count == 0 { 0 } else { 1 })
         }
     }
 }

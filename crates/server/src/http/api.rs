@@ -163,7 +163,7 @@ pub async fn issue(
                     ),
                 ))
             })?;
-        Some(state.service.verified_holder(&caller.token_id, session)?)
+        Some(state.service.verified_holder(&caller.token_id, session).await?)
     } else {
         None
     };

@@ -549,6 +549,6 @@ pub async fn prefill(
     caller.require(&[Role::Kiosk])?;
     let Path(code) = code.map_err(path_error)?;
     let session = super::api::identity_session(&headers);
-    let fields = state.service.prefill(&caller.token_id, session, &code)?;
+    let fields = state.service.prefill(&caller.token_id, session, &code).await?;
     Ok(Json(json!({ "prefilled": fields })).into_response())
 }

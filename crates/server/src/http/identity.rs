@@ -7,7 +7,7 @@
 //! [`FACE_SLOTS`] at a time, and a kiosk waiting longer than [`FACE_WAIT`] for a turn is answered busy.
 
 use super::api::{path_error, read_bytes, read_form, Caller};
-use super::{bad_request, blocking, ApiError, AppState};
+use super::{bad_request, ApiError, AppState};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -59,8 +59,7 @@ pub async fn start(
         "app" => Method::App,
         other => return Err(bad_request(format!("method must be chip or app, not {other:?}"))),
     };
-    let service = state.service.clone();
-    let view = blocking(move || service.start_identity(&device, method)).await?;
+    let view = state.service.start_identity(&device, method).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -71,7 +70,7 @@ pub async fn status(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(path_error)?;
-    let view = state.service.identity_session(kiosk(&caller)?, &id)?;
+    let view = state.service.identity_session(kiosk(&caller)?, &id).await?;
     Ok(Json(view).into_response())
 }
 
@@ -95,7 +94,10 @@ pub async fn grant(
     let body = read_bytes(req, &state).await?;
     let parsed: GrantJson = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("expected {{\"procedure\": \"…\"}}: {e}")))?;
-    let (grant, expires) = state.service.submission_grant(&device, &id, &parsed.procedure)?;
+    let (grant, expires) = state
+        .service
+        .submission_grant(&device, &id, &parsed.procedure)
+        .await?;
     let expires = expires
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -113,7 +115,7 @@ pub async fn end(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(path_error)?;
-    state.service.end_identity(kiosk(&caller)?, &id)?;
+    state.service.end_identity(kiosk(&caller)?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -160,8 +162,7 @@ pub async fn chip(
             .map(|v| b64("active_authentication", v))
             .transpose()?,
     };
-    let service = state.service.clone();
-    let view = blocking(move || service.submit_chip(&device, &id, &evidence)).await?;
+    let view = state.service.submit_chip(&device, &id, evidence).await?;
     Ok(Json(view).into_response())
 }
 
@@ -188,12 +189,9 @@ pub async fn face(
                 "the service is checking other kiosks' faces: retry shortly",
             ))
         })?;
-    let service = state.service.clone();
-    let view = blocking(move || {
-        let _permit = permit;
-        service.submit_face(&device, &id, &frames)
-    })
-    .await?;
+    let view = state.service.submit_face(&device, &id, frames).await;
+    drop(permit);
+    let view = view?;
     Ok(Json(view).into_response())
 }
 
@@ -205,8 +203,7 @@ pub async fn app(
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(path_error)?;
     let device = kiosk(&caller)?.to_string();
-    let service = state.service.clone();
-    let view = blocking(move || service.poll_app_login(&device, &id)).await?;
+    let view = state.service.poll_app_login(&device, &id).await?;
     Ok(Json(view).into_response())
 }
 
@@ -227,7 +224,7 @@ pub async fn email_copy(
     let Path(code) = code.map_err(path_error)?;
     let device = kiosk(&caller)?.to_string();
     let session = super::api::identity_session(req.headers()).to_string();
-    let holder = state.service.verified_holder(&device, &session)?;
+    let holder = state.service.verified_holder(&device, &session).await?;
     let body = read_bytes(req, &state).await?;
     let parsed: EmailJson = serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("expected {{\"to\": ADDRESS}}: {e}")))?;
@@ -244,7 +241,12 @@ pub async fn email_copy(
         ))
     })?;
     let (record, pdf, url) = state.service.holder_copy(&code, &holder.id_number).await?;
-    if !mailer.allow(&record.code) {
+    // Counted in the registry, so that the cap is the deployment's, whichever node the kiosk reaches.
+    if !state
+        .service
+        .count_email(&record.code, crate::mail::SENDS_PER_COPY)
+        .await?
+    {
         return Err(ApiError(Error::new(
             Code::Del0003TooMany,
             format!(

@@ -75,6 +75,11 @@ impl AppState {
     pub fn metrics(&self) -> Arc<Metrics> {
         self.metrics.clone()
     }
+
+    /// The edge's limits (their buckets are shared with the other nodes from outside the router).
+    pub fn edge(&self) -> Arc<edge::Edge> {
+        self.edge.clone()
+    }
 }
 
 /// The one place where domain errors become HTTP responses. Internal errors are logged with their detail
@@ -150,15 +155,6 @@ pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-}
-
-/// Runs a blocking use case (CPU work, or a provider's HTTP) on a blocking thread.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> banso_core::Result<T> + Send + 'static,
-) -> banso_core::Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::new(Code::Sys0003Internal, format!("a blocking task failed: {e}")))?
 }
 
 pub fn bad_request(message: impl Into<String>) -> ApiError {

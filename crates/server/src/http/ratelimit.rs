@@ -5,18 +5,21 @@
 //! prefix, so that rotating addresses inside it buys nothing). Each client has a token bucket per kind of
 //! request: `burst` requests at once, then `per_minute` spread over the minute. A request beyond it is answered
 //! `REQ-0005` (429) with `Retry-After` — the seconds until the bucket holds one request again — before its body
-//! is read. The buckets live in the node's memory: with several nodes behind a balancer that spreads a client's
-//! requests, the client gets the limit of each node it reaches.
+//! is read. The buckets live in the node's memory; with several nodes on one PostgreSQL, each node writes what it
+//! let through every second ([`share`], the store's [`AdmitLog`]) and takes what the others let through out of
+//! its own buckets, so that a client spreading its requests over the nodes gets one limit, not one per node —
+//! give or take the second before the nodes hear of each other (at most a second of requests per node more).
 //!
 //! What an anonymous client can make the node hold: one bucket per (kind, client), at most `max_clients`
 //! buckets. When the table is full, buckets that have refilled (clients gone quiet) are dropped; if every
 //! bucket is still in use, a client the table does not know yet is answered 429 until one frees. A flood of
 //! new addresses therefore costs a bounded table and slows only new clients, never the ones already served.
 
+use banso_core::ports::{AdmitLog, Admits};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The kinds of request that are limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +52,21 @@ impl Class {
             Class::Timestamp => "timestamps",
         }
     }
+
+    /// As the admit log writes it.
+    fn kind(self) -> &'static str {
+        match self {
+            Class::Lookup => "lookup",
+            Class::Verify => "verify",
+            Class::Timestamp => "timestamp",
+        }
+    }
+
+    fn of_kind(kind: &str) -> Option<Class> {
+        [Class::Lookup, Class::Verify, Class::Timestamp]
+            .into_iter()
+            .find(|c| c.kind() == kind)
+    }
 }
 
 /// `per_minute` requests a minute after a `burst`; 0 per minute: not limited.
@@ -77,6 +95,8 @@ impl Rate {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    /// Requests let through since the node last told the others.
+    unshared: u32,
 }
 
 /// The node's buckets.
@@ -127,7 +147,8 @@ impl RateLimits {
         let key = (class, client(ip));
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(&key) && buckets.len() >= self.max_clients {
-            // Clients gone quiet hold nothing worth keeping: a full bucket is the same as none.
+            // Clients gone quiet hold nothing worth keeping: a full bucket is the same as none. (What such a
+            // bucket let through and has not told the other nodes yet goes with it: a full table is a flood.)
             buckets.retain(|(c, _), b| {
                 let r = self.rate(*c);
                 r.refilled(b, now) < r.burst()
@@ -139,18 +160,67 @@ impl RateLimits {
         let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: rate.burst(),
             at: now,
+            unshared: 0,
         });
         let tokens = rate.refilled(bucket, now);
         if tokens >= 1.0 {
             *bucket = Bucket {
                 tokens: tokens - 1.0,
                 at: now,
+                unshared: bucket.unshared.saturating_add(1),
             };
             Ok(())
         } else {
-            *bucket = Bucket { tokens, at: now };
+            *bucket = Bucket {
+                tokens,
+                at: now,
+                unshared: bucket.unshared,
+            };
             let wait = ((1.0 - tokens) / rate.per_sec()).ceil().max(1.0);
             Err((wait.min(f64::from(u32::MAX)) as u32, class.name()))
+        }
+    }
+
+    /// What this node let through since it last asked, for the other nodes; counted as told.
+    fn take_unshared(&self) -> Vec<Admits> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .iter_mut()
+            .filter(|(_, b)| b.unshared > 0)
+            .map(|((class, client), b)| Admits {
+                kind: class.kind().to_string(),
+                client: format!("{client:032x}"),
+                count: std::mem::take(&mut b.unshared),
+            })
+            .collect()
+    }
+
+    /// Takes what other nodes let through out of this node's buckets: a client's bucket may go below empty (by a
+    /// minute's worth at most), and the client then waits until it refills. A client this node does not know yet
+    /// gets a bucket when the table has room.
+    fn absorb(&self, others: &[Admits], now: Instant) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        for a in others {
+            let (Some(class), Ok(client)) = (Class::of_kind(&a.kind), u128::from_str_radix(&a.client, 16))
+            else {
+                continue;
+            };
+            let rate = self.rate(class);
+            if rate.per_minute == 0 {
+                continue;
+            }
+            let key = (class, client);
+            if !buckets.contains_key(&key) && buckets.len() >= self.max_clients {
+                continue;
+            }
+            let bucket = buckets.entry(key).or_insert(Bucket {
+                tokens: rate.burst(),
+                at: now,
+                unshared: 0,
+            });
+            let floor = -f64::from(rate.per_minute);
+            bucket.tokens = (rate.refilled(bucket, now) - f64::from(a.count)).max(floor);
+            bucket.at = now;
         }
     }
 
@@ -158,6 +228,37 @@ impl RateLimits {
     #[cfg(test)]
     fn clients(&self) -> usize {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// How often a node tells the others what it let through, and hears what they did.
+pub const SHARE_EVERY: Duration = Duration::from_secs(1);
+/// How long the admit log keeps an entry: a node that has not asked for longer misses what is older.
+const SHARE_KEEP: time::Duration = time::Duration::seconds(10);
+/// Other nodes' entries taken in one exchange at most (the rest on the next).
+const SHARE_MAX: u32 = 50_000;
+
+/// Shares `limits` with the other nodes through `log` every [`SHARE_EVERY`], for as long as the node runs. A
+/// failed exchange is logged and its admits are not sent again: while the database is away, each node limits
+/// on its own.
+pub async fn share(limits: Arc<super::edge::Edge>, log: Arc<dyn AdmitLog>, node: String) {
+    let mut after = 0i64;
+    let mut tick = tokio::time::interval(SHARE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let mine = limits.rates.take_unshared();
+        let now = time::OffsetDateTime::now_utc();
+        match log
+            .exchange_admits(&node, after, &mine, now, now - SHARE_KEEP, SHARE_MAX)
+            .await
+        {
+            Ok((last, others)) => {
+                after = last;
+                limits.rates.absorb(&others, Instant::now());
+            }
+            Err(e) => tracing::warn!(error = %e, "sharing the rate limits with the other nodes failed"),
+        }
     }
 }
 
@@ -201,6 +302,47 @@ mod tests {
         for _ in 0..100 {
             assert!(l.take(Class::Timestamp, ip, t0).is_ok());
         }
+    }
+
+    #[test]
+    fn what_other_nodes_let_through_empties_this_nodes_bucket() {
+        let (a, b) = (limits(10), limits(10));
+        let (ip, t0) = ("203.0.113.7".parse().unwrap(), Instant::now());
+        for _ in 0..3 {
+            assert!(a.take(Class::Verify, ip, t0).is_ok());
+        }
+        let told = a.take_unshared();
+        assert_eq!(
+            told,
+            [Admits {
+                kind: "verify".into(),
+                client: format!("{:032x}", client(ip)),
+                count: 3
+            }]
+        );
+        assert!(a.take_unshared().is_empty(), "told once");
+        // B has not seen the client, yet refuses it now; told more than a burst, it waits longer.
+        b.absorb(&told, t0);
+        assert_eq!(b.take(Class::Verify, ip, t0), Err((1, "verifications")));
+        b.absorb(
+            &[Admits {
+                count: 5,
+                ..told[0].clone()
+            }],
+            t0,
+        );
+        assert_eq!(b.take(Class::Verify, ip, t0), Err((6, "verifications")));
+        assert!(b.take(Class::Verify, ip, t0 + Duration::from_secs(6)).is_ok());
+        // Unknown kinds and malformed clients are ignored; a known client's other kinds are untouched.
+        b.absorb(
+            &[Admits {
+                kind: "other".into(),
+                client: "zz".into(),
+                count: 9,
+            }],
+            t0,
+        );
+        assert!(b.take(Class::Lookup, ip, t0).is_ok());
     }
 
     #[test]

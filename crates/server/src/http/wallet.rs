@@ -4,7 +4,7 @@
 //! apart from kiosks' and bounded (`core::identity::WEB_SESSIONS`), and a full pool asks the provider nothing.
 
 use super::pages::page;
-use super::{blocking, ApiError, AppState};
+use super::{ApiError, AppState};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -75,9 +75,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     let Some(id) = login_id(&headers) else {
         return signed_out(None);
     };
-    let service = state.service.clone();
-    let poll_id = id.clone();
-    let view = match blocking(move || service.poll_web_login(&poll_id)).await {
+    let view = match state.service.poll_web_login(&id).await {
         Ok(v) => v,
         Err(e) if e.code == Code::Id0004NoSuchSession => return signed_out(None),
         Err(e) => return signed_out(Some(format!("{} ({})", e.message, e.code.as_str()))),
@@ -162,7 +160,7 @@ pub async fn notice_pdf(
     let Some(id) = login_id(&headers) else {
         return Redirect::to("/wallet").into_response();
     };
-    let holder = match state.service.web_holder(&id) {
+    let holder = match state.service.web_holder(&id).await {
         Ok(h) => h,
         Err(e) => return ApiError(e).into_response(),
     };
@@ -208,8 +206,7 @@ pub async fn dossier_pdf(
 
 /// `POST /wallet/login`: starts the app login and names it in the browser's cookie.
 pub async fn login(State(state): State<AppState>) -> Response {
-    let service = state.service.clone();
-    match blocking(move || service.start_web_login()).await {
+    match state.service.start_web_login().await {
         Ok(view) => {
             let mut r = Redirect::to("/wallet").into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
@@ -227,7 +224,9 @@ pub async fn login(State(state): State<AppState>) -> Response {
 /// `POST /wallet/logout`.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(id) = login_id(&headers) {
-        state.service.end_web_login(&id);
+        if let Err(e) = state.service.end_web_login(&id).await {
+            return ApiError(e).into_response();
+        }
     }
     let mut r = Redirect::to("/wallet").into_response();
     r.headers_mut().insert(
@@ -239,7 +238,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 
 /// `GET /wallet/qr.png`: the QR of the pending login.
 pub async fn qr(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let view = login_id(&headers).and_then(|id| state.service.web_login(&id).ok());
+    let view = match login_id(&headers) {
+        Some(id) => state.service.web_login(&id).await.ok(),
+        None => None,
+    };
     match view.and_then(|v| v.qr_uri).map(|u| crate::output::qr_png(&u, 8)) {
         Some(Ok(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
