@@ -85,7 +85,8 @@ pub struct LimitsConfig {
     /// File verifications waiting for a turn at most; one more is answered `REQ-0003`.
     pub verify_queue: usize,
     /// Code look-ups (status, portal page, PDF) one client may make a minute, after a burst of a sixth of it;
-    /// beyond it `REQ-0005` (429, `Retry-After`). 0: not limited. Per node.
+    /// beyond it `REQ-0005` (429, `Retry-After`). 0: not limited. The nodes of one PostgreSQL deployment
+    /// hold a client to it together (they share what they let through every second).
     pub lookups_per_minute: u32,
     /// Verification uploads one client may make a minute (as above).
     pub verifications_per_minute: u32,
@@ -93,6 +94,77 @@ pub struct LimitsConfig {
     pub timestamps_per_minute: u32,
     /// Clients (addresses, IPv6 /64s) the rate limits track at once, per kind of request.
     pub rate_limited_clients: usize,
+    /// The reverse proxies or load balancers in front of the nodes (addresses or CIDR ranges). A request that
+    /// comes from one of them is taken to come from the address it names in `X-Forwarded-For`: rate limits
+    /// and the audit log then key on the citizen's address, not the proxy's. Default: none; the header is
+    /// then never believed. Env: `BANSO_TRUSTED_PROXIES` (comma-separated).
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// Addresses whose word on a request's client is believed (`[limits] trusted_proxies`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(list: Vec<String>) -> std::result::Result<Self, String> {
+        list.iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("trusted_proxies: {s:?} is neither an address nor a CIDR range"))
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(Self)
+    }
+}
+
+impl TrustedProxies {
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client a request came from. A connection from a trusted proxy is followed back through
+    /// `X-Forwarded-For`, right to left (each proxy appends the address that connected to it), past the
+    /// trusted hops to the first address that is not one; that is the client. What a client wrote into the
+    /// header itself stands to the left of it and is never reached. A hop that is not an address stops the
+    /// walk at the last trusted one. A connection from anywhere else is its own client, whatever it sends.
+    pub fn client(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        let mut client = peer.to_canonical();
+        if self.0.is_empty() || !self.trusts(client) {
+            return client;
+        }
+        for value in headers.get_all("x-forwarded-for").iter().rev() {
+            let Ok(value) = value.to_str() else {
+                return client;
+            };
+            for hop in value.rsplit(',') {
+                let Some(ip) = hop_address(hop.trim()) else {
+                    return client;
+                };
+                client = ip.to_canonical();
+                if !self.trusts(client) {
+                    return client;
+                }
+            }
+        }
+        client
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, with or without a port (`[v6]:port`, `v4:port`).
+fn hop_address(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 impl Default for LimitsConfig {
@@ -110,6 +182,7 @@ impl Default for LimitsConfig {
             verifications_per_minute: 60,
             timestamps_per_minute: 600,
             rate_limited_clients: 100_000,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -531,6 +604,15 @@ impl Config {
         env_number("BANSO_VERIFICATIONS_PER_MINUTE", &mut l.verifications_per_minute)?;
         env_number("BANSO_TIMESTAMPS_PER_MINUTE", &mut l.timestamps_per_minute)?;
         env_number("BANSO_RATE_LIMITED_CLIENTS", &mut l.rate_limited_clients)?;
+        if let Some(v) = env("BANSO_TRUSTED_PROXIES") {
+            l.trusted_proxies = TrustedProxies::try_from(
+                v.split(',')
+                    .filter(|p| !p.trim().is_empty())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| anyhow::anyhow!("BANSO_TRUSTED_PROXIES: {e}"))?;
+        }
         if let Some(v) = env("BANSO_STORAGE") {
             s.kind = Some(v);
         }
@@ -671,6 +753,58 @@ mod tests {
             "s3 without an endpoint"
         );
         assert!(load("max_copies = 0\n").is_err());
+        assert!(load("[limits]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").is_ok());
+        let e = format!(
+            "{:#}",
+            load("[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n")
+                .err()
+                .unwrap()
+        );
+        assert!(e.contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn the_client_behind_trusted_proxies_is_the_first_address_they_did_not_add() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let proxies =
+            TrustedProxies::try_from(vec!["10.0.0.0/8".to_string(), "2001:db8::1".to_string()]).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let with = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        let client = |peer: &str, values: &[&str]| proxies.client(ip(peer), &with(values));
+        // Anyone else's header is not believed.
+        assert_eq!(client("203.0.113.5", &["198.51.100.1"]), ip("203.0.113.5"));
+        // One proxy; what the client wrote itself stands to the left and is not reached.
+        assert_eq!(client("10.1.2.3", &["198.51.100.1"]), ip("198.51.100.1"));
+        assert_eq!(client("10.1.2.3", &["6.6.6.6, 198.51.100.1"]), ip("198.51.100.1"));
+        // Two proxies, in one header or in two; addresses with ports; a v4-mapped connection.
+        assert_eq!(
+            client("10.1.2.3", &["6.6.6.6, 198.51.100.1, 10.9.9.9"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client("10.1.2.3", &["6.6.6.6, 198.51.100.1", "10.9.9.9:4431"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client("::ffff:10.1.2.3", &["[2001:db8::7]:443"]),
+            ip("2001:db8::7")
+        );
+        assert_eq!(client("2001:db8::1", &["198.51.100.1"]), ip("198.51.100.1"));
+        // No header, junk, or only trusted hops: the last trusted hop stands for the client.
+        assert_eq!(client("10.1.2.3", &[]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["6.6.6.6, unknown"]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["junk, 10.4.4.4"]), ip("10.4.4.4"));
+        // Nothing trusted (the default): never believed.
+        assert_eq!(
+            TrustedProxies::default().client(ip("10.1.2.3"), &with(&["198.51.100.1"])),
+            ip("10.1.2.3")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The HTTP edge attacked as an anonymous client would, on the real server: bodies sent without a token,
 //! stalled and trickled uploads, silent and idle connections, more connections than allowed, crafted files
 //! that would cost seconds of CPU, decompression bombs, made-up methods, answers' headers, and clients that
-//! look codes up, upload files to verify or ask for timestamps faster than their rate.
+//! look codes up, upload files to verify or ask for timestamps faster than their rate, directly or through a
+//! trusted proxy.
 
 mod common;
 
@@ -604,4 +605,57 @@ fn look_ups_verifications_and_timestamps_are_limited_per_client() {
     assert!(refused >= 30 - 8, "{refused} of 30 new clients refused");
     let (statuses, _, _) = hammer("127.0.0.3", 1, lookup);
     assert_eq!(statuses, [200], "a known client is still served");
+}
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_nobody_else_is_believed() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    // 60 look-ups a minute (a burst of 10); two proxies: 127.0.0.9 and the range 127.0.2.0/24.
+    let backend = Backend::local(tmp.path())
+        .with_env("BANSO_LOOKUPS_PER_MINUTE", "60")
+        .with_env("BANSO_TRUSTED_PROXIES", "127.0.0.9, 127.0.2.0/24");
+    let server = backend.serve();
+    let (issued, _) = server.issue_and_fetch(&backend.token("officer"), &[sample_page("png", 100, 3)]);
+    let code = issued["code"].as_str().unwrap().to_string();
+    let lookups = |from: &str, n: usize, forwarded: &dyn Fn(usize) -> String| {
+        hammer_numbered(from, n, |http, i| {
+            http.get(server.url(&format!("/api/v1/copies/{code}")))
+                .header("x-forwarded-for", forwarded(i))
+                .send()
+                .unwrap()
+        })
+    };
+
+    // A client that is not a proxy names a new address in every request: not believed, limited as itself.
+    let statuses = lookups("127.0.0.2", 14, &|i| format!("198.51.100.{i}"));
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [429; 4], "{statuses:?}");
+
+    // Through a proxy, each citizen has a bucket of their own, whichever proxy they come through.
+    let statuses = lookups("127.0.0.9", 10, &|_| "203.0.113.7".to_string());
+    assert_eq!(statuses, [200; 10]);
+    let statuses = lookups("127.0.2.4", 1, &|_| "203.0.113.7".to_string());
+    assert_eq!(statuses, [429], "the same citizen through the second proxy");
+    // What the citizen wrote into the header ahead of the proxy's entry does not move them to a new bucket,
+    // and a chain of the two proxies leads back to them.
+    let statuses = lookups("127.0.0.9", 3, &|i| format!("192.0.2.{i}, 203.0.113.7"));
+    assert_eq!(statuses, [429; 3], "a spoofed prefix is not believed");
+    let statuses = lookups("127.0.0.9", 1, &|_| "203.0.113.7, 127.0.2.4".to_string());
+    assert_eq!(statuses, [429], "through both proxies");
+    // Another citizen behind the same proxy is served, and the proxy itself is not held back.
+    let statuses = lookups("127.0.0.9", 3, &|_| "203.0.113.8".to_string());
+    assert_eq!(statuses, [200; 3]);
+}
+
+/// [`hammer`] with the request's number.
+fn hammer_numbered(
+    from: &str,
+    n: usize,
+    send: impl Fn(&reqwest::blocking::Client, usize) -> reqwest::blocking::Response,
+) -> Vec<u16> {
+    let http = reqwest::blocking::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    (0..n).map(|i| send(&http, i).status().as_u16()).collect()
 }

@@ -64,7 +64,8 @@ impl Edge {
     }
 }
 
-/// The address a request's connection came from.
+/// The client a request came from: its connection's address, or behind a trusted proxy the address the
+/// proxy names (`[limits] trusted_proxies`); the port is the connection's.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
@@ -373,6 +374,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let proxies = Arc::new(limits.trusted_proxies.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -399,10 +401,14 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        // Each request carries the address it came from (the audit log writes it down).
+        // Each request carries the client it came from — the connection's address, or behind a trusted proxy
+        // the address the proxy names (rate limits key on it; the audit log writes it down).
         let inner = hyper_util::service::TowerToHyperService::new(router.clone());
+        let proxies = proxies.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(Peer(peer));
+            let client = proxies.client(peer.ip(), req.headers());
+            req.extensions_mut()
+                .insert(Peer(std::net::SocketAddr::new(client, peer.port())));
             hyper::service::Service::call(&inner, req)
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
