@@ -112,6 +112,10 @@ pub trait Registry: Send + Sync {
     /// Records `fingerprint` as the installation's when the registry has none yet, and returns the one it
     /// holds (the first node's): nodes sharing a registry must share their keys and public address.
     async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError>;
+    /// Records `base_url` as the installation's public address when the registry has none yet (`None` records
+    /// nothing), and returns the one it holds: the log's origin and every QR code's address come from it, so
+    /// the nodes sharing a registry must name the same.
+    async fn claim_public_address(&self, base_url: Option<&str>) -> Result<Option<String>, StoreError>;
     /// Every token, newest first.
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
     /// Marks a token revoked at `at`; false when no unrevoked token has this id.

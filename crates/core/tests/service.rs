@@ -230,6 +230,9 @@ impl Registry for MemoryRegistry {
     async fn claim_installation(&self, fingerprint: &str) -> Result<String, StoreError> {
         Ok(fingerprint.to_string())
     }
+    async fn claim_public_address(&self, base_url: Option<&str>) -> Result<Option<String>, StoreError> {
+        Ok(base_url.map(str::to_string))
+    }
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         Ok(Vec::new())
     }

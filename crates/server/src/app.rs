@@ -228,7 +228,7 @@ async fn import_legacy_revocations(pki_dir: &Path, registry: &dyn banso_core::po
 const DUPLICATE_WINDOW: u32 = 10_000;
 
 impl App {
-    pub async fn open(config: Config) -> Result<Self> {
+    pub async fn open(mut config: Config) -> Result<Self> {
         secure_data_dir(&config.data_dir)?;
         let trust = Arc::new(crate::trust::TrustServices::open(
             &config.pki_dir(),
@@ -269,6 +269,33 @@ impl App {
             }
             None => capability_secret(&config.data_dir)?,
         };
+        // The log's origin is the public address without its scheme; named once the address is settled.
+        let mut log_key = crate::translog::LogKey::open(&config.data_dir, String::new())?;
+        if banso_store::is_shared(&config.database_url()) {
+            let mine =
+                installation_fingerprint(&trust.root_der, &log_key.public_key_der()?, &capability_secret);
+            let theirs = registry
+                .claim_installation(&mine)
+                .await
+                .map_err(|e| anyhow!("recording this installation in the registry: {e}"))?;
+            if theirs != mine {
+                return Err(anyhow!(
+                    "this node's keys are not those of the installation already using this database: every node \
+                     must hold the same root certificate, log key and capability secret (the data folder's pki/ \
+                     and secrets/). Copy them from a node of this installation, or restore a backup; nothing was \
+                     written"
+                ));
+            }
+            settle_public_address(&mut config, registry.as_ref()).await?;
+        }
+        log_key.origin = format!(
+            "{}/log",
+            config
+                .public_base_url()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+        );
+        let log_key = Arc::new(log_key);
         let signer_name = config.pki.seal_cn.clone();
         let settings = Settings {
             issuing_body: config.issuer.body.clone(),
@@ -339,30 +366,6 @@ impl App {
         }
         .with_dossiers(dossiers)
         .with_office(stores.office.clone(), Arc::new(BlockingPool));
-        let origin = format!(
-            "{}/log",
-            config
-                .public_base_url()
-                .trim_start_matches("http://")
-                .trim_start_matches("https://")
-        );
-        let log_key = Arc::new(crate::translog::LogKey::open(&config.data_dir, origin)?);
-        if banso_store::is_shared(&config.database_url()) {
-            let mine =
-                installation_fingerprint(&trust.root_der, &log_key.public_key_der()?, &capability_secret);
-            let theirs = registry
-                .claim_installation(&mine)
-                .await
-                .map_err(|e| anyhow!("recording this installation in the registry: {e}"))?;
-            if theirs != mine {
-                return Err(anyhow!(
-                    "this node's keys are not those of the installation already using this database: every node \
-                     must hold the same root certificate, log key and capability secret (the data folder's pki/ \
-                     and secrets/). Copy them from a node of this installation, or restore a backup; nothing was \
-                     written"
-                ));
-            }
-        }
         Ok(Self {
             config,
             service,
@@ -374,10 +377,35 @@ impl App {
     }
 }
 
+/// Settles the public address of a node on a shared registry: the first node that names one
+/// (`public_base_url`) records it; a node or command that names none takes the recorded one; a node that names
+/// another is refused — its checkpoints would carry another origin and its QR codes another address.
+async fn settle_public_address(
+    config: &mut Config,
+    registry: &dyn banso_core::ports::Registry,
+) -> Result<()> {
+    let mine = config.public_base_url.as_ref().map(|_| config.public_base_url());
+    let recorded = registry
+        .claim_public_address(mine.as_deref())
+        .await
+        .map_err(|e| anyhow!("recording this installation's public address in the registry: {e}"))?;
+    match (mine, recorded) {
+        (Some(mine), Some(theirs)) if mine != theirs => Err(anyhow!(
+            "this node's public address {mine} is not the installation's, {theirs}: every node signs the log \
+             and prints QR codes under one address (public_base_url, BANSO_PUBLIC_BASE_URL); nothing was written"
+        )),
+        (None, Some(theirs)) => {
+            config.public_base_url = Some(theirs);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What every node of one installation shares, in one digest: the root it chains to, the log key its
 /// checkpoints are signed with and the capability secret its QR keys come from (committed to, never revealed).
-/// Kept in a shared registry by the first node. (The public address is configuration, not a key: a node started
-/// without `public_base_url` names its own listening address, and commands name none.)
+/// Kept in a shared registry by the first node. (The public address is settled apart, by
+/// [`settle_public_address`]: it is configuration, not a key.)
 fn installation_fingerprint(root_der: &[u8], log_key_der: &[u8], capability_secret: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let secret = Sha256::new()

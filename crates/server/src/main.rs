@@ -601,10 +601,9 @@ async fn serve(mut config: Config) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
-    // With port 0 the real port is known only now; links and QR codes must carry it.
-    config
-        .public_base_url
-        .get_or_insert_with(|| format!("http://{local}"));
+    // With port 0 the real port is known only now; links and QR codes of a node that names no public address
+    // (and, on a shared registry, finds none recorded) must carry it.
+    config.listen = local.to_string();
     let app = App::open(config).await?;
     let base = app.config.public_base_url();
     let mailer = match &app.config.delivery.smtp_url {

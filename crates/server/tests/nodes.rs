@@ -360,6 +360,29 @@ fn two_nodes_on_one_registry_issue_revoke_and_verify_and_a_node_killed_mid_load_
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "a stranger node opened the registry");
     assert!(said.contains("not those of the installation"), "{said}");
+    // A node with the installation's keys that names another public address is refused too: its checkpoints
+    // would carry another origin and its QR codes another address. A command that names none takes the
+    // installation's: its checkpoint has the nodes' origin.
+    let without_address = || Backend {
+        data_dir: backend.data_dir.clone(),
+        env: backend
+            .env
+            .iter()
+            .filter(|(k, _)| k != "BANSO_PUBLIC_BASE_URL")
+            .cloned()
+            .collect(),
+    };
+    let out = without_address()
+        .with_env("BANSO_PUBLIC_BASE_URL", "https://elsewhere.example")
+        .cli(&["log", "checkpoint"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a node with another address opened the registry"
+    );
+    assert!(said.contains("not the installation's"), "{said}");
+    let (rc, cp) = without_address().cli_json(&["log", "checkpoint"]);
+    assert_eq!((rc, &cp["origin"]), (0, &cp_b["origin"]), "{cp}");
     let cp_end: Value = nodes[1].get("/api/v1/log/checkpoint").json().unwrap();
     assert_eq!(cp_end["tree_size"], cp_b["tree_size"]);
 

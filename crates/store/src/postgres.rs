@@ -662,6 +662,21 @@ impl Registry for PgRegistry {
         Ok(row.get(0))
     }
 
+    async fn claim_public_address(&self, base_url: Option<&str>) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        if let Some(url) = base_url {
+            client
+                .execute(schema::CLAIM_PUBLIC_ADDRESS, &[&url])
+                .await
+                .map_err(err)?;
+        }
+        let row = client
+            .query_opt(schema::SELECT_PUBLIC_ADDRESS, &[])
+            .await
+            .map_err(err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         let client = self.client().await?;
         let rows = client

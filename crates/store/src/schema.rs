@@ -172,6 +172,9 @@ pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (id, name, role, token_ha
 pub const CLAIM_INSTALLATION: &str =
     "INSERT INTO installation (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
 pub const SELECT_INSTALLATION: &str = "SELECT fingerprint FROM installation WHERE id = 1";
+pub const CLAIM_PUBLIC_ADDRESS: &str =
+    "INSERT INTO public_address (id, base_url) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+pub const SELECT_PUBLIC_ADDRESS: &str = "SELECT base_url FROM public_address WHERE id = 1";
 pub const REQUEST_EXISTS: &str = "SELECT 1 FROM copies WHERE request_id = $1 LIMIT 1";
 
 pub const REVOKE_TOKEN: &str =
@@ -371,6 +374,9 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         // The fingerprint of the keys and public address of the installation that first used this registry
         // (one row): a node with other keys is refused rather than signing another log or other QR keys.
         "CREATE TABLE IF NOT EXISTS installation (id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL)".to_string(),
+        // The public address the first node that named one gave (one row): the log's origin and the QR codes'
+        // address, the same on every node.
+        "CREATE TABLE IF NOT EXISTS public_address (id INTEGER PRIMARY KEY, base_url TEXT NOT NULL)".to_string(),
     ]
 }
 

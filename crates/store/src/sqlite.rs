@@ -610,6 +610,20 @@ impl Registry for SqliteRegistry {
         .await
     }
 
+    async fn claim_public_address(&self, base_url: Option<&str>) -> Result<Option<String>, StoreError> {
+        let base_url = base_url.map(str::to_string);
+        write(&self.writer, move |conn| {
+            if let Some(url) = base_url {
+                conn.execute(schema::CLAIM_PUBLIC_ADDRESS, params![url])
+                    .map_err(err)?;
+            }
+            conn.query_row(schema::SELECT_PUBLIC_ADDRESS, [], |r| r.get(0))
+                .optional()
+                .map_err(err)
+        })
+        .await
+    }
+
     async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         self.read(|c| {
             c.prepare_cached(&format!(

@@ -1288,6 +1288,23 @@ async fn the_first_installation_to_claim_a_registry_keeps_it(reg: Arc<dyn Regist
         assert_eq!(c.as_ref().unwrap(), &first, "one winner: {claims:?}");
     }
     assert_eq!(reg.claim_installation("node-d").await.unwrap(), first);
+    // The public address: nothing until a node names one; then the first one named, whoever asks.
+    assert_eq!(reg.claim_public_address(None).await.unwrap(), None);
+    let claims = futures::future::join_all(["https://a.example", "https://b.example"].map(|url| {
+        let reg = reg.clone();
+        tokio::spawn(async move { reg.claim_public_address(Some(url)).await.unwrap() })
+    }))
+    .await;
+    let first = claims[0].as_ref().unwrap().clone();
+    assert!(first.is_some());
+    for c in &claims {
+        assert_eq!(c.as_ref().unwrap(), &first, "one winner: {claims:?}");
+    }
+    assert_eq!(reg.claim_public_address(None).await.unwrap(), first);
+    assert_eq!(
+        reg.claim_public_address(Some("https://c.example")).await.unwrap(),
+        first
+    );
 }
 
 async fn contract(reg: Arc<dyn Registry>) {

@@ -168,10 +168,12 @@ impl Backend {
         let mut lines = BufReader::new(stdout).lines();
         let mut banner = String::new();
         let base = loop {
-            let line = lines
-                .next()
-                .expect("banso serve exited before listening")
-                .unwrap();
+            let Some(line) = lines.next() else {
+                let mut said = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut said);
+                panic!("banso serve exited before listening: {said}");
+            };
+            let line = line.unwrap();
             banner.push_str(&line);
             banner.push('\n');
             if let Some(rest) = line.split("listening on ").nth(1) {
