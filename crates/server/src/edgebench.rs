@@ -12,6 +12,7 @@
 //!
 //! `banso bench crafted-pdf` writes the crafted file alone (the edge tests use it).
 
+use crate::bench::percentile;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -156,13 +157,6 @@ fn post(addr: &str, path: &str, body: &[u8]) -> Result<(u16, f64)> {
     Ok((status, started.elapsed().as_secs_f64()))
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
     v
@@ -300,15 +294,15 @@ pub fn run() -> Result<u8> {
     println!(
         "2. honest verification of a genuine {} KB copy (connect, upload, verify, answer), 20 sequential requests each:\n   alone: p50 {:.0} ms, max {:.0} ms\n   under 4 clients sending {} KB crafted files (64 signature dictionaries, 2,000 decoy certificates): p50 {:.0} ms, max {:.0} ms (bound 1 s) — {}\n   the crafted files: {} answered, statuses {:?}, p50 {:.0} ms each",
         genuine.len() / 1024,
-        quantile(&alone, 0.5) * 1e3,
-        quantile(&alone, 1.0) * 1e3,
+        percentile(&alone, 0.5) * 1e3,
+        percentile(&alone, 1.0) * 1e3,
         crafted.len() / 1024,
-        quantile(&under, 0.5) * 1e3,
-        quantile(&under, 1.0) * 1e3,
-        if quantile(&under, 1.0) < 1.0 { "within" } else { "EXCEEDED" },
+        percentile(&under, 0.5) * 1e3,
+        percentile(&under, 1.0) * 1e3,
+        if percentile(&under, 1.0) < 1.0 { "within" } else { "EXCEEDED" },
         crafted_answers.len(),
         statuses,
-        quantile(&crafted_secs, 0.5) * 1e3,
+        percentile(&crafted_secs, 0.5) * 1e3,
     );
 
     // 3. 250 idle connections: how long each stays open.
@@ -346,10 +340,10 @@ pub fn run() -> Result<u8> {
     println!(
         "3. 250 idle connections (connect, send nothing): {} closed by the server after p50 {:.1} s, max {:.1} s; {} still open after 30 s (header timeout {header_timeout} s) — {}",
         closed.len(),
-        quantile(&closed, 0.5),
-        quantile(&closed, 1.0),
+        percentile(&closed, 0.5),
+        percentile(&closed, 1.0),
         still_open,
-        if still_open == 0 && quantile(&closed, 1.0) < header_timeout as f64 + 1.0 { "within" } else { "EXCEEDED" }
+        if still_open == 0 && percentile(&closed, 1.0) < header_timeout as f64 + 1.0 { "within" } else { "EXCEEDED" }
     );
     let _ = opened;
     println!("whole run: {:.1} s", started.elapsed().as_secs_f64());
