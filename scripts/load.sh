@@ -10,7 +10,10 @@
 #                objects in memory), requests alternating between them;
 #   3. intake    one node on SQLite with the intake on, one-page birth certificates (for at most 120 s);
 #   4. tsa       issuance alone through a TSA answering after 50 ms, one issuer then eight (60 s each at most),
-#                and the ratio of their throughputs.
+#                and the ratio of their throughputs;
+#   5. parts     where a copy's CPU goes: issuance alone (4 issuers, 60 s at most) on one node with each pair of
+#                registry and object store — SQLite or PostgreSQL, local files or S3 (moto) — and the CPU time
+#                per copy of the node, PostgreSQL, moto and the load client, read from /proc.
 # The per-client rate limits are off for the run (the load comes from one loopback address) and said so.
 # Usage: scripts/load.sh [SECONDS] [PHASE…]   (default: 600 s; all phases)
 set -euo pipefail
@@ -18,7 +21,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-600}"
 shift || true
 PHASES=("$@")
-[ "${#PHASES[@]}" -gt 0 ] || PHASES=(sqlite postgres intake tsa)
+[ "${#PHASES[@]}" -gt 0 ] || PHASES=(sqlite postgres intake tsa parts)
 bash scripts/setup.sh >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/banso-target}"
 cargo build --release --locked -p banso-server >&2
@@ -87,6 +90,28 @@ sqlite_sizes() {
   per_copy "$n" "$db" "$ob"
 }
 
+# tree_ticks PID: CPU clock ticks (user + system) of PID, of its children it has waited for, and of its live
+# descendants; 0 when there is no PID.
+tree_ticks() {
+  python3 - "${1:-0}" <<'PY'
+import os, sys
+root = int(sys.argv[1])
+stats = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(d)] = (int(f[1]), [int(x) for x in f[11:15]])  # ppid; utime stime cutime cstime
+def ticks(pid):
+    ppid, (u, s, cu, cs) = stats[pid]
+    kids = [p for p, (pp, _) in stats.items() if pp == pid]
+    return u + s + cu + cs + sum(ticks(k) for k in kids)
+print(ticks(root) if root in stats else 0)
+PY
+}
+
 for phase in "${PHASES[@]}"; do
   NODE_PORTS=()
   NODE_PIDS=()
@@ -106,6 +131,8 @@ for phase in "${PHASES[@]}"; do
     postgres)
       # shellcheck source=components.sh
       source scripts/components.sh
+      # components.sh sets its own EXIT trap; this script's cleanup stops the components as well.
+      trap cleanup EXIT
       NAME="banso_load_$$"
       psql "$BANSO_TEST_PG_URL/postgres" -qc "CREATE DATABASE $NAME"
       BUCKET="banso-load-$$"
@@ -173,8 +200,65 @@ print(f"concurrent issuance (8 issuers) / one at a time: {eight:.1f} / {one:.1f}
       stop_nodes
       unset BANSO_TSA_URL
       ;;
+    parts)
+      # shellcheck source=components.sh
+      source scripts/components.sh
+      # components.sh sets its own EXIT trap; this script's cleanup stops the components as well.
+      trap cleanup EXIT
+      PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+      HZ=$(getconf CLK_TCK)
+      S=$((SECONDS_EACH < 60 ? SECONDS_EACH : 60))
+      echo
+      echo "== parts: issuance alone, one node, 4 issuers, $S s each; CPU ms per copy (from /proc)"
+      printf '%-22s %8s %9s %8s %10s %8s %8s %8s\n' registry+objects copies copies/s p95_ms node postgres moto client
+      n=0
+      for combo in sqlite+local postgres+local sqlite+s3 postgres+s3; do
+        n=$((n + 1))
+        NODE_PIDS=()
+        # A copy keeps about 2.6 MB (moto keeps S3's in memory); each pairing's folder goes after its run.
+        need_room 25
+        data="$WORK/parts-$n"
+        P=$(port)
+        export BANSO_INTAKE=off
+        if [ "${combo%+*}" = postgres ]; then
+          psql "$BANSO_TEST_PG_URL/postgres" -qc "CREATE DATABASE banso_parts_$n"
+          export BANSO_DATABASE_URL="$BANSO_TEST_PG_URL/banso_parts_$n?sslmode=require" \
+            BANSO_DATABASE_CA_FILE="$BANSO_TEST_PG_CA"
+        fi
+        if [ "${combo#*+}" = s3 ]; then
+          python3 -c "import boto3,sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+            aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket=sys.argv[2])" \
+            "$BANSO_TEST_S3_ENDPOINT" "banso-parts-$n"
+          export BANSO_STORAGE=s3 BANSO_S3_ENDPOINT="$BANSO_TEST_S3_ENDPOINT" BANSO_S3_BUCKET="banso-parts-$n" \
+            BANSO_S3_REGION=us-east-1 BANSO_S3_ACCESS_KEY_ID=testing BANSO_S3_SECRET_ACCESS_KEY=testing
+        fi
+        serve "$data" "$P"
+        "$B" --data-dir "$data" token create --role officer --name load >"$WORK/parts.token"
+        before=("$(tree_ticks "${NODE_PIDS[0]}")" "$(tree_ticks "$PG_PID")" "$(tree_ticks "$MOTO_PID")")
+        /usr/bin/time -f '%U %S' -o "$WORK/parts.client" \
+          "$B" bench load --target "http://127.0.0.1:$P" --token-file "$WORK/parts.token" --seconds "$S" \
+          --issuers 4 --verifiers 0 --lookups 0 --pid "${NODE_PIDS[0]}" >"$WORK/parts.out"
+        after=("$(tree_ticks "${NODE_PIDS[0]}")" "$(tree_ticks "$PG_PID")" "$(tree_ticks "$MOTO_PID")")
+        stop_nodes
+        python3 - "$combo" "$HZ" "${before[@]}" "${after[@]}" "$WORK/parts.out" "$WORK/parts.client" <<'PY'
+import re, sys
+combo, hz = sys.argv[1], int(sys.argv[2])
+before, after = list(map(int, sys.argv[3:6])), list(map(int, sys.argv[6:9]))
+out, client = open(sys.argv[9]).read(), open(sys.argv[10]).read().split()
+m = re.search(r"^issue\s+(\d+)\s+([\d.]+)\s+\S+\s+(\S+)", out, re.M)
+copies, rate, p95 = int(m.group(1)), float(m.group(2)), m.group(3)
+per = lambda ticks: f"{ticks * 1000 / hz / max(copies, 1):.1f}"
+used = [a - b for a, b in zip(after, before)]
+client_ms = (float(client[0]) + float(client[1])) * 1000 / max(copies, 1)
+print(f"{combo:<22} {copies:>8} {rate:>9.1f} {p95:>8} {per(used[0]):>10} {per(used[1]):>8} {per(used[2]):>8} {client_ms:>8.1f}")
+PY
+        rm -rf "$data"
+        unset BANSO_DATABASE_URL BANSO_DATABASE_CA_FILE BANSO_STORAGE BANSO_S3_ENDPOINT BANSO_S3_BUCKET BANSO_S3_REGION \
+          BANSO_S3_ACCESS_KEY_ID BANSO_S3_SECRET_ACCESS_KEY BANSO_INTAKE
+      done
+      ;;
     *)
-      echo "unknown phase $phase (sqlite, postgres, intake, tsa)" >&2
+      echo "unknown phase $phase (sqlite, postgres, intake, tsa, parts)" >&2
       exit 2
       ;;
   esac
