@@ -134,7 +134,7 @@ impl TrustedProxies {
     /// walk at the last trusted one. A connection from anywhere else is its own client, whatever it sends.
     pub fn client(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
         let mut client = peer.to_canonical();
-        if self.0.is_empty() || !self.trusts(client) {
+        if !self.trusts(client) {
             return client;
         }
         for value in headers.get_all("x-forwarded-for").iter().rev() {
