@@ -99,6 +99,14 @@ struct Bucket {
     unshared: u32,
 }
 
+/// The bucket an admit log's entry counts against (none: a kind or client this node does not write).
+fn key_of(a: &Admits) -> Option<(Class, u128)> {
+    Some((
+        Class::of_kind(&a.kind)?,
+        u128::from_str_radix(&a.client, 16).ok()?,
+    ))
+}
+
 /// The node's buckets.
 pub struct RateLimits {
     lookup: Rate,
@@ -201,8 +209,7 @@ impl RateLimits {
     fn absorb(&self, others: &[Admits], now: Instant) {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         for a in others {
-            let (Some(class), Ok(client)) = (Class::of_kind(&a.kind), u128::from_str_radix(&a.client, 16))
-            else {
+            let Some((class, client)) = key_of(a) else {
                 continue;
             };
             let rate = self.rate(class);
@@ -224,6 +231,17 @@ impl RateLimits {
         }
     }
 
+    /// Admits that [`Self::take_unshared`] gave out but could not be told (the exchange failed): counted as
+    /// untold again, to go with the next exchange. A bucket dropped meanwhile takes its count with it.
+    fn give_back(&self, untold: &[Admits]) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        for a in untold {
+            if let Some(b) = key_of(a).and_then(|key| buckets.get_mut(&key)) {
+                b.unshared = b.unshared.saturating_add(a.count);
+            }
+        }
+    }
+
     /// Buckets held.
     #[cfg(test)]
     fn clients(&self) -> usize {
@@ -239,25 +257,42 @@ const SHARE_KEEP: time::Duration = time::Duration::seconds(10);
 const SHARE_MAX: u32 = 50_000;
 
 /// Shares `limits` with the other nodes through `log` every [`SHARE_EVERY`], for as long as the node runs. A
-/// failed exchange is logged and its admits are not sent again: while the database is away, each node limits
-/// on its own.
+/// failed exchange is logged and its admits go with the next one: while the database is away, each node limits
+/// on its own, and the others hear of it all when it is back.
 pub async fn share(limits: Arc<super::edge::Edge>, log: Arc<dyn AdmitLog>, node: String) {
     let mut after = 0i64;
     let mut tick = tokio::time::interval(SHARE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let mine = limits.rates.take_unshared();
-        let now = time::OffsetDateTime::now_utc();
-        match log
-            .exchange_admits(&node, after, &mine, now, now - SHARE_KEEP, SHARE_MAX)
-            .await
-        {
-            Ok((last, others)) => {
-                after = last;
-                limits.rates.absorb(&others, Instant::now());
-            }
-            Err(e) => tracing::warn!(error = %e, "sharing the rate limits with the other nodes failed"),
+        if let Err(e) = exchange(&limits.rates, log.as_ref(), &node, &mut after).await {
+            tracing::warn!(error = %e, "sharing the rate limits with the other nodes failed");
+        }
+    }
+}
+
+/// One exchange: tells `log` what this node let through since the last one that succeeded, and takes what the
+/// other nodes let through after position `after` out of this node's buckets.
+async fn exchange(
+    rates: &RateLimits,
+    log: &dyn AdmitLog,
+    node: &str,
+    after: &mut i64,
+) -> Result<(), banso_core::ports::StoreError> {
+    let mine = rates.take_unshared();
+    let now = time::OffsetDateTime::now_utc();
+    match log
+        .exchange_admits(node, *after, &mine, now, now - SHARE_KEEP, SHARE_MAX)
+        .await
+    {
+        Ok((last, others)) => {
+            *after = last;
+            rates.absorb(&others, Instant::now());
+            Ok(())
+        }
+        Err(e) => {
+            rates.give_back(&mine);
+            Err(e)
         }
     }
 }
@@ -343,6 +378,63 @@ mod tests {
             t0,
         );
         assert!(b.take(Class::Lookup, ip, t0).is_ok());
+    }
+
+    /// An admit log that refuses while `down`, and otherwise records what each exchange told it.
+    #[derive(Default)]
+    struct Log {
+        down: std::sync::atomic::AtomicBool,
+        told: Mutex<Vec<Vec<Admits>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl AdmitLog for Log {
+        async fn exchange_admits(
+            &self,
+            _node: &str,
+            after: i64,
+            mine: &[Admits],
+            _now: time::OffsetDateTime,
+            _forget_before: time::OffsetDateTime,
+            _max: u32,
+        ) -> Result<(i64, Vec<Admits>), banso_core::ports::StoreError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(banso_core::ports::StoreError::Other("database away".into()));
+            }
+            self.told.lock().unwrap().push(mine.to_vec());
+            Ok((after + 1, Vec::new()))
+        }
+    }
+
+    #[tokio::test]
+    async fn what_a_failed_exchange_could_not_tell_goes_with_the_next() {
+        let (l, log) = (limits(10), Log::default());
+        let (ip, t0) = ("203.0.113.7".parse().unwrap(), Instant::now());
+        let mut after = 0;
+        log.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for _ in 0..2 {
+            assert!(l.take(Class::Verify, ip, t0).is_ok());
+        }
+        assert!(exchange(&l, &log, "a", &mut after).await.is_err());
+        assert_eq!(after, 0);
+        assert!(l.take(Class::Verify, ip, t0).is_ok());
+        log.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        exchange(&l, &log, "a", &mut after).await.unwrap();
+        exchange(&l, &log, "a", &mut after).await.unwrap();
+        let told = log.told.lock().unwrap().clone();
+        assert_eq!(
+            told,
+            [
+                vec![Admits {
+                    kind: "verify".into(),
+                    client: format!("{:032x}", client(ip)),
+                    count: 3
+                }],
+                vec![]
+            ],
+            "the two admits of the failed exchange and the one after it, told once"
+        );
+        assert_eq!(after, 2);
     }
 
     #[test]
