@@ -99,6 +99,35 @@ pub struct LimitsConfig {
     /// and the audit log then key on the citizen's address, not the proxy's. Default: none; the header is
     /// then never believed. Env: `BANSO_TRUSTED_PROXIES` (comma-separated).
     pub trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies name the client in: `x-forwarded-for` (the default; nginx, most load
+    /// balancers) or `forwarded` (RFC 7239, its `for=` parameter). Only that one is read, so a header of the
+    /// other kind that a client sent and the proxy passed on is never believed. Env: `BANSO_PROXY_HEADER`.
+    pub proxy_header: ProxyHeader,
+}
+
+/// Which header names a request's client behind a trusted proxy (`[limits] proxy_header`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for="[2001:db8::1]:4711";proto=https`.
+    Forwarded,
+}
+
+impl std::str::FromStr for ProxyHeader {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!(
+                "proxy_header: {other:?} is neither \"x-forwarded-for\" nor \"forwarded\""
+            )),
+        }
+    }
 }
 
 /// Addresses whose word on a request's client is believed (`[limits] trusted_proxies`).
@@ -127,22 +156,40 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client a request came from. A connection from a trusted proxy is followed back through
-    /// `X-Forwarded-For`, right to left (each proxy appends the address that connected to it), past the
-    /// trusted hops to the first address that is not one; that is the client. What a client wrote into the
-    /// header itself stands to the left of it and is never reached. A hop that is not an address stops the
-    /// walk at the last trusted one. A connection from anywhere else is its own client, whatever it sends.
-    pub fn client(&self, peer: std::net::IpAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    /// The client a request came from. A connection from a trusted proxy is followed back through the
+    /// proxies' `header`, right to left (each proxy appends the address that connected to it), past the trusted
+    /// hops to the first address that is not one; that is the client. What a client wrote into the header
+    /// itself stands to the left of it and is never reached. A hop that is not an address (`unknown`, an
+    /// obfuscated name, junk) stops the walk at the last trusted one. A connection from anywhere else is its
+    /// own client, whatever it sends.
+    pub fn client(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+        header: ProxyHeader,
+    ) -> std::net::IpAddr {
         let mut client = peer.to_canonical();
         if !self.trusts(client) {
             return client;
         }
-        for value in headers.get_all("x-forwarded-for").iter().rev() {
+        let name = match header {
+            ProxyHeader::XForwardedFor => "x-forwarded-for",
+            ProxyHeader::Forwarded => "forwarded",
+        };
+        for value in headers.get_all(name).iter().rev() {
             let Ok(value) = value.to_str() else {
                 return client;
             };
-            for hop in value.rsplit(',') {
-                let Some(ip) = hop_address(hop.trim()) else {
+            let hops: Box<dyn Iterator<Item = Option<std::net::IpAddr>>> = match header {
+                ProxyHeader::XForwardedFor => Box::new(value.rsplit(',').map(|hop| hop_address(hop.trim()))),
+                ProxyHeader::Forwarded => Box::new(
+                    rsplit_outside_quotes(value, ',')
+                        .into_iter()
+                        .map(|element| forwarded_for(element).and_then(hop_address)),
+                ),
+            };
+            for address in hops {
+                let Some(ip) = address else {
                     return client;
                 };
                 client = ip.to_canonical();
@@ -155,7 +202,45 @@ impl TrustedProxies {
     }
 }
 
-/// One `X-Forwarded-For` entry: an address, with or without a port (`[v6]:port`, `v4:port`).
+/// The pieces of `s` between the `sep`s that stand outside double quotes (a quoted string may hold a comma or a
+/// semicolon), from the right. Read from the right, what a client wrote at the left — an unbalanced quote, say —
+/// cannot change how the pieces its proxies appended after it are cut. (Backslash escapes are not followed: no
+/// address holds a backslash, so an element that has one is not an address either way.)
+fn rsplit_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+    let (mut pieces, mut end, mut quoted) = (Vec::new(), s.len(), false);
+    for (i, c) in s.char_indices().rev() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            pieces.push(&s[i + c.len_utf8()..end]);
+            end = i;
+        }
+    }
+    pieces.push(&s[..end]);
+    pieces
+}
+
+/// The node an RFC 7239 forwarded-element names in its `for` parameter, unquoted (none: no `for`, or more than
+/// one).
+fn forwarded_for(element: &str) -> Option<&str> {
+    let mut fors = rsplit_outside_quotes(element, ';')
+        .into_iter()
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+        .map(|(_, value)| {
+            let value = value.trim();
+            value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value)
+        });
+    match (fors.next(), fors.next()) {
+        (Some(node), None) => Some(node),
+        _ => None,
+    }
+}
+
+/// One hop: an address, with or without a port (`[v6]:port`, `v4:port`).
 fn hop_address(hop: &str) -> Option<std::net::IpAddr> {
     hop.parse()
         .ok()
@@ -183,6 +268,7 @@ impl Default for LimitsConfig {
             timestamps_per_minute: 600,
             rate_limited_clients: 100_000,
             trusted_proxies: TrustedProxies::default(),
+            proxy_header: ProxyHeader::default(),
         }
     }
 }
@@ -613,6 +699,11 @@ impl Config {
             )
             .map_err(|e| anyhow::anyhow!("BANSO_TRUSTED_PROXIES: {e}"))?;
         }
+        if let Some(v) = env("BANSO_PROXY_HEADER") {
+            l.proxy_header = v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("BANSO_PROXY_HEADER: {e}"))?;
+        }
         if let Some(v) = env("BANSO_STORAGE") {
             s.kind = Some(v);
         }
@@ -776,7 +867,8 @@ mod tests {
             }
             h
         };
-        let client = |peer: &str, values: &[&str]| proxies.client(ip(peer), &with(values));
+        let client =
+            |peer: &str, values: &[&str]| proxies.client(ip(peer), &with(values), ProxyHeader::XForwardedFor);
         // Anyone else's header is not believed.
         assert_eq!(client("203.0.113.5", &["198.51.100.1"]), ip("203.0.113.5"));
         // One proxy; what the client wrote itself stands to the left and is not reached.
@@ -802,9 +894,101 @@ mod tests {
         assert_eq!(client("10.1.2.3", &["junk, 10.4.4.4"]), ip("10.4.4.4"));
         // Nothing trusted (the default): never believed.
         assert_eq!(
-            TrustedProxies::default().client(ip("10.1.2.3"), &with(&["198.51.100.1"])),
+            TrustedProxies::default().client(
+                ip("10.1.2.3"),
+                &with(&["198.51.100.1"]),
+                ProxyHeader::XForwardedFor
+            ),
             ip("10.1.2.3")
         );
+    }
+
+    #[test]
+    fn behind_proxies_that_write_rfc_7239_the_client_is_the_first_for_they_did_not_add() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let proxies =
+            TrustedProxies::try_from(vec!["10.0.0.0/8".to_string(), "2001:db8::1".to_string()]).unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let with = |name: &'static str, values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(name, HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        let client = |peer: &str, values: &[&str]| {
+            proxies.client(ip(peer), &with("forwarded", values), ProxyHeader::Forwarded)
+        };
+        // The forms of RFC 7239 §4 and §6: a bare address, quoted with a port, IPv6 in brackets, other
+        // parameters beside `for` in any order and case.
+        assert_eq!(client("10.1.2.3", &["for=198.51.100.1"]), ip("198.51.100.1"));
+        assert_eq!(
+            client("10.1.2.3", &["for=\"198.51.100.1:4711\";proto=https"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client(
+                "10.1.2.3",
+                &["proto=http;For=\"[2001:db8:cafe::17]:4711\";by=10.0.0.1"]
+            ),
+            ip("2001:db8:cafe::17")
+        );
+        // Two proxies, in one header or two; what the client wrote itself stands to the left.
+        assert_eq!(
+            client("10.1.2.3", &["for=6.6.6.6, for=198.51.100.1, for=10.9.9.9"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client(
+                "10.1.2.3",
+                &["for=6.6.6.6, for=198.51.100.1", "for=10.9.9.9;proto=https"]
+            ),
+            ip("198.51.100.1")
+        );
+        // A client's unbalanced quote or comma inside quotes cannot change how the proxy's element is read.
+        assert_eq!(
+            client("10.1.2.3", &["for=\"6.6.6.6, for=198.51.100.1"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client("10.1.2.3", &["host=\"a,b\";for=198.51.100.1"]),
+            ip("198.51.100.1")
+        );
+        // `unknown`, an obfuscated node, no `for`, or two of them: the last trusted hop stands for the client.
+        assert_eq!(client("10.1.2.3", &["for=unknown"]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["for=_hidden, for=10.4.4.4"]), ip("10.4.4.4"));
+        assert_eq!(client("10.1.2.3", &["proto=https"]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["for=6.6.6.6;for=7.7.7.7"]), ip("10.1.2.3"));
+        // Only the configured header is read: the other kind, which a client may send, is never believed.
+        assert_eq!(
+            proxies.client(
+                ip("10.1.2.3"),
+                &with("x-forwarded-for", &["198.51.100.1"]),
+                ProxyHeader::Forwarded
+            ),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            proxies.client(
+                ip("10.1.2.3"),
+                &with("forwarded", &["for=198.51.100.1"]),
+                ProxyHeader::XForwardedFor
+            ),
+            ip("10.1.2.3")
+        );
+        // Anyone else's header is not believed.
+        assert_eq!(client("203.0.113.5", &["for=198.51.100.1"]), ip("203.0.113.5"));
+        // The setting's spellings.
+        assert_eq!("Forwarded".parse(), Ok(ProxyHeader::Forwarded));
+        assert_eq!(" x-forwarded-for".parse(), Ok(ProxyHeader::XForwardedFor));
+        assert!("x-real-ip".parse::<ProxyHeader>().is_err());
+        let limits = |text: &str| toml::from_str::<LimitsConfig>(text).ok().map(|l| l.proxy_header);
+        assert_eq!(
+            limits("proxy_header = \"forwarded\""),
+            Some(ProxyHeader::Forwarded)
+        );
+        assert_eq!(limits(""), Some(ProxyHeader::XForwardedFor));
+        assert!(limits("proxy_header = \"x-real-ip\"").is_none());
     }
 
     #[test]

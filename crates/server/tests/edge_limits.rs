@@ -607,6 +607,26 @@ fn look_ups_verifications_and_timestamps_are_limited_per_client() {
     assert_eq!(statuses, [200], "a known client is still served");
 }
 
+/// `n` look-ups of `code` sent from the address `from`, the i-th carrying `header: forwarded(i)`; their statuses.
+fn lookups_through(
+    server: &Server,
+    code: &str,
+    from: &str,
+    n: usize,
+    header: &str,
+    forwarded: &dyn Fn(usize) -> String,
+) -> Vec<u16> {
+    let sent = std::cell::Cell::new(0);
+    hammer(from, n, |http| {
+        let i = sent.replace(sent.get() + 1);
+        http.get(server.url(&format!("/api/v1/copies/{code}")))
+            .header(header, forwarded(i))
+            .send()
+            .unwrap()
+    })
+    .0
+}
+
 #[test]
 fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_nobody_else_is_believed() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -618,15 +638,7 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_nobody_else_is_bel
     let (issued, _) = server.issue_and_fetch(&backend.token("officer"), &[sample_page("png", 100, 3)]);
     let code = issued["code"].as_str().unwrap().to_string();
     let lookups = |from: &str, n: usize, forwarded: &dyn Fn(usize) -> String| {
-        let sent = std::cell::Cell::new(0);
-        hammer(from, n, |http| {
-            let i = sent.replace(sent.get() + 1);
-            http.get(server.url(&format!("/api/v1/copies/{code}")))
-                .header("x-forwarded-for", forwarded(i))
-                .send()
-                .unwrap()
-        })
-        .0
+        lookups_through(&server, &code, from, n, "x-forwarded-for", forwarded)
     };
 
     // A client that is not a proxy names a new address in every request: not believed, limited as itself.
@@ -648,4 +660,32 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_nobody_else_is_bel
     // Another citizen behind the same proxy is served, and the proxy itself is not held back.
     let statuses = lookups("127.0.0.9", 3, &|_| "203.0.113.8".to_string());
     assert_eq!(statuses, [200; 3]);
+}
+
+#[test]
+fn behind_a_proxy_that_writes_rfc_7239_only_its_forwarded_header_is_read() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let backend = Backend::local(tmp.path())
+        .with_env("BANSO_LOOKUPS_PER_MINUTE", "60")
+        .with_env("BANSO_TRUSTED_PROXIES", "127.0.0.9")
+        .with_env("BANSO_PROXY_HEADER", "forwarded");
+    let server = backend.serve();
+    let (issued, _) = server.issue_and_fetch(&backend.token("officer"), &[sample_page("png", 100, 3)]);
+    let code = issued["code"].as_str().unwrap().to_string();
+    let lookups = |n: usize, header: &str, forwarded: &dyn Fn(usize) -> String| {
+        lookups_through(&server, &code, "127.0.0.9", n, header, forwarded)
+    };
+
+    // The citizen the proxy names in `for=` has a bucket of their own; what they wrote ahead of it is not read.
+    let statuses = lookups(11, "forwarded", &|i| {
+        format!("for=192.0.2.{i}, for=\"203.0.113.7:4711\";proto=https")
+    });
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+    let statuses = lookups(1, "forwarded", &|_| "for=\"[2001:db8::7]:443\"".to_string());
+    assert_eq!(statuses, [200], "another citizen");
+    // An X-Forwarded-For header is not read at all: whatever it names, the requests count as the proxy's own.
+    let statuses = lookups(11, "x-forwarded-for", &|i| format!("198.51.100.{i}"));
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
 }

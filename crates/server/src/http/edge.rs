@@ -375,6 +375,7 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let proxies = Arc::new(limits.trusted_proxies.clone());
+    let proxy_header = limits.proxy_header;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -406,7 +407,7 @@ pub async fn serve(
         let inner = hyper_util::service::TowerToHyperService::new(router.clone());
         let proxies = proxies.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            let client = proxies.client(peer.ip(), req.headers());
+            let client = proxies.client(peer.ip(), req.headers(), proxy_header);
             req.extensions_mut()
                 .insert(Peer(std::net::SocketAddr::new(client, peer.port())));
             hyper::service::Service::call(&inner, req)

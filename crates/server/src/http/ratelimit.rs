@@ -156,7 +156,8 @@ impl RateLimits {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(&key) && buckets.len() >= self.max_clients {
             // Clients gone quiet hold nothing worth keeping: a full bucket is the same as none. (What such a
-            // bucket let through and has not told the other nodes yet goes with it: a full table is a flood.)
+            // bucket let through and has not told the other nodes yet goes with it: a full table is a flood, and
+            // while the database is away a bucket that kept its untold count could never be dropped.)
             buckets.retain(|(c, _), b| {
                 let r = self.rate(*c);
                 r.refilled(b, now) < r.burst()
