@@ -95,7 +95,7 @@ pub struct LimitsConfig {
     /// Clients (addresses, IPv6 /64s) the rate limits track at once, per kind of request.
     pub rate_limited_clients: usize,
     /// The reverse proxies or load balancers in front of the nodes (addresses or CIDR ranges). A request that
-    /// comes from one of them is taken to come from the address it names in `X-Forwarded-For`: rate limits
+    /// comes from one of them is taken to come from the address it names in `proxy_header`: rate limits
     /// and the audit log then key on the citizen's address, not the proxy's. Default: none; the header is
     /// then never believed. Env: `BANSO_TRUSTED_PROXIES` (comma-separated).
     pub trusted_proxies: TrustedProxies,
@@ -177,18 +177,23 @@ impl TrustedProxies {
             ProxyHeader::Forwarded => "forwarded",
         };
         for value in headers.get_all(name).iter().rev() {
-            let Ok(value) = value.to_str() else {
-                return client;
+            // Bytes, not text: what a client wrote at the left may be anything, and must not stop the walk
+            // before it reaches the entries its proxies appended after it.
+            let value = value.as_bytes();
+            let pieces = match header {
+                ProxyHeader::XForwardedFor => value.rsplit(|b| *b == b',').collect(),
+                ProxyHeader::Forwarded => rsplit_outside_quotes(value, b','),
             };
-            let hops: Box<dyn Iterator<Item = Option<std::net::IpAddr>>> = match header {
-                ProxyHeader::XForwardedFor => Box::new(value.rsplit(',').map(|hop| hop_address(hop.trim()))),
-                ProxyHeader::Forwarded => Box::new(
-                    rsplit_outside_quotes(value, ',')
-                        .into_iter()
-                        .map(|element| forwarded_for(element).and_then(hop_address)),
-                ),
-            };
-            for address in hops {
+            // Empty list elements do not count (RFC 9110 §5.6.1).
+            for piece in pieces
+                .into_iter()
+                .map(<[u8]>::trim_ascii)
+                .filter(|p| !p.is_empty())
+            {
+                let address = match header {
+                    ProxyHeader::XForwardedFor => std::str::from_utf8(piece).ok().and_then(hop_address),
+                    ProxyHeader::Forwarded => forwarded_for(piece).and_then(forwarded_node),
+                };
                 let Some(ip) = address else {
                     return client;
                 };
@@ -203,16 +208,19 @@ impl TrustedProxies {
 }
 
 /// The pieces of `s` between the `sep`s that stand outside double quotes (a quoted string may hold a comma or a
-/// semicolon), from the right. Read from the right, what a client wrote at the left — an unbalanced quote, say —
-/// cannot change how the pieces its proxies appended after it are cut. (Backslash escapes are not followed: no
-/// address holds a backslash, so an element that has one is not an address either way.)
-fn rsplit_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+/// semicolon, and a backslash-escaped quote), from the right. Read from the right, what a client wrote at the
+/// left — an unbalanced quote, say — cannot change how the pieces its proxies appended after it are cut; and an
+/// escaped quote inside a proxy's quoted value (a `host="…"` holding a client's text) does not end the string.
+fn rsplit_outside_quotes(s: &[u8], sep: u8) -> Vec<&[u8]> {
     let (mut pieces, mut end, mut quoted) = (Vec::new(), s.len(), false);
-    for (i, c) in s.char_indices().rev() {
-        if c == '"' {
-            quoted = !quoted;
-        } else if c == sep && !quoted {
-            pieces.push(&s[i + c.len_utf8()..end]);
+    for (i, &b) in s.iter().enumerate().rev() {
+        if b == b'"' {
+            let backslashes = s[..i].iter().rev().take_while(|c| **c == b'\\').count();
+            if !(quoted && backslashes % 2 == 1) {
+                quoted = !quoted;
+            }
+        } else if b == sep && !quoted {
+            pieces.push(&s[i + 1..end]);
             end = i;
         }
     }
@@ -222,17 +230,18 @@ fn rsplit_outside_quotes(s: &str, sep: char) -> Vec<&str> {
 
 /// The node an RFC 7239 forwarded-element names in its `for` parameter, unquoted (none: no `for`, or more than
 /// one).
-fn forwarded_for(element: &str) -> Option<&str> {
-    let mut fors = rsplit_outside_quotes(element, ';')
+fn forwarded_for(element: &[u8]) -> Option<&[u8]> {
+    let mut fors = rsplit_outside_quotes(element, b';')
         .into_iter()
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
-        .map(|(_, value)| {
-            let value = value.trim();
-            value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value)
+        .filter_map(|pair| {
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            let (name, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+            name.eq_ignore_ascii_case(b"for").then(|| {
+                value
+                    .strip_prefix(b"\"".as_slice())
+                    .and_then(|v| v.strip_suffix(b"\"".as_slice()))
+                    .unwrap_or(value)
+            })
         });
     match (fors.next(), fors.next()) {
         (Some(node), None) => Some(node),
@@ -240,7 +249,36 @@ fn forwarded_for(element: &str) -> Option<&str> {
     }
 }
 
-/// One hop: an address, with or without a port (`[v6]:port`, `v4:port`).
+/// The address of an RFC 7239 node (§6): an IPv4 address or a bracketed IPv6 one, with or without a port, which
+/// may be obfuscated (`_p1`). `unknown`, an obfuscated name and an IPv6 address without brackets are none.
+fn forwarded_node(node: &[u8]) -> Option<std::net::IpAddr> {
+    let node = std::str::from_utf8(node).ok()?;
+    let (ip, rest) = match node.strip_prefix('[') {
+        Some(bracketed) => {
+            let (v6, rest) = bracketed.split_once(']')?;
+            (std::net::IpAddr::V6(v6.parse().ok()?), rest)
+        }
+        None => {
+            let (v4, rest) = node.find(':').map_or((node, ""), |i| node.split_at(i));
+            (std::net::IpAddr::V4(v4.parse().ok()?), rest)
+        }
+    };
+    let port_ok = match rest.strip_prefix(':') {
+        None => rest.is_empty(),
+        Some(port) => match port.strip_prefix('_') {
+            Some(obfuscated) => {
+                !obfuscated.is_empty()
+                    && obfuscated
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            }
+            None => (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()),
+        },
+    };
+    port_ok.then_some(ip)
+}
+
+/// One `X-Forwarded-For` hop: an address, with or without a port (`[v6]:port`, `v4:port`).
 fn hop_address(hop: &str) -> Option<std::net::IpAddr> {
     hop.parse()
         .ok()
@@ -892,6 +930,10 @@ mod tests {
         assert_eq!(client("10.1.2.3", &[]), ip("10.1.2.3"));
         assert_eq!(client("10.1.2.3", &["6.6.6.6, unknown"]), ip("10.1.2.3"));
         assert_eq!(client("10.1.2.3", &["junk, 10.4.4.4"]), ip("10.4.4.4"));
+        assert_eq!(
+            client("10.1.2.3", &["198.51.100.1, ,10.9.9.9,"]),
+            ip("198.51.100.1")
+        );
         // Nothing trusted (the default): never believed.
         assert_eq!(
             TrustedProxies::default().client(
@@ -954,6 +996,26 @@ mod tests {
             client("10.1.2.3", &["host=\"a,b\";for=198.51.100.1"]),
             ip("198.51.100.1")
         );
+        // A proxy's quoted value holding a client's escaped quote (a `host` copied from the request) does not end
+        // early, and so cannot pull the client's own `for` into the proxy's element.
+        assert_eq!(
+            client("10.1.2.3", &["for=6.6.6.6;y=\", for=203.0.113.9;host=\"a\\\"b\""]),
+            ip("203.0.113.9")
+        );
+        // Obfuscated ports are ports; an IPv6 address must be bracketed (else `2001:db8::1:4711` is ambiguous).
+        assert_eq!(client("10.1.2.3", &["for=\"192.0.2.43:_p1\""]), ip("192.0.2.43"));
+        assert_eq!(
+            client("10.1.2.3", &["for=\"[2001:db8::17]:_x.y-z\""]),
+            ip("2001:db8::17")
+        );
+        assert_eq!(client("10.1.2.3", &["for=\"2001:db8::1:4711\""]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["for=192.0.2.43:123456"]), ip("10.1.2.3"));
+        assert_eq!(client("10.1.2.3", &["for=192.0.2.43:_"]), ip("10.1.2.3"));
+        // Empty list elements are skipped.
+        assert_eq!(
+            client("10.1.2.3", &["for=198.51.100.1, , for=10.9.9.9,"]),
+            ip("198.51.100.1")
+        );
         // `unknown`, an obfuscated node, no `for`, or two of them: the last trusted hop stands for the client.
         assert_eq!(client("10.1.2.3", &["for=unknown"]), ip("10.1.2.3"));
         assert_eq!(client("10.1.2.3", &["for=_hidden, for=10.4.4.4"]), ip("10.4.4.4"));
@@ -978,6 +1040,28 @@ mod tests {
         );
         // Anyone else's header is not believed.
         assert_eq!(client("203.0.113.5", &["for=198.51.100.1"]), ip("203.0.113.5"));
+        // Bytes that are not text, written by a client ahead of its proxy's entry in the same line, are never
+        // reached: they neither stop the walk at the proxy nor hide the client.
+        for (name, header, value) in [
+            (
+                "forwarded",
+                ProxyHeader::Forwarded,
+                b"for=\xff\xfe, for=198.51.100.1".as_slice(),
+            ),
+            (
+                "x-forwarded-for",
+                ProxyHeader::XForwardedFor,
+                b"\xff\xfe, 198.51.100.1".as_slice(),
+            ),
+        ] {
+            let mut h = HeaderMap::new();
+            h.append(name, HeaderValue::from_bytes(value).unwrap());
+            assert_eq!(
+                proxies.client(ip("10.1.2.3"), &h, header),
+                ip("198.51.100.1"),
+                "{name}"
+            );
+        }
         // The setting's spellings.
         assert_eq!("Forwarded".parse(), Ok(ProxyHeader::Forwarded));
         assert_eq!(" x-forwarded-for".parse(), Ok(ProxyHeader::XForwardedFor));

@@ -233,12 +233,19 @@ impl RateLimits {
     }
 
     /// Admits that [`Self::take_unshared`] gave out but could not be told (the exchange failed): counted as
-    /// untold again, to go with the next exchange. A bucket dropped meanwhile takes its count with it.
+    /// untold again, to go with the next exchange. A bucket dropped meanwhile takes its count with it. At most a
+    /// burst is kept per bucket: after an outage of minutes the others are told what can still weigh on a bucket
+    /// (older admits would have refilled long since), not everything at once — which would hold a client who kept
+    /// to its limit at the floor for a minute on every other node.
     fn give_back(&self, untold: &[Admits]) {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         for a in untold {
-            if let Some(b) = key_of(a).and_then(|key| buckets.get_mut(&key)) {
-                b.unshared = b.unshared.saturating_add(a.count);
+            let Some(key) = key_of(a) else {
+                continue;
+            };
+            let most = self.rate(key.0).burst.max(1);
+            if let Some(b) = buckets.get_mut(&key) {
+                b.unshared = b.unshared.saturating_add(a.count).min(most);
             }
         }
     }
@@ -436,6 +443,18 @@ mod tests {
             "the two admits of the failed exchange and the one after it, told once"
         );
         assert_eq!(after, 2);
+        // A long outage: at most a burst (3) is kept for the client, not all it was let through meanwhile.
+        log.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for minute in 1..=3 {
+            let at = t0 + Duration::from_secs(60 * minute);
+            for _ in 0..3 {
+                assert!(l.take(Class::Verify, ip, at).is_ok());
+            }
+            assert!(exchange(&l, &log, "a", &mut after).await.is_err());
+        }
+        log.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        exchange(&l, &log, "a", &mut after).await.unwrap();
+        assert_eq!(log.told.lock().unwrap().last().unwrap()[0].count, 3);
     }
 
     #[test]
