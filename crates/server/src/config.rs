@@ -946,6 +946,47 @@ mod tests {
     }
 
     #[test]
+    fn whatever_a_client_writes_ahead_of_its_proxys_entry_the_entry_names_it() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let proxies = TrustedProxies::try_from(vec!["10.0.0.0/8".to_string()]).unwrap();
+        let peer: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        let citizen: std::net::IpAddr = "198.51.100.77".parse().unwrap();
+        // The bytes that mean something to the parsers, and some that do not.
+        let alphabet = b"\"\\,;=[]:_ forFOR0123456789.abcdef\xff\x80\t";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let junk: Vec<u8> = (0..next() % 24)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            for (name, header, entry) in [
+                ("x-forwarded-for", ProxyHeader::XForwardedFor, ", 198.51.100.77"),
+                ("forwarded", ProxyHeader::Forwarded, ", for=198.51.100.77"),
+                (
+                    "forwarded",
+                    ProxyHeader::Forwarded,
+                    ", for=\"198.51.100.77:8443\";proto=https",
+                ),
+            ] {
+                let value = [junk.as_slice(), entry.as_bytes()].concat();
+                let mut h = HeaderMap::new();
+                h.append(name, HeaderValue::from_bytes(&value).unwrap());
+                assert_eq!(
+                    proxies.client(peer, &h, header),
+                    citizen,
+                    "round {round}: {}",
+                    String::from_utf8_lossy(&value)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn behind_proxies_that_write_rfc_7239_the_client_is_the_first_for_they_did_not_add() {
         use axum::http::{HeaderMap, HeaderValue};
         let proxies =
