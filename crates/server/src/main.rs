@@ -629,7 +629,12 @@ async fn serve(mut config: Config) -> Result<()> {
         // A name for this node's entries in the admit log: its own each start.
         let mut node = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut node);
-        tokio::spawn(http::ratelimit::share(state.edge(), log, hex::encode(node)));
+        tokio::spawn(http::ratelimit::share(
+            state.edge(),
+            log,
+            hex::encode(node),
+            state.metrics(),
+        ));
     }
     deliveries::Worker::new(
         app.service.clone(),

@@ -558,6 +558,15 @@ fn a_kiosks_identity_session_goes_on_through_whichever_node_a_call_reaches() {
 /// Rate limits are the deployment's: a client that used its burst of look-ups on one node is held back on the
 /// other once the nodes have told each other (every second) — alone, each node would give it a burst of its
 /// own. Another client is not held back.
+/// The value of the series `name` (with its labels) in `node`'s metrics; 0 before it exists.
+fn metric(node: &Server, name: &str) -> f64 {
+    let metrics = node.get("/metrics").text().unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
 #[test]
 fn a_clients_rate_limit_holds_across_the_nodes() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -589,7 +598,19 @@ fn a_clients_rate_limit_holds_across_the_nodes() {
     let on_a: Vec<u16> = (0..11).map(|_| look(&client_1, &a)).collect();
     assert_eq!(on_a[..10], [200; 10], "{on_a:?}");
     assert_eq!(on_a[10], 429, "{on_a:?}");
-    std::thread::sleep(Duration::from_millis(2500));
+    // B says (in its metrics) when it has heard of A's ten; a slow exchange makes the test wait, not fail.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while metric(&b, "banso_rate_limit_admits_heard_total") < 10.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B did not hear of A's admits in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        metric(&b, "banso_rate_limit_exchanges_total{result=\"ok\"}") >= 1.0,
+        "B's exchanges are counted"
+    );
     let on_b: Vec<u16> = (0..10).map(|_| look(&client_1, &b)).collect();
     let let_through = on_b.iter().filter(|s| **s == 200).count();
     assert!(

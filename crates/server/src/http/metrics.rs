@@ -35,6 +35,8 @@ pub struct Metrics {
     issue_duration: Histogram,
     verifications: Family<ResultLabels, Counter>,
     refused_connections: Counter,
+    admit_exchanges: Family<ResultLabels, Counter>,
+    admits_heard: Counter,
 }
 
 impl Default for Metrics {
@@ -76,6 +78,18 @@ impl Default for Metrics {
             "File verifications by result",
             verifications.clone(),
         );
+        let admit_exchanges = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "banso_rate_limit_exchanges",
+            "Exchanges of what the rate limits let through with the other nodes, by result (ok, failed)",
+            admit_exchanges.clone(),
+        );
+        let admits_heard = Counter::default();
+        registry.register(
+            "banso_rate_limit_admits_heard",
+            "Requests the other nodes let through, taken out of this node's rate-limit buckets",
+            admits_heard.clone(),
+        );
         Self {
             registry,
             requests,
@@ -84,6 +98,8 @@ impl Default for Metrics {
             issue_duration,
             verifications,
             refused_connections,
+            admit_exchanges,
+            admits_heard,
         }
     }
 }
@@ -101,6 +117,14 @@ impl Metrics {
     pub fn observe_verification(&self, valid: bool) {
         let result = if valid { "valid" } else { "invalid" };
         self.verifications.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// One exchange of rate-limit admits with the other nodes: the requests they let through that it brought,
+    /// or none when it failed.
+    pub fn observe_admit_exchange(&self, heard: Option<u64>) {
+        let result = if heard.is_some() { "ok" } else { "failed" };
+        self.admit_exchanges.get_or_create(&ResultLabels { result }).inc();
+        self.admits_heard.inc_by(heard.unwrap_or(0));
     }
 
     /// A connection closed at once because `max_connections` were open.

@@ -267,26 +267,35 @@ const SHARE_MAX: u32 = 50_000;
 /// Shares `limits` with the other nodes through `log` every [`SHARE_EVERY`], for as long as the node runs. A
 /// failed exchange is logged and its admits go with the next one: while the database is away, each node limits
 /// on its own, and the others hear of it all when it is back.
-pub async fn share(limits: Arc<super::edge::Edge>, log: Arc<dyn AdmitLog>, node: String) {
+pub async fn share(
+    limits: Arc<super::edge::Edge>,
+    log: Arc<dyn AdmitLog>,
+    node: String,
+    metrics: Arc<super::Metrics>,
+) {
     let mut after = 0i64;
     let mut tick = tokio::time::interval(SHARE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = exchange(&limits.rates, log.as_ref(), &node, &mut after).await {
-            tracing::warn!(error = %e, "sharing the rate limits with the other nodes failed");
+        match exchange(&limits.rates, log.as_ref(), &node, &mut after).await {
+            Ok(heard) => metrics.observe_admit_exchange(Some(heard)),
+            Err(e) => {
+                metrics.observe_admit_exchange(None);
+                tracing::warn!(error = %e, "sharing the rate limits with the other nodes failed");
+            }
         }
     }
 }
 
 /// One exchange: tells `log` what this node let through since the last one that succeeded, and takes what the
-/// other nodes let through after position `after` out of this node's buckets.
+/// other nodes let through after position `after` out of this node's buckets. Gives how many requests that was.
 async fn exchange(
     rates: &RateLimits,
     log: &dyn AdmitLog,
     node: &str,
     after: &mut i64,
-) -> Result<(), banso_core::ports::StoreError> {
+) -> Result<u64, banso_core::ports::StoreError> {
     let mine = rates.take_unshared();
     let now = time::OffsetDateTime::now_utc();
     match log
@@ -296,7 +305,7 @@ async fn exchange(
         Ok((last, others)) => {
             *after = last;
             rates.absorb(&others, Instant::now());
-            Ok(())
+            Ok(others.iter().map(|a| u64::from(a.count)).sum())
         }
         Err(e) => {
             rates.give_back(&mine);
