@@ -158,6 +158,18 @@ fn main() -> Result<(), Error> {
             &[b"\x01", query.as_bytes()].concat(),
         )?;
     }
+    // Forwarding headers: what a client may write ahead of its proxy's entry (RFC 7239 §4 and §6 forms).
+    for (i, written) in [
+        b"\x00203.0.113.9, 10.9.9.9".as_slice(),
+        b"\x01for=192.0.2.43, for=\"[2001:db8:cafe::17]:4711\"",
+        b"\x02for=unknown;proto=http;by=_hidden, for=\"192.0.2.43:_p1\"",
+        b"\x01for=6.6.6.6;y=\", host=\"a\\\"b\"",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        out.put("forwarded", &format!("{i}"), written)?;
+    }
     println!("seed corpora written under {}", out.0.display());
     Ok(())
 }

@@ -106,29 +106,7 @@ pub struct LimitsConfig {
 }
 
 /// Which header names a request's client behind a trusted proxy (`[limits] proxy_header`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProxyHeader {
-    /// `X-Forwarded-For: client, proxy1, proxy2`.
-    #[default]
-    XForwardedFor,
-    /// RFC 7239 `Forwarded: for=client, for="[2001:db8::1]:4711";proto=https`.
-    Forwarded,
-}
-
-impl std::str::FromStr for ProxyHeader {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "x-forwarded-for" => Ok(Self::XForwardedFor),
-            "forwarded" => Ok(Self::Forwarded),
-            other => Err(format!(
-                "proxy_header: {other:?} is neither \"x-forwarded-for\" nor \"forwarded\""
-            )),
-        }
-    }
-}
+pub use banso_wire::forwarded::Header as ProxyHeader;
 
 /// Addresses whose word on a request's client is believed (`[limits] trusted_proxies`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -156,138 +134,22 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client a request came from. A connection from a trusted proxy is followed back through the
-    /// proxies' `header`, right to left (each proxy appends the address that connected to it), past the trusted
-    /// hops to the first address that is not one; that is the client. What a client wrote into the header
-    /// itself stands to the left of it and is never reached. A hop that is not an address (`unknown`, an
-    /// obfuscated name, junk) stops the walk at the last trusted one. A connection from anywhere else is its
-    /// own client, whatever it sends.
+    /// The client a request came from: a connection from a trusted proxy is followed back through the proxies'
+    /// `header` past the trusted hops ([`banso_wire::forwarded::client`]); a connection from anywhere else is
+    /// its own client, whatever it sends.
     pub fn client(
         &self,
         peer: std::net::IpAddr,
         headers: &axum::http::HeaderMap,
         header: ProxyHeader,
     ) -> std::net::IpAddr {
-        let mut client = peer.to_canonical();
-        if !self.trusts(client) {
-            return client;
-        }
-        let name = match header {
-            ProxyHeader::XForwardedFor => "x-forwarded-for",
-            ProxyHeader::Forwarded => "forwarded",
-        };
-        for value in headers.get_all(name).iter().rev() {
-            // Bytes, not text: what a client wrote at the left may be anything, and must not stop the walk
-            // before it reaches the entries its proxies appended after it.
-            let value = value.as_bytes();
-            let pieces = match header {
-                ProxyHeader::XForwardedFor => value.rsplit(|b| *b == b',').collect(),
-                ProxyHeader::Forwarded => rsplit_outside_quotes(value, b','),
-            };
-            // Empty list elements do not count (RFC 9110 §5.6.1).
-            for piece in pieces
-                .into_iter()
-                .map(<[u8]>::trim_ascii)
-                .filter(|p| !p.is_empty())
-            {
-                let address = match header {
-                    ProxyHeader::XForwardedFor => std::str::from_utf8(piece).ok().and_then(hop_address),
-                    ProxyHeader::Forwarded => forwarded_for(piece).and_then(forwarded_node),
-                };
-                let Some(ip) = address else {
-                    return client;
-                };
-                client = ip.to_canonical();
-                if !self.trusts(client) {
-                    return client;
-                }
-            }
-        }
-        client
+        banso_wire::forwarded::client(
+            peer,
+            headers.get_all(header.name()).iter().map(|v| v.as_bytes()),
+            header,
+            |ip| self.trusts(ip),
+        )
     }
-}
-
-/// The pieces of `s` between the `sep`s that stand outside double quotes (a quoted string may hold a comma or a
-/// semicolon, and a backslash-escaped quote), from the right. Read from the right, what a client wrote at the
-/// left — an unbalanced quote, say — cannot change how the pieces its proxies appended after it are cut; and an
-/// escaped quote inside a proxy's quoted value (a `host="…"` holding a client's text) does not end the string.
-fn rsplit_outside_quotes(s: &[u8], sep: u8) -> Vec<&[u8]> {
-    let (mut pieces, mut end, mut quoted) = (Vec::new(), s.len(), false);
-    for (i, &b) in s.iter().enumerate().rev() {
-        if b == b'"' {
-            let backslashes = s[..i].iter().rev().take_while(|c| **c == b'\\').count();
-            if !(quoted && backslashes % 2 == 1) {
-                quoted = !quoted;
-            }
-        } else if b == sep && !quoted {
-            pieces.push(&s[i + 1..end]);
-            end = i;
-        }
-    }
-    pieces.push(&s[..end]);
-    pieces
-}
-
-/// The node an RFC 7239 forwarded-element names in its `for` parameter, unquoted (none: no `for`, or more than
-/// one).
-fn forwarded_for(element: &[u8]) -> Option<&[u8]> {
-    let mut fors = rsplit_outside_quotes(element, b';')
-        .into_iter()
-        .filter_map(|pair| {
-            let eq = pair.iter().position(|b| *b == b'=')?;
-            let (name, value) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
-            name.eq_ignore_ascii_case(b"for").then(|| {
-                value
-                    .strip_prefix(b"\"".as_slice())
-                    .and_then(|v| v.strip_suffix(b"\"".as_slice()))
-                    .unwrap_or(value)
-            })
-        });
-    match (fors.next(), fors.next()) {
-        (Some(node), None) => Some(node),
-        _ => None,
-    }
-}
-
-/// The address of an RFC 7239 node (§6): an IPv4 address or a bracketed IPv6 one, with or without a port, which
-/// may be obfuscated (`_p1`). `unknown`, an obfuscated name and an IPv6 address without brackets are none.
-fn forwarded_node(node: &[u8]) -> Option<std::net::IpAddr> {
-    let node = std::str::from_utf8(node).ok()?;
-    let (ip, rest) = match node.strip_prefix('[') {
-        Some(bracketed) => {
-            let (v6, rest) = bracketed.split_once(']')?;
-            (std::net::IpAddr::V6(v6.parse().ok()?), rest)
-        }
-        None => {
-            let (v4, rest) = node.find(':').map_or((node, ""), |i| node.split_at(i));
-            (std::net::IpAddr::V4(v4.parse().ok()?), rest)
-        }
-    };
-    let port_ok = match rest.strip_prefix(':') {
-        None => rest.is_empty(),
-        Some(port) => match port.strip_prefix('_') {
-            Some(obfuscated) => {
-                !obfuscated.is_empty()
-                    && obfuscated
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            }
-            None => (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()),
-        },
-    };
-    port_ok.then_some(ip)
-}
-
-/// One `X-Forwarded-For` hop: an address, with or without a port (`[v6]:port`, `v4:port`).
-fn hop_address(hop: &str) -> Option<std::net::IpAddr> {
-    hop.parse()
-        .ok()
-        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-        .or_else(|| {
-            hop.strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .and_then(|h| h.parse().ok())
-        })
 }
 
 impl Default for LimitsConfig {

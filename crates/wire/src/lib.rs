@@ -1,8 +1,11 @@
-//! The bodies clients send, parsed without I/O: multipart forms and JSON issuance requests.
+//! What clients send, parsed without I/O: multipart forms, JSON issuance requests, and the client a trusted
+//! proxy names ([`forwarded`]).
 //!
 //! The edge has already read each body whole under its route's cap (`server::http::edge`), so nothing here
 //! reads more than it is given, and nothing here waits: a parser is a function of the bytes. That makes each
 //! one a fuzz target of its own (`fuzz/`), and the server's handlers thin.
+
+pub mod forwarded;
 
 use std::fmt;
 use std::future::Future;
