@@ -371,8 +371,8 @@ pub fn create_statements(timestamp: &str, serial: &str) -> Vec<String> {
         ),
         "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)".to_string(),
         "INSERT INTO schema_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING".to_string(),
-        // The fingerprint of the keys and public address of the installation that first used this registry
-        // (one row): a node with other keys is refused rather than signing another log or other QR keys.
+        // The fingerprint of the keys of the installation that first used this registry (one row): a node with
+        // other keys is refused rather than signing another log or other QR keys.
         "CREATE TABLE IF NOT EXISTS installation (id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL)".to_string(),
         // The public address the first node that named one gave (one row): the log's origin and the QR codes'
         // address, the same on every node.

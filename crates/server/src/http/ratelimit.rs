@@ -266,7 +266,8 @@ const SHARE_MAX: u32 = 50_000;
 
 /// Shares `limits` with the other nodes through `log` every [`SHARE_EVERY`], for as long as the node runs. A
 /// failed exchange is logged and its admits go with the next one: while the database is away, each node limits
-/// on its own, and the others hear of it all when it is back.
+/// on its own, and the others hear of the last burst of it per client when it is back ([`RateLimits::give_back`]).
+/// Each exchange is counted in the node's metrics.
 pub async fn share(
     limits: Arc<super::edge::Edge>,
     log: Arc<dyn AdmitLog>,
