@@ -91,8 +91,9 @@ fn rsplit_outside_quotes(s: &[u8], sep: u8) -> Vec<&[u8]> {
     let (mut pieces, mut end, mut quoted) = (Vec::new(), s.len(), false);
     for (i, &b) in s.iter().enumerate().rev() {
         if b == b'"' {
-            let backslashes = s[..i].iter().rev().take_while(|c| **c == b'\\').count();
-            if !(quoted && backslashes % 2 == 1) {
+            // Inside a quoted string (read from the right), a quote after an odd run of backslashes is escaped.
+            let escaped = quoted && s[..i].iter().rev().take_while(|c| **c == b'\\').count() % 2 == 1;
+            if !escaped {
                 quoted = !quoted;
             }
         } else if b == sep && !quoted {
